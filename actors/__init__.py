@@ -1,0 +1,1 @@
+"""pykka actors, the command dispatcher and the runtime (composition root)."""

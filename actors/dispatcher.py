@@ -1,0 +1,109 @@
+"""The dispatcher: one entry point for every channel, used by the CLI in-process and (later)
+by the control socket. Parses payloads into command models, applies rate limits, calls the
+actors, and wraps results in the reply envelope of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pykka
+from pydantic import BaseModel
+
+from actors.proxy_pool import ProxyPoolActor
+from actors.rate_limit import RateLimiter
+from domain.commands import (
+    PROXY_COMMANDS,
+    AddProxy,
+    Command,
+    ListProxies,
+    RemoveProxy,
+    SetRotation,
+    UpdateProxy,
+)
+from domain.errors import BaseError, RateLimitError, ValidationError
+from domain.parsing import parse_command
+from projections import queries
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Any]
+
+
+class Dispatcher:
+    """Route validated commands to actors and queries; errors become envelopes, not crashes."""
+
+    def __init__(
+        self,
+        pool: pykka.ActorProxy[ProxyPoolActor],
+        read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        settle: Callable[[], None],
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self._pool = pool
+        self._read = read
+        self._settle = settle
+        self._limiter = limiter
+        self._commands: dict[str, type[Command]] = {
+            channel: cls for channel, cls in PROXY_COMMANDS.items() if channel != "proxy:validate"
+        }
+        self._handlers: dict[type[Command], Handler] = {
+            AddProxy: lambda c: self._pool.add(c).get(),
+            RemoveProxy: lambda c: self._pool.remove(c).get(),
+            UpdateProxy: lambda c: self._pool.actor_for(c.proxy_id).get().update(c).get(),
+            SetRotation: lambda c: self._pool.set_rotation(c).get(),
+            ListProxies: self._list,
+        }
+
+    @property
+    def channels(self) -> list[str]:
+        """Every channel this dispatcher serves."""
+        return sorted(self._commands)
+
+    def execute(self, command: Command, client: str = "local") -> Any:
+        """Run a validated command; raises a ``BaseError`` subclass on failure."""
+        if self._limiter is not None:
+            self._limiter.check(command.channel, client)
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise ValidationError(f"no handler for {command.channel}", field="channel")
+        return handler(command)
+
+    def dispatch(self, channel: str, payload: Any, client: str = "local") -> dict[str, Any]:
+        """Parse, execute and wrap: ``{"success": true, "data": ...}`` or an error envelope."""
+        try:
+            model = self._commands.get(channel)
+            if model is None:
+                raise ValidationError(f"unknown channel {channel!r}", field="channel")
+            data = self.execute(parse_command(model, payload), client)
+        except RateLimitError as exc:
+            return {"success": False, "error": exc.message, "retryAfter": exc.retry_after}
+        except BaseError as exc:
+            return {"success": False, "error": exc.message}
+        except Exception:
+            log.exception("unexpected error on %s", channel)
+            return {"success": False, "error": "internal error (see the host log)"}
+        return {"success": True, "data": _jsonable(data)}
+
+    def _list(self, command: ListProxies) -> list[queries.ProxyRow]:
+        self._settle()
+        with self._read() as conn:
+            return queries.list_proxies(
+                conn,
+                protocol=command.protocol.value if command.protocol else None,
+                status=command.status,
+                country=command.country,
+                limit=command.limit,
+            )
+
+
+def _jsonable(data: Any) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, list):
+        return [_jsonable(item) for item in data]
+    return data

@@ -1,0 +1,130 @@
+"""``ProxyPoolActor``: adds proxies, routes per-proxy commands to ``ProxyActor``s, owns the
+rotation config and the lifecycle of data keys (created on add, destroyed on removal).
+"""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID, uuid4
+
+import pykka
+
+from actors.endpoint_index import EndpointIndex
+from actors.proxy_actor import ProxyActor
+from actors.writer import EventWriter
+from adapters.secrets import DataKeyStore
+from domain.commands import AddProxy, RemoveProxy, SetRotation
+from domain.errors import ProxyNotFoundError
+from domain.proxy import Proxy
+from domain.results import Ack
+from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
+from eventsourcing.utils import get_topic
+
+log = logging.getLogger(__name__)
+
+_ADDED = get_topic(Proxy.ProxyAdded)  # type: ignore[attr-defined]
+_REMOVED = get_topic(Proxy.ProxyRemoved)  # type: ignore[attr-defined]
+
+
+class ProxyPoolActor(pykka.ThreadingActor):
+    """The pool: which proxies exist, and the entry point for adding and removing them."""
+
+    def __init__(self, writer: EventWriter, index: EndpointIndex, keystore: DataKeyStore) -> None:
+        super().__init__()
+        self._writer = writer
+        self._index = index
+        self._keys = keystore
+        self._live: set[UUID] = set()
+        self._actors: dict[UUID, pykka.ActorRef[ProxyActor]] = {}
+
+    def on_start(self) -> None:
+        """Find live proxies from event topics alone (no decryption) and finish shreddings
+        that a crash interrupted between the removal commit and the key deletion.
+        """
+        removed: set[UUID] = set()
+        recorder = self._writer.app.recorder
+        start = 0
+        while True:
+            notes = recorder.select_notifications(
+                start=start, limit=5000, topics=[_ADDED, _REMOVED], inclusive_of_start=False
+            )
+            if not notes:
+                break
+            for note in notes:
+                target = self._live if note.topic == _ADDED else removed
+                target.add(note.originator_id)
+            start = notes[-1].id
+        self._live -= removed
+        for proxy_id in removed:
+            if self._keys.get(proxy_id) is not None:
+                log.warning("finishing interrupted shredding of proxy %s", proxy_id)
+                self._keys.destroy(proxy_id)
+
+    def on_stop(self) -> None:
+        """Stop every proxy actor."""
+        for ref in self._actors.values():
+            ref.stop()
+
+    def proxy_ids(self) -> list[str]:
+        """Ids of every live proxy."""
+        return sorted(str(i) for i in self._live)
+
+    def add(self, command: AddProxy) -> Ack:
+        """Create the proxy with a fresh data key, claim its endpoint, commit both together."""
+        username = command.username.get_secret_value() if command.username else None
+        password = command.password.get_secret_value() if command.password else None
+        proxy_id = uuid4()
+        key = self._index.key(command.protocol.value, command.host, command.port, username)
+        claim = self._index.claim(key, proxy_id, command.endpoint())
+        proxy = Proxy(
+            id=proxy_id,
+            protocol=command.protocol.value,
+            host=command.host,
+            port=command.port,
+            username=username,
+            password=password,
+            label=command.label,
+            country=command.country,
+            weight=command.weight,
+            max_concurrency=command.max_concurrency,
+            tags=list(command.tags),
+        )
+        self._keys.create(proxy_id)
+        try:
+            ids = self._writer.save(proxy, claim)
+        except BaseException:
+            self._keys.destroy(proxy_id)
+            raise
+        self._live.add(proxy_id)
+        self._actors[proxy_id] = ProxyActor.start(proxy_id, self._writer, self._index, proxy)
+        return Ack(id=str(proxy_id), position=ids[-1])
+
+    def actor_for(self, proxy_id: UUID) -> pykka.ActorProxy[ProxyActor]:
+        """The proxy's actor (started on first use); raises if the proxy does not exist."""
+        if proxy_id not in self._live:
+            raise ProxyNotFoundError(str(proxy_id))
+        ref = self._actors.get(proxy_id)
+        if ref is None or not ref.is_alive():
+            ref = self._actors[proxy_id] = ProxyActor.start(proxy_id, self._writer, self._index)
+        return ref.proxy()
+
+    def remove(self, command: RemoveProxy) -> Ack:
+        """Record the removal, then destroy the data key: credentials are unreadable from now."""
+        ack = self.actor_for(command.proxy_id).remove(command).get()
+        self._keys.destroy(command.proxy_id)
+        self._live.discard(command.proxy_id)
+        ref = self._actors.pop(command.proxy_id, None)
+        if ref is not None:
+            ref.stop()
+        return ack
+
+    def set_rotation(self, command: SetRotation) -> Ack:
+        """Create or change the rotation config."""
+        params = dict(command.params)
+        config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
+        if config is None:
+            config = RotationConfig(strategy=command.strategy.value, params=params)
+        else:
+            config.set_strategy(command.strategy.value, params)
+        ids = self._writer.save(config)
+        return Ack(id=str(ROTATION_CONFIG_ID), position=ids[-1] if ids else 0, changed=bool(ids))

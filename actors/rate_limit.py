@@ -1,0 +1,50 @@
+"""Sliding-window rate limits per channel and client (limits from DESIGN.md, per 60 s)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from domain.errors import RateLimitError
+
+WINDOW_SECONDS = 60.0
+
+LIMITS: dict[str, int] = {
+    "proxy:add": 10, "proxy:remove": 20, "proxy:list": 100, "proxy:validate": 20,
+    "proxy:set-rotation": 10, "tab:create": 50, "tab:close": 50, "tab:navigate": 100,
+    "privacy:set-fingerprint": 20, "privacy:get-stats": 120, "automation:start-search": 5,
+    "automation:stop-search": 10, "automation:schedule": 10, "session:save": 10,
+    "session:load": 10,
+}
+
+
+class RateLimiter:
+    """Allow at most ``limits[channel]`` calls per window for each client; others unlimited."""
+
+    def __init__(
+        self,
+        limits: dict[str, int] | None = None,
+        window: float = WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limits = LIMITS if limits is None else limits
+        self._window = window
+        self._clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, channel: str, client: str = "local") -> None:
+        """Count one call or raise ``RateLimitError`` with the seconds until a slot frees."""
+        limit = self._limits.get(channel)
+        if limit is None:
+            return
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.setdefault((channel, client), deque())
+            while hits and now - hits[0] >= self._window:
+                hits.popleft()
+            if len(hits) >= limit:
+                raise RateLimitError(channel, self._window - (now - hits[0]))
+            hits.append(now)

@@ -1,0 +1,175 @@
+"""The composition root: builds the store, secrets, projections, actors and dispatcher.
+
+Only the CLI and the host entry point build a ``Runtime``. Every part can be overridden for
+tests (e.g. another views list or batch size) through keyword arguments of ``Runtime.open``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pykka
+
+from actors.dispatcher import Dispatcher
+from actors.endpoint_index import EndpointIndex
+from actors.proxy_pool import ProxyPoolActor
+from actors.rate_limit import RateLimiter
+from actors.writer import EventWriter
+from adapters.secrets import (
+    DataKeyStore,
+    MasterKey,
+    create_master_key,
+    derive_key,
+    load_master_key,
+)
+from adapters.store import EventStoreApp, GroupCommitter, ShreddedEventError
+from domain.errors import ValidationError
+from projections import ALL_VIEWS, ProjectionRunner, View
+from projections.queries import connect_read_only
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The files of one data dir."""
+
+    root: Path
+
+    @property
+    def events(self) -> Path:
+        """The event store (eventsourcing SQLite)."""
+        return self.root / "events.sqlite"
+
+    @property
+    def views(self) -> Path:
+        """The read models (plain tables, rebuildable)."""
+        return self.root / "views.sqlite"
+
+    @property
+    def keys(self) -> Path:
+        """Wrapped per-aggregate data keys (shredding deletes rows here)."""
+        return self.root / "keys.sqlite"
+
+    def is_initialized(self) -> bool:
+        """True once ``vipb init`` has run here."""
+        return self.keys.is_file() and self.events.is_file()
+
+
+class NotInitializedError(ValidationError):
+    """The data dir has not been set up with ``vipb init``."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(f"no vipb data in {root}: run `vipb init` first (or set --data-dir)")
+
+
+def initialize(root: Path) -> tuple[MasterKey, bool]:
+    """Create the data dir (0700), the master key if no source has one, and the databases.
+
+    Returns the key (source only is ever shown) and whether this call created anything.
+    """
+    paths = DataPaths(root)
+    created = not paths.is_initialized()
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(root, 0o700)
+    master = load_master_key(root) or create_master_key(root)
+    runtime = Runtime.open(root, master=master, _allow_uninitialized=True)
+    runtime.close()
+    return master, created
+
+
+class Runtime:
+    """Everything a process needs to execute commands and read views."""
+
+    def __init__(
+        self,
+        paths: DataPaths,
+        master: MasterKey,
+        views: Sequence[View],
+        batch_size: int,
+    ) -> None:
+        self.paths = paths
+        self.master = master
+        self.keystore = DataKeyStore(paths.keys, master.key)
+        self.app = EventStoreApp(paths.events, master.key, self.keystore)
+        os.chmod(paths.events, 0o600)
+        self.committer = GroupCommitter(self.app.recorder)
+        self.writer = EventWriter(self.app, self.committer)
+        self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
+        self.runner = ProjectionRunner(
+            self.app.recorder,
+            self.app.shredding_mapper.decode_state,
+            ShreddedEventError,
+            paths.views,
+            views,
+            batch_size=batch_size,
+        )
+        os.chmod(paths.views, 0o600)
+        self.committer.add_listener(self.runner.notify)
+        self.committer.start()
+        self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
+        self.pool = self.pool_ref.proxy()
+        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle)
+        log.info("runtime open on %s (master key from %s)", paths.root, master.source)
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        *,
+        master: MasterKey | None = None,
+        views: Sequence[View] | None = None,
+        batch_size: int = 2000,
+        rate_limiter: RateLimiter | None = None,
+        _allow_uninitialized: bool = False,
+    ) -> Runtime:
+        """Open an initialised data dir (see ``initialize``)."""
+        paths = DataPaths(root)
+        if not _allow_uninitialized and not paths.is_initialized():
+            raise NotInitializedError(root)
+        master = master or load_master_key(root)
+        if master is None:
+            raise NotInitializedError(root)
+        runtime = cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size)
+        runtime.dispatcher = Dispatcher(runtime.pool, runtime.reader, runtime.settle,
+                                        rate_limiter)
+        return runtime
+
+    def settle(self) -> None:
+        """Bring every view up to the store head (in-process: catch up synchronously)."""
+        head = self.app.recorder.max_notification_id() or 0
+        self.runner.wait_for(head)
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection to the read models, closed after use."""
+        with closing(connect_read_only(self.paths.views)) as conn:
+            yield conn
+
+    def close(self) -> None:
+        """Stop actors, flush the committer, close databases. Safe to call twice."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        self.pool_ref.stop()
+        self.committer.stop()
+        self.runner.stop()
+        self.app.close()
+        self.keystore.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def stop_all_actors() -> None:
+    """Stop every pykka actor of this process (test teardown, emergency exit)."""
+    pykka.ActorRegistry.stop_all()

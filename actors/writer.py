@@ -1,0 +1,42 @@
+"""Load aggregates and save their pending events through the group committer."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from adapters.store import EventStoreApp, GroupCommitter
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class EventWriter:
+    """The write side shared by all actors: encrypt in the caller's thread, commit in groups."""
+
+    def __init__(self, app: EventStoreApp, committer: GroupCommitter) -> None:
+        self.app = app
+        self.committer = committer
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate, or None if it has no events."""
+        try:
+            aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, cls):
+            return None
+        return aggregate
+
+    def save(self, *aggregates: Aggregate | None) -> list[int]:
+        """Commit the pending events of ``aggregates`` atomically; return notification ids.
+
+        Returns only after the transaction holding them has committed.
+        """
+        events = [e for agg in aggregates if agg is not None for e in agg.collect_events()]
+        if not events:
+            return []
+        mapper = self.app.mapper
+        return self.committer.commit([mapper.to_stored_event(e) for e in events])

@@ -1,0 +1,45 @@
+"""``vipb events ...``: read the event log itself (audit), credentials masked."""
+
+from __future__ import annotations
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit
+from adapters.store import EventHistory, parse_since
+
+app = typer.Typer(help="Read the event log (the source of truth).", no_args_is_help=True)
+
+LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "version", "note"]
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    aggregate: str | None = typer.Option(None, "--aggregate", "-a",
+                                         help="Only events of this aggregate (id or prefix)."),
+    since: str | None = typer.Option(None, help="Only events at or after this time "
+                                                "(ISO 8601 or 30m, 2h, 7d)."),
+    limit: int = typer.Option(50, min=1, max=1_000_000, help="The last N matching events."),
+    as_json: bool = typer.Option(False, "--json", help="Print the events (with data) as JSON."),
+) -> None:
+    """List the last events, oldest first; shredded events show as unreadable.
+
+    Example: vipb events log --aggregate 3f2a --since 2h
+    """
+    history = EventHistory(state(ctx).runtime().app)
+    entries = history.log(aggregate, parse_since(since) if since else None, limit)
+    emit(entries, as_json, LOG_COLUMNS, title="events")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    notification_id: int = typer.Argument(..., metavar="N", help="Notification id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the event as JSON."),
+) -> None:
+    """Show one event with its data (credentials masked).
+
+    Example: vipb events show 42
+    """
+    emit(EventHistory(state(ctx).runtime().app).show(notification_id), as_json)

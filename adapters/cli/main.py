@@ -1,0 +1,99 @@
+"""Entry point of ``vipb``: the root command, ``init``, and error handling for all commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+import typer
+
+from actors.runtime import DataPaths, initialize
+from adapters.cli import events_cmds, projection_cmds, proxy_cmds, query_cmds, rotation_cmds
+from adapters.cli.context import CliState, state
+from adapters.cli.output import emit, fail
+from adapters.config import Settings
+from domain.errors import BaseError
+
+app = typer.Typer(
+    name="vipb",
+    help="vipb: proxy pools, real-Chromium tabs and rank tracking, every action on record.\n\n"
+    "Example: vipb init && vipb proxy add socks5://user:pass@10.0.0.7:1080",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(proxy_cmds.app, name="proxy")
+app.add_typer(rotation_cmds.app, name="rotation")
+app.add_typer(events_cmds.app, name="events")
+app.add_typer(projection_cmds.app, name="projections")
+app.command("query")(query_cmds.query)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="VIPB_DATA_DIR",
+        help="Data directory (default: the per-user data dir, e.g. ~/.local/share/vipb).",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    """Global options."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    cli_state = CliState(data_dir=(data_dir or Settings().data_dir).expanduser().resolve())
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Create the data dir, the master key (if no key source has one) and the databases.
+
+    Safe to run again. Example: vipb --data-dir ./data init
+    """
+    root_dir = state(ctx).data_dir
+    master, created = initialize(root_dir)
+    paths = DataPaths(root_dir)
+    emit(
+        {
+            "data_dir": str(root_dir),
+            "created": created,
+            "master_key_source": master.source,
+            "event_store": str(paths.events),
+            "read_models": str(paths.views),
+        },
+        as_json,
+    )
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the app; expected errors become one line and an exit code.
+
+    Typer (standalone mode) handles usage errors (exit 2) and explicit exits itself.
+    """
+    try:
+        app(args=argv, prog_name="vipb")
+    except BaseError as exc:
+        fail(exc.message)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("VIPB_DEBUG"):
+            raise
+        fail(f"internal error: {type(exc).__name__}: {exc} (set VIPB_DEBUG=1 for a traceback)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

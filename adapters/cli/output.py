@@ -1,0 +1,80 @@
+"""Rendering: rich tables on a terminal, JSON with ``--json``, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+# Off a terminal (pipes, CI logs) rich would assume 80 columns and fold every cell.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
+
+
+def to_data(value: Any) -> Any:
+    """Models and lists of models as plain JSON-ready data."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [to_data(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` as JSON to stdout (one document)."""
+    sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None,
+                title: str | None = None) -> None:
+    """A rich table of ``rows``; an empty result says so instead of an empty frame."""
+    if not rows:
+        out.print(f"(no {title or 'rows'})")
+        return
+    cols = list(columns or rows[0].keys())
+    table = Table(title=title, show_lines=False)
+    for col in cols:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    out.print(table)
+
+
+def print_record(record: dict[str, Any]) -> None:
+    """Key/value lines for one record."""
+    width = max(len(k) for k in record) if record else 0
+    for key, value in record.items():
+        out.print(f"{key.ljust(width)}  {_cell(value)}", highlight=False, markup=False)
+
+
+def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,
+         title: str | None = None) -> None:
+    """Render a read result: JSON, a table for lists, key/values for one record."""
+    if as_json:
+        print_json(value)
+        return
+    data = to_data(value)
+    if isinstance(data, list):
+        print_table(data, columns, title)
+    elif isinstance(data, dict):
+        print_record(data)
+    else:
+        out.print(str(data), markup=False)
+
+
+def fail(message: str) -> None:
+    """Print a one-line error to stderr."""
+    err.print(f"vipb: error: {message}", markup=False, highlight=False)

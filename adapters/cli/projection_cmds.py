@@ -1,0 +1,56 @@
+"""``vipb projections ...``: status of the read models and full rebuilds."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.progress import Progress
+
+from adapters.cli.context import state
+from adapters.cli.output import emit, out, print_json, to_data
+
+app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Each view's position against the event store head, and skipped (unreadable) events.
+
+    Example: vipb projections status --json
+    """
+    rows = [
+        {"view": s.view, "position": s.position, "head": s.head, "lag": s.lag,
+         "skipped": s.skipped}
+        for s in state(ctx).runtime().runner.status()
+    ]
+    emit(rows, as_json, title="projections")
+
+
+@app.command("rebuild")
+def rebuild(
+    ctx: typer.Context,
+    views: list[str] = typer.Argument(None, help="Views to rebuild (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Drop the read tables and replay every event into them.
+
+    Example: vipb projections rebuild proxies
+    """
+    runner = state(ctx).runtime().runner
+    if sys.stderr.isatty() and not as_json:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("rebuilding", total=None)
+            count = runner.rebuild(views or None,
+                                   lambda pos, head: bar.update(task, completed=pos, total=head))
+    else:
+        count = runner.rebuild(views or None)
+    result = {"replayed": count, "views": to_data([s.__dict__ for s in runner.status()])}
+    if as_json:
+        print_json(result)
+    else:
+        out.print(f"rebuilt {', '.join(views or [v.name for v in runner.views])}: "
+                  f"replayed {count} events", markup=False)

@@ -1,0 +1,226 @@
+"""``vipb proxy ...``: add, list, show, update, remove, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit, err, out, print_json
+from domain.commands import AddProxy, ListProxies, RemoveProxy, UpdateProxy
+from domain.errors import BaseError, ProxyNotFoundError, ValidationError
+from domain.parsing import parse_command
+from domain.proxy_lines import parse_proxy_line
+from projections import queries
+
+app = typer.Typer(help="Manage the proxy pool.", no_args_is_help=True)
+
+LIST_COLUMNS = ["id", "protocol", "host", "port", "has_credentials", "country", "label",
+                "weight", "status"]
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _optional(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ()}
+
+
+def _read_password_stdin(enabled: bool) -> str | None:
+    if not enabled:
+        return None
+    line = sys.stdin.readline()
+    if not line:
+        raise ValidationError("--password-stdin given but stdin is empty", field="password")
+    return line.rstrip("\r\n")
+
+
+def _resolve(ctx: typer.Context, ref: str) -> str:
+    runtime = state(ctx).runtime()
+    runtime.settle()
+    with runtime.reader() as conn:
+        row = queries.find_proxy(conn, ref)
+    if row is None:
+        raise ProxyNotFoundError(ref)
+    return row.id
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    url: str | None = typer.Argument(None, help="Proxy URL, e.g. socks5://user:pass@host:1080"),
+    protocol: str | None = typer.Option(None, help="http, https, socks4 or socks5."),
+    host: str | None = typer.Option(None, help="Host name or IP address."),
+    port: int | None = typer.Option(None, help="Port, 1..65535."),
+    username: str | None = typer.Option(None, help="Username for proxy authentication."),
+    password: str | None = typer.Option(None, help="Password (prefer --password-stdin)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the password from the first stdin line."),
+    label: str | None = typer.Option(None, help="A short label."),
+    country: str | None = typer.Option(None, help="Two-letter exit country, e.g. DE."),
+    weight: int | None = typer.Option(None, help="Weight for weighted rotation (1..1000)."),
+    max_concurrency: int | None = typer.Option(None, help="Concurrent uses allowed (1..1000)."),
+    tag: list[str] = typer.Option([], "--tag", help="A tag; repeat for several."),
+    as_json: bool = JSON,
+) -> None:
+    """Add a proxy. Credentials are encrypted with a key of the proxy's own.
+
+    Example: vipb proxy add socks5://alice:s3cret@203.0.113.7:1080 --country DE --tag fast
+    """
+    fields: dict[str, Any] = parse_proxy_line(url) if url else {}
+    fields.update(_optional(
+        protocol=protocol, host=host, port=port, username=username,
+        password=_read_password_stdin(password_stdin) or password, label=label,
+        country=country, weight=weight, max_concurrency=max_concurrency, tags=tuple(tag),
+    ))
+    command = parse_command(AddProxy, fields)
+    runtime = state(ctx).runtime()
+    ack = runtime.dispatcher.execute(command)
+    if as_json:
+        print_json(ack)
+    else:
+        out.print(f"added proxy {ack.id} ({command.endpoint()})", markup=False)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    protocol: str | None = typer.Option(None, help="Only this protocol."),
+    status: str | None = typer.Option(None, help="Only this status (unknown, active, ...)."),
+    country: str | None = typer.Option(None, help="Only this country."),
+    limit: int = typer.Option(1000, help="At most this many rows."),
+    as_json: bool = JSON,
+) -> None:
+    """List proxies (never shows credentials).
+
+    Example: vipb proxy list --protocol socks5 --json
+    """
+    command = parse_command(ListProxies, _optional(
+        protocol=protocol, status=status, country=country, limit=limit))
+    rows = state(ctx).runtime().dispatcher.execute(command)
+    emit(rows, as_json, LIST_COLUMNS, title="proxies")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
+    as_json: bool = JSON,
+) -> None:
+    """Show one proxy.
+
+    Example: vipb proxy show 3f2a
+    """
+    runtime = state(ctx).runtime()
+    runtime.settle()
+    with runtime.reader() as conn:
+        row = queries.find_proxy(conn, proxy_id)
+    if row is None:
+        raise ProxyNotFoundError(proxy_id)
+    emit(row, as_json)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
+    protocol: str | None = typer.Option(None, help="New protocol."),
+    host: str | None = typer.Option(None, help="New host."),
+    port: int | None = typer.Option(None, help="New port."),
+    username: str | None = typer.Option(None, help="New username."),
+    password: str | None = typer.Option(None, help="New password (prefer --password-stdin)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin",
+                                        help="Read the new password from stdin."),
+    clear_credentials: bool = typer.Option(False, "--clear-credentials",
+                                           help="Remove username and password."),
+    label: str | None = typer.Option(None, help="New label."),
+    country: str | None = typer.Option(None, help="New country."),
+    weight: int | None = typer.Option(None, help="New weight."),
+    max_concurrency: int | None = typer.Option(None, help="New concurrency limit."),
+    tag: list[str] = typer.Option([], "--tag", help="Replace the tags; repeat for several."),
+    as_json: bool = JSON,
+) -> None:
+    """Change fields of a proxy; fields not given stay as they are.
+
+    Example: vipb proxy update 3f2a --port 1081 --country NL
+    """
+    fields = _optional(
+        protocol=protocol, host=host, port=port, username=username,
+        password=_read_password_stdin(password_stdin) or password, label=label,
+        country=country, weight=weight, max_concurrency=max_concurrency, tags=tuple(tag),
+    )
+    if clear_credentials:
+        fields["clear_credentials"] = True
+    fields["proxy_id"] = _resolve(ctx, proxy_id)
+    ack = state(ctx).runtime().dispatcher.execute(parse_command(UpdateProxy, fields))
+    if as_json:
+        print_json(ack)
+    else:
+        out.print(f"updated proxy {ack.id}" if ack.changed else f"proxy {ack.id}: no change",
+                  markup=False)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
+    as_json: bool = JSON,
+) -> None:
+    """Remove a proxy and destroy its data key: its credentials become unreadable for good.
+
+    Example: vipb proxy remove 3f2a
+    """
+    full_id = _resolve(ctx, proxy_id)
+    ack = state(ctx).runtime().dispatcher.execute(parse_command(RemoveProxy,
+                                                                {"proxy_id": full_id}))
+    if as_json:
+        print_json(ack)
+    else:
+        out.print(f"removed proxy {ack.id}; its credentials were shredded", markup=False)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Text file, one proxy per line ('-' for stdin)."),
+    protocol: str = typer.Option("http", help="Protocol for lines without a scheme."),
+    as_json: bool = JSON,
+) -> None:
+    """Import proxies: URL, host:port or host:port:user:pass lines; '#' lines are comments.
+
+    Bad lines are reported with their line number and the rest is imported. Exit code 0 when
+    every line was imported, 1 when some failed.
+
+    Example: vipb proxy import proxies.txt --protocol socks5
+    """
+    text = sys.stdin.read() if str(file) == "-" else _read_file(file)
+    dispatcher = state(ctx).runtime().dispatcher
+    imported: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            fields = parse_proxy_line(line, default_protocol=protocol)
+            imported.append(dispatcher.execute(parse_command(AddProxy, fields)).id)
+        except ValueError as exc:
+            errors.append({"line": number, "error": str(exc)})
+        except BaseError as exc:
+            errors.append({"line": number, "error": exc.message})
+    if as_json:
+        print_json({"imported": imported, "errors": errors})
+    else:
+        for item in errors:
+            err.print(f"line {item['line']}: {item['error']}", markup=False, highlight=False)
+        out.print(f"imported {len(imported)} proxies, {len(errors)} lines failed", markup=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+def _read_file(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="file") from None

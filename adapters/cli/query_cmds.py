@@ -1,0 +1,29 @@
+"""``vipb query TABLE``: read any read-model table with simple filters."""
+
+from __future__ import annotations
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit
+from projections import queries
+
+
+def query(
+    ctx: typer.Context,
+    table: str = typer.Argument(..., help="One of: " + ", ".join(queries.READ_TABLES)),
+    where: list[str] = typer.Option(
+        [], "--where", "-w", help="COLUMN OP VALUE, OP one of = != < <= > >= ~ (LIKE); repeat."
+    ),
+    limit: int = typer.Option(100, min=1, max=1_000_000, help="At most this many rows."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Query a read-model table (plain SQLite; any SQLite tool can read it too).
+
+    Example: vipb query proxies --where protocol=socks5 --where "port>=1080" --json
+    """
+    runtime = state(ctx).runtime()
+    runtime.settle()
+    with runtime.reader() as conn:
+        rows = queries.query(conn, table, where, limit)
+    emit(rows, as_json, title=table)

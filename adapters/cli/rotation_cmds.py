@@ -1,0 +1,74 @@
+"""``vipb rotation ...``: choose and show the rotation strategy."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit, out, print_json
+from domain.commands import SetRotation
+from domain.errors import ValidationError
+from domain.parsing import parse_command
+from domain.rotation import StrategyName
+from projections import queries
+
+app = typer.Typer(help="Choose how proxies are picked.", no_args_is_help=True)
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """``k=v``: v as JSON when it parses (numbers, booleans, lists), a comma list, or text."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValidationError(f"{text!r} is not key=value", field="param")
+    try:
+        value: Any = json.loads(raw)
+    except json.JSONDecodeError:
+        value = [v.strip() for v in raw.split(",")] if "," in raw else raw
+    return key.strip(), value
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    strategy: str = typer.Argument(
+        ..., help="One of: " + ", ".join(s.value for s in StrategyName)),
+    param: list[str] = typer.Option([], "--param", "-p", help="k=v; repeat for several."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Set the rotation strategy and its parameters.
+
+    Example: vipb rotation set sticky_session --param ttl_seconds=900
+    """
+    params = dict(parse_param(p) for p in param)
+    command = parse_command(SetRotation, {"strategy": strategy, "params": params})
+    ack = state(ctx).runtime().dispatcher.execute(command)
+    if as_json:
+        print_json(ack)
+    elif ack.changed:
+        out.print(f"rotation strategy set to {command.strategy.value} {command.params}",
+                  markup=False)
+    else:
+        out.print("rotation unchanged (same strategy and parameters)", markup=False)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Show the current rotation strategy.
+
+    Example: vipb rotation show --json
+    """
+    runtime = state(ctx).runtime()
+    runtime.settle()
+    with runtime.reader() as conn:
+        row = queries.rotation(conn)
+    if row is None:
+        emit({"strategy": "round_robin", "params": {}, "updated_at": None, "default": True},
+             as_json)
+    else:
+        emit(row, as_json)

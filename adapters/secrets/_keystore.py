@@ -1,0 +1,88 @@
+"""Per-aggregate data keys, wrapped by the master key, in their own SQLite file.
+
+Destroying a key deletes its row with ``secure_delete`` on and a rollback journal (no WAL
+copy survives), so the wrapped bytes are gone from disk: whatever was encrypted with that key
+is unreadable from then on, with or without the master key (crypto-shredding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from uuid import UUID
+
+from adapters.secrets._aead import Aead, derive_key
+from domain.errors import SecurityError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS data_keys (
+    aggregate_id TEXT PRIMARY KEY,
+    wrapped BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+"""
+
+
+class DataKeyStore:
+    """Create, fetch and destroy 32-byte data keys, one per aggregate id. Thread-safe."""
+
+    def __init__(self, path: Path, master: bytes) -> None:
+        self._wrap = Aead(derive_key(master, "wrap-data-keys"))
+        self._check = hmac.new(derive_key(master, "key-check"), b"vipb", hashlib.sha256).digest()
+        self._lock = threading.Lock()
+        self._cache: dict[UUID, bytes | None] = {}
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db.executescript(_SCHEMA)
+        os.chmod(path, 0o600)
+        self._verify_master()
+
+    def _verify_master(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE name='key_check'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (self._check,))
+        elif not hmac.compare_digest(row[0], self._check):
+            raise SecurityError("the master key does not match this data dir (wrong key source?)")
+
+    def create(self, aggregate_id: UUID) -> bytes:
+        """Make and store a new data key for ``aggregate_id``."""
+        key = os.urandom(32)
+        wrapped = self._wrap.encrypt(key, aggregate_id.bytes)
+        with self._lock:
+            self._db.execute("INSERT INTO data_keys VALUES (?, ?)", (aggregate_id.hex, wrapped))
+            self._cache[aggregate_id] = key
+        return key
+
+    def get(self, aggregate_id: UUID) -> bytes | None:
+        """The data key of ``aggregate_id``, or None if it has none (or it was destroyed)."""
+        with self._lock:
+            if aggregate_id in self._cache:
+                return self._cache[aggregate_id]
+            row = self._db.execute(
+                "SELECT wrapped FROM data_keys WHERE aggregate_id=?", (aggregate_id.hex,)
+            ).fetchone()
+            key = self._wrap.decrypt(row[0], aggregate_id.bytes) if row else None
+            self._cache[aggregate_id] = key
+            return key
+
+    def destroy(self, aggregate_id: UUID) -> None:
+        """Delete the key for good; cached copies in this process are dropped too."""
+        with self._lock:
+            self._db.execute("DELETE FROM data_keys WHERE aggregate_id=?", (aggregate_id.hex,))
+            self._cache[aggregate_id] = None
+
+    def forget_cached(self) -> None:
+        """Drop the in-memory cache so keys destroyed by another process are noticed."""
+        with self._lock:
+            self._cache.clear()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,16 @@
+"""The SQLite event store: the eventsourcing application, the shredding mapper, group commit."""
+
+from adapters.store._app import EventStoreApp
+from adapters.store._committer import GroupCommitter
+from adapters.store._history import EventEntry, EventHistory, parse_since
+from adapters.store._mapper import ShreddedEventError, ShreddingMapper
+
+__all__ = [
+    "EventEntry",
+    "EventHistory",
+    "EventStoreApp",
+    "GroupCommitter",
+    "ShreddedEventError",
+    "ShreddingMapper",
+    "parse_since",
+]

@@ -1,0 +1,41 @@
+"""The eventsourcing application over one SQLite file, with our encrypting mapper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
+
+from adapters.secrets import DataKeyStore, derive_key
+from adapters.store._mapper import ShreddingMapper
+
+
+class EventStoreApp(Application[UUID]):
+    """Loads aggregates and gives access to the recorder and mapper; writes go through the
+    group committer (see ``GroupCommitter``), not ``save()``, so many actors share a commit.
+    """
+
+    name = "vipb"
+
+    def __init__(self, db_path: Path, master: bytes, keystore: DataKeyStore) -> None:
+        self._app_key = derive_key(master, "event-store")
+        self.keystore = keystore
+        super().__init__(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(db_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        )
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Our mapper: per-aggregate data keys where they exist, else the app key."""
+        return ShreddingMapper(self.construct_transcoder(), self._app_key, self.keystore)
+
+    @property
+    def shredding_mapper(self) -> ShreddingMapper:
+        """The mapper with its concrete type (for ``decode_state``)."""
+        assert isinstance(self.mapper, ShreddingMapper)
+        return self.mapper

@@ -1,0 +1,137 @@
+"""Read the event log itself (not the views) for audit: list and show events, secrets masked."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import MapperDeserialisationError, Notification
+from pydantic import BaseModel
+
+from adapters.store._app import EventStoreApp
+from adapters.store._mapper import ShreddedEventError
+from domain.errors import ValidationError
+from domain.proxy import SECRET_FIELDS
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class EventEntry(BaseModel):
+    """One stored event as the audit commands show it."""
+
+    notification_id: int
+    aggregate_id: str
+    version: int
+    event: str
+    topic: str
+    timestamp: str | None
+    readable: bool
+    note: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """``2026-11-24``, ``2026-11-24T10:00``, or relative ``30m``/``2h``/``7d``; UTC if naive."""
+    now = now or datetime.now(UTC)
+    match = _RELATIVE.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return now - timedelta(**{unit: amount})
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            f"{text!r} is not a time (use ISO 8601 like 2026-11-24T10:00 or 30m, 2h, 7d)",
+            field="since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _mask(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if key in SECRET_FIELDS and value is not None:
+            out[key] = "***"
+        elif isinstance(value, datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, UUID):
+            out[key] = str(value)
+        elif isinstance(value, dict):
+            out[key] = _mask(value)
+        else:
+            out[key] = value
+    return out
+
+
+class EventHistory:
+    """Decode stored events for display; shredded or corrupt ones are listed, not hidden."""
+
+    def __init__(self, app: EventStoreApp) -> None:
+        self._app = app
+
+    def entry(self, note: Notification) -> EventEntry:
+        """Decode one notification into an ``EventEntry`` (credentials masked)."""
+        name = note.topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+        base = {
+            "notification_id": note.id, "aggregate_id": str(note.originator_id),
+            "version": note.originator_version, "event": name, "topic": note.topic,
+        }
+        try:
+            state = self._app.shredding_mapper.decode_state(note)
+        except ShreddedEventError:
+            return EventEntry(**base, timestamp=None, readable=False,
+                              note="crypto-shredded: its data key was destroyed")
+        except MapperDeserialisationError as exc:
+            return EventEntry(**base, timestamp=None, readable=False, note=str(exc))
+        timestamp = state.pop("timestamp", None)
+        state.pop("originator_topic", None)
+        return EventEntry(
+            **base,
+            timestamp=timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp,
+            readable=True,
+            data=_mask(state),
+        )
+
+    def show(self, notification_id: int) -> EventEntry:
+        """The event with this notification id."""
+        notes = self._app.recorder.select_notifications(start=notification_id, limit=1)
+        if not notes or notes[0].id != notification_id:
+            raise ValidationError(f"no event with notification id {notification_id}", field="N")
+        return self.entry(notes[0])
+
+    def log(
+        self,
+        aggregate: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[EventEntry]:
+        """The last ``limit`` events matching the filters, oldest first.
+
+        ``aggregate`` is an id or an id prefix. With ``since``, events whose time is unknown
+        (shredded) are left out because their time cannot be read.
+        """
+        prefix = aggregate.lower().replace("-", "") if aggregate else None
+        if prefix is not None and not re.fullmatch(r"[0-9a-f]{1,32}", prefix):
+            raise ValidationError(f"{aggregate!r} is not an id or id prefix", field="aggregate")
+        found: list[EventEntry] = []
+        position = self._app.recorder.max_notification_id() or 0
+        while position > 0 and len(found) < limit:
+            start = max(0, position - 1000)
+            notes = self._app.recorder.select_notifications(
+                start=start, limit=1000, stop=position, inclusive_of_start=False
+            )
+            for note in reversed(notes):
+                if prefix and not note.originator_id.hex.startswith(prefix):
+                    continue
+                entry = self.entry(note)
+                if since is not None and (entry.timestamp is None
+                                          or datetime.fromisoformat(entry.timestamp) < since):
+                    continue
+                found.append(entry)
+                if len(found) >= limit:
+                    break
+            position = start
+        return list(reversed(found))

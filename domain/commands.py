@@ -1,0 +1,181 @@
+"""Command models for the ``proxy:*`` channels: validated at the boundary, immutable after.
+
+Every model forbids unknown fields, so a typo is an error naming the field, not a silent no-op.
+Credentials are ``SecretStr``: they never show in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from domain import rules
+from domain.rotation import StrategyName, validate_params
+
+
+class Protocol(StrEnum):
+    """The proxy protocols Chromium can speak."""
+
+    HTTP = "http"
+    HTTPS = "https"
+    SOCKS4 = "socks4"
+    SOCKS5 = "socks5"
+
+
+Host = Annotated[str, AfterValidator(rules.check_host)]
+Port = Annotated[int, Field(ge=1, le=65535, strict=False)]
+Label = Annotated[str, AfterValidator(rules.check_text)]
+Tag = Annotated[str, Field(min_length=1), AfterValidator(lambda v: rules.check_text(v, max_len=40))]
+Country = Annotated[str, AfterValidator(rules.check_country)]
+Weight = Annotated[int, Field(ge=1, le=1000)]
+Concurrency = Annotated[int, Field(ge=1, le=1000)]
+
+
+def _check_secret(value: SecretStr | None) -> SecretStr | None:
+    if value is not None:
+        rules.check_credential(value.get_secret_value())
+    return value
+
+
+Credential = Annotated[SecretStr | None, AfterValidator(_check_secret)]
+
+
+class Command(BaseModel):
+    """Base of every command: frozen, strict about unknown fields, named by its channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    channel: ClassVar[str]
+
+
+class AddProxy(Command):
+    """Add a proxy to the pool. Example: protocol=socks5 host=10.0.0.7 port=1080."""
+
+    channel: ClassVar[str] = "proxy:add"
+    protocol: Protocol
+    host: Host
+    port: Port
+    username: Credential = None
+    password: Credential = None
+    label: Label | None = None
+    country: Country | None = None
+    weight: Weight = 1
+    max_concurrency: Concurrency = 10
+    tags: tuple[Tag, ...] = Field(default=(), max_length=20)
+
+    @model_validator(mode="after")
+    def _credentials_pair(self) -> AddProxy:
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        return self
+
+    def endpoint(self) -> str:
+        """Protocol, host and port as a URL without credentials, for messages."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.protocol.value}://{host}:{self.port}"
+
+
+class ProxyRef(Command):
+    """A command that targets one proxy by id."""
+
+    proxy_id: UUID
+
+
+class RemoveProxy(ProxyRef):
+    """Remove a proxy and destroy its credentials' data key (crypto-shredding)."""
+
+    channel: ClassVar[str] = "proxy:remove"
+
+
+class UpdateProxy(ProxyRef):
+    """Change some fields of a proxy; unset fields stay as they are."""
+
+    channel: ClassVar[str] = "proxy:update"
+    protocol: Protocol | None = None
+    host: Host | None = None
+    port: Port | None = None
+    username: Credential = None
+    password: Credential = None
+    clear_credentials: bool = False
+    label: Label | None = None
+    country: Country | None = None
+    weight: Weight | None = None
+    max_concurrency: Concurrency | None = None
+    tags: tuple[Tag, ...] | None = Field(default=None, max_length=20)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateProxy:
+        changed = self.model_fields_set - {"proxy_id"}
+        if not changed:
+            raise ValueError("nothing to update: give at least one field")
+        if self.clear_credentials and (self.username or self.password):
+            raise ValueError("clear_credentials cannot be combined with username/password")
+        return self
+
+    def plain_changes(self) -> dict[str, Any]:
+        """The non-credential fields that were set, as JSON-ready values."""
+        skip = {"proxy_id", "username", "password", "clear_credentials"}
+        data = self.model_dump(mode="json", include=self.model_fields_set - skip)
+        if "tags" in data and data["tags"] is not None:
+            data["tags"] = list(data["tags"])
+        return data
+
+
+class ListProxies(Command):
+    """List proxies from the read model, optionally filtered."""
+
+    channel: ClassVar[str] = "proxy:list"
+    protocol: Protocol | None = None
+    status: str | None = Field(default=None, pattern=r"^[a-z_]{1,20}$")
+    country: Country | None = None
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+
+class ValidateProxy(Command):
+    """Ask for a health validation of one proxy or of all of them."""
+
+    channel: ClassVar[str] = "proxy:validate"
+    proxy_id: UUID | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ValidateProxy:
+        if (self.proxy_id is None) == (not self.all):
+            raise ValueError("give either proxy_id or all=true")
+        return self
+
+
+class SetRotation(Command):
+    """Choose the rotation strategy and its parameters."""
+
+    channel: ClassVar[str] = "proxy:set-rotation"
+    strategy: StrategyName
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _params_dict(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        return value
+
+    @model_validator(mode="after")
+    def _valid_params(self) -> SetRotation:
+        object.__setattr__(self, "params", validate_params(self.strategy, self.params))
+        return self
+
+
+PROXY_COMMANDS: dict[str, type[Command]] = {
+    cls.channel: cls
+    for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation)
+}

@@ -1,0 +1,99 @@
+"""The error hierarchy every layer raises; each carries a user-facing one-line message.
+
+``exit_code`` is what the CLI exits with: 2 for input the user can correct, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+
+class BaseError(Exception):
+    """Root of all vipb errors; ``str(err)`` is a one-line message fit for a user."""
+
+    exit_code = 1
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        self.message = f"{field}: {message}" if field else message
+        super().__init__(self.message)
+
+
+class ValidationError(BaseError):
+    """Input failed validation at the boundary; nothing was written."""
+
+    exit_code = 2
+    code = "validation_error"
+
+
+class ProxyError(BaseError):
+    """Something is wrong with a proxy or a request about one."""
+
+    code = "proxy_error"
+
+
+class ProxyNotFoundError(ProxyError):
+    """No proxy has the given id (or it was removed)."""
+
+    exit_code = 2
+    code = "proxy_not_found"
+
+    def __init__(self, proxy_id: str) -> None:
+        super().__init__(f"no proxy with id {proxy_id!r} (see `vipb proxy list`)")
+        self.proxy_id = proxy_id
+
+
+class DuplicateProxyError(ProxyError):
+    """A proxy with the same protocol, host, port and username already exists."""
+
+    exit_code = 2
+    code = "duplicate_proxy"
+
+    def __init__(self, endpoint: str, existing_id: str) -> None:
+        super().__init__(f"{endpoint} is already in the pool as proxy {existing_id}")
+        self.existing_id = existing_id
+
+
+class ProxyValidationError(ProxyError):
+    """A proxy failed a health validation."""
+
+    code = "proxy_validation_failed"
+
+
+class ProxyConnectionError(ProxyError):
+    """A connection through a proxy could not be made."""
+
+    code = "proxy_connection_failed"
+
+
+class AutomationError(BaseError):
+    """A rank-tracking or scheduling task could not run."""
+
+    code = "automation_error"
+
+
+class DatabaseError(BaseError):
+    """The event store or a read model could not be read or written."""
+
+    code = "database_error"
+
+
+class ConcurrencyError(DatabaseError):
+    """Another writer changed the same aggregate first; the command can be retried."""
+
+    code = "concurrency_conflict"
+
+
+class SecurityError(BaseError):
+    """A security rule refused the request (keys, permissions, limits)."""
+
+    code = "security_error"
+
+
+class RateLimitError(SecurityError):
+    """A channel's rate limit was exceeded; ``retry_after`` says when to come back."""
+
+    code = "rate_limited"
+
+    def __init__(self, channel: str, retry_after: float) -> None:
+        super().__init__(f"rate limit for {channel} exceeded; retry in {retry_after:.1f}s")
+        self.retry_after = retry_after

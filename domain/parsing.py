@@ -1,0 +1,30 @@
+"""Turn raw payloads into command models, with pydantic errors as one-line ``ValidationError``."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from domain.errors import ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def first_error(exc: PydanticValidationError) -> ValidationError:
+    """The first pydantic error as our ValidationError: field path and reason, never the input."""
+    err = exc.errors(include_input=False, include_url=False)[0]
+    field = ".".join(str(part) for part in err["loc"]) or None
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return ValidationError(message, field=field)
+
+
+def parse_command(model: type[M], payload: Any) -> M:
+    """Validate ``payload`` into ``model`` or raise ``ValidationError``."""
+    if not isinstance(payload, dict):
+        raise ValidationError("payload must be a JSON object", field="payload")
+    try:
+        return model.model_validate(payload)
+    except PydanticValidationError as exc:
+        raise first_error(exc) from None

@@ -1,0 +1,123 @@
+"""Rotation strategies by name and the parameters each one accepts.
+
+The strategies themselves (selection logic) live with the proxy engine; the domain only knows
+which names exist and validates their parameters so a bad configuration is refused up front.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from domain import rules
+
+
+class StrategyName(StrEnum):
+    """Every rotation strategy the proxy engine knows."""
+
+    ROUND_ROBIN = "round_robin"
+    RANDOM = "random"
+    WEIGHTED = "weighted"
+    FASTEST = "fastest"
+    LEAST_USED = "least_used"
+    FAILURE_AWARE = "failure_aware"
+    GEOGRAPHIC = "geographic"
+    STICKY_SESSION = "sticky_session"
+    TIME_BASED = "time_based"
+    CUSTOM = "custom"
+    FAILOVER = "failover"
+
+
+Country = Annotated[str, AfterValidator(rules.check_country)]
+Pattern = Annotated[str, AfterValidator(rules.check_pattern)]
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(_Params):
+    """Strategies without parameters."""
+
+
+class RandomParams(_Params):
+    """``seed`` makes the choice reproducible (tests, audits)."""
+
+    seed: int | None = None
+
+
+class FailureAwareParams(_Params):
+    """Success rate over the last ``window`` requests; below ``min_success_rate`` is avoided."""
+
+    window: int = Field(default=50, ge=5, le=10_000)
+    min_success_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
+class GeographicParams(_Params):
+    """Preferred countries in order, excluded countries, and whether to fall back to any."""
+
+    countries: tuple[Country, ...] = Field(default=(), max_length=50)
+    exclude: tuple[Country, ...] = Field(default=(), max_length=50)
+    fallback_any: bool = True
+
+
+class StickyParams(_Params):
+    """A domain keeps its proxy until ``ttl_seconds`` after its last use."""
+
+    ttl_seconds: int = Field(default=1800, ge=1, le=30 * 86400)
+
+
+class TimeBasedParams(_Params):
+    """Rotate every ``interval_seconds`` give or take ``jitter_seconds``."""
+
+    interval_seconds: int = Field(default=600, ge=1, le=7 * 86400)
+    jitter_seconds: int = Field(default=0, ge=0, le=86400)
+
+
+class CustomParams(_Params):
+    """Rules are managed with their own commands; here only the fallback strategy and patterns."""
+
+    fallback: StrategyName = StrategyName.ROUND_ROBIN
+    patterns: tuple[Pattern, ...] = Field(default=(), max_length=100)
+
+
+class FailoverParams(_Params):
+    """Primary proxy id then ordered backups (ids as text)."""
+
+    primary: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
+    backups: tuple[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{32,36}$")], ...] = Field(
+        default=(), max_length=50
+    )
+
+
+PARAMS: dict[StrategyName, type[_Params]] = {
+    StrategyName.ROUND_ROBIN: NoParams,
+    StrategyName.RANDOM: RandomParams,
+    StrategyName.WEIGHTED: RandomParams,
+    StrategyName.FASTEST: NoParams,
+    StrategyName.LEAST_USED: NoParams,
+    StrategyName.FAILURE_AWARE: FailureAwareParams,
+    StrategyName.GEOGRAPHIC: GeographicParams,
+    StrategyName.STICKY_SESSION: StickyParams,
+    StrategyName.TIME_BASED: TimeBasedParams,
+    StrategyName.CUSTOM: CustomParams,
+    StrategyName.FAILOVER: FailoverParams,
+}
+
+
+def validate_params(strategy: StrategyName, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``params`` for ``strategy`` and return them with defaults filled in.
+
+    Raises ``ValueError`` naming the offending parameter so the boundary can report it.
+    """
+    model = PARAMS[strategy]
+    try:
+        parsed = model.model_validate(params)
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "params"
+        raise ValueError(f"{strategy.value} parameter {where}: {first['msg']}") from None
+    return parsed.model_dump(mode="json")

@@ -1,0 +1,84 @@
+"""Reusable validation rules for the boundary: hosts, ports, free text, patterns.
+
+Each rule raises ``ValueError`` with a short reason; pydantic turns that into a field error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+MAX_HOST_LEN = 255
+MAX_CREDENTIAL_LEN = 255
+MAX_LABEL_LEN = 100
+MAX_PATTERN_LEN = 200
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_XSS = re.compile(
+    r"<\s*/?\s*[a-z!]|javascript\s*:|vbscript\s*:|data\s*:\s*text/html|\bon[a-z]+\s*=|[<>]",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A group that is itself quantified and contains a quantifier: (a+)+, (a*)*, (a|b+){2,}
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})")
+
+
+def check_host(value: str) -> str:
+    """Return the normalised host (lower case, IPv6 without brackets) or raise ValueError."""
+    host = value.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not 1 <= len(host) <= MAX_HOST_LEN:
+        raise ValueError(f"must be 1..{MAX_HOST_LEN} characters")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError("is not a valid hostname or IP address")
+    if labels[-1].isdigit():
+        raise ValueError("is not a valid hostname or IP address")
+    return host.rstrip(".")
+
+
+def check_text(value: str, *, max_len: int = MAX_LABEL_LEN) -> str:
+    """Accept short free text (labels, tags) without markup, scripts or control characters."""
+    text = value.strip()
+    if len(text) > max_len:
+        raise ValueError(f"must be at most {max_len} characters")
+    if _CONTROL.search(text):
+        raise ValueError("must not contain control characters")
+    if _XSS.search(text):
+        raise ValueError("must not contain markup or script patterns")
+    return text
+
+
+def check_credential(value: str) -> str:
+    """Accept a username or password: 1..255 characters, no control characters."""
+    if not 1 <= len(value) <= MAX_CREDENTIAL_LEN:
+        raise ValueError(f"must be 1..{MAX_CREDENTIAL_LEN} characters")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def check_pattern(value: str) -> str:
+    """Accept a regular expression that is short, compiles and has no nested quantifiers."""
+    if len(value) > MAX_PATTERN_LEN:
+        raise ValueError(f"must be at most {MAX_PATTERN_LEN} characters")
+    if _NESTED_QUANTIFIER.search(value):
+        raise ValueError("has nested quantifiers (catastrophic backtracking)")
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"is not a valid regular expression ({exc})") from exc
+    return value
+
+
+def check_country(value: str) -> str:
+    """Accept an ISO 3166-1 alpha-2 country code, returned upper case."""
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError("must be a two-letter ISO country code such as US or DE")
+    return code

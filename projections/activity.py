@@ -1,0 +1,113 @@
+"""The ``activity_logs`` table: one readable line per event, credentials never included."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import Any, ClassVar
+from uuid import UUID
+
+from projections.view import EventRecord, Handler, View, event_name
+
+SHREDDED = "content destroyed with its data key (crypto-shredded)"
+
+
+def _endpoint(s: dict[str, Any]) -> str:
+    host = f"[{s['host']}]" if ":" in str(s["host"]) else s["host"]
+    return f"{s['protocol']}://{host}:{s['port']}"
+
+
+def _proxy_added(s: dict[str, Any]) -> str:
+    creds = "with credentials" if s.get("username") is not None else "without credentials"
+    extra = f", country {s['country']}" if s.get("country") else ""
+    return f"proxy added: {_endpoint(s)} {creds}{extra}"
+
+
+def _proxy_updated(s: dict[str, Any]) -> str:
+    parts = [f"{k}={json.dumps(v)}" for k, v in sorted(s["changes"].items())]
+    if s.get("credentials_changed"):
+        parts.append("credentials " + ("changed" if s.get("username") else "cleared"))
+    return "proxy updated: " + ", ".join(parts)
+
+
+def _strategy(s: dict[str, Any]) -> str:
+    params = json.dumps(s["params"], sort_keys=True) if s["params"] else "no params"
+    return f"rotation strategy set to {s['strategy']} ({params})"
+
+
+DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
+    "ProxyAdded": _proxy_added,
+    "ProxyUpdated": _proxy_updated,
+    "ProxyRemoved": lambda s: f"proxy removed ({s['reason']}); its data key was destroyed",
+    "RotationConfigCreated": _strategy,
+    "RotationStrategySet": _strategy,
+    "EndpointRegistered": lambda s: f"endpoint index entry created for proxy {s['proxy_id']}",
+    "EndpointClaimed": lambda s: f"endpoint claimed by proxy {s['proxy_id']}",
+    "EndpointReleased": lambda s: f"endpoint released by proxy {s['proxy_id']}",
+}
+
+
+def describe(name: str, state: dict[str, Any]) -> str:
+    """A one-line human description of an event; unknown events get a generic line."""
+    describer = DESCRIBE.get(name)
+    return describer(state) if describer else name
+
+
+class ActivityView(View):
+    """Maintains ``activity_logs`` (every event, in notification order)."""
+
+    name: ClassVar[str] = "activity"
+    tables: ClassVar[tuple[str, ...]] = ("activity_logs",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``activity_logs``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS activity_logs (
+                notification_id INTEGER PRIMARY KEY,
+                occurred_at TEXT,
+                aggregate_id TEXT NOT NULL,
+                event TEXT NOT NULL,
+                message TEXT NOT NULL
+            )"""
+        )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS activity_logs_aggregate ON activity_logs(aggregate_id)"
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """A removal also scrubs the proxy's earlier lines; the rest use ``handle_any``."""
+        return {"ProxyRemoved": self._removed}
+
+    def _removed(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+        # The proxy's data key is destroyed right after this event commits: scrub now so the
+        # table is the same whether it was built incrementally or rebuilt after shredding.
+        self._scrub(cur, record.aggregate_id)
+        self.handle_any(cur, record)
+
+    @staticmethod
+    def _scrub(cur: sqlite3.Cursor, aggregate_id: UUID) -> None:
+        cur.execute(
+            "UPDATE activity_logs SET message=?, occurred_at=NULL WHERE aggregate_id=?",
+            (SHREDDED, str(aggregate_id)),
+        )
+
+    def wants_all(self) -> bool:
+        """The activity log has a line for every event."""
+        return True
+
+    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+        """Write the event's line."""
+        cur.execute(
+            "INSERT INTO activity_logs VALUES (?,?,?,?,?)",
+            (record.notification_id, record.timestamp, str(record.aggregate_id), record.name,
+             describe(record.name, record.state)),
+        )
+
+    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+               topic: str) -> None:
+        """Log this event as shredded (its content is gone)."""
+        cur.execute(
+            "INSERT INTO activity_logs VALUES (?,?,?,?,?)",
+            (notification_id, None, str(aggregate_id), event_name(topic), SHREDDED),
+        )

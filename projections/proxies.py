@@ -1,0 +1,85 @@
+"""The ``proxies`` table: one row per live proxy, never any credential."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import ClassVar
+from uuid import UUID
+
+from projections.view import EventRecord, Handler, View
+
+# Columns a ProxyUpdated change may touch, mapped to how they are stored.
+_UPDATABLE = ("protocol", "host", "port", "label", "country", "weight", "max_concurrency", "tags")
+
+
+class ProxiesView(View):
+    """Maintains ``proxies``; status/latency/success_rate are filled by the health engine."""
+
+    name: ClassVar[str] = "proxies"
+    tables: ClassVar[tuple[str, ...]] = ("proxies",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``proxies``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS proxies (
+                id TEXT PRIMARY KEY,
+                protocol TEXT NOT NULL,
+                host TEXT NOT NULL,
+                port INTEGER NOT NULL,
+                has_credentials INTEGER NOT NULL,
+                label TEXT,
+                country TEXT,
+                weight INTEGER NOT NULL,
+                max_concurrency INTEGER NOT NULL,
+                tags TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'unknown',
+                latency_ms REAL,
+                success_rate REAL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )"""
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """ProxyAdded, ProxyUpdated, ProxyRemoved."""
+        return {
+            "ProxyAdded": self._added,
+            "ProxyUpdated": self._updated,
+            "ProxyRemoved": self._removed,
+        }
+
+    def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO proxies (id, protocol, host, port, has_credentials, label, "
+            "country, weight, max_concurrency, tags, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                str(rec.aggregate_id), s["protocol"], s["host"], s["port"],
+                int(s.get("username") is not None), s.get("label"), s.get("country"),
+                s["weight"], s["max_concurrency"], json.dumps(s.get("tags") or []),
+                rec.timestamp, rec.timestamp,
+            ),
+        )
+
+    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        changes = {k: v for k, v in rec.state["changes"].items() if k in _UPDATABLE}
+        if "tags" in changes:
+            changes["tags"] = json.dumps(changes["tags"] or [])
+        if rec.state.get("credentials_changed"):
+            changes["has_credentials"] = int(rec.state.get("username") is not None)
+        changes["updated_at"] = rec.timestamp
+        assignments = ", ".join(f"{column}=?" for column in changes)
+        cur.execute(
+            f"UPDATE proxies SET {assignments} WHERE id=?",
+            (*changes.values(), str(rec.aggregate_id)),
+        )
+
+    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM proxies WHERE id=?", (str(rec.aggregate_id),))
+
+    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+               topic: str) -> None:
+        """A shredded proxy is gone: drop its row."""
+        cur.execute("DELETE FROM proxies WHERE id=?", (str(aggregate_id),))

@@ -1,0 +1,143 @@
+"""Reads: plain SELECTs on the read-model file, returning row models. Bypasses the write path.
+
+The connection is read-only (``mode=ro``); ``query`` builds its WHERE from parsed
+``column OP value`` filters on known columns only, so no user text becomes SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from domain.errors import ValidationError
+
+READ_TABLES = ("proxies", "rotation_config", "activity_logs", "projection_tracking")
+_OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
+_FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
+
+
+class ProxyRow(BaseModel):
+    """A row of ``proxies``."""
+
+    id: str
+    protocol: str
+    host: str
+    port: int
+    has_credentials: bool
+    label: str | None
+    country: str | None
+    weight: int
+    max_concurrency: int
+    tags: list[str]
+    status: str
+    latency_ms: float | None
+    success_rate: float | None
+    created_at: str
+    updated_at: str
+
+
+class RotationRow(BaseModel):
+    """The row of ``rotation_config``."""
+
+    strategy: str
+    params: dict[str, Any]
+    updated_at: str
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """Open the read models for reading only."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _proxy(row: sqlite3.Row) -> ProxyRow:
+    data = dict(row)
+    data["tags"] = json.loads(data["tags"])
+    return ProxyRow.model_validate(data)
+
+
+def list_proxies(
+    conn: sqlite3.Connection,
+    *,
+    protocol: str | None = None,
+    status: str | None = None,
+    country: str | None = None,
+    limit: int = 1000,
+) -> list[ProxyRow]:
+    """Proxies ordered by creation, optionally filtered."""
+    clauses, params = [], []
+    for column, value in (("protocol", protocol), ("status", status), ("country", country)):
+        if value is not None:
+            clauses.append(f"{column}=?")
+            params.append(value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT * FROM proxies {where} ORDER BY created_at, id LIMIT ?", (*params, limit)
+    )
+    return [_proxy(r) for r in rows]
+
+
+def find_proxy(conn: sqlite3.Connection, ref: str) -> ProxyRow | None:
+    """A proxy by full id or unique id prefix (at least 4 hex characters)."""
+    key = ref.strip().lower().replace("-", "")
+    if not re.fullmatch(r"[0-9a-f]{4,32}", key):
+        return None
+    rows = conn.execute(
+        "SELECT * FROM proxies WHERE replace(id, '-', '') LIKE ? LIMIT 2", (key + "%",)
+    ).fetchall()
+    if len(rows) != 1:
+        if len(rows) > 1:
+            raise ValidationError(f"{ref!r} matches several proxies; give more characters",
+                                  field="id")
+        return None
+    return _proxy(rows[0])
+
+
+def rotation(conn: sqlite3.Connection) -> RotationRow | None:
+    """The current rotation config, or None before the first ``rotation set``."""
+    row = conn.execute("SELECT strategy, params, updated_at FROM rotation_config").fetchone()
+    if row is None:
+        return None
+    return RotationRow(strategy=row[0], params=json.loads(row[1]), updated_at=row[2])
+
+
+def parse_filter(text: str, columns: list[str]) -> tuple[str, str, str]:
+    """``"port>=8000"`` -> (column, SQL operator, value); column must exist."""
+    match = _FILTER.match(text)
+    if not match:
+        raise ValidationError(f"{text!r} is not COLUMN OP VALUE (OP: = != < <= > >= ~)",
+                              field="where")
+    column, op, value = match.groups()
+    if column not in columns:
+        raise ValidationError(f"unknown column {column!r} (columns: {', '.join(columns)})",
+                              field="where")
+    return column, _OPS[op], value
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of a read table (validated against the allowed list)."""
+    if table not in READ_TABLES:
+        raise ValidationError(f"unknown table {table!r} (tables: {', '.join(READ_TABLES)})",
+                              field="table")
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def query(
+    conn: sqlite3.Connection, table: str, filters: list[str], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Rows of a read table matching every filter, in storage order."""
+    columns = table_columns(conn, table)
+    clauses, params = [], []
+    for text in filters:
+        column, op, value = parse_filter(text, columns)
+        clauses.append(f"{column} {op} ?")
+        params.append(value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(f"SELECT * FROM {table} {where} LIMIT ?", (*params, limit))
+    return [dict(r) for r in rows]

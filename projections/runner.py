@@ -1,0 +1,294 @@
+"""The projection runner: pull new notifications, decode once, let each view write its rows,
+and move each view's tracking position in the SAME transaction (compare-and-set).
+
+Resumable by construction: a crash rolls back rows and position together, and a second runner
+on the same file cannot apply a batch twice (the position it expected has moved).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import MapperDeserialisationError, Notification, StoredEvent
+
+from domain.errors import DatabaseError
+from projections.view import EventRecord, Handler, View, event_name
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class EventSource(Protocol):
+    """What the runner needs from the event store."""
+
+    def select_notifications(
+        self, start: int | None, limit: int, stop: int | None = None,
+        topics: Sequence[str] = (), *, inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]: ...
+
+    def max_notification_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    """One view's tracking position against the store head."""
+
+    view: str
+    position: int
+    head: int
+    skipped: int
+
+    @property
+    def lag(self) -> int:
+        """How many notifications the view is behind."""
+        return max(0, self.head - self.position)
+
+
+_TRACKING = """
+CREATE TABLE IF NOT EXISTS projection_tracking (
+    view TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    skipped INTEGER NOT NULL DEFAULT 0
+)"""
+
+
+def connect_views_db(path: Path) -> sqlite3.Connection:
+    """Open the read-model database: WAL, autocommit (we BEGIN ourselves)."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # Read models can always be rebuilt from the store and the tracking row commits with its
+    # rows, so NORMAL (no fsync per commit) risks nothing that a catch-up does not repair.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class ProjectionRunner:
+    """Keeps a set of views current from an event source."""
+
+    def __init__(
+        self,
+        source: EventSource,
+        decode: Callable[[StoredEvent], dict[str, Any]],
+        shredded: type[Exception],
+        db_path: Path,
+        views: Sequence[View],
+        batch_size: int = 2000,
+    ) -> None:
+        self._source = source
+        self._decode = decode
+        self._shredded = shredded
+        self._views = list(views)
+        self._batch = batch_size
+        self._handlers: dict[str, dict[str, Handler]] = {v.name: v.handlers() for v in views}
+        self._names: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._advanced = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._conn = connect_views_db(db_path)
+        self._setup()
+
+    @property
+    def views(self) -> list[View]:
+        """The views this runner maintains."""
+        return list(self._views)
+
+    def _setup(self, only: set[str] | None = None) -> None:
+        cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.execute(_TRACKING)
+            for view in self._views:
+                if only is None or view.name in only:
+                    view.create(cur)
+                    cur.execute(
+                        "INSERT OR IGNORE INTO projection_tracking(view, position) VALUES (?, 0)",
+                        (view.name,),
+                    )
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """View name -> (position, skipped)."""
+        rows = self._conn.execute("SELECT view, position, skipped FROM projection_tracking")
+        found = {name: (pos, skipped) for name, pos, skipped in rows}
+        return {v.name: found.get(v.name, (0, 0)) for v in self._views}
+
+    def status(self) -> list[ViewStatus]:
+        """Each view's position, skipped count and the store head."""
+        head = self._source.max_notification_id() or 0
+        return [
+            ViewStatus(name, pos, head, skipped) for name, (pos, skipped) in self.positions().items()
+        ]
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Process batches until every view is at the head; return how many were processed."""
+        total = 0
+        head = self._source.max_notification_id() or 0
+        while True:
+            done, position = self.run_batch()
+            total += done
+            if progress is not None:
+                progress(position, max(head, position))
+            if done == 0:
+                break
+        return total
+
+    def run_batch(self) -> tuple[int, int]:
+        """Apply one batch; return (notifications read, lowest view position after it)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                done, low = self._apply_batch(cur)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        if done:
+            with self._advanced:
+                self._advanced.notify_all()
+        return done, low
+
+    def _apply_batch(self, cur: sqlite3.Cursor) -> tuple[int, int]:
+        positions = {
+            name: pos for name, pos, _ in cur.execute("SELECT * FROM projection_tracking")
+        }
+        views = [v for v in self._views if v.name in positions]
+        low = min(positions[v.name] for v in views)
+        notes = self._source.select_notifications(
+            start=low, limit=self._batch, inclusive_of_start=False
+        )
+        if not notes:
+            return 0, low
+        skipped = dict.fromkeys(positions, 0)
+        for note in notes:
+            self._apply_one(cur, note, views, positions, skipped)
+        last = notes[-1].id
+        for view in views:
+            if positions[view.name] < last:
+                self._advance(cur, view.name, positions[view.name], last, skipped[view.name])
+        return len(notes), last
+
+    def _apply_one(
+        self,
+        cur: sqlite3.Cursor,
+        note: Notification,
+        views: list[View],
+        positions: dict[str, int],
+        skipped: dict[str, int],
+    ) -> None:
+        name = self._names.get(note.topic) or self._names.setdefault(
+            note.topic, event_name(note.topic)
+        )
+        wanting = [
+            v for v in views
+            if positions[v.name] < note.id and (v.wants_all() or name in self._handlers[v.name])
+        ]
+        if not wanting:
+            return
+        try:
+            state = self._decode(note)
+        except self._shredded:
+            for view in wanting:
+                view.forget(cur, note.id, note.originator_id, note.topic)
+                skipped[view.name] += 1
+            return
+        except MapperDeserialisationError as exc:
+            log.warning("skipping undecodable notification %s: %s", note.id, exc)
+            for view in wanting:
+                skipped[view.name] += 1
+            return
+        record = EventRecord(note.id, note.originator_id, note.originator_version, note.topic,
+                             state)
+        for view in wanting:
+            handler = self._handlers[view.name].get(name)
+            if handler is not None:
+                handler(cur, record)
+            else:
+                view.handle_any(cur, record)
+
+    @staticmethod
+    def _advance(cur: sqlite3.Cursor, view: str, expected: int, new: int, skipped: int) -> None:
+        cur.execute(
+            "UPDATE projection_tracking SET position=?, skipped=skipped+? "
+            "WHERE view=? AND position=?",
+            (new, skipped, view, expected),
+        )
+        if cur.rowcount != 1:
+            raise DatabaseError(f"projection {view} was advanced by another runner; retry")
+
+    def rebuild(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
+        """Drop the given views (all by default), recreate them and replay from the start."""
+        known = {v.name for v in self._views}
+        wanted = set(names or known)
+        unknown = wanted - known
+        if unknown:
+            raise DatabaseError(f"unknown view(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for view in self._views:
+                    if view.name in wanted:
+                        view.drop(cur)
+                        cur.execute("DELETE FROM projection_tracking WHERE view=?", (view.name,))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self._setup(wanted)
+            return self.catch_up(progress)
+
+    # --- background mode (the host) -------------------------------------------------------
+
+    def notify(self, _last_id: int) -> None:
+        """Wake the background loop (registered as a commit listener)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run catch-ups in a background thread, woken by ``notify``."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="vipb-projections",
+                                            daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(timeout=1.0)  # the timeout also picks up other processes' writes
+            self._wake.clear()
+            try:
+                self.catch_up()
+            except Exception:
+                log.exception("projection catch-up failed; will retry")
+
+    def wait_for(self, notification_id: int, timeout: float = 30.0) -> bool:
+        """Block until every view is at ``notification_id`` or later (background mode)."""
+        def reached() -> bool:
+            return all(pos >= notification_id for pos, _ in self.positions().values())
+
+        if self._thread is None:
+            self.catch_up()
+            return reached()
+        with self._advanced:
+            return self._advanced.wait_for(reached, timeout=timeout)
+
+    def stop(self) -> None:
+        """Stop the background thread (if any) and close the database."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            self._conn.close()

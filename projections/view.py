@@ -1,0 +1,75 @@
+"""The ``View`` port: how one group of read tables follows the event log."""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+Handler = Callable[[sqlite3.Cursor, "EventRecord"], None]
+
+
+class EventRecord:
+    """A decoded notification as views see it: id, aggregate, event name, time and state."""
+
+    __slots__ = ("aggregate_id", "name", "notification_id", "state", "timestamp", "topic", "version")
+
+    def __init__(
+        self,
+        notification_id: int,
+        aggregate_id: UUID,
+        version: int,
+        topic: str,
+        state: dict[str, Any],
+    ) -> None:
+        self.notification_id = notification_id
+        self.aggregate_id = aggregate_id
+        self.version = version
+        self.topic = topic
+        self.name = event_name(topic)
+        self.state = state
+        ts = state.get("timestamp")
+        self.timestamp: str | None = ts.isoformat() if isinstance(ts, datetime) else ts
+
+
+def event_name(topic: str) -> str:
+    """``domain.proxy:Proxy.ProxyAdded`` -> ``ProxyAdded``."""
+    return topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+
+
+class View(ABC):
+    """A group of read tables kept current from events, with its own tracking position.
+
+    ``handlers`` maps event names to methods; events with other names are ignored. ``forget``
+    is called for an event that cannot be decoded because its aggregate was crypto-shredded.
+    """
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create the view's tables and indexes if missing."""
+
+    @abstractmethod
+    def handlers(self) -> dict[str, Handler]:
+        """Event name -> handler writing rows for that event."""
+
+    def wants_all(self) -> bool:
+        """True when the view wants every event (e.g. the activity log)."""
+        return False
+
+    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+        """Handle an event that has no specific handler (views that ``wants_all``)."""
+
+    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+               topic: str) -> None:
+        """Drop what the view holds about a shredded aggregate (default: nothing)."""
+
+    def drop(self, cur: sqlite3.Cursor) -> None:
+        """Drop the view's tables (for a rebuild)."""
+        for table in self.tables:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
