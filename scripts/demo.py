@@ -1,0 +1,62 @@
+"""The demo workload, run through the real ``vipb`` CLI entry point (see scripts/demo.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+VIPB = [sys.executable, "-m", "adapters.cli.main"]
+DEMO_PROXIES = """\
+# a demo pool on loopback: every form `vipb proxy import` accepts
+127.0.0.1:3128
+127.0.0.1:3129:alice:demo-password-1
+socks5://bob:demo-password-2@127.0.0.1:1080
+socks4://127.0.0.1:1081
+https://127.0.0.1:8443
+not a proxy line
+"""
+
+
+def vipb(*args: str, check: bool = True) -> str:
+    """Run one CLI command, echo it and its output."""
+    print(f"\n$ vipb {' '.join(args)}", flush=True)
+    proc = subprocess.run([*VIPB, *args], capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"demo step failed with exit code {proc.returncode}")
+    return proc.stdout
+
+
+def main() -> None:
+    """Walk through the first vertical slice."""
+    print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
+    vipb("init")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write(DEMO_PROXIES)
+    vipb("proxy", "import", handle.name, check=False)  # one bad line on purpose: exit 1
+    vipb("proxy", "add", "http://carol:demo-password-3@127.0.0.1:8080", "--country", "DE",
+         "--tag", "demo")
+    rows = json.loads(vipb("proxy", "list", "--json"))
+    vipb("proxy", "update", rows[0]["id"][:8], "--weight", "5", "--label", "primary")
+    vipb("rotation", "set", "sticky_session", "--param", "ttl_seconds=900")
+    vipb("proxy", "remove", rows[1]["id"])
+    vipb("proxy", "list")
+    vipb("query", "proxies", "--where", "protocol=socks5")
+    vipb("events", "log", "--limit", "20")
+    vipb("projections", "rebuild")
+    vipb("projections", "status")
+    data_dir = Path(os.environ["VIPB_DATA_DIR"])
+    leaked = [p.name for p in data_dir.iterdir()
+              if p.is_file() and b"demo-password" in p.read_bytes()]
+    print(f"\nplain-text passwords found in {data_dir}: {leaked or 'none'}")
+    if leaked:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
