@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -10,12 +11,15 @@ from pydantic import ValidationError as PydanticValidationError
 from domain.errors import ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+_PLAIN_FIELD = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 
 def first_error(exc: PydanticValidationError) -> ValidationError:
     """The first pydantic error as our ValidationError: field path and reason, never the input."""
     err = exc.errors(include_input=False, include_url=False)[0]
     field = ".".join(str(part) for part in err["loc"]) or None
+    if field is not None and not _PLAIN_FIELD.match(field):
+        field = repr(field[:60])  # unknown keys come from the client: show them escaped
     message = str(err["msg"]).removeprefix("Value error, ")
     return ValidationError(message, field=field)
 

@@ -1,0 +1,37 @@
+"""Shared fixtures: isolate key sources and data dirs in tmp_path; build real runtimes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+
+from actors.runtime import Runtime, initialize
+
+
+@pytest.fixture(autouse=True)
+def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may see the developer's keyring, key env vars or data dir."""
+    monkeypatch.setenv("VIPB_KEYRING", "off")
+    monkeypatch.delenv("VIPB_MASTER_KEY", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.setenv("VIPB_DATA_DIR", str(tmp_path / "default-data"))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An initialised data dir on a real SQLite file."""
+    root = tmp_path / "data"
+    initialize(root)
+    return root
+
+
+@pytest.fixture
+def runtime(data_dir: Path) -> Iterator[Runtime]:
+    """A real runtime (store, projections, actors) on ``data_dir``."""
+    rt = Runtime.open(data_dir)
+    yield rt
+    rt.close()
+    pykka.ActorRegistry.stop_all()

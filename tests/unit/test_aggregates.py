@@ -1,0 +1,67 @@
+"""Aggregates: events emitted, invariants enforced, no-ops record nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.errors import ProxyNotFoundError
+from domain.proxy import EndpointClaim, Proxy
+from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
+
+
+def make_proxy() -> Proxy:
+    return Proxy(id=uuid.uuid4(), protocol="http", host="h", port=1, username="u",
+                 password="p", label=None, country=None, weight=1, max_concurrency=10, tags=[])
+
+
+def names(events: list[object]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_proxy_lifecycle_events() -> None:
+    proxy = make_proxy()
+    proxy.update({"port": 2, "label": "x"}, None)
+    proxy.update({"port": 2}, None)  # no change: no event
+    proxy.update({}, ("u", "p"))  # same credentials: no event
+    proxy.update({}, ("v", "q"))
+    proxy.remove("test")
+    assert names(proxy.collect_events()) == [
+        "ProxyAdded", "ProxyUpdated", "ProxyUpdated", "ProxyRemoved"]
+    assert (proxy.port, proxy.username, proxy.removed) == (2, "v", True)
+
+
+def test_removed_proxy_refuses_changes() -> None:
+    proxy = make_proxy()
+    proxy.remove("test")
+    with pytest.raises(ProxyNotFoundError):
+        proxy.update({"port": 3}, None)
+    with pytest.raises(ProxyNotFoundError):
+        proxy.remove("again")
+
+
+def test_only_credential_events_are_marked_for_the_data_key() -> None:
+    assert getattr(Proxy.ProxyAdded, "carries_secrets", False)  # type: ignore[attr-defined]
+    assert getattr(Proxy.ProxyUpdated, "carries_secrets", False)  # type: ignore[attr-defined]
+    assert not getattr(Proxy.ProxyRemoved, "carries_secrets", False)  # type: ignore[attr-defined]
+
+
+def test_endpoint_claim_ids_are_deterministic_and_claims_exclusive() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    first = EndpointClaim(endpoint_key="k", proxy_id=a)
+    assert first.id == EndpointClaim(endpoint_key="k", proxy_id=b).id
+    assert first.id != EndpointClaim(endpoint_key="other", proxy_id=a).id
+    with pytest.raises(ValueError):
+        first.claim(b)
+    first.release()
+    first.claim(b)
+    assert first.owner == b
+
+
+def test_rotation_config_is_a_singleton_and_same_set_is_a_no_op() -> None:
+    config = RotationConfig(strategy="random", params={"seed": 1})
+    assert config.id == ROTATION_CONFIG_ID
+    config.set_strategy("random", {"seed": 1})
+    config.set_strategy("fastest", {})
+    assert names(config.collect_events()) == ["RotationConfigCreated", "RotationStrategySet"]

@@ -1,0 +1,75 @@
+"""Property tests: random and garbage input to every command model and to the line parser.
+
+The only acceptable outcomes are a valid command or our ``ValidationError``; never a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.commands import PROXY_COMMANDS, Command
+from domain.errors import ValidationError
+from domain.parsing import parse_command
+from domain.proxy_lines import parse_proxy_line
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=20), inner,
+                                                                 max_size=5),
+    max_leaves=20,
+)
+
+FIELD_NAMES = sorted({name for model in PROXY_COMMANDS.values() for name in model.model_fields})
+payloads = st.dictionaries(
+    st.sampled_from(FIELD_NAMES) | st.text(max_size=20), json_values, max_size=8
+)
+plausible = st.fixed_dictionaries(
+    {},
+    optional={
+        "protocol": st.sampled_from(["http", "https", "socks4", "socks5", "ftp", ""]),
+        "host": st.text(max_size=300) | st.just("10.0.0.1"),
+        "port": st.integers(-5, 70000) | st.text(max_size=6),
+        "username": st.text(max_size=300),
+        "password": st.text(max_size=300),
+        "proxy_id": st.uuids().map(str) | st.text(max_size=40),
+        "strategy": st.sampled_from(["random", "sticky_session", "custom", "nope"]),
+        "params": st.dictionaries(st.sampled_from(["seed", "ttl_seconds", "patterns", "x"]),
+                                  json_values, max_size=3),
+        "tags": st.lists(st.text(max_size=50), max_size=25),
+    },
+)
+
+
+def _outcome(model: type[Command], payload: Any) -> None:
+    try:
+        parse_command(model, payload)
+    except ValidationError as exc:
+        assert exc.exit_code == 2 and "\n" not in exc.message
+
+
+@pytest.mark.parametrize("channel", sorted(PROXY_COMMANDS))
+@settings(max_examples=150, deadline=None)
+@given(payload=payloads | plausible)
+def test_random_payloads_only_raise_validation_errors(channel: str, payload: Any) -> None:
+    _outcome(PROXY_COMMANDS[channel], payload)
+
+
+@pytest.mark.parametrize("channel", sorted(PROXY_COMMANDS))
+@settings(max_examples=30, deadline=None)
+@given(payload=json_values)
+def test_non_object_payloads_only_raise_validation_errors(channel: str, payload: Any) -> None:
+    _outcome(PROXY_COMMANDS[channel], payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(line=st.text(max_size=200) | st.from_regex(r"[a-z0-9:/@.\[\]%]{0,60}", fullmatch=True))
+def test_proxy_lines_parse_or_raise_value_error(line: str) -> None:
+    try:
+        parse_proxy_line(line)
+    except ValueError:
+        pass
