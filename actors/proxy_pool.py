@@ -14,7 +14,7 @@ from actors.proxy_actor import ProxyActor
 from actors.writer import EventWriter
 from adapters.secrets import DataKeyStore
 from domain.commands import AddProxy, RemoveProxy, SetRotation
-from domain.errors import ProxyNotFoundError
+from domain.errors import ConcurrencyError, ProxyNotFoundError
 from domain.proxy import Proxy
 from domain.results import Ack
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
@@ -70,7 +70,17 @@ class ProxyPoolActor(pykka.ThreadingActor):
         return sorted(str(i) for i in self._live)
 
     def add(self, command: AddProxy) -> Ack:
-        """Create the proxy with a fresh data key, claim its endpoint, commit both together."""
+        """Create the proxy with a fresh data key, claim its endpoint, commit both together.
+
+        Losing a race for the endpoint to another writer shows up as a conflict; the retry
+        then sees the winner's claim and reports a duplicate.
+        """
+        try:
+            return self._add(command)
+        except ConcurrencyError:
+            return self._add(command)
+
+    def _add(self, command: AddProxy) -> Ack:
         username = command.username.get_secret_value() if command.username else None
         password = command.password.get_secret_value() if command.password else None
         proxy_id = uuid4()

@@ -36,6 +36,13 @@ def _read_password_stdin(enabled: bool) -> str | None:
     return line.rstrip("\r\n")
 
 
+def _parse_url(url: str) -> dict[str, Any]:
+    try:
+        return parse_proxy_line(url)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field="url") from None
+
+
 def _resolve(ctx: typer.Context, ref: str) -> str:
     runtime = state(ctx).runtime()
     runtime.settle()
@@ -68,7 +75,7 @@ def add(
 
     Example: vipb proxy add socks5://alice:s3cret@203.0.113.7:1080 --country DE --tag fast
     """
-    fields: dict[str, Any] = parse_proxy_line(url) if url else {}
+    fields: dict[str, Any] = _parse_url(url) if url else {}
     fields.update(_optional(
         protocol=protocol, host=host, port=port, username=username,
         password=_read_password_stdin(password_stdin) or password, label=label,

@@ -1,0 +1,173 @@
+"""The CLI end to end through the real entry point: happy paths, bad input, no leaks."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Cli
+from tests.helpers import files_containing
+
+SECRET = "S3cr3t-Pa55word"
+
+
+@pytest.fixture
+def ready(cli: Cli) -> Cli:
+    assert cli("init").code == 0
+    return cli
+
+
+def event_count(tmp_path: Path) -> int:
+    conn = sqlite3.connect(tmp_path / "data" / "events.sqlite")
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_commands_before_init_fail_with_a_hint(cli: Cli) -> None:
+    result = cli("proxy", "list")
+    assert result.code == 2
+    assert result.err.strip().startswith("vipb: error:") and "vipb init" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_init_is_idempotent_and_reports_the_key_source(cli: Cli) -> None:
+    first = cli("init", "--json").json()
+    assert first["created"] is True and first["master_key_source"].startswith("file:")
+    assert cli("init", "--json").json()["created"] is False
+
+
+def test_add_list_show_update_remove(ready: Cli, tmp_path: Path) -> None:
+    added = ready("proxy", "add", f"socks5://alice:{SECRET}@127.0.0.1:1080", "--country", "de",
+                  "--tag", "fast", "--json")
+    assert added.code == 0, added.err
+    proxy_id = added.json()["id"]
+    rows = ready("proxy", "list", "--json").json()
+    assert [(r["id"], r["protocol"], r["port"], r["country"], r["has_credentials"], r["tags"])
+            for r in rows] == [(proxy_id, "socks5", 1080, "DE", True, ["fast"])]
+    shown = ready("proxy", "show", proxy_id[:8], "--json").json()
+    assert shown["id"] == proxy_id
+    assert ready("proxy", "update", proxy_id[:8], "--port", "1081").code == 0
+    assert ready("proxy", "show", proxy_id, "--json").json()["port"] == 1081
+    removed = ready("proxy", "remove", proxy_id[:8])
+    assert removed.code == 0 and "shredded" in removed.out
+    assert ready("proxy", "list", "--json").json() == []
+    assert files_containing(tmp_path / "data", SECRET.encode()) == []
+
+
+def test_password_from_stdin(ready: Cli) -> None:
+    added = ready("proxy", "add", "--protocol", "http", "--host", "127.0.0.1", "--port", "3128",
+                  "--username", "bob", "--password-stdin", "--json", input=SECRET + "\n")
+    assert added.code == 0, added.err
+    assert ready("proxy", "list", "--json").json()[0]["has_credentials"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["proxy", "add", "--protocol", "http", "--host", "127.0.0.1", "--port", "70000"], "port"),
+        (["proxy", "add", "ftp://127.0.0.1:21"], "scheme"),
+        (["proxy", "add", "--protocol", "gopher", "--host", "h", "--port", "1"], "protocol"),
+        (["proxy", "add", "--protocol", "http", "--host", "<script>", "--port", "1"], "host"),
+        (["proxy", "add", "http://127.0.0.1:1", "--label", "<b>x</b>"], "label"),
+        (["rotation", "set", "sticky_session", "--param", "ttl_seconds=-1"], "ttl_seconds"),
+        (["rotation", "set", "teleport"], "strategy"),
+        (["query", "nope"], "table"),
+        (["query", "proxies", "--where", "password=x"], "where"),
+        (["events", "log", "--since", "yesterday-ish"], "since"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    ready: Cli, tmp_path: Path, args: list[str], field: str
+) -> None:
+    before = event_count(tmp_path)
+    result = ready(*args)
+    assert result.code == 2, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vipb: error:") and field in lines[0]
+    assert event_count(tmp_path) == before
+
+
+def test_duplicate_add_is_refused_with_the_existing_id(ready: Cli) -> None:
+    first = ready("proxy", "add", "http://u:p@127.0.0.1:3128", "--json").json()["id"]
+    again = ready("proxy", "add", "http://u:other@127.0.0.1:3128")
+    assert again.code == 2 and first in again.err
+
+
+def test_unknown_proxy_id(ready: Cli) -> None:
+    result = ready("proxy", "show", "deadbeef")
+    assert result.code == 2 and "no proxy" in result.err
+
+
+def test_import_reports_bad_lines_and_imports_the_rest(ready: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "proxies.txt"
+    source.write_text(
+        "# comment\n127.0.0.1:3128\n\nnot a proxy\n127.0.0.1:3129:carol:" + SECRET + "\n"
+        "socks5://127.0.0.1:1080\n127.0.0.1:99999\n127.0.0.1:3128\n"
+    )
+    result = ready("proxy", "import", str(source), "--json")
+    assert result.code == 1
+    report = result.json()
+    assert len(report["imported"]) == 3
+    assert [e["line"] for e in report["errors"]] == [4, 7, 8]
+    assert "already in the pool" in report["errors"][2]["error"]
+    assert len(ready("proxy", "list", "--json").json()) == 3
+    assert SECRET not in result.out + result.err
+
+
+def test_rotation_set_and_show(ready: Cli) -> None:
+    assert ready("rotation", "show", "--json").json()["strategy"] == "round_robin"
+    result = ready("rotation", "set", "geographic", "-p", "countries=US,DE", "-p",
+                   "fallback_any=false", "--json")
+    assert result.code == 0, result.err
+    shown = ready("rotation", "show", "--json").json()
+    assert shown["strategy"] == "geographic"
+    assert shown["params"] == {"countries": ["US", "DE"], "exclude": [], "fallback_any": False}
+    assert ready("rotation", "set", "geographic", "-p", "countries=US,DE", "-p",
+                 "fallback_any=false", "--json").json()["changed"] is False
+
+
+def test_query_events_and_projections(ready: Cli) -> None:
+    for port in (3128, 3129, 8080):
+        ready("proxy", "add", f"http://u:{SECRET}@127.0.0.1:{port}")
+    rows = ready("query", "proxies", "--where", "port>=3129", "--where", "protocol=http",
+                 "--json").json()
+    assert sorted(r["port"] for r in rows) == [3129, 8080]
+    log = ready("events", "log", "--json").json()
+    assert [e["event"] for e in log].count("ProxyAdded") == 3
+    proxy_event = next(e for e in log if e["event"] == "ProxyAdded")
+    shown = ready("events", "show", str(proxy_event["notification_id"]), "--json").json()
+    assert shown["data"]["password"] == "***" and shown["data"]["username"] == "***"
+    one = ready("events", "log", "--aggregate", proxy_event["aggregate_id"][:6], "--json").json()
+    assert {e["aggregate_id"] for e in one} == {proxy_event["aggregate_id"]}
+    assert ready("events", "log", "--since", "1h", "--json").json() == log
+    assert ready("events", "show", "999999").code == 2
+    status = ready("projections", "status", "--json").json()
+    assert {s["view"] for s in status} == {"proxies", "rotation", "activity"}
+    rebuilt = ready("projections", "rebuild", "--json").json()
+    assert rebuilt["replayed"] == len(log)
+    assert all(v["position"] == len(log) for v in rebuilt["views"])
+    activity = ready("query", "activity_logs", "--limit", "100", "--json").json()
+    assert len(activity) == len(log)
+    everything = " ".join(ready(*c).out for c in (["events", "log", "--json"],
+                                                  ["query", "activity_logs", "--json"]))
+    assert SECRET not in everything
+
+
+COMMANDS = [
+    ["init"], ["proxy", "add"], ["proxy", "list"], ["proxy", "show"], ["proxy", "update"],
+    ["proxy", "remove"], ["proxy", "import"], ["rotation", "set"], ["rotation", "show"],
+    ["query"], ["events", "log"], ["events", "show"], ["projections", "rebuild"],
+    ["projections", "status"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cli: Cli, command: list[str]) -> None:
+    result = cli(*command, "--help")
+    assert result.code == 0
+    assert re.search(r"Example: vipb ", result.out), result.out

@@ -1,0 +1,135 @@
+"""The event store on a real SQLite file: encryption at rest, reload, keys and duplicates."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import threading
+from pathlib import Path
+
+import pytest
+
+from actors.runtime import Runtime, initialize
+from adapters.secrets import load_master_key
+from domain.commands import UpdateProxy
+from domain.errors import DuplicateProxyError, SecurityError
+from domain.parsing import parse_command
+from domain.proxy import Proxy
+from tests.helpers import add_cmd, files_containing
+
+
+def test_no_file_holds_credentials_in_plain_text(runtime: Runtime, data_dir: Path) -> None:
+    ack = runtime.dispatcher.execute(add_cmd(3128, "alice-user", "Pa55-secret-xyz"))
+    runtime.dispatcher.execute(parse_command(UpdateProxy, {
+        "proxy_id": ack.id, "password": "N3w-secret-abc"}))
+    runtime.settle()
+    for needle in (b"Pa55-secret-xyz", b"N3w-secret-abc", b"alice-user"):
+        assert files_containing(data_dir, needle) == []
+    # ...while the aggregate still reads them back through the data key
+    proxy = runtime.app.repository.get(uuid.UUID(ack.id))
+    assert isinstance(proxy, Proxy)
+    assert (proxy.username, proxy.password) == ("alice-user", "N3w-secret-abc")
+
+
+def test_state_survives_reopen(data_dir: Path) -> None:
+    with Runtime.open(data_dir) as rt:
+        ack = rt.dispatcher.execute(add_cmd(3128, "u", "p"))
+    with Runtime.open(data_dir) as rt:
+        assert rt.pool.proxy_ids().get() == [ack.id]
+        rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": ack.id, "port": 3129}))
+        rt.settle()
+        with rt.reader() as conn:
+            assert [tuple(r) for r in conn.execute("SELECT port FROM proxies")] == [(3129,)]
+
+
+def test_duplicates_are_refused_by_protocol_host_port_and_username(runtime: Runtime) -> None:
+    runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
+    with pytest.raises(DuplicateProxyError):
+        runtime.dispatcher.execute(add_cmd(3128, "u", "other-password"))
+    runtime.dispatcher.execute(add_cmd(3128, "v", "p"))  # other username
+    runtime.dispatcher.execute(add_cmd(3128))  # no username
+    runtime.dispatcher.execute(add_cmd(3128, protocol="socks5"))
+    assert len(runtime.pool.proxy_ids().get()) == 4
+
+
+def test_update_onto_a_taken_endpoint_is_refused_and_changes_nothing(runtime: Runtime) -> None:
+    a = runtime.dispatcher.execute(add_cmd(3128))
+    b = runtime.dispatcher.execute(add_cmd(3129))
+    head = runtime.app.recorder.max_notification_id()
+    with pytest.raises(DuplicateProxyError):
+        runtime.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": b.id, "port": 3128}))
+    assert runtime.app.recorder.max_notification_id() == head
+    # the refused update left the actor's aggregate clean: a later valid update still works
+    runtime.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": b.id, "port": 3130}))
+    runtime.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": a.id, "port": 3129}))
+
+
+def test_removed_endpoint_can_be_added_again(runtime: Runtime) -> None:
+    from domain.commands import RemoveProxy
+
+    first = runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
+    runtime.dispatcher.execute(parse_command(RemoveProxy, {"proxy_id": first.id}))
+    again = runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
+    assert again.id != first.id
+
+
+def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
+    data_dir: Path,
+) -> None:
+    rts = [Runtime.open(data_dir), Runtime.open(data_dir)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def add(rt: Runtime) -> None:
+        barrier.wait()
+        try:
+            rt.dispatcher.execute(add_cmd(8080, "same", "pw"))
+            outcomes.append("ok")
+        except DuplicateProxyError:
+            outcomes.append("duplicate")
+
+    threads = [threading.Thread(target=add, args=(rt,)) for rt in rts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for rt in rts:
+        rt.close()
+    assert sorted(outcomes) == ["duplicate", "ok"]
+
+
+def test_wrong_master_key_is_refused(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIPB_MASTER_KEY", "A" * 43 + "=")
+    with pytest.raises(SecurityError, match="does not match"):
+        Runtime.open(data_dir)
+
+
+def test_key_file_with_wide_mode_is_refused(data_dir: Path) -> None:
+    os.chmod(data_dir / "master.key", 0o644)
+    with pytest.raises(SecurityError, match="chmod 600"):
+        load_master_key(data_dir)
+
+
+def test_env_key_source_wins_and_init_creates_no_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    monkeypatch.setenv("VIPB_MASTER_KEY", base64.b64encode(b"k" * 32).decode())
+    master, created = initialize(tmp_path / "d")
+    assert created and master.source == "env:VIPB_MASTER_KEY"
+    assert not (tmp_path / "d" / "master.key").exists()
+    assert oct((tmp_path / "d").stat().st_mode & 0o777) == "0o700"
+
+
+def test_systemd_credential_wins_over_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "vipb-master-key").write_text(base64.b64encode(b"s" * 32).decode())
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    monkeypatch.setenv("VIPB_MASTER_KEY", base64.b64encode(b"e" * 32).decode())
+    key = load_master_key(tmp_path)
+    assert key is not None and key.key == b"s" * 32 and key.source == "systemd-credential"
+    assert "sss" not in repr(key)
