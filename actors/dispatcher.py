@@ -10,10 +10,12 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
+from uuid import UUID
 
 import pykka
 from pydantic import BaseModel
 
+from actors.proxy_actor import ProxyActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from domain.commands import (
@@ -48,13 +50,14 @@ class Dispatcher:
         self._read = read
         self._settle = settle
         self._limiter = limiter
+        self._proxy_actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
         self._commands: dict[str, type[Command]] = {
             channel: cls for channel, cls in PROXY_COMMANDS.items() if channel != "proxy:validate"
         }
         self._handlers: dict[type[Command], Handler] = {
             AddProxy: lambda c: self._pool.add(c).get(),
             RemoveProxy: lambda c: self._pool.remove(c).get(),
-            UpdateProxy: lambda c: self._pool.actor_for(c.proxy_id).get().update(c).get(),
+            UpdateProxy: self._update,
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
         }
@@ -88,6 +91,19 @@ class Dispatcher:
             log.exception("unexpected error on %s", channel)
             return {"success": False, "error": "internal error (see the host log)"}
         return {"success": True, "data": _jsonable(data)}
+
+    def _update(self, command: UpdateProxy) -> Any:
+        # The actor proxy is cached here so a hot proxy costs one actor hop, not two; a
+        # stopped actor (proxy removed) sends us back to the pool, which knows the truth.
+        actor = self._proxy_actors.get(command.proxy_id)
+        if actor is None or not actor.actor_ref.is_alive():
+            actor = self._pool.actor_for(command.proxy_id).get()
+            self._proxy_actors[command.proxy_id] = actor
+        try:
+            return actor.update(command).get()
+        except pykka.ActorDeadError:
+            self._proxy_actors.pop(command.proxy_id, None)
+            return self._pool.actor_for(command.proxy_id).get().update(command).get()
 
     def _list(self, command: ListProxies) -> list[queries.ProxyRow]:
         self._settle()

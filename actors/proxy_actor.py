@@ -64,7 +64,7 @@ class ProxyActor(pykka.ThreadingActor):
 
     def _update(self, proxy: Proxy, command: UpdateProxy) -> Ack:
         old_key = self._key(proxy)
-        credentials = None
+        credentials: tuple[str | None, str | None] | None = None
         if command.clear_credentials:
             credentials = (None, None)
         elif command.username is not None:

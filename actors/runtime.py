@@ -99,7 +99,7 @@ class Runtime:
         self.keystore = DataKeyStore(paths.keys, master.key)
         self.app = EventStoreApp(paths.events, master.key, self.keystore)
         os.chmod(paths.events, 0o600)
-        self.committer = GroupCommitter(self.app.recorder)
+        self.committer = GroupCommitter(paths.events)
         self.writer = EventWriter(self.app, self.committer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
         self.runner = ProjectionRunner(

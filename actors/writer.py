@@ -23,7 +23,7 @@ class EventWriter:
     def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None if it has no events."""
         try:
-            aggregate = self.app.repository.get(aggregate_id)
+            aggregate: Aggregate = self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):

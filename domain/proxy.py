@@ -24,7 +24,7 @@ class Proxy(Aggregate):
     @event("ProxyAdded")
     def __init__(
         self,
-        id: UUID,  # noqa: A002 - eventsourcing takes the aggregate id under this name
+        id: UUID,
         protocol: str,
         host: str,
         port: int,

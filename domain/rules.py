@@ -20,7 +20,9 @@ _XSS = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A group that is itself quantified and contains a quantifier: (a+)+, (a*)*, (a|b+){2,}
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})")
+_NESTED_QUANTIFIER = re.compile(
+    r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})"
+)
 
 
 def check_host(value: str) -> str:

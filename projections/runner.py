@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import MapperDeserialisationError, Notification, StoredEvent
 
 from domain.errors import DatabaseError
+from domain.ids import as_uuid
 from projections.view import EventRecord, Handler, View, event_name
 
 log = logging.getLogger(__name__)
@@ -127,9 +128,8 @@ class ProjectionRunner:
     def status(self) -> list[ViewStatus]:
         """Each view's position, skipped count and the store head."""
         head = self._source.max_notification_id() or 0
-        return [
-            ViewStatus(name, pos, head, skipped) for name, (pos, skipped) in self.positions().items()
-        ]
+        positions = self.positions().items()
+        return [ViewStatus(name, pos, head, skipped) for name, (pos, skipped) in positions]
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Process batches until every view is at the head; return how many were processed."""
@@ -201,7 +201,7 @@ class ProjectionRunner:
             state = self._decode(note)
         except self._shredded:
             for view in wanting:
-                view.forget(cur, note.id, note.originator_id, note.topic)
+                view.forget(cur, note.id, as_uuid(note.originator_id), note.topic)
                 skipped[view.name] += 1
             return
         except MapperDeserialisationError as exc:
@@ -209,8 +209,8 @@ class ProjectionRunner:
             for view in wanting:
                 skipped[view.name] += 1
             return
-        record = EventRecord(note.id, note.originator_id, note.originator_version, note.topic,
-                             state)
+        record = EventRecord(note.id, as_uuid(note.originator_id), note.originator_version,
+                             note.topic, state)
         for view in wanting:
             handler = self._handlers[view.name].get(name)
             if handler is not None:

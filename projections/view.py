@@ -15,7 +15,9 @@ Handler = Callable[[sqlite3.Cursor, "EventRecord"], None]
 class EventRecord:
     """A decoded notification as views see it: id, aggregate, event name, time and state."""
 
-    __slots__ = ("aggregate_id", "name", "notification_id", "state", "timestamp", "topic", "version")
+    __slots__ = (
+        "aggregate_id", "name", "notification_id", "state", "timestamp", "topic", "version",
+    )
 
     def __init__(
         self,
@@ -62,11 +64,12 @@ class View(ABC):
         """True when the view wants every event (e.g. the activity log)."""
         return False
 
-    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:  # noqa: B027
         """Handle an event that has no specific handler (views that ``wants_all``)."""
 
-    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
-               topic: str) -> None:
+    def forget(  # noqa: B027 - optional hook, most views hold nothing to forget
+        self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID, topic: str
+    ) -> None:
         """Drop what the view holds about a shredded aggregate (default: nothing)."""
 
     def drop(self, cur: sqlite3.Cursor) -> None:

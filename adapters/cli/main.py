@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+
 import typer
 
 from actors.runtime import DataPaths, initialize

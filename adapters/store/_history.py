@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from adapters.store._app import EventStoreApp
 from adapters.store._mapper import ShreddedEventError
 from domain.errors import ValidationError
+from domain.ids import as_uuid
 from domain.proxy import SECRET_FIELDS
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -124,7 +125,7 @@ class EventHistory:
                 start=start, limit=1000, stop=position, inclusive_of_start=False
             )
             for note in reversed(notes):
-                if prefix and not note.originator_id.hex.startswith(prefix):
+                if prefix and not as_uuid(note.originator_id).hex.startswith(prefix):
                     continue
                 entry = self.entry(note)
                 if since is not None and (entry.timestamp is None

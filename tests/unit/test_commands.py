@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 from domain.commands import AddProxy, ListProxies, SetRotation, UpdateProxy, ValidateProxy
 from domain.errors import ValidationError
@@ -57,7 +58,7 @@ def test_secrets_never_appear_in_repr_or_errors() -> None:
 
 def test_commands_are_frozen() -> None:
     cmd = parse_command(AddProxy, GOOD)
-    with pytest.raises(Exception):  # pydantic raises its own frozen-instance error
+    with pytest.raises(PydanticValidationError, match="frozen"):
         cmd.port = 1  # type: ignore[misc]
 
 

@@ -5,6 +5,7 @@ The only acceptable outcomes are a valid command or our ``ValidationError``; nev
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -69,7 +70,5 @@ def test_non_object_payloads_only_raise_validation_errors(channel: str, payload:
 @settings(max_examples=300, deadline=None)
 @given(line=st.text(max_size=200) | st.from_regex(r"[a-z0-9:/@.\[\]%]{0,60}", fullmatch=True))
 def test_proxy_lines_parse_or_raise_value_error(line: str) -> None:
-    try:
+    with contextlib.suppress(ValueError):
         parse_proxy_line(line)
-    except ValueError:
-        pass
