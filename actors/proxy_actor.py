@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-import pykka
-
+from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.writer import EventWriter
 from domain.commands import RemoveProxy, UpdateProxy
@@ -15,7 +14,7 @@ from domain.proxy import Proxy
 from domain.results import Ack
 
 
-class ProxyActor(pykka.ThreadingActor):
+class ProxyActor(VipbActor):
     """One actor per proxy, started on demand by the pool; its mailbox serialises changes."""
 
     def __init__(

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pykka
 from eventsourcing.utils import get_topic
 
+from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor
 from actors.writer import EventWriter
@@ -27,7 +28,7 @@ _ADDED = get_topic(Proxy.ProxyAdded)  # type: ignore[attr-defined]
 _REMOVED = get_topic(Proxy.ProxyRemoved)  # type: ignore[attr-defined]
 
 
-class ProxyPoolActor(pykka.ThreadingActor):
+class ProxyPoolActor(VipbActor):
     """The pool: which proxies exist, and the entry point for adding and removing them."""
 
     def __init__(self, writer: EventWriter, index: EndpointIndex, keystore: DataKeyStore) -> None:

@@ -29,6 +29,7 @@ from domain.parsing import parse_command
 from domain.proxy import Proxy
 
 PRODUCERS = 8
+APPEND_CPU_US = 0.0  # process CPU (all threads) per acknowledged event in (b)
 
 
 def store_pragmas(path: Path) -> tuple[str, int]:
@@ -80,10 +81,12 @@ def bench_append(rt: Runtime, total: int) -> tuple[float, int]:
     for t in threads:
         t.start()
     barrier.wait()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    global APPEND_CPU_US
+    APPEND_CPU_US = 1e6 * (time.process_time() - cpu) / (per * PRODUCERS)
     return per * PRODUCERS / elapsed, rt.committer.transactions - before
 
 
@@ -150,6 +153,7 @@ def main() -> None:
         "raw_inserts_per_s": round(raw),
         "append_events_per_s": round(append),
         "append_events_per_transaction": round(args.appends / max(transactions, 1), 2),
+        "append_cpu_us_per_event": round(APPEND_CPU_US),
         "append_ratio": round(append / raw, 2),
         "rebuild_events": replayed,
         "rebuild_events_per_s": round(rebuild),
@@ -162,7 +166,8 @@ def main() -> None:
     print(f"sqlite journal={journal} synchronous={sync}")
     print(f"(a) raw sqlite3, 1 txn/row:        {raw:10.0f} rows/s")
     print(f"(b) vipb append, {PRODUCERS} producers:      {append:10.0f} events/s "
-          f"({result['append_events_per_transaction']} events/txn)")
+          f"({result['append_events_per_transaction']} events/txn, "
+          f"{result['append_cpu_us_per_event']} us CPU/event)")
     print(f"(c) rebuild {replayed} events:       {rebuild:10.0f} events/s")
     print(f"    select + decode only:          {decode_only:10.0f} events/s")
     print(f"ratio (b)/(a) = {result['append_ratio']:.2f}  (goal >= 1.0)")
