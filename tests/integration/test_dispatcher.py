@@ -81,7 +81,8 @@ values = st.none() | st.booleans() | st.integers() | st.text(max_size=40) | st.l
     st.integers(), max_size=3)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(channel=channels, payload=st.dictionaries(st.text(max_size=15), values, max_size=5)
        | values)
 def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
