@@ -93,6 +93,7 @@ class Runtime:
         master: MasterKey,
         views: Sequence[View],
         batch_size: int,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.paths = paths
         self.master = master
@@ -115,7 +116,7 @@ class Runtime:
         self.committer.start()
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
         self.pool = self.pool_ref.proxy()
-        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle)
+        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
 
     @classmethod
@@ -136,10 +137,7 @@ class Runtime:
         master = master or load_master_key(root)
         if master is None:
             raise NotInitializedError(root)
-        runtime = cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size)
-        runtime.dispatcher = Dispatcher(runtime.pool, runtime.reader, runtime.settle,
-                                        rate_limiter)
-        return runtime
+        return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""

@@ -128,9 +128,12 @@ class EventHistory:
                 if prefix and not as_uuid(note.originator_id).hex.startswith(prefix):
                     continue
                 entry = self.entry(note)
-                if since is not None and (entry.timestamp is None
-                                          or datetime.fromisoformat(entry.timestamp) < since):
-                    continue
+                if since is not None:
+                    if entry.timestamp is None:
+                        continue
+                    if datetime.fromisoformat(entry.timestamp) < since:
+                        return list(reversed(found))  # the log is in commit (time) order
+
                 found.append(entry)
                 if len(found) >= limit:
                     break
