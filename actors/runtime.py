@@ -126,7 +126,7 @@ class Runtime:
         *,
         master: MasterKey | None = None,
         views: Sequence[View] | None = None,
-        batch_size: int = 2000,
+        batch_size: int = 5000,
         rate_limiter: RateLimiter | None = None,
         _allow_uninitialized: bool = False,
     ) -> Runtime:

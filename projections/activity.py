@@ -24,8 +24,14 @@ def _proxy_added(s: dict[str, Any]) -> str:
     return f"proxy added: {_endpoint(s)} {creds}{extra}"
 
 
+def _value(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
+
+
 def _proxy_updated(s: dict[str, Any]) -> str:
-    parts = [f"{k}={json.dumps(v)}" for k, v in sorted(s["changes"].items())]
+    parts = [f"{k}={_value(v)}" for k, v in sorted(s["changes"].items())]
     if s.get("credentials_changed"):
         parts.append("credentials " + ("changed" if s.get("username") else "cleared"))
     return "proxy updated: " + ", ".join(parts)
@@ -79,14 +85,27 @@ class ActivityView(View):
         """A removal also scrubs the proxy's earlier lines; the rest use ``handle_any``."""
         return {"ProxyRemoved": self._removed}
 
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, str | None, str, str, str]] = []
+
+    def flush(self, cur: sqlite3.Cursor) -> None:
+        """Insert the batch's lines in one ``executemany``."""
+        if self._pending:
+            cur.executemany("INSERT INTO activity_logs VALUES (?,?,?,?,?)", self._pending)
+            self._pending.clear()
+
+    def discard(self) -> None:
+        """Forget lines of a batch being rolled back."""
+        self._pending.clear()
+
     def _removed(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
         # The proxy's data key is destroyed right after this event commits: scrub now so the
         # table is the same whether it was built incrementally or rebuilt after shredding.
         self._scrub(cur, record.aggregate_id)
         self.handle_any(cur, record)
 
-    @staticmethod
-    def _scrub(cur: sqlite3.Cursor, aggregate_id: UUID) -> None:
+    def _scrub(self, cur: sqlite3.Cursor, aggregate_id: UUID) -> None:
+        self.flush(cur)  # the lines to scrub may still be buffered
         cur.execute(
             "UPDATE activity_logs SET message=?, occurred_at=NULL WHERE aggregate_id=?",
             (SHREDDED, str(aggregate_id)),
@@ -97,17 +116,12 @@ class ActivityView(View):
         return True
 
     def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
-        """Write the event's line."""
-        cur.execute(
-            "INSERT INTO activity_logs VALUES (?,?,?,?,?)",
-            (record.notification_id, record.timestamp, str(record.aggregate_id), record.name,
-             describe(record.name, record.state)),
-        )
+        """Buffer the event's line (written by ``flush`` at the end of the batch)."""
+        self._pending.append((record.notification_id, record.timestamp, record.aggregate,
+                              record.name, describe(record.name, record.state)))
 
     def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
                topic: str) -> None:
         """Log this event as shredded (its content is gone)."""
-        cur.execute(
-            "INSERT INTO activity_logs VALUES (?,?,?,?,?)",
-            (notification_id, None, str(aggregate_id), event_name(topic), SHREDDED),
-        )
+        self._pending.append(
+            (notification_id, None, str(aggregate_id), event_name(topic), SHREDDED))

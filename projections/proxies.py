@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID
 
@@ -11,6 +12,11 @@ from projections.view import EventRecord, Handler, View
 
 # Columns a ProxyUpdated change may touch, mapped to how they are stored.
 _UPDATABLE = ("protocol", "host", "port", "label", "country", "weight", "max_concurrency", "tags")
+
+
+@lru_cache(maxsize=256)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    return f"UPDATE proxies SET {', '.join(f'{c}=?' for c in columns)} WHERE id=?"
 
 
 class ProxiesView(View):
@@ -56,7 +62,7 @@ class ProxiesView(View):
             "country, weight, max_concurrency, tags, created_at, updated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                str(rec.aggregate_id), s["protocol"], s["host"], s["port"],
+                rec.aggregate, s["protocol"], s["host"], s["port"],
                 int(s.get("username") is not None), s.get("label"), s.get("country"),
                 s["weight"], s["max_concurrency"], json.dumps(s.get("tags") or []),
                 rec.timestamp, rec.timestamp,
@@ -70,14 +76,10 @@ class ProxiesView(View):
         if rec.state.get("credentials_changed"):
             changes["has_credentials"] = int(rec.state.get("username") is not None)
         changes["updated_at"] = rec.timestamp
-        assignments = ", ".join(f"{column}=?" for column in changes)
-        cur.execute(
-            f"UPDATE proxies SET {assignments} WHERE id=?",
-            (*changes.values(), str(rec.aggregate_id)),
-        )
+        cur.execute(_update_sql(tuple(changes)), (*changes.values(), rec.aggregate))
 
     def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        cur.execute("DELETE FROM proxies WHERE id=?", (str(rec.aggregate_id),))
+        cur.execute("DELETE FROM proxies WHERE id=?", (rec.aggregate,))
 
     def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
                topic: str) -> None:

@@ -80,7 +80,7 @@ class ProjectionRunner:
         shredded: type[Exception],
         db_path: Path,
         views: Sequence[View],
-        batch_size: int = 2000,
+        batch_size: int = 5000,
     ) -> None:
         self._source = source
         self._decode = decode
@@ -120,8 +120,13 @@ class ProjectionRunner:
             raise
 
     def positions(self) -> dict[str, tuple[int, int]]:
-        """View name -> (position, skipped)."""
-        rows = self._conn.execute("SELECT view, position, skipped FROM projection_tracking")
+        """View name -> (position, skipped), as committed."""
+        # The lock keeps us out of a batch in progress on this same connection, whose
+        # uncommitted tracking rows would otherwise be visible to us.
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT view, position, skipped FROM projection_tracking"
+            ).fetchall()
         found = {name: (pos, skipped) for name, pos, skipped in rows}
         return {v.name: found.get(v.name, (0, 0)) for v in self._views}
 
@@ -151,8 +156,12 @@ class ProjectionRunner:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 done, low = self._apply_batch(cur)
+                for view in self._views:
+                    view.flush(cur)
                 cur.execute("COMMIT")
             except BaseException:
+                for view in self._views:
+                    view.discard()
                 cur.execute("ROLLBACK")
                 raise
         if done:
@@ -172,51 +181,60 @@ class ProjectionRunner:
         if not notes:
             return 0, low
         skipped = dict.fromkeys(positions, 0)
+        routes: dict[tuple[str, bool], list[tuple[View, Handler]]] = {}
+        high = max(positions[v.name] for v in views)
+        names = self._names
         for note in notes:
-            self._apply_one(cur, note, views, positions, skipped)
+            name = names.get(note.topic) or names.setdefault(note.topic, event_name(note.topic))
+            if note.id > high:  # every view is behind: the common case, cached routes
+                key = (name, True)
+                if key not in routes:
+                    routes[key] = self._routes(name, views)
+                wanted = routes[key]
+            else:
+                wanted = self._routes(name, [v for v in views if positions[v.name] < note.id])
+            if wanted:
+                self._apply_one(cur, note, wanted, skipped)
         last = notes[-1].id
         for view in views:
             if positions[view.name] < last:
                 self._advance(cur, view.name, positions[view.name], last, skipped[view.name])
         return len(notes), last
 
+    def _routes(self, name: str, views: list[View]) -> list[tuple[View, Handler]]:
+        """The (view, handler) pairs that want events called ``name`` (cached per batch)."""
+        routes = []
+        for view in views:
+            handler = self._handlers[view.name].get(name)
+            if handler is not None:
+                routes.append((view, handler))
+            elif view.wants_all():
+                routes.append((view, view.handle_any))
+        return routes
+
     def _apply_one(
         self,
         cur: sqlite3.Cursor,
         note: Notification,
-        views: list[View],
-        positions: dict[str, int],
+        routes: list[tuple[View, Handler]],
         skipped: dict[str, int],
     ) -> None:
-        name = self._names.get(note.topic) or self._names.setdefault(
-            note.topic, event_name(note.topic)
-        )
-        wanting = [
-            v for v in views
-            if positions[v.name] < note.id and (v.wants_all() or name in self._handlers[v.name])
-        ]
-        if not wanting:
-            return
         try:
             state = self._decode(note)
         except self._shredded:
-            for view in wanting:
+            for view, _ in routes:
                 view.forget(cur, note.id, as_uuid(note.originator_id), note.topic)
                 skipped[view.name] += 1
             return
         except MapperDeserialisationError as exc:
             log.warning("skipping undecodable notification %s: %s", note.id, exc)
-            for view in wanting:
+            for view, _ in routes:
                 skipped[view.name] += 1
             return
         record = EventRecord(note.id, as_uuid(note.originator_id), note.originator_version,
                              note.topic, state)
-        for view in wanting:
-            handler = self._handlers[view.name].get(name)
-            if handler is not None:
-                handler(cur, record)
-            else:
-                view.handle_any(cur, record)
+        for _, handler in routes:
+            handler(cur, record)
 
     @staticmethod
     def _advance(cur: sqlite3.Cursor, view: str, expected: int, new: int, skipped: int) -> None:

@@ -16,7 +16,8 @@ class EventRecord:
     """A decoded notification as views see it: id, aggregate, event name, time and state."""
 
     __slots__ = (
-        "aggregate_id", "name", "notification_id", "state", "timestamp", "topic", "version",
+        "aggregate", "aggregate_id", "name", "notification_id", "state", "timestamp", "topic",
+        "version",
     )
 
     def __init__(
@@ -29,6 +30,7 @@ class EventRecord:
     ) -> None:
         self.notification_id = notification_id
         self.aggregate_id = aggregate_id
+        self.aggregate = str(aggregate_id)  # the text form every table stores
         self.version = version
         self.topic = topic
         self.name = event_name(topic)
@@ -66,6 +68,12 @@ class View(ABC):
 
     def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:  # noqa: B027
         """Handle an event that has no specific handler (views that ``wants_all``)."""
+
+    def flush(self, cur: sqlite3.Cursor) -> None:  # noqa: B027 - optional hook
+        """Write rows buffered during the batch; called before the batch commits."""
+
+    def discard(self) -> None:  # noqa: B027 - optional hook
+        """Drop rows buffered during a batch that is being rolled back."""
 
     def forget(  # noqa: B027 - optional hook, most views hold nothing to forget
         self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID, topic: str

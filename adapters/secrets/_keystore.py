@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 
+_MISSING = object()
+
+
 class DataKeyStore:
     """Create, fetch and destroy 32-byte data keys, one per aggregate id. Thread-safe."""
 
@@ -61,6 +64,9 @@ class DataKeyStore:
 
     def get(self, aggregate_id: UUID) -> bytes | None:
         """The data key of ``aggregate_id``, or None if it has none (or it was destroyed)."""
+        cached = self._cache.get(aggregate_id, _MISSING)  # dict reads are atomic: no lock
+        if cached is not _MISSING:
+            return cached  # type: ignore[return-value]
         with self._lock:
             if aggregate_id in self._cache:
                 return self._cache[aggregate_id]
