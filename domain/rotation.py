@@ -50,9 +50,9 @@ class RandomParams(_Params):
 
 
 class FailureAwareParams(_Params):
-    """Success rate over the last ``window`` requests; below ``min_success_rate`` is avoided."""
+    """Recent success rate (weighted towards the last ~10 outcomes); below
+    ``min_success_rate`` a proxy is used only when nothing better is available."""
 
-    window: int = Field(default=50, ge=5, le=10_000)
     min_success_rate: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
@@ -64,10 +64,16 @@ class GeographicParams(_Params):
     fallback_any: bool = True
 
 
+Wildcard = Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]{1,63}\.)+[a-z]{2,63}$",
+                                max_length=255)]
+
+
 class StickyParams(_Params):
-    """A domain keeps its proxy until ``ttl_seconds`` after its last use."""
+    """A domain keeps its proxy until ``ttl_seconds`` after its last use; subdomains of a
+    ``*.example.com`` pattern share one binding."""
 
     ttl_seconds: int = Field(default=1800, ge=1, le=30 * 86400)
+    wildcards: tuple[Wildcard, ...] = Field(default=(), max_length=500)
 
 
 class TimeBasedParams(_Params):

@@ -1,0 +1,143 @@
+"""The candidate pool: what selection knows about each proxy, and which ones may be used.
+
+A proxy is *available* when it is not at its concurrency limit and its breaker is not open.
+Strategies never see an unavailable proxy: they subscribe to ``on_change`` and keep their
+own indexes current instead of filtering on every pick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from domain.errors import ProxyError
+from domain.selection._indexed import IndexedSet
+
+
+class NoProxyAvailableError(ProxyError):
+    """No proxy fits the request right now (all busy, broken, excluded or none at all)."""
+
+    code = "no_proxy_available"
+
+
+class Change(Enum):
+    """What happened to a candidate, for subscribers."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    AVAILABILITY = "availability"
+    METRICS = "metrics"
+
+
+@dataclass(eq=False)
+class Candidate:
+    """One proxy as selection sees it. ``latency_ms`` None means never measured."""
+
+    id: str
+    weight: int = 1
+    country: str | None = None
+    region: str | None = None
+    tags: frozenset[str] = frozenset()
+    max_concurrency: int = 10
+    latency_ms: float | None = None
+    uses: int = 0
+    in_flight: int = 0
+    breaker_open: bool = False
+    success_score: float = 1.0  # exponentially weighted success rate, recent outcomes count more
+    outcomes: int = 0
+    seq: int = field(default=0)
+
+    @property
+    def available(self) -> bool:
+        """May this proxy be handed out now?"""
+        return not self.breaker_open and self.in_flight < self.max_concurrency
+
+
+Listener = Callable[[Candidate, Change], None]
+SUCCESS_DECAY = 0.9  # weight of the old score per new outcome: ~10 recent outcomes dominate
+
+
+class CandidatePool:
+    """All candidates by id, in insertion order, with the set of available ones."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Candidate] = {}
+        self.available: IndexedSet[str] = IndexedSet()
+        self._listeners: list[Listener] = []
+        self._seq = 0
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(candidate, change)`` after every change."""
+        self._listeners.append(listener)
+
+    def _emit(self, candidate: Candidate, change: Change) -> None:
+        for listener in self._listeners:
+            listener(candidate, change)
+
+    def add(self, candidate: Candidate) -> None:
+        """Add (or replace) a candidate."""
+        if candidate.id in self.by_id:
+            self.remove(candidate.id)
+        self._seq += 1
+        candidate.seq = self._seq
+        self.by_id[candidate.id] = candidate
+        if candidate.available:
+            self.available.add(candidate.id)
+        self._emit(candidate, Change.ADDED)
+
+    def remove(self, proxy_id: str) -> None:
+        """Forget a candidate (removed from the pool)."""
+        candidate = self.by_id.pop(proxy_id, None)
+        if candidate is not None:
+            self.available.discard(proxy_id)
+            self._emit(candidate, Change.REMOVED)
+
+    def get(self, proxy_id: str) -> Candidate | None:
+        """The candidate, or None."""
+        return self.by_id.get(proxy_id)
+
+    def _refresh(self, candidate: Candidate, was_available: bool) -> None:
+        if candidate.available != was_available:
+            if candidate.available:
+                self.available.add(candidate.id)
+            else:
+                self.available.discard(candidate.id)
+            self._emit(candidate, Change.AVAILABILITY)
+
+    def acquire(self, proxy_id: str) -> Candidate:
+        """Count a use starting (the pick was made)."""
+        candidate = self.by_id[proxy_id]
+        was = candidate.available
+        candidate.uses += 1
+        candidate.in_flight += 1
+        self._refresh(candidate, was)
+        self._emit(candidate, Change.METRICS)
+        return candidate
+
+    def release(self, proxy_id: str, ok: bool | None = None,
+                latency_ms: float | None = None) -> None:
+        """A use ended; record its outcome and latency when known."""
+        candidate = self.by_id.get(proxy_id)
+        if candidate is None:
+            return
+        was = candidate.available
+        candidate.in_flight = max(0, candidate.in_flight - 1)
+        if ok is not None:
+            candidate.outcomes += 1
+            candidate.success_score = (SUCCESS_DECAY * candidate.success_score
+                                       + (1 - SUCCESS_DECAY) * (1.0 if ok else 0.0))
+        if latency_ms is not None:
+            candidate.latency_ms = latency_ms
+        self._refresh(candidate, was)
+        self._emit(candidate, Change.METRICS)
+
+    def set_breaker(self, proxy_id: str, is_open: bool) -> None:
+        """The proxy's breaker opened or closed/half-opened."""
+        candidate = self.by_id[proxy_id]
+        was = candidate.available
+        candidate.breaker_open = is_open
+        self._refresh(candidate, was)
+
+    def __len__(self) -> int:
+        return len(self.by_id)

@@ -1,0 +1,249 @@
+"""Every strategy picks what it promises; busy and broken proxies are never handed out."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import ValidationError
+from domain.selection import Candidate, CandidatePool, NoProxyAvailableError, SelectionContext
+from domain.selection._indexed import FenwickTree, IndexedSet
+from domain.selection.basic import RandomChoice, RoundRobin, Weighted
+from domain.selection.geographic import Geographic
+from domain.selection.ranked import FailureAware, Fastest, LeastUsed
+from domain.selection.registry import STRATEGIES, build_strategy
+from domain.selection.scheduled import Failover, TimeBased
+from domain.selection.sticky import StickySession
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def pool_of(*candidates: Candidate) -> CandidatePool:
+    pool = CandidatePool()
+    for c in candidates:
+        pool.add(c)
+    return pool
+
+
+def ids(n: int) -> list[Candidate]:
+    return [Candidate(id=f"p{i}") for i in range(n)]
+
+
+def ctx(**kw: object) -> SelectionContext:
+    return SelectionContext(**{"now": T0, **kw})  # type: ignore[arg-type]
+
+
+def test_indexed_set_and_fenwick() -> None:
+    s: IndexedSet[str] = IndexedSet()
+    for x in "abcd":
+        s.add(x)
+    s.discard("b")
+    s.discard("zz")
+    assert sorted(s) == ["a", "c", "d"] and "b" not in s and len(s) == 3
+    tree = FenwickTree(2)
+    for i, w in enumerate([1.0, 0.0, 3.0, 2.0, 4.0]):
+        tree.set(i, w)
+    assert tree.total == 10
+    assert [tree.find(x) for x in (0, 0.99, 1, 3.99, 4, 5.99, 6, 9.99)] == [0, 0, 2, 2, 3, 3, 4, 4]
+
+
+def test_round_robin_cycles_in_order_and_skips_unavailable() -> None:
+    pool = pool_of(*ids(4))
+    rr = RoundRobin(pool)
+    assert [rr.select(ctx()).proxy_id for _ in range(5)] == ["p0", "p1", "p2", "p3", "p0"]
+    pool.set_breaker("p2", True)
+    pool.remove("p3")
+    pool.add(Candidate(id="p4"))
+    assert [rr.select(ctx()).proxy_id for _ in range(4)] == ["p1", "p4", "p0", "p1"]
+
+
+def test_busy_and_open_proxies_are_never_handed_out_by_any_strategy() -> None:
+    for name, cls in STRATEGIES.items():
+        pool = pool_of(Candidate(id="busy", max_concurrency=1), Candidate(id="broken"),
+                       Candidate(id="ok", country="DE"))
+        pool.acquire("busy")
+        pool.set_breaker("broken", True)
+        params = {"primary": "00000000-0000-0000-0000-000000000001"} if cls is Failover else {}
+        strategy = build_strategy(name.value, params, pool)
+        if cls is Failover:
+            continue  # failover only ever hands out its configured ids (tested below)
+        picks = {strategy.select(ctx(domain="example.com")).proxy_id for _ in range(30)}
+        assert picks == {"ok"}, name
+        pool.set_breaker("ok", True)
+        with pytest.raises(NoProxyAvailableError):
+            strategy.select(ctx(domain="example.com"))
+
+
+def test_random_is_uniform_with_a_fixed_seed() -> None:
+    pool = pool_of(*ids(4))
+    strategy = RandomChoice(pool, random.Random(7))
+    counts = Counter(strategy.select().proxy_id for _ in range(8000))
+    assert set(counts) == {"p0", "p1", "p2", "p3"}
+    assert all(1800 < n < 2200 for n in counts.values()), counts
+
+
+def test_weighted_follows_weights_and_drops_unavailable() -> None:
+    pool = pool_of(Candidate(id="a", weight=1), Candidate(id="b", weight=3),
+                   Candidate(id="c", weight=6))
+    strategy = Weighted(pool, random.Random(3))
+    counts = Counter(strategy.select().proxy_id for _ in range(10000))
+    assert 800 < counts["a"] < 1200 and 2700 < counts["b"] < 3300 and 5600 < counts["c"] < 6400
+    pool.set_breaker("c", True)
+    counts = Counter(strategy.select().proxy_id for _ in range(4000))
+    assert counts["c"] == 0 and 800 < counts["a"] < 1200
+    pool.remove("b")
+    pool.add(Candidate(id="d", weight=1))  # reuses b's slot
+    assert {strategy.select().proxy_id for _ in range(200)} == {"a", "d"}
+
+
+def test_least_used_takes_the_fewest_uses() -> None:
+    pool = pool_of(*ids(3))
+    strategy = LeastUsed(pool)
+    order = []
+    for _ in range(6):
+        pick = strategy.select().proxy_id
+        order.append(pick)
+        pool.acquire(pick)
+        pool.release(pick, ok=True)
+    assert order == ["p0", "p1", "p2", "p0", "p1", "p2"]
+    for _ in range(3):
+        pool.acquire("p0")
+    assert strategy.select().proxy_id == "p1"
+
+
+def test_fastest_tries_unknown_latency_first_then_ranks_it_last() -> None:
+    pool = pool_of(Candidate(id="slow", latency_ms=300), Candidate(id="fast", latency_ms=40),
+                   Candidate(id="new"))
+    strategy = Fastest(pool)
+    first = strategy.select()
+    assert first.proxy_id == "new" and "unknown" in first.reason
+    pool.acquire("new")
+    pool.release("new", ok=False)  # tried, still no latency
+    assert strategy.select().proxy_id == "fast"
+    pool.set_breaker("fast", True)
+    assert strategy.select().proxy_id == "slow"
+    pool.set_breaker("slow", True)
+    last = strategy.select()
+    assert last.proxy_id == "new" and "ranked last" in last.reason
+    pool.set_breaker("fast", False)
+    pool.acquire("new")
+    pool.release("new", ok=True, latency_ms=10)
+    assert strategy.select().proxy_id == "new"
+
+
+def test_failure_aware_prefers_recent_success() -> None:
+    pool = pool_of(*ids(3))
+    strategy = FailureAware(pool, min_success_rate=0.6)
+    for ok_a, ok_b in [(True, False)] * 5:
+        pool.release("p0", ok=ok_a)
+        pool.release("p1", ok=ok_b)
+    pool.release("p2", ok=False)
+    assert strategy.select().proxy_id == "p0"
+    for _ in range(10):  # p0 starts failing now: recency matters
+        pool.release("p0", ok=False)
+    pick = strategy.select()
+    assert pick.proxy_id == "p2" and "below" not in pick.reason
+    for _ in range(10):
+        pool.release("p2", ok=False)
+    assert "below 60%" in strategy.select().reason
+
+
+def test_geographic_fallback_chain() -> None:
+    pool = pool_of(Candidate(id="de1", country="DE"), Candidate(id="us1", country="US"),
+                   Candidate(id="fr1", country="FR"), Candidate(id="none"))
+    strategy = Geographic(pool, random.Random(1), countries=["US", "DE"], exclude=["FR"])
+    assert strategy.select(ctx(country="DE")).proxy_id == "de1"
+    assert strategy.select(ctx()).proxy_id == "us1"
+    pool.set_breaker("us1", True)
+    assert strategy.select(ctx()).proxy_id == "de1"
+    pool.set_breaker("de1", True)
+    fallback = strategy.select(ctx())
+    assert fallback.proxy_id == "none" and "fallback" in fallback.reason
+    assert strategy.select(ctx(country="FR")).proxy_id == "none"  # excluded even if asked
+    strict = Geographic(pool, countries=["US"], fallback_any=False)
+    with pytest.raises(NoProxyAvailableError, match="US"):
+        strict.select(ctx())
+
+
+def test_sticky_binds_expires_and_falls_back() -> None:
+    pool = pool_of(*ids(20))
+    strategy = StickySession(pool, ttl_seconds=60, wildcards=["*.example.com"])
+    first = strategy.select(ctx(url="https://www.example.com/a"))
+    assert "new binding for *.example.com" in first.reason
+    same = strategy.select(ctx(domain="shop.example.com", now=T0 + timedelta(seconds=50)))
+    assert same.proxy_id == first.proxy_id and "sticky" in same.reason
+    # expiry counts from the last use (t=50), so t=100 is still within the ttl
+    assert strategy.select(ctx(domain="example.com", now=T0 + timedelta(seconds=100))
+                           ).proxy_id == first.proxy_id
+    expired = strategy.select(ctx(domain="example.com", now=T0 + timedelta(seconds=200)))
+    assert "expired" in expired.reason
+    pool.set_breaker(expired.proxy_id, True)
+    moved = strategy.select(ctx(domain="example.com", now=T0 + timedelta(seconds=201)))
+    assert moved.proxy_id != expired.proxy_id and "fell back" in moved.reason
+    assert strategy.expire(T0.timestamp() + 10_000) == ["*.example.com"]
+    with pytest.raises(NoProxyAvailableError, match="domain"):
+        strategy.select(ctx())
+
+
+def test_consistent_hashing_moves_few_domains_when_a_proxy_is_added() -> None:
+    domains = [f"site{i}.test" for i in range(1000)]
+    pool = pool_of(*ids(20))
+    strategy = StickySession(pool)
+    before = {d: strategy.select(ctx(domain=d)).proxy_id for d in domains}
+    pool.add(Candidate(id="p-new"))
+    fresh = StickySession(pool)
+    after = {d: fresh.select(ctx(domain=d)).proxy_id for d in domains}
+    moved = [d for d in domains if before[d] != after[d]]
+    assert all(after[d] == "p-new" for d in moved)
+    assert 10 < len(moved) < 150  # about 1/21 of the domains, not a reshuffle
+
+
+def test_time_based_holds_then_rotates_with_jitter() -> None:
+    pool = pool_of(*ids(3))
+    strategy = TimeBased(pool, random.Random(5), interval_seconds=100, jitter_seconds=20)
+    first = strategy.select(ctx())
+    deadline = strategy.rotate_at - T0.timestamp()
+    assert 80 <= deadline <= 120 and deadline != 100
+    held = strategy.select(ctx(now=T0 + timedelta(seconds=deadline - 1)))
+    assert held.proxy_id == first.proxy_id
+    rotated = strategy.select(ctx(now=T0 + timedelta(seconds=deadline)))
+    assert rotated.proxy_id != first.proxy_id and "interval elapsed" in rotated.reason
+    pool.set_breaker(rotated.proxy_id, True)
+    replaced = strategy.select(ctx(now=T0 + timedelta(seconds=deadline + 1)))
+    assert replaced.proxy_id not in (rotated.proxy_id,) and "unavailable" in replaced.reason
+    deadlines = set()
+    for step in range(10):
+        strategy.select(ctx(now=T0 + timedelta(days=step + 1)))
+        deadlines.add(round(strategy.rotate_at % 1000, 3))
+    assert len(deadlines) > 5  # jitter really varies
+
+
+def test_failover_order() -> None:
+    a, b, c = ("00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b",
+               "00000000-0000-0000-0000-00000000000c")
+    pool = pool_of(Candidate(id=a), Candidate(id=b), Candidate(id=c), Candidate(id="other"))
+    strategy = build_strategy("failover", {"primary": a, "backups": [c, b]}, pool)
+    assert strategy.select().proxy_id == a
+    pool.set_breaker(a, True)
+    pick = strategy.select()
+    assert pick.proxy_id == c and "backup 1" in pick.reason
+    pool.set_breaker(c, True)
+    pool.set_breaker(b, True)
+    with pytest.raises(NoProxyAvailableError):
+        strategy.select()
+
+
+def test_build_strategy_validates() -> None:
+    with pytest.raises(ValidationError):
+        build_strategy("teleport", {}, CandidatePool())
+    with pytest.raises(ValidationError, match="ttl_seconds"):
+        build_strategy("sticky_session", {"ttl_seconds": 0}, CandidatePool())
+    with pytest.raises(ValidationError, match="not available yet"):
+        build_strategy("custom", {}, CandidatePool())
+    first, second = (build_strategy("random", {"seed": 9}, pool_of(*ids(50))) for _ in range(2))
+    picks = [first.select().proxy_id for _ in range(20)]
+    assert picks == [second.select().proxy_id for _ in range(20)]
+    assert len(set(picks)) > 10
