@@ -7,6 +7,22 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "vipb needs Python >= 3.11 (set PYTHON=/path/to/python3.11)" >&2
     exit 1
 fi
+# Real proxy servers the tests run on 127.0.0.1 (Debian packages): microsocks, tinyproxy.
+missing=""
+for bin in microsocks tinyproxy; do
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing="$missing $bin"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian packages:$missing" >&2
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
+            >/dev/null
+    else
+        echo "note: install$missing (Debian: sudo apt-get install$missing) to run every" \
+             "proxy test; those tests are skipped without them outside CI" >&2
+    fi
+fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi

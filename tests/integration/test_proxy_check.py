@@ -1,0 +1,161 @@
+"""Health checks through real proxies on 127.0.0.1 (pproxy) and deliberately faulty ones."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.proxycheck import ProxyChecker, ProxyEndpoint
+from domain.health import Anonymity, Failure
+from tests.servers import (
+    echo_server,
+    forwarding_echo,
+    free_port,
+    hanging,
+    have,
+    microsocks,
+    pproxy,
+    replying,
+    tcp_server,
+    tinyproxy,
+)
+
+needs_debian_servers = pytest.mark.skipif(
+    not (have("microsocks") and have("tinyproxy")) and not os.environ.get("CI"),
+    reason="microsocks/tinyproxy not installed (scripts/install.sh installs them as root)")
+
+
+@pytest.fixture(scope="module")
+def echo_url() -> Iterator[str]:
+    with echo_server() as url:
+        yield url
+
+
+def check(url: str, endpoint: ProxyEndpoint, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    checker = ProxyChecker(url, samples=3, timeout=timeout)
+    return asyncio.run(checker.check_many([endpoint]))[endpoint.id]
+
+
+def ep(protocol: str, port: int, user: str | None = None, password: str | None = None
+       ) -> ProxyEndpoint:
+    return ProxyEndpoint("p", protocol, "127.0.0.1", port, user, password)
+
+
+def test_http_proxy_with_basic_auth(echo_url: str) -> None:
+    with pproxy("http", "alice", "s3cret") as proxy:
+        good = check(echo_url, ep("http", proxy.port, "alice", "s3cret"))
+        assert good.ok and good.samples == 3 and good.latency_ms and good.latency_ms > 0
+        assert good.exit_ip == "127.0.0.1" and good.anonymity is Anonymity.ELITE
+        bad = check(echo_url, ep("http", proxy.port, "alice", "wrong"))
+        assert not bad.ok and bad.failure is Failure.AUTH and bad.http_status == 407
+        none = check(echo_url, ep("http", proxy.port))
+        assert none.failure is Failure.AUTH
+
+
+def test_socks5_proxy_with_auth_pproxy(echo_url: str) -> None:
+    with pproxy("socks5", "bob", "pw") as proxy:
+        good = check(echo_url, ep("socks5", proxy.port, "bob", "pw"))
+        assert good.ok and good.exit_ip == "127.0.0.1"
+        bad = check(echo_url, ep("socks5", proxy.port, "bob", "nope"))
+        # pproxy hangs up on bad credentials instead of answering the auth sub-negotiation
+        assert not bad.ok and bad.failure is Failure.DROPPED and "handshake" in bad.message
+
+
+@needs_debian_servers
+def test_socks5_auth_failure_is_reported_as_auth(echo_url: str) -> None:
+    with microsocks("carol", "pw") as proxy:
+        assert check(echo_url, ep("socks5", proxy.port, "carol", "pw")).ok
+        bad = check(echo_url, ep("socks5", proxy.port, "carol", "nope"))
+    assert bad.failure is Failure.AUTH
+
+
+@needs_debian_servers
+def test_tinyproxy_basic_auth_and_via_header(echo_url: str, tmp_path: Path) -> None:
+    with tinyproxy(tmp_path, "dave", "pw") as proxy:
+        good = check(echo_url, ep("http", proxy.port, "dave", "pw"))
+        bad = check(echo_url, ep("http", proxy.port, "dave", "nope"))
+    assert good.ok and good.anonymity is Anonymity.ANONYMOUS  # tinyproxy adds Via
+    assert bad.failure is Failure.AUTH and bad.http_status == 401  # tinyproxy's choice
+
+
+def test_socks4_proxy(echo_url: str) -> None:
+    with pproxy("socks4") as proxy:
+        assert check(echo_url, ep("socks4", proxy.port)).ok
+
+
+def test_refused(echo_url: str) -> None:
+    report = check(echo_url, ep("http", free_port()))
+    assert report.failure is Failure.REFUSED
+    report = check(echo_url, ep("socks5", free_port()))
+    assert report.failure is Failure.REFUSED
+
+
+def test_hanging_proxy_times_out(echo_url: str) -> None:
+    with tcp_server(hanging()) as port:
+        report = check(echo_url, ep("http", port), timeout=0.5)
+    assert report.failure is Failure.TIMEOUT
+
+
+def test_407_answering_proxy(echo_url: str) -> None:
+    answer = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+    with tcp_server(replying(answer)) as port:
+        report = check(echo_url, ep("http", port, "u", "p"))
+    assert report.failure is Failure.AUTH and report.http_status == 407
+
+
+def test_garbage_answering_proxy(echo_url: str) -> None:
+    with tcp_server(replying(b"SSH-2.0-OpenSSH_9.2\r\n\x00\xff\xfe")) as port:
+        report = check(echo_url, ep("http", port))
+    assert report.failure is Failure.GARBAGE
+
+
+def test_proxy_dropping_mid_response(echo_url: str) -> None:
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"origin\": \"1."
+    with tcp_server(replying(partial)) as port:
+        report = check(echo_url, ep("http", port))
+    assert report.failure is Failure.DROPPED
+
+
+def test_proxy_closing_without_answer(echo_url: str) -> None:
+    with tcp_server(replying(b"")) as port:
+        report = check(echo_url, ep("http", port))
+    assert report.failure is Failure.DROPPED
+
+
+def test_bad_gateway_is_a_bad_status(echo_url: str) -> None:
+    with tcp_server(replying(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")) as port:
+        report = check(echo_url, ep("http", port))
+    assert report.failure is Failure.BAD_STATUS and report.http_status == 502
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Forwarded-For": "127.0.0.1"}, Anonymity.TRANSPARENT),
+        ({"Via": "1.1 squid"}, Anonymity.ANONYMOUS),
+        ({}, Anonymity.ELITE),
+    ],
+)
+def test_anonymity_levels(echo_url: str, headers: dict[str, str], expected: Anonymity) -> None:
+    with tcp_server(forwarding_echo(headers)) as port:
+        report = check(echo_url, ep("http", port))
+    assert report.ok and report.anonymity is expected and report.exit_ip == "203.0.113.9"
+
+
+def test_many_checks_respect_the_concurrency_bound(echo_url: str) -> None:
+    with pproxy("http") as proxy:
+        endpoints = [ProxyEndpoint(str(i), "http", "127.0.0.1", proxy.port) for i in range(30)]
+        seen: list[tuple[int, int]] = []
+        checker = ProxyChecker(echo_url, samples=1, timeout=5, concurrency=4)
+        results = asyncio.run(checker.check_many(endpoints, lambda d, t: seen.append((d, t))))
+    assert len(results) == 30 and all(r.ok for r in results.values())
+    assert seen[-1] == (30, 30) and [d for d, _ in seen] == list(range(1, 31))
+
+
+def test_check_url_must_be_http() -> None:
+    with pytest.raises(ValueError):
+        ProxyChecker("ftp://127.0.0.1/")

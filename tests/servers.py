@@ -1,0 +1,220 @@
+"""Real servers on 127.0.0.1 for tests and benchmarks: an echo check endpoint, pproxy
+instances, and deliberately faulty proxies. Every server binds loopback only and is stopped
+by its fixture; readiness is awaited on a line or a bound socket, never on a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+PPROXY = str(Path(sys.executable).parent / "pproxy")
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """httpbin-style ``/get``: the client address and the request headers as JSON."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"origin": self.client_address[0],
+                           "headers": dict(self.headers.items()), "url": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class EchoServer(ThreadingHTTPServer):
+    """The check endpoint; ``request_queue_size`` is high because checks fan out."""
+
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    """Serve the echo endpoint; yields its URL."""
+    server = EchoServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/get"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class RunningProxy:
+    """A proxy server process and how to reach it."""
+
+    protocol: str
+    port: int
+    username: str | None
+    password: str | None
+    process: subprocess.Popen[str]
+
+
+@contextlib.contextmanager
+def pproxy(protocol: str, username: str | None = None,
+           password: str | None = None) -> Iterator[RunningProxy]:
+    """Run ``pproxy`` on 127.0.0.1 (auth re-checked on every request: ``--auth 0``)."""
+    port = free_port()
+    auth = f"#{username}:{password}" if username else ""
+    process = subprocess.Popen(
+        [PPROXY, "-l", f"{protocol}://127.0.0.1:{port}{auth}", "--auth", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert process.stdout is not None
+    line = process.stdout.readline()  # blocks until pproxy says it is serving
+    if "Serving on" not in line:
+        process.kill()
+        raise RuntimeError(f"pproxy did not start: {line!r}")
+    try:
+        yield RunningProxy(protocol, port, username, password, process)
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.contextmanager
+def tcp_server(handler: Handler) -> Iterator[int]:
+    """An asyncio TCP server on 127.0.0.1 in a thread; yields its port."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    ports: list[int] = []
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        ports.append(server.sockets[0].getsockname()[1])
+        started.set()
+        async with server:
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    if not started.wait(10):
+        raise RuntimeError("test server did not start")
+    try:
+        yield ports[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+        return await reader.readuntil(b"\r\n\r\n")
+    return b""
+
+
+def replying(payload: bytes, close: bool = True) -> Handler:
+    """A server that reads one request and answers ``payload`` (then closes)."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(payload)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        if close:
+            writer.close()
+    return handle
+
+
+def hanging() -> Handler:
+    """Accepts and never answers (until the client gives up)."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # returns when the client closes
+        writer.close()
+    return handle
+
+
+def forwarding_echo(add_headers: dict[str, str]) -> Handler:
+    """A stand-in forward proxy that answers as the echo endpoint would, having added
+    ``add_headers`` to the request it 'forwarded' (for the anonymity classification)."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw = await _read_request(reader)
+        lines = raw.decode("latin-1").split("\r\n")[1:]
+        headers = dict(line.split(": ", 1) for line in lines if ": " in line)
+        headers.pop("Proxy-Authorization", None)
+        headers.update(add_headers)
+        body = json.dumps({"origin": "203.0.113.9", "headers": headers}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+    return handle
+
+
+def _wait_listening(process: subprocess.Popen[str], port: int, what: str) -> None:
+    """Wait until ``port`` accepts connections or the process exits (bounded)."""
+    for _ in range(500):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=0.01)  # doubles as a short pause and an early-exit check
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
+    raise RuntimeError(f"{what} did not start listening on {port}")
+
+
+def have(binary: str) -> bool:
+    """True when a Debian-packaged server binary is installed."""
+    return any(os.access(Path(d) / binary, os.X_OK) for d in ("/usr/bin", "/usr/sbin"))
+
+
+@contextlib.contextmanager
+def microsocks(username: str, password: str) -> Iterator[RunningProxy]:
+    """Debian's microsocks: SOCKS5 with username/password, on 127.0.0.1."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["microsocks", "-i", "127.0.0.1", "-p", str(port), "-u", username, "-P", password],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        _wait_listening(process, port, "microsocks")
+        yield RunningProxy("socks5", port, username, password, process)
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+@contextlib.contextmanager
+def tinyproxy(tmp: Path, username: str, password: str) -> Iterator[RunningProxy]:
+    """Debian's tinyproxy: an HTTP proxy with basic auth, on 127.0.0.1, in the foreground."""
+    port = free_port()
+    conf = tmp / f"tinyproxy-{port}.conf"
+    conf.write_text(
+        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 200\nAllow 127.0.0.1\n"
+        f"BasicAuth {username} {password}\nLogLevel Critical\nDisableViaHeader No\n"
+        "ConnectPort 80\nConnectPort 443\n")
+    process = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        _wait_listening(process, port, "tinyproxy")
+        yield RunningProxy("http", port, username, password, process)
+    finally:
+        process.kill()
+        process.wait(10)
