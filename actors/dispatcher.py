@@ -15,9 +15,12 @@ from uuid import UUID
 import pykka
 from pydantic import BaseModel
 
+from actors.health_actor import HealthCheckActor, Progress
 from actors.proxy_actor import ProxyActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
+from adapters.config import Settings
+from domain import rules
 from domain.commands import (
     PROXY_COMMANDS,
     AddProxy,
@@ -26,9 +29,12 @@ from domain.commands import (
     RemoveProxy,
     SetRotation,
     UpdateProxy,
+    ValidateProxy,
 )
 from domain.errors import BaseError, RateLimitError, ValidationError
+from domain.health import HealthReport
 from domain.parsing import parse_command
+from domain.results import Ack, ValidationResult
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -45,21 +51,24 @@ class Dispatcher:
         read: Callable[[], AbstractContextManager[sqlite3.Connection]],
         settle: Callable[[], None],
         limiter: RateLimiter | None = None,
+        health: pykka.ActorProxy[HealthCheckActor] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._pool = pool
+        self._health = health
+        self._settings = settings or Settings()
         self._read = read
         self._settle = settle
         self._limiter = limiter
         self._proxy_actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
-        self._commands: dict[str, type[Command]] = {
-            channel: cls for channel, cls in PROXY_COMMANDS.items() if channel != "proxy:validate"
-        }
+        self._commands: dict[str, type[Command]] = dict(PROXY_COMMANDS)
         self._handlers: dict[type[Command], Handler] = {
             AddProxy: lambda c: self._pool.add(c).get(),
             RemoveProxy: lambda c: self._pool.remove(c).get(),
             UpdateProxy: self._update,
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
+            ValidateProxy: self._validate,
         }
 
     @property
@@ -67,10 +76,16 @@ class Dispatcher:
         """Every channel this dispatcher serves."""
         return sorted(self._commands)
 
-    def execute(self, command: Command, client: str = "local") -> Any:
-        """Run a validated command; raises a ``BaseError`` subclass on failure."""
+    def execute(self, command: Command, client: str = "local",
+                progress: Progress | None = None) -> Any:
+        """Run a validated command; raises a ``BaseError`` subclass on failure.
+
+        ``progress(done, total)`` is reported by long commands (validation) as they advance.
+        """
         if self._limiter is not None:
             self._limiter.check(command.channel, client)
+        if isinstance(command, ValidateProxy):
+            return self._validate(command, progress)
         handler = self._handlers.get(type(command))
         if handler is None:
             raise ValidationError(f"no handler for {command.channel}", field="channel")
@@ -104,6 +119,36 @@ class Dispatcher:
         except pykka.ActorDeadError:
             self._proxy_actors.pop(command.proxy_id, None)
             return self._pool.actor_for(command.proxy_id).get().update(command).get()
+
+    def _validate(self, command: ValidateProxy,
+                  progress: Progress | None = None) -> list[ValidationResult]:
+        check_url = command.check_url or self._settings.check_url
+        try:
+            rules.check_public_target(check_url, self._settings.allow_private_targets)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field="check_url") from None
+        if self._health is None:
+            raise ValidationError("this runtime has no health checker", field="channel")
+        ids = [command.proxy_id] if command.proxy_id else [
+            UUID(i) for i in self._pool.proxy_ids().get()]
+        actors = {str(i): self._pool.actor_for(i).get() for i in ids}
+        endpoints = [a.endpoint() for a in actors.values()]
+        reports: dict[str, HealthReport] = self._health.check(
+            [e.get() for e in endpoints], check_url, command.samples, command.timeout,
+            command.concurrency, progress).get()
+        acks = {pid: actors[pid].record_health(report) for pid, report in reports.items()}
+        results = []
+        for endpoint in (e.get() for e in endpoints):
+            report = reports[endpoint.id]
+            ack: Ack = acks[endpoint.id].get()
+            results.append(ValidationResult(
+                id=endpoint.id, endpoint=f"{endpoint.protocol}://{endpoint.host}:{endpoint.port}",
+                status=report.status.value, latency_ms=report.latency_ms,
+                failure=report.failure.value if report.failure else None,
+                message=report.message, http_status=report.http_status,
+                exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
+                position=ack.position))
+        return results
 
     def _list(self, command: ListProxies) -> list[queries.ProxyRow]:
         self._settle()

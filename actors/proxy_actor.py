@@ -8,8 +8,10 @@ from uuid import UUID
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.writer import EventWriter
+from adapters.proxycheck import ProxyEndpoint
 from domain.commands import RemoveProxy, UpdateProxy
 from domain.errors import ConcurrencyError, ProxyNotFoundError
+from domain.health import HealthReport
 from domain.proxy import Proxy
 from domain.results import Ack
 
@@ -79,6 +81,19 @@ class ProxyActor(VipbActor):
                                                                       proxy.endpoint())]
         ids = self._writer.save(proxy, *claims)
         return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
+
+    def endpoint(self) -> ProxyEndpoint:
+        """How to reach the proxy, credentials included (in memory only)."""
+        p = self._current()
+        return ProxyEndpoint(str(p.id), p.protocol, p.host, p.port, p.username, p.password)
+
+    def record_health(self, report: HealthReport) -> Ack:
+        """Record a validation result (and a status change if there is one)."""
+        def attempt(proxy: Proxy) -> Ack:
+            proxy.record_health(report)
+            ids = self._writer.save(proxy)
+            return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
+        return self._retrying(attempt)
 
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal and release the endpoint (the pool then destroys the data key)."""

@@ -18,9 +18,11 @@ import pykka
 
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
+from actors.health_actor import HealthCheckActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.writer import EventWriter
+from adapters.config import Settings
 from adapters.secrets import (
     DataKeyStore,
     MasterKey,
@@ -94,6 +96,7 @@ class Runtime:
         views: Sequence[View],
         batch_size: int,
         rate_limiter: RateLimiter | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.paths = paths
         self.master = master
@@ -116,7 +119,10 @@ class Runtime:
         self.committer.start()
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
         self.pool = self.pool_ref.proxy()
-        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter)
+        self.settings = settings or Settings(data_dir=paths.root)
+        self.health_ref = HealthCheckActor.start()
+        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
+                                     self.health_ref.proxy(), self.settings)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
 
     @classmethod
@@ -128,6 +134,7 @@ class Runtime:
         views: Sequence[View] | None = None,
         batch_size: int = 5000,
         rate_limiter: RateLimiter | None = None,
+        settings: Settings | None = None,
         _allow_uninitialized: bool = False,
     ) -> Runtime:
         """Open an initialised data dir (see ``initialize``)."""
@@ -137,7 +144,8 @@ class Runtime:
         master = master or load_master_key(root)
         if master is None:
             raise NotInitializedError(root)
-        return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter)
+        return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
+                   settings)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""
@@ -156,6 +164,7 @@ class Runtime:
             return
         self._closed = True
         self.pool_ref.stop()
+        self.health_ref.stop()
         self.committer.stop()
         self.runner.stop()
         self.app.close()

@@ -22,3 +22,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     """Directory holding the event store, read models, data keys and (maybe) the key file."""
 
+    check_url: str = "http://httpbin.org/get"
+    """Health-check URL fetched through each proxy; an httpbin-style JSON echo (``origin``,
+    ``headers``) also yields the exit IP and the anonymity level."""
+
+    allow_private_targets: bool = False
+    """Allow loopback/private/link-local URLs as targets (tests and labs only: SSRF guard)."""
+

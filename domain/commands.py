@@ -147,6 +147,10 @@ class ValidateProxy(Command):
     channel: ClassVar[str] = "proxy:validate"
     proxy_id: UUID | None = None
     all: bool = False
+    check_url: Annotated[str, AfterValidator(rules.check_http_url)] | None = None
+    samples: int = Field(default=3, ge=1, le=20)
+    timeout: float = Field(default=10.0, ge=0.1, le=120.0)
+    concurrency: int = Field(default=50, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _one_target(self) -> ValidateProxy:

@@ -15,3 +15,18 @@ class Ack(BaseModel):
     id: str
     position: int
     changed: bool = True
+
+
+class ValidationResult(BaseModel):
+    """One proxy's validation outcome as the CLI and the socket report it."""
+
+    id: str
+    endpoint: str
+    status: str
+    latency_ms: float | None = None
+    failure: str | None = None
+    message: str = ""
+    http_status: int | None = None
+    exit_ip: str | None = None
+    anonymity: str | None = None
+    position: int = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 MAX_HOST_LEN = 255
 MAX_CREDENTIAL_LEN = 255
@@ -76,6 +77,41 @@ def check_pattern(value: str) -> str:
     except re.error as exc:
         raise ValueError(f"is not a valid regular expression ({exc})") from exc
     return value
+
+
+_METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+
+
+def check_http_url(value: str) -> str:
+    """Accept an absolute http(s) URL with a host and no userinfo."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must be an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValueError("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry credentials (user:pass@)")
+    check_host(parts.hostname)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"has a bad port ({exc})") from None
+    return value.strip()
+
+
+def check_public_target(url: str, allow_private: bool) -> None:
+    """Refuse loopback, private, link-local and metadata targets unless allowed (SSRF)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if allow_private:
+        return
+    if host in _METADATA_HOSTS or host == "localhost" or host.endswith(".localhost"):
+        raise ValueError(f"{host} is a local or metadata host (allow_private_targets is off)")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: resolved later by whoever connects
+    if not address.is_global:
+        raise ValueError(f"{host} is not a public address (allow_private_targets is off)")
 
 
 def check_country(value: str) -> str:

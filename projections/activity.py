@@ -46,6 +46,11 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "ProxyAdded": _proxy_added,
     "ProxyUpdated": _proxy_updated,
     "ProxyRemoved": lambda s: f"proxy removed ({s['reason']}); its data key was destroyed",
+    "ProxyValidated": lambda s: (f"proxy validated: {s['latency_ms']:.0f} ms median of "
+                                 f"{s['samples']}, exit {s['exit_ip'] or '?'}, "
+                                 f"{s['anonymity']}"),
+    "ProxyValidationFailed": lambda s: f"proxy validation failed ({s['failure']}): {s['message']}",
+    "ProxyStatusChanged": lambda s: f"proxy status {s['old']} -> {s['new']} ({s['reason']})",
     "RotationConfigCreated": _strategy,
     "RotationStrategySet": _strategy,
     "EndpointRegistered": lambda s: f"endpoint index entry created for proxy {s['proxy_id']}",

@@ -53,7 +53,17 @@ class ProxiesView(View):
             "ProxyAdded": self._added,
             "ProxyUpdated": self._updated,
             "ProxyRemoved": self._removed,
+            "ProxyValidated": self._validated,
+            "ProxyStatusChanged": self._status,
         }
+
+    def _validated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE proxies SET latency_ms=?, updated_at=? WHERE id=?",
+                    (rec.state["latency_ms"], rec.timestamp, rec.aggregate))
+
+    def _status(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE proxies SET status=?, updated_at=? WHERE id=?",
+                    (rec.state["new"], rec.timestamp, rec.aggregate))
 
     def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state

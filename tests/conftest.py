@@ -18,6 +18,8 @@ def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("VIPB_MASTER_KEY", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.setenv("VIPB_DATA_DIR", str(tmp_path / "default-data"))
+    # No test may reach the internet: health checks default to a dead loopback port.
+    monkeypatch.setenv("VIPB_CHECK_URL", "http://127.0.0.1:9/get")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from actors.runtime import Runtime
+from adapters.config import Settings
 
 
 @dataclass
@@ -15,12 +16,13 @@ class CliState:
     """What the root callback learned; the runtime opens on first use and closes at exit."""
 
     data_dir: Path
+    settings: Settings
     _runtime: Runtime | None = field(default=None, repr=False)
 
     def runtime(self) -> Runtime:
         """The in-process runtime for this data dir."""
         if self._runtime is None:
-            self._runtime = Runtime.open(self.data_dir)
+            self._runtime = Runtime.open(self.data_dir, settings=self.settings)
         return self._runtime
 
     def close(self) -> None:

@@ -47,7 +47,10 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    cli_state = CliState(data_dir=(data_dir or Settings().data_dir).expanduser().resolve())
+    settings = Settings()
+    root_dir = (data_dir or settings.data_dir).expanduser().resolve()
+    cli_state = CliState(data_dir=root_dir, settings=settings.model_copy(
+        update={"data_dir": root_dir}))
     ctx.obj = cli_state
     ctx.call_on_close(cli_state.close)
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import Progress
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, err, out, print_json
-from domain.commands import AddProxy, ListProxies, RemoveProxy, UpdateProxy
+from domain.commands import AddProxy, ListProxies, RemoveProxy, UpdateProxy, ValidateProxy
 from domain.errors import BaseError, ProxyNotFoundError, ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
@@ -185,6 +186,48 @@ def remove(
         print_json(ack)
     else:
         out.print(f"removed proxy {ack.id}; its credentials were shredded", markup=False)
+
+
+VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "message", "exit_ip",
+                    "anonymity"]
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    proxy_id: str | None = typer.Argument(None, help="Proxy id or unique prefix."),
+    all_: bool = typer.Option(False, "--all", help="Validate every proxy."),
+    check_url: str | None = typer.Option(None, help="URL to fetch through each proxy "
+                                                     "(default: VIPB_CHECK_URL)."),
+    samples: int = typer.Option(3, help="Fetches per proxy; latency is their median."),
+    timeout: float = typer.Option(10.0, help="Seconds per fetch."),
+    concurrency: int = typer.Option(50, help="Proxies checked at once."),
+    as_json: bool = JSON,
+) -> None:
+    """Check proxies through a real request: latency, auth, exit IP, anonymity.
+
+    Exit code 0 when every checked proxy passed, 1 when some failed.
+
+    Example: vipb proxy validate --all --check-url http://127.0.0.1:8000/get
+    """
+    fields: dict[str, Any] = _optional(check_url=check_url, samples=samples, timeout=timeout,
+                                       concurrency=concurrency)
+    if proxy_id is not None:
+        fields["proxy_id"] = _resolve(ctx, proxy_id)
+    fields["all"] = all_
+    command = parse_command(ValidateProxy, fields)
+    dispatcher = state(ctx).runtime().dispatcher
+    if sys.stderr.isatty() and not as_json:
+        with Progress(transient=True, console=err) as bar:
+            task = bar.add_task("validating", total=None)
+            results = dispatcher.execute(
+                command, progress=lambda done, total: bar.update(task, completed=done,
+                                                                 total=total))
+    else:
+        results = dispatcher.execute(command)
+    emit(results, as_json, VALIDATE_COLUMNS, title="validation")
+    if any(r.status != "active" for r in results):
+        raise typer.Exit(1)
 
 
 @app.command("import")

@@ -84,6 +84,8 @@ class ProxyChecker:
     async def check_many(self, endpoints: Sequence[ProxyEndpoint],
                          progress: Progress | None = None) -> dict[str, HealthReport]:
         """Check every endpoint, at most ``concurrency`` at a time."""
+        if not endpoints:
+            return {}
         if self.client_ip is None:
             await self.learn_client_ip()
         gate = asyncio.Semaphore(self.concurrency)

@@ -37,9 +37,9 @@ def cli(tmp_path: Path) -> Cli:
     env = {**os.environ, "VIPB_DATA_DIR": str(tmp_path / "data"), "VIPB_KEYRING": "off"}
     env.pop("VIPB_MASTER_KEY", None)
 
-    def run(*args: str, input: str | None = None) -> Result:
-        proc = subprocess.run([*ENTRY, *args], capture_output=True, text=True, env=env,
-                              input=input, timeout=120)
+    def run(*args: str, input: str | None = None, **extra_env: str) -> Result:
+        proc = subprocess.run([*ENTRY, *args], capture_output=True, text=True,
+                              env={**env, **extra_env}, input=input, timeout=120)
         return Result(proc)
 
     return run

@@ -158,9 +158,27 @@ def test_query_events_and_projections(ready: Cli) -> None:
     assert SECRET not in everything
 
 
+def test_validate_through_real_proxies(ready: Cli) -> None:
+    from tests.servers import echo_server, free_port, pproxy
+
+    with echo_server() as url, pproxy("socks5", "eve", SECRET) as proxy:
+        ok = ready("proxy", "add", f"socks5://eve:{SECRET}@127.0.0.1:{proxy.port}", "--json")
+        dead = ready("proxy", "add", f"http://127.0.0.1:{free_port()}", "--json")
+        env = {"VIPB_CHECK_URL": url, "VIPB_ALLOW_PRIVATE_TARGETS": "1"}
+        one = ready("proxy", "validate", ok.json()["id"][:8], "--samples", "1", "--json", **env)
+        assert one.code == 0, one.err
+        assert one.json()[0]["status"] == "active" and one.json()[0]["exit_ip"] == "127.0.0.1"
+        both = ready("proxy", "validate", "--all", "--timeout", "2", **env)
+        assert both.code == 1 and "refused" in both.out and SECRET not in both.out
+    statuses = {r["id"]: r["status"] for r in ready("proxy", "list", "--json").json()}
+    assert statuses == {ok.json()["id"]: "active", dead.json()["id"]: "failed"}
+    refused = ready("proxy", "validate", "--all", "--check-url", "http://10.0.0.1/get")
+    assert refused.code == 2 and "check_url" in refused.err
+
+
 COMMANDS = [
     ["init"], ["proxy", "add"], ["proxy", "list"], ["proxy", "show"], ["proxy", "update"],
-    ["proxy", "remove"], ["proxy", "import"], ["rotation", "set"], ["rotation", "show"],
+    ["proxy", "remove"], ["proxy", "import"], ["proxy", "validate"], ["rotation", "set"], ["rotation", "show"],
     ["query"], ["events", "log"], ["events", "show"], ["projections", "rebuild"],
     ["projections", "status"],
 ]

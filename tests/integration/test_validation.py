@@ -1,0 +1,65 @@
+"""`proxy:validate` end to end in-process: checks through real proxies become events and
+update the read model; status changes are recorded once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+
+from actors.runtime import Runtime
+from adapters.config import Settings
+from adapters.store import EventHistory
+from domain.commands import ValidateProxy
+from domain.parsing import parse_command
+from tests.helpers import add_cmd
+from tests.servers import echo_server, free_port, pproxy
+
+
+@pytest.fixture
+def lab(data_dir: Path) -> Iterator[tuple[Runtime, str]]:
+    with echo_server() as url:
+        settings = Settings(data_dir=data_dir, check_url=url, allow_private_targets=True)
+        rt = Runtime.open(data_dir, settings=settings)
+        yield rt, url
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def test_validate_all_records_events_and_status(lab: tuple[Runtime, str]) -> None:
+    rt, _ = lab
+    with pproxy("http", "alice", "pw") as good_proxy:
+        good = rt.dispatcher.execute(add_cmd(good_proxy.port, "alice", "pw")).id
+        wrong = rt.dispatcher.execute(add_cmd(good_proxy.port, "mallory", "bad")).id
+        dead = rt.dispatcher.execute(add_cmd(free_port())).id
+        seen: list[int] = []
+        results = rt.dispatcher.execute(parse_command(ValidateProxy, {"all": True,
+                                                                      "samples": 2}),
+                                        progress=lambda d, t: seen.append(d))
+        by_id = {r.id: r for r in results}
+        assert by_id[good].status == "active" and by_id[good].latency_ms
+        assert (by_id[wrong].status, by_id[wrong].failure) == ("failed", "auth")
+        assert (by_id[dead].status, by_id[dead].failure) == ("failed", "refused")
+        assert sorted(seen) == [1, 2, 3]
+        # validating again changes no status: no second ProxyStatusChanged
+        rt.dispatcher.execute(parse_command(ValidateProxy, {"proxy_id": good}))
+    rt.settle()
+    with rt.reader() as conn:
+        rows = {r[0]: (r[1], r[2]) for r in conn.execute(
+            "SELECT id, status, latency_ms FROM proxies")}
+    assert rows[good][0] == "active" and rows[good][1] > 0
+    assert rows[wrong] == ("failed", None) and rows[dead] == ("failed", None)
+    events = [e.event for e in EventHistory(rt.app).log(aggregate=good, limit=100)]
+    assert events == ["ProxyAdded", "ProxyValidated", "ProxyStatusChanged", "ProxyValidated"]
+    secrets = " ".join(str(e.data) for e in EventHistory(rt.app).log(limit=100))
+    assert "'pw'" not in secrets and "'bad'" not in secrets
+
+
+def test_private_check_url_is_refused_by_default(runtime: Runtime) -> None:
+    from domain.errors import ValidationError
+
+    runtime.dispatcher.execute(add_cmd(3128))
+    with pytest.raises(ValidationError, match="check_url"):
+        runtime.dispatcher.execute(parse_command(ValidateProxy, {"all": True}))
