@@ -178,7 +178,8 @@ def test_validate_through_real_proxies(ready: Cli) -> None:
 
 COMMANDS = [
     ["init"], ["proxy", "add"], ["proxy", "list"], ["proxy", "show"], ["proxy", "update"],
-    ["proxy", "remove"], ["proxy", "import"], ["proxy", "validate"], ["rotation", "set"], ["rotation", "show"],
+    ["proxy", "remove"], ["proxy", "import"], ["proxy", "validate"], ["rotation", "set"],
+    ["rotation", "show"],
     ["query"], ["events", "log"], ["events", "show"], ["projections", "rebuild"],
     ["projections", "status"],
 ]
