@@ -5,6 +5,7 @@ actors, and wraps results in the reply envelope of DESIGN.md.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from actors.health_actor import HealthCheckActor, Progress
 from actors.proxy_actor import ProxyActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
+from actors.rotation_actor import RotationActor
 from adapters.config import Settings
 from domain import rules
 from domain.commands import (
@@ -27,6 +29,7 @@ from domain.commands import (
     Command,
     ListProxies,
     RemoveProxy,
+    SelectProxy,
     SetRotation,
     UpdateProxy,
     ValidateProxy,
@@ -35,6 +38,7 @@ from domain.errors import BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
 from domain.results import Ack, ValidationResult
+from domain.selection import Selection, SelectionContext
 from projections import queries
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,9 @@ class Dispatcher:
         limiter: RateLimiter | None = None,
         health: pykka.ActorProxy[HealthCheckActor] | None = None,
         settings: Settings | None = None,
+        rotation: pykka.ActorProxy[RotationActor] | None = None,
     ) -> None:
+        self._rotation = rotation
         self._pool = pool
         self._health = health
         self._settings = settings or Settings()
@@ -69,6 +75,7 @@ class Dispatcher:
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
             ValidateProxy: self._validate,
+            SelectProxy: self._select,
         }
 
     @property
@@ -137,6 +144,9 @@ class Dispatcher:
             [e.get() for e in endpoints], check_url, command.samples, command.timeout,
             command.concurrency, progress).get()
         acks = {pid: actors[pid].record_health(report) for pid, report in reports.items()}
+        if self._rotation is not None:  # health checks feed the proxies' circuit breakers
+            for pid, report in reports.items():
+                self._rotation.report(pid, report.ok, report.latency_ms)
         results = []
         for endpoint in (e.get() for e in endpoints):
             report = reports[endpoint.id]
@@ -149,6 +159,14 @@ class Dispatcher:
                 exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
                 position=ack.position))
         return results
+
+    def _select(self, command: SelectProxy) -> Selection:
+        if self._rotation is None:
+            raise ValidationError("this runtime has no rotation engine", field="channel")
+        ctx = SelectionContext(url=command.url, domain=command.domain, country=command.country)
+        selection: Selection = self._rotation.select(ctx).get()
+        self._rotation.release(selection.proxy_id).get()  # a trial pick: nothing was sent
+        return selection
 
     def _list(self, command: ListProxies) -> list[queries.ProxyRow]:
         self._settle()
@@ -165,6 +183,8 @@ class Dispatcher:
 def _jsonable(data: Any) -> Any:
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
+    if isinstance(data, Selection):
+        return dataclasses.asdict(data)
     if isinstance(data, list):
         return [_jsonable(item) for item in data]
     return data

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+import pykka
+
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
+from actors.rotation_actor import RotationActor, candidate_of
 from actors.writer import EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from domain.commands import RemoveProxy, UpdateProxy
@@ -25,8 +28,10 @@ class ProxyActor(VipbActor):
         writer: EventWriter,
         index: EndpointIndex,
         preloaded: Proxy | None = None,
+        rotation: pykka.ActorProxy[RotationActor] | None = None,
     ) -> None:
         super().__init__()
+        self._rotation = rotation
         self._id = proxy_id
         self._writer = writer
         self._index = index
@@ -43,6 +48,14 @@ class ProxyActor(VipbActor):
             raise ProxyNotFoundError(str(self._id))
         self._proxy = proxy
         return proxy
+
+    def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor]) -> None:
+        """Tell ``rotation`` about later changes of this proxy."""
+        self._rotation = rotation
+
+    def _tell_rotation(self, proxy: Proxy) -> None:
+        if self._rotation is not None and not proxy.removed:
+            self._rotation.proxy_changed(candidate_of(proxy))
 
     def _current(self) -> Proxy:
         if self._proxy is None or self._proxy.removed:
@@ -80,6 +93,8 @@ class ProxyActor(VipbActor):
             claims = [self._index.release(old_key), self._index.claim(new_key, proxy.id,
                                                                       proxy.endpoint())]
         ids = self._writer.save(proxy, *claims)
+        if ids:
+            self._tell_rotation(proxy)
         return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
 
     def endpoint(self) -> ProxyEndpoint:
@@ -92,6 +107,7 @@ class ProxyActor(VipbActor):
         def attempt(proxy: Proxy) -> Ack:
             proxy.record_health(report)
             ids = self._writer.save(proxy)
+            self._tell_rotation(proxy)
             return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
         return self._retrying(attempt)
 

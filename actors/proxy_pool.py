@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor
+from actors.rotation_actor import RotationActor, candidate_of
 from actors.writer import EventWriter
 from adapters.secrets import DataKeyStore
 from domain.commands import AddProxy, RemoveProxy, SetRotation
@@ -39,6 +40,13 @@ class ProxyPoolActor(VipbActor):
         self._live: set[UUID] = set()
         # ActorProxy objects are cached: building one introspects the actor (~0.3 ms).
         self._actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
+        self._rotation: pykka.ActorProxy[RotationActor] | None = None
+
+    def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor]) -> None:
+        """Keep the rotation engine informed of adds, removals and strategy changes."""
+        self._rotation = rotation
+        for actor in self._actors.values():
+            actor.attach_rotation(rotation)
 
     def on_start(self) -> None:
         """Find live proxies from event topics alone (no decryption) and finish shreddings
@@ -110,8 +118,10 @@ class ProxyPoolActor(VipbActor):
             raise
         self._live.add(proxy_id)
         self._actors[proxy_id] = ProxyActor.start(
-            proxy_id, self._writer, self._index, proxy
+            proxy_id, self._writer, self._index, proxy, self._rotation
         ).proxy()
+        if self._rotation is not None:
+            self._rotation.proxy_changed(candidate_of(proxy))
         return Ack(id=str(proxy_id), position=ids[-1])
 
     def actor_for(self, proxy_id: UUID) -> pykka.ActorProxy[ProxyActor]:
@@ -120,7 +130,7 @@ class ProxyPoolActor(VipbActor):
             raise ProxyNotFoundError(str(proxy_id))
         actor = self._actors.get(proxy_id)
         if actor is None or not actor.actor_ref.is_alive():
-            ref = ProxyActor.start(proxy_id, self._writer, self._index)
+            ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._rotation)
             actor = self._actors[proxy_id] = ref.proxy()
         return actor
 
@@ -129,6 +139,8 @@ class ProxyPoolActor(VipbActor):
         ack: Ack = self.actor_for(command.proxy_id).remove(command).get()
         self._keys.destroy(command.proxy_id)
         self._live.discard(command.proxy_id)
+        if self._rotation is not None:
+            self._rotation.proxy_removed(str(command.proxy_id))
         actor = self._actors.pop(command.proxy_id, None)
         if actor is not None:
             actor.actor_ref.stop()
@@ -143,4 +155,6 @@ class ProxyPoolActor(VipbActor):
         else:
             config.set_strategy(command.strategy.value, params)
         ids = self._writer.save(config)
+        if ids and self._rotation is not None:
+            self._rotation.configure(command.strategy.value, params)
         return Ack(id=str(ROTATION_CONFIG_ID), position=ids[-1] if ids else 0, changed=bool(ids))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
+from actors.rotation_actor import RotationActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.secrets import (
@@ -97,6 +99,7 @@ class Runtime:
         batch_size: int,
         rate_limiter: RateLimiter | None = None,
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.paths = paths
         self.master = master
@@ -120,9 +123,14 @@ class Runtime:
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
         self.pool = self.pool_ref.proxy()
         self.settings = settings or Settings(data_dir=paths.root)
+        pool = self.pool
+        self.rotation_ref = RotationActor.start(self.writer, lambda: pool.proxy_ids().get(),
+                                                clock=clock)
+        self.rotation = self.rotation_ref.proxy()
+        self.pool.attach_rotation(self.rotation).get()
         self.health_ref = HealthCheckActor.start()
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
-                                     self.health_ref.proxy(), self.settings)
+                                     self.health_ref.proxy(), self.settings, self.rotation)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
 
     @classmethod
@@ -135,6 +143,7 @@ class Runtime:
         batch_size: int = 5000,
         rate_limiter: RateLimiter | None = None,
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
         _allow_uninitialized: bool = False,
     ) -> Runtime:
         """Open an initialised data dir (see ``initialize``)."""
@@ -145,7 +154,7 @@ class Runtime:
         if master is None:
             raise NotInitializedError(root)
         return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
-                   settings)
+                   settings, clock)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""
@@ -164,6 +173,7 @@ class Runtime:
             return
         self._closed = True
         self.pool_ref.stop()
+        self.rotation_ref.stop()
         self.health_ref.stop()
         self.committer.stop()
         self.runner.stop()

@@ -179,7 +179,17 @@ class SetRotation(Command):
         return self
 
 
+class SelectProxy(Command):
+    """Pick a proxy for a request with the current strategy (recorded as RotationApplied)."""
+
+    channel: ClassVar[str] = "proxy:select"
+    url: Annotated[str, AfterValidator(rules.check_http_url)] | None = None
+    domain: Host | None = None
+    country: Country | None = None
+
+
 PROXY_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
-    for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation)
+    for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation,
+                SelectProxy)
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from domain import rules
@@ -33,6 +33,16 @@ class StrategyName(StrEnum):
 
 Country = Annotated[str, AfterValidator(rules.check_country)]
 Pattern = Annotated[str, AfterValidator(rules.check_pattern)]
+
+
+def _split_csv(value: Any) -> Any:
+    """``"US,DE"`` or ``"US"`` (from ``--param countries=US``) as a list."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+Csv = BeforeValidator(_split_csv)
 
 
 class _Params(BaseModel):
@@ -59,8 +69,8 @@ class FailureAwareParams(_Params):
 class GeographicParams(_Params):
     """Preferred countries in order, excluded countries, and whether to fall back to any."""
 
-    countries: tuple[Country, ...] = Field(default=(), max_length=50)
-    exclude: tuple[Country, ...] = Field(default=(), max_length=50)
+    countries: Annotated[tuple[Country, ...], Csv] = Field(default=(), max_length=50)
+    exclude: Annotated[tuple[Country, ...], Csv] = Field(default=(), max_length=50)
     fallback_any: bool = True
 
 
@@ -73,7 +83,7 @@ class StickyParams(_Params):
     ``*.example.com`` pattern share one binding."""
 
     ttl_seconds: int = Field(default=1800, ge=1, le=30 * 86400)
-    wildcards: tuple[Wildcard, ...] = Field(default=(), max_length=500)
+    wildcards: Annotated[tuple[Wildcard, ...], Csv] = Field(default=(), max_length=500)
 
 
 class TimeBasedParams(_Params):
@@ -94,9 +104,8 @@ class FailoverParams(_Params):
     """Primary proxy id then ordered backups (ids as text)."""
 
     primary: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
-    backups: tuple[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{32,36}$")], ...] = Field(
-        default=(), max_length=50
-    )
+    backups: Annotated[tuple[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{32,36}$")], ...],
+                       Csv] = Field(default=(), max_length=50)
 
 
 PARAMS: dict[StrategyName, type[_Params]] = {

@@ -1,20 +1,27 @@
 """Read models: views that turn events into plain SQLite tables, a runner, and queries."""
 
 from projections.activity import ActivityView
+from projections.health import BreakersView, UsageStatsView
 from projections.proxies import ProxiesView
 from projections.rotation import RotationView
+from projections.rotation_events import RotationEventsView
 from projections.runner import EventSource, ProjectionRunner, ViewStatus
 from projections.view import View
 
-ALL_VIEWS: tuple[type[View], ...] = (ProxiesView, RotationView, ActivityView)
+ALL_VIEWS: tuple[type[View], ...] = (
+    ProxiesView, RotationView, ActivityView, RotationEventsView, UsageStatsView, BreakersView,
+)
 
 __all__ = [
     "ALL_VIEWS",
     "ActivityView",
+    "BreakersView",
     "EventSource",
     "ProjectionRunner",
     "ProxiesView",
+    "RotationEventsView",
     "RotationView",
+    "UsageStatsView",
     "View",
     "ViewStatus",
 ]

@@ -52,6 +52,17 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "ProxyValidationFailed": lambda s: f"proxy validation failed ({s['failure']}): {s['message']}",
     "ProxyStatusChanged": lambda s: f"proxy status {s['old']} -> {s['new']} ({s['reason']})",
     "RotationConfigCreated": _strategy,
+    "RotationJournalOpened": lambda s: f"rotation journal opened for {s['day']}",
+    "RotationApplied": lambda s: f"picked proxy {s['proxy_id']} by {s['strategy']}: "
+                                 f"{s['reason']}",
+    "StickySessionBound": lambda s: f"session {s['key']} bound to proxy {s['proxy_id']}",
+    "StickySessionExpired": lambda s: f"session {s['key']} expired (proxy {s['proxy_id']})",
+    "ProxyUsageSummarized": lambda s: (f"usage of proxy {s['proxy_id']}: {s['requests']} "
+                                       f"requests, {s['successes']} ok, {s['failures']} failed"),
+    "CircuitBreakerCreated": lambda s: f"breaker created for {s['target']}",
+    "CircuitOpened": lambda s: f"breaker of {s['target']} opened: {s['reason']}",
+    "CircuitHalfOpened": lambda s: f"breaker of {s['target']} half-open: {s['reason']}",
+    "CircuitClosed": lambda s: f"breaker of {s['target']} closed: {s['reason']}",
     "RotationStrategySet": _strategy,
     "EndpointRegistered": lambda s: f"endpoint index entry created for proxy {s['proxy_id']}",
     "EndpointClaimed": lambda s: f"endpoint claimed by proxy {s['proxy_id']}",

@@ -42,6 +42,8 @@ class ProxiesView(View):
                 status TEXT NOT NULL DEFAULT 'unknown',
                 latency_ms REAL,
                 success_rate REAL,
+                outcomes_ok INTEGER NOT NULL DEFAULT 0,
+                outcomes_failed INTEGER NOT NULL DEFAULT 0,
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL
             )"""
@@ -55,7 +57,18 @@ class ProxiesView(View):
             "ProxyRemoved": self._removed,
             "ProxyValidated": self._validated,
             "ProxyStatusChanged": self._status,
+            "ProxyUsageSummarized": self._usage,
         }
+
+    def _usage(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "UPDATE proxies SET outcomes_ok = outcomes_ok + ?, "
+            "outcomes_failed = outcomes_failed + ?, "
+            "success_rate = CASE WHEN outcomes_ok + outcomes_failed + ? > 0 THEN "
+            "1.0 * (outcomes_ok + ?) / (outcomes_ok + outcomes_failed + ?) END WHERE id=?",
+            (s["successes"], s["failures"], s["successes"] + s["failures"], s["successes"],
+             s["successes"] + s["failures"], s["proxy_id"]))
 
     def _validated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET latency_ms=?, updated_at=? WHERE id=?",

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from domain.errors import ValidationError
 
-READ_TABLES = ("proxies", "rotation_config", "activity_logs", "projection_tracking")
+READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
+               "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
 
@@ -37,6 +38,8 @@ class ProxyRow(BaseModel):
     status: str
     latency_ms: float | None
     success_rate: float | None
+    outcomes_ok: int = 0
+    outcomes_failed: int = 0
     created_at: str
     updated_at: str
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, out, print_json
-from domain.commands import SetRotation
+from domain.commands import SelectProxy, SetRotation
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.rotation import StrategyName
@@ -52,6 +53,24 @@ def set_(
                   markup=False)
     else:
         out.print("rotation unchanged (same strategy and parameters)", markup=False)
+
+
+@app.command("pick")
+def pick(
+    ctx: typer.Context,
+    url: str | None = typer.Option(None, help="The request's URL."),
+    domain: str | None = typer.Option(None, help="The request's domain."),
+    country: str | None = typer.Option(None, help="Wanted exit country, e.g. DE."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Try the rotation: pick a proxy for a request as a tab would (recorded, not used).
+
+    Example: vipb rotation pick --domain shop.example.com --country DE
+    """
+    fields = {k: v for k, v in {"url": url, "domain": domain, "country": country}.items()
+              if v is not None}
+    selection = state(ctx).runtime().dispatcher.execute(parse_command(SelectProxy, fields))
+    emit(dataclasses.asdict(selection), as_json)
 
 
 @app.command("show")

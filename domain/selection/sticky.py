@@ -45,6 +45,7 @@ class StickySession(Strategy):
         self.ttl = ttl_seconds
         self.wildcards = sorted({w.lower() for w in wildcards}, key=len, reverse=True)
         self.bindings: dict[str, Binding] = {}
+        self.last_bound: tuple[str, str] | None = None  # (key, proxy) when a pick bound anew
         self._ring: list[tuple[int, str]] = []
         super().__init__(pool, rng)
 
@@ -86,6 +87,7 @@ class StickySession(Strategy):
             raise NoProxyAvailableError("sticky_session needs a target domain or URL")
         now = ctx.now.timestamp()
         key = self.session_key(domain)
+        self.last_bound = None
         binding = self.bindings.get(key)
         if binding is not None:
             if now - binding.last_used > self.ttl:
@@ -99,11 +101,13 @@ class StickySession(Strategy):
             reason = f"new binding for {key}"
         proxy_id = self._on_ring(key)
         self.bindings[key] = Binding(proxy_id, now)
+        self.last_bound = (key, proxy_id)
         return proxy_id, reason
 
-    def expire(self, now: float) -> list[str]:
-        """Drop bindings idle for longer than the ttl; return their keys (for events)."""
-        gone = [k for k, b in self.bindings.items() if now - b.last_used > self.ttl]
-        for key in gone:
+    def expire(self, now: float) -> list[tuple[str, str]]:
+        """Drop bindings idle for longer than the ttl; return (key, proxy) pairs (for events)."""
+        gone = [(k, b.proxy_id) for k, b in self.bindings.items()
+                if now - b.last_used > self.ttl]
+        for key, _ in gone:
             del self.bindings[key]
         return gone

@@ -131,6 +131,17 @@ def test_rotation_set_and_show(ready: Cli) -> None:
                  "fallback_any=false", "--json").json()["changed"] is False
 
 
+def test_rotation_pick_is_recorded(ready: Cli) -> None:
+    assert ready("rotation", "pick").code != 0  # no proxy yet: a clear error, not a crash
+    proxy_id = ready("proxy", "add", "http://127.0.0.1:3128", "--country", "DE",
+                     "--json").json()["id"]
+    assert ready("rotation", "set", "geographic", "-p", "countries=DE").code == 0
+    picked = ready("rotation", "pick", "--domain", "shop.example.com", "--json").json()
+    assert picked["proxy_id"] == proxy_id and picked["strategy"] == "geographic"
+    logged = ready("query", "rotation_events", "--json").json()
+    assert [r["proxy_id"] for r in logged] == [proxy_id]
+
+
 def test_query_events_and_projections(ready: Cli) -> None:
     for port in (3128, 3129, 8080):
         ready("proxy", "add", f"http://u:{SECRET}@127.0.0.1:{port}")
@@ -147,7 +158,8 @@ def test_query_events_and_projections(ready: Cli) -> None:
     assert ready("events", "log", "--since", "1h", "--json").json() == log
     assert ready("events", "show", "999999").code == 2
     status = ready("projections", "status", "--json").json()
-    assert {s["view"] for s in status} == {"proxies", "rotation", "activity"}
+    assert {s["view"] for s in status} == {"proxies", "rotation", "activity", "rotation_events",
+                                           "usage_stats", "breakers"}
     rebuilt = ready("projections", "rebuild", "--json").json()
     assert rebuilt["replayed"] == len(log)
     assert all(v["position"] == len(log) for v in rebuilt["views"])
@@ -179,7 +191,7 @@ def test_validate_through_real_proxies(ready: Cli) -> None:
 COMMANDS = [
     ["init"], ["proxy", "add"], ["proxy", "list"], ["proxy", "show"], ["proxy", "update"],
     ["proxy", "remove"], ["proxy", "import"], ["proxy", "validate"], ["rotation", "set"],
-    ["rotation", "show"],
+    ["rotation", "show"], ["rotation", "pick"],
     ["query"], ["events", "log"], ["events", "show"], ["projections", "rebuild"],
     ["projections", "status"],
 ]

@@ -183,7 +183,7 @@ def test_sticky_binds_expires_and_falls_back() -> None:
     pool.set_breaker(expired.proxy_id, True)
     moved = strategy.select(ctx(domain="example.com", now=T0 + timedelta(seconds=201)))
     assert moved.proxy_id != expired.proxy_id and "fell back" in moved.reason
-    assert strategy.expire(T0.timestamp() + 10_000) == ["*.example.com"]
+    assert strategy.expire(T0.timestamp() + 10_000) == [("*.example.com", moved.proxy_id)]
     with pytest.raises(NoProxyAvailableError, match="domain"):
         strategy.select(ctx())
 

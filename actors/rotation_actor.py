@@ -1,0 +1,228 @@
+"""``RotationActor``: picks proxies with the configured strategy and keeps every decision,
+sticky binding, breaker transition and usage summary on record."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from actors.base import VipbActor
+from actors.writer import EventWriter
+from domain.breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
+from domain.breaker_record import CircuitBreakerRecord, breaker_id
+from domain.proxy import Proxy
+from domain.results import Ack
+from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
+from domain.rotation_journal import RotationJournal, journal_id
+from domain.selection import Candidate, CandidatePool, Selection, SelectionContext, Strategy
+from domain.selection.registry import build_strategy
+from domain.selection.sticky import StickySession
+
+log = logging.getLogger(__name__)
+
+USAGE_FLUSH_EVERY = 100  # outcomes of one proxy before its usage summary is written
+
+
+def candidate_of(proxy: Proxy) -> Candidate:
+    """What selection needs to know about a proxy aggregate."""
+    return Candidate(id=str(proxy.id), weight=proxy.weight, country=proxy.country,
+                     tags=frozenset(proxy.tags), max_concurrency=proxy.max_concurrency,
+                     latency_ms=proxy.latency_ms)
+
+
+@dataclass
+class _Usage:
+    requests: int = 0
+    successes: int = 0
+    failures: int = 0
+    latency_total: float = 0.0
+    latency_samples: int = 0
+
+
+class RotationActor(VipbActor):
+    """Owns the candidate pool, the strategy, the breakers and today's rotation journal."""
+
+    def __init__(self, writer: EventWriter, proxy_ids: Callable[[], list[str]],
+                 policy: BreakerPolicy | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._writer = writer
+        self._proxy_ids = proxy_ids
+        self._policy = policy or BreakerPolicy()
+        self._clock = clock
+        self.pool = CandidatePool()
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._usage: dict[str, _Usage] = {}
+        self._journal: RotationJournal | None = None
+        self._strategy: Strategy | None = None
+        self.strategy_name = "round_robin"
+
+    def on_start(self) -> None:
+        """Load proxies, their breakers and the configured strategy."""
+        for proxy_id in self._proxy_ids():
+            proxy = self._writer.load(Proxy, UUID(proxy_id))
+            if proxy is not None and not proxy.removed:
+                self._add(candidate_of(proxy))
+        config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
+        if config is not None:
+            self.configure(config.strategy, config.params)
+        else:
+            self.configure("round_robin", {})
+
+    def on_stop(self) -> None:
+        """Write pending usage summaries."""
+        try:
+            self.flush_usage()
+        except Exception:
+            log.exception("could not write usage summaries on stop")
+
+    # --- pool upkeep (told by the pool and proxy actors) ------------------------------------
+
+    def _add(self, candidate: Candidate) -> None:
+        record = self._writer.load(CircuitBreakerRecord, breaker_id(f"proxy:{candidate.id}"))
+        breaker = CircuitBreaker(self._policy)
+        if record is not None:
+            breaker.restore(BreakerState(record.state), record.opened_at)
+        candidate.breaker_open = breaker.state is BreakerState.OPEN
+        self._breakers[candidate.id] = breaker
+        self.pool.add(candidate)
+
+    def proxy_changed(self, candidate: Candidate) -> None:
+        """A proxy was added or its selection-relevant fields changed."""
+        old = self.pool.get(candidate.id)
+        if old is None:
+            self._add(candidate)
+            return
+        candidate.uses, candidate.in_flight = old.uses, old.in_flight
+        candidate.success_score, candidate.outcomes = old.success_score, old.outcomes
+        candidate.breaker_open = old.breaker_open
+        if candidate.latency_ms is None:
+            candidate.latency_ms = old.latency_ms
+        self.pool.add(candidate)
+
+    def proxy_removed(self, proxy_id: str) -> None:
+        """A proxy left the pool."""
+        self.pool.remove(proxy_id)
+        self._breakers.pop(proxy_id, None)
+
+    def configure(self, strategy: str, params: dict[str, object]) -> None:
+        """Switch to ``strategy`` (already validated when it was set)."""
+        self._strategy = build_strategy(strategy, dict(params), self.pool)
+        self.strategy_name = strategy
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def _today(self) -> RotationJournal:
+        day = datetime.fromtimestamp(self._clock(), UTC).date()
+        if self._journal is None or self._journal.day != day.isoformat():
+            loaded = self._writer.load(RotationJournal, journal_id(day))
+            self._journal = loaded or RotationJournal(day=day.isoformat())
+        return self._journal
+
+    def select(self, ctx: SelectionContext | None = None) -> Selection:
+        """Pick a proxy, count it as in use, and record the decision before returning it."""
+        ctx = ctx or SelectionContext(now=datetime.fromtimestamp(self._clock(), UTC))
+        assert self._strategy is not None
+        self._half_open_due()
+        selection = self._strategy.select(ctx)
+        self.pool.acquire(selection.proxy_id)
+        journal = self._today()
+        journal.applied(proxy_id=selection.proxy_id, strategy=selection.strategy,
+                        reason=selection.reason, context=selection.context)
+        if isinstance(self._strategy, StickySession) and self._strategy.last_bound:
+            key, proxy_id = self._strategy.last_bound
+            journal.bound(key=key, proxy_id=proxy_id, ttl_seconds=self._strategy.ttl)
+        try:
+            self._writer.save(journal)
+        except BaseException:
+            self.pool.release(selection.proxy_id)
+            self._journal = None  # reload: the pending events were not stored
+            raise
+        self._usage.setdefault(selection.proxy_id, _Usage()).requests += 1
+        return selection
+
+    def _half_open_due(self) -> None:
+        """Open breakers whose cool-down has passed go half-open (and become selectable)."""
+        now = self._clock()
+        for proxy_id, breaker in self._breakers.items():
+            if breaker.state is BreakerState.OPEN:
+                _, transition = breaker.allow(now)
+                if transition is not None:
+                    self._record_transition(proxy_id, transition)
+
+    def release(self, proxy_id: str, ok: bool | None = None,
+                latency_ms: float | None = None) -> Ack:
+        """A use ended: its outcome feeds usage stats and the proxy's breaker."""
+        self.pool.release(proxy_id, ok=ok, latency_ms=latency_ms)
+        position = 0
+        if ok is not None:
+            position = self.report(proxy_id, ok, latency_ms).position
+        return Ack(id=proxy_id, position=position, changed=bool(position))
+
+    def report(self, proxy_id: str, ok: bool, latency_ms: float | None = None) -> Ack:
+        """Count an outcome (of a use or a health check) for usage and the breaker."""
+        usage = self._usage.setdefault(proxy_id, _Usage())
+        usage.successes += ok
+        usage.failures += not ok
+        if latency_ms is not None:
+            usage.latency_total += latency_ms
+            usage.latency_samples += 1
+        breaker = self._breakers.get(proxy_id)
+        position = 0
+        if breaker is not None:
+            transition = breaker.record(ok, self._clock())
+            if transition is not None:
+                position = self._record_transition(proxy_id, transition)
+        if usage.successes + usage.failures >= USAGE_FLUSH_EVERY:
+            position = max(position, self.flush_usage([proxy_id]))
+        return Ack(id=proxy_id, position=position, changed=bool(position))
+
+    def _record_transition(self, proxy_id: str, transition: Transition) -> int:
+        target = f"proxy:{proxy_id}"
+        record = self._writer.load(CircuitBreakerRecord, breaker_id(target))
+        record = record or CircuitBreakerRecord(target=target)
+        record.record(transition)
+        ids = self._writer.save(record)
+        if self.pool.get(proxy_id) is not None:
+            self.pool.set_breaker(proxy_id, transition.new is BreakerState.OPEN)
+        log.info("breaker of proxy %s: %s -> %s (%s)", proxy_id, transition.old.value,
+                 transition.new.value, transition.reason)
+        return ids[-1] if ids else 0
+
+    def flush_usage(self, proxy_ids: list[str] | None = None) -> int:
+        """Write usage summaries (all pending, or those of ``proxy_ids``); return position."""
+        wanted = proxy_ids if proxy_ids is not None else list(self._usage)
+        pending = [(p, u) for p in wanted if (u := self._usage.pop(p, None)) is not None
+                   and (u.requests or u.successes or u.failures)]
+        if not pending:
+            return 0  # nothing to say: do not even open today's journal
+        journal = self._today()
+        for proxy_id, usage in pending:
+            journal.usage(proxy_id=proxy_id, requests=usage.requests,
+                          successes=usage.successes, failures=usage.failures,
+                          latency_ms_total=round(usage.latency_total, 3),
+                          latency_samples=usage.latency_samples)
+        ids = self._writer.save(journal)
+        return ids[-1] if ids else 0
+
+    def expire_sessions(self) -> int:
+        """Record and drop sticky bindings idle past their ttl; return the position."""
+        if not isinstance(self._strategy, StickySession):
+            return 0
+        gone = self._strategy.expire(self._clock())
+        if not gone:
+            return 0
+        journal = self._today()
+        for key, proxy_id in gone:
+            journal.expired(key=key, proxy_id=proxy_id)
+        ids = self._writer.save(journal)
+        return ids[-1] if ids else 0
+
+    def breaker_state(self, proxy_id: str) -> str | None:
+        """The breaker state of one proxy (None if unknown)."""
+        breaker = self._breakers.get(proxy_id)
+        return breaker.state.value if breaker else None

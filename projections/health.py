@@ -1,0 +1,92 @@
+"""``proxy_usage_stats`` (from usage summaries) and ``circuit_breakers`` (breaker states)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import ClassVar
+
+from projections.view import EventRecord, Handler, View
+
+
+class UsageStatsView(View):
+    """Maintains ``proxy_usage_stats``: totals per proxy and the average latency."""
+
+    name: ClassVar[str] = "usage_stats"
+    tables: ClassVar[tuple[str, ...]] = ("proxy_usage_stats",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``proxy_usage_stats``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS proxy_usage_stats (
+                proxy_id TEXT PRIMARY KEY,
+                requests INTEGER NOT NULL,
+                successes INTEGER NOT NULL,
+                failures INTEGER NOT NULL,
+                latency_ms_total REAL NOT NULL,
+                latency_samples INTEGER NOT NULL,
+                avg_latency_ms REAL,
+                success_rate REAL,
+                updated_at TEXT NOT NULL
+            )"""
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """ProxyUsageSummarized."""
+        return {"ProxyUsageSummarized": self._usage}
+
+    def _usage(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            """INSERT INTO proxy_usage_stats VALUES (?,?,?,?,?,?,NULL,NULL,?)
+               ON CONFLICT(proxy_id) DO UPDATE SET
+                 requests = requests + excluded.requests,
+                 successes = successes + excluded.successes,
+                 failures = failures + excluded.failures,
+                 latency_ms_total = latency_ms_total + excluded.latency_ms_total,
+                 latency_samples = latency_samples + excluded.latency_samples,
+                 updated_at = excluded.updated_at""",
+            (s["proxy_id"], s["requests"], s["successes"], s["failures"],
+             s["latency_ms_total"], s["latency_samples"], rec.timestamp))
+        cur.execute(
+            """UPDATE proxy_usage_stats SET
+                 avg_latency_ms = CASE WHEN latency_samples > 0
+                                  THEN latency_ms_total / latency_samples END,
+                 success_rate = CASE WHEN successes + failures > 0
+                                THEN 1.0 * successes / (successes + failures) END
+               WHERE proxy_id = ?""", (s["proxy_id"],))
+
+
+class BreakersView(View):
+    """Maintains ``circuit_breakers``: the current state of every breaker."""
+
+    name: ClassVar[str] = "breakers"
+    tables: ClassVar[tuple[str, ...]] = ("circuit_breakers",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``circuit_breakers``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS circuit_breakers (
+                target TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                changed_at TEXT NOT NULL,
+                transitions INTEGER NOT NULL
+            )"""
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """The three transitions (the record's creation carries its target)."""
+        return {"CircuitBreakerCreated": self._created, "CircuitOpened": self._set("open"),
+                "CircuitHalfOpened": self._set("half_open"), "CircuitClosed": self._set("closed")}
+
+    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("INSERT OR REPLACE INTO circuit_breakers VALUES (?,?,?,?,0)",
+                    (rec.state["target"], "closed", "created", rec.timestamp))
+
+    def _set(self, state: str) -> Handler:
+        def handle(cur: sqlite3.Cursor, rec: EventRecord) -> None:
+            cur.execute(
+                "UPDATE circuit_breakers SET state=?, reason=?, changed_at=?, "
+                "transitions=transitions+1 WHERE target=?",
+                (state, rec.state["reason"], rec.timestamp, rec.state["target"]))
+        return handle

@@ -1,0 +1,157 @@
+"""The rotation engine in a real runtime: every pick on record, busy and broken proxies
+skipped, breakers that survive a restart, sticky sessions and usage summaries."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pykka
+import pytest
+
+from actors.runtime import Runtime
+from adapters.store import EventHistory
+from domain.breaker import BreakerPolicy
+from domain.commands import AddProxy, SelectProxy, SetRotation, UpdateProxy
+from domain.parsing import parse_command
+from domain.selection import NoProxyAvailableError, SelectionContext
+from tests.helpers import add_cmd
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rt(data_dir: Path, clock: Clock) -> Iterator[Runtime]:
+    runtime = Runtime.open(data_dir, clock=clock)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def rows(rt: Runtime, sql: str) -> list[tuple[object, ...]]:
+    rt.settle()
+    with rt.reader() as conn:
+        return [tuple(r) for r in conn.execute(sql)]
+
+
+def ctx(clock: Clock, **kw: object) -> SelectionContext:
+    return SelectionContext(now=datetime.fromtimestamp(clock.now, UTC), **kw)  # type: ignore[arg-type]
+
+
+def test_every_pick_is_recorded_with_strategy_reason_and_context(rt: Runtime) -> None:
+    ids = [rt.dispatcher.execute(add_cmd(3000 + i)).id for i in range(3)]
+    picks = [rt.dispatcher.execute(parse_command(SelectProxy, {"domain": "example.com"}))
+             for _ in range(4)]
+    assert [p.proxy_id for p in picks] == [ids[0], ids[1], ids[2], ids[0]]
+    recorded = rows(rt, "SELECT proxy_id, strategy, reason, context FROM rotation_events "
+                        "ORDER BY notification_id")
+    assert [r[0] for r in recorded] == [p.proxy_id for p in picks]
+    assert {r[1] for r in recorded} == {"round_robin"}
+    assert all('"domain": "example.com"' in str(r[3]) for r in recorded)
+
+
+def test_strategy_changes_apply_to_the_next_pick(rt: Runtime) -> None:
+    a = rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 1, "country": "DE"})).id
+    b = rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 2, "country": "US"})).id
+    rt.dispatcher.execute(parse_command(SetRotation, {"strategy": "geographic",
+                                                      "params": {"countries": ["US"]}}))
+    assert rt.dispatcher.execute(parse_command(SelectProxy, {})).proxy_id == b
+    assert rt.dispatcher.execute(parse_command(SelectProxy, {"country": "DE"})).proxy_id == a
+    rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": a, "country": "FR"}))
+    assert rt.dispatcher.execute(parse_command(SelectProxy, {"country": "FR"})).proxy_id == a
+    fallback = rt.dispatcher.execute(parse_command(SelectProxy, {"country": "DE"}))
+    assert fallback.proxy_id == b and "fallback" not in fallback.reason  # US is preferred
+
+
+def test_busy_proxies_are_never_handed_out(rt: Runtime, clock: Clock) -> None:
+    only = rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 1, "max_concurrency": 1})).id
+    first = rt.rotation.select(ctx(clock)).get()
+    assert first.proxy_id == only
+    with pytest.raises(NoProxyAvailableError):
+        rt.rotation.select(ctx(clock)).get()
+    rt.rotation.release(only, True, 12.0).get()
+    assert rt.rotation.select(ctx(clock)).get().proxy_id == only
+
+
+def test_breaker_opens_survives_restart_half_opens_and_closes(data_dir: Path,
+                                                              clock: Clock) -> None:
+    rt = Runtime.open(data_dir, clock=clock)
+    bad = rt.dispatcher.execute(add_cmd(1)).id
+    good = rt.dispatcher.execute(add_cmd(2)).id
+    policy = BreakerPolicy()
+    for _ in range(policy.consecutive_failures):
+        rt.rotation.report(bad, False).get()
+    assert rt.rotation.breaker_state(bad).get() == "open"
+    assert {rt.rotation.select(ctx(clock)).get().proxy_id for _ in range(4)} == {good}
+    assert rows(rt, "SELECT target, state FROM circuit_breakers") == [(f"proxy:{bad}", "open")]
+    rt.close()
+    pykka.ActorRegistry.stop_all()
+
+    rt = Runtime.open(data_dir, clock=clock)  # state survives the restart
+    try:
+        assert rt.rotation.breaker_state(bad).get() == "open"
+        assert {rt.rotation.select(ctx(clock)).get().proxy_id for _ in range(4)} == {good}
+        clock.now += policy.cooldown_seconds
+        picks = {rt.rotation.select(ctx(clock)).get().proxy_id for _ in range(4)}
+        assert bad in picks and rt.rotation.breaker_state(bad).get() == "half_open"
+        for _ in range(policy.success_threshold):
+            rt.rotation.report(bad, True, 30.0).get()
+        assert rt.rotation.breaker_state(bad).get() == "closed"
+        events = [e.event for e in EventHistory(rt.app).log(limit=1000)
+                  if e.event.startswith("Circuit")]
+        assert events == ["CircuitBreakerCreated", "CircuitOpened", "CircuitHalfOpened",
+                          "CircuitClosed"]
+        assert rows(rt, "SELECT state, transitions FROM circuit_breakers") == [("closed", 3)]
+    finally:
+        rt.close()
+
+
+def test_sticky_sessions_bind_and_expire_on_record(rt: Runtime, clock: Clock) -> None:
+    for i in range(5):
+        rt.dispatcher.execute(add_cmd(4000 + i))
+    rt.dispatcher.execute(parse_command(SetRotation, {
+        "strategy": "sticky_session", "params": {"ttl_seconds": 60,
+                                                 "wildcards": ["*.example.com"]}}))
+    first = rt.rotation.select(ctx(clock, domain="a.example.com")).get()
+    again = rt.rotation.select(ctx(clock, domain="b.example.com")).get()
+    assert again.proxy_id == first.proxy_id
+    assert rows(rt, "SELECT session_key, proxy_id, status FROM sticky_sessions") == [
+        ("*.example.com", first.proxy_id, "bound")]
+    clock.now += 61
+    assert rt.rotation.expire_sessions().get() > 0
+    assert rows(rt, "SELECT status FROM sticky_sessions") == [("expired",)]
+
+
+def test_usage_summaries_feed_usage_stats_and_success_rate(rt: Runtime, clock: Clock) -> None:
+    proxy = rt.dispatcher.execute(add_cmd(5000)).id
+    for ok, latency in [(True, 100.0), (True, 300.0), (False, None), (True, 200.0)]:
+        pick = rt.rotation.select(ctx(clock)).get()
+        rt.rotation.release(pick.proxy_id, ok, latency).get()
+    assert rt.rotation.flush_usage().get() > 0
+    assert rows(rt, "SELECT requests, successes, failures, avg_latency_ms, success_rate "
+                    "FROM proxy_usage_stats") == [(4, 3, 1, 200.0, 0.75)]
+    assert rows(rt, f"SELECT success_rate FROM proxies WHERE id='{proxy}'") == [(0.75,)]
+    assert rt.rotation.flush_usage().get() == 0  # nothing new: nothing written
+
+
+def test_closing_an_idle_runtime_writes_no_event(data_dir: Path) -> None:
+    Runtime.open(data_dir).close()
+    conn = sqlite3.connect(data_dir / "events.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0] == 0
+    conn.close()
