@@ -6,10 +6,18 @@ which names exist and validates their parameters so a bad configuration is refus
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from domain import rules
@@ -93,11 +101,55 @@ class TimeBasedParams(_Params):
     jitter_seconds: int = Field(default=0, ge=0, le=86400)
 
 
+DomainGlob = Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$",
+                                 max_length=255)]
+Tag = Annotated[str, AfterValidator(lambda v: rules.check_text(v, max_len=40))]
+
+
+class Rule(_Params):
+    """One custom rule: request conditions (all must hold), proxy filters, an action.
+
+    Conditions: ``domain`` (``shop.example.com`` or ``*.example.com``), ``url_pattern`` (a
+    safe regex searched in the URL), ``path_prefix``, ``hours`` (0-23, UTC), ``weekdays``
+    (0 = Monday). Proxy filters narrow the proxies the action applies to: ``countries``,
+    ``max_latency_ms``, ``min_success_rate``, ``tags`` (all required).
+    Actions: ``use_proxy``/``exclude_proxy`` (target: proxy id), ``use_country``/
+    ``exclude_country`` (target: country code). Lower ``priority`` goes first.
+    """
+
+    priority: int = Field(default=100, ge=0, le=10_000)
+    domain: DomainGlob | None = None
+    url_pattern: Pattern | None = None
+    path_prefix: str | None = Field(default=None, pattern=r"^/[^\s]{0,200}$")
+    hours: Annotated[tuple[Annotated[int, Field(ge=0, le=23)], ...], Csv] = ()
+    weekdays: Annotated[tuple[Annotated[int, Field(ge=0, le=6)], ...], Csv] = ()
+    countries: Annotated[tuple[Country, ...], Csv] = ()
+    max_latency_ms: float | None = Field(default=None, gt=0)
+    min_success_rate: float | None = Field(default=None, ge=0, le=1)
+    tags: Annotated[tuple[Tag, ...], Csv] = ()
+    action: Literal["use_proxy", "exclude_proxy", "use_country", "exclude_country"]
+    target: str = Field(min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _target_fits_action(self) -> Rule:
+        if self.action.endswith("country"):
+            object.__setattr__(self, "target", rules.check_country(self.target))
+        elif not re.fullmatch(r"[0-9a-fA-F-]{32,36}", self.target):
+            raise ValueError("target of a proxy action must be a proxy id")
+        return self
+
+
 class CustomParams(_Params):
-    """Rules are managed with their own commands; here only the fallback strategy and patterns."""
+    """Priority-ordered rules, then the ``fallback`` strategy among what the rules allow."""
 
     fallback: StrategyName = StrategyName.ROUND_ROBIN
-    patterns: tuple[Pattern, ...] = Field(default=(), max_length=100)
+    rules: tuple[Rule, ...] = Field(default=(), max_length=200)
+
+    @model_validator(mode="after")
+    def _fallback_is_not_custom(self) -> CustomParams:
+        if self.fallback in (StrategyName.CUSTOM, StrategyName.FAILOVER):
+            raise ValueError("fallback must be a strategy without parameters of its own")
+        return self
 
 
 class FailoverParams(_Params):

@@ -9,6 +9,7 @@ from uuid import UUID
 from domain.errors import ValidationError
 from domain.rotation import StrategyName, validate_params
 from domain.selection.basic import RandomChoice, RoundRobin, Weighted
+from domain.selection.custom import CustomRules
 from domain.selection.geographic import Geographic
 from domain.selection.pool import CandidatePool
 from domain.selection.ranked import FailureAware, Fastest, LeastUsed
@@ -27,6 +28,7 @@ STRATEGIES: dict[StrategyName, type[Strategy]] = {
     StrategyName.STICKY_SESSION: StickySession,
     StrategyName.TIME_BASED: TimeBased,
     StrategyName.FAILOVER: Failover,
+    StrategyName.CUSTOM: CustomRules,
 }
 
 
@@ -45,4 +47,8 @@ def build_strategy(name: str, params: dict[str, Any], pool: CandidatePool) -> St
     if strategy is StrategyName.FAILOVER:
         clean["primary"] = str(UUID(clean["primary"]))
         clean["backups"] = [str(UUID(b)) for b in clean["backups"]]
+    if strategy is StrategyName.CUSTOM:
+        for rule in clean["rules"]:
+            if rule["action"].endswith("proxy"):
+                rule["target"] = str(UUID(rule["target"]))
     return cls(pool, rng, **clean)

@@ -40,6 +40,11 @@ def params_for(name: StrategyName, pool: CandidatePool) -> dict[str, object]:
         StrategyName.STICKY_SESSION: {"ttl_seconds": 600, "wildcards": ["*.example.com"]},
         StrategyName.TIME_BASED: {"interval_seconds": 1, "jitter_seconds": 0},
         StrategyName.FAILOVER: {"primary": ids[0], "backups": ids[1:4]},
+        StrategyName.CUSTOM: {"fallback": "round_robin", "rules": [
+            {"priority": 1, "domain": "*.example.com", "action": "use_country", "target": "DE"},
+            {"priority": 2, "url_pattern": "/checkout", "action": "use_proxy", "target": ids[5]},
+            {"priority": 3, "action": "exclude_country", "target": "BR"},
+        ]},
         StrategyName.RANDOM: {"seed": 1},
         StrategyName.WEIGHTED: {"seed": 1},
     }.get(name, {})

@@ -83,7 +83,8 @@ def test_set_rotation_validates_and_fills_params() -> None:
     with pytest.raises(ValidationError, match="ttl_seconds"):
         parse_command(SetRotation, {"strategy": "sticky_session", "params": {"ttl_seconds": 0}})
     with pytest.raises(ValidationError, match="nested quantifiers"):
-        parse_command(SetRotation, {"strategy": "custom", "params": {"patterns": ["(a+)+"]}})
+        parse_command(SetRotation, {"strategy": "custom", "params": {"rules": [
+            {"url_pattern": "(a+)+", "action": "use_country", "target": "DE"}]}})
     with pytest.raises(ValidationError, match="speed: Extra inputs"):
         parse_command(SetRotation, {"strategy": "round_robin", "params": {"speed": 1}})
 

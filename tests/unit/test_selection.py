@@ -241,9 +241,82 @@ def test_build_strategy_validates() -> None:
         build_strategy("teleport", {}, CandidatePool())
     with pytest.raises(ValidationError, match="ttl_seconds"):
         build_strategy("sticky_session", {"ttl_seconds": 0}, CandidatePool())
-    with pytest.raises(ValidationError, match="not available yet"):
-        build_strategy("custom", {}, CandidatePool())
+    with pytest.raises(ValidationError, match="fallback"):
+        build_strategy("custom", {"fallback": "custom"}, CandidatePool())
+    with pytest.raises(ValidationError, match="proxy id"):
+        build_strategy("custom", {"rules": [{"action": "use_proxy", "target": "x"}]},
+                       CandidatePool())
     first, second = (build_strategy("random", {"seed": 9}, pool_of(*ids(50))) for _ in range(2))
     picks = [first.select().proxy_id for _ in range(20)]
     assert picks == [second.select().proxy_id for _ in range(20)]
     assert len(set(picks)) > 10
+
+
+ID_A = "00000000-0000-0000-0000-0000000000aa"
+ID_B = "00000000-0000-0000-0000-0000000000bb"
+
+
+def custom_pool() -> CandidatePool:
+    return pool_of(
+        Candidate(id=ID_A, country="DE", latency_ms=80, tags=frozenset({"fast"})),
+        Candidate(id=ID_B, country="US", latency_ms=900),
+        Candidate(id="fr-1", country="FR", latency_ms=50),
+        Candidate(id="de-2", country="DE", latency_ms=400),
+    )
+
+
+def test_custom_rules_priority_conditions_and_actions() -> None:
+    rules = [
+        {"priority": 1, "domain": "*.shop.example", "action": "use_proxy", "target": ID_A},
+        {"priority": 2, "url_pattern": r"/checkout", "action": "use_country", "target": "DE",
+         "max_latency_ms": 500},
+        {"priority": 3, "hours": [0, 1, 2], "action": "exclude_country", "target": "US"},
+        {"priority": 0, "domain": "blocked.example", "action": "exclude_proxy",
+         "target": ID_A},
+    ]
+    pool = custom_pool()
+    strategy = build_strategy("custom", {"rules": rules, "fallback": "round_robin"}, pool)
+    pick = strategy.select(ctx(domain="www.shop.example"))
+    assert pick.proxy_id == ID_A and "rule 1" in pick.reason
+    pool.set_breaker(ID_A, True)  # the rule's proxy is down: later rules / fallback decide
+    assert strategy.select(ctx(domain="www.shop.example")).reason.startswith("no rule decided")
+    pool.set_breaker(ID_A, False)
+    checkout = {strategy.select(ctx(url="https://x.test/checkout?a=1")).proxy_id
+                for _ in range(20)}
+    assert checkout == {ID_A, "de-2"}
+    night = T0.replace(hour=1)
+    picks = {strategy.select(SelectionContext(domain="x.test", now=night)).proxy_id
+             for _ in range(12)}
+    assert ID_B not in picks and picks == {ID_A, "fr-1", "de-2"}
+    day = {strategy.select(SelectionContext(domain="x.test", now=T0)).proxy_id
+           for _ in range(12)}
+    assert ID_B in day
+
+
+def test_custom_exclusions_win_over_later_use_rules_and_filters_apply() -> None:
+    rules = [
+        {"priority": 0, "action": "exclude_proxy", "target": ID_A},
+        {"priority": 1, "action": "use_country", "target": "DE", "tags": ["fast"]},
+        {"priority": 2, "action": "use_country", "target": "DE", "max_latency_ms": 100},
+        {"priority": 3, "action": "use_country", "target": "FR", "weekdays": [1]},
+    ]
+    strategy = build_strategy("custom", {"rules": rules}, custom_pool())
+    # rule 2 wants tag 'fast' (only ID_A, excluded); rule 3 wants <100 ms in DE (only ID_A)
+    pick = strategy.select(ctx())  # T0 is a Tuesday (weekday 1): rule 4 applies
+    assert pick.proxy_id == "fr-1" and "rule 4" in pick.reason
+    monday = T0 - timedelta(days=1)
+    fallback = strategy.select(SelectionContext(now=monday))
+    assert fallback.proxy_id != ID_A and "no rule decided" in fallback.reason
+
+
+def test_custom_rules_never_hand_out_an_excluded_proxy() -> None:
+    pool = pool_of(*ids(50))
+    rules = [{"action": "exclude_country", "target": "DE"}]
+    for c in list(pool.by_id.values())[:49]:
+        c.country = "DE"
+    pool2 = pool_of(*[Candidate(id=c.id, country=c.country) for c in pool.by_id.values()])
+    strategy = build_strategy("custom", {"rules": rules, "fallback": "random"}, pool2)
+    assert {strategy.select().proxy_id for _ in range(50)} == {"p49"}
+    pool2.set_breaker("p49", True)
+    with pytest.raises(NoProxyAvailableError, match="excluded"):
+        strategy.select()
