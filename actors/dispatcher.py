@@ -138,17 +138,22 @@ class Dispatcher:
             raise ValidationError("this runtime has no health checker", field="channel")
         ids = [command.proxy_id] if command.proxy_id else [
             UUID(i) for i in self._pool.proxy_ids().get()]
-        actors = {str(i): self._pool.actor_for(i).get() for i in ids}
-        endpoints = [a.endpoint() for a in actors.values()]
+        actors = self._pool.actors_for(ids).get()
+        endpoints = [f.get() for f in [a.endpoint() for a in actors.values()]]
+        acks: dict[str, Any] = {}
+        rotation = self._rotation
+
+        def record(proxy_id: str, report: HealthReport) -> None:
+            # Runs on the checker's thread as each check ends: recording overlaps checking.
+            acks[proxy_id] = actors[proxy_id].record_health(report)
+            if rotation is not None:  # health checks feed the proxies' circuit breakers
+                rotation.report(proxy_id, report.ok, report.latency_ms)
+
         reports: dict[str, HealthReport] = self._health.check(
-            [e.get() for e in endpoints], check_url, command.samples, command.timeout,
-            command.concurrency, progress).get()
-        acks = {pid: actors[pid].record_health(report) for pid, report in reports.items()}
-        if self._rotation is not None:  # health checks feed the proxies' circuit breakers
-            for pid, report in reports.items():
-                self._rotation.report(pid, report.ok, report.latency_ms)
+            endpoints, check_url, command.samples, command.timeout, command.concurrency,
+            progress, record).get()
         results = []
-        for endpoint in (e.get() for e in endpoints):
+        for endpoint in endpoints:
             report = reports[endpoint.id]
             ack: Ack = acks[endpoint.id].get()
             results.append(ValidationResult(

@@ -10,6 +10,7 @@ from adapters.proxycheck import ProxyChecker, ProxyEndpoint
 from domain.health import HealthReport
 
 Progress = Callable[[int, int], None]
+OnResult = Callable[[str, HealthReport], None]
 
 
 class HealthCheckActor(VipbActor):
@@ -23,8 +24,10 @@ class HealthCheckActor(VipbActor):
         timeout: float,
         concurrency: int,
         progress: Progress | None = None,
+        on_result: OnResult | None = None,
     ) -> dict[str, HealthReport]:
-        """Reports by proxy id; ``progress(done, total)`` is called as checks finish."""
+        """Reports by proxy id; ``progress(done, total)`` and ``on_result(id, report)`` are
+        called (on this actor's thread) as checks finish."""
         checker = ProxyChecker(check_url, samples=samples, timeout=timeout,
                                concurrency=concurrency)
-        return asyncio.run(checker.check_many(endpoints, progress))
+        return asyncio.run(checker.check_many(endpoints, progress, on_result))

@@ -134,6 +134,10 @@ class ProxyPoolActor(VipbActor):
             actor = self._actors[proxy_id] = ref.proxy()
         return actor
 
+    def actors_for(self, proxy_ids: list[UUID]) -> dict[str, pykka.ActorProxy[ProxyActor]]:
+        """Several proxies' actors in one ask (validation of the whole pool)."""
+        return {str(i): self.actor_for(i) for i in proxy_ids}
+
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal, then destroy the data key: credentials are unreadable from now."""
         ack: Ack = self.actor_for(command.proxy_id).remove(command).get()

@@ -93,16 +93,12 @@ class RotationActor(VipbActor):
 
     def proxy_changed(self, candidate: Candidate) -> None:
         """A proxy was added or its selection-relevant fields changed."""
-        old = self.pool.get(candidate.id)
-        if old is None:
+        if self.pool.get(candidate.id) is None:
             self._add(candidate)
             return
-        candidate.uses, candidate.in_flight = old.uses, old.in_flight
-        candidate.success_score, candidate.outcomes = old.success_score, old.outcomes
-        candidate.breaker_open = old.breaker_open
-        if candidate.latency_ms is None:
-            candidate.latency_ms = old.latency_ms
-        self.pool.add(candidate)
+        self.pool.update(candidate.id, weight=candidate.weight, country=candidate.country,
+                         tags=candidate.tags, max_concurrency=candidate.max_concurrency,
+                         latency_ms=candidate.latency_ms)
 
     def proxy_removed(self, proxy_id: str) -> None:
         """A proxy left the pool."""

@@ -50,6 +50,9 @@ class EchoServer(ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up early (a timed-out check) is not an error here."""
+
 
 @contextlib.contextmanager
 def echo_server() -> Iterator[str]:
@@ -215,6 +218,28 @@ def tinyproxy(tmp: Path, username: str, password: str) -> Iterator[RunningProxy]
     try:
         _wait_listening(process, port, "tinyproxy")
         yield RunningProxy("http", port, username, password, process)
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def serve_echo_forever() -> None:
+    """Run the echo endpoint in this process and print its URL (for benchmarks)."""
+    server = EchoServer(("127.0.0.1", 0), _EchoHandler)
+    print(f"http://127.0.0.1:{server.server_address[1]}/get", flush=True)
+    server.serve_forever()
+
+
+@contextlib.contextmanager
+def echo_server_process() -> Iterator[str]:
+    """The echo endpoint in a separate process (so it does not share our GIL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from tests.servers import serve_echo_forever as s; s()"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    try:
+        yield url
     finally:
         process.kill()
         process.wait(10)

@@ -27,6 +27,7 @@ from domain.health import Anonymity, Failure, HealthReport
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "via", "x-proxy-id",
                       "client-ip", "x-client-ip")
 Progress = Callable[[int, int], None]
+OnResult = Callable[[str, HealthReport], None]
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,13 @@ class ProxyChecker:
         return self.client_ip
 
     async def check_many(self, endpoints: Sequence[ProxyEndpoint],
-                         progress: Progress | None = None) -> dict[str, HealthReport]:
-        """Check every endpoint, at most ``concurrency`` at a time."""
+                         progress: Progress | None = None,
+                         on_result: OnResult | None = None) -> dict[str, HealthReport]:
+        """Check every endpoint, at most ``concurrency`` at a time.
+
+        ``on_result(id, report)`` is called as each check finishes, so callers can record
+        results while the other checks are still running.
+        """
         if not endpoints:
             return {}
         if self.client_ip is None:
@@ -96,6 +102,8 @@ class ProxyChecker:
             nonlocal done
             async with gate:
                 results[endpoint.id] = await self.check(endpoint)
+            if on_result is not None:
+                on_result(endpoint.id, results[endpoint.id])
             done += 1
             if progress is not None:
                 progress(done, len(endpoints))

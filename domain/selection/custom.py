@@ -86,16 +86,19 @@ class CustomRules(Strategy):
         order = sorted(range(len(parsed)), key=lambda i: (parsed[i].priority, i))
         self.rules = [_Compiled(i, parsed[i]) for i in order]
         self._by_country: dict[str, IndexedSet[str]] = {}
+        self._country_of: dict[str, str] = {}  # the bucket each available id sits in
         super().__init__(pool, rng)
         self.fallback = build_strategy(fallback, {}, pool)
 
     def on_change(self, candidate: Candidate, change: Change) -> None:
         """Per-country sets of available proxies, for ``use_country``."""
-        bucket = self._by_country.setdefault(candidate.country or "", IndexedSet())
+        previous = self._country_of.pop(candidate.id, None)
+        if previous is not None:
+            self._by_country[previous].discard(candidate.id)
         if change is not Change.REMOVED and candidate.available:
-            bucket.add(candidate.id)
-        else:
-            bucket.discard(candidate.id)
+            country = candidate.country or ""
+            self._by_country.setdefault(country, IndexedSet()).add(candidate.id)
+            self._country_of[candidate.id] = country
 
     def pick(self, ctx: SelectionContext) -> tuple[str, str]:
         """Walk the rules, then fall back."""

@@ -34,15 +34,18 @@ class Geographic(Strategy):
         self.exclude = {c.upper() for c in exclude}
         self.fallback_any = fallback_any
         self._by_country: dict[str, IndexedSet[str]] = {}
+        self._country_of: dict[str, str] = {}  # the bucket each available id sits in
         super().__init__(pool, rng)
 
     def on_change(self, candidate: Candidate, change: Change) -> None:
         """Keep one set of available proxies per country ('' for unknown)."""
-        bucket = self._by_country.setdefault(candidate.country or "", IndexedSet())
+        previous = self._country_of.pop(candidate.id, None)
+        if previous is not None:
+            self._by_country[previous].discard(candidate.id)
         if change is not Change.REMOVED and candidate.available:
-            bucket.add(candidate.id)
-        else:
-            bucket.discard(candidate.id)
+            country = candidate.country or ""
+            self._by_country.setdefault(country, IndexedSet()).add(candidate.id)
+            self._country_of[candidate.id] = country
 
     def _from(self, country: str) -> str | None:
         bucket = self._by_country.get(country)

@@ -78,13 +78,26 @@ class CandidatePool:
     def add(self, candidate: Candidate) -> None:
         """Add (or replace) a candidate."""
         if candidate.id in self.by_id:
-            self.remove(candidate.id)
+            raise ValueError(f"candidate {candidate.id} is already in the pool; use update()")
         self._seq += 1
         candidate.seq = self._seq
         self.by_id[candidate.id] = candidate
         if candidate.available:
             self.available.add(candidate.id)
         self._emit(candidate, Change.ADDED)
+
+    def update(self, proxy_id: str, *, weight: int, country: str | None,
+               tags: frozenset[str], max_concurrency: int,
+               latency_ms: float | None = None) -> None:
+        """Change a candidate's configuration in place (usage and health are kept)."""
+        candidate = self.by_id[proxy_id]
+        was = candidate.available
+        candidate.weight, candidate.country, candidate.tags = weight, country, tags
+        candidate.max_concurrency = max_concurrency
+        if latency_ms is not None:
+            candidate.latency_ms = latency_ms
+        self._refresh(candidate, was)
+        self._emit(candidate, Change.METRICS)
 
     def remove(self, proxy_id: str) -> None:
         """Forget a candidate (removed from the pool)."""

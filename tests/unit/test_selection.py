@@ -320,3 +320,16 @@ def test_custom_rules_never_hand_out_an_excluded_proxy() -> None:
     pool2.set_breaker("p49", True)
     with pytest.raises(NoProxyAvailableError, match="excluded"):
         strategy.select()
+
+
+def test_updates_keep_usage_and_move_country_indexes() -> None:
+    pool = pool_of(Candidate(id="a", country="DE"), Candidate(id="b", country="US"))
+    rr, geo = RoundRobin(pool), Geographic(pool, countries=["US"], fallback_any=False)
+    pool.acquire("a")
+    pool.update("a", weight=5, country="US", tags=frozenset(), max_concurrency=10)
+    assert pool.by_id["a"].uses == 1 and pool.by_id["a"].weight == 5
+    assert [rr.select().proxy_id for _ in range(4)] == ["a", "b", "a", "b"]  # no duplicate
+    pool.update("b", weight=1, country="FR", tags=frozenset(), max_concurrency=10)
+    assert {geo.select().proxy_id for _ in range(10)} == {"a"}
+    with pytest.raises(ValueError):
+        pool.add(Candidate(id="a"))
