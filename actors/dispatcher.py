@@ -37,7 +37,7 @@ from domain.commands import (
 from domain.errors import BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
-from domain.results import Ack, ValidationResult
+from domain.results import ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
 
@@ -140,29 +140,23 @@ class Dispatcher:
             UUID(i) for i in self._pool.proxy_ids().get()]
         actors = self._pool.actors_for(ids).get()
         endpoints = [f.get() for f in [a.endpoint() for a in actors.values()]]
-        acks: dict[str, Any] = {}
-        rotation = self._rotation
-
-        def record(proxy_id: str, report: HealthReport) -> None:
-            # Runs on the checker's thread as each check ends: recording overlaps checking.
-            acks[proxy_id] = actors[proxy_id].record_health(report)
-            if rotation is not None:  # health checks feed the proxies' circuit breakers
-                rotation.report(proxy_id, report.ok, report.latency_ms)
-
-        reports: dict[str, HealthReport] = self._health.check(
+        reports: dict[str, HealthReport]
+        reports, position = self._health.check(
             endpoints, check_url, command.samples, command.timeout, command.concurrency,
-            progress, record).get()
+            progress).get()
+        if self._rotation is not None:  # measured latencies; outcomes feed the breakers
+            self._rotation.health_many(
+                [(pid, r.ok, r.latency_ms) for pid, r in reports.items()]).get()
         results = []
         for endpoint in endpoints:
             report = reports[endpoint.id]
-            ack: Ack = acks[endpoint.id].get()
             results.append(ValidationResult(
                 id=endpoint.id, endpoint=f"{endpoint.protocol}://{endpoint.host}:{endpoint.port}",
                 status=report.status.value, latency_ms=report.latency_ms,
                 failure=report.failure.value if report.failure else None,
                 message=report.message, http_status=report.http_status,
                 exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
-                position=ack.position))
+                position=position))
         return results
 
     def _select(self, command: SelectProxy) -> Selection:

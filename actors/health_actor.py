@@ -1,20 +1,45 @@
-"""``HealthCheckActor``: runs proxy checks on its own thread so the pool stays responsive."""
+"""``HealthCheckActor``: runs proxy checks on its own thread and records their results in the
+day's ``HealthJournal`` in a few commits (the pool and proxy actors stay responsive)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from actors.base import VipbActor
+from actors.writer import EventWriter
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
-from domain.health import HealthReport
+from domain.health import HealthReport, ProxyStatus
+from domain.health_journal import HealthJournal
+from domain.ids import named_id
 
 Progress = Callable[[int, int], None]
 OnResult = Callable[[str, HealthReport], None]
+SAVE_EVERY = 500  # results per commit while a large validation runs
 
 
 class HealthCheckActor(VipbActor):
-    """Check many proxies concurrently (bounded) in one asyncio run per request."""
+    """Check many proxies concurrently (bounded) and put every result on record."""
+
+    def __init__(self, writer: EventWriter,
+                 statuses: Callable[[], dict[str, str]]) -> None:
+        super().__init__()
+        self._writer = writer
+        self._load_statuses = statuses
+        self._status: dict[str, str] = {}
+        self._journal: HealthJournal | None = None
+
+    def on_start(self) -> None:
+        """Statuses as last recorded (this actor is their only writer from now on)."""
+        self._status = dict(self._load_statuses())
+
+    def _today(self) -> HealthJournal:
+        day = datetime.now(UTC).date().isoformat()
+        if self._journal is None or self._journal.day != day:
+            loaded = self._writer.load(HealthJournal, named_id("health-journal", day))
+            self._journal = loaded or HealthJournal(day=day)
+        return self._journal
 
     def check(
         self,
@@ -25,9 +50,45 @@ class HealthCheckActor(VipbActor):
         concurrency: int,
         progress: Progress | None = None,
         on_result: OnResult | None = None,
-    ) -> dict[str, HealthReport]:
-        """Reports by proxy id; ``progress(done, total)`` and ``on_result(id, report)`` are
-        called (on this actor's thread) as checks finish."""
+    ) -> tuple[dict[str, HealthReport], int]:
+        """Reports by proxy id and the notification id of the last recorded result.
+
+        ``progress(done, total)`` and ``on_result(id, report)`` are called on this actor's
+        thread as checks finish.
+        """
         checker = ProxyChecker(check_url, samples=samples, timeout=timeout,
                                concurrency=concurrency)
-        return asyncio.run(checker.check_many(endpoints, progress, on_result))
+        pending = 0
+        position = 0
+
+        def record(proxy_id: str, report: HealthReport) -> None:
+            nonlocal pending, position
+            old = self._status.get(proxy_id, ProxyStatus.UNKNOWN.value)
+            self._status[proxy_id] = self._today().record(proxy_id, report, old)
+            pending += 1
+            if pending >= SAVE_EVERY:
+                position = max(position, self._save())
+                pending = 0
+            if on_result is not None:
+                on_result(proxy_id, report)
+
+        try:
+            reports = asyncio.run(checker.check_many(endpoints, progress, record))
+        finally:
+            position = max(position, self._save())
+        return reports, position
+
+    def _save(self) -> int:
+        if self._journal is None:
+            return 0
+        try:
+            ids = self._writer.save(self._journal)
+        except BaseException:
+            self._journal = None  # reload: its pending events were not stored
+            self._status = dict(self._load_statuses())  # and forget what they said
+            raise
+        return ids[-1] if ids else 0
+
+    def forget(self, proxy_id: str) -> None:
+        """A proxy was removed."""
+        self._status.pop(proxy_id, None)

@@ -14,7 +14,6 @@ from actors.writer import EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from domain.commands import RemoveProxy, UpdateProxy
 from domain.errors import ConcurrencyError, ProxyNotFoundError
-from domain.health import HealthReport
 from domain.proxy import Proxy
 from domain.results import Ack
 
@@ -101,15 +100,6 @@ class ProxyActor(VipbActor):
         """How to reach the proxy, credentials included (in memory only)."""
         p = self._current()
         return ProxyEndpoint(str(p.id), p.protocol, p.host, p.port, p.username, p.password)
-
-    def record_health(self, report: HealthReport) -> Ack:
-        """Record a validation result (and a status change if there is one)."""
-        def attempt(proxy: Proxy) -> Ack:
-            proxy.record_health(report)
-            ids = self._writer.save(proxy)
-            self._tell_rotation(proxy)
-            return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
-        return self._retrying(attempt)
 
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal and release the endpoint (the pool then destroys the data key)."""

@@ -30,8 +30,7 @@ USAGE_FLUSH_EVERY = 100  # outcomes of one proxy before its usage summary is wri
 def candidate_of(proxy: Proxy) -> Candidate:
     """What selection needs to know about a proxy aggregate."""
     return Candidate(id=str(proxy.id), weight=proxy.weight, country=proxy.country,
-                     tags=frozenset(proxy.tags), max_concurrency=proxy.max_concurrency,
-                     latency_ms=proxy.latency_ms)
+                     tags=frozenset(proxy.tags), max_concurrency=proxy.max_concurrency)
 
 
 @dataclass
@@ -158,6 +157,20 @@ class RotationActor(VipbActor):
         if ok is not None:
             position = self.report(proxy_id, ok, latency_ms).position
         return Ack(id=proxy_id, position=position, changed=bool(position))
+
+    def health(self, proxy_id: str, ok: bool, latency_ms: float | None) -> Ack:
+        """A health check's outcome: the measured latency and the breaker."""
+        candidate = self.pool.get(proxy_id)
+        if candidate is not None and latency_ms is not None:
+            self.pool.update(proxy_id, weight=candidate.weight, country=candidate.country,
+                             tags=candidate.tags, max_concurrency=candidate.max_concurrency,
+                             latency_ms=latency_ms)
+        return self.report(proxy_id, ok, latency_ms)
+
+    def health_many(self, outcomes: list[tuple[str, bool, float | None]]) -> None:
+        """Many health-check outcomes in one message (a whole-pool validation)."""
+        for proxy_id, ok, latency_ms in outcomes:
+            self.health(proxy_id, ok, latency_ms)
 
     def report(self, proxy_id: str, ok: bool, latency_ms: float | None = None) -> Ack:
         """Count an outcome (of a use or a health check) for usage and the breaker."""

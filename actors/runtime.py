@@ -128,7 +128,7 @@ class Runtime:
                                                 clock=clock)
         self.rotation = self.rotation_ref.proxy()
         self.pool.attach_rotation(self.rotation).get()
-        self.health_ref = HealthCheckActor.start()
+        self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      self.health_ref.proxy(), self.settings, self.rotation)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
@@ -155,6 +155,11 @@ class Runtime:
             raise NotInitializedError(root)
         return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
                    settings, clock)
+
+    def _statuses(self) -> dict[str, str]:
+        self.settle()
+        with self.reader() as conn:
+            return {row[0]: row[1] for row in conn.execute("SELECT id, status FROM proxies")}
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""

@@ -13,7 +13,6 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import ProxyNotFoundError
-from domain.health import HealthReport, ProxyStatus
 from domain.ids import named_id
 
 SECRET_FIELDS = frozenset({"username", "password"})
@@ -48,8 +47,6 @@ class Proxy(Aggregate):
         self.max_concurrency = max_concurrency
         self.tags = list(tags)
         self.removed = False
-        self.status = ProxyStatus.UNKNOWN.value
-        self.latency_ms: float | None = None
 
     def endpoint(self) -> str:
         """Protocol, host and port as a URL without credentials."""
@@ -89,34 +86,6 @@ class Proxy(Aggregate):
         if credentials_changed:
             self.username = username
             self.password = password
-
-    def record_health(self, report: HealthReport) -> None:
-        """Record a validation; a change of status is an event of its own."""
-        self._check_present()
-        if report.ok:
-            self._validated(latency_ms=report.latency_ms, samples=report.samples,
-                            exit_ip=report.exit_ip, anonymity=report.anonymity.value)
-        else:
-            assert report.failure is not None
-            self._validation_failed(failure=report.failure.value, message=report.message,
-                                    http_status=report.http_status)
-        new = report.status.value
-        if new != self.status:
-            reason = "validation passed" if report.ok else f"validation failed: {report.failure}"
-            self._status_changed(old=self.status, new=new, reason=reason)
-
-    @event("ProxyValidated")
-    def _validated(self, latency_ms: float | None, samples: int, exit_ip: str | None,
-                   anonymity: str) -> None:
-        self.latency_ms = latency_ms
-
-    @event("ProxyValidationFailed")
-    def _validation_failed(self, failure: str, message: str, http_status: int | None) -> None:
-        pass
-
-    @event("ProxyStatusChanged")
-    def _status_changed(self, old: str, new: str, reason: str) -> None:
-        self.status = new
 
     def remove(self, reason: str) -> None:
         """Mark the proxy removed; a removed proxy refuses every later change."""

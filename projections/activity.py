@@ -46,11 +46,14 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "ProxyAdded": _proxy_added,
     "ProxyUpdated": _proxy_updated,
     "ProxyRemoved": lambda s: f"proxy removed ({s['reason']}); its data key was destroyed",
-    "ProxyValidated": lambda s: (f"proxy validated: {s['latency_ms']:.0f} ms median of "
-                                 f"{s['samples']}, exit {s['exit_ip'] or '?'}, "
+    "ProxyValidated": lambda s: (f"proxy {s['proxy_id']} validated: {s['latency_ms']:.0f} ms "
+                                 f"median of {s['samples']}, exit {s['exit_ip'] or '?'}, "
                                  f"{s['anonymity']}"),
-    "ProxyValidationFailed": lambda s: f"proxy validation failed ({s['failure']}): {s['message']}",
-    "ProxyStatusChanged": lambda s: f"proxy status {s['old']} -> {s['new']} ({s['reason']})",
+    "ProxyValidationFailed": lambda s: (f"proxy {s['proxy_id']} validation failed "
+                                        f"({s['failure']}): {s['message']}"),
+    "ProxyStatusChanged": lambda s: (f"proxy {s['proxy_id']} status {s['old']} -> {s['new']} "
+                                     f"({s['reason']})"),
+    "HealthJournalOpened": lambda s: f"health journal opened for {s['day']}",
     "RotationConfigCreated": _strategy,
     "RotationJournalOpened": lambda s: f"rotation journal opened for {s['day']}",
     "RotationApplied": lambda s: f"picked proxy {s['proxy_id']} by {s['strategy']}: "

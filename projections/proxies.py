@@ -72,11 +72,11 @@ class ProxiesView(View):
 
     def _validated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET latency_ms=?, updated_at=? WHERE id=?",
-                    (rec.state["latency_ms"], rec.timestamp, rec.aggregate))
+                    (rec.state["latency_ms"], rec.timestamp, rec.state["proxy_id"]))
 
     def _status(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET status=?, updated_at=? WHERE id=?",
-                    (rec.state["new"], rec.timestamp, rec.aggregate))
+                    (rec.state["new"], rec.timestamp, rec.state["proxy_id"]))
 
     def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state

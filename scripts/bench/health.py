@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 
 os.environ.setdefault("VIPB_KEYRING", "off")
 
-from actors.runtime import Runtime, initialize  # noqa: E402
-from adapters.config import Settings  # noqa: E402
-from domain.commands import AddProxy, ValidateProxy  # noqa: E402
-from domain.parsing import parse_command  # noqa: E402
-from tests.servers import echo_server_process, pproxy  # noqa: E402
+from actors.runtime import Runtime, initialize
+from adapters.config import Settings
+from domain.commands import AddProxy, ValidateProxy
+from domain.parsing import parse_command
+from tests.servers import echo_server_process, pproxy
 
 
 async def baseline(ports: list[int], entries: int, url: str, concurrency: int) -> float:
