@@ -94,11 +94,16 @@ class StickyParams(_Params):
     wildcards: Annotated[tuple[Wildcard, ...], Csv] = Field(default=(), max_length=500)
 
 
+Window = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")]
+
+
 class TimeBasedParams(_Params):
-    """Rotate every ``interval_seconds`` give or take ``jitter_seconds``."""
+    """Rotate every ``interval_seconds`` give or take ``jitter_seconds``; with ``windows``
+    (``"HH:MM-HH:MM"`` UTC, may wrap midnight) timed rotation happens only inside them."""
 
     interval_seconds: int = Field(default=600, ge=1, le=7 * 86400)
     jitter_seconds: int = Field(default=0, ge=0, le=86400)
+    windows: Annotated[tuple[Window, ...], Csv] = Field(default=(), max_length=48)
 
 
 DomainGlob = Annotated[str, Field(pattern=r"^(\*\.)?([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$",

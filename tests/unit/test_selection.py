@@ -333,3 +333,19 @@ def test_updates_keep_usage_and_move_country_indexes() -> None:
     assert {geo.select().proxy_id for _ in range(10)} == {"a"}
     with pytest.raises(ValueError):
         pool.add(Candidate(id="a"))
+
+
+def test_time_based_rotates_only_inside_windows() -> None:
+    pool = pool_of(*ids(3))
+    strategy = build_strategy("time_based", {"interval_seconds": 60,
+                                             "windows": "22:00-02:00"}, pool)
+    noon = T0  # 12:00 UTC: outside the window
+    first = strategy.select(ctx(now=noon)).proxy_id
+    held = strategy.select(ctx(now=noon + timedelta(minutes=5)))
+    assert held.proxy_id == first and "outside" in held.reason
+    late = noon.replace(hour=23)
+    assert strategy.select(ctx(now=late)).proxy_id != first  # inside: rotates
+    after_midnight = late + timedelta(hours=2, minutes=30)  # 01:30, still inside (wraps)
+    assert "rotated" in strategy.select(ctx(now=after_midnight)).reason
+    with pytest.raises(ValidationError):
+        build_strategy("time_based", {"windows": "25:00-26:00"}, pool)
