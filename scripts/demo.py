@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 VIPB = [sys.executable, "-m", "adapters.cli.main"]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the lab servers in tests/
 DEMO_PROXIES = """\
 # a demo pool on loopback: every form `vipb proxy import` accepts
 127.0.0.1:3128
@@ -32,8 +33,28 @@ def vipb(*args: str, check: bool = True) -> str:
     return proc.stdout
 
 
+def lab_proxies() -> None:
+    """Real local proxies and a check endpoint: validate them and pick through rotation."""
+    from tests.servers import echo_server_process, free_port, pproxy
+
+    with echo_server_process() as url, pproxy("http", "lab", "lab-pass") as http_proxy, \
+            pproxy("socks5", "lab", "lab-pass") as socks_proxy:
+        os.environ["VIPB_CHECK_URL"] = url
+        os.environ["VIPB_ALLOW_PRIVATE_TARGETS"] = "1"  # the lab lives on 127.0.0.1
+        vipb("proxy", "add", f"http://lab:lab-pass@127.0.0.1:{http_proxy.port}",
+             "--country", "NL", "--label", "lab-http")
+        vipb("proxy", "add", f"socks5://lab:lab-pass@127.0.0.1:{socks_proxy.port}",
+             "--country", "NL", "--label", "lab-socks")
+        vipb("proxy", "add", f"http://127.0.0.1:{free_port()}", "--label", "lab-dead")
+        vipb("proxy", "validate", "--all", "--samples", "2", "--timeout", "3", check=False)
+    vipb("rotation", "set", "geographic", "--param", "countries=NL")
+    for _ in range(3):
+        vipb("rotation", "pick", "--domain", "shop.example.com")
+    vipb("query", "rotation_events", "--limit", "5")
+
+
 def main() -> None:
-    """Walk through the first vertical slice."""
+    """Walk through the proxy pool, validation, rotation and the audit trail."""
     print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
     vipb("init")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
@@ -45,14 +66,15 @@ def main() -> None:
     vipb("proxy", "update", rows[0]["id"][:8], "--weight", "5", "--label", "primary")
     vipb("rotation", "set", "sticky_session", "--param", "ttl_seconds=900")
     vipb("proxy", "remove", rows[1]["id"])
+    lab_proxies()
     vipb("proxy", "list")
     vipb("query", "proxies", "--where", "protocol=socks5")
     vipb("events", "log", "--limit", "20")
     vipb("projections", "rebuild")
     vipb("projections", "status")
     data_dir = Path(os.environ["VIPB_DATA_DIR"])
-    leaked = [p.name for p in data_dir.iterdir()
-              if p.is_file() and b"demo-password" in p.read_bytes()]
+    leaked = [p.name for p in data_dir.iterdir() if p.is_file()
+              and (b"demo-password" in p.read_bytes() or b"lab-pass" in p.read_bytes())]
     print(f"\nplain-text passwords found in {data_dir}: {leaked or 'none'}")
     if leaked:
         raise SystemExit(1)
