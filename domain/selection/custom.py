@@ -16,9 +16,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from domain.rotation import Rule
-from domain.selection._indexed import IndexedSet
 from domain.selection.context import SelectionContext
-from domain.selection.pool import Candidate, CandidatePool, Change, NoProxyAvailableError
+from domain.selection.pool import (
+    Candidate,
+    CandidatePool,
+    Change,
+    CountryIndex,
+    NoProxyAvailableError,
+)
 from domain.selection.strategy import Strategy
 
 REDRAWS = 32
@@ -85,20 +90,13 @@ class CustomRules(Strategy):
         parsed = [r if isinstance(r, Rule) else Rule.model_validate(r) for r in rules]
         order = sorted(range(len(parsed)), key=lambda i: (parsed[i].priority, i))
         self.rules = [_Compiled(i, parsed[i]) for i in order]
-        self._by_country: dict[str, IndexedSet[str]] = {}
-        self._country_of: dict[str, str] = {}  # the bucket each available id sits in
+        self._by_country = CountryIndex()
         super().__init__(pool, rng)
         self.fallback = build_strategy(fallback, {}, pool)
 
     def on_change(self, candidate: Candidate, change: Change) -> None:
         """Per-country sets of available proxies, for ``use_country``."""
-        previous = self._country_of.pop(candidate.id, None)
-        if previous is not None:
-            self._by_country[previous].discard(candidate.id)
-        if change is not Change.REMOVED and candidate.available:
-            country = candidate.country or ""
-            self._by_country.setdefault(country, IndexedSet()).add(candidate.id)
-            self._country_of[candidate.id] = country
+        self._by_country.follow(candidate, change)
 
     def pick(self, ctx: SelectionContext) -> tuple[str, str]:
         """Walk the rules, then fall back."""

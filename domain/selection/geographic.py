@@ -14,9 +14,14 @@ import random
 from collections.abc import Sequence
 from typing import ClassVar
 
-from domain.selection._indexed import IndexedSet
 from domain.selection.context import SelectionContext
-from domain.selection.pool import Candidate, CandidatePool, Change, NoProxyAvailableError
+from domain.selection.pool import (
+    Candidate,
+    CandidatePool,
+    Change,
+    CountryIndex,
+    NoProxyAvailableError,
+)
 from domain.selection.strategy import Strategy
 
 _RANDOM_TRIES = 16
@@ -33,19 +38,12 @@ class Geographic(Strategy):
         self.countries = [c.upper() for c in countries]
         self.exclude = {c.upper() for c in exclude}
         self.fallback_any = fallback_any
-        self._by_country: dict[str, IndexedSet[str]] = {}
-        self._country_of: dict[str, str] = {}  # the bucket each available id sits in
+        self._by_country = CountryIndex()
         super().__init__(pool, rng)
 
     def on_change(self, candidate: Candidate, change: Change) -> None:
         """Keep one set of available proxies per country ('' for unknown)."""
-        previous = self._country_of.pop(candidate.id, None)
-        if previous is not None:
-            self._by_country[previous].discard(candidate.id)
-        if change is not Change.REMOVED and candidate.available:
-            country = candidate.country or ""
-            self._by_country.setdefault(country, IndexedSet()).add(candidate.id)
-            self._country_of[candidate.id] = country
+        self._by_country.follow(candidate, change)
 
     def _from(self, country: str) -> str | None:
         bucket = self._by_country.get(country)
@@ -79,5 +77,5 @@ class Geographic(Strategy):
             proxy_id = available.choice(self.rng)
             if (self.pool.by_id[proxy_id].country or "") not in self.exclude:
                 return proxy_id
-        allowed = [b for c, b in self._by_country.items() if c not in self.exclude and b]
+        allowed = [b for c, b in self._by_country.buckets.items() if c not in self.exclude and b]
         return allowed[0].choice(self.rng) if allowed else None

@@ -58,6 +58,28 @@ Listener = Callable[[Candidate, Change], None]
 SUCCESS_DECAY = 0.9  # weight of the old score per new outcome: ~10 recent outcomes dominate
 
 
+class CountryIndex:
+    """Available proxies per exit country ('' for unknown), following pool changes."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, IndexedSet[str]] = {}
+        self._country_of: dict[str, str] = {}  # the bucket each available id sits in
+
+    def follow(self, candidate: Candidate, change: Change) -> None:
+        """Move ``candidate`` to the bucket it belongs in now (or out of all of them)."""
+        previous = self._country_of.pop(candidate.id, None)
+        if previous is not None:
+            self.buckets[previous].discard(candidate.id)
+        if change is not Change.REMOVED and candidate.available:
+            country = candidate.country or ""
+            self.buckets.setdefault(country, IndexedSet()).add(candidate.id)
+            self._country_of[candidate.id] = country
+
+    def get(self, country: str) -> IndexedSet[str] | None:
+        """The available proxies of ``country``, if any were ever seen."""
+        return self.buckets.get(country)
+
+
 class CandidatePool:
     """All candidates by id, in insertion order, with the set of available ones."""
 

@@ -79,7 +79,7 @@ def test_update_cannot_clear_and_set_credentials() -> None:
 def test_set_rotation_validates_and_fills_params() -> None:
     cmd = parse_command(SetRotation, {"strategy": "time_based",
                                       "params": {"interval_seconds": 30}})
-    assert cmd.params == {"interval_seconds": 30, "jitter_seconds": 0}
+    assert cmd.params == {"interval_seconds": 30, "jitter_seconds": 0, "windows": []}
     with pytest.raises(ValidationError, match="ttl_seconds"):
         parse_command(SetRotation, {"strategy": "sticky_session", "params": {"ttl_seconds": 0}})
     with pytest.raises(ValidationError, match="nested quantifiers"):
