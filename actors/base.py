@@ -1,22 +1,87 @@
-"""The base class of vipb's actors."""
+"""The base class of vipb's actors, with a cheaper inbox and reply future than pykka's
+defaults (the actor hop is the largest CPU cost of a command; see scripts/bench)."""
 
 from __future__ import annotations
 
+import _thread
 import queue
-from typing import Any
+from typing import Any, TypeVar
 
 import pykka
+from pykka import Timeout
+from pykka._threading import ThreadingFuture, ThreadingFutureResult
+
+T = TypeVar("T")
+
+
+class LockFuture(ThreadingFuture[T]):
+    """A pykka future that waits on one C-level lock instead of a Python ``Condition``.
+
+    Same contract as ``ThreadingFuture`` (set once, get many times, get hooks for
+    ``map``/``join``), about half the CPU per ask/reply.
+    """
+
+    def __init__(self) -> None:
+        pykka.Future.__init__(self)  # not ThreadingFuture's: it builds a Condition
+        self._result: ThreadingFutureResult | None = None
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+
+    def get(self, *, timeout: float | None = None) -> Any:
+        """Wait for the value (or hook result); raise the stored exception if any."""
+        if self._get_hook is None and self._result is None:
+            if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+                raise Timeout(f"{timeout} seconds")
+            self._done.release()  # let other waiters through
+        if self._get_hook is not None:
+            return pykka.Future.get(self, timeout=timeout)
+        result = self._result
+        assert result is not None
+        if result.exc_info is not None:
+            exc_type, exc_value, exc_traceback = result.exc_info
+            assert exc_type is not None
+            if exc_value is None:
+                exc_value = exc_type()
+            raise exc_value.with_traceback(exc_traceback)
+        return result.value
+
+    def set(self, value: Any | None = None) -> None:
+        """Store the value and wake the waiters."""
+        self._store(ThreadingFutureResult(value=value))
+
+    def set_exception(self, exc_info: Any = None) -> None:
+        """Store an exception (``sys.exc_info()`` by default) and wake the waiters."""
+        import sys
+
+        self._store(ThreadingFutureResult(exc_info=exc_info or sys.exc_info()))
+
+    def _store(self, result: ThreadingFutureResult) -> None:
+        if self._result is not None or self._get_hook is not None:
+            raise queue.Full
+        self._result = result
+        self._done.release()
+
+    def set_get_hook(self, func: Any) -> None:
+        """Compute the value lazily with ``func`` (pykka's map/filter/join)."""
+        if self._result is not None:
+            raise queue.Full
+        pykka.Future.set_get_hook(self, func)
+        self._done.release()
 
 
 class VipbActor(pykka.ThreadingActor):
-    """A ThreadingActor whose inbox is ``queue.SimpleQueue``.
+    """A ThreadingActor with a ``SimpleQueue`` inbox and ``LockFuture`` replies.
 
     pykka's default inbox is ``queue.Queue`` (a lock and three conditions in Python); the
-    C-implemented ``SimpleQueue`` offers the ``put``/``get``/``empty`` pykka uses and takes
-    about a fifth of the CPU per ask off the hot path. ``_create_actor_inbox`` is pykka's
-    documented hook for implementors of actor types.
+    C-implemented ``SimpleQueue`` offers the ``put``/``get``/``empty`` pykka uses.
+    ``_create_actor_inbox`` and ``_create_future`` are pykka's hooks for implementors of
+    actor types.
     """
 
     @staticmethod
     def _create_actor_inbox() -> Any:
         return queue.SimpleQueue()
+
+    @staticmethod
+    def _create_future() -> Any:
+        return LockFuture()

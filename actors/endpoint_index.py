@@ -6,7 +6,6 @@ index never stores a credential in any form that can be read back.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from uuid import UUID
 
@@ -27,7 +26,7 @@ class EndpointIndex:
         """The endpoint key used as the claim's name."""
         user = "-"
         if username is not None:
-            user = hmac.new(self._hmac_key, username.encode(), hashlib.sha256).hexdigest()
+            user = hmac.digest(self._hmac_key, username.encode(), "sha256").hex()
         return f"{protocol}|{host}|{port}|{user}"
 
     def claim(self, key: str, proxy_id: UUID, endpoint: str) -> EndpointClaim:

@@ -17,6 +17,11 @@ from domain.errors import ConcurrencyError, ProxyNotFoundError
 from domain.proxy import Proxy
 from domain.results import Ack
 
+# Fields whose change moves the proxy to another endpoint key (and claim).
+ENDPOINT_FIELDS = frozenset({"protocol", "host", "port", "username", "clear_credentials"})
+# Fields the rotation engine selects on.
+SELECTION_FIELDS = frozenset({"weight", "country", "tags", "max_concurrency"})
+
 
 class ProxyActor(VipbActor):
     """One actor per proxy, started on demand by the pool; its mailbox serialises changes."""
@@ -54,7 +59,8 @@ class ProxyActor(VipbActor):
 
     def _tell_rotation(self, proxy: Proxy) -> None:
         if self._rotation is not None and not proxy.removed:
-            self._rotation.proxy_changed(candidate_of(proxy))
+            # a plain tell: no reply future on this hot path (see RotationActor.on_receive)
+            self._rotation.actor_ref.tell(candidate_of(proxy))
 
     def _current(self) -> Proxy:
         if self._proxy is None or self._proxy.removed:
@@ -76,7 +82,8 @@ class ProxyActor(VipbActor):
         return self._retrying(lambda proxy: self._update(proxy, command))
 
     def _update(self, proxy: Proxy, command: UpdateProxy) -> Ack:
-        old_key = self._key(proxy)
+        moves = bool(ENDPOINT_FIELDS & command.model_fields_set)
+        old_key = self._key(proxy) if moves else ""
         credentials: tuple[str | None, str | None] | None = None
         if command.clear_credentials:
             credentials = (None, None)
@@ -85,14 +92,14 @@ class ProxyActor(VipbActor):
             credentials = (command.username.get_secret_value(), password)
         elif command.password is not None:
             credentials = (proxy.username, command.password.get_secret_value())
-        proxy.update(command.plain_changes(), credentials)
+        changes = command.plain_changes()
+        proxy.update(changes, credentials)
         claims = []
-        new_key = self._key(proxy)
-        if new_key != old_key:
+        if moves and (new_key := self._key(proxy)) != old_key:
             claims = [self._index.release(old_key), self._index.claim(new_key, proxy.id,
                                                                       proxy.endpoint())]
         ids = self._writer.save(proxy, *claims)
-        if ids:
+        if ids and SELECTION_FIELDS & changes.keys():
             self._tell_rotation(proxy)
         return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
 

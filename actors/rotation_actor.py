@@ -90,6 +90,17 @@ class RotationActor(VipbActor):
         self._breakers[candidate.id] = breaker
         self.pool.add(candidate)
 
+    def on_receive(self, message: object) -> None:
+        """Told (not asked) messages: a changed ``Candidate``. Never raises: an exception in
+        a told message would stop the actor."""
+        try:
+            if isinstance(message, Candidate):
+                self.proxy_changed(message)
+            else:
+                log.warning("rotation actor ignored %r", type(message).__name__)
+        except Exception:
+            log.exception("rotation actor could not apply %r", message)
+
     def proxy_changed(self, candidate: Candidate) -> None:
         """A proxy was added or its selection-relevant fields changed."""
         if self.pool.get(candidate.id) is None:

@@ -125,9 +125,14 @@ class UpdateProxy(ProxyRef):
     def plain_changes(self) -> dict[str, Any]:
         """The non-credential fields that were set, as JSON-ready values."""
         skip = {"proxy_id", "username", "password", "clear_credentials"}
-        data = self.model_dump(mode="json", include=self.model_fields_set - skip)
-        if "tags" in data and data["tags"] is not None:
-            data["tags"] = list(data["tags"])
+        data: dict[str, Any] = {}
+        for name in self.model_fields_set - skip:
+            value = getattr(self, name)
+            if isinstance(value, Protocol):
+                value = value.value
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[name] = value
         return data
 
 

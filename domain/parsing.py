@@ -11,6 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 from domain.errors import ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_FIELD = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 
 
@@ -21,6 +22,8 @@ def first_error(exc: PydanticValidationError) -> ValidationError:
     if field is not None and not _PLAIN_FIELD.match(field):
         field = repr(field[:60])  # unknown keys come from the client: show them escaped
     message = str(err["msg"]).removeprefix("Value error, ")
+    # some messages quote an offending character; keep every error on one line
+    message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
     return ValidationError(message, field=field)
 
 

@@ -13,14 +13,13 @@ recorder's own format (same table, same columns), and reads still go through the
 
 from __future__ import annotations
 
+import _thread
 import logging
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
@@ -31,10 +30,38 @@ from domain.errors import ConcurrencyError, DatabaseError
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Item:
-    events: Sequence[StoredEvent]
-    future: Future[list[int]] = field(default_factory=Future)
+class Pending:
+    """A submitter's handle: waits on one C-level lock (cheaper than a Condition-based
+    ``concurrent.futures.Future`` on this hot path)."""
+
+    __slots__ = ("_done", "_error", "_ids", "events")
+
+    def __init__(self, events: Sequence[StoredEvent]) -> None:
+        self.events = events
+        self._ids: list[int] | None = None
+        self._error: BaseException | None = None
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+
+    def set_result(self, ids: list[int]) -> None:
+        """Committed: hand over the notification ids."""
+        self._ids = ids
+        self._done.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        """Not committed: hand over the reason."""
+        self._error = error
+        self._done.release()
+
+    def result(self, timeout: float | None = None) -> list[int]:
+        """Wait for the commit; raise what it raised."""
+        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+            raise DatabaseError("timed out waiting for the event store to commit")
+        self._done.release()
+        if self._error is not None:
+            raise self._error
+        assert self._ids is not None
+        return self._ids
 
 
 class GroupCommitter:
@@ -51,7 +78,7 @@ class GroupCommitter:
         self._commit_delay = commit_delay
         self._last_batch = 1
         self._max = max_batch_events
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._listeners: list[Callable[[int], None]] = []
         self._thread = threading.Thread(target=self._run, name="vipb-committer", daemon=True)
         self._started = False
@@ -68,13 +95,13 @@ class GroupCommitter:
         """Call ``listener(last_notification_id)`` after every commit (from the writer thread)."""
         self._listeners.append(listener)
 
-    def submit(self, events: Sequence[StoredEvent]) -> Future[list[int]]:
-        """Queue events for the next transaction; the future gives their notification ids."""
+    def submit(self, events: Sequence[StoredEvent]) -> Pending:
+        """Queue events for the next transaction; ``result()`` gives their notification ids."""
         if self._closed:
             raise DatabaseError("the event store is closed")
-        item = _Item(events)
+        item = Pending(events)
         self._queue.put(item)
-        return item.future
+        return item
 
     def commit(self, events: Sequence[StoredEvent], timeout: float = 60.0) -> list[int]:
         """Submit and wait until committed; raises what the commit raised."""
@@ -113,7 +140,7 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _drain(self, first: _Item) -> tuple[list[_Item], bool]:
+    def _drain(self, first: Pending) -> tuple[list[Pending], bool]:
         batch, count = [first], len(first.events)
         while count < self._max:
             try:
@@ -126,7 +153,7 @@ class GroupCommitter:
             count += len(item.events)
         return batch, False
 
-    def _write(self, batch: list[_Item]) -> None:
+    def _write(self, batch: list[Pending]) -> None:
         try:
             ids = self._insert([e for item in batch for e in item.events])
         except sqlite3.IntegrityError:
@@ -136,26 +163,26 @@ class GroupCommitter:
         except Exception as exc:
             log.exception("event store write failed")
             for item in batch:
-                item.future.set_exception(DatabaseError(f"event store write failed: {exc}"))
+                item.set_exception(DatabaseError(f"event store write failed: {exc}"))
             return
         offset = 0
         for item in batch:
-            item.future.set_result(ids[offset : offset + len(item.events)])
+            item.set_result(ids[offset : offset + len(item.events)])
             offset += len(item.events)
         self._notify(ids)
 
-    def _write_one(self, item: _Item) -> None:
+    def _write_one(self, item: Pending) -> None:
         try:
             ids = self._insert(item.events)
         except sqlite3.IntegrityError:
-            item.future.set_exception(
+            item.set_exception(
                 ConcurrencyError("another writer changed the same record first; try again")
             )
             return
         except Exception as exc:
-            item.future.set_exception(DatabaseError(f"event store write failed: {exc}"))
+            item.set_exception(DatabaseError(f"event store write failed: {exc}"))
             return
-        item.future.set_result(ids)
+        item.set_result(ids)
         self._notify(ids)
 
     def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
