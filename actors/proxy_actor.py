@@ -20,7 +20,7 @@ from domain.results import Ack
 # Fields whose change moves the proxy to another endpoint key (and claim).
 ENDPOINT_FIELDS = frozenset({"protocol", "host", "port", "username", "clear_credentials"})
 # Fields the rotation engine selects on.
-SELECTION_FIELDS = frozenset({"weight", "country", "tags", "max_concurrency"})
+SELECTION_FIELDS = frozenset({"weight", "country", "region", "tags", "max_concurrency"})
 
 
 class ProxyActor(VipbActor):

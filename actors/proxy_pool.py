@@ -109,6 +109,7 @@ class ProxyPoolActor(VipbActor):
             weight=command.weight,
             max_concurrency=command.max_concurrency,
             tags=list(command.tags),
+            region=command.region,
         )
         self._keys.create(proxy_id)
         try:

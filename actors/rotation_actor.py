@@ -30,6 +30,7 @@ USAGE_FLUSH_EVERY = 100  # outcomes of one proxy before its usage summary is wri
 def candidate_of(proxy: Proxy) -> Candidate:
     """What selection needs to know about a proxy aggregate."""
     return Candidate(id=str(proxy.id), weight=proxy.weight, country=proxy.country,
+                     region=getattr(proxy, "region", None),
                      tags=frozenset(proxy.tags), max_concurrency=proxy.max_concurrency)
 
 
@@ -107,7 +108,8 @@ class RotationActor(VipbActor):
             self._add(candidate)
             return
         self.pool.update(candidate.id, weight=candidate.weight, country=candidate.country,
-                         tags=candidate.tags, max_concurrency=candidate.max_concurrency,
+                         region=candidate.region, tags=candidate.tags,
+                         max_concurrency=candidate.max_concurrency,
                          latency_ms=candidate.latency_ms)
 
     def proxy_removed(self, proxy_id: str) -> None:
@@ -174,8 +176,8 @@ class RotationActor(VipbActor):
         candidate = self.pool.get(proxy_id)
         if candidate is not None and latency_ms is not None:
             self.pool.update(proxy_id, weight=candidate.weight, country=candidate.country,
-                             tags=candidate.tags, max_concurrency=candidate.max_concurrency,
-                             latency_ms=latency_ms)
+                             region=candidate.region, tags=candidate.tags,
+                             max_concurrency=candidate.max_concurrency, latency_ms=latency_ms)
         return self.report(proxy_id, ok, latency_ms)
 
     def health_many(self, outcomes: list[tuple[str, bool, float | None]]) -> None:

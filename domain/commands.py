@@ -38,6 +38,7 @@ Port = Annotated[int, Field(ge=1, le=65535, strict=False)]
 Label = Annotated[str, AfterValidator(rules.check_text)]
 Tag = Annotated[str, Field(min_length=1), AfterValidator(lambda v: rules.check_text(v, max_len=40))]
 Country = Annotated[str, AfterValidator(rules.check_country)]
+Region = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
 Weight = Annotated[int, Field(ge=1, le=1000)]
 Concurrency = Annotated[int, Field(ge=1, le=1000)]
 
@@ -69,6 +70,7 @@ class AddProxy(Command):
     password: Credential = None
     label: Label | None = None
     country: Country | None = None
+    region: Region | None = None
     weight: Weight = 1
     max_concurrency: Concurrency = 10
     tags: tuple[Tag, ...] = Field(default=(), max_length=20)
@@ -109,6 +111,7 @@ class UpdateProxy(ProxyRef):
     clear_credentials: bool = False
     label: Label | None = None
     country: Country | None = None
+    region: Region | None = None
     weight: Weight | None = None
     max_concurrency: Concurrency | None = None
     tags: tuple[Tag, ...] | None = Field(default=None, max_length=20)

@@ -35,6 +35,7 @@ class Proxy(Aggregate):
         weight: int,
         max_concurrency: int,
         tags: list[str],
+        region: str | None = None,
     ) -> None:
         self.protocol = protocol
         self.host = host
@@ -46,6 +47,7 @@ class Proxy(Aggregate):
         self.weight = weight
         self.max_concurrency = max_concurrency
         self.tags = list(tags)
+        self.region = region
         self.removed = False
 
     def endpoint(self) -> str:

@@ -75,10 +75,13 @@ class FailureAwareParams(_Params):
 
 
 class GeographicParams(_Params):
-    """Preferred countries in order, excluded countries, and whether to fall back to any."""
+    """Preferred countries in order, then preferred regions, excluded countries, and whether
+    to fall back to any other proxy."""
 
     countries: Annotated[tuple[Country, ...], Csv] = Field(default=(), max_length=50)
     exclude: Annotated[tuple[Country, ...], Csv] = Field(default=(), max_length=50)
+    regions: Annotated[tuple[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")], ...],
+                       Csv] = Field(default=(), max_length=50)
     fallback_any: bool = True
 
 

@@ -11,7 +11,8 @@ from uuid import UUID
 from projections.view import EventRecord, Handler, View
 
 # Columns a ProxyUpdated change may touch, mapped to how they are stored.
-_UPDATABLE = ("protocol", "host", "port", "label", "country", "weight", "max_concurrency", "tags")
+_UPDATABLE = ("protocol", "host", "port", "label", "country", "region", "weight",
+              "max_concurrency", "tags")
 
 
 @lru_cache(maxsize=256)
@@ -36,6 +37,7 @@ class ProxiesView(View):
                 has_credentials INTEGER NOT NULL,
                 label TEXT,
                 country TEXT,
+                region TEXT,
                 weight INTEGER NOT NULL,
                 max_concurrency INTEGER NOT NULL,
                 tags TEXT NOT NULL,
@@ -82,11 +84,12 @@ class ProxiesView(View):
         s = rec.state
         cur.execute(
             "INSERT OR REPLACE INTO proxies (id, protocol, host, port, has_credentials, label, "
-            "country, weight, max_concurrency, tags, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "country, region, weight, max_concurrency, tags, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 rec.aggregate, s["protocol"], s["host"], s["port"],
                 int(s.get("username") is not None), s.get("label"), s.get("country"),
+                s.get("region"),
                 s["weight"], s["max_concurrency"], json.dumps(s.get("tags") or []),
                 rec.timestamp, rec.timestamp,
             ),

@@ -32,6 +32,7 @@ class ProxyRow(BaseModel):
     has_credentials: bool
     label: str | None
     country: str | None
+    region: str | None = None
     weight: int
     max_concurrency: int
     tags: list[str]

@@ -67,6 +67,7 @@ def add(
                                         help="Read the password from the first stdin line."),
     label: str | None = typer.Option(None, help="A short label."),
     country: str | None = typer.Option(None, help="Two-letter exit country, e.g. DE."),
+    region: str | None = typer.Option(None, help="Your region label, e.g. eu-west."),
     weight: int | None = typer.Option(None, help="Weight for weighted rotation (1..1000)."),
     max_concurrency: int | None = typer.Option(None, help="Concurrent uses allowed (1..1000)."),
     tag: list[str] = typer.Option([], "--tag", help="A tag; repeat for several."),
@@ -80,7 +81,8 @@ def add(
     fields.update(_optional(
         protocol=protocol, host=host, port=port, username=username,
         password=_read_password_stdin(password_stdin) or password, label=label,
-        country=country, weight=weight, max_concurrency=max_concurrency, tags=tuple(tag),
+        country=country, region=region, weight=weight, max_concurrency=max_concurrency,
+        tags=tuple(tag),
     ))
     command = parse_command(AddProxy, fields)
     runtime = state(ctx).runtime()
@@ -144,6 +146,7 @@ def update(
                                            help="Remove username and password."),
     label: str | None = typer.Option(None, help="New label."),
     country: str | None = typer.Option(None, help="New country."),
+    region: str | None = typer.Option(None, help="New region label."),
     weight: int | None = typer.Option(None, help="New weight."),
     max_concurrency: int | None = typer.Option(None, help="New concurrency limit."),
     tag: list[str] = typer.Option([], "--tag", help="Replace the tags; repeat for several."),
@@ -156,7 +159,8 @@ def update(
     fields = _optional(
         protocol=protocol, host=host, port=port, username=username,
         password=_read_password_stdin(password_stdin) or password, label=label,
-        country=country, weight=weight, max_concurrency=max_concurrency, tags=tuple(tag),
+        country=country, region=region, weight=weight, max_concurrency=max_concurrency,
+        tags=tuple(tag),
     )
     if clear_credentials:
         fields["clear_credentials"] = True

@@ -3,6 +3,7 @@
 Fallback chain, first match wins:
 1. the request's wanted country (``SelectionContext.country``), unless excluded;
 2. the configured ``countries`` in order, skipping excluded ones;
+2b. the configured ``regions`` in order (proxies whose country is not excluded);
 3. with ``fallback_any``: any available proxy whose country is not excluded
    (proxies with no known country count as not excluded);
 4. otherwise ``NoProxyAvailableError`` naming what was tried.
@@ -34,7 +35,9 @@ class Geographic(Strategy):
 
     def __init__(self, pool: CandidatePool, rng: random.Random | None = None,
                  countries: Sequence[str] = (), exclude: Sequence[str] = (),
-                 fallback_any: bool = True) -> None:
+                 fallback_any: bool = True, regions: Sequence[str] = ()) -> None:
+        self.regions = list(regions)
+        self._by_region = CountryIndex(by="region")
         self.countries = [c.upper() for c in countries]
         self.exclude = {c.upper() for c in exclude}
         self.fallback_any = fallback_any
@@ -44,6 +47,7 @@ class Geographic(Strategy):
     def on_change(self, candidate: Candidate, change: Change) -> None:
         """Keep one set of available proxies per country ('' for unknown)."""
         self._by_country.follow(candidate, change)
+        self._by_region.follow(candidate, change)
 
     def _from(self, country: str) -> str | None:
         bucket = self._by_country.get(country)
@@ -61,6 +65,13 @@ class Geographic(Strategy):
             if found:
                 origin = "requested" if wanted and step == 0 else "preferred"
                 return found, f"{origin} country {country}"
+        for region in self.regions:
+            bucket = self._by_region.get(region)
+            for _ in range(_RANDOM_TRIES if bucket else 0):
+                assert bucket is not None
+                proxy_id = bucket.choice(self.rng)
+                if (self.pool.by_id[proxy_id].country or "") not in self.exclude:
+                    return proxy_id, f"preferred region {region}"
         if self.fallback_any:
             found = self._any_allowed()
             if found:

@@ -59,9 +59,13 @@ SUCCESS_DECAY = 0.9  # weight of the old score per new outcome: ~10 recent outco
 
 
 class CountryIndex:
-    """Available proxies per exit country ('' for unknown), following pool changes."""
+    """Available proxies per exit country ('' for unknown), following pool changes.
 
-    def __init__(self) -> None:
+    ``by="region"`` groups by the proxy's region instead.
+    """
+
+    def __init__(self, by: str = "country") -> None:
+        self._by = by
         self.buckets: dict[str, IndexedSet[str]] = {}
         self._country_of: dict[str, str] = {}  # the bucket each available id sits in
 
@@ -71,7 +75,7 @@ class CountryIndex:
         if previous is not None:
             self.buckets[previous].discard(candidate.id)
         if change is not Change.REMOVED and candidate.available:
-            country = candidate.country or ""
+            country = getattr(candidate, self._by) or ""
             self.buckets.setdefault(country, IndexedSet()).add(candidate.id)
             self._country_of[candidate.id] = country
 
@@ -110,11 +114,12 @@ class CandidatePool:
 
     def update(self, proxy_id: str, *, weight: int, country: str | None,
                tags: frozenset[str], max_concurrency: int,
-               latency_ms: float | None = None) -> None:
+               latency_ms: float | None = None, region: str | None = None) -> None:
         """Change a candidate's configuration in place (usage and health are kept)."""
         candidate = self.by_id[proxy_id]
         was = candidate.available
         candidate.weight, candidate.country, candidate.tags = weight, country, tags
+        candidate.region = region
         candidate.max_concurrency = max_concurrency
         if latency_ms is not None:
             candidate.latency_ms = latency_ms

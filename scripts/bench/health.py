@@ -3,8 +3,9 @@
 Both sides make the same requests (one absolute-form GET per entry through one of several
 pproxy instances on 127.0.0.1 to a local echo endpoint) with the same concurrency bound.
 vipb's side is the whole `proxy:validate` path: dispatcher, actors, checker, and an event
-per result committed to the store. Prints time(vipb) / time(baseline) (goal <= 1.3).
-Usage: python -m scripts.bench.health [--entries 1000] [--proxies 4] [--concurrency 50]
+per result committed to the store. Prints time(vipb) / time(baseline) (goal <= 1.3),
+medians of interleaved rounds.
+Usage: python -m scripts.bench.health [--entries 1000] [--proxies 4] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import tempfile
 import time
 from contextlib import ExitStack
@@ -49,21 +51,15 @@ async def baseline(ports: list[int], entries: int, url: str, concurrency: int) -
     return time.perf_counter() - start
 
 
-def ours(root: Path, ports: list[int], entries: int, url: str, concurrency: int) -> float:
+def ours(rt: Runtime, entries: int, concurrency: int) -> float:
     """Seconds for `proxy:validate --all` over ``entries`` proxies (events included)."""
-    settings = Settings(data_dir=root, check_url=url, allow_private_targets=True)
-    with Runtime.open(root, settings=settings) as rt:
-        for i in range(entries):
-            rt.dispatcher.execute(parse_command(AddProxy, {
-                "protocol": "http", "host": "127.0.0.1", "port": ports[i % len(ports)],
-                "username": f"user{i}", "password": "pw"}))
-        command = parse_command(ValidateProxy, {"all": True, "samples": 1,
-                                                "concurrency": concurrency})
-        start = time.perf_counter()
-        results = rt.dispatcher.execute(command)
-        elapsed = time.perf_counter() - start
-        failed = [r for r in results if r.status != "active"]
-        assert len(results) == entries and not failed, failed[:3]
+    command = parse_command(ValidateProxy, {"all": True, "samples": 1,
+                                            "concurrency": concurrency})
+    start = time.perf_counter()
+    results = rt.dispatcher.execute(command)
+    elapsed = time.perf_counter() - start
+    failed = [r for r in results if r.status != "active"]
+    assert len(results) == entries and not failed, failed[:3]
     return elapsed
 
 
@@ -73,6 +69,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--proxies", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -80,15 +77,25 @@ def main() -> None:
         ports = [stack.enter_context(pproxy("http")).port for _ in range(args.proxies)]
         root = Path(tmp) / "data"
         initialize(root)
-        base = asyncio.run(baseline(ports, args.entries, url, args.concurrency))
-        mine = ours(root, ports, args.entries, url, args.concurrency)
+        settings = Settings(data_dir=root, check_url=url, allow_private_targets=True)
+        rt = stack.enter_context(Runtime.open(root, settings=settings))
+        for i in range(args.entries):
+            rt.dispatcher.execute(parse_command(AddProxy, {
+                "protocol": "http", "host": "127.0.0.1", "port": ports[i % len(ports)],
+                "username": f"user{i}", "password": "pw"}))
+        bases, mines = [], []
+        for _ in range(args.rounds):  # interleaved, so drift hits both sides alike
+            bases.append(asyncio.run(baseline(ports, args.entries, url, args.concurrency)))
+            mines.append(ours(rt, args.entries, args.concurrency))
+    base, mine = statistics.median(bases), statistics.median(mines)
     result = {"entries": args.entries, "baseline_s": round(base, 3), "vipb_s": round(mine, 3),
               "ratio": round(mine / base, 2)}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"baseline asyncio: {base:.2f}s  vipb validate: {mine:.2f}s  "
-              f"for {args.entries} entries via {args.proxies} proxies")
+              f"for {args.entries} entries via {args.proxies} proxies "
+              f"(median of {args.rounds} interleaved rounds)")
         print(f"ratio vipb/baseline = {mine / base:.2f}  (goal <= 1.3)")
 
 

@@ -43,14 +43,14 @@ def test_init_is_idempotent_and_reports_the_key_source(cli: Cli) -> None:
 
 def test_add_list_show_update_remove(ready: Cli, tmp_path: Path) -> None:
     added = ready("proxy", "add", f"socks5://alice:{SECRET}@127.0.0.1:1080", "--country", "de",
-                  "--tag", "fast", "--json")
+                  "--region", "eu-west", "--tag", "fast", "--json")
     assert added.code == 0, added.err
     proxy_id = added.json()["id"]
     rows = ready("proxy", "list", "--json").json()
     assert [(r["id"], r["protocol"], r["port"], r["country"], r["has_credentials"], r["tags"])
             for r in rows] == [(proxy_id, "socks5", 1080, "DE", True, ["fast"])]
     shown = ready("proxy", "show", proxy_id[:8], "--json").json()
-    assert shown["id"] == proxy_id
+    assert shown["id"] == proxy_id and shown["region"] == "eu-west"
     assert ready("proxy", "update", proxy_id[:8], "--port", "1081").code == 0
     assert ready("proxy", "show", proxy_id, "--json").json()["port"] == 1081
     removed = ready("proxy", "remove", proxy_id[:8])
@@ -126,7 +126,8 @@ def test_rotation_set_and_show(ready: Cli) -> None:
     assert result.code == 0, result.err
     shown = ready("rotation", "show", "--json").json()
     assert shown["strategy"] == "geographic"
-    assert shown["params"] == {"countries": ["US", "DE"], "exclude": [], "fallback_any": False}
+    assert shown["params"] == {"countries": ["US", "DE"], "exclude": [], "fallback_any": False,
+                               "regions": []}
     assert ready("rotation", "set", "geographic", "-p", "countries=US,DE", "-p",
                  "fallback_any=false", "--json").json()["changed"] is False
 

@@ -349,3 +349,18 @@ def test_time_based_rotates_only_inside_windows() -> None:
     assert "rotated" in strategy.select(ctx(now=after_midnight)).reason
     with pytest.raises(ValidationError):
         build_strategy("time_based", {"windows": "25:00-26:00"}, pool)
+
+
+def test_geographic_region_preferences_come_after_countries() -> None:
+    pool = pool_of(Candidate(id="de", country="DE", region="eu-west"),
+                   Candidate(id="pl", country="PL", region="eu-east"),
+                   Candidate(id="us", country="US", region="na"))
+    strategy = Geographic(pool, countries=["DE"], regions=["eu-east"], fallback_any=False)
+    assert strategy.select(ctx()).proxy_id == "de"
+    pool.set_breaker("de", True)
+    pick = strategy.select(ctx())
+    assert pick.proxy_id == "pl" and "region eu-east" in pick.reason
+    pool.update("pl", weight=1, country="PL", region="eu-central", tags=frozenset(),
+                max_concurrency=10)
+    with pytest.raises(NoProxyAvailableError):
+        strategy.select(ctx())
