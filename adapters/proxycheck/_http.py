@@ -1,8 +1,9 @@
-"""A minimal HTTP/1.1 exchange over an already-open byte stream, parsed with h11.
+"""A minimal HTTP/1.1 exchange over an already-open byte stream, parsed with httptools.
 
 We drive the bytes ourselves (rather than an HTTP client library) because a health check must
 tell apart a refused connection, a 407, a stall, a non-HTTP answer and a connection dropped
-mid-body; h11 does the parsing so that no HTTP parsing is hand-written here.
+mid-body. httptools (llhttp, the parser behind Node.js and uvicorn) does the parsing in C,
+so no HTTP parsing is hand-written here and a check costs little CPU.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import h11
+import httptools
 
 MAX_BODY = 1 << 20
 
@@ -32,6 +33,35 @@ class HttpResponse:
     body: bytes
 
 
+class _Collector:
+    """httptools callbacks: gather headers and body, note completion."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.body = bytearray()
+        self.headers_done = False
+        self.complete = False
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+        if len(self.body) > MAX_BODY:
+            raise GarbageResponse("response body too large for a check")
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def _request(method: str, target: str, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"{method} {target} HTTP/1.1", *(f"{k}: {v}" for k, v in headers), "", ""]
+    return "\r\n".join(lines).encode("latin-1")
+
+
 async def exchange(
     write: Callable[[bytes], Awaitable[None]],
     read: Callable[[], Awaitable[bytes]],
@@ -40,32 +70,35 @@ async def exchange(
     headers: list[tuple[str, str]],
 ) -> HttpResponse:
     """Send one request and read its whole response."""
-    conn = h11.Connection(our_role=h11.CLIENT)
-    request = h11.Request(method=method, target=target, headers=headers)
-    await write(conn.send(request) + conn.send(h11.EndOfMessage()))
-    status, response_headers, body, received = 0, {}, bytearray(), 0
-    while True:
+    await write(_request(method, target, headers))
+    collector = _Collector()
+    parser = httptools.HttpResponseParser(collector)
+    received = 0
+    while not collector.complete:
+        data = await read()
+        if not data:
+            return _at_eof(parser, collector, received)
+        received += len(data)
         try:
-            event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            if status:
-                raise DroppedResponse(f"connection broke mid-response ({exc})") from None
-            if not received:
-                raise DroppedResponse("closed the connection without answering") from None
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            raise GarbageResponse("unexpected protocol upgrade") from None
+        except httptools.HttpParserError as exc:
             raise GarbageResponse(f"not an HTTP response ({exc})") from None
-        if event is h11.NEED_DATA:
-            data = await read()
-            received += len(data)
-            conn.receive_data(data)  # b"" tells h11 the peer closed
-        elif isinstance(event, h11.Response):
-            status = event.status_code
-            response_headers = {k.decode().lower(): v.decode("latin-1")
-                                for k, v in event.headers}
-        elif isinstance(event, h11.Data):
-            body += event.data
-            if len(body) > MAX_BODY:
-                raise GarbageResponse("response body too large for a check")
-        elif isinstance(event, h11.EndOfMessage):
-            return HttpResponse(status, response_headers, bytes(body))
-        elif isinstance(event, h11.ConnectionClosed):
-            raise DroppedResponse("connection closed mid-response")
+    return HttpResponse(parser.get_status_code(), collector.headers, bytes(collector.body))
+
+
+def _at_eof(parser: httptools.HttpResponseParser, collector: _Collector,
+            received: int) -> HttpResponse:
+    """The peer closed before the parser saw the end of the message."""
+    if not received:
+        raise DroppedResponse("closed the connection without answering")
+    if not collector.headers_done:
+        raise DroppedResponse("closed in the middle of the status line or headers")
+    status = parser.get_status_code()
+    delimited = ("content-length" in collector.headers
+                 or "chunked" in collector.headers.get("transfer-encoding", "").lower())
+    if delimited:
+        raise DroppedResponse("connection closed mid-response")
+    # No length and not chunked: HTTP/1.0 style, the body ends with the connection.
+    return HttpResponse(status, collector.headers, bytes(collector.body))
