@@ -88,7 +88,3 @@ class HealthCheckActor(VipbActor):
             self._status = dict(self._load_statuses())  # and forget what they said
             raise
         return ids[-1] if ids else 0
-
-    def forget(self, proxy_id: str) -> None:
-        """A proxy was removed."""
-        self._status.pop(proxy_id, None)

@@ -15,8 +15,6 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pykka
-
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
@@ -190,8 +188,3 @@ class Runtime:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def stop_all_actors() -> None:
-    """Stop every pykka actor of this process (test teardown, emergency exit)."""
-    pykka.ActorRegistry.stop_all()

@@ -18,7 +18,6 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from uuid import UUID
@@ -68,15 +67,10 @@ class GroupCommitter:
     """A single writer thread that batches submitted events into shared transactions."""
 
     def __init__(self, db_path: Path, max_batch_events: int = 1000,
-                 table: str = "stored_events", commit_delay: float = 0.0) -> None:
+                 table: str = "stored_events") -> None:
         self._db_path = db_path
         self._insert_sql = f"INSERT INTO {table} VALUES (?,?,?,?)"
         self._conn: sqlite3.Connection | None = None
-        # Like PostgreSQL's commit_delay: when the previous transaction was shared by several
-        # submitters, others are likely on their way, so wait this long before committing.
-        # An idle or single-client store never waits.
-        self._commit_delay = commit_delay
-        self._last_batch = 1
         self._max = max_batch_events
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._listeners: list[Callable[[int], None]] = []
@@ -132,10 +126,7 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            if self._last_batch > 1 and self._commit_delay > 0:
-                time.sleep(self._commit_delay)
             batch, stop = self._drain(first)
-            self._last_batch = len(batch)
             self._write(batch)
             if stop:
                 return
