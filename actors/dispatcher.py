@@ -22,6 +22,7 @@ from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
 from adapters.config import Settings
+from adapters.proxycheck import ProxyEndpoint
 from domain import rules
 from domain.commands import (
     PROXY_COMMANDS,
@@ -67,10 +68,13 @@ class Dispatcher:
         self._settle = settle
         self._limiter = limiter
         self._proxy_actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
+        # Endpoints for validation, dropped whenever this dispatcher updates or removes the
+        # proxy (as stale as the proxy actor's own state, and no more).
+        self._endpoints: dict[str, ProxyEndpoint] = {}
         self._commands: dict[str, type[Command]] = dict(PROXY_COMMANDS)
         self._handlers: dict[type[Command], Handler] = {
             AddProxy: lambda c: self._pool.add(c).get(),
-            RemoveProxy: lambda c: self._pool.remove(c).get(),
+            RemoveProxy: self._remove,
             UpdateProxy: self._update,
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
@@ -114,9 +118,14 @@ class Dispatcher:
             return {"success": False, "error": "internal error (see the host log)"}
         return {"success": True, "data": _jsonable(data)}
 
+    def _remove(self, command: RemoveProxy) -> Any:
+        self._endpoints.pop(str(command.proxy_id), None)
+        return self._pool.remove(command).get()
+
     def _update(self, command: UpdateProxy) -> Any:
         # The actor proxy is cached here so a hot proxy costs one actor hop, not two; a
         # stopped actor (proxy removed) sends us back to the pool, which knows the truth.
+        self._endpoints.pop(str(command.proxy_id), None)
         actor = self._proxy_actors.get(command.proxy_id)
         if actor is None or not actor.actor_ref.is_alive():
             actor = self._pool.actor_for(command.proxy_id).get()
@@ -138,8 +147,12 @@ class Dispatcher:
             raise ValidationError("this runtime has no health checker", field="channel")
         ids = [command.proxy_id] if command.proxy_id else [
             UUID(i) for i in self._pool.proxy_ids().get()]
-        actors = self._pool.actors_for(ids).get()
-        endpoints = [f.get() for f in [a.endpoint() for a in actors.values()]]
+        missing = [i for i in ids if str(i) not in self._endpoints]
+        if missing:
+            actors = self._pool.actors_for(missing).get()
+            for endpoint in [f.get() for f in [a.endpoint() for a in actors.values()]]:
+                self._endpoints[endpoint.id] = endpoint
+        endpoints = [self._endpoints[str(i)] for i in ids]
         reports: dict[str, HealthReport]
         reports, position = self._health.check(
             endpoints, check_url, command.samples, command.timeout, command.concurrency,

@@ -12,7 +12,7 @@ import pytest
 from actors.runtime import Runtime
 from adapters.config import Settings
 from adapters.store import EventHistory
-from domain.commands import ValidateProxy
+from domain.commands import UpdateProxy, ValidateProxy
 from domain.parsing import parse_command
 from tests.helpers import add_cmd
 from tests.servers import echo_server, free_port, pproxy
@@ -45,6 +45,7 @@ def test_validate_all_records_events_and_status(lab: tuple[Runtime, str]) -> Non
         assert sorted(seen) == [1, 2, 3]
         # validating again changes no status: no second ProxyStatusChanged
         rt.dispatcher.execute(parse_command(ValidateProxy, {"proxy_id": good}))
+
     rt.settle()
     with rt.reader() as conn:
         rows = {r[0]: (r[1], r[2]) for r in conn.execute(
@@ -58,6 +59,20 @@ def test_validate_all_records_events_and_status(lab: tuple[Runtime, str]) -> Non
     assert mine == ["ProxyValidated", "ProxyStatusChanged", "ProxyValidated"]
     secrets = " ".join(str(e.data) for e in EventHistory(rt.app).log(limit=100))
     assert "'pw'" not in secrets and "'bad'" not in secrets
+
+
+def test_changed_credentials_are_used_by_the_next_validation(lab: tuple[Runtime, str]) -> None:
+    rt, _ = lab
+    with pproxy("http", "alice", "pw") as proxy:
+        proxy_id = rt.dispatcher.execute(add_cmd(proxy.port, "alice", "pw")).id
+        validate = parse_command(ValidateProxy, {"proxy_id": proxy_id, "samples": 1})
+        assert rt.dispatcher.execute(validate)[0].status == "active"
+        rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                          "password": "changed"}))
+        assert rt.dispatcher.execute(validate)[0].failure == "auth"
+        rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                          "password": "pw"}))
+        assert rt.dispatcher.execute(validate)[0].status == "active"
 
 
 def test_private_check_url_is_refused_by_default(runtime: Runtime) -> None:
