@@ -194,5 +194,6 @@ def validate_params(strategy: StrategyName, params: dict[str, Any]) -> dict[str,
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "params"
-        raise ValueError(f"{strategy.value} parameter {where}: {first['msg']}") from None
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ValueError(f"{strategy.value} parameter {where}: {reason}") from None
     return parsed.model_dump(mode="json")

@@ -243,7 +243,7 @@ def test_build_strategy_validates() -> None:
         build_strategy("sticky_session", {"ttl_seconds": 0}, CandidatePool())
     with pytest.raises(ValidationError, match="fallback"):
         build_strategy("custom", {"fallback": "custom"}, CandidatePool())
-    with pytest.raises(ValidationError, match="proxy id"):
+    with pytest.raises(ValidationError, match=r"rules\.0: target of a proxy action"):
         build_strategy("custom", {"rules": [{"action": "use_proxy", "target": "x"}]},
                        CandidatePool())
     first, second = (build_strategy("random", {"seed": 9}, pool_of(*ids(50))) for _ in range(2))
