@@ -78,7 +78,6 @@ class Dispatcher:
             UpdateProxy: self._update,
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
-            ValidateProxy: self._validate,
             SelectProxy: self._select,
         }
 
