@@ -17,12 +17,13 @@ import pykka
 from pydantic import BaseModel
 
 from actors.health_actor import HealthCheckActor, Progress
-from actors.proxy_actor import ProxyActor
+from actors.proxy_actor import COMMIT_TIMEOUT, ProxyActor, UpdateRequest
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
 from adapters.config import Settings
 from adapters.proxycheck import ProxyEndpoint
+from adapters.store import Pending
 from domain import rules
 from domain.commands import (
     PROXY_COMMANDS,
@@ -38,7 +39,7 @@ from domain.commands import (
 from domain.errors import BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
-from domain.results import ValidationResult
+from domain.results import Ack, ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
 
@@ -129,11 +130,17 @@ class Dispatcher:
         if actor is None or not actor.actor_ref.is_alive():
             actor = self._pool.actor_for(command.proxy_id).get()
             self._proxy_actors[command.proxy_id] = actor
+        reply = Pending()
         try:
-            return actor.update(command).get()
+            actor.actor_ref.tell(UpdateRequest(command, reply))
         except pykka.ActorDeadError:
             self._proxy_actors.pop(command.proxy_id, None)
-            return self._pool.actor_for(command.proxy_id).get().update(command).get()
+            actor = self._pool.actor_for(command.proxy_id).get()
+            actor.actor_ref.tell(UpdateRequest(command, reply))
+        # The committer wakes us directly once the update is durable (no actor reply hop).
+        ids = reply.result(COMMIT_TIMEOUT)
+        return Ack(id=str(command.proxy_id), position=ids[-1] if ids else 0,
+                   changed=bool(ids))
 
     def _validate(self, command: ValidateProxy,
                   progress: Progress | None = None) -> list[ValidationResult]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 import pykka
@@ -12,15 +15,29 @@ from actors.endpoint_index import EndpointIndex
 from actors.rotation_actor import RotationActor, candidate_of
 from actors.writer import EventWriter
 from adapters.proxycheck import ProxyEndpoint
+from adapters.store import Pending
 from domain.commands import RemoveProxy, UpdateProxy
 from domain.errors import ConcurrencyError, ProxyNotFoundError
 from domain.proxy import Proxy
 from domain.results import Ack
 
+log = logging.getLogger(__name__)
+
 # Fields whose change moves the proxy to another endpoint key (and claim).
 ENDPOINT_FIELDS = frozenset({"protocol", "host", "port", "username", "clear_credentials"})
 # Fields the rotation engine selects on.
 SELECTION_FIELDS = frozenset({"weight", "country", "region", "tags", "max_concurrency"})
+
+
+COMMIT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """An update told to a ``ProxyActor``; the committer resolves ``reply`` directly."""
+
+    command: UpdateProxy
+    reply: Pending
 
 
 class ProxyActor(VipbActor):
@@ -40,6 +57,7 @@ class ProxyActor(VipbActor):
         self._writer = writer
         self._index = index
         self._proxy: Proxy | None = preloaded
+        self._inflight: Pending | None = None
 
     def on_start(self) -> None:
         """Load the aggregate in the actor's own thread unless it was handed over."""
@@ -57,11 +75,6 @@ class ProxyActor(VipbActor):
         """Tell ``rotation`` about later changes of this proxy."""
         self._rotation = rotation
 
-    def _tell_rotation(self, proxy: Proxy) -> None:
-        if self._rotation is not None and not proxy.removed:
-            # a plain tell: no reply future on this hot path (see RotationActor.on_receive)
-            self._rotation.actor_ref.tell(candidate_of(proxy))
-
     def _current(self) -> Proxy:
         if self._proxy is None or self._proxy.removed:
             raise ProxyNotFoundError(str(self._id))
@@ -78,10 +91,45 @@ class ProxyActor(VipbActor):
             raise
 
     def update(self, command: UpdateProxy) -> Ack:
-        """Apply ``command``; moving to another endpoint re-claims it in the same commit."""
-        return self._retrying(lambda proxy: self._update(proxy, command))
+        """Apply ``command`` and wait for its commit (typed-proxy entry point)."""
+        reply = Pending()
+        self._apply_update(UpdateRequest(command, reply))
+        ids = reply.result(COMMIT_TIMEOUT)
+        return Ack(id=str(self._id), position=ids[-1] if ids else 0, changed=bool(ids))
 
-    def _update(self, proxy: Proxy, command: UpdateProxy) -> Ack:
+    def on_receive(self, message: object) -> None:
+        """Told messages: an ``UpdateRequest`` whose reply handle the committer resolves.
+
+        The hot path: no reply future and no wake-up of this actor after the commit. Never
+        raises (an exception in a told message would stop the actor): errors go to the reply.
+        """
+        if isinstance(message, UpdateRequest):
+            self._apply_update(message)
+        else:
+            log.warning("proxy actor ignored %r", type(message).__name__)
+
+    def _apply_update(self, request: UpdateRequest) -> None:
+        try:
+            self._await_previous()
+            self._update(self._current(), request.command, request.reply)
+            self._inflight = request.reply
+        except BaseException as exc:
+            with contextlib.suppress(BaseException):
+                self._reload()  # drop the half-applied pending events
+            request.reply.set_exception(exc)
+
+    def _await_previous(self) -> None:
+        """Never build on an event whose commit is still open or failed: wait for the
+        previous submission (already done when its caller waited for it) and reload
+        after a failure, so versions can never leave a gap."""
+        previous, self._inflight = self._inflight, None
+        if previous is not None:
+            try:
+                previous.result(COMMIT_TIMEOUT)
+            except Exception:
+                self._reload()
+
+    def _update(self, proxy: Proxy, command: UpdateProxy, reply: Pending) -> None:
         moves = bool(ENDPOINT_FIELDS & command.model_fields_set)
         old_key = self._key(proxy) if moves else ""
         credentials: tuple[str | None, str | None] | None = None
@@ -98,10 +146,10 @@ class ProxyActor(VipbActor):
         if moves and (new_key := self._key(proxy)) != old_key:
             claims = [self._index.release(old_key), self._index.claim(new_key, proxy.id,
                                                                       proxy.endpoint())]
-        ids = self._writer.save(proxy, *claims)
-        if ids and SELECTION_FIELDS & changes.keys():
-            self._tell_rotation(proxy)
-        return Ack(id=str(proxy.id), position=ids[-1] if ids else 0, changed=bool(ids))
+        if SELECTION_FIELDS & changes.keys() and self._rotation is not None:
+            candidate, rotation = candidate_of(proxy), self._rotation
+            reply.then = lambda: rotation.actor_ref.tell(candidate)
+        self._writer.submit(reply, proxy, *claims)
 
     def endpoint(self) -> ProxyEndpoint:
         """How to reach the proxy, credentials included (in memory only)."""
@@ -110,6 +158,7 @@ class ProxyActor(VipbActor):
 
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal and release the endpoint (the pool then destroys the data key)."""
+        self._await_previous()
         return self._retrying(lambda proxy: self._remove(proxy))
 
     def _remove(self, proxy: Proxy) -> Ack:

@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from adapters.store import EventStoreApp, GroupCommitter
+from adapters.store import EventStoreApp, GroupCommitter, Pending
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -29,6 +29,17 @@ class EventWriter:
         if not isinstance(aggregate, cls):
             return None
         return aggregate
+
+    def submit(self, pending: Pending, *aggregates: Aggregate | None) -> None:
+        """Queue the pending events of ``aggregates`` for commit without waiting: ``pending``
+        is resolved (by the committer thread) once they are committed or refused."""
+        events = [e for agg in aggregates if agg is not None for e in agg.collect_events()]
+        if not events:
+            pending.set_result([])
+            return
+        mapper = self.app.mapper
+        pending.events = [mapper.to_stored_event(e) for e in events]
+        self.committer.submit_pending(pending)
 
     def save(self, *aggregates: Aggregate | None) -> list[int]:
         """Commit the pending events of ``aggregates`` atomically; return notification ids.

@@ -1,7 +1,7 @@
 """The SQLite event store: the eventsourcing application, the shredding mapper, group commit."""
 
 from adapters.store._app import EventStoreApp
-from adapters.store._committer import GroupCommitter
+from adapters.store._committer import GroupCommitter, Pending
 from adapters.store._history import EventEntry, EventHistory, parse_since
 from adapters.store._mapper import ShreddedEventError, ShreddingMapper
 
@@ -10,6 +10,7 @@ __all__ = [
     "EventHistory",
     "EventStoreApp",
     "GroupCommitter",
+    "Pending",
     "ShreddedEventError",
     "ShreddingMapper",
     "parse_since",

@@ -33,18 +33,24 @@ class Pending:
     """A submitter's handle: waits on one C-level lock (cheaper than a Condition-based
     ``concurrent.futures.Future`` on this hot path)."""
 
-    __slots__ = ("_done", "_error", "_ids", "events")
+    __slots__ = ("_done", "_error", "_ids", "events", "then")
 
-    def __init__(self, events: Sequence[StoredEvent]) -> None:
+    def __init__(self, events: Sequence[StoredEvent] = ()) -> None:
         self.events = events
+        self.then: Callable[[], None] | None = None  # run after a successful commit
         self._ids: list[int] | None = None
         self._error: BaseException | None = None
         self._done = _thread.allocate_lock()
         self._done.acquire()
 
     def set_result(self, ids: list[int]) -> None:
-        """Committed: hand over the notification ids."""
+        """Committed: run ``then`` (if any), hand over the notification ids."""
         self._ids = ids
+        if self.then is not None:
+            try:
+                self.then()
+            except Exception:
+                log.exception("post-commit hook failed")
         self._done.release()
 
     def set_exception(self, error: BaseException) -> None:
@@ -96,6 +102,12 @@ class GroupCommitter:
         item = Pending(events)
         self._queue.put(item)
         return item
+
+    def submit_pending(self, pending: Pending) -> None:
+        """Queue a handle created by the waiter itself (actors reply through it directly)."""
+        if self._closed:
+            raise DatabaseError("the event store is closed")
+        self._queue.put(pending)
 
     def commit(self, events: Sequence[StoredEvent], timeout: float = 60.0) -> list[int]:
         """Submit and wait until committed; raises what the commit raised."""
