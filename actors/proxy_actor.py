@@ -8,11 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-import pykka
-
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
-from actors.rotation_actor import RotationActor, candidate_of
+from actors.rotation_actor import CandidateBox, candidate_of
 from actors.writer import EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from adapters.store import Pending
@@ -49,10 +47,10 @@ class ProxyActor(VipbActor):
         writer: EventWriter,
         index: EndpointIndex,
         preloaded: Proxy | None = None,
-        rotation: pykka.ActorProxy[RotationActor] | None = None,
+        changes: CandidateBox | None = None,
     ) -> None:
         super().__init__()
-        self._rotation = rotation
+        self._changes = changes
         self._id = proxy_id
         self._writer = writer
         self._index = index
@@ -71,9 +69,9 @@ class ProxyActor(VipbActor):
         self._proxy = proxy
         return proxy
 
-    def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor]) -> None:
-        """Tell ``rotation`` about later changes of this proxy."""
-        self._rotation = rotation
+    def attach_rotation(self, changes: CandidateBox) -> None:
+        """Offer later selection-relevant changes of this proxy to the rotation engine."""
+        self._changes = changes
 
     def _current(self) -> Proxy:
         if self._proxy is None or self._proxy.removed:
@@ -146,9 +144,9 @@ class ProxyActor(VipbActor):
         if moves and (new_key := self._key(proxy)) != old_key:
             claims = [self._index.release(old_key), self._index.claim(new_key, proxy.id,
                                                                       proxy.endpoint())]
-        if SELECTION_FIELDS & changes.keys() and self._rotation is not None:
-            candidate, rotation = candidate_of(proxy), self._rotation
-            reply.then = lambda: rotation.actor_ref.tell(candidate)
+        if SELECTION_FIELDS & changes.keys() and self._changes is not None:
+            candidate, box = candidate_of(proxy), self._changes
+            reply.then = lambda: box.put(candidate)  # only once the change is durable
         self._writer.submit(reply, proxy, *claims)
 
     def endpoint(self) -> ProxyEndpoint:

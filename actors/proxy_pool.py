@@ -13,7 +13,7 @@ from eventsourcing.utils import get_topic
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor
-from actors.rotation_actor import RotationActor, candidate_of
+from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
 from actors.writer import EventWriter
 from adapters.secrets import DataKeyStore
 from domain.commands import AddProxy, RemoveProxy, SetRotation
@@ -41,12 +41,15 @@ class ProxyPoolActor(VipbActor):
         # ActorProxy objects are cached: building one introspects the actor (~0.3 ms).
         self._actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
         self._rotation: pykka.ActorProxy[RotationActor] | None = None
+        self._changes: CandidateBox | None = None
 
-    def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor]) -> None:
-        """Keep the rotation engine informed of adds, removals and strategy changes."""
+    def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor],
+                        changes: CandidateBox) -> None:
+        """Keep the rotation engine informed of adds, removals, updates and strategy changes."""
         self._rotation = rotation
+        self._changes = changes
         for actor in self._actors.values():
-            actor.attach_rotation(rotation)
+            actor.attach_rotation(changes)
 
     def on_start(self) -> None:
         """Find live proxies from event topics alone (no decryption) and finish shreddings
@@ -119,7 +122,7 @@ class ProxyPoolActor(VipbActor):
             raise
         self._live.add(proxy_id)
         self._actors[proxy_id] = ProxyActor.start(
-            proxy_id, self._writer, self._index, proxy, self._rotation
+            proxy_id, self._writer, self._index, proxy, self._changes
         ).proxy()
         if self._rotation is not None:
             self._rotation.proxy_changed(candidate_of(proxy))
@@ -131,7 +134,7 @@ class ProxyPoolActor(VipbActor):
             raise ProxyNotFoundError(str(proxy_id))
         actor = self._actors.get(proxy_id)
         if actor is None or not actor.actor_ref.is_alive():
-            ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._rotation)
+            ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._changes)
             actor = self._actors[proxy_id] = ref.proxy()
         return actor
 

@@ -4,6 +4,7 @@ sticky binding, breaker transition and usage summary on record."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,30 @@ def candidate_of(proxy: Proxy) -> Candidate:
                      tags=frozenset(proxy.tags), max_concurrency=proxy.max_concurrency)
 
 
+class CandidateBox:
+    """A coalescing one-way channel into the rotation engine: proxy actors put the latest
+    ``Candidate`` of a proxy, the engine applies what is there before its next decision.
+
+    It replaces one told message (and one wake-up of the engine's thread) per proxy update
+    on the hot path; only the newest state per proxy is kept, so it stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict[str, Candidate] = {}
+
+    def put(self, candidate: Candidate) -> None:
+        """Offer the newest state of a proxy (replaces an unapplied older one)."""
+        with self._lock:
+            self._latest[candidate.id] = candidate
+
+    def drain(self) -> list[Candidate]:
+        """Take everything offered so far."""
+        with self._lock:
+            latest, self._latest = self._latest, {}
+        return list(latest.values())
+
+
 @dataclass
 class _Usage:
     requests: int = 0
@@ -48,8 +73,10 @@ class RotationActor(VipbActor):
 
     def __init__(self, writer: EventWriter, proxy_ids: Callable[[], list[str]],
                  policy: BreakerPolicy | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 changes: CandidateBox | None = None) -> None:
         super().__init__()
+        self.changes = changes or CandidateBox()
         self._writer = writer
         self._proxy_ids = proxy_ids
         self._policy = policy or BreakerPolicy()
@@ -91,17 +118,6 @@ class RotationActor(VipbActor):
         self._breakers[candidate.id] = breaker
         self.pool.add(candidate)
 
-    def on_receive(self, message: object) -> None:
-        """Told (not asked) messages: a changed ``Candidate``. Never raises: an exception in
-        a told message would stop the actor."""
-        try:
-            if isinstance(message, Candidate):
-                self.proxy_changed(message)
-            else:
-                log.warning("rotation actor ignored %r", type(message).__name__)
-        except Exception:
-            log.exception("rotation actor could not apply %r", message)
-
     def proxy_changed(self, candidate: Candidate) -> None:
         """A proxy was added or its selection-relevant fields changed."""
         if self.pool.get(candidate.id) is None:
@@ -112,13 +128,19 @@ class RotationActor(VipbActor):
                          max_concurrency=candidate.max_concurrency,
                          latency_ms=candidate.latency_ms)
 
+    def _apply_changes(self) -> None:
+        for candidate in self.changes.drain():
+            self.proxy_changed(candidate)
+
     def proxy_removed(self, proxy_id: str) -> None:
         """A proxy left the pool."""
+        self._apply_changes()
         self.pool.remove(proxy_id)
         self._breakers.pop(proxy_id, None)
 
     def configure(self, strategy: str, params: dict[str, object]) -> None:
         """Switch to ``strategy`` (already validated when it was set)."""
+        self._apply_changes()
         self._strategy = build_strategy(strategy, dict(params), self.pool)
         self.strategy_name = strategy
 
@@ -135,6 +157,7 @@ class RotationActor(VipbActor):
         """Pick a proxy, count it as in use, and record the decision before returning it."""
         ctx = ctx or SelectionContext(now=datetime.fromtimestamp(self._clock(), UTC))
         assert self._strategy is not None
+        self._apply_changes()
         self._half_open_due()
         selection = self._strategy.select(ctx)
         self.pool.acquire(selection.proxy_id)
@@ -165,6 +188,7 @@ class RotationActor(VipbActor):
     def release(self, proxy_id: str, ok: bool | None = None,
                 latency_ms: float | None = None) -> Ack:
         """A use ended: its outcome feeds usage stats and the proxy's breaker."""
+        self._apply_changes()
         self.pool.release(proxy_id, ok=ok, latency_ms=latency_ms)
         position = 0
         if ok is not None:
@@ -173,6 +197,7 @@ class RotationActor(VipbActor):
 
     def health(self, proxy_id: str, ok: bool, latency_ms: float | None) -> Ack:
         """A health check's outcome: the measured latency and the breaker."""
+        self._apply_changes()
         candidate = self.pool.get(proxy_id)
         if candidate is not None and latency_ms is not None:
             self.pool.update(proxy_id, weight=candidate.weight, country=candidate.country,
@@ -246,5 +271,6 @@ class RotationActor(VipbActor):
 
     def breaker_state(self, proxy_id: str) -> str | None:
         """The breaker state of one proxy (None if unknown)."""
+        self._apply_changes()
         breaker = self._breakers.get(proxy_id)
         return breaker.state.value if breaker else None

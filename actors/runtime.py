@@ -20,7 +20,7 @@ from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
-from actors.rotation_actor import RotationActor
+from actors.rotation_actor import CandidateBox, RotationActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.secrets import (
@@ -122,10 +122,11 @@ class Runtime:
         self.pool = self.pool_ref.proxy()
         self.settings = settings or Settings(data_dir=paths.root)
         pool = self.pool
+        changes = CandidateBox()
         self.rotation_ref = RotationActor.start(self.writer, lambda: pool.proxy_ids().get(),
-                                                clock=clock)
+                                                clock=clock, changes=changes)
         self.rotation = self.rotation_ref.proxy()
-        self.pool.attach_rotation(self.rotation).get()
+        self.pool.attach_rotation(self.rotation, changes).get()
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      self.health_ref.proxy(), self.settings, self.rotation)
