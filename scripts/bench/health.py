@@ -5,7 +5,7 @@ pproxy instances on 127.0.0.1 to a local echo endpoint) with the same concurrenc
 vipb's side is the whole `proxy:validate` path: dispatcher, actors, checker, and an event
 per result committed to the store. Prints time(vipb) / time(baseline) (goal <= 1.3),
 medians of interleaved rounds.
-Usage: python -m scripts.bench.health [--entries 1000] [--proxies 4] [--rounds 3]
+Usage: python -m scripts.bench.health [--entries 1000] [--proxies 4] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--proxies", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
