@@ -6,10 +6,11 @@ from pathlib import Path
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, Transcoder
 
 from adapters.secrets import DataKeyStore, derive_key
 from adapters.store._mapper import ShreddingMapper
+from adapters.store._transcoder import FastJSONTranscoder
 
 
 class EventStoreApp(Application[UUID]):
@@ -29,6 +30,12 @@ class EventStoreApp(Application[UUID]):
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         )
+
+    def construct_transcoder(self) -> Transcoder:
+        """eventsourcing's JSON format, encoded by orjson where that is equivalent."""
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_mapper(self) -> Mapper[UUID]:
         """Our mapper: per-aggregate data keys where they exist, else the app key."""
