@@ -133,3 +133,29 @@ def test_systemd_credential_wins_over_env(tmp_path: Path, monkeypatch: pytest.Mo
     key = load_master_key(tmp_path)
     assert key is not None and key.key == b"s" * 32 and key.source == "systemd-credential"
     assert "sss" not in repr(key)
+
+
+def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runtime) -> None:
+    proxy_id = runtime.dispatcher.execute(add_cmd(6000)).id
+    barrier = threading.Barrier(6)
+    acks: list[int] = []
+
+    def hammer(worker: int) -> None:
+        barrier.wait()
+        for i in range(40):
+            ack = runtime.dispatcher.execute(parse_command(UpdateProxy, {
+                "proxy_id": proxy_id, "weight": 2 + (worker * 40 + i) % 900}))
+            acks.append(ack.position)
+
+    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = runtime.app.recorder.select_events(uuid.UUID(proxy_id))
+    versions = [e.originator_version for e in stored]
+    assert versions == list(range(1, len(versions) + 1))  # no gap, no duplicate
+    changed = [a for a in acks if a]
+    assert len(set(changed)) == len(changed) and len(versions) == 1 + len(changed)
+    reloaded = runtime.app.repository.get(uuid.UUID(proxy_id))
+    assert reloaded.version == len(versions)
