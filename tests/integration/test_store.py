@@ -159,3 +159,29 @@ def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runt
     assert len(set(changed)) == len(changed) and len(versions) == 1 + len(changed)
     reloaded = runtime.app.repository.get(uuid.UUID(proxy_id))
     assert reloaded.version == len(versions)
+
+
+def test_a_conflicting_writer_is_reported_and_the_actor_recovers(data_dir: Path) -> None:
+    from domain.errors import ConcurrencyError
+
+    first = Runtime.open(data_dir)
+    proxy_id = first.dispatcher.execute(add_cmd(6100)).id
+    first.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id, "weight": 2}))
+    second = Runtime.open(data_dir)  # e.g. a CLI process started while the first one runs
+    try:
+        # another process changes the same proxy behind the first one's back
+        second.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                               "weight": 3}))
+        with pytest.raises(ConcurrencyError):
+            first.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                                  "weight": 4}))
+        ack = first.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                                    "weight": 5}))
+        assert ack.changed
+        versions = [e.originator_version
+                    for e in first.app.recorder.select_events(uuid.UUID(proxy_id))]
+        assert versions == [1, 2, 3, 4]
+        assert first.app.repository.get(uuid.UUID(proxy_id)).weight == 5
+    finally:
+        first.close()
+        second.close()
