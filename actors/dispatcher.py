@@ -17,10 +17,11 @@ import pykka
 from pydantic import BaseModel
 
 from actors.health_actor import HealthCheckActor, Progress
-from actors.proxy_actor import COMMIT_TIMEOUT, ProxyActor, UpdateRequest
+from actors.proxy_actor import ProxyActor, UpdateRequest
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
+from actors.writer import COMMIT_TIMEOUT
 from adapters.config import Settings
 from adapters.proxycheck import ProxyEndpoint
 from adapters.store import Pending

@@ -11,7 +11,7 @@ from uuid import UUID
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.rotation_actor import CandidateBox, candidate_of
-from actors.writer import EventWriter
+from actors.writer import COMMIT_TIMEOUT, EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from adapters.store import Pending
 from domain.commands import RemoveProxy, UpdateProxy
@@ -25,9 +25,6 @@ log = logging.getLogger(__name__)
 ENDPOINT_FIELDS = frozenset({"protocol", "host", "port", "username", "clear_credentials"})
 # Fields the rotation engine selects on.
 SELECTION_FIELDS = frozenset({"weight", "country", "region", "tags", "max_concurrency"})
-
-
-COMMIT_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -87,13 +84,6 @@ class ProxyActor(VipbActor):
         except BaseException:
             self._reload()  # drop the half-applied pending events
             raise
-
-    def update(self, command: UpdateProxy) -> Ack:
-        """Apply ``command`` and wait for its commit (typed-proxy entry point)."""
-        reply = Pending()
-        self._apply_update(UpdateRequest(command, reply))
-        ids = reply.result(COMMIT_TIMEOUT)
-        return Ack(id=str(self._id), position=ids[-1] if ids else 0, changed=bool(ids))
 
     def on_receive(self, message: object) -> None:
         """Told messages: an ``UpdateRequest`` whose reply handle the committer resolves.

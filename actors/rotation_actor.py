@@ -198,11 +198,8 @@ class RotationActor(VipbActor):
     def health(self, proxy_id: str, ok: bool, latency_ms: float | None) -> Ack:
         """A health check's outcome: the measured latency and the breaker."""
         self._apply_changes()
-        candidate = self.pool.get(proxy_id)
-        if candidate is not None and latency_ms is not None:
-            self.pool.update(proxy_id, weight=candidate.weight, country=candidate.country,
-                             region=candidate.region, tags=candidate.tags,
-                             max_concurrency=candidate.max_concurrency, latency_ms=latency_ms)
+        if latency_ms is not None and self.pool.get(proxy_id) is not None:
+            self.pool.measured(proxy_id, latency_ms)
         return self.report(proxy_id, ok, latency_ms)
 
     def health_many(self, outcomes: list[tuple[str, bool, float | None]]) -> None:

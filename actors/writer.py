@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from adapters.store import EventStoreApp, GroupCommitter, Pending
 
 A = TypeVar("A", bound=Aggregate)
+COMMIT_TIMEOUT = 60.0
 
 
 class EventWriter:
@@ -46,8 +47,6 @@ class EventWriter:
 
         Returns only after the transaction holding them has committed.
         """
-        events = [e for agg in aggregates if agg is not None for e in agg.collect_events()]
-        if not events:
-            return []
-        mapper = self.app.mapper
-        return self.committer.commit([mapper.to_stored_event(e) for e in events])
+        pending = Pending()
+        self.submit(pending, *aggregates)
+        return pending.result(COMMIT_TIMEOUT)

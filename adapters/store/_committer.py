@@ -97,10 +97,8 @@ class GroupCommitter:
 
     def submit(self, events: Sequence[StoredEvent]) -> Pending:
         """Queue events for the next transaction; ``result()`` gives their notification ids."""
-        if self._closed:
-            raise DatabaseError("the event store is closed")
         item = Pending(events)
-        self._queue.put(item)
+        self.submit_pending(item)
         return item
 
     def submit_pending(self, pending: Pending) -> None:

@@ -126,6 +126,12 @@ class CandidatePool:
         self._refresh(candidate, was)
         self._emit(candidate, Change.METRICS)
 
+    def measured(self, proxy_id: str, latency_ms: float) -> None:
+        """A health check measured the proxy's latency."""
+        candidate = self.by_id[proxy_id]
+        candidate.latency_ms = latency_ms
+        self._emit(candidate, Change.METRICS)
+
     def remove(self, proxy_id: str) -> None:
         """Forget a candidate (removed from the pool)."""
         candidate = self.by_id.pop(proxy_id, None)

@@ -364,3 +364,11 @@ def test_geographic_region_preferences_come_after_countries() -> None:
                 max_concurrency=10)
     with pytest.raises(NoProxyAvailableError):
         strategy.select(ctx())
+
+
+def test_a_measured_latency_reranks_fastest() -> None:
+    pool = pool_of(Candidate(id="a", latency_ms=50), Candidate(id="b", latency_ms=90))
+    strategy = Fastest(pool)
+    assert strategy.select().proxy_id == "a"
+    pool.measured("b", 10)
+    assert strategy.select().proxy_id == "b" and pool.by_id["b"].uses == 0
