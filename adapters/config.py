@@ -29,3 +29,8 @@ class Settings(BaseSettings):
     allow_private_targets: bool = False
     """Allow loopback/private/link-local URLs as targets (tests and labs only: SSRF guard)."""
 
+    chromium: Path | None = None
+    """Chromium executable; unset: Playwright's own build if installed, else Debian's."""
+
+    filter_lists: list[str] = Field(default_factory=list)
+    """Tracker filter lists (EasyList/EasyPrivacy format): file paths or http(s) URLs."""

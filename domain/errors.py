@@ -97,3 +97,37 @@ class RateLimitError(SecurityError):
     def __init__(self, channel: str, retry_after: float) -> None:
         super().__init__(f"rate limit for {channel} exceeded; retry in {retry_after:.1f}s")
         self.retry_after = retry_after
+
+
+class BrowserError(BaseError):
+    """The browser could not be found, started, or asked to do something."""
+
+    code = "browser_error"
+
+
+class BrowserNotFoundError(BrowserError):
+    """No Chromium executable was found."""
+
+    code = "browser_not_found"
+
+
+class TabNotFoundError(BrowserError):
+    """No open tab has the given id."""
+
+    exit_code = 2
+    code = "tab_not_found"
+
+    def __init__(self, tab_id: str) -> None:
+        super().__init__(f"no open tab with id {tab_id!r} (see `vipb tab list`)")
+        self.tab_id = tab_id
+
+
+class ProfileNotFoundError(BaseError):
+    """No privacy profile has the given id or name."""
+
+    exit_code = 2
+    code = "profile_not_found"
+
+    def __init__(self, profile: str) -> None:
+        super().__init__(f"no privacy profile {profile!r} (see `vipb privacy list`)")
+        self.profile = profile

@@ -1,0 +1,25 @@
+"""Real Chromium through Playwright: the engine loop, tabs, privacy guard, relay, blocking."""
+
+from ._blocker import TrackerBlocker, read_list, shipped_list
+from ._engine import LAUNCH_ARGS, BrowserEngine
+from ._guard import guard_script
+from ._locate import Chromium, find_chromium
+from ._relay import SocksRelay
+from ._tab import BrowserTab, NavigationResult, ProxyRoute, TabSetup, TrackerCounts
+
+__all__ = [
+    "LAUNCH_ARGS",
+    "BrowserEngine",
+    "BrowserTab",
+    "Chromium",
+    "NavigationResult",
+    "ProxyRoute",
+    "SocksRelay",
+    "TabSetup",
+    "TrackerBlocker",
+    "TrackerCounts",
+    "find_chromium",
+    "guard_script",
+    "read_list",
+    "shipped_list",
+]

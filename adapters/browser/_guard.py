@@ -1,0 +1,45 @@
+"""Render the privacy guard script (``guard.js``) for one profile."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+
+from domain.fingerprint import EngineFingerprint
+
+
+@cache
+def _template() -> str:
+    return (files("adapters.browser") / "guard.js").read_text(encoding="utf-8")
+
+
+def guard_script(fp: EngineFingerprint, *, webrtc: str = "proxied",
+                 block_shared_workers: bool = True) -> str:
+    """The JavaScript that makes a page, iframe or worker present ``fp``."""
+    v = fp.values
+    config = {
+        "platform": v.platform,
+        "uaPlatform": v.ua_platform,
+        "uaPlatformVersion": v.ua_platform_version,
+        "architecture": v.architecture,
+        "bitness": v.bitness,
+        "brands": fp.brands,
+        "fullVersion": fp.full_version,
+        "fullVersionList": fp.full_version_list,
+        "languages": v.languages,
+        "hardwareConcurrency": v.hardware_concurrency,
+        "deviceMemory": v.device_memory,
+        "maxTouchPoints": v.max_touch_points,
+        "screen": {"availWidth": v.screen.avail_width, "availHeight": v.screen.avail_height,
+                   "colorDepth": v.screen.color_depth},
+        "webglVendor": v.webgl_vendor,
+        "webglRenderer": v.webgl_renderer,
+        "fonts": v.fonts,
+        "noiseSeed": v.noise_seed,
+        "webrtc": webrtc,
+        "blockSharedWorkers": block_shared_workers,
+    }
+    # json.dumps output is a valid JS expression; "</" cannot end a script tag here because
+    # the script is injected through CDP, never inlined into HTML.
+    return _template().replace("__VIPB_CONFIG__", json.dumps(config))

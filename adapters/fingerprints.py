@@ -1,0 +1,73 @@
+"""Generate coherent fingerprints with browserforge (offline Bayesian-network data).
+
+browserforge samples whole devices, so user agent, platform, screen, memory, cores, WebGL
+vendor/renderer and fonts come from the same real-world device rather than independent
+guesses. Its Chrome versions lag the engine; ``Fingerprint.for_engine`` stamps the real one.
+Its Sec-Fetch headers are wrong, so none of its headers are used.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from domain.errors import ValidationError
+from domain.fingerprint import Brand, Fingerprint, Screen
+
+OS_CHOICES = ("windows", "macos", "linux")
+_lock = threading.Lock()  # browserforge samples with the global ``random`` module
+
+
+def _generator(os_names: tuple[str, ...]) -> Any:
+    from browserforge.fingerprints import FingerprintGenerator  # ~1 s import: only when used
+
+    return FingerprintGenerator(browser="chrome", os=os_names, device="desktop")
+
+
+def generate_fingerprint(seed: int, os_names: Sequence[str] = OS_CHOICES,
+                         locale: str | None = None) -> Fingerprint:
+    """One coherent desktop-Chrome fingerprint, reproducible from ``seed`` for a given
+    browserforge data version (the result is persisted, so later data changes do not matter).
+    """
+    unknown = sorted(set(os_names) - set(OS_CHOICES))
+    if unknown or not os_names:
+        raise ValidationError(f"must be some of {', '.join(OS_CHOICES)}", field="os")
+    with _lock:
+        state = random.getstate()
+        random.seed(seed)
+        try:
+            fp = _generator(tuple(os_names)).generate()
+        finally:
+            random.setstate(state)
+    nav = fp.navigator
+    ua_data = nav.userAgentData or {}
+    raw_brands = ua_data.get("brands", [])
+    # Brands carrying the engine major (Chrome, Chromium, Edge, Brave...) follow the real
+    # engine; the GREASE brand keeps its own version.
+    engine_major = next((b["version"] for b in raw_brands if b["brand"] == "Chromium"), None)
+    brands = [Brand(brand=b["brand"], version=b["version"], engine=b["version"] == engine_major)
+              for b in raw_brands]
+    languages = [locale] if locale else list(nav.languages or [nav.language or "en-US"])
+    s = fp.screen
+    return Fingerprint(
+        user_agent=nav.userAgent,
+        platform=nav.platform,
+        ua_platform=ua_data.get("platform", ""),
+        ua_platform_version=ua_data.get("platformVersion", ""),
+        architecture=ua_data.get("architecture", "x86"),
+        bitness=ua_data.get("bitness", "64"),
+        brands=brands,
+        languages=languages,
+        hardware_concurrency=nav.hardwareConcurrency or 4,
+        device_memory=nav.deviceMemory or 8,
+        max_touch_points=nav.maxTouchPoints or 0,
+        screen=Screen(width=s.width, height=s.height, avail_width=s.availWidth,
+                      avail_height=s.availHeight, color_depth=s.colorDepth,
+                      pixel_ratio=float(s.devicePixelRatio or 1)),
+        webgl_vendor=fp.videoCard.vendor if fp.videoCard else "Google Inc.",
+        webgl_renderer=fp.videoCard.renderer if fp.videoCard else "ANGLE",
+        fonts=sorted(set(fp.fonts or [])),
+        noise_seed=random.Random(seed).getrandbits(32),
+    )

@@ -1,0 +1,79 @@
+"""The fingerprint a privacy profile presents: plain values, persisted in the profile's events.
+
+Values are generated once (see ``adapters.fingerprints``) and then only read, so a profile looks
+the same after every restart. The engine version is not part of the stored values: the user
+agent, brands and full-version list are stamped with the version of the Chromium actually
+running (``for_engine``), so the claimed major always matches the real engine.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_CHROME_VERSION = re.compile(r"Chrome/\d+(\.\d+){0,3}")
+
+
+class Brand(BaseModel):
+    """One ``navigator.userAgentData`` brand entry; ``version`` "" means the engine's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    brand: str
+    version: str
+    engine: bool = False  # stamped with the running engine's version
+
+
+class Screen(BaseModel):
+    """Screen geometry as ``window.screen`` reports it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    width: int = Field(ge=320, le=8192)
+    height: int = Field(ge=240, le=8192)
+    avail_width: int = Field(ge=320, le=8192)
+    avail_height: int = Field(ge=200, le=8192)
+    color_depth: int = Field(ge=8, le=48)
+    pixel_ratio: float = Field(gt=0, le=4)
+
+
+class Fingerprint(BaseModel):
+    """A coherent set of browser values (one real device's worth, from browserforge data)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    user_agent: str  # with a placeholder Chrome version; see ``for_engine``
+    platform: str  # navigator.platform, e.g. "Win32"
+    ua_platform: str  # userAgentData.platform, e.g. "Windows"
+    ua_platform_version: str
+    architecture: str
+    bitness: str
+    brands: list[Brand]
+    languages: list[str] = Field(min_length=1)
+    hardware_concurrency: int = Field(ge=1, le=256)
+    device_memory: float = Field(gt=0, le=64)
+    max_touch_points: int = Field(ge=0, le=20)
+    screen: Screen
+    webgl_vendor: str
+    webgl_renderer: str
+    fonts: list[str]
+    noise_seed: int = Field(ge=0, lt=2**32)  # canvas and audio noise, stable per profile
+
+    def for_engine(self, version: str) -> EngineFingerprint:
+        """These values with the user agent and brands of the running engine ``version``."""
+        major = version.split(".")[0]
+        ua = _CHROME_VERSION.sub(f"Chrome/{major}.0.0.0", self.user_agent)
+        brands = [(b.brand, major if b.engine else b.version) for b in self.brands]
+        full = [(b.brand, version if b.engine else f"{b.version}.0.0.0") for b in self.brands]
+        return EngineFingerprint(values=self, user_agent=ua, major=major, full_version=version,
+                                 brands=brands, full_version_list=full)
+
+
+class EngineFingerprint(BaseModel):
+    """A fingerprint stamped for one engine version: what tabs actually present."""
+
+    model_config = ConfigDict(frozen=True)
+    values: Fingerprint
+    user_agent: str
+    major: str
+    full_version: str
+    brands: list[tuple[str, str]]
+    full_version_list: list[tuple[str, str]]
