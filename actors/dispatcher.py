@@ -83,6 +83,12 @@ class Dispatcher:
             SelectProxy: self._select,
         }
 
+    def register(self, commands: dict[str, type[Command]],
+                 handlers: dict[type[Command], Handler]) -> None:
+        """Serve more channels (the browser side registers its own)."""
+        self._commands.update(commands)
+        self._handlers.update(handlers)
+
     @property
     def channels(self) -> list[str]:
         """Every channel this dispatcher serves."""

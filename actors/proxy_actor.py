@@ -144,6 +144,11 @@ class ProxyActor(VipbActor):
         p = self._current()
         return ProxyEndpoint(str(p.id), p.protocol, p.host, p.port, p.username, p.password)
 
+    def country(self) -> str | None:
+        """The proxy's country (locale and time zone of profiles that follow it)."""
+        country: str | None = self._current().country
+        return country
+
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal and release the endpoint (the pool then destroys the data key)."""
         self._await_previous()

@@ -9,19 +9,26 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pykka
+
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
+from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
+from actors.tab_channels import TabChannels
+from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters.browser import BrowserEngine
 from adapters.config import Settings
 from adapters.secrets import (
     DataKeyStore,
@@ -32,6 +39,7 @@ from adapters.secrets import (
 )
 from adapters.store import EventStoreApp, GroupCommitter, ShreddedEventError
 from domain.errors import ValidationError
+from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
 
@@ -130,6 +138,13 @@ class Runtime:
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      self.health_ref.proxy(), self.settings, self.rotation)
+        self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists)
+        self.guard = self.guard_ref.proxy()
+        self._engine: BrowserEngine | None = None
+        self._tabs_ref: pykka.ActorRef[TabSupervisorActor] | None = None
+        self._tabs_lock = threading.Lock()
+        channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
+        self.dispatcher.register(TAB_COMMANDS, channels.handlers())
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
 
     @classmethod
@@ -155,6 +170,23 @@ class Runtime:
         return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
                    settings, clock)
 
+    @property
+    def engine(self) -> BrowserEngine:
+        """The browser engine (its loop starts on first use; Chromium on the first tab)."""
+        with self._tabs_lock:
+            if self._engine is None:
+                self._engine = BrowserEngine(self.settings.chromium)
+            return self._engine
+
+    def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:
+        """The tab supervisor, started on first use."""
+        engine = self.engine
+        with self._tabs_lock:
+            if self._tabs_ref is None:
+                self._tabs_ref = TabSupervisorActor.start(
+                    self.writer, engine, self.guard, self.pool, self.rotation)
+            return self._tabs_ref.proxy()
+
     def _statuses(self) -> dict[str, str]:
         self.settle()
         with self.reader() as conn:
@@ -176,6 +208,11 @@ class Runtime:
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        if self._tabs_ref is not None:
+            self._tabs_ref.stop()  # closes the tabs (TabClosed) while the store is open
+        if self._engine is not None:
+            self._engine.close()
+        self.guard_ref.stop()
         self.pool_ref.stop()
         self.rotation_ref.stop()
         self.health_ref.stop()

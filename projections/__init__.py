@@ -6,10 +6,12 @@ from projections.proxies import ProxiesView
 from projections.rotation import RotationView
 from projections.rotation_events import RotationEventsView
 from projections.runner import EventSource, ProjectionRunner, ViewStatus
+from projections.tabs import PrivacyProfilesView, SessionsView, TabsView
 from projections.view import View
 
 ALL_VIEWS: tuple[type[View], ...] = (
     ProxiesView, RotationView, ActivityView, RotationEventsView, UsageStatsView, BreakersView,
+    TabsView, PrivacyProfilesView, SessionsView,
 )
 
 __all__ = [
@@ -17,10 +19,13 @@ __all__ = [
     "ActivityView",
     "BreakersView",
     "EventSource",
+    "PrivacyProfilesView",
     "ProjectionRunner",
     "ProxiesView",
     "RotationEventsView",
     "RotationView",
+    "SessionsView",
+    "TabsView",
     "UsageStatsView",
     "View",
     "ViewStatus",

@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from domain.errors import ValidationError
 
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
-               "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "projection_tracking")
+               "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
+               "privacy_profiles", "sessions", "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
 

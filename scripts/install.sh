@@ -7,9 +7,10 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "vipb needs Python >= 3.11 (set PYTHON=/path/to/python3.11)" >&2
     exit 1
 fi
-# Real proxy servers the tests run on 127.0.0.1 (Debian packages): microsocks, tinyproxy.
+# Debian packages: Chromium (tabs; never `playwright install`), and the real proxy servers
+# the tests run on 127.0.0.1: microsocks, tinyproxy.
 missing=""
-for bin in microsocks tinyproxy; do
+for bin in microsocks tinyproxy chromium; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing="$missing $bin"
 done
 if [ -n "$missing" ]; then
@@ -20,7 +21,7 @@ if [ -n "$missing" ]; then
             >/dev/null
     else
         echo "note: install$missing (Debian: sudo apt-get install$missing) to run every" \
-             "proxy test; those tests are skipped without them outside CI" >&2
+             "proxy and browser test; those tests are skipped without them outside CI" >&2
     fi
 fi
 if [ ! -x .venv/bin/python ]; then

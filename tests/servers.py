@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -67,6 +67,30 @@ def echo_server() -> Iterator[str]:
         server.server_close()
 
 
+class LineLog:
+    """Lines a server printed, with a wait that wakes on each new line (no polling)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+
+    def append(self, line: str) -> None:
+        """Add a line and wake waiters."""
+        with self._cond:
+            self.lines.append(line)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[str]], bool], timeout: float = 30.0) -> bool:
+        """Block until ``predicate(lines)`` holds (or the timeout passes)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.lines), timeout)
+
+    def mentions(self, text: str) -> bool:
+        """Whether any line so far contains ``text``."""
+        with self._cond:
+            return any(text in line for line in self.lines)
+
+
 @dataclass(frozen=True)
 class RunningProxy:
     """A proxy server process and how to reach it."""
@@ -76,16 +100,20 @@ class RunningProxy:
     username: str | None
     password: str | None
     process: subprocess.Popen[str]
+    log: LineLog = field(default_factory=LineLog)  # connection lines (``verbose`` pproxy)
 
 
 @contextlib.contextmanager
 def pproxy(protocol: str, username: str | None = None,
-           password: str | None = None) -> Iterator[RunningProxy]:
-    """Run ``pproxy`` on 127.0.0.1 (auth re-checked on every request: ``--auth 0``)."""
+           password: str | None = None, verbose: bool = False) -> Iterator[RunningProxy]:
+    """Run ``pproxy`` on 127.0.0.1 (auth re-checked on every request: ``--auth 0``).
+
+    ``verbose``: every connection it makes is logged (``... -> host:port``) into ``log``."""
     port = free_port()
     auth = f"#{username}:{password}" if username else ""
     process = subprocess.Popen(
-        [PPROXY, "-l", f"{protocol}://127.0.0.1:{port}{auth}", "--auth", "0"],
+        [PPROXY, "-l", f"{protocol}://127.0.0.1:{port}{auth}", "--auth", "0",
+         *(["-v"] if verbose else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert process.stdout is not None
@@ -93,8 +121,17 @@ def pproxy(protocol: str, username: str | None = None,
     if "Serving on" not in line:
         process.kill()
         raise RuntimeError(f"pproxy did not start: {line!r}")
+    running = RunningProxy(protocol, port, username, password, process)
+    if verbose:
+        stdout = process.stdout
+
+        def collect() -> None:
+            for text in stdout:
+                running.log.append(text.strip())
+
+        threading.Thread(target=collect, daemon=True).start()
     try:
-        yield RunningProxy(protocol, port, username, password, process)
+        yield running
     finally:
         process.kill()
         process.wait(10)

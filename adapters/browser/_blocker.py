@@ -27,7 +27,7 @@ def shipped_list() -> str:
 def read_list(source: str, timeout: float = 30.0) -> str:
     """The text of a filter list from a file path or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(source, timeout=timeout) as response:
             data: bytes = response.read(MAX_LIST_BYTES + 1)
     else:
         path = Path(source).expanduser()

@@ -14,9 +14,12 @@ def _template() -> str:
     return (files("adapters.browser") / "guard.js").read_text(encoding="utf-8")
 
 
-def guard_script(fp: EngineFingerprint, *, webrtc: str = "proxied",
-                 block_shared_workers: bool = True) -> str:
-    """The JavaScript that makes a page, iframe or worker present ``fp``."""
+def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
+                 webrtc: str = "proxied", block_shared_workers: bool = True,
+                 binding: str | None = None) -> str:
+    """The JavaScript that makes a page, iframe or worker present ``fp`` (``languages``
+    overrides the fingerprint's, to match the tab's locale). ``binding`` names the function
+    through which the page reports the URLs of workers it starts."""
     v = fp.values
     config = {
         "platform": v.platform,
@@ -27,7 +30,7 @@ def guard_script(fp: EngineFingerprint, *, webrtc: str = "proxied",
         "brands": fp.brands,
         "fullVersion": fp.full_version,
         "fullVersionList": fp.full_version_list,
-        "languages": v.languages,
+        "languages": languages or v.languages,
         "hardwareConcurrency": v.hardware_concurrency,
         "deviceMemory": v.device_memory,
         "maxTouchPoints": v.max_touch_points,
@@ -39,6 +42,7 @@ def guard_script(fp: EngineFingerprint, *, webrtc: str = "proxied",
         "noiseSeed": v.noise_seed,
         "webrtc": webrtc,
         "blockSharedWorkers": block_shared_workers,
+        "binding": binding,
     }
     # json.dumps output is a valid JS expression; "</" cannot end a script tag here because
     # the script is injected through CDP, never inlined into HTML.

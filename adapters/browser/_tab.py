@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,6 +49,7 @@ class TabSetup:
     fingerprint: EngineFingerprint
     locale: str
     timezone: str
+    languages: tuple[str, ...]
     webrtc: str = "proxied"  # or "block": no RTCPeerConnection at all
     proxy: ProxyRoute | None = None
     blocker: TrackerBlocker | None = None
@@ -104,6 +107,9 @@ class BrowserTab:
         self.relay: SocksRelay | None = None
         self.counts = TrackerCounts()
         self.workers: WorkerGuard | None = None
+        self._binding = "__" + secrets.token_hex(8)
+        self._worker_urls: set[str] = set()
+        self._worker_prefix = ""
 
     async def open(self) -> BrowserTab:
         """Create the context and its page, profile applied before any page script."""
@@ -124,30 +130,48 @@ class BrowserTab:
             self.context = await browser.new_context(
                 proxy=proxy, user_agent=fp.user_agent, locale=s.locale, timezone_id=s.timezone,
                 screen={"width": screen.width, "height": screen.height},
-                viewport={"width": screen.avail_width, "height": max(200, screen.avail_height - 80)},
+                viewport={"width": screen.avail_width,
+                          "height": max(200, screen.avail_height - 80)},
                 device_scale_factor=screen.pixel_ratio, service_workers="block",
                 ignore_https_errors=False,
             )
         except Exception:
             await self._close_relay()
             raise
-        script = guard_script(fp, webrtc=s.webrtc)
+        script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc,
+                              binding=self._binding)
+        self._worker_prefix = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc)
+        await self.context.expose_binding(self._binding, self._worker_started)
         await self.context.add_init_script(script=script)
-        if s.blocker is not None:  # interception costs every request: only when blocking
-            await self.context.route("**/*", self._route)
+        # Interception costs every request, but it is the one place a worker's script can
+        # get the guard in front before it runs (CDP injection races Playwright's resume).
+        await self.context.route("**/*", self._route)
         self.page = await self.context.new_page()
         session = await self.context.new_cdp_session(self.page)
         await session.send("Emulation.setUserAgentOverride", {
-            "userAgent": fp.user_agent, "acceptLanguage": ",".join(fp.values.languages),
+            "userAgent": fp.user_agent, "acceptLanguage": ",".join(s.languages),
             "platform": fp.values.platform, "userAgentMetadata": _user_agent_metadata(fp)})
         self.workers = WorkerGuard(session, script)
         await self.workers.start()
         return self
 
+    def _worker_started(self, _source: Any, url: str) -> None:
+        """The page is about to start a worker from ``url`` (called through the binding)."""
+        if isinstance(url, str) and len(self._worker_urls) < 1000:
+            self._worker_urls.add(url)
+
     async def _route(self, route: Any) -> None:
         request = route.request
+        if request.resource_type == "script":
+            await asyncio.sleep(0)  # let a pending worker report (same CDP stream) land first
+            if request.url in self._worker_urls:
+                self._worker_urls.discard(request.url)
+                await self._serve_worker(route)
+                return
         blocker = self.setup.blocker
-        assert blocker is not None
+        if blocker is None:
+            await route.continue_()
+            return
         frame_url = ""
         try:
             frame_url = request.frame.url
@@ -160,6 +184,19 @@ class BrowserTab:
         else:
             self.counts.allowed += 1
             await route.continue_()
+
+    async def _serve_worker(self, route: Any) -> None:
+        """Fetch a worker's script (through the tab's proxy) and serve it with the guard first."""
+        try:
+            response = await route.fetch()
+            body = await response.text()
+        except Exception as exc:
+            log.info("worker script fetch failed: %s", str(exc).splitlines()[0])
+            await route.abort("failed")
+            return
+        if response.ok:
+            body = self._worker_prefix + body
+        await route.fulfill(response=response, body=body)
 
     async def goto(self, url: str, timeout: float = 30.0) -> NavigationResult:
         """Navigate and wait for the load event."""

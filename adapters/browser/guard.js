@@ -1,13 +1,18 @@
 // vipb privacy guard: runs before any page script, in pages, iframes and dedicated workers.
 // __VIPB_CONFIG__ is replaced by the profile's values (JSON). Every patched function keeps
 // the native function's name, length and Function.prototype.toString text.
-(() => {
-  const cfg = __VIPB_CONFIG__;
+(function vipbGuard(cfg) {
   const G = globalThis;
   if (G.__vipbGuard) return;
   Object.defineProperty(G, "__vipbGuard", { value: true, enumerable: false });
 
   const nativeToString = Function.prototype.toString;
+  // This very script, for workers (taken before toString is patched).
+  const selfSource = "(" + nativeToString.call(vipbGuard) + ")(" + JSON.stringify(cfg) + ");\n";
+  const report = cfg.binding && typeof G[cfg.binding] === "function" ? G[cfg.binding] : null;
+  if (cfg.binding && cfg.binding in G) {
+    try { delete G[cfg.binding]; } catch (e) { /* keep going */ }
+  }
   const masks = new WeakMap();
   const toStringProxy = new Proxy(nativeToString, {
     apply(target, self, args) {
@@ -217,6 +222,35 @@
     }
   }
 
+  // --- dedicated workers: the guard runs first in every worker this window starts ----------
+  // http(s) worker scripts are reported to the host, which prefixes the guard to the script
+  // as it is served (the worker keeps its own URL, so relative imports still work); blob: and
+  // data: workers are rebuilt here with the guard in front.
+  if (G.Worker && G.document) {
+    const NativeWorker = G.Worker;
+    const hooked = new Proxy(NativeWorker, {
+      construct(target, args, newTarget) {
+        try {
+          const url = new URL(String(args[0]), G.location.href);
+          if (url.protocol === "blob:" || url.protocol === "data:") {
+            const xhr = new XMLHttpRequest();
+            xhr.open("GET", url.href, false);
+            xhr.send();
+            const blob = new Blob([selfSource + xhr.responseText], { type: "text/javascript" });
+            args = [URL.createObjectURL(blob), ...Array.prototype.slice.call(args, 1)];
+          } else if (report) {
+            report(url.href);
+          }
+        } catch (e) { /* fall through to the native constructor */ }
+        return Reflect.construct(target, args, newTarget);
+      },
+    });
+    masks.set(hooked, nativeToString.call(NativeWorker));
+    Object.defineProperty(G, "Worker", {
+      value: hooked, writable: true, configurable: true, enumerable: false,
+    });
+  }
+
   // --- SharedWorker: its global cannot be patched (no debugger attach), so it is refused -----
   if (G.SharedWorker && cfg.blockSharedWorkers) {
     const SW = G.SharedWorker;
@@ -230,4 +264,4 @@
       value: refused, writable: true, configurable: true, enumerable: false,
     });
   }
-})();
+})(__VIPB_CONFIG__);

@@ -1,0 +1,154 @@
+"""The ``PrivacyGuardActor``: owns privacy profiles and the tracker blocker.
+
+Tabs ask it for a ``TabSetup`` (fingerprint stamped for the running engine, locale and time
+zone, WebRTC mode, blocker when enabled). Profiles are event-sourced, so a profile presents
+the same values after a restart; ``default`` is created on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from actors.base import VipbActor
+from actors.writer import EventWriter
+from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
+from adapters.fingerprints import generate_fingerprint
+from domain.errors import ProfileNotFoundError, ValidationError
+from domain.locales import languages_for, locale_for, timezone_for
+from domain.privacy import PrivacyProfile, WebRTCMode, profile_id
+from domain.results import Ack
+from domain.tab_commands import (
+    DEFAULT_PROFILE,
+    SetFingerprint,
+    ToggleTrackerBlocking,
+    ToggleWebRTC,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PrivacyGuardActor(VipbActor):
+    """Profiles by name, the shared tracker blocker, and tab setups built from both."""
+
+    def __init__(self, writer: EventWriter, filter_lists: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._writer = writer
+        self._filter_lists = list(filter_lists)
+        self._profiles: dict[str, PrivacyProfile] = {}
+        self._blocker: TrackerBlocker | None = None
+
+    # --- profiles ------------------------------------------------------------------------------
+
+    def _load(self, name: str) -> PrivacyProfile | None:
+        key = name.casefold()
+        profile = self._profiles.get(key)
+        if profile is None:
+            profile = self._writer.load(PrivacyProfile, profile_id(name))
+            if profile is not None:
+                self._profiles[key] = profile
+        return profile
+
+    def _create(self, name: str, os_names: Sequence[str], seed: int | None,
+                locale: str | None, timezone: str | None,
+                follow_proxy_country: bool) -> PrivacyProfile:
+        seed = secrets.randbits(63) if seed is None else seed
+        fingerprint = generate_fingerprint(seed, os_names)
+        locale = locale or fingerprint.languages[0]
+        country = locale.split("-")[1] if "-" in locale else "US"
+        profile = PrivacyProfile(
+            id=profile_id(name), name=name, fingerprint=fingerprint.model_dump(mode="json"),
+            locale=locale, timezone=timezone or timezone_for(country),
+            follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
+            tracker_blocking=False)
+        self._writer.save(profile)
+        self._profiles[name.casefold()] = profile
+        return profile
+
+    def profile(self, name: str, create_default: bool = True) -> PrivacyProfile:
+        """The profile called ``name`` (``default`` is created when first asked for)."""
+        profile = self._load(name)
+        if profile is None:
+            if name.casefold() != DEFAULT_PROFILE or not create_default:
+                raise ProfileNotFoundError(name)
+            profile = self._create(DEFAULT_PROFILE, ("windows", "macos", "linux"), None, None,
+                                   None, follow_proxy_country=True)
+        return profile
+
+    def set_fingerprint(self, command: SetFingerprint) -> dict[str, Any]:
+        """Create a profile, or regenerate an existing one's fingerprint when asked to."""
+        existing = self._load(command.profile)
+        if existing is not None and not command.regenerate:
+            raise ValidationError(
+                f"profile {command.profile!r} exists; pass regenerate=true to give it a new "
+                "fingerprint", field="profile")
+        if existing is None:
+            profile = self._create(command.profile, command.os, command.seed, command.locale,
+                                   command.timezone, command.follow_proxy_country)
+        else:
+            seed = secrets.randbits(63) if command.seed is None else command.seed
+            existing.regenerate(
+                fingerprint=generate_fingerprint(seed, command.os).model_dump(mode="json"))
+            changes: dict[str, Any] = {"follow_proxy_country": command.follow_proxy_country}
+            if command.locale:
+                changes["locale"] = command.locale
+            if command.timezone:
+                changes["timezone"] = command.timezone
+            existing.change(**changes)
+            self._writer.save(existing)
+            profile = existing
+        return describe(profile)
+
+    def toggle_webrtc(self, command: ToggleWebRTC) -> Ack:
+        """Set a profile's WebRTC mode (tabs opened afterwards use it)."""
+        return self._change(command.profile, webrtc=command.mode.value)
+
+    def toggle_blocking(self, command: ToggleTrackerBlocking) -> Ack:
+        """Turn tracker blocking on or off for a profile."""
+        if command.enabled:
+            self.blocker()  # a bad list is reported now, not at the next tab
+        return self._change(command.profile, tracker_blocking=command.enabled)
+
+    def _change(self, name: str, **changes: Any) -> Ack:
+        profile = self.profile(name)
+        changed = profile.change(**changes)
+        ids = self._writer.save(profile) if changed else []
+        return Ack(id=str(profile.id), position=ids[-1] if ids else 0, changed=changed)
+
+    # --- tabs ------------------------------------------------------------------------------------
+
+    def blocker(self) -> TrackerBlocker:
+        """The tracker blocker, loading the configured lists on first use."""
+        if self._blocker is None:
+            self._blocker = TrackerBlocker.from_sources(self._filter_lists)
+            log.info("tracker blocker loaded %d rules", self._blocker.rules)
+        return self._blocker
+
+    def tab_setup(self, name: str, engine_version: str, proxy: ProxyRoute | None,
+                  proxy_country: str | None) -> tuple[str, TabSetup]:
+        """(profile id, setup) for a tab of profile ``name`` behind ``proxy``."""
+        profile = self.profile(name)
+        locale, timezone = profile.locale, profile.timezone
+        if profile.follow_proxy_country and proxy_country:
+            locale, timezone = locale_for(proxy_country), timezone_for(proxy_country)
+        setup = TabSetup(
+            fingerprint=profile.values().for_engine(engine_version), locale=locale,
+            timezone=timezone, languages=tuple(languages_for(locale)), webrtc=profile.webrtc,
+            proxy=proxy, blocker=self.blocker() if profile.tracker_blocking else None)
+        return str(profile.id), setup
+
+
+def describe(profile: PrivacyProfile) -> dict[str, Any]:
+    """What the CLI shows of a profile (no noise seed)."""
+    fp = profile.values()
+    return {
+        "id": str(profile.id), "name": profile.name, "platform": fp.platform,
+        "user_agent": fp.user_agent, "screen": f"{fp.screen.width}x{fp.screen.height}",
+        "hardware_concurrency": fp.hardware_concurrency, "device_memory": fp.device_memory,
+        "webgl_vendor": fp.webgl_vendor, "webgl_renderer": fp.webgl_renderer,
+        "locale": profile.locale, "timezone": profile.timezone,
+        "follow_proxy_country": profile.follow_proxy_country, "webrtc": profile.webrtc,
+        "tracker_blocking": profile.tracker_blocking, "fonts": len(fp.fonts),
+    }

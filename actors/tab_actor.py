@@ -1,0 +1,222 @@
+"""The ``TabActor``: one per open tab. Drives its ``BrowserTab`` on the engine loop and
+records what happened as events of its ``Tab`` aggregate."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from actors.base import VipbActor
+from actors.writer import EventWriter
+from adapters.browser import BrowserEngine, BrowserTab, NavigationResult, TabSetup
+from domain.errors import BrowserError
+from domain.tab import Tab
+
+log = logging.getLogger(__name__)
+
+STATS_EVERY = 60.0  # seconds between TrackerStatsRecorded summaries of a busy tab
+# Chromium errors that say the proxy (not the site) failed: they count against the proxy.
+PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION",
+                "ERR_NO_SUPPORTED_PROXIES", "ERR_MANDATORY_PROXY_CONFIGURATION_FAILED")
+
+Outcome = Callable[[str, bool, float | None], None]  # (proxy id, ok, latency ms)
+
+
+class TabActor(VipbActor):
+    """One tab: its context, its page, its events."""
+
+    def __init__(self, tab_id: UUID, writer: EventWriter, engine: BrowserEngine,
+                 setup: TabSetup, profile_id: str, proxy_id: str | None,
+                 outcome: Outcome | None = None, clock: Callable[[], float] = time.monotonic,
+                 timeout: float = 30.0) -> None:
+        super().__init__()
+        self.tab_id = tab_id
+        self._writer = writer
+        self._engine = engine
+        self._setup = setup
+        self._profile_id = profile_id
+        self._proxy_id = proxy_id
+        self._outcome = outcome
+        self._clock = clock
+        self._timeout = timeout
+        self._tab: Tab | None = None
+        self._browser_tab: BrowserTab | None = None
+        self._stats_at = clock()
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def open(self, url: str | None, label: str | None, proxy_reason: str,
+             existing: bool = False) -> dict[str, Any]:
+        """Record TabOpened (or load the tab after a restart), open the context, load ``url``."""
+        if existing:
+            self._tab = self._writer.load(Tab, self.tab_id)
+        if self._tab is None:
+            self._tab = Tab(id=self.tab_id, profile_id=self._profile_id, proxy_id=self._proxy_id,
+                            label=label, proxy_reason=proxy_reason)
+            self._writer.save(self._tab)
+        self._browser_tab = self._engine.run(BrowserTab(self._engine, self._setup).open())
+        if url:
+            self._go("goto", url)
+        return self.info()
+
+    def info(self) -> dict[str, Any]:
+        """Where the tab is (from its aggregate)."""
+        tab = self._aggregate()
+        return {"id": str(self.tab_id), "profile_id": tab.profile_id, "proxy_id": tab.proxy_id,
+                "label": tab.label, "url": tab.url, "history": list(tab.history),
+                "position": tab.version}
+
+    def _aggregate(self) -> Tab:
+        assert self._tab is not None, "tab not opened"
+        return self._tab
+
+    def _page(self) -> BrowserTab:
+        if self._browser_tab is None:
+            raise BrowserError("the tab has no page (it is being reopened)")
+        return self._browser_tab
+
+    # --- navigation ------------------------------------------------------------------------------
+
+    def navigate(self, url: str) -> dict[str, Any]:
+        """Load ``url``; a failure is recorded and raised as ``BrowserError``."""
+        return self._go("goto", url)
+
+    def back(self) -> dict[str, Any]:
+        """Go back one history entry."""
+        return self._go("back")
+
+    def forward(self) -> dict[str, Any]:
+        """Go forward one history entry."""
+        return self._go("forward")
+
+    def reload(self) -> dict[str, Any]:
+        """Reload the current page."""
+        return self._go("reload")
+
+    def _go(self, action: str, url: str | None = None) -> dict[str, Any]:
+        page, tab = self._page(), self._aggregate()
+        target = url or tab.url or ""
+        actions = {"goto": lambda: page.goto(target, self._timeout),
+                   "restore": lambda: page.goto(target, self._timeout),
+                   "back": lambda: page.back(self._timeout),
+                   "forward": lambda: page.forward(self._timeout),
+                   "reload": lambda: page.reload(self._timeout)}
+        try:
+            result: NavigationResult = self._engine.run(actions[action](),
+                                                        timeout=self._timeout + 30)
+        except BrowserError as exc:
+            tab.navigation_failed(url=target, error=exc.message, proxy_id=self._proxy_id,
+                                  action=action)
+            self._save_with_stats(tab)
+            if self._proxy_id and self._outcome and any(e in exc.message for e in PROXY_ERRORS):
+                self._outcome(self._proxy_id, False, None)
+            raise
+        tab.navigated(url=result.url, status=result.status, title=result.title,
+                      latency_ms=result.latency_ms, proxy_id=self._proxy_id, action=action)
+        ids = self._save_with_stats(tab)
+        if self._proxy_id and self._outcome:
+            self._outcome(self._proxy_id, True, result.latency_ms)
+        return {"id": str(self.tab_id), "url": result.url, "status": result.status,
+                "title": result.title, "latency_ms": result.latency_ms,
+                "proxy_id": self._proxy_id, "position": ids[-1] if ids else 0}
+
+    def _save_with_stats(self, tab: Tab, force: bool = False) -> list[int]:
+        """Save, adding a tracker summary when one is due (the same transaction)."""
+        if self._browser_tab is not None and (
+                force or self._clock() - self._stats_at >= STATS_EVERY):
+            counts = self._browser_tab.counts.take()
+            self._stats_at = self._clock()
+            if counts.blocked or counts.allowed:
+                tab.tracker_stats(blocked=counts.blocked, allowed=counts.allowed,
+                                  top_domains=dict(counts.domains.most_common(20)))
+        return self._writer.save(tab)
+
+    def live_stats(self) -> dict[str, Any]:
+        """Blocker counts not yet recorded."""
+        counts = self._browser_tab.counts if self._browser_tab else None
+        return {"tab_id": str(self.tab_id), "blocked": counts.blocked if counts else 0,
+                "allowed": counts.allowed if counts else 0,
+                "top_domains": dict(counts.domains.most_common(20)) if counts else {}}
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def update(self, label: str | None) -> dict[str, Any]:
+        """Change the label."""
+        tab = self._aggregate()
+        if tab.label != label:
+            tab.updated(label=label)
+            self._writer.save(tab)
+        return self.info()
+
+    def assign_proxy(self, setup: TabSetup, proxy_id: str | None, reason: str) -> str | None:
+        """Reopen the context behind another proxy and reload the current URL.
+
+        Returns the previous proxy id (the caller releases it)."""
+        tab, previous = self._aggregate(), self._proxy_id
+        self._flush_stats()
+        self._close_page()
+        self._setup, self._proxy_id = setup, proxy_id
+        tab.proxy_assigned(proxy_id=proxy_id, reason=reason)
+        self._writer.save(tab)
+        self._browser_tab = self._engine.run(BrowserTab(self._engine, setup).open())
+        if tab.url:
+            try:
+                self._go("restore")
+            except BrowserError:
+                log.info("tab %s: restore after proxy change failed", self.tab_id)
+        return previous
+
+    def crashed(self) -> None:
+        """The browser died: record it, reopen the context, restore the page."""
+        tab = self._aggregate()
+        self._browser_tab = None  # its context died with the browser
+        tab.crashed(reason="browser process disconnected")
+        self._writer.save(tab)
+        self._browser_tab = self._engine.run(BrowserTab(self._engine, self._setup).open())
+        if tab.url:
+            try:
+                self._go("restore")
+            except BrowserError:
+                log.info("tab %s: restore after crash failed", self.tab_id)
+
+    def close(self, reason: str = "closed by user") -> dict[str, Any]:
+        """Record the last tracker counts and TabClosed, close the context."""
+        tab = self._aggregate()
+        info = self.info()
+        if not tab.closed:
+            self._flush_stats(save=False)
+            tab.close(reason=reason)
+            ids = self._writer.save(tab)
+            info["position"] = ids[-1]
+        self._close_page()
+        self.stop()
+        return info
+
+    def _flush_stats(self, save: bool = True) -> None:
+        tab = self._aggregate()
+        if self._browser_tab is not None:
+            counts = self._browser_tab.counts.take()
+            if counts.blocked or counts.allowed:
+                tab.tracker_stats(blocked=counts.blocked, allowed=counts.allowed,
+                                  top_domains=dict(counts.domains.most_common(20)))
+                if save:
+                    self._writer.save(tab)
+
+    def _close_page(self) -> None:
+        if self._browser_tab is not None:
+            try:
+                self._engine.run(self._browser_tab.close(), timeout=30)
+            except Exception:
+                log.debug("closing tab %s failed", self.tab_id, exc_info=True)
+            self._browser_tab = None
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        """Evaluate JavaScript in the page (tests and diagnostics only)."""
+        return self._engine.run(self._page().evaluate(expression, arg))
+
+    def on_stop(self) -> None:
+        """Make sure the context does not outlive the actor."""
+        self._close_page()

@@ -1,0 +1,257 @@
+"""The ``TabSupervisorActor``: opens tabs (proxy from the rotation engine, setup from the
+privacy guard), keeps one ``TabActor`` per open tab, and reopens them after a browser crash."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import pykka
+
+from actors.base import VipbActor
+from actors.privacy_guard import PrivacyGuardActor
+from actors.proxy_pool import ProxyPoolActor
+from actors.rotation_actor import RotationActor
+from actors.tab_actor import TabActor
+from actors.writer import EventWriter
+from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
+from adapters.proxycheck import ProxyEndpoint
+from domain.errors import BrowserError, TabNotFoundError, ValidationError
+from domain.selection import SelectionContext
+from domain.tab import BrowsingSession, session_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrowserCrashed:
+    """Told by the engine's crash listener."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """A tab's proxy decision."""
+
+    proxy_id: str | None
+    route: ProxyRoute | None
+    country: str | None
+    reason: str
+    selected: bool  # counted as in use by the rotation engine: release when done
+
+
+class TabSupervisorActor(VipbActor):
+    """Owns the tab actors and the engine they share."""
+
+    def __init__(self, writer: EventWriter, engine: BrowserEngine,
+                 guard: pykka.ActorProxy[PrivacyGuardActor],
+                 pool: pykka.ActorProxy[ProxyPoolActor],
+                 rotation: pykka.ActorProxy[RotationActor] | None,
+                 timeout: float = 30.0) -> None:
+        super().__init__()
+        self._writer = writer
+        self._engine = engine
+        self._guard = guard
+        self._pool = pool
+        self._rotation = rotation
+        self._timeout = timeout
+        self._tabs: dict[str, pykka.ActorProxy[TabActor]] = {}
+        self._routes: dict[str, Route] = {}
+
+    def on_start(self) -> None:
+        """Hear about browser crashes."""
+        ref = self.actor_ref
+        self._engine.add_crash_listener(lambda: ref.tell(BrowserCrashed()))
+
+    def on_receive(self, message: Any) -> Any:
+        """Told messages: browser crashes."""
+        if isinstance(message, BrowserCrashed):
+            self._reopen_all()
+        return None
+
+    # --- proxies ---------------------------------------------------------------------------------
+
+    def _route(self, choice: str, url: str | None, country: str | None,
+               tab_id: str) -> Route:
+        if choice == "direct":
+            return Route(None, None, None, "direct by request", selected=False)
+        selected = choice == "auto"
+        if selected:
+            if self._rotation is None:
+                raise ValidationError("this runtime has no rotation engine", field="proxy")
+            host = urlsplit(url).hostname if url else None
+            ctx = SelectionContext(url=url, domain=host, country=country, tab_id=tab_id)
+            try:
+                selection = self._rotation.select(ctx).get()
+            except BrowserError:
+                raise
+            except Exception as exc:
+                raise ValidationError(
+                    f"no proxy available ({exc}); add proxies or pass proxy=direct",
+                    field="proxy") from None
+            proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
+        else:
+            proxy_id, reason = choice, "chosen by request"
+        actor = self._pool.actor_for(UUID(proxy_id)).get()
+        endpoint: ProxyEndpoint = actor.endpoint().get()
+        route = ProxyRoute(endpoint.protocol, endpoint.host, endpoint.port, endpoint.username,
+                           endpoint.password)
+        return Route(str(UUID(proxy_id)), route, actor.country().get(), reason, selected)
+
+    def _release(self, route: Route | None) -> None:
+        if route is not None and route.selected and route.proxy_id and self._rotation:
+            self._rotation.release(route.proxy_id).get()
+
+    def _outcome(self, proxy_id: str, ok: bool, latency_ms: float | None) -> None:
+        if self._rotation is not None:
+            self._rotation.report(proxy_id, ok, latency_ms)  # told: never block a tab
+
+    def _setup(self, profile: str, route: Route) -> tuple[str, TabSetup]:
+        version = self._engine.run(self._engine_version())
+        result: tuple[str, TabSetup] = self._guard.tab_setup(
+            profile, version, route.route, route.country).get()
+        return result
+
+    async def _engine_version(self) -> str:
+        await self._engine.browser()
+        assert self._engine.chromium is not None
+        return self._engine.chromium.version
+
+    # --- channels --------------------------------------------------------------------------------
+
+    def create(self, url: str | None, profile: str, proxy: str, country: str | None,
+               label: str | None) -> dict[str, Any]:
+        """Open a tab and (optionally) load ``url``."""
+        tab_id = uuid.uuid4()
+        route = self._route(proxy, url, country, tab_id.hex)
+        try:
+            profile_id, setup = self._setup(profile, route)
+            actor = TabActor.start(tab_id, self._writer, self._engine, setup, profile_id,
+                                   route.proxy_id, self._outcome,
+                                   timeout=self._timeout).proxy()
+        except BaseException:
+            self._release(route)
+            raise
+        self._tabs[str(tab_id)], self._routes[str(tab_id)] = actor, route
+        try:
+            info: dict[str, Any] = actor.open(None, label, route.reason).get()
+        except BaseException:
+            self._forget(str(tab_id), reason="failed to open")
+            raise
+        if url:
+            try:
+                info = actor.navigate(url).get()
+            except BrowserError as exc:
+                info = {**actor.info().get(), "error": exc.message}
+        return info
+
+    def tab(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
+        """The actor of an open tab."""
+        key = str(UUID(tab_id))
+        actor = self._tabs.get(key)
+        if actor is None or not actor.actor_ref.is_alive():
+            raise TabNotFoundError(tab_id)
+        return actor
+
+    def close(self, tab_id: str, reason: str = "closed by user") -> dict[str, Any]:
+        """Close one tab."""
+        info: dict[str, Any] = self.tab(tab_id).close(reason).get()
+        self._forget(str(UUID(tab_id)), reason=None)
+        return info
+
+    def _forget(self, key: str, reason: str | None) -> None:
+        actor = self._tabs.pop(key, None)
+        if actor is not None and reason is not None and actor.actor_ref.is_alive():
+            try:
+                actor.close(reason).get()
+            except Exception:
+                log.exception("closing tab %s failed", key)
+        self._release(self._routes.pop(key, None))
+
+    def assign_proxy(self, tab_id: str, proxy: str, country: str | None) -> dict[str, Any]:
+        """Move a tab to another proxy (a new context; the page is reloaded)."""
+        actor, key = self.tab(tab_id), str(UUID(tab_id))
+        info = actor.info().get()
+        route = self._route(proxy, info["url"], country, key)
+        try:
+            _, setup = self._setup(self._profile_name(info["profile_id"]), route)
+            actor.assign_proxy(setup, route.proxy_id, route.reason).get()
+        except BaseException:
+            self._release(route)
+            raise
+        self._release(self._routes.get(key))
+        self._routes[key] = route
+        result: dict[str, Any] = actor.info().get()
+        return result
+
+    def _profile_name(self, profile_id: str) -> str:
+        from domain.privacy import PrivacyProfile
+
+        profile = self._writer.load(PrivacyProfile, UUID(profile_id))
+        if profile is None:
+            raise ValidationError(f"profile {profile_id} no longer exists", field="profile")
+        return str(profile.name)
+
+    def open_tabs(self) -> list[str]:
+        """Ids of the open tabs."""
+        return list(self._tabs)
+
+    def stats(self, tab_id: str | None) -> list[dict[str, Any]]:
+        """Counts not yet recorded, per open tab."""
+        actors = [self.tab(tab_id)] if tab_id else list(self._tabs.values())
+        return [a.live_stats().get() for a in actors]
+
+    def _reopen_all(self) -> None:
+        for key, actor in list(self._tabs.items()):
+            try:
+                actor.crashed().get()
+            except Exception:
+                log.exception("reopening tab %s after a crash failed", key)
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    def save_session(self, name: str, tab_ids: list[str] | None) -> dict[str, Any]:
+        """Store open tabs (URL, proxy, profile) under ``name``."""
+        keys = [str(UUID(t)) for t in tab_ids] if tab_ids else list(self._tabs)
+        tabs = []
+        for key in keys:
+            info = self.tab(key).info().get()
+            route = self._routes[key]
+            tabs.append({"url": info["url"], "profile_id": info["profile_id"],
+                         "proxy": route.proxy_id if not route.selected else "auto",
+                         "proxy_id": route.proxy_id, "label": info["label"]})
+        session = self._writer.load(BrowsingSession, session_id(name))
+        if session is None:
+            session = BrowsingSession(id=session_id(name), name=name)
+        session.save(tabs=tabs)
+        ids = self._writer.save(session)
+        return {"id": str(session.id), "name": name, "tabs": len(tabs), "position": ids[-1]}
+
+    def load_session(self, name: str) -> dict[str, Any]:
+        """Reopen a saved session's tabs; proxies picked as they were (``auto`` re-picks)."""
+        session = self._writer.load(BrowsingSession, session_id(name))
+        if session is None:
+            raise ValidationError(f"no saved session {name!r} (see `vipb session list`)",
+                                  field="name")
+        opened = []
+        for saved in session.tabs:
+            proxy = saved["proxy"] or "direct"
+            info = self.create(saved["url"], self._profile_name(saved["profile_id"]), proxy,
+                               None, saved.get("label"))
+            opened.append(info)
+        session.loaded(tab_ids=[t["id"] for t in opened])
+        ids = self._writer.save(session)
+        return {"id": str(session.id), "name": session.name, "tabs": opened,
+                "position": ids[-1]}
+
+    def close_all(self, reason: str) -> None:
+        """Close every tab (runtime shutdown)."""
+        for key in list(self._tabs):
+            self._forget(key, reason=reason)
+
+    def on_stop(self) -> None:
+        """Tabs do not outlive the supervisor."""
+        self.close_all("runtime stopped")

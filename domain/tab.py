@@ -1,0 +1,87 @@
+"""The ``Tab`` and ``BrowsingSession`` aggregates: what tabs did, on record."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.ids import named_id
+
+
+class Tab(Aggregate):
+    """One browser tab: its profile, its proxy and everything it loaded."""
+
+    @event("TabOpened")
+    def __init__(self, id: UUID, profile_id: str, proxy_id: str | None, label: str | None,
+                 proxy_reason: str) -> None:
+        self.profile_id = profile_id
+        self.proxy_id = proxy_id
+        self.label = label
+        self.url: str | None = None
+        self.history: list[str] = []
+        self.closed = False
+        self.crashes = 0
+
+    @event("TabNavigated")
+    def navigated(self, url: str, status: int | None, title: str, latency_ms: float,
+                  proxy_id: str | None, action: str) -> None:
+        """A navigation finished (``action``: goto, back, forward, reload, restore)."""
+        self.url = url
+        if action in ("goto", "restore") and (not self.history or self.history[-1] != url):
+            self.history.append(url)
+
+    @event("TabNavigationFailed")
+    def navigation_failed(self, url: str, error: str, proxy_id: str | None,
+                          action: str) -> None:
+        """A navigation did not complete; ``error`` is Chromium's reason."""
+
+    @event("TabProxyAssigned")
+    def proxy_assigned(self, proxy_id: str | None, reason: str) -> None:
+        """The tab now goes through ``proxy_id`` (None: direct, by explicit request)."""
+        self.proxy_id = proxy_id
+
+    @event("TabUpdated")
+    def updated(self, label: str | None) -> None:
+        """The tab's label changed."""
+        self.label = label
+
+    @event("TabCrashed")
+    def crashed(self, reason: str) -> None:
+        """The browser under this tab died; the tab is reopened."""
+        self.crashes += 1
+
+    @event("TrackerStatsRecorded")
+    def tracker_stats(self, blocked: int, allowed: int, top_domains: dict[str, int]) -> None:
+        """A periodic summary of the tracker blocker for this tab (never per request)."""
+
+    @event("TabClosed")
+    def close(self, reason: str) -> None:
+        """The tab was closed."""
+        self.closed = True
+
+
+def session_id(name: str) -> UUID:
+    """Browsing sessions are unique by name."""
+    return named_id("browsing-session", name.casefold())
+
+
+class BrowsingSession(Aggregate):
+    """A named set of tabs (URL, proxy, profile) that can be saved and restored.
+
+    Created empty, then every save is a ``SessionSaved`` (the first one included)."""
+
+    @event("SessionCreated")
+    def __init__(self, id: UUID, name: str) -> None:
+        self.name = name
+        self.tabs: list[dict[str, Any]] = []
+
+    @event("SessionSaved")
+    def save(self, tabs: list[dict[str, Any]]) -> None:
+        """Overwrite the saved tabs."""
+        self.tabs = tabs
+
+    @event("SessionLoaded")
+    def loaded(self, tab_ids: list[str]) -> None:
+        """The session was restored as these tabs."""

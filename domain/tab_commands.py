@@ -1,0 +1,169 @@
+"""Command models for the ``tab:*``, ``privacy:*`` and ``session:*`` channels."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from domain import rules
+from domain.commands import Command, Country, Label
+from domain.privacy import WebRTCMode
+
+HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(rules.check_http_url)]
+ProfileName = Annotated[str, Field(min_length=1, max_length=64),
+                        AfterValidator(lambda v: rules.check_text(v, max_len=64))]
+SessionName = ProfileName
+TabId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
+ProxyChoice = Annotated[str, Field(pattern=r"^(auto|direct|[0-9a-f]{32}|[0-9a-f-]{36})$")]
+OsName = Literal["windows", "macos", "linux"]
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+TimeZone = Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+){0,2}$", max_length=64)]
+DEFAULT_PROFILE = "default"
+
+
+class CreateTab(Command):
+    """Open a tab: a new browser context with its own proxy and privacy profile.
+
+    ``proxy`` is ``auto`` (the rotation engine picks), a proxy id, or ``direct`` (no proxy,
+    explicitly). Example: url=https://example.com profile=berlin proxy=auto
+    """
+
+    channel: ClassVar[str] = "tab:create"
+    url: HttpUrl | None = None
+    profile: ProfileName = DEFAULT_PROFILE
+    proxy: ProxyChoice = "auto"
+    country: Country | None = None  # wanted proxy country for ``auto``
+    label: Label | None = None
+
+
+class TabRef(Command):
+    """A command that targets one open tab."""
+
+    tab_id: TabId
+
+
+class CloseTab(TabRef):
+    """Close a tab (its tracker stats are recorded first)."""
+
+    channel: ClassVar[str] = "tab:close"
+
+
+class NavigateTab(TabRef):
+    """Load a URL in a tab."""
+
+    channel: ClassVar[str] = "tab:navigate"
+    url: HttpUrl
+
+
+class UpdateTab(TabRef):
+    """Change a tab's label."""
+
+    channel: ClassVar[str] = "tab:update"
+    label: Label | None
+
+
+class AssignTabProxy(TabRef):
+    """Move a tab to another proxy (``auto``, an id, or ``direct``); the page is reloaded."""
+
+    channel: ClassVar[str] = "tab:assign-proxy"
+    proxy: ProxyChoice = "auto"
+    country: Country | None = None
+
+
+class GoBack(TabRef):
+    """Go back one history entry."""
+
+    channel: ClassVar[str] = "tab:go-back"
+
+
+class GoForward(TabRef):
+    """Go forward one history entry."""
+
+    channel: ClassVar[str] = "tab:go-forward"
+
+
+class ReloadTab(TabRef):
+    """Reload the current page."""
+
+    channel: ClassVar[str] = "tab:reload"
+
+
+class ListTabs(Command):
+    """List tabs from the read model."""
+
+    channel: ClassVar[str] = "tab:list"
+    include_closed: bool = False
+    limit: int = Field(default=1000, ge=1, le=100_000)
+
+
+class SetFingerprint(Command):
+    """Create a privacy profile, or regenerate an existing profile's fingerprint
+    (``regenerate=true``). Example: profile=berlin os=["windows"] locale=de-DE"""
+
+    channel: ClassVar[str] = "privacy:set-fingerprint"
+    profile: ProfileName
+    os: tuple[OsName, ...] = ("windows", "macos", "linux")
+    seed: int | None = Field(default=None, ge=0, lt=2**63)
+    locale: Locale | None = None
+    timezone: TimeZone | None = None
+    follow_proxy_country: bool = False
+    regenerate: bool = False
+
+    @model_validator(mode="after")
+    def _some_os(self) -> SetFingerprint:
+        if not self.os:
+            raise ValueError("give at least one os")
+        return self
+
+
+class ToggleWebRTC(Command):
+    """Choose a profile's WebRTC guard: ``proxied`` (no leaking candidates) or ``block``."""
+
+    channel: ClassVar[str] = "privacy:toggle-webrtc"
+    profile: ProfileName = DEFAULT_PROFILE
+    mode: WebRTCMode
+
+
+class ToggleTrackerBlocking(Command):
+    """Turn tracker blocking on or off for a profile (applies to tabs opened afterwards)."""
+
+    channel: ClassVar[str] = "privacy:toggle-tracker-blocking"
+    profile: ProfileName = DEFAULT_PROFILE
+    enabled: bool
+
+
+class GetPrivacyStats(Command):
+    """Tracker-blocking counts: recorded summaries plus what open tabs counted since."""
+
+    channel: ClassVar[str] = "privacy:get-stats"
+    tab_id: TabId | None = None
+
+
+class SaveSession(Command):
+    """Store the open tabs (URL, proxy, profile) under a name."""
+
+    channel: ClassVar[str] = "session:save"
+    name: SessionName
+    tab_ids: tuple[TabId, ...] | None = None  # default: every open tab
+
+
+class LoadSession(Command):
+    """Reopen the tabs of a saved session."""
+
+    channel: ClassVar[str] = "session:load"
+    name: SessionName
+
+
+class ListSessions(Command):
+    """List saved sessions."""
+
+    channel: ClassVar[str] = "session:list"
+
+
+TAB_COMMANDS: dict[str, type[Command]] = {
+    cls.channel: cls
+    for cls in (CreateTab, CloseTab, NavigateTab, UpdateTab, AssignTabProxy, GoBack, GoForward,
+                ReloadTab, ListTabs, SetFingerprint, ToggleWebRTC, ToggleTrackerBlocking,
+                GetPrivacyStats, SaveSession, LoadSession, ListSessions)
+}

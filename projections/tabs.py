@@ -1,0 +1,200 @@
+"""Read tables of the browser side: ``tabs``, ``privacy_profiles``, ``sessions``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import ClassVar
+
+from projections.view import EventRecord, Handler, View
+
+
+class TabsView(View):
+    """One row per tab: where it is, through which proxy, how its loads went."""
+
+    name: ClassVar[str] = "tabs"
+    tables: ClassVar[tuple[str, ...]] = ("tabs",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``tabs``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS tabs (
+                id TEXT PRIMARY KEY,
+                profile_id TEXT NOT NULL,
+                proxy_id TEXT,
+                label TEXT,
+                state TEXT NOT NULL,
+                url TEXT,
+                title TEXT,
+                http_status INTEGER,
+                latency_ms REAL,
+                navigations INTEGER NOT NULL DEFAULT 0,
+                failures INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                crashes INTEGER NOT NULL DEFAULT 0,
+                trackers_blocked INTEGER NOT NULL DEFAULT 0,
+                requests_allowed INTEGER NOT NULL DEFAULT 0,
+                opened_at TEXT NOT NULL,
+                closed_at TEXT,
+                updated_at TEXT NOT NULL
+            )"""
+        )
+        cur.execute("CREATE INDEX IF NOT EXISTS tabs_state ON tabs (state)")
+
+    def handlers(self) -> dict[str, Handler]:
+        """Every Tab event."""
+        return {
+            "TabOpened": self._opened,
+            "TabNavigated": self._navigated,
+            "TabNavigationFailed": self._failed,
+            "TabProxyAssigned": self._proxy,
+            "TabUpdated": self._updated,
+            "TabCrashed": self._crashed,
+            "TrackerStatsRecorded": self._trackers,
+            "TabClosed": self._closed,
+        }
+
+    def _opened(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO tabs (id, profile_id, proxy_id, label, state, opened_at, "
+            "updated_at) VALUES (?,?,?,?,'open',?,?)",
+            (rec.aggregate, s["profile_id"], s["proxy_id"], s["label"], rec.timestamp,
+             rec.timestamp))
+
+    def _navigated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "UPDATE tabs SET url=?, title=?, http_status=?, latency_ms=?, proxy_id=?, "
+            "navigations=navigations+1, last_error=NULL, updated_at=? WHERE id=?",
+            (s["url"], s["title"], s["status"], s["latency_ms"], s["proxy_id"], rec.timestamp,
+             rec.aggregate))
+
+    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE tabs SET failures=failures+1, last_error=?, updated_at=? WHERE id=?",
+                    (rec.state["error"], rec.timestamp, rec.aggregate))
+
+    def _proxy(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE tabs SET proxy_id=?, updated_at=? WHERE id=?",
+                    (rec.state["proxy_id"], rec.timestamp, rec.aggregate))
+
+    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE tabs SET label=?, updated_at=? WHERE id=?",
+                    (rec.state["label"], rec.timestamp, rec.aggregate))
+
+    def _crashed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE tabs SET crashes=crashes+1, updated_at=? WHERE id=?",
+                    (rec.timestamp, rec.aggregate))
+
+    def _trackers(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute(
+            "UPDATE tabs SET trackers_blocked=trackers_blocked+?, "
+            "requests_allowed=requests_allowed+? WHERE id=?",
+            (rec.state["blocked"], rec.state["allowed"], rec.aggregate))
+
+    def _closed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE tabs SET state='closed', closed_at=?, updated_at=? WHERE id=?",
+                    (rec.timestamp, rec.timestamp, rec.aggregate))
+
+
+class PrivacyProfilesView(View):
+    """One row per privacy profile (the fingerprint's visible values, no noise seed)."""
+
+    name: ClassVar[str] = "privacy_profiles"
+    tables: ClassVar[tuple[str, ...]] = ("privacy_profiles",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``privacy_profiles``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS privacy_profiles (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                platform TEXT NOT NULL,
+                user_agent TEXT NOT NULL,
+                screen TEXT NOT NULL,
+                webgl_renderer TEXT NOT NULL,
+                locale TEXT NOT NULL,
+                timezone TEXT NOT NULL,
+                follow_proxy_country INTEGER NOT NULL,
+                webrtc TEXT NOT NULL,
+                tracker_blocking INTEGER NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )"""
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """PrivacyProfileCreated, PrivacySettingsChanged, FingerprintRegenerated."""
+        return {"PrivacyProfileCreated": self._created,
+                "PrivacySettingsChanged": self._changed,
+                "FingerprintRegenerated": self._regenerated}
+
+    @staticmethod
+    def _fp_columns(fp: dict[str, object]) -> tuple[object, ...]:
+        screen = fp["screen"]
+        assert isinstance(screen, dict)
+        return (fp["platform"], fp["user_agent"], f"{screen['width']}x{screen['height']}",
+                fp["webgl_renderer"])
+
+    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]), s["locale"],
+             s["timezone"], int(s["follow_proxy_country"]), s["webrtc"],
+             int(s["tracker_blocking"]), rec.timestamp, rec.timestamp))
+
+    def _changed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        allowed = ("locale", "timezone", "follow_proxy_country", "webrtc", "tracker_blocking")
+        changes = {k: v for k, v in rec.state["changes"].items() if k in allowed}
+        if not changes:
+            return
+        sets = ", ".join(f"{k}=?" for k in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        cur.execute(f"UPDATE privacy_profiles SET {sets}, updated_at=? WHERE id=?",
+                    (*values, rec.timestamp, rec.aggregate))
+
+    def _regenerated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute(
+            "UPDATE privacy_profiles SET platform=?, user_agent=?, screen=?, webgl_renderer=?, "
+            "updated_at=? WHERE id=?",
+            (*self._fp_columns(rec.state["fingerprint"]), rec.timestamp, rec.aggregate))
+
+
+class SessionsView(View):
+    """One row per saved browsing session."""
+
+    name: ClassVar[str] = "sessions"
+    tables: ClassVar[tuple[str, ...]] = ("sessions",)
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``sessions``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS sessions (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                tabs TEXT NOT NULL,
+                tab_count INTEGER NOT NULL,
+                saved_at TEXT,
+                loaded_at TEXT,
+                loads INTEGER NOT NULL DEFAULT 0
+            )"""
+        )
+
+    def handlers(self) -> dict[str, Handler]:
+        """SessionCreated, SessionSaved, SessionLoaded."""
+        return {"SessionCreated": self._created, "SessionSaved": self._saved,
+                "SessionLoaded": self._loaded}
+
+    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("INSERT OR REPLACE INTO sessions (id, name, tabs, tab_count) "
+                    "VALUES (?,?,'[]',0)", (rec.aggregate, rec.state["name"]))
+
+    def _saved(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        tabs = rec.state["tabs"]
+        cur.execute("UPDATE sessions SET tabs=?, tab_count=?, saved_at=? WHERE id=?",
+                    (json.dumps(tabs, sort_keys=True), len(tabs), rec.timestamp, rec.aggregate))
+
+    def _loaded(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE sessions SET loaded_at=?, loads=loads+1 WHERE id=?",
+                    (rec.timestamp, rec.aggregate))

@@ -1,0 +1,129 @@
+"""Privacy profiles in real Chromium: the page, its iframes and its workers see the profile;
+profiles differ from each other and stay the same across reloads and restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pykka
+
+from tests.browser.conftest import open_runtime
+from tests.browser.helpers import FRAME_PROBE, call, evaluate, refuse
+from tests.sites import Site
+
+
+def _probes(rt, tab_id: str) -> tuple[dict, dict, dict]:
+    page = evaluate(rt, tab_id, "window.pageProbe")
+    frame = evaluate(rt, tab_id, FRAME_PROBE)
+    worker = evaluate(rt, tab_id, "window.workerProbe")
+    return page, frame, worker
+
+
+def test_page_iframe_and_worker_present_the_profile(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    profile = call(rt, "privacy:set-fingerprint", profile="alpha", seed=11, os=["windows"],
+                   locale="de-DE", timezone="Europe/Berlin")
+    tab = call(rt, "tab:create", url=site.url("/probe.html"), profile="alpha", proxy="direct")
+    assert tab["status"] == 200
+    page, frame, worker = _probes(rt, tab["id"])
+    engine_major = rt.engine.chromium.version.split(".")[0]
+    for seen in (page, frame, worker):
+        assert seen["platform"] == "Win32"
+        assert seen["hardwareConcurrency"] == profile["hardware_concurrency"]
+        assert seen["languages"] == ["de-DE", "de"]
+        assert seen["timezone"] == "Europe/Berlin"
+        assert seen["webglVendor"] == profile["webgl_vendor"]
+        assert seen["webglRenderer"] == profile["webgl_renderer"]
+        assert f"Chrome/{engine_major}." in seen["userAgent"]
+        assert "Headless" not in seen["userAgent"]
+        assert f"Chromium/{engine_major}" in seen["brands"]
+        assert seen["toStringNative"] == "function get platform() { [native code] }"
+    width, height = (int(v) for v in profile["screen"].split("x"))
+    assert page["screen"][:2] == [width, height]
+    assert page["canvasHash"] == frame["canvasHash"]  # same drawing, same profile noise
+
+
+def test_overrides_look_native(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    tab = call(rt, "tab:create", url=site.url("/probe.html"), proxy="direct")
+    checks = evaluate(rt, tab["id"], """() => {
+        const d = Object.getOwnPropertyDescriptor(Navigator.prototype, 'hardwareConcurrency');
+        let illegal = false;
+        try { d.get.call({}); } catch (e) { illegal = e instanceof TypeError; }
+        return {
+          toString: Function.prototype.toString.toString(),
+          getParameter: WebGLRenderingContext.prototype.getParameter.toString(),
+          getParameterName: WebGLRenderingContext.prototype.getParameter.name,
+          getParameterLength: WebGLRenderingContext.prototype.getParameter.length,
+          toDataURL: HTMLCanvasElement.prototype.toDataURL.toString(),
+          worker: Worker.toString(),
+          illegalInvocation: illegal,
+          webdriver: navigator.webdriver,
+        };
+    }""")
+    assert checks == {
+        "toString": "function toString() { [native code] }",
+        "getParameter": "function getParameter() { [native code] }",
+        "getParameterName": "getParameter",
+        "getParameterLength": 1,
+        "toDataURL": "function toDataURL() { [native code] }",
+        "worker": "function Worker() { [native code] }",
+        "illegalInvocation": True,
+        "webdriver": False,
+    }
+
+
+def test_blob_workers_present_the_profile(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="blobby", seed=5, os=["macos"])
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), profile="blobby", proxy="direct")
+    platform = evaluate(rt, tab["id"], """() => new Promise(resolve => {
+        const src = "postMessage([navigator.platform, navigator.hardwareConcurrency])";
+        const w = new Worker(URL.createObjectURL(new Blob([src], {type: 'text/javascript'})));
+        w.onmessage = e => resolve(e.data);
+    })""")
+    page = evaluate(rt, tab["id"], "[navigator.platform, navigator.hardwareConcurrency]")
+    assert platform == page
+    assert page[0] == "MacIntel"
+
+
+def test_two_profiles_differ_and_each_is_stable_across_reloads_and_restarts(
+        data_dir: Path, site: Site) -> None:
+    rt = open_runtime(data_dir)
+    try:
+        call(rt, "privacy:set-fingerprint", profile="one", seed=1, os=["windows"])
+        call(rt, "privacy:set-fingerprint", profile="two", seed=2, os=["windows"])
+        one = call(rt, "tab:create", url=site.url("/probe.html"), profile="one", proxy="direct")
+        two = call(rt, "tab:create", url=site.url("/probe.html"), profile="two", proxy="direct")
+        first_one = evaluate(rt, one["id"], "window.pageProbe")
+        first_two = evaluate(rt, two["id"], "window.pageProbe")
+        assert first_one["canvasHash"] != first_two["canvasHash"]  # different noise seeds
+        assert (first_one["hardwareConcurrency"], first_one["webglRenderer"]) != (
+            first_two["hardwareConcurrency"], first_two["webglRenderer"]) or \
+            first_one["screen"] != first_two["screen"]
+        call(rt, "tab:reload", tab_id=one["id"])
+        assert evaluate(rt, one["id"], "window.pageProbe") == first_one
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    rt = open_runtime(data_dir)  # a new process would see the same: state is in the store
+    try:
+        again = call(rt, "tab:create", url=site.url("/probe.html"), profile="one",
+                     proxy="direct")
+        assert evaluate(rt, again["id"], "window.pageProbe") == first_one
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def test_profile_commands_reject_bad_input_and_write_nothing(browser_runtime) -> None:
+    rt = browser_runtime
+    head = rt.app.recorder.max_notification_id()
+    assert refuse(rt, "privacy:set-fingerprint", profile="<script>x") .startswith("profile:")
+    assert refuse(rt, "privacy:set-fingerprint", profile="p", os=["amiga"]).startswith("os.0:")
+    assert refuse(rt, "privacy:toggle-webrtc", profile="p", mode="leaky").startswith("mode:")
+    assert "no privacy profile" in refuse(rt, "privacy:toggle-webrtc", profile="nope",
+                                          mode="block")
+    assert rt.app.recorder.max_notification_id() == head
+    call(rt, "privacy:set-fingerprint", profile="p", seed=3)
+    assert "exists" in refuse(rt, "privacy:set-fingerprint", profile="p", seed=4)

@@ -1,0 +1,135 @@
+"""A local web site for browser tests: probe pages (page, iframe, worker), a WebRTC page and a
+tracker endpoint. Every request is logged so tests can prove what reached the server."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PROBE = """
+const probe = () => {
+  const out = {
+    platform: navigator.platform, hardwareConcurrency: navigator.hardwareConcurrency,
+    deviceMemory: navigator.deviceMemory, languages: Array.from(navigator.languages),
+    userAgent: navigator.userAgent,
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    brands: navigator.userAgentData ? navigator.userAgentData.brands.map(b => b.brand + "/" + b.version) : null,
+  };
+  try {
+    const c = typeof document !== "undefined" ? document.createElement("canvas") : new OffscreenCanvas(64, 32);
+    const gl = c.getContext("webgl");
+    out.webglVendor = gl.getParameter(0x9245);
+    out.webglRenderer = gl.getParameter(0x9246);
+  } catch (e) { out.webglVendor = "error: " + e; }
+  const c2 = typeof document !== "undefined" ? document.createElement("canvas") : new OffscreenCanvas(120, 40);
+  c2.width = 120; c2.height = 40;
+  const ctx = c2.getContext("2d");
+  ctx.fillStyle = "#f60"; ctx.fillRect(5, 5, 100, 20);
+  ctx.fillStyle = "#069"; ctx.font = "16px sans-serif"; ctx.fillText("vipb canvas", 8, 22);
+  const data = ctx.getImageData(0, 0, 120, 40).data;
+  let h = 2166136261;
+  for (let i = 0; i < data.length; i++) { h ^= data[i]; h = Math.imul(h, 16777619) >>> 0; }
+  out.canvasHash = h;
+  out.toStringNative = Object.getOwnPropertyDescriptor(
+    (typeof Navigator !== "undefined" ? Navigator : WorkerNavigator).prototype, "platform").get.toString();
+  if (typeof screen !== "undefined") {
+    out.screen = [screen.width, screen.height, screen.availWidth, screen.availHeight];
+  }
+  return out;
+};
+"""
+
+PAGES = {
+    "/probe.html": ("text/html", f"""<!doctype html><html><head><title>probe</title>
+<script>{PROBE}
+window.pageProbe = probe();
+window.workerProbe = new Promise(resolve => {{
+  const w = new Worker("/probe-worker.js"); w.onmessage = e => resolve(e.data);
+}});
+</script></head><body><iframe id="frame" src="/frame.html"></iframe></body></html>"""),
+    "/frame.html": ("text/html", f"""<!doctype html><html><head><title>frame</title>
+<script>{PROBE} window.frameProbe = probe();</script></head><body>frame</body></html>"""),
+    "/probe-worker.js": ("application/javascript", f"{PROBE}\npostMessage(probe());"),
+    "/webrtc.html": ("text/html", """<!doctype html><html><head><title>webrtc</title><script>
+window.gather = async () => {
+  if (typeof RTCPeerConnection === "undefined") return {available: false, candidates: []};
+  const pc = new RTCPeerConnection({iceServers: []});
+  pc.createDataChannel("probe");
+  const candidates = [];
+  const done = new Promise(resolve => {
+    pc.onicecandidate = e => { if (e.candidate) candidates.push(e.candidate.candidate); else resolve(); };
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") resolve(); };
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await done;
+  const sdp = pc.localDescription.sdp;
+  pc.close();
+  return {available: true, candidates, sdp};
+};
+</script></head><body>webrtc</body></html>"""),
+    "/trackers.html": ("text/html", """<!doctype html><html><head><title>trackers</title>
+<script src="/vipb-test-tracker/t.js"></script>
+<script src="/app.js"></script></head>
+<body><img src="/vipb-test-tracker/pixel.gif"></body></html>"""),
+    "/app.js": ("application/javascript", "window.appLoaded = true;"),
+    "/vipb-test-tracker/t.js": ("application/javascript", "window.trackerLoaded = true;"),
+    "/vipb-test-tracker/pixel.gif": ("image/gif", "GIF89a"),
+}
+
+
+@dataclass
+class Site:
+    """A running site: its base URL and the paths it was asked for."""
+
+    base: str
+    requests: list[str] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        """An absolute URL on this site."""
+        return self.base + path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    site: Site
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        self.site.requests.append(path)
+        page = PAGES.get(path)
+        if page is None:
+            self.send_error(404)
+            return
+        body = page[1].encode()
+        self.send_response(200)
+        self.send_header("Content-Type", page[0])
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # http.server stalls under fan-out otherwise
+    daemon_threads = True
+
+
+@contextlib.contextmanager
+def local_site() -> Iterator[Site]:
+    """Serve the pages on 127.0.0.1 (random port)."""
+    site = Site(base="")
+    handler = type("Handler", (_Handler,), {"site": site})
+    server = _Server(("127.0.0.1", 0), handler)
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
