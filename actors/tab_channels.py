@@ -92,7 +92,8 @@ class TabChannels:
 
     def _create(self, c: CreateTab) -> Any:
         self._check_target(c.url)
-        return self._tabs().create(c.url, c.profile, c.proxy, c.country, c.label).get(timeout=TIMEOUT)
+        return self._tabs().create(c.url, c.profile, c.proxy, c.country,
+                                   c.label).get(timeout=TIMEOUT)
 
     def _navigate(self, c: NavigateTab) -> Any:
         self._check_target(c.url)
