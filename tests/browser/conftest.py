@@ -39,8 +39,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def open_runtime(root: Path, **settings: object) -> Runtime:
     """A runtime allowed to open loopback pages (the test sites)."""
-    return Runtime.open(root, settings=Settings(data_dir=root, allow_private_targets=True,
-                                                **settings))  # type: ignore[arg-type]
+    options: dict[str, object] = {"allow_private_targets": True, **settings}
+    return Runtime.open(root, settings=Settings(data_dir=root, **options))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -1,0 +1,201 @@
+"""Tabs in real Chromium through real local proxies: each tab's traffic goes through its own
+proxy, SOCKS5 with credentials works through the relay, history, sessions, crash recovery."""
+
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from adapters.store import EventHistory
+from tests.browser.helpers import call, evaluate, refuse
+from tests.servers import have, microsocks, pproxy, tinyproxy
+from tests.sites import Site
+
+needs_debian_servers = pytest.mark.skipif(
+    not (have("microsocks") and have("tinyproxy")), reason="microsocks/tinyproxy not installed")
+
+
+def _port(site: Site) -> str:
+    return f"127.0.0.1:{urlsplit(site.base).port}"
+
+
+def _add(rt, proxy, **extra) -> str:
+    payload = {"protocol": proxy.protocol, "host": "127.0.0.1", "port": proxy.port, **extra}
+    if proxy.username:
+        payload |= {"username": proxy.username, "password": proxy.password}
+    return str(call(rt, "proxy:add", **payload)["id"])
+
+
+def _events(rt, aggregate: str | None = None) -> list[tuple[str, dict]]:
+    entries = EventHistory(rt.app).log(aggregate=aggregate, limit=10_000)
+    return [(e.event, e.data or {}) for e in entries]
+
+
+def test_each_tab_goes_through_its_own_proxy(browser_runtime, site: Site,
+                                             other_site: Site) -> None:
+    rt = browser_runtime
+    with pproxy("http", verbose=True) as a, pproxy("http", verbose=True) as b:
+        id_a, id_b = _add(rt, a), _add(rt, b)
+        tab_a = call(rt, "tab:create", url=site.url("/frame.html"), proxy=id_a)
+        tab_b = call(rt, "tab:create", url=other_site.url("/frame.html"), proxy=id_b)
+        assert (tab_a["status"], tab_b["status"]) == (200, 200)
+        assert (tab_a["proxy_id"], tab_b["proxy_id"]) == (id_a, id_b)
+        assert a.log.wait_for(lambda lines: any(_port(site) in x for x in lines))
+        assert b.log.wait_for(lambda lines: any(_port(other_site) in x for x in lines))
+        assert not a.log.mentions(_port(other_site))
+        assert not b.log.mentions(_port(site))
+        rt.settle()
+        with rt.reader() as conn:
+            rows = dict(conn.execute("SELECT id, proxy_id FROM tabs").fetchall())
+        assert rows == {tab_a["id"]: id_a, tab_b["id"]: id_b}
+
+
+def test_auto_proxy_comes_from_the_rotation_engine(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    with pproxy("http", verbose=True) as only:
+        proxy_id = _add(rt, only)
+        tab = call(rt, "tab:create", url=site.url("/frame.html"))  # proxy=auto
+        assert tab["proxy_id"] == proxy_id
+        assert only.log.wait_for(lambda lines: any(_port(site) in x for x in lines))
+        applied = [data for name, data in _events(rt) if name == "RotationApplied"]
+        assert [a["proxy_id"] for a in applied] == [proxy_id], "the pick is on record"
+
+
+def test_no_proxy_in_the_pool_is_a_clear_error_not_a_direct_connection(browser_runtime,
+                                                                       site: Site) -> None:
+    rt = browser_runtime
+    error = refuse(rt, "tab:create", url=site.url("/frame.html"))
+    assert error.startswith("proxy: no proxy available")
+    assert site.requests == []
+
+
+@needs_debian_servers
+def test_socks5_with_credentials_works_through_the_local_relay(browser_runtime,
+                                                               site: Site) -> None:
+    rt = browser_runtime
+    with microsocks("tabuser", "s3cret:with#odd@chars") as socks:
+        proxy_id = _add(rt, socks)
+        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=proxy_id)
+        assert tab["status"] == 200
+        assert tab["proxy_id"] == proxy_id
+        assert "/frame.html" in site.requests
+    # the proxy is gone: the same tab can no longer load anything
+    error = refuse(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/app.js"))
+    assert "ERR_" in error
+    assert "/app.js" not in site.requests
+
+
+@needs_debian_servers
+def test_http_proxy_with_basic_auth(browser_runtime, site: Site, tmp_path) -> None:
+    rt = browser_runtime
+    with tinyproxy(tmp_path, "web", "pa55word") as proxy:
+        proxy_id = _add(rt, proxy)
+        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=proxy_id)
+        assert tab["status"] == 200
+    with tinyproxy(tmp_path, "web", "other") as wrong:
+        bad_id = _add(rt, wrong, label="wrong password")
+        call(rt, "proxy:update", proxy_id=bad_id, password="not-it")
+        tab = call(rt, "tab:create", proxy=bad_id)
+        error = refuse(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/app.js"))
+        assert "ERR_" in error
+
+
+def test_history_back_forward_reload(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")
+    call(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/webrtc.html"))
+    assert call(rt, "tab:go-back", tab_id=tab["id"])["url"] == site.url("/frame.html")
+    assert call(rt, "tab:go-forward", tab_id=tab["id"])["url"] == site.url("/webrtc.html")
+    before = site.requests.count("/webrtc.html")
+    assert call(rt, "tab:reload", tab_id=tab["id"])["title"] == "webrtc"
+    assert site.requests.count("/webrtc.html") == before + 1
+    actions = [s["action"] for n, s in _events(rt, tab["id"]) if n == "TabNavigated"]
+    assert actions == ["goto", "goto", "back", "forward", "reload"]
+
+
+def test_assign_proxy_moves_the_tab_to_the_new_proxy(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    with pproxy("http", verbose=True) as a, pproxy("http", verbose=True) as b:
+        id_a, id_b = _add(rt, a), _add(rt, b)
+        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=id_a)
+        moved = call(rt, "tab:assign-proxy", tab_id=tab["id"], proxy=id_b)
+        assert moved["proxy_id"] == id_b
+        assert b.log.wait_for(lambda lines: any(_port(site) in x for x in lines))
+        names = [n for n, _ in _events(rt, tab["id"])]
+        assert names[:2] == ["TabOpened", "TabNavigated"]
+        assert "TabProxyAssigned" in names and names[-1] == "TabNavigated"
+
+
+def test_tab_commands_reject_bad_input_and_write_nothing(data_dir, site: Site) -> None:
+    from tests.browser.conftest import open_runtime
+
+    rt = open_runtime(data_dir, allow_private_targets=False)
+    try:
+        head = rt.app.recorder.max_notification_id()
+        assert refuse(rt, "tab:create", url="file:///etc/passwd").startswith("url:")
+        assert refuse(rt, "tab:create", url="javascript:alert(1)").startswith("url:")
+        assert refuse(rt, "tab:create", url=site.url("/x"), proxy="direct").startswith("url:")
+        assert refuse(rt, "tab:navigate", tab_id="0" * 32, url="https://example.com/") \
+            .startswith("no open tab")
+        assert refuse(rt, "tab:create", label="<img src=x onerror=1>").startswith("label:")
+        assert refuse(rt, "tab:bogus", x=1).startswith("channel:")
+        assert rt.app.recorder.max_notification_id() == head
+        assert site.requests == []
+    finally:
+        rt.close()
+
+
+def test_crashed_browser_is_relaunched_and_tabs_reopened(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")
+    engine = rt.engine
+    crashed = threading.Event()
+    engine.add_crash_listener(crashed.set)
+    launches = engine.launches
+
+    async def crash() -> None:
+        browser = await engine.browser()
+        session = await browser.new_browser_cdp_session()
+        try:
+            await session.send("Browser.crash")
+        except Exception:
+            pass  # the connection dies with the browser
+
+    engine.run(crash())
+    assert crashed.wait(30)
+    # The supervisor heard of the crash before our listener ran: asking it anything now
+    # waits until every tab is reopened.
+    assert rt.tabs().open_tabs().get() == [tab["id"]]
+    assert engine.launches == launches + 1
+    names = [n for n, _ in _events(rt, tab["id"])]
+    assert names[-2:] == ["TabCrashed", "TabNavigated"]
+    assert evaluate(rt, tab["id"], "document.title") == "frame"
+    assert call(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/webrtc.html"))["status"] \
+        == 200
+
+
+def test_sessions_save_and_restore_tabs(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="work", seed=9)
+    one = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct", profile="work")
+    two = call(rt, "tab:create", url=site.url("/webrtc.html"), proxy="direct", label="rtc")
+    saved = call(rt, "session:save", name="morning")
+    assert saved["tabs"] == 2
+    call(rt, "tab:close", tab_id=one["id"])
+    call(rt, "tab:close", tab_id=two["id"])
+    assert call(rt, "tab:list") == []
+    loaded = call(rt, "session:load", name="morning")
+    urls = sorted(t["url"] for t in loaded["tabs"])
+    assert urls == sorted([site.url("/frame.html"), site.url("/webrtc.html")])
+    listed = call(rt, "tab:list")
+    assert len(listed) == 2
+    assert {row["label"] for row in listed} == {None, "rtc"}
+    work = call(rt, "privacy:set-fingerprint", profile="work", regenerate=True, seed=9)["id"]
+    by_label = {row["label"]: row["profile_id"] for row in listed}
+    assert by_label[None] == work  # the restored tab kept its profile
+    assert by_label["rtc"] != work
+    sessions = call(rt, "session:list")
+    assert [(s["name"], s["tab_count"], s["loads"]) for s in sessions] == [("morning", 2, 1)]
+    assert refuse(rt, "session:load", name="evening").startswith("name: no saved session")
