@@ -8,6 +8,7 @@ the same values after a restart; ``default`` is created on first use.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from domain.tab_commands import (
 )
 
 log = logging.getLogger(__name__)
+_CHROME = re.compile(r"Chrome/[\d.]+")  # tabs claim the running engine's version
 
 
 class PrivacyGuardActor(VipbActor):
@@ -82,8 +84,8 @@ class PrivacyGuardActor(VipbActor):
         existing = self._load(command.profile)
         if existing is not None and not command.regenerate:
             raise ValidationError(
-                f"profile {command.profile!r} exists; pass regenerate=true to give it a new "
-                "fingerprint", field="profile")
+                f"profile {command.profile!r} exists; pass regenerate=true (--regenerate) to "
+                "give it a new fingerprint", field="profile")
         if existing is None:
             profile = self._create(command.profile, command.os, command.seed, command.locale,
                                    command.timezone, command.follow_proxy_country)
@@ -145,7 +147,7 @@ def describe(profile: PrivacyProfile) -> dict[str, Any]:
     fp = profile.values()
     return {
         "id": str(profile.id), "name": profile.name, "platform": fp.platform,
-        "user_agent": fp.user_agent, "screen": f"{fp.screen.width}x{fp.screen.height}",
+        "user_agent": _CHROME.sub("Chrome/<engine>", fp.user_agent), "screen": f"{fp.screen.width}x{fp.screen.height}",
         "hardware_concurrency": fp.hardware_concurrency, "device_memory": fp.device_memory,
         "webgl_vendor": fp.webgl_vendor, "webgl_renderer": fp.webgl_renderer,
         "locale": profile.locale, "timezone": profile.timezone,

@@ -90,7 +90,7 @@ class TabSupervisorActor(VipbActor):
                 raise
             except Exception as exc:
                 raise ValidationError(
-                    f"no proxy available ({exc}); add proxies or pass proxy=direct",
+                    f"{str(exc).rstrip('.')}; add proxies or pass proxy=direct",
                     field="proxy") from None
             proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
         else:

@@ -238,6 +238,8 @@ class BrowserTab:
 
     async def close(self) -> None:
         """Close the context (and its relay)."""
+        if self.workers is not None:
+            self.workers.stop()
         if self.context is not None:
             try:
                 await self.context.close()

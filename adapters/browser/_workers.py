@@ -35,6 +35,11 @@ class WorkerGuard:
         await self._session.send("Target.setAutoAttach", {
             "autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False})
 
+    def stop(self) -> None:
+        """Cancel injections still in flight (the page is closing)."""
+        for task in list(self._tasks):
+            task.cancel()
+
     def _attached(self, params: dict[str, Any]) -> None:
         task = asyncio.ensure_future(self._patch(params))
         self._tasks.add(task)

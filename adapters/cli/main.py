@@ -10,7 +10,14 @@ from pathlib import Path
 import typer
 
 from actors.runtime import DataPaths, initialize
-from adapters.cli import events_cmds, projection_cmds, proxy_cmds, query_cmds, rotation_cmds
+from adapters.cli import (
+    browser_cmds,
+    events_cmds,
+    projection_cmds,
+    proxy_cmds,
+    query_cmds,
+    rotation_cmds,
+)
 from adapters.cli.context import CliState, state
 from adapters.cli.output import emit, fail
 from adapters.config import Settings
@@ -29,6 +36,9 @@ app.add_typer(proxy_cmds.app, name="proxy")
 app.add_typer(rotation_cmds.app, name="rotation")
 app.add_typer(events_cmds.app, name="events")
 app.add_typer(projection_cmds.app, name="projections")
+app.add_typer(browser_cmds.tab_app, name="tab")
+app.add_typer(browser_cmds.privacy_app, name="privacy")
+app.add_typer(browser_cmds.session_app, name="session")
 app.command("query")(query_cmds.query)
 
 

@@ -68,7 +68,8 @@ def test_no_proxy_in_the_pool_is_a_clear_error_not_a_direct_connection(browser_r
                                                                        site: Site) -> None:
     rt = browser_runtime
     error = refuse(rt, "tab:create", url=site.url("/frame.html"))
-    assert error.startswith("proxy: no proxy available")
+    assert error.startswith("proxy: no proxy is available")
+    assert error.endswith("add proxies or pass proxy=direct")
     assert site.requests == []
 
 

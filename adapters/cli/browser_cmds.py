@@ -1,0 +1,156 @@
+"""``vipb tab|privacy|session ...``: tabs in real Chromium, privacy profiles, saved sessions.
+
+Without a running host, a tab lives as long as the command: ``vipb tab visit`` opens a tab,
+loads the page, records everything and closes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit
+from domain.parsing import parse_command
+from domain.tab_commands import (
+    TAB_COMMANDS,
+    CreateTab,
+    ListSessions,
+    ListTabs,
+    SetFingerprint,
+    ToggleTrackerBlocking,
+    ToggleWebRTC,
+)
+
+tab_app = typer.Typer(help="Tabs: real Chromium, one proxy and privacy profile each.",
+                      no_args_is_help=True)
+privacy_app = typer.Typer(help="Privacy profiles: fingerprint, WebRTC guard, tracker blocking.",
+                          no_args_is_help=True)
+session_app = typer.Typer(help="Saved sets of tabs.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _run(ctx: typer.Context, command: Any) -> Any:
+    return state(ctx).runtime().dispatcher.execute(command)
+
+
+@tab_app.command("visit")
+def visit(
+    ctx: typer.Context,
+    url: str = typer.Argument(..., help="http(s) URL to load."),
+    profile: str = typer.Option("default", "--profile", help="Privacy profile name."),
+    proxy: str = typer.Option("auto", "--proxy",
+                              help="auto (rotation picks), a proxy id, or direct."),
+    country: str | None = typer.Option(None, "--country", help="Wanted proxy country (auto)."),
+    as_json: bool = JSON,
+) -> None:
+    """Open a tab, load URL through its proxy, record the visit, close the tab.
+
+    Example: vipb tab visit https://example.com --profile berlin --country DE
+    """
+    command = parse_command(CreateTab, {"url": url, "profile": profile, "proxy": proxy,
+                                        "country": country})
+    runtime = state(ctx).runtime()
+    result = runtime.dispatcher.execute(command)
+    close = parse_command(TAB_COMMANDS["tab:close"], {"tab_id": result["id"]})
+    runtime.dispatcher.execute(close)
+    emit({k: v for k, v in result.items() if k != "position"}, as_json)
+
+
+@tab_app.command("list")
+def list_tabs(
+    ctx: typer.Context,
+    all_: bool = typer.Option(False, "--all", help="Include closed tabs."),
+    limit: int = typer.Option(100, "--limit", help="At most this many rows."),
+    as_json: bool = JSON,
+) -> None:
+    """List tabs from the read model. Example: vipb tab list --all --json"""
+    rows = _run(ctx, parse_command(ListTabs, {"include_closed": all_, "limit": limit}))
+    emit(rows, as_json, columns=["id", "state", "proxy_id", "url", "http_status", "title",
+                                 "navigations", "failures", "trackers_blocked"])
+
+
+@privacy_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name."),
+    os_: list[str] = typer.Option([], "--os", help="windows, macos or linux; repeatable."),
+    seed: int | None = typer.Option(None, "--seed", help="Reproducible generation."),
+    locale: str | None = typer.Option(None, "--locale", help="e.g. de-DE"),
+    timezone: str | None = typer.Option(None, "--timezone", help="e.g. Europe/Berlin"),
+    follow: bool = typer.Option(False, "--follow-proxy-country",
+                                help="Locale and time zone follow each tab's proxy country."),
+    regenerate: bool = typer.Option(False, "--regenerate",
+                                    help="Give an existing profile a new fingerprint."),
+    as_json: bool = JSON,
+) -> None:
+    """Create a privacy profile with a coherent fingerprint (browserforge data).
+
+    Example: vipb privacy create berlin --os windows --locale de-DE --timezone Europe/Berlin
+    """
+    payload: dict[str, Any] = {"profile": name, "seed": seed, "locale": locale,
+                               "timezone": timezone, "follow_proxy_country": follow,
+                               "regenerate": regenerate}
+    if os_:
+        payload["os"] = os_
+    emit(_run(ctx, parse_command(SetFingerprint, payload)), as_json)
+
+
+@privacy_app.command("webrtc")
+def webrtc(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name."),
+    mode: str = typer.Argument(..., help="proxied (no leaking candidates) or block."),
+    as_json: bool = JSON,
+) -> None:
+    """Choose a profile's WebRTC guard. Example: vipb privacy webrtc berlin block"""
+    emit(_run(ctx, parse_command(ToggleWebRTC, {"profile": name, "mode": mode})), as_json)
+
+
+@privacy_app.command("blocking")
+def blocking(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name."),
+    enabled: str = typer.Argument(..., help="on or off."),
+    as_json: bool = JSON,
+) -> None:
+    """Turn tracker blocking on or off (lists: VIPB_FILTER_LISTS).
+
+    Example: vipb privacy blocking berlin on
+    """
+    flag = {"on": True, "off": False}.get(enabled.lower(), enabled)
+    emit(_run(ctx, parse_command(ToggleTrackerBlocking, {"profile": name, "enabled": flag})),
+         as_json)
+
+
+@privacy_app.command("list")
+def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List privacy profiles. Example: vipb privacy list --json"""
+    from projections import queries
+
+    runtime = state(ctx).runtime()
+    runtime.settle()
+    with runtime.reader() as conn:
+        rows = queries.query(conn, "privacy_profiles", [], 10_000)
+    emit(rows, as_json, columns=["name", "platform", "screen", "locale", "timezone", "webrtc",
+                                 "tracker_blocking"])
+
+
+@privacy_app.command("stats")
+def stats(
+    ctx: typer.Context,
+    tab: str | None = typer.Option(None, "--tab", help="One tab's id."),
+    as_json: bool = JSON,
+) -> None:
+    """Tracker-blocking counts (recorded summaries). Example: vipb privacy stats"""
+    payload = {"tab_id": tab} if tab else {}
+    emit(_run(ctx, parse_command(TAB_COMMANDS["privacy:get-stats"], payload)), as_json)
+
+
+@session_app.command("list")
+def list_sessions(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """List saved sessions. Example: vipb session list"""
+    emit(_run(ctx, parse_command(ListSessions, {})), as_json,
+         columns=["name", "tab_count", "saved_at", "loaded_at", "loads"])
