@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import secrets
 import time
@@ -110,6 +111,8 @@ class BrowserTab:
         self._binding = "__" + secrets.token_hex(8)
         self._worker_urls: set[str] = set()
         self._worker_prefix = ""
+        self._session: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def open(self) -> BrowserTab:
         """Create the context and its page, profile applied before any page script."""
@@ -122,9 +125,10 @@ class BrowserTab:
                                               s.proxy.username, s.proxy.password).start()
                 proxy = {"server": self.relay.url}
             else:
+                # Credentials are not given to Playwright: this tab's own interception session
+                # answers the proxy's challenges (two intercepting sessions answering the same
+                # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS).
                 proxy = {"server": f"{s.proxy.protocol}://{s.proxy.host}:{s.proxy.port}"}
-                if s.proxy.username:
-                    proxy |= {"username": s.proxy.username, "password": s.proxy.password or ""}
         screen = fp.values.screen
         try:
             self.context = await browser.new_context(
@@ -143,9 +147,8 @@ class BrowserTab:
         self._worker_prefix = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc)
         await self.context.expose_binding(self._binding, self._worker_started)
         await self.context.add_init_script(script=script)
-        # Interception costs every request, but it is the one place a worker's script can
-        # get the guard in front before it runs (CDP injection races Playwright's resume).
-        await self.context.route("**/*", self._route)
+        if s.blocker is not None:  # interception costs every request: only when blocking
+            await self.context.route("**/*", self._route)
         self.page = await self.context.new_page()
         session = await self.context.new_cdp_session(self.page)
         await session.send("Emulation.setUserAgentOverride", {
@@ -153,6 +156,22 @@ class BrowserTab:
             "platform": fp.values.platform, "userAgentMetadata": _user_agent_metadata(fp)})
         self.workers = WorkerGuard(session, script)
         await self.workers.start()
+        # Worker scripts get the guard in front as they are served. Chromium fetches a
+        # dedicated worker's script before the worker exists as a target (so injecting over
+        # CDP races Playwright resuming it); the fetch is a request of type "Other", so only
+        # those are intercepted, and only those the page reported as worker scripts change.
+        # An intercepting client must also answer auth challenges (or Chromium cancels them):
+        # the proxy's own credentials for proxy challenges, the default for the rest.
+        self._session = session
+        session.on("Fetch.requestPaused", self._paused)
+        session.on("Fetch.authRequired", self._auth_required)
+        patterns: list[dict[str, str]] = [
+            {"urlPattern": "*", "resourceType": "Other", "requestStage": "Response"}]
+        if s.proxy is not None and s.proxy.username and not s.proxy.needs_relay:
+            # Challenges reach only clients that intercept the request: with proxy
+            # credentials every request is intercepted (and continued at once).
+            patterns.append({"urlPattern": "*", "requestStage": "Request"})
+        await session.send("Fetch.enable", {"handleAuthRequests": True, "patterns": patterns})
         return self
 
     def _worker_started(self, _source: Any, url: str) -> None:
@@ -160,18 +179,56 @@ class BrowserTab:
         if isinstance(url, str) and len(self._worker_urls) < 1000:
             self._worker_urls.add(url)
 
+    def _auth_required(self, event: dict[str, Any]) -> None:
+        proxy = self.setup.proxy
+        if event.get("authChallenge", {}).get("source") == "Proxy" and proxy is not None \
+                and proxy.username and not proxy.needs_relay:
+            answer = {"response": "ProvideCredentials", "username": proxy.username,
+                      "password": proxy.password or ""}
+        else:
+            answer = {"response": "Default"}
+        task = asyncio.ensure_future(self._session.send("Fetch.continueWithAuth", {
+            "requestId": event["requestId"], "authChallengeResponse": answer}))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _paused(self, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self._serve_paused(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve_paused(self, event: dict[str, Any]) -> None:
+        """Continue an intercepted response, with the guard in front if it is a worker's."""
+        request_id, url = event["requestId"], event["request"]["url"]
+        session = self._session
+        if "responseStatusCode" not in event and "responseErrorReason" not in event:
+            try:  # request stage (only with proxy credentials): let it go on
+                await session.send("Fetch.continueRequest", {"requestId": request_id})
+            except Exception as exc:
+                log.debug("intercepted request %s not continued: %s", url[:80], exc)
+            return
+        status = int(event.get("responseStatusCode") or 0)
+        try:
+            if url in self._worker_urls and 200 <= status < 300:
+                self._worker_urls.discard(url)
+                body = await session.send("Fetch.getResponseBody", {"requestId": request_id})
+                raw = (base64.b64decode(body["body"]) if body.get("base64Encoded")
+                       else body["body"].encode())
+                headers = [h for h in event.get("responseHeaders", [])
+                           if h["name"].lower() not in ("content-length", "content-encoding")]
+                await session.send("Fetch.fulfillRequest", {
+                    "requestId": request_id, "responseCode": status,
+                    "responseHeaders": headers,
+                    "body": base64.b64encode(self._worker_prefix.encode() + raw).decode()})
+            else:
+                await session.send("Fetch.continueResponse", {"requestId": request_id})
+        except Exception as exc:  # the page closed, or the request was cancelled
+            log.debug("intercepted response of %s not served: %s", url[:80], exc)
+
     async def _route(self, route: Any) -> None:
         request = route.request
-        if request.resource_type == "script":
-            await asyncio.sleep(0)  # let a pending worker report (same CDP stream) land first
-            if request.url in self._worker_urls:
-                self._worker_urls.discard(request.url)
-                await self._serve_worker(route)
-                return
         blocker = self.setup.blocker
-        if blocker is None:
-            await route.continue_()
-            return
+        assert blocker is not None
         frame_url = ""
         try:
             frame_url = request.frame.url
@@ -184,19 +241,6 @@ class BrowserTab:
         else:
             self.counts.allowed += 1
             await route.continue_()
-
-    async def _serve_worker(self, route: Any) -> None:
-        """Fetch a worker's script (through the tab's proxy) and serve it with the guard first."""
-        try:
-            response = await route.fetch()
-            body = await response.text()
-        except Exception as exc:
-            log.info("worker script fetch failed: %s", str(exc).splitlines()[0])
-            await route.abort("failed")
-            return
-        if response.ok:
-            body = self._worker_prefix + body
-        await route.fulfill(response=response, body=body)
 
     async def goto(self, url: str, timeout: float = 30.0) -> NavigationResult:
         """Navigate and wait for the load event."""
@@ -240,6 +284,8 @@ class BrowserTab:
         """Close the context (and its relay)."""
         if self.workers is not None:
             self.workers.stop()
+        for task in list(self._tasks):
+            task.cancel()
         if self.context is not None:
             try:
                 await self.context.close()

@@ -94,8 +94,12 @@ def test_http_proxy_with_basic_auth(browser_runtime, site: Site, tmp_path) -> No
     rt = browser_runtime
     with tinyproxy(tmp_path, "web", "pa55word") as proxy:
         proxy_id = _add(rt, proxy)
-        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=proxy_id)
-        assert tab["status"] == 200
+        tab = call(rt, "tab:create", url=site.url("/probe.html"), proxy=proxy_id)
+        assert tab.get("status") == 200, tab.get("error")
+        page = evaluate(rt, tab["id"], "window.pageProbe")
+        worker = evaluate(rt, tab["id"], "window.workerProbe")  # guarded through the proxy
+        assert (worker["platform"], worker["languages"]) == (page["platform"],
+                                                             page["languages"])
     with tinyproxy(tmp_path, "web", "other") as wrong:
         bad_id = _add(rt, wrong, label="wrong password")
         call(rt, "proxy:update", proxy_id=bad_id, password="not-it")
