@@ -147,7 +147,8 @@ def describe(profile: PrivacyProfile) -> dict[str, Any]:
     fp = profile.values()
     return {
         "id": str(profile.id), "name": profile.name, "platform": fp.platform,
-        "user_agent": _CHROME.sub("Chrome/<engine>", fp.user_agent), "screen": f"{fp.screen.width}x{fp.screen.height}",
+        "user_agent": _CHROME.sub("Chrome/<engine>", fp.user_agent),
+        "screen": f"{fp.screen.width}x{fp.screen.height}",
         "hardware_concurrency": fp.hardware_concurrency, "device_memory": fp.device_memory,
         "webgl_vendor": fp.webgl_vendor, "webgl_renderer": fp.webgl_renderer,
         "locale": profile.locale, "timezone": profile.timezone,
