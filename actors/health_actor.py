@@ -27,12 +27,16 @@ class HealthCheckActor(VipbActor):
         super().__init__()
         self._writer = writer
         self._load_statuses = statuses
-        self._status: dict[str, str] = {}
+        self._status: dict[str, str] | None = None
         self._journal: HealthJournal | None = None
 
-    def on_start(self) -> None:
-        """Statuses as last recorded (this actor is their only writer from now on)."""
-        self._status = dict(self._load_statuses())
+    def _statuses(self) -> dict[str, str]:
+        """Statuses as last recorded, read on first use (this actor is their only writer
+        from then on). Not in ``on_start``: reading settles the views, which must not
+        happen at an arbitrary moment of another thread's work."""
+        if self._status is None:
+            self._status = dict(self._load_statuses())
+        return self._status
 
     def _today(self) -> HealthJournal:
         day = datetime.now(UTC).date().isoformat()
@@ -63,8 +67,9 @@ class HealthCheckActor(VipbActor):
 
         def record(proxy_id: str, report: HealthReport) -> None:
             nonlocal pending, position
-            old = self._status.get(proxy_id, ProxyStatus.UNKNOWN.value)
-            self._status[proxy_id] = self._today().record(proxy_id, report, old)
+            statuses = self._statuses()
+            old = statuses.get(proxy_id, ProxyStatus.UNKNOWN.value)
+            statuses[proxy_id] = self._today().record(proxy_id, report, old)
             pending += 1
             if pending >= SAVE_EVERY:
                 position = max(position, self._save())

@@ -47,10 +47,34 @@ def lab_proxies() -> None:
              "--country", "NL", "--label", "lab-socks")
         vipb("proxy", "add", f"http://127.0.0.1:{free_port()}", "--label", "lab-dead")
         vipb("proxy", "validate", "--all", "--samples", "2", "--timeout", "3", check=False)
-    vipb("rotation", "set", "geographic", "--param", "countries=NL")
-    for _ in range(3):
-        vipb("rotation", "pick", "--domain", "shop.example.com")
-    vipb("query", "rotation_events", "--limit", "5")
+        vipb("rotation", "set", "geographic", "--param", "countries=NL")
+        for _ in range(3):
+            vipb("rotation", "pick", "--domain", "shop.example.com")
+        vipb("query", "rotation_events", "--limit", "5")
+        tabs()
+
+
+def tabs() -> None:
+    """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking."""
+    from adapters.browser import find_chromium
+    from domain.errors import BrowserNotFoundError
+    from tests.sites import local_site
+
+    try:
+        find_chromium()
+    except BrowserNotFoundError as exc:
+        print(f"\n(skipping tabs: {exc})")
+        return
+    with local_site() as site:
+        vipb("privacy", "create", "demo-berlin", "--os", "windows", "--locale", "de-DE",
+             "--timezone", "Europe/Berlin", "--seed", "7")
+        vipb("privacy", "blocking", "demo-berlin", "on")
+        for page in ("/trackers.html", "/probe.html"):  # proxy picked by the geographic rule
+            vipb("tab", "visit", site.url(page), "--profile", "demo-berlin", "--country", "NL")
+        vipb("tab", "list", "--all")
+        vipb("privacy", "stats")
+        served = sorted(set(site.requests))
+        print(f"\nthe local site served {served} (the tracker paths were blocked)")
 
 
 def main() -> None:

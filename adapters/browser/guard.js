@@ -251,6 +251,13 @@
     });
   }
 
+  // --- service workers: outside any tab's guard and proxy bookkeeping, so never registered --
+  if (G.ServiceWorkerContainer) {
+    patchMethod(G.ServiceWorkerContainer.prototype, "register", () => (target, self, args) =>
+      Promise.reject(new DOMException(
+        "Failed to register a ServiceWorker: The operation is insecure.", "SecurityError")));
+  }
+
   // --- SharedWorker: its global cannot be patched (no debugger attach), so it is refused -----
   if (G.SharedWorker && cfg.blockSharedWorkers) {
     const SW = G.SharedWorker;

@@ -127,3 +127,39 @@ def test_profile_commands_reject_bad_input_and_write_nothing(browser_runtime) ->
     assert rt.app.recorder.max_notification_id() == head
     call(rt, "privacy:set-fingerprint", profile="p", seed=3)
     assert "exists" in refuse(rt, "privacy:set-fingerprint", profile="p", seed=4)
+
+
+def test_service_workers_blocked_and_shared_workers_refused(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")
+    outcome = evaluate(rt, tab["id"], """async () => {
+        let sw;
+        try {
+          sw = navigator.serviceWorker
+            ? await navigator.serviceWorker.register('/sw.js').then(() => 'registered')
+            : 'unavailable';
+        } catch (e) { sw = 'refused'; }
+        let shared;
+        try { new SharedWorker('/app.js'); shared = 'started'; }
+        catch (e) { shared = e.name; }
+        return [sw, shared, SharedWorker.toString()];
+    }""")
+    assert outcome[0] != "registered"
+    assert outcome[1:] == ["SecurityError", "function SharedWorker() { [native code] }"]
+    assert "/sw.js" not in site.requests
+
+
+def test_locale_and_timezone_follow_the_proxy_country(browser_runtime, site: Site) -> None:
+    from tests.servers import pproxy
+
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="roaming", seed=21, follow_proxy_country=True)
+    with pproxy("http") as proxy:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=proxy.port,
+                        country="JP")["id"]
+        tab = call(rt, "tab:create", url=site.url("/probe.html"), profile="roaming",
+                   proxy=proxy_id)
+        page = evaluate(rt, tab["id"], "window.pageProbe")
+        worker = evaluate(rt, tab["id"], "window.workerProbe")
+    assert (page["timezone"], page["languages"]) == ("Asia/Tokyo", ["ja-JP", "ja"])
+    assert (worker["timezone"], worker["languages"]) == ("Asia/Tokyo", ["ja-JP", "ja"])

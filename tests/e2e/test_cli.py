@@ -160,7 +160,8 @@ def test_query_events_and_projections(ready: Cli) -> None:
     assert ready("events", "show", "999999").code == 2
     status = ready("projections", "status", "--json").json()
     assert {s["view"] for s in status} == {"proxies", "rotation", "activity", "rotation_events",
-                                           "usage_stats", "breakers"}
+                                           "usage_stats", "breakers", "tabs",
+                                           "privacy_profiles", "sessions"}
     rebuilt = ready("projections", "rebuild", "--json").json()
     assert rebuilt["replayed"] == len(log)
     assert all(v["position"] == len(log) for v in rebuilt["views"])
