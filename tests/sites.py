@@ -75,6 +75,7 @@ window.gather = async () => {
 <script src="/app.js"></script></head>
 <body><img src="/vipb-test-tracker/pixel.gif"></body></html>"""),
     "/app.js": ("application/javascript", "window.appLoaded = true;"),
+    "/filters.txt": ("text/plain", "! served list\n/app.js$script\n"),
     "/sw.js": ("application/javascript", "self.addEventListener('fetch', () => {});"),
     "/vipb-test-tracker/t.js": ("application/javascript", "window.trackerLoaded = true;"),
     "/vipb-test-tracker/pixel.gif": ("image/gif", "GIF89a"),

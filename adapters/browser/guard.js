@@ -205,8 +205,10 @@
     if (!m) return [];
     return m[1].split(",").map((f) => f.trim().replace(/^["']|["']$/g, "").toLowerCase());
   };
-  if (G.FontFaceSet) {
-    patchMethod(G.FontFaceSet.prototype, "check", () => (target, self, args) => {
+  // FontFaceSet is not a global in Chromium: reach its prototype through the instance.
+  const fontSet = (G.document && G.document.fonts) || G.fonts;
+  if (fontSet) {
+    patchMethod(Object.getPrototypeOf(fontSet), "check", () => (target, self, args) => {
       const real = Reflect.apply(target, self, args);
       const named = families(args[0]).filter((f) => !generic.has(f));
       return real && named.every((f) => fonts.has(f));

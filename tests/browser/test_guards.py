@@ -114,3 +114,28 @@ def test_filter_lists_from_files(data_dir, site: Site, tmp_path) -> None:
         assert "/app.js" not in site.requests
     finally:
         rt.close()
+
+
+def test_filter_lists_from_urls(data_dir, site: Site) -> None:
+    rt = open_runtime(data_dir, filter_lists=[site.url("/filters.txt")])
+    try:
+        call(rt, "privacy:set-fingerprint", profile="fetched", seed=9)
+        call(rt, "privacy:toggle-tracker-blocking", profile="fetched", enabled=True)
+        assert "/filters.txt" in site.requests  # loaded when blocking was turned on
+        tab = call(rt, "tab:create", url=site.url("/trackers.html"), profile="fetched",
+                   proxy="direct")
+        assert evaluate(rt, tab["id"], "window.appLoaded") is None
+    finally:
+        rt.close()
+
+
+def test_unreadable_filter_list_is_a_clear_error(data_dir, tmp_path) -> None:
+    rt = open_runtime(data_dir, filter_lists=[str(tmp_path / "missing.txt")])
+    try:
+        call(rt, "privacy:set-fingerprint", profile="p", seed=1)
+        reply = rt.dispatcher.dispatch("privacy:toggle-tracker-blocking",
+                                       {"profile": "p", "enabled": True})
+        assert reply == {"success": False,
+                         "error": f"filter_lists: {tmp_path / 'missing.txt'} is not a readable file"}
+    finally:
+        rt.close()

@@ -163,3 +163,42 @@ def test_locale_and_timezone_follow_the_proxy_country(browser_runtime, site: Sit
         worker = evaluate(rt, tab["id"], "window.workerProbe")
     assert (page["timezone"], page["languages"]) == ("Asia/Tokyo", ["ja-JP", "ja"])
     assert (worker["timezone"], worker["languages"]) == ("Asia/Tokyo", ["ja-JP", "ja"])
+
+
+AUDIO = """async () => {
+    const ctx = new OfflineAudioContext(1, 4410, 44100);
+    const osc = ctx.createOscillator();
+    osc.type = 'triangle'; osc.frequency.value = 1000;
+    const comp = ctx.createDynamicsCompressor();
+    osc.connect(comp); comp.connect(ctx.destination); osc.start(0);
+    const buffer = await ctx.startRendering();
+    const data = buffer.getChannelData(0);
+    let sum = 0; for (let i = 1000; i < 4410; i++) sum += Math.abs(data[i]);
+    return sum;
+}"""
+
+
+def test_audio_noise_is_tiny_stable_and_per_profile(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="a1", seed=31)
+    call(rt, "privacy:set-fingerprint", profile="a2", seed=32)
+    one = call(rt, "tab:create", url=site.url("/frame.html"), profile="a1", proxy="direct")
+    two = call(rt, "tab:create", url=site.url("/frame.html"), profile="a2", proxy="direct")
+    first = evaluate(rt, one["id"], AUDIO)
+    assert evaluate(rt, one["id"], AUDIO) == first  # stable within the profile
+    call(rt, "tab:reload", tab_id=one["id"])
+    assert evaluate(rt, one["id"], AUDIO) == first
+    other = evaluate(rt, two["id"], AUDIO)
+    assert other != first  # profiles differ
+    assert abs(other - first) / first < 1e-5  # relative noise: the sound is the same
+
+
+def test_font_checks_follow_the_profile(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="fonts", seed=41, os=["windows"])
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), profile="fonts", proxy="direct")
+    # DejaVu Sans is installed with Debian's Chromium, but no Windows profile lists it
+    checks = evaluate(rt, tab["id"], """() => [
+        document.fonts.check("12px 'DejaVu Sans'"), document.fonts.check("12px serif"),
+        document.fonts.check.toString()]""")
+    assert checks == [False, True, "function check() { [native code] }"]

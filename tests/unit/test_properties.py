@@ -16,6 +16,7 @@ from domain.commands import PROXY_COMMANDS, Command
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
+from domain.tab_commands import TAB_COMMANDS
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300)
 json_values = st.recursive(
@@ -25,7 +26,8 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
-FIELD_NAMES = sorted({name for model in PROXY_COMMANDS.values() for name in model.model_fields})
+ALL_COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS}
+FIELD_NAMES = sorted({name for model in ALL_COMMANDS.values() for name in model.model_fields})
 payloads = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=20), json_values, max_size=8
 )
@@ -42,6 +44,18 @@ plausible = st.fixed_dictionaries(
         "params": st.dictionaries(st.sampled_from(["seed", "ttl_seconds", "patterns", "x"]),
                                   json_values, max_size=3),
         "tags": st.lists(st.text(max_size=50), max_size=25),
+        "url": st.sampled_from(["https://example.com/", "javascript:alert(1)", "file:///x",
+                                "http://u:p@h/"]) | st.text(max_size=300),
+        "tab_id": st.uuids().map(str) | st.text(max_size=40),
+        "profile": st.text(max_size=80),
+        "proxy": st.sampled_from(["auto", "direct"]) | st.uuids().map(str) | st.text(max_size=9),
+        "os": st.lists(st.sampled_from(["windows", "macos", "linux", "amiga"]), max_size=4),
+        "seed": st.integers(-5, 2**64),
+        "locale": st.text(max_size=10) | st.just("de-DE"),
+        "timezone": st.text(max_size=70) | st.just("Europe/Berlin"),
+        "mode": st.sampled_from(["proxied", "block", "leaky"]),
+        "enabled": json_scalars,
+        "name": st.text(max_size=80),
     },
 )
 
@@ -53,18 +67,18 @@ def _outcome(model: type[Command], payload: Any) -> None:
         assert exc.exit_code == 2 and "\n" not in exc.message
 
 
-@pytest.mark.parametrize("channel", sorted(PROXY_COMMANDS))
+@pytest.mark.parametrize("channel", sorted(ALL_COMMANDS))
 @settings(max_examples=150, deadline=None)
 @given(payload=payloads | plausible)
 def test_random_payloads_only_raise_validation_errors(channel: str, payload: Any) -> None:
-    _outcome(PROXY_COMMANDS[channel], payload)
+    _outcome(ALL_COMMANDS[channel], payload)
 
 
-@pytest.mark.parametrize("channel", sorted(PROXY_COMMANDS))
+@pytest.mark.parametrize("channel", sorted(ALL_COMMANDS))
 @settings(max_examples=30, deadline=None)
 @given(payload=json_values)
 def test_non_object_payloads_only_raise_validation_errors(channel: str, payload: Any) -> None:
-    _outcome(PROXY_COMMANDS[channel], payload)
+    _outcome(ALL_COMMANDS[channel], payload)
 
 
 @settings(max_examples=300, deadline=None)
