@@ -1,0 +1,112 @@
+"""Unit tests for the browser side's domain: aggregates, fingerprints, locales, guard, blocker."""
+
+from __future__ import annotations
+
+import json
+import socket
+from uuid import uuid4
+
+import pytest
+
+from adapters.browser import TrackerBlocker, guard_script, shipped_list
+from adapters.browser._relay import _peer_uid
+from adapters.fingerprints import generate_fingerprint
+from domain.errors import ValidationError
+from domain.locales import languages_for, locale_for, timezone_for
+from domain.privacy import PrivacyProfile, profile_id
+from domain.tab import BrowsingSession, Tab, session_id
+
+
+def names(events) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_tab_records_navigation_history_and_close() -> None:
+    tab = Tab(id=uuid4(), profile_id="p", proxy_id=None, label=None, proxy_reason="direct")
+    tab.navigated(url="https://a.example/", status=200, title="A", latency_ms=5.0,
+                  proxy_id=None, action="goto")
+    tab.navigated(url="https://b.example/", status=200, title="B", latency_ms=5.0,
+                  proxy_id=None, action="goto")
+    tab.navigated(url="https://a.example/", status=200, title="A", latency_ms=5.0,
+                  proxy_id=None, action="back")
+    tab.navigation_failed(url="https://c.example/", error="net::ERR_FAILED", proxy_id=None,
+                          action="goto")
+    tab.close(reason="done")
+    assert tab.url == "https://a.example/"
+    assert tab.history == ["https://a.example/", "https://b.example/"]  # back is not new
+    assert tab.closed
+    assert names(tab.collect_events()) == ["TabOpened", "TabNavigated", "TabNavigated",
+                                           "TabNavigated", "TabNavigationFailed", "TabClosed"]
+
+
+def test_profile_changes_only_what_differs() -> None:
+    fp = generate_fingerprint(3).model_dump(mode="json")
+    profile = PrivacyProfile(id=profile_id("x"), name="x", fingerprint=fp, locale="en-US",
+                             timezone="UTC", follow_proxy_country=False, webrtc="proxied",
+                             tracker_blocking=False)
+    assert profile.change(webrtc="proxied") is False
+    assert profile.change(webrtc="block", tracker_blocking=True) is True
+    assert names(profile.collect_events()) == ["PrivacyProfileCreated", "PrivacySettingsChanged"]
+    assert profile_id("Berlin") == profile_id("berlin")
+
+
+def test_sessions_are_unique_by_name_and_saved_as_events() -> None:
+    session = BrowsingSession(id=session_id("Morning"), name="Morning")
+    session.save(tabs=[{"url": "https://a.example/"}])
+    session.loaded(tab_ids=["t1"])
+    assert session_id("morning") == session.id
+    assert names(session.collect_events()) == ["SessionCreated", "SessionSaved", "SessionLoaded"]
+
+
+def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() -> None:
+    a, b, c = generate_fingerprint(7), generate_fingerprint(7), generate_fingerprint(8)
+    assert a == b and a != c
+    win = generate_fingerprint(5, ["windows"])
+    assert win.platform == "Win32" and win.ua_platform == "Windows"
+    stamped = win.for_engine("150.0.7871.100")
+    assert "Chrome/150.0.0.0" in stamped.user_agent
+    assert ("Chromium", "150") in stamped.brands
+    assert ("Chromium", "150.0.7871.100") in stamped.full_version_list
+    grease = [(b.brand, b.version) for b in win.brands if not b.engine]
+    assert grease and all(g in stamped.brands for g in grease)  # GREASE keeps its version
+    with pytest.raises(ValidationError, match="^os: "):
+        generate_fingerprint(1, ["amiga"])
+
+
+def test_locales_follow_countries() -> None:
+    assert (locale_for("DE"), timezone_for("DE")) == ("de-DE", "Europe/Berlin")
+    assert (locale_for("US"), timezone_for("US")) == ("en-US", "America/New_York")
+    assert languages_for("fr-FR") == ["fr-FR", "fr"]
+    assert languages_for("en") == ["en"]
+
+
+def test_guard_script_carries_the_profile_as_json() -> None:
+    fp = generate_fingerprint(9, ["macos"]).for_engine("150.0.1.2")
+    script = guard_script(fp, languages=["nl-NL", "nl"], webrtc="block", binding="__b")
+    config = json.loads(script.split("})(", 1)[1].rsplit(");", 1)[0])
+    assert config["platform"] == "MacIntel"
+    assert config["languages"] == ["nl-NL", "nl"]
+    assert (config["webrtc"], config["binding"]) == ("block", "__b")
+    assert config["fullVersion"] == "150.0.1.2"
+    assert "__VIPB_CONFIG__" not in script
+
+
+def test_blocker_matches_the_shipped_list() -> None:
+    blocker = TrackerBlocker([shipped_list()])
+    assert blocker.rules > 5
+    assert blocker.blocks("https://www.google-analytics.com/collect?v=1", "https://shop.test/",
+                          "xhr")
+    assert blocker.blocks("http://127.0.0.1:8000/vipb-test-tracker/t.js", "http://127.0.0.1/",
+                          "script")
+    assert not blocker.blocks("https://shop.test/app.js", "https://shop.test/", "script")
+    assert not blocker.blocks("data:text/plain,x", "https://shop.test/", "other")
+
+
+def test_relay_knows_the_owner_of_a_local_socket() -> None:
+    import os
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with socket.create_connection(server.getsockname()) as client:
+            assert _peer_uid(client.getsockname()[1]) == os.getuid()
