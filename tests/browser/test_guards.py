@@ -135,7 +135,8 @@ def test_unreadable_filter_list_is_a_clear_error(data_dir, tmp_path) -> None:
         call(rt, "privacy:set-fingerprint", profile="p", seed=1)
         reply = rt.dispatcher.dispatch("privacy:toggle-tracker-blocking",
                                        {"profile": "p", "enabled": True})
+        missing = tmp_path / "missing.txt"
         assert reply == {"success": False,
-                         "error": f"filter_lists: {tmp_path / 'missing.txt'} is not a readable file"}
+                         "error": f"filter_lists: {missing} is not a readable file"}
     finally:
         rt.close()

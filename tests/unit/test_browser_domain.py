@@ -69,7 +69,7 @@ def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() ->
     assert ("Chromium", "150.0.7871.100") in stamped.full_version_list
     grease = [(b.brand, b.version) for b in win.brands if not b.engine]
     assert grease and all(g in stamped.brands for g in grease)  # GREASE keeps its version
-    with pytest.raises(ValidationError, match="^os: "):
+    with pytest.raises(ValidationError, match=r"^os: "):
         generate_fingerprint(1, ["amiga"])
 
 
