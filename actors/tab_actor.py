@@ -4,6 +4,7 @@ records what happened as events of its ``Tab`` aggregate."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,11 @@ PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS_CONNECTI
                 "ERR_NO_SUPPORTED_PROXIES", "ERR_MANDATORY_PROXY_CONFIGURATION_FAILED")
 
 Outcome = Callable[[str, bool, float | None], None]  # (proxy id, ok, latency ms)
+
+
+@dataclass(frozen=True)
+class PageCrashed:
+    """Told by the page's crash handler (the renderer died, the browser did not)."""
 
 
 class TabActor(VipbActor):
@@ -57,10 +63,21 @@ class TabActor(VipbActor):
             self._tab = Tab(id=self.tab_id, profile_id=self._profile_id, proxy_id=self._proxy_id,
                             label=label, proxy_reason=proxy_reason)
             self._writer.save(self._tab)
-        self._browser_tab = self._engine.run(BrowserTab(self._engine, self._setup).open())
+        self._browser_tab = self._engine.run(self._new_page(self._setup))
         if url:
             self._go("goto", url)
         return self.info()
+
+    async def _new_page(self, setup: TabSetup) -> BrowserTab:
+        ref = self.actor_ref
+        return await BrowserTab(self._engine, setup,
+                                on_crash=lambda: ref.tell(PageCrashed())).open()
+
+    def on_receive(self, message: Any) -> Any:
+        """Told messages: the page's renderer crashed."""
+        if isinstance(message, PageCrashed) and self._browser_tab is not None:
+            self._recover("renderer crashed")
+        return None
 
     def info(self) -> dict[str, Any]:
         """Where the tab is (from its aggregate)."""
@@ -161,7 +178,7 @@ class TabActor(VipbActor):
         self._setup, self._proxy_id = setup, proxy_id
         tab.proxy_assigned(proxy_id=proxy_id, reason=reason)
         self._writer.save(tab)
-        self._browser_tab = self._engine.run(BrowserTab(self._engine, setup).open())
+        self._browser_tab = self._engine.run(self._new_page(setup))
         if tab.url:
             try:
                 self._go("restore")
@@ -171,11 +188,15 @@ class TabActor(VipbActor):
 
     def crashed(self) -> None:
         """The browser died: record it, reopen the context, restore the page."""
-        tab = self._aggregate()
         self._browser_tab = None  # its context died with the browser
-        tab.crashed(reason="browser process disconnected")
+        self._recover("browser process disconnected")
+
+    def _recover(self, reason: str) -> None:
+        tab = self._aggregate()
+        self._close_page()  # a crashed page's context is still open: close it
+        tab.crashed(reason=reason)
         self._writer.save(tab)
-        self._browser_tab = self._engine.run(BrowserTab(self._engine, self._setup).open())
+        self._browser_tab = self._engine.run(self._new_page(self._setup))
         if tab.url:
             try:
                 self._go("restore")

@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -100,9 +101,11 @@ def _user_agent_metadata(fp: EngineFingerprint) -> dict[str, Any]:
 class BrowserTab:
     """A live context + page. Every method is a coroutine for the engine's loop."""
 
-    def __init__(self, engine: BrowserEngine, setup: TabSetup) -> None:
+    def __init__(self, engine: BrowserEngine, setup: TabSetup,
+                 on_crash: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.setup = setup
+        self._on_crash = on_crash
         self.context: Any = None
         self.page: Any = None
         self.relay: SocksRelay | None = None
@@ -150,6 +153,9 @@ class BrowserTab:
         if s.blocker is not None:  # interception costs every request: only when blocking
             await self.context.route("**/*", self._route)
         self.page = await self.context.new_page()
+        if self._on_crash is not None:
+            on_crash = self._on_crash
+            self.page.on("crash", lambda _page: on_crash())
         session = await self.context.new_cdp_session(self.page)
         await session.send("Emulation.setUserAgentOverride", {
             "userAgent": fp.user_agent, "acceptLanguage": ",".join(s.languages),

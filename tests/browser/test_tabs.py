@@ -203,3 +203,26 @@ def test_sessions_save_and_restore_tabs(browser_runtime, site: Site) -> None:
     sessions = call(rt, "session:list")
     assert [(s["name"], s["tab_count"], s["loads"]) for s in sessions] == [("morning", 2, 1)]
     assert refuse(rt, "session:load", name="evening").startswith("name: no saved session")
+
+
+def test_crashed_page_is_reopened(browser_runtime, site: Site) -> None:
+    rt = browser_runtime
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")
+    actor = rt.tabs().tab(tab["id"]).get()
+    crashed = threading.Event()
+
+    async def crash() -> None:
+        browser = await rt.engine.browser()
+        (page,) = [p for c in browser.contexts for p in c.pages]  # the one open tab
+        page.on("crash", lambda _p: crashed.set())
+        session = await page.context.new_cdp_session(page)
+        with contextlib.suppress(Exception):
+            await session.send("Page.crash")
+
+    rt.engine.run(crash())
+    assert crashed.wait(30)
+    # The actor was told before our handler ran; an ask now waits until it has recovered.
+    assert actor.info().get()["url"] == site.url("/frame.html")
+    names = [n for n, _ in _events(rt, tab["id"])]
+    assert names[-2:] == ["TabCrashed", "TabNavigated"]
+    assert evaluate(rt, tab["id"], "document.title") == "frame"
