@@ -4,9 +4,9 @@ records what happened as events of its ``Tab`` aggregate."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
