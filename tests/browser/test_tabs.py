@@ -119,6 +119,10 @@ def test_history_back_forward_reload(browser_runtime, site: Site) -> None:
     assert site.requests.count("/webrtc.html") == before + 1
     actions = [s["action"] for n, s in _events(rt, tab["id"]) if n == "TabNavigated"]
     assert actions == ["goto", "goto", "back", "forward", "reload"]
+    assert call(rt, "tab:update", tab_id=tab["id"], label="rtc check")["label"] == "rtc check"
+    (row,) = call(rt, "tab:list")
+    assert (row["label"], row["navigations"], row["url"]) == ("rtc check", 5,
+                                                              site.url("/webrtc.html"))
 
 
 def test_assign_proxy_moves_the_tab_to_the_new_proxy(browser_runtime, site: Site) -> None:

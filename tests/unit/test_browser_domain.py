@@ -110,3 +110,19 @@ def test_relay_knows_the_owner_of_a_local_socket() -> None:
         server.listen()
         with socket.create_connection(server.getsockname()) as client:
             assert _peer_uid(client.getsockname()[1]) == os.getuid()
+
+
+def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path) -> None:
+    import adapters.browser._locate as locate
+    from domain.errors import BrowserNotFoundError
+
+    monkeypatch.setattr(locate, "DEBIAN_CANDIDATES", (tmp_path / "no-chromium",))
+    with pytest.raises(BrowserNotFoundError, match="apt-get install chromium"):
+        locate.find_chromium(None, tmp_path / "no-playwright-build")
+    with pytest.raises(BrowserNotFoundError, match="does not exist"):
+        locate.find_chromium(tmp_path / "nope")
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'Chromium 150.0.7871.100 built on Debian'\n")
+    fake.chmod(0o755)
+    found = locate.find_chromium(None, fake)  # Playwright's own build wins when installed
+    assert (found.path, found.version, found.major) == (fake, "150.0.7871.100", 150)
