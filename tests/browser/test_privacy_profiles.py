@@ -40,6 +40,7 @@ def test_page_iframe_and_worker_present_the_profile(browser_runtime, site: Site)
         assert seen["toStringNative"] == "function get platform() { [native code] }"
     width, height = (int(v) for v in profile["screen"].split("x"))
     assert page["screen"][:2] == [width, height]
+    assert frame["screen"] == page["screen"]
     assert page["canvasHash"] == frame["canvasHash"]  # same drawing, same profile noise
 
 
@@ -97,12 +98,16 @@ def test_two_profiles_differ_and_each_is_stable_across_reloads_and_restarts(
         two = call(rt, "tab:create", url=site.url("/probe.html"), profile="two", proxy="direct")
         first_one = evaluate(rt, one["id"], "window.pageProbe")
         first_two = evaluate(rt, two["id"], "window.pageProbe")
+        worker_one = evaluate(rt, one["id"], "window.workerProbe")
+        worker_two = evaluate(rt, two["id"], "window.workerProbe")
         assert first_one["canvasHash"] != first_two["canvasHash"]  # different noise seeds
+        assert worker_one["canvasHash"] != worker_two["canvasHash"]  # in workers too
         assert (first_one["hardwareConcurrency"], first_one["webglRenderer"]) != (
             first_two["hardwareConcurrency"], first_two["webglRenderer"]) or \
             first_one["screen"] != first_two["screen"]
         call(rt, "tab:reload", tab_id=one["id"])
         assert evaluate(rt, one["id"], "window.pageProbe") == first_one
+        assert evaluate(rt, one["id"], "window.workerProbe") == worker_one
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
@@ -111,6 +116,7 @@ def test_two_profiles_differ_and_each_is_stable_across_reloads_and_restarts(
         again = call(rt, "tab:create", url=site.url("/probe.html"), profile="one",
                      proxy="direct")
         assert evaluate(rt, again["id"], "window.pageProbe") == first_one
+        assert evaluate(rt, again["id"], "window.workerProbe") == worker_one
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
