@@ -9,12 +9,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
 
 from actors.privacy_guard import PrivacyGuardActor
-from actors.tab_supervisor import TabSupervisorActor
+from actors.tab_actor import TabActor
+from actors.tab_supervisor import TabSupervisorActor, navigate
 from adapters.config import Settings
 from domain import rules
 from domain.errors import ValidationError
@@ -39,6 +41,11 @@ from domain.tab_commands import (
 from projections import queries
 
 Handler = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    tab_id: str
 TIMEOUT = 300.0
 
 
@@ -54,6 +61,8 @@ class TabChannels:
         self._read = read
         self._settle = settle
         self._settings = settings
+        # Tab actors by id: navigating a tab asks its own actor, not the supervisor.
+        self._actors: dict[str, pykka.ActorProxy[TabActor]] = {}
 
     def handlers(self) -> dict[type[Any], Handler]:
         """Command type -> handler."""
@@ -79,8 +88,14 @@ class TabChannels:
             ListSessions: self._sessions,
         }
 
-    def _tab(self, c: Any) -> Any:
-        return self._tabs().tab(c.tab_id).get(timeout=TIMEOUT)
+    def _tab(self, c: Any) -> pykka.ActorProxy[TabActor]:
+        actor = self._actors.get(c.tab_id)
+        if actor is None or not actor.actor_ref.is_alive():
+            actor = self._tabs().tab(c.tab_id).get(timeout=TIMEOUT)
+            if len(self._actors) > 10_000:
+                self._actors.clear()
+            self._actors[c.tab_id] = actor
+        return actor
 
     def _check_target(self, url: str | None) -> None:
         if url is None:
@@ -92,12 +107,15 @@ class TabChannels:
 
     def _create(self, c: CreateTab) -> Any:
         self._check_target(c.url)
-        return self._tabs().create(c.url, c.profile, c.proxy, c.country,
+        info = self._tabs().create(c.url, c.profile, c.proxy, c.country,
                                    c.label).get(timeout=TIMEOUT)
+        if c.url is None:
+            return info
+        return navigate(self._tab(_Ref(info["id"])), c.url)
 
     def _navigate(self, c: NavigateTab) -> Any:
         self._check_target(c.url)
-        return self._tabs().tab(c.tab_id).get(timeout=TIMEOUT).navigate(c.url).get(timeout=TIMEOUT)
+        return self._tab(c).navigate(c.url).get(timeout=TIMEOUT)
 
     def _list(self, c: ListTabs) -> list[dict[str, Any]]:
         self._settle()

@@ -43,6 +43,16 @@ class Route:
     selected: bool  # counted as in use by the rotation engine: release when done
 
 
+def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
+    """Load ``url`` in a new tab; a failed load is reported in the result, not raised (the
+    tab is open and the failure is on record)."""
+    try:
+        result: dict[str, Any] = actor.navigate(url).get()
+    except BrowserError as exc:
+        result = {**actor.info().get(), "error": exc.message}
+    return result
+
+
 class TabSupervisorActor(VipbActor):
     """Owns the tab actors and the engine they share."""
 
@@ -124,7 +134,8 @@ class TabSupervisorActor(VipbActor):
 
     def create(self, url: str | None, profile: str, proxy: str, country: str | None,
                label: str | None) -> dict[str, Any]:
-        """Open a tab and (optionally) load ``url``."""
+        """Open a tab (no page loaded yet: the caller navigates the tab's own actor, so a
+        slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
         tab_id = uuid.uuid4()
         route = self._route(proxy, url, country, tab_id.hex)
         try:
@@ -141,11 +152,6 @@ class TabSupervisorActor(VipbActor):
         except BaseException:
             self._forget(str(tab_id), reason="failed to open")
             raise
-        if url:
-            try:
-                info = actor.navigate(url).get()
-            except BrowserError as exc:
-                info = {**actor.info().get(), "error": exc.message}
         return info
 
     def tab(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
@@ -241,6 +247,8 @@ class TabSupervisorActor(VipbActor):
             proxy = saved["proxy"] or "direct"
             info = self.create(saved["url"], self._profile_name(saved["profile_id"]), proxy,
                                None, saved.get("label"))
+            if saved["url"]:
+                info = navigate(self.tab(info["id"]), saved["url"])
             opened.append(info)
         session.loaded(tab_ids=[t["id"] for t in opened])
         ids = self._writer.save(session)
