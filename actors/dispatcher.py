@@ -117,12 +117,14 @@ class Dispatcher:
                 raise ValidationError(f"unknown channel {channel!r}", field="channel")
             data = self.execute(parse_command(model, payload), client)
         except RateLimitError as exc:
-            return {"success": False, "error": exc.message, "retryAfter": exc.retry_after}
+            return {"success": False, "error": exc.message, "code": exc.code,
+                    "retryAfter": round(exc.retry_after, 3)}
         except BaseError as exc:
-            return {"success": False, "error": exc.message}
+            return {"success": False, "error": exc.message, "code": exc.code}
         except Exception:
             log.exception("unexpected error on %s", channel)
-            return {"success": False, "error": "internal error (see the host log)"}
+            return {"success": False, "error": "internal error (see the host log)",
+                    "code": "internal_error"}
         return {"success": True, "data": _jsonable(data)}
 
     def _remove(self, command: RemoveProxy) -> Any:

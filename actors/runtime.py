@@ -67,6 +67,16 @@ class DataPaths:
         """Wrapped per-aggregate data keys (shredding deletes rows here)."""
         return self.root / "keys.sqlite"
 
+    @property
+    def socket(self) -> Path:
+        """The control socket of a running host (mode 0600)."""
+        return self.root / "vipb.sock"
+
+    @property
+    def host_lock(self) -> Path:
+        """Held (flock) by the running host: one host per data dir."""
+        return self.root / "host.lock"
+
     def is_initialized(self) -> bool:
         """True once ``vipb init`` has run here."""
         return self.keys.is_file() and self.events.is_file()
@@ -92,6 +102,26 @@ def initialize(root: Path) -> tuple[MasterKey, bool]:
     runtime = Runtime.open(root, master=master, _allow_uninitialized=True)
     runtime.close()
     return master, created
+
+
+class EventReader:
+    """Read access to the event store (decryption included) without actors or a writer:
+    what the CLI uses for audit reads while a host owns the write side."""
+
+    def __init__(self, root: Path) -> None:
+        paths = DataPaths(root)
+        if not paths.is_initialized():
+            raise NotInitializedError(root)
+        master = load_master_key(root)
+        if master is None:
+            raise NotInitializedError(root)
+        self.keystore = DataKeyStore(paths.keys, master.key)
+        self.app = EventStoreApp(paths.events, master.key, self.keystore)
+
+    def close(self) -> None:
+        """Close the store and the key database."""
+        self.app.close()
+        self.keystore.close()
 
 
 class Runtime:

@@ -33,7 +33,7 @@ JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
 def _run(ctx: typer.Context, command: Any) -> Any:
-    return state(ctx).runtime().dispatcher.execute(command)
+    return state(ctx).commands().execute(command)
 
 
 @tab_app.command("visit")
@@ -52,10 +52,10 @@ def visit(
     """
     command = parse_command(CreateTab, {"url": url, "profile": profile, "proxy": proxy,
                                         "country": country})
-    runtime = state(ctx).runtime()
-    result = runtime.dispatcher.execute(command)
+    commands = state(ctx).commands()
+    result = commands.execute(command)
     close = parse_command(TAB_COMMANDS["tab:close"], {"tab_id": result["id"]})
-    runtime.dispatcher.execute(close)
+    commands.execute(close)
     emit({k: v for k, v in result.items() if k != "position"}, as_json)
 
 
@@ -130,9 +130,9 @@ def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List privacy profiles. Example: vipb privacy list --json"""
     from projections import queries
 
-    runtime = state(ctx).runtime()
-    runtime.settle()
-    with runtime.reader() as conn:
+    reads = state(ctx).reads()
+    reads.settle()
+    with reads.reader() as conn:
         rows = queries.query(conn, "privacy_profiles", [], 10_000)
     emit(rows, as_json, columns=["name", "platform", "screen", "locale", "timezone", "webrtc",
                                  "tracker_blocking"])

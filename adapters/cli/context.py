@@ -1,23 +1,67 @@
-"""Per-invocation state: the data dir and a lazily opened runtime."""
+"""Per-invocation state: the data dir, and either a running host or an in-process runtime.
+
+When a host runs on the data dir (its control socket answers), commands go to it and reads
+come from the read-model file it keeps current; otherwise the CLI opens the runtime in
+process. The same dispatcher serves both.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import typer
 
-from actors.runtime import Runtime
+from actors.runtime import DataPaths, EventReader, Runtime
+from adapters.cli.remote import RemoteCommands, RemoteReads
 from adapters.config import Settings
+from adapters.control import ControlClient, HostUnavailable
+from adapters.store import EventStoreApp
+from domain.commands import Command
+
+
+class Commands(Protocol):
+    """Where commands are executed."""
+
+    def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
+        """Run a validated command and return its result."""
+
+
+class Reads(Protocol):
+    """Where the read models are read."""
+
+    def settle(self) -> None:
+        """Bring the views up to the store head."""
+
+    def reader(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A read-only connection to the views."""
 
 
 @dataclass
 class CliState:
-    """What the root callback learned; the runtime opens on first use and closes at exit."""
+    """What the root callback learned; the runtime or host connection opens on first use."""
 
     data_dir: Path
     settings: Settings
     _runtime: Runtime | None = field(default=None, repr=False)
+    _client: ControlClient | None = field(default=None, repr=False)
+    _probed: bool = field(default=False, repr=False)
+    _events: EventReader | None = field(default=None, repr=False)
+
+    def host(self) -> RemoteCommands | None:
+        """The running host's commands, or None when no host runs on this data dir."""
+        if not self._probed:
+            self._probed = True
+            socket_path = DataPaths(self.data_dir).socket
+            if socket_path.exists():
+                try:
+                    self._client = ControlClient(socket_path)
+                except HostUnavailable:
+                    self._client = None
+        return RemoteCommands(self._client) if self._client is not None else None
 
     def runtime(self) -> Runtime:
         """The in-process runtime for this data dir."""
@@ -25,11 +69,37 @@ class CliState:
             self._runtime = Runtime.open(self.data_dir, settings=self.settings)
         return self._runtime
 
+    def commands(self) -> Commands:
+        """The host if one runs, else the in-process dispatcher."""
+        remote = self.host()
+        return remote if remote is not None else self.runtime().dispatcher
+
+    def reads(self) -> Reads:
+        """Read models kept by the host if one runs, else by the in-process runtime."""
+        remote = self.host()
+        if remote is not None:
+            return RemoteReads(remote, DataPaths(self.data_dir).views)
+        return self.runtime()
+
+    def event_app(self) -> EventStoreApp:
+        """The event store for audit reads (no writer side when a host owns it)."""
+        if self.host() is None:
+            return self.runtime().app
+        if self._events is None:
+            self._events = EventReader(self.data_dir)
+        return self._events.app
+
     def close(self) -> None:
-        """Close the runtime if it was opened."""
+        """Close the runtime or the host connection if opened."""
+        if self._events is not None:
+            self._events.close()
+            self._events = None
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def state(ctx: typer.Context) -> CliState:

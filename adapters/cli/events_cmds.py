@@ -27,7 +27,7 @@ def log(
 
     Example: vipb events log --aggregate 3f2a --since 2h
     """
-    history = EventHistory(state(ctx).runtime().app)
+    history = EventHistory(state(ctx).event_app())
     entries = history.log(aggregate, parse_since(since) if since else None, limit)
     emit(entries, as_json, LOG_COLUMNS, title="events")
 
@@ -42,4 +42,4 @@ def show(
 
     Example: vipb events show 42
     """
-    emit(EventHistory(state(ctx).runtime().app).show(notification_id), as_json)
+    emit(EventHistory(state(ctx).event_app()).show(notification_id), as_json)

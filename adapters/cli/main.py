@@ -13,6 +13,7 @@ from actors.runtime import DataPaths, initialize
 from adapters.cli import (
     browser_cmds,
     events_cmds,
+    host_cmds,
     projection_cmds,
     proxy_cmds,
     query_cmds,
@@ -39,6 +40,9 @@ app.add_typer(projection_cmds.app, name="projections")
 app.add_typer(browser_cmds.tab_app, name="tab")
 app.add_typer(browser_cmds.privacy_app, name="privacy")
 app.add_typer(browser_cmds.session_app, name="session")
+app.add_typer(host_cmds.app, name="host")
+app.command("status")(host_cmds.status)
+events_cmds.app.command("follow")(host_cmds.follow)
 app.command("query")(query_cmds.query)
 
 

@@ -22,6 +22,10 @@ def status(
 
     Example: vipb projections status --json
     """
+    host = state(ctx).host()
+    if host is not None:
+        emit(host.call("projections:status"), as_json, title="projections")
+        return
     rows = [
         {"view": s.view, "position": s.position, "head": s.head, "lag": s.lag,
          "skipped": s.skipped}
@@ -40,6 +44,15 @@ def rebuild(
 
     Example: vipb projections rebuild proxies
     """
+    host = state(ctx).host()
+    if host is not None:  # the host owns the views: it rebuilds them
+        result = host.call("projections:rebuild", {"views": views or None})
+        if as_json:
+            print_json(result)
+        else:
+            out.print(f"rebuilt {', '.join(v['view'] for v in result['views'])}: "
+                      f"replayed {result['replayed']} events", markup=False)
+        return
     runner = state(ctx).runtime().runner
     if sys.stderr.isatty() and not as_json:
         with Progress(transient=True) as bar:

@@ -45,9 +45,9 @@ def _parse_url(url: str) -> dict[str, Any]:
 
 
 def _resolve(ctx: typer.Context, ref: str) -> str:
-    runtime = state(ctx).runtime()
-    runtime.settle()
-    with runtime.reader() as conn:
+    reads = state(ctx).reads()
+    reads.settle()
+    with reads.reader() as conn:
         row = queries.find_proxy(conn, ref)
     if row is None:
         raise ProxyNotFoundError(ref)
@@ -85,8 +85,7 @@ def add(
         tags=tuple(tag),
     ))
     command = parse_command(AddProxy, fields)
-    runtime = state(ctx).runtime()
-    ack = runtime.dispatcher.execute(command)
+    ack = state(ctx).commands().execute(command)
     if as_json:
         print_json(ack)
     else:
@@ -108,7 +107,7 @@ def list_(
     """
     command = parse_command(ListProxies, _optional(
         protocol=protocol, status=status, country=country, limit=limit))
-    rows = state(ctx).runtime().dispatcher.execute(command)
+    rows = state(ctx).commands().execute(command)
     emit(rows, as_json, LIST_COLUMNS, title="proxies")
 
 
@@ -122,9 +121,9 @@ def show(
 
     Example: vipb proxy show 3f2a
     """
-    runtime = state(ctx).runtime()
-    runtime.settle()
-    with runtime.reader() as conn:
+    reads = state(ctx).reads()
+    reads.settle()
+    with reads.reader() as conn:
         row = queries.find_proxy(conn, proxy_id)
     if row is None:
         raise ProxyNotFoundError(proxy_id)
@@ -165,7 +164,7 @@ def update(
     if clear_credentials:
         fields["clear_credentials"] = True
     fields["proxy_id"] = _resolve(ctx, proxy_id)
-    ack = state(ctx).runtime().dispatcher.execute(parse_command(UpdateProxy, fields))
+    ack = state(ctx).commands().execute(parse_command(UpdateProxy, fields))
     if as_json:
         print_json(ack)
     else:
@@ -184,7 +183,7 @@ def remove(
     Example: vipb proxy remove 3f2a
     """
     full_id = _resolve(ctx, proxy_id)
-    ack = state(ctx).runtime().dispatcher.execute(parse_command(RemoveProxy,
+    ack = state(ctx).commands().execute(parse_command(RemoveProxy,
                                                                 {"proxy_id": full_id}))
     if as_json:
         print_json(ack)
@@ -220,7 +219,7 @@ def validate(
         fields["proxy_id"] = _resolve(ctx, proxy_id)
     fields["all"] = all_
     command = parse_command(ValidateProxy, fields)
-    dispatcher = state(ctx).runtime().dispatcher
+    dispatcher = state(ctx).commands()
     if sys.stderr.isatty() and not as_json:
         with Progress(transient=True, console=err) as bar:
             task = bar.add_task("validating", total=None)
@@ -249,7 +248,7 @@ def import_(
     Example: vipb proxy import proxies.txt --protocol socks5
     """
     text = sys.stdin.read() if str(file) == "-" else _read_file(file)
-    dispatcher = state(ctx).runtime().dispatcher
+    dispatcher = state(ctx).commands()
     imported: list[str] = []
     errors: list[dict[str, Any]] = []
     for number, raw in enumerate(text.splitlines(), start=1):

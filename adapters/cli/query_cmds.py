@@ -22,8 +22,8 @@ def query(
 
     Example: vipb query proxies --where protocol=socks5 --where "port>=1080" --json
     """
-    runtime = state(ctx).runtime()
-    runtime.settle()
-    with runtime.reader() as conn:
+    reads = state(ctx).reads()
+    reads.settle()
+    with reads.reader() as conn:
         rows = queries.query(conn, table, where, limit)
     emit(rows, as_json, title=table)

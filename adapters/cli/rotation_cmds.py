@@ -45,7 +45,7 @@ def set_(
     """
     params = dict(parse_param(p) for p in param)
     command = parse_command(SetRotation, {"strategy": strategy, "params": params})
-    ack = state(ctx).runtime().dispatcher.execute(command)
+    ack = state(ctx).commands().execute(command)
     if as_json:
         print_json(ack)
     elif ack.changed:
@@ -69,7 +69,7 @@ def pick(
     """
     fields = {k: v for k, v in {"url": url, "domain": domain, "country": country}.items()
               if v is not None}
-    selection = state(ctx).runtime().dispatcher.execute(parse_command(SelectProxy, fields))
+    selection = state(ctx).commands().execute(parse_command(SelectProxy, fields))
     emit(dataclasses.asdict(selection), as_json)
 
 
@@ -82,9 +82,9 @@ def show(
 
     Example: vipb rotation show --json
     """
-    runtime = state(ctx).runtime()
-    runtime.settle()
-    with runtime.reader() as conn:
+    reads = state(ctx).reads()
+    reads.settle()
+    with reads.reader() as conn:
         row = queries.rotation(conn)
     if row is None:
         emit({"strategy": "round_robin", "params": {}, "updated_at": None, "default": True},

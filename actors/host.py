@@ -1,0 +1,237 @@
+"""``vipb host run``: the long-running host.
+
+It opens the runtime, runs projections in the background, serves the control socket, and
+runs until SIGTERM/SIGINT. Shutdown stops accepting requests, lets running commands finish,
+flushes the committer, stops the actors and closes Chromium. After a SIGKILL nothing
+acknowledged is lost (an ack means committed) and the next start catches the projections up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import pykka
+
+from actors.rate_limit import RateLimiter
+from actors.runtime import DataPaths, NotInitializedError, Runtime
+from adapters.config import Settings
+from adapters.control import ControlServer, error_reply
+from adapters.store import EventHistory
+from domain.errors import BaseError, ValidationError
+
+log = logging.getLogger(__name__)
+
+HOST_CHANNELS = ("host:status", "host:settle", "projections:status", "projections:rebuild")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line: time, level, logger, message (and the error, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record``."""
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "msg": record.getMessage()}
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class HostLock:
+    """An exclusive flock on the data dir's ``host.lock`` (released when the process dies)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise if another host holds it."""
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = os.fdopen(fd, "r+", encoding="ascii")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "?"
+            handle.close()
+            raise ValidationError(f"a host already runs on this data dir (pid {other})",
+                                  field="data_dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        """Drop the lock."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class Host:
+    """The runtime, the background projections and the control socket, until a signal."""
+
+    def __init__(self, root: Path, settings: Settings | None = None) -> None:
+        self.paths = DataPaths(root)
+        self.settings = settings or Settings(data_dir=root)
+        self.runtime: Runtime | None = None
+        self.server: ControlServer | None = None
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._lock = HostLock(self.paths.host_lock)
+        self._commits: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open everything and start serving (returns; ``wait`` blocks)."""
+        if not self.paths.is_initialized():
+            raise NotInitializedError(self.paths.root)
+        self._lock.acquire()
+        try:
+            self.runtime = Runtime.open(self.paths.root, settings=self.settings,
+                                        rate_limiter=RateLimiter())
+            self.runtime.committer.add_listener(self._committed)
+            self.runtime.runner.start()  # projections follow commits in the background
+            self.server = ControlServer(self.paths.socket, self._handle,
+                                        streams={"events:follow": self._follow})
+            self.server.start()
+        except BaseException:
+            self.close()
+            raise
+        log.info("host started on %s (pid %d)", self.paths.root, os.getpid())
+
+    def run(self) -> None:
+        """Start, then serve until SIGTERM or SIGINT, then shut down gracefully."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self._stop.set())
+        self.start()
+        try:
+            while not self._stop.wait(3600):
+                pass
+        finally:
+            log.info("host stopping")
+            self.close()
+            log.info("host stopped")
+
+    def stop(self) -> None:
+        """Ask ``run`` to return (as a signal does)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop serving, flush and close the runtime, release the lock. Safe to call twice."""
+        if self.server is not None:
+            self.server.stop()  # in-flight commands finish first
+            self.server = None
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+        self._lock.release()
+
+    # --- requests --------------------------------------------------------------------------------
+
+    def _handle(self, channel: str, payload: dict[str, Any], client: str) -> dict[str, Any]:
+        rt = self.runtime
+        if rt is None:
+            return error_reply("the host is shutting down", "host_unavailable")
+        if channel not in HOST_CHANNELS:
+            return rt.dispatcher.dispatch(channel, payload, client)
+        try:
+            data = self._host_channel(rt, channel, payload)
+        except BaseError as exc:
+            return error_reply(exc.message, exc.code)
+        return {"success": True, "data": data}
+
+    def _host_channel(self, rt: Runtime, channel: str, payload: dict[str, Any]) -> Any:
+        if payload and channel != "projections:rebuild":
+            raise ValidationError(f"{channel} takes no payload", field="payload")
+        if channel == "host:status":
+            return self.status()
+        if channel == "host:settle":
+            rt.settle()
+            return {"position": rt.app.recorder.max_notification_id() or 0}
+        if channel == "projections:status":
+            return [{"view": s.view, "position": s.position, "head": s.head, "lag": s.lag,
+                     "skipped": s.skipped} for s in rt.runner.status()]
+        views = payload.get("views")
+        if views is not None and not (isinstance(views, list)
+                                      and all(isinstance(v, str) for v in views)):
+            raise ValidationError("must be a list of view names", field="views")
+        replayed = rt.runner.rebuild(views)
+        return {"replayed": replayed, "views": [
+            {"view": s.view, "position": s.position} for s in rt.runner.status()]}
+
+    def status(self) -> dict[str, Any]:
+        """Uptime, actors, proxies by status, open tabs, projection lag."""
+        rt = self.runtime
+        assert rt is not None
+        with rt.reader() as conn:
+            by_status = dict(conn.execute(
+                "SELECT status, COUNT(*) FROM proxies GROUP BY status").fetchall())
+            open_tabs = conn.execute("SELECT COUNT(*) FROM tabs WHERE state='open'").fetchone()[0]
+        lag = {s.view: s.lag for s in rt.runner.status()}
+        return {
+            "pid": os.getpid(), "data_dir": str(self.paths.root),
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "actors": len(pykka.ActorRegistry.get_all()),
+            "proxies": by_status, "open_tabs": open_tabs,
+            "store_head": rt.app.recorder.max_notification_id() or 0,
+            "projection_lag": max(lag.values(), default=0), "views": lag,
+            "next_schedules": [],
+        }
+
+    # --- events:follow ---------------------------------------------------------------------------
+
+    def _committed(self, _last_id: int) -> None:
+        for loop, event in list(self._commits):
+            with contextlib.suppress(RuntimeError):  # that loop is closing
+                loop.call_soon_threadsafe(event.set)
+
+    @staticmethod
+    def _after(rt: Runtime, position: int) -> list[Any]:
+        return list(rt.app.recorder.select_notifications(start=position, limit=500,
+                                                         inclusive_of_start=False))
+
+    async def _follow(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Stream events as they are committed (from ``after``, default: from now)."""
+        rt = self.runtime
+        assert rt is not None
+        loop = asyncio.get_running_loop()
+        after = payload.get("after")
+        if after is not None and (not isinstance(after, int) or after < 0):
+            yield error_reply("after: must be a notification id >= 0")
+            return
+        position = after if after is not None else (rt.app.recorder.max_notification_id() or 0)
+        history = EventHistory(rt.app)
+        woken = asyncio.Event()
+        self._commits.append((loop, woken))
+        try:
+            yield {"success": True, "data": {"following_from": position}}
+            while True:
+                notes = await loop.run_in_executor(None, self._after, rt, position)
+                for note in notes:
+                    entry = await loop.run_in_executor(None, history.entry, note)
+                    yield {"event": entry.model_dump(mode="json")}
+                    position = note.id
+                if not notes:
+                    woken.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), 1.0)  # other writers' commits too
+        finally:
+            self._commits.remove((loop, woken))

@@ -1,0 +1,100 @@
+"""``vipb host run``, ``vipb status`` and ``vipb events follow``: the long-running host."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import typer
+
+from actors.host import Host, JsonLogFormatter
+from actors.runtime import DataPaths
+from adapters.cli.context import state
+from adapters.cli.output import emit, out, print_json
+from adapters.cli.remote import raise_error
+from adapters.control import ControlClient, HostUnavailable
+
+app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    log_format: str = typer.Option("json", "--log-format", help="json (one object per "
+                                                                  "line) or text."),
+) -> None:
+    """Run the host until SIGTERM or SIGINT: actors, background projections, the control
+    socket (DATA_DIR/vipb.sock, mode 0600) and Chromium on demand.
+
+    While it runs, every other vipb command talks to it. Example: vipb host run
+    """
+    if log_format not in ("json", "text"):
+        raise typer.BadParameter("json or text", param_hint="--log-format")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter() if log_format == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("pykka").setLevel(logging.WARNING)
+    cli = state(ctx)
+    Host(cli.data_dir, cli.settings).run()
+
+
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Host status: uptime, actors, proxies by status, open tabs, projection lag.
+
+    Without a running host, the same figures from the data dir. Example: vipb status --json
+    """
+    cli = state(ctx)
+    host = cli.host()
+    if host is not None:
+        data: dict[str, Any] = {"host": "running", **host.call("host:status")}
+    else:
+        rt = cli.runtime()
+        rt.settle()
+        with rt.reader() as conn:
+            by_status = dict(conn.execute(
+                "SELECT status, COUNT(*) FROM proxies GROUP BY status").fetchall())
+            open_tabs = conn.execute("SELECT COUNT(*) FROM tabs WHERE state='open'").fetchone()
+        data = {"host": "not running", "data_dir": str(cli.data_dir), "proxies": by_status,
+                "open_tabs": open_tabs[0],
+                "store_head": rt.app.recorder.max_notification_id() or 0,
+                "projection_lag": 0}
+    emit(data, as_json)
+
+
+def follow(
+    ctx: typer.Context,
+    after: int | None = typer.Option(None, "--after", help="Start after this notification "
+                                                            "id (default: from now)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON event per line."),
+) -> None:
+    """Stream events as the host commits them, until interrupted (needs a running host).
+
+    Example: vipb events follow --after 100 --json
+    """
+    path = DataPaths(state(ctx).data_dir).socket
+    try:
+        client = ControlClient(path)
+    except HostUnavailable:
+        raise HostUnavailable("no host runs on this data dir: start one with `vipb host run`") \
+            from None
+    with client:
+        for message in client.stream("events:follow", {} if after is None else
+                                     {"after": after}):
+            if "event" not in message:
+                if not message.get("success", True):
+                    raise_error(message)
+                continue
+            event = message["event"]
+            if as_json:
+                print_json(event)
+            else:
+                out.print(f"{event['notification_id']:>8}  {event['timestamp'] or '-':32}  "
+                          f"{event['event']:24}  {event['aggregate_id']}", markup=False)
+            sys.stdout.flush()

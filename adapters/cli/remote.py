@@ -1,0 +1,116 @@
+"""The CLI's side of a running host: commands over the control socket, reads from the files.
+
+Results come back as JSON; ``revive`` turns them into the same typed values the in-process
+dispatcher returns, and error envelopes into the same exceptions (same exit codes).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, TypeAdapter
+
+from adapters.control import ControlClient
+from domain import errors
+from domain.commands import Command
+from domain.errors import BaseError, RateLimitError
+from domain.results import Ack, ValidationResult
+from domain.selection import Selection
+from projections.queries import ProxyRow, connect_read_only
+
+_RESULTS: dict[str, TypeAdapter[Any]] = {
+    **{c: TypeAdapter(Ack) for c in ("proxy:add", "proxy:remove", "proxy:update",
+                                     "proxy:set-rotation", "privacy:toggle-webrtc",
+                                     "privacy:toggle-tracker-blocking")},
+    "proxy:list": TypeAdapter(list[ProxyRow]),
+    "proxy:validate": TypeAdapter(list[ValidationResult]),
+    "proxy:select": TypeAdapter(Selection),
+}
+
+
+def _error_classes() -> dict[str, type[BaseError]]:
+    found: dict[str, type[BaseError]] = {}
+    todo: list[type[BaseError]] = [BaseError]
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.code, cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def raise_error(reply: dict[str, Any]) -> None:
+    """Raise the exception an error envelope stands for (class chosen by ``code``)."""
+    cls = _error_classes().get(str(reply.get("code")), errors.BaseError)
+    error = cls.__new__(cls)
+    BaseError.__init__(error, str(reply.get("error", "the host refused the request")))
+    if isinstance(error, RateLimitError):
+        error.retry_after = float(reply.get("retryAfter", 0))
+    raise error
+
+
+def payload_of(command: Command) -> dict[str, Any]:
+    """The command as JSON fields, secrets included (the socket is owner-only)."""
+    data: dict[str, Any] = {}
+    for name in command.model_fields_set:
+        value = getattr(command, name)
+        data[name] = _plain(value)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "value") and not isinstance(value, str | int | float | bool):
+        return value.value  # enums
+    if value is not None and not isinstance(value, str | int | float | bool):
+        return str(value)  # UUIDs
+    return value
+
+
+class RemoteCommands:
+    """``execute(command)`` through the host."""
+
+    def __init__(self, client: ControlClient) -> None:
+        self._client = client
+
+    def call(self, channel: str, payload: dict[str, Any] | None = None) -> Any:
+        """One request; the ``data`` of a success, else the matching exception."""
+        reply = self._client.call(channel, payload or {})
+        if not reply.get("success"):
+            raise_error(reply)
+        return reply.get("data")
+
+    def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
+        """Run ``command`` in the host and revive its typed result (no progress reports
+        over the socket; the host applies its rate limits per connection)."""
+        data = self.call(command.channel, payload_of(command))
+        adapter = _RESULTS.get(command.channel)
+        return adapter.validate_python(data) if adapter is not None else data
+
+
+class RemoteReads:
+    """Reads while a host runs: the host settles its views, the CLI reads the file."""
+
+    def __init__(self, commands: RemoteCommands, views: Path) -> None:
+        self._commands = commands
+        self._views = views
+
+    def settle(self) -> None:
+        """Wait until the host's views reach its store head."""
+        self._commands.call("host:settle")
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection to the read models."""
+        with closing(connect_read_only(self._views)) as conn:
+            yield conn

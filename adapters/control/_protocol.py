@@ -1,0 +1,54 @@
+"""The control socket's wire format: one JSON object per line each way.
+
+Request: ``{"channel": "proxy:add", "payload": {...}, "id": 7}`` (``id`` optional, echoed).
+Reply: DESIGN.md's envelope, ``{"success": true, "data": ...}`` or ``{"success": false,
+"error": "one line", "code": "validation_error", "retryAfter": 12.5}`` (``code`` names the
+error class, ``retryAfter`` only for rate limits), plus the request's ``id`` if it had one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.errors import ValidationError
+from domain.parsing import parse_command
+
+MAX_MESSAGE_BYTES = 256 * 1024  # a request line longer than this is refused unread
+
+
+class Request(BaseModel):
+    """One request envelope."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    channel: str = Field(pattern=r"^[a-z]{1,20}:[a-z][a-z-]{0,40}$")
+    payload: dict[str, Any] = Field(default_factory=dict)
+    id: int | str | None = Field(default=None, union_mode="left_to_right")
+
+
+def parse_request(line: bytes) -> Request:
+    """Decode one line into a ``Request`` or raise a one-line ``ValidationError``."""
+    if len(line) > MAX_MESSAGE_BYTES:
+        raise ValidationError(f"message larger than {MAX_MESSAGE_BYTES} bytes", field="message")
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("not a JSON object", field="message") from None
+    return parse_command(Request, data)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One reply (or streamed event) as a JSON line."""
+    return orjson.dumps(message, default=str) + b"\n"
+
+
+def error_reply(message: str, code: str = "validation_error",
+                request_id: int | str | None = None) -> dict[str, Any]:
+    """A failure envelope."""
+    reply: dict[str, Any] = {"success": False, "error": message, "code": code}
+    if request_id is not None:
+        reply["id"] = request_id
+    return reply

@@ -1,0 +1,148 @@
+"""The control socket server: a Unix socket in the data dir, mode 0600, JSON lines.
+
+Each connection is served by its own coroutine; commands run in a bounded thread pool (the
+dispatcher blocks on actors), so a slow or silent client holds one coroutine, never the
+others. Only sockets of this process's own user are served (SO_PEERCRED), on top of the file
+mode. A line over ``MAX_MESSAGE_BYTES`` gets an error and the connection is closed; a client
+that does not read its replies is cut off after ``write_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import struct
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from domain.errors import BaseError
+
+from ._protocol import MAX_MESSAGE_BYTES, encode, error_reply, parse_request
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any], str], dict[str, Any]]  # channel, payload, client
+Stream = Callable[[dict[str, Any]], AsyncIterator[dict[str, Any]]]
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+class ControlServer:
+    """Serves ``handler`` (and streaming channels) on a Unix socket, in its own loop thread."""
+
+    def __init__(self, path: Path, handler: Handler, *,
+                 streams: dict[str, Stream] | None = None, workers: int = 8,
+                 idle_timeout: float = 3600.0, write_timeout: float = 30.0) -> None:
+        self.path = path
+        self._handler = handler
+        self._streams = streams or {}
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vipb-control")
+        self._idle = idle_timeout
+        self._write_timeout = write_timeout
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="vipb-control",
+                                        daemon=True)
+        self._server: asyncio.AbstractServer | None = None
+        self._clients = 0
+        self._connections: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        """Bind the socket (0600) and serve."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
+        log.info("control socket listening on %s", self.path)
+
+    async def _start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a stale socket of a dead host (the host lock says so)
+        old = os.umask(0o177)  # created 0600: no window where others could connect
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=str(self.path), limit=MAX_MESSAGE_BYTES + 2)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+
+    def stop(self) -> None:
+        """Stop accepting, let running commands finish, close connections."""
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(60)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._clients += 1
+        client = f"socket-{self._clients}"
+        try:
+            sock = writer.get_extra_info("socket")
+            if sock is None or peer_uid(sock) != os.getuid():
+                log.warning("control socket refused a client of another user")
+                return
+            await self._converse(reader, writer, client)
+        except (ConnectionError, asyncio.CancelledError, TimeoutError):
+            pass
+        except Exception:
+            log.exception("control connection %s failed", client)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _send(self, writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
+        writer.write(encode(message))
+        await asyncio.wait_for(writer.drain(), self._write_timeout)
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        client: str) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                line = await asyncio.wait_for(reader.readuntil(b"\n"), self._idle)
+            except asyncio.IncompleteReadError:
+                return  # the client hung up
+            except asyncio.LimitOverrunError:
+                await self._send(writer, error_reply(
+                    f"message: larger than {MAX_MESSAGE_BYTES} bytes; connection closed"))
+                return
+            try:
+                request = parse_request(line)
+            except BaseError as exc:
+                await self._send(writer, error_reply(exc.message, exc.code))
+                continue
+            stream = self._streams.get(request.channel)
+            if stream is not None:
+                async for item in stream(request.payload):
+                    await self._send(writer, item)
+                return
+            reply = await loop.run_in_executor(self._pool, self._handler, request.channel,
+                                               request.payload, client)
+            if request.id is not None:
+                reply = {**reply, "id": request.id}
+            await self._send(writer, reply)
