@@ -1,0 +1,183 @@
+"""The host's control socket: permissions, envelopes, rate limits, streaming, and clients
+that misbehave. A real host (runtime, SQLite files, socket) in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from actors.host import Host
+from adapters.config import Settings
+from adapters.control import MAX_MESSAGE_BYTES, ControlClient
+
+
+@pytest.fixture
+def host(data_dir: Path) -> Iterator[Host]:
+    h = Host(data_dir, Settings(data_dir=data_dir))
+    h.start()
+    yield h
+    h.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def raw(path: Path) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(str(path))
+    return s
+
+
+def exchange(s: socket.socket, line: bytes) -> dict:
+    s.sendall(line)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(65536)
+        assert chunk, "the host closed the connection without a reply"
+        data += chunk
+    return json.loads(data)
+
+
+def add(port: int) -> dict:
+    return {"channel": "proxy:add",
+            "payload": {"protocol": "http", "host": "127.0.0.1", "port": port}}
+
+
+def test_socket_is_owner_only(host: Host) -> None:
+    mode = stat.S_IMODE(os.stat(host.paths.socket).st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(os.stat(host.paths.root).st_mode) & 0o077 == 0
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # readable by other users, unlike a venv under /root
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not os.path.exists(SYSTEM_PYTHON),
+                    reason="needs root (to act as another user) and /usr/bin/python3")
+def test_another_user_cannot_connect(host: Host) -> None:
+    code = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+            f"try:\n s.connect({str(host.paths.socket)!r})\nexcept PermissionError:\n"
+            " sys.exit(3)\nsys.exit(0)")
+    proc = subprocess.run([SYSTEM_PYTHON, "-c", code], user=65534, check=False,
+                          capture_output=True, cwd="/")
+    assert proc.returncode == 3, proc.stderr
+
+
+def test_commands_and_reply_envelopes(host: Host) -> None:
+    with ControlClient(host.paths.socket) as client:
+        ok = client.call("proxy:add", add(8001)["payload"])
+        assert ok["success"] is True and ok["data"]["position"] > 0
+        assert client.call("proxy:list")["data"][0]["port"] == 8001
+        bad = client.call("proxy:add", {"protocol": "gopher", "host": "h", "port": 1})
+        assert bad == {"success": False, "code": "validation_error",
+                       "error": "protocol: Input should be 'http', 'https', 'socks4' or 'socks5'"}
+        unknown = client.call("proxy:explode", {})
+        assert unknown["success"] is False and unknown["error"].startswith("channel: unknown")
+        status = client.call("host:status")["data"]
+        assert status["pid"] == os.getpid() and status["proxies"] == {"unknown": 1}
+
+
+def test_rate_limits_per_channel(host: Host) -> None:
+    with ControlClient(host.paths.socket) as client:
+        replies = [client.call("proxy:add", add(9000 + n)["payload"]) for n in range(11)]
+        assert [r["success"] for r in replies] == [True] * 10 + [False]
+        limited = replies[-1]
+        assert limited["code"] == "rate_limited" and 0 < limited["retryAfter"] <= 60
+        assert client.call("proxy:list")["success"] is True  # other channels unaffected
+    host.runtime.settle()
+    with host.runtime.reader() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0] == 10
+
+
+def test_malformed_and_oversize_messages(host: Host) -> None:
+    s = raw(host.paths.socket)
+    assert exchange(s, b"not json\n")["error"] == "message: not a JSON object"
+    assert exchange(s, b'{"channel": "proxy:list", "extra": 1}\n')["error"].startswith("extra:")
+    assert exchange(s, b'{"channel": "no-colon"}\n')["error"].startswith("channel:")
+    assert exchange(s, b'[1, 2]\n')["error"].startswith("payload:")
+    reply = exchange(s, b'{"channel": "proxy:list", "id": 41}\n')
+    assert reply["success"] and reply["id"] == 41
+    huge = b'{"channel": "proxy:list", "payload": {"x": "' + b"a" * MAX_MESSAGE_BYTES + b'"}}\n'
+    oversize = exchange(s, huge)
+    assert oversize["success"] is False and "larger than" in oversize["error"]
+    assert s.recv(10) == b""  # and the connection is closed
+    s.close()
+    with ControlClient(host.paths.socket) as client:  # the host is fine
+        assert client.call("proxy:list")["success"]
+
+
+def test_slow_or_silent_clients_do_not_stall_others(host: Host) -> None:
+    silent = raw(host.paths.socket)  # connects and says nothing
+    partial = raw(host.paths.socket)
+    partial.sendall(b'{"channel": "proxy:li')  # half a request, never finished
+    flood = raw(host.paths.socket)
+    for _ in range(50):  # requests whose replies it never reads
+        flood.sendall(b'{"channel": "proxy:list"}\n')
+    with ControlClient(host.paths.socket) as client:
+        for n in range(5):
+            assert client.call("proxy:add", add(7000 + n)["payload"])["success"]
+    for s in (silent, partial, flood):
+        s.close()
+
+
+def test_events_follow_streams_new_commits(host: Host) -> None:
+    got: list[dict] = []
+    ready = threading.Event()
+
+    def follow() -> None:
+        with ControlClient(host.paths.socket) as client:
+            for message in client.stream("events:follow"):
+                if "event" not in message:
+                    ready.set()
+                    continue
+                got.append(message["event"])
+                if len(got) == 2:
+                    return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    assert ready.wait(30)
+    with ControlClient(host.paths.socket) as client:
+        position = client.call("proxy:add", add(6001)["payload"])["data"]["position"]
+    reader.join(30)
+    assert sorted(e["event"] for e in got) == ["EndpointRegistered", "ProxyAdded"]
+    assert max(e["notification_id"] for e in got) == position
+
+
+envelopes = st.one_of(
+    st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" ")),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                 lambda inner: st.lists(inner, max_size=4)
+                 | st.dictionaries(st.sampled_from(["channel", "payload", "id", "x"])
+                                   | st.text(max_size=8), inner, max_size=4),
+                 max_leaves=12).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries({"channel": st.sampled_from(
+        ["proxy:add", "proxy:list", "tab:navigate", "host:status", "x:y", "proxy:update"]),
+        "payload": st.dictionaries(st.text(max_size=10), st.text(max_size=10) | st.integers(),
+                                   max_size=4)}).map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(envelopes, min_size=1, max_size=5))
+def test_fuzzed_envelopes_get_one_envelope_each(host: Host, lines: list[bytes]) -> None:
+    s = raw(host.paths.socket)
+    try:
+        for line in lines:
+            reply = exchange(s, line + b"\n")
+            assert isinstance(reply["success"], bool)
+            if not reply["success"]:
+                assert "\n" not in reply["error"] and reply["code"]
+    finally:
+        s.close()
