@@ -116,6 +116,15 @@ class Host:
             self.close()
             raise
         log.info("host started on %s (pid %d)", self.paths.root, os.getpid())
+        threading.Thread(target=self._resume_tabs, name="vipb-resume", daemon=True).start()
+
+    def _resume_tabs(self) -> None:
+        rt = self.runtime
+        if rt is None:
+            return
+        resumed = rt.resume_tabs()  # Chromium starts only if there is a tab to resume
+        if resumed:
+            log.info("resumed %d open tabs", len(resumed))
 
     def run(self) -> None:
         """Start, then serve until SIGTERM or SIGINT, then shut down gracefully."""
@@ -140,7 +149,7 @@ class Host:
             self.server.stop()  # in-flight commands finish first
             self.server = None
         if self.runtime is not None:
-            self.runtime.close()
+            self.runtime.close(keep_tabs=True)  # open tabs resume at the next start
             self.runtime = None
         self._lock.release()
 

@@ -233,13 +233,34 @@ class Runtime:
         with closing(connect_read_only(self.paths.views)) as conn:
             yield conn
 
-    def close(self) -> None:
-        """Stop actors, flush the committer, close databases. Safe to call twice."""
+    def resume_tabs(self) -> list[str]:
+        """Reopen the tabs that are open on record (the host does this at start); a tab
+        that cannot be reopened is closed on record with the reason."""
+        self.settle()
+        with self.reader() as conn:
+            rows = conn.execute("SELECT id, profile_id, proxy_id, url FROM tabs "
+                                "WHERE state='open' ORDER BY opened_at").fetchall()
+        resumed = []
+        for tab_id, profile_id, proxy_id, url in rows:
+            try:
+                self.tabs().resume(tab_id, profile_id, proxy_id, url).get()
+                resumed.append(tab_id)
+            except Exception as exc:
+                log.warning("tab %s could not be resumed: %s", tab_id, exc)
+        return resumed
+
+    def close(self, keep_tabs: bool = False) -> None:
+        """Stop actors, flush the committer, close databases. Safe to call twice.
+
+        ``keep_tabs``: leave open tabs open on record (the host resumes them at its next
+        start) instead of closing them."""
         if getattr(self, "_closed", False):
             return
         self._closed = True
         if self._tabs_ref is not None:
-            self._tabs_ref.stop()  # closes the tabs (TabClosed) while the store is open
+            if keep_tabs:
+                self._tabs_ref.proxy().suspend_all().get()
+            self._tabs_ref.stop()  # closes the other tabs (TabClosed) while the store is open
         if self._engine is not None:
             self._engine.close()
         self.guard_ref.stop()

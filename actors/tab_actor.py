@@ -101,6 +101,10 @@ class TabActor(VipbActor):
         """Load ``url``; a failure is recorded and raised as ``BrowserError``."""
         return self._go("goto", url)
 
+    def restore(self) -> dict[str, Any]:
+        """Load the tab's last URL again (after a restart or a crash)."""
+        return self._go("restore")
+
     def back(self) -> dict[str, Any]:
         """Go back one history entry."""
         return self._go("back")

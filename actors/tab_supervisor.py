@@ -20,7 +20,7 @@ from actors.tab_actor import TabActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.proxycheck import ProxyEndpoint
-from domain.errors import BrowserError, TabNotFoundError, ValidationError
+from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
 from domain.selection import SelectionContext
 from domain.tab import BrowsingSession, session_id
 
@@ -260,6 +260,48 @@ class TabSupervisorActor(VipbActor):
         for key in list(self._tabs):
             self._forget(key, reason=reason)
 
+    def suspend_all(self) -> int:
+        """Close every tab's context without recording a close: the tabs stay open on
+        record and the next host start resumes them. Returns how many were suspended."""
+        count = 0
+        for key in list(self._tabs):
+            actor = self._tabs.pop(key)
+            self._release(self._routes.pop(key, None))
+            if actor.actor_ref.is_alive():
+                actor.actor_ref.stop()  # on_stop closes the context, records nothing
+                count += 1
+        return count
+
+    def resume(self, tab_id: str, profile_id: str, proxy_id: str | None,
+               url: str | None) -> dict[str, Any]:
+        """Reopen a tab that is open on record (after a restart or a crash of the host):
+        same id, profile and proxy (the engine picks another if that proxy is gone), and
+        its last URL loaded again (``restore``)."""
+        key = str(UUID(tab_id))
+        if key in self._tabs:
+            result: dict[str, Any] = self._tabs[key].info().get()
+            return result
+        profile = self._profile_name(profile_id)
+        try:
+            route = self._route(proxy_id or "direct", url, None, key)
+        except ProxyNotFoundError:
+            route = self._route("auto", url, None, key)
+        profile_key, setup = self._setup(profile, route)
+        actor = TabActor.start(UUID(key), self._writer, self._engine, setup, profile_key,
+                               route.proxy_id, self._outcome, timeout=self._timeout).proxy()
+        self._tabs[key], self._routes[key] = actor, route
+        try:
+            info: dict[str, Any] = actor.open(None, None, route.reason, existing=True).get()
+            if route.proxy_id != proxy_id:  # reassigning reloads the page too
+                actor.assign_proxy(setup, route.proxy_id, "previous proxy is gone").get()
+                info = actor.info().get()
+            elif url:
+                info = actor.restore().get()
+        except BaseException:
+            self._forget(key, reason="could not be resumed")
+            raise
+        return info
+
     def on_stop(self) -> None:
-        """Tabs do not outlive the supervisor."""
+        """Tabs do not outlive the supervisor (unless suspended first)."""
         self.close_all("runtime stopped")

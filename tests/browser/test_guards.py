@@ -136,7 +136,7 @@ def test_unreadable_filter_list_is_a_clear_error(data_dir, tmp_path) -> None:
         reply = rt.dispatcher.dispatch("privacy:toggle-tracker-blocking",
                                        {"profile": "p", "enabled": True})
         missing = tmp_path / "missing.txt"
-        assert reply == {"success": False,
+        assert reply == {"success": False, "code": "validation_error",
                          "error": f"filter_lists: {missing} is not a readable file"}
     finally:
         rt.close()

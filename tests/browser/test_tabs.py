@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from actors.runtime import EventReader
 from adapters.store import EventHistory
 from tests.browser.helpers import call, evaluate, refuse
 from tests.servers import have, microsocks, pproxy, tinyproxy
@@ -230,3 +231,40 @@ def test_crashed_page_is_reopened(browser_runtime, site: Site) -> None:
     names = [n for n, _ in _events(rt, tab["id"])]
     assert names[-2:] == ["TabCrashed", "TabNavigated"]
     assert evaluate(rt, tab["id"], "document.title") == "frame"
+
+
+def test_open_tabs_resume_after_a_host_restart(data_dir, site: Site) -> None:
+    import signal
+
+    from adapters.control import ControlClient
+    from tests.e2e.test_host_cli import RunningHost
+
+    lab = {"VIPB_ALLOW_PRIVATE_TARGETS": "1"}
+    host = RunningHost(data_dir, **lab)
+    with ControlClient(host.socket) as client:
+        tab = client.call("tab:create", {"url": site.url("/frame.html"), "proxy": "direct"})
+    assert tab["success"], tab
+    tab_id = tab["data"]["id"]
+    host.stop(signal.SIGKILL)  # killed with the tab open
+    for stop in (signal.SIGTERM, None):  # after a kill, then after a graceful stop
+        host = RunningHost(data_dir, **lab)
+        assert host.log.wait_for(lambda lines: any("resumed 1 open tabs" in x for x in lines))
+        with ControlClient(host.socket) as client:
+            assert [t["id"] for t in client.call("tab:list")["data"]] == [tab_id]
+            moved = client.call("tab:navigate", {"tab_id": tab_id,
+                                                 "url": site.url("/webrtc.html")})
+            assert moved["success"], moved
+        if stop is not None:
+            assert host.stop(stop) == 0
+    host.stop(signal.SIGKILL)
+    assert site.requests.count("/frame.html") == 2  # loaded, then restored after the kill
+    assert site.requests.count("/webrtc.html") == 3  # loaded, restored, loaded again
+    reader = EventReader(data_dir)
+    try:
+        actions = [e.data["action"] for e in EventHistory(reader.app).log(aggregate=tab_id)
+                   if e.event == "TabNavigated"]
+        names = [e.event for e in EventHistory(reader.app).log(aggregate=tab_id)]
+    finally:
+        reader.close()
+    assert actions == ["goto", "restore", "goto", "restore", "goto"]
+    assert "TabClosed" not in names

@@ -17,24 +17,25 @@ import pytest
 from actors.runtime import DataPaths, EventReader
 from adapters.control import ControlClient, HostUnavailable
 from tests.e2e.conftest import ENTRY, Cli
+from tests.servers import LineLog
 
 
 class RunningHost:
     """A `vipb host run` process; started when its log says so (no polling)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **extra_env: str) -> None:
         env = {**os.environ, "VIPB_DATA_DIR": str(data_dir), "VIPB_KEYRING": "off",
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", **extra_env}
         self.process = subprocess.Popen([*ENTRY, "host", "run"], stderr=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, text=True, env=env)
-        self.log: list[str] = []
+        self.log = LineLog()
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
             if '"host started' in line:
                 break
         else:
-            raise AssertionError(f"host did not start: {''.join(self.log)}")
+            raise AssertionError(f"host did not start: {''.join(self.log.lines)}")
         threading.Thread(target=self._drain, daemon=True).start()
         self.socket = DataPaths(data_dir).socket
 
@@ -76,7 +77,7 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert again.code == 2 and "a host already runs" in again.err
     assert host.stop(signal.SIGTERM) == 0
     assert not host.socket.exists()
-    messages = [json.loads(line)["msg"] for line in host.log if line.startswith("{")]
+    messages = [json.loads(line)["msg"] for line in host.log.lines if line.startswith("{")]
     assert messages[-2:] == ["host stopping", "host stopped"]
     offline = cli("status", "--json").json()  # the CLI falls back to the data dir
     assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 1}

@@ -94,6 +94,6 @@ values = st.none() | st.booleans() | st.integers() | st.text(max_size=40) | st.l
 def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
                                                  payload: Any) -> None:
     reply = runtime.dispatcher.dispatch(channel, payload)
-    assert set(reply) <= {"success", "data", "error", "retryAfter"}
+    assert set(reply) <= {"success", "data", "error", "code", "retryAfter"}
     if not reply["success"]:
         assert reply["error"] and "internal error" not in reply["error"]
