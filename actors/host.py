@@ -109,6 +109,7 @@ class Host:
                                         rate_limiter=RateLimiter())
             self.runtime.committer.add_listener(self._committed)
             self.runtime.runner.start()  # projections follow commits in the background
+            self.runtime.start_sealing()  # and so does the audit chain
             self.server = ControlServer(self.paths.socket, self._handle,
                                         streams={"events:follow": self._follow})
             self.server.start()

@@ -37,7 +37,13 @@ from adapters.secrets import (
     derive_key,
     load_master_key,
 )
-from adapters.store import EventStoreApp, GroupCommitter, ShreddedEventError
+from adapters.store import (
+    AuditChain,
+    EventStoreApp,
+    GroupCommitter,
+    ShreddedEventError,
+    signing_key,
+)
 from domain.errors import ValidationError
 from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
@@ -66,6 +72,11 @@ class DataPaths:
     def keys(self) -> Path:
         """Wrapped per-aggregate data keys (shredding deletes rows here)."""
         return self.root / "keys.sqlite"
+
+    @property
+    def audit(self) -> Path:
+        """The hash chain over the event log (``vipb audit verify``)."""
+        return self.root / "audit.sqlite"
 
     @property
     def socket(self) -> Path:
@@ -117,6 +128,8 @@ class EventReader:
             raise NotInitializedError(root)
         self.keystore = DataKeyStore(paths.keys, master.key)
         self.app = EventStoreApp(paths.events, master.key, self.keystore)
+        self.audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
+        self.export_key = signing_key(derive_key(master.key, "audit-export"))
 
     def close(self) -> None:
         """Close the store and the key database."""
@@ -155,6 +168,10 @@ class Runtime:
         )
         os.chmod(paths.views, 0o600)
         self.committer.add_listener(self.runner.notify)
+        self.audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
+        os.chmod(paths.audit, 0o600)
+        self._sealing = threading.Event()
+        self._sealer: threading.Thread | None = None
         self.committer.start()
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
         self.pool = self.pool_ref.proxy()
@@ -233,6 +250,24 @@ class Runtime:
         with closing(connect_read_only(self.paths.views)) as conn:
             yield conn
 
+    def start_sealing(self) -> None:
+        """Seal new events into the audit chain in the background, soon after each commit
+        (the host does this; an in-process runtime seals when it closes)."""
+        if self._sealer is not None:
+            return
+        self.committer.add_listener(lambda _last: self._sealing.set())
+        self._sealer = threading.Thread(target=self._seal_loop, name="vipb-audit", daemon=True)
+        self._sealer.start()
+
+    def _seal_loop(self) -> None:
+        while not getattr(self, "_closed", False):
+            self._sealing.wait(1.0)
+            self._sealing.clear()
+            try:
+                self.audit.seal(self.app.recorder)
+            except Exception:
+                log.exception("sealing the audit chain failed; will retry")
+
     def resume_tabs(self) -> list[str]:
         """Reopen the tabs that are open on record (the host does this at start); a tab
         that cannot be reopened is closed on record with the reason."""
@@ -268,6 +303,13 @@ class Runtime:
         self.rotation_ref.stop()
         self.health_ref.stop()
         self.committer.stop()
+        if self._sealer is not None:
+            self._sealing.set()
+            self._sealer.join(30)
+        try:
+            self.audit.seal(self.app.recorder)  # everything this runtime wrote is covered
+        except Exception:
+            log.exception("sealing the audit chain at close failed")
         self.runner.stop()
         self.app.close()
         self.keystore.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+from pathlib import Path
+
 import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit
+from domain.errors import ValidationError
 from projections import queries
 
 
@@ -17,11 +21,20 @@ def query(
     ),
     limit: int = typer.Option(100, min=1, max=1_000_000, help="At most this many rows."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    db: Path | None = typer.Option(None, "--db", help="Another read-model file, e.g. one "
+                                                      "written by `vipb events replay`."),
 ) -> None:
     """Query a read-model table (plain SQLite; any SQLite tool can read it too).
 
     Example: vipb query proxies --where protocol=socks5 --where "port>=1080" --json
     """
+    if db is not None:
+        if not db.is_file():
+            raise ValidationError(f"{db} is not a readable file", field="db")
+        with closing(queries.connect_read_only(db)) as conn:
+            rows = queries.query(conn, table, where, limit)
+        emit(rows, as_json, title=f"{table} ({db.name})")
+        return
     reads = state(ctx).reads()
     reads.settle()
     with reads.reader() as conn:

@@ -1,11 +1,15 @@
 """The SQLite event store: the eventsourcing application, the shredding mapper, group commit."""
 
 from adapters.store._app import EventStoreApp
+from adapters.store._audit import AuditChain, AuditReport
 from adapters.store._committer import GroupCommitter, Pending
+from adapters.store._export import export_events, public_hex, signing_key, verify_export
 from adapters.store._history import EventEntry, EventHistory, parse_since
 from adapters.store._mapper import ShreddedEventError, ShreddingMapper
 
 __all__ = [
+    "AuditChain",
+    "AuditReport",
     "EventEntry",
     "EventHistory",
     "EventStoreApp",
@@ -13,5 +17,9 @@ __all__ = [
     "Pending",
     "ShreddedEventError",
     "ShreddingMapper",
+    "export_events",
     "parse_since",
+    "public_hex",
+    "signing_key",
+    "verify_export",
 ]

@@ -140,3 +140,27 @@ def test_sigkill_at_random_points_loses_nothing_acknowledged(data: Path) -> None
         client.call("projections:rebuild", {})
         assert client.call("proxy:list")["data"] == before  # incremental == full rebuild
     assert host.stop(signal.SIGTERM) == 0
+
+
+def test_audit_and_replay_through_the_cli(cli: Cli, data: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    for port in (7001, 7002, 7003):
+        assert cli("proxy", "add", f"http://u:pw@127.0.0.1:{port}").code == 0
+    ok = cli("audit", "verify", "--json")
+    assert ok.code == 0 and ok.json()["checked"] == 6
+    replayed = cli("events", "replay", "--until", "2", "--json").json()
+    rows = cli("query", "proxies", "--db", replayed["db"], "--json").json()
+    assert [r["port"] for r in rows] == [7001]
+    export = cli("audit", "export", str(tmp_path / "log.jsonl"), "--json").json()
+    checked = cli("audit", "verify-export", str(tmp_path / "log.jsonl"), "--public-key",
+                  export["public_key"], "--json")
+    assert checked.code == 0 and checked.json()["ok"] is True
+    conn = sqlite3.connect(data / "events.sqlite")
+    conn.execute("DELETE FROM stored_events WHERE rowid=3")
+    conn.commit()
+    conn.close()
+    tampered = cli("audit", "verify", "--json")
+    assert tampered.code == 1
+    assert tampered.json()["problem"]["kind"] == "deleted"
+    assert tampered.json()["problem"]["notification_id"] == 3

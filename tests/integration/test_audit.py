@@ -1,0 +1,150 @@
+"""The audit hash chain against real tampering of the store file: edit, delete, insert and
+reorder rows with plain sqlite3, then `verify` must name the first affected event."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pykka
+import pytest
+
+from actors.runtime import EventReader, Runtime
+from adapters.store import ShreddedEventError, export_events, verify_export
+from domain.commands import AddProxy, UpdateProxy
+from domain.parsing import parse_command
+from projections.replay import replay
+
+
+@pytest.fixture
+def sealed_dir(data_dir: Path) -> Path:
+    """A data dir with 12 events, all sealed (the runtime seals when it closes)."""
+    rt = Runtime.open(data_dir)
+    ids = [rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 4000 + n})).id for n in range(4)]
+    for n, proxy_id in enumerate(ids):
+        rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
+                                                          "weight": n + 5}))
+    rt.close()
+    pykka.ActorRegistry.stop_all()
+    return data_dir
+
+
+def verify(root: Path) -> dict:
+    reader = EventReader(root)
+    try:
+        return reader.audit.verify(reader.app.recorder).as_dict()
+    finally:
+        reader.close()
+
+
+def tamper(root: Path, change: Callable[[sqlite3.Connection], None]) -> None:
+    conn = sqlite3.connect(root / "events.sqlite", isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        change(conn)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def test_untouched_log_verifies(sealed_dir: Path) -> None:
+    assert verify(sealed_dir) == {"ok": True, "checked": 12, "sealed_head": 12,
+                                  "store_head": 12, "unsealed": 0, "problem": None}
+
+
+def _edit(conn: sqlite3.Connection) -> None:
+    (state,) = conn.execute("SELECT state FROM stored_events WHERE rowid=5").fetchone()
+    conn.execute("UPDATE stored_events SET state=? WHERE rowid=5",
+                 (bytes(state[:-1]) + bytes([state[-1] ^ 1]),))
+
+
+def _delete(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM stored_events WHERE rowid=5")
+
+
+def _delete_and_renumber(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM stored_events WHERE rowid=5")
+    for (rowid,) in conn.execute("SELECT rowid FROM stored_events WHERE rowid>5 "
+                                 "ORDER BY rowid").fetchall():
+        conn.execute("UPDATE stored_events SET rowid=? WHERE rowid=?", (rowid - 1, rowid))
+
+
+def _reorder(conn: sqlite3.Connection) -> None:
+    conn.execute("UPDATE stored_events SET rowid=1000 WHERE rowid=5")
+    conn.execute("UPDATE stored_events SET rowid=5 WHERE rowid=6")
+    conn.execute("UPDATE stored_events SET rowid=6 WHERE rowid=1000")
+
+
+def _insert(conn: sqlite3.Connection) -> None:
+    for (rowid,) in conn.execute("SELECT rowid FROM stored_events WHERE rowid>=5 "
+                                 "ORDER BY rowid DESC").fetchall():
+        conn.execute("UPDATE stored_events SET rowid=? WHERE rowid=?", (rowid + 1, rowid))
+    oid, topic, state = conn.execute("SELECT originator_id, topic, state FROM stored_events "
+                                     "WHERE rowid=1").fetchone()
+    conn.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+                 "state) VALUES (5, ?, 999, ?, ?)", (oid, topic, state))
+
+
+@pytest.mark.parametrize(("change", "kind"), [
+    (_edit, "altered"), (_delete, "deleted"), (_delete_and_renumber, "deleted"),
+    (_reorder, "reordered"), (_insert, "inserted")])
+def test_tampering_is_found_at_the_first_affected_event(sealed_dir: Path, change, kind) -> None:
+    tamper(sealed_dir, change)
+    report = verify(sealed_dir)
+    assert report["ok"] is False
+    assert (report["problem"]["kind"], report["problem"]["notification_id"]) == (kind, 5)
+    assert report["checked"] == 4  # everything before it still verifies
+
+
+def test_rewriting_the_audit_file_is_found(sealed_dir: Path) -> None:
+    conn = sqlite3.connect(sealed_dir / "audit.sqlite")
+    conn.execute("UPDATE chain SET digest=zeroblob(32) WHERE notification_id=3")
+    conn.commit()
+    conn.close()
+    report = verify(sealed_dir)
+    assert (report["problem"]["kind"], report["problem"]["notification_id"]) == (
+        "audit_altered", 3)
+
+
+def test_new_events_are_reported_until_sealed(sealed_dir: Path) -> None:
+    rt = Runtime.open(sealed_dir)
+    rt.dispatcher.execute(parse_command(AddProxy, {"protocol": "socks5", "host": "10.0.0.1",
+                                                   "port": 1080}))
+    report = rt.audit.verify(rt.app.recorder).as_dict()
+    assert (report["ok"], report["unsealed"]) == (True, 2)
+    rt.close()  # seals
+    pykka.ActorRegistry.stop_all()
+    assert verify(sealed_dir)["unsealed"] == 0
+
+
+def test_signed_export_verifies_and_detects_edits(sealed_dir: Path, tmp_path: Path) -> None:
+    reader = EventReader(sealed_dir)
+    out = tmp_path / "export.jsonl"
+    try:
+        with open(out, "wb") as f:
+            trailer = export_events(reader.app, reader.export_key, f)
+    finally:
+        reader.close()
+    assert trailer["events"] == 12
+    assert verify_export(out, trailer["public_key"])["ok"] is True
+    lines = out.read_bytes().splitlines(keepends=True)
+    edited = tmp_path / "edited.jsonl"
+    edited.write_bytes(lines[0].replace(b'"version": 1', b'"version": 2') + b"".join(lines[1:]))
+    assert verify_export(edited)["ok"] is False
+    assert verify_export(out, "00" * 32)["reason"] == "signed with another key"
+
+
+def test_replay_until_builds_the_past_into_another_file(sealed_dir: Path,
+                                                        tmp_path: Path) -> None:
+    reader = EventReader(sealed_dir)
+    out = tmp_path / "past.sqlite"
+    try:
+        assert replay(reader.app.recorder, reader.app.shredding_mapper.decode_state,
+                      ShreddedEventError, 4, out) == 4
+    finally:
+        reader.close()
+    conn = sqlite3.connect(out)
+    assert conn.execute("SELECT COUNT(*), MAX(weight) FROM proxies").fetchone() == (2, 1)
+    conn.close()
