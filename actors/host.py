@@ -24,8 +24,10 @@ from typing import IO, Any
 
 import pykka
 
+from actors.metrics import HostCollector, serve_metrics
 from actors.rate_limit import RateLimiter
 from actors.runtime import DataPaths, NotInitializedError, Runtime
+from adapters.backup import create_backup
 from adapters.config import Settings
 from adapters.control import ControlServer, error_reply
 from adapters.store import EventHistory
@@ -33,7 +35,8 @@ from domain.errors import BaseError, ValidationError
 
 log = logging.getLogger(__name__)
 
-HOST_CHANNELS = ("host:status", "host:settle", "projections:status", "projections:rebuild")
+HOST_CHANNELS = ("host:status", "host:settle", "host:backup", "projections:status",
+                 "projections:rebuild")
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -87,8 +90,11 @@ class HostLock:
 class Host:
     """The runtime, the background projections and the control socket, until a signal."""
 
-    def __init__(self, root: Path, settings: Settings | None = None) -> None:
+    def __init__(self, root: Path, settings: Settings | None = None,
+                 metrics_port: int | None = None) -> None:
         self.paths = DataPaths(root)
+        self._metrics_port = metrics_port
+        self._metrics: Any = None
         self.settings = settings or Settings(data_dir=root)
         self.runtime: Runtime | None = None
         self.server: ControlServer | None = None
@@ -113,6 +119,11 @@ class Host:
             self.server = ControlServer(self.paths.socket, self._handle,
                                         streams={"events:follow": self._follow})
             self.server.start()
+            if self._metrics_port is not None:
+                runtime = self.runtime
+                self._metrics = serve_metrics(self._metrics_port, HostCollector(
+                    self.status, lambda: runtime.committer.transactions, self.started))
+                log.info("metrics on http://127.0.0.1:%d/metrics", self._metrics_port)
         except BaseException:
             self.close()
             raise
@@ -146,6 +157,9 @@ class Host:
 
     def close(self) -> None:
         """Stop serving, flush and close the runtime, release the lock. Safe to call twice."""
+        if self._metrics is not None:
+            self._metrics.shutdown()
+            self._metrics = None
         if self.server is not None:
             self.server.stop()  # in-flight commands finish first
             self.server = None
@@ -169,6 +183,14 @@ class Host:
         return {"success": True, "data": data}
 
     def _host_channel(self, rt: Runtime, channel: str, payload: dict[str, Any]) -> Any:
+        if channel == "host:backup":
+            dest, include_key = payload.get("dest"), payload.get("include_key", False)
+            if not isinstance(dest, str) or not dest.startswith("/"):
+                raise ValidationError("must be an absolute path", field="dest")
+            if not isinstance(include_key, bool):
+                raise ValidationError("must be true or false", field="include_key")
+            return create_backup(self.paths.root, Path(dest), include_key=include_key,
+                                 pause=rt.committer.paused())
         if payload and channel != "projections:rebuild":
             raise ValidationError(f"{channel} takes no payload", field="payload")
         if channel == "host:status":

@@ -23,6 +23,9 @@ def run(
     ctx: typer.Context,
     log_format: str = typer.Option("json", "--log-format", help="json (one object per "
                                                                   "line) or text."),
+    metrics_port: int | None = typer.Option(None, "--metrics-port", min=1, max=65535,
+                                            help="Serve Prometheus metrics on "
+                                                 "127.0.0.1:PORT/metrics."),
 ) -> None:
     """Run the host until SIGTERM or SIGINT: actors, background projections, the control
     socket (DATA_DIR/vipb.sock, mode 0600) and Chromium on demand.
@@ -39,7 +42,7 @@ def run(
     root.setLevel(logging.INFO)
     logging.getLogger("pykka").setLevel(logging.WARNING)
     cli = state(ctx)
-    Host(cli.data_dir, cli.settings).run()
+    Host(cli.data_dir, cli.settings, metrics_port).run()
 
 
 def status(

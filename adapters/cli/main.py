@@ -12,6 +12,7 @@ import typer
 from actors.runtime import DataPaths, initialize
 from adapters.cli import (
     audit_cmds,
+    backup_cmds,
     browser_cmds,
     events_cmds,
     host_cmds,
@@ -43,6 +44,7 @@ app.add_typer(browser_cmds.privacy_app, name="privacy")
 app.add_typer(browser_cmds.session_app, name="session")
 app.add_typer(host_cmds.app, name="host")
 app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(backup_cmds.app, name="backup")
 events_cmds.app.command("replay")(audit_cmds.replay_cmd)
 app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)

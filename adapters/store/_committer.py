@@ -14,11 +14,12 @@ recorder's own format (same table, same columns), and reads still go through the
 from __future__ import annotations
 
 import _thread
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -83,6 +84,7 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="vipb-committer", daemon=True)
         self._started = False
         self._closed = False
+        self._writing = threading.Lock()  # held per transaction; ``paused`` takes it
         self.transactions = 0
 
     def start(self) -> None:
@@ -118,6 +120,13 @@ class GroupCommitter:
             self._queue.put(None)
             self._thread.join()
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No transaction commits while inside (submissions queue up and wait): a consistent
+        moment for copying the store alongside other files."""
+        with self._writing:
+            yield
+
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._db_path, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -137,7 +146,8 @@ class GroupCommitter:
             if first is None:
                 return
             batch, stop = self._drain(first)
-            self._write(batch)
+            with self._writing:
+                self._write(batch)
             if stop:
                 return
 

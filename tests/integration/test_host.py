@@ -181,3 +181,62 @@ def test_fuzzed_envelopes_get_one_envelope_each(host: Host, lines: list[bytes]) 
                 assert "\n" not in reply["error"] and reply["code"]
     finally:
         s.close()
+
+
+def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> None:
+    from actors.runtime import Runtime
+    from adapters.backup import restore_backup
+
+    with ControlClient(host.paths.socket) as client:
+        for n in range(3):
+            assert client.call("proxy:add", add(5100 + n)["payload"])["success"]
+        backup = client.call("host:backup", {"dest": str(tmp_path / "b1")})
+        assert backup["success"], backup
+        assert client.call("proxy:add", add(5200)["payload"])["success"]  # after the copy
+        relative = client.call("host:backup", {"dest": "relative/path"})
+        assert relative["error"] == "dest: must be an absolute path"
+    manifest = backup["data"]
+    assert manifest["store_head"] == 6 and "master.key" not in manifest["files"]
+    assert stat.S_IMODE(os.stat(tmp_path / "b1" / "events.sqlite").st_mode) == 0o600
+    restored = tmp_path / "restored"
+    (restored).mkdir(mode=0o700)
+    (restored / "master.key").write_bytes((host.paths.root / "master.key").read_bytes())
+    os.chmod(restored / "master.key", 0o600)
+    result = restore_backup(tmp_path / "b1", restored)
+    assert result["store_head"] == 6
+    rt = Runtime.open(restored)
+    try:
+        rt.settle()
+        with rt.reader() as conn:
+            ports = [r[0] for r in conn.execute("SELECT port FROM proxies ORDER BY port")]
+        assert ports == [5100, 5101, 5102]  # as of the backup
+        assert rt.audit.verify(rt.app.recorder).ok
+    finally:
+        rt.close()
+    damaged = tmp_path / "b1" / "keys.sqlite"
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    with pytest.raises(Exception, match="missing or damaged"):
+        restore_backup(tmp_path / "b1", tmp_path / "other")
+
+
+def test_metrics_on_loopback(data_dir: Path) -> None:
+    import urllib.request
+
+    from tests.servers import free_port
+
+    port = free_port()
+    h = Host(data_dir, Settings(data_dir=data_dir), metrics_port=port)
+    h.start()
+    try:
+        with ControlClient(h.paths.socket) as client:
+            client.call("proxy:add", add(5300)["payload"])
+            client.call("host:settle")
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    finally:
+        h.close()
+        pykka.ActorRegistry.stop_all()
+    body = text.decode()
+    assert "vipb_up 1.0" in body
+    assert 'vipb_proxies{status="unknown"} 1.0' in body
+    assert 'vipb_projection_lag{view="proxies"} 0.0' in body
+    assert "vipb_store_head 2.0" in body

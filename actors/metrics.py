@@ -1,0 +1,55 @@
+"""Optional Prometheus metrics of the host, served on 127.0.0.1 only.
+
+A custom collector reads the figures when scraped (nothing is counted on the hot path):
+uptime, store head, commits, projection lag per view, proxies by status, open tabs, actors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class HostCollector(Collector):
+    """Collects from a status function (the host's ``status``) and the commit counter."""
+
+    def __init__(self, status: Callable[[], dict[str, Any]],
+                 commits: Callable[[], int], started: float) -> None:
+        self._status = status
+        self._commits = commits
+        self._started = started
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One scrape."""
+        s = self._status()
+        yield GaugeMetricFamily("vipb_up", "1 while the host serves", value=1)
+        yield GaugeMetricFamily("vipb_uptime_seconds", "Seconds since the host started",
+                                value=time.time() - self._started)
+        yield GaugeMetricFamily("vipb_store_head", "Last notification id in the event store",
+                                value=s["store_head"])
+        yield GaugeMetricFamily("vipb_commit_transactions", "Group-commit transactions so far",
+                                value=self._commits())
+        lag = GaugeMetricFamily("vipb_projection_lag", "Events a view is behind the store",
+                                labels=["view"])
+        for view, behind in s["views"].items():
+            lag.add_metric([view], behind)
+        yield lag
+        proxies = GaugeMetricFamily("vipb_proxies", "Proxies by status", labels=["status"])
+        for status, count in s["proxies"].items():
+            proxies.add_metric([status], count)
+        yield proxies
+        yield GaugeMetricFamily("vipb_open_tabs", "Open tabs", value=s["open_tabs"])
+        yield GaugeMetricFamily("vipb_actors", "Running actors", value=s["actors"])
+
+
+def serve_metrics(port: int, collector: HostCollector) -> Any:
+    """Serve /metrics on 127.0.0.1:``port``; returns the server (``shutdown()`` to stop)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    return server

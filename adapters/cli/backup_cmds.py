@@ -1,0 +1,59 @@
+"""``vipb backup create|restore``: copies of the data dir, also while the host runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from actors.host import HostLock
+from actors.runtime import DataPaths
+from adapters.backup import create_backup, restore_backup
+from adapters.cli.context import state
+from adapters.cli.output import emit
+
+app = typer.Typer(help="Back up and restore the data dir.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    dest: Path = typer.Argument(..., help="A new directory for the backup."),
+    include_key: bool = typer.Option(False, "--include-key",
+                                     help="Also copy master.key (keep backups of the key "
+                                          "apart from backups of the data)."),
+    as_json: bool = JSON,
+) -> None:
+    """Copy the databases consistently (SQLite online backup; the running host pauses its
+    commits for the event store's copy). Example: vipb backup create /backups/vipb-monday
+    """
+    cli = state(ctx)
+    host = cli.host()
+    target = dest.expanduser().resolve()
+    if host is not None:
+        result = host.call("host:backup", {"dest": str(target), "include_key": include_key})
+    else:
+        result = create_backup(cli.data_dir, target, include_key=include_key)
+    emit(result, as_json)
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    src: Path = typer.Argument(..., help="A directory written by `vipb backup create`."),
+    force: bool = typer.Option(False, "--force", help="Replace existing data."),
+    as_json: bool = JSON,
+) -> None:
+    """Restore a backup into the data dir (the host must be stopped). The views are rebuilt
+    from the restored events on next use. Example: vipb --data-dir ./restored backup restore
+    /backups/vipb-monday
+    """
+    root = state(ctx).data_dir
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = HostLock(DataPaths(root).host_lock)
+    lock.acquire()  # refuses while a host runs here
+    try:
+        emit(restore_backup(src.expanduser().resolve(), root, force=force), as_json)
+    finally:
+        lock.release()
