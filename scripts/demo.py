@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 VIPB = [sys.executable, "-m", "adapters.cli.main"]
@@ -39,14 +40,13 @@ def lab_proxies() -> None:
 
     with echo_server_process() as url, pproxy("http", "lab", "lab-pass") as http_proxy, \
             pproxy("socks5", "lab", "lab-pass") as socks_proxy:
-        os.environ["VIPB_CHECK_URL"] = url
-        os.environ["VIPB_ALLOW_PRIVATE_TARGETS"] = "1"  # the lab lives on 127.0.0.1
         vipb("proxy", "add", f"http://lab:lab-pass@127.0.0.1:{http_proxy.port}",
              "--country", "NL", "--label", "lab-http")
         vipb("proxy", "add", f"socks5://lab:lab-pass@127.0.0.1:{socks_proxy.port}",
              "--country", "NL", "--label", "lab-socks")
         vipb("proxy", "add", f"http://127.0.0.1:{free_port()}", "--label", "lab-dead")
-        vipb("proxy", "validate", "--all", "--samples", "2", "--timeout", "3", check=False)
+        vipb("proxy", "validate", "--all", "--samples", "2", "--timeout", "3",
+             "--check-url", url, check=False)
         vipb("rotation", "set", "geographic", "--param", "countries=NL")
         for _ in range(3):
             vipb("rotation", "pick", "--domain", "shop.example.com")
@@ -77,10 +77,58 @@ def tabs() -> None:
         print(f"\nthe local site served {served} (the tracker paths were blocked)")
 
 
+def start_host() -> subprocess.Popen[str]:
+    """`vipb host run` in the background; returns once its control socket serves."""
+    print("\n$ vipb host run &", flush=True)
+    host = subprocess.Popen([*VIPB, "host", "run", "--log-format", "text"],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert host.stderr is not None
+    for line in host.stderr:
+        sys.stderr.write(f"  [host] {line}")
+        if "host started" in line:
+            threading.Thread(target=HOST_LOG.extend, args=(host.stderr,), daemon=True).start()
+            return host
+    raise SystemExit("the host did not start")
+
+
+HOST_LOG: list[str] = []  # the host's log while it runs (drained so it never blocks)
+
+
+def stop_host(host: subprocess.Popen[str]) -> None:
+    """SIGTERM: the host finishes running commands, flushes and exits."""
+    print("\n$ kill -TERM <host>", flush=True)
+    host.terminate()
+    host.wait(120)
+    for line in HOST_LOG[-4:]:
+        sys.stderr.write(f"  [host] {line}")
+    print(f"host exited with code {host.returncode}")
+
+
 def main() -> None:
-    """Walk through the proxy pool, validation, rotation and the audit trail."""
+    """The host on a fresh data dir, and a workload through it: the proxy pool, validation,
+    rotation, tabs in Chromium, the audit trail."""
     print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
     vipb("init")
+    os.environ["VIPB_ALLOW_PRIVATE_TARGETS"] = "1"  # the demo's lab lives on 127.0.0.1
+    host = start_host()
+    try:
+        workload()
+    finally:
+        stop_host(host)
+    vipb("audit", "verify")
+    vipb("status")  # the host is gone: figures straight from the data dir
+    data_dir = Path(os.environ["VIPB_DATA_DIR"])
+    leaked = [p.name for p in data_dir.iterdir() if p.is_file()
+              and (b"demo-password" in p.read_bytes() or b"lab-pass" in p.read_bytes())]
+    print(f"\nplain-text passwords found in {data_dir}: {leaked or 'none'}")
+    if leaked or host.returncode != 0:
+        raise SystemExit(1)
+
+
+def workload() -> None:
+    """Commands through the running host (the CLI finds it on the data dir's socket)."""
+    vipb("status")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write(DEMO_PROXIES)
     vipb("proxy", "import", handle.name, check=False)  # one bad line on purpose: exit 1
@@ -96,12 +144,7 @@ def main() -> None:
     vipb("events", "log", "--limit", "20")
     vipb("projections", "rebuild")
     vipb("projections", "status")
-    data_dir = Path(os.environ["VIPB_DATA_DIR"])
-    leaked = [p.name for p in data_dir.iterdir() if p.is_file()
-              and (b"demo-password" in p.read_bytes() or b"lab-pass" in p.read_bytes())]
-    print(f"\nplain-text passwords found in {data_dir}: {leaked or 'none'}")
-    if leaked:
-        raise SystemExit(1)
+    vipb("status")
 
 
 if __name__ == "__main__":
