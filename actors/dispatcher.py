@@ -30,6 +30,7 @@ from domain.commands import (
     PROXY_COMMANDS,
     AddProxy,
     Command,
+    ImportProxies,
     ListProxies,
     RemoveProxy,
     SelectProxy,
@@ -40,6 +41,7 @@ from domain.commands import (
 from domain.errors import BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
+from domain.proxy_lines import parse_proxy_line
 from domain.results import Ack, ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
@@ -81,6 +83,7 @@ class Dispatcher:
             SetRotation: lambda c: self._pool.set_rotation(c).get(),
             ListProxies: self._list,
             SelectProxy: self._select,
+            ImportProxies: self._import,
         }
 
     def register(self, commands: dict[str, type[Command]],
@@ -186,6 +189,23 @@ class Dispatcher:
                 exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
                 position=position))
         return results
+
+    def _import(self, command: ImportProxies) -> dict[str, Any]:
+        imported: list[str] = []
+        errors: list[dict[str, Any]] = []
+        for number, raw in enumerate(command.lines, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                fields = parse_proxy_line(line, default_protocol=command.protocol.value)
+                ack: Ack = self._pool.add(parse_command(AddProxy, fields)).get()
+                imported.append(ack.id)
+            except ValueError as exc:
+                errors.append({"line": number, "error": str(exc)})
+            except BaseError as exc:
+                errors.append({"line": number, "error": exc.message})
+        return {"imported": imported, "errors": errors}
 
     def _select(self, command: SelectProxy) -> Selection:
         if self._rotation is None:

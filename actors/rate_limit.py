@@ -12,7 +12,8 @@ from domain.errors import RateLimitError
 WINDOW_SECONDS = 60.0
 
 LIMITS: dict[str, int] = {
-    "proxy:add": 10, "proxy:remove": 20, "proxy:list": 100, "proxy:validate": 20,
+    "proxy:add": 10, "proxy:import": 10, "proxy:remove": 20, "proxy:list": 100,
+    "proxy:validate": 20,
     "proxy:set-rotation": 10, "tab:create": 50, "tab:close": 50, "tab:navigate": 100,
     "privacy:set-fingerprint": 20, "privacy:get-stats": 120, "automation:start-search": 5,
     "automation:stop-search": 10, "automation:schedule": 10, "session:save": 10,

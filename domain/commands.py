@@ -196,8 +196,17 @@ class SelectProxy(Command):
     country: Country | None = None
 
 
+class ImportProxies(Command):
+    """Add many proxies from pasted lines (URL, host:port, host:port:user:pass) in one call:
+    one rate-limit unit, per-line errors reported, the valid lines added."""
+
+    channel: ClassVar[str] = "proxy:import"
+    lines: tuple[Annotated[str, Field(max_length=2048)], ...] = Field(max_length=100_000)
+    protocol: Protocol = Protocol.HTTP
+
+
 PROXY_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation,
-                SelectProxy)
+                SelectProxy, ImportProxies)
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,15 @@ from rich.progress import Progress
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, err, out, print_json
-from domain.commands import AddProxy, ListProxies, RemoveProxy, UpdateProxy, ValidateProxy
-from domain.errors import BaseError, ProxyNotFoundError, ValidationError
+from domain.commands import (
+    AddProxy,
+    ImportProxies,
+    ListProxies,
+    RemoveProxy,
+    UpdateProxy,
+    ValidateProxy,
+)
+from domain.errors import ProxyNotFoundError, RateLimitError, ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
 from projections import queries
@@ -248,20 +256,23 @@ def import_(
     Example: vipb proxy import proxies.txt --protocol socks5
     """
     text = sys.stdin.read() if str(file) == "-" else _read_file(file)
-    dispatcher = state(ctx).commands()
+    commands = state(ctx).commands()
     imported: list[str] = []
     errors: list[dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            fields = parse_proxy_line(line, default_protocol=protocol)
-            imported.append(dispatcher.execute(parse_command(AddProxy, fields)).id)
-        except ValueError as exc:
-            errors.append({"line": number, "error": str(exc)})
-        except BaseError as exc:
-            errors.append({"line": number, "error": exc.message})
+    offset = 0
+    for chunk in _chunks(text.splitlines()):
+        command = parse_command(ImportProxies, {"lines": chunk, "protocol": protocol})
+        while True:
+            try:
+                result = commands.execute(command)
+                break
+            except RateLimitError as exc:  # a big file through a running host: wait our turn
+                err.print(f"rate limited by the host; continuing in {exc.retry_after:.0f}s",
+                          markup=False)
+                time.sleep(exc.retry_after)
+        imported += result["imported"]
+        errors += [{**e, "line": e["line"] + offset} for e in result["errors"]]
+        offset += len(chunk)
     if as_json:
         print_json({"imported": imported, "errors": errors})
     else:
@@ -270,6 +281,21 @@ def import_(
         out.print(f"imported {len(imported)} proxies, {len(errors)} lines failed", markup=False)
     if errors:
         raise typer.Exit(1)
+
+
+IMPORT_CHUNK_BYTES = 128 * 1024  # well under the control socket's message limit
+
+
+def _chunks(lines: list[str]) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if size + len(line) > IMPORT_CHUNK_BYTES and chunks[-1]:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 8
+    return chunks
 
 
 def _read_file(path: Path) -> str:

@@ -71,6 +71,10 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert status["host"] == "running" and status["pid"] == host.process.pid
     assert status["proxies"] == {"unknown": 1}
     assert cli("proxy", "list", "--json").json()[0]["country"] == "DE"
+    lines = "\n".join(f"127.0.0.1:{6000 + n}" for n in range(30)) + "\nnot a proxy\n"
+    imported = cli("proxy", "import", "-", "--json", input=lines)  # one call, not 30 adds
+    assert imported.code == 1
+    assert (len(imported.json()["imported"]), imported.json()["errors"][0]["line"]) == (30, 31)
     bad = cli("proxy", "add", "http://127.0.0.1:0")
     assert bad.code == 2 and bad.err.startswith("vipb: error: ")
     again = cli("host", "run")
@@ -80,7 +84,7 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     messages = [json.loads(line)["msg"] for line in host.log.lines if line.startswith("{")]
     assert messages[-2:] == ["host stopping", "host stopped"]
     offline = cli("status", "--json").json()  # the CLI falls back to the data dir
-    assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 1}
+    assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 31}
 
 
 def _storm(socket: Path, proxy_ids: list[str], acked: list[tuple[int, str]],
