@@ -12,6 +12,7 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit
+from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.tab_commands import (
     TAB_COMMANDS,
@@ -154,3 +155,90 @@ def list_sessions(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List saved sessions. Example: vipb session list"""
     emit(_run(ctx, parse_command(ListSessions, {})), as_json,
          columns=["name", "tab_count", "saved_at", "loaded_at", "loads"])
+
+
+def _tab_call(ctx: typer.Context, channel: str, payload: dict[str, Any], as_json: bool) -> None:
+    result = _run(ctx, parse_command(TAB_COMMANDS[channel], payload))
+    emit({k: v for k, v in result.items() if k not in ("position", "history")}
+         if isinstance(result, dict) else result, as_json)
+
+
+@tab_app.command("open")
+def open_tab(
+    ctx: typer.Context,
+    url: str | None = typer.Argument(None, help="http(s) URL to load (optional)."),
+    profile: str = typer.Option("default", "--profile", help="Privacy profile name."),
+    proxy: str = typer.Option("auto", "--proxy",
+                              help="auto (rotation picks), a proxy id, or direct."),
+    country: str | None = typer.Option(None, "--country", help="Wanted proxy country (auto)."),
+    label: str | None = typer.Option(None, "--label", help="A short label."),
+    as_json: bool = JSON,
+) -> None:
+    """Open a tab that stays open in the running host (without a host it closes when this
+    command ends: use `vipb tab visit`). Example: vipb tab open https://example.com
+    """
+    if state(ctx).host() is None:
+        raise ValidationError("no host runs on this data dir: start `vipb host run`, or use "
+                              "`vipb tab visit` for a one-off visit", field="host")
+    payload: dict[str, Any] = {"url": url, "profile": profile, "proxy": proxy,
+                               "country": country, "label": label}
+    _tab_call(ctx, "tab:create", {k: v for k, v in payload.items() if v is not None}, as_json)
+
+
+@tab_app.command("navigate")
+def navigate(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+             url: str = typer.Argument(..., help="http(s) URL."), as_json: bool = JSON) -> None:
+    """Load a URL in an open tab. Example: vipb tab navigate 3f2a... https://example.com/a"""
+    _tab_call(ctx, "tab:navigate", {"tab_id": tab_id, "url": url}, as_json)
+
+
+@tab_app.command("back")
+def back(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+         as_json: bool = JSON) -> None:
+    """Go back one history entry. Example: vipb tab back 3f2a..."""
+    _tab_call(ctx, "tab:go-back", {"tab_id": tab_id}, as_json)
+
+
+@tab_app.command("forward")
+def forward(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+            as_json: bool = JSON) -> None:
+    """Go forward one history entry. Example: vipb tab forward 3f2a..."""
+    _tab_call(ctx, "tab:go-forward", {"tab_id": tab_id}, as_json)
+
+
+@tab_app.command("reload")
+def reload(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+           as_json: bool = JSON) -> None:
+    """Reload a tab's page. Example: vipb tab reload 3f2a..."""
+    _tab_call(ctx, "tab:reload", {"tab_id": tab_id}, as_json)
+
+
+@tab_app.command("proxy")
+def assign_proxy(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+                 proxy: str = typer.Argument("auto", help="auto, a proxy id, or direct."),
+                 as_json: bool = JSON) -> None:
+    """Move a tab to another proxy (its page reloads). Example: vipb tab proxy 3f2a... auto"""
+    _tab_call(ctx, "tab:assign-proxy", {"tab_id": tab_id, "proxy": proxy}, as_json)
+
+
+@tab_app.command("close")
+def close_tab(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+              as_json: bool = JSON) -> None:
+    """Close a tab (its tracker counts are recorded). Example: vipb tab close 3f2a..."""
+    _tab_call(ctx, "tab:close", {"tab_id": tab_id}, as_json)
+
+
+@session_app.command("save")
+def save_session(ctx: typer.Context, name: str = typer.Argument(..., help="Session name."),
+                 as_json: bool = JSON) -> None:
+    """Save the open tabs (URLs, proxies, profiles). Example: vipb session save morning"""
+    emit(_run(ctx, parse_command(TAB_COMMANDS["session:save"], {"name": name})), as_json)
+
+
+@session_app.command("load")
+def load_session(ctx: typer.Context, name: str = typer.Argument(..., help="Session name."),
+                 as_json: bool = JSON) -> None:
+    """Reopen a saved session's tabs. Example: vipb session load morning"""
+    result = _run(ctx, parse_command(TAB_COMMANDS["session:load"], {"name": name}))
+    emit(result["tabs"] if not as_json else result, as_json,
+         columns=["id", "url", "status", "proxy_id"])

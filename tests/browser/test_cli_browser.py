@@ -38,3 +38,29 @@ def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:
     assert refused.code == 2
     assert refused.err.startswith("vipb: error: url:")
     assert site.requests == []
+
+
+def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:  # noqa: F811
+    import signal
+
+    from tests.e2e.test_host_cli import RunningHost
+
+    assert cli("init").code == 0
+    alone = cli("tab", "open", site.url("/frame.html"), "--proxy", "direct")
+    assert alone.code == 2 and "no host runs" in alone.err
+    host = RunningHost(tmp_path / "data", **LOCAL)
+    try:
+        opened = cli("tab", "open", site.url("/frame.html"), "--proxy", "direct", "--json")
+        assert opened.code == 0, opened.err
+        tab_id = opened.json()["id"]
+        assert cli("tab", "navigate", tab_id, site.url("/webrtc.html"), "--json").json()[
+            "title"] == "webrtc"
+        assert cli("tab", "back", tab_id, "--json").json()["url"] == site.url("/frame.html")
+        assert cli("session", "save", "s1", "--json").json()["tabs"] == 1
+        assert cli("tab", "close", tab_id).code == 0
+        assert cli("tab", "list", "--json").json() == []
+        loaded = cli("session", "load", "s1", "--json").json()
+        assert [t["url"] for t in loaded["tabs"]] == [site.url("/frame.html")]
+        assert [t["state"] for t in cli("tab", "list", "--json").json()] == ["open"]
+    finally:
+        assert host.stop(signal.SIGTERM) == 0
