@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -43,9 +42,6 @@ from projections import queries
 Handler = Callable[[Any], Any]
 
 
-@dataclass(frozen=True)
-class _Ref:
-    tab_id: str
 TIMEOUT = 300.0
 
 
@@ -89,12 +85,15 @@ class TabChannels:
         }
 
     def _tab(self, c: Any) -> pykka.ActorProxy[TabActor]:
-        actor = self._actors.get(c.tab_id)
+        return self._actor(c.tab_id)
+
+    def _actor(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
+        actor = self._actors.get(tab_id)
         if actor is None or not actor.actor_ref.is_alive():
-            actor = self._tabs().tab(c.tab_id).get(timeout=TIMEOUT)
+            actor = self._tabs().tab(tab_id).get(timeout=TIMEOUT)
             if len(self._actors) > 10_000:
                 self._actors.clear()
-            self._actors[c.tab_id] = actor
+            self._actors[tab_id] = actor
         return actor
 
     def _check_target(self, url: str | None) -> None:
@@ -111,7 +110,7 @@ class TabChannels:
                                    c.label).get(timeout=TIMEOUT)
         if c.url is None:
             return info
-        return navigate(self._tab(_Ref(info["id"])), c.url)
+        return navigate(self._actor(info["id"]), c.url)
 
     def _navigate(self, c: NavigateTab) -> Any:
         self._check_target(c.url)

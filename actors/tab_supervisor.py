@@ -21,7 +21,7 @@ from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.proxycheck import ProxyEndpoint
 from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
-from domain.selection import SelectionContext
+from domain.selection import NoProxyAvailableError, SelectionContext
 from domain.tab import BrowsingSession, session_id
 
 log = logging.getLogger(__name__)
@@ -96,9 +96,7 @@ class TabSupervisorActor(VipbActor):
             ctx = SelectionContext(url=url, domain=host, country=country, tab_id=tab_id)
             try:
                 selection = self._rotation.select(ctx).get()
-            except BrowserError:
-                raise
-            except Exception as exc:
+            except NoProxyAvailableError as exc:
                 raise ValidationError(
                     f"{str(exc).rstrip('.')}; add proxies or pass proxy=direct",
                     field="proxy") from None
