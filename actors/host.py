@@ -29,7 +29,7 @@ from actors.rate_limit import RateLimiter
 from actors.runtime import DataPaths, NotInitializedError, Runtime
 from adapters.backup import create_backup
 from adapters.config import Settings
-from adapters.control import ControlServer, error_reply
+from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.store import EventHistory
 from domain.errors import BaseError, ValidationError
 
@@ -109,6 +109,7 @@ class Host:
         """Open everything and start serving (returns; ``wait`` blocks)."""
         if not self.paths.is_initialized():
             raise NotInitializedError(self.paths.root)
+        check_socket_path(self.paths.socket)
         self._lock.acquire()
         try:
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,

@@ -2,7 +2,7 @@
 
 from ._client import ControlClient, HostUnavailable, host_running
 from ._protocol import MAX_MESSAGE_BYTES, Request, encode, error_reply, parse_request
-from ._server import ControlServer, peer_uid
+from ._server import ControlServer, check_socket_path, peer_uid
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -10,6 +10,7 @@ __all__ = [
     "ControlServer",
     "HostUnavailable",
     "Request",
+    "check_socket_path",
     "encode",
     "error_reply",
     "host_running",

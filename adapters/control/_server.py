@@ -21,14 +21,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from domain.errors import BaseError
+from domain.errors import BaseError, ValidationError
 
 from ._protocol import MAX_MESSAGE_BYTES, encode, error_reply, parse_request
 
 log = logging.getLogger(__name__)
+MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, NUL included
 
 Handler = Callable[[str, dict[str, Any], str], dict[str, Any]]  # channel, payload, client
 Stream = Callable[[dict[str, Any]], AsyncIterator[dict[str, Any]]]
+
+
+def check_socket_path(path: Path) -> None:
+    """Refuse a socket path the kernel cannot bind, with the reason."""
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+        raise ValidationError(f"{path} is too long for a Unix socket (at most "
+                              f"{MAX_SOCKET_PATH} bytes): use a shorter data dir path",
+                              field="data_dir")
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -59,6 +68,7 @@ class ControlServer:
 
     def start(self) -> None:
         """Bind the socket (0600) and serve."""
+        check_socket_path(self.path)
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
         log.info("control socket listening on %s", self.path)
