@@ -167,9 +167,7 @@ class Dispatcher:
             UUID(i) for i in self._pool.proxy_ids().get()]
         missing = [i for i in ids if str(i) not in self._endpoints]
         if missing:
-            actors = self._pool.actors_for(missing).get()
-            for endpoint in [f.get() for f in [a.endpoint() for a in actors.values()]]:
-                self._endpoints[endpoint.id] = endpoint
+            self._endpoints.update(self._pool.endpoints_for(missing).get())
         endpoints = [self._endpoints[str(i)] for i in ids]
         reports: dict[str, HealthReport]
         reports, position = self._health.check(

@@ -15,6 +15,7 @@ from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor
 from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
 from actors.writer import EventWriter
+from adapters.proxycheck import ProxyEndpoint
 from adapters.secrets import DataKeyStore
 from domain.commands import AddProxy, RemoveProxy, SetRotation
 from domain.errors import ConcurrencyError, ProxyNotFoundError
@@ -138,9 +139,26 @@ class ProxyPoolActor(VipbActor):
             actor = self._actors[proxy_id] = ref.proxy()
         return actor
 
-    def actors_for(self, proxy_ids: list[UUID]) -> dict[str, pykka.ActorProxy[ProxyActor]]:
-        """Several proxies' actors in one ask (validation of the whole pool)."""
-        return {str(i): self.actor_for(i) for i in proxy_ids}
+    def endpoints_for(self, proxy_ids: list[UUID]) -> dict[str, ProxyEndpoint]:
+        """How to reach each proxy (credentials in memory only), without starting an actor
+        (and its thread) per proxy: a running actor is asked, the others are read from the
+        store here. Validating a pool of 100,000 proxies must not start 100,000 threads."""
+        asked = {i: self._actors[i].endpoint() for i in proxy_ids
+                 if i in self._actors and self._actors[i].actor_ref.is_alive()}
+        endpoints: dict[str, ProxyEndpoint] = {}
+        for proxy_id in proxy_ids:
+            if proxy_id not in self._live:
+                raise ProxyNotFoundError(str(proxy_id))
+            if proxy_id in asked:
+                continue
+            proxy = self._writer.load(Proxy, proxy_id)
+            if proxy is None:
+                raise ProxyNotFoundError(str(proxy_id))
+            endpoints[str(proxy_id)] = ProxyEndpoint(str(proxy.id), proxy.protocol, proxy.host,
+                                                     proxy.port, proxy.username, proxy.password)
+        for proxy_id, future in asked.items():
+            endpoints[str(proxy_id)] = future.get()
+        return endpoints
 
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal, then destroy the data key: credentials are unreadable from now."""

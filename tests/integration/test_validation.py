@@ -81,3 +81,27 @@ def test_private_check_url_is_refused_by_default(runtime: Runtime) -> None:
     runtime.dispatcher.execute(add_cmd(3128))
     with pytest.raises(ValidationError, match="check_url"):
         runtime.dispatcher.execute(parse_command(ValidateProxy, {"all": True}))
+
+
+def test_validating_a_pool_after_a_restart_starts_no_actor_per_proxy(data_dir: Path) -> None:
+    from actors.proxy_actor import ProxyActor
+
+    with echo_server() as url:
+        settings = Settings(data_dir=data_dir, check_url=url, allow_private_targets=True)
+        rt = Runtime.open(data_dir, settings=settings)
+        with pproxy("http", "u", "pw") as proxy:
+            for n in range(30):  # distinct users: distinct endpoints on the same proxy
+                rt.dispatcher.execute(add_cmd(proxy.port, "u" if n == 0 else f"user{n}", "pw"))
+            rt.close()
+            pykka.ActorRegistry.stop_all()
+            rt = Runtime.open(data_dir, settings=settings)  # no proxy actor is running now
+            try:
+                results = rt.dispatcher.execute(parse_command(ValidateProxy, {
+                    "all": True, "samples": 1}))
+                outcomes = sorted((r.status, r.failure) for r in results)
+                # credentials came back from the store: the right ones pass, the others 407
+                assert outcomes == [("active", None)] + [("failed", "auth")] * 29
+                assert pykka.ActorRegistry.get_by_class(ProxyActor) == []
+            finally:
+                rt.close()
+                pykka.ActorRegistry.stop_all()
