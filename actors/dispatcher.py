@@ -142,17 +142,23 @@ class Dispatcher:
         if actor is None or not actor.actor_ref.is_alive():
             actor = self._pool.actor_for(command.proxy_id).get()
             self._proxy_actors[command.proxy_id] = actor
-        reply = Pending()
         try:
-            actor.actor_ref.tell(UpdateRequest(command, reply))
-        except pykka.ActorDeadError:
+            ids = self._send_update(actor, command)
+        except pykka.ActorDeadError:  # the pool stopped that actor (idle): use the next one
             self._proxy_actors.pop(command.proxy_id, None)
             actor = self._pool.actor_for(command.proxy_id).get()
-            actor.actor_ref.tell(UpdateRequest(command, reply))
-        # The committer wakes us directly once the update is durable (no actor reply hop).
-        ids = reply.result(COMMIT_TIMEOUT)
+            self._proxy_actors[command.proxy_id] = actor
+            ids = self._send_update(actor, command)
         return Ack(id=str(command.proxy_id), position=ids[-1] if ids else 0,
                    changed=bool(ids))
+
+    @staticmethod
+    def _send_update(actor: pykka.ActorProxy[ProxyActor], command: UpdateProxy) -> list[int]:
+        """Tell the update; the committer wakes us directly once it is durable (no actor
+        reply hop). ``ActorDeadError`` when the actor stopped before handling it."""
+        reply = Pending()
+        actor.actor_ref.tell(UpdateRequest(command, reply))
+        return reply.result(COMMIT_TIMEOUT)
 
     def _validate(self, command: ValidateProxy,
                   progress: Progress | None = None) -> list[ValidationResult]:

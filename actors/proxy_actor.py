@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+import pykka
+
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.rotation_actor import CandidateBox, candidate_of
@@ -58,6 +60,30 @@ class ProxyActor(VipbActor):
         """Load the aggregate in the actor's own thread unless it was handed over."""
         if self._proxy is None:
             self._reload()
+
+    def _actor_loop_teardown(self) -> None:
+        """pykka drops told messages left in a stopping actor's inbox; an update left there
+        is failed with ``ActorDeadError`` instead, so its sender re-sends it to the proxy's
+        next actor (the pool stops least recently used actors)."""
+        rest = []
+        while not self.actor_inbox.empty():
+            envelope = self.actor_inbox.get()
+            if isinstance(envelope.message, UpdateRequest):
+                envelope.message.reply.set_exception(pykka.ActorDeadError(
+                    f"the actor of proxy {self._id} stopped before handling the update"))
+            else:
+                rest.append(envelope)
+        for envelope in rest:  # pykka answers these (asks get ActorDeadError)
+            self.actor_inbox.put(envelope)
+        super()._actor_loop_teardown()
+
+    def on_stop(self) -> None:
+        """Leave only after the last submission is committed (or failed): a successor for
+        this proxy then loads a store that already holds it."""
+        previous, self._inflight = self._inflight, None
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                previous.result(COMMIT_TIMEOUT)
 
     def _reload(self) -> Proxy:
         proxy = self._writer.load(Proxy, self._id)

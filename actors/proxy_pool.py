@@ -14,7 +14,7 @@ from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor
 from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
-from actors.writer import EventWriter
+from actors.writer import COMMIT_TIMEOUT, EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from adapters.secrets import DataKeyStore
 from domain.commands import AddProxy, RemoveProxy, SetRotation
@@ -25,6 +25,7 @@ from domain.results import Ack
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 
 log = logging.getLogger(__name__)
+MAX_LIVE_PROXY_ACTORS = 512
 
 _ADDED = get_topic(Proxy.ProxyAdded)  # type: ignore[attr-defined]
 _REMOVED = get_topic(Proxy.ProxyRemoved)  # type: ignore[attr-defined]
@@ -33,13 +34,16 @@ _REMOVED = get_topic(Proxy.ProxyRemoved)  # type: ignore[attr-defined]
 class ProxyPoolActor(VipbActor):
     """The pool: which proxies exist, and the entry point for adding and removing them."""
 
-    def __init__(self, writer: EventWriter, index: EndpointIndex, keystore: DataKeyStore) -> None:
+    def __init__(self, writer: EventWriter, index: EndpointIndex, keystore: DataKeyStore,
+                 max_live_actors: int = MAX_LIVE_PROXY_ACTORS) -> None:
         super().__init__()
+        self._max_live = max_live_actors
         self._writer = writer
         self._index = index
         self._keys = keystore
         self._live: set[UUID] = set()
         # ActorProxy objects are cached: building one introspects the actor (~0.3 ms).
+        # Insertion order is recency: the least recently used actor is stopped first.
         self._actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
         self._rotation: pykka.ActorProxy[RotationActor] | None = None
         self._changes: CandidateBox | None = None
@@ -122,9 +126,10 @@ class ProxyPoolActor(VipbActor):
             self._keys.destroy(proxy_id)
             raise
         self._live.add(proxy_id)
-        self._actors[proxy_id] = ProxyActor.start(
-            proxy_id, self._writer, self._index, proxy, self._changes
-        ).proxy()
+        if len(self._actors) < self._max_live:  # else started on first use (bulk imports)
+            self._actors[proxy_id] = ProxyActor.start(
+                proxy_id, self._writer, self._index, proxy, self._changes
+            ).proxy()
         if self._rotation is not None:
             self._rotation.proxy_changed(candidate_of(proxy))
         return Ack(id=str(proxy_id), position=ids[-1])
@@ -133,11 +138,24 @@ class ProxyPoolActor(VipbActor):
         """The proxy's actor (started on first use); raises if the proxy does not exist."""
         if proxy_id not in self._live:
             raise ProxyNotFoundError(str(proxy_id))
-        actor = self._actors.get(proxy_id)
+        actor = self._actors.pop(proxy_id, None)
         if actor is None or not actor.actor_ref.is_alive():
+            self._make_room()
             ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._changes)
-            actor = self._actors[proxy_id] = ref.proxy()
+            actor = ref.proxy()
+        self._actors[proxy_id] = actor  # now the most recently used
         return actor
+
+    def _make_room(self) -> None:
+        """Stop least recently used proxy actors beyond the cap: an actor is a thread, and a
+        host that touches 100,000 proxies over months must not keep 100,000 threads. A
+        stopped actor finishes its queued messages and waits for its last commit first; the
+        next command for that proxy starts a fresh one from the store."""
+        while len(self._actors) >= self._max_live:
+            oldest = next(iter(self._actors))
+            actor = self._actors.pop(oldest)
+            if actor.actor_ref.is_alive():
+                actor.actor_ref.stop(block=True, timeout=COMMIT_TIMEOUT)
 
     def endpoints_for(self, proxy_ids: list[UUID]) -> dict[str, ProxyEndpoint]:
         """How to reach each proxy (credentials in memory only), without starting an actor

@@ -22,7 +22,7 @@ from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
-from actors.proxy_pool import ProxyPoolActor
+from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.tab_channels import TabChannels
@@ -149,6 +149,7 @@ class Runtime:
         rate_limiter: RateLimiter | None = None,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
+        max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
     ) -> None:
         self.paths = paths
         self.master = master
@@ -173,7 +174,8 @@ class Runtime:
         self._sealing = threading.Event()
         self._sealer: threading.Thread | None = None
         self.committer.start()
-        self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore)
+        self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore,
+                                             max_proxy_actors)
         self.pool = self.pool_ref.proxy()
         self.settings = settings or Settings(data_dir=paths.root)
         pool = self.pool
@@ -205,6 +207,7 @@ class Runtime:
         rate_limiter: RateLimiter | None = None,
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
+        max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
         _allow_uninitialized: bool = False,
     ) -> Runtime:
         """Open an initialised data dir (see ``initialize``)."""
@@ -215,7 +218,7 @@ class Runtime:
         if master is None:
             raise NotInitializedError(root)
         return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
-                   settings, clock)
+                   settings, clock, max_proxy_actors)
 
     @property
     def engine(self) -> BrowserEngine:

@@ -97,3 +97,66 @@ def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
     assert set(reply) <= {"success", "data", "error", "code", "retryAfter"}
     if not reply["success"]:
         assert reply["error"] and "internal error" not in reply["error"]
+
+
+def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
+        data_dir: Path) -> None:
+    from actors.proxy_actor import ProxyActor
+    from domain.commands import UpdateProxy
+    from domain.parsing import parse_command
+    from tests.helpers import add_cmd
+
+    rt = Runtime.open(data_dir, max_proxy_actors=4)
+    try:
+        ids = [rt.dispatcher.execute(add_cmd(3100 + n)).id for n in range(10)]
+        for round_ in range(3):
+            for n, proxy_id in enumerate(ids):
+                ack = rt.dispatcher.execute(parse_command(UpdateProxy, {
+                    "proxy_id": proxy_id, "weight": 10 * round_ + n + 2}))
+                assert ack.changed
+                assert len(pykka.ActorRegistry.get_by_class(ProxyActor)) <= 4
+        rt.settle()
+        with rt.reader() as conn:
+            weights = dict(conn.execute("SELECT id, weight FROM proxies").fetchall())
+        assert weights == {pid: 20 + n + 2 for n, pid in enumerate(ids)}
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def test_capped_proxy_actors_under_concurrent_updates(data_dir: Path) -> None:
+    import threading
+
+    from domain.commands import UpdateProxy
+    from domain.parsing import parse_command
+    from tests.helpers import add_cmd
+
+    rt = Runtime.open(data_dir, max_proxy_actors=3)
+    errors: list[BaseException] = []
+    changed: list[int] = []
+    try:
+        ids = [rt.dispatcher.execute(add_cmd(3200 + n)).id for n in range(12)]
+
+        def work(offset: int) -> None:
+            try:
+                for step in range(40):
+                    proxy_id = ids[(offset + step) % len(ids)]
+                    ack = rt.dispatcher.execute(parse_command(UpdateProxy, {
+                        "proxy_id": proxy_id, "weight": (offset * 100 + step) % 999 + 1}))
+                    if ack.changed:
+                        changed.append(ack.position)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert errors == []
+        updates = [n.id for n in rt.app.recorder.select_notifications(start=1, limit=10_000)
+                   if n.topic.endswith("ProxyUpdated")]
+        assert sorted(changed) == updates  # one event per changed ack, none lost or extra
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
