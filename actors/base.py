@@ -85,3 +85,43 @@ class VipbActor(pykka.ThreadingActor):
     @staticmethod
     def _create_future() -> Any:
         return LockFuture()
+
+
+class ClosableInbox:
+    """An inbox that refuses messages once its actor has stopped reading it.
+
+    pykka checks ``is_alive()`` before putting, but a message put between that check and the
+    end of the actor's loop would sit in a queue nobody reads. ``close`` (under the same lock
+    as ``put``) hands back what is queued, and every later ``put`` raises ``ActorDeadError``
+    to the sender, so no message is lost unanswered.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = _thread.allocate_lock()
+        self._closed = False
+
+    def put(self, item: Any) -> None:
+        """Queue a message (``ActorDeadError`` once closed)."""
+        with self._lock:
+            if self._closed:
+                raise pykka.ActorDeadError("the actor has stopped")
+            self._queue.put(item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """The next message."""
+        return self._queue.get(block, timeout)
+
+    def empty(self) -> bool:
+        """Nothing queued?"""
+        return self._queue.empty()
+
+    def close(self) -> list[Any]:
+        """Refuse new messages; return the ones still queued."""
+        with self._lock:
+            self._closed = True
+            left = []
+            while not self._queue.empty():
+                left.append(self._queue.get_nowait())
+            return left
+

@@ -6,11 +6,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import pykka
+from pykka import messages
 
-from actors.base import VipbActor
+from actors.base import ClosableInbox, VipbActor
 from actors.endpoint_index import EndpointIndex
 from actors.rotation_actor import CandidateBox, candidate_of
 from actors.writer import COMMIT_TIMEOUT, EventWriter
@@ -61,21 +63,27 @@ class ProxyActor(VipbActor):
         if self._proxy is None:
             self._reload()
 
+    @staticmethod
+    def _create_actor_inbox() -> Any:
+        return ClosableInbox()
+
     def _actor_loop_teardown(self) -> None:
-        """pykka drops told messages left in a stopping actor's inbox; an update left there
-        is failed with ``ActorDeadError`` instead, so its sender re-sends it to the proxy's
-        next actor (the pool stops least recently used actors)."""
-        rest = []
-        while not self.actor_inbox.empty():
-            envelope = self.actor_inbox.get()
+        """pykka drops told messages left in a stopping actor's inbox; here the inbox is
+        closed (later sends fail at once) and every message left in it is answered: an
+        update with ``ActorDeadError``, so its sender re-sends it to the proxy's next actor
+        (the pool stops least recently used actors), an ask as pykka would."""
+        dead = f"the actor of proxy {self._id} stopped before handling the message"
+        inbox = self.actor_inbox
+        assert isinstance(inbox, ClosableInbox)
+        for envelope in inbox.close():
             if isinstance(envelope.message, UpdateRequest):
-                envelope.message.reply.set_exception(pykka.ActorDeadError(
-                    f"the actor of proxy {self._id} stopped before handling the update"))
-            else:
-                rest.append(envelope)
-        for envelope in rest:  # pykka answers these (asks get ActorDeadError)
-            self.actor_inbox.put(envelope)
-        super()._actor_loop_teardown()
+                envelope.message.reply.set_exception(pykka.ActorDeadError(dead))
+            elif envelope.reply_to is not None:
+                if isinstance(envelope.message, messages._ActorStop):
+                    envelope.reply_to.set(None)
+                else:
+                    envelope.reply_to.set_exception(
+                        exc_info=(pykka.ActorDeadError, pykka.ActorDeadError(dead), None))
 
     def on_stop(self) -> None:
         """Leave only after the last submission is committed (or failed): a successor for
