@@ -40,11 +40,16 @@ def check_socket_path(path: Path) -> None:
                               field="data_dir")
 
 
+def peer_credentials(sock: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end of a Unix socket."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, uid, _gid = struct.unpack("3i", creds)
+    return int(pid), int(uid)
+
+
 def peer_uid(sock: socket.socket) -> int:
     """The uid of the process at the other end of a Unix socket."""
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
+    return peer_credentials(sock)[1]
 
 
 class ControlServer:
@@ -108,12 +113,14 @@ class ControlServer:
         assert task is not None
         self._connections.add(task)
         self._clients += 1
-        client = f"socket-{self._clients}"
+        client = f"connection-{self._clients}"
         try:
             sock = writer.get_extra_info("socket")
-            if sock is None or peer_uid(sock) != os.getuid():
+            pid, uid = peer_credentials(sock) if sock is not None else (0, -1)
+            if uid != os.getuid():
                 log.warning("control socket refused a client of another user")
                 return
+            client = f"pid-{pid}"  # rate limits follow the process, not the connection
             await self._converse(reader, writer, client)
         except (ConnectionError, asyncio.CancelledError, TimeoutError):
             pass

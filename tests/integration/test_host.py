@@ -94,6 +94,8 @@ def test_rate_limits_per_channel(host: Host) -> None:
         limited = replies[-1]
         assert limited["code"] == "rate_limited" and 0 < limited["retryAfter"] <= 60
         assert client.call("proxy:list")["success"] is True  # other channels unaffected
+    with ControlClient(host.paths.socket) as again:  # reconnecting does not reset the limit
+        assert again.call("proxy:add", add(9100)["payload"])["code"] == "rate_limited"
     host.runtime.settle()
     with host.runtime.reader() as conn:
         assert conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0] == 10
