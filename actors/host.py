@@ -32,6 +32,7 @@ from adapters.config import Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.store import EventHistory
 from domain.errors import BaseError, ValidationError
+from projections import queries
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +201,7 @@ class Host:
             rt.settle()
             return {"position": rt.app.recorder.max_notification_id() or 0}
         if channel == "projections:status":
-            return [{"view": s.view, "position": s.position, "head": s.head, "lag": s.lag,
-                     "skipped": s.skipped} for s in rt.runner.status()]
+            return [s.as_dict() for s in rt.runner.status()]
         views = payload.get("views")
         if views is not None and not (isinstance(views, list)
                                       and all(isinstance(v, str) for v in views)):
@@ -215,9 +215,7 @@ class Host:
         rt = self.runtime
         assert rt is not None
         with rt.reader() as conn:
-            by_status = dict(conn.execute(
-                "SELECT status, COUNT(*) FROM proxies GROUP BY status").fetchall())
-            open_tabs = conn.execute("SELECT COUNT(*) FROM tabs WHERE state='open'").fetchone()[0]
+            by_status, open_tabs = queries.pool_summary(conn)
         lag = {s.view: s.lag for s in rt.runner.status()}
         return {
             "pid": os.getpid(), "data_dir": str(self.paths.root),

@@ -146,3 +146,12 @@ def query(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(f"SELECT * FROM {table} {where} LIMIT ?", (*params, limit))
     return [dict(r) for r in rows]
+
+
+def pool_summary(conn: sqlite3.Connection) -> tuple[dict[str, int], int]:
+    """(proxies by status, open tabs): what `vipb status` reports, host or not."""
+    by_status = {str(status): int(count) for status, count in conn.execute(
+        "SELECT status, COUNT(*) FROM proxies GROUP BY status")}
+    open_tabs = int(conn.execute("SELECT COUNT(*) FROM tabs WHERE state='open'").fetchone()[0])
+    return by_status, open_tabs
+

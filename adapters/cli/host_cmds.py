@@ -14,6 +14,7 @@ from adapters.cli.context import state
 from adapters.cli.output import emit, out, print_json
 from adapters.cli.remote import raise_error
 from adapters.control import ControlClient, HostUnavailable
+from projections import queries
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
 
@@ -61,11 +62,9 @@ def status(
         rt = cli.runtime()
         rt.settle()
         with rt.reader() as conn:
-            by_status = dict(conn.execute(
-                "SELECT status, COUNT(*) FROM proxies GROUP BY status").fetchall())
-            open_tabs = conn.execute("SELECT COUNT(*) FROM tabs WHERE state='open'").fetchone()
+            by_status, open_tabs = queries.pool_summary(conn)
         data = {"host": "not running", "data_dir": str(cli.data_dir), "proxies": by_status,
-                "open_tabs": open_tabs[0],
+                "open_tabs": open_tabs,
                 "store_head": rt.app.recorder.max_notification_id() or 0,
                 "projection_lag": 0}
     emit(data, as_json)

@@ -26,11 +26,7 @@ def status(
     if host is not None:
         emit(host.call("projections:status"), as_json, title="projections")
         return
-    rows = [
-        {"view": s.view, "position": s.position, "head": s.head, "lag": s.lag,
-         "skipped": s.skipped}
-        for s in state(ctx).runtime().runner.status()
-    ]
+    rows = [s.as_dict() for s in state(ctx).runtime().runner.status()]
     emit(rows, as_json, title="projections")
 
 
