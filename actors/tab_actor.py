@@ -144,16 +144,24 @@ class TabActor(VipbActor):
                 "title": result.title, "latency_ms": result.latency_ms,
                 "proxy_id": self._proxy_id, "position": ids[-1] if ids else 0}
 
-    def _save_with_stats(self, tab: Tab, force: bool = False) -> list[int]:
+    def _save_with_stats(self, tab: Tab) -> list[int]:
         """Save, adding a tracker summary when one is due (the same transaction)."""
-        if self._browser_tab is not None and (
-                force or self._clock() - self._stats_at >= STATS_EVERY):
-            counts = self._browser_tab.counts.take()
-            self._stats_at = self._clock()
-            if counts.blocked or counts.allowed:
-                tab.tracker_stats(blocked=counts.blocked, allowed=counts.allowed,
-                                  top_domains=dict(counts.domains.most_common(20)))
+        if self._clock() - self._stats_at >= STATS_EVERY:
+            self._record_stats(tab)
         return self._writer.save(tab)
+
+    def _record_stats(self, tab: Tab) -> bool:
+        """Add the blocker counts since the last summary to ``tab`` (unsaved); False when
+        there was nothing to record."""
+        self._stats_at = self._clock()
+        if self._browser_tab is None:
+            return False
+        counts = self._browser_tab.counts.take()
+        if not (counts.blocked or counts.allowed):
+            return False
+        tab.tracker_stats(blocked=counts.blocked, allowed=counts.allowed,
+                          top_domains=dict(counts.domains.most_common(20)))
+        return True
 
     def live_stats(self) -> dict[str, Any]:
         """Blocker counts not yet recorded."""
@@ -177,17 +185,13 @@ class TabActor(VipbActor):
 
         Returns the previous proxy id (the caller releases it)."""
         tab, previous = self._aggregate(), self._proxy_id
-        self._flush_stats()
+        if self._record_stats(tab):
+            self._writer.save(tab)
         self._close_page()
         self._setup, self._proxy_id = setup, proxy_id
         tab.proxy_assigned(proxy_id=proxy_id, reason=reason)
         self._writer.save(tab)
-        self._browser_tab = self._engine.run(self._new_page(setup))
-        if tab.url:
-            try:
-                self._go("restore")
-            except BrowserError:
-                log.info("tab %s: restore after proxy change failed", self.tab_id)
+        self._reopen("proxy change")
         return previous
 
     def crashed(self) -> None:
@@ -200,35 +204,30 @@ class TabActor(VipbActor):
         self._close_page()  # a crashed page's context is still open: close it
         tab.crashed(reason=reason)
         self._writer.save(tab)
+        self._reopen("crash")
+
+    def _reopen(self, after: str) -> None:
+        """A new context with the current setup, and the last page loaded again (a failed
+        load is on record as TabNavigationFailed)."""
         self._browser_tab = self._engine.run(self._new_page(self._setup))
-        if tab.url:
+        if self._aggregate().url:
             try:
                 self._go("restore")
             except BrowserError:
-                log.info("tab %s: restore after crash failed", self.tab_id)
+                log.info("tab %s: restore after %s failed", self.tab_id, after)
 
     def close(self, reason: str = "closed by user") -> dict[str, Any]:
         """Record the last tracker counts and TabClosed, close the context."""
         tab = self._aggregate()
         info = self.info()
         if not tab.closed:
-            self._flush_stats(save=False)
+            self._record_stats(tab)  # saved with the close
             tab.close(reason=reason)
             ids = self._writer.save(tab)
             info["position"] = ids[-1]
         self._close_page()
         self.stop()
         return info
-
-    def _flush_stats(self, save: bool = True) -> None:
-        tab = self._aggregate()
-        if self._browser_tab is not None:
-            counts = self._browser_tab.counts.take()
-            if counts.blocked or counts.allowed:
-                tab.tracker_stats(blocked=counts.blocked, allowed=counts.allowed,
-                                  top_domains=dict(counts.domains.most_common(20)))
-                if save:
-                    self._writer.save(tab)
 
     def _close_page(self) -> None:
         if self._browser_tab is not None:

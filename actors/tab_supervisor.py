@@ -136,6 +136,17 @@ class TabSupervisorActor(VipbActor):
         slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
         tab_id = uuid.uuid4()
         route = self._route(proxy, url, country, tab_id.hex)
+        actor, _setup = self._start_tab(tab_id, profile, route)
+        try:
+            info: dict[str, Any] = actor.open(None, label, route.reason).get()
+        except BaseException:
+            self._forget(str(tab_id), reason="failed to open")
+            raise
+        return info
+
+    def _start_tab(self, tab_id: UUID, profile: str,
+                   route: Route) -> tuple[pykka.ActorProxy[TabActor], TabSetup]:
+        """Start a tab's actor behind ``route`` and register it (the caller opens it)."""
         try:
             profile_id, setup = self._setup(profile, route)
             actor = TabActor.start(tab_id, self._writer, self._engine, setup, profile_id,
@@ -145,12 +156,7 @@ class TabSupervisorActor(VipbActor):
             self._release(route)
             raise
         self._tabs[str(tab_id)], self._routes[str(tab_id)] = actor, route
-        try:
-            info: dict[str, Any] = actor.open(None, label, route.reason).get()
-        except BaseException:
-            self._forget(str(tab_id), reason="failed to open")
-            raise
-        return info
+        return actor, setup
 
     def tab(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
         """The actor of an open tab."""
@@ -284,10 +290,7 @@ class TabSupervisorActor(VipbActor):
             route = self._route(proxy_id or "direct", url, None, key)
         except ProxyNotFoundError:
             route = self._route("auto", url, None, key)
-        profile_key, setup = self._setup(profile, route)
-        actor = TabActor.start(UUID(key), self._writer, self._engine, setup, profile_key,
-                               route.proxy_id, self._outcome, timeout=self._timeout).proxy()
-        self._tabs[key], self._routes[key] = actor, route
+        actor, setup = self._start_tab(UUID(key), profile, route)
         try:
             info: dict[str, Any] = actor.open(None, None, route.reason, existing=True).get()
             if route.proxy_id != proxy_id:  # reassigning reloads the page too
