@@ -31,6 +31,12 @@ ENDPOINT_FIELDS = frozenset({"protocol", "host", "port", "username", "clear_cred
 SELECTION_FIELDS = frozenset({"weight", "country", "region", "tags", "max_concurrency"})
 
 
+def endpoint_of(proxy: Proxy) -> ProxyEndpoint:
+    """How to reach ``proxy``, credentials included (in memory only)."""
+    return ProxyEndpoint(str(proxy.id), proxy.protocol, proxy.host, proxy.port,
+                         proxy.username, proxy.password)
+
+
 @dataclass(frozen=True)
 class UpdateRequest:
     """An update told to a ``ProxyActor``; the committer resolves ``reply`` directly."""
@@ -175,8 +181,7 @@ class ProxyActor(VipbActor):
 
     def endpoint(self) -> ProxyEndpoint:
         """How to reach the proxy, credentials included (in memory only)."""
-        p = self._current()
-        return ProxyEndpoint(str(p.id), p.protocol, p.host, p.port, p.username, p.password)
+        return endpoint_of(self._current())
 
     def country(self) -> str | None:
         """The proxy's country (locale and time zone of profiles that follow it)."""

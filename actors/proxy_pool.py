@@ -12,7 +12,7 @@ from eventsourcing.utils import get_topic
 
 from actors.base import VipbActor
 from actors.endpoint_index import EndpointIndex
-from actors.proxy_actor import ProxyActor
+from actors.proxy_actor import ProxyActor, endpoint_of
 from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
 from actors.writer import COMMIT_TIMEOUT, EventWriter
 from adapters.proxycheck import ProxyEndpoint
@@ -172,8 +172,7 @@ class ProxyPoolActor(VipbActor):
             proxy = self._writer.load(Proxy, proxy_id)
             if proxy is None:
                 raise ProxyNotFoundError(str(proxy_id))
-            endpoints[str(proxy_id)] = ProxyEndpoint(str(proxy.id), proxy.protocol, proxy.host,
-                                                     proxy.port, proxy.username, proxy.password)
+            endpoints[str(proxy_id)] = endpoint_of(proxy)
         for proxy_id, future in asked.items():
             endpoints[str(proxy_id)] = future.get()
         return endpoints

@@ -115,6 +115,17 @@ def initialize(root: Path) -> tuple[MasterKey, bool]:
     return master, created
 
 
+def open_store(paths: DataPaths,
+               master: MasterKey) -> tuple[DataKeyStore, EventStoreApp, AuditChain]:
+    """The data keys, the event store and its audit chain of a data dir (files 0600)."""
+    keystore = DataKeyStore(paths.keys, master.key)
+    app = EventStoreApp(paths.events, master.key, keystore)
+    audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
+    for path in (paths.events, paths.audit):
+        os.chmod(path, 0o600)
+    return keystore, app, audit
+
+
 class EventReader:
     """Read access to the event store (decryption included) without actors or a writer:
     what the CLI uses for audit reads while a host owns the write side."""
@@ -126,9 +137,7 @@ class EventReader:
         master = load_master_key(root)
         if master is None:
             raise NotInitializedError(root)
-        self.keystore = DataKeyStore(paths.keys, master.key)
-        self.app = EventStoreApp(paths.events, master.key, self.keystore)
-        self.audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
+        self.keystore, self.app, self.audit = open_store(paths, master)
         self.export_key = signing_key(derive_key(master.key, "audit-export"))
 
     def close(self) -> None:
@@ -153,9 +162,7 @@ class Runtime:
     ) -> None:
         self.paths = paths
         self.master = master
-        self.keystore = DataKeyStore(paths.keys, master.key)
-        self.app = EventStoreApp(paths.events, master.key, self.keystore)
-        os.chmod(paths.events, 0o600)
+        self.keystore, self.app, self.audit = open_store(paths, master)
         self.committer = GroupCommitter(paths.events)
         self.writer = EventWriter(self.app, self.committer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
@@ -169,8 +176,6 @@ class Runtime:
         )
         os.chmod(paths.views, 0o600)
         self.committer.add_listener(self.runner.notify)
-        self.audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
-        os.chmod(paths.audit, 0o600)
         self._sealing = threading.Event()
         self._sealer: threading.Thread | None = None
         self.committer.start()
