@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
 
 from actors.runtime import DataPaths, EventReader
 from adapters.cli.context import state
-from adapters.cli.output import emit, err
+from adapters.cli.output import emit, with_progress
 from adapters.store import EventHistory, ShreddedEventError, export_events, verify_export
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
@@ -26,14 +25,6 @@ def _reader(ctx: typer.Context) -> EventReader:
     return EventReader(state(ctx).data_dir)
 
 
-def _with_progress(label: str, work: Any, as_json: bool) -> Any:
-    if sys.stderr.isatty() and not as_json:
-        with Progress(transient=True, console=err) as bar:
-            task = bar.add_task(label, total=None)
-            return work(lambda done, total: bar.update(task, completed=done, total=total))
-    return work(None)
-
-
 @app.command("verify")
 def verify(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Recompute the hash chain over the event log and report the first altered, deleted,
@@ -43,7 +34,7 @@ def verify(ctx: typer.Context, as_json: bool = JSON) -> None:
     """
     reader = _reader(ctx)
     try:
-        report = _with_progress("verifying", lambda p: reader.audit.verify(
+        report = with_progress("verifying", lambda p: reader.audit.verify(
             reader.app.recorder, p), as_json)
     finally:
         reader.close()
@@ -86,7 +77,7 @@ def export(
             trailer = export_events(reader.app, reader.export_key, sys.stdout.buffer)
             return
         with open(file, "wb") as out:
-            trailer = _with_progress("exporting", lambda p: export_events(
+            trailer = with_progress("exporting", lambda p: export_events(
                 reader.app, reader.export_key, out, p), as_json)
     finally:
         reader.close()
@@ -140,7 +131,7 @@ def replay_cmd(
 
             position = position_at(source, stamp, when)
         target = out or DataPaths(state(ctx).data_dir).root / f"replay-{position}.sqlite"
-        replayed = _with_progress("replaying", lambda p: replay(
+        replayed = with_progress("replaying", lambda p: replay(
             source, reader.app.shredding_mapper.decode_state, ShreddedEventError, position,
             target, p), as_json)
     finally:

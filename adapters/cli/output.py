@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
+
+T = TypeVar("T")
+ProgressReport = Callable[[int, int], None]
 
 # Off a terminal (pipes, CI logs) rich would assume 80 columns and fold every cell.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
@@ -78,3 +82,14 @@ def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,
 def fail(message: str) -> None:
     """Print a one-line error to stderr."""
     err.print(f"vipb: error: {message}", markup=False, highlight=False)
+
+
+def with_progress(label: str, work: Callable[[ProgressReport | None], T], quiet: bool) -> T:
+    """Run ``work(report)`` with a transient progress bar on stderr when it is a terminal
+    (and not ``quiet``, e.g. for ``--json``); ``work(None)`` otherwise."""
+    if quiet or not sys.stderr.isatty():
+        return work(None)
+    with Progress(transient=True, console=err) as bar:
+        task = bar.add_task(label, total=None)
+        return work(lambda done, total: bar.update(task, completed=done, total=total))
+

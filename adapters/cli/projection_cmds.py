@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
-from rich.progress import Progress
 
 from adapters.cli.context import state
-from adapters.cli.output import emit, out, print_json, to_data
+from adapters.cli.output import emit, out, print_json, to_data, with_progress
 
 app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
 
@@ -50,13 +47,8 @@ def rebuild(
                       f"replayed {result['replayed']} events", markup=False)
         return
     runner = state(ctx).runtime().runner
-    if sys.stderr.isatty() and not as_json:
-        with Progress(transient=True) as bar:
-            task = bar.add_task("rebuilding", total=None)
-            count = runner.rebuild(views or None,
-                                   lambda pos, head: bar.update(task, completed=pos, total=head))
-    else:
-        count = runner.rebuild(views or None)
+    count = with_progress("rebuilding", lambda report: runner.rebuild(views or None, report),
+                          as_json)
     result = {"replayed": count, "views": to_data([s.__dict__ for s in runner.status()])}
     if as_json:
         print_json(result)

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import Progress
 
 from adapters.cli.context import state
-from adapters.cli.output import emit, err, out, print_json
+from adapters.cli.output import emit, err, out, print_json, with_progress
 from domain.commands import (
     AddProxy,
     ImportProxies,
@@ -227,15 +226,9 @@ def validate(
         fields["proxy_id"] = _resolve(ctx, proxy_id)
     fields["all"] = all_
     command = parse_command(ValidateProxy, fields)
-    dispatcher = state(ctx).commands()
-    if sys.stderr.isatty() and not as_json:
-        with Progress(transient=True, console=err) as bar:
-            task = bar.add_task("validating", total=None)
-            results = dispatcher.execute(
-                command, progress=lambda done, total: bar.update(task, completed=done,
-                                                                 total=total))
-    else:
-        results = dispatcher.execute(command)
+    commands = state(ctx).commands()
+    results = with_progress("validating",
+                            lambda report: commands.execute(command, progress=report), as_json)
     emit(results, as_json, VALIDATE_COLUMNS, title="validation")
     if any(r.status != "active" for r in results):
         raise typer.Exit(1)
