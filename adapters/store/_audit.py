@@ -70,6 +70,14 @@ class AuditReport:
                 "problem": self.problem}
 
 
+def batches(store: Notifications, after: int = 0) -> Iterator[list[Any]]:
+    """Every stored event after notification ``after``, in commit order, in batches."""
+    while notes := list(store.select_notifications(start=after, limit=BATCH,
+                                                   inclusive_of_start=False)):
+        yield notes
+        after = notes[-1].id
+
+
 def _link(chain: bytes, n: int, dig: bytes) -> bytes:
     return hashlib.sha256(chain + n.to_bytes(8, "big") + dig).digest()
 
@@ -96,22 +104,20 @@ class AuditChain:
     def head(self) -> tuple[int, bytes]:
         """(last sealed notification id, its chain hash); (0, genesis) when empty."""
         with closing(self._connect()) as conn:
-            row = conn.execute("SELECT notification_id, chain FROM chain "
-                               "ORDER BY notification_id DESC LIMIT 1").fetchone()
+            return self._head(conn)
+
+    @staticmethod
+    def _head(conn: sqlite3.Connection) -> tuple[int, bytes]:
+        row = conn.execute("SELECT notification_id, chain FROM chain "
+                           "ORDER BY notification_id DESC LIMIT 1").fetchone()
         return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
 
     def seal(self, store: Notifications) -> int:
         """Extend the chain over events committed since the last seal; returns how many."""
         with self._lock, closing(self._connect()) as conn:
-            row = conn.execute("SELECT notification_id, chain FROM chain "
-                               "ORDER BY notification_id DESC LIMIT 1").fetchone()
-            position, chain = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+            position, chain = self._head(conn)
             sealed = 0
-            while True:
-                notes = store.select_notifications(start=position, limit=BATCH,
-                                                   inclusive_of_start=False)
-                if not notes:
-                    return sealed
+            for notes in batches(store, position):
                 rows = []
                 for note in notes:
                     dig = digest(note)
@@ -120,7 +126,8 @@ class AuditChain:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany("INSERT INTO chain VALUES (?,?,?,?)", rows)
                 conn.execute("COMMIT")
-                position, sealed = notes[-1].id, sealed + len(notes)
+                sealed += len(notes)
+            return sealed
 
     def _sealed(self) -> Iterator[tuple[int, bytes, bytes, bytes]]:
         with closing(self._connect()) as conn:
@@ -135,24 +142,13 @@ class AuditChain:
                     yield int(n), bytes(dig), bytes(chain), bytes(mac)
                 position = rows[-1][0]
 
-    @staticmethod
-    def _stored(store: Notifications) -> Iterator[Any]:
-        position = 0
-        while True:
-            notes = store.select_notifications(start=position, limit=BATCH,
-                                               inclusive_of_start=False)
-            if not notes:
-                return
-            yield from notes
-            position = notes[-1].id
-
     def verify(self, store: Notifications,
                progress: Callable[[int, int], None] | None = None) -> AuditReport:
         """Recompute the chain from the store; stop at the first discrepancy."""
         sealed_head, _ = self.head()
         store_head = store.max_notification_id() or 0
         report = AuditReport(ok=True, sealed_head=sealed_head, store_head=store_head)
-        stored = self._stored(store)
+        stored = (note for batch in batches(store) for note in batch)
         sealed = self._sealed()
         chain = GENESIS
         note = next(stored, None)

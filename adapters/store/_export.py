@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from adapters.store._app import EventStoreApp
-from adapters.store._audit import GENESIS, _link, digest
+from adapters.store._audit import GENESIS, _link, batches, digest
 from adapters.store._history import EventHistory
 from domain.errors import ValidationError
 
@@ -41,11 +41,7 @@ def export_events(app: EventStoreApp, key: Ed25519PrivateKey, out: IO[bytes],
     signer = hashlib.sha256()
     head = app.recorder.max_notification_id() or 0
     chain, count, position = GENESIS, 0, 0
-    while True:
-        notes = app.recorder.select_notifications(start=position, limit=2000,
-                                                  inclusive_of_start=False)
-        if not notes:
-            break
+    for notes in batches(app.recorder):
         for note in notes:
             dig = digest(note)
             chain = _link(chain, note.id, dig)
