@@ -147,7 +147,9 @@ class BrowserTab:
             raise
         script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc,
                               binding=self._binding)
-        self._worker_prefix = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc)
+        # Workers get the same script: without the page's binding in their scope, its
+        # worker-reporting part stays idle there (blob workers are rebuilt from it too).
+        self._worker_prefix = script
         await self.context.expose_binding(self._binding, self._worker_started)
         await self.context.add_init_script(script=script)
         if s.blocker is not None:  # interception costs every request: only when blocking
