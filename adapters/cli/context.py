@@ -82,9 +82,8 @@ class CliState:
         return self.runtime()
 
     def event_app(self) -> EventStoreApp:
-        """The event store for audit reads (no writer side when a host owns it)."""
-        if self.host() is None:
-            return self.runtime().app
+        """The event store for audit reads: read side only (no actors, no writer), whether
+        or not a host owns the write side."""
         if self._events is None:
             self._events = EventReader(self.data_dir)
         return self._events.app

@@ -1,7 +1,8 @@
 """The CLI's side of a running host: commands over the control socket, reads from the files.
 
-Results come back as JSON; ``revive`` turns them into the same typed values the in-process
-dispatcher returns, and error envelopes into the same exceptions (same exit codes).
+Results come back as JSON; ``RemoteCommands.execute`` turns them into the same typed values
+the in-process dispatcher returns, and ``raise_error`` turns error envelopes into the same
+exceptions (same exit codes).
 """
 
 from __future__ import annotations
