@@ -43,6 +43,11 @@ class ProxyRoute:
         """Chromium cannot authenticate to SOCKS proxies."""
         return self.protocol.startswith("socks") and bool(self.username)
 
+    @property
+    def challenges_browser(self) -> bool:
+        """An HTTP(S) proxy with credentials: its 407 challenges reach the tab's session."""
+        return bool(self.username) and not self.needs_relay
+
 
 @dataclass(frozen=True)
 class TabSetup:
@@ -175,7 +180,7 @@ class BrowserTab:
         session.on("Fetch.authRequired", self._auth_required)
         patterns: list[dict[str, str]] = [
             {"urlPattern": "*", "resourceType": "Other", "requestStage": "Response"}]
-        if s.proxy is not None and s.proxy.username and not s.proxy.needs_relay:
+        if s.proxy is not None and s.proxy.challenges_browser:
             # Challenges reach only clients that intercept the request: with proxy
             # credentials every request is intercepted (and continued at once).
             patterns.append({"urlPattern": "*", "requestStage": "Request"})
@@ -190,18 +195,20 @@ class BrowserTab:
     def _auth_required(self, event: dict[str, Any]) -> None:
         proxy = self.setup.proxy
         if event.get("authChallenge", {}).get("source") == "Proxy" and proxy is not None \
-                and proxy.username and not proxy.needs_relay:
+                and proxy.challenges_browser:
             answer = {"response": "ProvideCredentials", "username": proxy.username,
                       "password": proxy.password or ""}
         else:
             answer = {"response": "Default"}
-        task = asyncio.ensure_future(self._session.send("Fetch.continueWithAuth", {
+        self._spawn(self._session.send("Fetch.continueWithAuth", {
             "requestId": event["requestId"], "authChallengeResponse": answer}))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _paused(self, event: dict[str, Any]) -> None:
-        task = asyncio.ensure_future(self._serve_paused(event))
+        self._spawn(self._serve_paused(event))
+
+    def _spawn(self, work: Any) -> None:
+        """Run an event's answer as a task, kept (and cancelled on close) by this tab."""
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
