@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,11 +46,6 @@ def _copy_db(src: Path, dest: Path) -> None:
     os.chmod(dest, 0o600)
 
 
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
 def create_backup(root: Path, dest: Path, *, include_key: bool = False,
                   pause: AbstractContextManager[None] | None = None) -> dict[str, Any]:
     """Copy the data dir's databases (and, if asked, the key file) into ``dest`` (new)."""
@@ -61,7 +55,7 @@ def create_backup(root: Path, dest: Path, *, include_key: bool = False,
         raise ValidationError(f"{root} holds no event store", field="data_dir")
     dest.mkdir(mode=0o700, parents=True)
     try:
-        with pause or _nothing():
+        with pause or contextlib.nullcontext():
             _copy_db(root / "events.sqlite", dest / "events.sqlite")
             if (root / "audit.sqlite").is_file():
                 _copy_db(root / "audit.sqlite", dest / "audit.sqlite")
