@@ -26,10 +26,9 @@ class UntilSource:
         topics: Sequence[str] = (), *, inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
         """The inner store's notifications, none after ``until``."""
-        notes = self._inner.select_notifications(
+        return self._inner.select_notifications(  # ``stop`` is inclusive
             start=start, limit=limit, stop=self._until if stop is None else min(stop, self._until),
             topics=topics, inclusive_of_start=inclusive_of_start)
-        return [n for n in notes if n.id <= self._until]
 
     def max_notification_id(self) -> int | None:
         """The head, capped at ``until``."""
