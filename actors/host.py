@@ -136,9 +136,18 @@ class Host:
         rt = self.runtime
         if rt is None:
             return
-        resumed = rt.resume_tabs()  # Chromium starts only if there is a tab to resume
-        if resumed:
-            log.info("resumed %d open tabs", len(resumed))
+        try:
+            resumed = rt.resume_tabs()  # Chromium starts only if there is a tab to resume
+            if resumed:
+                log.info("resumed %d open tabs", len(resumed))
+        except Exception:
+            log.exception("resuming open tabs failed")
+        try:
+            tasks = rt.run_automation()  # schedules tick from now on
+            if tasks:
+                log.info("resumed %d unfinished search tasks", tasks)
+        except Exception:
+            log.exception("starting schedules failed")
 
     def run(self) -> None:
         """Start, then serve until SIGTERM or SIGINT, then shut down gracefully."""
@@ -211,7 +220,8 @@ class Host:
             {"view": s.view, "position": s.position} for s in rt.runner.status()]}
 
     def status(self) -> dict[str, Any]:
-        """Uptime, actors, proxies by status, open tabs, projection lag."""
+        """Uptime, actors, proxies by status, open tabs, projection lag, search tasks,
+        next schedules."""
         rt = self.runtime
         assert rt is not None
         with rt.reader() as conn:
@@ -224,7 +234,8 @@ class Host:
             "proxies": by_status, "open_tabs": open_tabs,
             "store_head": rt.app.recorder.max_notification_id() or 0,
             "projection_lag": max(lag.values(), default=0), "views": lag,
-            "next_schedules": [],
+            "searches": rt.tracker.active().get(timeout=30),
+            "next_schedules": rt.scheduler.upcoming(5).get(timeout=30),
         }
 
     # --- events:follow ---------------------------------------------------------------------------

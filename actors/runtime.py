@@ -18,13 +18,17 @@ from pathlib import Path
 
 import pykka
 
+from actors.automation_channels import AutomationChannels
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
+from actors.rank_tracker import RankTrackerActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
+from actors.scheduler import SchedulerActor
+from actors.search_worker import RetryPolicy
 from actors.tab_channels import TabChannels
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
@@ -44,6 +48,7 @@ from adapters.store import (
     ShreddedEventError,
     signing_key,
 )
+from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.errors import ValidationError
 from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
@@ -199,7 +204,42 @@ class Runtime:
         self._tabs_lock = threading.Lock()
         channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
         self.dispatcher.register(TAB_COMMANDS, channels.handlers())
+        self._start_automation(clock)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
+
+    def _start_automation(self, clock: Callable[[], float]) -> None:
+        settings, rotation = self.settings, self.rotation
+        policy = RetryPolicy(attempts=settings.search_attempts,
+                             initial=settings.search_retry_initial,
+                             maximum=settings.search_retry_max)
+        self.tracker_ref = RankTrackerActor.start(
+            self.writer, self.tabs, settings.engine_urls, settings.search_concurrency, policy,
+            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
+        self.tracker = self.tracker_ref.proxy()
+        self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
+                                                  self._schedule_ids, clock)
+        self.scheduler = self.scheduler_ref.proxy()
+        automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle,
+                                        settings)
+        self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
+
+    def _schedule_ids(self) -> list[str]:
+        self.settle()
+        with self.reader() as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT id FROM schedules WHERE state != 'removed' ORDER BY created_at")]
+
+    def run_automation(self) -> int:
+        """Fire schedules from now on and resume the search tasks a previous host left
+        unfinished (the host does this at start). Returns how many tasks were resumed."""
+        self.scheduler.start_ticking().get()
+        self.settle()
+        with self.reader() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM search_tasks WHERE state IN ('queued', 'running', 'retrying') "
+                "ORDER BY queued_at")]
+        resumed: int = self.tracker.resume(ids).get() if ids else 0
+        return resumed
 
     @classmethod
     def open(
@@ -300,6 +340,8 @@ class Runtime:
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        self.scheduler_ref.stop()
+        self.tracker_ref.stop()  # running searches are interrupted and resume next time
         if self._tabs_ref is not None:
             if keep_tabs:
                 self._tabs_ref.proxy().suspend_all().get()

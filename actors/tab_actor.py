@@ -237,6 +237,11 @@ class TabActor(VipbActor):
                 log.debug("closing tab %s failed", self.tab_id, exc_info=True)
             self._browser_tab = None
 
+    def content(self) -> str:
+        """The current page's HTML."""
+        html: str = self._engine.run(self._page().content(), timeout=self._timeout + 30)
+        return html
+
     def evaluate(self, expression: str, arg: Any = None) -> Any:
         """Evaluate JavaScript in the page (tests and diagnostics only)."""
         return self._engine.run(self._page().evaluate(expression, arg))

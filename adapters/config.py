@@ -34,3 +34,19 @@ class Settings(BaseSettings):
 
     filter_lists: list[str] = Field(default_factory=list)
     """Tracker filter lists (EasyList/EasyPrivacy format): file paths or http(s) URLs."""
+
+    engine_urls: dict[str, str] = Field(default_factory=dict)
+    """Search engine base URLs by engine name, overriding the public ones (labs and tests),
+    e.g. ``VIPB_ENGINE_URLS='{"bing": "http://127.0.0.1:8080/search"}'``."""
+
+    search_concurrency: int = Field(default=2, ge=1, le=32)
+    """Rank-tracking searches run at once (each in its own tab)."""
+
+    search_attempts: int = Field(default=3, ge=1, le=10)
+    """Attempts per search before it is recorded as failed."""
+
+    search_retry_initial: float = Field(default=2.0, ge=0.0, le=600.0)
+    """Seconds before the first retry of a failed search (doubling, with jitter)."""
+
+    search_retry_max: float = Field(default=60.0, ge=0.0, le=3600.0)
+    """Cap on any single wait between attempts."""

@@ -1,6 +1,7 @@
 """Read models: views that turn events into plain SQLite tables, a runner, and queries."""
 
 from projections.activity import ActivityView
+from projections.automation import RankTrackingView, SchedulesView
 from projections.health import BreakersView, UsageStatsView
 from projections.proxies import ProxiesView
 from projections.rotation import RotationView
@@ -11,7 +12,7 @@ from projections.view import View
 
 ALL_VIEWS: tuple[type[View], ...] = (
     ProxiesView, RotationView, ActivityView, RotationEventsView, UsageStatsView, BreakersView,
-    TabsView, PrivacyProfilesView, SessionsView,
+    TabsView, PrivacyProfilesView, SessionsView, RankTrackingView, SchedulesView,
 )
 
 __all__ = [
@@ -22,8 +23,10 @@ __all__ = [
     "PrivacyProfilesView",
     "ProjectionRunner",
     "ProxiesView",
+    "RankTrackingView",
     "RotationEventsView",
     "RotationView",
+    "SchedulesView",
     "SessionsView",
     "TabsView",
     "UsageStatsView",

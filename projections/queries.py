@@ -18,7 +18,8 @@ from domain.errors import ValidationError
 
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
-               "privacy_profiles", "sessions", "projection_tracking")
+               "privacy_profiles", "sessions", "target_domains", "keywords", "search_tasks",
+               "position_history", "schedules", "execution_logs", "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
 

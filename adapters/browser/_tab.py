@@ -291,6 +291,13 @@ class BrowserTab:
         return NavigationResult(url=self.page.url, status=response.status if response else None,
                                 title=title, latency_ms=round(latency, 1))
 
+    async def content(self) -> str:
+        """The page's current HTML (what a results parser reads)."""
+        if self.page is None or self.page.is_closed():
+            raise BrowserError("the tab's page is closed")
+        html: str = await self.page.content()
+        return html
+
     async def evaluate(self, expression: str, arg: Any = None) -> Any:
         """Evaluate JavaScript in the page (tests and diagnostics)."""
         return await self.page.evaluate(expression, arg)

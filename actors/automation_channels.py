@@ -1,0 +1,171 @@
+"""Handlers of the ``automation:*`` channels for the dispatcher: rank tracking and schedules.
+
+Writes go to the ``RankTrackerActor`` and ``SchedulerActor``; reads come from the views.
+``start-search`` with ``wait`` blocks this request (not the actors) until the tasks have an
+outcome, then reports each task's positions from the read model.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pykka
+
+from actors.rank_tracker import RankTrackerActor
+from actors.scheduler import SchedulerActor
+from adapters.config import Settings
+from adapters.serp import engine
+from domain import rules
+from domain.automation_commands import (
+    AddDomain,
+    AddKeyword,
+    CreateSchedule,
+    GetPositions,
+    GetTasks,
+    ListDomains,
+    ListKeywords,
+    ListSchedules,
+    PauseSchedule,
+    RemoveDomain,
+    RemoveKeyword,
+    RemoveSchedule,
+    ResumeSchedule,
+    StartSearch,
+    StopSearch,
+)
+from domain.errors import ValidationError
+
+Handler = Callable[[Any], Any]
+TIMEOUT = 300.0
+
+
+class AutomationChannels:
+    """Turns automation commands into actor calls and read-model queries."""
+
+    def __init__(self, tracker: pykka.ActorProxy[RankTrackerActor],
+                 scheduler: pykka.ActorProxy[SchedulerActor],
+                 read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 settle: Callable[[], None], settings: Settings) -> None:
+        self._tracker = tracker
+        self._scheduler = scheduler
+        self._read = read
+        self._settle = settle
+        self._settings = settings
+
+    def handlers(self) -> dict[type[Any], Handler]:
+        """Command type -> handler."""
+        t, s = self._tracker, self._scheduler
+        return {
+            AddDomain: lambda c: t.add_domain(c).get(timeout=TIMEOUT),
+            RemoveDomain: lambda c: t.remove_domain(c).get(timeout=TIMEOUT),
+            ListDomains: self._domains,
+            AddKeyword: lambda c: t.add_keyword(c).get(timeout=TIMEOUT),
+            RemoveKeyword: lambda c: t.remove_keyword(c).get(timeout=TIMEOUT),
+            ListKeywords: self._keywords,
+            StartSearch: self._start,
+            StopSearch: lambda c: t.stop_search(c.task_id).get(timeout=TIMEOUT),
+            GetTasks: self._tasks,
+            GetPositions: self._positions,
+            CreateSchedule: lambda c: s.create(c).get(timeout=TIMEOUT),
+            PauseSchedule: lambda c: s.pause(c.name).get(timeout=TIMEOUT),
+            ResumeSchedule: lambda c: s.resume(c.name).get(timeout=TIMEOUT),
+            RemoveSchedule: lambda c: s.remove(c.name).get(timeout=TIMEOUT),
+            ListSchedules: self._schedules,
+        }
+
+    def _check_engines(self) -> None:
+        """Engine base URLs are configuration, but they get the same SSRF rule as targets."""
+        for name, url in self._settings.engine_urls.items():
+            try:
+                rules.check_http_url(url)
+                rules.check_public_target(url, self._settings.allow_private_targets)
+                engine(name)
+            except ValueError as exc:
+                raise ValidationError(str(exc), field=f"engine_urls.{name}") from None
+
+    def _start(self, c: StartSearch) -> Any:
+        self._check_engines()
+        tasks: list[dict[str, Any]] = self._tracker.start_search(c).get(timeout=TIMEOUT)
+        if not c.wait:
+            return {"tasks": tasks, "waited": False}
+        deadline = time.monotonic() + c.timeout
+        events = self._tracker.completion([t["id"] for t in tasks]).get(timeout=TIMEOUT)
+        finished = all(e.wait(max(0.0, deadline - time.monotonic())) for e in events)
+        return {"tasks": self.outcomes([t["id"] for t in tasks]), "waited": True,
+                "timed_out": not finished}
+
+    def outcomes(self, task_ids: list[str]) -> list[dict[str, Any]]:
+        """Each task's state and, when completed, its position per target domain."""
+        self._settle()
+        with self._read() as conn:
+            marks = ",".join("?" * len(task_ids))
+            tasks = {r["id"]: dict(r) for r in conn.execute(
+                f"SELECT * FROM search_tasks WHERE id IN ({marks})", task_ids)}
+            rows = conn.execute(
+                f"SELECT task_id, domain, position, url, results_scanned FROM "
+                f"position_history WHERE task_id IN ({marks}) ORDER BY domain", task_ids)
+            positions: dict[str, list[dict[str, Any]]] = {}
+            for r in rows:
+                positions.setdefault(r["task_id"], []).append(
+                    {"domain": r["domain"], "position": r["position"], "url": r["url"],
+                     "results_scanned": r["results_scanned"]})
+        result = []
+        for task_id in task_ids:
+            row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
+            keep = ("id", "keyword", "engine", "country", "state", "attempts", "proxy_id",
+                    "results_scanned", "error")
+            result.append({**{k: row.get(k) for k in keep},
+                           "positions": positions.get(task_id, [])})
+        return result
+
+    def _domains(self, c: ListDomains) -> list[dict[str, Any]]:
+        self._settle()
+        with self._read() as conn:
+            where = "" if c.include_removed else "WHERE state='active'"
+            rows = conn.execute(f"SELECT * FROM target_domains {where} ORDER BY domain")
+            return [{**dict(r), "include_subdomains": bool(r["include_subdomains"])}
+                    for r in rows]
+
+    def _keywords(self, c: ListKeywords) -> list[dict[str, Any]]:
+        self._settle()
+        with self._read() as conn:
+            where = "" if c.include_removed else "WHERE state='active'"
+            rows = conn.execute(f"SELECT * FROM keywords {where} ORDER BY keyword, engine")
+            return [dict(r) for r in rows]
+
+    def _tasks(self, c: GetTasks) -> list[dict[str, Any]]:
+        self._settle()
+        with self._read() as conn:
+            where, params = ("WHERE state=?", [c.state]) if c.state else ("", [])
+            rows = conn.execute(f"SELECT * FROM search_tasks {where} ORDER BY queued_at DESC, "
+                                f"id LIMIT ?", (*params, c.limit))
+            return [{**dict(r), "domains": json.loads(r["domains"])} for r in rows]
+
+    def _positions(self, c: GetPositions) -> list[dict[str, Any]]:
+        self._settle()
+        clauses, params = [], []
+        if c.domain:
+            clauses.append("domain=?")
+            params.append(c.domain)
+        if c.keyword:
+            clauses.append("keyword=? COLLATE NOCASE")
+            params.append(c.keyword)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT * FROM position_history {where} "
+                                f"ORDER BY recorded_at DESC, domain LIMIT ?",
+                                (*params, c.limit))
+            return [{**dict(r), "ranked": bool(r["ranked"])} for r in rows]
+
+    def _schedules(self, c: ListSchedules) -> list[dict[str, Any]]:
+        self._settle()
+        with self._read() as conn:
+            where = "" if c.include_removed else "WHERE state!='removed'"
+            rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
+            return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"]
+                     else None} for r in rows]

@@ -1,0 +1,249 @@
+"""The ``RankTrackerActor``: target domains, tracked keywords, and the search task queue.
+
+Queuing a search records ``SearchTaskQueued`` (with the target domains of that moment);
+at most ``concurrency`` tasks run at once, each in its own ``SearchWorkerActor``. Tasks left
+unfinished by a stopped or killed host are resumed by the next one (``resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import pykka
+
+from actors.base import VipbActor
+from actors.search_worker import (
+    CancelToken,
+    Outcome,
+    RetryPolicy,
+    Run,
+    SearchWorkerActor,
+    TaskDone,
+)
+from actors.tab_supervisor import TabSupervisorActor
+from actors.writer import EventWriter
+from adapters.serp import engine
+from domain.automation import RANK_TARGETS_ID, RankTargets, SearchTask, keyword_key
+from domain.automation_commands import (
+    DEFAULT_DEPTH,
+    AddDomain,
+    AddKeyword,
+    RemoveDomain,
+    RemoveKeyword,
+    StartSearch,
+)
+from domain.errors import AutomationError, ValidationError
+from domain.results import Ack
+
+log = logging.getLogger(__name__)
+
+
+class RankTrackerActor(VipbActor):
+    """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
+
+    def __init__(self, writer: EventWriter,
+                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
+                 engine_urls: dict[str, str] | None = None, concurrency: int = 2,
+                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None) -> None:
+        super().__init__()
+        self._writer = writer
+        self._tabs = tabs
+        self._engine_urls = dict(engine_urls or {})
+        self._concurrency = max(1, concurrency)
+        self._policy = policy
+        self._outcome = outcome
+        self._targets: RankTargets | None = None
+        self._queue: deque[tuple[SearchTask, str]] = deque()  # (task, proxy choice)
+        self._running: dict[str, tuple[pykka.ActorRef[SearchWorkerActor], CancelToken]] = {}
+        self._done: dict[str, threading.Event] = {}
+
+    # --- targets ---------------------------------------------------------------------------------
+
+    def targets(self) -> RankTargets:
+        """The singleton, created on first use."""
+        if self._targets is None:
+            self._targets = self._writer.load(RankTargets, RANK_TARGETS_ID)
+            if self._targets is None:
+                self._targets = RankTargets(id=RANK_TARGETS_ID)
+        return self._targets
+
+    def _save(self, targets: RankTargets, what: str) -> Ack:
+        ids = self._writer.save(targets)
+        return Ack(id=what, position=ids[-1] if ids else 0, changed=bool(ids))
+
+    def add_domain(self, command: AddDomain) -> Ack:
+        """Track a domain (re-adding with other options updates them)."""
+        targets = self.targets()
+        if targets.domains.get(command.domain) != command.include_subdomains:
+            targets.add_domain(domain=command.domain,
+                               include_subdomains=command.include_subdomains)
+        return self._save(targets, command.domain)
+
+    def remove_domain(self, command: RemoveDomain) -> Ack:
+        """Stop tracking a domain."""
+        targets = self.targets()
+        if command.domain not in targets.domains:
+            raise ValidationError(f"{command.domain} is not a target domain", field="domain")
+        targets.remove_domain(domain=command.domain)
+        return self._save(targets, command.domain)
+
+    def add_keyword(self, command: AddKeyword) -> Ack:
+        """Track a keyword (re-adding with another depth updates it)."""
+        targets = self.targets()
+        key = keyword_key(command.keyword, command.engine, command.country)
+        current = targets.keywords.get(key)
+        if current is None or current["depth"] != command.depth:
+            targets.add_keyword(key=key, keyword=command.keyword, engine=command.engine,
+                                country=command.country, depth=command.depth)
+        return self._save(targets, key)
+
+    def remove_keyword(self, command: RemoveKeyword) -> Ack:
+        """Stop tracking a keyword."""
+        targets = self.targets()
+        key = keyword_key(command.keyword, command.engine, command.country)
+        if key not in targets.keywords:
+            raise ValidationError(f"{command.keyword!r} on {command.engine}"
+                                  f"{' in ' + command.country if command.country else ''} "
+                                  "is not tracked", field="keyword")
+        targets.remove_keyword(key=key)
+        return self._save(targets, key)
+
+    def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
+        """Tracked keyword entries, all of them or those whose words are in ``keywords``."""
+        entries = list(self.targets().keywords.values())
+        if keywords is None:
+            return entries
+        wanted = {" ".join(k.casefold().split()) for k in keywords}
+        return [e for e in entries if " ".join(e["keyword"].casefold().split()) in wanted]
+
+    # --- tasks -----------------------------------------------------------------------------------
+
+    def start_search(self, command: StartSearch, origin: str = "manual",
+                     keywords: list[str] | None = None) -> list[dict[str, Any]]:
+        """Queue one task per keyword; returns the tasks (id, keyword, engine, country).
+
+        ``command.keyword`` searches those words (tracked or not); otherwise every tracked
+        keyword (or those named in ``keywords``, as a schedule does) matching the filters."""
+        targets = self.targets()
+        if not targets.domains:
+            raise AutomationError("no target domains: add one first "
+                                  "(vipb rank domain add example.com)")
+        if command.keyword is not None:
+            jobs: list[dict[str, Any]] = [{
+                "keyword": command.keyword, "engine": command.engine or "duckduckgo",
+                "country": command.country, "depth": command.depth or DEFAULT_DEPTH}]
+        else:
+            jobs = [dict(e) for e in self.tracked(keywords)
+                    if (command.engine is None or e["engine"] == command.engine)
+                    and (command.country is None or e["country"] == command.country)]
+            if command.depth:
+                for job in jobs:
+                    job["depth"] = command.depth
+            if not jobs:
+                raise AutomationError("no tracked keywords match: add one first "
+                                      "(vipb rank keyword add 'my keyword')")
+        tasks = []
+        for job in jobs:
+            engine(job["engine"], self._engine_urls)  # unknown engine: refused before queuing
+            task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],
+                              country=job["country"], depth=job["depth"],
+                              domains=dict(targets.domains), origin=origin,
+                              profile=command.profile)
+            tasks.append(task)
+        self._writer.save(*tasks)
+        for task in tasks:
+            self._enqueue(task, command.proxy)
+        self._pump()
+        return [self._describe(t) for t in tasks]
+
+    @staticmethod
+    def _describe(task: SearchTask) -> dict[str, Any]:
+        return {"id": str(task.id), "keyword": task.keyword, "engine": task.engine,
+                "country": task.country, "depth": task.depth, "origin": task.origin}
+
+    def _enqueue(self, task: SearchTask, proxy: str) -> None:
+        self._queue.append((task, proxy))
+        self._done[str(task.id)] = threading.Event()
+
+    def completion(self, task_ids: list[str]) -> list[threading.Event]:
+        """Events set when each task is finished (or no longer run by this tracker)."""
+        done = threading.Event()
+        done.set()
+        return [self._done.get(str(UUID(t)), done) for t in task_ids]
+
+    def resume(self, task_ids: list[str], proxy: str = "auto") -> int:
+        """Queue unfinished tasks again (the host does this at start)."""
+        resumed = 0
+        for task_id in task_ids:
+            task = self._writer.load(SearchTask, UUID(task_id))
+            if task is None or task.finished or task_id in self._done:
+                continue
+            self._enqueue(task, proxy)
+            resumed += 1
+        self._pump()
+        return resumed
+
+    def _pump(self) -> None:
+        while self._queue and len(self._running) < self._concurrency:
+            task, proxy = self._queue.popleft()
+            token = CancelToken()
+            worker = SearchWorkerActor.start(
+                task, self._writer, self._tabs, engine(task.engine, self._engine_urls), token,
+                self.actor_ref, proxy, self._policy, self._outcome)
+            self._running[str(task.id)] = (worker, token)
+            worker.tell(Run())
+
+    def on_receive(self, message: Any) -> Any:
+        """``TaskDone`` from a worker: start the next queued task."""
+        if isinstance(message, TaskDone):
+            self._running.pop(message.task_id, None)
+            event = self._done.pop(message.task_id, None)
+            if event is not None:
+                event.set()
+            self._pump()
+        return None
+
+    def stop_search(self, task_id: str | None) -> dict[str, Any]:
+        """Cancel one task (queued or running) or all; running ones stop at the next step."""
+        key = str(UUID(task_id)) if task_id else None
+        cancelled, stopping = [], []
+        for task, proxy in list(self._queue):
+            if key is None or str(task.id) == key:
+                self._queue.remove((task, proxy))
+                task.cancelled(reason="stopped by request before it ran")
+                self._writer.save(task)
+                cancelled.append(str(task.id))
+                event = self._done.pop(str(task.id), None)
+                if event is not None:
+                    event.set()
+        for running_id, (_worker, token) in self._running.items():
+            if key is None or running_id == key:
+                token.cancel("stopped by request")
+                stopping.append(running_id)
+        if key is not None and not cancelled and not stopping:
+            raise ValidationError(f"no queued or running search task {task_id}",
+                                  field="task_id")
+        return {"cancelled": cancelled, "stopping": stopping}
+
+    def active(self) -> dict[str, int]:
+        """Queued and running task counts."""
+        return {"queued": len(self._queue), "running": len(self._running)}
+
+    def on_stop(self) -> None:
+        """Interrupt running tasks (they stay pending on record and resume at the next
+        host start); queued tasks stay queued on record likewise."""
+        for _worker, token in self._running.values():
+            token.cancel("host stopping", interrupted=True)
+        for worker, _token in list(self._running.values()):
+            try:
+                worker.stop(block=True, timeout=120)
+            except pykka.Timeout:
+                log.warning("a search worker did not stop in time")
+        for event in self._done.values():
+            event.set()

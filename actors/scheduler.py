@@ -1,0 +1,249 @@
+"""The ``SchedulerActor``: cron schedules that queue rank-tracking searches.
+
+Only a running host ticks (``start_ticking``); elsewhere schedules are created, paused and
+listed but never fire. A host that was down owes each schedule at most one run: the first
+tick after start fires once for the latest missed time and records how many were missed
+(like anacron), instead of replaying a backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import pykka
+
+from actors.base import VipbActor
+from actors.rank_tracker import RankTrackerActor
+from actors.writer import EventWriter
+from domain import cron
+from domain.automation import Schedule
+from domain.automation_commands import CreateSchedule, StartSearch
+from domain.errors import BaseError, ValidationError
+from domain.results import Ack
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP = 30.0  # the ticker re-checks at least this often (clock jumps, new schedules)
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Told by the ticker thread: fire what is due."""
+
+
+class SchedulerActor(VipbActor):
+    """Schedules by name; fires due ones into the rank tracker."""
+
+    def __init__(self, writer: EventWriter, tracker: pykka.ActorProxy[RankTrackerActor],
+                 known_ids: Callable[[], list[str]],
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self._writer = writer
+        self._tracker = tracker
+        self._known_ids = known_ids
+        self._clock = clock
+        self._schedules: dict[str, Schedule] | None = None  # casefolded name -> schedule
+        self._ticker: Ticker | None = None
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _all(self) -> dict[str, Schedule]:
+        if self._schedules is None:
+            self._schedules = {}
+            for schedule_id in self._known_ids():
+                schedule = self._writer.load(Schedule, UUID(schedule_id))
+                if schedule is not None and not schedule.removed:
+                    self._schedules[schedule.name.casefold()] = schedule
+        return self._schedules
+
+    def _get(self, name: str) -> Schedule:
+        schedule = self._all().get(name.casefold())
+        if schedule is None:
+            raise ValidationError(f"no schedule named {name!r} (see `vipb schedule list`)",
+                                  field="name")
+        return schedule
+
+    # --- channels --------------------------------------------------------------------------------
+
+    def create(self, command: CreateSchedule) -> dict[str, Any]:
+        """Create a schedule; its first run is the first cron time after now."""
+        schedules = self._all()
+        if command.name.casefold() in schedules:
+            raise ValidationError(f"a schedule named {command.name!r} exists; remove it "
+                                  "first or pick another name", field="name")
+        if command.keywords is not None:
+            tracked = self._tracker.tracked(list(command.keywords)).get()
+            known = {" ".join(e["keyword"].casefold().split()) for e in tracked}
+            missing = [k for k in command.keywords if " ".join(k.casefold().split()) not in known]
+            if missing:
+                raise ValidationError(f"{missing[0]!r} is not a tracked keyword (add it with "
+                                      "vipb rank keyword add)", field="keywords")
+        schedule = Schedule(id=uuid.uuid4(), name=command.name, cron=command.cron,
+                            timezone=command.timezone,
+                            keywords=list(command.keywords) if command.keywords else None,
+                            profile=command.profile, proxy=command.proxy)
+        self._writer.save(schedule)
+        schedules[command.name.casefold()] = schedule
+        self._wake()
+        return self.describe(schedule)
+
+    def pause(self, name: str) -> Ack:
+        """Pause a schedule."""
+        schedule = self._get(name)
+        if not schedule.paused:
+            schedule.pause()
+        return self._save(schedule)
+
+    def resume(self, name: str) -> Ack:
+        """Resume a schedule: the next run is the first cron time after now."""
+        schedule = self._get(name)
+        if schedule.paused:
+            schedule.resume(resumed_at=self._now())
+        ack = self._save(schedule)
+        self._wake()
+        return ack
+
+    def remove(self, name: str) -> Ack:
+        """Remove a schedule."""
+        schedule = self._get(name)
+        schedule.remove()
+        ack = self._save(schedule)
+        del self._all()[name.casefold()]
+        return ack
+
+    def _save(self, schedule: Schedule) -> Ack:
+        ids = self._writer.save(schedule)
+        return Ack(id=str(schedule.id), position=ids[-1] if ids else 0, changed=bool(ids))
+
+    def next_run(self, schedule: Schedule) -> datetime | None:
+        """When the schedule fires next (None while paused); in the past: due now."""
+        if schedule.paused:
+            return None
+        since = schedule.last_fire or schedule.created_on
+        return cron.next_after(schedule.cron, schedule.timezone, since)
+
+    def describe(self, schedule: Schedule) -> dict[str, Any]:
+        """A schedule as the CLI shows it."""
+        nxt = self.next_run(schedule)
+        return {"id": str(schedule.id), "name": schedule.name, "cron": schedule.cron,
+                "timezone": schedule.timezone, "keywords": schedule.keywords,
+                "state": "paused" if schedule.paused else "active",
+                "next_run_at": nxt.astimezone(UTC).isoformat() if nxt else None}
+
+    def upcoming(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The next runs, soonest first (what ``vipb status`` shows)."""
+        rows = [self.describe(s) for s in self._all().values() if not s.paused]
+        rows.sort(key=lambda r: r["next_run_at"])
+        return [{"name": r["name"], "next_run_at": r["next_run_at"]} for r in rows[:limit]]
+
+    # --- firing ----------------------------------------------------------------------------------
+
+    def tick(self) -> list[str]:
+        """Fire every schedule that is due; returns their names."""
+        now, fired = self._now(), []
+        for schedule in list(self._all().values()):
+            if schedule.paused:
+                continue
+            since = schedule.last_fire or schedule.created_on
+            latest, count = cron.due(schedule.cron, schedule.timezone, since, now)
+            if latest is None:
+                continue
+            self._fire(schedule, latest, missed=count - 1)
+            fired.append(schedule.name)
+        return fired
+
+    def _fire(self, schedule: Schedule, scheduled_for: datetime, missed: int) -> None:
+        note = None
+        task_ids: list[str] = []
+        command = StartSearch(profile=schedule.profile, proxy=schedule.proxy)
+        try:
+            tasks = self._tracker.start_search(command, f"schedule:{schedule.name}",
+                                               schedule.keywords).get()
+            task_ids = [t["id"] for t in tasks]
+        except BaseError as exc:
+            note = exc.message
+            log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
+        schedule.triggered(scheduled_for=scheduled_for, missed=missed, task_ids=task_ids,
+                           note=note)
+        self._writer.save(schedule)
+
+    def seconds_to_next(self) -> float:
+        """Seconds until the soonest run (at most ``MAX_SLEEP``)."""
+        now = self._now()
+        waits = [(n - now).total_seconds() for s in self._all().values()
+                 if (n := self.next_run(s)) is not None]
+        return max(0.0, min([MAX_SLEEP, *waits]))
+
+    def on_receive(self, message: Any) -> Any:
+        """``Tick``: fire what is due, then tell the ticker how long to sleep."""
+        if isinstance(message, Tick):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("firing schedules failed; will retry at the next tick")
+            if self._ticker is not None:
+                self._ticker.sleep_for(self.seconds_to_next())
+        return None
+
+    def start_ticking(self) -> None:
+        """Fire schedules from now on (the host calls this once)."""
+        if self._ticker is None:
+            self._ticker = Ticker(self.actor_ref)
+            self._ticker.start()
+
+    def _wake(self) -> None:
+        if self._ticker is not None:
+            self._ticker.sleep_for(0.0)
+
+    def on_stop(self) -> None:
+        """Stop the ticker thread."""
+        if self._ticker is not None:
+            self._ticker.stop()
+
+
+class Ticker:
+    """A thread that tells the scheduler ``Tick`` when the next run is due."""
+
+    def __init__(self, ref: pykka.ActorRef[SchedulerActor]) -> None:
+        self._ref = ref
+        self._wake = threading.Event()
+        self._delay = 0.0
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name="vipb-scheduler", daemon=True)
+
+    def start(self) -> None:
+        """Tick now, then whenever due."""
+        self._thread.start()
+
+    def sleep_for(self, seconds: float) -> None:
+        """Tick after ``seconds`` (0: now)."""
+        self._delay = seconds
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End the thread."""
+        self._stopped = True
+        self._wake.set()
+
+    def _loop(self) -> None:
+        delay = 0.0
+        while not self._stopped:
+            self._wake.clear()
+            if delay > 0 and self._wake.wait(delay):
+                delay = self._delay
+                continue  # rescheduled (or stopped) before the time came
+            try:
+                self._ref.tell(Tick())
+            except pykka.ActorDeadError:
+                return
+            self._wake.wait(MAX_SLEEP)  # the actor answers with sleep_for after each tick
+            delay = self._delay

@@ -1,0 +1,232 @@
+"""The ``SearchWorkerActor``: runs one search task in its own tab, with bounded retries.
+
+One attempt: open a tab (proxy from the rotation engine, privacy profile), load results
+pages until ``depth`` organic results are read or the engine has no more, close the tab,
+record a position or "not ranked in N results" per target domain. A failed attempt (proxy,
+navigation, HTTP error, captcha, unreadable page) is recorded and retried after a jittered,
+capped exponential backoff (tenacity) in a new tab, usually behind another proxy. Waits are
+interruptible: stop-search and host shutdown do not wait out a backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from actors.base import VipbActor
+from actors.tab_actor import TabActor
+from actors.tab_supervisor import TabSupervisorActor
+from actors.writer import EventWriter
+from adapters.serp import Engine, SerpBlockedError, SerpError
+from domain.automation import SearchTask
+from domain.errors import BaseError
+from domain.ranking import rank
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a search is retried."""
+
+    attempts: int = 3
+    initial: float = 2.0  # seconds before the first retry
+    maximum: float = 60.0  # cap on any single wait
+    jitter: float = 1.0
+
+
+class CancelToken:
+    """Set by stop-search (``stopped``) or shutdown (``interrupted``); waits end at once."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+        self.interrupted = False
+
+    def cancel(self, reason: str, interrupted: bool = False) -> None:
+        """Ask the task to end (``interrupted``: it stays pending for the next host)."""
+        if not self._event.is_set():
+            self.reason, self.interrupted = reason, interrupted
+            self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        """True once cancelled."""
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` or until cancelled."""
+        self._event.wait(seconds)
+
+
+class AttemptFailed(Exception):
+    """One attempt failed for a reason another attempt may not meet."""
+
+
+class Cancelled(Exception):
+    """The token was set."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """Told by the tracker: run the task."""
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """Told to the tracker when a worker is finished with its task."""
+
+    task_id: str
+
+
+Outcome = Callable[[str, bool, float | None], None]
+
+
+class SearchWorkerActor(VipbActor):
+    """Runs one ``SearchTask`` to an outcome, then stops."""
+
+    def __init__(self, task: SearchTask, writer: EventWriter,
+                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engine: Engine,
+                 token: CancelToken, done: pykka.ActorRef[Any], proxy: str,
+                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None) -> None:
+        super().__init__()
+        self._task = task
+        self._writer = writer
+        self._tabs = tabs
+        self._engine = engine
+        self._token = token
+        self._done = done
+        self._proxy = proxy
+        self._policy = policy
+        self._outcome = outcome
+
+    def on_receive(self, message: Any) -> Any:
+        """``Run``: do the task, tell the tracker, stop."""
+        if isinstance(message, Run):
+            try:
+                self._run()
+            except Exception:
+                log.exception("search task %s: unexpected error", self._task.id)
+            finally:
+                with contextlib.suppress(pykka.ActorDeadError):  # tracker stopping: it knows
+                    self._done.tell(TaskDone(str(self._task.id)))
+                self.stop()
+        return None
+
+    def _run(self) -> None:
+        task, policy = self._task, self._policy
+        attempts = iter(range(task.attempts + 1, 1_000_000))  # a resumed task counts on
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts),
+            wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
+                                         jitter=policy.jitter),
+            retry=retry_if_exception_type(AttemptFailed),
+            sleep=self._token.sleep,
+            before_sleep=self._retrying,
+            reraise=True,
+        )
+        try:
+            results, pages = retrying(lambda: self._attempt(next(attempts)))
+        except Cancelled:
+            self._cancelled()
+            return
+        except AttemptFailed as exc:
+            task.failed(attempt=task.attempts, error=str(exc), retry_in=None)
+            self._writer.save(task)
+            return
+        rankings = rank(results, task.domains)
+        for r in rankings:
+            if r.position is None:
+                task.not_ranked(domain=r.domain, results_scanned=r.scanned)
+            else:
+                assert r.url is not None
+                task.position_recorded(domain=r.domain, position=r.position, url=r.url,
+                                       results_scanned=r.scanned)
+        task.completed(results_scanned=len(results), pages=pages,
+                       ranked=sum(r.position is not None for r in rankings))
+        self._writer.save(task)
+
+    def _retrying(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self._task.failed(attempt=self._task.attempts, error=str(error),
+                          retry_in=round(wait, 2))
+        self._writer.save(self._task)
+
+    def _cancelled(self) -> None:
+        task, token = self._task, self._token
+        if token.interrupted:  # stays pending: the next host start resumes it
+            task.failed(attempt=task.attempts, error=f"interrupted: {token.reason}",
+                        retry_in=0.0)
+        else:
+            task.cancelled(reason=token.reason or "stopped")
+        self._writer.save(task)
+
+    # --- one attempt ---------------------------------------------------------------------------
+
+    def _attempt(self, attempt: int) -> tuple[list[str], int]:
+        if self._token.is_set:
+            raise Cancelled()
+        task = self._task
+        try:
+            info = self._tabs().create(None, task.profile, self._proxy, task.country,
+                                       f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
+        except BaseError as exc:
+            self._record_start(attempt, None, None)
+            raise AttemptFailed(f"no tab: {exc.message}") from None
+        tab_id, proxy_id = info["id"], info["proxy_id"]
+        self._record_start(attempt, proxy_id, tab_id)
+        try:
+            tab = self._tabs().tab(tab_id).get(timeout=TIMEOUT)
+            return self._read_pages(tab, proxy_id)
+        finally:
+            try:
+                self._tabs().close(tab_id, "search attempt finished").get(timeout=TIMEOUT)
+            except Exception:
+                log.warning("search task %s: closing tab %s failed", task.id, tab_id)
+
+    def _record_start(self, attempt: int, proxy_id: str | None, tab_id: str | None) -> None:
+        self._task.started(attempt=attempt, proxy_id=proxy_id, tab_id=tab_id or "")
+        self._writer.save(self._task)
+
+    def _read_pages(self, tab: pykka.ActorProxy[TabActor],
+                    proxy_id: str | None) -> tuple[list[str], int]:
+        task = self._task
+        results: list[str] = []
+        pages = 0
+        while len(results) < task.depth:
+            if self._token.is_set:
+                raise Cancelled()
+            url = self._engine.url(task.keyword, len(results), task.country)
+            try:
+                nav = tab.navigate(url).get(timeout=TIMEOUT)
+                if nav["status"] is not None and nav["status"] >= 400:
+                    raise AttemptFailed(f"{self._engine.name} answered HTTP {nav['status']}")
+                page = self._engine.parse(tab.content().get(timeout=TIMEOUT), nav["url"])
+            except SerpBlockedError as exc:
+                if proxy_id and self._outcome:
+                    self._outcome(proxy_id, False, None)  # this exit IP is challenged
+                raise AttemptFailed(exc.message) from None
+            except (SerpError, BaseError) as exc:
+                raise AttemptFailed(exc.message) from None
+            pages += 1
+            fresh = [u for u in page.results if u not in results]
+            results.extend(fresh)
+            if not page.has_next or not fresh:
+                break
+        return results[:task.depth], pages

@@ -1,0 +1,151 @@
+"""Rank-tracking aggregates: the targets, each search task, each schedule.
+
+``RankTargets`` is a singleton (target domains and tracked keywords change rarely and are
+read together when a search is queued). A ``SearchTask`` records one search from queue to
+outcome: a position or "not ranked in N results" per target domain, or a failure — never
+one mistaken for the other. A ``Schedule`` fires searches from a cron expression.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.ids import named_id
+
+RANK_TARGETS_ID = named_id("rank-targets", "singleton")
+
+
+def keyword_key(keyword: str, engine: str, country: str | None) -> str:
+    """The identity of a tracked keyword: the same words on another engine or country is
+    another keyword."""
+    return f"{' '.join(keyword.casefold().split())}|{engine}|{country or ''}"
+
+
+class RankTargets(Aggregate):
+    """Target domains (what rank tracking looks for) and tracked keywords (what it searches)."""
+
+    @event("RankTargetsCreated")
+    def __init__(self, id: UUID) -> None:
+        self.domains: dict[str, bool] = {}  # domain -> include_subdomains
+        self.keywords: dict[str, dict[str, Any]] = {}  # keyword_key -> keyword, engine, ...
+
+    @event("TargetDomainAdded")
+    def add_domain(self, domain: str, include_subdomains: bool) -> None:
+        """Track ``domain`` (already normalised)."""
+        self.domains[domain] = include_subdomains
+
+    @event("TargetDomainRemoved")
+    def remove_domain(self, domain: str) -> None:
+        """Stop tracking ``domain``; its position history stays on record."""
+        self.domains.pop(domain, None)
+
+    @event("KeywordAdded")
+    def add_keyword(self, key: str, keyword: str, engine: str, country: str | None,
+                    depth: int) -> None:
+        """Track ``keyword`` on ``engine`` (as seen from ``country``), ``depth`` results deep."""
+        self.keywords[key] = {"keyword": keyword, "engine": engine, "country": country,
+                              "depth": depth}
+
+    @event("KeywordRemoved")
+    def remove_keyword(self, key: str) -> None:
+        """Stop tracking a keyword."""
+        self.keywords.pop(key, None)
+
+
+FINAL_STATES = ("completed", "failed", "cancelled")
+
+
+class SearchTask(Aggregate):
+    """One search of one keyword on one engine, from queue to outcome."""
+
+    @event("SearchTaskQueued")
+    def __init__(self, id: UUID, keyword: str, engine: str, country: str | None, depth: int,
+                 domains: dict[str, bool], origin: str, profile: str) -> None:
+        self.keyword = keyword
+        self.engine = engine
+        self.country = country
+        self.depth = depth
+        self.domains = domains
+        self.origin = origin
+        self.profile = profile
+        self.state = "queued"
+        self.attempts = 0
+
+    @property
+    def finished(self) -> bool:
+        """Completed, failed for good, or cancelled."""
+        return self.state in FINAL_STATES
+
+    @event("SearchTaskStarted")
+    def started(self, attempt: int, proxy_id: str | None, tab_id: str) -> None:
+        """An attempt began in tab ``tab_id`` behind ``proxy_id``."""
+        self.state = "running"
+        self.attempts = attempt
+
+    @event("SearchTaskFailed")
+    def failed(self, attempt: int, error: str, retry_in: float | None) -> None:
+        """An attempt failed; ``retry_in`` seconds until the next one, None: given up."""
+        self.state = "retrying" if retry_in is not None else "failed"
+
+    @event("PositionRecorded")
+    def position_recorded(self, domain: str, position: int, url: str,
+                          results_scanned: int) -> None:
+        """``domain`` ranks at ``position`` (1-based, organic results only) with ``url``."""
+
+    @event("DomainNotRanked")
+    def not_ranked(self, domain: str, results_scanned: int) -> None:
+        """``domain`` is not among the first ``results_scanned`` results (the search worked)."""
+
+    @event("SearchTaskCompleted")
+    def completed(self, results_scanned: int, pages: int, ranked: int) -> None:
+        """The search worked; one PositionRecorded or DomainNotRanked per target precedes it."""
+        self.state = "completed"
+
+    @event("SearchTaskCancelled")
+    def cancelled(self, reason: str) -> None:
+        """Stopped before an outcome (by request)."""
+        self.state = "cancelled"
+
+
+class Schedule(Aggregate):
+    """A cron schedule that queues rank-tracking searches."""
+
+    @event("ScheduleCreated")
+    def __init__(self, id: UUID, name: str, cron: str, timezone: str,
+                 keywords: list[str] | None, profile: str, proxy: str) -> None:
+        self.name = name
+        self.proxy = proxy
+        self.cron = cron
+        self.timezone = timezone
+        self.keywords = keywords
+        self.profile = profile
+        self.paused = False
+        self.removed = False
+        self.last_fire: datetime | None = None  # the cron time of the last trigger
+
+    @event("ScheduleTriggered")
+    def triggered(self, scheduled_for: datetime, missed: int, task_ids: list[str],
+                  note: str | None) -> None:
+        """The schedule fired for ``scheduled_for`` (``missed`` > 0: runs owed while no host
+        was up were folded into this one); ``note`` says why no task was queued."""
+        self.last_fire = scheduled_for
+
+    @event("SchedulePaused")
+    def pause(self) -> None:
+        """No more triggers until resumed."""
+        self.paused = True
+
+    @event("ScheduleResumed")
+    def resume(self, resumed_at: datetime) -> None:
+        """Triggers again from ``resumed_at`` on (runs while paused are not owed)."""
+        self.paused = False
+        self.last_fire = resumed_at
+
+    @event("ScheduleRemoved")
+    def remove(self) -> None:
+        """Gone for good (its name can be used again)."""
+        self.removed = True

@@ -1,0 +1,176 @@
+"""Command models for the ``automation:*`` channels: rank tracking and schedules."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, Field
+
+from domain import cron, rules
+from domain.commands import Command, Country
+from domain.ranking import MAX_DEPTH, normalize_domain
+from domain.tab_commands import DEFAULT_PROFILE, ProfileName, ProxyChoice
+
+Domain = Annotated[str, Field(max_length=253), AfterValidator(normalize_domain)]
+Keyword = Annotated[str, Field(min_length=1, max_length=200),
+                    AfterValidator(lambda v: " ".join(rules.check_text(v, max_len=200).split()))]
+Engine = Literal["duckduckgo", "bing", "google"]
+Depth = Annotated[int, Field(ge=1, le=MAX_DEPTH)]
+CronText = Annotated[str, Field(max_length=120), AfterValidator(cron.check_cron)]
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(cron.check_timezone)]
+ScheduleName = Annotated[str, Field(min_length=1, max_length=64),
+                         AfterValidator(lambda v: rules.check_text(v, max_len=64))]
+TaskId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
+TaskState = Literal["queued", "running", "retrying", "completed", "failed", "cancelled"]
+DEFAULT_DEPTH = 30
+
+
+class AddDomain(Command):
+    """Track a target domain: rank tracking records where it ranks for every keyword.
+
+    Subdomains count unless ``include_subdomains`` is false (``www.`` always counts).
+    Example: domain=example.com
+    """
+
+    channel: ClassVar[str] = "automation:add-domain"
+    domain: Domain
+    include_subdomains: bool = True
+
+
+class RemoveDomain(Command):
+    """Stop tracking a target domain (its history stays on record)."""
+
+    channel: ClassVar[str] = "automation:remove-domain"
+    domain: Domain
+
+
+class ListDomains(Command):
+    """The tracked target domains with their latest positions."""
+
+    channel: ClassVar[str] = "automation:list-domains"
+    include_removed: bool = False
+
+
+class AddKeyword(Command):
+    """Track a keyword on an engine, optionally as seen from a country (proxy and locale).
+
+    Example: keyword="espresso grinder" engine=bing country=DE depth=50
+    """
+
+    channel: ClassVar[str] = "automation:add-keyword"
+    keyword: Keyword
+    engine: Engine = "duckduckgo"
+    country: Country | None = None
+    depth: Depth = DEFAULT_DEPTH
+
+
+class RemoveKeyword(Command):
+    """Stop tracking a keyword (same keyword, engine and country as added)."""
+
+    channel: ClassVar[str] = "automation:remove-keyword"
+    keyword: Keyword
+    engine: Engine = "duckduckgo"
+    country: Country | None = None
+
+
+class ListKeywords(Command):
+    """The tracked keywords."""
+
+    channel: ClassVar[str] = "automation:list-keywords"
+    include_removed: bool = False
+
+
+class StartSearch(Command):
+    """Queue rank-tracking searches: one keyword (given here), or every tracked keyword.
+
+    ``wait``: reply when the searches have an outcome (at most ``timeout`` seconds),
+    otherwise reply at once with the queued tasks. Example: keyword="espresso grinder" wait=true
+    """
+
+    channel: ClassVar[str] = "automation:start-search"
+    keyword: Keyword | None = None
+    engine: Engine | None = None  # with keyword: default duckduckgo; without: filter
+    country: Country | None = None
+    depth: Depth | None = None
+    profile: ProfileName = DEFAULT_PROFILE
+    proxy: ProxyChoice = "auto"  # auto (rotation engine), a proxy id, or direct
+    wait: bool = False
+    timeout: Annotated[float, Field(gt=0, le=540)] = 300.0
+
+
+class StopSearch(Command):
+    """Cancel one queued or running search task, or all of them."""
+
+    channel: ClassVar[str] = "automation:stop-search"
+    task_id: TaskId | None = None
+
+
+class GetTasks(Command):
+    """Search tasks, newest first, optionally in one state."""
+
+    channel: ClassVar[str] = "automation:get-tasks"
+    state: TaskState | None = None
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 100
+
+
+class GetPositions(Command):
+    """Position history (found and not-ranked), newest first, optionally filtered."""
+
+    channel: ClassVar[str] = "automation:get-positions"
+    domain: Domain | None = None
+    keyword: Keyword | None = None
+    limit: Annotated[int, Field(ge=1, le=100_000)] = 100
+
+
+class CreateSchedule(Command):
+    """Run rank tracking on a cron schedule: the listed keywords, or every tracked one.
+
+    Example: name=morning cron="0 6 * * *" timezone=Europe/Berlin
+    """
+
+    channel: ClassVar[str] = "automation:schedule"
+    name: ScheduleName
+    cron: CronText
+    timezone: TimeZoneName = "UTC"
+    keywords: tuple[Keyword, ...] | None = Field(default=None, min_length=1, max_length=500)
+    profile: ProfileName = DEFAULT_PROFILE
+    proxy: ProxyChoice = "auto"
+
+
+class ScheduleRef(Command):
+    """A command that names a schedule."""
+
+    name: ScheduleName
+
+
+class PauseSchedule(ScheduleRef):
+    """Pause a schedule (runs while paused are skipped, not owed)."""
+
+    channel: ClassVar[str] = "automation:pause"
+
+
+class ResumeSchedule(ScheduleRef):
+    """Resume a paused schedule."""
+
+    channel: ClassVar[str] = "automation:resume"
+
+
+class RemoveSchedule(ScheduleRef):
+    """Remove a schedule (its trigger history stays on record)."""
+
+    channel: ClassVar[str] = "automation:remove-schedule"
+
+
+class ListSchedules(Command):
+    """Schedules with their next run time."""
+
+    channel: ClassVar[str] = "automation:list-schedules"
+    include_removed: bool = False
+
+
+AUTOMATION_COMMANDS: dict[str, type[Command]] = {
+    cls.channel: cls
+    for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
+                StartSearch, StopSearch, GetTasks, GetPositions, CreateSchedule, PauseSchedule,
+                ResumeSchedule, RemoveSchedule, ListSchedules)
+}

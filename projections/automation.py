@@ -1,0 +1,283 @@
+"""Read tables of rank tracking: ``target_domains``, ``keywords``, ``search_tasks``,
+``position_history``; and of scheduling: ``schedules``, ``execution_logs``.
+
+``position_history`` has a row per target domain per completed search: ``position`` is the
+1-based organic rank, or NULL with ``ranked = 0`` when the domain was not among the
+``results_scanned`` results. A failed search writes no position rows (its task row says why).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any, ClassVar
+
+from domain import cron
+from projections.view import EventRecord, Handler, View
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+class RankTrackingView(View):
+    """Targets, tasks and the position history."""
+
+    name: ClassVar[str] = "rank_tracking"
+    tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
+                                         "position_history")
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create the four tables."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS target_domains (
+                domain TEXT PRIMARY KEY,
+                include_subdomains INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                last_position INTEGER,
+                last_keyword TEXT,
+                last_checked_at TEXT,
+                added_at TEXT NOT NULL,
+                removed_at TEXT
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS keywords (
+                key TEXT PRIMARY KEY,
+                keyword TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                country TEXT,
+                depth INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                added_at TEXT NOT NULL,
+                removed_at TEXT
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS search_tasks (
+                id TEXT PRIMARY KEY,
+                keyword TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                country TEXT,
+                depth INTEGER NOT NULL,
+                domains TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                proxy_id TEXT,
+                tab_id TEXT,
+                results_scanned INTEGER,
+                pages INTEGER,
+                ranked INTEGER,
+                error TEXT,
+                retry_in REAL,
+                queued_at TEXT NOT NULL,
+                started_at TEXT,
+                finished_at TEXT
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS search_tasks_state ON search_tasks (state)")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS position_history (
+                task_id TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                keyword TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                country TEXT,
+                position INTEGER,
+                ranked INTEGER NOT NULL,
+                url TEXT,
+                results_scanned INTEGER NOT NULL,
+                recorded_at TEXT NOT NULL,
+                PRIMARY KEY (task_id, domain)
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS position_history_domain "
+                    "ON position_history (domain, keyword, recorded_at)")
+
+    def handlers(self) -> dict[str, Handler]:
+        """Targets and SearchTask events."""
+        return {
+            "TargetDomainAdded": self._domain_added,
+            "TargetDomainRemoved": self._domain_removed,
+            "KeywordAdded": self._keyword_added,
+            "KeywordRemoved": self._keyword_removed,
+            "SearchTaskQueued": self._queued,
+            "SearchTaskStarted": self._started,
+            "SearchTaskFailed": self._failed,
+            "PositionRecorded": self._position,
+            "DomainNotRanked": self._not_ranked,
+            "SearchTaskCompleted": self._completed,
+            "SearchTaskCancelled": self._cancelled,
+        }
+
+    def _domain_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT INTO target_domains (domain, include_subdomains, state, added_at) "
+            "VALUES (?,?,'active',?) ON CONFLICT (domain) DO UPDATE SET "
+            "include_subdomains=excluded.include_subdomains, state='active', removed_at=NULL",
+            (s["domain"], int(s["include_subdomains"]), rec.timestamp))
+
+    def _domain_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE target_domains SET state='removed', removed_at=? WHERE domain=?",
+                    (rec.timestamp, rec.state["domain"]))
+
+    def _keyword_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT INTO keywords (key, keyword, engine, country, depth, state, added_at) "
+            "VALUES (?,?,?,?,?,'active',?) ON CONFLICT (key) DO UPDATE SET "
+            "depth=excluded.depth, state='active', removed_at=NULL",
+            (s["key"], s["keyword"], s["engine"], s["country"], s["depth"], rec.timestamp))
+
+    def _keyword_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE keywords SET state='removed', removed_at=? WHERE key=?",
+                    (rec.timestamp, rec.state["key"]))
+
+    def _queued(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO search_tasks (id, keyword, engine, country, depth, domains, "
+            "origin, state, queued_at) VALUES (?,?,?,?,?,?,?,'queued',?)",
+            (rec.aggregate, s["keyword"], s["engine"], s["country"], s["depth"],
+             json.dumps(sorted(s["domains"])), s["origin"], rec.timestamp))
+
+    def _started(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "UPDATE search_tasks SET state='running', attempts=?, proxy_id=?, tab_id=?, "
+            "started_at=coalesce(started_at, ?), retry_in=NULL WHERE id=?",
+            (s["attempt"], s["proxy_id"], s["tab_id"] or None, rec.timestamp, rec.aggregate))
+
+    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        final = s["retry_in"] is None
+        cur.execute(
+            "UPDATE search_tasks SET state=?, error=?, retry_in=?, finished_at=? WHERE id=?",
+            ("failed" if final else "retrying", s["error"], s["retry_in"],
+             rec.timestamp if final else None, rec.aggregate))
+
+    def _task_row(self, cur: sqlite3.Cursor, task_id: str) -> tuple[str, str, str | None]:
+        row = cur.execute("SELECT keyword, engine, country FROM search_tasks WHERE id=?",
+                          (task_id,)).fetchone()
+        return (row[0], row[1], row[2]) if row else ("?", "?", None)
+
+    def _record(self, cur: sqlite3.Cursor, rec: EventRecord, position: int | None,
+                url: str | None) -> None:
+        s = rec.state
+        keyword, engine, country = self._task_row(cur, rec.aggregate)
+        cur.execute(
+            "INSERT OR REPLACE INTO position_history VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (rec.aggregate, s["domain"], keyword, engine, country, position,
+             int(position is not None), url, s["results_scanned"], rec.timestamp))
+        cur.execute("UPDATE target_domains SET last_position=?, last_keyword=?, "
+                    "last_checked_at=? WHERE domain=?",
+                    (position, keyword, rec.timestamp, s["domain"]))
+
+    def _position(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        self._record(cur, rec, rec.state["position"], rec.state["url"])
+
+    def _not_ranked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        self._record(cur, rec, None, None)
+
+    def _completed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "UPDATE search_tasks SET state='completed', results_scanned=?, pages=?, ranked=?, "
+            "error=NULL, retry_in=NULL, finished_at=? WHERE id=?",
+            (s["results_scanned"], s["pages"], s["ranked"], rec.timestamp, rec.aggregate))
+
+    def _cancelled(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE search_tasks SET state='cancelled', error=?, finished_at=? "
+                    "WHERE id=?", (rec.state["reason"], rec.timestamp, rec.aggregate))
+
+
+class SchedulesView(View):
+    """Schedules and one execution log row per trigger."""
+
+    name: ClassVar[str] = "schedules"
+    tables: ClassVar[tuple[str, ...]] = ("schedules", "execution_logs")
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create ``schedules`` and ``execution_logs``."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS schedules (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                cron TEXT NOT NULL,
+                timezone TEXT NOT NULL,
+                keywords TEXT,
+                profile TEXT NOT NULL,
+                state TEXT NOT NULL,
+                triggers INTEGER NOT NULL DEFAULT 0,
+                last_scheduled_for TEXT,
+                last_triggered_at TEXT,
+                next_run_at TEXT,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS execution_logs (
+                notification_id INTEGER PRIMARY KEY,
+                schedule_id TEXT NOT NULL,
+                schedule_name TEXT NOT NULL,
+                scheduled_for TEXT NOT NULL,
+                triggered_at TEXT NOT NULL,
+                missed INTEGER NOT NULL,
+                tasks INTEGER NOT NULL,
+                task_ids TEXT NOT NULL,
+                note TEXT
+            )""")
+
+    def handlers(self) -> dict[str, Handler]:
+        """Schedule events."""
+        return {"ScheduleCreated": self._created, "ScheduleTriggered": self._triggered,
+                "SchedulePaused": self._paused, "ScheduleResumed": self._resumed,
+                "ScheduleRemoved": self._removed}
+
+    @staticmethod
+    def _next(cur: sqlite3.Cursor, schedule_id: str, since: str) -> str | None:
+        row = cur.execute("SELECT cron, timezone FROM schedules WHERE id=?",
+                          (schedule_id,)).fetchone()
+        if row is None:
+            return None
+        return cron.next_after(row[0], row[1], datetime.fromisoformat(since)).isoformat()
+
+    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        ts = rec.timestamp or ""
+        cur.execute(
+            "INSERT OR REPLACE INTO schedules (id, name, cron, timezone, keywords, profile, "
+            "state, created_at, updated_at) VALUES (?,?,?,?,?,?,'active',?,?)",
+            (rec.aggregate, s["name"], s["cron"], s["timezone"],
+             json.dumps(s["keywords"]) if s["keywords"] is not None else None, s["profile"],
+             ts, ts))
+        cur.execute("UPDATE schedules SET next_run_at=? WHERE id=?",
+                    (self._next(cur, rec.aggregate, ts), rec.aggregate))
+
+    def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        scheduled_for = _iso(s["scheduled_for"]) or ""
+        cur.execute(
+            "UPDATE schedules SET triggers=triggers+1, last_scheduled_for=?, "
+            "last_triggered_at=?, next_run_at=?, updated_at=? WHERE id=?",
+            (scheduled_for, rec.timestamp, self._next(cur, rec.aggregate, scheduled_for),
+             rec.timestamp, rec.aggregate))
+        name = cur.execute("SELECT name FROM schedules WHERE id=?",
+                           (rec.aggregate,)).fetchone()
+        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?)",
+                    (rec.notification_id, rec.aggregate, name[0] if name else "?",
+                     scheduled_for, rec.timestamp, s["missed"], len(s["task_ids"]),
+                     json.dumps(s["task_ids"]), s["note"]))
+
+    def _paused(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE schedules SET state='paused', next_run_at=NULL, updated_at=? "
+                    "WHERE id=?", (rec.timestamp, rec.aggregate))
+
+    def _resumed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        since = _iso(rec.state["resumed_at"]) or ""
+        cur.execute("UPDATE schedules SET state='active', next_run_at=?, updated_at=? "
+                    "WHERE id=?", (self._next(cur, rec.aggregate, since), rec.timestamp,
+                                   rec.aggregate))
+
+    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE schedules SET state='removed', next_run_at=NULL, updated_at=? "
+                    "WHERE id=?", (rec.timestamp, rec.aggregate))

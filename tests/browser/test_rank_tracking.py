@@ -1,0 +1,180 @@
+"""Rank tracking end to end in real Chromium, through a real local proxy, against a local
+search engine serving DuckDuckGo/Bing/Google-style result pages: positions, "not ranked in N
+results" versus "search failed", retries with backoff, pagination, stop-search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pykka
+import pytest
+
+from actors.runtime import Runtime
+from adapters.store import EventHistory
+from tests.browser.conftest import open_runtime
+from tests.browser.helpers import call, refuse
+from tests.serp_site import SerpSite, serp_site
+from tests.servers import pproxy
+
+FILLER = [f"https://filler{i}.example/page" for i in range(40)]
+
+
+@pytest.fixture
+def engine_site() -> Iterator[SerpSite]:
+    """The local search engine."""
+    with serp_site() as site:
+        yield site
+
+
+def _runtime(data_dir, site: SerpSite, **extra) -> Runtime:
+    return open_runtime(data_dir, engine_urls=site.engine_urls(), search_retry_initial=0.01,
+                        search_retry_max=0.05, search_attempts=2, **extra)
+
+
+@pytest.fixture
+def rank_runtime(data_dir, engine_site) -> Iterator[Runtime]:
+    """A runtime whose engines are the local search engine (retries quick)."""
+    rt = _runtime(data_dir, engine_site)
+    yield rt
+    rt.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def _events(rt: Runtime, aggregate: str) -> list[tuple[str, dict]]:
+    return [(e.event, e.data or {}) for e in EventHistory(rt.app).log(aggregate=aggregate,
+                                                                      limit=10_000)]
+
+
+def _search(rt: Runtime, **payload) -> dict:
+    result = call(rt, "automation:start-search", wait=True, timeout=240, **payload)
+    assert result["waited"] and not result["timed_out"]
+    return result
+
+
+@pytest.mark.parametrize("engine", ["duckduckgo", "bing", "google"])
+def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_site,
+                                                          engine) -> None:
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = [
+        *FILLER[:3], "https://blog.exact.example/post", *FILLER[3:11],
+        "https://www.target.example/grinders", "https://exact.example/", *FILLER[11:20]]
+    call(rt, "automation:add-domain", domain="Target.example")
+    call(rt, "automation:add-domain", domain="exact.example", include_subdomains=False)
+    call(rt, "automation:add-domain", domain="missing.example")
+    with pproxy("http", verbose=True) as proxy:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                        port=proxy.port)["id"]
+        result = _search(rt, keyword="espresso grinder", engine=engine, country="DE")
+        port = str(urlsplit(engine_site.base).port)
+        assert proxy.log.wait_for(lambda lines: any(port in x for x in lines)), \
+            "the results pages were fetched through the proxy"
+    [task] = result["tasks"]
+    assert (task["state"], task["proxy_id"], task["results_scanned"]) == \
+        ("completed", str(proxy_id), 23)
+    positions = {p["domain"]: (p["position"], p["url"]) for p in task["positions"]}
+    assert positions == {
+        "target.example": (13, "https://www.target.example/grinders"),  # ad not counted
+        "exact.example": (14, "https://exact.example/"),  # blog.exact.example (4) is not
+        "missing.example": (None, None),  # not ranked in 23 results: the search worked
+    }
+    assert engine_site.searches() == 3, "23 results at 10 per page: three pages"
+    country = {"duckduckgo": ("kl", "de-de"), "bing": ("cc", "DE"), "google": ("gl", "DE")}
+    key, value = country[engine]
+    assert all(q[key] == value for q in engine_site.queries), "searched as seen from DE"
+    names = [name for name, _ in _events(rt, task["id"])]
+    assert names[:2] == ["SearchTaskQueued", "SearchTaskStarted"]
+    assert names[-1] == "SearchTaskCompleted"
+    assert sorted(names[2:-1]) == ["DomainNotRanked", "PositionRecorded", "PositionRecorded"]
+    history = call(rt, "automation:get-positions", domain="missing.example")
+    assert [(h["ranked"], h["position"], h["results_scanned"]) for h in history] == \
+        [(False, None, 23)]
+    domains = {d["domain"]: d["last_position"] for d in call(rt, "automation:list-domains")}
+    assert domains == {"target.example": 13, "exact.example": 14, "missing.example": None}
+
+
+def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    engine_site.results["deep"] = [*FILLER, "https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    [task] = _search(rt, keyword="deep", depth=12, proxy="direct")["tasks"]
+    assert task["results_scanned"] == 12
+    assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
+                                  "results_scanned": 12}]
+    assert engine_site.searches() == 2
+
+
+def test_a_failed_search_is_never_recorded_as_not_ranked(rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    engine_site.results["blocked"] = ["https://target.example/"]
+    engine_site.fail_next, engine_site.failure = 10, "captcha"
+    call(rt, "automation:add-domain", domain="target.example")
+    [task] = _search(rt, keyword="blocked", proxy="direct")["tasks"]
+    assert task["state"] == "failed"
+    assert "captcha" in task["error"]
+    assert task["positions"] == [], "no position and no 'not ranked' row for a failed search"
+    failures = [data for name, data in _events(rt, task["id"]) if name == "SearchTaskFailed"]
+    assert [f["retry_in"] is None for f in failures] == [False, True], \
+        "first attempt retried after a backoff, the second is final"
+    assert call(rt, "automation:get-positions") == []
+
+
+@pytest.mark.parametrize(("failure", "reason"), [
+    ("garbage", "no #b_results (markup changed?)"),
+    ("empty", "lists no results and does not say there are none")])
+def test_a_page_that_is_not_a_results_page_is_a_failure(rank_runtime, engine_site, failure,
+                                                        reason) -> None:
+    rt = rank_runtime
+    engine_site.fail_next, engine_site.failure = 10, failure
+    call(rt, "automation:add-domain", domain="target.example")
+    [task] = _search(rt, keyword="anything", engine="bing", proxy="direct")["tasks"]
+    assert task["state"] == "failed" and reason in task["error"]
+    assert task["positions"] == []
+
+
+def test_zero_results_is_not_ranked_in_zero_results(rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    call(rt, "automation:add-domain", domain="target.example")
+    [task] = _search(rt, keyword="nothing matches this", proxy="direct")["tasks"]
+    assert task["state"] == "completed"
+    assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
+                                  "results_scanned": 0}]
+
+
+def test_a_retry_recovers_from_an_engine_error(rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    engine_site.results["flaky"] = ["https://target.example/a"]
+    engine_site.fail_next, engine_site.failure = 1, "http429"
+    call(rt, "automation:add-domain", domain="target.example")
+    [task] = _search(rt, keyword="flaky", proxy="direct")["tasks"]
+    assert (task["state"], task["attempts"]) == ("completed", 2)
+    assert task["positions"][0]["position"] == 1
+    failures = [data for name, data in _events(rt, task["id"]) if name == "SearchTaskFailed"]
+    assert len(failures) == 1 and "HTTP 429" in failures[0]["error"]
+    assert 0 <= failures[0]["retry_in"] <= 0.05, "the backoff is capped by the settings"
+
+
+def test_tracked_keywords_are_all_searched_and_stop_cancels_queued_ones(
+        data_dir, engine_site) -> None:
+    rt = _runtime(data_dir, engine_site, search_concurrency=1)
+    try:
+        call(rt, "automation:add-domain", domain="target.example")
+        for word in ("one", "two", "three", "four"):
+            engine_site.results[word] = ["https://target.example/" + word]
+            call(rt, "automation:add-keyword", keyword=word)
+        queued = call(rt, "automation:start-search", proxy="direct")
+        assert sorted(t["keyword"] for t in queued["tasks"]) == ["four", "one", "three", "two"]
+        stopped = call(rt, "automation:stop-search")
+        assert len(stopped["cancelled"]) + len(stopped["stopping"]) >= 3
+        ids = [t["id"] for t in queued["tasks"]]
+        for event in rt.tracker.completion(ids).get():
+            assert event.wait(120)
+        rt.settle()
+        states = {t["id"]: t["state"] for t in call(rt, "automation:get-tasks")}
+        assert all(states[i] in ("cancelled", "completed") for i in ids)
+        assert sum(states[i] == "cancelled" for i in ids) >= 3
+        assert "stop-search" not in refuse(rt, "automation:stop-search",
+                                           task_id="0" * 32), "unknown task: clear error"
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()

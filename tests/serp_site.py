@@ -1,0 +1,153 @@
+"""A local search engine for rank-tracking tests: result pages in the markup of DuckDuckGo's
+HTML endpoint, Bing and Google (the parts our parsers read), served on 127.0.0.1.
+
+``results[keyword]`` is the ordered organic result list; every page also carries an ad for
+``ads.example`` (parsers must skip it). ``fail_next`` answers the next N searches with
+``failure`` ("captcha", "http429", "garbage") before serving results again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, urlsplit
+
+PAGE_SIZE = 10
+
+
+@dataclass
+class SerpSite:
+    """The engine's state: results, failures to inject, and the queries it received."""
+
+    base: str = ""
+    results: dict[str, list[str]] = field(default_factory=dict)
+    fail_next: int = 0
+    failure: str = "captcha"
+    queries: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def engine_urls(self) -> dict[str, str]:
+        """``Settings.engine_urls`` pointing every engine here."""
+        return {"duckduckgo": self.base + "/html/", "bing": self.base + "/search",
+                "google": self.base + "/google/search"}
+
+    def searches(self) -> int:
+        """How many results pages were asked for."""
+        with self.lock:
+            return len(self.queries)
+
+
+def _ddg(urls: list[str], offset: int, more: bool) -> str:
+    blocks = ['<div class="result results_links result--ad"><h2 class="result__title">'
+              '<a class="result__a" href="https://ads.example/landing">Ad</a></h2></div>']
+    for url in urls:
+        link = "//duckduckgo.com/l/?uddg=" + quote(url, safe="") + "&rut=abc"
+        blocks.append(f'<div class="result results_links web-result"><div class="links_main">'
+                      f'<h2 class="result__title"><a rel="nofollow" class="result__a" '
+                      f'href="{html.escape(link)}">{html.escape(url)}</a></h2>'
+                      f'<a class="result__snippet">snippet</a></div></div>')
+    if not urls and offset == 0:
+        blocks.append('<div class="no-results">No results.</div>')
+    nav = (f'<form class="nav-link" action="/html/" method="post"><input type="hidden" '
+           f'name="s" value="{offset + len(urls)}"></form>') if more else ""
+    return f'<html><body><div id="links" class="results">{"".join(blocks)}</div>{nav}</body></html>'
+
+
+def _bing(urls: list[str], offset: int, more: bool) -> str:
+    items = ['<li class="b_ad"><h2><a href="https://ads.example/">Ad</a></h2></li>']
+    items += [f'<li class="b_algo"><h2><a href="{html.escape(u)}">{html.escape(u)}</a></h2></li>'
+              for u in urls]
+    if not urls and offset == 0:
+        items.append('<li class="b_no"><h1>There are no results</h1></li>')
+    nav = '<a class="sb_pagN" href="#">Next</a>' if more else ""
+    return f'<html><body><ol id="b_results">{"".join(items)}</ol>{nav}</body></html>'
+
+
+def _google(urls: list[str], offset: int, more: bool) -> str:
+    ads = '<div id="tads"><a href="https://ads.example/"><h3>Ad</h3></a></div>'
+    items = "".join(f'<div class="g"><a href="/url?q={quote(u, safe="")}&sa=U">'
+                    f'<h3>{html.escape(u)}</h3></a></div>' for u in urls)
+    top = ('<div id="topstuff">Your search did not match any documents.</div>'
+           if not urls and offset == 0 else "")
+    nav = '<a id="pnnext" href="#">Next</a>' if more else ""
+    return f'<html><body>{top}<div id="search">{ads}<div id="rso">{items}</div></div>{nav}</body></html>'
+
+
+_FAILURES = {
+    "captcha": (200, '<html><body><form id="challenge-form"></form><form id="captcha-form">'
+                '</form><div id="b_captcha"></div></body></html>'),
+    "garbage": (200, "<html><body><p>Something else entirely</p></body></html>"),
+    "empty": (200, '<html><body><div id="links" class="results"></div><ol id="b_results"></ol>'
+              '<div id="search"><div id="rso"></div></div></body></html>'),
+    "http429": (429, "<html><body>Too many requests</body></html>"),
+}
+
+
+_ENGINE_PATHS = ("/html/", "/search", "/google/search")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    site: SerpSite
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        site = self.site
+        if parts.path not in _ENGINE_PATHS:  # favicon and the like
+            self._send(404, "not found")
+            return
+        with site.lock:
+            site.queries.append({"path": parts.path, **query})
+            failing = site.fail_next > 0
+            if failing:
+                site.fail_next -= 1
+        if failing:
+            status, body = _FAILURES[site.failure]
+            self._send(status, body)
+            return
+        keyword = query.get("q", "")
+        all_results = site.results.get(keyword, [])
+        if parts.path == "/html/":
+            offset, render = int(query.get("s", 0)), _ddg
+        elif parts.path == "/search":
+            offset, render = int(query.get("first", 1)) - 1, _bing
+        else:
+            offset, render = int(query.get("start", 0)), _google
+        page = all_results[offset:offset + PAGE_SIZE]
+        self._send(200, render(page, offset, offset + PAGE_SIZE < len(all_results)))
+
+    def _send(self, status: int, body: str) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+@contextlib.contextmanager
+def serp_site() -> Iterator[SerpSite]:
+    """Serve the engine on 127.0.0.1 (random port)."""
+    site = SerpSite()
+    server = _Server(("127.0.0.1", 0), type("Handler", (_Handler,), {"site": site}))
+    site.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
