@@ -90,7 +90,8 @@ class SchedulerActor(VipbActor):
         schedule = Schedule(id=uuid.uuid4(), name=command.name, cron=command.cron,
                             timezone=command.timezone,
                             keywords=list(command.keywords) if command.keywords else None,
-                            profile=command.profile, proxy=command.proxy)
+                            profile=command.profile, proxy=command.proxy,
+                            starts_at=self._now())
         self._writer.save(schedule)
         schedules[command.name.casefold()] = schedule
         self._wake()
@@ -128,7 +129,7 @@ class SchedulerActor(VipbActor):
         """When the schedule fires next (None while paused); in the past: due now."""
         if schedule.paused:
             return None
-        since = schedule.last_fire or schedule.created_on
+        since = schedule.last_fire or schedule.starts_at
         return cron.next_after(schedule.cron, schedule.timezone, since)
 
     def describe(self, schedule: Schedule) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class SchedulerActor(VipbActor):
         for schedule in list(self._all().values()):
             if schedule.paused:
                 continue
-            since = schedule.last_fire or schedule.created_on
+            since = schedule.last_fire or schedule.starts_at
             latest, count = cron.due(schedule.cron, schedule.timezone, since, now)
             if latest is None:
                 continue

@@ -116,8 +116,10 @@ class Schedule(Aggregate):
 
     @event("ScheduleCreated")
     def __init__(self, id: UUID, name: str, cron: str, timezone: str,
-                 keywords: list[str] | None, profile: str, proxy: str) -> None:
+                 keywords: list[str] | None, profile: str, proxy: str,
+                 starts_at: datetime) -> None:
         self.name = name
+        self.starts_at = starts_at  # runs are counted from here (the scheduler's clock)
         self.proxy = proxy
         self.cron = cron
         self.timezone = timezone

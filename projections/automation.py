@@ -250,8 +250,9 @@ class SchedulesView(View):
             (rec.aggregate, s["name"], s["cron"], s["timezone"],
              json.dumps(s["keywords"]) if s["keywords"] is not None else None, s["profile"],
              ts, ts))
+        starts = _iso(s["starts_at"]) or ts
         cur.execute("UPDATE schedules SET next_run_at=? WHERE id=?",
-                    (self._next(cur, rec.aggregate, ts), rec.aggregate))
+                    (self._next(cur, rec.aggregate, starts), rec.aggregate))
 
     def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state

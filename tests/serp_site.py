@@ -74,7 +74,8 @@ def _google(urls: list[str], offset: int, more: bool) -> str:
     top = ('<div id="topstuff">Your search did not match any documents.</div>'
            if not urls and offset == 0 else "")
     nav = '<a id="pnnext" href="#">Next</a>' if more else ""
-    return f'<html><body>{top}<div id="search">{ads}<div id="rso">{items}</div></div>{nav}</body></html>'
+    body = f'{top}<div id="search">{ads}<div id="rso">{items}</div></div>{nav}'
+    return f"<html><body>{body}</body></html>"
 
 
 _FAILURES = {

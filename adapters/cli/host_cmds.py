@@ -50,7 +50,8 @@ def status(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Host status: uptime, actors, proxies by status, open tabs, projection lag.
+    """Host status: uptime, actors, proxies by status, open tabs, projection lag, searches,
+    next schedules (a time in the past is due: it fires when the host runs).
 
     Without a running host, the same figures from the data dir. Example: vipb status --json
     """
@@ -66,7 +67,8 @@ def status(
         data = {"host": "not running", "data_dir": str(cli.data_dir), "proxies": by_status,
                 "open_tabs": open_tabs,
                 "store_head": rt.app.recorder.max_notification_id() or 0,
-                "projection_lag": 0}
+                "projection_lag": 0,
+                "next_schedules": rt.scheduler.upcoming(5).get(timeout=60)}
     emit(data, as_json)
 
 

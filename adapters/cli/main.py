@@ -19,6 +19,7 @@ from adapters.cli import (
     projection_cmds,
     proxy_cmds,
     query_cmds,
+    rank_cmds,
     rotation_cmds,
 )
 from adapters.cli.context import CliState, state
@@ -45,6 +46,8 @@ app.add_typer(browser_cmds.session_app, name="session")
 app.add_typer(host_cmds.app, name="host")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(backup_cmds.app, name="backup")
+app.add_typer(rank_cmds.app, name="rank")
+app.add_typer(rank_cmds.schedule_app, name="schedule")
 events_cmds.app.command("replay")(audit_cmds.replay_cmd)
 app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)

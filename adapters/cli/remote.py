@@ -26,7 +26,10 @@ from projections.queries import ProxyRow, connect_read_only
 _RESULTS: dict[str, TypeAdapter[Any]] = {
     **{c: TypeAdapter(Ack) for c in ("proxy:add", "proxy:remove", "proxy:update",
                                      "proxy:set-rotation", "privacy:toggle-webrtc",
-                                     "privacy:toggle-tracker-blocking")},
+                                     "privacy:toggle-tracker-blocking", "automation:add-domain",
+                                     "automation:remove-domain", "automation:add-keyword",
+                                     "automation:remove-keyword", "automation:pause",
+                                     "automation:resume", "automation:remove-schedule")},
     "proxy:list": TypeAdapter(list[ProxyRow]),
     "proxy:validate": TypeAdapter(list[ValidationResult]),
     "proxy:select": TypeAdapter(Selection),

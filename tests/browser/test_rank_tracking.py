@@ -178,3 +178,37 @@ def test_tracked_keywords_are_all_searched_and_stop_cancels_queued_ones(
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def test_a_schedule_searches_its_tracked_keywords(data_dir, engine_site) -> None:
+    from datetime import UTC, datetime
+
+    from adapters.config import Settings
+
+    now = [datetime(2026, 11, 25, 9, 30, tzinfo=UTC).timestamp()]
+    settings = Settings(data_dir=data_dir, allow_private_targets=True,
+                        engine_urls=engine_site.engine_urls(), search_retry_initial=0.01)
+    rt = Runtime.open(data_dir, settings=settings, clock=lambda: now[0])
+    try:
+        engine_site.results["tea"] = ["https://a.example/", "https://target.example/tea"]
+        engine_site.results["coffee"] = ["https://target.example/coffee"]
+        call(rt, "automation:add-domain", domain="target.example")
+        call(rt, "automation:add-keyword", keyword="tea")
+        call(rt, "automation:add-keyword", keyword="coffee", engine="bing")
+        call(rt, "automation:schedule", name="tea-only", cron="0 10 * * *", keywords=["TEA"],
+             proxy="direct")
+        now[0] += 3600
+        assert rt.scheduler.tick().get() == ["tea-only"]
+        rt.settle()
+        [log] = call(rt, "automation:get-tasks")
+        assert (log["keyword"], log["origin"]) == ("tea", "schedule:tea-only")
+        for event in rt.tracker.completion([log["id"]]).get():
+            assert event.wait(120)
+        [position] = call(rt, "automation:get-positions", keyword="tea")
+        assert (position["domain"], position["position"]) == ("target.example", 2)
+        with rt.reader() as conn:
+            tasks = conn.execute("SELECT task_ids FROM execution_logs").fetchone()[0]
+        assert log["id"] in tasks
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()

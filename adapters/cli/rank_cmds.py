@@ -1,0 +1,282 @@
+"""``vipb rank ...`` and ``vipb schedule ...``: rank tracking and its cron schedules.
+
+A search reads the engine's results pages in a real tab behind a proxy and records, per
+target domain, its position or "not ranked in N results". A search that could not read the
+results (blocked, captcha, network) is a failed search, never "not ranked".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from adapters.cli.context import state
+from adapters.cli.output import emit, err, out, print_json
+from domain.automation_commands import (
+    AddDomain,
+    AddKeyword,
+    CreateSchedule,
+    GetPositions,
+    GetTasks,
+    ListDomains,
+    ListKeywords,
+    ListSchedules,
+    PauseSchedule,
+    RemoveDomain,
+    RemoveKeyword,
+    RemoveSchedule,
+    ResumeSchedule,
+    StartSearch,
+    StopSearch,
+)
+from domain.parsing import parse_command
+
+app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
+                  no_args_is_help=True)
+domain_app = typer.Typer(help="Target domains (what rank tracking looks for).",
+                         no_args_is_help=True)
+keyword_app = typer.Typer(help="Tracked keywords (what rank tracking searches).",
+                          no_args_is_help=True)
+schedule_app = typer.Typer(help="Cron schedules that run rank tracking (in the host).",
+                           no_args_is_help=True)
+app.add_typer(domain_app, name="domain")
+app.add_typer(keyword_app, name="keyword")
+
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+ENGINE = typer.Option("duckduckgo", "--engine", help="duckduckgo, bing or google.")
+COUNTRY = typer.Option(None, "--country", help="Search as seen from this country (proxy "
+                                               "country and locale), e.g. DE.")
+
+
+def _run(ctx: typer.Context, model: type[Any], payload: dict[str, Any]) -> Any:
+    return state(ctx).commands().execute(parse_command(model, payload))
+
+
+# --- domains -------------------------------------------------------------------------------------
+
+@domain_app.command("add")
+def domain_add(
+    ctx: typer.Context,
+    domain: str = typer.Argument(..., help="Domain such as example.com (www. is implied)."),
+    exact: bool = typer.Option(False, "--exact",
+                               help="Only the domain itself (and www.), not its subdomains."),
+    as_json: bool = JSON,
+) -> None:
+    """Track a target domain. Example: vipb rank domain add example.com"""
+    emit(_run(ctx, AddDomain, {"domain": domain, "include_subdomains": not exact}), as_json)
+
+
+@domain_app.command("remove")
+def domain_remove(ctx: typer.Context, domain: str = typer.Argument(...),
+                  as_json: bool = JSON) -> None:
+    """Stop tracking a domain (history stays). Example: vipb rank domain remove example.com"""
+    emit(_run(ctx, RemoveDomain, {"domain": domain}), as_json)
+
+
+@domain_app.command("list")
+def domain_list(ctx: typer.Context,
+                all_: bool = typer.Option(False, "--all", help="Include removed domains."),
+                as_json: bool = JSON) -> None:
+    """Target domains with their latest position. Example: vipb rank domain list --json"""
+    emit(_run(ctx, ListDomains, {"include_removed": all_}), as_json,
+         columns=["domain", "include_subdomains", "state", "last_position", "last_keyword",
+                  "last_checked_at"])
+
+
+# --- keywords ------------------------------------------------------------------------------------
+
+@keyword_app.command("add")
+def keyword_add(
+    ctx: typer.Context,
+    keyword: str = typer.Argument(..., help="The search words."),
+    engine: str = ENGINE,
+    country: str | None = COUNTRY,
+    depth: int = typer.Option(30, "--depth", help="Results to scan (1..100)."),
+    as_json: bool = JSON,
+) -> None:
+    """Track a keyword.
+
+    Example: vipb rank keyword add "espresso grinder" --engine bing --country DE
+    """
+    emit(_run(ctx, AddKeyword, {"keyword": keyword, "engine": engine, "country": country,
+                                "depth": depth}), as_json)
+
+
+@keyword_app.command("remove")
+def keyword_remove(ctx: typer.Context, keyword: str = typer.Argument(...),
+                   engine: str = ENGINE, country: str | None = COUNTRY,
+                   as_json: bool = JSON) -> None:
+    """Stop tracking a keyword. Example: vipb rank keyword remove "espresso grinder" """
+    emit(_run(ctx, RemoveKeyword, {"keyword": keyword, "engine": engine,
+                                   "country": country}), as_json)
+
+
+@keyword_app.command("list")
+def keyword_list(ctx: typer.Context,
+                 all_: bool = typer.Option(False, "--all", help="Include removed keywords."),
+                 as_json: bool = JSON) -> None:
+    """Tracked keywords. Example: vipb rank keyword list"""
+    emit(_run(ctx, ListKeywords, {"include_removed": all_}), as_json,
+         columns=["keyword", "engine", "country", "depth", "state", "added_at"])
+
+
+# --- searches ------------------------------------------------------------------------------------
+
+def _outcome_lines(task: dict[str, Any]) -> list[str]:
+    where = f"{task['engine']}{' ' + task['country'] if task.get('country') else ''}"
+    head = f"{task['keyword']!r} on {where}: "
+    if task["state"] == "completed":
+        lines = [head + f"{task['results_scanned']} results scanned"]
+        for p in task["positions"]:
+            if p["position"] is None:
+                lines.append(f"  {p['domain']}: not ranked in {p['results_scanned']} results")
+            else:
+                lines.append(f"  {p['domain']}: #{p['position']}  {p['url']}")
+        return lines
+    if task["state"] == "failed":
+        return [head + f"search failed after {task['attempts']} attempts: {task['error']}"]
+    return [head + f"{task['state']} (task {task['id']})"]
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    keyword: str | None = typer.Option(None, "--keyword", "-k",
+                                       help="Search these words (default: every tracked "
+                                            "keyword)."),
+    engine: str | None = typer.Option(None, "--engine", help="duckduckgo, bing or google."),
+    country: str | None = COUNTRY,
+    depth: int | None = typer.Option(None, "--depth", help="Results to scan (1..100)."),
+    profile: str = typer.Option("default", "--profile", help="Privacy profile of the tabs."),
+    proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
+    no_wait: bool = typer.Option(False, "--no-wait",
+                                 help="Queue and return (the host runs the searches)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait (max 540)."),
+    as_json: bool = JSON,
+) -> None:
+    """Search now and record positions of every target domain.
+
+    Example: vipb rank run --keyword "espresso grinder" --engine bing --country DE
+    """
+    cli = state(ctx)
+    hosted = cli.host() is not None
+    payload = {"keyword": keyword, "engine": engine, "country": country, "depth": depth,
+               "profile": profile, "proxy": proxy, "wait": not no_wait, "timeout": timeout}
+    command = parse_command(StartSearch, payload)
+    if not as_json and not no_wait:
+        err.print(f"searching{' in the host' if hosted else ''}...", highlight=False)
+    result = cli.commands().execute(command)
+    if no_wait and not hosted:
+        err.print("no host runs: the queued searches run when `vipb host run` starts",
+                  highlight=False)
+    if as_json:
+        print_json(result)
+        return
+    if not result["waited"]:
+        for task in result["tasks"]:
+            out.print(f"queued {task['id']}  {task['keyword']!r} on {task['engine']}",
+                      markup=False, highlight=False)
+        return
+    for task in result["tasks"]:
+        for line in _outcome_lines(task):
+            out.print(line, markup=False, highlight=False)
+    if result.get("timed_out"):
+        err.print("some searches are still running: see `vipb rank tasks`", highlight=False)
+
+
+@app.command("stop")
+def stop(ctx: typer.Context,
+         task_id: str | None = typer.Argument(None, help="Task id (default: all)."),
+         as_json: bool = JSON) -> None:
+    """Cancel queued or running searches. Example: vipb rank stop"""
+    emit(_run(ctx, StopSearch, {"task_id": task_id}), as_json)
+
+
+@app.command("tasks")
+def tasks(ctx: typer.Context,
+          state_: str | None = typer.Option(None, "--state", help="queued, running, retrying, "
+                                                                  "completed, failed, cancelled"),
+          limit: int = typer.Option(50, "--limit"),
+          as_json: bool = JSON) -> None:
+    """Search tasks, newest first. Example: vipb rank tasks --state failed"""
+    emit(_run(ctx, GetTasks, {"state": state_, "limit": limit}), as_json,
+         columns=["id", "keyword", "engine", "country", "state", "attempts", "results_scanned",
+                  "ranked", "error", "queued_at"])
+
+
+@app.command("history")
+def history(ctx: typer.Context,
+            domain: str | None = typer.Option(None, "--domain"),
+            keyword: str | None = typer.Option(None, "--keyword", "-k"),
+            limit: int = typer.Option(100, "--limit"),
+            as_json: bool = JSON) -> None:
+    """Position history (NULL position: not ranked in the results scanned).
+
+    Example: vipb rank history --domain example.com --json
+    """
+    rows = _run(ctx, GetPositions, {"domain": domain, "keyword": keyword, "limit": limit})
+    if not as_json:
+        for row in rows:
+            if row["position"] is None:
+                row["position"] = f"not in {row['results_scanned']}"
+    emit(rows, as_json, columns=["recorded_at", "domain", "keyword", "engine", "country",
+                                 "position", "url"])
+
+
+# --- schedules -----------------------------------------------------------------------------------
+
+@schedule_app.command("add")
+def schedule_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(...),
+    cron: str = typer.Option(..., "--cron", help="Cron expression, e.g. '0 6 * * *'."),
+    timezone: str = typer.Option("UTC", "--timezone", help="IANA zone of the cron times."),
+    keyword: list[str] = typer.Option([], "--keyword", "-k",
+                                      help="Tracked keyword to search; repeatable "
+                                           "(default: all)."),
+    profile: str = typer.Option("default", "--profile"),
+    proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
+    as_json: bool = JSON,
+) -> None:
+    """Run rank tracking on a schedule (fires while `vipb host run` runs).
+
+    Example: vipb schedule add mornings --cron "0 6 * * *" --timezone Europe/Berlin
+    """
+    emit(_run(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
+                                    "keywords": keyword or None, "profile": profile,
+                                    "proxy": proxy}), as_json)
+
+
+@schedule_app.command("pause")
+def schedule_pause(ctx: typer.Context, name: str = typer.Argument(...),
+                   as_json: bool = JSON) -> None:
+    """Pause a schedule. Example: vipb schedule pause mornings"""
+    emit(_run(ctx, PauseSchedule, {"name": name}), as_json)
+
+
+@schedule_app.command("resume")
+def schedule_resume(ctx: typer.Context, name: str = typer.Argument(...),
+                    as_json: bool = JSON) -> None:
+    """Resume a schedule (runs missed while paused are skipped).
+
+    Example: vipb schedule resume mornings
+    """
+    emit(_run(ctx, ResumeSchedule, {"name": name}), as_json)
+
+
+@schedule_app.command("remove")
+def schedule_remove(ctx: typer.Context, name: str = typer.Argument(...),
+                    as_json: bool = JSON) -> None:
+    """Remove a schedule (its history stays). Example: vipb schedule remove mornings"""
+    emit(_run(ctx, RemoveSchedule, {"name": name}), as_json)
+
+
+@schedule_app.command("list")
+def schedule_list(ctx: typer.Context,
+                  all_: bool = typer.Option(False, "--all", help="Include removed ones."),
+                  as_json: bool = JSON) -> None:
+    """Schedules and their next run. Example: vipb schedule list --json"""
+    emit(_run(ctx, ListSchedules, {"include_removed": all_}), as_json,
+         columns=["name", "cron", "timezone", "keywords", "state", "triggers",
+                  "last_triggered_at", "next_run_at"])

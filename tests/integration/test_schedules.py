@@ -1,0 +1,176 @@
+"""Cron schedules on a real store with a controlled clock: firing, missed runs owed once,
+pause/resume/remove, validation at the boundary, and the read models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pykka
+import pytest
+
+from actors.runtime import Runtime
+from adapters.store import EventHistory
+from tests.browser.helpers import call, refuse
+from tests.helpers import dump_views
+
+T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC).timestamp()
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rt(data_dir, clock) -> Iterator[Runtime]:
+    runtime = Runtime.open(data_dir, clock=clock)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def _triggers(rt: Runtime) -> list[dict]:
+    return [e.data for e in EventHistory(rt.app).log(limit=10_000)
+            if e.event == "ScheduleTriggered"]
+
+
+def _when(trigger: dict) -> datetime:
+    value = trigger["scheduled_for"]
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_a_schedule_fires_when_due_and_owes_missed_runs_once(rt, clock) -> None:
+    created = call(rt, "automation:schedule", name="hourly", cron="0 * * * *")
+    assert created["next_run_at"] is not None
+    assert rt.scheduler.tick().get() == [], "nothing due before the first cron time"
+    clock.now = T0 + 30 * 60 + 5  # 10:00:05
+    assert rt.scheduler.tick().get() == ["hourly"]
+    assert rt.scheduler.tick().get() == [], "fired once for 10:00"
+    clock.now = T0 + 4 * 3600  # 13:30: 11:00, 12:00 and 13:00 missed
+    assert rt.scheduler.tick().get() == ["hourly"]
+    first, second = _triggers(rt)
+    assert (first["missed"], second["missed"]) == (0, 2)
+    assert _when(second) == datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
+    assert "no target domains" in second["note"], "why nothing was queued is on record"
+    rt.settle()
+    with rt.reader() as conn:
+        row = conn.execute("SELECT triggers, next_run_at, state FROM schedules").fetchone()
+        logs = conn.execute("SELECT missed, tasks FROM execution_logs ORDER BY 1").fetchall()
+    assert tuple(row) == (2, "2026-11-25T14:00:00+00:00", "active")
+    assert [tuple(r) for r in logs] == [(0, 0), (2, 0)]
+    assert rt.scheduler.upcoming(5).get() == [
+        {"name": "hourly", "next_run_at": "2026-11-25T14:00:00+00:00"}]
+
+
+def test_pause_skips_runs_and_resume_starts_from_now(rt, clock) -> None:
+    call(rt, "automation:schedule", name="daily", cron="0 6 * * *", timezone="Europe/Berlin")
+    call(rt, "automation:pause", name="daily")
+    clock.now = T0 + 3 * 86400
+    assert rt.scheduler.tick().get() == []
+    assert rt.scheduler.upcoming(5).get() == []
+    call(rt, "automation:resume", name="DAILY")  # names are case-insensitive
+    assert rt.scheduler.tick().get() == [], "runs missed while paused are not owed"
+    clock.now += 86400
+    assert rt.scheduler.tick().get() == ["daily"]
+    [trigger] = _triggers(rt)
+    assert trigger["missed"] == 0
+    assert _when(trigger) == datetime(2026, 11, 29, 5, 0, tzinfo=UTC), \
+        "06:00 in Berlin is 05:00 UTC in November"
+
+
+def test_removed_schedule_stops_and_its_name_is_free_again(rt, clock) -> None:
+    call(rt, "automation:schedule", name="s1", cron="*/5 * * * *")
+    assert "exists" in refuse(rt, "automation:schedule", name="S1", cron="0 * * * *")
+    call(rt, "automation:remove-schedule", name="s1")
+    clock.now += 3600
+    assert rt.scheduler.tick().get() == []
+    call(rt, "automation:schedule", name="s1", cron="0 * * * *")
+    names = [(s["name"], s["state"]) for s in call(rt, "automation:list-schedules",
+                                                   include_removed=True)]
+    assert sorted(names) == [("s1", "active"), ("s1", "removed")]
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"name": "x", "cron": "61 * * * *"}, "cron"),
+    ({"name": "x", "cron": "* *"}, "cron"),
+    ({"name": "x", "cron": "0 6 * * *", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"name": "<script>", "cron": "0 6 * * *"}, "name"),
+    ({"name": "x", "cron": "0 6 * * *", "keywords": ["not tracked"]}, "keywords"),
+    ({"name": "x", "cron": "0 6 * * *", "every": "day"}, "every"),
+])
+def test_bad_schedules_are_refused_with_the_field_and_nothing_is_written(
+        rt, payload, field) -> None:
+    before = rt.app.recorder.max_notification_id()
+    error = refuse(rt, "automation:schedule", **payload)
+    assert error.startswith(field) and "\n" not in error
+    assert rt.app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize(("channel", "payload", "field"), [
+    ("automation:add-domain", {"domain": "http://example.com/"}, "domain"),
+    ("automation:add-domain", {"domain": "10.0.0.1"}, "domain"),
+    ("automation:add-domain", {"domain": "localhost"}, "domain"),
+    ("automation:add-keyword", {"keyword": "x" * 201}, "keyword"),
+    ("automation:add-keyword", {"keyword": "<img src=x onerror=alert(1)>"}, "keyword"),
+    ("automation:add-keyword", {"keyword": "k", "engine": "altavista"}, "engine"),
+    ("automation:add-keyword", {"keyword": "k", "depth": 0}, "depth"),
+    ("automation:add-keyword", {"keyword": "k", "country": "Germany"}, "country"),
+    ("automation:start-search", {"keyword": "k", "timeout": 10_000}, "timeout"),
+    ("automation:stop-search", {"task_id": "'; DROP TABLE"}, "task_id"),
+    ("automation:remove-domain", {"domain": "never-added.example"}, "domain"),
+])
+def test_bad_automation_input_is_refused_at_the_boundary(rt, channel, payload,
+                                                         field) -> None:
+    before = dump_views(rt.paths.views), rt.app.recorder.max_notification_id()
+    error = refuse(rt, channel, **payload)
+    assert error.startswith(field) and "\n" not in error
+    rt.settle()
+    assert (dump_views(rt.paths.views), rt.app.recorder.max_notification_id()) == before
+
+
+def test_searching_without_targets_says_what_to_do(rt) -> None:
+    assert "no target domains" in refuse(rt, "automation:start-search", keyword="k")
+    call(rt, "automation:add-domain", domain="example.com")
+    assert "no tracked keywords" in refuse(rt, "automation:start-search")
+
+
+def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None:
+    rt = Runtime.open(data_dir, clock=clock)
+    try:
+        call(rt, "automation:add-domain", domain="www.Example.com")
+        call(rt, "automation:add-domain", domain="other.example", include_subdomains=False)
+        call(rt, "automation:add-keyword", keyword="  best   coffee ", engine="bing",
+             country="de", depth=50)
+        call(rt, "automation:add-keyword", keyword="tea")
+        call(rt, "automation:remove-keyword", keyword="tea")
+        call(rt, "automation:schedule", name="m", cron="0 6 * * *", keywords=["Best Coffee"])
+    finally:
+        rt.close()
+    rt = Runtime.open(data_dir, clock=clock)
+    try:
+        domains = call(rt, "automation:list-domains")
+        assert [(d["domain"], d["include_subdomains"]) for d in domains] == [
+            ("example.com", True), ("other.example", False)]
+        [keyword] = call(rt, "automation:list-keywords")
+        assert (keyword["keyword"], keyword["engine"], keyword["country"], keyword["depth"]) \
+            == ("best coffee", "bing", "DE", 50)
+        assert rt.tracker.targets().get().domains == {"example.com": True,
+                                                       "other.example": False}
+        assert "exists" in refuse(rt, "automation:schedule", name="M", cron="0 7 * * *")
+        before = dump_views(rt.paths.views)
+        rt.runner.rebuild()
+        assert dump_views(rt.paths.views) == before
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
