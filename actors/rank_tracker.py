@@ -59,7 +59,7 @@ class RankTrackerActor(VipbActor):
         self._policy = policy
         self._outcome = outcome
         self._targets: RankTargets | None = None
-        self._queue: deque[tuple[SearchTask, str]] = deque()  # (task, proxy choice)
+        self._queue: deque[SearchTask] = deque()
         self._running: dict[str, tuple[pykka.ActorRef[SearchWorkerActor], CancelToken]] = {}
         self._done: dict[str, threading.Event] = {}
 
@@ -154,11 +154,11 @@ class RankTrackerActor(VipbActor):
             task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],
                               country=job["country"], depth=job["depth"],
                               domains=dict(targets.domains), origin=origin,
-                              profile=command.profile)
+                              profile=command.profile, proxy=command.proxy)
             tasks.append(task)
         self._writer.save(*tasks)
         for task in tasks:
-            self._enqueue(task, command.proxy)
+            self._enqueue(task)
         self._pump()
         return [self._describe(t) for t in tasks]
 
@@ -167,8 +167,8 @@ class RankTrackerActor(VipbActor):
         return {"id": str(task.id), "keyword": task.keyword, "engine": task.engine,
                 "country": task.country, "depth": task.depth, "origin": task.origin}
 
-    def _enqueue(self, task: SearchTask, proxy: str) -> None:
-        self._queue.append((task, proxy))
+    def _enqueue(self, task: SearchTask) -> None:
+        self._queue.append(task)
         self._done[str(task.id)] = threading.Event()
 
     def completion(self, task_ids: list[str]) -> list[threading.Event]:
@@ -177,25 +177,25 @@ class RankTrackerActor(VipbActor):
         done.set()
         return [self._done.get(str(UUID(t)), done) for t in task_ids]
 
-    def resume(self, task_ids: list[str], proxy: str = "auto") -> int:
+    def resume(self, task_ids: list[str]) -> int:
         """Queue unfinished tasks again (the host does this at start)."""
         resumed = 0
         for task_id in task_ids:
             task = self._writer.load(SearchTask, UUID(task_id))
             if task is None or task.finished or task_id in self._done:
                 continue
-            self._enqueue(task, proxy)
+            self._enqueue(task)
             resumed += 1
         self._pump()
         return resumed
 
     def _pump(self) -> None:
         while self._queue and len(self._running) < self._concurrency:
-            task, proxy = self._queue.popleft()
+            task = self._queue.popleft()
             token = CancelToken()
             worker = SearchWorkerActor.start(
                 task, self._writer, self._tabs, engine(task.engine, self._engine_urls), token,
-                self.actor_ref, proxy, self._policy, self._outcome)
+                self.actor_ref, self._policy, self._outcome)
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
 
@@ -213,9 +213,9 @@ class RankTrackerActor(VipbActor):
         """Cancel one task (queued or running) or all; running ones stop at the next step."""
         key = str(UUID(task_id)) if task_id else None
         cancelled, stopping = [], []
-        for task, proxy in list(self._queue):
+        for task in list(self._queue):
             if key is None or str(task.id) == key:
-                self._queue.remove((task, proxy))
+                self._queue.remove(task)
                 task.cancelled(reason="stopped by request before it ran")
                 self._writer.save(task)
                 cancelled.append(str(task.id))

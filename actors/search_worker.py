@@ -102,7 +102,7 @@ class SearchWorkerActor(VipbActor):
 
     def __init__(self, task: SearchTask, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engine: Engine,
-                 token: CancelToken, done: pykka.ActorRef[Any], proxy: str,
+                 token: CancelToken, done: pykka.ActorRef[Any],
                  policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None) -> None:
         super().__init__()
         self._task = task
@@ -111,7 +111,6 @@ class SearchWorkerActor(VipbActor):
         self._engine = engine
         self._token = token
         self._done = done
-        self._proxy = proxy
         self._policy = policy
         self._outcome = outcome
 
@@ -184,7 +183,7 @@ class SearchWorkerActor(VipbActor):
             raise Cancelled()
         task = self._task
         try:
-            info = self._tabs().create(None, task.profile, self._proxy, task.country,
+            info = self._tabs().create(None, task.profile, task.proxy, task.country,
                                        f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)

@@ -64,8 +64,9 @@ class SearchTask(Aggregate):
 
     @event("SearchTaskQueued")
     def __init__(self, id: UUID, keyword: str, engine: str, country: str | None, depth: int,
-                 domains: dict[str, bool], origin: str, profile: str) -> None:
+                 domains: dict[str, bool], origin: str, profile: str, proxy: str) -> None:
         self.keyword = keyword
+        self.proxy = proxy  # auto, a proxy id, or direct
         self.engine = engine
         self.country = country
         self.depth = depth

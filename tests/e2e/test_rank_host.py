@@ -1,0 +1,132 @@
+"""Rank tracking in a running host (real processes, real Chromium, the local engine): a cron
+schedule fires and its search completes; a search left pending by a SIGKILLed host resumes
+at the next start; `vipb status` lists the next schedules."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from actors.runtime import DataPaths
+from adapters.control import ControlClient
+from tests.browser.conftest import HAVE_CHROMIUM
+from tests.e2e.conftest import Cli
+from tests.e2e.test_host_cli import RunningHost
+from tests.serp_site import SerpSite, serp_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
+    not HAVE_CHROMIUM and not os.environ.get("CI"),
+    reason="no Chromium (apt-get install chromium)")]
+
+
+@pytest.fixture
+def engine_site() -> Iterator[SerpSite]:
+    with serp_site() as site:
+        yield site
+
+
+def _env(site: SerpSite, retry: float) -> dict[str, str]:
+    return {"VIPB_ENGINE_URLS": json.dumps(site.engine_urls()),
+            "VIPB_ALLOW_PRIVATE_TARGETS": "true", "VIPB_SEARCH_RETRY_INITIAL": str(retry),
+            "VIPB_SEARCH_RETRY_MAX": str(retry), "VIPB_SEARCH_ATTEMPTS": "5"}
+
+
+def wait_event(data: Path, predicate: Callable[[dict[str, Any]], bool],
+               after: int = 0, timeout: float = 120.0) -> dict[str, Any]:
+    """The first event (from ``after``) the host streams that matches ``predicate``."""
+    found: list[dict[str, Any]] = []
+    done = threading.Event()
+    client = ControlClient(DataPaths(data).socket)
+
+    def follow() -> None:
+        try:
+            for message in client.stream("events:follow", {"after": after}):
+                event = message.get("event")
+                if event is not None and predicate(event):
+                    found.append(event)
+                    break
+        except OSError:
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=follow, daemon=True).start()
+    done.wait(timeout)
+    client.close()
+    assert found, f"no matching event within {timeout}s"
+    return found[0]
+
+
+def _named(name: str, **data: Any) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e["event"] == name and all((e["data"] or {}).get(k) == v
+                                                for k, v in data.items())
+
+
+def test_a_schedule_fires_in_the_host_and_records_positions(cli: Cli, tmp_path: Path,
+                                                           engine_site: SerpSite) -> None:
+    assert cli("init").code == 0
+    data = tmp_path / "data"
+    engine_site.results["tea"] = ["https://a.example/", "https://www.target.example/tea"]
+    host = RunningHost(data, **_env(engine_site, 0.01))
+    try:
+        assert cli("rank", "domain", "add", "target.example").code == 0
+        assert cli("rank", "keyword", "add", "tea").code == 0
+        added = cli("schedule", "add", "often", "--cron", "* * * * * */2", "--proxy", "direct",
+                    "--json")
+        assert added.code == 0, added.err
+        fired = wait_event(data, _named("ScheduleTriggered"))
+        [task_id] = fired["data"]["task_ids"]
+        wait_event(data, lambda e: e["event"] == "SearchTaskCompleted"
+                   and e["aggregate_id"] == task_id)
+        assert cli("schedule", "pause", "often").code == 0
+        history = cli("rank", "history", "--domain", "target.example", "--json").json()
+        assert {(h["task_id"], h["position"]) for h in history} >= {(task_id, 2)}
+        status = cli("status", "--json").json()
+        assert status["next_schedules"] == [], "paused: nothing upcoming"
+        assert cli("schedule", "resume", "often").code == 0
+        status = cli("status", "--json").json()
+        assert [s["name"] for s in status["next_schedules"]] == ["often"]
+        assert set(status["searches"]) == {"queued", "running"}
+        text = cli("rank", "history", "--keyword", "tea")
+        assert "www.target.example/tea" in text.out
+    finally:
+        host.stop(signal.SIGTERM)
+
+
+def test_a_pending_search_resumes_after_sigkill(cli: Cli, tmp_path: Path,
+                                               engine_site: SerpSite) -> None:
+    assert cli("init").code == 0
+    data = tmp_path / "data"
+    engine_site.results["coffee"] = ["https://target.example/coffee"]
+    engine_site.fail_next, engine_site.failure = 1_000, "captcha"
+    host = RunningHost(data, **_env(engine_site, 600.0))  # first retry would be in 10 min
+    try:
+        assert cli("rank", "domain", "add", "target.example").code == 0
+        queued = cli("rank", "run", "-k", "coffee", "--proxy", "direct", "--no-wait", "--json")
+        assert queued.code == 0, queued.err
+        [task] = queued.json()["tasks"]
+        failed = wait_event(data, lambda e: e["event"] == "SearchTaskFailed"
+                            and e["aggregate_id"] == task["id"])
+        assert failed["data"]["retry_in"] > 0, "waiting to retry: pending, not failed"
+    finally:
+        assert host.stop(signal.SIGKILL) == -signal.SIGKILL
+    engine_site.fail_next = 0
+    host = RunningHost(data, **_env(engine_site, 0.01))
+    try:
+        done = wait_event(data, lambda e: e["event"] == "SearchTaskCompleted"
+                          and e["aggregate_id"] == task["id"])
+        assert done["data"]["ranked"] == 1
+        tasks = cli("rank", "tasks", "--json").json()
+        [row] = [t for t in tasks if t["id"] == task["id"]]
+        assert (row["state"], row["attempts"]) == ("completed", 2), \
+            "the resumed task continued from its first attempt"
+        assert "resumed 1 unfinished search tasks" in "".join(host.log.lines)
+    finally:
+        host.stop(signal.SIGTERM)
