@@ -101,6 +101,24 @@ def test_rate_limits_per_channel(host: Host) -> None:
         assert conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0] == 10
 
 
+def test_rate_limits_of_the_automation_channels(host: Host) -> None:
+    with ControlClient(host.paths.socket) as client:
+        schedules = [client.call("automation:schedule", {"name": f"s{n}", "cron": "0 6 * * *"})
+                     for n in range(11)]
+        assert [r["success"] for r in schedules] == [True] * 10 + [False]
+        assert schedules[-1]["code"] == "rate_limited"
+        searches = [client.call("automation:start-search", {}) for _ in range(6)]
+        assert [r["code"] for r in searches] == ["automation_error"] * 5 + ["rate_limited"], \
+            "refused searches count too: a runaway script is held back either way"
+        assert client.call("automation:list-schedules")["success"]  # not limited
+        status = client.call("host:status")["data"]
+        assert len(status["next_schedules"]) == 5 and status["searches"] == {
+            "queued": 0, "running": 0}
+    host.runtime.settle()
+    with host.runtime.reader() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM schedules").fetchone()[0] == 10
+
+
 def test_malformed_and_oversize_messages(host: Host) -> None:
     s = raw(host.paths.socket)
     assert exchange(s, b"not json\n")["error"] == "message: not a JSON object"
@@ -164,7 +182,9 @@ envelopes = st.one_of(
                                    | st.text(max_size=8), inner, max_size=4),
                  max_leaves=12).map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({"channel": st.sampled_from(
-        ["proxy:add", "proxy:list", "tab:navigate", "host:status", "x:y", "proxy:update"]),
+        ["proxy:add", "proxy:list", "tab:navigate", "host:status", "x:y", "proxy:update",
+         "automation:schedule", "automation:add-domain", "automation:stop-search",
+         "automation:get-tasks"]),
         "payload": st.dictionaries(st.text(max_size=10), st.text(max_size=10) | st.integers(),
                                    max_size=4)}).map(lambda v: json.dumps(v).encode()),
 )
