@@ -227,8 +227,14 @@ class RankTrackerActor(VipbActor):
                 token.cancel("stopped by request")
                 stopping.append(running_id)
         if key is not None and not cancelled and not stopping:
-            raise ValidationError(f"no queued or running search task {task_id}",
-                                  field="task_id")
+            # pending on record only (left by a stopped host): cancel it there
+            pending = self._writer.load(SearchTask, UUID(key))
+            if pending is None or pending.finished:
+                raise ValidationError(f"no queued or running search task {task_id}",
+                                      field="task_id")
+            pending.cancelled(reason="stopped by request before it ran")
+            self._writer.save(pending)
+            cancelled.append(key)
         return {"cancelled": cancelled, "stopping": stopping}
 
     def active(self) -> dict[str, int]:

@@ -119,8 +119,9 @@ class SearchWorkerActor(VipbActor):
         if isinstance(message, Run):
             try:
                 self._run()
-            except Exception:
+            except Exception as exc:  # a bug: still give the task an outcome on record
                 log.exception("search task %s: unexpected error", self._task.id)
+                self._give_up(f"internal error: {type(exc).__name__}: {exc}")
             finally:
                 with contextlib.suppress(pykka.ActorDeadError):  # tracker stopping: it knows
                     self._done.tell(TaskDone(str(self._task.id)))
@@ -160,6 +161,16 @@ class SearchWorkerActor(VipbActor):
                        ranked=sum(r.position is not None for r in rankings))
         self._writer.save(task)
 
+    def _give_up(self, error: str) -> None:
+        task = self._task
+        try:
+            if not task.finished:
+                task.failed(attempt=task.attempts, error=error.splitlines()[0][:500],
+                            retry_in=None)
+                self._writer.save(task)
+        except Exception:
+            log.exception("search task %s: recording the failure failed", task.id)
+
     def _retrying(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
@@ -183,7 +194,8 @@ class SearchWorkerActor(VipbActor):
             raise Cancelled()
         task = self._task
         try:
-            info = self._tabs().create(None, task.profile, task.proxy, task.country,
+            first_page = self._engine.url(task.keyword, 0, task.country)  # for the pick
+            info = self._tabs().create(first_page, task.profile, task.proxy, task.country,
                                        f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)

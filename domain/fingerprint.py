@@ -50,7 +50,7 @@ class Fingerprint(BaseModel):
     languages: list[str] = Field(min_length=1)
     hardware_concurrency: int = Field(ge=1, le=256)
     device_memory: float = Field(gt=0, le=64)
-    max_touch_points: int = Field(ge=0, le=20)
+    max_touch_points: int = Field(ge=0, le=256)  # browserforge data holds up to 80+
     screen: Screen
     webgl_vendor: str
     webgl_renderer: str

@@ -12,6 +12,8 @@ from pathlib import Path
 
 VIPB = [sys.executable, "-m", "adapters.cli.main"]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the lab servers in tests/
+from tests.serp_site import SerpSite, serp_site  # noqa: E402 - after the path is set
+
 DEMO_PROXIES = """\
 # a demo pool on loopback: every form `vipb proxy import` accepts
 127.0.0.1:3128
@@ -34,7 +36,7 @@ def vipb(*args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def lab_proxies() -> None:
+def lab_proxies(engine: SerpSite) -> None:
     """Real local proxies and a check endpoint: validate them and pick through rotation."""
     from tests.servers import echo_server_process, free_port, pproxy
 
@@ -51,11 +53,13 @@ def lab_proxies() -> None:
         for _ in range(3):
             vipb("rotation", "pick", "--domain", "shop.example.com")
         vipb("query", "rotation_events", "--limit", "5")
-        tabs()
+        if tabs():
+            rank_tracking(engine)
 
 
-def tabs() -> None:
-    """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking."""
+def tabs() -> bool:
+    """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking.
+    False when there is no Chromium."""
     from adapters.browser import find_chromium
     from domain.errors import BrowserNotFoundError
     from tests.sites import local_site
@@ -63,8 +67,8 @@ def tabs() -> None:
     try:
         find_chromium()
     except BrowserNotFoundError as exc:
-        print(f"\n(skipping tabs: {exc})")
-        return
+        print(f"\n(skipping tabs and rank tracking: {exc})")
+        return False
     with local_site() as site:
         vipb("privacy", "create", "demo-berlin", "--os", "windows", "--locale", "de-DE",
              "--timezone", "Europe/Berlin", "--seed", "7")
@@ -75,6 +79,28 @@ def tabs() -> None:
         vipb("privacy", "stats")
         served = sorted(set(site.requests))
         print(f"\nthe local site served {served} (the tracker paths were blocked)")
+    return True
+
+
+def rank_tracking(engine: SerpSite) -> None:
+    """Rank tracking against the local search engine, through the lab proxies: positions,
+    "not ranked in N results", a search that fails (captcha) and says so, a schedule."""
+    engine.results["espresso grinder"] = [
+        *(f"https://review{i}.example/grinders" for i in range(6)),
+        "https://www.demo-shop.example/grinders", *(f"https://more{i}.example/" for i in range(9))]
+    engine.results["pour over kettle"] = [f"https://kettles{i}.example/" for i in range(14)]
+    vipb("rank", "domain", "add", "demo-shop.example")
+    vipb("rank", "domain", "add", "demo-blog.example", "--exact")
+    vipb("rank", "keyword", "add", "espresso grinder", "--country", "NL", "--depth", "20")
+    vipb("rank", "keyword", "add", "pour over kettle", "--engine", "bing")
+    vipb("rank", "run")  # every tracked keyword, proxies from the rotation engine
+    engine.fail_next, engine.failure = 100, "captcha"
+    vipb("rank", "run", "--keyword", "blocked query", "--engine", "google", check=False)
+    engine.fail_next = 0
+    vipb("rank", "history")
+    vipb("rank", "tasks")
+    vipb("schedule", "add", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Amsterdam")
+    vipb("schedule", "list")
 
 
 def start_host() -> subprocess.Popen[str]:
@@ -107,15 +133,18 @@ def stop_host(host: subprocess.Popen[str]) -> None:
 
 def main() -> None:
     """The host on a fresh data dir, and a workload through it: the proxy pool, validation,
-    rotation, tabs in Chromium, the audit trail."""
+    rotation, tabs in Chromium, rank tracking, the audit trail."""
     print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
     vipb("init")
     os.environ["VIPB_ALLOW_PRIVATE_TARGETS"] = "1"  # the demo's lab lives on 127.0.0.1
-    host = start_host()
-    try:
-        workload()
-    finally:
-        stop_host(host)
+    with serp_site() as engine:
+        os.environ["VIPB_ENGINE_URLS"] = json.dumps(engine.engine_urls())  # a local engine
+        os.environ["VIPB_SEARCH_RETRY_INITIAL"] = "0.5"
+        host = start_host()
+        try:
+            workload(engine)
+        finally:
+            stop_host(host)
     vipb("audit", "verify")
     vipb("status")  # the host is gone: figures straight from the data dir
     data_dir = Path(os.environ["VIPB_DATA_DIR"])
@@ -126,7 +155,7 @@ def main() -> None:
         raise SystemExit(1)
 
 
-def workload() -> None:
+def workload(engine: SerpSite) -> None:
     """Commands through the running host (the CLI finds it on the data dir's socket)."""
     vipb("status")
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
@@ -138,7 +167,7 @@ def workload() -> None:
     vipb("proxy", "update", rows[0]["id"][:8], "--weight", "5", "--label", "primary")
     vipb("rotation", "set", "sticky_session", "--param", "ttl_seconds=900")
     vipb("proxy", "remove", rows[1]["id"])
-    lab_proxies()
+    lab_proxies(engine)
     vipb("proxy", "list")
     vipb("query", "proxies", "--where", "protocol=socks5")
     vipb("events", "log", "--limit", "20")

@@ -30,6 +30,7 @@ from domain.automation_commands import (
     StartSearch,
     StopSearch,
 )
+from domain.errors import ValidationError
 from domain.parsing import parse_command
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
@@ -164,12 +165,12 @@ def run(
     payload = {"keyword": keyword, "engine": engine, "country": country, "depth": depth,
                "profile": profile, "proxy": proxy, "wait": not no_wait, "timeout": timeout}
     command = parse_command(StartSearch, payload)
+    if no_wait and not hosted:
+        raise ValidationError("without a running host the searches run in this process: drop "
+                              "--no-wait, or start `vipb host run`", field="no_wait")
     if not as_json and not no_wait:
         err.print(f"searching{' in the host' if hosted else ''}...", highlight=False)
     result = cli.commands().execute(command)
-    if no_wait and not hosted:
-        err.print("no host runs: the queued searches run when `vipb host run` starts",
-                  highlight=False)
     if as_json:
         print_json(result)
         return
