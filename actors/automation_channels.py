@@ -19,8 +19,6 @@ import pykka
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import SchedulerActor
 from adapters.config import Settings
-from adapters.serp import engine
-from domain import rules
 from domain.automation_commands import (
     AddDomain,
     AddKeyword,
@@ -38,7 +36,6 @@ from domain.automation_commands import (
     StartSearch,
     StopSearch,
 )
-from domain.errors import ValidationError
 
 Handler = Callable[[Any], Any]
 TIMEOUT = 300.0
@@ -78,18 +75,7 @@ class AutomationChannels:
             ListSchedules: self._schedules,
         }
 
-    def _check_engines(self) -> None:
-        """Engine base URLs are configuration, but they get the same SSRF rule as targets."""
-        for name, url in self._settings.engine_urls.items():
-            try:
-                rules.check_http_url(url)
-                rules.check_public_target(url, self._settings.allow_private_targets)
-                engine(name)
-            except ValueError as exc:
-                raise ValidationError(str(exc), field=f"engine_urls.{name}") from None
-
     def _start(self, c: StartSearch) -> Any:
-        self._check_engines()
         tasks: list[dict[str, Any]] = self._tracker.start_search(c).get(timeout=TIMEOUT)
         if not c.wait:
             return {"tasks": tasks, "waited": False}

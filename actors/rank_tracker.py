@@ -29,6 +29,7 @@ from actors.search_worker import (
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.serp import engine
+from domain import rules
 from domain.automation import RANK_TARGETS_ID, RankTargets, SearchTask, keyword_key
 from domain.automation_commands import (
     DEFAULT_DEPTH,
@@ -50,8 +51,10 @@ class RankTrackerActor(VipbActor):
     def __init__(self, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
                  engine_urls: dict[str, str] | None = None, concurrency: int = 2,
-                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None) -> None:
+                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None,
+                 allow_private_targets: bool = False) -> None:
         super().__init__()
+        self._allow_private = allow_private_targets
         self._writer = writer
         self._tabs = tabs
         self._engine_urls = dict(engine_urls or {})
@@ -148,9 +151,10 @@ class RankTrackerActor(VipbActor):
             if not jobs:
                 raise AutomationError("no tracked keywords match: add one first "
                                       "(vipb rank keyword add 'my keyword')")
+        for name in {job["engine"] for job in jobs}:
+            self._check_engine(name)
         tasks = []
         for job in jobs:
-            engine(job["engine"], self._engine_urls)  # unknown engine: refused before queuing
             task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],
                               country=job["country"], depth=job["depth"],
                               domains=dict(targets.domains), origin=origin,
@@ -161,6 +165,15 @@ class RankTrackerActor(VipbActor):
             self._enqueue(task)
         self._pump()
         return [self._describe(t) for t in tasks]
+
+    def _check_engine(self, name: str) -> None:
+        """An engine's configured base URL obeys the same SSRF rule as tab URLs."""
+        url = engine(name, self._engine_urls).url("test", 0, None)
+        try:
+            rules.check_http_url(url)
+            rules.check_public_target(url, self._allow_private)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field=f"engine_urls.{name}") from None
 
     @staticmethod
     def _describe(task: SearchTask) -> dict[str, Any]:

@@ -214,7 +214,8 @@ class Runtime:
                              maximum=settings.search_retry_max)
         self.tracker_ref = RankTrackerActor.start(
             self.writer, self.tabs, settings.engine_urls, settings.search_concurrency, policy,
-            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
+            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
+            allow_private_targets=settings.allow_private_targets)
         self.tracker = self.tracker_ref.proxy()
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
                                                   self._schedule_ids, clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from domain import cron
@@ -239,7 +239,8 @@ class SchedulesView(View):
                           (schedule_id,)).fetchone()
         if row is None:
             return None
-        return cron.next_after(row[0], row[1], datetime.fromisoformat(since)).isoformat()
+        nxt = cron.next_after(row[0], row[1], datetime.fromisoformat(since))
+        return nxt.astimezone(UTC).isoformat()
 
     def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state

@@ -174,3 +174,22 @@ def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
+    from adapters.config import Settings
+
+    settings = Settings(data_dir=data_dir,
+                        engine_urls={"bing": "http://169.254.169.254/search"})
+    rt = Runtime.open(data_dir, settings=settings)
+    try:
+        call(rt, "automation:add-domain", domain="example.com")
+        error = refuse(rt, "automation:start-search", keyword="k", engine="bing")
+        assert error == "engine_urls.bing: 169.254.169.254 is not a public address " \
+                        "(allow_private_targets is off)"
+        rt.settle()
+        with rt.reader() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0] == 0
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
