@@ -1,7 +1,8 @@
 """Optional Prometheus metrics of the host, served on 127.0.0.1 only.
 
 A custom collector reads the figures when scraped (nothing is counted on the hot path):
-uptime, store head, commits, projection lag per view, proxies by status, open tabs, actors.
+uptime, store head, commits, projection lag per view, proxies by status, open tabs, actors,
+queued and running searches.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class HostCollector(Collector):
         yield proxies
         yield GaugeMetricFamily("vipb_open_tabs", "Open tabs", value=s["open_tabs"])
         yield GaugeMetricFamily("vipb_actors", "Running actors", value=s["actors"])
+        searches = GaugeMetricFamily("vipb_search_tasks", "Search tasks in this host by state",
+                                     labels=["state"])
+        for state, count in s["searches"].items():
+            searches.add_metric([state], count)
+        yield searches
 
 
 def serve_metrics(port: int, collector: HostCollector) -> Any:

@@ -262,3 +262,4 @@ def test_metrics_on_loopback(data_dir: Path) -> None:
     assert 'vipb_proxies{status="unknown"} 1.0' in body
     assert 'vipb_projection_lag{view="proxies"} 0.0' in body
     assert "vipb_store_head 2.0" in body
+    assert 'vipb_search_tasks{state="running"} 0.0' in body
