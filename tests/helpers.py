@@ -9,14 +9,17 @@ from domain.commands import AddProxy
 from domain.parsing import parse_command
 
 VIEW_TABLES = ("proxies", "rotation_config", "activity_logs")
+RANK_TABLES = ("target_domains", "keywords", "search_tasks", "position_history", "schedules",
+               "execution_logs")
 
 
-def dump_views(path: Path) -> dict[str, list[tuple[object, ...]]]:
+def dump_views(path: Path, tables: tuple[str, ...] = VIEW_TABLES
+               ) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every read table, sorted, for equality checks."""
     conn = sqlite3.connect(path)
     try:
         return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in VIEW_TABLES}
+                for t in tables}
     finally:
         conn.close()
 

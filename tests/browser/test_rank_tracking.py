@@ -14,8 +14,11 @@ from actors.runtime import Runtime
 from adapters.store import EventHistory
 from tests.browser.conftest import open_runtime
 from tests.browser.helpers import call, refuse
+from tests.helpers import RANK_TABLES, VIEW_TABLES, dump_views
 from tests.serp_site import SerpSite, serp_site
 from tests.servers import pproxy
+
+TABLES = VIEW_TABLES + RANK_TABLES
 
 FILLER = [f"https://filler{i}.example/page" for i in range(40)]
 
@@ -102,6 +105,10 @@ def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
     assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
                                   "results_scanned": 12}]
     assert engine_site.searches() == 2
+    rt.settle()
+    before = dump_views(rt.paths.views, TABLES)
+    rt.runner.rebuild()
+    assert dump_views(rt.paths.views, TABLES) == before, "the rank tables rebuild from events alone"
 
 
 def test_a_failed_search_is_never_recorded_as_not_ranked(rank_runtime, engine_site) -> None:
