@@ -65,6 +65,7 @@ class RankTrackerActor(VipbActor):
         self._queue: deque[SearchTask] = deque()
         self._running: dict[str, tuple[pykka.ActorRef[SearchWorkerActor], CancelToken]] = {}
         self._done: dict[str, threading.Event] = {}
+        self._origins: dict[str, str] = {}  # queued or running task id -> origin
 
     # --- targets ---------------------------------------------------------------------------------
 
@@ -128,11 +129,19 @@ class RankTrackerActor(VipbActor):
     # --- tasks -----------------------------------------------------------------------------------
 
     def start_search(self, command: StartSearch, origin: str = "manual",
-                     keywords: list[str] | None = None) -> list[dict[str, Any]]:
+                     keywords: list[str] | None = None,
+                     skip_if_pending: bool = False) -> list[dict[str, Any]]:
         """Queue one task per keyword; returns the tasks (id, keyword, engine, country).
 
         ``command.keyword`` searches those words (tracked or not); otherwise every tracked
-        keyword (or those named in ``keywords``, as a schedule does) matching the filters."""
+        keyword (or those named in ``keywords``, as a schedule does) matching the filters.
+        ``skip_if_pending``: refuse while tasks of the same ``origin`` are still queued or
+        running (a schedule firing faster than its searches finish does not pile up)."""
+        if skip_if_pending:
+            pending = sum(1 for o in self._origins.values() if o == origin)
+            if pending:
+                raise AutomationError(f"skipped: the previous run still has {pending} "
+                                      "search(es) queued or running")
         targets = self.targets()
         if not targets.domains:
             raise AutomationError("no target domains: add one first "
@@ -183,6 +192,13 @@ class RankTrackerActor(VipbActor):
     def _enqueue(self, task: SearchTask) -> None:
         self._queue.append(task)
         self._done[str(task.id)] = threading.Event()
+        self._origins[str(task.id)] = task.origin
+
+    def _finished(self, task_id: str) -> None:
+        self._origins.pop(task_id, None)
+        event = self._done.pop(task_id, None)
+        if event is not None:
+            event.set()
 
     def completion(self, task_ids: list[str]) -> list[threading.Event]:
         """Events set when each task is finished (or no longer run by this tracker)."""
@@ -216,9 +232,7 @@ class RankTrackerActor(VipbActor):
         """``TaskDone`` from a worker: start the next queued task."""
         if isinstance(message, TaskDone):
             self._running.pop(message.task_id, None)
-            event = self._done.pop(message.task_id, None)
-            if event is not None:
-                event.set()
+            self._finished(message.task_id)
             self._pump()
         return None
 
@@ -232,9 +246,7 @@ class RankTrackerActor(VipbActor):
                 task.cancelled(reason="stopped by request before it ran")
                 self._writer.save(task)
                 cancelled.append(str(task.id))
-                event = self._done.pop(str(task.id), None)
-                if event is not None:
-                    event.set()
+                self._finished(str(task.id))
         for running_id, (_worker, token) in self._running.items():
             if key is None or running_id == key:
                 token.cancel("stopped by request")

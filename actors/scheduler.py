@@ -168,7 +168,7 @@ class SchedulerActor(VipbActor):
         command = StartSearch(profile=schedule.profile, proxy=schedule.proxy)
         try:
             tasks = self._tracker.start_search(command, f"schedule:{schedule.name}",
-                                               schedule.keywords).get()
+                                               schedule.keywords, skip_if_pending=True).get()
             task_ids = [t["id"] for t in tasks]
         except BaseError as exc:
             note = exc.message

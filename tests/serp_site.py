@@ -29,6 +29,10 @@ class SerpSite:
     failure: str = "captcha"
     queries: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    release: threading.Event = field(default_factory=threading.Event)  # cleared: pages wait
+
+    def __post_init__(self) -> None:
+        self.release.set()
 
     def engine_urls(self) -> dict[str, str]:
         """``Settings.engine_urls`` pointing every engine here."""
@@ -110,6 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = _FAILURES[site.failure]
             self._send(status, body)
             return
+        site.release.wait(60)
         keyword = query.get("q", "")
         all_results = site.results.get(keyword, [])
         if parts.path == "/html/":

@@ -204,13 +204,23 @@ def test_a_schedule_searches_its_tracked_keywords(data_dir, engine_site) -> None
         call(rt, "automation:add-keyword", keyword="coffee", engine="bing")
         call(rt, "automation:schedule", name="tea-only", cron="0 10 * * *", keywords=["TEA"],
              proxy="direct")
+        engine_site.release.clear()  # the engine holds its answers for now
         now[0] += 3600
         assert rt.scheduler.tick().get() == ["tea-only"]
         rt.settle()
         [log] = call(rt, "automation:get-tasks")
         assert (log["keyword"], log["origin"]) == ("tea", "schedule:tea-only")
+        now[0] += 86400
+        assert rt.scheduler.tick().get() == ["tea-only"], "due again while the first runs"
+        engine_site.release.set()
         for event in rt.tracker.completion([log["id"]]).get():
             assert event.wait(120)
+        assert len(call(rt, "automation:get-tasks")) == 1, "the second run did not pile up"
+        with rt.reader() as conn:
+            notes = [r[0] for r in conn.execute(
+                "SELECT note FROM execution_logs ORDER BY notification_id")]
+        assert notes == [None, "skipped: the previous run still has 1 search(es) queued "
+                               "or running"]
         [position] = call(rt, "automation:get-positions", keyword="tea")
         assert (position["domain"], position["position"]) == ("target.example", 2)
         with rt.reader() as conn:
