@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
+from uuid import UUID
 
 import pykka
 
@@ -24,6 +25,7 @@ from domain.automation_commands import (
     AddKeyword,
     CreateSchedule,
     GetPositions,
+    GetResults,
     GetTasks,
     ListDomains,
     ListKeywords,
@@ -67,6 +69,7 @@ class AutomationChannels:
             StartSearch: self._start,
             StopSearch: lambda c: t.stop_search(c.task_id).get(timeout=TIMEOUT),
             GetTasks: self._tasks,
+            GetResults: lambda c: self.outcomes([str(UUID(t)) for t in c.task_ids]),
             GetPositions: self._positions,
             CreateSchedule: lambda c: s.create(c).get(timeout=TIMEOUT),
             PauseSchedule: lambda c: s.pause(c.name).get(timeout=TIMEOUT),

@@ -113,6 +113,13 @@ class GetTasks(Command):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
+class GetResults(Command):
+    """The outcome of given search tasks: state, and each target domain's position."""
+
+    channel: ClassVar[str] = "automation:get-results"
+    task_ids: tuple[TaskId, ...] = Field(min_length=1, max_length=1000)
+
+
 class GetPositions(Command):
     """Position history (found and not-ranked), newest first, optionally filtered."""
 
@@ -171,6 +178,6 @@ class ListSchedules(Command):
 AUTOMATION_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
-                StartSearch, StopSearch, GetTasks, GetPositions, CreateSchedule, PauseSchedule,
-                ResumeSchedule, RemoveSchedule, ListSchedules)
+                StartSearch, StopSearch, GetTasks, GetResults, GetPositions, CreateSchedule,
+                PauseSchedule, ResumeSchedule, RemoveSchedule, ListSchedules)
 }

@@ -12,12 +12,14 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.output import emit, err, out, print_json
+from adapters.cli.output import ProgressReport, emit, err, out, print_json, with_progress
+from adapters.cli.search_wait import wait_in_host, wait_in_process
 from domain.automation_commands import (
     AddDomain,
     AddKeyword,
     CreateSchedule,
     GetPositions,
+    GetResults,
     GetTasks,
     ListDomains,
     ListKeywords,
@@ -153,37 +155,48 @@ def run(
     proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
     no_wait: bool = typer.Option(False, "--no-wait",
                                  help="Queue and return (the host runs the searches)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait (max 540)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for results."),
     as_json: bool = JSON,
 ) -> None:
-    """Search now and record positions of every target domain.
+    """Search now and record positions of every target domain (progress on stderr).
 
     Example: vipb rank run --keyword "espresso grinder" --engine bing --country DE
     """
     cli = state(ctx)
-    hosted = cli.host() is not None
+    host = cli.host()
     payload = {"keyword": keyword, "engine": engine, "country": country, "depth": depth,
-               "profile": profile, "proxy": proxy, "wait": not no_wait, "timeout": timeout}
+               "profile": profile, "proxy": proxy}
     command = parse_command(StartSearch, payload)
-    if no_wait and not hosted:
+    if timeout <= 0:
+        raise ValidationError("must be greater than 0", field="timeout")
+    if no_wait and host is None:
         raise ValidationError("without a running host the searches run in this process: drop "
                               "--no-wait, or start `vipb host run`", field="no_wait")
-    if not as_json and not no_wait:
-        err.print(f"searching{' in the host' if hosted else ''}...", highlight=False)
-    result = cli.commands().execute(command)
+    after = host.call("host:settle")["position"] if host is not None else 0
+    queued = cli.commands().execute(command)
+    ids = [t["id"] for t in queued["tasks"]]
+    if no_wait:
+        if as_json:
+            print_json({"tasks": queued["tasks"]})
+        else:
+            emit(queued["tasks"], False, columns=["id", "keyword", "engine", "country", "depth"])
+        return
+
+    def wait(report: ProgressReport | None) -> bool:
+        if host is not None:
+            return wait_in_host(cli.data_dir, after, ids, timeout, report)
+        return wait_in_process(cli.runtime(), ids, timeout, report)
+
+    finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
+    results = cli.commands().execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
-        print_json(result)
+        print_json({"tasks": results, "timed_out": not finished})
         return
-    if not result["waited"]:
-        for task in result["tasks"]:
-            out.print(f"queued {task['id']}  {task['keyword']!r} on {task['engine']}",
-                      markup=False, highlight=False)
-        return
-    for task in result["tasks"]:
+    for task in results:
         for line in _outcome_lines(task):
             out.print(line, markup=False, highlight=False)
-    if result.get("timed_out"):
-        err.print("some searches are still running: see `vipb rank tasks`", highlight=False)
+    if not finished:
+        err.print("some searches are still pending: see `vipb rank tasks`", highlight=False)
 
 
 @app.command("stop")

@@ -90,6 +90,11 @@ def test_a_schedule_fires_in_the_host_and_records_positions(cli: Cli, tmp_path: 
         assert {(h["task_id"], h["position"]) for h in history} >= {(task_id, 2)}
         status = cli("status", "--json").json()
         assert status["next_schedules"] == [], "paused: nothing upcoming"
+        ran = cli("rank", "run", "-k", "tea", "--proxy", "direct", "--json")
+        assert ran.code == 0, ran.err
+        [task] = ran.json()["tasks"]
+        assert (task["state"], task["positions"][0]["position"]) == ("completed", 2)
+        assert ran.json()["timed_out"] is False
         assert cli("schedule", "resume", "often").code == 0
         status = cli("status", "--json").json()
         assert [s["name"] for s in status["next_schedules"]] == ["often"]
@@ -130,3 +135,21 @@ def test_a_pending_search_resumes_after_sigkill(cli: Cli, tmp_path: Path,
         assert "resumed 1 unfinished search tasks" in "".join(host.log.lines)
     finally:
         host.stop(signal.SIGTERM)
+
+
+def test_rank_run_without_a_host_searches_in_process(cli: Cli, engine_site: SerpSite) -> None:
+    assert cli("init").code == 0
+    env = _env(engine_site, 0.01)
+    engine_site.results["tea"] = ["https://www.target.example/tea"]
+    assert cli("rank", "domain", "add", "target.example").code == 0
+    assert cli("rank", "domain", "add", "other.example").code == 0
+    ran = cli("rank", "run", "-k", "tea", "--proxy", "direct", **env)
+    assert ran.code == 0, ran.err
+    assert ran.out.splitlines() == [
+        "'tea' on duckduckgo: 1 results scanned",
+        "  other.example: not ranked in 1 results",
+        "  target.example: #1  https://www.target.example/tea"]
+    engine_site.fail_next = 100
+    failed = cli("rank", "run", "-k", "tea", "--engine", "bing", "--proxy", "direct", **env)
+    assert failed.code == 0
+    assert "search failed after 5 attempts: bing answered with a captcha" in failed.out
