@@ -1,15 +1,14 @@
 """Handlers of the ``automation:*`` channels for the dispatcher: rank tracking and schedules.
 
 Writes go to the ``RankTrackerActor`` and ``SchedulerActor``; reads come from the views.
-``start-search`` with ``wait`` blocks this request (not the actors) until the tasks have an
-outcome, then reports each task's positions from the read model.
+``start-search`` replies with the queued tasks at once; ``get-results`` reports each task's
+state and positions from the read model.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -80,13 +79,7 @@ class AutomationChannels:
 
     def _start(self, c: StartSearch) -> Any:
         tasks: list[dict[str, Any]] = self._tracker.start_search(c).get(timeout=TIMEOUT)
-        if not c.wait:
-            return {"tasks": tasks, "waited": False}
-        deadline = time.monotonic() + c.timeout
-        events = self._tracker.completion([t["id"] for t in tasks]).get(timeout=TIMEOUT)
-        finished = all(e.wait(max(0.0, deadline - time.monotonic())) for e in events)
-        return {"tasks": self.outcomes([t["id"] for t in tasks]), "waited": True,
-                "timed_out": not finished}
+        return {"tasks": tasks}
 
     def outcomes(self, task_ids: list[str]) -> list[dict[str, Any]]:
         """Each task's state and, when completed, its position per target domain."""

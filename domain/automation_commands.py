@@ -83,8 +83,9 @@ class ListKeywords(Command):
 class StartSearch(Command):
     """Queue rank-tracking searches: one keyword (given here), or every tracked keyword.
 
-    ``wait``: reply when the searches have an outcome (at most ``timeout`` seconds),
-    otherwise reply at once with the queued tasks. Example: keyword="espresso grinder" wait=true
+    Replies at once with the queued tasks; their outcomes follow as events (``events:follow``)
+    and from ``automation:get-results`` (a reply never waits on a search, so a waiting client
+    cannot hold the host's request workers). Example: keyword="espresso grinder"
     """
 
     channel: ClassVar[str] = "automation:start-search"
@@ -94,8 +95,6 @@ class StartSearch(Command):
     depth: Depth | None = None
     profile: ProfileName = DEFAULT_PROFILE
     proxy: ProxyChoice = "auto"  # auto (rotation engine), a proxy id, or direct
-    wait: bool = False
-    timeout: Annotated[float, Field(gt=0, le=540)] = 300.0
 
 
 class StopSearch(Command):

@@ -12,14 +12,14 @@ from domain.errors import ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_PLAIN_FIELD = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
+_PLAIN_FIELD = re.compile(r"[A-Za-z0-9_.\-]{1,80}")  # fullmatch: "$" allows a "\n"
 
 
 def first_error(exc: PydanticValidationError) -> ValidationError:
     """The first pydantic error as our ValidationError: field path and reason, never the input."""
     err = exc.errors(include_input=False, include_url=False)[0]
     field = ".".join(str(part) for part in err["loc"]) or None
-    if field is not None and not _PLAIN_FIELD.match(field):
+    if field is not None and not _PLAIN_FIELD.fullmatch(field):
         field = repr(field[:60])  # unknown keys come from the client: show them escaped
     message = str(err["msg"]).removeprefix("Value error, ")
     # some messages quote an offending character; keep every error on one line

@@ -50,9 +50,11 @@ def _events(rt: Runtime, aggregate: str) -> list[tuple[str, dict]]:
 
 
 def _search(rt: Runtime, **payload) -> dict:
-    result = call(rt, "automation:start-search", wait=True, timeout=240, **payload)
-    assert result["waited"] and not result["timed_out"]
-    return result
+    """Queue, wait for every task's outcome, return the results."""
+    ids = [t["id"] for t in call(rt, "automation:start-search", **payload)["tasks"]]
+    for event in rt.tracker.completion(ids).get():
+        assert event.wait(240), "search did not finish"
+    return {"tasks": call(rt, "automation:get-results", task_ids=ids)}
 
 
 @pytest.mark.parametrize("engine", ["duckduckgo", "bing", "google"])

@@ -128,7 +128,8 @@ def test_bad_schedules_are_refused_with_the_field_and_nothing_is_written(
     ("automation:add-keyword", {"keyword": "k", "engine": "altavista"}, "engine"),
     ("automation:add-keyword", {"keyword": "k", "depth": 0}, "depth"),
     ("automation:add-keyword", {"keyword": "k", "country": "Germany"}, "country"),
-    ("automation:start-search", {"keyword": "k", "timeout": 10_000}, "timeout"),
+    ("automation:start-search", {"keyword": "k", "wait": True}, "wait"),
+    ("automation:get-results", {"task_ids": []}, "task_ids"),
     ("automation:stop-search", {"task_id": "'; DROP TABLE"}, "task_id"),
     ("automation:remove-domain", {"domain": "never-added.example"}, "domain"),
 ])

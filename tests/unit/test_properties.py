@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.commands import PROXY_COMMANDS, Command
 from domain.errors import ValidationError
 from domain.parsing import parse_command
@@ -26,7 +27,8 @@ json_values = st.recursive(
     max_leaves=20,
 )
 
-ALL_COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS}
+ALL_COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS,
+                                          **AUTOMATION_COMMANDS}
 FIELD_NAMES = sorted({name for model in ALL_COMMANDS.values() for name in model.model_fields})
 payloads = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=20), json_values, max_size=8
@@ -56,6 +58,16 @@ plausible = st.fixed_dictionaries(
         "mode": st.sampled_from(["proxied", "block", "leaky"]),
         "enabled": json_scalars,
         "name": st.text(max_size=80),
+        "domain": st.text(max_size=300) | st.sampled_from(["example.com", "bücher.de",
+                                                           "http://x.com", "1.2.3.4"]),
+        "keyword": st.text(max_size=250),
+        "keywords": st.lists(st.text(max_size=30), max_size=3) | st.none(),
+        "cron": st.text(max_size=40) | st.sampled_from(["0 6 * * *", "* * * * * */2",
+                                                        "61 * * * *", "@daily"]),
+        "engine": st.sampled_from(["bing", "google", "duckduckgo", "yahoo"]),
+        "depth": st.integers(-5, 500) | json_scalars,
+        "task_id": st.uuids().map(str) | st.text(max_size=40),
+        "task_ids": st.lists(st.uuids().map(str) | st.text(max_size=40), max_size=3),
     },
 )
 
@@ -79,6 +91,12 @@ def test_random_payloads_only_raise_validation_errors(channel: str, payload: Any
 @given(payload=json_values)
 def test_non_object_payloads_only_raise_validation_errors(channel: str, payload: Any) -> None:
     _outcome(ALL_COMMANDS[channel], payload)
+
+
+def test_an_unknown_key_with_a_newline_stays_one_line() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_command(ALL_COMMANDS["privacy:get-stats"], {"0\n": None})
+    assert caught.value.message == "'0\\n': Extra inputs are not permitted"
 
 
 @settings(max_examples=300, deadline=None)
