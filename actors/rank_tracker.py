@@ -269,6 +269,9 @@ class RankTrackerActor(VipbActor):
     def on_stop(self) -> None:
         """Interrupt running tasks (they stay pending on record and resume at the next
         host start); queued tasks stay queued on record likewise."""
+        if self._running:
+            log.info("interrupting %d running searches (they resume at the next start)",
+                     len(self._running))
         for _worker, token in self._running.values():
             token.cancel("host stopping", interrupted=True)
         for worker, _token in list(self._running.values()):

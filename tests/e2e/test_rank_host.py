@@ -153,3 +153,47 @@ def test_rank_run_without_a_host_searches_in_process(cli: Cli, engine_site: Serp
     failed = cli("rank", "run", "-k", "tea", "--engine", "bing", "--proxy", "direct", **env)
     assert failed.code == 0
     assert "search failed after 5 attempts: bing answered with a captcha" in failed.out
+
+
+def test_sigterm_records_a_running_search_as_interrupted_and_it_resumes(
+        cli: Cli, tmp_path: Path, engine_site: SerpSite) -> None:
+    assert cli("init").code == 0
+    data = tmp_path / "data"
+    engine_site.results["mill"] = [f"https://f{i}.example/" for i in range(15)] + [
+        "https://target.example/mill"]  # two pages
+    host = RunningHost(data, **_env(engine_site, 0.01))
+    try:
+        assert cli("rank", "domain", "add", "target.example").code == 0
+        engine_site.release.clear()  # the first results page is held
+        queued = cli("rank", "run", "-k", "mill", "--proxy", "direct", "--no-wait", "--json")
+        [task] = queued.json()["tasks"]
+        wait_event(data, lambda e: e["event"] == "SearchTaskStarted"
+                   and e["aggregate_id"] == task["id"])
+        host.process.send_signal(signal.SIGTERM)
+        assert host.log.wait_for(lambda lines: any("interrupting 1 running" in x
+                                                   for x in lines))
+    finally:
+        engine_site.release.set()
+    assert host.process.wait(60) == 0, "graceful: the in-flight page finished, then it stopped"
+    events = [e for e in _log(data) if e["aggregate_id"] == task["id"]]
+    assert events[-1]["event"] == "SearchTaskFailed"
+    assert events[-1]["data"]["error"] == "interrupted: host stopping"
+    assert events[-1]["data"]["retry_in"] == 0.0, "pending, not failed"
+    host = RunningHost(data, **_env(engine_site, 0.01))
+    try:
+        done = wait_event(data, lambda e: e["event"] == "SearchTaskCompleted"
+                          and e["aggregate_id"] == task["id"])
+        assert done["data"]["ranked"] == 1 and done["data"]["results_scanned"] == 16
+    finally:
+        host.stop(signal.SIGTERM)
+
+
+def _log(data: Path) -> list[dict[str, Any]]:
+    from actors.runtime import EventReader
+    from adapters.store import EventHistory
+
+    reader = EventReader(data)
+    try:
+        return [e.model_dump(mode="json") for e in EventHistory(reader.app).log(limit=10_000)]
+    finally:
+        reader.close()
