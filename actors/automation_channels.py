@@ -138,11 +138,18 @@ class AutomationChannels:
             clauses.append("keyword=? COLLATE NOCASE")
             params.append(c.keyword)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        # previous_position: the same domain, keyword, engine and country one search earlier
+        # (filters are on partition columns, so they do not change what "earlier" is)
         with self._read() as conn:
-            rows = conn.execute(f"SELECT * FROM position_history {where} "
-                                f"ORDER BY recorded_at DESC, domain LIMIT ?",
-                                (*params, c.limit))
-            return [{**dict(r), "ranked": bool(r["ranked"])} for r in rows]
+            rows = conn.execute(
+                f"SELECT *, LAG(position) OVER (PARTITION BY domain, keyword, engine, "
+                f"coalesce(country, '') ORDER BY recorded_at) AS previous_position, "
+                f"LAG(recorded_at) OVER (PARTITION BY domain, keyword, engine, "
+                f"coalesce(country, '') ORDER BY recorded_at) AS previous_at "
+                f"FROM position_history {where} ORDER BY recorded_at DESC, domain LIMIT ?",
+                (*params, c.limit))
+            return [{**dict(r), "ranked": bool(r["ranked"]), "change": _change(r)}
+                    for r in rows]
 
     def _schedules(self, c: ListSchedules) -> list[dict[str, Any]]:
         self._settle()
@@ -151,3 +158,12 @@ class AutomationChannels:
             rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
             return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"]
                      else None} for r in rows]
+
+
+def _change(row: Any) -> int | None:
+    """Places gained since the previous search (negative: lost); None when either search
+    did not rank the domain or there is no previous search."""
+    if row["position"] is None or row["previous_position"] is None:
+        return None
+    change: int = row["previous_position"] - row["position"]
+    return change

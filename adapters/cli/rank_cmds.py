@@ -225,7 +225,7 @@ def history(ctx: typer.Context,
             keyword: str | None = typer.Option(None, "--keyword", "-k"),
             limit: int = typer.Option(100, "--limit"),
             as_json: bool = JSON) -> None:
-    """Position history (NULL position: not ranked in the results scanned).
+    """Position history, newest first, with the change since the previous search (+ up).
 
     Example: vipb rank history --domain example.com --json
     """
@@ -234,8 +234,10 @@ def history(ctx: typer.Context,
         for row in rows:
             if row["position"] is None:
                 row["position"] = f"not in {row['results_scanned']}"
+            if row["change"] is not None:
+                row["change"] = f"{row['change']:+d}" if row["change"] else "="
     emit(rows, as_json, columns=["recorded_at", "domain", "keyword", "engine", "country",
-                                 "position", "url"])
+                                 "position", "change", "url"])
 
 
 # --- schedules -----------------------------------------------------------------------------------

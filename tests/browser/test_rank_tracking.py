@@ -98,6 +98,22 @@ def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_
     assert domains == {"target.example": 13, "exact.example": 14, "missing.example": None}
 
 
+def test_history_shows_the_change_since_the_previous_search(rank_runtime,
+                                                             engine_site) -> None:
+    rt = rank_runtime
+    call(rt, "automation:add-domain", domain="target.example")
+    call(rt, "automation:add-domain", domain="gone.example")
+    engine_site.results["k"] = [*FILLER[:5], "https://target.example/", "https://gone.example/"]
+    _search(rt, keyword="k", proxy="direct")
+    engine_site.results["k"] = [*FILLER[:2], "https://target.example/"]
+    _search(rt, keyword="k", proxy="direct")
+    latest = {h["domain"]: h for h in call(rt, "automation:get-positions", limit=2)}
+    assert (latest["target.example"]["position"], latest["target.example"]["change"]) == (3, 3)
+    assert latest["target.example"]["previous_position"] == 6
+    assert (latest["gone.example"]["position"], latest["gone.example"]["change"],
+            latest["gone.example"]["previous_position"]) == (None, None, 7)
+
+
 def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
     rt = rank_runtime
     engine_site.results["deep"] = [*FILLER, "https://target.example/"]
