@@ -9,10 +9,12 @@ server. A page that is neither results nor the engine's "no results" answer rais
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from typing import ClassVar
 from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 from adapters.serp._page import SerpBlockedError, SerpError, SerpPage, absolute, organic, unwrap
 from domain.locales import locale_for
@@ -23,10 +25,18 @@ def _language(country: str | None) -> str:
 
 
 class Engine(ABC):
-    """One search engine's URL scheme and results-page reader."""
+    """One search engine's URL scheme and results-page reader.
+
+    ``parse`` is the same for every engine; an engine names its selectors and says where
+    its result links are (``_hrefs``) and how it says "no results" (``_says_none``)."""
 
     name: ClassVar[str]
     base_url: ClassVar[str]
+    blocked: ClassVar[str]  # selector of a captcha/consent/anomaly page
+    blocked_what: ClassVar[str]  # "a captcha", for the error
+    containers: ClassVar[tuple[str, ...]]  # the results container, first found wins
+    container_what: ClassVar[str]  # how the error names a missing container
+    next_page: ClassVar[str]  # selector of the "next page" control
 
     def __init__(self, base_url: str | None = None) -> None:
         self.base = base_url or self.base_url
@@ -36,19 +46,49 @@ class Engine(ABC):
         """The results page holding results ``offset + 1`` onwards."""
 
     @abstractmethod
+    def _hrefs(self, container: Node) -> Iterator[str]:
+        """The organic result links in page order (ads left out)."""
+
+    @abstractmethod
+    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
+        """Does the page say the search has no results?"""
+
     def parse(self, html: str, page_url: str) -> SerpPage:
         """Read a results page; raise ``SerpError``/``SerpBlockedError`` if it is not one."""
+        tree = LexborHTMLParser(html)
+        if tree.css_first(self.blocked):
+            raise SerpBlockedError(f"{self.name} answered with {self.blocked_what}")
+        container = next((found for selector in self.containers
+                          if (found := tree.css_first(selector)) is not None), None)
+        if container is None:
+            raise SerpError(f"{self.name} page has no {self.container_what} (markup changed?)")
+        urls = [unwrap(absolute(page_url, href)) for href in self._hrefs(container)]
+        no_results = self._says_none(tree, container)
+        if not urls and not no_results:
+            raise SerpError(f"{self.name} page lists no results and does not say there are none")
+        return SerpPage(organic(urls), no_results=no_results and not urls,
+                        has_next=tree.css_first(self.next_page) is not None)
 
     def _query(self, params: dict[str, object]) -> str:
         sep = "&" if "?" in self.base else "?"
         return self.base + sep + urlencode({k: v for k, v in params.items() if v is not None})
 
 
+def _href(node: Node | None) -> str | None:
+    return node.attributes.get("href") if node is not None else None
+
+
 class DuckDuckGo(Engine):
-    """DuckDuckGo's HTML endpoint (no JavaScript needed)."""
+    """DuckDuckGo's HTML endpoint (no JavaScript needed): ``.result`` blocks with an
+    ``a.result__a``; ``.result--ad`` are ads."""
 
     name: ClassVar[str] = "duckduckgo"
     base_url: ClassVar[str] = "https://html.duckduckgo.com/html/"
+    blocked: ClassVar[str] = "#challenge-form, .anomaly-modal__title, form[action*='anomaly']"
+    blocked_what: ClassVar[str] = "its anomaly/captcha page"
+    containers: ClassVar[tuple[str, ...]] = ("#links, .results",)
+    container_what: ClassVar[str] = "results container"
+    next_page: ClassVar[str] = "form.nav-link input[name='s'], .nav-link input[name='s']"
 
     def url(self, keyword: str, offset: int, country: str | None) -> str:
         """``?q=...&s=<offset>&kl=<region>``."""
@@ -57,107 +97,79 @@ class DuckDuckGo(Engine):
             region = f"{'uk' if country == 'GB' else country.lower()}-{_language(country)}"
         return self._query({"q": keyword, "s": offset or None, "kl": region})
 
-    def parse(self, html: str, page_url: str) -> SerpPage:
-        """Results are ``.result`` blocks (``.result--ad`` are ads) with an ``a.result__a``."""
-        tree = LexborHTMLParser(html)
-        if tree.css_first("#challenge-form, .anomaly-modal__title, form[action*='anomaly']"):
-            raise SerpBlockedError("duckduckgo answered with its anomaly/captcha page")
-        container = tree.css_first("#links, .results")
-        if container is None:
-            raise SerpError("duckduckgo page has no results container (markup changed?)")
-        urls = []
+    def _hrefs(self, container: Node) -> Iterator[str]:
         for block in container.css(".result"):
             if "result--ad" in (block.attributes.get("class") or ""):
                 continue
-            link = block.css_first("a.result__a")
-            href = link.attributes.get("href") if link else None
-            if href:
-                urls.append(unwrap(absolute(page_url, href)))
-        no_results = tree.css_first(".no-results, .result--no-result") is not None
-        if not urls and not no_results:
-            raise SerpError("duckduckgo page lists no results and does not say there are none")
-        has_next = tree.css_first("form.nav-link input[name='s'], .nav-link input[name='s']")
-        return SerpPage(organic(urls), no_results=no_results and not urls,
-                        has_next=has_next is not None)
+            if href := _href(block.css_first("a.result__a")):
+                yield href
+
+    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
+        return tree.css_first(".no-results, .result--no-result") is not None
 
 
 class Bing(Engine):
-    """Bing web search."""
+    """Bing web search: ``#b_results > li.b_algo`` with an ``h2 a``; ``li.b_ad`` are ads."""
 
     name: ClassVar[str] = "bing"
     base_url: ClassVar[str] = "https://www.bing.com/search"
+    blocked: ClassVar[str] = "#b_captcha, form[action*='captcha'], #turnstile-widget"
+    blocked_what: ClassVar[str] = "a captcha"
+    containers: ClassVar[tuple[str, ...]] = ("#b_results",)
+    container_what: ClassVar[str] = "#b_results"
+    next_page: ClassVar[str] = "a.sb_pagN, a[title='Next page']"
 
     def url(self, keyword: str, offset: int, country: str | None) -> str:
         """``?q=...&first=<offset+1>&cc=<country>``."""
         return self._query({"q": keyword, "first": offset + 1 if offset else None,
                             "cc": country, "setlang": _language(country) if country else None})
 
-    def parse(self, html: str, page_url: str) -> SerpPage:
-        """Results are ``#b_results > li.b_algo`` with an ``h2 a``; ``li.b_ad`` are ads."""
-        tree = LexborHTMLParser(html)
-        if tree.css_first("#b_captcha, form[action*='captcha'], #turnstile-widget"):
-            raise SerpBlockedError("bing answered with a captcha")
-        container = tree.css_first("#b_results")
-        if container is None:
-            raise SerpError("bing page has no #b_results (markup changed?)")
-        urls = []
+    def _hrefs(self, container: Node) -> Iterator[str]:
         for item in container.css("li.b_algo"):
-            link = item.css_first("h2 a")
-            href = link.attributes.get("href") if link else None
-            if href:
-                urls.append(unwrap(absolute(page_url, href)))
-        no_results = container.css_first("li.b_no") is not None
-        if not urls and not no_results:
-            raise SerpError("bing page lists no results and does not say there are none")
-        has_next = tree.css_first("a.sb_pagN, a[title='Next page']") is not None
-        return SerpPage(organic(urls), no_results=no_results and not urls, has_next=has_next)
+            if href := _href(item.css_first("h2 a")):
+                yield href
+
+    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
+        return container.css_first("li.b_no") is not None
 
 
 class Google(Engine):
     """Google web search (often answers automated clients with a captcha: that is a
-    failed search, recorded as such)."""
+    failed search, recorded as such). Organic results are links holding an ``h3`` inside
+    ``#rso`` (else ``#search``), outside the ad blocks."""
 
     name: ClassVar[str] = "google"
     base_url: ClassVar[str] = "https://www.google.com/search"
+    blocked: ClassVar[str] = "form#captcha-form, #recaptcha, form[action*='consent']"
+    blocked_what: ClassVar[str] = "a captcha or consent page"
+    containers: ClassVar[tuple[str, ...]] = ("#rso", "#search")
+    container_what: ClassVar[str] = "#search"
+    next_page: ClassVar[str] = "a#pnnext"
 
     def url(self, keyword: str, offset: int, country: str | None) -> str:
         """``?q=...&start=<offset>&gl=<country>&hl=<language>``."""
         return self._query({"q": keyword, "start": offset or None, "gl": country,
                             "hl": _language(country) if country else None})
 
-    def parse(self, html: str, page_url: str) -> SerpPage:
-        """Organic results are links holding an ``h3`` inside ``#search``/``#rso``."""
-        tree = LexborHTMLParser(html)
-        if tree.css_first("form#captcha-form, #recaptcha, form[action*='consent']"):
-            raise SerpBlockedError("google answered with a captcha or consent page")
-        container = tree.css_first("#rso") or tree.css_first("#search")
-        if container is None:
-            raise SerpError("google page has no #search (markup changed?)")
-        urls = []
+    def _hrefs(self, container: Node) -> Iterator[str]:
         for heading in container.css("h3"):
             node = heading.parent
             while node is not None and node.tag != "a":
                 node = node.parent
-            if node is None or node.tag != "a":
+            if node is None or _inside_ad(node):
                 continue
-            if _inside_ad(node):
-                continue
-            href = node.attributes.get("href")
-            if href:
-                urls.append(unwrap(absolute(page_url, href)))
-        text = (tree.css_first("#topstuff") or container).text()
-        no_results = "did not match any documents" in text
-        if not urls and not no_results:
-            raise SerpError("google page lists no results and does not say there are none")
-        has_next = tree.css_first("a#pnnext") is not None
-        return SerpPage(organic(urls), no_results=no_results and not urls, has_next=has_next)
+            if href := _href(node):
+                yield href
+
+    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
+        return "did not match any documents" in (tree.css_first("#topstuff") or container).text()
 
 
-def _inside_ad(node: object) -> bool:
-    current = getattr(node, "parent", None)
+def _inside_ad(node: Node) -> bool:
+    current = node.parent
     while current is not None:
-        attrs = current.attributes
-        if current.id in ("tads", "bottomads") or attrs.get("data-text-ad") is not None:
+        if current.id in ("tads", "bottomads") or \
+                current.attributes.get("data-text-ad") is not None:
             return True
         current = current.parent
     return False
