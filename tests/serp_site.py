@@ -13,8 +13,10 @@ import html
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
+
+from tests.servers import http_server
 
 PAGE_SIZE = 10
 
@@ -139,21 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024
-    daemon_threads = True
-
-
 @contextlib.contextmanager
 def serp_site() -> Iterator[SerpSite]:
     """Serve the engine on 127.0.0.1 (random port)."""
     site = SerpSite()
-    server = _Server(("127.0.0.1", 0), type("Handler", (_Handler,), {"site": site}))
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_server(type("Handler", (_Handler,), {"site": site})) as base:
+        site.base = base
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()

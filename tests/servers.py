@@ -44,27 +44,40 @@ class _EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
-class EchoServer(ThreadingHTTPServer):
-    """The check endpoint; ``request_queue_size`` is high because checks fan out."""
+class LoopbackServer(ThreadingHTTPServer):
+    """A threaded HTTP server for tests; ``request_queue_size`` is high because
+    ``http.server`` stalls under fan-out otherwise."""
 
     request_queue_size = 1024
     daemon_threads = True
+
+
+class EchoServer(LoopbackServer):
+    """The check endpoint."""
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that hung up early (a timed-out check) is not an error here."""
 
 
 @contextlib.contextmanager
-def echo_server() -> Iterator[str]:
-    """Serve the echo endpoint; yields its URL."""
-    server = EchoServer(("127.0.0.1", 0), _EchoHandler)
+def http_server(handler: type[BaseHTTPRequestHandler],
+                server_class: type[LoopbackServer] = LoopbackServer) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (random port) in a thread; yields the base URL."""
+    server = server_class(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/get"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    """Serve the echo endpoint; yields its URL."""
+    with http_server(_EchoHandler, EchoServer) as base:
+        yield base + "/get"
 
 
 class LineLog:

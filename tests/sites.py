@@ -4,10 +4,11 @@ tracker endpoint. Every request is logged so tests can prove what reached the se
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import http_server
 
 PROBE = """
 const probe = () => {
@@ -116,22 +117,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 1024  # http.server stalls under fan-out otherwise
-    daemon_threads = True
-
-
 @contextlib.contextmanager
 def local_site() -> Iterator[Site]:
     """Serve the pages on 127.0.0.1 (random port)."""
     site = Site(base="")
-    handler = type("Handler", (_Handler,), {"site": site})
-    server = _Server(("127.0.0.1", 0), handler)
-    site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with http_server(type("Handler", (_Handler,), {"site": site})) as base:
+        site.base = base
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
