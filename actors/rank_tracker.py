@@ -30,7 +30,13 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.serp import engine
 from domain import rules
-from domain.automation import RANK_TARGETS_ID, RankTargets, SearchTask, keyword_key
+from domain.automation import (
+    RANK_TARGETS_ID,
+    RankTargets,
+    SearchTask,
+    fold_keyword,
+    keyword_key,
+)
 from domain.automation_commands import (
     DEFAULT_DEPTH,
     AddDomain,
@@ -123,8 +129,8 @@ class RankTrackerActor(VipbActor):
         entries = list(self.targets().keywords.values())
         if keywords is None:
             return entries
-        wanted = {" ".join(k.casefold().split()) for k in keywords}
-        return [e for e in entries if " ".join(e["keyword"].casefold().split()) in wanted]
+        wanted = {fold_keyword(k) for k in keywords}
+        return [e for e in entries if fold_keyword(e["keyword"]) in wanted]
 
     # --- tasks -----------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from actors.base import VipbActor
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
 from domain import cron
-from domain.automation import Schedule
+from domain.automation import Schedule, fold_keyword
 from domain.automation_commands import CreateSchedule, StartSearch
 from domain.errors import BaseError, ValidationError
 from domain.results import Ack
@@ -82,8 +82,8 @@ class SchedulerActor(VipbActor):
                                   "first or pick another name", field="name")
         if command.keywords is not None:
             tracked = self._tracker.tracked(list(command.keywords)).get()
-            known = {" ".join(e["keyword"].casefold().split()) for e in tracked}
-            missing = [k for k in command.keywords if " ".join(k.casefold().split()) not in known]
+            known = {fold_keyword(e["keyword"]) for e in tracked}
+            missing = [k for k in command.keywords if fold_keyword(k) not in known]
             if missing:
                 raise ValidationError(f"{missing[0]!r} is not a tracked keyword (add it with "
                                       "vipb rank keyword add)", field="keywords")

@@ -19,10 +19,15 @@ from domain.ids import named_id
 RANK_TARGETS_ID = named_id("rank-targets", "singleton")
 
 
+def fold_keyword(keyword: str) -> str:
+    """Keyword words compared without case or extra spaces."""
+    return " ".join(keyword.casefold().split())
+
+
 def keyword_key(keyword: str, engine: str, country: str | None) -> str:
     """The identity of a tracked keyword: the same words on another engine or country is
     another keyword."""
-    return f"{' '.join(keyword.casefold().split())}|{engine}|{country or ''}"
+    return f"{fold_keyword(keyword)}|{engine}|{country or ''}"
 
 
 class RankTargets(Aggregate):
