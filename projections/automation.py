@@ -234,41 +234,40 @@ class SchedulesView(View):
                 "ScheduleRemoved": self._removed}
 
     @staticmethod
-    def _next(cur: sqlite3.Cursor, schedule_id: str, since: str) -> str | None:
+    def _next_run(cron_text: str, timezone: str, since: str) -> str:
+        nxt = cron.next_after(cron_text, timezone, datetime.fromisoformat(since))
+        return nxt.astimezone(UTC).isoformat()
+
+    def _next_of(self, cur: sqlite3.Cursor, schedule_id: str, since: str) -> str | None:
         row = cur.execute("SELECT cron, timezone FROM schedules WHERE id=?",
                           (schedule_id,)).fetchone()
-        if row is None:
-            return None
-        nxt = cron.next_after(row[0], row[1], datetime.fromisoformat(since))
-        return nxt.astimezone(UTC).isoformat()
+        return self._next_run(row[0], row[1], since) if row else None
 
     def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
         ts = rec.timestamp or ""
+        starts = _iso(s["starts_at"]) or ts
         cur.execute(
             "INSERT OR REPLACE INTO schedules (id, name, cron, timezone, keywords, profile, "
-            "state, created_at, updated_at) VALUES (?,?,?,?,?,?,'active',?,?)",
+            "state, next_run_at, created_at, updated_at) VALUES (?,?,?,?,?,?,'active',?,?,?)",
             (rec.aggregate, s["name"], s["cron"], s["timezone"],
              json.dumps(s["keywords"]) if s["keywords"] is not None else None, s["profile"],
-             ts, ts))
-        starts = _iso(s["starts_at"]) or ts
-        cur.execute("UPDATE schedules SET next_run_at=? WHERE id=?",
-                    (self._next(cur, rec.aggregate, starts), rec.aggregate))
+             self._next_run(s["cron"], s["timezone"], starts), ts, ts))
 
     def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
         scheduled_for = _iso(s["scheduled_for"]) or ""
+        row = cur.execute("SELECT name, cron, timezone FROM schedules WHERE id=?",
+                          (rec.aggregate,)).fetchone()
+        name, nxt = (row[0], self._next_run(row[1], row[2], scheduled_for)) if row \
+            else ("?", None)
         cur.execute(
             "UPDATE schedules SET triggers=triggers+1, last_scheduled_for=?, "
             "last_triggered_at=?, next_run_at=?, updated_at=? WHERE id=?",
-            (scheduled_for, rec.timestamp, self._next(cur, rec.aggregate, scheduled_for),
-             rec.timestamp, rec.aggregate))
-        name = cur.execute("SELECT name FROM schedules WHERE id=?",
-                           (rec.aggregate,)).fetchone()
+            (scheduled_for, rec.timestamp, nxt, rec.timestamp, rec.aggregate))
         cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?)",
-                    (rec.notification_id, rec.aggregate, name[0] if name else "?",
-                     scheduled_for, rec.timestamp, s["missed"], len(s["task_ids"]),
-                     json.dumps(s["task_ids"]), s["note"]))
+                    (rec.notification_id, rec.aggregate, name, scheduled_for, rec.timestamp,
+                     s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"]))
 
     def _paused(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='paused', next_run_at=NULL, updated_at=? "
@@ -277,7 +276,7 @@ class SchedulesView(View):
     def _resumed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         since = _iso(rec.state["resumed_at"]) or ""
         cur.execute("UPDATE schedules SET state='active', next_run_at=?, updated_at=? "
-                    "WHERE id=?", (self._next(cur, rec.aggregate, since), rec.timestamp,
+                    "WHERE id=?", (self._next_of(cur, rec.aggregate, since), rec.timestamp,
                                    rec.aggregate))
 
     def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
