@@ -18,7 +18,6 @@ import pykka
 
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import SchedulerActor
-from adapters.config import Settings
 from domain.automation_commands import (
     AddDomain,
     AddKeyword,
@@ -48,12 +47,11 @@ class AutomationChannels:
     def __init__(self, tracker: pykka.ActorProxy[RankTrackerActor],
                  scheduler: pykka.ActorProxy[SchedulerActor],
                  read: Callable[[], AbstractContextManager[sqlite3.Connection]],
-                 settle: Callable[[], None], settings: Settings) -> None:
+                 settle: Callable[[], None]) -> None:
         self._tracker = tracker
         self._scheduler = scheduler
         self._read = read
         self._settle = settle
-        self._settings = settings
 
     def handlers(self) -> dict[type[Any], Handler]:
         """Command type -> handler."""

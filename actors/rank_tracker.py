@@ -28,6 +28,7 @@ from actors.search_worker import (
 )
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters.config import Settings
 from adapters.serp import engine
 from domain import rules
 from domain.automation import (
@@ -55,17 +56,15 @@ class RankTrackerActor(VipbActor):
     """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
 
     def __init__(self, writer: EventWriter,
-                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
-                 engine_urls: dict[str, str] | None = None, concurrency: int = 2,
-                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None,
-                 allow_private_targets: bool = False) -> None:
+                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
+                 outcome: Outcome | None = None) -> None:
         super().__init__()
-        self._allow_private = allow_private_targets
+        self._allow_private = settings.allow_private_targets
         self._writer = writer
         self._tabs = tabs
-        self._engine_urls = dict(engine_urls or {})
-        self._concurrency = max(1, concurrency)
-        self._policy = policy
+        self._engine_urls = dict(settings.engine_urls)
+        self._concurrency = settings.search_concurrency
+        self._policy = RetryPolicy.from_settings(settings)
         self._outcome = outcome
         self._targets: RankTargets | None = None
         self._queue: deque[SearchTask] = deque()

@@ -28,7 +28,6 @@ from actors.rank_tracker import RankTrackerActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
-from actors.search_worker import RetryPolicy
 from actors.tab_channels import TabChannels
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
@@ -209,19 +208,14 @@ class Runtime:
 
     def _start_automation(self, clock: Callable[[], float]) -> None:
         settings, rotation = self.settings, self.rotation
-        policy = RetryPolicy(attempts=settings.search_attempts,
-                             initial=settings.search_retry_initial,
-                             maximum=settings.search_retry_max)
         self.tracker_ref = RankTrackerActor.start(
-            self.writer, self.tabs, settings.engine_urls, settings.search_concurrency, policy,
-            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
-            allow_private_targets=settings.allow_private_targets)
+            self.writer, self.tabs, settings,
+            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
         self.tracker = self.tracker_ref.proxy()
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
                                                   self._schedule_ids, clock)
         self.scheduler = self.scheduler_ref.proxy()
-        automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle,
-                                        settings)
+        automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
 
     def _schedule_ids(self) -> list[str]:

@@ -30,6 +30,7 @@ from actors.base import VipbActor
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters.config import Settings
 from adapters.serp import Engine, SerpBlockedError, SerpError
 from domain.automation import SearchTask
 from domain.errors import BaseError
@@ -44,10 +45,16 @@ TIMEOUT = 300.0
 class RetryPolicy:
     """How often and how patiently a search is retried."""
 
-    attempts: int = 3
-    initial: float = 2.0  # seconds before the first retry
-    maximum: float = 60.0  # cap on any single wait
+    attempts: int
+    initial: float  # seconds before the first retry
+    maximum: float  # cap on any single wait
     jitter: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy the host settings ask for (``VIPB_SEARCH_*``)."""
+        return cls(attempts=settings.search_attempts, initial=settings.search_retry_initial,
+                   maximum=settings.search_retry_max)
 
 
 class CancelToken:
@@ -103,7 +110,7 @@ class SearchWorkerActor(VipbActor):
     def __init__(self, task: SearchTask, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engine: Engine,
                  token: CancelToken, done: pykka.ActorRef[Any],
-                 policy: RetryPolicy = RetryPolicy(), outcome: Outcome | None = None) -> None:
+                 policy: RetryPolicy, outcome: Outcome | None = None) -> None:
         super().__init__()
         self._task = task
         self._writer = writer
