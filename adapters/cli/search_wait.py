@@ -24,33 +24,46 @@ def is_final(event: dict[str, Any]) -> bool:
     return name == "SearchTaskFailed" and (event.get("data") or {}).get("retry_in") is None
 
 
-def wait_in_host(data_dir: Path, after: int, task_ids: list[str], timeout: float,
-                 report: Report | None) -> bool:
-    """Follow the host's events from ``after`` until every task is final (True), the
+def follow_events(data_dir: Path, after: int, until: Callable[[dict[str, Any]], bool],
+                  timeout: float) -> bool:
+    """Stream the host's events from ``after`` until ``until(event)`` is true (True), the
     timeout passes or the host goes away (False)."""
-    pending = set(task_ids)
-    done = threading.Event()
+    reached = threading.Event()
+    stopped = threading.Event()
     client = ControlClient(DataPaths(data_dir).socket)
 
     def follow() -> None:
         try:
             for message in client.stream("events:follow", {"after": after}):
                 event = message.get("event")
-                if event and event.get("aggregate_id") in pending and is_final(event):
-                    pending.discard(event["aggregate_id"])
-                    if report is not None:
-                        report(len(task_ids) - len(pending), len(task_ids))
-                    if not pending:
-                        break
+                if event and until(event):
+                    reached.set()
+                    break
         except (OSError, ValueError):
             pass  # the host stopped or the connection was closed on timeout
         finally:
-            done.set()
+            stopped.set()
 
-    threading.Thread(target=follow, name="vipb-wait", daemon=True).start()
-    done.wait(timeout)
+    threading.Thread(target=follow, name="vipb-follow", daemon=True).start()
+    stopped.wait(timeout)
     client.close()
-    return not pending
+    return reached.is_set()
+
+
+def wait_in_host(data_dir: Path, after: int, task_ids: list[str], timeout: float,
+                 report: Report | None) -> bool:
+    """Follow the host's events from ``after`` until every task is final (True), the
+    timeout passes or the host goes away (False)."""
+    pending = set(task_ids)
+
+    def final(event: dict[str, Any]) -> bool:
+        if event.get("aggregate_id") in pending and is_final(event):
+            pending.discard(event["aggregate_id"])
+            if report is not None:
+                report(len(task_ids) - len(pending), len(task_ids))
+        return not pending
+
+    return follow_events(data_dir, after, final, timeout)
 
 
 def wait_in_process(rt: Runtime, task_ids: list[str], timeout: float,

@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from actors.runtime import DataPaths
-from adapters.control import ControlClient
+from adapters.cli.search_wait import follow_events
 from tests.browser.conftest import HAVE_CHROMIUM
 from tests.e2e.conftest import Cli
 from tests.e2e.test_host_cli import RunningHost
@@ -42,25 +40,13 @@ def wait_event(data: Path, predicate: Callable[[dict[str, Any]], bool],
                after: int = 0, timeout: float = 120.0) -> dict[str, Any]:
     """The first event (from ``after``) the host streams that matches ``predicate``."""
     found: list[dict[str, Any]] = []
-    done = threading.Event()
-    client = ControlClient(DataPaths(data).socket)
 
-    def follow() -> None:
-        try:
-            for message in client.stream("events:follow", {"after": after}):
-                event = message.get("event")
-                if event is not None and predicate(event):
-                    found.append(event)
-                    break
-        except OSError:
-            pass
-        finally:
-            done.set()
+    def match(event: dict[str, Any]) -> bool:
+        if predicate(event):
+            found.append(event)
+        return bool(found)
 
-    threading.Thread(target=follow, daemon=True).start()
-    done.wait(timeout)
-    client.close()
-    assert found, f"no matching event within {timeout}s"
+    assert follow_events(data, after, match, timeout), f"no matching event within {timeout}s"
     return found[0]
 
 
