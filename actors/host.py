@@ -130,9 +130,10 @@ class Host:
             self.close()
             raise
         log.info("host started on %s (pid %d)", self.paths.root, os.getpid())
-        threading.Thread(target=self._resume_tabs, name="vipb-resume", daemon=True).start()
+        threading.Thread(target=self._resume, name="vipb-resume", daemon=True).start()
 
-    def _resume_tabs(self) -> None:
+    def _resume(self) -> None:
+        """Reopen the open tabs, then start schedules and resume pending searches."""
         rt = self.runtime
         if rt is None:
             return
