@@ -27,6 +27,7 @@ import pykka
 from actors.metrics import HostCollector, serve_metrics
 from actors.rate_limit import RateLimiter
 from actors.runtime import DataPaths, NotInitializedError, Runtime
+from actors.watchdog import ShutdownWatchdog
 from adapters.backup import create_backup
 from adapters.config import Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
@@ -103,6 +104,8 @@ class Host:
         self._stop = threading.Event()
         self._lock = HostLock(self.paths.host_lock)
         self._commits: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._closing = "not closing"
+        self._closing_runtime: Runtime | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -160,8 +163,19 @@ class Host:
                 pass
         finally:
             log.info("host stopping")
+            watchdog = ShutdownWatchdog(self.settings.shutdown_timeout, lambda: self.closing)
+            watchdog.start()
             self.close()
+            watchdog.finished()
             log.info("host stopped")
+
+    @property
+    def closing(self) -> str:
+        """The shutdown step in progress (what a stuck shutdown reports)."""
+        runtime = self._closing_runtime
+        if runtime is not None:
+            return f"{self._closing}: {getattr(runtime, 'closing_step', 'starting')}"
+        return self._closing
 
     def stop(self) -> None:
         """Ask ``run`` to return (as a signal does)."""
@@ -170,14 +184,18 @@ class Host:
     def close(self) -> None:
         """Stop serving, flush and close the runtime, release the lock. Safe to call twice."""
         if self._metrics is not None:
+            self._closing = "stopping the metrics server"
             self._metrics.shutdown()
             self._metrics = None
         if self.server is not None:
+            self._closing = "waiting for running commands"
             self.server.stop()  # in-flight commands finish first
             self.server = None
-        if self.runtime is not None:
-            self.runtime.close(keep_tabs=True)  # open tabs resume at the next start
-            self.runtime = None
+        runtime = self.runtime
+        if runtime is not None:
+            self._closing, self._closing_runtime = "closing the runtime", runtime
+            self.runtime = None  # requests that still arrive are refused
+            runtime.close(keep_tabs=True)  # open tabs resume at the next start
         self._lock.release()
 
     # --- requests --------------------------------------------------------------------------------

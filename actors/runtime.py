@@ -48,12 +48,14 @@ from adapters.store import (
     signing_key,
 )
 from domain.automation_commands import AUTOMATION_COMMANDS
-from domain.errors import ValidationError
+from domain.errors import DatabaseError, ValidationError
 from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
 
 log = logging.getLogger(__name__)
+
+SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
 
 
 @dataclass(frozen=True)
@@ -285,7 +287,11 @@ class Runtime:
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""
         head = self.app.recorder.max_notification_id() or 0
-        self.runner.wait_for(head)
+        if not self.runner.wait_for(head, timeout=SETTLE_TIMEOUT):
+            behind = min((s.position for s in self.runner.status()), default=0)
+            raise DatabaseError(f"the read models did not reach the store head ({behind} of "
+                                f"{head}) within {SETTLE_TIMEOUT:.0f}s (a rebuild may be "
+                                "running); retry")
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:
@@ -331,33 +337,51 @@ class Runtime:
         """Stop actors, flush the committer, close databases. Safe to call twice.
 
         ``keep_tabs``: leave open tabs open on record (the host resumes them at its next
-        start) instead of closing them."""
+        start) instead of closing them. ``closing_step`` names the step in progress (what a
+        stuck shutdown reports)."""
         if getattr(self, "_closed", False):
             return
         self._closed = True
-        self.scheduler_ref.stop()
-        self.tracker_ref.stop()  # running searches are interrupted and resume next time
-        if self._tabs_ref is not None:
-            if keep_tabs:
-                self._tabs_ref.proxy().suspend_all().get()
-            self._tabs_ref.stop()  # closes the other tabs (TabClosed) while the store is open
-        if self._engine is not None:
-            self._engine.close()
-        self.guard_ref.stop()
-        self.pool_ref.stop()
-        self.rotation_ref.stop()
-        self.health_ref.stop()
-        self.committer.stop()
-        if self._sealer is not None:
-            self._sealing.set()
-            self._sealer.join(30)
-        try:
-            self.audit.seal(self.app.recorder)  # everything this runtime wrote is covered
-        except Exception:
-            log.exception("sealing the audit chain at close failed")
-        self.runner.stop()
-        self.app.close()
-        self.keystore.close()
+        for step, action in self._close_steps(keep_tabs):
+            self.closing_step = step
+            action()
+        self.closing_step = "closed"
+
+    def _close_steps(self, keep_tabs: bool) -> list[tuple[str, Callable[[], object]]]:
+        tabs = self._tabs_ref
+
+        def suspend_tabs() -> None:
+            if tabs is not None and keep_tabs:
+                tabs.proxy().suspend_all().get()
+
+        def seal() -> None:
+            if self._sealer is not None:
+                self._sealing.set()
+                self._sealer.join(30)
+            try:
+                self.audit.seal(self.app.recorder)  # everything this runtime wrote is covered
+            except Exception:
+                log.exception("sealing the audit chain at close failed")
+
+        return [
+            ("stopping the scheduler", self.scheduler_ref.stop),
+            # running searches are interrupted and resume next time
+            ("stopping the rank tracker", self.tracker_ref.stop),
+            ("suspending open tabs", suspend_tabs),
+            # closes the other tabs (TabClosed) while the store is open
+            ("stopping the tabs", tabs.stop if tabs is not None else lambda: None),
+            ("closing Chromium", self._engine.close if self._engine is not None
+             else lambda: None),
+            ("stopping the privacy guard", self.guard_ref.stop),
+            ("stopping the proxy pool", self.pool_ref.stop),
+            ("stopping the rotation engine", self.rotation_ref.stop),
+            ("stopping the health checker", self.health_ref.stop),
+            ("flushing the committer", self.committer.stop),
+            ("sealing the audit chain", seal),
+            ("stopping the projections", self.runner.stop),
+            ("closing the event store", self.app.close),
+            ("closing the key store", self.keystore.close),
+        ]
 
     def __enter__(self) -> Runtime:
         return self

@@ -50,3 +50,7 @@ class Settings(BaseSettings):
 
     search_retry_max: float = Field(default=60.0, ge=0.0, le=3600.0)
     """Cap on any single wait between attempts."""
+
+    shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
+    """Seconds a stopping host waits for running work before it exits anyway, naming the
+    threads that were stuck (every acknowledged command is already committed)."""

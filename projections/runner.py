@@ -3,6 +3,11 @@ and move each view's tracking position in the SAME transaction (compare-and-set)
 
 Resumable by construction: a crash rolls back rows and position together, and a second runner
 on the same file cannot apply a batch twice (the position it expected has moved).
+
+Locking (one order, never reversed): ``_lock`` guards the connection (setup, batches,
+rebuilds) and may be held while taking ``_advanced``; ``_advanced`` guards the positions last
+committed (a copy in memory) and is never held while taking ``_lock``. Waiters therefore read
+positions without touching the connection, so a long rebuild cannot deadlock a settle.
 """
 
 from __future__ import annotations
@@ -94,8 +99,9 @@ class ProjectionRunner:
         self._batch = batch_size
         self._handlers: dict[str, dict[str, Handler]] = {v.name: v.handlers() for v in views}
         self._names: dict[str, str] = {}
-        self._lock = threading.RLock()
-        self._advanced = threading.Condition()
+        self._lock = threading.RLock()  # outer: the connection (see the module docstring)
+        self._advanced = threading.Condition()  # inner: ``_committed`` and its waiters
+        self._committed: dict[str, tuple[int, int]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -123,17 +129,23 @@ class ProjectionRunner:
         except BaseException:
             cur.execute("ROLLBACK")
             raise
+        self._publish()
 
     def positions(self) -> dict[str, tuple[int, int]]:
-        """View name -> (position, skipped), as committed."""
-        # The lock keeps us out of a batch in progress on this same connection, whose
-        # uncommitted tracking rows would otherwise be visible to us.
+        """View name -> (position, skipped), as last committed (or read) by this runner."""
+        with self._advanced:
+            found = dict(self._committed)
+        return {v.name: found.get(v.name, (0, 0)) for v in self._views}
+
+    def _publish(self) -> None:
+        """Read the committed tracking rows (caller holds ``_lock``, no open transaction)
+        into ``_committed`` and wake the waiters."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT view, position, skipped FROM projection_tracking"
-            ).fetchall()
-        found = {name: (pos, skipped) for name, pos, skipped in rows}
-        return {v.name: found.get(v.name, (0, 0)) for v in self._views}
+                "SELECT view, position, skipped FROM projection_tracking").fetchall()
+        with self._advanced:
+            self._committed = {name: (pos, skipped) for name, pos, skipped in rows}
+            self._advanced.notify_all()
 
     def status(self) -> list[ViewStatus]:
         """Each view's position, skipped count and the store head."""
@@ -169,9 +181,7 @@ class ProjectionRunner:
                     view.discard()
                 cur.execute("ROLLBACK")
                 raise
-        if done:
-            with self._advanced:
-                self._advanced.notify_all()
+            self._publish()  # also when nothing was new: other runners may have moved
         return done, low
 
     def _apply_batch(self, cur: sqlite3.Cursor) -> tuple[int, int]:
@@ -270,6 +280,7 @@ class ProjectionRunner:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            self._publish()  # waiters see the dropped views at 0 from now on
             self._setup(wanted)
             return self.catch_up(progress)
 
@@ -296,13 +307,17 @@ class ProjectionRunner:
                 log.exception("projection catch-up failed; will retry")
 
     def wait_for(self, notification_id: int, timeout: float = 30.0) -> bool:
-        """Block until every view is at ``notification_id`` or later (background mode)."""
-        def reached() -> bool:
-            return all(pos >= notification_id for pos, _ in self.positions().values())
+        """Block until every view is at ``notification_id`` or later (background mode);
+        False if ``timeout`` passed first."""
+        names = [v.name for v in self._views]
+
+        def reached() -> bool:  # runs under ``_advanced``: must not take ``_lock``
+            return all(self._committed.get(n, (0, 0))[0] >= notification_id for n in names)
 
         if self._thread is None:
             self.catch_up()
-            return reached()
+            with self._advanced:
+                return reached()
         with self._advanced:
             return self._advanced.wait_for(reached, timeout=timeout)
 

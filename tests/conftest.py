@@ -22,6 +22,15 @@ def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VIPB_CHECK_URL", "http://127.0.0.1:9/get")
 
 
+@pytest.fixture(autouse=True)
+def _no_host_left_behind() -> Iterator[None]:
+    """Every `vipb host run` a test started is gone after it (also on failure or timeout)."""
+    yield
+    from tests.hosts import kill_leftover_hosts
+
+    kill_leftover_hosts()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """An initialised data dir on a real SQLite file."""

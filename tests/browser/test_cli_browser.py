@@ -43,7 +43,7 @@ def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:
 def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:  # noqa: F811
     import signal
 
-    from tests.e2e.test_host_cli import RunningHost
+    from tests.hosts import RunningHost
 
     assert cli("init").code == 0
     alone = cli("tab", "open", site.url("/frame.html"), "--proxy", "direct")

@@ -237,7 +237,7 @@ def test_open_tabs_resume_after_a_host_restart(data_dir, site: Site) -> None:
     import signal
 
     from adapters.control import ControlClient
-    from tests.e2e.test_host_cli import RunningHost
+    from tests.hosts import RunningHost
 
     lab = {"VIPB_ALLOW_PRIVATE_TARGETS": "1"}
     host = RunningHost(data_dir, **lab)

@@ -3,50 +3,23 @@ gracefully, and SIGKILL at random points of a busy host loses nothing acknowledg
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-import os
 import random
 import signal
-import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from actors.runtime import DataPaths, EventReader
+from actors.runtime import EventReader
 from adapters.control import ControlClient, HostUnavailable
-from tests.e2e.conftest import ENTRY, Cli
-from tests.servers import LineLog
-
-
-class RunningHost:
-    """A `vipb host run` process; started when its log says so (no polling)."""
-
-    def __init__(self, data_dir: Path, **extra_env: str) -> None:
-        env = {**os.environ, "VIPB_DATA_DIR": str(data_dir), "VIPB_KEYRING": "off",
-               "PYTHONUNBUFFERED": "1", **extra_env}
-        self.process = subprocess.Popen([*ENTRY, "host", "run"], stderr=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, text=True, env=env)
-        self.log = LineLog()
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line)
-            if '"host started' in line:
-                break
-        else:
-            raise AssertionError(f"host did not start: {''.join(self.log.lines)}")
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.socket = DataPaths(data_dir).socket
-
-    def _drain(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        return self.process.wait(60)
+from tests.e2e.conftest import Cli
+from tests.hosts import RunningHost
+from tests.load import cpu_load
+from tests.servers import echo_server, tcp_server
 
 
 @pytest.fixture
@@ -57,10 +30,7 @@ def data(cli: Cli, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def host(data: Path) -> Iterator[RunningHost]:
-    running = RunningHost(data)
-    yield running
-    if running.process.poll() is None:
-        running.stop(signal.SIGKILL)
+    yield RunningHost(data)  # killed after the test if it still runs (tests/conftest.py)
 
 
 def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
@@ -168,3 +138,87 @@ def test_audit_and_replay_through_the_cli(cli: Cli, data: Path, tmp_path: Path) 
     assert tampered.code == 1
     assert tampered.json()["problem"]["kind"] == "deleted"
     assert tampered.json()["problem"]["notification_id"] == 3
+
+
+def test_sigterm_stops_the_host_in_bounded_time_even_with_a_stuck_worker(data: Path) -> None:
+    """A validation stuck on a proxy that accepts and never answers (timeout 120 s) holds a
+    request worker and the health checker; SIGTERM still ends the host within the shutdown
+    timeout, and the log names the stuck step and thread. The next start is normal."""
+    reached = threading.Event()
+
+    async def silent_proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        reached.set()
+        await reader.read()  # never answers; returns when the host's process is gone
+        writer.close()
+
+    with echo_server() as check_url, tcp_server(silent_proxy) as port:
+        host = RunningHost(data, VIPB_SHUTDOWN_TIMEOUT="3", VIPB_CHECK_URL=check_url,
+                           VIPB_ALLOW_PRIVATE_TARGETS="1")
+        with ControlClient(host.socket) as client:
+            proxy_id = client.call("proxy:add", {"protocol": "http", "host": "127.0.0.1",
+                                                 "port": port})["data"]["id"]
+        replies: list[dict] = []
+
+        def validate() -> None:
+            with contextlib.suppress(HostUnavailable, OSError), \
+                    ControlClient(host.socket) as client:
+                replies.append(client.call("proxy:validate", {
+                    "proxy_id": proxy_id, "samples": 1, "timeout": 120}))
+
+        threading.Thread(target=validate, daemon=True).start()
+        assert reached.wait(60), "the check reached the silent proxy"
+        code = host.stop(signal.SIGTERM, timeout=60)  # the check alone would take 120 s
+    assert code == 1, "a forced stop is not a clean one"
+    text = "".join(host.log.lines)
+    assert "shutdown did not finish within 3s" in text
+    assert "HealthCheckActor" in text and "health_actor.py" in text, text[-3000:]
+    assert replies == [], "the stuck command was never acknowledged"
+    again = RunningHost(data)
+    with ControlClient(again.socket) as client:
+        assert [p["id"] for p in client.call("proxy:list")["data"]] == [proxy_id]
+    assert again.stop() == 0
+
+
+@pytest.mark.slow
+def test_rebuilds_over_the_socket_beside_settles_and_updates_finish_under_load(
+        data: Path) -> None:
+    """What once hung the host in the first round: `projections:rebuild` while another
+    client settles in a loop and a third sends updates, beside two CPU-bound processes."""
+    host = RunningHost(data)
+    with ControlClient(host.socket) as client:
+        ids = [client.call("proxy:add", {"protocol": "http", "host": "127.0.0.1",
+                                         "port": 5200 + n})["data"]["id"] for n in range(8)]
+        for n in range(400):
+            assert client.call("proxy:update", {"proxy_id": ids[n % 8],
+                                                "weight": n % 90 + 2})["success"]
+    stop = threading.Event()
+    failures: list[object] = []
+
+    def loop(channel: str, payload: Callable[[int], dict]) -> None:
+        with ControlClient(host.socket, timeout=120) as client:
+            n = 0
+            while not stop.is_set():
+                reply = client.call(channel, payload(n))
+                if not reply["success"]:
+                    failures.append(reply)
+                n += 1
+
+    with cpu_load(2):
+        others = [threading.Thread(target=loop, args=("host:settle", lambda n: {}),
+                                   daemon=True),
+                  threading.Thread(target=loop, args=("proxy:update", lambda n: {
+                      "proxy_id": ids[n % 8], "weight": n % 97 + 1}), daemon=True)]
+        for thread in others:
+            thread.start()
+        with ControlClient(host.socket, timeout=120) as client:
+            for _ in range(8):
+                rebuilt = client.call("projections:rebuild", {})
+                assert rebuilt["success"], rebuilt
+        stop.set()
+        for thread in others:
+            thread.join(120)
+        assert not any(t.is_alive() for t in others), "a settle or an update never returned"
+    assert failures == []
+    with ControlClient(host.socket) as client:
+        assert {s["lag"] for s in client.call("projections:status")["data"]} == {0}
+    assert host.stop() == 0

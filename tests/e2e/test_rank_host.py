@@ -16,7 +16,7 @@ import pytest
 from adapters.cli.search_wait import follow_events
 from tests.browser.conftest import HAVE_CHROMIUM
 from tests.e2e.conftest import Cli
-from tests.e2e.test_host_cli import RunningHost
+from tests.hosts import RunningHost
 from tests.serp_site import SerpSite, serp_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
