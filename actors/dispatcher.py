@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -18,7 +20,7 @@ from pydantic import BaseModel
 
 from actors.health_actor import HealthCheckActor, Progress
 from actors.proxy_actor import ProxyActor, UpdateRequest
-from actors.proxy_pool import ProxyPoolActor
+from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
 from actors.writer import COMMIT_TIMEOUT
@@ -63,6 +65,7 @@ class Dispatcher:
         health: pykka.ActorProxy[HealthCheckActor] | None = None,
         settings: Settings | None = None,
         rotation: pykka.ActorProxy[RotationActor] | None = None,
+        max_cached_actors: int = MAX_LIVE_PROXY_ACTORS,
     ) -> None:
         self._rotation = rotation
         self._pool = pool
@@ -71,10 +74,18 @@ class Dispatcher:
         self._read = read
         self._settle = settle
         self._limiter = limiter
-        self._proxy_actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
+        # Request workers of the control socket call in from many threads: the two caches
+        # below are read and changed under ``_lock`` only, never while waiting on an actor.
+        self._lock = threading.Lock()
+        # Proxy actors of recently updated proxies (one actor hop per update instead of two),
+        # least recently used first; no more than the pool keeps alive anyway.
+        self.max_cached_actors = max_cached_actors
+        self._proxy_actors: OrderedDict[UUID, pykka.ActorProxy[ProxyActor]] = OrderedDict()
         # Endpoints for validation, dropped whenever this dispatcher updates or removes the
-        # proxy (as stale as the proxy actor's own state, and no more).
+        # proxy (as stale as the proxy actor's own state, and no more). ``_epoch`` counts the
+        # drops, so an endpoint fetched before a drop is not cached after it.
         self._endpoints: dict[str, ProxyEndpoint] = {}
+        self._epoch = 0
         self._commands: dict[str, type[Command]] = dict(PROXY_COMMANDS)
         self._handlers: dict[type[Command], Handler] = {
             AddProxy: lambda c: self._pool.add(c).get(),
@@ -131,24 +142,47 @@ class Dispatcher:
         return {"success": True, "data": _jsonable(data)}
 
     def _remove(self, command: RemoveProxy) -> Any:
-        self._endpoints.pop(str(command.proxy_id), None)
+        self._forget(command.proxy_id)
         return self._pool.remove(command).get()
+
+    def _forget(self, proxy_id: UUID, actor: bool = False) -> None:
+        """Drop the cached endpoint (and, if asked, the cached actor) of a proxy."""
+        with self._lock:
+            self._endpoints.pop(str(proxy_id), None)
+            self._epoch += 1
+            if actor:
+                self._proxy_actors.pop(proxy_id, None)
+
+    def cached_actors(self) -> int:
+        """How many proxy actors this dispatcher keeps at hand (at most
+        ``max_cached_actors``)."""
+        with self._lock:
+            return len(self._proxy_actors)
+
+    def _actor(self, proxy_id: UUID, fresh: bool) -> pykka.ActorProxy[ProxyActor]:
+        """The proxy's actor: the cached one if alive (unless ``fresh``), else the pool's."""
+        with self._lock:
+            actor = None if fresh else self._proxy_actors.get(proxy_id)
+            if actor is not None and actor.actor_ref.is_alive():
+                self._proxy_actors.move_to_end(proxy_id)
+                return actor
+        started: pykka.ActorProxy[ProxyActor] = self._pool.actor_for(proxy_id).get()
+        with self._lock:  # (the pool is asked outside the lock: that waits on its actor)
+            self._proxy_actors[proxy_id] = started
+            self._proxy_actors.move_to_end(proxy_id)
+            while len(self._proxy_actors) > self.max_cached_actors:
+                self._proxy_actors.popitem(last=False)
+        return started
 
     def _update(self, command: UpdateProxy) -> Any:
         # The actor proxy is cached here so a hot proxy costs one actor hop, not two; a
         # stopped actor (proxy removed) sends us back to the pool, which knows the truth.
-        self._endpoints.pop(str(command.proxy_id), None)
-        actor = self._proxy_actors.get(command.proxy_id)
-        if actor is None or not actor.actor_ref.is_alive():
-            actor = self._pool.actor_for(command.proxy_id).get()
-            self._proxy_actors[command.proxy_id] = actor
+        self._forget(command.proxy_id)
         try:
-            ids = self._send_update(actor, command)
+            ids = self._send_update(self._actor(command.proxy_id, fresh=False), command)
         except pykka.ActorDeadError:  # the pool stopped that actor (idle): use the next one
-            self._proxy_actors.pop(command.proxy_id, None)
-            actor = self._pool.actor_for(command.proxy_id).get()
-            self._proxy_actors[command.proxy_id] = actor
-            ids = self._send_update(actor, command)
+            self._forget(command.proxy_id, actor=True)
+            ids = self._send_update(self._actor(command.proxy_id, fresh=True), command)
         return Ack(id=str(command.proxy_id), position=ids[-1] if ids else 0,
                    changed=bool(ids))
 
@@ -171,10 +205,8 @@ class Dispatcher:
             raise ValidationError("this runtime has no health checker", field="channel")
         ids = [command.proxy_id] if command.proxy_id else [
             UUID(i) for i in self._pool.proxy_ids().get()]
-        missing = [i for i in ids if str(i) not in self._endpoints]
-        if missing:
-            self._endpoints.update(self._pool.endpoints_for(missing).get())
-        endpoints = [self._endpoints[str(i)] for i in ids]
+        # With --all, a proxy removed since the list was taken is simply not checked.
+        endpoints = self._endpoints_of(ids, skip_removed=command.proxy_id is None)
         reports: dict[str, HealthReport]
         reports, position = self._health.check(
             endpoints, check_url, command.samples, command.timeout, command.concurrency,
@@ -193,6 +225,20 @@ class Dispatcher:
                 exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
                 position=position))
         return results
+
+    def _endpoints_of(self, ids: list[UUID], skip_removed: bool) -> list[ProxyEndpoint]:
+        with self._lock:
+            epoch = self._epoch
+            found = {key: e for i in ids if (e := self._endpoints.get(key := str(i)))}
+        missing = [i for i in ids if str(i) not in found]
+        if missing:
+            fetched: dict[str, ProxyEndpoint] = self._pool.endpoints_for(
+                missing, skip_removed).get()
+            found.update(fetched)
+            with self._lock:
+                if self._epoch == epoch:  # nothing was updated or removed meanwhile
+                    self._endpoints.update(fetched)
+        return [found[str(i)] for i in ids if str(i) in found]
 
     def _import(self, command: ImportProxies) -> dict[str, Any]:
         imported: list[str] = []

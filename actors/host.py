@@ -93,8 +93,10 @@ class Host:
     """The runtime, the background projections and the control socket, until a signal."""
 
     def __init__(self, root: Path, settings: Settings | None = None,
-                 metrics_port: int | None = None) -> None:
+                 metrics_port: int | None = None,
+                 rate_limiter: RateLimiter | None = None) -> None:
         self.paths = DataPaths(root)
+        self._limiter = rate_limiter or RateLimiter()
         self._metrics_port = metrics_port
         self._metrics: Any = None
         self.settings = settings or Settings(data_dir=root)
@@ -117,7 +119,7 @@ class Host:
         self._lock.acquire()
         try:
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,
-                                        rate_limiter=RateLimiter())
+                                        rate_limiter=self._limiter)
             self.runtime.committer.add_listener(self._committed)
             self.runtime.runner.start()  # projections follow commits in the background
             self.runtime.start_sealing()  # and so does the audit chain

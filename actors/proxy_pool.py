@@ -157,10 +157,14 @@ class ProxyPoolActor(VipbActor):
             if actor.actor_ref.is_alive():
                 actor.actor_ref.stop(block=True, timeout=COMMIT_TIMEOUT)
 
-    def endpoints_for(self, proxy_ids: list[UUID]) -> dict[str, ProxyEndpoint]:
+    def endpoints_for(self, proxy_ids: list[UUID],
+                      skip_removed: bool = False) -> dict[str, ProxyEndpoint]:
         """How to reach each proxy (credentials in memory only), without starting an actor
         (and its thread) per proxy: a running actor is asked, the others are read from the
-        store here. Validating a pool of 100,000 proxies must not start 100,000 threads."""
+        store here. Validating a pool of 100,000 proxies must not start 100,000 threads.
+        A removed proxy raises ``ProxyNotFoundError``, or is left out with ``skip_removed``."""
+        if skip_removed:
+            proxy_ids = [i for i in proxy_ids if i in self._live]
         asked = {i: self._actors[i].endpoint() for i in proxy_ids
                  if i in self._actors and self._actors[i].actor_ref.is_alive()}
         endpoints: dict[str, ProxyEndpoint] = {}

@@ -197,7 +197,8 @@ class Runtime:
         self.pool.attach_rotation(self.rotation, changes).get()
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
-                                     self.health_ref.proxy(), self.settings, self.rotation)
+                                     self.health_ref.proxy(), self.settings, self.rotation,
+                                     max_cached_actors=max_proxy_actors)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists)
         self.guard = self.guard_ref.proxy()
         self._engine: BrowserEngine | None = None

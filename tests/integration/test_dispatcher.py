@@ -115,6 +115,8 @@ def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
                     "proxy_id": proxy_id, "weight": 10 * round_ + n + 2}))
                 assert ack.changed
                 assert len(pykka.ActorRegistry.get_by_class(ProxyActor)) <= 4
+                assert rt.dispatcher.cached_actors() <= 4, "the dispatcher's cache too"
+        assert rt.dispatcher.cached_actors() == 4
         rt.settle()
         with rt.reader() as conn:
             weights = dict(conn.execute("SELECT id, weight FROM proxies").fetchall())
