@@ -40,6 +40,7 @@ from domain.commands import (
     UpdateProxy,
     ValidateProxy,
 )
+from domain.endpoints import endpoint_url
 from domain.errors import BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
@@ -218,7 +219,8 @@ class Dispatcher:
         for endpoint in endpoints:
             report = reports[endpoint.id]
             results.append(ValidationResult(
-                id=endpoint.id, endpoint=f"{endpoint.protocol}://{endpoint.host}:{endpoint.port}",
+                id=endpoint.id,
+                endpoint=endpoint_url(endpoint.protocol, endpoint.host, endpoint.port),
                 status=report.status.value, latency_ms=report.latency_ms,
                 failure=report.failure.value if report.failure else None,
                 message=report.message, http_status=report.http_status,

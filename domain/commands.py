@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from domain import rules
+from domain.endpoints import endpoint_url
 from domain.rotation import StrategyName, validate_params
 
 
@@ -83,8 +84,7 @@ class AddProxy(Command):
 
     def endpoint(self) -> str:
         """Protocol, host and port as a URL without credentials, for messages."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.protocol.value}://{host}:{self.port}"
+        return endpoint_url(self.protocol.value, self.host, self.port)
 
 
 class ProxyRef(Command):

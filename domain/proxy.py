@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.endpoints import endpoint_url
 from domain.errors import ProxyNotFoundError
 from domain.ids import named_id
 
@@ -74,8 +75,7 @@ class Proxy(Aggregate):
 
     def endpoint(self) -> str:
         """Protocol, host and port as a URL without credentials."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.protocol}://{host}:{self.port}"
+        return endpoint_url(self.protocol, self.host, self.port)
 
     def update(
         self,

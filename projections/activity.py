@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
+from domain.endpoints import endpoint_url
 from projections.view import EventRecord, Handler, View, event_name
 
 SHREDDED = "content destroyed with its data key (crypto-shredded)"
 
 
 def _endpoint(s: dict[str, Any]) -> str:
-    host = f"[{s['host']}]" if ":" in str(s["host"]) else s["host"]
-    return f"{s['protocol']}://{host}:{s['port']}"
+    return endpoint_url(str(s["protocol"]), str(s["host"]), int(s["port"]))
 
 
 def _proxy_added(s: dict[str, Any]) -> str:

@@ -118,14 +118,17 @@ class RunningProxy:
 
 @contextlib.contextmanager
 def pproxy(protocol: str, username: str | None = None,
-           password: str | None = None, verbose: bool = False) -> Iterator[RunningProxy]:
-    """Run ``pproxy`` on 127.0.0.1 (auth re-checked on every request: ``--auth 0``).
+           password: str | None = None, verbose: bool = False,
+           listen: str = "127.0.0.1") -> Iterator[RunningProxy]:
+    """Run ``pproxy`` on 127.0.0.1 (or ``listen="::1"``; auth re-checked on every request:
+    ``--auth 0``).
 
     ``verbose``: every connection it makes is logged (``... -> host:port``) into ``log``."""
     port = free_port()
     auth = f"#{username}:{password}" if username else ""
+    where = f"[{listen}]" if ":" in listen else listen
     process = subprocess.Popen(
-        [PPROXY, "-l", f"{protocol}://127.0.0.1:{port}{auth}", "--auth", "0",
+        [PPROXY, "-l", f"{protocol}://{where}:{port}{auth}", "--auth", "0",
          *(["-v"] if verbose else [])],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})

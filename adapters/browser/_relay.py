@@ -23,6 +23,8 @@ import struct
 from python_socks import ProxyType
 from python_socks.async_.asyncio import Proxy
 
+from domain.endpoints import host_port
+
 log = logging.getLogger(__name__)
 
 _TYPES = {"socks5": ProxyType.SOCKS5, "socks4": ProxyType.SOCKS4, "http": ProxyType.HTTP}
@@ -111,7 +113,8 @@ class SocksRelay:
         try:
             sock = await proxy.connect(host, port, timeout=self._timeout)
         except Exception as exc:
-            log.info("relay upstream %s:%s refused %s:%s: %s", up_host, up_port, host, port, exc)
+            log.info("relay upstream %s refused %s: %s", host_port(up_host, up_port),
+                     host_port(host, port), exc)
             writer.write(b"\x05\x05\x00\x01" + bytes(6))
             return
         writer.write(b"\x05\x00\x00\x01" + socket.inet_aton("0.0.0.0") + b"\x00\x00")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from domain.endpoints import endpoint_url
 from domain.errors import BrowserError
 from domain.fingerprint import EngineFingerprint
 
@@ -36,7 +37,7 @@ class ProxyRoute:
     password: str | None = None
 
     def __repr__(self) -> str:  # never show credentials
-        return f"ProxyRoute({self.protocol}://{self.host}:{self.port})"
+        return f"ProxyRoute({endpoint_url(self.protocol, self.host, self.port)})"
 
     @property
     def needs_relay(self) -> bool:
@@ -136,7 +137,7 @@ class BrowserTab:
                 # Credentials are not given to Playwright: this tab's own interception session
                 # answers the proxy's challenges (two intercepting sessions answering the same
                 # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS).
-                proxy = {"server": f"{s.proxy.protocol}://{s.proxy.host}:{s.proxy.port}"}
+                proxy = {"server": endpoint_url(s.proxy.protocol, s.proxy.host, s.proxy.port)}
         screen = fp.values.screen
         try:
             self.context = await browser.new_context(

@@ -22,6 +22,7 @@ from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, Pr
 from python_socks.async_.asyncio.v2 import Proxy as SocksProxy
 
 from adapters.proxycheck._http import DroppedResponse, GarbageResponse, HttpResponse, exchange
+from domain.endpoints import host_port
 from domain.health import Anonymity, Failure, HealthReport
 
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "via", "x-proxy-id",
@@ -153,7 +154,8 @@ class ProxyChecker:
                 raise _CheckFailed(Failure.PROXY_ERROR, "https check URLs need CONNECT; "
                                    "use an http:// check URL")
             return await self._send(writer, reader,
-                                    f"{scheme}://{self._host}:{self._port}{self._path}", extra)
+                                    f"{scheme}://{host_port(self._host, self._port)}{self._path}",
+                                    extra)
         finally:
             writer.close()
 
@@ -187,7 +189,9 @@ class ProxyChecker:
         return await exchange(write, read, "GET", target, self._headers(extra))
 
     def _headers(self, extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        host = self._host if self._port in (80, 443) else f"{self._host}:{self._port}"
+        host = host_port(self._host, self._port)
+        if self._port in (80, 443):
+            host = host.rsplit(":", 1)[0]
         return [("Host", host), ("User-Agent", "vipb-proxy-check/1"),
                 ("Accept", "application/json, */*"), ("Connection", "close"), *extra]
 

@@ -12,7 +12,7 @@ import pytest
 from actors.runtime import EventReader
 from adapters.store import EventHistory
 from tests.browser.helpers import call, evaluate, refuse
-from tests.servers import have, microsocks, pproxy, tinyproxy
+from tests.servers import echo_server, have, microsocks, pproxy, tinyproxy
 from tests.sites import Site
 
 needs_debian_servers = pytest.mark.skipif(
@@ -63,6 +63,27 @@ def test_auto_proxy_comes_from_the_rotation_engine(browser_runtime, site: Site) 
         assert only.log.wait_for(lambda lines: any(_port(site) in x for x in lines))
         applied = [data for name, data in _events(rt) if name == "RotationApplied"]
         assert [a["proxy_id"] for a in applied] == [proxy_id], "the pick is on record"
+
+
+def test_a_proxy_on_ipv6_loopback_validates_and_carries_a_tab(browser_runtime,
+                                                              site: Site) -> None:
+    """An endpoint ``[::1]:port`` is written with brackets everywhere it is used: the health
+    check's request, the validation result, Chromium's proxy server, the activity log."""
+    rt = browser_runtime
+    with pproxy("http", "ann", "pw6", verbose=True, listen="::1") as proxy, \
+            echo_server() as check_url:
+        proxy_id = str(call(rt, "proxy:add", protocol="http", host="[::1]", port=proxy.port,
+                            username="ann", password="pw6")["id"])
+        [result] = call(rt, "proxy:validate", proxy_id=proxy_id, check_url=check_url,
+                        samples=1)
+        assert (result["status"], result["endpoint"]) == ("active", f"http://[::1]:{proxy.port}")
+        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=proxy_id)
+        assert (tab["status"], tab["proxy_id"]) == (200, proxy_id)
+        assert proxy.log.wait_for(lambda lines: any(_port(site) in x for x in lines))
+    rt.settle()
+    with rt.reader() as conn:
+        summaries = [r[0] for r in conn.execute("SELECT message FROM activity_logs")]
+    assert any(f"http://[::1]:{proxy.port}" in s for s in summaries), summaries
 
 
 def test_no_proxy_in_the_pool_is_a_clear_error_not_a_direct_connection(browser_runtime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain import rules
+from domain.endpoints import endpoint_url, host_port
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,14 @@ def test_credentials_bounds() -> None:
     for bad in ("", "x" * 256, "a\x00b"):
         with pytest.raises(ValueError):
             rules.check_credential(bad)
+
+
+@pytest.mark.parametrize(("host", "port", "expected"), [
+    ("127.0.0.1", 8080, "127.0.0.1:8080"),
+    ("proxy.example.com", 3128, "proxy.example.com:3128"),
+    ("::1", 1080, "[::1]:1080"),
+    ("[2001:db8::7]", 443, "[2001:db8::7]:443"),  # already bracketed: not twice
+])
+def test_one_endpoint_formatter_brackets_ipv6(host: str, port: int, expected: str) -> None:
+    assert host_port(host, port) == expected
+    assert endpoint_url("socks5", host, port) == f"socks5://{expected}"
