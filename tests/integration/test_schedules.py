@@ -196,3 +196,44 @@ def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def _run_night(rt, clock, start: datetime, hours: float, step_minutes: int = 5
+               ) -> list[datetime]:
+    """Tick the scheduler every ``step_minutes`` of real (UTC) time for ``hours``; return
+    the fire times on record."""
+    clock.now = start.timestamp()
+    for _ in range(int(hours * 60) // step_minutes):
+        clock.now += step_minutes * 60
+        rt.scheduler.tick().get()
+    return [_when(t) for t in _triggers(rt)]
+
+
+@pytest.mark.parametrize(("zone", "cron", "start", "expected"), [
+    # Autumn, Europe/Berlin: 02:00-03:00 happens twice on 2026-10-25.
+    ("Europe/Berlin", "30 2 * * *", datetime(2026, 10, 24, 20, tzinfo=UTC),
+     ["2026-10-25T00:30", "2026-10-26T01:30"]),  # once, at the first 02:30; next day CET
+    ("Europe/Berlin", "0 * * * *", datetime(2026, 10, 24, 22, 30, tzinfo=UTC),
+     ["2026-10-24T23:00", *(f"2026-10-25T{h:02}:00" for h in range(5))]),  # each real hour
+    # Spring, Europe/Berlin: 02:00-03:00 does not exist on 2026-03-29.
+    ("Europe/Berlin", "30 2 * * *", datetime(2026, 3, 28, 20, tzinfo=UTC),
+     ["2026-03-29T01:00", "2026-03-30T00:30"]),  # once, right after the gap (03:00 CEST)
+    ("Europe/Berlin", "0 * * * *", datetime(2026, 3, 28, 22, 30, tzinfo=UTC),
+     ["2026-03-28T23:00", *(f"2026-03-29T{h:02}:00" for h in range(5))]),
+    # A zone that moves by 30 minutes: Lord Howe Island (+10:30 / +11:00).
+    ("Australia/Lord_Howe", "45 1 * * *", datetime(2026, 4, 4, 12, tzinfo=UTC),
+     ["2026-04-04T14:45", "2026-04-05T15:15"]),  # 01:45 shown twice: fires once
+    ("Australia/Lord_Howe", "*/20 * * * *", datetime(2026, 4, 4, 14, 10, tzinfo=UTC),
+     ["2026-04-04T14:20", "2026-04-04T14:40", "2026-04-04T15:10", "2026-04-04T15:30",
+      "2026-04-04T15:50"]),  # the repeated 01:40 fires again at 15:10 UTC
+    ("Australia/Lord_Howe", "15 2 * * *", datetime(2026, 10, 3, 12, tzinfo=UTC),
+     ["2026-10-03T15:30", "2026-10-04T15:15"]),  # 02:15 skipped (02:00 -> 02:30)
+])
+def test_daylight_saving_changes_fire_each_schedule_the_right_number_of_times(
+        rt, clock, zone, cron, start, expected) -> None:
+    clock.now = start.timestamp()
+    call(rt, "automation:schedule", name="dst", cron=cron, timezone=zone)
+    hours = 1.75 if cron.startswith("*/20") else 6 if "*" in cron.split()[1] else 30
+    fired = _run_night(rt, clock, start, hours)
+    assert [f.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") for f in fired] == expected
+    assert all(t["missed"] == 0 for t in _triggers(rt)), "ticked often enough: none missed"

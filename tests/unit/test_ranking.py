@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.serp import Bing, DuckDuckGo, Google, SerpBlockedError, SerpError, unwrap
@@ -143,3 +144,28 @@ def test_engine_urls_carry_the_country_and_offset() -> None:
         "https://www.bing.com/search?q=a+b&first=21&cc=DE&setlang=de"
     assert DuckDuckGo().url("a", 0, "GB") == "https://html.duckduckgo.com/html/?q=a&kl=uk-en"
     assert Google("http://127.0.0.1:9/s").url("a", 10, None) == "http://127.0.0.1:9/s?q=a&start=10"
+
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Tehran",
+         "America/Santiago", "Antarctica/Troll", "UTC"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(zone=st.sampled_from(ZONES),
+       cron=st.sampled_from(["30 2 * * *", "0 * * * *", "*/20 * * * *", "45 1 * * 0",
+                             "0 0,3 * * *", "15 */2 * * *"]),
+       start=st.datetimes(min_value=datetime(2026, 3, 18), max_value=datetime(2026, 4, 10))
+       | st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 5)))
+def test_fire_times_always_advance_and_fixed_times_fire_once_a_day(zone, cron, start) -> None:
+    """Starts in the weeks of the clock changes of both hemispheres."""
+    after = start.replace(tzinfo=UTC)
+    fired = []
+    for _ in range(30):
+        nxt = next_after(cron, zone, after)
+        assert nxt > after
+        fired.append(nxt)
+        after = nxt
+    if not cron.split()[0].startswith("*") and not cron.split()[1].startswith("*"):
+        shown = [f.astimezone(ZoneInfo(zone)) for f in fired]
+        days_hours = [(s.date(), s.hour) for s in shown]
+        assert len(days_hours) == len(set(days_hours)), "a fixed time fires once per day"
