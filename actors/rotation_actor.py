@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from actors.base import VipbActor
@@ -21,7 +21,7 @@ from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 from domain.rotation_journal import RotationJournal, journal_id
 from domain.selection import Candidate, CandidatePool, Selection, SelectionContext, Strategy
 from domain.selection.registry import build_strategy
-from domain.selection.sticky import StickySession
+from domain.selection.sticky import StickyRecord, StickySession
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,22 @@ class CandidateBox:
         with self._lock:
             latest, self._latest = self._latest, {}
         return list(latest.values())
+
+
+def sticky_record(ev: object) -> StickyRecord | None:
+    """The sticky step a journal event records, if any."""
+    name = type(ev).__name__
+    if name == "RotationApplied" and getattr(ev, "strategy", None) == StickySession.name:
+        context: dict[str, str] = ev.context  # type: ignore[attr-defined]
+        ctx = SelectionContext(url=context.get("url"), domain=context.get("domain"))
+        domain, when = ctx.target_domain(), context.get("now")
+        if domain is None or when is None:
+            return None
+        return StickyRecord(proxy_id=ev.proxy_id,  # type: ignore[attr-defined]
+                            domain=domain, at=datetime.fromisoformat(when).timestamp())
+    if name == "StickySessionExpired":
+        return StickyRecord(proxy_id=ev.proxy_id, key=ev.key)  # type: ignore[attr-defined]
+    return None
 
 
 @dataclass
@@ -97,8 +113,26 @@ class RotationActor(VipbActor):
         config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
         if config is not None:
             self.configure(config.strategy, config.params)
+            if isinstance(self._strategy, StickySession):
+                self._strategy.restore(self._sticky_record(self._strategy.ttl,
+                                                           config.modified_on))
         else:
             self.configure("round_robin", {})
+
+    def _sticky_record(self, ttl: float, configured: datetime) -> list[StickyRecord]:
+        """Sticky picks and expiries on record since the strategy was last set, from the
+        journals of the days a binding can still be alive (its ttl, at most 31 days)."""
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        days = min(31, int(ttl // 86400) + 1)
+        records = []
+        for back in range(days, -1, -1):
+            for ev in self._writer.events_of(journal_id(today - timedelta(days=back))):
+                if ev.timestamp <= configured:
+                    continue  # picks of an earlier configuration bind nothing now
+                record = sticky_record(ev)
+                if record is not None:
+                    records.append(record)
+        return records
 
     def on_stop(self) -> None:
         """Write pending usage summaries."""

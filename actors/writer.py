@@ -6,7 +6,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEvent
 
 from adapters.store import EventStoreApp, GroupCommitter, Pending
 
@@ -30,6 +30,11 @@ class EventWriter:
         if not isinstance(aggregate, cls):
             return None
         return aggregate
+
+    def events_of(self, aggregate_id: UUID) -> list[DomainEvent]:
+        """The stored events of one aggregate, oldest first (decoded)."""
+        return [e for e in self.app.repository.event_store.get(aggregate_id)
+                if isinstance(e, DomainEvent)]
 
     def submit(self, pending: Pending, *aggregates: Aggregate | None) -> None:
         """Queue the pending events of ``aggregates`` for commit without waiting: ``pending``

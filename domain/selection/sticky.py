@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,6 +33,17 @@ class Binding:
 
     proxy_id: str
     last_used: float
+
+
+@dataclass(frozen=True)
+class StickyRecord:
+    """One recorded step of a binding: a sticky pick for ``domain`` at ``at`` (seconds),
+    or the expiry of the binding ``key``."""
+
+    proxy_id: str
+    domain: str | None = None
+    key: str | None = None
+    at: float = 0.0
 
 
 class StickySession(Strategy):
@@ -103,6 +114,18 @@ class StickySession(Strategy):
         self.bindings[key] = Binding(proxy_id, now)
         self.last_bound = (key, proxy_id)
         return proxy_id, reason
+
+    def restore(self, records: Iterable[StickyRecord]) -> None:
+        """Rebuild the bindings from the record of earlier picks and expiries, in order
+        (a new process continues the sessions of the previous one)."""
+        for record in records:
+            if record.domain is not None:
+                key = self.session_key(record.domain)
+                self.bindings[key] = Binding(record.proxy_id, record.at)
+            elif record.key is not None:
+                binding = self.bindings.get(record.key)
+                if binding is not None and binding.proxy_id == record.proxy_id:
+                    del self.bindings[record.key]
 
     def expire(self, now: float) -> list[tuple[str, str]]:
         """Drop bindings idle for longer than the ttl; return (key, proxy) pairs (for events)."""

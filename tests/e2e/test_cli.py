@@ -143,6 +143,17 @@ def test_rotation_pick_is_recorded(ready: Cli) -> None:
     assert [r["proxy_id"] for r in logged] == [proxy_id]
 
 
+def test_sticky_sessions_hold_across_cli_processes(ready: Cli) -> None:
+    for port in (3201, 3202, 3203):
+        assert ready("proxy", "add", f"http://127.0.0.1:{port}").code == 0
+    assert ready("rotation", "set", "sticky_session", "-p", "ttl_seconds=900").code == 0
+    first = ready("rotation", "pick", "--domain", "shop.example.com", "--json").json()
+    again = ready("rotation", "pick", "--domain", "shop.example.com", "--json").json()
+    assert first["reason"] == "new binding for shop.example.com"
+    assert (again["proxy_id"], again["reason"]) == (first["proxy_id"],
+                                                    "sticky for shop.example.com")
+
+
 def test_query_events_and_projections(ready: Cli) -> None:
     for port in (3128, 3129, 8080):
         ready("proxy", "add", f"http://u:{SECRET}@127.0.0.1:{port}")
