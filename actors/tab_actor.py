@@ -183,16 +183,15 @@ class TabActor(VipbActor):
     def assign_proxy(self, setup: TabSetup, proxy_id: str | None, reason: str) -> str | None:
         """Reopen the context behind another proxy and reload the current URL.
 
-        Returns the previous proxy id (the caller releases it)."""
-        tab, previous = self._aggregate(), self._proxy_id
+        Returns why the reload failed (on record as TabNavigationFailed), or None."""
+        tab = self._aggregate()
         if self._record_stats(tab):
             self._writer.save(tab)
         self._close_page()
         self._setup, self._proxy_id = setup, proxy_id
         tab.proxy_assigned(proxy_id=proxy_id, reason=reason)
         self._writer.save(tab)
-        self._reopen("proxy change")
-        return previous
+        return self._reopen("proxy change")
 
     def crashed(self) -> None:
         """The browser died: record it, reopen the context, restore the page."""
@@ -206,15 +205,17 @@ class TabActor(VipbActor):
         self._writer.save(tab)
         self._reopen("crash")
 
-    def _reopen(self, after: str) -> None:
+    def _reopen(self, after: str) -> str | None:
         """A new context with the current setup, and the last page loaded again (a failed
-        load is on record as TabNavigationFailed)."""
+        load is on record as TabNavigationFailed, and its reason returned)."""
         self._browser_tab = self._engine.run(self._new_page(self._setup))
         if self._aggregate().url:
             try:
                 self._go("restore")
-            except BrowserError:
+            except BrowserError as exc:
                 log.info("tab %s: restore after %s failed", self.tab_id, after)
+                return exc.message
+        return None
 
     def close(self, reason: str = "closed by user") -> dict[str, Any]:
         """Record the last tracker counts and TabClosed, close the context."""

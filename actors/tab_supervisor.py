@@ -188,14 +188,14 @@ class TabSupervisorActor(VipbActor):
         route = self._route(proxy, info["url"], country, key)
         try:
             _, setup = self._setup(self._profile_name(info["profile_id"]), route)
-            actor.assign_proxy(setup, route.proxy_id, route.reason).get()
+            error = actor.assign_proxy(setup, route.proxy_id, route.reason).get()
         except BaseException:
             self._release(route)
             raise
         self._release(self._routes.get(key))
         self._routes[key] = route
         result: dict[str, Any] = actor.info().get()
-        return result
+        return {**result, "error": error} if error else result
 
     def _profile_name(self, profile_id: str) -> str:
         from domain.privacy import PrivacyProfile

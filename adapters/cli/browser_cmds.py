@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.output import emit
+from adapters.cli.output import emit, exit_not_done
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.tab_commands import (
@@ -58,6 +58,7 @@ def visit(
     close = parse_command(TAB_COMMANDS["tab:close"], {"tab_id": result["id"]})
     commands.execute(close)
     emit({k: v for k, v in result.items() if k != "position"}, as_json)
+    exit_not_done(not result.get("error"))  # the page did not load: exit 1
 
 
 @tab_app.command("list")
@@ -161,6 +162,7 @@ def _tab_call(ctx: typer.Context, channel: str, payload: dict[str, Any], as_json
     result = _run(ctx, parse_command(TAB_COMMANDS[channel], payload))
     emit({k: v for k, v in result.items() if k not in ("position", "history")}
          if isinstance(result, dict) else result, as_json)
+    exit_not_done(not (isinstance(result, dict) and result.get("error")))
 
 
 @tab_app.command("open")
@@ -242,3 +244,4 @@ def load_session(ctx: typer.Context, name: str = typer.Argument(..., help="Sessi
     result = _run(ctx, parse_command(TAB_COMMANDS["session:load"], {"name": name}))
     emit(result["tabs"] if not as_json else result, as_json,
          columns=["id", "url", "status", "proxy_id"])
+    exit_not_done(not any(tab.get("error") for tab in result["tabs"]))

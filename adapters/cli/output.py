@@ -7,12 +7,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 T = TypeVar("T")
+
+# Exit codes of every command (README: "Exit codes").
+EXIT_OK = 0  # it did what was asked
+EXIT_NOT_DONE = 1  # it ran, but did not (fully) do what was asked: a failed load or search
+EXIT_BAD_INPUT = 2  # the input was refused; nothing was written
 ProgressReport = Callable[[int, int], None]
 
 # Off a terminal (pipes, CI logs) rich would assume 80 columns and fold every cell.
@@ -93,3 +99,9 @@ def with_progress(label: str, work: Callable[[ProgressReport | None], T], quiet:
         task = bar.add_task(label, total=None)
         return work(lambda done, total: bar.update(task, completed=done, total=total))
 
+
+
+def exit_not_done(done: bool) -> None:
+    """End the command with ``EXIT_NOT_DONE`` (after its output) unless ``done``."""
+    if not done:
+        raise typer.Exit(EXIT_NOT_DONE)

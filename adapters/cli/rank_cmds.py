@@ -12,7 +12,15 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.output import ProgressReport, emit, err, out, print_json, with_progress
+from adapters.cli.output import (
+    ProgressReport,
+    emit,
+    err,
+    exit_not_done,
+    out,
+    print_json,
+    with_progress,
+)
 from adapters.cli.search_wait import wait_in_host, wait_in_process
 from domain.automation_commands import (
     AddDomain,
@@ -191,12 +199,15 @@ def run(
     results = cli.commands().execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
         print_json({"tasks": results, "timed_out": not finished})
-        return
-    for task in results:
-        for line in _outcome_lines(task):
-            out.print(line, markup=False, highlight=False)
-    if not finished:
-        err.print("some searches are still pending: see `vipb rank tasks`", highlight=False)
+    else:
+        for task in results:
+            for line in _outcome_lines(task):
+                out.print(line, markup=False, highlight=False)
+        if not finished:
+            err.print("some searches are still pending: see `vipb rank tasks`",
+                      highlight=False)
+    # "Not ranked" is a result; a search that failed or is still pending is not.
+    exit_not_done(finished and all(t["state"] == "completed" for t in results))
 
 
 @app.command("stop")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.conftest import Cli, cli  # noqa: F401 - the fixture
-from tests.servers import pproxy
+from tests.servers import free_port, pproxy
 from tests.sites import Site
 
 LOCAL = {"VIPB_ALLOW_PRIVATE_TARGETS": "1"}
@@ -32,6 +32,17 @@ def test_visit_through_a_proxy_with_a_profile(cli: Cli, site: Site) -> None:  # 
         result["id"]
 
 
+def test_a_visit_whose_page_did_not_load_exits_1(cli: Cli, site: Site) -> None:  # noqa: F811
+    assert cli("init").code == 0
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert cli("proxy", "add", dead).code == 0
+    failed = cli("tab", "visit", site.url("/probe.html"), "--json", **LOCAL)
+    assert failed.code == 1
+    assert "ERR_PROXY_CONNECTION_FAILED" in failed.json()["error"]
+    direct = cli("tab", "visit", site.url("/probe.html"), "--proxy", "direct", **LOCAL)
+    assert direct.code == 0, direct.err
+
+
 def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:  # noqa: F811
     assert cli("init").code == 0
     refused = cli("tab", "visit", site.url("/probe.html"), "--proxy", "direct")
@@ -56,6 +67,11 @@ def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:  # noqa:
         assert cli("tab", "navigate", tab_id, site.url("/webrtc.html"), "--json").json()[
             "title"] == "webrtc"
         assert cli("tab", "back", tab_id, "--json").json()["url"] == site.url("/frame.html")
+        dead = cli("proxy", "add", f"http://127.0.0.1:{free_port()}", "--json").json()["id"]
+        moved = cli("tab", "proxy", tab_id, dead, "--json")
+        assert moved.code == 1, "the page did not load behind the new proxy"
+        assert "ERR_PROXY_CONNECTION_FAILED" in moved.json()["error"]
+        assert cli("tab", "proxy", tab_id, "direct").code == 0
         assert cli("session", "save", "s1", "--json").json()["tabs"] == 1
         assert cli("tab", "close", tab_id).code == 0
         assert cli("tab", "list", "--json").json() == []

@@ -137,7 +137,7 @@ def test_rank_run_without_a_host_searches_in_process(cli: Cli, engine_site: Serp
         "  target.example: #1  https://www.target.example/tea"]
     engine_site.fail_next = 100
     failed = cli("rank", "run", "-k", "tea", "--engine", "bing", "--proxy", "direct", **env)
-    assert failed.code == 0
+    assert failed.code == 1, "a search that failed did not do what was asked"
     assert "search failed after 5 attempts: bing answered with a captcha" in failed.out
 
 
