@@ -6,6 +6,7 @@ tests (e.g. another views list or batch size) through keyword arguments of ``Run
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -34,6 +35,7 @@ from actors.writer import EventWriter
 from adapters.browser import BrowserEngine
 from adapters.config import Settings
 from adapters.secrets import (
+    KEY_FILE,
     DataKeyStore,
     MasterKey,
     create_master_key,
@@ -48,7 +50,7 @@ from adapters.store import (
     signing_key,
 )
 from domain.automation_commands import AUTOMATION_COMMANDS
-from domain.errors import DatabaseError, ValidationError
+from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
@@ -106,16 +108,61 @@ class NotInitializedError(ValidationError):
         super().__init__(f"no vipb data in {root}: run `vipb init` first (or set --data-dir)")
 
 
+class MasterKeyMissingError(SecurityError):
+    """The data dir holds encrypted data but no key source provides its master key."""
+
+    code = "master_key_missing"
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(
+            f"{root} holds data but no master key was found: supply the key it was made "
+            "with as $CREDENTIALS_DIRECTORY/vipb-master-key, VIPB_MASTER_KEY (base64), the "
+            f"OS keyring, or {root / KEY_FILE} (mode 0600); `vipb init` never makes a new "
+            "key for existing data")
+
+
+def holds_data(paths: DataPaths) -> bool:
+    """Whether the data dir already has data made with some master key (its key check, or
+    events): a new key could never read it."""
+    checks = ((paths.keys, "SELECT 1 FROM meta WHERE name='key_check'"),
+              (paths.events, "SELECT 1 FROM stored_events LIMIT 1"))
+    for path, sql in checks:
+        if not path.is_file():
+            continue
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn, \
+                contextlib.suppress(sqlite3.OperationalError):  # no table: nothing made
+            if conn.execute(sql).fetchone() is not None:
+                return True
+    return False
+
+
+def master_key_for(root: Path) -> MasterKey:
+    """The data dir's master key from the source chain; a clear error when it has data and
+    no source has the key, ``NotInitializedError`` when it has neither."""
+    master = load_master_key(root)
+    if master is not None:
+        return master
+    if holds_data(DataPaths(root)):
+        raise MasterKeyMissingError(root)
+    raise NotInitializedError(root)
+
+
 def initialize(root: Path) -> tuple[MasterKey, bool]:
     """Create the data dir (0700), the master key if no source has one, and the databases.
 
+    A data dir that already holds data never gets a new key (it could not read the data):
+    without its key this raises ``MasterKeyMissingError``, naming the sources.
     Returns the key (source only is ever shown) and whether this call created anything.
     """
     paths = DataPaths(root)
     created = not paths.is_initialized()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
-    master = load_master_key(root) or create_master_key(root)
+    master = load_master_key(root)
+    if master is None:
+        if holds_data(paths):
+            raise MasterKeyMissingError(root)
+        master = create_master_key(root)
     runtime = Runtime.open(root, master=master, _allow_uninitialized=True)
     runtime.close()
     return master, created
@@ -140,9 +187,7 @@ class EventReader:
         paths = DataPaths(root)
         if not paths.is_initialized():
             raise NotInitializedError(root)
-        master = load_master_key(root)
-        if master is None:
-            raise NotInitializedError(root)
+        master = master_key_for(root)
         self.keystore, self.app, self.audit = open_store(paths, master)
         self.export_key = signing_key(derive_key(master.key, "audit-export"))
 
@@ -257,9 +302,7 @@ class Runtime:
         paths = DataPaths(root)
         if not _allow_uninitialized and not paths.is_initialized():
             raise NotInitializedError(root)
-        master = master or load_master_key(root)
-        if master is None:
-            raise NotInitializedError(root)
+        master = master or master_key_for(root)
         return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
                    settings, clock, max_proxy_actors)
 

@@ -99,4 +99,6 @@ def restore_backup(src: Path, root: Path, *, force: bool = False) -> dict[str, A
     return {"restored": str(root), "store_head": manifest["store_head"],
             "files": sorted(manifest["files"]),
             "master_key": "restored" if manifest["includes_master_key"] else
-            "not in the backup: use the same key source as the original data dir"}
+            "not in the backup: supply the original data dir's master key "
+            "($CREDENTIALS_DIRECTORY/vipb-master-key, VIPB_MASTER_KEY, the OS keyring, or "
+            "master.key in the data dir); `vipb init` will not make a new one"}

@@ -2,9 +2,15 @@
 
 from adapters.secrets._aead import Aead, derive_key
 from adapters.secrets._keystore import DataKeyStore
-from adapters.secrets._master_key import MasterKey, create_master_key, load_master_key
+from adapters.secrets._master_key import (
+    KEY_FILE,
+    MasterKey,
+    create_master_key,
+    load_master_key,
+)
 
 __all__ = [
+    "KEY_FILE",
     "Aead",
     "DataKeyStore",
     "MasterKey",

@@ -216,3 +216,27 @@ def test_every_command_has_help_with_an_example(cli: Cli, command: list[str]) ->
     result = cli(*command, "--help")
     assert result.code == 0
     assert re.search(r"Example: vipb ", result.out), result.out
+
+
+def test_a_restore_without_the_key_asks_for_it_and_init_never_makes_a_new_one(
+        cli: Cli, tmp_path) -> None:
+    assert cli("init").code == 0
+    assert cli("proxy", "add", f"socks5://u:{SECRET}@127.0.0.1:1080").code == 0
+    backup = tmp_path / "backup"
+    assert cli("backup", "create", str(backup)).code == 0
+    restored = tmp_path / "restored"
+    other = {"VIPB_DATA_DIR": str(restored)}
+    done = cli("backup", "restore", str(backup), "--json", **other)
+    assert done.code == 0 and "vipb init` will not make" in done.json()["master_key"]
+    listed = cli("proxy", "list", **other)
+    assert listed.code == 1 and listed.err.count("\n") == 1
+    assert "holds data but no master key was found" in listed.err
+    assert "VIPB_MASTER_KEY" in listed.err and "run `vipb init`" not in listed.err
+    init = cli("init", **other)
+    assert init.code == 1 and "never makes a new key" in init.err
+    assert not (restored / "master.key").exists(), "no new key was written"
+    key = (tmp_path / "data" / "master.key").read_text().strip()
+    rows = cli("proxy", "list", "--json", VIPB_MASTER_KEY=key, **other)
+    assert rows.code == 0, rows.err
+    assert [r["port"] for r in rows.json()] == [1080]
+    assert cli("init", VIPB_MASTER_KEY=key, **other).code == 0, "init is safe with the key"
