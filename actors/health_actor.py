@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from actors.base import VipbActor
 from actors.writer import EventWriter
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
-from domain.health import HealthReport, ProxyStatus
+from domain.errors import CheckTargetError
+from domain.health import HealthReport, ProxyStatus, blame_target
 from domain.health_journal import HealthJournal
 from domain.ids import named_id
 
@@ -64,8 +65,11 @@ class HealthCheckActor(VipbActor):
                                concurrency=concurrency)
         pending = 0
         position = 0
+        # Until one proxy gets through, a failure may be the check target's, not the
+        # proxy's: results wait here, and are dropped if the target turns out to be at fault.
+        held: list[tuple[str, HealthReport]] | None = []
 
-        def record(proxy_id: str, report: HealthReport) -> None:
+        def keep(proxy_id: str, report: HealthReport) -> None:
             nonlocal pending, position
             statuses = self._statuses()
             old = statuses.get(proxy_id, ProxyStatus.UNKNOWN.value)
@@ -74,11 +78,28 @@ class HealthCheckActor(VipbActor):
             if pending >= SAVE_EVERY:
                 position = max(position, self._save())
                 pending = 0
+
+        def record(proxy_id: str, report: HealthReport) -> None:
+            nonlocal held
+            if held is not None and report.ok:
+                for item in held:
+                    keep(*item)
+                held = None
+            if held is None:
+                keep(proxy_id, report)
+            else:
+                held.append((proxy_id, report))
             if on_result is not None:
                 on_result(proxy_id, report)
 
         try:
             reports = asyncio.run(checker.check_many(endpoints, progress, record))
+            if held is not None:
+                blame = blame_target(checker.direct_problem, reports)
+                if blame is not None:
+                    raise CheckTargetError(check_url, blame)
+                for item in held:
+                    keep(*item)
         finally:
             position = max(position, self._save())
         return reports, position

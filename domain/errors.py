@@ -59,6 +59,17 @@ class ProxyValidationError(ProxyError):
     code = "proxy_validation_failed"
 
 
+class CheckTargetError(ProxyError):
+    """A validation failed because of its check URL, not the proxies; nothing was recorded."""
+
+    code = "check_target_failed"
+
+    def __init__(self, check_url: str, reason: str) -> None:
+        super().__init__(f"the check URL {check_url} failed, not the proxies: {reason}; "
+                         "nothing was recorded (fix --check-url or VIPB_CHECK_URL)")
+        self.check_url = check_url
+
+
 class ProxyConnectionError(ProxyError):
     """A connection through a proxy could not be made."""
 

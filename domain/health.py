@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,3 +55,19 @@ class HealthReport(BaseModel):
     def status(self) -> ProxyStatus:
         """The status this report implies."""
         return ProxyStatus.ACTIVE if self.ok else ProxyStatus.FAILED
+
+
+def blame_target(direct_problem: str | None, reports: Mapping[str, HealthReport]) -> str | None:
+    """Why the check target, not the proxies, is to blame for a validation in which no
+    proxy got through (None when the proxies are to blame, or some got through): the
+    target also failed a direct request, or it answered every proxy with the same error."""
+    if not reports or any(r.ok for r in reports.values()):
+        return None
+    if direct_problem is not None:
+        return f"a direct request to it failed too ({direct_problem})"
+    outcomes = {(r.failure, r.http_status) for r in reports.values()}
+    if len(reports) >= 2 and len(outcomes) == 1:
+        failure, status = outcomes.pop()
+        if failure is Failure.BAD_STATUS:
+            return f"it answered all {len(reports)} proxies with HTTP {status}"
+    return None

@@ -66,9 +66,13 @@ class ProxyChecker:
         self.timeout = timeout
         self.concurrency = concurrency
         self.client_ip: str | None = None
+        self.probed = False
+        self.direct_problem: str | None = None  # what the direct probe found wrong
 
-    async def learn_client_ip(self) -> str | None:
-        """Fetch the check URL directly once to learn our own address (for leak detection)."""
+    async def probe(self) -> str | None:
+        """Fetch the check URL directly once: learn our own address (for leak detection)
+        and whether the target itself answers. Returns what went wrong, or None."""
+        self.probed = True
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self._host, self._port, ssl=self._tls or None),
@@ -78,10 +82,13 @@ class ProxyChecker:
                     self._send(writer, reader, self._path, []), self.timeout)
             finally:
                 writer.close()
-        except (OSError, TimeoutError, GarbageResponse, DroppedResponse):
-            return None
+        except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
+            self.direct_problem = _classify(exc)[1]
+            return self.direct_problem
         self.client_ip = _echo(response)[0]
-        return self.client_ip
+        if response.status >= 400:
+            self.direct_problem = f"answered HTTP {response.status}"
+        return self.direct_problem
 
     async def check_many(self, endpoints: Sequence[ProxyEndpoint],
                          progress: Progress | None = None,
@@ -93,8 +100,8 @@ class ProxyChecker:
         """
         if not endpoints:
             return {}
-        if self.client_ip is None:
-            await self.learn_client_ip()
+        if not self.probed:
+            await self.probe()
         gate = asyncio.Semaphore(self.concurrency)
         done = 0
         results: dict[str, HealthReport] = {}

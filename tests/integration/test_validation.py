@@ -3,7 +3,9 @@ update the read model; status changes are recorded once."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pykka
@@ -15,7 +17,7 @@ from adapters.store import EventHistory
 from domain.commands import UpdateProxy, ValidateProxy
 from domain.parsing import parse_command
 from tests.helpers import add_cmd
-from tests.servers import echo_server, free_port, pproxy
+from tests.servers import echo_server, free_port, http_server, pproxy
 
 
 @pytest.fixture
@@ -105,3 +107,59 @@ def test_validating_a_pool_after_a_restart_starts_no_actor_per_proxy(data_dir: P
             finally:
                 rt.close()
                 pykka.ActorRegistry.stop_all()
+
+
+class _Unavailable(BaseHTTPRequestHandler):
+    """A check endpoint that is down for maintenance: 503 to everyone."""
+
+    def do_GET(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _health_events(rt: Runtime) -> list[str]:
+    names = {"ProxyValidated", "ProxyValidationFailed", "ProxyStatusChanged"}
+    return [e.event for e in EventHistory(rt.app).log(limit=1000) if e.event in names]
+
+
+@pytest.mark.parametrize("target", ["nothing listens", "503 for everyone"])
+def test_a_broken_check_url_is_refused_and_nothing_is_recorded(data_dir: Path,
+                                                              target: str) -> None:
+    """With working proxies and a check URL that is down, the target is blamed, not the
+    pool: one clear error, no status changed, no health event."""
+    with contextlib.ExitStack() as stack:
+        if target == "nothing listens":
+            check_url = f"http://127.0.0.1:{free_port()}/get"
+        else:
+            check_url = stack.enter_context(http_server(_Unavailable)) + "/get"
+        settings = Settings(data_dir=data_dir, check_url=check_url,
+                            allow_private_targets=True)
+        rt = stack.enter_context(contextlib.closing(Runtime.open(data_dir, settings=settings)))
+        proxies = [stack.enter_context(pproxy("http")) for _ in range(3)]
+        ids = [rt.dispatcher.execute(add_cmd(p.port)).id for p in proxies]
+        head = rt.app.recorder.max_notification_id()
+        reply = rt.dispatcher.dispatch("proxy:validate", {"all": True, "samples": 1})
+        assert reply["code"] == "check_target_failed", reply
+        assert reply["error"].startswith(f"the check URL {check_url} failed, not the proxies")
+        assert "nothing was recorded" in reply["error"] and "\n" not in reply["error"]
+        single = rt.dispatcher.dispatch("proxy:validate", {"proxy_id": ids[0], "samples": 1})
+        assert single["code"] == "check_target_failed"
+        assert rt.app.recorder.max_notification_id() == head
+        assert _health_events(rt) == []
+        rt.settle()
+        with rt.reader() as conn:
+            assert {r[0] for r in conn.execute("SELECT status FROM proxies")} == {"unknown"}
+    pykka.ActorRegistry.stop_all()
+
+
+def test_dead_proxies_behind_a_working_check_url_are_still_failed(lab) -> None:
+    rt, _ = lab
+    ids = [rt.dispatcher.execute(add_cmd(free_port())).id for _ in range(3)]
+    results = rt.dispatcher.execute(parse_command(ValidateProxy, {"all": True, "samples": 1}))
+    assert {(r.id, r.status, r.failure) for r in results} == {
+        (i, "failed", "refused") for i in ids}
+    assert _health_events(rt).count("ProxyValidationFailed") == 3
