@@ -4,12 +4,15 @@ defaults (the actor hop is the largest CPU cost of a command; see scripts/bench)
 from __future__ import annotations
 
 import _thread
+import functools
 import queue
 from typing import Any, TypeVar
 
 import pykka
 from pykka import Timeout
 from pykka._threading import ThreadingFuture, ThreadingFutureResult
+
+from actors.supervision import current
 
 T = TypeVar("T")
 
@@ -81,6 +84,41 @@ class VipbActor(pykka.ThreadingActor):
     @staticmethod
     def _create_actor_inbox() -> Any:
         return queue.SimpleQueue()
+
+    def ready(self) -> bool:
+        """Answered once ``on_start`` has finished (an actor that died in it answers
+        ``ActorDeadError``)."""
+        return True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """pykka stops an actor whose ``on_start`` raises without calling ``on_failure``:
+        each subclass's ``on_start`` reports such a death itself."""
+        super().__init_subclass__(**kwargs)
+        start = cls.__dict__.get("on_start")
+        if start is None or getattr(start, "_reports_failure", False):
+            return
+
+        @functools.wraps(start)
+        def on_start(self: VipbActor) -> None:
+            try:
+                start(self)
+            except Exception as exc:
+                self._report_death(exc)
+                raise
+
+        on_start._reports_failure = True  # type: ignore[attr-defined]
+        setattr(cls, "on_start", on_start)  # noqa: B010 - replacing a method on purpose
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """The actor is dying of an unhandled exception in a told message: put it on
+        record, so the runtime reports itself degraded."""
+        if isinstance(exception_value, BaseException):
+            self._report_death(exception_value)
+
+    def _report_death(self, exc: BaseException) -> None:
+        supervision = current()
+        if supervision is not None:
+            supervision.failed(type(self).__name__, exc)
 
     @staticmethod
     def _create_future() -> Any:

@@ -23,6 +23,7 @@ from actors.proxy_actor import ProxyActor, UpdateRequest
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
+from actors.supervision import Supervision
 from actors.writer import COMMIT_TIMEOUT
 from adapters.config import Settings
 from adapters.proxycheck import ProxyEndpoint
@@ -41,7 +42,7 @@ from domain.commands import (
     ValidateProxy,
 )
 from domain.endpoints import endpoint_url
-from domain.errors import BaseError, RateLimitError, ValidationError
+from domain.errors import ActorDownError, BaseError, RateLimitError, ValidationError
 from domain.health import HealthReport
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
@@ -67,8 +68,10 @@ class Dispatcher:
         settings: Settings | None = None,
         rotation: pykka.ActorProxy[RotationActor] | None = None,
         max_cached_actors: int = MAX_LIVE_PROXY_ACTORS,
+        supervision: Supervision | None = None,
     ) -> None:
         self._rotation = rotation
+        self._supervision = supervision
         self._pool = pool
         self._health = health
         self._settings = settings or Settings()
@@ -117,12 +120,24 @@ class Dispatcher:
         """
         if self._limiter is not None:
             self._limiter.check(command.channel, client)
-        if isinstance(command, ValidateProxy):
-            return self._validate(command, progress)
-        handler = self._handlers.get(type(command))
-        if handler is None:
-            raise ValidationError(f"no handler for {command.channel}", field="channel")
-        return handler(command)
+        try:
+            if isinstance(command, ValidateProxy):
+                return self._validate(command, progress)
+            handler = self._handlers.get(type(command))
+            if handler is None:
+                raise ValidationError(f"no handler for {command.channel}", field="channel")
+            return handler(command)
+        except pykka.ActorDeadError as exc:
+            raise self._down(exc) from exc
+
+    def _down(self, exc: pykka.ActorDeadError) -> ActorDownError:
+        """Why an actor this command needs is gone, from the failures on record."""
+        failures = self._supervision.failures() if self._supervision is not None else []
+        named = [f for f in failures if str(exc).startswith(f.actor)] or failures
+        if not named:
+            return ActorDownError(f"{str(exc).split(' (')[0]} has stopped (see the log)")
+        return ActorDownError("; ".join(f.describe() for f in named[:3])
+                              + " (see `vipb status`)")
 
     def dispatch(self, channel: str, payload: Any, client: str = "local") -> dict[str, Any]:
         """Parse, execute and wrap: ``{"success": true, "data": ...}`` or an error envelope."""

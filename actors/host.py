@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +53,15 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+def ask_or_none(ask: Callable[[], Any]) -> Any:
+    """An actor's answer for a status report, or None when that actor is down (the report's
+    ``failures`` say why)."""
+    try:
+        return ask()
+    except pykka.ActorDeadError:
+        return None
 
 
 class HostLock:
@@ -250,13 +259,14 @@ class Host:
         lag = {s.view: s.lag for s in rt.runner.status()}
         return {
             "pid": os.getpid(), "data_dir": str(self.paths.root),
+            **rt.supervision.report(),
             "uptime_seconds": round(time.time() - self.started, 1),
             "actors": len(pykka.ActorRegistry.get_all()),
             "proxies": by_status, "open_tabs": open_tabs,
             "store_head": rt.app.recorder.max_notification_id() or 0,
             "projection_lag": max(lag.values(), default=0), "views": lag,
-            "searches": rt.tracker.active().get(timeout=30),
-            "next_schedules": rt.scheduler.upcoming(5).get(timeout=30),
+            "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
+            "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
         }
 
     # --- events:follow ---------------------------------------------------------------------------

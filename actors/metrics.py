@@ -29,6 +29,16 @@ class HostCollector(Collector):
         """One scrape."""
         s = self._status()
         yield GaugeMetricFamily("vipb_up", "1 while the host serves", value=1)
+        yield GaugeMetricFamily("vipb_degraded", "1 when an actor has died (see vipb status)",
+                                value=int(s.get("health") == "degraded"))
+        failed = GaugeMetricFamily("vipb_actor_failures", "Actors that died, by actor class",
+                                   labels=["actor"])
+        counts: dict[str, int] = {}
+        for failure in s.get("failures", []):
+            counts[failure["actor"]] = counts.get(failure["actor"], 0) + 1
+        for actor, count in counts.items():
+            failed.add_metric([actor], count)
+        yield failed
         yield GaugeMetricFamily("vipb_uptime_seconds", "Seconds since the host started",
                                 value=time.time() - self._started)
         yield GaugeMetricFamily("vipb_store_head", "Last notification id in the event store",
@@ -48,7 +58,7 @@ class HostCollector(Collector):
         yield GaugeMetricFamily("vipb_actors", "Running actors", value=s["actors"])
         searches = GaugeMetricFamily("vipb_search_tasks", "Search tasks in this host by state",
                                      labels=["state"])
-        for state, count in s["searches"].items():
+        for state, count in (s["searches"] or {}).items():
             searches.add_metric([state], count)
         yield searches
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pykka
 
@@ -29,6 +31,7 @@ from actors.rank_tracker import RankTrackerActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
+from actors.supervision import Supervision, install, uninstall
 from actors.tab_channels import TabChannels
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
@@ -168,6 +171,14 @@ def initialize(root: Path) -> tuple[MasterKey, bool]:
     return master, created
 
 
+def notification_id_of(events: Path, aggregate_id: UUID, version: int) -> int | None:
+    """The notification id of one stored event (for failure reports)."""
+    with closing(sqlite3.connect(f"file:{events}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT rowid FROM stored_events WHERE originator_id=? AND "
+                           "originator_version=?", (aggregate_id.hex, version)).fetchone()
+    return int(row[0]) if row else None
+
+
 def open_store(paths: DataPaths,
                master: MasterKey) -> tuple[DataKeyStore, EventStoreApp, AuditChain]:
     """The data keys, the event store and its audit chain of a data dir (files 0600)."""
@@ -213,6 +224,9 @@ class Runtime:
     ) -> None:
         self.paths = paths
         self.master = master
+        self.supervision = Supervision(locate=lambda agg, version: notification_id_of(
+            paths.events, agg, version))
+        install(self.supervision)  # actors that die are on record from the first one
         self.keystore, self.app, self.audit = open_store(paths, master)
         self.committer = GroupCommitter(paths.events)
         self.writer = EventWriter(self.app, self.committer)
@@ -243,7 +257,8 @@ class Runtime:
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      self.health_ref.proxy(), self.settings, self.rotation,
-                                     max_cached_actors=max_proxy_actors)
+                                     max_cached_actors=max_proxy_actors,
+                                     supervision=self.supervision)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists)
         self.guard = self.guard_ref.proxy()
         self._engine: BrowserEngine | None = None
@@ -252,7 +267,16 @@ class Runtime:
         channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
         self.dispatcher.register(TAB_COMMANDS, channels.handlers())
         self._start_automation(clock)
+        self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
+                            self.tracker_ref, self.scheduler_ref)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
+
+    def _await_started(self, *refs: pykka.ActorRef[Any]) -> None:
+        """Wait until each actor has run its ``on_start``: one that died there is on record
+        (``supervision``) before anyone asks for a status."""
+        for ref in refs:
+            with contextlib.suppress(pykka.ActorDeadError):  # recorded by its on_failure
+                ref.proxy().ready().get(timeout=120)
 
     def _start_automation(self, clock: Callable[[], float]) -> None:
         settings, rotation = self.settings, self.rotation
@@ -425,6 +449,7 @@ class Runtime:
             ("stopping the projections", self.runner.stop),
             ("closing the event store", self.app.close),
             ("closing the key store", self.keystore.close),
+            ("done", lambda: uninstall(self.supervision)),
         ]
 
     def __enter__(self) -> Runtime:

@@ -94,6 +94,12 @@ class ConcurrencyError(DatabaseError):
     code = "concurrency_conflict"
 
 
+class ActorDownError(BaseError):
+    """A command needs an actor that has died (see `vipb status`)."""
+
+    code = "actor_down"
+
+
 class SecurityError(BaseError):
     """A security rule refused the request (keys, permissions, limits)."""
 

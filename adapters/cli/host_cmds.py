@@ -8,10 +8,10 @@ from typing import Any
 
 import typer
 
-from actors.host import Host, JsonLogFormatter
+from actors.host import Host, JsonLogFormatter, ask_or_none
 from actors.runtime import DataPaths
 from adapters.cli.context import state
-from adapters.cli.output import emit, out, print_json
+from adapters.cli.output import emit, exit_not_done, out, print_json
 from adapters.cli.remote import raise_error
 from adapters.control import ControlClient, HostUnavailable
 from projections import queries
@@ -64,12 +64,14 @@ def status(
         rt.settle()
         with rt.reader() as conn:
             by_status, open_tabs = queries.pool_summary(conn)
-        data = {"host": "not running", "data_dir": str(cli.data_dir), "proxies": by_status,
+        data = {"host": "not running", "data_dir": str(cli.data_dir),
+                **rt.supervision.report(), "proxies": by_status,
                 "open_tabs": open_tabs,
                 "store_head": rt.app.recorder.max_notification_id() or 0,
                 "projection_lag": 0,
-                "next_schedules": rt.scheduler.upcoming(5).get(timeout=60)}
+                "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60))}
     emit(data, as_json)
+    exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
 
 
 def follow(

@@ -69,6 +69,8 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not verbose:  # an actor's death is reported in one line (and by `vipb status`)
+        logging.getLogger("pykka").setLevel(logging.CRITICAL)
     settings = Settings()
     root_dir = (data_dir or settings.data_dir).expanduser().resolve()
     cli_state = CliState(data_dir=root_dir, settings=settings.model_copy(

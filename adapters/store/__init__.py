@@ -5,11 +5,12 @@ from adapters.store._audit import AuditChain, AuditReport
 from adapters.store._committer import GroupCommitter, Pending
 from adapters.store._export import export_events, public_hex, signing_key, verify_export
 from adapters.store._history import EventEntry, EventHistory, parse_since
-from adapters.store._mapper import ShreddedEventError, ShreddingMapper
+from adapters.store._mapper import CorruptEventError, ShreddedEventError, ShreddingMapper
 
 __all__ = [
     "AuditChain",
     "AuditReport",
+    "CorruptEventError",
     "EventEntry",
     "EventHistory",
     "EventStoreApp",

@@ -28,6 +28,14 @@ APP_KEY = b"A"
 DATA_KEY = b"D"
 
 
+class CorruptEventError(MapperDeserialisationError):
+    """A stored event cannot be read (altered bytes, or encrypted with another key)."""
+
+    def __init__(self, topic: str, originator_id: UUID, version: int, why: str) -> None:
+        super().__init__(f"event {topic} v{version} of {originator_id} {why}")
+        self.topic, self.originator_id, self.version = topic, originator_id, version
+
+
 class ShreddedEventError(MapperDeserialisationError):
     """The event was encrypted with a data key that has been destroyed."""
 
@@ -98,10 +106,9 @@ class ShreddingMapper(Mapper[UUID]):
             else:
                 raise MapperDeserialisationError(f"unknown state marker {marker!r}")
         except InvalidTag:
-            raise MapperDeserialisationError(
-                f"event {stored.topic} v{stored.originator_version} of {originator_id} "
-                "failed authentication (altered, or a different master key)"
-            ) from None
+            raise CorruptEventError(stored.topic, originator_id, stored.originator_version,
+                                    "failed authentication (altered, or a different master "
+                                    "key)") from None
         state: dict[str, Any] = self.transcoder.decode(plain)
         return state
 

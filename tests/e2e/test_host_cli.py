@@ -8,7 +8,9 @@ import contextlib
 import json
 import random
 import signal
+import sqlite3
 import threading
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from adapters.control import ControlClient, HostUnavailable
 from tests.e2e.conftest import Cli
 from tests.hosts import RunningHost
 from tests.load import cpu_load
-from tests.servers import echo_server, tcp_server
+from tests.servers import echo_server, free_port, tcp_server
 
 
 @pytest.fixture
@@ -221,4 +223,48 @@ def test_rebuilds_over_the_socket_beside_settles_and_updates_finish_under_load(
     assert failures == []
     with ControlClient(host.socket) as client:
         assert {s["lag"] for s in client.call("projections:status")["data"]} == {0}
+    assert host.stop() == 0
+
+
+def _poison(data: Path, topic_part: str) -> int:
+    """Flip one byte in the first stored event whose topic contains ``topic_part``."""
+    conn = sqlite3.connect(data / "events.sqlite")
+    try:
+        rowid, state = conn.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic LIKE ? ORDER BY rowid",
+            (f"%{topic_part}%",)).fetchone()
+        altered = bytearray(state)
+        altered[len(altered) // 2] ^= 0x01
+        conn.execute("UPDATE stored_events SET state=? WHERE rowid=?", (bytes(altered), rowid))
+        conn.commit()
+        return int(rowid)
+    finally:
+        conn.close()
+
+
+def test_an_actor_killed_by_a_poisoned_event_makes_the_host_degraded(cli: Cli,
+                                                                   data: Path) -> None:
+    assert cli("proxy", "add", "http://127.0.0.1:3128").code == 0
+    assert cli("rotation", "set", "random").code == 0
+    healthy = cli("status", "--json")
+    assert healthy.code == 0 and healthy.json()["health"] == "ok"
+    poisoned = _poison(data, "RotationConfigCreated")
+    offline = cli("status", "--json")
+    assert offline.code == 1 and offline.json()["health"] == "degraded"
+    port = free_port()
+    host = RunningHost(data, "--metrics-port", str(port))
+    status = cli("status", "--json")
+    assert status.code == 1, "a degraded host is not 'ok'"
+    [failure] = status.json()["failures"]
+    assert failure["actor"] == "RotationActor"
+    assert failure["event"]["notification_id"] == poisoned
+    assert "failed authentication" in failure["error"]
+    pick = cli("rotation", "pick", "--domain", "example.com")
+    assert pick.code == 1 and "internal error" not in pick.err
+    assert pick.err.startswith(f"vipb: error: RotationActor is down (notification {poisoned})")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as reply:
+        metrics = reply.read().decode()
+    assert "vipb_degraded 1.0" in metrics
+    assert 'vipb_actor_failures{actor="RotationActor"} 1.0' in metrics
+    assert cli("proxy", "list", "--json").code == 0, "what does not need the actor still works"
     assert host.stop() == 0
