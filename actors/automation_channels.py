@@ -98,7 +98,7 @@ class AutomationChannels:
         for task_id in task_ids:
             row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
             keep = ("id", "keyword", "engine", "country", "state", "attempts", "proxy_id",
-                    "results_scanned", "error")
+                    "results_scanned", "error", "reason")
             result.append({**{k: row.get(k) for k in keep},
                            "positions": positions.get(task_id, [])})
         return result

@@ -32,7 +32,7 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engine, SerpBlockedError, SerpError
-from domain.automation import SearchTask
+from domain.automation import FailureReason, SearchTask
 from domain.errors import BaseError
 from domain.ranking import rank
 
@@ -83,6 +83,10 @@ class CancelToken:
 
 class AttemptFailed(Exception):
     """One attempt failed for a reason another attempt may not meet."""
+
+    def __init__(self, message: str, reason: FailureReason) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Cancelled(Exception):
@@ -153,7 +157,8 @@ class SearchWorkerActor(VipbActor):
             self._cancelled()
             return
         except AttemptFailed as exc:
-            task.failed(attempt=task.attempts, error=str(exc), retry_in=None)
+            task.failed(attempt=task.attempts, error=str(exc), retry_in=None,
+                        reason=exc.reason.value)
             self._writer.save(task)
             return
         rankings = rank(results, task.domains)
@@ -173,7 +178,7 @@ class SearchWorkerActor(VipbActor):
         try:
             if not task.finished:
                 task.failed(attempt=task.attempts, error=error.splitlines()[0][:500],
-                            retry_in=None)
+                            retry_in=None, reason=FailureReason.INTERNAL.value)
                 self._writer.save(task)
         except Exception:
             log.exception("search task %s: recording the failure failed", task.id)
@@ -181,15 +186,16 @@ class SearchWorkerActor(VipbActor):
     def _retrying(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
+        reason = error.reason if isinstance(error, AttemptFailed) else FailureReason.INTERNAL
         self._task.failed(attempt=self._task.attempts, error=str(error),
-                          retry_in=round(wait, 2))
+                          retry_in=round(wait, 2), reason=reason.value)
         self._writer.save(self._task)
 
     def _cancelled(self) -> None:
         task, token = self._task, self._token
         if token.interrupted:  # stays pending: the next host start resumes it
             task.failed(attempt=task.attempts, error=f"interrupted: {token.reason}",
-                        retry_in=0.0)
+                        retry_in=0.0, reason=FailureReason.INTERRUPTED.value)
         else:
             task.cancelled(reason=token.reason or "stopped")
         self._writer.save(task)
@@ -206,7 +212,7 @@ class SearchWorkerActor(VipbActor):
                                        f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)
-            raise AttemptFailed(f"no tab: {exc.message}") from None
+            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
         tab_id, proxy_id = info["id"], info["proxy_id"]
         self._record_start(attempt, proxy_id, tab_id)
         try:
@@ -234,14 +240,17 @@ class SearchWorkerActor(VipbActor):
             try:
                 nav = tab.navigate(url).get(timeout=TIMEOUT)
                 if nav["status"] is not None and nav["status"] >= 400:
-                    raise AttemptFailed(f"{self._engine.name} answered HTTP {nav['status']}")
+                    raise AttemptFailed(f"{self._engine.name} answered HTTP {nav['status']}",
+                                        FailureReason.HTTP_ERROR)
                 page = self._engine.parse(tab.content().get(timeout=TIMEOUT), nav["url"])
             except SerpBlockedError as exc:
                 if proxy_id and self._outcome:
                     self._outcome(proxy_id, False, None)  # this exit IP is challenged
-                raise AttemptFailed(exc.message) from None
-            except (SerpError, BaseError) as exc:
-                raise AttemptFailed(exc.message) from None
+                raise AttemptFailed(exc.message, FailureReason.BLOCKED) from None
+            except SerpError as exc:
+                raise AttemptFailed(exc.message, FailureReason.UNREADABLE) from None
+            except BaseError as exc:
+                raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED) from None
             pages += 1
             fresh = [u for u in page.results if u not in results]
             results.extend(fresh)

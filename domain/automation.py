@@ -8,7 +8,9 @@ one mistaken for the other. A ``Schedule`` fires searches from a cron expression
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -64,6 +66,37 @@ class RankTargets(Aggregate):
 FINAL_STATES = ("completed", "failed", "cancelled")
 
 
+class FailureReason(StrEnum):
+    """Why a search attempt failed, as a stable code (``vipb rank tasks`` shows it)."""
+
+    BLOCKED = "blocked"  # a captcha, consent or anomaly page: the exit IP is challenged
+    HTTP_ERROR = "http_error"  # the engine answered an HTTP error status (429, 503, ...)
+    UNREADABLE = "unreadable"  # not a results page we can read (markup changed?)
+    LOAD_FAILED = "load_failed"  # the page did not load (proxy, network, timeout)
+    NO_TAB = "no_tab"  # no tab could be opened (no proxy available, browser down)
+    INTERRUPTED = "interrupted"  # the host stopped mid-search (it resumes)
+    INTERNAL = "internal"  # a bug in vipb (see the host log)
+    UNKNOWN = "unknown"  # recorded before reasons were (v1) and not recognisable
+
+
+_V1_REASONS = (  # how v1 error texts read, first match wins
+    (re.compile(r"^interrupted:"), FailureReason.INTERRUPTED),
+    (re.compile(r"^no tab:"), FailureReason.NO_TAB),
+    (re.compile(r" answered HTTP \d{3}\b"), FailureReason.HTTP_ERROR),
+    (re.compile(r" answered with "), FailureReason.BLOCKED),
+    (re.compile(r"net::ERR_|Timeout|timed out"), FailureReason.LOAD_FAILED),
+    (re.compile(r"^no #|no results list|markup"), FailureReason.UNREADABLE),
+)
+
+
+def reason_of(error: str) -> FailureReason:
+    """The reason a v1 ``SearchTaskFailed`` error text gives (``UNKNOWN`` if none)."""
+    for pattern, reason in _V1_REASONS:
+        if pattern.search(error):
+            return reason
+    return FailureReason.UNKNOWN
+
+
 class SearchTask(Aggregate):
     """One search of one keyword on one engine, from queue to outcome."""
 
@@ -92,8 +125,28 @@ class SearchTask(Aggregate):
         self.state = "running"
         self.attempts = attempt
 
-    @event("SearchTaskFailed")
-    def failed(self, attempt: int, error: str, retry_in: float | None) -> None:
+    class SearchTaskFailed(Aggregate.Event):
+        """An attempt failed; ``retry_in`` seconds until the next one (None: given up).
+
+        v2 added ``reason``, a stable code for ``error`` (see ``FailureReason``); v1 events
+        get it from their error text when they are read.
+        """
+
+        class_version = 2
+
+        attempt: int
+        error: str
+        retry_in: float | None
+        reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Name the reason a v1 event's error text gives."""
+            state["reason"] = reason_of(str(state.get("error", ""))).value
+
+    @event(SearchTaskFailed)
+    def failed(self, attempt: int, error: str, retry_in: float | None,
+               reason: str) -> None:
         """An attempt failed; ``retry_in`` seconds until the next one, None: given up."""
         self.state = "retrying" if retry_in is not None else "failed"
 

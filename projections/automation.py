@@ -27,6 +27,7 @@ class RankTrackingView(View):
     name: ClassVar[str] = "rank_tracking"
     tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
                                          "position_history")
+    schema_version: ClassVar[int] = 2  # 2: search_tasks.reason
 
     def create(self, cur: sqlite3.Cursor) -> None:
         """Create the four tables."""
@@ -69,6 +70,7 @@ class RankTrackingView(View):
                 pages INTEGER,
                 ranked INTEGER,
                 error TEXT,
+                reason TEXT,
                 retry_in REAL,
                 queued_at TEXT NOT NULL,
                 started_at TEXT,
@@ -151,9 +153,9 @@ class RankTrackingView(View):
         s = rec.state
         final = s["retry_in"] is None
         cur.execute(
-            "UPDATE search_tasks SET state=?, error=?, retry_in=?, finished_at=? WHERE id=?",
-            ("failed" if final else "retrying", s["error"], s["retry_in"],
-             rec.timestamp if final else None, rec.aggregate))
+            "UPDATE search_tasks SET state=?, error=?, reason=?, retry_in=?, finished_at=? "
+            "WHERE id=?", ("failed" if final else "retrying", s["error"], s["reason"],
+                           s["retry_in"], rec.timestamp if final else None, rec.aggregate))
 
     def _task_row(self, cur: sqlite3.Cursor, task_id: str) -> tuple[str, str, str | None]:
         row = cur.execute("SELECT keyword, engine, country FROM search_tasks WHERE id=?",
@@ -182,7 +184,7 @@ class RankTrackingView(View):
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='completed', results_scanned=?, pages=?, ranked=?, "
-            "error=NULL, retry_in=NULL, finished_at=? WHERE id=?",
+            "error=NULL, reason=NULL, retry_in=NULL, finished_at=? WHERE id=?",
             (s["results_scanned"], s["pages"], s["ranked"], rec.timestamp, rec.aggregate))
 
     def _cancelled(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:

@@ -66,8 +66,18 @@ _TRACKING = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
     view TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
-    skipped INTEGER NOT NULL DEFAULT 0
+    skipped INTEGER NOT NULL DEFAULT 0,
+    schema_version INTEGER NOT NULL DEFAULT 1
 )"""
+
+
+def _migrate_tracking(cur: sqlite3.Cursor) -> None:
+    """Views files of the first release have no ``schema_version`` column: their views
+    were all at version 1."""
+    columns = {row[1] for row in cur.execute("PRAGMA table_info(projection_tracking)")}
+    if "schema_version" not in columns:
+        cur.execute("ALTER TABLE projection_tracking "
+                    "ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 1")
 
 
 def connect_views_db(path: Path) -> sqlite3.Connection:
@@ -118,13 +128,20 @@ class ProjectionRunner:
         cur.execute("BEGIN IMMEDIATE")
         try:
             cur.execute(_TRACKING)
+            _migrate_tracking(cur)
+            stored = dict(cur.execute("SELECT view, schema_version FROM projection_tracking"))
             for view in self._views:
-                if only is None or view.name in only:
-                    view.create(cur)
-                    cur.execute(
-                        "INSERT OR IGNORE INTO projection_tracking(view, position) VALUES (?, 0)",
-                        (view.name,),
-                    )
+                if only is not None and view.name not in only:
+                    continue
+                if view.name in stored and stored[view.name] != view.schema_version:
+                    log.warning("view %s: schema %s -> %s, rebuilding it from the events",
+                                view.name, stored[view.name], view.schema_version)
+                    view.drop(cur)
+                    cur.execute("DELETE FROM projection_tracking WHERE view=?", (view.name,))
+                view.create(cur)
+                cur.execute(
+                    "INSERT OR IGNORE INTO projection_tracking(view, position, schema_version) "
+                    "VALUES (?, 0, ?)", (view.name, view.schema_version))
             cur.execute("COMMIT")
         except BaseException:
             cur.execute("ROLLBACK")
@@ -185,9 +202,7 @@ class ProjectionRunner:
         return done, low
 
     def _apply_batch(self, cur: sqlite3.Cursor) -> tuple[int, int]:
-        positions = {
-            name: pos for name, pos, _ in cur.execute("SELECT * FROM projection_tracking")
-        }
+        positions = dict(cur.execute("SELECT view, position FROM projection_tracking"))
         views = [v for v in self._views if v.name in positions]
         low = min(positions[v.name] for v in views)
         notes = self._source.select_notifications(

@@ -53,6 +53,9 @@ class View(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
+    schema_version: ClassVar[int] = 1
+    """Raise it whenever the view's tables or what it writes into them change: a views file
+    written under another version is dropped and rebuilt from the events at the next start."""
 
     @abstractmethod
     def create(self, cur: sqlite3.Cursor) -> None:

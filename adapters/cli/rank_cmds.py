@@ -227,7 +227,7 @@ def tasks(ctx: typer.Context,
     """Search tasks, newest first. Example: vipb rank tasks --state failed"""
     emit(_run(ctx, GetTasks, {"state": state_, "limit": limit}), as_json,
          columns=["id", "keyword", "engine", "country", "state", "attempts", "results_scanned",
-                  "ranked", "error", "queued_at"])
+                  "ranked", "reason", "error", "queued_at"])
 
 
 @app.command("history")

@@ -136,7 +136,7 @@ def test_a_failed_search_is_never_recorded_as_not_ranked(rank_runtime, engine_si
     call(rt, "automation:add-domain", domain="target.example")
     [task] = _search(rt, keyword="blocked", proxy="direct")["tasks"]
     assert task["state"] == "failed"
-    assert "captcha" in task["error"]
+    assert "captcha" in task["error"] and task["reason"] == "blocked"
     assert task["positions"] == [], "no position and no 'not ranked' row for a failed search"
     failures = [data for name, data in _events(rt, task["id"]) if name == "SearchTaskFailed"]
     assert [f["retry_in"] is None for f in failures] == [False, True], \
@@ -154,6 +154,7 @@ def test_a_page_that_is_not_a_results_page_is_a_failure(rank_runtime, engine_sit
     call(rt, "automation:add-domain", domain="target.example")
     [task] = _search(rt, keyword="anything", engine="bing", proxy="direct")["tasks"]
     assert task["state"] == "failed" and reason in task["error"]
+    assert task["reason"] == "unreadable"
     assert task["positions"] == []
 
 

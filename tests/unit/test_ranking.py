@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.serp import Bing, DuckDuckGo, Google, SerpBlockedError, SerpError, unwrap
+from domain.automation import SearchTask
 from domain.cron import check_cron, due, next_after
 from domain.ranking import host_matches, normalize_domain, rank
 
@@ -169,3 +170,18 @@ def test_fire_times_always_advance_and_fixed_times_fire_once_a_day(zone, cron, s
         shown = [f.astimezone(ZoneInfo(zone)) for f in fired]
         days_hours = [(s.date(), s.hour) for s in shown]
         assert len(days_hours) == len(set(days_hours)), "a fixed time fires once per day"
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    ("interrupted: host stopping", "interrupted"),
+    ("no tab: no proxy is available", "no_tab"),
+    ("google answered HTTP 429", "http_error"),
+    ("bing answered with a captcha", "blocked"),
+    ("net::ERR_PROXY_CONNECTION_FAILED at https://www.bing.com/search?q=x", "load_failed"),
+    ("no #b_results (markup changed?)", "unreadable"),
+    ("something nobody foresaw", "unknown"),
+])
+def test_v1_search_failures_get_a_reason_from_their_text(error: str, reason: str) -> None:
+    state = {"attempt": 2, "error": error, "retry_in": None}
+    SearchTask.SearchTaskFailed.upcast_v1_v2(state)
+    assert state["reason"] == reason
