@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Soak: run the host, e2e and projection tests N times in a row beside two CPU-bound
+# processes (a busy 2-core CI machine), then print "N passed, M failed".
+#   bash scripts/soak.sh 10            # logs of failed rounds: .soak/round-K.log
+#   SOAK_TESTS="tests/e2e/test_host_cli.py" bash scripts/soak.sh 3
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh || exit 1
+export VIPB_KEYRING=off
+rounds="${1:-10}"
+tests=${SOAK_TESTS:-"tests/e2e tests/integration/test_host.py tests/integration/test_projections.py
+    tests/integration/test_stress.py tests/integration/test_dispatcher_concurrency.py
+    tests/integration/test_schedules.py"}
+mkdir -p .soak
+spinners=()
+for _ in 1 2; do
+    .venv/bin/python -c 'while True: pass' &
+    spinners+=("$!")
+done
+trap 'kill "${spinners[@]}" 2>/dev/null' EXIT
+passed=0
+failed=0
+for round in $(seq 1 "$rounds"); do
+    log=".soak/round-$round.log"
+    # shellcheck disable=SC2086 - the test list is split on purpose
+    if .venv/bin/python -m pytest -q -p no:cacheprovider $tests >"$log" 2>&1; then
+        passed=$((passed + 1))
+        rm -f "$log"
+        echo "round $round/$rounds: passed" >&2
+    else
+        failed=$((failed + 1))
+        echo "round $round/$rounds: FAILED ($(tail -1 "$log")); log: $log" >&2
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
