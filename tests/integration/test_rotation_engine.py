@@ -3,6 +3,7 @@ skipped, breakers that survive a restart, sticky sessions and usage summaries.""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -157,8 +158,14 @@ def test_closing_an_idle_runtime_writes_no_event(data_dir: Path) -> None:
     conn.close()
 
 
-def _sticky_runtime(data_dir: Path, clock: Clock) -> Runtime:
-    return Runtime.open(data_dir, clock=clock)
+@contextlib.contextmanager
+def _process(data_dir: Path, clock: Clock) -> Iterator[Runtime]:
+    """One CLI process's runtime: opened, used, closed."""
+    rt = Runtime.open(data_dir, clock=clock)
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 def _pick(rt: Runtime, clock: Clock, domain: str) -> tuple[str, str]:
@@ -171,8 +178,7 @@ def test_sticky_bindings_survive_a_restart_until_they_expire(data_dir: Path,
                                                              clock: Clock) -> None:
     """Each CLI command is a new process: bindings and their expiry come from the events."""
     clock.now = datetime(2026, 11, 24, 23, 55, tzinfo=UTC).timestamp()  # over midnight
-    rt = _sticky_runtime(data_dir, clock)
-    try:
+    with _process(data_dir, clock) as rt:
         for i in range(6):
             rt.dispatcher.execute(add_cmd(4100 + i))
         rt.dispatcher.execute(parse_command(SetRotation, {
@@ -181,36 +187,22 @@ def test_sticky_bindings_survive_a_restart_until_they_expire(data_dir: Path,
         bound, reason = _pick(rt, clock, "a.example.com")
         assert reason == "new binding for *.example.com"
         other, _ = _pick(rt, clock, "other.test")
-    finally:
-        rt.close()
     clock.now += 600  # 00:05 the next day: yesterday's journal still binds
-    rt = _sticky_runtime(data_dir, clock)
-    try:
+    with _process(data_dir, clock) as rt:
         assert _pick(rt, clock, "b.example.com") == (bound, "sticky for *.example.com")
         assert _pick(rt, clock, "other.test") == (other, "sticky for other.test")
-    finally:
-        rt.close()
     clock.now += 901  # past the ttl since the last use (the restored last use counts)
-    rt = _sticky_runtime(data_dir, clock)
-    try:
+    with _process(data_dir, clock) as rt:
         assert _pick(rt, clock, "c.example.com")[1] == \
             "binding for *.example.com expired; rebound"
         clock.now += 1000
         assert rt.rotation.expire_sessions().get() > 0  # other.test lapses, on record
-    finally:
-        rt.close()
-    rt = _sticky_runtime(data_dir, clock)
-    try:
+    with _process(data_dir, clock) as rt:
         assert _pick(rt, clock, "other.test")[1] == "new binding for other.test", \
             "an expiry on record is not revived"
         rt.dispatcher.execute(parse_command(SetRotation, {
             "strategy": "sticky_session", "params": {"ttl_seconds": 901}}))
-    finally:
-        rt.close()
-    rt = _sticky_runtime(data_dir, clock)
-    try:
+    with _process(data_dir, clock) as rt:
         assert _pick(rt, clock, "other.test")[1] == "new binding for other.test", \
             "setting the strategy again starts new sessions"
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
+    pykka.ActorRegistry.stop_all()
