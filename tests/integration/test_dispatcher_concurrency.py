@@ -16,7 +16,7 @@ from actors.rate_limit import RateLimiter
 from adapters.config import Settings
 from adapters.control import ControlClient
 from tests.load import cpu_load
-from tests.servers import echo_server, free_port
+from tests.servers import echo_server
 
 PROXIES = 60
 
@@ -33,7 +33,9 @@ def host(data_dir: Path) -> Iterator[Host]:
 
 
 def test_validate_update_and_remove_at_once_never_fail_internally(host: Host) -> None:
-    lines = "\n".join(f"http://127.0.0.1:{free_port()}" for _ in range(PROXIES))
+    # Distinct ports below the ephemeral range: nothing listens there (validations fail
+    # fast), and no two proxies collide (free_port() may hand out the same port twice).
+    lines = "\n".join(f"http://127.0.0.1:{20000 + n}" for n in range(PROXIES))
     with ControlClient(host.paths.socket) as client:
         ids = client.call("proxy:import", {"lines": lines.split("\n")})["data"]["imported"]
     assert len(ids) == PROXIES
