@@ -15,6 +15,7 @@ from actors.base import VipbActor
 from actors.writer import EventWriter
 from domain.breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
 from domain.breaker_record import CircuitBreakerRecord, breaker_id
+from domain.errors import ValidationError
 from domain.proxy import Proxy
 from domain.results import Ack
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
@@ -111,8 +112,7 @@ class RotationActor(VipbActor):
             if proxy is not None and not proxy.removed:
                 self._add(candidate_of(proxy))
         config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
-        if config is not None:
-            self.configure(config.strategy, config.params)
+        if config is not None and self._configure_stored(config):
             if isinstance(self._strategy, StickySession):
                 self._strategy.restore(self._sticky_record(self._strategy.ttl,
                                                            config.modified_on))
@@ -171,6 +171,18 @@ class RotationActor(VipbActor):
         self._apply_changes()
         self.pool.remove(proxy_id)
         self._breakers.pop(proxy_id, None)
+
+    def _configure_stored(self, config: RotationConfig) -> bool:
+        """Apply the stored strategy; one that this release refuses (say a rule pattern RE2
+        cannot run, stored by an older release) falls back to round-robin, loudly."""
+        try:
+            self.configure(config.strategy, config.params)
+        except ValidationError as exc:
+            log.error("the stored %s rotation is not valid any more (%s): picking round_robin "
+                      "until `vipb rotation set` stores a valid one", config.strategy, exc)
+            self.configure("round_robin", {})
+            return False
+        return True
 
     def configure(self, strategy: str, params: dict[str, object]) -> None:
         """Switch to ``strategy`` (already validated when it was set)."""

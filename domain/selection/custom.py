@@ -9,12 +9,12 @@ exclusions forbid are re-drawn (bounded) before a last full scan.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from domain.patterns import UserPattern
 from domain.rotation import Rule
 from domain.selection.context import SelectionContext
 from domain.selection.pool import (
@@ -44,7 +44,7 @@ class _Compiled:
     def __init__(self, index: int, rule: Rule) -> None:
         self.index = index
         self.rule = rule
-        self.url_re = re.compile(rule.url_pattern) if rule.url_pattern else None
+        self.url_re = UserPattern(rule.url_pattern) if rule.url_pattern else None
 
     def applies(self, ctx: SelectionContext, domain: str | None) -> bool:
         r, now = self.rule, ctx.now

@@ -17,6 +17,7 @@ from adapters.store import EventHistory
 from domain.breaker import BreakerPolicy
 from domain.commands import AddProxy, SelectProxy, SetRotation, UpdateProxy
 from domain.parsing import parse_command
+from domain.rotation_config import RotationConfig
 from domain.selection import NoProxyAvailableError, SelectionContext
 from tests.helpers import add_cmd
 
@@ -205,4 +206,22 @@ def test_sticky_bindings_survive_a_restart_until_they_expire(data_dir: Path,
     with _process(data_dir, clock) as rt:
         assert _pick(rt, clock, "other.test")[1] == "new binding for other.test", \
             "setting the strategy again starts new sessions"
+    pykka.ActorRegistry.stop_all()
+
+
+def test_a_stored_rule_this_release_refuses_falls_back_to_round_robin(
+        data_dir: Path, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    """An older release checked patterns with Python's re and stored a look-behind rule;
+    RE2 cannot run it. The engine still starts, picks round-robin and says why."""
+    with _process(data_dir, clock) as rt:
+        for i in range(2):
+            rt.dispatcher.execute(add_cmd(4200 + i))
+        rt.writer.save(RotationConfig(strategy="custom", params={"fallback": "random", "rules": [
+            {"url_pattern": "(?<=shop)cart", "action": "use_country", "target": "DE"}]}))
+    with caplog.at_level("ERROR", logger="actors.rotation_actor"), _process(data_dir, clock) as rt:
+        picks = [_pick(rt, clock, "x.test")[0] for _ in range(4)]
+        assert picks[0] != picks[1] and picks == picks[:2] * 2
+        assert rt.rotation.strategy_name.get() == "round_robin"
+    assert "stored custom rotation is not valid any more" in caplog.text
+    assert "RE2" in caplog.text
     pykka.ActorRegistry.stop_all()

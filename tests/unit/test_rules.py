@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from domain import rules
 from domain.endpoints import endpoint_url, host_port
+from domain.patterns import UserPattern
 
 
 @pytest.mark.parametrize(
@@ -41,10 +44,30 @@ def test_plain_text_passes_and_is_stripped() -> None:
     assert rules.check_text("  fast residential (DE)  ") == "fast residential (DE)"
 
 
-@pytest.mark.parametrize("pattern", ["(a+)+", "(a*)*b", "(x|y+){2,}", "a" * 201, "(unclosed"])
-def test_dangerous_or_broken_patterns_are_rejected(pattern: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("pattern", "reason"), [
+    ("a" * 201, "at most 200"),
+    ("(unclosed", "missing )"),
+    ("shop(?=\\.)", "invalid perl operator"),  # look-ahead: backtracking only
+    ("(a)\\1", "invalid escape"),  # back-reference: backtracking only
+    ("a{1000}{1000}", "bad repetition"),
+])
+def test_patterns_re2_cannot_run_are_refused_with_its_reason(pattern: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
         rules.check_pattern(pattern)
+
+
+# The shapes that froze the host under Python's backtracking engine: each one against
+# "aaaa...!" costs 2**n steps there. RE2 accepts them and answers in linear time, so these
+# tests finish; on a backtracking engine they hang until pytest-timeout fails them.
+CATASTROPHIC = [("((a+))+$", True), ("(?:(?:a+))+$", True), ("(a|a)+$", True),
+                ("(a+)+$", True), ("(a*)*b", False), ("(a|a?)+c", False)]
+
+
+@pytest.mark.parametrize(("pattern", "matches_all_a"), CATASTROPHIC)
+def test_catastrophic_shapes_run_in_linear_time(pattern: str, matches_all_a: bool) -> None:
+    compiled = UserPattern(rules.check_pattern(pattern))
+    assert compiled.search("a" * 5000 + "!") is False
+    assert compiled.search("a" * 40) is matches_all_a
 
 
 @pytest.mark.parametrize("pattern", [r"^shop\.", r"\.example\.com$", "(foo|bar)baz", "a+b*"])

@@ -293,6 +293,18 @@ def test_custom_rules_priority_conditions_and_actions() -> None:
     assert ID_B in day
 
 
+@pytest.mark.parametrize("pattern", ["((a+))+$", "(?:(?:a+))+$", "(a|a)+$"])
+def test_a_catastrophic_url_pattern_cannot_freeze_a_pick(pattern: str) -> None:
+    # The attack: a stored rule whose pattern backtracks exponentially on a URL the attacker
+    # controls. With Python's re this pick ran for minutes holding the GIL; RE2 is linear.
+    rules = [{"priority": 1, "url_pattern": pattern, "action": "use_proxy", "target": ID_B}]
+    strategy = build_strategy("custom", {"rules": rules, "fallback": "round_robin"},
+                              custom_pool())
+    hostile = "https://x.test/" + "a" * 20_000 + "!"
+    assert strategy.select(ctx(url=hostile)).reason.startswith("no rule decided")
+    assert strategy.select(ctx(url="https://x.test/" + "a" * 64)).proxy_id == ID_B
+
+
 def test_custom_exclusions_win_over_later_use_rules_and_filters_apply() -> None:
     rules = [
         {"priority": 0, "action": "exclude_proxy", "target": ID_A},
