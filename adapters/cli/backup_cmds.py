@@ -42,18 +42,18 @@ def create(
 def restore(
     ctx: typer.Context,
     src: Path = typer.Argument(..., help="A directory written by `vipb backup create`."),
-    force: bool = typer.Option(False, "--force", help="Replace existing data."),
     as_json: bool = JSON,
 ) -> None:
-    """Restore a backup into the data dir (the host must be stopped). The views are rebuilt
-    from the restored events on next use. Example: vipb --data-dir ./restored backup restore
-    /backups/vipb-monday
+    """Restore a backup into a new or empty data dir (the manifest and every checksum are
+    verified before anything is written; existing data is never replaced: move it aside).
+    The views are rebuilt from the restored events on next use.
+    Example: vipb --data-dir ./restored backup restore /backups/vipb-monday
     """
     root = state(ctx).data_dir
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock = HostLock(DataPaths(root).host_lock)
     lock.acquire()  # refuses while a host runs here
     try:
-        emit(restore_backup(src.expanduser().resolve(), root, force=force), as_json)
+        emit(restore_backup(src.expanduser().resolve(), root), as_json)
     finally:
         lock.release()
