@@ -145,7 +145,7 @@ class Dispatcher:
             model = self._commands.get(channel)
             if model is None:
                 raise ValidationError(f"unknown channel {channel!r}", field="channel")
-            data = self.execute(parse_command(model, payload), client)
+            data = self.execute(parse_command(model, payload, strict=True), client)
         except RateLimitError as exc:
             return {"success": False, "error": exc.message, "code": exc.code,
                     "retryAfter": round(exc.retry_after, 3)}

@@ -22,6 +22,7 @@ from pydantic import (
 
 from domain import rules
 from domain.endpoints import endpoint_url
+from domain.proxy_lines import MAX_LINE_CHARS
 from domain.rotation import StrategyName, validate_params
 
 
@@ -201,7 +202,8 @@ class ImportProxies(Command):
     one rate-limit unit, per-line errors reported, the valid lines added."""
 
     channel: ClassVar[str] = "proxy:import"
-    lines: tuple[Annotated[str, Field(max_length=2048)], ...] = Field(max_length=100_000)
+    lines: tuple[Annotated[str, Field(max_length=MAX_LINE_CHARS)], ...] = Field(
+        max_length=100_000)
     protocol: Protocol = Protocol.HTTP
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -27,11 +28,21 @@ def first_error(exc: PydanticValidationError) -> ValidationError:
     return ValidationError(message, field=field)
 
 
-def parse_command(model: type[M], payload: Any) -> M:
-    """Validate ``payload`` into ``model`` or raise ``ValidationError``."""
+def parse_command(model: type[M], payload: Any, *, strict: bool = False) -> M:
+    """Validate ``payload`` into ``model`` or raise ``ValidationError``.
+
+    ``strict`` is for payloads that arrive as JSON from outside (the control socket): the
+    payload is validated as JSON in pydantic's strict mode, so ``true`` is not the port 1,
+    ``"5"`` is not a number and ``2.0`` is not an integer, while strings still name UUIDs,
+    enums and times as JSON must.
+    """
     if not isinstance(payload, dict):
         raise ValidationError("payload must be a JSON object", field="payload")
     try:
+        if strict:
+            return model.model_validate_json(orjson.dumps(payload), strict=True)
         return model.model_validate(payload)
     except PydanticValidationError as exc:
         raise first_error(exc) from None
+    except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+        raise ValidationError(f"cannot be encoded as JSON ({exc})", field="payload") from None

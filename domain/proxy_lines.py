@@ -9,6 +9,31 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 SCHEMES = ("http", "https", "socks4", "socks5")
+MAX_LINE_CHARS = 2048  # a proxy line longer than this is not a proxy line
+
+
+def screen_lines(raw: bytes) -> tuple[list[str], list[dict[str, Any]]]:
+    """Split an import file into lines a command can carry, and the line errors found here.
+
+    A line that is not UTF-8 or longer than ``MAX_LINE_CHARS`` becomes an empty line (which
+    imports nothing, so the numbering of the rest is kept) and an error for that line: one
+    bad line never aborts the import of the others.
+    """
+    lines: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for number, chunk in enumerate(raw.split(b"\n"), start=1):
+        try:
+            line = chunk.decode("utf-8").removesuffix("\r")
+        except UnicodeDecodeError as exc:
+            errors.append({"line": number, "error": f"is not UTF-8 text (byte {exc.start + 1})"})
+            line = ""
+        if len(line) > MAX_LINE_CHARS:
+            errors.append({"line": number, "error": f"is longer than {MAX_LINE_CHARS} characters"})
+            line = ""
+        lines.append(line)
+    if lines and lines[-1] == "" and raw.endswith(b"\n"):
+        lines.pop()  # the file's final newline
+    return lines, errors
 
 
 def parse_proxy_line(line: str, default_protocol: str = "http") -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from domain import rules
 from domain.commands import Command, Country, Label
+from domain.cron import check_timezone
 from domain.privacy import WebRTCMode
 
 HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(rules.check_http_url)]
@@ -18,7 +19,8 @@ TabId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
 ProxyChoice = Annotated[str, Field(pattern=r"^(auto|direct|[0-9a-f]{32}|[0-9a-f-]{36})$")]
 OsName = Literal["windows", "macos", "linux"]
 Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
-TimeZone = Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+){0,2}$", max_length=64)]
+TimeZone = Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+){0,2}$", max_length=64),
+                     AfterValidator(check_timezone)]  # a name the zone database knows
 DEFAULT_PROFILE = "default"
 
 

@@ -62,6 +62,31 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def connect_view_file(path: Path) -> sqlite3.Connection:
+    """Open another read-model file (one `vipb events replay` wrote) for reading only, after
+    checking that it is an SQLite database at all."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise ValidationError(f"{path} is not a readable file ({exc.strerror or exc})",
+                              field="db") from None
+    if header != _SQLITE_HEADER:
+        raise ValidationError(f"{path} is not an SQLite database", field="db")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ValidationError(f"{path} cannot be read as a database ({exc})",
+                              field="db") from None
+    return conn
+
+
 def _proxy(row: sqlite3.Row) -> ProxyRow:
     data = dict(row)
     data["tags"] = json.loads(data["tags"])
@@ -131,7 +156,10 @@ def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     if table not in READ_TABLES:
         raise ValidationError(f"unknown table {table!r} (tables: {', '.join(READ_TABLES)})",
                               field="table")
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+    columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+    if not columns:
+        raise ValidationError(f"this database has no table {table!r}", field="table")
+    return columns
 
 
 def query(

@@ -35,7 +35,8 @@ def log(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    notification_id: int = typer.Argument(..., metavar="N", help="Notification id."),
+    notification_id: int = typer.Argument(..., metavar="N", min=1, max=2**63 - 1,
+                                          help="Notification id (`vipb events log` shows them)."),
     as_json: bool = typer.Option(False, "--json", help="Print the event as JSON."),
 ) -> None:
     """Show one event with its data (credentials masked).

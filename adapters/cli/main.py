@@ -27,6 +27,11 @@ from adapters.cli.output import emit, fail
 from adapters.config import Settings
 from domain.errors import BaseError
 
+try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer on the public click package
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
+
 app = typer.Typer(
     name="vipb",
     help="vipb: proxy pools, real-Chromium tabs and rank tracking, every action on record.\n\n"
@@ -103,13 +108,31 @@ def init(
     )
 
 
+def _usage_error(exc: UsageError) -> None:
+    """A usage error as one line naming the option and the reason, then exit 2 (no box)."""
+    if isinstance(exc, NoArgsIsHelpError) and exc.ctx is not None:
+        typer.echo(exc.ctx.get_help(), err=True)  # `vipb proxy` alone: its help, as before
+        sys.exit(2)
+    where = exc.ctx.command_path if exc.ctx is not None else "vipb"
+    message = " ".join(exc.format_message().split())  # click wraps long choices lists
+    fail(f"{message} (see `{where} --help`)")
+    sys.exit(2)
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app; expected errors become one line and an exit code.
 
-    Typer (standalone mode) handles usage errors (exit 2) and explicit exits itself.
+    Usage errors (a bad option value, an unknown option, a missing argument) are one line
+    and exit 2, like validation errors: click runs outside its standalone mode so the boxed
+    multi-line rendering never reaches the terminal.
     """
     try:
-        app(args=argv, prog_name="vipb")
+        code = app(args=argv, prog_name="vipb", standalone_mode=False)
+    except UsageError as exc:
+        _usage_error(exc)
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(1)
     except BaseError as exc:
         fail(exc.message)
         sys.exit(exc.exit_code)
@@ -121,6 +144,8 @@ def run(argv: list[str] | None = None) -> None:
             raise
         fail(f"internal error: {type(exc).__name__}: {exc} (set VIPB_DEBUG=1 for a traceback)")
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

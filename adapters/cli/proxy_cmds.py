@@ -21,7 +21,7 @@ from domain.commands import (
 )
 from domain.errors import ProxyNotFoundError, RateLimitError, ValidationError
 from domain.parsing import parse_command
-from domain.proxy_lines import parse_proxy_line
+from domain.proxy_lines import parse_proxy_line, screen_lines
 from projections import queries
 
 app = typer.Typer(help="Manage the proxy pool.", no_args_is_help=True)
@@ -41,7 +41,10 @@ def _read_password_stdin(enabled: bool) -> str | None:
     line = sys.stdin.readline()
     if not line:
         raise ValidationError("--password-stdin given but stdin is empty", field="password")
-    return line.rstrip("\r\n")
+    password = line.rstrip("\r\n")
+    if not password:  # an empty first line is a mistake, never "no password"
+        raise ValidationError("--password-stdin read an empty line", field="password")
+    return password
 
 
 def _parse_url(url: str) -> dict[str, Any]:
@@ -248,12 +251,12 @@ def import_(
 
     Example: vipb proxy import proxies.txt --protocol socks5
     """
-    text = sys.stdin.read() if str(file) == "-" else _read_file(file)
+    raw = sys.stdin.buffer.read() if str(file) == "-" else _read_file(file)
+    lines, errors = screen_lines(raw)  # undecodable or overlong lines: errors of their own
     commands = state(ctx).commands()
     imported: list[str] = []
-    errors: list[dict[str, Any]] = []
     offset = 0
-    for chunk in _chunks(text.splitlines()):
+    for chunk in _chunks(lines):
         command = parse_command(ImportProxies, {"lines": chunk, "protocol": protocol})
         while True:
             try:
@@ -266,6 +269,7 @@ def import_(
         imported += result["imported"]
         errors += [{**e, "line": e["line"] + offset} for e in result["errors"]]
         offset += len(chunk)
+    errors.sort(key=lambda e: int(e["line"]))
     if as_json:
         print_json({"imported": imported, "errors": errors})
     else:
@@ -291,8 +295,8 @@ def _chunks(lines: list[str]) -> list[list[str]]:
     return chunks
 
 
-def _read_file(path: Path) -> str:
+def _read_file(path: Path) -> bytes:
     try:
-        return path.read_text()
+        return path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}", field="file") from None

@@ -9,7 +9,6 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit
-from domain.errors import ValidationError
 from projections import queries
 
 
@@ -29,9 +28,7 @@ def query(
     Example: vipb query proxies --where protocol=socks5 --where "port>=1080" --json
     """
     if db is not None:
-        if not db.is_file():
-            raise ValidationError(f"{db} is not a readable file", field="db")
-        with closing(queries.connect_read_only(db)) as conn:
+        with closing(queries.connect_view_file(db)) as conn:
             rows = queries.query(conn, table, where, limit)
         emit(rows, as_json, title=f"{table} ({db.name})")
         return

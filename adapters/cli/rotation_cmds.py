@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
+import orjson
 import typer
 
 from adapters.cli.context import state
@@ -25,8 +25,11 @@ def parse_param(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ValidationError(f"{text!r} is not key=value", field="param")
     try:
-        value: Any = json.loads(raw)
-    except json.JSONDecodeError:
+        value: Any = orjson.loads(raw)  # a depth limit, where json.loads would recurse
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise ValidationError(f"{key.strip()} is nested too deeply", field="param") \
+                from None
         value = [v.strip() for v in raw.split(",")] if "," in raw else raw
     return key.strip(), value
 

@@ -16,6 +16,7 @@ from domain.errors import ValidationError
 from domain.ids import as_uuid
 from domain.proxy import SECRET_FIELDS
 
+MAX_NOTIFICATION_ID = 2**63 - 1  # SQLite INTEGER
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -98,6 +99,9 @@ class EventHistory:
 
     def show(self, notification_id: int) -> EventEntry:
         """The event with this notification id."""
+        if not 1 <= notification_id <= MAX_NOTIFICATION_ID:
+            raise ValidationError(f"must be 1..{MAX_NOTIFICATION_ID} (a notification id)",
+                                  field="N")
         notes = self._app.recorder.select_notifications(start=notification_id, limit=1)
         if not notes or notes[0].id != notification_id:
             raise ValidationError(f"no event with notification id {notification_id}", field="N")

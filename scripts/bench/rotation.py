@@ -35,7 +35,7 @@ def make_pool(size: int, rng: random.Random) -> CandidatePool:
 def params_for(name: StrategyName, pool: CandidatePool) -> dict[str, object]:
     """Typical parameters for each strategy."""
     ids = list(pool.by_id)
-    return {
+    params: dict[StrategyName, dict[str, object]] = {
         StrategyName.GEOGRAPHIC: {"countries": ["DE", "US"], "exclude": ["BR"]},
         StrategyName.STICKY_SESSION: {"ttl_seconds": 600, "wildcards": ["*.example.com"]},
         StrategyName.TIME_BASED: {"interval_seconds": 1, "jitter_seconds": 0},
@@ -47,7 +47,8 @@ def params_for(name: StrategyName, pool: CandidatePool) -> dict[str, object]:
         ]},
         StrategyName.RANDOM: {"seed": 1},
         StrategyName.WEIGHTED: {"seed": 1},
-    }.get(name, {})
+    }
+    return params.get(name, {})
 
 
 def rate(name: StrategyName, size: int, picks: int) -> float:

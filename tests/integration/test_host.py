@@ -121,7 +121,7 @@ def test_rate_limits_of_the_automation_channels(host: Host) -> None:
 
 def test_malformed_and_oversize_messages(host: Host) -> None:
     s = raw(host.paths.socket)
-    assert exchange(s, b"not json\n")["error"] == "message: not a JSON object"
+    assert exchange(s, b"not json\n")["error"].startswith("message: not valid JSON (")
     assert exchange(s, b'{"channel": "proxy:list", "extra": 1}\n')["error"].startswith("extra:")
     assert exchange(s, b'{"channel": "no-colon"}\n')["error"].startswith("channel:")
     assert exchange(s, b'[1, 2]\n')["error"].startswith("payload:")
@@ -134,6 +134,35 @@ def test_malformed_and_oversize_messages(host: Host) -> None:
     s.close()
     with ControlClient(host.paths.socket) as client:  # the host is fine
         assert client.call("proxy:list")["success"]
+
+
+def test_hostile_json_gets_a_one_line_error_and_keeps_the_connection(
+        host: Host, caplog: pytest.LogCaptureFixture) -> None:
+    """Deep nesting, integers beyond 64 bits and JSON-lax types: each one is refused with a
+    reply naming the field, the connection stays usable, and nothing reaches the log."""
+    s = raw(host.paths.socket)
+    deep = b'{"channel": "proxy:list", "payload": {"x": ' + b"[" * 100_000 + b"]" * 100_000
+    with caplog.at_level("WARNING"):
+        assert "depth limit" in exchange(s, deep + b"}}\n")["error"]
+        big_id = exchange(s, b'{"channel": "proxy:list", "id": 123456789012345678901234567890}\n')
+        assert big_id["error"].startswith("id"), big_id
+        for field, value in [("port", b"true"), ("port", b'"8080"'), ("port", b"8080.0"),
+                             ("port", b"123456789012345678901234567890"),
+                             ("host", b"1234"), ("protocol", b"1")]:
+            payload = {"protocol": b'"http"', "host": b'"127.0.0.1"', "port": b"8080"}
+            payload[field] = value
+            body = b", ".join(b'"%s": %s' % (k.encode(), v) for k, v in payload.items())
+            reply = exchange(s, b'{"channel": "proxy:add", "payload": {' + body + b"}}\n")
+            assert reply["success"] is False and reply["error"].startswith(f"{field}:"), reply
+        ok = exchange(s, b'{"channel": "proxy:add", "payload": {"protocol": "http", '
+                         b'"host": "127.0.0.1", "port": 8080}, "id": 9}\n')
+        assert ok["success"] and ok["id"] == 9, ok
+    s.close()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")
+                or r.exc_info], caplog.text
+    host.runtime.settle()
+    with host.runtime.reader() as conn:
+        assert [tuple(r) for r in conn.execute("SELECT port FROM proxies")] == [(8080,)]
 
 
 def test_slow_or_silent_clients_do_not_stall_others(host: Host) -> None:
@@ -237,7 +266,7 @@ def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> N
         rt.close()
     damaged = tmp_path / "b1" / "keys.sqlite"
     damaged.write_bytes(damaged.read_bytes()[:-10])
-    with pytest.raises(Exception, match="keys.sqlite in the backup is damaged"):
+    with pytest.raises(Exception, match=r"keys\.sqlite in the backup is damaged"):
         restore_backup(tmp_path / "b1", tmp_path / "other")
 
 
