@@ -31,6 +31,7 @@ from actors.watchdog import ShutdownWatchdog
 from adapters.backup import create_backup
 from adapters.config import Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
+from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.store import EventHistory
 from domain.errors import BaseError, ValidationError
 from projections import queries
@@ -125,6 +126,7 @@ class Host:
         if not self.paths.is_initialized():
             raise NotInitializedError(self.paths.root)
         check_socket_path(self.paths.socket)
+        raise_open_file_limit()
         self._lock.acquire()
         try:
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,
@@ -132,8 +134,11 @@ class Host:
             self.runtime.committer.add_listener(self._committed)
             self.runtime.runner.start()  # projections follow commits in the background
             self.runtime.start_sealing()  # and so does the audit chain
-            self.server = ControlServer(self.paths.socket, self._handle,
-                                        streams={"events:follow": self._follow})
+            self.server = ControlServer(
+                self.paths.socket, self._handle, streams={"events:follow": self._follow},
+                max_connections=self.settings.control_max_connections,
+                first_request_timeout=self.settings.control_first_request_timeout,
+                idle_timeout=self.settings.control_idle_timeout)
             self.server.start()
             if self._metrics_port is not None:
                 runtime = self.runtime
@@ -267,7 +272,14 @@ class Host:
             "projection_lag": max(lag.values(), default=0), "views": lag,
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
+            "control": self._control_status(),
         }
+
+    def _control_status(self) -> dict[str, int]:
+        server = self.server
+        return {"connections": server.open_connections if server else 0,
+                "dropped": server.dropped if server else 0,
+                "open_file_limit": open_file_limit()}
 
     # --- events:follow ---------------------------------------------------------------------------
 

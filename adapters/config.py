@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     search_retry_max: float = Field(default=60.0, ge=0.0, le=3600.0)
     """Cap on any single wait between attempts."""
 
+    control_max_connections: int = Field(default=256, ge=4, le=65536)
+    """Control-socket connections open at once; a new one closes the oldest idle one."""
+
+    control_first_request_timeout: float = Field(default=10.0, gt=0.0, le=3600.0)
+    """Seconds a new control-socket client has to send its first request."""
+
+    control_idle_timeout: float = Field(default=600.0, gt=0.0, le=86400.0)
+    """Seconds a control-socket client may wait between requests before it is closed."""
+
     shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds a stopping host waits for running work before it exits anyway, naming the
     threads that were stuck (every acknowledged command is already committed)."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -30,12 +32,17 @@ _LIVE_LOCK = threading.Lock()
 class RunningHost:
     """A `vipb host run` process; started when its log says so (no polling)."""
 
-    def __init__(self, data_dir: Path, *args: str, **extra_env: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, nofile: tuple[int, int] | None = None,
+                 **extra_env: str) -> None:
+        """``nofile``: (soft, hard) limit on open files for the host, e.g. systemd's 1024."""
         env = {**os.environ, "VIPB_DATA_DIR": str(data_dir), "VIPB_KEYRING": "off",
                "PYTHONUNBUFFERED": "1", **extra_env}
+        limit = None if nofile is None else functools.partial(
+            resource.setrlimit, resource.RLIMIT_NOFILE, nofile)
         self.process = subprocess.Popen([*ENTRY, "host", "run", *args],
                                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        text=True, env=env, start_new_session=True)
+                                        text=True, env=env, start_new_session=True,
+                                        preexec_fn=limit)
         with _LIVE_LOCK:
             _LIVE.add(self)
         self.log = LineLog()

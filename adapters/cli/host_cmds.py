@@ -14,6 +14,7 @@ from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done, out, print_json
 from adapters.cli.remote import raise_error
 from adapters.control import ControlClient, HostUnavailable
+from adapters.logs import RepeatFilter
 from projections import queries
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
@@ -36,6 +37,7 @@ def run(
     if log_format not in ("json", "text"):
         raise typer.BadParameter("json or text", param_hint="--log-format")
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RepeatFilter())  # a fault in a tight loop must not fill the disk
     handler.setFormatter(JsonLogFormatter() if log_format == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -5,6 +5,10 @@ dispatcher blocks on actors), so a slow or silent client holds one coroutine, ne
 others. Only sockets of this process's own user are served (SO_PEERCRED), on top of the file
 mode. A line over ``MAX_MESSAGE_BYTES`` gets an error and the connection is closed; a client
 that does not read its replies is cut off after ``write_timeout``.
+
+Descriptors are bounded: at most ``max_connections`` are open at once (a new one closes the
+oldest idle connection, or is refused when every connection is busy), a client must send
+its first request within ``first_request_timeout`` and later ones within ``idle_timeout``.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import os
 import socket
 import struct
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,24 +58,35 @@ def peer_uid(sock: socket.socket) -> int:
     return peer_credentials(sock)[1]
 
 
+@dataclass
+class _Connection:
+    """What the server knows of one open connection."""
+
+    busy: bool = False  # a command or a stream is running for it
+
+
 class ControlServer:
     """Serves ``handler`` (and streaming channels) on a Unix socket, in its own loop thread."""
 
     def __init__(self, path: Path, handler: Handler, *,
                  streams: dict[str, Stream] | None = None, workers: int = 8,
-                 idle_timeout: float = 3600.0, write_timeout: float = 30.0) -> None:
+                 idle_timeout: float = 600.0, write_timeout: float = 30.0,
+                 first_request_timeout: float = 10.0, max_connections: int = 256) -> None:
         self.path = path
         self._handler = handler
         self._streams = streams or {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vipb-control")
         self._idle = idle_timeout
+        self._first = first_request_timeout
+        self._max_connections = max_connections
         self._write_timeout = write_timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vipb-control",
                                         daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._clients = 0
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: OrderedDict[asyncio.Task[None], _Connection] = OrderedDict()
+        self.dropped = 0  # idle connections closed to make room, and connections refused
 
     def start(self) -> None:
         """Bind the socket (0600) and serve."""
@@ -108,26 +125,53 @@ class ControlServer:
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
 
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now."""
+        return len(self._connections)
+
+    def _admit(self, task: asyncio.Task[None]) -> _Connection | None:
+        """Register a new connection, closing the oldest idle one if the cap is reached;
+        None when every open connection is busy (the new one is refused)."""
+        if len(self._connections) >= self._max_connections:
+            victim = next((t for t, c in self._connections.items() if not c.busy), None)
+            self.dropped += 1
+            if victim is None:
+                log.warning("control socket: %d connections, all busy: refused a new one",
+                            len(self._connections))
+                return None
+            log.warning("control socket: %d connections: closed the oldest idle one",
+                        len(self._connections))
+            del self._connections[victim]
+            victim.cancel()
+        connection = _Connection()
+        self._connections[task] = connection
+        return connection
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
         self._clients += 1
         client = f"connection-{self._clients}"
+        connection = self._admit(task)
         try:
+            if connection is None:
+                await self._send(writer, error_reply(
+                    "too many connections to the host, all busy; try again", "host_busy"))
+                return
             sock = writer.get_extra_info("socket")
             pid, uid = peer_credentials(sock) if sock is not None else (0, -1)
             if uid != os.getuid():
                 log.warning("control socket refused a client of another user")
                 return
             client = f"pid-{pid}"  # rate limits follow the process, not the connection
-            await self._converse(reader, writer, client)
+            await self._converse(reader, writer, client, connection)
         except (ConnectionError, asyncio.CancelledError, TimeoutError):
             pass
         except Exception:
             log.exception("control connection %s failed", client)
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -137,17 +181,20 @@ class ControlServer:
         await asyncio.wait_for(writer.drain(), self._write_timeout)
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        client: str) -> None:
+                        client: str, connection: _Connection) -> None:
         loop = asyncio.get_running_loop()
+        timeout = self._first
         while True:
+            connection.busy = False
             try:
-                line = await asyncio.wait_for(reader.readuntil(b"\n"), self._idle)
+                line = await asyncio.wait_for(reader.readuntil(b"\n"), timeout)
             except asyncio.IncompleteReadError:
                 return  # the client hung up
             except asyncio.LimitOverrunError:
                 await self._send(writer, error_reply(
                     f"message: larger than {MAX_MESSAGE_BYTES} bytes; connection closed"))
                 return
+            connection.busy, timeout = True, self._idle
             try:
                 request = parse_request(line)
             except BaseError as exc:
