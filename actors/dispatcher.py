@@ -214,7 +214,7 @@ class Dispatcher:
                   progress: Progress | None = None) -> list[ValidationResult]:
         check_url = command.check_url or self._settings.check_url
         try:
-            rules.check_public_target(check_url, self._settings.allow_private_targets)
+            rules.check_public_target(check_url, self._settings.egress_policy())
         except ValueError as exc:
             raise ValidationError(str(exc), field="check_url") from None
         if self._health is None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from actors.base import VipbActor
 from actors.writer import EventWriter
+from adapters.egress import EgressGuard
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
 from domain.errors import CheckTargetError
 from domain.health import HealthReport, ProxyStatus, blame_target
@@ -24,9 +25,11 @@ class HealthCheckActor(VipbActor):
     """Check many proxies concurrently (bounded) and put every result on record."""
 
     def __init__(self, writer: EventWriter,
-                 statuses: Callable[[], dict[str, str]]) -> None:
+                 statuses: Callable[[], dict[str, str]],
+                 egress: EgressGuard | None = None) -> None:
         super().__init__()
         self._writer = writer
+        self._egress = egress  # guards the direct probe of the check URL
         self._load_statuses = statuses
         self._status: dict[str, str] | None = None
         self._journal: HealthJournal | None = None
@@ -62,7 +65,7 @@ class HealthCheckActor(VipbActor):
         thread as checks finish.
         """
         checker = ProxyChecker(check_url, samples=samples, timeout=timeout,
-                               concurrency=concurrency)
+                               concurrency=concurrency, egress=self._egress)
         pending = 0
         position = 0
         # Until one proxy gets through, a failure may be the check target's, not the

@@ -127,6 +127,9 @@ class Host:
             raise NotInitializedError(self.paths.root)
         check_socket_path(self.paths.socket)
         raise_open_file_limit()
+        if self.settings.allow_private_targets:
+            log.warning("allow_private_targets is on: vipb may reach loopback, private and "
+                        "cloud metadata addresses directly (tests and labs only)")
         self._lock.acquire()
         try:
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,
@@ -273,6 +276,8 @@ class Host:
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
             "control": self._control_status(),
+            "egress": {"allow_private_targets": self.settings.allow_private_targets,
+                       "allowed": list(self.settings.egress_allow)},
         }
 
     def _control_status(self) -> dict[str, int]:

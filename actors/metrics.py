@@ -31,6 +31,10 @@ class HostCollector(Collector):
         yield GaugeMetricFamily("vipb_up", "1 while the host serves", value=1)
         yield GaugeMetricFamily("vipb_degraded", "1 when an actor has died (see vipb status)",
                                 value=int(s.get("health") == "degraded"))
+        yield GaugeMetricFamily(
+            "vipb_allow_private_targets", "1 when the SSRF guard lets vipb reach loopback, "
+            "private and metadata addresses (tests and labs only)",
+            value=int(bool(s.get("egress", {}).get("allow_private_targets"))))
         failed = GaugeMetricFamily("vipb_actor_failures", "Actors that died, by actor class",
                                    labels=["actor"])
         counts: dict[str, int] = {}

@@ -59,7 +59,7 @@ class RankTrackerActor(VipbActor):
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
                  outcome: Outcome | None = None) -> None:
         super().__init__()
-        self._allow_private = settings.allow_private_targets
+        self._egress = settings.egress_policy()
         self._writer = writer
         self._tabs = tabs
         self._engine_urls = dict(settings.engine_urls)
@@ -185,7 +185,7 @@ class RankTrackerActor(VipbActor):
         url = engine(name, self._engine_urls).url("test", 0, None)
         try:
             rules.check_http_url(url)
-            rules.check_public_target(url, self._allow_private)
+            rules.check_public_target(url, self._egress)
         except ValueError as exc:
             raise ValidationError(str(exc), field=f"engine_urls.{name}") from None
 

@@ -37,6 +37,7 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine
 from adapters.config import Settings
+from adapters.egress import EgressGuard
 from adapters.secrets import (
     KEY_FILE,
     DataKeyStore,
@@ -254,7 +255,8 @@ class Runtime:
                                                 clock=clock, changes=changes)
         self.rotation = self.rotation_ref.proxy()
         self.pool.attach_rotation(self.rotation, changes).get()
-        self.health_ref = HealthCheckActor.start(self.writer, self._statuses)
+        self.health_ref = HealthCheckActor.start(self.writer, self._statuses,
+                                                 EgressGuard(self.settings.egress_policy()))
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      self.health_ref.proxy(), self.settings, self.rotation,
                                      max_cached_actors=max_proxy_actors,
@@ -335,7 +337,8 @@ class Runtime:
         """The browser engine (its loop starts on first use; Chromium on the first tab)."""
         with self._tabs_lock:
             if self._engine is None:
-                self._engine = BrowserEngine(self.settings.chromium)
+                self._engine = BrowserEngine(
+                    self.settings.chromium, egress=EgressGuard(self.settings.egress_policy()))
             return self._engine
 
     def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:

@@ -243,6 +243,14 @@ class TabActor(VipbActor):
         html: str = self._engine.run(self._page().content(), timeout=self._timeout + 30)
         return html
 
+    def refused(self, at_least: int = 0, timeout: float = 60.0) -> list[str]:
+        """What the egress guard refused for this tab (direct tabs and SOCKS relays),
+        waiting up to ``timeout`` for ``at_least`` refusals in all."""
+        relay = self._page().relay
+        if relay is None:
+            return []
+        return self._engine.run(relay.wait_refusals(at_least, timeout), timeout=timeout + 30)
+
     def evaluate(self, expression: str, arg: Any = None) -> Any:
         """Evaluate JavaScript in the page (tests and diagnostics only)."""
         return self._engine.run(self._page().evaluate(expression, arg))

@@ -100,7 +100,7 @@ class TabChannels:
         if url is None:
             return
         try:
-            rules.check_public_target(url, self._settings.allow_private_targets)
+            rules.check_public_target(url, self._settings.egress_policy())
         except ValueError as exc:
             raise ValidationError(str(exc), field="url") from None
 

@@ -20,6 +20,7 @@ from actors.tab_actor import TabActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.proxycheck import ProxyEndpoint
+from domain import rules
 from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
 from domain.selection import NoProxyAvailableError, SelectionContext
 from domain.tab import BrowsingSession, session_id
@@ -246,6 +247,8 @@ class TabSupervisorActor(VipbActor):
         if session is None:
             raise ValidationError(f"no saved session {name!r} (see `vipb session list`)",
                                   field="name")
+        for number, saved in enumerate(session.tabs, start=1):
+            self._check_target(saved["url"], f"tabs.{number}.url")
         opened = []
         for saved in session.tabs:
             proxy = saved["proxy"] or "direct"
@@ -258,6 +261,15 @@ class TabSupervisorActor(VipbActor):
         ids = self._writer.save(session)
         return {"id": str(session.id), "name": session.name, "tabs": opened,
                 "position": ids[-1]}
+
+    def _check_target(self, url: str | None, field: str) -> None:
+        """The URL text check of the egress policy (``tab:create`` makes it too)."""
+        if not url:
+            return
+        try:
+            rules.check_public_target(url, self._engine.egress.policy)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field=field) from None
 
     def close_all(self, reason: str) -> None:
         """Close every tab (runtime shutdown)."""
@@ -293,6 +305,7 @@ class TabSupervisorActor(VipbActor):
         actor, setup = self._start_tab(UUID(key), profile, route)
         try:
             info: dict[str, Any] = actor.open(None, None, route.reason, existing=True).get()
+            self._check_target(url, "url")  # stored before the policy changed, say
             if route.proxy_id != proxy_id:  # reassigning reloads the page too
                 actor.assign_proxy(setup, route.proxy_id, "previous proxy is gone").get()
                 info = actor.info().get()

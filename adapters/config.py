@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.egress import EgressPolicy, parse_allow_entry
 
 
 def default_data_dir() -> Path:
@@ -28,6 +30,10 @@ class Settings(BaseSettings):
 
     allow_private_targets: bool = False
     """Allow loopback/private/link-local URLs as targets (tests and labs only: SSRF guard)."""
+
+    egress_allow: list[str] = Field(default_factory=list, max_length=100)
+    """Private networks vipb may still reach directly, each ``CIDR`` or ``ADDRESS:PORT``
+    (e.g. ``VIPB_EGRESS_ALLOW='["10.1.2.3:8080"]'`` for a lab search engine)."""
 
     chromium: Path | None = None
     """Chromium executable; unset: Playwright's own build if installed, else Debian's."""
@@ -63,3 +69,14 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds a stopping host waits for running work before it exits anyway, naming the
     threads that were stuck (every acknowledged command is already committed)."""
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parse_allow_entry(entry)
+        return value
+
+    def egress_policy(self) -> EgressPolicy:
+        """What vipb may connect to directly (see ``domain.egress``)."""
+        return EgressPolicy.from_settings(self.allow_private_targets, self.egress_allow)

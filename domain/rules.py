@@ -9,6 +9,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
+from domain.egress import EgressPolicy, address_of, canonical_host
 from domain.patterns import UserPattern
 
 MAX_HOST_LEN = 255
@@ -24,22 +25,24 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def check_host(value: str) -> str:
-    """Return the normalised host (lower case, IPv6 without brackets) or raise ValueError."""
-    host = value.strip().lower()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    """Return the normalised host (lower case, IPv6 without brackets, IPv4 in any form a
+    browser accepts written as a dotted quad) or raise ValueError."""
+    if not 1 <= len(value.strip()) <= MAX_HOST_LEN + 2:
+        raise ValueError(f"must be 1..{MAX_HOST_LEN} characters")
+    try:
+        host = canonical_host(value)
+    except ValueError:
+        raise ValueError("is not a valid hostname or IP address") from None
     if not 1 <= len(host) <= MAX_HOST_LEN:
         raise ValueError(f"must be 1..{MAX_HOST_LEN} characters")
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    labels = host.rstrip(".").split(".")
+    labels = host.split(".")
     if not all(_HOST_LABEL.match(label) for label in labels):
         raise ValueError("is not a valid hostname or IP address")
-    if labels[-1].isdigit():
-        raise ValueError("is not a valid hostname or IP address")
-    return host.rstrip(".")
+    return host
 
 
 def check_text(value: str, *, max_len: int = MAX_LABEL_LEN) -> str:
@@ -69,9 +72,6 @@ def check_pattern(value: str) -> str:
     return value
 
 
-_METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
-
-
 def check_http_url(value: str) -> str:
     """Accept an absolute http(s) URL with a host and no userinfo."""
     parts = urlsplit(value.strip())
@@ -89,19 +89,22 @@ def check_http_url(value: str) -> str:
     return value.strip()
 
 
-def check_public_target(url: str, allow_private: bool) -> None:
-    """Refuse loopback, private, link-local and metadata targets unless allowed (SSRF)."""
-    host = (urlsplit(url).hostname or "").lower()
-    if allow_private:
-        return
-    if host in _METADATA_HOSTS or host == "localhost" or host.endswith(".localhost"):
-        raise ValueError(f"{host} is a local or metadata host (allow_private_targets is off)")
+def check_public_target(url: str, policy: EgressPolicy) -> None:
+    """Refuse a URL whose host is local by name or by literal address (in any form a browser
+    accepts, ``0x7f000001`` included) unless ``policy`` allows it. Names are checked again
+    where they are resolved: ``adapters.egress`` decides on the address connected to."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return  # a name: resolved later by whoever connects
-    if not address.is_global:
-        raise ValueError(f"{host} is not a public address (allow_private_targets is off)")
+        reason = policy.refuse_name(host)
+        address = address_of(host)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if reason is None and address is not None:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        reason = policy.refusal(address, port)
+    if reason is not None:
+        raise ValueError(f"{reason} (allow_private_targets is off)")
 
 
 def check_country(value: str) -> str:

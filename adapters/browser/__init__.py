@@ -1,10 +1,9 @@
-"""Real Chromium through Playwright: the engine loop, tabs, privacy guard, relay, blocking."""
+"""Real Chromium through Playwright: the engine loop, tabs, privacy guard, blocking."""
 
 from ._blocker import TrackerBlocker, read_list, shipped_list
 from ._engine import LAUNCH_ARGS, BrowserEngine
 from ._guard import guard_script
 from ._locate import Chromium, find_chromium
-from ._relay import SocksRelay
 from ._tab import BrowserTab, NavigationResult, ProxyRoute, TabSetup, TrackerCounts
 
 __all__ = [
@@ -14,7 +13,6 @@ __all__ = [
     "Chromium",
     "NavigationResult",
     "ProxyRoute",
-    "SocksRelay",
     "TabSetup",
     "TrackerBlocker",
     "TrackerCounts",

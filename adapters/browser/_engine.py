@@ -16,6 +16,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from adapters.egress import EgressGuard
+from domain.egress import EgressPolicy
 from domain.errors import BrowserError
 
 from ._locate import Chromium, find_chromium
@@ -42,8 +44,10 @@ class BrowserEngine:
     """The loop thread, the Playwright instance and the (re)launched Chromium."""
 
     def __init__(self, chromium: Path | None = None, *, headless: bool = True,
-                 launch_timeout: float = 60.0) -> None:
+                 launch_timeout: float = 60.0, egress: EgressGuard | None = None) -> None:
         self._configured = chromium
+        # direct tabs connect through this guard (tests give it a resolver of their own)
+        self.egress = egress or EgressGuard(EgressPolicy())
         self._headless = headless
         self._launch_timeout = launch_timeout
         self._loop = asyncio.new_event_loop()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.egress import EGRESS_HEADER, LocalProxy, direct, via_proxy
 from domain.endpoints import endpoint_url
 from domain.errors import BrowserError
 from domain.fingerprint import EngineFingerprint
@@ -20,7 +21,6 @@ from domain.fingerprint import EngineFingerprint
 from ._blocker import TrackerBlocker
 from ._engine import BrowserEngine
 from ._guard import guard_script
-from ._relay import SocksRelay
 from ._workers import WorkerGuard
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ class BrowserTab:
         self._on_crash = on_crash
         self.context: Any = None
         self.page: Any = None
-        self.relay: SocksRelay | None = None
+        self.relay: LocalProxy | None = None  # direct tabs and SOCKS with credentials
+        self.route: ProxyRoute | None = setup.proxy  # what Chromium is pointed at
         self.counts = TrackerCounts()
         self.workers: WorkerGuard | None = None
         self._binding = "__" + secrets.token_hex(8)
@@ -127,17 +128,21 @@ class BrowserTab:
         """Create the context and its page, profile applied before any page script."""
         browser = await self.engine.browser()
         s, fp = self.setup, self.setup.fingerprint
-        proxy: dict[str, str] | None = None
-        if s.proxy is not None:
-            if s.proxy.needs_relay:
-                self.relay = await SocksRelay(s.proxy.protocol, s.proxy.host, s.proxy.port,
-                                              s.proxy.username, s.proxy.password).start()
-                proxy = {"server": self.relay.url}
-            else:
-                # Credentials are not given to Playwright: this tab's own interception session
-                # answers the proxy's challenges (two intercepting sessions answering the same
-                # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS).
-                proxy = {"server": endpoint_url(s.proxy.protocol, s.proxy.host, s.proxy.port)}
+        if s.proxy is None:  # direct: every request passes the egress guard
+            self.relay = await LocalProxy(direct(self.engine.egress), "direct tab").start()
+        elif s.proxy.needs_relay:
+            p = s.proxy
+            self.relay = await LocalProxy(via_proxy(p.protocol, p.host, p.port, p.username,
+                                                    p.password), "SOCKS relay").start()
+        if self.relay is not None:
+            self.route = ProxyRoute("http", "127.0.0.1", self.relay.port, self.relay.username,
+                                    self.relay.password)
+        # Credentials are not given to Playwright: this tab's own interception session
+        # answers the proxy's challenges (two intercepting sessions answering the same
+        # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS).
+        route = self.route
+        proxy = None if route is None else {
+            "server": endpoint_url(route.protocol, route.host, route.port)}
         screen = fp.values.screen
         try:
             self.context = await browser.new_context(
@@ -181,7 +186,7 @@ class BrowserTab:
         session.on("Fetch.authRequired", self._auth_required)
         patterns: list[dict[str, str]] = [
             {"urlPattern": "*", "resourceType": "Other", "requestStage": "Response"}]
-        if s.proxy is not None and s.proxy.challenges_browser:
+        if route is not None and route.challenges_browser:
             # Challenges reach only clients that intercept the request: with proxy
             # credentials every request is intercepted (and continued at once).
             patterns.append({"urlPattern": "*", "requestStage": "Request"})
@@ -194,7 +199,7 @@ class BrowserTab:
             self._worker_urls.add(url)
 
     def _auth_required(self, event: dict[str, Any]) -> None:
-        proxy = self.setup.proxy
+        proxy = self.route
         if event.get("authChallenge", {}).get("source") == "Proxy" and proxy is not None \
                 and proxy.challenges_browser:
             answer = {"response": "ProvideCredentials", "username": proxy.username,
@@ -279,10 +284,17 @@ class BrowserTab:
         if self.page is None or self.page.is_closed():
             raise BrowserError("the tab's page is closed")
         start = time.perf_counter()
+        refusals = self.relay.refusals if self.relay is not None else 0
         try:
             response = await action()
         except Exception as exc:
-            raise BrowserError(_navigation_error(exc)) from None
+            tunnel = "ERR_TUNNEL_CONNECTION_FAILED" in str(exc)  # an https page refused
+            raise BrowserError((tunnel and self._refusal(refusals))
+                               or _navigation_error(exc)) from None
+        if response is not None and await response.header_value(EGRESS_HEADER):
+            refusal = self._refusal(refusals)
+            if refusal:  # our own proxy answered: the page itself was refused
+                raise BrowserError(refusal)
         latency = (time.perf_counter() - start) * 1000
         title = ""
         try:
@@ -291,6 +303,13 @@ class BrowserTab:
             log.debug("title unavailable", exc_info=True)
         return NavigationResult(url=self.page.url, status=response.status if response else None,
                                 title=title, latency_ms=round(latency, 1))
+
+    def _refusal(self, since: int) -> str | None:
+        """What the egress guard refused for this tab since it had ``since`` refusals."""
+        relay = self.relay
+        if relay is None or relay.refusals == since:
+            return None
+        return f"egress guard refused {relay.refused[-1]}"
 
     async def content(self) -> str:
         """The page's current HTML (what a results parser reads)."""

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 from python_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError, ProxyType
 from python_socks.async_.asyncio.v2 import Proxy as SocksProxy
 
+from adapters.egress import EgressGuard, EgressRefused
 from adapters.proxycheck._http import DroppedResponse, GarbageResponse, HttpResponse, exchange
+from domain.egress import EgressPolicy
 from domain.endpoints import host_port
 from domain.health import Anonymity, Failure, HealthReport
 
@@ -53,7 +55,9 @@ class ProxyChecker:
     """Fetch ``check_url`` through proxies and report latency, exit IP and anonymity."""
 
     def __init__(self, check_url: str, *, samples: int = 3, timeout: float = 10.0,
-                 concurrency: int = 50) -> None:
+                 concurrency: int = 50, egress: EgressGuard | None = None) -> None:
+        """``egress`` guards the one direct fetch (the probe); by default nothing but
+        public addresses is reached directly."""
         parts = urlsplit(check_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("check URL must be http(s)://host[:port]/path")
@@ -68,20 +72,24 @@ class ProxyChecker:
         self.client_ip: str | None = None
         self.probed = False
         self.direct_problem: str | None = None  # what the direct probe found wrong
+        self._egress = egress or EgressGuard(EgressPolicy())
 
     async def probe(self) -> str | None:
         """Fetch the check URL directly once: learn our own address (for leak detection)
         and whether the target itself answers. Returns what went wrong, or None."""
         self.probed = True
         try:
+            tls = ssl.create_default_context() if self._tls else None
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port, ssl=self._tls or None),
-                self.timeout)
+                self._egress.open_connection(self._host, self._port, ssl=tls), self.timeout)
             try:
                 response = await asyncio.wait_for(
                     self._send(writer, reader, self._path, []), self.timeout)
             finally:
                 writer.close()
+        except EgressRefused as exc:
+            self.direct_problem = f"egress guard refused {exc.message}"
+            return self.direct_problem
         except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
             self.direct_problem = _classify(exc)[1]
             return self.direct_problem

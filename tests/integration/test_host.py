@@ -292,3 +292,24 @@ def test_metrics_on_loopback(data_dir: Path) -> None:
     assert 'vipb_projection_lag{view="proxies"} 0.0' in body
     assert "vipb_store_head 2.0" in body
     assert 'vipb_search_tasks{state="running"} 0.0' in body
+    assert "vipb_allow_private_targets 0.0" in body
+
+
+def test_a_host_with_the_private_address_allowance_says_so(
+        data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from actors.metrics import HostCollector
+
+    with caplog.at_level("WARNING", logger="actors.host"):
+        h = Host(data_dir, Settings(data_dir=data_dir, allow_private_targets=True))
+        h.start()
+    try:
+        status = h.status()
+        metrics = {m.name: m.samples[0].value
+                   for m in HostCollector(h.status, lambda: 0, h.started).collect()
+                   if m.samples}
+    finally:
+        h.close()
+        pykka.ActorRegistry.stop_all()
+    assert "allow_private_targets is on" in caplog.text
+    assert status["egress"] == {"allow_private_targets": True, "allowed": []}
+    assert metrics["vipb_allow_private_targets"] == 1

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.egress import EgressGuard, Resolver
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
+from domain.egress import EgressPolicy
 from domain.health import Anonymity, Failure
 from tests.servers import (
     echo_server,
@@ -36,8 +38,11 @@ def echo_url() -> Iterator[str]:
 
 
 def check(url: str, endpoint: ProxyEndpoint, timeout: float = 5.0):  # type: ignore[no-untyped-def]
-    checker = ProxyChecker(url, samples=3, timeout=timeout)
+    checker = ProxyChecker(url, samples=3, timeout=timeout, egress=LAB)
     return asyncio.run(checker.check_many([endpoint]))[endpoint.id]
+
+
+LAB = EgressGuard(EgressPolicy(allow_private=True))  # the check target is a local server
 
 
 def ep(protocol: str, port: int, user: str | None = None, password: str | None = None
@@ -150,10 +155,36 @@ def test_many_checks_respect_the_concurrency_bound(echo_url: str) -> None:
     with pproxy("http") as proxy:
         endpoints = [ProxyEndpoint(str(i), "http", "127.0.0.1", proxy.port) for i in range(30)]
         seen: list[tuple[int, int]] = []
-        checker = ProxyChecker(echo_url, samples=1, timeout=5, concurrency=4)
+        checker = ProxyChecker(echo_url, samples=1, timeout=5, concurrency=4, egress=LAB)
         results = asyncio.run(checker.check_many(endpoints, lambda d, t: seen.append((d, t))))
     assert len(results) == 30 and all(r.ok for r in results.values())
     assert seen[-1] == (30, 30) and [d for d, _ in seen] == list(range(1, 31))
+
+
+class DnsToLoopback(Resolver):
+    async def resolve(self, host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+
+def test_the_direct_probe_never_reaches_a_private_address() -> None:
+    """The attack: --check-url naming a host that resolves to loopback (or spelled
+    0x7f000001): the one direct fetch of a validation must not reach it."""
+    seen: list[str] = []
+
+    async def victim_handler(_reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        seen.append("connected")
+        writer.close()
+
+    with tcp_server(victim_handler) as victim:
+        for url in (f"http://rebind.test:{victim}/get", f"http://0x7f000001:{victim}/get",
+                    f"http://[::ffff:127.0.0.1]:{victim}/get"):
+            checker = ProxyChecker(url, samples=1, timeout=5,
+                                   egress=EgressGuard(EgressPolicy(), DnsToLoopback()))
+            problem = asyncio.run(checker.probe())
+            assert problem is not None and problem.startswith("egress guard refused"), problem
+            assert "loopback" in problem
+    assert seen == []
 
 
 def test_check_url_must_be_http() -> None:

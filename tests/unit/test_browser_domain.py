@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from adapters.browser import TrackerBlocker, guard_script, shipped_list
-from adapters.browser._relay import _peer_uid
+from adapters.egress import socket_owner
 from adapters.fingerprints import generate_fingerprint
 from domain.errors import ValidationError
 from domain.locales import languages_for, locale_for, timezone_for
@@ -102,14 +102,18 @@ def test_blocker_matches_the_shipped_list() -> None:
     assert not blocker.blocks("data:text/plain,x", "https://shop.test/", "other")
 
 
-def test_relay_knows_the_owner_of_a_local_socket() -> None:
+def test_the_local_proxy_knows_the_owner_of_a_connection_by_its_4_tuple() -> None:
     import os
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         with socket.create_connection(server.getsockname()) as client:
-            assert _peer_uid(client.getsockname()[1]) == os.getuid()
+            mine, theirs = client.getsockname(), server.getsockname()
+            assert socket_owner(mine, theirs) == os.getuid()
+            assert socket_owner(theirs, mine) is not None  # the accepted end, also ours
+            assert socket_owner(("127.0.0.2", mine[1]), theirs) is None, \
+                "a socket on another loopback address is not this one"
 
 
 def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path) -> None:

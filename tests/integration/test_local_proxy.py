@@ -1,0 +1,155 @@
+"""The per-tab local proxy from the attacker's side: another local user, with or without the
+tab's credential, and even from a socket bound on 127.0.0.2 at the proxy's own port, gets
+nothing through; the owner without the credential gets a 407; the tab gets its tunnel."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.egress import EgressGuard, LocalProxy, direct
+from domain.egress import EgressPolicy
+from tests.servers import tcp_server
+
+NOBODY = 65534
+
+
+def _client(port: int, target: str, auth: str, bind: str) -> bytes:
+    """CONNECT through the proxy at ``port``; what it answered (b"" if it just closed)."""
+    s = socket.socket()
+    if bind:
+        s.bind((bind, port))  # the proxy's own port, on another loopback address
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    head = f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+    if auth:
+        head += f"Proxy-Authorization: Basic {auth}\r\n"
+    s.sendall((head + "\r\n").encode())
+    data = b""
+    try:
+        while chunk := s.recv(4096):  # to the end: the proxy closes after any answer
+            data += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    s.close()
+    return data[:400]
+
+
+class Loop:
+    """An asyncio loop in a thread, like the browser engine's."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def proxy() -> Iterator[tuple[LocalProxy, int, list[str]]]:
+    connected: list[str] = []
+
+    async def upstream_server(_reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter) -> None:
+        connected.append("upstream reached")
+        writer.write(b"hello from upstream\n")
+        await writer.drain()
+        writer.close()
+
+    loop = Loop()
+    with tcp_server(upstream_server) as target:
+        lab = EgressGuard(EgressPolicy(allow_private=True))
+        local = loop.run(LocalProxy(direct(lab)).start())
+        try:
+            yield local, target, connected
+        finally:
+            loop.run(local.close())
+            loop.close()
+
+
+def _auth(local: LocalProxy) -> str:
+    return base64.b64encode(f"{local.username}:{local.password}".encode()).decode()
+
+
+def _as(uid: int, local: LocalProxy, target: int, auth: str, bind: str = "") -> bytes:
+    """Run the client as ``uid``: in a forked child that drops to that uid first."""
+    if uid == os.getuid():
+        return _client(local.port, f"127.0.0.1:{target}", auth, bind)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest, no logging, just the socket and _exit
+        code = 0
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(uid)
+            os.write(write_end, _client(local.port, f"127.0.0.1:{target}", auth, bind))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the client as another uid failed"
+    return answer
+
+
+def test_the_owner_needs_the_tabs_credential(proxy: tuple[LocalProxy, int, list[str]]) -> None:
+    local, target, connected = proxy
+    assert _as(os.getuid(), local, target, "").startswith(b"HTTP/1.1 407")
+    wrong = base64.b64encode(f"{local.username}:guess".encode()).decode()
+    assert _as(os.getuid(), local, target, wrong).startswith(b"HTTP/1.1 407")
+    assert connected == []
+    tunnel = _as(os.getuid(), local, target, _auth(local))
+    assert tunnel.startswith(b"HTTP/1.1 200") and tunnel.endswith(b"hello from upstream\n")
+    assert connected == ["upstream reached"]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another uid (nobody)")
+@pytest.mark.parametrize("bind", ["", "127.0.0.2"])
+def test_another_user_gets_nothing_even_with_the_credential(
+        proxy: tuple[LocalProxy, int, list[str]], bind: str) -> None:
+    local, target, connected = proxy
+    for auth in ("", _auth(local)):  # without, and with a stolen credential
+        assert _as(NOBODY, local, target, auth, bind) == b"", "closed without an answer"
+    assert connected == [], "nothing reached the upstream"
+
+
+def test_a_socket_of_our_own_bound_on_127_0_0_2_is_still_ours(
+        proxy: tuple[LocalProxy, int, list[str]]) -> None:
+    """The 4-tuple lookup finds the client's own row, not the listener's."""
+    local, target, connected = proxy
+    reply = _as(os.getuid(), local, target, _auth(local), bind="127.0.0.2")
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"hello from upstream\n")
+    assert connected == ["upstream reached"]
+
+
+def test_the_guard_refuses_through_the_proxy(proxy: tuple[LocalProxy, int, list[str]]
+                                            ) -> None:
+    _local, target, connected = proxy
+    local_guarded = LocalProxy(direct(EgressGuard(EgressPolicy())))
+    loop = Loop()
+    try:
+        started = loop.run(local_guarded.start())
+        reply = _as(os.getuid(), started, target, _auth(started))
+        assert reply.startswith(b"HTTP/1.1 403") and b"X-Vipb-Egress: refused" in reply
+        assert started.refused == [f"127.0.0.1:{target}: 127.0.0.1 is a loopback address"]
+    finally:
+        loop.run(local_guarded.close())
+        loop.close()
+    assert connected == []
