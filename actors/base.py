@@ -163,3 +163,29 @@ class ClosableInbox:
                 left.append(self._queue.get_nowait())
             return left
 
+
+
+A = TypeVar("A", bound=pykka.Actor)
+
+
+class _DeadProxy:
+    """Stands in for the proxy of an actor that died before a proxy could be made (pykka
+    refuses to build one for a dead actor): every use raises ``ActorDeadError``, as a call
+    through a real proxy of a dead actor does."""
+
+    def __init__(self, ref: pykka.ActorRef[Any]) -> None:
+        self.actor_ref = ref  # as on a real proxy: is_alive() says False
+        self._message = f"{ref.actor_class.__name__} ({ref.actor_urn}) not found"
+
+    def __getattr__(self, name: str) -> Any:
+        raise pykka.ActorDeadError(self._message)
+
+
+def proxy_of(ref: pykka.ActorRef[A]) -> pykka.ActorProxy[A]:
+    """``ref.proxy()``, also when the actor already died in ``on_start`` (which, on a busy
+    machine, can happen before the starting thread gets here): the failure is on record
+    with the supervision, and calls report it."""
+    try:
+        return ref.proxy()
+    except pykka.ActorDeadError:
+        return _DeadProxy(ref)  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pykka
 from eventsourcing.utils import get_topic
 
-from actors.base import VipbActor
+from actors.base import VipbActor, proxy_of
 from actors.endpoint_index import EndpointIndex
 from actors.proxy_actor import ProxyActor, endpoint_of
 from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
@@ -142,7 +142,7 @@ class ProxyPoolActor(VipbActor):
         if actor is None or not actor.actor_ref.is_alive():
             self._make_room()
             ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._changes)
-            actor = ref.proxy()
+            actor = proxy_of(ref)
         self._actors[proxy_id] = actor  # now the most recently used
         return actor
 

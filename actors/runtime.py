@@ -22,6 +22,7 @@ from uuid import UUID
 import pykka
 
 from actors.automation_channels import AutomationChannels
+from actors.base import proxy_of
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
@@ -247,22 +248,22 @@ class Runtime:
         self.committer.start()
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore,
                                              max_proxy_actors)
-        self.pool = self.pool_ref.proxy()
+        self.pool = proxy_of(self.pool_ref)
         self.settings = settings or Settings(data_dir=paths.root)
         pool = self.pool
         changes = CandidateBox()
         self.rotation_ref = RotationActor.start(self.writer, lambda: pool.proxy_ids().get(),
                                                 clock=clock, changes=changes)
-        self.rotation = self.rotation_ref.proxy()
+        self.rotation = proxy_of(self.rotation_ref)
         self.pool.attach_rotation(self.rotation, changes).get()
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses,
                                                  EgressGuard(self.settings.egress_policy()))
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
-                                     self.health_ref.proxy(), self.settings, self.rotation,
+                                     proxy_of(self.health_ref), self.settings, self.rotation,
                                      max_cached_actors=max_proxy_actors,
                                      supervision=self.supervision)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists)
-        self.guard = self.guard_ref.proxy()
+        self.guard = proxy_of(self.guard_ref)
         self._engine: BrowserEngine | None = None
         self._tabs_ref: pykka.ActorRef[TabSupervisorActor] | None = None
         self._tabs_lock = threading.Lock()
@@ -278,17 +279,17 @@ class Runtime:
         (``supervision``) before anyone asks for a status."""
         for ref in refs:
             with contextlib.suppress(pykka.ActorDeadError):  # recorded by its on_failure
-                ref.proxy().ready().get(timeout=120)
+                proxy_of(ref).ready().get(timeout=120)
 
     def _start_automation(self, clock: Callable[[], float]) -> None:
         settings, rotation = self.settings, self.rotation
         self.tracker_ref = RankTrackerActor.start(
             self.writer, self.tabs, settings,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
-        self.tracker = self.tracker_ref.proxy()
+        self.tracker = proxy_of(self.tracker_ref)
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
                                                   self._schedule_ids, clock)
-        self.scheduler = self.scheduler_ref.proxy()
+        self.scheduler = proxy_of(self.scheduler_ref)
         automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
 
@@ -348,7 +349,7 @@ class Runtime:
             if self._tabs_ref is None:
                 self._tabs_ref = TabSupervisorActor.start(
                     self.writer, engine, self.guard, self.pool, self.rotation)
-            return self._tabs_ref.proxy()
+            return proxy_of(self._tabs_ref)
 
     def _statuses(self) -> dict[str, str]:
         self.settle()
@@ -423,7 +424,7 @@ class Runtime:
 
         def suspend_tabs() -> None:
             if tabs is not None and keep_tabs:
-                tabs.proxy().suspend_all().get()
+                proxy_of(tabs).suspend_all().get()
 
         def seal() -> None:
             if self._sealer is not None:

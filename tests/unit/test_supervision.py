@@ -62,3 +62,28 @@ def test_an_answered_exception_is_not_a_death(supervision: Supervision) -> None:
     with pytest.raises(RuntimeError):
         ref.ask("question", timeout=30)
     assert ref.is_alive() and supervision.failures() == []
+
+
+def test_an_actor_dead_before_its_proxy_is_made_still_reports_itself() -> None:
+    """On a busy machine an actor can die in on_start before the starting thread asks for
+    its proxy; pykka refuses to build one then. The stand-in raises ActorDeadError on use,
+    like a call through a real proxy of a dead actor."""
+    import pykka
+
+    from actors.base import proxy_of
+
+    class Doomed(pykka.ThreadingActor):
+        def on_start(self) -> None:
+            raise RuntimeError("poisoned")
+
+        def ready(self) -> bool:
+            return True
+
+    ref = Doomed.start()
+    ref.actor_stopped.wait(30)  # it died in on_start
+    with pytest.raises(pykka.ActorDeadError):
+        ref.proxy()
+    proxy = proxy_of(ref)
+    assert proxy.actor_ref is ref and not proxy.actor_ref.is_alive()
+    with pytest.raises(pykka.ActorDeadError, match=r"^Doomed \(urn:uuid:.*\) not found$"):
+        proxy.ready()
