@@ -56,6 +56,16 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def health_report(rt: Runtime) -> dict[str, Any]:
+    """``health`` (ok or degraded), the actors that failed, and the audit chain's state: a
+    missing or reset chain degrades the host like a dead actor (nothing is sealed)."""
+    report = rt.supervision.report()
+    audit = rt.auditor.problem()
+    if audit is not None:
+        report["health"] = "degraded"
+    return {**report, "audit": audit or "ok"}
+
+
 def ask_or_none(ask: Callable[[], Any]) -> Any:
     """An actor's answer for a status report, or None when that actor is down (the report's
     ``failures`` say why)."""
@@ -267,7 +277,7 @@ class Host:
         lag = {s.view: s.lag for s in rt.runner.status()}
         return {
             "pid": os.getpid(), "data_dir": str(self.paths.root),
-            **rt.supervision.report(),
+            **health_report(rt),
             "uptime_seconds": round(time.time() - self.started, 1),
             "actors": len(pykka.ActorRegistry.get_all()),
             "proxies": by_status, "open_tabs": open_tabs,

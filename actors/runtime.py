@@ -20,7 +20,9 @@ from typing import Any
 from uuid import UUID
 
 import pykka
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from actors.audit_keeper import AuditKeeper
 from actors.automation_channels import AutomationChannels
 from actors.base import proxy_of
 from actors.dispatcher import Dispatcher
@@ -181,6 +183,11 @@ def notification_id_of(events: Path, aggregate_id: UUID, version: int) -> int | 
     return int(row[0]) if row else None
 
 
+def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs audit checkpoints (derived from the master key)."""
+    return signing_key(derive_key(master.key, "audit-checkpoint"))
+
+
 def open_store(paths: DataPaths,
                master: MasterKey) -> tuple[DataKeyStore, EventStoreApp, AuditChain]:
     """The data keys, the event store and its audit chain of a data dir (files 0600)."""
@@ -203,6 +210,7 @@ class EventReader:
         master = master_key_for(root)
         self.keystore, self.app, self.audit = open_store(paths, master)
         self.export_key = signing_key(derive_key(master.key, "audit-export"))
+        self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master))
 
     def close(self) -> None:
         """Close the store and the key database."""
@@ -232,6 +240,7 @@ class Runtime:
         self.keystore, self.app, self.audit = open_store(paths, master)
         self.committer = GroupCommitter(paths.events)
         self.writer = EventWriter(self.app, self.committer)
+        self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master), self.writer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
         self.runner = ProjectionRunner(
             self.app.recorder,
@@ -385,7 +394,9 @@ class Runtime:
             self._sealing.wait(1.0)
             self._sealing.clear()
             try:
-                self.audit.seal(self.app.recorder)
+                self.auditor.ensure_recorded()
+                self.auditor.seal()
+                self.auditor.log_checkpoint(self.settings.audit_checkpoint_interval)
             except Exception:
                 log.exception("sealing the audit chain failed; will retry")
 
@@ -431,9 +442,17 @@ class Runtime:
                 self._sealing.set()
                 self._sealer.join(30)
             try:
-                self.audit.seal(self.app.recorder)  # everything this runtime wrote is covered
+                self.auditor.seal()  # everything this runtime wrote is covered
+                if self._sealer is not None:  # a host: its last checkpoint goes to the log
+                    self.auditor.log_checkpoint(0)
             except Exception:
                 log.exception("sealing the audit chain at close failed")
+
+        def record_chain() -> None:
+            try:
+                self.auditor.ensure_recorded()
+            except Exception:
+                log.exception("recording the audit chain failed")
 
         return [
             ("stopping the scheduler", self.scheduler_ref.stop),
@@ -448,6 +467,7 @@ class Runtime:
             ("stopping the proxy pool", self.pool_ref.stop),
             ("stopping the rotation engine", self.rotation_ref.stop),
             ("stopping the health checker", self.health_ref.stop),
+            ("recording the audit chain", record_chain),
             ("flushing the committer", self.committer.stop),
             ("sealing the audit chain", seal),
             ("stopping the projections", self.runner.stop),

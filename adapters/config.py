@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     control_idle_timeout: float = Field(default=600.0, gt=0.0, le=86400.0)
     """Seconds a control-socket client may wait between requests before it is closed."""
 
+    audit_checkpoint_interval: float = Field(default=3600.0, ge=10.0, le=7 * 86400.0)
+    """Seconds between the signed audit checkpoints a host writes to its log."""
+
     shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds a stopping host waits for running work before it exits anyway, naming the
     threads that were stuck (every acknowledged command is already committed)."""

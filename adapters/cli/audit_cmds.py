@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from actors.host import HostLock
 from actors.runtime import DataPaths, EventReader
 from adapters.cli.context import state
 from adapters.cli.output import emit, with_progress
-from adapters.store import EventHistory, ShreddedEventError, export_events, verify_export
+from adapters.store import (
+    EventHistory,
+    ShreddedEventError,
+    export_events,
+    read_checkpoints,
+    verify_export,
+)
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
 from projections.replay import position_at, replay
@@ -26,21 +34,71 @@ def _reader(ctx: typer.Context) -> EventReader:
 
 
 @app.command("verify")
-def verify(ctx: typer.Context, as_json: bool = JSON) -> None:
+def verify(
+    ctx: typer.Context,
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="A file holding checkpoints (from `vipb audit checkpoint` "
+                                   "or the host's log): the log must still extend each."),
+    as_json: bool = JSON,
+) -> None:
     """Recompute the hash chain over the event log and report the first altered, deleted,
-    inserted or reordered event. Exit code 1 when the log was tampered with.
+    inserted or reordered event, or a missing or reset chain. With --checkpoint, also check
+    that the log still extends checkpoints kept outside the data dir (which catches events
+    cut off the end together with their chain records). Exit code 1 when the log was
+    tampered with.
 
-    Example: vipb audit verify --json
+    Example: vipb audit verify --checkpoint ~/vipb-checkpoints.txt --json
+    """
+    found = _checkpoints(checkpoint) if checkpoint is not None else []
+    reader = _reader(ctx)
+    try:
+        report = with_progress("verifying", reader.auditor.verify, as_json).as_dict()
+        if checkpoint is not None:
+            report["checkpoints"] = len(found)
+            for item in found:
+                problem = reader.auditor.check(item)
+                if problem is not None:
+                    report["ok"] = False
+                    report["problem"] = report["problem"] or {
+                        "kind": "checkpoint", "notification_id": item.get("position"),
+                        "detail": problem}
+                    break
+    finally:
+        reader.close()
+    emit(report, as_json)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def _checkpoints(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ValidationError(f"cannot read {path} ({exc.strerror or exc})",
+                              field="checkpoint") from None
+    found = read_checkpoints(text)
+    if not found:
+        raise ValidationError(f"{path} holds no audit checkpoint", field="checkpoint")
+    return found
+
+
+@app.command("checkpoint")
+def checkpoint_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Print a signed checkpoint of the audit chain's head (one JSON line): keep it outside
+    the data dir, then `vipb audit verify --checkpoint FILE` proves the log still extends it.
+    The host writes one to its log every VIPB_AUDIT_CHECKPOINT_INTERVAL seconds.
+
+    Example: vipb audit checkpoint >> ~/vipb-checkpoints.txt
     """
     reader = _reader(ctx)
     try:
-        report = with_progress("verifying", lambda p: reader.audit.verify(
-            reader.app.recorder, p), as_json)
+        made = reader.auditor.checkpoint()
     finally:
         reader.close()
-    emit(report.as_dict(), as_json)
-    if not report.ok:
-        raise typer.Exit(1)
+    if as_json:
+        emit(made, True)
+    else:
+        typer.echo(json.dumps(made, sort_keys=True))
 
 
 @app.command("seal")
@@ -51,15 +109,41 @@ def seal(ctx: typer.Context, as_json: bool = JSON) -> None:
     """
     reader = _reader(ctx)
     try:
-        report = reader.audit.verify(reader.app.recorder)
+        report = reader.auditor.verify()
         if not report.ok:
             emit(report.as_dict(), as_json)
             raise ValidationError("the sealed log does not verify: not sealing on top of it",
                                   field="audit")
-        sealed = reader.audit.seal(reader.app.recorder)
+        sealed = reader.auditor.seal()
     finally:
         reader.close()
     emit({"sealed": sealed, "head": report.store_head}, as_json)
+
+
+@app.command("reset")
+def reset(
+    ctx: typer.Context,
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the event log)."),
+    as_json: bool = JSON,
+) -> None:
+    """Start a new audit chain over the log as it is now, after the old one was lost or
+    broken. The reset is an event (AuditChainReset, with the reason); checkpoints kept
+    elsewhere still prove whether events before it were changed. The host must be stopped.
+
+    Example: vipb audit reset --reason "audit.sqlite lost with the old disk"
+    """
+    clean = reason.strip()
+    if not 3 <= len(clean) <= 500:
+        raise ValidationError("must be 3..500 characters", field="reason")
+    cli = state(ctx)
+    lock = HostLock(DataPaths(cli.data_dir).host_lock)
+    lock.acquire()  # refuses while a host runs here
+    try:
+        rt = cli.runtime()
+        result = rt.auditor.reset(clean)  # sealed anew when the runtime closes
+    finally:
+        lock.release()
+    emit(result, as_json)
 
 
 @app.command("export")
@@ -98,6 +182,9 @@ def verify_export_cmd(
     if not file.is_file():
         raise ValidationError(f"{file} is not a readable file", field="file")
     result = verify_export(file, public_key)
+    if public_key is None:
+        result["signer"] = ("not checked: this proves the export is intact, not who signed "
+                            "it; pass --public-key (from `vipb audit export`) for that")
     emit(result, as_json)
     if not result["ok"]:
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from actors.host import Host, JsonLogFormatter, ask_or_none
+from actors.host import Host, JsonLogFormatter, ask_or_none, health_report
 from actors.runtime import DataPaths
 from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done, out, print_json
@@ -67,7 +67,7 @@ def status(
         with rt.reader() as conn:
             by_status, open_tabs = queries.pool_summary(conn)
         data = {"host": "not running", "data_dir": str(cli.data_dir),
-                **rt.supervision.report(), "proxies": by_status,
+                **health_report(rt), "proxies": by_status,
                 "open_tabs": open_tabs,
                 "store_head": rt.app.recorder.max_notification_id() or 0,
                 "projection_lag": 0,

@@ -92,6 +92,39 @@ class AuditChain:
         with closing(self._connect()) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS chain (notification_id INTEGER PRIMARY "
                          "KEY, digest BLOB NOT NULL, chain BLOB NOT NULL, mac BLOB NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
+                         "value TEXT NOT NULL, mac BLOB NOT NULL)")
+
+    # --- identity: which chain this file holds ------------------------------------------------
+
+    def chain_id(self) -> str | None:
+        """The id this chain file was given (None: a file from before ids, or a new one)."""
+        with closing(self._connect()) as conn:
+            row = conn.execute("SELECT value, mac FROM meta WHERE key='chain_id'").fetchone()
+        if row is None:
+            return None
+        value, mac = str(row[0]), bytes(row[1])
+        expected = hmac.new(self._key, b"chain_id:" + value.encode(), hashlib.sha256).digest()
+        return value if hmac.compare_digest(mac, expected) else None
+
+    def set_chain_id(self, chain_id: str) -> None:
+        """Name this chain file (authenticated like the records)."""
+        mac = hmac.new(self._key, b"chain_id:" + chain_id.encode(), hashlib.sha256).digest()
+        with self._lock, closing(self._connect()) as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('chain_id', ?, ?)",
+                         (chain_id, mac))
+
+    def is_empty(self) -> bool:
+        """Whether nothing was ever sealed into this file."""
+        return self.head()[0] == 0
+
+    def restart(self, chain_id: str) -> None:
+        """Drop every record and name the file anew (``vipb audit reset``, on record)."""
+        with self._lock, closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM chain")
+            conn.execute("COMMIT")
+        self.set_chain_id(chain_id)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -143,11 +176,21 @@ class AuditChain:
                 position = rows[-1][0]
 
     def verify(self, store: Notifications,
-               progress: Callable[[int, int], None] | None = None) -> AuditReport:
-        """Recompute the chain from the store; stop at the first discrepancy."""
+               progress: Callable[[int, int], None] | None = None,
+               recorded_chain_id: str | None = None) -> AuditReport:
+        """Recompute the chain from the store; stop at the first discrepancy.
+
+        ``recorded_chain_id`` is the chain the event log says is in force: a chain file with
+        another id (deleted and recreated, or swapped) fails, whatever it holds."""
         sealed_head, _ = self.head()
         store_head = store.max_notification_id() or 0
         report = AuditReport(ok=True, sealed_head=sealed_head, store_head=store_head)
+        problem = self.identity_problem(recorded_chain_id, store_head)
+        if problem is not None:
+            report.ok = False
+            report.problem = {"kind": "chain_missing", "notification_id": None,
+                              "detail": problem}
+            return report
         stored = (note for batch in batches(store) for note in batch)
         sealed = self._sealed()
         chain = GENESIS
@@ -182,6 +225,25 @@ class AuditChain:
             note = next(stored, None)
         report.unsealed = unsealed
         return report
+
+    def identity_problem(self, recorded_chain_id: str | None, store_head: int) -> str | None:
+        """Why this chain file is not the one the log says is in force, or None.
+
+        Not a problem: the chain on record; a new data dir (its chain got an id while the
+        store was empty; it is put on record with the first seal); a chain from before chain
+        ids (no id, but records: adopted). A problem: another chain than the recorded one, or
+        an empty chain without an id beside a store that holds events (deleted and
+        recreated: nothing says which events were ever sealed)."""
+        found = self.chain_id()
+        if recorded_chain_id is not None:
+            missing = found != recorded_chain_id
+        else:
+            missing = store_head > 0 and found is None and self.is_empty()
+        if not missing:
+            return None
+        return ("the audit chain was deleted, reset or replaced (the event log names another "
+                "chain); nothing is sealed until `vipb audit reset --reason TEXT` starts a "
+                "new one on record")
 
     @staticmethod
     def _explain(n: int, sealed_digest: bytes, found: bytes,

@@ -19,7 +19,8 @@ from projections.replay import replay
 
 @pytest.fixture
 def sealed_dir(data_dir: Path) -> Path:
-    """A data dir with 12 events, all sealed (the runtime seals when it closes)."""
+    """A data dir with 12 events and the chain on record (AuditChainStarted, the 13th), all
+    sealed (the runtime seals when it closes)."""
     rt = Runtime.open(data_dir)
     ids = [rt.dispatcher.execute(parse_command(AddProxy, {
         "protocol": "http", "host": "127.0.0.1", "port": 4000 + n})).id for n in range(4)]
@@ -50,8 +51,8 @@ def tamper(root: Path, change: Callable[[sqlite3.Connection], None]) -> None:
 
 
 def test_untouched_log_verifies(sealed_dir: Path) -> None:
-    assert verify(sealed_dir) == {"ok": True, "checked": 12, "sealed_head": 12,
-                                  "store_head": 12, "unsealed": 0, "problem": None}
+    assert verify(sealed_dir) == {"ok": True, "checked": 13, "sealed_head": 13,
+                                  "store_head": 13, "unsealed": 0, "problem": None}
 
 
 def _edit(conn: sqlite3.Connection) -> None:
@@ -127,7 +128,7 @@ def test_signed_export_verifies_and_detects_edits(sealed_dir: Path, tmp_path: Pa
             trailer = export_events(reader.app, reader.export_key, f)
     finally:
         reader.close()
-    assert trailer["events"] == 12
+    assert trailer["events"] == 13
     assert verify_export(out, trailer["public_key"])["ok"] is True
     lines = out.read_bytes().splitlines(keepends=True)
     edited = tmp_path / "edited.jsonl"
