@@ -188,8 +188,8 @@ def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
     try:
         call(rt, "automation:add-domain", domain="example.com")
         error = refuse(rt, "automation:start-search", keyword="k", engine="bing")
-        assert error == "engine_urls.bing: 169.254.169.254 is not a public address " \
-                        "(allow_private_targets is off)"
+        assert error == ("engine_urls.bing: 169.254.169.254 is a link-local address (cloud "
+                         "metadata lives there) (allow_private_targets is off)")
         rt.settle()
         with rt.reader() as conn:
             assert conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0] == 0
