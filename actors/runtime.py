@@ -385,6 +385,9 @@ class Runtime:
         (the host does this; an in-process runtime seals when it closes)."""
         if self._sealer is not None:
             return
+        # the chain in force goes on record now (a store with events) or when this runtime
+        # closes; never from the sealing thread, so commits stay where commands put them
+        self.auditor.ensure_recorded()
         self.committer.add_listener(lambda _last: self._sealing.set())
         self._sealer = threading.Thread(target=self._seal_loop, name="vipb-audit", daemon=True)
         self._sealer.start()
@@ -394,7 +397,6 @@ class Runtime:
             self._sealing.wait(1.0)
             self._sealing.clear()
             try:
-                self.auditor.ensure_recorded()
                 self.auditor.seal()
                 self.auditor.log_checkpoint(self.settings.audit_checkpoint_interval)
             except Exception:

@@ -122,6 +122,7 @@ class BrowserTab:
         self._worker_urls: set[str] = set()
         self._worker_prefix = ""
         self._session: Any = None
+        self._answers_auth = False  # this tab's session answers proxy challenges
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def open(self) -> BrowserTab:
@@ -137,12 +138,18 @@ class BrowserTab:
         if self.relay is not None:
             self.route = ProxyRoute("http", "127.0.0.1", self.relay.port, self.relay.username,
                                     self.relay.password)
-        # Credentials are not given to Playwright: this tab's own interception session
-        # answers the proxy's challenges (two intercepting sessions answering the same
-        # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS).
+        # One intercepting session answers the proxy's challenges (two answering the same
+        # challenge make Chromium fail it with ERR_INVALID_AUTH_CREDENTIALS): Playwright's,
+        # given the credentials, when tracker blocking routes every request through it;
+        # otherwise this tab's own session, and Playwright never sees them.
         route = self.route
-        proxy = None if route is None else {
+        proxy: dict[str, str] | None = None if route is None else {
             "server": endpoint_url(route.protocol, route.host, route.port)}
+        self._answers_auth = route is not None and route.challenges_browser \
+            and s.blocker is None
+        if proxy is not None and route is not None and route.challenges_browser \
+                and not self._answers_auth:
+            proxy.update(username=route.username or "", password=route.password or "")
         screen = fp.values.screen
         try:
             self.context = await browser.new_context(
@@ -186,11 +193,12 @@ class BrowserTab:
         session.on("Fetch.authRequired", self._auth_required)
         patterns: list[dict[str, str]] = [
             {"urlPattern": "*", "resourceType": "Other", "requestStage": "Response"}]
-        if route is not None and route.challenges_browser:
+        if self._answers_auth:
             # Challenges reach only clients that intercept the request: with proxy
             # credentials every request is intercepted (and continued at once).
             patterns.append({"urlPattern": "*", "requestStage": "Request"})
-        await session.send("Fetch.enable", {"handleAuthRequests": True, "patterns": patterns})
+        await session.send("Fetch.enable", {"handleAuthRequests": self._answers_auth,
+                                            "patterns": patterns})
         return self
 
     def _worker_started(self, _source: Any, url: str) -> None:

@@ -54,7 +54,9 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert host.stop(signal.SIGTERM) == 0
     assert not host.socket.exists()
     messages = [json.loads(line)["msg"] for line in host.log.lines if line.startswith("{")]
-    assert messages[-2:] == ["host stopping", "host stopped"]
+    lifecycle = [m for m in messages if not m.startswith("audit checkpoint")]
+    assert lifecycle[-2:] == ["host stopping", "host stopped"]
+    assert messages[-2].startswith("audit checkpoint"), "the last checkpoint, at stop"
     offline = cli("status", "--json").json()  # the CLI falls back to the data dir
     assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 31}
 
@@ -124,7 +126,7 @@ def test_audit_and_replay_through_the_cli(cli: Cli, data: Path, tmp_path: Path) 
     for port in (7001, 7002, 7003):
         assert cli("proxy", "add", f"http://u:pw@127.0.0.1:{port}").code == 0
     ok = cli("audit", "verify", "--json")
-    assert ok.code == 0 and ok.json()["checked"] == 6
+    assert ok.code == 0 and ok.json()["checked"] == 7  # 6 proxy events, AuditChainStarted
     replayed = cli("events", "replay", "--until", "2", "--json").json()
     rows = cli("query", "proxies", "--db", replayed["db"], "--json").json()
     assert [r["port"] for r in rows] == [7001]
