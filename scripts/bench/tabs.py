@@ -5,8 +5,9 @@ dedicated worker) through the same local HTTP proxy (pproxy), with the same numb
 working in parallel, each in Debian's Chromium. vipb's side is the whole path: dispatcher,
 TabActor, privacy guard (profile, worker guard), proxy from the pool, and a TabNavigated
 event committed per visit. Prints visits/min of each and the ratio (goal >= 0.8), then PSS
-of the browser's processes per open tab, vipb vs bare (goal <= 1.2x).
-Usage: python -m scripts.bench.tabs [--tabs 4] [--visits 40] [--rounds 3] [--json]
+of the browser's processes per open tab, vipb vs bare (goal <= 1.2x). With --direct, neither
+side has a proxy: bare contexts connect directly, vipb tabs go through their egress guard.
+Usage: python -m scripts.bench.tabs [--tabs 4] [--visits 40] [--rounds 3] [--direct] [--json]
 """
 
 from __future__ import annotations
@@ -83,16 +84,17 @@ def profile_geometry(seed: int = 1) -> dict[str, Any]:
             "device_scale_factor": screen.pixel_ratio}
 
 
-async def _bare(base: str, proxy: str, tabs: int, visits: int,
+async def _bare(base: str, proxy: str | None, tabs: int, visits: int,
                 keep_open: int) -> tuple[float, float]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(find_chromium().path),
                                           args=list(LAUNCH_ARGS))
-        geometry = profile_geometry()
-        contexts = [await browser.new_context(proxy={"server": proxy}, **geometry)
-                    for _ in range(tabs)]
+        geometry: dict[str, Any] = profile_geometry()
+        if proxy is not None:
+            geometry["proxy"] = {"server": proxy}
+        contexts = [await browser.new_context(**geometry) for _ in range(tabs)]
         pages = [await c.new_page() for c in contexts]
 
         async def work(page: Any) -> None:
@@ -105,8 +107,7 @@ async def _bare(base: str, proxy: str, tabs: int, visits: int,
         for c in contexts:
             await c.close()
         before = chromium_pss_kib()
-        extra = [await browser.new_context(proxy={"server": proxy}, **geometry)
-                 for _ in range(keep_open)]
+        extra = [await browser.new_context(**geometry) for _ in range(keep_open)]
         for c in extra:
             await (await c.new_page()).goto(base + PAGES[1], wait_until="load")
         per_tab = (chromium_pss_kib() - before) / keep_open
@@ -116,7 +117,7 @@ async def _bare(base: str, proxy: str, tabs: int, visits: int,
 
 # --- vipb ----------------------------------------------------------------------------------------
 
-def _ours(root: Path, base: str, proxy_port: int, tabs: int, visits: int,
+def _ours(root: Path, base: str, proxy_port: int | None, tabs: int, visits: int,
           keep_open: int) -> tuple[float, float]:
     rt = Runtime.open(root, settings=Settings(data_dir=root, allow_private_targets=True))
     try:
@@ -127,8 +128,9 @@ def _ours(root: Path, base: str, proxy_port: int, tabs: int, visits: int,
             assert reply["success"], reply
             return reply["data"]
 
-        proxy_id = call("proxy:add", protocol="http", host="127.0.0.1", port=proxy_port,
-                        max_concurrency=1000)["id"]
+        proxy_id = "direct" if proxy_port is None else call(
+            "proxy:add", protocol="http", host="127.0.0.1", port=proxy_port,
+            max_concurrency=1000)["id"]
         call("privacy:set-fingerprint", profile="bench", seed=1, os=["windows"])
         ids = [call("tab:create", proxy=proxy_id, profile="bench")["id"] for _ in range(tabs)]
         barrier = threading.Barrier(tabs + 1)
@@ -164,11 +166,13 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=40, help="visits per tab per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep-open", type=int, default=6, help="tabs for the memory figure")
+    parser.add_argument("--direct", action="store_true",
+                        help="no proxy on either side (vipb: through the egress guard)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     bare_rates, our_rates, bare_mem, our_mem = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp, local_site() as site, pproxy("http") as proxy:
-        proxy_url = f"http://127.0.0.1:{proxy.port}"
+        proxy_url = None if args.direct else f"http://127.0.0.1:{proxy.port}"
         for n in range(args.rounds):
             rate, mem = asyncio.run(_bare(site.base, proxy_url, args.tabs, args.visits,
                                           args.keep_open))
@@ -176,8 +180,8 @@ def main() -> None:
             bare_mem.append(mem)
             root = Path(tmp) / f"data{n}"
             initialize(root)
-            rate, mem = _ours(root, site.base, proxy.port, args.tabs, args.visits,
-                              args.keep_open)
+            rate, mem = _ours(root, site.base, None if args.direct else proxy.port,
+                              args.tabs, args.visits, args.keep_open)
             our_rates.append(rate)
             our_mem.append(mem)
             if not args.json:
