@@ -20,24 +20,9 @@ from actors.runtime import Runtime
 from adapters.egress import Resolver
 from tests.browser.conftest import open_runtime
 from tests.browser.helpers import call, refuse
-from tests.servers import LoopbackServer, free_port
+from tests.servers import LineLog, LoopbackServer, free_port
 
-
-class Recorder:
-    """Paths requested from one server, with a way to wait for one of them."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self._changed = threading.Condition()
-
-    def add(self, path: str) -> None:
-        with self._changed:
-            self.paths.append(path)
-            self._changed.notify_all()
-
-    def wait_for(self, path: str, timeout: float = 60.0) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: path in self.paths, timeout)
+Recorder = LineLog  # the paths one server was asked for, with a wait on them
 
 
 class DnsToLoopback(Resolver):
@@ -59,7 +44,7 @@ def serve(pages: dict[str, tuple[int, dict[str, str], str]], family: int = socke
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            recorder.add(path)
+            recorder.append(path)
             status, headers, body = pages.get(path, (404, {}, "no"))
             data = body.encode()
             self.send_response(status)
@@ -133,14 +118,14 @@ def guarded(data_dir: Path) -> Iterator[tuple[Runtime, int, Recorder, list[Recor
 
 
 def _reached(victims: list[Recorder]) -> list[str]:
-    return [path for victim in victims for path in victim.paths]
+    return [path for victim in victims for path in victim.lines]
 
 
 def test_sub_resources_never_reach_loopback(guarded: Any) -> None:
     rt, port, attacker, victims = guarded
     tab = call(rt, "tab:create", url=f"http://127.0.0.1:{port}/subresources", proxy="direct")
     assert tab["status"] == 200, tab
-    assert attacker.wait_for("/done"), "the page finished its attempts"
+    assert attacker.wait_for(lambda paths: "/done" in paths, 60), "the page finished"
     assert _reached(victims) == [], "SSRF reached loopback"
     refused = rt.tabs().tab(tab["id"]).get().refused().get()
     assert any("loopback" in r for r in refused) and any("local or metadata name" in r
@@ -180,7 +165,7 @@ def test_session_load_and_tab_resume_check_the_target_too(data_dir: Path) -> Non
         try:
             call(lab, "tab:create", url=f"http://127.0.0.1:{port}/", proxy="direct")
             call(lab, "session:save", name="lab")
-            assert victim.paths.count("/") == 1
+            assert victim.lines.count("/") == 1
             lab.close(keep_tabs=True)  # the tab stays open on record, as on a host stop
         finally:
             pykka.ActorRegistry.stop_all()
@@ -194,4 +179,4 @@ def test_session_load_and_tab_resume_check_the_target_too(data_dir: Path) -> Non
         finally:
             rt.close()
             pykka.ActorRegistry.stop_all()
-        assert victim.paths.count("/") == 1, "nothing after the allowance went off"
+        assert victim.lines.count("/") == 1, "nothing after the allowance went off"
