@@ -167,6 +167,7 @@ class RankTrackerActor(VipbActor):
                                       "(vipb rank keyword add 'my keyword')")
         for name in {job["engine"] for job in jobs}:
             self._check_engine(name)
+        self._tabs().check_profile(command.profile).get(timeout=60)  # refused here, not retried
         tasks = []
         for job in jobs:
             task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],

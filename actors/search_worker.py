@@ -21,7 +21,7 @@ import pykka
 from tenacity import (
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -33,7 +33,7 @@ from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engine, SerpBlockedError, SerpError
 from domain.automation import FailureReason, SearchTask
-from domain.errors import BaseError
+from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 from domain.ranking import rank
 
 log = logging.getLogger(__name__)
@@ -82,11 +82,13 @@ class CancelToken:
 
 
 class AttemptFailed(Exception):
-    """One attempt failed for a reason another attempt may not meet."""
+    """One attempt failed; ``retryable`` when another attempt may not meet the reason (a
+    profile or proxy that does not exist fails every attempt the same way)."""
 
-    def __init__(self, message: str, reason: FailureReason) -> None:
+    def __init__(self, message: str, reason: FailureReason, retryable: bool = True) -> None:
         super().__init__(message)
         self.reason = reason
+        self.retryable = retryable
 
 
 class Cancelled(Exception):
@@ -146,7 +148,7 @@ class SearchWorkerActor(VipbActor):
             stop=stop_after_attempt(policy.attempts),
             wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
                                          jitter=policy.jitter),
-            retry=retry_if_exception_type(AttemptFailed),
+            retry=retry_if_exception(lambda e: isinstance(e, AttemptFailed) and e.retryable),
             sleep=self._token.sleep,
             before_sleep=self._retrying,
             reraise=True,
@@ -212,7 +214,9 @@ class SearchWorkerActor(VipbActor):
                                        f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)
-            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
+            permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
+            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
+                                retryable=not permanent) from None
         tab_id, proxy_id = info["id"], info["proxy_id"]
         self._record_start(attempt, proxy_id, tab_id)
         try:

@@ -262,6 +262,11 @@ class TabSupervisorActor(VipbActor):
         return {"id": str(session.id), "name": session.name, "tabs": opened,
                 "position": ids[-1]}
 
+    def check_profile(self, name: str) -> None:
+        """Raise ``ProfileNotFoundError`` unless tabs can use the profile ``name`` (the
+        ``default`` profile is created on first use)."""
+        self._guard.profile(name).get()
+
     def _check_target(self, url: str | None, field: str) -> None:
         """The URL text check of the egress policy (``tab:create`` makes it too)."""
         if not url:

@@ -237,3 +237,22 @@ def test_daylight_saving_changes_fire_each_schedule_the_right_number_of_times(
     fired = _run_night(rt, clock, start, hours)
     assert [f.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") for f in fired] == expected
     assert all(t["missed"] == 0 for t in _triggers(rt)), "ticked often enough: none missed"
+
+
+def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None:
+    """`rank run --profile nope` used to queue a search that failed three times over."""
+    from adapters.config import Settings
+
+    rt = Runtime.open(data_dir, settings=Settings(data_dir=data_dir))
+    try:
+        call(rt, "automation:add-domain", domain="example.com")
+        reply = rt.dispatcher.dispatch("automation:start-search",
+                                       {"keyword": "espresso", "profile": "nope"})
+        assert reply["success"] is False and reply["code"] == "profile_not_found"
+        assert reply["error"] == "no privacy profile 'nope' (see `vipb privacy list`)"
+        rt.settle()
+        with rt.reader() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0] == 0
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
