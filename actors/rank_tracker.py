@@ -138,8 +138,10 @@ class RankTrackerActor(VipbActor):
                      skip_if_pending: bool = False) -> list[dict[str, Any]]:
         """Queue one task per keyword; returns the tasks (id, keyword, engine, country).
 
-        ``command.keyword`` searches those words (tracked or not); otherwise every tracked
-        keyword (or those named in ``keywords``, as a schedule does) matching the filters.
+        ``command.keyword`` searches those words as they are tracked (each tracked engine and
+        country, unless the command names them), or once on the given or default engine
+        when they are not tracked; otherwise every tracked keyword (or those named in
+        ``keywords``, as a schedule does) matching the filters.
         ``skip_if_pending``: refuse while tasks of the same ``origin`` are still queued or
         running (a schedule firing faster than its searches finish does not pile up)."""
         if skip_if_pending:
@@ -151,20 +153,20 @@ class RankTrackerActor(VipbActor):
         if not targets.domains:
             raise AutomationError("no target domains: add one first "
                                   "(vipb rank domain add example.com)")
-        if command.keyword is not None:
-            jobs: list[dict[str, Any]] = [{
-                "keyword": command.keyword, "engine": command.engine or "duckduckgo",
-                "country": command.country, "depth": command.depth or DEFAULT_DEPTH}]
-        else:
-            jobs = [dict(e) for e in self.tracked(keywords)
-                    if (command.engine is None or e["engine"] == command.engine)
-                    and (command.country is None or e["country"] == command.country)]
-            if command.depth:
-                for job in jobs:
-                    job["depth"] = command.depth
-            if not jobs:
-                raise AutomationError("no tracked keywords match: add one first "
-                                      "(vipb rank keyword add 'my keyword')")
+        wanted = [command.keyword] if command.keyword is not None else keywords
+        jobs: list[dict[str, Any]] = [
+            dict(e) for e in self.tracked(wanted)
+            if (command.engine is None or e["engine"] == command.engine)
+            and (command.country is None or e["country"] == command.country)]
+        if command.keyword is not None and not jobs:  # words not tracked (that way): once
+            jobs = [{"keyword": command.keyword, "engine": command.engine or "duckduckgo",
+                     "country": command.country, "depth": DEFAULT_DEPTH}]
+        if command.depth:
+            for job in jobs:
+                job["depth"] = command.depth
+        if not jobs:
+            raise AutomationError("no tracked keywords match: add one first "
+                                  "(vipb rank keyword add 'my keyword')")
         for name in {job["engine"] for job in jobs}:
             self._check_engine(name)
         self._tabs().check_profile(command.profile).get(timeout=60)  # refused here, not retried

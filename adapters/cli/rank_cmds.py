@@ -154,8 +154,10 @@ def _outcome_lines(task: dict[str, Any]) -> list[str]:
 def run(
     ctx: typer.Context,
     keyword: str | None = typer.Option(None, "--keyword", "-k",
-                                       help="Search these words (default: every tracked "
-                                            "keyword)."),
+                                       help="Search these words, on each engine and "
+                                            "country they are tracked with (untracked: once, "
+                                            "on --engine or duckduckgo). Default: every "
+                                            "tracked keyword."),
     engine: str | None = typer.Option(None, "--engine", help="duckduckgo, bing or google."),
     country: str | None = COUNTRY,
     depth: int | None = typer.Option(None, "--depth", help="Results to scan (1..100)."),

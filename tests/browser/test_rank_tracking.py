@@ -251,3 +251,25 @@ def test_a_schedule_searches_its_tracked_keywords(data_dir, engine_site) -> None
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def test_a_tracked_keyword_is_searched_as_it_is_tracked(rank_runtime, engine_site) -> None:
+    """`rank run -k KEYWORD` used to search DuckDuckGo from nowhere even when the keyword
+    was tracked on Bing from Germany; now it searches it as tracked, each way it is tracked,
+    unless the command names another engine or country (then once, untracked)."""
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = ["https://www.target.example/", *FILLER[:5]]
+    call(rt, "automation:add-domain", domain="target.example")
+    call(rt, "automation:add-keyword", keyword="espresso grinder", engine="bing",
+         country="DE", depth=20)
+    call(rt, "automation:add-keyword", keyword="espresso grinder", engine="google")
+    queued = call(rt, "automation:start-search", keyword="Espresso  Grinder",
+                  proxy="direct")["tasks"]
+    got = sorted((t["engine"], t["country"], t["depth"]) for t in queued)
+    assert got == [("bing", "DE", 20), ("google", None, 30)]
+    for event in rt.tracker.completion([t["id"] for t in queued]).get():
+        assert event.wait(240), "search did not finish"
+    results = call(rt, "automation:get-results", task_ids=[t["id"] for t in queued])
+    assert [t["positions"][0]["position"] for t in results] == [1, 1]
+    once = _search(rt, keyword="espresso grinder", engine="duckduckgo", proxy="direct")
+    assert [(t["engine"], t["country"]) for t in once["tasks"]] == [("duckduckgo", None)]
