@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,14 +62,42 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._on_cancel: list[Callable[[], None]] = []
         self.reason = ""
         self.interrupted = False
 
     def cancel(self, reason: str, interrupted: bool = False) -> None:
-        """Ask the task to end (``interrupted``: it stays pending for the next host)."""
-        if not self._event.is_set():
+        """Ask the task to end (``interrupted``: it stays pending for the next host); what
+        is waiting on the network is aborted (``on_cancel``)."""
+        with self._lock:
+            if self._event.is_set():
+                return
             self.reason, self.interrupted = reason, interrupted
             self._event.set()
+            callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.debug("a cancel callback failed", exc_info=True)
+
+    @contextlib.contextmanager
+    def aborting(self, callback: Callable[[], None]) -> Iterator[None]:
+        """Run ``callback`` if the token is cancelled while the block runs (at once if it
+        already is): a page load behind a silent proxy ends when the search is stopped."""
+        with self._lock:
+            fire = self._event.is_set()
+            if not fire:
+                self._on_cancel.append(callback)
+        if fire:
+            callback()
+        try:
+            yield
+        finally:
+            with self._lock:
+                if callback in self._on_cancel:
+                    self._on_cancel.remove(callback)
 
     @property
     def is_set(self) -> bool:
@@ -241,8 +269,10 @@ class SearchWorkerActor(VipbActor):
             if self._token.is_set:
                 raise Cancelled()
             url = self._engine.url(task.keyword, len(results), task.country)
+            page_handle = tab.page_handle().get(timeout=TIMEOUT)
             try:
-                nav = tab.navigate(url).get(timeout=TIMEOUT)
+                with self._token.aborting(page_handle.abort):
+                    nav = tab.navigate(url).get(timeout=TIMEOUT)
                 if nav["status"] is not None and nav["status"] >= 400:
                     raise AttemptFailed(f"{self._engine.name} answered HTTP {nav['status']}",
                                         FailureReason.HTTP_ERROR)
@@ -254,6 +284,8 @@ class SearchWorkerActor(VipbActor):
             except SerpError as exc:
                 raise AttemptFailed(exc.message, FailureReason.UNREADABLE) from None
             except BaseError as exc:
+                if self._token.is_set:
+                    raise Cancelled() from None  # the load was aborted by the stop
                 raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED) from None
             pages += 1
             fresh = [u for u in page.results if u not in results]

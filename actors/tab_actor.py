@@ -238,6 +238,11 @@ class TabActor(VipbActor):
                 log.debug("closing tab %s failed", self.tab_id, exc_info=True)
             self._browser_tab = None
 
+    def page_handle(self) -> BrowserTab:
+        """The tab's page object, for ``abort()`` from another thread while this actor is
+        busy loading (a stopped search behind a silent proxy)."""
+        return self._page()
+
     def content(self) -> str:
         """The current page's HTML."""
         html: str = self._engine.run(self._page().content(), timeout=self._timeout + 30)

@@ -123,6 +123,8 @@ class BrowserTab:
         self._worker_prefix = ""
         self._session: Any = None
         self._answers_auth = False  # this tab's session answers proxy challenges
+        self._loading: asyncio.Future[Any] | None = None  # the navigation in progress
+        self._aborted = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def open(self) -> BrowserTab:
@@ -293,8 +295,15 @@ class BrowserTab:
             raise BrowserError("the tab's page is closed")
         start = time.perf_counter()
         refusals = self.relay.refusals if self.relay is not None else 0
+        if self._aborted:
+            raise BrowserError("navigation aborted (the work it was for was stopped)")
+        self._loading = asyncio.ensure_future(action())
         try:
-            response = await action()
+            response = await self._loading
+        except asyncio.CancelledError:
+            if not self._aborted:
+                raise
+            raise BrowserError("navigation aborted (the work it was for was stopped)") from None
         except Exception as exc:
             tunnel = "ERR_TUNNEL_CONNECTION_FAILED" in str(exc)  # an https page refused
             raise BrowserError((tunnel and self._refusal(refusals))
@@ -311,6 +320,17 @@ class BrowserTab:
             log.debug("title unavailable", exc_info=True)
         return NavigationResult(url=self.page.url, status=response.status if response else None,
                                 title=title, latency_ms=round(latency, 1))
+
+    def abort(self) -> None:
+        """Abort the navigation in progress, from any thread: it fails at once with
+        "navigation aborted" (the context stays usable, or is closed by its owner)."""
+        def cancel() -> None:
+            self._aborted = True  # also a navigation that has not started yet
+            loading = self._loading
+            if loading is not None and not loading.done():
+                loading.cancel()
+
+        self.engine.call_soon(cancel)
 
     def _refusal(self, since: int) -> str | None:
         """What the egress guard refused for this tab since it had ``since`` refusals."""

@@ -4,6 +4,8 @@ results" versus "search failed", retries with backoff, pagination, stop-search."
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -16,7 +18,7 @@ from tests.browser.conftest import open_runtime
 from tests.browser.helpers import call, refuse
 from tests.helpers import RANK_TABLES, VIEW_TABLES, dump_views
 from tests.serp_site import SerpSite, serp_site
-from tests.servers import pproxy
+from tests.servers import pproxy, tcp_server
 
 TABLES = VIEW_TABLES + RANK_TABLES
 
@@ -273,3 +275,30 @@ def test_a_tracked_keyword_is_searched_as_it_is_tracked(rank_runtime, engine_sit
     assert [t["positions"][0]["position"] for t in results] == [1, 1]
     once = _search(rt, keyword="espresso grinder", engine="duckduckgo", proxy="direct")
     assert [(t["engine"], t["country"]) for t in once["tasks"]] == [("duckduckgo", None)]
+
+
+def test_stop_ends_a_search_stuck_behind_a_silent_proxy(rank_runtime, engine_site) -> None:
+    """The page load behind a proxy that accepts and never answers is aborted when the
+    search is stopped: the task ends cancelled long before the load would time out (30 s),
+    with no retry on record."""
+    rt = rank_runtime
+    call(rt, "automation:add-domain", domain="target.example")
+    connected = threading.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()
+        await reader.read()  # never answers; returns when the client gives up
+        writer.close()
+
+    with tcp_server(silent) as port:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=port)["id"]
+        [task] = call(rt, "automation:start-search", keyword="espresso grinder",
+                      proxy=proxy_id)["tasks"]
+        assert connected.wait(60), "the results page went to the silent proxy"
+        [done] = rt.tracker.completion([task["id"]]).get()
+        call(rt, "automation:stop-search", task_id=task["id"])
+        assert done.wait(15), "the stop ended the load (a 30 s timeout would not have)"
+    [result] = call(rt, "automation:get-results", task_ids=[task["id"]])
+    assert result["state"] == "cancelled", result
+    names = [name for name, _ in _events(rt, task["id"])]
+    assert "SearchTaskFailed" not in names, names
