@@ -38,6 +38,7 @@ from projections import queries
 
 log = logging.getLogger(__name__)
 
+SIGNAL_POLL = 0.5  # seconds; how soon the main thread runs a signal another thread received
 HOST_CHANNELS = ("host:status", "host:settle", "host:backup", "projections:status",
                  "projections:rebuild")
 
@@ -188,7 +189,10 @@ class Host:
             signal.signal(sig, lambda *_: self._stop.set())
         self.start()
         try:
-            while not self._stop.wait(3600):
+            # Short waits: a process-directed signal may be delivered to any thread, and then
+            # Python runs its handler only when the main thread next runs bytecode; a wait of
+            # an hour could leave SIGTERM unheard for an hour (seen under load).
+            while not self._stop.wait(SIGNAL_POLL):
                 pass
         finally:
             log.info("host stopping")
