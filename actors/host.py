@@ -129,6 +129,7 @@ class Host:
         self._commits: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._closing = "not closing"
         self._closing_runtime: Runtime | None = None
+        self._resumer: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -163,7 +164,8 @@ class Host:
             self.close()
             raise
         log.info("host started on %s (pid %d)", self.paths.root, os.getpid())
-        threading.Thread(target=self._resume, name="vipb-resume", daemon=True).start()
+        self._resumer = threading.Thread(target=self._resume, name="vipb-resume", daemon=True)
+        self._resumer.start()
 
     def _resume(self) -> None:
         """Reopen the open tabs, then start schedules and resume pending searches."""
@@ -176,6 +178,8 @@ class Host:
                 log.info("resumed %d open tabs", len(resumed))
         except Exception:
             log.exception("resuming open tabs failed")
+        if self._stop.is_set():
+            return  # stopping already: schedules and searches resume at the next start
         try:
             tasks = rt.run_automation()  # schedules tick from now on
             if tasks:
@@ -224,6 +228,13 @@ class Host:
             self._closing = "waiting for running commands"
             self.server.stop()  # in-flight commands finish first
             self.server = None
+        self._stop.set()
+        resumer = self._resumer
+        if resumer is not None and resumer is not threading.current_thread():
+            # it uses the runtime: closing the store under it crashed the process (soak)
+            self._closing = "waiting for the resume of open tabs and schedules"
+            resumer.join()
+            self._resumer = None
         runtime = self.runtime
         if runtime is not None:
             self._closing, self._closing_runtime = "closing the runtime", runtime

@@ -313,3 +313,37 @@ def test_a_host_with_the_private_address_allowance_says_so(
     assert "allow_private_targets is on" in caplog.text
     assert status["egress"] == {"allow_private_targets": True, "allowed": []}
     assert metrics["vipb_allow_private_targets"] == 1
+
+
+def test_a_host_closed_while_it_resumes_waits_for_the_resume(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The soak crashed the test process (a segfault in SQLite): a host closed right after
+    it started closed the store under its resume thread, which was still settling the views.
+    Here the resume is held at its first step while the host closes."""
+    import threading
+
+    from actors.runtime import Runtime
+
+    entered, release = threading.Event(), threading.Event()
+    seen: list[object] = []
+    real = Runtime.resume_tabs
+
+    def held(self: Runtime) -> list[str]:
+        entered.set()
+        assert release.wait(120)
+        seen.append(self.app.recorder.max_notification_id())  # the store is still open
+        return real(self)
+
+    monkeypatch.setattr(Runtime, "resume_tabs", held)
+    h = Host(data_dir, Settings(data_dir=data_dir))
+    h.start()
+    assert entered.wait(60)
+    closer = threading.Thread(target=h.close)
+    closer.start()
+    closer.join(timeout=5)  # the old close did not wait: it had closed the store by now
+    assert closer.is_alive() and h.closing == "waiting for the resume of open tabs and " \
+        "schedules", "close waits for the resume"
+    release.set()
+    closer.join(120)
+    assert not closer.is_alive() and seen == [None], seen
+    pykka.ActorRegistry.stop_all()
