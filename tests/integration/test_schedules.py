@@ -179,6 +179,13 @@ def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None
         pykka.ActorRegistry.stop_all()
 
 
+def _search_tasks(rt: Runtime) -> int:
+    rt.settle()
+    with rt.reader() as conn:
+        count: int = conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0]
+    return count
+
+
 def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
     from adapters.config import Settings
 
@@ -190,9 +197,7 @@ def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
         error = refuse(rt, "automation:start-search", keyword="k", engine="bing")
         assert error == ("engine_urls.bing: 169.254.169.254 is a link-local address (cloud "
                          "metadata lives there) (allow_private_targets is off)")
-        rt.settle()
-        with rt.reader() as conn:
-            assert conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0] == 0
+        assert _search_tasks(rt) == 0
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
@@ -250,9 +255,7 @@ def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None
                                        {"keyword": "espresso", "profile": "nope"})
         assert reply["success"] is False and reply["code"] == "profile_not_found"
         assert reply["error"] == "no privacy profile 'nope' (see `vipb privacy list`)"
-        rt.settle()
-        with rt.reader() as conn:
-            assert conn.execute("SELECT COUNT(*) FROM search_tasks").fetchone()[0] == 0
+        assert _search_tasks(rt) == 0
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
