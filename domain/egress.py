@@ -127,6 +127,17 @@ class EgressPolicy:
             return f"{name} is a local or metadata name"
         return None
 
+    def refuse_host(self, host: str, port: int) -> str | None:
+        """Why ``host:port`` is refused from its text alone (a local or metadata name, or a
+        literal address the policy refuses), or None; a name's addresses are checked where
+        it is resolved. Raises ``ValueError`` for a host that is no valid address."""
+        reason = self.refuse_name(host)
+        if reason is None:
+            address = address_of(host)
+            if address is not None:
+                reason = self.refusal(address, port)
+        return reason
+
 
 def parse_allow_entry(entry: str) -> tuple[Network, int | None]:
     """``CIDR`` or ``ADDRESS:PORT`` (``[v6]:PORT``) as a network and an optional port."""

@@ -9,7 +9,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from domain.egress import EgressPolicy, address_of, canonical_host
+from domain.egress import EgressPolicy, canonical_host
 from domain.patterns import UserPattern
 
 MAX_HOST_LEN = 255
@@ -94,15 +94,8 @@ def check_public_target(url: str, policy: EgressPolicy) -> None:
     accepts, ``0x7f000001`` included) unless ``policy`` allows it. Names are checked again
     where they are resolved: ``adapters.egress`` decides on the address connected to."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        reason = policy.refuse_name(host)
-        address = address_of(host)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-    if reason is None and address is not None:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        reason = policy.refusal(address, port)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    reason = policy.refuse_host(parts.hostname or "", port)
     if reason is not None:
         raise ValueError(f"{reason} (allow_private_targets is off)")
 

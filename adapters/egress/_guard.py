@@ -47,20 +47,18 @@ class EgressGuard:
         """The checked addresses to connect to for ``host:port``; raises ``EgressRefused``."""
         target = host_port(host, port)
         try:
-            reason = self.policy.refuse_name(host)
-            literal = address_of(host)
+            reason = self.policy.refuse_host(host, port)
         except ValueError as exc:
             raise EgressRefused(f"{target}: {exc}") from None
         if reason is not None:
             raise EgressRefused(f"{target}: {reason}")
+        literal = address_of(host)  # already checked: connect to it as written
         if literal is not None:
-            candidates = [str(literal)]
-        else:
-            try:
-                candidates = await asyncio.wait_for(self.resolver.resolve(host, port),
-                                                    self.timeout)
-            except (OSError, TimeoutError) as exc:
-                raise EgressRefused(f"{target}: cannot resolve ({exc})") from None
+            return [str(literal)]
+        try:
+            candidates = await asyncio.wait_for(self.resolver.resolve(host, port), self.timeout)
+        except (OSError, TimeoutError) as exc:
+            raise EgressRefused(f"{target}: cannot resolve ({exc})") from None
         refusals = [r for r in (self.policy.refusal(ipaddress.ip_address(a.split("%")[0]),
                                                     port) for a in candidates) if r]
         if refusals or not candidates:
