@@ -75,6 +75,7 @@ class Dispatcher:
         self._pool = pool
         self._health = health
         self._settings = settings or Settings()
+        self._egress = self._settings.egress_policy()
         self._read = read
         self._settle = settle
         self._limiter = limiter
@@ -213,10 +214,7 @@ class Dispatcher:
     def _validate(self, command: ValidateProxy,
                   progress: Progress | None = None) -> list[ValidationResult]:
         check_url = command.check_url or self._settings.check_url
-        try:
-            rules.check_public_target(check_url, self._settings.egress_policy())
-        except ValueError as exc:
-            raise ValidationError(str(exc), field="check_url") from None
+        rules.require_public_target(check_url, self._egress, "check_url")
         if self._health is None:
             raise ValidationError("this runtime has no health checker", field="channel")
         ids = [command.proxy_id] if command.proxy_id else [

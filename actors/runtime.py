@@ -265,8 +265,8 @@ class Runtime:
                                                 clock=clock, changes=changes)
         self.rotation = proxy_of(self.rotation_ref)
         self.pool.attach_rotation(self.rotation, changes).get()
-        self.health_ref = HealthCheckActor.start(self.writer, self._statuses,
-                                                 EgressGuard(self.settings.egress_policy()))
+        self.egress = EgressGuard(self.settings.egress_policy())  # direct connections
+        self.health_ref = HealthCheckActor.start(self.writer, self._statuses, self.egress)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      proxy_of(self.health_ref), self.settings, self.rotation,
                                      max_cached_actors=max_proxy_actors,
@@ -347,8 +347,7 @@ class Runtime:
         """The browser engine (its loop starts on first use; Chromium on the first tab)."""
         with self._tabs_lock:
             if self._engine is None:
-                self._engine = BrowserEngine(
-                    self.settings.chromium, egress=EgressGuard(self.settings.egress_policy()))
+                self._engine = BrowserEngine(self.settings.chromium, egress=self.egress)
             return self._engine
 
     def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:

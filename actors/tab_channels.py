@@ -18,7 +18,6 @@ from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, navigate
 from adapters.config import Settings
 from domain import rules
-from domain.errors import ValidationError
 from domain.tab_commands import (
     AssignTabProxy,
     CloseTab,
@@ -56,7 +55,7 @@ class TabChannels:
         self._guard = guard
         self._read = read
         self._settle = settle
-        self._settings = settings
+        self._egress = settings.egress_policy()
         # Tab actors by id: navigating a tab asks its own actor, not the supervisor.
         self._actors: dict[str, pykka.ActorProxy[TabActor]] = {}
 
@@ -97,12 +96,8 @@ class TabChannels:
         return actor
 
     def _check_target(self, url: str | None) -> None:
-        if url is None:
-            return
-        try:
-            rules.check_public_target(url, self._settings.egress_policy())
-        except ValueError as exc:
-            raise ValidationError(str(exc), field="url") from None
+        if url is not None:
+            rules.require_public_target(url, self._egress, "url")
 
     def _create(self, c: CreateTab) -> Any:
         self._check_target(c.url)

@@ -269,12 +269,8 @@ class TabSupervisorActor(VipbActor):
 
     def _check_target(self, url: str | None, field: str) -> None:
         """The URL text check of the egress policy (``tab:create`` makes it too)."""
-        if not url:
-            return
-        try:
-            rules.check_public_target(url, self._engine.egress.policy)
-        except ValueError as exc:
-            raise ValidationError(str(exc), field=field) from None
+        if url:
+            rules.require_public_target(url, self._engine.egress.policy, field)
 
     def close_all(self, reason: str) -> None:
         """Close every tab (runtime shutdown)."""

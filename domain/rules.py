@@ -10,6 +10,7 @@ import re
 from urllib.parse import urlsplit
 
 from domain.egress import EgressPolicy, canonical_host
+from domain.errors import ValidationError
 from domain.patterns import UserPattern
 
 MAX_HOST_LEN = 255
@@ -98,6 +99,15 @@ def check_public_target(url: str, policy: EgressPolicy) -> None:
     reason = policy.refuse_host(parts.hostname or "", port)
     if reason is not None:
         raise ValueError(f"{reason} (allow_private_targets is off)")
+
+
+def require_public_target(url: str, policy: EgressPolicy, field: str) -> None:
+    """``check_public_target`` where no pydantic model turns the reason into a field error:
+    the refusal is a ``ValidationError`` naming ``field``."""
+    try:
+        check_public_target(url, policy)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field=field) from None
 
 
 def check_country(value: str) -> str:
