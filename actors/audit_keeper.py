@@ -24,7 +24,7 @@ from adapters.store import (
     AuditChain,
     AuditReport,
     EventStoreApp,
-    check_checkpoint,
+    check_checkpoints,
     make_checkpoint,
 )
 from domain.audit_log import AUDIT_LOG_ID, AuditLog
@@ -100,9 +100,10 @@ class AuditKeeper:
         position, chain = self.chain.head()
         return make_checkpoint(position, chain, self._key)
 
-    def check(self, checkpoint: dict[str, Any]) -> str | None:
-        """Why the log no longer extends ``checkpoint``, or None."""
-        return check_checkpoint(checkpoint, self._key.public_key(), self._app.recorder)
+    def check(self, checkpoints: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
+        """The first checkpoint the log no longer extends, with why; None if it extends
+        them all (one pass over the store however many there are)."""
+        return check_checkpoints(checkpoints, self._key.public_key(), self._app.recorder)
 
     def log_checkpoint(self, every: float, now: Callable[[], float] = time.monotonic) -> None:
         """Write a checkpoint to the log if ``every`` seconds passed since the last one."""

@@ -55,14 +55,13 @@ def verify(
         report = with_progress("verifying", reader.auditor.verify, as_json).as_dict()
         if checkpoint is not None:
             report["checkpoints"] = len(found)
-            for item in found:
-                problem = reader.auditor.check(item)
-                if problem is not None:
-                    report["ok"] = False
-                    report["problem"] = report["problem"] or {
-                        "kind": "checkpoint", "notification_id": item.get("position"),
-                        "detail": problem}
-                    break
+            failed = reader.auditor.check(found)
+            if failed is not None:
+                item, problem = failed
+                report["ok"] = False
+                report["problem"] = report["problem"] or {
+                    "kind": "checkpoint", "notification_id": item.get("position"),
+                    "detail": problem}
     finally:
         reader.close()
     emit(report, as_json)

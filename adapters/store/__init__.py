@@ -2,7 +2,7 @@
 
 from adapters.store._app import EventStoreApp
 from adapters.store._audit import AuditChain, AuditReport
-from adapters.store._checkpoint import check_checkpoint, make_checkpoint, read_checkpoints
+from adapters.store._checkpoint import check_checkpoints, make_checkpoint, read_checkpoints
 from adapters.store._committer import GroupCommitter, Pending
 from adapters.store._export import export_events, public_hex, signing_key, verify_export
 from adapters.store._history import EventEntry, EventHistory, parse_since
@@ -19,7 +19,7 @@ __all__ = [
     "Pending",
     "ShreddedEventError",
     "ShreddingMapper",
-    "check_checkpoint",
+    "check_checkpoints",
     "export_events",
     "make_checkpoint",
     "parse_since",

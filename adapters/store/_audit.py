@@ -82,6 +82,16 @@ def _link(chain: bytes, n: int, dig: bytes) -> bytes:
     return hashlib.sha256(chain + n.to_bytes(8, "big") + dig).digest()
 
 
+def chained(store: Notifications) -> Iterator[tuple[Any, bytes, bytes]]:
+    """Every stored event with its digest and chain hash, recomputed from the genesis."""
+    chain = GENESIS
+    for notes in batches(store):
+        for note in notes:
+            dig = digest(note)
+            chain = _link(chain, note.id, dig)
+            yield note, dig, chain
+
+
 class AuditChain:
     """The chain file and the operations on it."""
 

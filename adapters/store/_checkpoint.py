@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from adapters.store._audit import GENESIS, Notifications, _link, batches, digest
+from adapters.store._audit import GENESIS, Notifications, chained
 
 FORMAT = 1
 _SIGNED = ("vipb_checkpoint", "position", "chain", "time")
@@ -70,25 +70,41 @@ def _scan(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def check_checkpoint(checkpoint: dict[str, Any], public_key: Ed25519PublicKey,
-                     store: Notifications) -> str | None:
-    """Why the event store no longer extends ``checkpoint``, or None when it does."""
-    try:
-        position = int(checkpoint["position"])
-        expected = bytes.fromhex(checkpoint["chain"])
-        public_key.verify(bytes.fromhex(checkpoint["signature"]), _payload(checkpoint))
-    except InvalidSignature:
-        return "the checkpoint's signature is not this data dir's (another master key?)"
-    except (KeyError, TypeError, ValueError) as exc:
-        return f"not a valid checkpoint ({exc})"
+def check_checkpoints(checkpoints: list[dict[str, Any]], public_key: Ed25519PublicKey,
+                      store: Notifications) -> tuple[dict[str, Any], str] | None:
+    """The first checkpoint the event store no longer extends, with why; None when it
+    extends them all. Signatures are checked first, then the chain is recomputed from the
+    store once, each checkpoint compared as its position is passed."""
+    pending: list[tuple[int, bytes, dict[str, Any]]] = []
+    for checkpoint in checkpoints:
+        try:
+            position = int(checkpoint["position"])
+            expected = bytes.fromhex(checkpoint["chain"])
+            public_key.verify(bytes.fromhex(checkpoint["signature"]), _payload(checkpoint))
+        except InvalidSignature:
+            return checkpoint, ("the checkpoint's signature is not this data dir's (another "
+                                "master key?)")
+        except (KeyError, TypeError, ValueError) as exc:
+            return checkpoint, f"not a valid checkpoint ({exc})"
+        pending.append((position, expected, checkpoint))
+    pending.sort(key=lambda item: item[0])
     chain, last = GENESIS, 0
-    for notes in batches(store):
-        for note in notes:
-            if note.id > position:
-                break
-            chain, last = _link(chain, note.id, digest(note)), note.id
-        if notes[-1].id >= position:
-            break
+    notes = chained(store)
+    ahead = next(notes, None)  # the first event not yet folded into ``chain``
+    for position, expected, checkpoint in pending:
+        while ahead is not None and ahead[0].id <= position:
+            last, chain = ahead[0].id, ahead[2]
+            ahead = next(notes, None)
+        problem = _compare(checkpoint, position, expected, last, chain)
+        if problem is not None:
+            return checkpoint, problem
+    return None
+
+
+def _compare(checkpoint: dict[str, Any], position: int, expected: bytes, last: int,
+             chain: bytes) -> str | None:
+    """Why the chain through event ``last`` (the last one at or before ``position``) is not
+    what ``checkpoint`` signed, or None."""
     if last < position:
         return (f"the log ends at event {last} but the checkpoint of {checkpoint['time']} "
                 f"covers {position}: events were deleted")
@@ -96,3 +112,4 @@ def check_checkpoint(checkpoint: dict[str, Any], public_key: Ed25519PublicKey,
         return (f"the log up to event {position} is not what the checkpoint of "
                 f"{checkpoint['time']} signed: events were changed, inserted or removed")
     return None
+

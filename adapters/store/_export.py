@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from adapters.store._app import EventStoreApp
-from adapters.store._audit import GENESIS, _link, batches, digest
+from adapters.store._audit import BATCH, GENESIS, chained
 from adapters.store._history import EventHistory
 from domain.errors import ValidationError
 
@@ -41,19 +41,17 @@ def export_events(app: EventStoreApp, key: Ed25519PrivateKey, out: IO[bytes],
     signer = hashlib.sha256()
     head = app.recorder.max_notification_id() or 0
     chain, count, position = GENESIS, 0, 0
-    for notes in batches(app.recorder):
-        for note in notes:
-            dig = digest(note)
-            chain = _link(chain, note.id, dig)
-            entry = history.entry(note).model_dump(mode="json")
-            line = json.dumps({**entry, "digest": dig.hex(), "chain": chain.hex()},
-                              sort_keys=True).encode() + b"\n"
-            out.write(line)
-            signer.update(line)
-            count += 1
-        position = notes[-1].id
-        if progress is not None:
+    for note, dig, chain in chained(app.recorder):
+        entry = history.entry(note).model_dump(mode="json")
+        line = json.dumps({**entry, "digest": dig.hex(), "chain": chain.hex()},
+                          sort_keys=True).encode() + b"\n"
+        out.write(line)
+        signer.update(line)
+        count, position = count + 1, note.id
+        if progress is not None and count % BATCH == 0:
             progress(position, head)
+    if progress is not None and count % BATCH:
+        progress(position, head)  # the last, partial batch
     trailer = {"events": count, "head": position, "chain": chain.hex(),
                "public_key": public_hex(key),
                "signature": key.sign(signer.digest()).hex()}

@@ -149,3 +149,30 @@ def test_replay_until_builds_the_past_into_another_file(sealed_dir: Path,
     conn = sqlite3.connect(out)
     assert conn.execute("SELECT COUNT(*), MAX(weight) FROM proxies").fetchone() == (2, 1)
     conn.close()
+
+
+def test_many_checkpoints_are_checked_in_one_pass_and_the_first_broken_one_named(
+        sealed_dir: Path) -> None:
+    """Checkpoints from a host's log, in any order: each compared as the recomputed chain
+    passes its position; an event changed between two of them fails the later one only."""
+    from actors.runtime import checkpoint_key, master_key_for
+    from adapters.store import check_checkpoints, make_checkpoint
+    from adapters.store._audit import chained
+
+    key = checkpoint_key(master_key_for(sealed_dir))
+    reader = EventReader(sealed_dir)
+    try:
+        chains = {note.id: chain for note, _dig, chain in chained(reader.app.recorder)}
+        made = {n: make_checkpoint(n, chains[n], key) for n in (4, 8, 13)}
+        shuffled = [made[13], made[4], made[8]]
+        assert check_checkpoints(shuffled, key.public_key(), reader.app.recorder) is None
+    finally:
+        reader.close()
+    tamper(sealed_dir, _edit)  # changes event 5
+    reader = EventReader(sealed_dir)
+    try:
+        failed = check_checkpoints(shuffled, key.public_key(), reader.app.recorder)
+    finally:
+        reader.close()
+    assert failed is not None and failed[0] is made[8], failed
+    assert "events were changed" in failed[1]
