@@ -66,10 +66,11 @@ class AuditKeeper:
     def ensure_recorded(self) -> None:
         """Put the chain's id on record the first time there is something to seal (a new
         data dir, or one from before chain ids). Needs the writer (and its committer)."""
-        if self._writer is None or self._store_head() == 0 or self._record() is not None:
+        if self._writer is None or self._record() is not None:
             return
-        if self.problem() is not None:
-            return  # a missing chain is not adopted: `vipb audit reset` decides
+        head = self._store_head()
+        if head == 0 or self.chain.identity_problem(None, head) is not None:
+            return  # nothing to seal yet; or a missing chain: `vipb audit reset` decides
         chain_id = self.chain.chain_id() or uuid.uuid4().hex
         self.chain.set_chain_id(chain_id)
         self._writer.save(AuditLog(chain_id=chain_id, adopted_head=self.chain.head()[0]))

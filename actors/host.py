@@ -301,8 +301,7 @@ class Host:
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
             "control": self._control_status(),
-            "egress": {"allow_private_targets": self.settings.allow_private_targets,
-                       "allowed": list(self.settings.egress_allow)},
+            "egress": self.settings.egress_status(),
         }
 
     def _control_status(self) -> dict[str, int]:

@@ -112,12 +112,10 @@ class RotationActor(VipbActor):
             if proxy is not None and not proxy.removed:
                 self._add(candidate_of(proxy))
         config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
-        if config is not None and self._configure_stored(config):
-            if isinstance(self._strategy, StickySession):
-                self._strategy.restore(self._sticky_record(self._strategy.ttl,
-                                                           config.modified_on))
-        else:
+        if config is None:
             self.configure("round_robin", {})
+        elif self._configure_stored(config) and isinstance(self._strategy, StickySession):
+            self._strategy.restore(self._sticky_record(self._strategy.ttl, config.modified_on))
 
     def _sticky_record(self, ttl: float, configured: datetime) -> list[StickyRecord]:
         """Sticky picks and expiries on record since the strategy was last set, from the

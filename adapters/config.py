@@ -83,3 +83,8 @@ class Settings(BaseSettings):
     def egress_policy(self) -> EgressPolicy:
         """What vipb may connect to directly (see ``domain.egress``)."""
         return EgressPolicy.from_settings(self.allow_private_targets, self.egress_allow)
+
+    def egress_status(self) -> dict[str, object]:
+        """The egress allowances, as `vipb status` shows them."""
+        return {"allow_private_targets": self.allow_private_targets,
+                "allowed": list(self.egress_allow)}

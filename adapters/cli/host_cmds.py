@@ -72,8 +72,7 @@ def status(
                 "store_head": rt.app.recorder.max_notification_id() or 0,
                 "projection_lag": 0,
                 "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60)),
-                "egress": {"allow_private_targets": cli.settings.allow_private_targets,
-                           "allowed": list(cli.settings.egress_allow)}}
+                "egress": cli.settings.egress_status()}
     emit(data, as_json)
     exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
 

@@ -114,15 +114,16 @@ class AuditChain:
         if row is None:
             return None
         value, mac = str(row[0]), bytes(row[1])
-        expected = hmac.new(self._key, b"chain_id:" + value.encode(), hashlib.sha256).digest()
-        return value if hmac.compare_digest(mac, expected) else None
+        return value if hmac.compare_digest(mac, self._id_mac(value)) else None
 
     def set_chain_id(self, chain_id: str) -> None:
         """Name this chain file (authenticated like the records)."""
-        mac = hmac.new(self._key, b"chain_id:" + chain_id.encode(), hashlib.sha256).digest()
         with self._lock, closing(self._connect()) as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('chain_id', ?, ?)",
-                         (chain_id, mac))
+                         (chain_id, self._id_mac(chain_id)))
+
+    def _id_mac(self, chain_id: str) -> bytes:
+        return hmac.new(self._key, b"chain_id:" + chain_id.encode(), hashlib.sha256).digest()
 
     def is_empty(self) -> bool:
         """Whether nothing was ever sealed into this file."""
