@@ -26,6 +26,7 @@ from domain.automation_commands import (
     GetResults,
     GetTasks,
     ListDomains,
+    ListEngines,
     ListKeywords,
     ListSchedules,
     PauseSchedule,
@@ -63,6 +64,7 @@ class AutomationChannels:
             AddKeyword: lambda c: t.add_keyword(c).get(timeout=TIMEOUT),
             RemoveKeyword: lambda c: t.remove_keyword(c).get(timeout=TIMEOUT),
             ListKeywords: self._keywords,
+            ListEngines: lambda c: t.engines().get(timeout=TIMEOUT),
             StartSearch: self._start,
             StopSearch: lambda c: t.stop_search(c.task_id).get(timeout=TIMEOUT),
             GetTasks: self._tasks,
@@ -87,19 +89,21 @@ class AutomationChannels:
             tasks = {r["id"]: dict(r) for r in conn.execute(
                 f"SELECT * FROM search_tasks WHERE id IN ({marks})", task_ids)}
             rows = conn.execute(
-                f"SELECT task_id, domain, position, url, results_scanned FROM "
+                f"SELECT task_id, domain, position, url, title, results_scanned FROM "
                 f"position_history WHERE task_id IN ({marks}) ORDER BY domain", task_ids)
             positions: dict[str, list[dict[str, Any]]] = {}
             for r in rows:
                 positions.setdefault(r["task_id"], []).append(
                     {"domain": r["domain"], "position": r["position"], "url": r["url"],
-                     "results_scanned": r["results_scanned"]})
+                     "title": r["title"], "results_scanned": r["results_scanned"]})
         result = []
         for task_id in task_ids:
             row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
-            keep = ("id", "keyword", "engine", "country", "state", "attempts", "proxy_id",
-                    "results_scanned", "error", "reason")
+            keep = ("id", "keyword", "engine", "country", "device", "state", "attempts",
+                    "proxy_id", "results_scanned", "error", "reason")
             result.append({**{k: row.get(k) for k in keep},
+                           "features": _features(row.get("features")),
+                           "no_results": bool(row.get("no_results")),
                            "positions": positions.get(task_id, [])})
         return result
 
@@ -124,29 +128,33 @@ class AutomationChannels:
             where, params = ("WHERE state=?", [c.state]) if c.state else ("", [])
             rows = conn.execute(f"SELECT * FROM search_tasks {where} ORDER BY queued_at DESC, "
                                 f"id LIMIT ?", (*params, c.limit))
-            return [{**dict(r), "domains": json.loads(r["domains"])} for r in rows]
+            return [{**dict(r), "domains": json.loads(r["domains"]),
+                     "features": _features(r["features"])} for r in rows]
 
     def _positions(self, c: GetPositions) -> list[dict[str, Any]]:
         self._settle()
         clauses, params = [], []
         if c.domain:
-            clauses.append("domain=?")
+            clauses.append("h.domain=?")
             params.append(c.domain)
         if c.keyword:
-            clauses.append("keyword=? COLLATE NOCASE")
+            clauses.append("h.keyword=? COLLATE NOCASE")
             params.append(c.keyword)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        # previous_position: the same domain, keyword, engine and country one search earlier
-        # (filters are on partition columns, so they do not change what "earlier" is)
+        # previous_position: the same domain, keyword, engine, country and device one search
+        # earlier (filters are on partition columns, so they do not change what "earlier" is)
+        window = ("PARTITION BY h.domain, h.keyword, h.engine, coalesce(h.country, ''), "
+                  "h.device ORDER BY h.recorded_at")
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT *, LAG(position) OVER (PARTITION BY domain, keyword, engine, "
-                f"coalesce(country, '') ORDER BY recorded_at) AS previous_position, "
-                f"LAG(recorded_at) OVER (PARTITION BY domain, keyword, engine, "
-                f"coalesce(country, '') ORDER BY recorded_at) AS previous_at "
-                f"FROM position_history {where} ORDER BY recorded_at DESC, domain LIMIT ?",
-                (*params, c.limit))
-            return [{**dict(r), "ranked": bool(r["ranked"]), "change": _change(r)}
+                f"SELECT h.*, t.features AS features, t.no_results AS no_results, "
+                f"LAG(h.position) OVER ({window}) AS previous_position, "
+                f"LAG(h.recorded_at) OVER ({window}) AS previous_at "
+                f"FROM position_history h LEFT JOIN search_tasks t ON t.id = h.task_id "
+                f"{where} "
+                f"ORDER BY h.recorded_at DESC, h.domain LIMIT ?", (*params, c.limit))
+            return [{**dict(r), "ranked": bool(r["ranked"]), "change": _change(r),
+                     "no_results": bool(r["no_results"]), "features": _features(r["features"])}
                     for r in rows]
 
     def _schedules(self, c: ListSchedules) -> list[dict[str, Any]]:
@@ -156,6 +164,11 @@ class AutomationChannels:
             rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
             return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"]
                      else None} for r in rows]
+
+
+def _features(text: str | None) -> dict[str, int]:
+    """A task row's SERP features (feature -> count); empty before features were recorded."""
+    return json.loads(text) if text else {}
 
 
 def _change(row: Any) -> int | None:

@@ -16,12 +16,13 @@ from typing import Any
 from actors.base import VipbActor
 from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
-from adapters.fingerprints import generate_fingerprint
+from adapters.fingerprints import DESKTOP_OS, MOBILE_OS, generate_fingerprint
 from domain.errors import ProfileNotFoundError, ValidationError
 from domain.locales import languages_for, locale_for, timezone_for
 from domain.privacy import PrivacyProfile, WebRTCMode, profile_id
 from domain.results import Ack
 from domain.tab_commands import (
+    DEFAULT_MOBILE_PROFILE,
     DEFAULT_PROFILE,
     SetFingerprint,
     ToggleTrackerBlocking,
@@ -70,14 +71,43 @@ class PrivacyGuardActor(VipbActor):
         return profile
 
     def profile(self, name: str, create_default: bool = True) -> PrivacyProfile:
-        """The profile called ``name`` (``default`` is created when first asked for)."""
+        """The profile called ``name`` (``default`` and ``default-mobile``, a phone, are
+        created when first asked for)."""
         profile = self._load(name)
         if profile is None:
-            if name.casefold() != DEFAULT_PROFILE or not create_default:
+            defaults = {DEFAULT_PROFILE: DESKTOP_OS, DEFAULT_MOBILE_PROFILE: MOBILE_OS}
+            os_names = defaults.get(name.casefold())
+            if os_names is None or not create_default:
                 raise ProfileNotFoundError(name)
-            profile = self._create(DEFAULT_PROFILE, ("windows", "macos", "linux"), None, None,
-                                   None, follow_proxy_country=True)
+            profile = self._create(name.casefold(), os_names, None, None, None,
+                                   follow_proxy_country=True)
         return profile
+
+    def check_device(self, name: str, device: str) -> None:
+        """Raise ``ProfileNotFoundError``, or a ``ValidationError`` on ``profile`` when the
+        profile is not a ``device`` (desktop or mobile) profile."""
+        mobile = self.profile(name).values().mobile
+        if mobile != (device == "mobile"):
+            kind = "mobile" if mobile else "desktop"
+            hint = "--os android" if device == "mobile" else "--os windows"
+            raise ValidationError(
+                f"profile {name!r} is a {kind} profile; {device} searches need a {device} "
+                f"profile (vipb profile create NAME {hint})", field="profile")
+
+    def fresh_setup(self, device: str, engine_version: str, proxy: ProxyRoute | None,
+                    proxy_country: str | None) -> tuple[str, TabSetup]:
+        """(id, setup) of a one-off profile for ``device``, stored nowhere: a second opinion
+        from a browser the engine has never seen (the "no results" re-check)."""
+        seed = secrets.randbits(63)
+        fingerprint = generate_fingerprint(seed, MOBILE_OS if device == "mobile" else DESKTOP_OS)
+        locale = locale_for(proxy_country) if proxy_country else fingerprint.languages[0]
+        country = locale.split("-")[1] if "-" in locale else "US"
+        setup = TabSetup(
+            fingerprint=fingerprint.for_engine(engine_version), locale=locale,
+            timezone=timezone_for(proxy_country or country),
+            languages=tuple(languages_for(locale)), webrtc=WebRTCMode.PROXIED.value,
+            proxy=proxy, blocker=None)
+        return f"fresh:{seed:016x}", setup
 
     def set_fingerprint(self, command: SetFingerprint) -> dict[str, Any]:
         """Create a profile, or regenerate an existing one's fingerprint when asked to."""

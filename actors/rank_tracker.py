@@ -29,7 +29,7 @@ from actors.search_worker import (
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
-from adapters.serp import engine
+from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules
 from domain.automation import (
     RANK_TARGETS_ID,
@@ -48,6 +48,7 @@ from domain.automation_commands import (
 )
 from domain.errors import AutomationError, ValidationError
 from domain.results import Ack
+from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class RankTrackerActor(VipbActor):
         self._writer = writer
         self._tabs = tabs
         self._engine_urls = dict(settings.engine_urls)
+        self._engines = Engines(settings.engines_dir, settings.engine_urls)
         self._concurrency = settings.search_concurrency
         self._policy = RetryPolicy.from_settings(settings)
         self._outcome = outcome
@@ -104,22 +106,24 @@ class RankTrackerActor(VipbActor):
 
     def add_keyword(self, command: AddKeyword) -> Ack:
         """Track a keyword (re-adding with another depth updates it)."""
+        self._check_engine(command.engine)
         targets = self.targets()
-        key = keyword_key(command.keyword, command.engine, command.country)
+        key = keyword_key(command.keyword, command.engine, command.country, command.device)
         current = targets.keywords.get(key)
         if current is None or current["depth"] != command.depth:
             targets.add_keyword(key=key, keyword=command.keyword, engine=command.engine,
-                                country=command.country, depth=command.depth)
+                                country=command.country, depth=command.depth,
+                                device=command.device)
         return self._save(targets, key)
 
     def remove_keyword(self, command: RemoveKeyword) -> Ack:
         """Stop tracking a keyword."""
         targets = self.targets()
-        key = keyword_key(command.keyword, command.engine, command.country)
+        key = keyword_key(command.keyword, command.engine, command.country, command.device)
         if key not in targets.keywords:
             raise ValidationError(f"{command.keyword!r} on {command.engine}"
                                   f"{' in ' + command.country if command.country else ''} "
-                                  "is not tracked", field="keyword")
+                                  f"({command.device}) is not tracked", field="keyword")
         targets.remove_keyword(key=key)
         return self._save(targets, key)
 
@@ -155,12 +159,14 @@ class RankTrackerActor(VipbActor):
                                   "(vipb rank domain add example.com)")
         wanted = [command.keyword] if command.keyword is not None else keywords
         jobs: list[dict[str, Any]] = [
-            dict(e) for e in self.tracked(wanted)
+            {"device": "desktop", **e} for e in self.tracked(wanted)
             if (command.engine is None or e["engine"] == command.engine)
-            and (command.country is None or e["country"] == command.country)]
+            and (command.country is None or e["country"] == command.country)
+            and (command.device is None or e.get("device", "desktop") == command.device)]
         if command.keyword is not None and not jobs:  # words not tracked (that way): once
             jobs = [{"keyword": command.keyword, "engine": command.engine or "duckduckgo",
-                     "country": command.country, "depth": DEFAULT_DEPTH}]
+                     "country": command.country, "depth": DEFAULT_DEPTH,
+                     "device": command.device or "desktop"}]
         if command.depth:
             for job in jobs:
                 job["depth"] = command.depth
@@ -169,13 +175,16 @@ class RankTrackerActor(VipbActor):
                                   "(vipb rank keyword add 'my keyword')")
         for name in {job["engine"] for job in jobs}:
             self._check_engine(name)
-        self._tabs().check_profile(command.profile).get(timeout=60)  # refused here, not retried
+        for device in {job["device"] for job in jobs}:  # refused here, not retried
+            self._tabs().check_profile(_profile(command.profile, device),
+                                       device).get(timeout=60)
         tasks = []
         for job in jobs:
             task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],
                               country=job["country"], depth=job["depth"],
                               domains=dict(targets.domains), origin=origin,
-                              profile=command.profile, proxy=command.proxy)
+                              profile=_profile(command.profile, job["device"]),
+                              proxy=command.proxy, device=job["device"])
             tasks.append(task)
         self._writer.save(*tasks)
         for task in tasks:
@@ -184,18 +193,30 @@ class RankTrackerActor(VipbActor):
         return [self._describe(t) for t in tasks]
 
     def _check_engine(self, name: str) -> None:
-        """An engine's configured base URL obeys the same SSRF rule as tab URLs."""
-        url = engine(name, self._engine_urls).url("test", 0, None)
+        """The engine is defined, its file reads, and its base URL obeys the same SSRF
+        rule as tab URLs."""
+        try:
+            url = self._engines.get(name).url("test", 0, None)
+        except UnknownEngineError as exc:
+            raise ValidationError(exc.message, field="engine") from None
+        except SerpError as exc:
+            raise ValidationError(exc.message, field="engines") from None
         try:
             rules.check_http_url(url)
             rules.check_public_target(url, self._egress)
         except ValueError as exc:
-            raise ValidationError(str(exc), field=f"engine_urls.{name}") from None
+            where = f"engine_urls.{name}" if name in self._engine_urls else f"engines.{name}.url"
+            raise ValidationError(str(exc), field=where) from None
+
+    def engines(self) -> list[dict[str, Any]]:
+        """The engines defined now: name, label, URL, layouts, features, source file."""
+        return self._engines.describe()
 
     @staticmethod
     def _describe(task: SearchTask) -> dict[str, Any]:
         return {"id": str(task.id), "keyword": task.keyword, "engine": task.engine,
-                "country": task.country, "depth": task.depth, "origin": task.origin}
+                "country": task.country, "device": task.device, "depth": task.depth,
+                "origin": task.origin}
 
     def _enqueue(self, task: SearchTask) -> None:
         self._queue.append(task)
@@ -231,7 +252,7 @@ class RankTrackerActor(VipbActor):
             task = self._queue.popleft()
             token = CancelToken()
             worker = SearchWorkerActor.start(
-                task, self._writer, self._tabs, engine(task.engine, self._engine_urls), token,
+                task, self._writer, self._tabs, self._engines, token,
                 self.actor_ref, self._policy, self._outcome)
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
@@ -289,3 +310,10 @@ class RankTrackerActor(VipbActor):
                 log.warning("a search worker did not stop in time")
         for event in self._done.values():
             event.set()
+
+
+def _profile(named: str, device: str) -> str:
+    """The profile a ``device`` search uses: ``default`` means ``default-mobile`` on phones."""
+    if device == "mobile" and named.casefold() == DEFAULT_PROFILE:
+        return DEFAULT_MOBILE_PROFILE
+    return named

@@ -197,13 +197,16 @@ class RotationActor(VipbActor):
             self._journal = loaded or RotationJournal(day=day.isoformat())
         return self._journal
 
-    def select(self, ctx: SelectionContext | None = None) -> Selection:
-        """Pick a proxy, count it as in use, and record the decision before returning it."""
+    def select(self, ctx: SelectionContext | None = None,
+               avoid: tuple[str, ...] = ()) -> Selection:
+        """Pick a proxy (none of ``avoid``), count it as in use, and record the decision
+        before returning it."""
         ctx = ctx or SelectionContext(now=datetime.fromtimestamp(self._clock(), UTC))
         assert self._strategy is not None
         self._apply_changes()
         self._half_open_due()
-        selection = self._strategy.select(ctx)
+        with self.pool.holding(avoid):
+            selection = self._strategy.select(ctx)
         self.pool.acquire(selection.proxy_id)
         journal = self._today()
         journal.applied(proxy_id=selection.proxy_id, strategy=selection.strategy,

@@ -1,11 +1,19 @@
 """The ``SearchWorkerActor``: runs one search task in its own tab, with bounded retries.
 
-One attempt: open a tab (proxy from the rotation engine, privacy profile), load results
-pages until ``depth`` organic results are read or the engine has no more, close the tab,
-record a position or "not ranked in N results" per target domain. A failed attempt (proxy,
-navigation, HTTP error, captcha, unreadable page) is recorded and retried after a jittered,
-capped exponential backoff (tenacity) in a new tab, usually behind another proxy. Waits are
-interruptible: stop-search and host shutdown do not wait out a backoff.
+One attempt: open a tab (proxy from the rotation engine, privacy profile of the task's
+device), load results pages until ``depth`` organic results are read or the engine has no
+more, close the tab, record a position (with the title that ranked) or "not ranked in N
+results" per target domain, and the SERP features of the first page. A failed attempt
+(proxy, navigation, HTTP error, captcha, unreadable page) is recorded and retried after a
+jittered, capped exponential backoff (tenacity) in a new tab, usually behind another proxy.
+Waits are interruptible: stop-search and host shutdown do not wait out a backoff.
+
+"No results" must be earned: engines answer clients they distrust with an empty result
+page, so an engine's "no results" is recorded (``DomainNotRanked`` with ``results_scanned=0``)
+only when a second search through another proxy and a one-off fresh profile says the same.
+When the second search lists results, those are the search's results (the first answer is
+on record as a ``suspicious_no_results`` attempt); when it cannot be made or fails, the
+search fails with reason ``suspicious_no_results``.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
-from adapters.serp import Engine, SerpBlockedError, SerpError
+from adapters.serp import Engine, Engines, SerpBlockedError, SerpError, SerpResult
 from domain.automation import FailureReason, SearchTask
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 from domain.ranking import rank
@@ -124,6 +132,19 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What one attempt read: the organic results, pages loaded, the first page's SERP
+    features and layout, whether the engine said "no results", and through which proxy."""
+
+    results: list[SerpResult]
+    pages: int
+    features: dict[str, int]
+    layout: str
+    no_results: bool
+    proxy_id: str | None
+
+
+@dataclass(frozen=True)
 class Run:
     """Told by the tracker: run the task."""
 
@@ -142,14 +163,14 @@ class SearchWorkerActor(VipbActor):
     """Runs one ``SearchTask`` to an outcome, then stops."""
 
     def __init__(self, task: SearchTask, writer: EventWriter,
-                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engine: Engine,
+                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engines: Engines,
                  token: CancelToken, done: pykka.ActorRef[Any],
                  policy: RetryPolicy, outcome: Outcome | None = None) -> None:
         super().__init__()
         self._task = task
         self._writer = writer
         self._tabs = tabs
-        self._engine = engine
+        self._engines = engines
         self._token = token
         self._done = done
         self._policy = policy
@@ -169,20 +190,25 @@ class SearchWorkerActor(VipbActor):
                 self.stop()
         return None
 
-    def _run(self) -> None:
-        task, policy = self._task, self._policy
-        attempts = iter(range(task.attempts + 1, 1_000_000))  # a resumed task counts on
-        retrying = Retrying(
+    def _retrying(self) -> Retrying:
+        policy = self._policy
+        return Retrying(
             stop=stop_after_attempt(policy.attempts),
             wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
                                          jitter=policy.jitter),
             retry=retry_if_exception(lambda e: isinstance(e, AttemptFailed) and e.retryable),
             sleep=self._token.sleep,
-            before_sleep=self._retrying,
+            before_sleep=self._retry_recorded,
             reraise=True,
         )
+
+    def _run(self) -> None:
+        task = self._task
+        attempts = iter(range(task.attempts + 1, 1_000_000))  # a resumed task counts on
         try:
-            results, pages = retrying(lambda: self._attempt(next(attempts)))
+            reading = self._retrying()(lambda: self._attempt(next(attempts)))
+            if reading.no_results:
+                reading = self._second_opinion(reading, attempts)
         except Cancelled:
             self._cancelled()
             return
@@ -191,16 +217,42 @@ class SearchWorkerActor(VipbActor):
                         reason=exc.reason.value)
             self._writer.save(task)
             return
-        rankings = rank(results, task.domains)
+        self._record(reading)
+
+    def _second_opinion(self, first: Reading, attempts: Iterator[int]) -> Reading:
+        """Search again through another proxy (when the rotation engine picks) and a fresh
+        one-off profile; its answer stands, whichever it is (see the module docstring)."""
+        task = self._task
+        name = self._engine().definition.label
+        task.failed(attempt=task.attempts, retry_in=0.0,
+                    error=f"{name} said there are no results; asking again through another "
+                          "proxy and a fresh profile before believing it",
+                    reason=FailureReason.SUSPICIOUS_NO_RESULTS.value)
+        self._writer.save(task)
+        avoid = (first.proxy_id,) if first.proxy_id and task.proxy == "auto" else ()
+        try:
+            return self._retrying()(lambda: self._attempt(next(attempts), avoid, fresh=True))
+        except AttemptFailed as exc:
+            raise AttemptFailed(f"{name} said there are no results and the second search "
+                                f"could not confirm it: {exc}",
+                                FailureReason.SUSPICIOUS_NO_RESULTS, retryable=False) from None
+
+    def _record(self, reading: Reading) -> None:
+        task = self._task
+        urls = [r.url for r in reading.results]
+        titles = {r.url: r.title for r in reading.results}
+        rankings = rank(urls, task.domains)
         for r in rankings:
             if r.position is None:
                 task.not_ranked(domain=r.domain, results_scanned=r.scanned)
             else:
                 assert r.url is not None
                 task.position_recorded(domain=r.domain, position=r.position, url=r.url,
-                                       results_scanned=r.scanned)
-        task.completed(results_scanned=len(results), pages=pages,
-                       ranked=sum(r.position is not None for r in rankings))
+                                       results_scanned=r.scanned, title=titles.get(r.url, ""))
+        task.completed(results_scanned=len(urls), pages=reading.pages,
+                       ranked=sum(r.position is not None for r in rankings),
+                       features=reading.features, layout=reading.layout,
+                       no_results=reading.no_results)
         self._writer.save(task)
 
     def _give_up(self, error: str) -> None:
@@ -213,7 +265,7 @@ class SearchWorkerActor(VipbActor):
         except Exception:
             log.exception("search task %s: recording the failure failed", task.id)
 
-    def _retrying(self, state: RetryCallState) -> None:
+    def _retry_recorded(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         reason = error.reason if isinstance(error, AttemptFailed) else FailureReason.INTERNAL
@@ -232,14 +284,24 @@ class SearchWorkerActor(VipbActor):
 
     # --- one attempt ---------------------------------------------------------------------------
 
-    def _attempt(self, attempt: int) -> tuple[list[str], int]:
+    def _engine(self) -> Engine:
+        try:
+            return self._engines.get(self._task.engine)
+        except SerpError as exc:  # unknown engine, or its definition file broke meanwhile
+            raise AttemptFailed(exc.message, FailureReason.UNREADABLE, retryable=False) from None
+
+    def _attempt(self, attempt: int, avoid: tuple[str, ...] = (),
+                 fresh: bool = False) -> Reading:
         if self._token.is_set:
             raise Cancelled()
         task = self._task
+        engine = self._engine()
         try:
-            first_page = self._engine.url(task.keyword, 0, task.country)  # for the pick
-            info = self._tabs().create(first_page, task.profile, task.proxy, task.country,
-                                       f"rank {task.id.hex[:8]}").get(timeout=TIMEOUT)
+            first_page = engine.url(task.keyword, 0, task.country)  # for the pick
+            info = self._tabs().create(
+                first_page, task.profile, task.proxy, task.country,
+                f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}", avoid,
+                task.device if fresh else None).get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
@@ -249,7 +311,7 @@ class SearchWorkerActor(VipbActor):
         self._record_start(attempt, proxy_id, tab_id)
         try:
             tab = self._tabs().tab(tab_id).get(timeout=TIMEOUT)
-            return self._read_pages(tab, proxy_id)
+            return self._read_pages(engine, tab, proxy_id)
         finally:
             try:
                 self._tabs().close(tab_id, "search attempt finished").get(timeout=TIMEOUT)
@@ -260,23 +322,27 @@ class SearchWorkerActor(VipbActor):
         self._task.started(attempt=attempt, proxy_id=proxy_id, tab_id=tab_id or "")
         self._writer.save(self._task)
 
-    def _read_pages(self, tab: pykka.ActorProxy[TabActor],
-                    proxy_id: str | None) -> tuple[list[str], int]:
+    def _read_pages(self, engine: Engine, tab: pykka.ActorProxy[TabActor],
+                    proxy_id: str | None) -> Reading:
         task = self._task
-        results: list[str] = []
+        results: list[SerpResult] = []
+        seen: set[str] = set()
         pages = 0
+        features: dict[str, int] = {}
+        layout = ""
+        no_results = False
         while len(results) < task.depth:
             if self._token.is_set:
                 raise Cancelled()
-            url = self._engine.url(task.keyword, len(results), task.country)
+            url = engine.url(task.keyword, len(results), task.country, pages)
             page_handle = tab.page_handle().get(timeout=TIMEOUT)
             try:
                 with self._token.aborting(page_handle.abort):
                     nav = tab.navigate(url).get(timeout=TIMEOUT)
                 if nav["status"] is not None and nav["status"] >= 400:
-                    raise AttemptFailed(f"{self._engine.name} answered HTTP {nav['status']}",
+                    raise AttemptFailed(f"{engine.name} answered HTTP {nav['status']}",
                                         FailureReason.HTTP_ERROR)
-                page = self._engine.parse(tab.content().get(timeout=TIMEOUT), nav["url"])
+                page = engine.parse(tab.content().get(timeout=TIMEOUT), nav["url"])
             except SerpBlockedError as exc:
                 if proxy_id and self._outcome:
                     self._outcome(proxy_id, False, None)  # this exit IP is challenged
@@ -287,9 +353,13 @@ class SearchWorkerActor(VipbActor):
                 if self._token.is_set:
                     raise Cancelled() from None  # the load was aborted by the stop
                 raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED) from None
+            if pages == 0:
+                features, layout, no_results = page.features, page.layout, page.no_results
             pages += 1
-            fresh = [u for u in page.results if u not in results]
+            fresh = [r for r in page.results if r.url not in seen]
+            seen.update(r.url for r in fresh)
             results.extend(fresh)
             if not page.has_next or not fresh:
                 break
-        return results[:task.depth], pages
+        return Reading(results[:task.depth], pages, features, layout,
+                       no_results and not results, proxy_id)

@@ -86,7 +86,7 @@ class TabSupervisorActor(VipbActor):
     # --- proxies ---------------------------------------------------------------------------------
 
     def _route(self, choice: str, url: str | None, country: str | None,
-               tab_id: str) -> Route:
+               tab_id: str, avoid: tuple[str, ...] = ()) -> Route:
         if choice == "direct":
             return Route(None, None, None, "direct by request", selected=False)
         selected = choice == "auto"
@@ -96,10 +96,11 @@ class TabSupervisorActor(VipbActor):
             host = urlsplit(url).hostname if url else None
             ctx = SelectionContext(url=url, domain=host, country=country, tab_id=tab_id)
             try:
-                selection = self._rotation.select(ctx).get()
+                selection = self._rotation.select(ctx, avoid).get()
             except NoProxyAvailableError as exc:
+                other = " other than the one already used" if avoid else ""
                 raise ValidationError(
-                    f"{str(exc).rstrip('.')}; add proxies or pass proxy=direct",
+                    f"{str(exc).rstrip('.')}{other}; add proxies or pass proxy=direct",
                     field="proxy") from None
             proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
         else:
@@ -118,10 +119,13 @@ class TabSupervisorActor(VipbActor):
         if self._rotation is not None:
             self._rotation.report(proxy_id, ok, latency_ms)  # told: never block a tab
 
-    def _setup(self, profile: str, route: Route) -> tuple[str, TabSetup]:
+    def _setup(self, profile: str, route: Route, fresh: str | None = None) -> tuple[str, TabSetup]:
         version = self._engine.run(self._engine_version())
-        result: tuple[str, TabSetup] = self._guard.tab_setup(
-            profile, version, route.route, route.country).get()
+        if fresh is not None:
+            result: tuple[str, TabSetup] = self._guard.fresh_setup(
+                fresh, version, route.route, route.country).get()
+        else:
+            result = self._guard.tab_setup(profile, version, route.route, route.country).get()
         return result
 
     async def _engine_version(self) -> str:
@@ -132,12 +136,15 @@ class TabSupervisorActor(VipbActor):
     # --- channels --------------------------------------------------------------------------------
 
     def create(self, url: str | None, profile: str, proxy: str, country: str | None,
-               label: str | None) -> dict[str, Any]:
+               label: str | None, avoid: tuple[str, ...] = (),
+               fresh: str | None = None) -> dict[str, Any]:
         """Open a tab (no page loaded yet: the caller navigates the tab's own actor, so a
-        slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
+        slow first load never holds up this supervisor). ``url`` informs the proxy pick;
+        ``avoid``: proxies the rotation engine must not pick; ``fresh``: a device
+        (desktop/mobile) for a one-off profile instead of ``profile``."""
         tab_id = uuid.uuid4()
-        route = self._route(proxy, url, country, tab_id.hex)
-        actor, _setup = self._start_tab(tab_id, profile, route)
+        route = self._route(proxy, url, country, tab_id.hex, avoid)
+        actor, _setup = self._start_tab(tab_id, profile, route, fresh)
         try:
             info: dict[str, Any] = actor.open(None, label, route.reason).get()
         except BaseException:
@@ -145,11 +152,11 @@ class TabSupervisorActor(VipbActor):
             raise
         return info
 
-    def _start_tab(self, tab_id: UUID, profile: str,
-                   route: Route) -> tuple[pykka.ActorProxy[TabActor], TabSetup]:
+    def _start_tab(self, tab_id: UUID, profile: str, route: Route,
+                   fresh: str | None = None) -> tuple[pykka.ActorProxy[TabActor], TabSetup]:
         """Start a tab's actor behind ``route`` and register it (the caller opens it)."""
         try:
-            profile_id, setup = self._setup(profile, route)
+            profile_id, setup = self._setup(profile, route, fresh)
             actor = TabActor.start(tab_id, self._writer, self._engine, setup, profile_id,
                                    route.proxy_id, self._outcome,
                                    timeout=self._timeout).proxy()
@@ -262,10 +269,11 @@ class TabSupervisorActor(VipbActor):
         return {"id": str(session.id), "name": session.name, "tabs": opened,
                 "position": ids[-1]}
 
-    def check_profile(self, name: str) -> None:
+    def check_profile(self, name: str, device: str = "desktop") -> None:
         """Raise ``ProfileNotFoundError`` unless tabs can use the profile ``name`` (the
-        ``default`` profile is created on first use)."""
-        self._guard.profile(name).get()
+        default profiles are created on first use), or a ``ValidationError`` when it is not
+        a ``device`` profile."""
+        self._guard.check_device(name, device).get()
 
     def _check_target(self, url: str | None, field: str) -> None:
         """The URL text check of the egress policy (``tab:create`` makes it too)."""

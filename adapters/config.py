@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     """Search engine base URLs by engine name, overriding the public ones (labs and tests),
     e.g. ``VIPB_ENGINE_URLS='{"bing": "http://127.0.0.1:8080/search"}'``."""
 
+    engines_dir: Path | None = None
+    """A folder of engine definition files (``<name>.toml``) adding engines or replacing the
+    shipped ones by name; edits apply to the next search (see README, rank tracking)."""
+
     search_concurrency: int = Field(default=2, ge=1, le=32)
     """Rank-tracking searches run at once (each in its own tab)."""
 

@@ -16,29 +16,36 @@ from typing import Any
 from domain.errors import ValidationError
 from domain.fingerprint import Brand, Fingerprint, Screen
 
-OS_CHOICES = ("windows", "macos", "linux")
+OS_CHOICES = ("windows", "macos", "linux", "android")
+DESKTOP_OS = ("windows", "macos", "linux")
+MOBILE_OS = ("android",)  # Chrome on iOS is WebKit: a Chromium tab cannot claim it
 _lock = threading.Lock()  # browserforge samples with the global ``random`` module
 
 
-def _generator(os_names: tuple[str, ...]) -> Any:
+def _generator(os_names: tuple[str, ...], mobile: bool) -> Any:
     from browserforge.fingerprints import FingerprintGenerator  # ~1 s import: only when used
 
-    return FingerprintGenerator(browser="chrome", os=os_names, device="desktop")
+    return FingerprintGenerator(browser="chrome", os=os_names,
+                                device="mobile" if mobile else "desktop")
 
 
-def generate_fingerprint(seed: int, os_names: Sequence[str] = OS_CHOICES,
+def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
                          locale: str | None = None) -> Fingerprint:
-    """One coherent desktop-Chrome fingerprint, reproducible from ``seed`` for a given
-    browserforge data version (the result is persisted, so later data changes do not matter).
-    """
+    """One coherent Chrome fingerprint (desktop, or a phone for ``android``), reproducible
+    from ``seed`` for a given browserforge data version (the result is persisted, so later
+    data changes do not matter)."""
     unknown = sorted(set(os_names) - set(OS_CHOICES))
     if unknown or not os_names:
         raise ValidationError(f"must be some of {', '.join(OS_CHOICES)}", field="os")
+    mobile = "android" in os_names
+    if mobile and set(os_names) != {"android"}:
+        raise ValidationError("android (a phone) cannot be mixed with desktop systems",
+                              field="os")
     with _lock:
         state = random.getstate()
         random.seed(seed)
         try:
-            fp = _generator(tuple(os_names)).generate()
+            fp = _generator(tuple(os_names), mobile).generate()
         finally:
             random.setstate(state)
     nav = fp.navigator
@@ -56,8 +63,8 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = OS_CHOICES,
         platform=nav.platform,
         ua_platform=ua_data.get("platform", ""),
         ua_platform_version=ua_data.get("platformVersion", ""),
-        architecture=ua_data.get("architecture", "x86"),
-        bitness=ua_data.get("bitness", "64"),
+        architecture=ua_data.get("architecture", "" if mobile else "x86"),
+        bitness=ua_data.get("bitness", "" if mobile else "64"),
         brands=brands,
         languages=languages,
         hardware_concurrency=nav.hardwareConcurrency or 4,
@@ -70,4 +77,6 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = OS_CHOICES,
         webgl_renderer=fp.videoCard.renderer if fp.videoCard else "ANGLE",
         fonts=sorted(set(fp.fonts or [])),
         noise_seed=random.Random(seed).getrandbits(32),
+        mobile=mobile,
+        model=str(ua_data.get("model") or ""),
     )

@@ -26,10 +26,15 @@ def fold_keyword(keyword: str) -> str:
     return " ".join(keyword.casefold().split())
 
 
-def keyword_key(keyword: str, engine: str, country: str | None) -> str:
-    """The identity of a tracked keyword: the same words on another engine or country is
-    another keyword."""
-    return f"{fold_keyword(keyword)}|{engine}|{country or ''}"
+DEVICES = ("desktop", "mobile")
+
+
+def keyword_key(keyword: str, engine: str, country: str | None,
+                device: str = "desktop") -> str:
+    """The identity of a tracked keyword: the same words on another engine, country or
+    device is another keyword (desktop keys keep the form they had before devices)."""
+    key = f"{fold_keyword(keyword)}|{engine}|{country or ''}"
+    return key if device == "desktop" else f"{key}|{device}"
 
 
 class RankTargets(Aggregate):
@@ -52,10 +57,11 @@ class RankTargets(Aggregate):
 
     @event("KeywordAdded")
     def add_keyword(self, key: str, keyword: str, engine: str, country: str | None,
-                    depth: int) -> None:
-        """Track ``keyword`` on ``engine`` (as seen from ``country``), ``depth`` results deep."""
+                    depth: int, device: str = "desktop") -> None:
+        """Track ``keyword`` on ``engine`` (as seen from ``country`` on ``device``),
+        ``depth`` results deep. (Events before devices were tracked are desktop.)"""
         self.keywords[key] = {"keyword": keyword, "engine": engine, "country": country,
-                              "depth": depth}
+                              "depth": depth, "device": device}
 
     @event("KeywordRemoved")
     def remove_keyword(self, key: str) -> None:
@@ -74,6 +80,9 @@ class FailureReason(StrEnum):
     UNREADABLE = "unreadable"  # not a results page we can read (markup changed?)
     LOAD_FAILED = "load_failed"  # the page did not load (proxy, network, timeout)
     NO_TAB = "no_tab"  # no tab could be opened (no proxy available, browser down)
+    # the engine said "no results" and a second search (another proxy, a fresh profile) could
+    # not confirm it: engines give that answer to clients they distrust
+    SUSPICIOUS_NO_RESULTS = "suspicious_no_results"
     INTERRUPTED = "interrupted"  # the host stopped mid-search (it resumes)
     INTERNAL = "internal"  # a bug in vipb (see the host log)
     UNKNOWN = "unknown"  # recorded before reasons were (v1) and not recognisable
@@ -102,8 +111,10 @@ class SearchTask(Aggregate):
 
     @event("SearchTaskQueued")
     def __init__(self, id: UUID, keyword: str, engine: str, country: str | None, depth: int,
-                 domains: dict[str, bool], origin: str, profile: str, proxy: str) -> None:
+                 domains: dict[str, bool], origin: str, profile: str, proxy: str,
+                 device: str = "desktop") -> None:
         self.keyword = keyword
+        self.device = device  # desktop or mobile (tasks queued before devices: desktop)
         self.proxy = proxy  # auto, a proxy id, or direct
         self.engine = engine
         self.country = country
@@ -152,16 +163,24 @@ class SearchTask(Aggregate):
 
     @event("PositionRecorded")
     def position_recorded(self, domain: str, position: int, url: str,
-                          results_scanned: int) -> None:
-        """``domain`` ranks at ``position`` (1-based, organic results only) with ``url``."""
+                          results_scanned: int, title: str = "") -> None:
+        """``domain`` ranks at ``position`` (1-based, organic results only) with ``url``,
+        showing ``title`` (empty in events recorded before titles were)."""
 
     @event("DomainNotRanked")
     def not_ranked(self, domain: str, results_scanned: int) -> None:
         """``domain`` is not among the first ``results_scanned`` results (the search worked)."""
 
     @event("SearchTaskCompleted")
-    def completed(self, results_scanned: int, pages: int, ranked: int) -> None:
-        """The search worked; one PositionRecorded or DomainNotRanked per target precedes it."""
+    def completed(self, results_scanned: int, pages: int, ranked: int,
+                  features: dict[str, int] | None = None, layout: str = "",
+                  no_results: bool = False) -> None:
+        """The search worked; one PositionRecorded or DomainNotRanked per target precedes it.
+
+        ``features``: the SERP features of the first results page (feature -> count, e.g.
+        ``{"ads_top": 3, "people_also_ask": 1}``); ``layout``: which of the engine's layouts
+        read the page; ``no_results``: the engine said there are none and a second search
+        through another route confirmed it (``results_scanned`` is then 0)."""
         self.state = "completed"
 
     @event("SearchTaskCancelled")

@@ -14,7 +14,10 @@ from domain.tab_commands import DEFAULT_PROFILE, ProfileName, ProxyChoice
 Domain = Annotated[str, Field(max_length=253), AfterValidator(normalize_domain)]
 Keyword = Annotated[str, Field(min_length=1, max_length=200),
                     AfterValidator(lambda v: " ".join(rules.check_text(v, max_len=200).split()))]
-Engine = Literal["duckduckgo", "bing", "google"]
+# Engines are data (adapters/serp/engines, VIPB_ENGINES_DIR): the name's shape is checked
+# here, its existence by the tracker against the definitions in use.
+Engine = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+Device = Literal["desktop", "mobile"]
 Depth = Annotated[int, Field(ge=1, le=MAX_DEPTH)]
 CronText = Annotated[str, Field(max_length=120), AfterValidator(cron.check_cron)]
 TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(cron.check_timezone)]
@@ -62,15 +65,17 @@ class AddKeyword(Command):
     engine: Engine = "duckduckgo"
     country: Country | None = None
     depth: Depth = DEFAULT_DEPTH
+    device: Device = "desktop"
 
 
 class RemoveKeyword(Command):
-    """Stop tracking a keyword (same keyword, engine and country as added)."""
+    """Stop tracking a keyword (same keyword, engine, country and device as added)."""
 
     channel: ClassVar[str] = "automation:remove-keyword"
     keyword: Keyword
     engine: Engine = "duckduckgo"
     country: Country | None = None
+    device: Device = "desktop"
 
 
 class ListKeywords(Command):
@@ -92,9 +97,16 @@ class StartSearch(Command):
     keyword: Keyword | None = None
     engine: Engine | None = None  # with keyword: default duckduckgo; without: filter
     country: Country | None = None
+    device: Device | None = None  # with keyword: default desktop; without: filter
     depth: Depth | None = None
-    profile: ProfileName = DEFAULT_PROFILE
+    profile: ProfileName = DEFAULT_PROFILE  # mobile searches: default-mobile unless named
     proxy: ProxyChoice = "auto"  # auto (rotation engine), a proxy id, or direct
+
+
+class ListEngines(Command):
+    """The search engines defined now (shipped and from ``VIPB_ENGINES_DIR``)."""
+
+    channel: ClassVar[str] = "automation:list-engines"
 
 
 class StopSearch(Command):
@@ -177,6 +189,6 @@ class ListSchedules(Command):
 AUTOMATION_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
-                StartSearch, StopSearch, GetTasks, GetResults, GetPositions, CreateSchedule,
-                PauseSchedule, ResumeSchedule, RemoveSchedule, ListSchedules)
+                ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions,
+                CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, ListSchedules)
 }

@@ -56,6 +56,8 @@ class Fingerprint(BaseModel):
     webgl_renderer: str
     fonts: list[str]
     noise_seed: int = Field(ge=0, lt=2**32)  # canvas and audio noise, stable per profile
+    mobile: bool = False  # a phone: touch, mobile viewport, Sec-CH-UA-Mobile ?1
+    model: str = ""  # userAgentData model (phones)
 
     def for_engine(self, version: str) -> EngineFingerprint:
         """These values with the user agent and brands of the running engine ``version``."""

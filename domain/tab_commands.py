@@ -17,11 +17,12 @@ ProfileName = Annotated[str, Field(min_length=1, max_length=64),
 SessionName = ProfileName
 TabId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
 ProxyChoice = Annotated[str, Field(pattern=r"^(auto|direct|[0-9a-f]{32}|[0-9a-f-]{36})$")]
-OsName = Literal["windows", "macos", "linux"]
+OsName = Literal["windows", "macos", "linux", "android"]  # android: a phone (mobile)
 Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
 TimeZone = Annotated[str, Field(pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+){0,2}$", max_length=64),
                      AfterValidator(check_timezone)]  # a name the zone database knows
 DEFAULT_PROFILE = "default"
+DEFAULT_MOBILE_PROFILE = "default-mobile"  # a phone, created on first use like "default"
 
 
 class CreateTab(Command):
@@ -116,6 +117,8 @@ class SetFingerprint(Command):
     def _some_os(self) -> SetFingerprint:
         if not self.os:
             raise ValueError("give at least one os")
+        if "android" in self.os and len(set(self.os)) > 1:
+            raise ValueError("android (a phone) cannot be mixed with desktop systems")
         return self
 
 

@@ -2,8 +2,11 @@
 ``position_history``; and of scheduling: ``schedules``, ``execution_logs``.
 
 ``position_history`` has a row per target domain per completed search: ``position`` is the
-1-based organic rank, or NULL with ``ranked = 0`` when the domain was not among the
-``results_scanned`` results. A failed search writes no position rows (its task row says why).
+1-based organic rank (with the ``url`` and ``title`` that ranked), or NULL with ``ranked = 0``
+when the domain was not among the ``results_scanned`` results (0 when the engine's "no
+results" was confirmed by a second search). A failed search writes no position rows (its
+task row says why). ``search_tasks.features`` holds the SERP features of the first results
+page as JSON (feature -> count). Rows are per device (desktop, mobile).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class RankTrackingView(View):
     name: ClassVar[str] = "rank_tracking"
     tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
                                          "position_history")
-    schema_version: ClassVar[int] = 2  # 2: search_tasks.reason
+    schema_version: ClassVar[int] = 3  # 2: search_tasks.reason; 3: devices, titles, features
 
     def create(self, cur: sqlite3.Cursor) -> None:
         """Create the four tables."""
@@ -48,6 +51,7 @@ class RankTrackingView(View):
                 keyword TEXT NOT NULL,
                 engine TEXT NOT NULL,
                 country TEXT,
+                device TEXT NOT NULL DEFAULT 'desktop',
                 depth INTEGER NOT NULL,
                 state TEXT NOT NULL,
                 added_at TEXT NOT NULL,
@@ -59,6 +63,7 @@ class RankTrackingView(View):
                 keyword TEXT NOT NULL,
                 engine TEXT NOT NULL,
                 country TEXT,
+                device TEXT NOT NULL DEFAULT 'desktop',
                 depth INTEGER NOT NULL,
                 domains TEXT NOT NULL,
                 origin TEXT NOT NULL,
@@ -69,6 +74,9 @@ class RankTrackingView(View):
                 results_scanned INTEGER,
                 pages INTEGER,
                 ranked INTEGER,
+                features TEXT,
+                layout TEXT,
+                no_results INTEGER,
                 error TEXT,
                 reason TEXT,
                 retry_in REAL,
@@ -84,9 +92,11 @@ class RankTrackingView(View):
                 keyword TEXT NOT NULL,
                 engine TEXT NOT NULL,
                 country TEXT,
+                device TEXT NOT NULL DEFAULT 'desktop',
                 position INTEGER,
                 ranked INTEGER NOT NULL,
                 url TEXT,
+                title TEXT,
                 results_scanned INTEGER NOT NULL,
                 recorded_at TEXT NOT NULL,
                 PRIMARY KEY (task_id, domain)
@@ -125,10 +135,11 @@ class RankTrackingView(View):
     def _keyword_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
-            "INSERT INTO keywords (key, keyword, engine, country, depth, state, added_at) "
-            "VALUES (?,?,?,?,?,'active',?) ON CONFLICT (key) DO UPDATE SET "
+            "INSERT INTO keywords (key, keyword, engine, country, device, depth, state, "
+            "added_at) VALUES (?,?,?,?,?,?,'active',?) ON CONFLICT (key) DO UPDATE SET "
             "depth=excluded.depth, state='active', removed_at=NULL",
-            (s["key"], s["keyword"], s["engine"], s["country"], s["depth"], rec.timestamp))
+            (s["key"], s["keyword"], s["engine"], s["country"], s.get("device") or "desktop",
+             s["depth"], rec.timestamp))
 
     def _keyword_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE keywords SET state='removed', removed_at=? WHERE key=?",
@@ -137,10 +148,11 @@ class RankTrackingView(View):
     def _queued(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
-            "INSERT OR REPLACE INTO search_tasks (id, keyword, engine, country, depth, domains, "
-            "origin, state, queued_at) VALUES (?,?,?,?,?,?,?,'queued',?)",
-            (rec.aggregate, s["keyword"], s["engine"], s["country"], s["depth"],
-             json.dumps(sorted(s["domains"])), s["origin"], rec.timestamp))
+            "INSERT OR REPLACE INTO search_tasks (id, keyword, engine, country, device, depth, "
+            "domains, origin, state, queued_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
+            (rec.aggregate, s["keyword"], s["engine"], s["country"],
+             s.get("device") or "desktop", s["depth"], json.dumps(sorted(s["domains"])),
+             s["origin"], rec.timestamp))
 
     def _started(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
@@ -157,35 +169,42 @@ class RankTrackingView(View):
             "WHERE id=?", ("failed" if final else "retrying", s["error"], s["reason"],
                            s["retry_in"], rec.timestamp if final else None, rec.aggregate))
 
-    def _task_row(self, cur: sqlite3.Cursor, task_id: str) -> tuple[str, str, str | None]:
-        row = cur.execute("SELECT keyword, engine, country FROM search_tasks WHERE id=?",
-                          (task_id,)).fetchone()
-        return (row[0], row[1], row[2]) if row else ("?", "?", None)
+    def _task_row(self, cur: sqlite3.Cursor,
+                  task_id: str) -> tuple[str, str, str | None, str]:
+        row = cur.execute("SELECT keyword, engine, country, device FROM search_tasks "
+                          "WHERE id=?", (task_id,)).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else ("?", "?", None, "desktop")
 
     def _record(self, cur: sqlite3.Cursor, rec: EventRecord, position: int | None,
-                url: str | None) -> None:
+                url: str | None, title: str | None) -> None:
         s = rec.state
-        keyword, engine, country = self._task_row(cur, rec.aggregate)
+        keyword, engine, country, device = self._task_row(cur, rec.aggregate)
         cur.execute(
-            "INSERT OR REPLACE INTO position_history VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (rec.aggregate, s["domain"], keyword, engine, country, position,
-             int(position is not None), url, s["results_scanned"], rec.timestamp))
+            "INSERT OR REPLACE INTO position_history (task_id, domain, keyword, engine, "
+            "country, device, position, ranked, url, title, results_scanned, recorded_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (rec.aggregate, s["domain"], keyword, engine, country, device, position,
+             int(position is not None), url, title, s["results_scanned"], rec.timestamp))
         cur.execute("UPDATE target_domains SET last_position=?, last_keyword=?, "
                     "last_checked_at=? WHERE domain=?",
                     (position, keyword, rec.timestamp, s["domain"]))
 
     def _position(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        self._record(cur, rec, rec.state["position"], rec.state["url"])
+        self._record(cur, rec, rec.state["position"], rec.state["url"],
+                     rec.state.get("title") or None)
 
     def _not_ranked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        self._record(cur, rec, None, None)
+        self._record(cur, rec, None, None, None)
 
     def _completed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='completed', results_scanned=?, pages=?, ranked=?, "
-            "error=NULL, reason=NULL, retry_in=NULL, finished_at=? WHERE id=?",
-            (s["results_scanned"], s["pages"], s["ranked"], rec.timestamp, rec.aggregate))
+            "features=?, layout=?, no_results=?, error=NULL, reason=NULL, retry_in=NULL, "
+            "finished_at=? WHERE id=?",
+            (s["results_scanned"], s["pages"], s["ranked"],
+             json.dumps(s.get("features") or {}, sort_keys=True), s.get("layout") or None,
+             int(bool(s.get("no_results"))), rec.timestamp, rec.aggregate))
 
     def _cancelled(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE search_tasks SET state='cancelled', error=?, finished_at=? "

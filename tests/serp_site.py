@@ -1,9 +1,10 @@
 """A local search engine for rank-tracking tests: result pages in the markup of DuckDuckGo's
 HTML endpoint, Bing and Google (the parts our parsers read), served on 127.0.0.1.
 
-``results[keyword]`` is the ordered organic result list; every page also carries an ad for
-``ads.example`` (parsers must skip it). ``fail_next`` answers the next N searches with
-``failure`` ("captcha", "http429", "garbage") before serving results again.
+``results[keyword]`` is the ordered organic result list; pages also carry an ad for
+``ads.example`` and a widget (parsers must skip both). ``fail_next`` answers the next N
+searches with ``failure`` ("captcha", "http429", "garbage", "bot_no_results") before serving
+results again. ``queries`` records each request's parameters and User-Agent.
 """
 
 from __future__ import annotations
@@ -48,39 +49,65 @@ class SerpSite:
 
 
 def _ddg(urls: list[str], offset: int, more: bool) -> str:
-    blocks = ['<div class="result results_links result--ad"><h2 class="result__title">'
-              '<a class="result__a" href="https://ads.example/landing">Ad</a></h2></div>']
+    """DuckDuckGo's HTML endpoint: ``#links > div.result``, an ad first, POST paging."""
+    blocks = ['<div class="result results_links results_links_deep result--ad">'
+              '<div class="links_main"><h2 class="result__title"><a class="result__a" '
+              'href="https://duckduckgo.com/y.js?ad_domain=ads.example">Ad</a>'
+              '<span class="badge--ad">Ad</span></h2></div></div>']
     for url in urls:
         link = "//duckduckgo.com/l/?uddg=" + quote(url, safe="") + "&rut=abc"
-        blocks.append(f'<div class="result results_links web-result"><div class="links_main">'
+        blocks.append(f'<div class="result results_links results_links_deep web-result">'
+                      f'<div class="links_main links_deep result__body">'
                       f'<h2 class="result__title"><a rel="nofollow" class="result__a" '
                       f'href="{html.escape(link)}">{html.escape(url)}</a></h2>'
-                      f'<a class="result__snippet">snippet</a></div></div>')
+                      f'<a class="result__snippet" href="{html.escape(link)}">snippet</a>'
+                      f'</div></div>')
     if not urls and offset == 0:
-        blocks.append('<div class="no-results">No results.</div>')
-    nav = (f'<form class="nav-link" action="/html/" method="post"><input type="hidden" '
-           f'name="s" value="{offset + len(urls)}"></form>') if more else ""
-    return f'<html><body><div id="links" class="results">{"".join(blocks)}</div>{nav}</body></html>'
+        blocks.append('<div class="result results_links result--no-result">'
+                      '<div class="no-results">No  results.</div></div>')
+    if more:
+        blocks.append(f'<div class="nav-link"><form action="/html/" method="post">'
+                      f'<input type="submit" class="btn btn--alt" value="Next">'
+                      f'<input type="hidden" name="s" value="{offset + len(urls)}"></form></div>')
+    return f'<html><body><div id="links" class="results">{"".join(blocks)}</div></body></html>'
 
 
 def _bing(urls: list[str], offset: int, more: bool) -> str:
-    items = ['<li class="b_ad"><h2><a href="https://ads.example/">Ad</a></h2></li>']
-    items += [f'<li class="b_algo"><h2><a href="{html.escape(u)}">{html.escape(u)}</a></h2></li>'
-              for u in urls]
+    """Bing: ``#b_results > li.b_algo``, a top ad block, a carousel answer, ``a.sb_pagN``."""
+    items = ['<li class="b_ad b_adTop"><ul><li><div class="sb_add"><h2>'
+             '<a href="https://ads.example/">Ad</a></h2></div></li></ul></li>']
+    for i, url in enumerate(urls):
+        items.append(f'<li class="b_algo"><h2><a href="{html.escape(url)}">{html.escape(url)}'
+                     f'</a></h2><div class="b_caption"><p>snippet</p></div></li>')
+        if i == 1:
+            items.append('<li class="b_ans"><div class="b_slidebar"><ul><li class="b_algo slide">'
+                         '<div class="algocl"><h2><a href="https://carousel.example/">In a '
+                         'carousel</a></h2></div></li></ul></div></li>')
     if not urls and offset == 0:
-        items.append('<li class="b_no"><h1>There are no results</h1></li>')
-    nav = '<a class="sb_pagN" href="#">Next</a>' if more else ""
-    return f'<html><body><ol id="b_results">{"".join(items)}</ol>{nav}</body></html>'
+        items.append('<li class="b_no"><h1>There are no results for <strong>x</strong></h1>'
+                     '</li>')
+    if more:
+        items.append(f'<li class="b_pag"><nav><ul><li><a class="sb_pagN" title="Next page" '
+                     f'href="/search?first={offset + len(urls) + 1}">Next</a></li></ul></nav></li>')
+    return f'<html><body><main><ol id="b_results">{"".join(items)}</ol></main></body></html>'
 
 
 def _google(urls: list[str], offset: int, more: bool) -> str:
-    ads = '<div id="tads"><a href="https://ads.example/"><h3>Ad</h3></a></div>'
-    items = "".join(f'<div class="g"><a href="/url?q={quote(u, safe="")}&sa=U">'
-                    f'<h3>{html.escape(u)}</h3></a></div>' for u in urls)
-    top = ('<div id="topstuff">Your search did not match any documents.</div>'
-           if not urls and offset == 0 else "")
+    """Google: ``#rso`` of ``div.MjjYud`` blocks, an ad, an "Images for" box, ``a#pnnext``."""
+    ads = ('<div id="tads"><div data-text-ad="1"><a href="https://www.googleadservices.com/'
+           'pagead/aclk?adurl=https://ads.example/"><h3>Ad</h3></a></div></div>')
+    blocks = []
+    for i, url in enumerate(urls):
+        blocks.append(f'<div class="MjjYud"><div jscontroller="SC7lYd" class="g tF2Cxc">'
+                      f'<div class="yuRUbf"><a href="/url?q={quote(url, safe="")}&amp;sa=U">'
+                      f'<br><h3 class="LC20lb">{html.escape(url)}</h3></a></div></div></div>')
+        if i == 0:
+            blocks.append('<div class="MjjYud"><div id="iur"><a href="/search?q=x&amp;tbm=isch">'
+                          '<h3>Images for x</h3></a></div></div>')
+    top = ('<div id="topstuff"><div class="card-section"><p role="heading">Your search did '
+           'not match any documents.</p></div></div>' if not urls and offset == 0 else "")
     nav = '<a id="pnnext" href="#">Next</a>' if more else ""
-    body = f'{top}<div id="search">{ads}<div id="rso">{items}</div></div>{nav}'
+    body = f'{top}<div id="search">{ads}<div id="rso">{"".join(blocks)}</div></div>{nav}'
     return f"<html><body>{body}</body></html>"
 
 
@@ -90,6 +117,11 @@ _FAILURES = {
     "garbage": (200, "<html><body><p>Something else entirely</p></body></html>"),
     "empty": (200, '<html><body><div id="links" class="results"></div><ol id="b_results"></ol>'
               '<div id="search"><div id="rso"></div></div></body></html>'),
+    # what engines answer clients they distrust: "no results", whatever the query
+    "bot_no_results": (200, '<html><body><ol id="b_results"><li class="b_no"><h1>There are no '
+                       'results for <strong>x</strong></h1></li></ol><div id="links" '
+                       'class="results"><div class="no-results">No  results.</div></div>'
+                       '<div id="topstuff">did not match any documents</div></body></html>'),
     "http429": (429, "<html><body>Too many requests</body></html>"),
 }
 
@@ -108,7 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, "not found")
             return
         with site.lock:
-            site.queries.append({"path": parts.path, **query})
+            site.queries.append({"path": parts.path, "user_agent":
+                                 self.headers.get("User-Agent", ""), **query})
             failing = site.fail_next > 0
             if failing:
                 site.fail_next -= 1

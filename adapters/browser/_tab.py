@@ -98,8 +98,8 @@ def _user_agent_metadata(fp: EngineFingerprint) -> dict[str, Any]:
         "platformVersion": v.ua_platform_version,
         "architecture": v.architecture,
         "bitness": v.bitness,
-        "model": "",
-        "mobile": False,
+        "model": v.model,
+        "mobile": v.mobile,
         "wow64": False,
     }
 
@@ -152,14 +152,15 @@ class BrowserTab:
         if proxy is not None and route is not None and route.challenges_browser \
                 and not self._answers_auth:
             proxy.update(username=route.username or "", password=route.password or "")
-        screen = fp.values.screen
+        screen, mobile = fp.values.screen, fp.values.mobile
         try:
             self.context = await browser.new_context(
                 proxy=proxy, user_agent=fp.user_agent, locale=s.locale, timezone_id=s.timezone,
                 screen={"width": screen.width, "height": screen.height},
-                viewport={"width": screen.avail_width,
-                          "height": max(200, screen.avail_height - 80)},
-                device_scale_factor=screen.pixel_ratio, service_workers="block",
+                viewport={"width": screen.avail_width,  # phones: the browser bar is ~56 px
+                          "height": max(200, screen.avail_height - (56 if mobile else 80))},
+                device_scale_factor=screen.pixel_ratio, is_mobile=mobile, has_touch=mobile,
+                service_workers="block",
                 ignore_https_errors=False,
             )
         except Exception:

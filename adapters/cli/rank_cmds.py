@@ -30,6 +30,7 @@ from domain.automation_commands import (
     GetResults,
     GetTasks,
     ListDomains,
+    ListEngines,
     ListKeywords,
     ListSchedules,
     PauseSchedule,
@@ -55,7 +56,10 @@ app.add_typer(domain_app, name="domain")
 app.add_typer(keyword_app, name="keyword")
 
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
-ENGINE = typer.Option("duckduckgo", "--engine", help="duckduckgo, bing or google.")
+ENGINES_HELP = "google, bing, duckduckgo, brave, yahoo, yandex, or one of VIPB_ENGINES_DIR"
+ENGINE = typer.Option("duckduckgo", "--engine", help=ENGINES_HELP + ".")
+DEVICE = typer.Option("desktop", "--device", help="desktop or mobile (a phone's profile: "
+                                                  "UA, viewport, touch, pixel ratio).")
 COUNTRY = typer.Option(None, "--country", help="Search as seen from this country (proxy "
                                                "country and locale), e.g. DE.")
 
@@ -103,24 +107,25 @@ def keyword_add(
     keyword: str = typer.Argument(..., help="The search words."),
     engine: str = ENGINE,
     country: str | None = COUNTRY,
+    device: str = DEVICE,
     depth: int = typer.Option(30, "--depth", help="Results to scan (1..100)."),
     as_json: bool = JSON,
 ) -> None:
-    """Track a keyword.
+    """Track a keyword (per engine, country and device).
 
-    Example: vipb rank keyword add "espresso grinder" --engine bing --country DE
+    Example: vipb rank keyword add "espresso grinder" --engine bing --country DE --device mobile
     """
     emit(_run(ctx, AddKeyword, {"keyword": keyword, "engine": engine, "country": country,
-                                "depth": depth}), as_json)
+                                "depth": depth, "device": device}), as_json)
 
 
 @keyword_app.command("remove")
 def keyword_remove(ctx: typer.Context, keyword: str = typer.Argument(...),
                    engine: str = ENGINE, country: str | None = COUNTRY,
-                   as_json: bool = JSON) -> None:
+                   device: str = DEVICE, as_json: bool = JSON) -> None:
     """Stop tracking a keyword. Example: vipb rank keyword remove "espresso grinder" """
     emit(_run(ctx, RemoveKeyword, {"keyword": keyword, "engine": engine,
-                                   "country": country}), as_json)
+                                   "country": country, "device": device}), as_json)
 
 
 @keyword_app.command("list")
@@ -129,21 +134,55 @@ def keyword_list(ctx: typer.Context,
                  as_json: bool = JSON) -> None:
     """Tracked keywords. Example: vipb rank keyword list"""
     emit(_run(ctx, ListKeywords, {"include_removed": all_}), as_json,
-         columns=["keyword", "engine", "country", "depth", "state", "added_at"])
+         columns=["keyword", "engine", "country", "device", "depth", "state", "added_at"])
+
+
+@app.command("engines")
+def engines(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Search engines defined now (shipped, and from VIPB_ENGINES_DIR).
+
+    Example: vipb rank engines --json
+    """
+    rows = _run(ctx, ListEngines, {})
+    if not as_json:
+        for row in rows:
+            row["layouts"] = ", ".join(row["layouts"])
+    emit(rows, as_json, columns=["name", "label", "url", "layouts", "source", "problem"])
+
+
+def feature_text(features: dict[str, int]) -> str:
+    """``{"ads_top": 3, "images": 1}`` -> ``"3 ads at the top, images"``."""
+    parts = []
+    for name, count in features.items():
+        if name.startswith("ads_"):
+            where = "top" if name == "ads_top" else "bottom"
+            parts.append(f"{count} ad{'s' if count != 1 else ''} at the {where}")
+        else:
+            parts.append(name.replace("_", " "))
+    return ", ".join(parts)
 
 
 # --- searches ------------------------------------------------------------------------------------
 
 def _outcome_lines(task: dict[str, Any]) -> list[str]:
     where = f"{task['engine']}{' ' + task['country'] if task.get('country') else ''}"
+    if task.get("device") == "mobile":
+        where += " (mobile)"
     head = f"{task['keyword']!r} on {where}: "
     if task["state"] == "completed":
-        lines = [head + f"{task['results_scanned']} results scanned"]
+        if task.get("no_results"):
+            summary = "no results (the engine said so twice, through two routes)"
+        else:
+            summary = f"{task['results_scanned']} results scanned"
+        if task.get("features"):
+            summary += f"; page 1 showed {feature_text(task['features'])}"
+        lines = [head + summary]
         for p in task["positions"]:
             if p["position"] is None:
                 lines.append(f"  {p['domain']}: not ranked in {p['results_scanned']} results")
             else:
-                lines.append(f"  {p['domain']}: #{p['position']}  {p['url']}")
+                title = f"  \"{p['title']}\"" if p.get("title") else ""
+                lines.append(f"  {p['domain']}: #{p['position']}  {p['url']}{title}")
         return lines
     if task["state"] == "failed":
         return [head + f"search failed after {task['attempts']} attempts: {task['error']}"]
@@ -158,8 +197,11 @@ def run(
                                             "country they are tracked with (untracked: once, "
                                             "on --engine or duckduckgo). Default: every "
                                             "tracked keyword."),
-    engine: str | None = typer.Option(None, "--engine", help="duckduckgo, bing or google."),
+    engine: str | None = typer.Option(None, "--engine", help=ENGINES_HELP + "."),
     country: str | None = COUNTRY,
+    device: str | None = typer.Option(None, "--device",
+                                      help="desktop or mobile (tracked keywords: only that "
+                                           "device; untracked: default desktop)."),
     depth: int | None = typer.Option(None, "--depth", help="Results to scan (1..100)."),
     profile: str = typer.Option("default", "--profile", help="Privacy profile of the tabs."),
     proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
@@ -174,8 +216,8 @@ def run(
     """
     cli = state(ctx)
     host = cli.host()
-    payload = {"keyword": keyword, "engine": engine, "country": country, "depth": depth,
-               "profile": profile, "proxy": proxy}
+    payload = {"keyword": keyword, "engine": engine, "country": country, "device": device,
+               "depth": depth, "profile": profile, "proxy": proxy}
     command = parse_command(StartSearch, payload)
     if timeout <= 0:
         raise ValidationError("must be greater than 0", field="timeout")
@@ -189,7 +231,8 @@ def run(
         if as_json:
             print_json({"tasks": queued["tasks"]})
         else:
-            emit(queued["tasks"], False, columns=["id", "keyword", "engine", "country", "depth"])
+            emit(queued["tasks"], False,
+                 columns=["id", "keyword", "engine", "country", "device", "depth"])
         return
 
     def wait(report: ProgressReport | None) -> bool:
@@ -228,8 +271,8 @@ def tasks(ctx: typer.Context,
           as_json: bool = JSON) -> None:
     """Search tasks, newest first. Example: vipb rank tasks --state failed"""
     emit(_run(ctx, GetTasks, {"state": state_, "limit": limit}), as_json,
-         columns=["id", "keyword", "engine", "country", "state", "attempts", "results_scanned",
-                  "ranked", "reason", "error", "queued_at"])
+         columns=["id", "keyword", "engine", "country", "device", "state", "attempts",
+                  "results_scanned", "ranked", "reason", "error", "queued_at"])
 
 
 @app.command("history")
@@ -238,19 +281,23 @@ def history(ctx: typer.Context,
             keyword: str | None = typer.Option(None, "--keyword", "-k"),
             limit: int = typer.Option(100, "--limit"),
             as_json: bool = JSON) -> None:
-    """Position history, newest first, with the change since the previous search (+ up).
+    """Position history, newest first: the change since the previous search (+ up), the
+    title and URL that ranked, and the SERP features page 1 showed.
 
     Example: vipb rank history --domain example.com --json
     """
     rows = _run(ctx, GetPositions, {"domain": domain, "keyword": keyword, "limit": limit})
     if not as_json:
         for row in rows:
-            if row["position"] is None:
+            if row["no_results"]:
+                row["position"] = "no results"
+            elif row["position"] is None:
                 row["position"] = f"not in {row['results_scanned']}"
             if row["change"] is not None:
                 row["change"] = f"{row['change']:+d}" if row["change"] else "="
+            row["features"] = feature_text(row["features"])
     emit(rows, as_json, columns=["recorded_at", "domain", "keyword", "engine", "country",
-                                 "position", "change", "url"])
+                                 "device", "position", "change", "title", "url", "features"])
 
 
 # --- schedules -----------------------------------------------------------------------------------

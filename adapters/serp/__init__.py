@@ -1,17 +1,22 @@
-"""Search engine result pages: URLs to ask for, parsers that read them (selectolax)."""
+"""Search engine result pages: engine definitions (data files), the URLs to ask for, and
+the reader that turns a page into organic results and SERP features (selectolax)."""
 
-from ._engines import ENGINE_CLASSES, Bing, DuckDuckGo, Engine, Google, engine
-from ._page import SerpBlockedError, SerpError, SerpPage, unwrap
+from ._definition import FEATURES, EngineDefinition, EngineFileError, load_definitions
+from ._engines import Engine
+from ._page import SerpBlockedError, SerpError, SerpPage, SerpResult, unwrap
+from ._registry import Engines, UnknownEngineError
 
 __all__ = [
-    "ENGINE_CLASSES",
-    "Bing",
-    "DuckDuckGo",
+    "FEATURES",
     "Engine",
-    "Google",
+    "EngineDefinition",
+    "EngineFileError",
+    "Engines",
     "SerpBlockedError",
     "SerpError",
     "SerpPage",
-    "engine",
+    "SerpResult",
+    "UnknownEngineError",
+    "load_definitions",
     "unwrap",
 ]

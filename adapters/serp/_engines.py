@@ -1,186 +1,175 @@
-"""Search engines: how to ask for a results page, and how to read one (selectolax).
+"""A search engine at work: the URL of a results page, and what a page says (selectolax).
 
-Each engine keeps its selectors in one place, so a markup change is a one-class fix. Base
-URLs can be overridden (``VIPB_ENGINE_URLS``), which is how tests point engines at a local
-server. A page that is neither results nor the engine's "no results" answer raises
-``SerpError``: the search failed, and that is never recorded as "not ranked".
+The engine's knowledge is data (``EngineDefinition``, one TOML file per engine); this module
+applies it the same way for every engine:
+
+* a captcha, consent or anomaly page raises ``SerpBlockedError``;
+* the result list is read layout by layout (the current one first, then fallbacks), and the
+  first layout that yields results is the page's;
+* a result is the first link of one of the list's own items that leads off the engine
+  (after unwrapping click-tracking redirects): links to the engine's own hosts (the page's
+  host, ``own_hosts``) and anything inside an excluded block (ads, carousels, image, video
+  and news packs, "people also ask", local packs) are never results, whatever they hold;
+* a page that lists nothing and does not say "no results" raises ``SerpError``: the search
+  failed, and that is never recorded as "not ranked".
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 from selectolax.lexbor import LexborNode as Node
 
-from adapters.serp._page import SerpBlockedError, SerpError, SerpPage, absolute, organic, unwrap
+from adapters.serp._definition import EngineDefinition, Layout, Markers
+from adapters.serp._page import SerpBlockedError, SerpError, SerpPage, SerpResult, absolute, unwrap
 from domain.locales import locale_for
 
 
-def _language(country: str | None) -> str:
-    return locale_for(country).split("-")[0] if country else "en"
+class Engine:
+    """One search engine, as its definition describes it."""
 
+    def __init__(self, definition: EngineDefinition, base_url: str | None = None) -> None:
+        self.definition = definition
+        self.name = definition.name
+        self.base = base_url or definition.url
 
-class Engine(ABC):
-    """One search engine's URL scheme and results-page reader.
-
-    ``parse`` is the same for every engine; an engine names its selectors and says where
-    its result links are (``_hrefs``) and how it says "no results" (``_says_none``)."""
-
-    name: ClassVar[str]
-    base_url: ClassVar[str]
-    blocked: ClassVar[str]  # selector of a captcha/consent/anomaly page
-    blocked_what: ClassVar[str]  # "a captcha", for the error
-    containers: ClassVar[tuple[str, ...]]  # the results container, first found wins
-    container_what: ClassVar[str]  # how the error names a missing container
-    next_page: ClassVar[str]  # selector of the "next page" control
-
-    def __init__(self, base_url: str | None = None) -> None:
-        self.base = base_url or self.base_url
-
-    @abstractmethod
-    def url(self, keyword: str, offset: int, country: str | None) -> str:
-        """The results page holding results ``offset + 1`` onwards."""
-
-    @abstractmethod
-    def _hrefs(self, container: Node) -> Iterator[str]:
-        """The organic result links in page order (ads left out)."""
-
-    @abstractmethod
-    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
-        """Does the page say the search has no results?"""
+    def url(self, keyword: str, offset: int, country: str | None, page: int = 0) -> str:
+        """The results page holding results ``offset + 1`` onwards (``page`` pages read)."""
+        d = self.definition
+        values: dict[str, str | None] = {
+            "keyword": keyword,
+            "offset": str(offset) if offset else None,
+            "first": str(offset + 1) if offset else None,
+            "page": str(page) if page else None,
+            "country": None, "country_lower": None, "language": None, "locale": None,
+        }
+        if country:
+            code = d.country_codes.get(country, country)
+            locale = locale_for(country)
+            values.update(country=code.upper(), country_lower=code.lower(),
+                          language=locale.split("-")[0], locale=locale)
+        params = {}
+        for key, template in d.params.items():
+            try:
+                params[key] = template.format_map(_Strict(values))
+            except KeyError:
+                continue  # names an absent variable: the parameter is left out
+        sep = "&" if "?" in self.base else "?"
+        return self.base + (sep + urlencode(params) if params else "")
 
     def parse(self, html: str, page_url: str) -> SerpPage:
         """Read a results page; raise ``SerpError``/``SerpBlockedError`` if it is not one."""
+        d = self.definition
         tree = LexborHTMLParser(html)
-        if tree.css_first(self.blocked):
-            raise SerpBlockedError(f"{self.name} answered with {self.blocked_what}")
-        container = next((found for selector in self.containers
-                          if (found := tree.css_first(selector)) is not None), None)
-        if container is None:
-            raise SerpError(f"{self.name} page has no {self.container_what} (markup changed?)")
-        urls = [unwrap(absolute(page_url, href)) for href in self._hrefs(container)]
-        no_results = self._says_none(tree, container)
-        if not urls and not no_results:
-            raise SerpError(f"{self.name} page lists no results and does not say there are none")
-        return SerpPage(organic(urls), no_results=no_results and not urls,
-                        has_next=tree.css_first(self.next_page) is not None)
+        for markers, default in ((d.blocked, "a captcha"), (d.consent, "a consent page")):
+            if _matches(tree, markers):
+                raise SerpBlockedError(f"{self.name} answered with {markers.what or default}")
+        excluded = {node for selector in d.exclude for node in tree.css(selector)}
+        results: list[SerpResult] = []
+        layout_name = ""
+        for layout in d.layouts:
+            results = _dedupe(self._read(tree, layout, excluded, page_url))
+            if results:
+                layout_name = layout.name
+                break
+        no_results = not results and _matches(tree, d.no_results)
+        if not results and not no_results:
+            raise SerpError(f"{self.name} page lists no results and does not say there are "
+                            "none (markup changed?)")
+        # a feature's selectors are alternatives in order: the first that matches counts
+        features: dict[str, int] = {
+            name: count for name, selectors in d.features.items()
+            if (count := next((n for s in selectors if (n := len(tree.css(s)))), 0))}
+        has_next = any(tree.css_first(s) is not None for s in d.next_page)
+        return SerpPage(results, no_results=no_results, has_next=has_next and bool(results),
+                        features=features, layout=layout_name)
 
-    def _query(self, params: dict[str, object]) -> str:
-        sep = "&" if "?" in self.base else "?"
-        return self.base + sep + urlencode({k: v for k, v in params.items() if v is not None})
+    def _read(self, tree: LexborHTMLParser, layout: Layout, excluded: set[Node],
+              page_url: str) -> Iterator[SerpResult]:
+        items = tree.css(layout.items)
+        item_set = set(items)
+        link_set = set(tree.css(layout.link))  # (lexbor's css_matches also looks inside)
+        page_host = (urlsplit(page_url).hostname or "").lower()
+        for item in items:
+            if _under(item, excluded, None) or _under(item.parent, item_set, None):
+                continue  # inside a widget, or part of an item already read (sitelinks)
+            links = [item] if item in link_set else item.css(layout.link)
+            for link in links:
+                href = link.attributes.get("href")
+                if not href or (link is not item and _under(link, excluded, item)):
+                    continue
+                url = unwrap(absolute(page_url, href.strip()))
+                parts = urlsplit(url)
+                host = (parts.hostname or "").lower().rstrip(".")
+                if parts.scheme not in ("http", "https") or not host or host == page_host \
+                        or self.is_own_host(host):
+                    continue
+                yield SerpResult(url=url, title=_title(layout, link, item))
+                break
 
-
-def _href(node: Node | None) -> str | None:
-    return node.attributes.get("href") if node is not None else None
-
-
-class DuckDuckGo(Engine):
-    """DuckDuckGo's HTML endpoint (no JavaScript needed): ``.result`` blocks with an
-    ``a.result__a``; ``.result--ad`` are ads."""
-
-    name: ClassVar[str] = "duckduckgo"
-    base_url: ClassVar[str] = "https://html.duckduckgo.com/html/"
-    blocked: ClassVar[str] = "#challenge-form, .anomaly-modal__title, form[action*='anomaly']"
-    blocked_what: ClassVar[str] = "its anomaly/captcha page"
-    containers: ClassVar[tuple[str, ...]] = ("#links, .results",)
-    container_what: ClassVar[str] = "results container"
-    next_page: ClassVar[str] = "form.nav-link input[name='s'], .nav-link input[name='s']"
-
-    def url(self, keyword: str, offset: int, country: str | None) -> str:
-        """``?q=...&s=<offset>&kl=<region>``."""
-        region = None
-        if country:
-            region = f"{'uk' if country == 'GB' else country.lower()}-{_language(country)}"
-        return self._query({"q": keyword, "s": offset or None, "kl": region})
-
-    def _hrefs(self, container: Node) -> Iterator[str]:
-        for block in container.css(".result"):
-            if "result--ad" in (block.attributes.get("class") or ""):
-                continue
-            if href := _href(block.css_first("a.result__a")):
-                yield href
-
-    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
-        return tree.css_first(".no-results, .result--no-result") is not None
-
-
-class Bing(Engine):
-    """Bing web search: ``#b_results > li.b_algo`` with an ``h2 a``; ``li.b_ad`` are ads."""
-
-    name: ClassVar[str] = "bing"
-    base_url: ClassVar[str] = "https://www.bing.com/search"
-    blocked: ClassVar[str] = "#b_captcha, form[action*='captcha'], #turnstile-widget"
-    blocked_what: ClassVar[str] = "a captcha"
-    containers: ClassVar[tuple[str, ...]] = ("#b_results",)
-    container_what: ClassVar[str] = "#b_results"
-    next_page: ClassVar[str] = "a.sb_pagN, a[title='Next page']"
-
-    def url(self, keyword: str, offset: int, country: str | None) -> str:
-        """``?q=...&first=<offset+1>&cc=<country>``."""
-        return self._query({"q": keyword, "first": offset + 1 if offset else None,
-                            "cc": country, "setlang": _language(country) if country else None})
-
-    def _hrefs(self, container: Node) -> Iterator[str]:
-        for item in container.css("li.b_algo"):
-            if href := _href(item.css_first("h2 a")):
-                yield href
-
-    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
-        return container.css_first("li.b_no") is not None
+    def is_own_host(self, host: str) -> bool:
+        """Is ``host`` one of the engine's own (``own_hosts``: a host and its subdomains, or
+        ``name.*``: that name under any public suffix, and its subdomains)?"""
+        labels = host.lower().rstrip(".").split(".")
+        for entry in self.definition.own_hosts:
+            if entry.endswith(".*"):
+                name = entry[:-2].split(".")
+                for i in range(len(labels) - len(name)):
+                    suffix = len(labels) - i - len(name)
+                    if labels[i:i + len(name)] == name and 1 <= suffix <= 2:
+                        return True
+            elif host == entry or host.endswith("." + entry):
+                return True
+        return False
 
 
-class Google(Engine):
-    """Google web search (often answers automated clients with a captcha: that is a
-    failed search, recorded as such). Organic results are links holding an ``h3`` inside
-    ``#rso`` (else ``#search``), outside the ad blocks."""
+class _Strict(dict[str, str | None]):
+    """Template values: an absent (None) variable raises KeyError, so the parameter goes."""
 
-    name: ClassVar[str] = "google"
-    base_url: ClassVar[str] = "https://www.google.com/search"
-    blocked: ClassVar[str] = "form#captcha-form, #recaptcha, form[action*='consent']"
-    blocked_what: ClassVar[str] = "a captcha or consent page"
-    containers: ClassVar[tuple[str, ...]] = ("#rso", "#search")
-    container_what: ClassVar[str] = "#search"
-    next_page: ClassVar[str] = "a#pnnext"
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
 
-    def url(self, keyword: str, offset: int, country: str | None) -> str:
-        """``?q=...&start=<offset>&gl=<country>&hl=<language>``."""
-        return self._query({"q": keyword, "start": offset or None, "gl": country,
-                            "hl": _language(country) if country else None})
-
-    def _hrefs(self, container: Node) -> Iterator[str]:
-        for heading in container.css("h3"):
-            node = heading.parent
-            while node is not None and node.tag != "a":
-                node = node.parent
-            if node is None or _inside_ad(node):
-                continue
-            if href := _href(node):
-                yield href
-
-    def _says_none(self, tree: LexborHTMLParser, container: Node) -> bool:
-        return "did not match any documents" in (tree.css_first("#topstuff") or container).text()
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
 
-def _inside_ad(node: Node) -> bool:
-    current = node.parent
-    while current is not None:
-        if current.id in ("tads", "bottomads") or \
-                current.attributes.get("data-text-ad") is not None:
+def _under(node: Node | None, marked: set[Node], stop: Node | None) -> bool:
+    """Is ``node`` or one of its ancestors (below ``stop``) in ``marked``?"""
+    while node is not None and node != stop:
+        if node in marked:
             return True
-        current = current.parent
+        node = node.parent
     return False
 
 
-ENGINE_CLASSES: dict[str, type[Engine]] = {e.name: e for e in (DuckDuckGo, Bing, Google)}
+def _matches(tree: LexborHTMLParser, markers: Markers) -> bool:
+    if any(tree.css_first(s) is not None for s in markers.css):
+        return True
+    if not markers.text:
+        return False
+    scope = tree.css_first(markers.within) if markers.within else tree.body
+    text = (scope.text(separator=" ") if scope is not None else "").casefold()
+    return any(t.casefold() in text for t in markers.text)
 
 
-def engine(name: str, overrides: dict[str, str] | None = None) -> Engine:
-    """The engine called ``name`` (base URL from ``overrides`` when given)."""
-    cls = ENGINE_CLASSES.get(name)
-    if cls is None:
-        raise SerpError(f"unknown engine {name!r} (engines: {', '.join(ENGINE_CLASSES)})")
-    return cls((overrides or {}).get(name))
+def _title(layout: Layout, link: Node, item: Node) -> str:
+    node = None
+    if layout.title:
+        node = link.css_first(layout.title) or item.css_first(layout.title)
+    text = (node or link).text(separator=" ")
+    return " ".join(text.split())[:300]
+
+
+def _dedupe(results: Iterator[SerpResult]) -> list[SerpResult]:
+    seen: set[str] = set()
+    kept = []
+    for result in results:
+        if result.url not in seen:
+            seen.add(result.url)
+            kept.append(result)
+    return kept

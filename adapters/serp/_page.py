@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urljoin, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from domain.errors import AutomationError
 
@@ -24,12 +24,28 @@ class SerpBlockedError(SerpError):
 
 
 @dataclass(frozen=True)
-class SerpPage:
-    """Organic result URLs in page order (ads and engine widgets left out)."""
+class SerpResult:
+    """One organic result: where it leads and the title it showed."""
 
-    results: list[str]
-    no_results: bool = False  # the engine said so: an empty result list is then a real answer
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class SerpPage:
+    """Organic results in page order (ads and engine widgets left out), the SERP features
+    the page showed (feature -> count), and which of the engine's layouts read it."""
+
+    results: list[SerpResult]
+    no_results: bool = False  # the engine said so: an empty result list is then its answer
     has_next: bool = False
+    features: dict[str, int] = field(default_factory=dict)
+    layout: str = ""
+
+    @property
+    def urls(self) -> list[str]:
+        """The result URLs in page order."""
+        return [r.url for r in self.results]
 
 
 def absolute(base: str, href: str) -> str:
@@ -40,9 +56,13 @@ def absolute(base: str, href: str) -> str:
 def unwrap(url: str) -> str:
     """The destination of an engine's click-tracking redirect, or ``url`` itself.
 
-    DuckDuckGo ``/l/?uddg=``, Google ``/url?q=``, Bing ``/ck/a?...&u=a1<base64url>``. We
-    only read the destination; we never follow the redirect (no clicks on results)."""
+    DuckDuckGo ``/l/?uddg=``, Google ``/url?q=``, Bing ``/ck/a?...&u=a1<base64url>``, Yahoo
+    ``.../RU=<quoted>/RK=...``. We only read the destination; we never follow the redirect
+    (no clicks on results)."""
     parts = urlsplit(url)
+    if "/RU=" in parts.path:
+        target = unquote(parts.path.split("/RU=", 1)[1].split("/R", 1)[0])
+        return target if target.startswith(("http://", "https://")) else url
     query = parse_qs(parts.query)
     if parts.path.startswith("/l/") and "uddg" in query:
         return query["uddg"][0]
@@ -57,14 +77,3 @@ def unwrap(url: str) -> str:
         except (binascii.Error, UnicodeDecodeError):
             return url
     return url
-
-
-def organic(urls: list[str]) -> list[str]:
-    """Keep http(s) results, drop exact repeats (sitelinks of the same URL)."""
-    seen: set[str] = set()
-    kept = []
-    for url in urls:
-        if urlsplit(url).scheme in ("http", "https") and url not in seen:
-            seen.add(url)
-            kept.append(url)
-    return kept

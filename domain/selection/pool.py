@@ -1,13 +1,15 @@
 """The candidate pool: what selection knows about each proxy, and which ones may be used.
 
-A proxy is *available* when it is not at its concurrency limit and its breaker is not open.
+A proxy is *available* when it is not at its concurrency limit, its breaker is not open and
+it is not held aside for the pick at hand.
 Strategies never see an unavailable proxy: they subscribe to ``on_change`` and keep their
 own indexes current instead of filtering on every pick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -47,11 +49,12 @@ class Candidate:
     success_score: float = 1.0  # exponentially weighted success rate, recent outcomes count more
     outcomes: int = 0
     seq: int = field(default=0)
+    held: bool = False  # set aside for one pick (``CandidatePool.holding``)
 
     @property
     def available(self) -> bool:
         """May this proxy be handed out now?"""
-        return not self.breaker_open and self.in_flight < self.max_concurrency
+        return not self.breaker_open and not self.held and self.in_flight < self.max_concurrency
 
 
 Listener = Callable[[Candidate, Change], None]
@@ -177,6 +180,23 @@ class CandidatePool:
             candidate.latency_ms = latency_ms
         self._refresh(candidate, was)
         self._emit(candidate, Change.METRICS)
+
+    @contextlib.contextmanager
+    def holding(self, proxy_ids: Iterable[str]) -> Iterator[None]:
+        """Set these proxies aside while the block runs (a pick that must go elsewhere,
+        such as a second opinion through another proxy); strategies see them unavailable."""
+        held = [c for pid in proxy_ids if (c := self.by_id.get(pid)) is not None and not c.held]
+        for candidate in held:
+            was = candidate.available
+            candidate.held = True
+            self._refresh(candidate, was)
+        try:
+            yield
+        finally:
+            for candidate in held:
+                was = candidate.available
+                candidate.held = False
+                self._refresh(candidate, was)
 
     def set_breaker(self, proxy_id: str, is_open: bool) -> None:
         """The proxy's breaker opened or closed/half-opened."""

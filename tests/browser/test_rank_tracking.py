@@ -1,6 +1,8 @@
 """Rank tracking end to end in real Chromium, through a real local proxy, against a local
-search engine serving DuckDuckGo/Bing/Google-style result pages: positions, "not ranked in N
-results" versus "search failed", retries with backoff, pagination, stop-search."""
+search engine serving DuckDuckGo/Bing/Google-style result pages: positions with titles and
+SERP features, "not ranked in N results" versus "search failed", "no results" that must be
+confirmed through another route, desktop and mobile, retries with backoff, pagination,
+stop-search."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 
 from actors.runtime import Runtime
 from adapters.store import EventHistory
+from domain.privacy import profile_id
 from tests.browser.conftest import open_runtime
 from tests.browser.helpers import call, refuse
 from tests.helpers import RANK_TABLES, VIEW_TABLES, dump_views
@@ -79,6 +82,12 @@ def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_
     [task] = result["tasks"]
     assert (task["state"], task["proxy_id"], task["results_scanned"]) == \
         ("completed", str(proxy_id), 23)
+    features = {"duckduckgo": {"ads_top": 1}, "bing": {"ads_top": 1},
+                "google": {"ads_top": 1, "images": 1}}
+    assert task["features"] == features[engine], "page 1's SERP features are on record"
+    assert {p["domain"]: p["title"] for p in task["positions"]} == {
+        "target.example": "https://www.target.example/grinders",  # the site titles by URL
+        "exact.example": "https://exact.example/", "missing.example": None}
     positions = {p["domain"]: (p["position"], p["url"]) for p in task["positions"]}
     assert positions == {
         "target.example": (13, "https://www.target.example/grinders"),  # ad not counted
@@ -123,7 +132,7 @@ def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
     [task] = _search(rt, keyword="deep", depth=12, proxy="direct")["tasks"]
     assert task["results_scanned"] == 12
     assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
-                                  "results_scanned": 12}]
+                                  "title": None, "results_scanned": 12}]
     assert engine_site.searches() == 2
     rt.settle()
     before = dump_views(rt.paths.views, TABLES)
@@ -147,7 +156,7 @@ def test_a_failed_search_is_never_recorded_as_not_ranked(rank_runtime, engine_si
 
 
 @pytest.mark.parametrize(("failure", "reason"), [
-    ("garbage", "no #b_results (markup changed?)"),
+    ("garbage", "lists no results and does not say there are none (markup changed?)"),
     ("empty", "lists no results and does not say there are none")])
 def test_a_page_that_is_not_a_results_page_is_a_failure(rank_runtime, engine_site, failure,
                                                         reason) -> None:
@@ -160,13 +169,76 @@ def test_a_page_that_is_not_a_results_page_is_a_failure(rank_runtime, engine_sit
     assert task["positions"] == []
 
 
-def test_zero_results_is_not_ranked_in_zero_results(rank_runtime, engine_site) -> None:
+def _attempts(rt: Runtime, task_id: str) -> list[dict]:
+    return [data for name, data in _events(rt, task_id) if name == "SearchTaskStarted"]
+
+
+def _profiles(rt: Runtime, tab_ids: list[str]) -> list[str]:
+    return [next(data["profile_id"] for name, data in _events(rt, tab) if name == "TabOpened")
+            for tab in tab_ids]
+
+
+def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
+        rank_runtime, engine_site) -> None:
+    """The engine's "no results" is believed only when a second search, through another
+    proxy and a fresh one-off profile, says the same."""
     rt = rank_runtime
     call(rt, "automation:add-domain", domain="target.example")
-    [task] = _search(rt, keyword="nothing matches this", proxy="direct")["tasks"]
-    assert task["state"] == "completed"
+    with pproxy("http") as one, pproxy("http") as two:
+        proxies = {call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                        port=p.port)["id"] for p in (one, two)}
+        [task] = _search(rt, keyword="nothing matches this")["tasks"]
+    assert (task["state"], task["no_results"], task["results_scanned"]) == \
+        ("completed", True, 0)
     assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
-                                  "results_scanned": 0}]
+                                  "title": None, "results_scanned": 0}]
+    first, second = _attempts(rt, task["id"])
+    assert {first["proxy_id"], second["proxy_id"]} == {str(p) for p in proxies}, \
+        "the second opinion came through the other proxy"
+    default, fresh = _profiles(rt, [first["tab_id"], second["tab_id"]])
+    assert fresh.startswith("fresh:") and not default.startswith("fresh:")
+    [doubt] = [d for n, d in _events(rt, task["id"]) if n == "SearchTaskFailed"]
+    assert (doubt["reason"], doubt["retry_in"]) == ("suspicious_no_results", 0.0)
+    history = call(rt, "automation:get-positions", domain="target.example")
+    assert [(h["position"], h["results_scanned"], h["no_results"]) for h in history] == \
+        [(None, 0, True)]
+
+
+def test_a_bot_no_results_answer_is_never_not_ranked(rank_runtime, engine_site) -> None:
+    """Bing answers distrusted clients "There are no results": the second search through the
+    other proxy lists the real results, and those are what is recorded."""
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = [*FILLER[:3], "https://target.example/"]
+    engine_site.fail_next, engine_site.failure = 1, "bot_no_results"
+    call(rt, "automation:add-domain", domain="target.example")
+    with pproxy("http") as one, pproxy("http") as two:
+        for p in (one, two):
+            call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=p.port)
+        [task] = _search(rt, keyword="espresso grinder", engine="bing")["tasks"]
+    assert (task["state"], task["no_results"]) == ("completed", False)
+    assert [(p["position"], p["results_scanned"]) for p in task["positions"]] == [(4, 4)]
+    first, second = _attempts(rt, task["id"])
+    assert first["proxy_id"] != second["proxy_id"]
+    reasons = [d["reason"] for n, d in _events(rt, task["id"]) if n == "SearchTaskFailed"]
+    assert reasons == ["suspicious_no_results"]
+
+
+def test_no_results_that_cannot_be_confirmed_is_a_failed_search(rank_runtime,
+                                                                engine_site) -> None:
+    """One proxy in the pool: no second opinion through another proxy can be had, so the
+    search fails with reason suspicious_no_results and nothing is recorded as not ranked."""
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = ["https://target.example/"]
+    engine_site.fail_next, engine_site.failure = 10, "bot_no_results"
+    call(rt, "automation:add-domain", domain="target.example")
+    with pproxy("http") as only:
+        call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=only.port)
+        [task] = _search(rt, keyword="espresso grinder", engine="bing")["tasks"]
+    assert (task["state"], task["reason"], task["positions"]) == \
+        ("failed", "suspicious_no_results", [])
+    assert "other than the one already used" in task["error"]
+    names = [name for name, _ in _events(rt, task["id"])]
+    assert "DomainNotRanked" not in names and "SearchTaskCompleted" not in names
 
 
 def test_a_retry_recovers_from_an_engine_error(rank_runtime, engine_site) -> None:
@@ -302,3 +374,47 @@ def test_stop_ends_a_search_stuck_behind_a_silent_proxy(rank_runtime, engine_sit
     assert result["state"] == "cancelled", result
     names = [name for name, _ in _events(rt, task["id"])]
     assert "SearchTaskFailed" not in names, names
+
+
+def test_a_mobile_keyword_is_searched_from_a_phone_and_recorded_per_device(
+        rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = [*FILLER[:2], "https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    for device in ("desktop", "mobile"):
+        call(rt, "automation:add-keyword", keyword="espresso grinder", engine="google",
+             device=device)
+    keywords = sorted((k["keyword"], k["device"]) for k in call(rt, "automation:list-keywords"))
+    assert keywords == [("espresso grinder", "desktop"), ("espresso grinder", "mobile")]
+    [task] = _search(rt, keyword="espresso grinder", device="mobile", proxy="direct")["tasks"]
+    assert (task["device"], task["state"], task["positions"][0]["position"]) == \
+        ("mobile", "completed", 3)
+    [query] = engine_site.queries
+    assert "Android" in query["user_agent"] and "Mobile" in query["user_agent"]
+    [tab] = [d["tab_id"] for n, d in _events(rt, task["id"]) if n == "SearchTaskStarted"]
+    [opened] = [d for n, d in _events(rt, tab) if n == "TabOpened"]
+    assert opened["profile_id"] == str(profile_id("default-mobile"))
+    desktop = _search(rt, keyword="espresso grinder", device="desktop", proxy="direct")
+    assert "Android" not in engine_site.queries[-1]["user_agent"]
+    history = call(rt, "automation:get-positions", domain="target.example")
+    assert sorted((h["device"], h["position"], h["change"]) for h in history) == \
+        [("desktop", 3, None), ("mobile", 3, None)], "each device has its own history"
+    assert desktop["tasks"][0]["device"] == "desktop"
+    error = refuse(rt, "automation:start-search", keyword="espresso grinder", device="mobile",
+                   profile="default-desktop-only")
+    assert "profile" in error
+    call(rt, "privacy:set-fingerprint", profile="office", os=["windows"])
+    error = refuse(rt, "automation:start-search", keyword="espresso grinder", device="mobile",
+                   profile="office")
+    assert error.startswith("profile: profile 'office' is a desktop profile; mobile searches "
+                            "need a mobile profile"), error
+
+
+def test_an_unknown_engine_is_refused_at_the_boundary(rank_runtime, engine_site) -> None:
+    rt = rank_runtime
+    call(rt, "automation:add-domain", domain="target.example")
+    for channel in ("automation:add-keyword", "automation:start-search"):
+        error = refuse(rt, channel, keyword="x", engine="altavista")
+        assert error.startswith("engine: unknown engine 'altavista' (engines: bing, brave, "), error
+    names = {e["name"] for e in call(rt, "automation:list-engines")}
+    assert names == {"google", "bing", "duckduckgo", "brave", "yahoo", "yandex"}

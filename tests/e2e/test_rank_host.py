@@ -132,9 +132,9 @@ def test_rank_run_without_a_host_searches_in_process(cli: Cli, engine_site: Serp
     ran = cli("rank", "run", "-k", "tea", "--proxy", "direct", **env)
     assert ran.code == 0, ran.err
     assert ran.out.splitlines() == [
-        "'tea' on duckduckgo: 1 results scanned",
+        "'tea' on duckduckgo: 1 results scanned; page 1 showed 1 ad at the top",
         "  other.example: not ranked in 1 results",
-        "  target.example: #1  https://www.target.example/tea"]
+        '  target.example: #1  https://www.target.example/tea  "https://www.target.example/tea"']
     engine_site.fail_next = 100
     failed = cli("rank", "run", "-k", "tea", "--engine", "bing", "--proxy", "direct", **env)
     assert failed.code == 1, "a search that failed did not do what was asked"

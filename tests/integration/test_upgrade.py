@@ -88,15 +88,22 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
     with rt.reader() as conn:
         reasons = dict(conn.execute("SELECT keyword, reason FROM search_tasks"))
         versions = dict(conn.execute("SELECT view, schema_version FROM projection_tracking"))
+        devices = {r[0] for r in conn.execute(
+            "SELECT device FROM search_tasks UNION SELECT device FROM position_history "
+            "UNION SELECT device FROM keywords")}
     assert reasons == {"espresso grinder": None, "pour over kettle": "blocked",
                        "milk frother": "http_error"}, "v1 failures got their reason"
-    assert versions["rank_tracking"] == 2 and versions["proxies"] == 1
+    assert devices == {"desktop"}, "searches from before devices were desktop searches"
+    assert versions["rank_tracking"] == 3 and versions["proxies"] == 1
     failed = [e for e in EventHistory(rt.app).log(limit=1000) if e.event == "SearchTaskFailed"]
     assert failed and all(e.data and e.data["reason"] in {"blocked", "http_error"}
                           for e in failed)
     [task] = [t for t in expected["search_tasks"] if t[1] == "milk frother"]
     loaded = rt.writer.load(SearchTask, UUID(str(task[0])))
     assert loaded is not None and loaded.state == "failed", "aggregates load from v1 events"
+    assert loaded.device == "desktop"
+    every = [rt.writer.load(SearchTask, UUID(str(t[0]))) for t in expected["search_tasks"]]
+    assert all(t is not None and t.finished for t in every), "completed v1 tasks load too"
     kept = UUID(expected["kept_proxy"])
     [endpoint] = rt.pool.endpoints_for([kept]).get().values()
     assert endpoint.username == "fixture", "credentials still decrypt with their data key"

@@ -1,0 +1,106 @@
+"""The engines in use: the shipped definitions plus ``VIPB_ENGINES_DIR``, reloaded on change.
+
+A user fixes a changed results page by editing a file; the next search uses it (no restart).
+A file that does not hold up is refused with its path, field and reason: searches on its
+engine fail with that reason until the file is fixed (an override that breaks does not fall
+back to the shipped file unnoticed), and the other engines carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from adapters.serp._definition import SHIPPED_DIR, read_definitions
+from adapters.serp._engines import Engine
+from adapters.serp._page import SerpError
+
+log = logging.getLogger(__name__)
+
+
+class UnknownEngineError(SerpError):
+    """No definition of that name."""
+
+    code = "unknown_engine"
+
+
+class Engines:
+    """Engine definitions by name, read from disk and re-read when a file changes."""
+
+    def __init__(self, extra_dir: Path | None = None,
+                 base_urls: dict[str, str] | None = None) -> None:
+        self._extra = extra_dir
+        self._urls = dict(base_urls or {})
+        self._lock = threading.Lock()
+        self._signature: tuple[Any, ...] | None = None
+        self._engines: dict[str, Engine] = {}
+        self._sources: dict[str, Path] = {}
+        self._problems: dict[str, str] = {}
+
+    def _stat(self) -> tuple[Any, ...]:
+        entries: list[Any] = []
+        for folder in (SHIPPED_DIR, self._extra):
+            if folder is None:
+                continue
+            try:
+                for path in sorted(folder.glob("*.toml")):
+                    st = path.stat()
+                    entries.append((str(path), st.st_mtime_ns, st.st_size))
+            except OSError as exc:
+                entries.append((str(folder), repr(exc)))
+        return tuple(entries)
+
+    def _refresh(self) -> None:
+        signature = self._stat()
+        if signature == self._signature:
+            return
+        self._signature = signature
+        definitions, problems = read_definitions(self._extra)
+        for problem in problems.values():
+            log.error("engine definition refused: %s", problem)
+        self._problems = problems
+        self._engines = {name: Engine(d, self._urls.get(name))
+                         for name, d in definitions.items()}
+        self._sources = {name: _source(name, self._extra) for name in definitions}
+
+    def get(self, name: str) -> Engine:
+        """The engine called ``name``; ``SerpError`` if its definition file is broken or
+        there is no such engine."""
+        with self._lock:
+            self._refresh()
+            if name in self._problems:
+                raise SerpError(f"engine definition: {self._problems[name]}")
+            found = self._engines.get(name)
+            if found is None:
+                raise UnknownEngineError(f"unknown engine {name!r} (engines: "
+                                         f"{', '.join(sorted(self._engines))})")
+            return found
+
+    def names(self) -> list[str]:
+        """The engines defined now."""
+        with self._lock:
+            self._refresh()
+            return sorted(self._engines)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each engine: name, label, base URL, layouts, features and the file it comes
+        from; a broken file is listed with its problem."""
+        with self._lock:
+            self._refresh()
+            rows = [{"name": name, "label": e.definition.label, "url": e.base,
+                     "layouts": [layout.name for layout in e.definition.layouts],
+                     "features": sorted(e.definition.features),
+                     "source": str(self._sources[name]), "problem": None}
+                    for name, e in self._engines.items()]
+            rows += [{"name": name, "label": "", "url": "", "layouts": [], "features": [],
+                      "source": "", "problem": problem}
+                     for name, problem in self._problems.items()]
+            return sorted(rows, key=lambda r: r["name"])
+
+
+def _source(name: str, extra: Path | None) -> Path:
+    if extra is not None and (extra / f"{name}.toml").is_file():
+        return extra / f"{name}.toml"
+    return SHIPPED_DIR / f"{name}.toml"
