@@ -147,7 +147,8 @@ def read_definition(path: Path) -> EngineDefinition:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        raise EngineFileError(f"{path}: {where}: {first['msg']}") from None
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise EngineFileError(f"{path}: {where}: {reason}") from None
     if definition.name != path.stem:
         raise EngineFileError(f"{path}: name: is {definition.name!r}; it must be the file's "
                               f"name without .toml ({path.stem!r})")

@@ -58,8 +58,8 @@ class Engines:
             return
         self._signature = signature
         definitions, problems = read_definitions(self._extra)
-        for problem in problems.values():
-            log.error("engine definition refused: %s", problem)
+        for problem in problems.values():  # (searches on it fail with this reason)
+            log.info("engine definition refused: %s", problem)
         self._problems = problems
         self._engines = {name: Engine(d, self._urls.get(name))
                          for name, d in definitions.items()}

@@ -183,3 +183,47 @@ def _log(data: Path) -> list[dict[str, Any]]:
         return [e.model_dump(mode="json") for e in EventHistory(reader.app).log(limit=10_000)]
     finally:
         reader.close()
+
+
+def test_an_engine_defined_by_the_user_is_searched_per_device(cli: Cli, tmp_path: Path,
+                                                              engine_site: SerpSite) -> None:
+    """VIPB_ENGINES_DIR adds an engine (a file edit, no release); `rank engines` lists it with
+    its file; a mobile keyword on it is searched and `rank history` shows device, title and
+    SERP features; a broken file is refused with its path, field and reason."""
+    assert cli("init").code == 0
+    engines = tmp_path / "engines"
+    engines.mkdir()
+    (engines / "lab.toml").write_text(
+        'name = "lab"\nlabel = "Lab"\n'
+        f'url = "{engine_site.base}/search"\n'
+        'own_hosts = ["lab.example"]\n'
+        'exclude = ["li.b_ad", "li.b_ans"]\n'
+        '[params]\nq = "{keyword}"\nfirst = "{first}"\n'
+        '[[layouts]]\nname = "list"\nitems = "#b_results > li.b_algo"\nlink = "h2 a[href]"\n'
+        '[no_results]\ncss = ["li.b_no"]\n'
+        '[features]\nads_top = ["li.b_ad li"]\n')
+    env = {**_env(engine_site, 0.01), "VIPB_ENGINES_DIR": str(engines)}
+    listed = {e["name"]: e for e in cli("rank", "engines", "--json", **env).json()}
+    assert listed["lab"]["source"] == str(engines / "lab.toml") and listed["lab"]["url"] \
+        == f"{engine_site.base}/search"
+    assert listed["google"]["source"].endswith("adapters/serp/engines/google.toml")
+    engine_site.results["tea"] = ["https://a.example/", "https://www.target.example/tea"]
+    assert cli("rank", "domain", "add", "target.example").code == 0
+    assert cli("rank", "keyword", "add", "tea", "--engine", "lab", "--device", "mobile",
+               **env).code == 0
+    ran = cli("rank", "run", "-k", "tea", "--proxy", "direct", **env)
+    assert ran.code == 0, ran.err
+    assert ran.out.splitlines()[0] == \
+        "'tea' on lab (mobile): 2 results scanned; page 1 showed 1 ad at the top"
+    assert "Android" in engine_site.queries[-1]["user_agent"]
+    [row] = cli("rank", "history", "--json").json()
+    assert (row["engine"], row["device"], row["position"], row["title"], row["features"]) == \
+        ("lab", "mobile", 2, "https://www.target.example/tea", {"ads_top": 1})
+    shown = cli("rank", "history")
+    assert "mobile" in shown.out and "1 ad at the top" in shown.out
+    (engines / "lab.toml").write_text((engines / "lab.toml").read_text()
+                                      .replace('items = "#b_results', 'items = "#b_results[['))
+    broken = cli("rank", "run", "-k", "tea", "--proxy", "direct", **env)
+    assert broken.code == 2 and broken.err.count("\n") == 1, broken.err
+    assert broken.err.startswith(f"vipb: error: engines: engine definition: {engines}/lab.toml: "
+                                 "layouts.0.items: is not a CSS selector")
