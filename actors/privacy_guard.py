@@ -92,7 +92,7 @@ class PrivacyGuardActor(VipbActor):
             hint = "--os android" if device == "mobile" else "--os windows"
             raise ValidationError(
                 f"profile {name!r} is a {kind} profile; {device} searches need a {device} "
-                f"profile (vipb profile create NAME {hint})", field="profile")
+                f"profile (vipb privacy create NAME {hint})", field="profile")
 
     def fresh_setup(self, device: str, engine_version: str, proxy: ProxyRoute | None,
                     proxy_country: str | None) -> tuple[str, TabSetup]:
@@ -184,4 +184,5 @@ def describe(profile: PrivacyProfile) -> dict[str, Any]:
         "locale": profile.locale, "timezone": profile.timezone,
         "follow_proxy_country": profile.follow_proxy_country, "webrtc": profile.webrtc,
         "tracker_blocking": profile.tracker_blocking, "fonts": len(fp.fonts),
+        "device": "mobile" if fp.mobile else "desktop",
     }

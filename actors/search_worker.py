@@ -298,19 +298,27 @@ class SearchWorkerActor(VipbActor):
         engine = self._engine()
         try:
             first_page = engine.url(task.keyword, 0, task.country)  # for the pick
-            info = self._tabs().create(
-                first_page, task.profile, task.proxy, task.country,
-                f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}", avoid,
+            tab_id, tab, reason = self._tabs().prepare(
+                first_page, task.profile, task.proxy, task.country, avoid,
                 task.device if fresh else None).get(timeout=TIMEOUT)
         except BaseError as exc:
             self._record_start(attempt, None, None)
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
-        tab_id, proxy_id = info["id"], info["proxy_id"]
+        try:  # the context is created on the tab's own actor, not the supervisor's
+            info = tab.open(None, f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
+                            reason).get(timeout=TIMEOUT)
+        except BaseError as exc:
+            self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
+            self._record_start(attempt, None, None)
+            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
+        except BaseException:
+            self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
+            raise
+        proxy_id = info["proxy_id"]
         self._record_start(attempt, proxy_id, tab_id)
         try:
-            tab = self._tabs().tab(tab_id).get(timeout=TIMEOUT)
             return self._read_pages(engine, tab, proxy_id)
         finally:
             try:

@@ -136,21 +136,36 @@ class TabSupervisorActor(VipbActor):
     # --- channels --------------------------------------------------------------------------------
 
     def create(self, url: str | None, profile: str, proxy: str, country: str | None,
-               label: str | None, avoid: tuple[str, ...] = (),
-               fresh: str | None = None) -> dict[str, Any]:
+               label: str | None) -> dict[str, Any]:
         """Open a tab (no page loaded yet: the caller navigates the tab's own actor, so a
-        slow first load never holds up this supervisor). ``url`` informs the proxy pick;
-        ``avoid``: proxies the rotation engine must not pick; ``fresh``: a device
-        (desktop/mobile) for a one-off profile instead of ``profile``."""
+        slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
         tab_id = uuid.uuid4()
-        route = self._route(proxy, url, country, tab_id.hex, avoid)
-        actor, _setup = self._start_tab(tab_id, profile, route, fresh)
+        route = self._route(proxy, url, country, tab_id.hex)
+        actor, _setup = self._start_tab(tab_id, profile, route)
         try:
             info: dict[str, Any] = actor.open(None, label, route.reason).get()
         except BaseException:
             self._forget(str(tab_id), reason="failed to open")
             raise
         return info
+
+    def prepare(self, url: str | None, profile: str, proxy: str, country: str | None,
+                avoid: tuple[str, ...] = (),
+                fresh: str | None = None) -> tuple[str, pykka.ActorProxy[TabActor], str]:
+        """(tab id, actor, proxy reason) of a tab whose proxy is picked and profile set up,
+        but whose context is not created yet: the caller opens it on the tab's own actor
+        (``open``), so work that opens many tabs (searches) never waits on this supervisor
+        while another context is being created; ``discard`` it if that fails. ``avoid``:
+        proxies the rotation engine must not pick; ``fresh``: a device (desktop/mobile)
+        for a one-off profile instead of ``profile``."""
+        tab_id = uuid.uuid4()
+        route = self._route(proxy, url, country, tab_id.hex, avoid)
+        actor, _setup = self._start_tab(tab_id, profile, route, fresh)
+        return str(tab_id), actor, route.reason
+
+    def discard(self, tab_id: str, reason: str) -> None:
+        """Forget a prepared tab that could not be opened (its proxy is released)."""
+        self._forget(str(UUID(tab_id)), reason=reason)
 
     def _start_tab(self, tab_id: UUID, profile: str, route: Route,
                    fresh: str | None = None) -> tuple[pykka.ActorProxy[TabActor], TabSetup]:

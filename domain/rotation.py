@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from domain import rules
+from domain.parsing import first_error
 
 
 class StrategyName(StrEnum):
@@ -192,8 +193,7 @@ def validate_params(strategy: StrategyName, params: dict[str, Any]) -> dict[str,
     try:
         parsed = model.model_validate(params)
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "params"
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise ValueError(f"{strategy.value} parameter {where}: {reason}") from None
+        error = first_error(exc)  # its message names the field
+        where = "" if error.field else "params: "
+        raise ValueError(f"{strategy.value} parameter {where}{error.message}") from None
     return parsed.model_dump(mode="json")

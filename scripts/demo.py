@@ -83,8 +83,9 @@ def tabs() -> bool:
 
 
 def rank_tracking(engine: SerpSite) -> None:
-    """Rank tracking against the local search engine, through the lab proxies: positions,
-    "not ranked in N results", a search that fails (captcha) and says so, a schedule."""
+    """Rank tracking against the local search engine, through the lab proxies: positions with
+    titles and SERP features, desktop and mobile, "not ranked in N results", a search that
+    fails (captcha) and says so, a schedule."""
     engine.results["espresso grinder"] = [
         *(f"https://review{i}.example/grinders" for i in range(6)),
         "https://www.demo-shop.example/grinders", *(f"https://more{i}.example/" for i in range(9))]
@@ -93,6 +94,8 @@ def rank_tracking(engine: SerpSite) -> None:
     vipb("rank", "domain", "add", "demo-blog.example", "--exact")
     vipb("rank", "keyword", "add", "espresso grinder", "--country", "NL", "--depth", "20")
     vipb("rank", "keyword", "add", "pour over kettle", "--engine", "bing")
+    vipb("rank", "keyword", "add", "pour over kettle", "--engine", "bing", "--device", "mobile")
+    vipb("rank", "engines")
     vipb("rank", "run")  # every tracked keyword, proxies from the rotation engine
     engine.fail_next, engine.failure = 100, "captcha"
     vipb("rank", "run", "--keyword", "blocked query", "--engine", "google", check=False)

@@ -171,8 +171,9 @@ class BrowserTab:
         # Workers get the same script: without the page's binding in their scope, its
         # worker-reporting part stays idle there (blob workers are rebuilt from it too).
         self._worker_prefix = script
-        await self.context.expose_binding(self._binding, self._worker_started)
-        await self.context.add_init_script(script=script)
+        # independent context set-up calls go out together (each is a browser round trip)
+        await asyncio.gather(self.context.expose_binding(self._binding, self._worker_started),
+                             self.context.add_init_script(script=script))
         if s.blocker is not None:  # interception costs every request: only when blocking
             await self.context.route("**/*", self._route)
         self.page = await self.context.new_page()
@@ -180,11 +181,10 @@ class BrowserTab:
             on_crash = self._on_crash
             self.page.on("crash", lambda _page: on_crash())
         session = await self.context.new_cdp_session(self.page)
-        await session.send("Emulation.setUserAgentOverride", {
+        self.workers = WorkerGuard(session, script)
+        user_agent = session.send("Emulation.setUserAgentOverride", {
             "userAgent": fp.user_agent, "acceptLanguage": ",".join(s.languages),
             "platform": fp.values.platform, "userAgentMetadata": _user_agent_metadata(fp)})
-        self.workers = WorkerGuard(session, script)
-        await self.workers.start()
         # Worker scripts get the guard in front as they are served. Chromium fetches a
         # dedicated worker's script before the worker exists as a target (so injecting over
         # CDP races Playwright resuming it); the fetch is a request of type "Other", so only
@@ -200,8 +200,9 @@ class BrowserTab:
             # Challenges reach only clients that intercept the request: with proxy
             # credentials every request is intercepted (and continued at once).
             patterns.append({"urlPattern": "*", "requestStage": "Request"})
-        await session.send("Fetch.enable", {"handleAuthRequests": self._answers_auth,
-                                            "patterns": patterns})
+        # all three are in place before open() returns, so before any navigation
+        await asyncio.gather(user_agent, self.workers.start(), session.send(
+            "Fetch.enable", {"handleAuthRequests": self._answers_auth, "patterns": patterns}))
         return self
 
     def _worker_started(self, _source: Any, url: str) -> None:
@@ -309,7 +310,10 @@ class BrowserTab:
             tunnel = "ERR_TUNNEL_CONNECTION_FAILED" in str(exc)  # an https page refused
             raise BrowserError((tunnel and self._refusal(refusals))
                                or _navigation_error(exc)) from None
-        if response is not None and await response.header_value(EGRESS_HEADER):
+        # only our own local proxy (direct tabs, SOCKS relays) sets the header: a proxied
+        # tab skips the extra round trip to read it
+        if self.relay is not None and response is not None \
+                and await response.header_value(EGRESS_HEADER):
             refusal = self._refusal(refusals)
             if refusal:  # our own proxy answered: the page itself was refused
                 raise BrowserError(refusal)

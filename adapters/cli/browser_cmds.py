@@ -78,7 +78,8 @@ def list_tabs(
 def create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Profile name."),
-    os_: list[str] = typer.Option([], "--os", help="windows, macos or linux; repeatable."),
+    os_: list[str] = typer.Option([], "--os", help="windows, macos or linux (repeatable), or "
+                                                "android (a phone, for mobile searches)."),
     seed: int | None = typer.Option(None, "--seed", help="Reproducible generation."),
     locale: str | None = typer.Option(None, "--locale", help="e.g. de-DE"),
     timezone: str | None = typer.Option(None, "--timezone", help="e.g. Europe/Berlin"),

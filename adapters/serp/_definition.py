@@ -23,6 +23,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from domain.parsing import first_error
+
 SHIPPED_DIR = Path(__file__).with_name("engines")
 MAX_FILE_BYTES = 256 * 1024
 
@@ -145,10 +147,9 @@ def read_definition(path: Path) -> EngineDefinition:
     try:
         definition = EngineDefinition.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(file)"
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        raise EngineFileError(f"{path}: {where}: {reason}") from None
+        error = first_error(exc)  # its message names the field ("layouts.0.items: ...")
+        where = "" if error.field else "(file): "
+        raise EngineFileError(f"{path}: {where}{error.message}") from None
     if definition.name != path.stem:
         raise EngineFileError(f"{path}: name: is {definition.name!r}; it must be the file's "
                               f"name without .toml ({path.stem!r})")

@@ -80,7 +80,7 @@ def test_a_users_folder_adds_and_replaces_engines_and_edits_apply_without_restar
      "must be an http(s) URL"),
     (('own_hosts = ["google.*"', 'own_hosts = ["*.google.*"'), "own_hosts.0", "must be a host"),
     (('[features]', '[features]\nsponsored_everything = ["div"]'),
-     "features.sponsored_everything.[key]", "Input should be"),
+     "'features.sponsored_everything.[key]'", "Input should be"),
     (('[[layouts]]', '[[layouts]'), "(file)", "not valid TOML"),
 ])
 def test_a_broken_file_is_refused_with_path_field_and_reason(tmp_path: Path, change, field,
