@@ -80,7 +80,11 @@ class TabActor(VipbActor):
         return None
 
     def info(self) -> dict[str, Any]:
-        """Where the tab is (from its aggregate)."""
+        """Where the tab is (from its aggregate; a prepared tab not opened yet is nowhere)."""
+        if self._tab is None:
+            return {"id": str(self.tab_id), "profile_id": self._profile_id,
+                    "proxy_id": self._proxy_id, "label": None, "url": None, "history": [],
+                    "position": 0}
         tab = self._aggregate()
         return {"id": str(self.tab_id), "profile_id": tab.profile_id, "proxy_id": tab.proxy_id,
                 "label": tab.label, "url": tab.url, "history": list(tab.history),
@@ -196,6 +200,8 @@ class TabActor(VipbActor):
     def crashed(self) -> None:
         """The browser died: record it, reopen the context, restore the page."""
         self._browser_tab = None  # its context died with the browser
+        if self._tab is None:
+            return  # prepared, not opened yet: its open() uses the relaunched browser
         self._recover("browser process disconnected")
 
     def _recover(self, reason: str) -> None:
