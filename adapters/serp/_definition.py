@@ -127,6 +127,10 @@ class EngineDefinition(_Strict):
     consent: Markers = Field(default_factory=Markers)
     no_results: Markers = Field(default_factory=Markers)
     next_page: list[Selector] = Field(default_factory=list, max_length=20)
+    # when the next and previous controls share their markup: the control's text must hold
+    # one of these (case-insensitive), e.g. ["Next", "Weiter"]
+    next_page_text: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=50)
     features: dict[Feature, list[Selector]] = Field(default_factory=dict)
 
 

@@ -82,7 +82,7 @@ class Engine:
         features: dict[str, int] = {
             name: count for name, selectors in d.features.items()
             if (count := next((n for s in selectors if (n := len(tree.css(s)))), 0))}
-        has_next = any(tree.css_first(s) is not None for s in d.next_page)
+        has_next = any(self._is_next(node) for s in d.next_page for node in tree.css(s))
         return SerpPage(results, no_results=no_results, has_next=has_next and bool(results),
                         features=features, layout=layout_name)
 
@@ -108,6 +108,14 @@ class Engine:
                     continue
                 yield SerpResult(url=url, title=_title(layout, link, item))
                 break
+
+    def _is_next(self, node: Node) -> bool:
+        words = self.definition.next_page_text
+        if not words:
+            return True
+        text = " ".join([node.text(separator=" "), node.attributes.get("aria-label") or "",
+                         node.attributes.get("value") or ""]).casefold()
+        return any(w.casefold() in text for w in words)
 
     def is_own_host(self, host: str) -> bool:
         """Is ``host`` one of the engine's own (``own_hosts``: a host and its subdomains, or
