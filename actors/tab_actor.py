@@ -224,9 +224,14 @@ class TabActor(VipbActor):
         return None
 
     def close(self, reason: str = "closed by user") -> dict[str, Any]:
-        """Record the last tracker counts and TabClosed, close the context."""
-        tab = self._aggregate()
+        """Record the last tracker counts and TabClosed, close the context (a prepared tab
+        that never opened has nothing on record: it just stops)."""
         info = self.info()
+        if self._tab is None:
+            self._close_page()
+            self.stop()
+            return info
+        tab = self._aggregate()
         if not tab.closed:
             self._record_stats(tab)  # saved with the close
             tab.close(reason=reason)

@@ -418,3 +418,23 @@ def test_an_unknown_engine_is_refused_at_the_boundary(rank_runtime, engine_site)
         assert error.startswith("engine: unknown engine 'altavista' (engines: bing, brave, "), error
     names = {e["name"] for e in call(rt, "automation:list-engines")}
     assert names == {"google", "bing", "duckduckgo", "brave", "yahoo", "yandex"}
+
+
+def test_a_prepared_tab_that_never_opens_is_discarded_and_frees_its_proxy(rank_runtime) -> None:
+    """A search prepares its tab on the supervisor and opens it on the tab's own actor; when
+    that open fails, discarding the tab stops its actor, puts nothing on record and hands
+    its proxy back to the rotation engine."""
+    rt = rank_runtime
+    with pproxy("http") as proxy:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=proxy.port,
+                        max_concurrency=1)["id"]
+        tab_id, actor, reason = rt.tabs().prepare(None, "default", "auto", None).get()
+        assert actor.info().get()["url"] is None and reason
+        error = refuse(rt, "tab:create", proxy="auto")
+        assert "no proxy is available" in error, "the prepared tab holds the only slot"
+        rt.tabs().discard(tab_id, "failed to open").get()
+        assert not actor.actor_ref.is_alive()
+        assert _events(rt, tab_id) == [], "a tab that never opened has nothing on record"
+        opened = call(rt, "tab:create", proxy="auto")
+        assert opened["proxy_id"] == str(proxy_id), "the slot was handed back"
+        call(rt, "tab:close", tab_id=opened["id"])
