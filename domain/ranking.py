@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from domain import rules
 
-ENGINES = ("duckduckgo", "bing", "google")
 MAX_DEPTH = 100  # results scanned per search; engines stop serving sensible pages soon after
 
 

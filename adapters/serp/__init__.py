@@ -1,13 +1,12 @@
 """Search engine result pages: engine definitions (data files), the URLs to ask for, and
 the reader that turns a page into organic results and SERP features (selectolax)."""
 
-from ._definition import FEATURES, EngineDefinition, EngineFileError, load_definitions
+from ._definition import EngineDefinition, EngineFileError, read_definition, read_definitions
 from ._engines import Engine
 from ._page import SerpBlockedError, SerpError, SerpPage, SerpResult, unwrap
 from ._registry import Engines, UnknownEngineError
 
 __all__ = [
-    "FEATURES",
     "Engine",
     "EngineDefinition",
     "EngineFileError",
@@ -17,6 +16,7 @@ __all__ = [
     "SerpPage",
     "SerpResult",
     "UnknownEngineError",
-    "load_definitions",
+    "read_definition",
+    "read_definitions",
     "unwrap",
 ]

@@ -36,9 +36,6 @@ far (absent on the first page); ``country``/``country_lower``: the search countr
 ``country_codes``); ``language``: its main language (``de``); ``locale``: ``de-DE``. A
 parameter whose template names an absent variable is left out of the URL."""
 
-FEATURES = ("ads_top", "ads_bottom", "featured_snippet", "people_also_ask", "local_pack",
-            "images", "videos", "news", "knowledge_panel")
-
 _EMPTY = LexborHTMLParser("<html><body></body></html>")
 
 
@@ -158,15 +155,6 @@ def read_definition(path: Path) -> EngineDefinition:
         raise EngineFileError(f"{path}: name: is {definition.name!r}; it must be the file's "
                               f"name without .toml ({path.stem!r})")
     return definition
-
-
-def load_definitions(extra_dir: Path | None = None) -> dict[str, EngineDefinition]:
-    """The shipped definitions, with those in ``extra_dir`` added or replacing by name;
-    ``EngineFileError`` on the first file that does not hold up."""
-    found, problems = read_definitions(extra_dir)
-    if problems:
-        raise EngineFileError(next(iter(problems.values())))
-    return found
 
 
 def read_definitions(
