@@ -43,6 +43,85 @@ const probe = () => {
 };
 """
 
+CANVAS_PROBE = """
+const canvasProbe = async () => {
+  const isDoc = typeof document !== "undefined";
+  const make = (w, h) => {
+    if (!isDoc) return new OffscreenCanvas(w, h);
+    const c = document.createElement("canvas"); c.width = w; c.height = h; return c;
+  };
+  const fnv = (bytes) => {
+    let h = 2166136261;
+    for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
+    return h;
+  };
+  const blobHash = async (blob) => fnv(new Uint8Array(await blob.arrayBuffer()));
+  const draw = (c) => {
+    const ctx = c.getContext("2d");
+    const g = ctx.createLinearGradient(0, 0, c.width, 0);
+    g.addColorStop(0, "#f60"); g.addColorStop(1, "#069");
+    ctx.fillStyle = g; ctx.fillRect(0, 0, c.width, c.height / 2);
+    ctx.fillStyle = "#123"; ctx.font = "18px sans-serif"; ctx.fillText("vipb canvas 1234", 6, 48);
+    return c;
+  };
+  const fill = (c) => {
+    const ctx = c.getContext("2d"); ctx.fillStyle = "rgb(10,120,200)";
+    ctx.fillRect(0, 0, c.width, c.height); return c;
+  };
+  const altered = (data) => {
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] !== 10 || data[i + 1] !== 120 || data[i + 2] !== 200 || data[i + 3] !== 255) n++;
+    }
+    return n;
+  };
+  const out = {errors: {}};
+  const attempt = async (name, fn) => {
+    try { out[name] = await fn(); } catch (e) { out.errors[name] = String(e); }
+  };
+  const drawing = draw(make(200, 60));
+  await attempt("getImageData", () => fnv(drawing.getContext("2d").getImageData(0, 0, 200, 60).data));
+  if (isDoc) {
+    await attempt("toDataURL", () => fnv(new TextEncoder().encode(drawing.toDataURL())));
+    await attempt("toBlob", () => new Promise((resolve, reject) =>
+      drawing.toBlob(b => b ? blobHash(b).then(resolve) : reject("no blob"))));
+    await attempt("emptyToDataURL", () => make(300, 150).toDataURL().length);
+  }
+  await attempt("convertToBlob", async () =>
+    blobHash(await draw(new OffscreenCanvas(200, 60)).convertToBlob()));
+  await attempt("emptyConvertToBlob", async () =>
+    (await new OffscreenCanvas(300, 150).convertToBlob()).size);
+  // an edge: left half one colour, right half another; every export as base64 PNG
+  const edge = make(50, 20);
+  const ectx = edge.getContext("2d");
+  ectx.fillStyle = "rgb(10,120,200)"; ectx.fillRect(0, 0, 25, 20);
+  ectx.fillStyle = "rgb(200,40,10)"; ectx.fillRect(25, 0, 25, 20);
+  const b64 = async (blob) => {
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let text = "";
+    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    return btoa(text);
+  };
+  if (isDoc) {
+    await attempt("edgeDataURL", () => edge.toDataURL().split(",")[1]);
+    await attempt("edgeBlob", async () => b64(await new Promise(r => edge.toBlob(r))));
+  }
+  const offEdge = new OffscreenCanvas(50, 20);
+  offEdge.getContext("2d").drawImage(edge, 0, 0);
+  await attempt("edgeConvert", async () => b64(await offEdge.convertToBlob()));
+  const flat = fill(make(50, 50));
+  await attempt("flatRead", () => altered(flat.getContext("2d").getImageData(0, 0, 50, 50).data));
+  await attempt("flatExport", async () => {
+    const blob = isDoc ? await new Promise(r => flat.toBlob(r)) : await flat.convertToBlob();
+    const c = new OffscreenCanvas(50, 50);
+    const ctx = c.getContext("2d");
+    ctx.drawImage(await createImageBitmap(blob), 0, 0);
+    return altered(ctx.getImageData(0, 0, 50, 50).data);
+  });
+  return out;
+};
+"""
+
 PAGES = {
     "/probe.html": ("text/html", f"""<!doctype html><html><head><title>probe</title>
 <script>{PROBE}
@@ -75,6 +154,15 @@ window.gather = async () => {
 <script src="/vipb-test-tracker/t.js"></script>
 <script src="/app.js"></script></head>
 <body><img src="/vipb-test-tracker/pixel.gif"></body></html>"""),
+    "/canvas.html": ("text/html", f"""<!doctype html><html><head><title>canvas</title>
+<script>{CANVAS_PROBE}
+window.canvasPage = canvasProbe();
+window.canvasWorker = new Promise(resolve => {{
+  const w = new Worker("/canvas-worker.js"); w.onmessage = e => resolve(e.data);
+}});
+</script></head><body>canvas</body></html>"""),
+    "/canvas-worker.js": ("application/javascript",
+                          f"{CANVAS_PROBE}\ncanvasProbe().then(r => postMessage(r));"),
     "/app.js": ("application/javascript", "window.appLoaded = true;"),
     "/filters.txt": ("text/plain", "! served list\n/app.js$script\n"),
     "/sw.js": ("application/javascript", "self.addEventListener('fetch', () => {});"),

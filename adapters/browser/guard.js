@@ -57,13 +57,29 @@
     return (t ^ (t >>> 14)) >>> 0;
   };
   const seed = cfg.noiseSeed >>> 0;
-  const noisePixels = (data) => {
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i + 3] === 0) continue; // leave transparent pixels alone: blank stays blank
-      const h = mix(seed ^ Math.imul(i + 1, 0x9e3779b1));
-      if ((h & 7) !== 0) continue;
-      const c = i + ((h >>> 3) % 3);
-      data[c] = data[c] ^ 1;
+  // Canvas "farbling": only pixels that differ from a neighbour change (edges, text,
+  // gradients), so flat areas read back exactly as drawn; which pixels change, and how,
+  // depends on the profile seed and the pixel's canvas coordinates, so one drawing reads the
+  // same through every export path and in every realm. Each read is changed once.
+  const farble = (data, width, x0, y0) => {
+    if (!width) return;
+    const height = (data.length / 4 / width) | 0;
+    const orig = data.slice();
+    const differs = (i, j) =>
+      orig[i] !== orig[j] || orig[i + 1] !== orig[j + 1] || orig[i + 2] !== orig[j + 2] ||
+      orig[i + 3] !== orig[j + 3];
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (orig[i + 3] === 0) continue; // transparent stays transparent: blank stays blank
+        const varies = (x > 0 && differs(i, i - 4)) || (x + 1 < width && differs(i, i + 4)) ||
+          (y > 0 && differs(i, i - width * 4)) || (y + 1 < height && differs(i, i + width * 4));
+        if (!varies) continue;
+        const h = mix(seed ^ Math.imul(x + x0 + 1, 0x9e3779b1) ^ Math.imul(y + y0 + 1, 0x85ebca6b));
+        if ((h & 3) !== 0) continue;
+        const c = i + ((h >>> 2) % 3);
+        data[c] = data[c] ^ 1;
+      }
     }
   };
 
@@ -129,22 +145,23 @@
   // --- canvas noise ----------------------------------------------------------------------------
   const C2D = G.CanvasRenderingContext2D && G.CanvasRenderingContext2D.prototype;
   const OC2D = G.OffscreenCanvasRenderingContext2D && G.OffscreenCanvasRenderingContext2D.prototype;
+  // the natives, taken before they are patched (the copies below read with them: noise once)
+  const rawOffscreenGet = OC2D && OC2D.getImageData;
   for (const proto of [C2D, OC2D]) {
     patchMethod(proto, "getImageData", () => (target, self, args) => {
       const image = Reflect.apply(target, self, args);
-      noisePixels(image.data);
+      farble(image.data, image.width, args[0] | 0, args[1] | 0);
       return image;
     });
   }
-  // A noisy copy of a canvas, drawn with the original (unpatched) methods.
-  const rawGetImageData = C2D ? C2D.getImageData : OC2D && OC2D.getImageData;
+  // The canvas as its export must look: a farbled copy, read with the native getImageData.
   const noisyCopy = (canvas) => {
-    if (!canvas.width || !canvas.height || !G.OffscreenCanvas) return null;
+    if (!canvas.width || !canvas.height || !G.OffscreenCanvas || !rawOffscreenGet) return null;
     const copy = new G.OffscreenCanvas(canvas.width, canvas.height);
     const ctx = copy.getContext("2d");
     ctx.drawImage(canvas, 0, 0);
-    const image = Reflect.apply(rawGetImageData, ctx, [0, 0, canvas.width, canvas.height]);
-    noisePixels(image.data);
+    const image = Reflect.apply(rawOffscreenGet, ctx, [0, 0, canvas.width, canvas.height]);
+    farble(image.data, image.width, 0, 0);
     ctx.putImageData(image, 0, 0);
     return copy;
   };

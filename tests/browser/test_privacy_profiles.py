@@ -8,7 +8,7 @@ from pathlib import Path
 import pykka
 
 from tests.browser.conftest import open_runtime
-from tests.browser.helpers import FRAME_PROBE, call, evaluate, refuse
+from tests.browser.helpers import FRAME_PROBE, call, evaluate, png_pixels, refuse
 from tests.sites import Site
 
 
@@ -208,3 +208,47 @@ def test_font_checks_follow_the_profile(browser_runtime, site: Site) -> None:
         document.fonts.check("12px 'DejaVu Sans'"), document.fonts.check("12px serif"),
         document.fonts.check.toString()]""")
     assert checks == [False, True, "function check() { [native code] }"]
+
+
+def test_canvas_exports_work_noise_once_and_leave_flat_areas_alone(browser_runtime,
+                                                                   site: Site) -> None:
+    """Every export path (getImageData, toDataURL, toBlob, OffscreenCanvas.convertToBlob), in
+    the page and in a worker: none throws (an empty canvas included); a flat fill reads and
+    exports exactly as drawn; the noise is the profile's (two profiles differ on every path,
+    so it is not applied twice and cancelled) and stable (the same profile again, the same)."""
+    rt = browser_runtime
+    for name, seed in (("one", 21), ("two", 22)):
+        call(rt, "privacy:set-fingerprint", profile=name, seed=seed, os=["windows"])
+    seen: dict[str, list[tuple[dict, dict]]] = {"one": [], "two": []}
+    for name in ("one", "two", "one"):
+        tab = call(rt, "tab:create", url=site.url("/canvas.html"), profile=name, proxy="direct")
+        page = evaluate(rt, tab["id"], "window.canvasPage")
+        worker = evaluate(rt, tab["id"], "window.canvasWorker")
+        for realm in (page, worker):
+            assert realm["errors"] == {}, realm["errors"]
+            assert (realm["flatRead"], realm["flatExport"]) == (0, 0), "flat areas untouched"
+            assert realm["emptyConvertToBlob"] > 0
+        assert page["emptyToDataURL"] > 0
+        seen[name].append((page, worker))
+        call(rt, "tab:close", tab_id=tab["id"])
+    (one_page, one_worker), (again_page, again_worker) = seen["one"]
+    [(two_page, two_worker)] = seen["two"]
+    assert (one_page, one_worker) == (again_page, again_worker), "the same profile, the same"
+    for path in ("getImageData", "toDataURL", "toBlob", "convertToBlob"):
+        assert one_page[path] != two_page[path], path
+    for path in ("getImageData", "convertToBlob"):
+        assert one_worker[path] != two_worker[path], f"worker {path}"
+    # Exports read back outside the page: noise once, only beside the edge, the same pixels
+    # whichever path exported them (a second pass would also touch the columns beside it).
+    left, right = (10, 120, 200, 255), (200, 40, 10, 255)
+    for page, worker in (seen["one"][0], seen["two"][0]):
+        exports = [png_pixels(page[k]) for k in ("edgeDataURL", "edgeBlob", "edgeConvert")]
+        exports.append(png_pixels(worker["edgeConvert"]))
+        assert all(e == exports[0] for e in exports), "every path exports the same pixels"
+        changed = [(x, y) for y, row in enumerate(exports[0]) for x, pixel in enumerate(row)
+                   if pixel != (left if x < 25 else right)]
+        assert changed and {x for x, _ in changed} <= {24, 25}, changed
+        for x, y in changed:
+            want = left if x < 25 else right
+            assert sorted(abs(a - b) for a, b in zip(exports[0][y][x], want,
+                                                    strict=True)) == [0, 0, 0, 1]
