@@ -7,9 +7,11 @@ import re
 import socket
 import subprocess
 
+import pytest
+
 from tests.browser.conftest import open_runtime
 from tests.browser.helpers import call, evaluate
-from tests.servers import pproxy
+from tests.servers import pproxy, tinyproxy
 from tests.sites import Site
 
 _IP = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b", re.I)
@@ -140,3 +142,31 @@ def test_unreadable_filter_list_is_a_clear_error(data_dir, tmp_path) -> None:
                          "error": f"filter_lists: {missing} is not a readable file"}
     finally:
         rt.close()
+
+
+@pytest.mark.parametrize("server", ["tinyproxy", "pproxy"])
+def test_blocking_works_behind_a_password_protected_proxy(browser_runtime, site: Site,
+                                                          tmp_path, server: str) -> None:
+    """Tracker blocking routes every request through Playwright while the proxy asks for
+    credentials: pages load, trackers are blocked, and the proxy saw the credentials."""
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="guarded", seed=8)
+    call(rt, "privacy:toggle-tracker-blocking", profile="guarded", enabled=True)
+    running = tinyproxy(tmp_path, "web", "pa55word") if server == "tinyproxy" \
+        else pproxy("http", "web", "pa55word")
+    with running as proxy:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=proxy.port,
+                        username="web", password="pa55word")["id"]
+        for _ in range(3):
+            tab = call(rt, "tab:create", url=site.url("/trackers.html"), profile="guarded",
+                       proxy=proxy_id)
+            assert tab["status"] == 200, tab
+            assert evaluate(rt, tab["id"], "[window.appLoaded === true, window.trackerLoaded]") \
+                == [True, None]
+            call(rt, "tab:close", tab_id=tab["id"])
+        tab = call(rt, "tab:create", url=site.url("/probe.html"), profile="guarded",
+                   proxy=proxy_id)  # an iframe and a worker, through the same proxy
+        assert tab["status"] == 200, tab
+        worker = evaluate(rt, tab["id"], "window.workerProbe")
+        assert worker["platform"] == evaluate(rt, tab["id"], "window.pageProbe")["platform"]
+    assert not any(path.startswith("/vipb-test-tracker/") for path in site.requests)
