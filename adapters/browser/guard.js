@@ -62,22 +62,21 @@
   // depends on the profile seed and the pixel's canvas coordinates, so one drawing reads the
   // same through every export path and in every realm. Each read is changed once.
   const farble = (data, width, x0, y0) => {
-    if (!width) return;
-    const height = (data.length / 4 / width) | 0;
-    const orig = data.slice();
-    const differs = (i, j) =>
-      orig[i] !== orig[j] || orig[i + 1] !== orig[j + 1] || orig[i + 2] !== orig[j + 2] ||
-      orig[i + 3] !== orig[j + 3];
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = (y * width + x) * 4;
-        if (orig[i + 3] === 0) continue; // transparent stays transparent: blank stays blank
-        const varies = (x > 0 && differs(i, i - 4)) || (x + 1 < width && differs(i, i + 4)) ||
-          (y > 0 && differs(i, i - width * 4)) || (y + 1 < height && differs(i, i + width * 4));
-        if (!varies) continue;
+    if (!width || data.length < 4 || data.byteOffset % 4) return;
+    const height = ((data.length >> 2) / width) | 0;
+    // whole pixels compared at once, against a copy taken before any change
+    const px = new Uint32Array(data.buffer, data.byteOffset, data.length >> 2).slice();
+    for (let y = 0, k = 0; y < height; y++) {
+      for (let x = 0; x < width; x++, k++) {
+        const p = px[k];
+        if (data[k * 4 + 3] === 0) continue; // transparent stays transparent: blank stays blank
+        if (!((x > 0 && px[k - 1] !== p) || (x + 1 < width && px[k + 1] !== p) ||
+              (y > 0 && px[k - width] !== p) || (y + 1 < height && px[k + width] !== p))) {
+          continue;
+        }
         const h = mix(seed ^ Math.imul(x + x0 + 1, 0x9e3779b1) ^ Math.imul(y + y0 + 1, 0x85ebca6b));
         if ((h & 3) !== 0) continue;
-        const c = i + ((h >>> 2) % 3);
+        const c = k * 4 + ((h >>> 2) % 3);
         data[c] = data[c] ^ 1;
       }
     }
