@@ -18,6 +18,7 @@ from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
 from adapters.fingerprints import DESKTOP_OS, MOBILE_OS, generate_fingerprint
 from domain.errors import ProfileNotFoundError, ValidationError
+from domain.fingerprint import Fingerprint
 from domain.locales import languages_for, locale_for, timezone_for
 from domain.privacy import PrivacyProfile, WebRTCMode, profile_id
 from domain.results import Ack
@@ -60,10 +61,9 @@ class PrivacyGuardActor(VipbActor):
         seed = secrets.randbits(63) if seed is None else seed
         fingerprint = generate_fingerprint(seed, os_names)
         locale = locale or fingerprint.languages[0]
-        country = locale.split("-")[1] if "-" in locale else "US"
         profile = PrivacyProfile(
             id=profile_id(name), name=name, fingerprint=fingerprint.model_dump(mode="json"),
-            locale=locale, timezone=timezone or timezone_for(country),
+            locale=locale, timezone=timezone or _home_zone(locale),
             follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
             tracker_blocking=False)
         self._writer.save(profile)
@@ -100,13 +100,9 @@ class PrivacyGuardActor(VipbActor):
         from a browser the engine has never seen (the "no results" re-check)."""
         seed = secrets.randbits(63)
         fingerprint = generate_fingerprint(seed, MOBILE_OS if device == "mobile" else DESKTOP_OS)
-        locale = locale_for(proxy_country) if proxy_country else fingerprint.languages[0]
-        country = locale.split("-")[1] if "-" in locale else "US"
-        setup = TabSetup(
-            fingerprint=fingerprint.for_engine(engine_version), locale=locale,
-            timezone=timezone_for(proxy_country or country),
-            languages=tuple(languages_for(locale)), webrtc=WebRTCMode.PROXIED.value,
-            proxy=proxy, blocker=None)
+        locale = fingerprint.languages[0]  # as a new profile following the proxy's country
+        setup = self._setup(fingerprint, engine_version, locale, _home_zone(locale), True,
+                            WebRTCMode.PROXIED.value, False, proxy, proxy_country)
         return f"fresh:{seed:016x}", setup
 
     def set_fingerprint(self, command: SetFingerprint) -> dict[str, Any]:
@@ -162,14 +158,28 @@ class PrivacyGuardActor(VipbActor):
                   proxy_country: str | None) -> tuple[str, TabSetup]:
         """(profile id, setup) for a tab of profile ``name`` behind ``proxy``."""
         profile = self.profile(name)
-        locale, timezone = profile.locale, profile.timezone
-        if profile.follow_proxy_country and proxy_country:
-            locale, timezone = locale_for(proxy_country), timezone_for(proxy_country)
-        setup = TabSetup(
-            fingerprint=profile.values().for_engine(engine_version), locale=locale,
-            timezone=timezone, languages=tuple(languages_for(locale)), webrtc=profile.webrtc,
-            proxy=proxy, blocker=self.blocker() if profile.tracker_blocking else None)
+        setup = self._setup(profile.values(), engine_version, profile.locale, profile.timezone,
+                            profile.follow_proxy_country, profile.webrtc,
+                            profile.tracker_blocking, proxy, proxy_country)
         return str(profile.id), setup
+
+    def _setup(self, fingerprint: Fingerprint, engine_version: str, locale: str,
+               timezone: str, follow_proxy_country: bool, webrtc: str,
+               tracker_blocking: bool, proxy: ProxyRoute | None,
+               proxy_country: str | None) -> TabSetup:
+        """A tab's setup from a profile's values (locale and time zone follow the proxy's
+        country when the profile says so and the proxy has one)."""
+        if follow_proxy_country and proxy_country:
+            locale, timezone = locale_for(proxy_country), timezone_for(proxy_country)
+        return TabSetup(
+            fingerprint=fingerprint.for_engine(engine_version), locale=locale,
+            timezone=timezone, languages=tuple(languages_for(locale)), webrtc=webrtc,
+            proxy=proxy, blocker=self.blocker() if tracker_blocking else None)
+
+
+def _home_zone(locale: str) -> str:
+    """The time zone of a locale's country (``de-DE`` -> Europe/Berlin; no country: US)."""
+    return timezone_for(locale.split("-")[1] if "-" in locale else "US")
 
 
 def describe(profile: PrivacyProfile) -> dict[str, Any]:

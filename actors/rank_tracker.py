@@ -159,10 +159,10 @@ class RankTrackerActor(VipbActor):
                                   "(vipb rank domain add example.com)")
         wanted = [command.keyword] if command.keyword is not None else keywords
         jobs: list[dict[str, Any]] = [
-            {"device": "desktop", **e} for e in self.tracked(wanted)
+            dict(e) for e in self.tracked(wanted)
             if (command.engine is None or e["engine"] == command.engine)
             and (command.country is None or e["country"] == command.country)
-            and (command.device is None or e.get("device", "desktop") == command.device)]
+            and (command.device is None or e["device"] == command.device)]
         if command.keyword is not None and not jobs:  # words not tracked (that way): once
             jobs = [{"keyword": command.keyword, "engine": command.engine or "duckduckgo",
                      "country": command.country, "depth": DEFAULT_DEPTH,

@@ -309,13 +309,12 @@ class SearchWorkerActor(VipbActor):
         try:  # the context is created on the tab's own actor, not the supervisor's
             info = tab.open(None, f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
                             reason).get(timeout=TIMEOUT)
-        except BaseError as exc:
+        except BaseException as exc:
             self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
+            if not isinstance(exc, BaseError):
+                raise
             self._record_start(attempt, None, None)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
-        except BaseException:
-            self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
-            raise
         proxy_id = info["proxy_id"]
         self._record_start(attempt, proxy_id, tab_id)
         try:

@@ -139,13 +139,11 @@ class TabSupervisorActor(VipbActor):
                label: str | None) -> dict[str, Any]:
         """Open a tab (no page loaded yet: the caller navigates the tab's own actor, so a
         slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
-        tab_id = uuid.uuid4()
-        route = self._route(proxy, url, country, tab_id.hex)
-        actor, _setup = self._start_tab(tab_id, profile, route)
+        tab_id, actor, reason = self.prepare(url, profile, proxy, country)
         try:
-            info: dict[str, Any] = actor.open(None, label, route.reason).get()
+            info: dict[str, Any] = actor.open(None, label, reason).get()
         except BaseException:
-            self._forget(str(tab_id), reason="failed to open")
+            self._forget(tab_id, reason="failed to open")
             raise
         return info
 

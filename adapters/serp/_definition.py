@@ -157,12 +157,12 @@ def read_definition(path: Path) -> EngineDefinition:
     return definition
 
 
-def read_definitions(
-        extra_dir: Path | None = None) -> tuple[dict[str, EngineDefinition], dict[str, str]]:
-    """(definitions by name, problems by engine name): a file that does not hold up is
-    left out and its engine (the file's name) gets the reason instead, so one bad file
-    never takes the other engines down with it."""
-    found: dict[str, EngineDefinition] = {}
+def read_definitions(extra_dir: Path | None = None) -> tuple[
+        dict[str, tuple[EngineDefinition, Path]], dict[str, str]]:
+    """(definitions with the file each was read from, by name; problems by engine name): a
+    file that does not hold up is left out and its engine (the file's name) gets the reason
+    instead, so one bad file never takes the other engines down with it."""
+    found: dict[str, tuple[EngineDefinition, Path]] = {}
     problems: dict[str, str] = {}
     for folder in [SHIPPED_DIR] + ([extra_dir] if extra_dir is not None else []):
         if not folder.is_dir():
@@ -176,5 +176,5 @@ def read_definitions(
                 problems[path.stem] = str(exc)
                 continue
             problems.pop(definition.name, None)
-            found[definition.name] = definition
+            found[definition.name] = (definition, path)
     return found, problems

@@ -53,7 +53,7 @@ class Engine:
         params = {}
         for key, template in d.params.items():
             try:
-                params[key] = template.format_map(_Strict(values))
+                params[key] = template.format_map(_Values(values))
             except KeyError:
                 continue  # names an absent variable: the parameter is left out
         sep = "&" if "?" in self.base else "?"
@@ -133,7 +133,7 @@ class Engine:
         return False
 
 
-class _Strict(dict[str, str | None]):
+class _Values(dict[str, str | None]):
     """Template values: an absent (None) variable raises KeyError, so the parameter goes."""
 
     def __missing__(self, key: str) -> str:

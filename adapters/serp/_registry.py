@@ -36,7 +36,7 @@ class Engines:
         self._lock = threading.Lock()
         self._signature: tuple[Any, ...] | None = None
         self._engines: dict[str, Engine] = {}
-        self._sources: dict[str, Path] = {}
+        self._sources: dict[str, Path] = {}  # the file each engine was read from
         self._problems: dict[str, str] = {}
 
     def _stat(self) -> tuple[Any, ...]:
@@ -62,8 +62,8 @@ class Engines:
             log.info("engine definition refused: %s", problem)
         self._problems = problems
         self._engines = {name: Engine(d, self._urls.get(name))
-                         for name, d in definitions.items()}
-        self._sources = {name: _source(name, self._extra) for name in definitions}
+                         for name, (d, _path) in definitions.items()}
+        self._sources = {name: path for name, (_d, path) in definitions.items()}
 
     def get(self, name: str) -> Engine:
         """The engine called ``name``; ``SerpError`` if its definition file is broken or
@@ -98,9 +98,3 @@ class Engines:
                       "source": "", "problem": problem}
                      for name, problem in self._problems.items()]
             return sorted(rows, key=lambda r: r["name"])
-
-
-def _source(name: str, extra: Path | None) -> Path:
-    if extra is not None and (extra / f"{name}.toml").is_file():
-        return extra / f"{name}.toml"
-    return SHIPPED_DIR / f"{name}.toml"

@@ -112,4 +112,3 @@ def _compare(checkpoint: dict[str, Any], position: int, expected: bytes, last: i
         return (f"the log up to event {position} is not what the checkpoint of "
                 f"{checkpoint['time']} signed: events were changed, inserted or removed")
     return None
-

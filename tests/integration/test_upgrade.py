@@ -18,7 +18,7 @@ import pytest
 
 from actors.runtime import Runtime
 from adapters.store import EventHistory
-from domain.automation import SearchTask
+from domain.automation import RANK_TARGETS_ID, RankTargets, SearchTask
 from tests.fixtures.make_release_fixture import TABLES
 from tests.helpers import add_cmd
 
@@ -102,6 +102,10 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
     loaded = rt.writer.load(SearchTask, UUID(str(task[0])))
     assert loaded is not None and loaded.state == "failed", "aggregates load from v1 events"
     assert loaded.device == "desktop"
+    targets = rt.writer.load(RankTargets, RANK_TARGETS_ID)
+    assert targets is not None and targets.keywords
+    assert {k["device"] for k in targets.keywords.values()} == {"desktop"}, \
+        "keywords tracked before devices replay as desktop keywords"
     every = [rt.writer.load(SearchTask, UUID(str(t[0]))) for t in expected["search_tasks"]]
     assert all(t is not None and t.finished for t in every), "completed v1 tasks load too"
     kept = UUID(expected["kept_proxy"])
