@@ -18,6 +18,8 @@ const probe = () => {
     userAgent: navigator.userAgent,
     timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     brands: navigator.userAgentData ? navigator.userAgentData.brands.map(b => b.brand + "/" + b.version) : null,
+    mobile: navigator.userAgentData ? navigator.userAgentData.mobile : null,
+    maxTouchPoints: navigator.maxTouchPoints,
   };
   try {
     const c = typeof document !== "undefined" ? document.createElement("canvas") : new OffscreenCanvas(64, 32);

@@ -98,15 +98,16 @@
     const brands = () => cfg.brands.map(([brand, version]) => ({ brand, version }));
     patchGetter(UA, "brands", () => Object.freeze(brands()));
     patchGetter(UA, "platform", cfg.uaPlatform);
-    patchGetter(UA, "mobile", false);
+    patchGetter(UA, "mobile", cfg.mobile);
     const high = {
-      architecture: cfg.architecture, bitness: cfg.bitness, model: "", mobile: false,
+      architecture: cfg.architecture, bitness: cfg.bitness, model: cfg.model, mobile: cfg.mobile,
       platform: cfg.uaPlatform, platformVersion: cfg.uaPlatformVersion,
-      uaFullVersion: cfg.fullVersion, wow64: false, formFactors: ["Desktop"],
+      uaFullVersion: cfg.fullVersion, wow64: false,
+      formFactors: [cfg.mobile ? "Mobile" : "Desktop"],
     };
     patchMethod(UA, "getHighEntropyValues", (orig) => (target, self, args) =>
       Reflect.apply(target, self, args).then((real) => {
-        const out = { brands: brands(), mobile: false, platform: cfg.uaPlatform };
+        const out = { brands: brands(), mobile: cfg.mobile, platform: cfg.uaPlatform };
         const hints = Array.isArray(args[0]) ? args[0] : [];
         for (const hint of hints) {
           if (hint === "fullVersionList") {
@@ -118,7 +119,7 @@
       }));
     patchMethod(UA, "toJSON", () => (target, self, args) => {
       Reflect.apply(target, self, args);
-      return { brands: brands(), mobile: false, platform: cfg.uaPlatform };
+      return { brands: brands(), mobile: cfg.mobile, platform: cfg.uaPlatform };
     });
   }
 

@@ -252,3 +252,22 @@ def test_canvas_exports_work_noise_once_and_leave_flat_areas_alone(browser_runti
             want = left if x < 25 else right
             assert sorted(abs(a - b) for a, b in zip(exports[0][y][x], want,
                                                     strict=True)) == [0, 0, 0, 1]
+
+
+def test_a_phone_profile_says_mobile_in_every_realm(browser_runtime, site: Site) -> None:
+    """The client hints a phone sends (mobile ?1) and what its scripts read agree: page,
+    iframe and worker report a mobile device with touch; a desktop profile does not."""
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="phone", seed=5, os=["android"])
+    call(rt, "privacy:set-fingerprint", profile="desk", seed=5, os=["windows"])
+    for name, mobile in (("phone", True), ("desk", False)):
+        tab = call(rt, "tab:create", url=site.url("/probe.html"), profile=name, proxy="direct")
+        page, frame, worker = _probes(rt, tab["id"])
+        for seen in (page, frame, worker):
+            assert seen["mobile"] is mobile, (name, seen)
+        if mobile:  # (workers have no maxTouchPoints)
+            assert page["maxTouchPoints"] > 0 and frame["maxTouchPoints"] > 0, "a phone touches"
+        hints = evaluate(rt, tab["id"], """() => navigator.userAgentData.getHighEntropyValues(
+            ["formFactors", "model"]).then(h => [h.mobile, h.formFactors])""")
+        assert hints == [mobile, ["Mobile" if mobile else "Desktop"]], (name, hints)
+        call(rt, "tab:close", tab_id=tab["id"])
