@@ -16,7 +16,8 @@ Keyword = Annotated[str, Field(min_length=1, max_length=200),
                     AfterValidator(lambda v: " ".join(rules.check_text(v, max_len=200).split()))]
 # Engines are data (adapters/serp/engines, VIPB_ENGINES_DIR): the name's shape is checked
 # here, its existence by the tracker against the definitions in use.
-Engine = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+ENGINE_NAME = r"^[a-z][a-z0-9_-]{0,31}$"  # also the name of an engine definition file
+Engine = Annotated[str, Field(pattern=ENGINE_NAME)]
 Device = Literal["desktop", "mobile"]
 Depth = Annotated[int, Field(ge=1, le=MAX_DEPTH)]
 CronText = Annotated[str, Field(max_length=120), AfterValidator(cron.check_cron)]

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
+from domain.automation_commands import ENGINE_NAME
 from domain.parsing import first_error
 
 SHIPPED_DIR = Path(__file__).with_name("engines")
@@ -110,7 +111,7 @@ class Markers(_Strict):
 class EngineDefinition(_Strict):
     """Everything vipb knows about one search engine (see the module docstring)."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
+    name: Annotated[str, Field(pattern=ENGINE_NAME)]
     label: str = Field(min_length=1, max_length=40)
     url: Annotated[str, Field(max_length=500), AfterValidator(_http_url)]
     params: dict[Annotated[str, Field(min_length=1, max_length=40)], Template]
