@@ -14,6 +14,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 _CHROME_VERSION = re.compile(r"Chrome/\d+(\.\d+){0,3}")
 
+# Chromium's own brand list (components/embedder_support/user_agent_utils.cc): a GREASE brand
+# and version seeded by the major version, then [GREASE, "Chromium", product brand] placed by
+# a permutation also seeded by the major. Real Chrome 156 says "Not:A-Brand";v="8"; the lists
+# in browserforge's data come from older versions, so they are regenerated, never replayed.
+_GREASE_CHARS = (" ", "(", ":", "-", ".", "/", ")", ";", "=", "?", "_")
+_GREASE_VERSIONS = ("8", "99", "24")
+_ORDERS_3 = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+
+
+def chromium_brands(major: int, product: str | None, version: str,
+                    *, full: bool = False) -> list[tuple[str, str]]:
+    """The brand list Chromium ``major`` sends: ``version`` for Chromium and ``product``
+    (e.g. "Google Chrome"; None for plain Chromium), the GREASE brand's own version (as a
+    full version with ``full``)."""
+    grease = (f"Not{_GREASE_CHARS[major % 11]}A{_GREASE_CHARS[(major + 1) % 11]}Brand",
+              _GREASE_VERSIONS[major % 3] + (".0.0.0" if full else ""))
+    unshuffled = [grease, ("Chromium", version)]
+    if product:
+        unshuffled.append((product, version))
+    order = (major % 2, (major + 1) % 2) if len(unshuffled) == 2 else _ORDERS_3[major % 6]
+    shuffled: list[tuple[str, str]] = list(unshuffled)
+    for i, place in enumerate(order):  # each entry lands at its place, as Chromium does
+        shuffled[place] = unshuffled[i]
+    return shuffled
+
 
 class Brand(BaseModel):
     """One ``navigator.userAgentData`` brand entry; ``version`` "" means the engine's."""
@@ -59,12 +84,18 @@ class Fingerprint(BaseModel):
     mobile: bool = False  # a phone: touch, mobile viewport, Sec-CH-UA-Mobile ?1
     model: str = ""  # userAgentData model (phones)
 
+    @property
+    def product_brand(self) -> str | None:
+        """The browser's own brand beside "Chromium" ("Google Chrome"), if it claims one."""
+        return next((b.brand for b in self.brands if b.engine and b.brand != "Chromium"), None)
+
     def for_engine(self, version: str) -> EngineFingerprint:
         """These values with the user agent and brands of the running engine ``version``."""
         major = version.split(".")[0]
         ua = _CHROME_VERSION.sub(f"Chrome/{major}.0.0.0", self.user_agent)
-        brands = [(b.brand, major if b.engine else b.version) for b in self.brands]
-        full = [(b.brand, version if b.engine else f"{b.version}.0.0.0") for b in self.brands]
+        product = self.product_brand
+        brands = chromium_brands(int(major), product, major)
+        full = chromium_brands(int(major), product, version, full=True)
         return EngineFingerprint(values=self, user_agent=ua, major=major, full_version=version,
                                  brands=brands, full_version_list=full)
 

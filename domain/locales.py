@@ -51,3 +51,13 @@ def languages_for(locale: str) -> list[str]:
     """``navigator.languages`` as Chrome reports it for a locale: ["de-DE", "de"]."""
     base = locale.split("-")[0]
     return [locale, base] if base != locale else [locale]
+
+
+def accept_language(languages: list[str] | tuple[str, ...]) -> str:
+    """The ``Accept-Language`` header Chrome sends for ``navigator.languages``: each language
+    after the first weighted 0.1 less, never under 0.1 (``de-DE,de;q=0.9``)."""
+    parts = []
+    for i, language in enumerate(languages):
+        q = max(10 - i, 1)
+        parts.append(language if i == 0 else f"{language};q={q / 10:.1f}")
+    return ",".join(parts)

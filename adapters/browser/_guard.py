@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from functools import cache
 from importlib.resources import files
 
@@ -16,10 +17,10 @@ def _template() -> str:
 
 def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
                  webrtc: str = "proxied", block_shared_workers: bool = True,
-                 binding: str | None = None) -> str:
+                 token: str | None = None) -> str:
     """The JavaScript that makes a page, iframe or worker present ``fp`` (``languages``
-    overrides the fingerprint's, to match the tab's locale). ``binding`` names the function
-    through which the page reports the URLs of workers it starts."""
+    overrides the fingerprint's, to match the tab's locale). ``token`` is the tab's secret
+    by which its guarded realms recognise each other (a fresh one when not given)."""
     v = fp.values
     config = {
         "platform": v.platform,
@@ -36,7 +37,8 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
         "hardwareConcurrency": v.hardware_concurrency,
         "deviceMemory": v.device_memory,
         "maxTouchPoints": v.max_touch_points,
-        "screen": {"availWidth": v.screen.avail_width, "availHeight": v.screen.avail_height,
+        "screen": {"width": v.screen.width, "height": v.screen.height,
+                   "availWidth": v.screen.avail_width, "availHeight": v.screen.avail_height,
                    "colorDepth": v.screen.color_depth},
         "webglVendor": v.webgl_vendor,
         "webglRenderer": v.webgl_renderer,
@@ -44,7 +46,7 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
         "noiseSeed": v.noise_seed,
         "webrtc": webrtc,
         "blockSharedWorkers": block_shared_workers,
-        "binding": binding,
+        "token": token or secrets.token_hex(16),
     }
     # json.dumps output is a valid JS expression; "</" cannot end a script tag here because
     # the script is injected through CDP, never inlined into HTML.

@@ -17,6 +17,7 @@ from adapters.egress import EGRESS_HEADER, LocalProxy, direct, via_proxy
 from domain.endpoints import endpoint_url
 from domain.errors import BrowserError
 from domain.fingerprint import EngineFingerprint
+from domain.locales import accept_language
 
 from ._blocker import TrackerBlocker
 from ._engine import BrowserEngine
@@ -118,8 +119,6 @@ class BrowserTab:
         self.route: ProxyRoute | None = setup.proxy  # what Chromium is pointed at
         self.counts = TrackerCounts()
         self.workers: WorkerGuard | None = None
-        self._binding = "__" + secrets.token_hex(8)
-        self._worker_urls: set[str] = set()
         self._worker_prefix = ""
         self._session: Any = None
         self._answers_auth = False  # this tab's session answers proxy challenges
@@ -160,6 +159,9 @@ class BrowserTab:
                 viewport={"width": screen.avail_width,  # phones: the browser bar is ~56 px
                           "height": max(200, screen.avail_height - (56 if mobile else 80))},
                 device_scale_factor=screen.pixel_ratio, is_mobile=mobile, has_touch=mobile,
+                # every request, workers' included, weighs the languages as Chrome does (the
+                # locale alone would send "de-DE" on sub-resources)
+                extra_http_headers={"Accept-Language": accept_language(s.languages)},
                 service_workers="block",
                 ignore_https_errors=False,
             )
@@ -167,13 +169,10 @@ class BrowserTab:
             await self._close_relay()
             raise
         script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc,
-                              binding=self._binding)
-        # Workers get the same script: without the page's binding in their scope, its
-        # worker-reporting part stays idle there (blob workers are rebuilt from it too).
+                              token=secrets.token_hex(16))
+        # Workers get the same script (blob workers are rebuilt from it by the guard itself).
         self._worker_prefix = script
-        # independent context set-up calls go out together (each is a browser round trip)
-        await asyncio.gather(self.context.expose_binding(self._binding, self._worker_started),
-                             self.context.add_init_script(script=script))
+        await self.context.add_init_script(script=script)
         if s.blocker is not None:  # interception costs every request: only when blocking
             await self.context.route("**/*", self._route)
         self.page = await self.context.new_page()
@@ -181,14 +180,19 @@ class BrowserTab:
             on_crash = self._on_crash
             self.page.on("crash", lambda _page: on_crash())
         session = await self.context.new_cdp_session(self.page)
-        self.workers = WorkerGuard(session, script)
-        user_agent = session.send("Emulation.setUserAgentOverride", {
-            "userAgent": fp.user_agent, "acceptLanguage": ",".join(s.languages),
-            "platform": fp.values.platform, "userAgentMetadata": _user_agent_metadata(fp)})
+        identity = {"userAgent": fp.user_agent, "acceptLanguage": ",".join(s.languages),
+                    "platform": fp.values.platform,
+                    "userAgentMetadata": _user_agent_metadata(fp)}
+        # the page and every target under it (out-of-process iframes, workers) present the
+        # profile at the network level too: user agent, client hints, languages
+        self.workers = WorkerGuard(session, script, identity)
+        user_agent = session.send("Emulation.setUserAgentOverride", identity)
         # Worker scripts get the guard in front as they are served. Chromium fetches a
         # dedicated worker's script before the worker exists as a target (so injecting over
         # CDP races Playwright resuming it); the fetch is a request of type "Other", so only
-        # those are intercepted, and only those the page reported as worker scripts change.
+        # those are intercepted, and only script responses among them change (the rest of
+        # "Other" is favicons and the like; a script prefetched with <link rel=prefetch>
+        # gets the guard too, which is harmless: a guarded realm is never patched twice).
         # An intercepting client must also answer auth challenges (or Chromium cancels them):
         # the proxy's own credentials for proxy challenges, the default for the rest.
         self._session = session
@@ -204,11 +208,6 @@ class BrowserTab:
         await asyncio.gather(user_agent, self.workers.start(), session.send(
             "Fetch.enable", {"handleAuthRequests": self._answers_auth, "patterns": patterns}))
         return self
-
-    def _worker_started(self, _source: Any, url: str) -> None:
-        """The page is about to start a worker from ``url`` (called through the binding)."""
-        if isinstance(url, str) and len(self._worker_urls) < 1000:
-            self._worker_urls.add(url)
 
     def _auth_required(self, event: dict[str, Any]) -> None:
         proxy = self.route
@@ -242,8 +241,7 @@ class BrowserTab:
             return
         status = int(event.get("responseStatusCode") or 0)
         try:
-            if url in self._worker_urls and 200 <= status < 300:
-                self._worker_urls.discard(url)
+            if 200 <= status < 300 and _is_script(event.get("responseHeaders", [])):
                 body = await session.send("Fetch.getResponseBody", {"requestId": request_id})
                 raw = (base64.b64decode(body["body"]) if body.get("base64Encoded")
                        else body["body"].encode())
@@ -373,6 +371,12 @@ class BrowserTab:
         if self.relay is not None:
             await self.relay.close()
             self.relay = None
+
+
+def _is_script(headers: list[dict[str, str]]) -> bool:
+    """Whether a response's Content-Type is JavaScript."""
+    kind = next((h["value"] for h in headers if h["name"].lower() == "content-type"), "")
+    return "javascript" in kind.lower() or "ecmascript" in kind.lower()
 
 
 def _navigation_error(exc: Exception) -> str:

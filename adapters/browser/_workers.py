@@ -2,8 +2,9 @@
 
 ``add_init_script`` reaches pages and iframes but not workers. A CDP session on the page
 auto-attaches to new workers, paused before their first line (``waitForDebuggerOnStart``);
-the guard is evaluated in the worker, then the worker is released. Other target types
-attached this way (iframes) are released untouched.
+the guard is evaluated in the worker, then the worker is released. Every attached target
+(workers and out-of-process iframes) also gets the profile's user agent, client hints and
+languages at the network level (Playwright's own override there carries no brands).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ EVALUATE_TIMEOUT = 10.0
 class WorkerGuard:
     """Injects ``script`` into every dedicated worker a page starts."""
 
-    def __init__(self, session: Any, script: str) -> None:
+    def __init__(self, session: Any, script: str, identity: dict[str, Any]) -> None:
         self._session = session
         self._script = script
+        self._identity = identity
         self._tasks: set[asyncio.Task[None]] = set()
         self._replies: dict[tuple[str, int], asyncio.Future[dict[str, Any]]] = {}
         self.injected = 0
@@ -68,6 +70,10 @@ class WorkerGuard:
         session_id = params["sessionId"]
         kind = params.get("targetInfo", {}).get("type")
         try:
+            # Emulation in frames; workers have only the Network domain's equivalent
+            method = ("Emulation.setUserAgentOverride" if kind == "iframe"
+                      else "Network.setUserAgentOverride")
+            await self._send(session_id, 3, method, self._identity)
             if kind in WORKER_TYPES:
                 # Release the worker only once the guard has run in its global scope.
                 reply = await self._send(session_id, 1, "Runtime.evaluate",

@@ -1,52 +1,83 @@
 // vipb privacy guard: runs before any page script, in pages, iframes and dedicated workers.
 // __VIPB_CONFIG__ is replaced by the profile's values (JSON). Every patched function keeps
-// the native function's name, length and Function.prototype.toString text.
+// the native function's name, length, shape and Function.prototype.toString text, and
+// leaves nothing on the global object.
 (function vipbGuard(cfg) {
+  "use strict";
   const G = globalThis;
-  if (G.__vipbGuard) return;
-  Object.defineProperty(G, "__vipbGuard", { value: true, enumerable: false });
-
+  const apply = Reflect.apply, construct = Reflect.construct, define = Object.defineProperty;
+  const describe = Object.getOwnPropertyDescriptor, protoOf = Object.getPrototypeOf;
   const nativeToString = Function.prototype.toString;
-  // This very script, for workers (taken before toString is patched).
-  const selfSource = "(" + nativeToString.call(vipbGuard) + ")(" + JSON.stringify(cfg) + ");\n";
-  const report = cfg.binding && typeof G[cfg.binding] === "function" ? G[cfg.binding] : null;
-  if (cfg.binding && cfg.binding in G) {
-    try { delete G[cfg.binding]; } catch (e) { /* keep going */ }
+  const wmGet = WeakMap.prototype.get, wmSet = WeakMap.prototype.set;
+  // Guarded realms know each other by the tab's secret token: our toString, called with it as
+  // the receiver, answers with the masks; the native one throws. So a realm is patched once,
+  // and same-origin realms (a page and its iframes) share one set of masks, so each realm's
+  // toString tells the other's patched functions as native. No global marks a realm.
+  const ask = (toString) => {
+    try { return apply(toString, cfg.token, []); } catch (e) { return undefined; }
+  };
+  if (typeof ask(nativeToString) === "object") return;
+  let masks;
+  for (const w of [G.parent, G.opener, G.top]) {
+    try {
+      if (w && w !== G && typeof ask(w.Function.prototype.toString) === "object") {
+        masks = ask(w.Function.prototype.toString);
+        break;
+      }
+    } catch (e) { /* another origin: its functions are out of this realm's reach anyway */ }
   }
-  const masks = new WeakMap();
-  const toStringProxy = new Proxy(nativeToString, {
-    apply(target, self, args) {
-      const mask = masks.get(self);
-      return mask !== undefined ? mask : Reflect.apply(target, self, args);
-    },
-  });
-  masks.set(toStringProxy, nativeToString.call(nativeToString));
-  Object.defineProperty(Function.prototype, "toString", {
-    value: toStringProxy, writable: true, configurable: true, enumerable: false,
-  });
+  masks = masks || new WeakMap();
+  const mask = (fn, original) => { apply(wmSet, masks, [fn, apply(nativeToString, original, [])]); return fn; };
+  // This very script, for blob workers (taken before toString is patched).
+  const selfSource = "(" + apply(nativeToString, vipbGuard, []) + ")(" + JSON.stringify(cfg) + ");\n";
+  // A native function throwing inside a patched one would show the patch as extra top
+  // frames of the stack: the stack is taken again from the patched function's caller, so it
+  // reads as the native's would.
+  const capture = Error.captureStackTrace;
+  const hide = (error, fn) => {
+    if (error !== null && typeof error === "object") {
+      try { capture(error, fn); } catch (e) { /* frozen: leave it */ }
+    }
+    return error;
+  };
 
-  // Wrap a native function: same name/length, native toString, receiver checks kept.
-  const wrap = (original, apply) => {
-    const p = new Proxy(original, { apply });
-    masks.set(p, nativeToString.call(original));
-    return p;
+  // Patched functions are ordinary methods (no Proxy): no prototype, not constructible, the
+  // native's name and length, and the native's text from every guarded realm's toString.
+  const toString = { toString() {
+    if (this === cfg.token) return masks;
+    const text = apply(wmGet, masks, [this]);
+    if (text !== undefined) return text;
+    try { return apply(nativeToString, this, arguments); } catch (e) { throw hide(e, toString); }
+  } }.toString;
+  mask(toString, nativeToString);
+  define(Function.prototype, "toString", {
+    value: toString, writable: true, configurable: true, enumerable: false,
+  });
+  const lengthOf = (fn, original) => {
+    define(fn, "length", { value: original.length, configurable: true });
+    return mask(fn, original);
   };
   const patchMethod = (proto, name, make) => {
     if (!proto) return;
-    const d = Object.getOwnPropertyDescriptor(proto, name);
+    const d = describe(proto, name);
     if (!d || typeof d.value !== "function") return;
-    Object.defineProperty(proto, name, { ...d, value: wrap(d.value, make(d.value)) });
+    const body = make(d.value);
+    const fn = { [name](...args) {
+      try { return body(d.value, this, args); } catch (e) { throw hide(e, fn); }
+    } }[name];
+    define(proto, name, { ...d, value: lengthOf(fn, d.value) });
   };
   // Replace a getter's value; the native getter still runs first (it throws on a wrong receiver).
   const patchGetter = (proto, name, value) => {
     if (!proto) return;
-    const d = Object.getOwnPropertyDescriptor(proto, name);
+    const d = describe(proto, name);
     if (!d || !d.get) return;
-    const get = wrap(d.get, (target, self, args) => {
-      Reflect.apply(target, self, args);
+    const native = d.get;
+    const get = describe({ get [name]() {
+      try { apply(native, this, []); } catch (e) { throw hide(e, get); }
       return typeof value === "function" ? value() : value;
-    });
-    Object.defineProperty(proto, name, { ...d, get });
+    } }, name).get;
+    define(proto, name, { ...d, get: mask(get, native) });
   };
 
   // --- seeded noise: same profile + same input => same output -------------------------------
@@ -106,7 +137,7 @@
       formFactors: [cfg.mobile ? "Mobile" : "Desktop"],
     };
     patchMethod(UA, "getHighEntropyValues", (orig) => (target, self, args) =>
-      Reflect.apply(target, self, args).then((real) => {
+      apply(target, self, args).then((real) => {
         const out = { brands: brands(), mobile: cfg.mobile, platform: cfg.uaPlatform };
         const hints = Array.isArray(args[0]) ? args[0] : [];
         for (const hint of hints) {
@@ -118,14 +149,17 @@
         return out;
       }));
     patchMethod(UA, "toJSON", () => (target, self, args) => {
-      Reflect.apply(target, self, args);
+      apply(target, self, args);
       return { brands: brands(), mobile: cfg.mobile, platform: cfg.uaPlatform };
     });
   }
 
-  // --- screen (windows only; Playwright's screen option sets width/height) --------------------
+  // --- screen (windows only). Playwright's screen option sets width/height in the page, but
+  // an out-of-process iframe cannot take device metrics (CDP: top-level targets only).
   if (G.Screen) {
     const S = G.Screen.prototype;
+    patchGetter(S, "width", cfg.screen.width);
+    patchGetter(S, "height", cfg.screen.height);
     patchGetter(S, "availWidth", cfg.screen.availWidth);
     patchGetter(S, "availHeight", cfg.screen.availHeight);
     patchGetter(S, "colorDepth", cfg.screen.colorDepth);
@@ -136,9 +170,9 @@
   for (const ctx of [G.WebGLRenderingContext, G.WebGL2RenderingContext]) {
     if (!ctx) continue;
     patchMethod(ctx.prototype, "getParameter", () => (target, self, args) => {
-      if (args[0] === 0x9245) { Reflect.apply(target, self, args); return cfg.webglVendor; }
-      if (args[0] === 0x9246) { Reflect.apply(target, self, args); return cfg.webglRenderer; }
-      return Reflect.apply(target, self, args);
+      if (args[0] === 0x9245) { apply(target, self, args); return cfg.webglVendor; }
+      if (args[0] === 0x9246) { apply(target, self, args); return cfg.webglRenderer; }
+      return apply(target, self, args);
     });
   }
 
@@ -149,7 +183,7 @@
   const rawOffscreenGet = OC2D && OC2D.getImageData;
   for (const proto of [C2D, OC2D]) {
     patchMethod(proto, "getImageData", () => (target, self, args) => {
-      const image = Reflect.apply(target, self, args);
+      const image = apply(target, self, args);
       farble(image.data, image.width, args[0] | 0, args[1] | 0);
       return image;
     });
@@ -160,7 +194,7 @@
     const copy = new G.OffscreenCanvas(canvas.width, canvas.height);
     const ctx = copy.getContext("2d");
     ctx.drawImage(canvas, 0, 0);
-    const image = Reflect.apply(rawOffscreenGet, ctx, [0, 0, canvas.width, canvas.height]);
+    const image = apply(rawOffscreenGet, ctx, [0, 0, canvas.width, canvas.height]);
     farble(image.data, image.width, 0, 0);
     ctx.putImageData(image, 0, 0);
     return copy;
@@ -177,13 +211,13 @@
       return out;
     };
     patchMethod(H, "toDataURL", () => (target, self, args) =>
-      Reflect.apply(target, drawBack(self), args));
+      apply(target, drawBack(self), args));
     patchMethod(H, "toBlob", () => (target, self, args) =>
-      Reflect.apply(target, drawBack(self), args));
+      apply(target, drawBack(self), args));
   }
   if (G.OffscreenCanvas) {
     patchMethod(G.OffscreenCanvas.prototype, "convertToBlob", () => (target, self, args) =>
-      Reflect.apply(target, noisyCopy(self) || self, args));
+      apply(target, noisyCopy(self) || self, args));
   }
 
   // --- audio noise: relative, tiny, stable ------------------------------------------------------
@@ -199,11 +233,11 @@
   };
   if (G.AudioBuffer) {
     patchMethod(G.AudioBuffer.prototype, "getChannelData", () => (target, self, args) =>
-      noiseSamples(Reflect.apply(target, self, args)));
+      noiseSamples(apply(target, self, args)));
   }
   if (G.AnalyserNode) {
     patchMethod(G.AnalyserNode.prototype, "getFloatFrequencyData", () => (target, self, args) => {
-      const result = Reflect.apply(target, self, args);
+      const result = apply(target, self, args);
       const array = args[0];
       for (let i = 0; array && i < array.length; i++) {
         const h = mix(seed ^ Math.imul(i + 13, 0xc2b2ae35));
@@ -226,7 +260,7 @@
   const fontSet = (G.document && G.document.fonts) || G.fonts;
   if (fontSet) {
     patchMethod(Object.getPrototypeOf(fontSet), "check", () => (target, self, args) => {
-      const real = Reflect.apply(target, self, args);
+      const real = apply(target, self, args);
       const named = families(args[0]).filter((f) => !generic.has(f));
       return real && named.every((f) => fonts.has(f));
     });
@@ -241,32 +275,42 @@
     }
   }
 
-  // --- dedicated workers: the guard runs first in every worker this window starts ----------
-  // http(s) worker scripts are reported to the host, which prefixes the guard to the script
-  // as it is served (the worker keeps its own URL, so relative imports still work); blob: and
-  // data: workers are rebuilt here with the guard in front.
-  if (G.Worker && G.document) {
-    const NativeWorker = G.Worker;
-    const hooked = new Proxy(NativeWorker, {
-      construct(target, args, newTarget) {
-        try {
-          const url = new URL(String(args[0]), G.location.href);
-          if (url.protocol === "blob:" || url.protocol === "data:") {
-            const xhr = new XMLHttpRequest();
-            xhr.open("GET", url.href, false);
-            xhr.send();
-            const blob = new Blob([selfSource + xhr.responseText], { type: "text/javascript" });
-            args = [URL.createObjectURL(blob), ...Array.prototype.slice.call(args, 1)];
-          } else if (report) {
-            report(url.href);
-          }
-        } catch (e) { /* fall through to the native constructor */ }
-        return Reflect.construct(target, args, newTarget);
-      },
-    });
-    masks.set(hooked, nativeToString.call(NativeWorker));
-    Object.defineProperty(G, "Worker", {
-      value: hooked, writable: true, configurable: true, enumerable: false,
+  // Replace a constructor with an ordinary function of the same name, length, prototype and
+  // text; ``make(args)`` gives the arguments the native constructor is called with.
+  const patchConstructor = (name, make) => {
+    const Native = G[name];
+    const hooked = { [name]: function (url) {
+      if (new.target === undefined) {  // called without new: the native's own TypeError
+        try { return apply(Native, this, arguments); } catch (e) { throw hide(e, hooked); }
+      }
+      const args = make(Array.prototype.slice.call(arguments));
+      try { return construct(Native, args, new.target); } catch (e) { throw hide(e, hooked); }
+    } }[name];
+    lengthOf(hooked, Native);
+    define(hooked, "prototype", { value: Native.prototype, writable: false });
+    Object.setPrototypeOf(hooked, protoOf(Native));
+    define(Native.prototype, "constructor", { ...describe(Native.prototype, "constructor"),
+                                              value: hooked });
+    define(G, name, { ...describe(G, name), value: hooked });
+  };
+
+  // --- dedicated workers: the guard runs first in every worker this realm starts -----------
+  // http(s) worker scripts get the guard in front as the host serves them (the worker keeps
+  // its own URL, so relative imports still work); blob: and data: workers are rebuilt here
+  // with the guard in front (a synchronous read of a blob: URL stays in the browser).
+  if (G.Worker) {
+    patchConstructor("Worker", (args) => {
+      try {
+        const url = new URL(String(args[0]), G.location.href);
+        if (url.protocol === "blob:" || url.protocol === "data:") {
+          const xhr = new XMLHttpRequest();
+          xhr.open("GET", url.href, false);
+          xhr.send();
+          const blob = new Blob([selfSource + xhr.responseText], { type: "text/javascript" });
+          args[0] = URL.createObjectURL(blob);
+        }
+      } catch (e) { /* the native constructor reports a bad URL itself */ }
+      return args;
     });
   }
 
@@ -277,17 +321,14 @@
         "Failed to register a ServiceWorker: The operation is insecure.", "SecurityError")));
   }
 
-  // --- SharedWorker: its global cannot be patched (no debugger attach), so it is refused -----
+  // --- SharedWorker: outside any tab's guard (no debugger attach reaches it), so its script
+  // never loads: the page sees a shared worker whose script failed, as on a network error.
   if (G.SharedWorker && cfg.blockSharedWorkers) {
-    const SW = G.SharedWorker;
-    const refused = new Proxy(SW, {
-      construct() {
-        throw new DOMException("SharedWorker is disabled by the privacy profile", "SecurityError");
-      },
-    });
-    masks.set(refused, nativeToString.call(SW));
-    Object.defineProperty(G, "SharedWorker", {
-      value: refused, writable: true, configurable: true, enumerable: false,
+    patchConstructor("SharedWorker", (args) => {
+      const gone = URL.createObjectURL(new Blob([""], { type: "text/javascript" }));
+      URL.revokeObjectURL(gone);
+      args[0] = gone;
+      return args;
     });
   }
 })(__VIPB_CONFIG__);

@@ -12,7 +12,8 @@ from adapters.browser import TrackerBlocker, guard_script, shipped_list
 from adapters.egress import socket_owner
 from adapters.fingerprints import generate_fingerprint
 from domain.errors import ValidationError
-from domain.locales import languages_for, locale_for, timezone_for
+from domain.fingerprint import chromium_brands
+from domain.locales import accept_language, languages_for, locale_for, timezone_for
 from domain.privacy import PrivacyProfile, profile_id
 from domain.tab import BrowsingSession, Tab, session_id
 
@@ -67,10 +68,25 @@ def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() ->
     assert "Chrome/150.0.0.0" in stamped.user_agent
     assert ("Chromium", "150") in stamped.brands
     assert ("Chromium", "150.0.7871.100") in stamped.full_version_list
-    grease = [(b.brand, b.version) for b in win.brands if not b.engine]
-    assert grease and all(g in stamped.brands for g in grease)  # GREASE keeps its version
+    # the brand list is the running engine's own, GREASE included, whatever the data held
+    assert stamped.brands == chromium_brands(150, "Google Chrome", "150")
+    assert win.for_engine("156.0.8078.114").brands == [
+        ("Not:A-Brand", "8"), ("Chromium", "156"), ("Google Chrome", "156")]
     with pytest.raises(ValidationError, match=r"^os: "):
         generate_fingerprint(1, ["amiga"])
+
+
+def test_brand_lists_are_generated_as_chromium_generates_them() -> None:
+    # GREASE brands Chromium really sent (the observations and Chromium 156 here)
+    assert chromium_brands(146, None, "146")[0] == ("Not-A.Brand", "24")
+    assert ("Not.A/Brand", "8") in chromium_brands(147, None, "147")
+    assert chromium_brands(156, None, "156") == [("Not:A-Brand", "8"), ("Chromium", "156")]
+    assert chromium_brands(157, None, "157") == [("Chromium", "157"), ("Not-A.Brand", "99")]
+    # three brands: each entry lands where the major's permutation puts it
+    assert chromium_brands(159, "Google Chrome", "159") == [
+        ("Google Chrome", "159"), ("Not/A)Brand", "8"), ("Chromium", "159")]
+    assert chromium_brands(156, "Google Chrome", "156.0.1.2", full=True)[0] == (
+        "Not:A-Brand", "8.0.0.0")
 
 
 def test_locales_follow_countries() -> None:
@@ -78,6 +94,9 @@ def test_locales_follow_countries() -> None:
     assert (locale_for("US"), timezone_for("US")) == ("en-US", "America/New_York")
     assert languages_for("fr-FR") == ["fr-FR", "fr"]
     assert languages_for("en") == ["en"]
+    assert accept_language(["de-DE", "de"]) == "de-DE,de;q=0.9"
+    assert accept_language(["en"]) == "en"
+    assert accept_language([f"l{i}" for i in range(12)]).endswith("l9;q=0.1,l10;q=0.1,l11;q=0.1")
 
 
 def test_guard_script_carries_the_profile_as_json() -> None:

@@ -1,0 +1,306 @@
+# ruff: noqa: E501  (the probe is JavaScript, kept as sites really write it)
+"""A local site that asks every kind of realm what it sees, for the privacy coherence suite.
+
+The top page (on 127.0.0.1) opens a same-site iframe, a cross-site iframe (``localhost``, a
+second loopback host name: another site, so Chromium gives it its own process), a dedicated
+worker, a worker started by that worker (from a URL and from a blob), a blob worker and a
+worker inside the cross-site iframe. Each realm runs the same probe (``realm.js``) and sends
+its answer up to the top page, which resolves ``window.coherence`` with all of them. The server
+keeps the headers of every request, so a test can hold the realms against what was sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
+
+from tests.servers import http_server
+
+# The probe every realm runs. Fingerprinting libraries read these same values; the lie checks
+# are the ones such libraries use to spot patched functions (CreepJS's "lies").
+REALM_JS = r"""
+self.realm = async (name) => {
+  const nav = navigator;
+  const out = {name, errors: []};
+  const attempt = async (key, fn) => {
+    try { out[key] = await fn(); } catch (e) { out.errors.push(key + ": " + e); }
+  };
+  out.userAgent = nav.userAgent;
+  out.platform = nav.platform;
+  out.cores = nav.hardwareConcurrency;
+  out.memory = nav.deviceMemory;
+  out.languages = Array.from(nav.languages);
+  out.language = nav.language;
+  out.touchPoints = nav.maxTouchPoints;
+  out.webdriver = nav.webdriver;
+  const intl = Intl.DateTimeFormat().resolvedOptions();
+  out.timezone = intl.timeZone;
+  out.locale = intl.locale;
+  if (nav.userAgentData) {
+    const d = nav.userAgentData;
+    out.brands = d.brands.map(b => b.brand + "/" + b.version);
+    out.mobile = d.mobile;
+    out.uaPlatform = d.platform;
+    await attempt("high", async () => {
+      const h = await d.getHighEntropyValues(["architecture", "bitness", "model",
+        "platformVersion", "fullVersionList", "uaFullVersion", "wow64", "formFactors"]);
+      return {architecture: h.architecture, bitness: h.bitness, model: h.model,
+        platformVersion: h.platformVersion, uaFullVersion: h.uaFullVersion, wow64: h.wow64,
+        formFactors: h.formFactors,
+        fullVersionList: h.fullVersionList.map(b => b.brand + "/" + b.version)};
+    });
+  }
+  if (typeof screen !== "undefined") {
+    out.screen = {width: screen.width, height: screen.height, availWidth: screen.availWidth,
+      availHeight: screen.availHeight, colorDepth: screen.colorDepth,
+      pixelDepth: screen.pixelDepth};
+  }
+  const isDoc = typeof document !== "undefined";
+  const canvas = (w, h) => {
+    if (!isDoc) return new OffscreenCanvas(w, h);
+    const c = document.createElement("canvas"); c.width = w; c.height = h; return c;
+  };
+  await attempt("webgl", () => {
+    const gl = canvas(64, 64).getContext("webgl");
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    return {vendor: gl.getParameter(info.UNMASKED_VENDOR_WEBGL),
+      renderer: gl.getParameter(info.UNMASKED_RENDERER_WEBGL)};
+  });
+  const fnv = (bytes) => {
+    let h = 2166136261;
+    for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
+    return h;
+  };
+  const draw = (c) => {
+    const ctx = c.getContext("2d");
+    const g = ctx.createLinearGradient(0, 0, c.width, 0);
+    g.addColorStop(0, "#f60"); g.addColorStop(1, "#069");
+    ctx.fillStyle = g; ctx.fillRect(0, 0, c.width, c.height / 2);
+    ctx.fillStyle = "#123"; ctx.font = "18px sans-serif"; ctx.fillText("vipb 1234", 6, 48);
+    return c;
+  };
+  await attempt("canvas", async () => {
+    const c = draw(canvas(160, 60));
+    const read = fnv(c.getContext("2d").getImageData(0, 0, 160, 60).data);
+    const blob = isDoc ? await new Promise(r => c.toBlob(r)) : await c.convertToBlob();
+    const back = new OffscreenCanvas(160, 60);
+    back.getContext("2d").drawImage(await createImageBitmap(blob), 0, 0);
+    const exported = fnv(back.getContext("2d").getImageData(0, 0, 160, 60).data);
+    return {read, exported};
+  });
+  const fontSet = isDoc ? document.fonts : self.fonts;
+  out.fontChecks = {};
+  for (const f of ["Arial", "Calibri", "Helvetica Neue", "DejaVu Sans", "Segoe UI"]) {
+    try { out.fontChecks[f] = fontSet.check("12px \"" + f + "\""); } catch (e) { out.fontChecks[f] = String(e); }
+  }
+  out.globals = Object.getOwnPropertyNames(self).filter(
+    n => /vipb|playwright|__pw|cdc_|puppeteer|^__[0-9a-f]{8,}/i.test(n));
+  out.lies = lies(isDoc);
+  return out;
+};
+
+// The probe's own frame is the first line of a native error's stack: a patched function
+// shows up as an extra frame above it.
+function stackProbe(fn, self) {
+  try { fn.call(self); } catch (e) { return String(e.stack).split("\n")[1] || ""; }
+  return "no error";
+}
+
+function lies(isDoc) {
+  const found = [];
+  const native = (name) => "function " + name + "() { [native code] }";
+  const G = self;
+  const targets = [];
+  const getter = (proto, key) => {
+    const d = proto && Object.getOwnPropertyDescriptor(proto, key);
+    if (d && d.get) targets.push(["get " + key, d.get, proto]);
+  };
+  const method = (proto, key) => {
+    const d = proto && Object.getOwnPropertyDescriptor(proto, key);
+    if (d && typeof d.value === "function") targets.push([key, d.value, proto]);
+  };
+  const NavP = (G.Navigator || G.WorkerNavigator).prototype;
+  for (const k of ["platform", "hardwareConcurrency", "deviceMemory", "languages", "language",
+    "maxTouchPoints", "webdriver", "userAgent"]) getter(NavP, k);
+  if (G.NavigatorUAData) {
+    getter(G.NavigatorUAData.prototype, "brands");
+    method(G.NavigatorUAData.prototype, "getHighEntropyValues");
+  }
+  if (G.Screen) for (const k of ["colorDepth", "availWidth"]) getter(G.Screen.prototype, k);
+  method(G.WebGLRenderingContext && G.WebGLRenderingContext.prototype, "getParameter");
+  method(G.CanvasRenderingContext2D && G.CanvasRenderingContext2D.prototype, "getImageData");
+  method(G.OffscreenCanvasRenderingContext2D && G.OffscreenCanvasRenderingContext2D.prototype, "getImageData");
+  method(G.HTMLCanvasElement && G.HTMLCanvasElement.prototype, "toDataURL");
+  method(G.OffscreenCanvas && G.OffscreenCanvas.prototype, "convertToBlob");
+  method(G.AudioBuffer && G.AudioBuffer.prototype, "getChannelData");
+  method(Function.prototype, "toString");
+  const other = isDoc ? document.createElement("iframe") : null;
+  if (other) { other.style.display = "none"; document.body.appendChild(other); }
+  for (const [name, fn, proto] of targets) {
+    const lie = (what) => found.push(name + ": " + what);
+    const text = Function.prototype.toString.call(fn);
+    if (text !== native(name)) lie("toString " + JSON.stringify(text.slice(0, 60)));
+    if (fn.name !== name) lie("name " + fn.name);
+    if ("prototype" in fn) lie("has prototype");
+    const keys = Reflect.ownKeys(fn).join(",");
+    if (keys !== "length,name") lie("own keys " + keys);
+    try { new fn(); lie("constructible"); } catch (e) { if (!(e instanceof TypeError)) lie("new: " + e); }
+    try { class X extends fn {} lie("extendable"); } catch (e) { if (!(e instanceof TypeError)) lie("extends: " + e); }
+    const proto0 = Object.getPrototypeOf(fn);
+    try {
+      Object.setPrototypeOf(fn, Object.create(fn));
+      lie("cyclic __proto__ accepted");
+    } catch (e) {
+      if (!(e instanceof TypeError)) lie("cyclic: " + e);
+    } finally { Object.setPrototypeOf(fn, proto0); }
+    try {
+      Object.setPrototypeOf(fn, null);
+      try { String(fn); lie("null proto converts"); } catch (e) { if (!(e instanceof TypeError)) lie("null: " + e); }
+    } finally { Object.setPrototypeOf(fn, proto0); }
+    try { Object.create(fn).toString(); lie("object toString"); } catch (e) { if (!(e instanceof TypeError)) lie("object toString: " + e); }
+    if (name !== "toString") {
+      const frame = stackProbe(fn, Object.create(null));
+      if (frame !== "no error" && !/stackProbe/.test(frame)) lie("stack " + JSON.stringify(frame.trim().slice(0, 80)));
+    }
+    if (other && other.contentWindow) {
+      const foreign = other.contentWindow.Function.prototype.toString.call(fn);
+      if (foreign !== native(name)) lie("iframe toString " + JSON.stringify(foreign.slice(0, 60)));
+    }
+  }
+  if (other) other.remove();
+  if (G.SharedWorker) {
+    try { new G.SharedWorker("data:text/javascript,"); } catch (e) {
+      if (!/SecurityError|Failed to construct/.test(String(e))) found.push("SharedWorker: " + e);
+    }
+  }
+  return found;
+}
+"""
+
+INDEX = """<!doctype html><html><head><title>coherence</title><meta charset="utf-8">
+<script src="/coh/realm.js"></script></head><body>
+<script>
+const expected = ["page", "iframe", "cross-iframe", "cross-worker", "worker", "nested-worker",
+  "nested-blob-worker", "blob-worker"];
+const answers = {};
+window.coherence = new Promise(resolve => {
+  const take = (data) => {
+    answers[data.name] = data;
+    if (expected.every(n => n in answers)) resolve(answers);
+  };
+  window.addEventListener("message", e => { if (e.data && e.data.name) take(e.data); });
+  const w = new Worker("/coh/worker.js?name=worker&nest=1");
+  w.onmessage = e => take(e.data);
+  const code = 'importScripts("' + location.origin + '/coh/realm.js");' +
+    'realm("blob-worker").then(r => postMessage(r));';
+  const b = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
+  b.onmessage = e => take(e.data);
+  realm("page").then(take);
+});
+</script>
+<iframe src="/coh/frame.html?name=iframe"></iframe>
+<iframe src="http://localhost:__PORT__/coh/frame.html?name=cross-iframe&worker=cross-worker"></iframe>
+</body></html>"""
+
+FRAME = """<!doctype html><html><head><title>frame</title><meta charset="utf-8">
+<script src="/coh/realm.js"></script></head><body>frame<script>
+const q = new URLSearchParams(location.search);
+realm(q.get("name")).then(r => parent.postMessage(r, "*"));
+if (q.get("worker")) {
+  const w = new Worker("/coh/worker.js?name=" + q.get("worker"));
+  w.onmessage = e => parent.postMessage(e.data, "*");
+}
+</script></body></html>"""
+
+WORKER = """importScripts("/coh/realm.js");
+const q = new URL(self.location.href).searchParams;
+realm(q.get("name")).then(r => postMessage(r));
+if (q.get("nest")) {
+  const n = new Worker("/coh/worker.js?name=nested-worker");
+  n.onmessage = e => postMessage(e.data);
+  const code = 'importScripts("' + self.location.origin + '/coh/realm.js");' +
+    'realm("nested-blob-worker").then(r => postMessage(r));';
+  const b = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
+  b.onmessage = e => postMessage(e.data);
+}
+"""
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """One request as the server saw it."""
+
+    host: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class CoherenceSite:
+    """The running site: the top page's URL and every request it received."""
+
+    port: int = 0
+    requests: list[SeenRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        """The top page."""
+        return f"http://127.0.0.1:{self.port}/coh/index.html"
+
+    def seen(self) -> list[SeenRequest]:
+        """The requests so far."""
+        with self.lock:
+            return list(self.requests)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    site: CoherenceSite
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        with self.site.lock:
+            self.site.requests.append(SeenRequest(
+                host=self.headers.get("Host", ""), path=parts.path + (
+                    "?" + parts.query if parts.query else ""),
+                headers={k.lower(): v for k, v in self.headers.items()}))
+        pages = {"/coh/index.html": ("text/html", INDEX.replace("__PORT__",
+                                                                str(self.site.port))),
+                 "/coh/frame.html": ("text/html", FRAME),
+                 "/coh/worker.js": ("text/javascript", WORKER),
+                 "/coh/realm.js": ("text/javascript", REALM_JS)}
+        page = pages.get(parts.path)
+        if page is None:
+            self.send_error(404)
+            return
+        body = page[1].encode()
+        self.send_response(200)
+        self.send_header("Content-Type", page[0] + "; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        # ask for the high-entropy hints too, as sites that read them do
+        self.send_header("Accept-CH", "Sec-CH-UA-Platform-Version, Sec-CH-UA-Arch, "
+                         "Sec-CH-UA-Full-Version-List, Sec-CH-UA-Model, Sec-CH-UA-Bitness")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def query(request: SeenRequest) -> dict[str, list[str]]:
+    """The query parameters of a seen request."""
+    return parse_qs(urlsplit(request.path).query)
+
+
+@contextlib.contextmanager
+def coherence_site() -> Iterator[CoherenceSite]:
+    """Serve the coherence pages on 127.0.0.1 (random port; ``localhost`` reaches it too)."""
+    site = CoherenceSite()
+    with http_server(type("Handler", (_Handler,), {"site": site})) as base:
+        site.port = int(base.rsplit(":", 1)[1])
+        yield site
