@@ -101,11 +101,14 @@ def test_locales_follow_countries() -> None:
 
 def test_guard_script_carries_the_profile_as_json() -> None:
     fp = generate_fingerprint(9, ["macos"]).for_engine("150.0.1.2")
-    script = guard_script(fp, languages=["nl-NL", "nl"], webrtc="block", binding="__b")
+    script = guard_script(fp, languages=["nl-NL", "nl"], webrtc="block", token="t0k")
     config = json.loads(script.split("})(", 1)[1].rsplit(");", 1)[0])
     assert config["platform"] == "MacIntel"
     assert config["languages"] == ["nl-NL", "nl"]
-    assert (config["webrtc"], config["binding"]) == ("block", "__b")
+    assert (config["webrtc"], config["token"]) == ("block", "t0k")
+    # without a token, each script gets a fresh secret one
+    other = guard_script(fp).split("})(", 1)[1]
+    assert '"token": "' in other and other != guard_script(fp).split("})(", 1)[1]
     assert config["fullVersion"] == "150.0.1.2"
     assert "__VIPB_CONFIG__" not in script
 
