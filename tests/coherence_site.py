@@ -19,10 +19,11 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 from tests.servers import http_server
+from tests.sites import CANVAS_DRAWING
 
 # The probe every realm runs. Fingerprinting libraries read these same values; the lie checks
 # are the ones such libraries use to spot patched functions (CreepJS's "lies").
-REALM_JS = r"""
+REALM_JS = CANVAS_DRAWING + r"""
 self.realm = async (name) => {
   const nav = navigator;
   const out = {name, errors: []};
@@ -70,19 +71,7 @@ self.realm = async (name) => {
     return {vendor: gl.getParameter(info.UNMASKED_VENDOR_WEBGL),
       renderer: gl.getParameter(info.UNMASKED_RENDERER_WEBGL)};
   });
-  const fnv = (bytes) => {
-    let h = 2166136261;
-    for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
-    return h;
-  };
-  const draw = (c) => {
-    const ctx = c.getContext("2d");
-    const g = ctx.createLinearGradient(0, 0, c.width, 0);
-    g.addColorStop(0, "#f60"); g.addColorStop(1, "#069");
-    ctx.fillStyle = g; ctx.fillRect(0, 0, c.width, c.height / 2);
-    ctx.fillStyle = "#123"; ctx.font = "18px sans-serif"; ctx.fillText("vipb 1234", 6, 48);
-    return c;
-  };
+  const fnv = canvasBytesHash, draw = drawProbeCanvas;
   await attempt("canvas", async () => {
     const c = draw(canvas(160, 60));
     const read = fnv(c.getContext("2d").getImageData(0, 0, 160, 60).data);

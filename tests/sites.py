@@ -45,27 +45,33 @@ const probe = () => {
 };
 """
 
-CANVAS_PROBE = """
+# One drawing (a gradient and text) and one hash for every canvas probe, so every probe reads
+# the same pixels.
+CANVAS_DRAWING = """
+function canvasBytesHash(bytes) {
+  let h = 2166136261;
+  for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
+  return h;
+}
+function drawProbeCanvas(c) {
+  const ctx = c.getContext("2d");
+  const g = ctx.createLinearGradient(0, 0, c.width, 0);
+  g.addColorStop(0, "#f60"); g.addColorStop(1, "#069");
+  ctx.fillStyle = g; ctx.fillRect(0, 0, c.width, c.height / 2);
+  ctx.fillStyle = "#123"; ctx.font = "18px sans-serif"; ctx.fillText("vipb canvas 1234", 6, 48);
+  return c;
+}
+"""
+
+CANVAS_PROBE = CANVAS_DRAWING + """
 const canvasProbe = async () => {
   const isDoc = typeof document !== "undefined";
   const make = (w, h) => {
     if (!isDoc) return new OffscreenCanvas(w, h);
     const c = document.createElement("canvas"); c.width = w; c.height = h; return c;
   };
-  const fnv = (bytes) => {
-    let h = 2166136261;
-    for (let i = 0; i < bytes.length; i++) { h ^= bytes[i]; h = Math.imul(h, 16777619) >>> 0; }
-    return h;
-  };
+  const fnv = canvasBytesHash, draw = drawProbeCanvas;
   const blobHash = async (blob) => fnv(new Uint8Array(await blob.arrayBuffer()));
-  const draw = (c) => {
-    const ctx = c.getContext("2d");
-    const g = ctx.createLinearGradient(0, 0, c.width, 0);
-    g.addColorStop(0, "#f60"); g.addColorStop(1, "#069");
-    ctx.fillStyle = g; ctx.fillRect(0, 0, c.width, c.height / 2);
-    ctx.fillStyle = "#123"; ctx.font = "18px sans-serif"; ctx.fillText("vipb canvas 1234", 6, 48);
-    return c;
-  };
   const fill = (c) => {
     const ctx = c.getContext("2d"); ctx.fillStyle = "rgb(10,120,200)";
     ctx.fillRect(0, 0, c.width, c.height); return c;

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -168,9 +167,9 @@ class BrowserTab:
         except Exception:
             await self._close_relay()
             raise
-        script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc,
-                              token=secrets.token_hex(16))
-        # Workers get the same script (blob workers are rebuilt from it by the guard itself).
+        # one script (and so one secret token) for the page, its iframes and its workers;
+        # blob workers are rebuilt from it by the guard itself
+        script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc)
         self._worker_prefix = script
         await self.context.add_init_script(script=script)
         if s.blocker is not None:  # interception costs every request: only when blocking

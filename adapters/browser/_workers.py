@@ -20,7 +20,8 @@ EVALUATE_TIMEOUT = 10.0
 
 
 class WorkerGuard:
-    """Injects ``script`` into every dedicated worker a page starts."""
+    """Injects ``script`` into every dedicated worker a page starts, and gives every target
+    attached under the page the network ``identity`` (a user-agent override's parameters)."""
 
     def __init__(self, session: Any, script: str, identity: dict[str, Any]) -> None:
         self._session = session

@@ -20,16 +20,18 @@
   let masks;
   for (const w of [G.parent, G.opener, G.top]) {
     try {
-      if (w && w !== G && typeof ask(w.Function.prototype.toString) === "object") {
-        masks = ask(w.Function.prototype.toString);
-        break;
-      }
+      const found = w && w !== G ? ask(w.Function.prototype.toString) : undefined;
+      if (typeof found === "object") { masks = found; break; }
     } catch (e) { /* another origin: its functions are out of this realm's reach anyway */ }
   }
   masks = masks || new WeakMap();
-  const mask = (fn, original) => { apply(wmSet, masks, [fn, apply(nativeToString, original, [])]); return fn; };
+  const mask = (fn, original) => {
+    apply(wmSet, masks, [fn, apply(nativeToString, original, [])]);
+    return fn;
+  };
   // This very script, for blob workers (taken before toString is patched).
-  const selfSource = "(" + apply(nativeToString, vipbGuard, []) + ")(" + JSON.stringify(cfg) + ");\n";
+  const selfSource = "(" + apply(nativeToString, vipbGuard, []) + ")(" +
+    JSON.stringify(cfg) + ");\n";
   // A native function throwing inside a patched one would show the patch as extra top
   // frames of the stack: the stack is taken again from the patched function's caller, so it
   // reads as the native's would.
@@ -53,7 +55,8 @@
   define(Function.prototype, "toString", {
     value: toString, writable: true, configurable: true, enumerable: false,
   });
-  const lengthOf = (fn, original) => {
+  // ``fn`` with ``original``'s length and text
+  const asNative = (fn, original) => {
     define(fn, "length", { value: original.length, configurable: true });
     return mask(fn, original);
   };
@@ -65,7 +68,7 @@
     const fn = { [name](...args) {
       try { return body(d.value, this, args); } catch (e) { throw hide(e, fn); }
     } }[name];
-    define(proto, name, { ...d, value: lengthOf(fn, d.value) });
+    define(proto, name, { ...d, value: asNative(fn, d.value) });
   };
   // Replace a getter's value; the native getter still runs first (it throws on a wrong receiver).
   const patchGetter = (proto, name, value) => {
@@ -286,7 +289,7 @@
       const args = make(Array.prototype.slice.call(arguments));
       try { return construct(Native, args, new.target); } catch (e) { throw hide(e, hooked); }
     } }[name];
-    lengthOf(hooked, Native);
+    asNative(hooked, Native);
     define(hooked, "prototype", { value: Native.prototype, writable: false });
     Object.setPrototypeOf(hooked, protoOf(Native));
     define(Native.prototype, "constructor", { ...describe(Native.prototype, "constructor"),
