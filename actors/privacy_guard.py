@@ -183,8 +183,8 @@ def _home_zone(locale: str) -> str:
 
 
 def describe(profile: PrivacyProfile) -> dict[str, Any]:
-    """What the CLI shows of a profile (no noise seed)."""
-    fp = profile.values()
+    """What the CLI shows of a profile (no noise seed): the values tabs present."""
+    fp = profile.values().coherent()
     return {
         "id": str(profile.id), "name": profile.name, "platform": fp.platform,
         "user_agent": _CHROME.sub("Chrome/<engine>", fp.user_agent),
@@ -193,6 +193,7 @@ def describe(profile: PrivacyProfile) -> dict[str, Any]:
         "webgl_vendor": fp.webgl_vendor, "webgl_renderer": fp.webgl_renderer,
         "locale": profile.locale, "timezone": profile.timezone,
         "follow_proxy_country": profile.follow_proxy_country, "webrtc": profile.webrtc,
-        "tracker_blocking": profile.tracker_blocking, "fonts": len(fp.fonts),
-        "device": "mobile" if fp.mobile else "desktop",
+        "tracker_blocking": profile.tracker_blocking,
+        "device": "mobile" if fp.mobile else "desktop", "architecture": fp.architecture,
+        "touch_points": fp.max_touch_points, "color_depth": fp.screen.color_depth,
     }

@@ -198,7 +198,10 @@ class TabActor(VipbActor):
         return self._reopen("proxy change")
 
     def crashed(self) -> None:
-        """The browser died: record it, reopen the context, restore the page."""
+        """A browser died: if it was this tab's, record it, reopen the context, restore the
+        page (tabs of another font set's browser live on)."""
+        if self._browser_tab is not None and self._engine.run(self._browser_tab.alive()):
+            return
         self._browser_tab = None  # its context died with the browser
         if self._tab is None:
             return  # prepared, not opened yet: its open() uses the relaunched browser

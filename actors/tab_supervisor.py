@@ -129,9 +129,7 @@ class TabSupervisorActor(VipbActor):
         return result
 
     async def _engine_version(self) -> str:
-        await self._engine.browser()
-        assert self._engine.chromium is not None
-        return self._engine.chromium.version
+        return (await self._engine.locate()).version
 
     # --- channels --------------------------------------------------------------------------------
 

@@ -79,4 +79,4 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
         noise_seed=random.Random(seed).getrandbits(32),
         mobile=mobile,
         model=str(ua_data.get("model") or ""),
-    )
+    ).coherent()

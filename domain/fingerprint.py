@@ -13,6 +13,9 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 _CHROME_VERSION = re.compile(r"Chrome/\d+(\.\d+){0,3}")
+# "Google Inc. (Apple)" / "ANGLE (Apple, ANGLE Metal Renderer: Apple M2, ...)"
+_GPU_VENDOR = re.compile(r"\(([^(),]+)[),]")
+_ARM_GPU_VENDORS = frozenset({"Apple", "ARM", "Qualcomm"})
 
 # Chromium's own brand list (components/embedder_support/user_agent_utils.cc): a GREASE brand
 # and version seeded by the major version, then [GREASE, "Chromium", product brand] placed by
@@ -79,7 +82,7 @@ class Fingerprint(BaseModel):
     screen: Screen
     webgl_vendor: str
     webgl_renderer: str
-    fonts: list[str]
+    fonts: list[str]  # browserforge's list, on record; tabs measure their OS's font set
     noise_seed: int = Field(ge=0, lt=2**32)  # canvas and audio noise, stable per profile
     mobile: bool = False  # a phone: touch, mobile viewport, Sec-CH-UA-Mobile ?1
     model: str = ""  # userAgentData model (phones)
@@ -89,14 +92,40 @@ class Fingerprint(BaseModel):
         """The browser's own brand beside "Chromium" ("Google Chrome"), if it claims one."""
         return next((b.brand for b in self.brands if b.engine and b.brand != "Chromium"), None)
 
+    @property
+    def gpu_vendor(self) -> str:
+        """The GPU's maker as WebGL names it ("Apple", "Intel", ...; "" if unknown)."""
+        match = _GPU_VENDOR.search(self.webgl_vendor) or _GPU_VENDOR.search(self.webgl_renderer)
+        return match.group(1).strip() if match else ""
+
+    def coherent(self) -> Fingerprint:
+        """These values with the device signals made to agree with each other (profiles
+        stored before these rules are presented by them too): a desktop has no touch points
+        (tabs have touch events only on phones), a colour depth of 24 (30 kept for a Mac:
+        wide-gamut displays report it), and the CPU architecture of its GPU's maker (a Mac
+        with an Apple GPU is Apple Silicon: "arm")."""
+        changes: dict[str, object] = {}
+        if not self.mobile:
+            changes["max_touch_points"] = 0
+            if not (self.ua_platform == "macOS" and self.screen.color_depth == 30):
+                changes["screen"] = self.screen.model_copy(update={"color_depth": 24})
+            arm = self.gpu_vendor in _ARM_GPU_VENDORS
+            changes["architecture"] = "arm" if arm else "x86"
+            changes["bitness"] = "64"
+        elif self.max_touch_points == 0:
+            changes["max_touch_points"] = 5
+        return self.model_copy(update=changes)
+
     def for_engine(self, version: str) -> EngineFingerprint:
-        """These values with the user agent and brands of the running engine ``version``."""
+        """These values (made coherent) with the user agent and brands of the running engine
+        ``version``."""
+        fp = self.coherent()
         major = version.split(".")[0]
-        ua = _CHROME_VERSION.sub(f"Chrome/{major}.0.0.0", self.user_agent)
-        product = self.product_brand
+        ua = _CHROME_VERSION.sub(f"Chrome/{major}.0.0.0", fp.user_agent)
+        product = fp.product_brand
         brands = chromium_brands(int(major), product, major)
         full = chromium_brands(int(major), product, version, full=True)
-        return EngineFingerprint(values=self, user_agent=ua, major=major, full_version=version,
+        return EngineFingerprint(values=fp, user_agent=ua, major=major, full_version=version,
                                  brands=brands, full_version_list=full)
 
 

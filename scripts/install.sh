@@ -7,11 +7,17 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "vipb needs Python >= 3.11 (set PYTHON=/path/to/python3.11)" >&2
     exit 1
 fi
-# Debian packages: Chromium (tabs; never `playwright install`), and the real proxy servers
-# the tests run on 127.0.0.1: microsocks, tinyproxy.
+# Debian packages: Chromium (tabs; never `playwright install`), the real proxy servers the
+# tests run on 127.0.0.1 (microsocks, tinyproxy), and fonts metric-compatible with the common
+# Windows and macOS ones (Chromium takes them under those names: Arial, Times New Roman,
+# Courier New, Calibri, Cambria), so a profile's fonts measure as present.
 missing=""
 for bin in microsocks tinyproxy chromium; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing="$missing $bin"
+done
+for font in "fonts-liberation2:Liberation Sans" "fonts-crosextra-carlito:Carlito" \
+            "fonts-crosextra-caladea:Caladea"; do
+    fc-list : family 2>/dev/null | grep -qx "${font#*:}" || missing="$missing ${font%%:*}"
 done
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -21,7 +27,7 @@ if [ -n "$missing" ]; then
             >/dev/null
     else
         echo "note: install$missing (Debian: sudo apt-get install$missing) to run every" \
-             "proxy and browser test; those tests are skipped without them outside CI" >&2
+             "proxy, browser and font test; those tests are skipped without them outside CI" >&2
     fi
 fi
 if [ ! -x .venv/bin/python ]; then

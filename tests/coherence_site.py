@@ -24,6 +24,8 @@ from tests.sites import CANVAS_DRAWING
 # The probe every realm runs. Fingerprinting libraries read these same values; the lie checks
 # are the ones such libraries use to spot patched functions (CreepJS's "lies").
 REALM_JS = CANVAS_DRAWING + r"""
+const FONT_PROBES = ["Arial", "Times New Roman", "Courier New", "Calibri", "Cambria", "Helvetica",
+  "Helvetica Neue", "Times", "Courier", "Segoe UI", "Menlo", "DejaVu Sans", "Liberation Sans", "Ubuntu"];
 self.realm = async (name) => {
   const nav = navigator;
   const out = {name, errors: []};
@@ -71,6 +73,48 @@ self.realm = async (name) => {
     return {vendor: gl.getParameter(info.UNMASKED_VENDOR_WEBGL),
       renderer: gl.getParameter(info.UNMASKED_RENDERER_WEBGL)};
   });
+  await attempt("webglLimits", () => {
+    const gl = canvas(64, 64).getContext("webgl");
+    const limits = {};
+    for (const name of ["MAX_TEXTURE_SIZE", "MAX_RENDERBUFFER_SIZE", "MAX_VIEWPORT_DIMS",
+      "MAX_VERTEX_UNIFORM_VECTORS", "MAX_FRAGMENT_UNIFORM_VECTORS", "MAX_VARYING_VECTORS",
+      "MAX_TEXTURE_IMAGE_UNITS", "MAX_COMBINED_TEXTURE_IMAGE_UNITS", "ALIASED_POINT_SIZE_RANGE"]) {
+      const v = gl.getParameter(gl[name]);
+      limits[name] = typeof v === "number" ? v : Array.from(v);
+    }
+    const listed = gl.getSupportedExtensions();
+    // what a page is told is there must be what it gets
+    const given = listed.filter(e => gl.getExtension(e) !== null);
+    const etc = gl.getExtension("WEBGL_compressed_texture_etc") !== null;
+    return {limits, extensions: listed, given: given.length === listed.length, etc};
+  });
+  await attempt("fonts", () => {
+    // fonts found as fingerprinting scripts find them: text measured against each fallback
+    const ctx = canvas(8, 8).getContext("2d");
+    const width = (family) => { ctx.font = "72px " + family; return ctx.measureText("mmmmmmmmmmlli10OW@").width; };
+    const bases = ["monospace", "serif", "sans-serif"].map(b => [b, width(b)]);
+    return FONT_PROBES.filter(f => bases.some(([b, w]) => width('"' + f + '", ' + b) !== w));
+  });
+  if (isDoc) {
+    await attempt("voices", () => {
+      const list = speechSynthesis.getVoices();
+      const u = new SpeechSynthesisUtterance("hello");
+      u.voice = list[0] || null;  // a listed voice is a voice an utterance takes
+      return {count: list.length, defaults: list.filter(v => v.default).map(v => v.name),
+        langs: [...new Set(list.map(v => v.lang))].length, local: list.filter(v => v.localService).length,
+        names: list.slice(0, 3).map(v => v.name), taken: u.voice === (list[0] || null),
+        isVoice: list.every(v => v instanceof SpeechSynthesisVoice && Object.prototype.toString.call(v) === "[object SpeechSynthesisVoice]")};
+    });
+    await attempt("devices", async () => {
+      const list = await navigator.mediaDevices.enumerateDevices();
+      let asked = "granted";
+      try { (await navigator.mediaDevices.getUserMedia({audio: true})).getTracks().forEach(t => t.stop()); } catch (e) { asked = e.name; }
+      return {kinds: list.map(d => d.kind), named: list.filter(d => d.label || d.deviceId).length,
+        json: JSON.stringify(list[0] || null), inputs: list.filter(d => d instanceof InputDeviceInfo).length, asked};
+    });
+    out.window = {outer: [outerWidth, outerHeight], inner: [innerWidth, innerHeight],
+      at: [screenX, screenY], touchEvents: "ontouchstart" in window};
+  }
   const fnv = canvasBytesHash, draw = drawProbeCanvas;
   await attempt("canvas", async () => {
     const c = draw(canvas(160, 60));
@@ -120,7 +164,15 @@ function lies(isDoc) {
     method(G.NavigatorUAData.prototype, "getHighEntropyValues");
   }
   if (G.Screen) for (const k of ["colorDepth", "availWidth"]) getter(G.Screen.prototype, k);
-  method(G.WebGLRenderingContext && G.WebGLRenderingContext.prototype, "getParameter");
+  if (isDoc) for (const k of ["outerWidth", "outerHeight", "screenX"]) getter(G, k);
+  if (G.SpeechSynthesisVoice) for (const k of ["name", "default"]) getter(G.SpeechSynthesisVoice.prototype, k);
+  if (G.MediaDeviceInfo) getter(G.MediaDeviceInfo.prototype, "kind");
+  method(G.SpeechSynthesis && G.SpeechSynthesis.prototype, "getVoices");
+  method(G.MediaDevices && G.MediaDevices.prototype, "enumerateDevices");
+  for (const k of ["getParameter", "getExtension", "getSupportedExtensions"]) {
+    method(G.WebGLRenderingContext && G.WebGLRenderingContext.prototype, k);
+    method(G.WebGL2RenderingContext && G.WebGL2RenderingContext.prototype, k);
+  }
   method(G.CanvasRenderingContext2D && G.CanvasRenderingContext2D.prototype, "getImageData");
   method(G.OffscreenCanvasRenderingContext2D && G.OffscreenCanvasRenderingContext2D.prototype, "getImageData");
   method(G.HTMLCanvasElement && G.HTMLCanvasElement.prototype, "toDataURL");

@@ -1,9 +1,11 @@
-"""One asyncio loop thread owns Playwright and one Chromium; other threads submit coroutines.
+"""One asyncio loop thread owns Playwright and the Chromium processes; other threads submit
+coroutines.
 
 Playwright's async API is not thread-safe, so every call into it runs on this loop. Actors
-call ``run`` (submit and wait) or ``submit`` (a ``concurrent.futures.Future``). The browser is
-launched on first use; when it dies without being asked to, crash listeners are told (from
-the loop thread) and the next use launches a new one.
+call ``run`` (submit and wait) or ``submit`` (a ``concurrent.futures.Future``). Tabs run in
+one Chromium per font set (an OS family's fonts, see ``_fonts``), launched on first use; when
+one dies without being asked to, crash listeners are told (from the loop thread) and the next
+use launches a new one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -20,7 +25,9 @@ from adapters.egress import EgressGuard
 from domain.egress import EgressPolicy
 from domain.errors import BrowserError
 
+from ._fonts import SYSTEM, FontSets
 from ._locate import Chromium, find_chromium
+from ._realms import RealmGuard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,7 +48,7 @@ LAUNCH_ARGS = (
 
 
 class BrowserEngine:
-    """The loop thread, the Playwright instance and the (re)launched Chromium."""
+    """The loop thread, the Playwright instance and the (re)launched Chromium processes."""
 
     def __init__(self, chromium: Path | None = None, *, headless: bool = True,
                  launch_timeout: float = 60.0, egress: EgressGuard | None = None) -> None:
@@ -54,10 +61,14 @@ class BrowserEngine:
         self._thread = threading.Thread(target=self._loop.run_forever, name="vipb-browser",
                                         daemon=True)
         self._playwright: Any = None
-        self._browser: Any = None
+        self._browsers: dict[str, Any] = {}  # font set -> running browser
+        # each browser's interception for the realms no page session reaches
+        self._realms: dict[str, RealmGuard] = {}
         self._launching: asyncio.Lock | None = None
         self._closing = False
         self._crash_listeners: list[Callable[[], None]] = []
+        self._font_dir: str | None = None
+        self._fonts: FontSets | None = None
         self.chromium: Chromium | None = None
         self.launches = 0
         self._thread.start()
@@ -90,23 +101,42 @@ class BrowserEngine:
         return self._loop
 
     def add_crash_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` (on the loop thread) whenever the browser dies unasked."""
+        """Call ``listener()`` (on the loop thread) whenever a browser dies unasked."""
         self._crash_listeners.append(listener)
 
     # --- on the loop -----------------------------------------------------------------------------
 
-    async def browser(self) -> Any:
-        """The running browser, launching it first if needed (coroutine, loop thread only)."""
-        if self._browser is not None and self._browser.is_connected():
-            return self._browser
+    async def browser(self, fonts: str = SYSTEM) -> Any:
+        """The running browser for the font set ``fonts``, launching it first if needed
+        (coroutine, loop thread only)."""
+        running = self._browsers.get(fonts)
+        if running is not None and running.is_connected():
+            return running
         if self._launching is None:
             self._launching = asyncio.Lock()
         async with self._launching:
-            if self._browser is None or not self._browser.is_connected():
-                self._browser = await self._launch()
-        return self._browser
+            running = self._browsers.get(fonts)
+            if running is None or not running.is_connected():
+                running = self._browsers[fonts] = await self._launch(fonts)
+        return running
 
-    async def _launch(self) -> Any:
+    def running(self) -> dict[str, Any]:
+        """The browsers running now, by font set (diagnostics and tests; loop thread)."""
+        return {fonts: b for fonts, b in self._browsers.items() if b.is_connected()}
+
+    def realms(self, fonts: str = SYSTEM) -> RealmGuard | None:
+        """The browser-wide interception of the browser for ``fonts`` (once launched)."""
+        return self._realms.get(fonts)
+
+    async def locate(self) -> Chromium:
+        """The Chromium executable tabs run, found without launching it."""
+        if self.chromium is None:
+            await self._start_playwright()
+            own = Path(self._playwright.chromium.executable_path)
+            self.chromium = await asyncio.to_thread(find_chromium, self._configured, own)
+        return self.chromium
+
+    async def _start_playwright(self) -> None:
         if self._playwright is None:
             try:
                 from playwright.async_api import async_playwright
@@ -114,27 +144,47 @@ class BrowserEngine:
                 raise BrowserError("playwright is not installed (pip install playwright)") \
                     from None
             self._playwright = await async_playwright().start()
-        own = Path(self._playwright.chromium.executable_path)
-        self.chromium = await asyncio.to_thread(find_chromium, self._configured, own)
+
+    def _font_config(self, fonts: str) -> dict[str, str] | None:
+        """The environment a browser for ``fonts`` starts with (None: this process's)."""
+        if self._fonts is None:
+            self._font_dir = tempfile.mkdtemp(prefix="vipb-fonts-")
+            self._fonts = FontSets(Path(self._font_dir))
+        config = self._fonts.config(fonts)
+        return None if config is None else {**os.environ, "FONTCONFIG_FILE": str(config)}
+
+    async def _launch(self, fonts: str) -> Any:
+        chromium = await self.locate()
+        env = await asyncio.to_thread(self._font_config, fonts)
         try:
             browser = await self._playwright.chromium.launch(
-                executable_path=str(self.chromium.path), headless=self._headless,
+                executable_path=str(chromium.path), headless=self._headless,
                 args=list(LAUNCH_ARGS), timeout=self._launch_timeout * 1000,
-                chromium_sandbox=False,
+                chromium_sandbox=False, env=env,
             )
         except Exception as exc:
-            raise BrowserError(f"Chromium at {self.chromium.path} failed to start: "
+            raise BrowserError(f"Chromium at {chromium.path} failed to start: "
                                f"{str(exc).splitlines()[0]}") from None
-        browser.on("disconnected", lambda _b: self._disconnected(browser))
+        try:
+            self._realms[fonts] = await RealmGuard.start(browser)
+        except Exception as exc:
+            await browser.close()
+            raise BrowserError(f"Chromium at {chromium.path} refused the browser-wide "
+                               f"interception: {str(exc).splitlines()[0]}") from None
+        browser.on("disconnected", lambda _b: self._disconnected(fonts, browser))
         self.launches += 1
-        log.info("launched Chromium %s from %s", self.chromium.version, self.chromium.path)
+        log.info("launched Chromium %s from %s (%s fonts)", chromium.version, chromium.path,
+                 fonts)
         return browser
 
-    def _disconnected(self, browser: Any) -> None:
-        if self._closing or browser is not self._browser:
+    def _disconnected(self, fonts: str, browser: Any) -> None:
+        if self._closing or browser is not self._browsers.get(fonts):
             return
-        log.error("Chromium disconnected unexpectedly; it will be relaunched")
-        self._browser = None
+        log.error("Chromium (%s fonts) disconnected unexpectedly; it will be relaunched", fonts)
+        self._browsers.pop(fonts, None)
+        guard = self._realms.pop(fonts, None)
+        if guard is not None:
+            guard.stop()
         for listener in self._crash_listeners:
             try:
                 listener()
@@ -142,18 +192,22 @@ class BrowserEngine:
                 log.exception("crash listener failed")
 
     async def _shutdown(self) -> None:
-        if self._browser is not None:
+        for guard in self._realms.values():
+            guard.stop()
+        for fonts, browser in list(self._browsers.items()):
             try:
-                await self._browser.close()
+                await browser.close()
             except Exception:
-                log.debug("browser close failed", exc_info=True)
-            self._browser = None
+                log.debug("browser close failed (%s fonts)", fonts, exc_info=True)
+        self._browsers.clear()
         if self._playwright is not None:
             try:
                 await self._playwright.stop()
             except Exception:
                 log.debug("playwright stop failed", exc_info=True)
             self._playwright = None
+        if self._font_dir is not None:
+            shutil.rmtree(self._font_dir, ignore_errors=True)
 
     def close(self) -> None:
         """Close Chromium and Playwright, then stop the loop thread. Safe to call twice."""

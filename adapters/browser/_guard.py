@@ -8,6 +8,8 @@ from functools import cache
 from importlib.resources import files
 
 from domain.fingerprint import EngineFingerprint
+from domain.voices import voices_for
+from domain.webgl import webgl_backend
 
 
 @cache
@@ -22,6 +24,7 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
     overrides the fingerprint's, to match the tab's locale). ``token`` is the tab's secret
     by which its guarded realms recognise each other (a fresh one when not given)."""
     v = fp.values
+    webgl = webgl_backend(v.webgl_renderer, v.gpu_vendor, v.mobile)
     config = {
         "platform": v.platform,
         "uaPlatform": v.ua_platform,
@@ -40,9 +43,14 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
         "screen": {"width": v.screen.width, "height": v.screen.height,
                    "availWidth": v.screen.avail_width, "availHeight": v.screen.avail_height,
                    "colorDepth": v.screen.color_depth},
+        # a maximised window: the browser's own bars are the difference to the viewport
+        "outer": None if v.mobile else {"width": v.screen.avail_width,
+                                        "height": v.screen.avail_height},
         "webglVendor": v.webgl_vendor,
         "webglRenderer": v.webgl_renderer,
-        "fonts": v.fonts,
+        "webglLimits": webgl.limits,
+        "webglMissing": list(webgl.missing_extensions),
+        "voices": [list(voice) for voice in voices_for(v.ua_platform, v.mobile)],
         "noiseSeed": v.noise_seed,
         "webrtc": webrtc,
         "blockSharedWorkers": block_shared_workers,

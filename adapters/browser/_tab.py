@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections import Counter
@@ -20,7 +19,9 @@ from domain.locales import accept_language
 
 from ._blocker import TrackerBlocker
 from ._engine import BrowserEngine
+from ._fonts import font_family
 from ._guard import guard_script
+from ._realms import TabIdentity, prefix_response
 from ._workers import WorkerGuard
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,18 @@ def _user_agent_metadata(fp: EngineFingerprint) -> dict[str, Any]:
     }
 
 
+def _request_headers(fp: EngineFingerprint,
+                     languages: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers every request of the profile carries, and the client hints it adds on
+    secure origins (the low-entropy ones Chromium sends unasked)."""
+    v = fp.values
+    headers = {"User-Agent": fp.user_agent, "Accept-Language": accept_language(languages)}
+    hints = {"sec-ch-ua": ", ".join(f'"{brand}";v="{version}"' for brand, version in fp.brands),
+             "sec-ch-ua-mobile": "?1" if v.mobile else "?0",
+             "sec-ch-ua-platform": f'"{v.ua_platform}"'}
+    return headers, hints
+
+
 class BrowserTab:
     """A live context + page. Every method is a coroutine for the engine's loop."""
 
@@ -120,6 +133,8 @@ class BrowserTab:
         self.workers: WorkerGuard | None = None
         self._worker_prefix = ""
         self._session: Any = None
+        self._context_id = ""  # Chromium's id of this tab's context
+        self._fonts = ""  # the font set of the browser the context is in
         self._answers_auth = False  # this tab's session answers proxy challenges
         self._loading: asyncio.Future[Any] | None = None  # the navigation in progress
         self._aborted = False
@@ -127,8 +142,10 @@ class BrowserTab:
 
     async def open(self) -> BrowserTab:
         """Create the context and its page, profile applied before any page script."""
-        browser = await self.engine.browser()
         s, fp = self.setup, self.setup.fingerprint
+        # the browser whose fonts are the profile's system's
+        self._fonts = font_family(fp.values.ua_platform)
+        browser = await self.engine.browser(self._fonts)
         if s.proxy is None:  # direct: every request passes the egress guard
             self.relay = await LocalProxy(direct(self.engine.egress), "direct tab").start()
         elif s.proxy.needs_relay:
@@ -185,6 +202,14 @@ class BrowserTab:
         # the page and every target under it (out-of-process iframes, workers) present the
         # profile at the network level too: user agent, client hints, languages
         self.workers = WorkerGuard(session, script, identity)
+        # realms no page session reaches (a worker's worker, an out-of-process iframe's
+        # worker) are guarded browser-wide, by this context's id
+        realms = self.engine.realms(self._fonts)
+        if realms is not None:
+            target = await session.send("Target.getTargetInfo")
+            self._context_id = target["targetInfo"]["browserContextId"]
+            realms.register(self._context_id, TabIdentity(
+                script, *_request_headers(fp, s.languages)))
         user_agent = session.send("Emulation.setUserAgentOverride", identity)
         # Worker scripts get the guard in front as they are served. Chromium fetches a
         # dedicated worker's script before the worker exists as a target (so injecting over
@@ -238,19 +263,8 @@ class BrowserTab:
             except Exception as exc:
                 log.debug("intercepted request %s not continued: %s", url[:80], exc)
             return
-        status = int(event.get("responseStatusCode") or 0)
         try:
-            if 200 <= status < 300 and _is_script(event.get("responseHeaders", [])):
-                body = await session.send("Fetch.getResponseBody", {"requestId": request_id})
-                raw = (base64.b64decode(body["body"]) if body.get("base64Encoded")
-                       else body["body"].encode())
-                headers = [h for h in event.get("responseHeaders", [])
-                           if h["name"].lower() not in ("content-length", "content-encoding")]
-                await session.send("Fetch.fulfillRequest", {
-                    "requestId": request_id, "responseCode": status,
-                    "responseHeaders": headers,
-                    "body": base64.b64encode(self._worker_prefix.encode() + raw).decode()})
-            else:
+            if not await prefix_response(session, event, self._worker_prefix):
                 await session.send("Fetch.continueResponse", {"requestId": request_id})
         except Exception as exc:  # the page closed, or the request was cancelled
             log.debug("intercepted response of %s not served: %s", url[:80], exc)
@@ -352,12 +366,20 @@ class BrowserTab:
         """Evaluate JavaScript in the page (tests and diagnostics)."""
         return await self.page.evaluate(expression, arg)
 
+    async def alive(self) -> bool:
+        """Whether the browser this tab's context lives in is still running."""
+        browser = None if self.context is None else self.context.browser
+        return browser is not None and bool(browser.is_connected())
+
     async def close(self) -> None:
         """Close the context (and its relay)."""
         if self.workers is not None:
             self.workers.stop()
         for task in list(self._tasks):
             task.cancel()
+        realms = self.engine.realms(self._fonts)
+        if self._context_id and realms is not None:
+            realms.forget(self._context_id)
         if self.context is not None:
             try:
                 await self.context.close()
@@ -370,12 +392,6 @@ class BrowserTab:
         if self.relay is not None:
             await self.relay.close()
             self.relay = None
-
-
-def _is_script(headers: list[dict[str, str]]) -> bool:
-    """Whether a response's Content-Type is JavaScript."""
-    kind = next((h["value"] for h in headers if h["name"].lower() == "content-type"), "")
-    return "javascript" in kind.lower() or "ecmascript" in kind.lower()
 
 
 def _navigation_error(exc: Exception) -> str:

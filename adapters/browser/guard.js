@@ -157,6 +157,13 @@
     });
   }
 
+  // --- window: a maximised browser window, its bars above the page ---------------------------
+  if (cfg.outer && describe(G, "outerWidth")) {
+    patchGetter(G, "outerWidth", cfg.outer.width);
+    patchGetter(G, "outerHeight", cfg.outer.height);
+    for (const name of ["screenX", "screenY", "screenLeft", "screenTop"]) patchGetter(G, name, 0);
+  }
+
   // --- screen (windows only). Playwright's screen option sets width/height in the page, but
   // an out-of-process iframe cannot take device metrics (CDP: top-level targets only).
   if (G.Screen) {
@@ -169,14 +176,38 @@
     patchGetter(S, "pixelDepth", cfg.screen.colorDepth);
   }
 
-  // --- WebGL vendor/renderer -------------------------------------------------------------------
+  // --- WebGL: the claimed GPU's vendor, renderer, its backend's limits and extensions ------
+  const missing = new Set(cfg.webglMissing.map((name) => name.toLowerCase()));
   for (const ctx of [G.WebGLRenderingContext, G.WebGL2RenderingContext]) {
     if (!ctx) continue;
+    const limits = new Map();
+    for (const [name, value] of Object.entries(cfg.webglLimits)) {
+      if (typeof ctx[name] === "number") limits.set(ctx[name], value);
+    }
     patchMethod(ctx.prototype, "getParameter", () => (target, self, args) => {
-      if (args[0] === 0x9245) { apply(target, self, args); return cfg.webglVendor; }
-      if (args[0] === 0x9246) { apply(target, self, args); return cfg.webglRenderer; }
-      return apply(target, self, args);
+      const real = apply(target, self, args);  // the native's checks and errors first
+      if (args[0] === 0x9245) return cfg.webglVendor;
+      if (args[0] === 0x9246) return cfg.webglRenderer;
+      if (real === null || !limits.has(args[0])) return real;
+      const value = limits.get(args[0]);
+      // ranges and dimensions come back as a fresh typed array of the native's own type
+      return typeof value === "number" ? value : new real.constructor(value);
     });
+    if (missing.size) {
+      const supported = ctx.prototype.getSupportedExtensions;  // the native, for its checks
+      patchMethod(ctx.prototype, "getSupportedExtensions", () => (target, self, args) => {
+        const real = apply(target, self, args);
+        return real && real.filter((name) => !missing.has(name.toLowerCase()));
+      });
+      // extension names match without case; an absent one is null, as it is natively
+      patchMethod(ctx.prototype, "getExtension", () => (target, self, args) => {
+        if (!args.length || !missing.has(String(args[0]).toLowerCase())) {
+          return apply(target, self, args);
+        }
+        apply(supported, self, []);  // a wrong receiver throws as the native would
+        return null;
+      });
+    }
   }
 
   // --- canvas noise ----------------------------------------------------------------------------
@@ -250,22 +281,85 @@
     });
   }
 
-  // --- fonts: only the profile's families (plus generic ones) are reported as available --------
-  const generic = new Set(["serif", "sans-serif", "monospace", "cursive", "fantasy", "system-ui",
-    "ui-serif", "ui-sans-serif", "ui-monospace", "ui-rounded", "emoji", "math", "fangsong"]);
-  const fonts = new Set(cfg.fonts.map((f) => f.toLowerCase()));
-  const families = (spec) => {
-    const m = /(?:^|\s)((?:"[^"]*"|'[^']*'|[^,\s"']+)(?:\s*,\s*(?:"[^"]*"|'[^']*'|[^,"']+))*)\s*$/.exec(String(spec));
-    if (!m) return [];
-    return m[1].split(",").map((f) => f.trim().replace(/^["']|["']$/g, "").toLowerCase());
+  // --- objects of a native interface the browser here cannot make: an instance of the
+  // prototype whose getters answer from ``fields`` (real instances still answer natively)
+  const fakes = new WeakMap();
+  const patchFields = (proto, names) => {
+    for (const name of names) {
+      const d = proto && describe(proto, name);
+      if (!d || !d.get) continue;
+      const native = d.get;
+      const get = describe({ get [name]() {
+        const own = apply(wmGet, fakes, [this]);
+        if (own !== undefined) return own[name];
+        try { return apply(native, this, []); } catch (e) { throw hide(e, get); }
+      } }, name).get;
+      define(proto, name, { ...d, get: mask(get, native) });
+    }
   };
-  // FontFaceSet is not a global in Chromium: reach its prototype through the instance.
-  const fontSet = (G.document && G.document.fonts) || G.fonts;
-  if (fontSet) {
-    patchMethod(Object.getPrototypeOf(fontSet), "check", () => (target, self, args) => {
-      const real = apply(target, self, args);
-      const named = families(args[0]).filter((f) => !generic.has(f));
-      return real && named.every((f) => fonts.has(f));
+  const fake = (proto, fields) => {
+    const object = Object.create(proto);
+    apply(wmSet, fakes, [object, fields]);
+    return object;
+  };
+
+  // --- speech voices: the system's and Google's, as a desktop Chrome lists them -------------
+  if (G.speechSynthesis && G.SpeechSynthesisVoice && cfg.voices.length) {
+    const VP = G.SpeechSynthesisVoice.prototype;
+    patchFields(VP, ["voiceURI", "name", "lang", "localService", "default"]);
+    const voices = cfg.voices.map(([name, lang, local, isDefault]) => fake(VP, {
+      voiceURI: name, name, lang, localService: local, default: isDefault }));
+    patchMethod(G.SpeechSynthesis.prototype, "getVoices", () => (target, self, args) => {
+      apply(target, self, args);
+      return voices.slice();
+    });
+    // an utterance takes one of these voices (and speaks with the default one)
+    const chosen = new WeakMap();
+    const UP = G.SpeechSynthesisUtterance && G.SpeechSynthesisUtterance.prototype;
+    const vd = UP && describe(UP, "voice");
+    if (vd && vd.get && vd.set) {
+      const get = describe({ get voice() {
+        const own = apply(wmGet, chosen, [this]);
+        try {
+          const real = apply(vd.get, this, []);
+          return own !== undefined ? own : real;
+        } catch (e) { throw hide(e, get); }
+      } }, "voice").get;
+      const set = describe({ set voice(value) {
+        const ours = value !== null && apply(wmGet, fakes, [value]) !== undefined;
+        try { apply(vd.set, this, [ours ? null : value]); } catch (e) { throw hide(e, set); }
+        apply(wmSet, chosen, [this, ours ? value : undefined]);
+      } }, "voice").set;
+      define(UP, "voice", { ...vd, get: mask(get, vd.get), set: mask(set, vd.set) });
+    }
+  }
+
+  // --- media devices: a microphone, a camera and speakers, unnamed until a site is allowed
+  // them (Chrome's answer before permission); asking for them is refused, as by a user
+  if (G.MediaDevices && G.MediaDeviceInfo) {
+    const MP = G.MediaDeviceInfo.prototype;
+    const IP = G.InputDeviceInfo ? G.InputDeviceInfo.prototype : MP;
+    patchFields(MP, ["deviceId", "kind", "label", "groupId"]);
+    const device = (kind) => fake(kind === "audiooutput" ? MP : IP, {
+      deviceId: "", kind, label: "", groupId: "" });
+    patchMethod(MP, "toJSON", () => (target, self, args) => {
+      const own = apply(wmGet, fakes, [self]);
+      return own === undefined ? apply(target, self, args) : { ...own };
+    });
+    if (IP !== MP) {
+      patchMethod(IP, "getCapabilities", () => (target, self, args) =>
+        apply(wmGet, fakes, [self]) === undefined ? apply(target, self, args) : {});
+    }
+    const MD = G.MediaDevices.prototype;
+    patchMethod(MD, "enumerateDevices", () => (target, self, args) =>
+      apply(target, self, args).then((real) => real.length ? real
+        : ["audioinput", "videoinput", "audiooutput"].map(device)));
+    patchMethod(MD, "getUserMedia", () => (target, self, args) => {
+      const c = args[0];
+      if (c && typeof c === "object" && (c.audio || c.video)) {
+        return Promise.reject(new DOMException("Permission denied", "NotAllowedError"));
+      }
+      return apply(target, self, args);
     });
   }
 

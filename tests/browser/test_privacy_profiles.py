@@ -206,17 +206,6 @@ def test_audio_noise_is_tiny_stable_and_per_profile(browser_runtime, site: Site)
     assert abs(other - first) / first < 1e-5  # relative noise: the sound is the same
 
 
-def test_font_checks_follow_the_profile(browser_runtime, site: Site) -> None:
-    rt = browser_runtime
-    call(rt, "privacy:set-fingerprint", profile="fonts", seed=41, os=["windows"])
-    tab = call(rt, "tab:create", url=site.url("/frame.html"), profile="fonts", proxy="direct")
-    # DejaVu Sans is installed with Debian's Chromium, but no Windows profile lists it
-    checks = evaluate(rt, tab["id"], """() => [
-        document.fonts.check("12px 'DejaVu Sans'"), document.fonts.check("12px serif"),
-        document.fonts.check.toString()]""")
-    assert checks == [False, True, "function check() { [native code] }"]
-
-
 def test_canvas_exports_work_noise_once_and_leave_flat_areas_alone(browser_runtime,
                                                                    site: Site) -> None:
     """Every export path (getImageData, toDataURL, toBlob, OffscreenCanvas.convertToBlob), in

@@ -76,6 +76,44 @@ def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() ->
         generate_fingerprint(1, ["amiga"])
 
 
+def test_device_signals_agree_even_for_profiles_stored_before_the_rules() -> None:
+    """browserforge's data gives Windows a colour depth of 32, touch points to desktops and
+    x86 to Macs with an Apple GPU; tabs present the coherent values, stored or not."""
+    mac = generate_fingerprint(3, ["macos"])
+    old = mac.model_copy(update={
+        "architecture": "x86", "max_touch_points": 10,
+        "screen": mac.screen.model_copy(update={"color_depth": 32})})
+    shown = old.for_engine("156.0.8078.114").values
+    assert (shown.architecture, shown.bitness, shown.max_touch_points) == ("arm", "64", 0)
+    assert shown.screen.color_depth == 24 and shown.coherent() == shown
+    wide = old.model_copy(update={"screen": mac.screen.model_copy(update={"color_depth": 30})})
+    assert wide.coherent().screen.color_depth == 30  # a Mac's wide-gamut display
+    intel = old.model_copy(update={"webgl_vendor": "Google Inc. (Intel)"})
+    assert intel.coherent().architecture == "x86"
+    phone = generate_fingerprint(4, ["android"])
+    assert phone.coherent().max_touch_points > 0
+    assert phone.model_copy(update={"max_touch_points": 0}).coherent().max_touch_points == 5
+
+
+def test_webgl_backends_follow_the_claimed_renderer() -> None:
+    from domain.webgl import AS_RENDERED, D3D11, METAL_APPLE, METAL_OTHER, OPENGL, webgl_backend
+
+    d3d = "ANGLE (NVIDIA, NVIDIA GeForce RTX 4060 (0x00002882) Direct3D11 vs_5_0 ps_5_0, D3D11)"
+    assert webgl_backend(d3d, "NVIDIA", False) is D3D11
+    apple = "ANGLE (Apple, ANGLE Metal Renderer: Apple M2, Unspecified Version)"
+    assert webgl_backend(apple, "Apple", False) is METAL_APPLE
+    assert webgl_backend(apple.replace("Apple M2", "Intel(R) UHD 630"), "Intel",
+                         False) is METAL_OTHER
+    assert webgl_backend("ANGLE (Intel, Mesa Intel(R) UHD (CML GT2), OpenGL 4.6)", "Intel",
+                         False) is OPENGL
+    swift = "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)"
+    assert webgl_backend(swift, "Google", False) is AS_RENDERED
+    assert webgl_backend(d3d, "NVIDIA", True) is AS_RENDERED
+    # Apple GPUs sample ETC and ASTC; Direct3D does not expose them
+    assert "WEBGL_compressed_texture_etc" in D3D11.missing_extensions
+    assert not METAL_APPLE.missing_extensions
+
+
 def test_brand_lists_are_generated_as_chromium_generates_them() -> None:
     # GREASE brands Chromium really sent (the issue's observations and Chromium 156 here)
     assert chromium_brands(146, None, "146")[0] == ("Not-A.Brand", "24")
@@ -111,6 +149,24 @@ def test_guard_script_carries_the_profile_as_json() -> None:
     assert '"token": "' in other and other != guard_script(fp).split("})(", 1)[1]
     assert config["fullVersion"] == "150.0.1.2"
     assert "__VIPB_CONFIG__" not in script
+
+
+def test_client_hints_go_only_to_origins_chromium_sends_them_to() -> None:
+    from adapters.browser._realms import TabIdentity, trustworthy, with_headers
+
+    assert all(trustworthy(u) for u in (
+        "https://example.com/w.js", "http://127.0.0.2:8/w.js", "http://[::1]:8/",
+        "http://localhost./w.js", "http://api.localhost/w.js", "wss://example.com/"))
+    assert not any(trustworthy(u) for u in (
+        "http://example.com/w.js", "http://127.0.0.1.evil.example/w.js",
+        "http://localhost.evil.example/", "ftp://127.0.0.1.example/", "blob:null/x"))
+    tab = TabIdentity("guard", {"User-Agent": "UA"}, {"sec-ch-ua": '"B";v="1"'})
+    assert tab.for_url("http://example.com/") == {"User-Agent": "UA"}
+    assert tab.for_url("https://example.com/") == {"User-Agent": "UA", "sec-ch-ua": '"B";v="1"'}
+    # every header given replaces the request's own, whatever its case; the rest stay
+    sent = with_headers({"user-agent": "HeadlessChrome", "Accept": "*/*"}, {"User-Agent": "UA"})
+    assert sorted((h["name"], h["value"]) for h in sent) == [("Accept", "*/*"),
+                                                               ("User-Agent", "UA")]
 
 
 def test_blocker_matches_the_shipped_list() -> None:

@@ -1,0 +1,173 @@
+"""Guard the worker scripts that no page's interception sees, from the browser itself.
+
+A page's own CDP session intercepts the requests of the page and its same-process frames,
+but not the script of a worker started by a worker, nor of a worker inside an
+out-of-process (cross-site) iframe: Chromium fetches those for the parent worker's or the
+iframe's target. One browser-wide session intercepts requests of type "Other" (what a worker
+script fetch is); a paused request names the target it was made for, the target names its
+browser context, and the context is a tab's. For those the request goes out with the tab's
+user agent, languages and client hints (Chromium has not set them yet at that stage), and a
+script response gets the tab's guard in front, as the page's own interception does.
+Requests of any other target continue untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+# the targets whose sub-resources no page session intercepts
+UNREACHED_TARGETS = frozenset({"worker", "iframe"})
+
+
+@dataclass(frozen=True)
+class TabIdentity:
+    """What one tab's requests and worker scripts carry."""
+
+    script: str  # the guard, put in front of worker scripts
+    headers: dict[str, str]  # header name (any case) -> value, set on every request
+    hints: dict[str, str]  # client hints, set on requests to secure origins only
+
+    def for_url(self, url: str) -> dict[str, str]:
+        """The headers a request to ``url`` carries (client hints only where Chromium sends
+        them: potentially trustworthy origins)."""
+        return {**self.headers, **self.hints} if trustworthy(url) else self.headers
+
+
+def trustworthy(url: str) -> bool:
+    """Whether ``url``'s origin is potentially trustworthy (https, or a loopback host)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "wss"):
+        return True
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_script(headers: list[dict[str, str]]) -> bool:
+    """Whether a response's Content-Type is JavaScript."""
+    kind = next((h["value"] for h in headers if h["name"].lower() == "content-type"), "")
+    return "javascript" in kind.lower() or "ecmascript" in kind.lower()
+
+
+async def prefix_response(session: Any, event: dict[str, Any], prefix: str) -> bool:
+    """Fulfil a paused script response with ``prefix`` in front of its body (True), or leave
+    it for the caller to continue (False: not a successful script response)."""
+    status = int(event.get("responseStatusCode") or 0)
+    if not (200 <= status < 300 and is_script(event.get("responseHeaders", []))):
+        return False
+    request_id = event["requestId"]
+    body = await session.send("Fetch.getResponseBody", {"requestId": request_id})
+    raw = base64.b64decode(body["body"]) if body.get("base64Encoded") else body["body"].encode()
+    headers = [h for h in event.get("responseHeaders", [])
+               if h["name"].lower() not in ("content-length", "content-encoding")]
+    await session.send("Fetch.fulfillRequest", {
+        "requestId": request_id, "responseCode": status, "responseHeaders": headers,
+        "body": base64.b64encode(prefix.encode() + raw).decode()})
+    return True
+
+
+def with_headers(headers: dict[str, str], extra: dict[str, str]) -> list[dict[str, str]]:
+    """``headers`` with every header of ``extra`` set (names compared without case)."""
+    names = {name.lower() for name in extra}
+    kept = [{"name": k, "value": v} for k, v in headers.items() if k.lower() not in names]
+    return kept + [{"name": k, "value": v} for k, v in extra.items()]
+
+
+class RealmGuard:
+    """The browser-wide interception for the realms no page session reaches."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._tabs: dict[str, TabIdentity] = {}  # browser context id -> identity
+        self._targets: dict[str, tuple[str, str]] = {}  # target id -> (type, context id)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.served = 0  # worker scripts given a guard here
+
+    @classmethod
+    async def start(cls, browser: Any) -> RealmGuard:
+        """Open the browser's session and intercept from now on."""
+        guard = cls(await browser.new_browser_cdp_session())
+        session = guard._session
+        session.on("Target.targetCreated", guard._target)
+        session.on("Target.targetInfoChanged", guard._target)
+        session.on("Target.targetDestroyed",
+                   lambda e: guard._targets.pop(e.get("targetId", ""), None))
+        session.on("Fetch.requestPaused", guard._paused)
+        await session.send("Target.setDiscoverTargets", {"discover": True})
+        await session.send("Fetch.enable", {"handleAuthRequests": False, "patterns": [
+            {"urlPattern": "*", "resourceType": "Other", "requestStage": stage}
+            for stage in ("Request", "Response")]})
+        return guard
+
+    def register(self, context_id: str, identity: TabIdentity) -> None:
+        """Requests of ``context_id``'s unreached realms present ``identity`` from now on."""
+        self._tabs[context_id] = identity
+
+    def forget(self, context_id: str) -> None:
+        """The tab closed."""
+        self._tabs.pop(context_id, None)
+
+    def _target(self, event: dict[str, Any]) -> None:
+        info = event.get("targetInfo", {})
+        if info.get("targetId"):
+            self._targets[info["targetId"]] = (info.get("type", ""),
+                                               info.get("browserContextId", ""))
+
+    def _paused(self, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self._serve(event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _owner(self, target_id: str) -> TabIdentity | None:
+        """The tab whose unreached realm ``target_id`` is, if it is one."""
+        known = self._targets.get(target_id)
+        if known is None and target_id:  # made before its creation event reached us
+            try:
+                reply = await self._session.send("Target.getTargetInfo",
+                                                 {"targetId": target_id})
+                self._target(reply)
+            except Exception:  # a same-process frame: no target of its own
+                return None
+            known = self._targets.get(target_id)
+        if known is None or known[0] not in UNREACHED_TARGETS:
+            return None
+        return self._tabs.get(known[1])
+
+    async def _serve(self, event: dict[str, Any]) -> None:
+        request_id, session = event["requestId"], self._session
+        response = "responseStatusCode" in event or "responseErrorReason" in event
+        try:
+            tab = await self._owner(event.get("frameId", ""))
+            if tab is None:
+                method = "Fetch.continueResponse" if response else "Fetch.continueRequest"
+                await session.send(method, {"requestId": request_id})
+            elif not response:
+                request = event["request"]
+                await session.send("Fetch.continueRequest", {
+                    "requestId": request_id,
+                    "headers": with_headers(request.get("headers", {}),
+                                            tab.for_url(request.get("url", "")))})
+            elif await prefix_response(session, event, tab.script):
+                self.served += 1
+            else:
+                await session.send("Fetch.continueResponse", {"requestId": request_id})
+        except Exception as exc:  # the target closed, or the request was cancelled
+            log.debug("browser-wide interception of %s: %s",
+                      event.get("request", {}).get("url", "?")[:80], exc)
+
+    def stop(self) -> None:
+        """Cancel answers still in flight (the browser is closing)."""
+        for task in list(self._tasks):
+            task.cancel()
