@@ -2,11 +2,13 @@
 
 from ._blocker import TrackerBlocker, read_list, shipped_list
 from ._engine import LAUNCH_ARGS, BrowserEngine
+from ._fonts import FONT_PACKAGES, missing_fonts
 from ._guard import guard_script
 from ._locate import Chromium, find_chromium
 from ._tab import BrowserTab, NavigationResult, ProxyRoute, TabSetup, TrackerCounts
 
 __all__ = [
+    "FONT_PACKAGES",
     "LAUNCH_ARGS",
     "BrowserEngine",
     "BrowserTab",
@@ -18,6 +20,7 @@ __all__ = [
     "TrackerCounts",
     "find_chromium",
     "guard_script",
+    "missing_fonts",
     "read_list",
     "shipped_list",
 ]

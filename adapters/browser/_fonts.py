@@ -86,6 +86,15 @@ def _elsewhere(family: str) -> str:
     return "Liberation Serif" if "Mono" in family or family == "Courier" else "Liberation Mono"
 
 
+FONT_PACKAGES = "fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea"
+
+
+def missing_fonts() -> list[str]:
+    """The families of every set that are not installed (none: every set can be written)."""
+    needed = sorted({family for families in FONT_FILES.values() for family in families})
+    return [family for family in needed if not _files(family)]
+
+
 def _config(fonts_dir: Path, cache_dir: Path, name: str) -> str:
     hidden = "".join(
         f'  <match><test qual="first" name="family"><string>{escape(family)}</string></test>'
@@ -138,9 +147,8 @@ class FontSets:
         missing = [family for family, files in found.items() if not files]
         if missing:
             log.warning("fonts for %s profiles not installed (%s): their tabs measure the "
-                        "machine's fonts (Debian: apt-get install fonts-liberation2 "
-                        "fonts-crosextra-carlito fonts-crosextra-caladea)", name,
-                        ", ".join(missing))
+                        "machine's fonts (Debian: apt-get install %s)", name,
+                        ", ".join(missing), FONT_PACKAGES)
             return None
         base = self._root / name
         fonts_dir, cache_dir = base / "fonts", base / "cache"

@@ -5,11 +5,13 @@ and no realm may show a patched function or a trace of the guard."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from adapters.browser import FONT_PACKAGES, missing_fonts
 from domain.fingerprint import chromium_brands
 from domain.locales import accept_language
 from domain.webgl import webgl_backend
@@ -60,6 +62,9 @@ def _gather(rt: Any, site: CoherenceSite, os_name: str, seed: int) -> tuple[dict
 def test_every_realm_and_every_request_tell_the_same_profile(
         browser_runtime, coherence: CoherenceSite, os_name: str, seed: int, platform: str,
         ua_platform: str) -> None:
+    if missing_fonts() and not os.environ.get("CI"):
+        pytest.skip(f"fonts missing: {', '.join(missing_fonts())} (apt-get install "
+                    f"{FONT_PACKAGES})")
     rt = browser_runtime
     profile, realms = _gather(rt, coherence, os_name, seed)
     assert sorted(realms) == sorted(REALMS)
