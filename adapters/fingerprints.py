@@ -29,6 +29,15 @@ def _generator(os_names: tuple[str, ...], mobile: bool) -> Any:
                                 device="mobile" if mobile else "desktop")
 
 
+# browserforge's data holds a few devices with impossible core counts (640): a data error,
+# read as the most common count of its desktops
+MAX_CORES, COMMON_CORES = 128, 8
+
+
+def _cores(value: int | None) -> int:
+    return value if value and 1 <= value <= MAX_CORES else COMMON_CORES
+
+
 def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
                          locale: str | None = None) -> Fingerprint:
     """One coherent Chrome fingerprint (desktop, or a phone for ``android``), reproducible
@@ -67,7 +76,7 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
         bitness=ua_data.get("bitness", "" if mobile else "64"),
         brands=brands,
         languages=languages,
-        hardware_concurrency=nav.hardwareConcurrency or 4,
+        hardware_concurrency=_cores(nav.hardwareConcurrency),
         device_memory=nav.deviceMemory or 8,
         max_touch_points=nav.maxTouchPoints or 0,
         screen=Screen(width=s.width, height=s.height, avail_width=s.availWidth,

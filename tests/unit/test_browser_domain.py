@@ -74,6 +74,8 @@ def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() ->
         ("Not:A-Brand", "8"), ("Chromium", "156"), ("Google Chrome", "156")]
     with pytest.raises(ValidationError, match=r"^os: "):
         generate_fingerprint(1, ["amiga"])
+    # seed 10552 draws a device browserforge's data says has 640 cores (it failed to load)
+    assert generate_fingerprint(10552).hardware_concurrency == 8
 
 
 def test_device_signals_agree_even_for_profiles_stored_before_the_rules() -> None:
