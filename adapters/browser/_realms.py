@@ -4,11 +4,13 @@ A page's own CDP session intercepts the requests of the page and its same-proces
 but not the script of a worker started by a worker, nor of a worker inside an
 out-of-process (cross-site) iframe: Chromium fetches those for the parent worker's or the
 iframe's target. One browser-wide session intercepts requests of type "Other" (what a worker
-script fetch is); a paused request names the target it was made for, the target names its
-browser context, and the context is a tab's. For those the request goes out with the tab's
-user agent, languages and client hints (Chromium has not set them yet at that stage), and a
-script response gets the tab's guard in front, as the page's own interception does.
-Requests of any other target continue untouched.
+script fetch is); a paused request names the target it was made for. A tab's own page goes
+on at once (its session serves it); any other target is looked up, its browser context is a
+tab's, and for a worker or an out-of-process iframe the request goes out with the tab's user
+agent, languages and client hints (Chromium has not set them yet at that stage), and its
+script response gets the tab's guard in front, as the page's own interception does. Requests
+of any other target continue untouched. (Target discovery is not used: it sends an event to
+this process for every change of every page, which costs every tab's navigations.)
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class RealmGuard:
     def __init__(self, session: Any) -> None:
         self._session = session
         self._tabs: dict[str, TabIdentity] = {}  # browser context id -> identity
-        self._targets: dict[str, tuple[str, str]] = {}  # target id -> (type, context id)
+        self._pages: dict[str, str] = {}  # a tab's page target id -> its context id
         self._tasks: set[asyncio.Task[None]] = set()
         self.served = 0  # worker scripts given a guard here
 
@@ -100,30 +102,24 @@ class RealmGuard:
         """Open the browser's session and intercept from now on."""
         guard = cls(await browser.new_browser_cdp_session())
         session = guard._session
-        session.on("Target.targetCreated", guard._target)
-        session.on("Target.targetInfoChanged", guard._target)
-        session.on("Target.targetDestroyed",
-                   lambda e: guard._targets.pop(e.get("targetId", ""), None))
         session.on("Fetch.requestPaused", guard._paused)
-        await session.send("Target.setDiscoverTargets", {"discover": True})
+        # Requests only: the response of a request found to be an unreached realm's is asked
+        # for as it goes on (interceptResponse), so every other request pauses once, not twice.
         await session.send("Fetch.enable", {"handleAuthRequests": False, "patterns": [
-            {"urlPattern": "*", "resourceType": "Other", "requestStage": stage}
-            for stage in ("Request", "Response")]})
+            {"urlPattern": "*", "resourceType": "Other", "requestStage": "Request"}]})
         return guard
 
-    def register(self, context_id: str, identity: TabIdentity) -> None:
-        """Requests of ``context_id``'s unreached realms present ``identity`` from now on."""
+    def register(self, context_id: str, page_id: str, identity: TabIdentity) -> None:
+        """Requests of ``context_id``'s unreached realms present ``identity`` from now on;
+        its page (target ``page_id``) is served by its own session."""
         self._tabs[context_id] = identity
+        self._pages[page_id] = context_id
 
     def forget(self, context_id: str) -> None:
         """The tab closed."""
         self._tabs.pop(context_id, None)
-
-    def _target(self, event: dict[str, Any]) -> None:
-        info = event.get("targetInfo", {})
-        if info.get("targetId"):
-            self._targets[info["targetId"]] = (info.get("type", ""),
-                                               info.get("browserContextId", ""))
+        for page_id in [p for p, c in self._pages.items() if c == context_id]:
+            del self._pages[page_id]
 
     def _paused(self, event: dict[str, Any]) -> None:
         task = asyncio.ensure_future(self._serve(event))
@@ -132,18 +128,16 @@ class RealmGuard:
 
     async def _owner(self, target_id: str) -> TabIdentity | None:
         """The tab whose unreached realm ``target_id`` is, if it is one."""
-        known = self._targets.get(target_id)
-        if known is None and target_id:  # made before its creation event reached us
-            try:
-                reply = await self._session.send("Target.getTargetInfo",
-                                                 {"targetId": target_id})
-                self._target(reply)
-            except Exception:  # a same-process frame: no target of its own
-                return None
-            known = self._targets.get(target_id)
-        if known is None or known[0] not in UNREACHED_TARGETS:
+        if not target_id or target_id in self._pages:
             return None
-        return self._tabs.get(known[1])
+        try:
+            reply = await self._session.send("Target.getTargetInfo", {"targetId": target_id})
+        except Exception:  # a same-process frame: no target of its own (its page serves it)
+            return None
+        info = reply.get("targetInfo", {})
+        if info.get("type") not in UNREACHED_TARGETS:
+            return None
+        return self._tabs.get(info.get("browserContextId", ""))
 
     async def _serve(self, event: dict[str, Any]) -> None:
         request_id, session = event["requestId"], self._session
@@ -156,7 +150,7 @@ class RealmGuard:
             elif not response:
                 request = event["request"]
                 await session.send("Fetch.continueRequest", {
-                    "requestId": request_id,
+                    "requestId": request_id, "interceptResponse": True,
                     "headers": with_headers(request.get("headers", {}),
                                             tab.for_url(request.get("url", "")))})
             elif await prefix_response(session, event, tab.script):

@@ -206,9 +206,9 @@ class BrowserTab:
         # worker) are guarded browser-wide, by this context's id
         realms = self.engine.realms(self._fonts)
         if realms is not None:
-            target = await session.send("Target.getTargetInfo")
-            self._context_id = target["targetInfo"]["browserContextId"]
-            realms.register(self._context_id, TabIdentity(
+            target = (await session.send("Target.getTargetInfo"))["targetInfo"]
+            self._context_id = target["browserContextId"]
+            realms.register(self._context_id, target["targetId"], TabIdentity(
                 script, *_request_headers(fp, s.languages)))
         user_agent = session.send("Emulation.setUserAgentOverride", identity)
         # Worker scripts get the guard in front as they are served. Chromium fetches a
