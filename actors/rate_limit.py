@@ -1,4 +1,5 @@
-"""Sliding-window rate limits per channel and client (limits from DESIGN.md, per 60 s)."""
+"""Sliding-window rate limits per channel and client (each command declares its limit per
+60 s, as DESIGN.md sets them; ``domain.registry`` collects them)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,9 @@ from collections import deque
 from collections.abc import Callable
 
 from domain.errors import RateLimitError
+from domain.registry import rate_limits
 
 WINDOW_SECONDS = 60.0
-
-LIMITS: dict[str, int] = {
-    "proxy:add": 10, "proxy:import": 10, "proxy:remove": 20, "proxy:list": 100,
-    "proxy:validate": 20,
-    "proxy:set-rotation": 10, "tab:create": 50, "tab:close": 50, "tab:navigate": 100,
-    "privacy:set-fingerprint": 20, "privacy:get-stats": 120, "automation:start-search": 5,
-    "automation:stop-search": 10, "automation:schedule": 10, "session:save": 10,
-    "session:load": 10,
-}
-
 
 class RateLimiter:
     """Allow at most ``limits[channel]`` calls per window for each client; others unlimited."""
@@ -30,7 +22,7 @@ class RateLimiter:
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._limits = LIMITS if limits is None else limits
+        self._limits = rate_limits() if limits is None else limits
         self._window = window
         self._clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
 from domain import cron, rules
 from domain.commands import Command, Country
 from domain.ranking import MAX_DEPTH, normalize_domain
+from domain.results import Ack
 from domain.tab_commands import DEFAULT_PROFILE, ProfileName, ProxyChoice
 
 Domain = Annotated[str, Field(max_length=253), AfterValidator(normalize_domain)]
@@ -33,23 +34,32 @@ class AddDomain(Command):
     """Track a target domain: rank tracking records where it ranks for every keyword.
 
     Subdomains count unless ``include_subdomains`` is false (``www.`` always counts).
-    Example: domain=example.com
+
+    Example: {"domain": "example.com"}
     """
 
     channel: ClassVar[str] = "automation:add-domain"
+    reply: ClassVar[Any] = Ack
     domain: Domain
     include_subdomains: bool = True
 
 
 class RemoveDomain(Command):
-    """Stop tracking a target domain (its history stays on record)."""
+    """Stop tracking a target domain (its history stays on record).
+
+    Example: {"domain": "example.com"}
+    """
 
     channel: ClassVar[str] = "automation:remove-domain"
+    reply: ClassVar[Any] = Ack
     domain: Domain
 
 
 class ListDomains(Command):
-    """The tracked target domains with their latest positions."""
+    """The tracked target domains with their latest positions.
+
+    Example: {"include_removed": true}
+    """
 
     channel: ClassVar[str] = "automation:list-domains"
     include_removed: bool = False
@@ -58,10 +68,11 @@ class ListDomains(Command):
 class AddKeyword(Command):
     """Track a keyword on an engine, optionally as seen from a country (proxy and locale).
 
-    Example: keyword="espresso grinder" engine=bing country=DE depth=50
+    Example: {"keyword": "espresso grinder", "engine": "bing", "country": "DE", "depth": 50}
     """
 
     channel: ClassVar[str] = "automation:add-keyword"
+    reply: ClassVar[Any] = Ack
     keyword: Keyword
     engine: Engine = "duckduckgo"
     country: Country | None = None
@@ -70,9 +81,13 @@ class AddKeyword(Command):
 
 
 class RemoveKeyword(Command):
-    """Stop tracking a keyword (same keyword, engine, country and device as added)."""
+    """Stop tracking a keyword (same keyword, engine, country and device as added).
+
+    Example: {"keyword": "espresso grinder", "engine": "bing", "country": "DE"}
+    """
 
     channel: ClassVar[str] = "automation:remove-keyword"
+    reply: ClassVar[Any] = Ack
     keyword: Keyword
     engine: Engine = "duckduckgo"
     country: Country | None = None
@@ -80,7 +95,10 @@ class RemoveKeyword(Command):
 
 
 class ListKeywords(Command):
-    """The tracked keywords."""
+    """The tracked keywords.
+
+    Example: {"include_removed": true}
+    """
 
     channel: ClassVar[str] = "automation:list-keywords"
     include_removed: bool = False
@@ -91,10 +109,13 @@ class StartSearch(Command):
 
     Replies at once with the queued tasks; their outcomes follow as events (``events:follow``)
     and from ``automation:get-results`` (a reply never waits on a search, so a waiting client
-    cannot hold the host's request workers). Example: keyword="espresso grinder"
+    cannot hold the host's request workers).
+
+    Example: {"keyword": "espresso grinder"}
     """
 
     channel: ClassVar[str] = "automation:start-search"
+    rate_limit: ClassVar[int | None] = 5
     keyword: Keyword | None = None
     engine: Engine | None = None  # with keyword: default duckduckgo; without: filter
     country: Country | None = None
@@ -105,20 +126,30 @@ class StartSearch(Command):
 
 
 class ListEngines(Command):
-    """The search engines defined now (shipped and from ``VIPB_ENGINES_DIR``)."""
+    """The search engines defined now (shipped and from ``VIPB_ENGINES_DIR``).
+
+    Example: {}
+    """
 
     channel: ClassVar[str] = "automation:list-engines"
 
 
 class StopSearch(Command):
-    """Cancel one queued or running search task, or all of them."""
+    """Cancel one queued or running search task, or all of them.
+
+    Example: {"task_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "automation:stop-search"
+    rate_limit: ClassVar[int | None] = 10
     task_id: TaskId | None = None
 
 
 class GetTasks(Command):
-    """Search tasks, newest first, optionally in one state."""
+    """Search tasks, newest first, optionally in one state.
+
+    Example: {"state": "queued", "limit": 20}
+    """
 
     channel: ClassVar[str] = "automation:get-tasks"
     state: TaskState | None = None
@@ -126,14 +157,20 @@ class GetTasks(Command):
 
 
 class GetResults(Command):
-    """The outcome of given search tasks: state, and each target domain's position."""
+    """The outcome of given search tasks: state, and each target domain's position.
+
+    Example: {"task_ids": ["5f1c2d3e4b5a69788796a5b4c3d2e1f0"]}
+    """
 
     channel: ClassVar[str] = "automation:get-results"
     task_ids: tuple[TaskId, ...] = Field(min_length=1, max_length=1000)
 
 
 class GetPositions(Command):
-    """Position history (found and not-ranked), newest first, optionally filtered."""
+    """Position history (found and not-ranked), newest first, optionally filtered.
+
+    Example: {"domain": "example.com", "limit": 50}
+    """
 
     channel: ClassVar[str] = "automation:get-positions"
     domain: Domain | None = None
@@ -144,10 +181,11 @@ class GetPositions(Command):
 class CreateSchedule(Command):
     """Run rank tracking on a cron schedule: the listed keywords, or every tracked one.
 
-    Example: name=morning cron="0 6 * * *" timezone=Europe/Berlin
+    Example: {"name": "morning", "cron": "0 6 * * *", "timezone": "Europe/Berlin"}
     """
 
     channel: ClassVar[str] = "automation:schedule"
+    rate_limit: ClassVar[int | None] = 10
     name: ScheduleName
     cron: CronText
     timezone: TimeZoneName = "UTC"
@@ -163,25 +201,40 @@ class ScheduleRef(Command):
 
 
 class PauseSchedule(ScheduleRef):
-    """Pause a schedule (runs while paused are skipped, not owed)."""
+    """Pause a schedule (runs while paused are skipped, not owed).
+
+    Example: {"name": "morning"}
+    """
 
     channel: ClassVar[str] = "automation:pause"
+    reply: ClassVar[Any] = Ack
 
 
 class ResumeSchedule(ScheduleRef):
-    """Resume a paused schedule."""
+    """Resume a paused schedule.
+
+    Example: {"name": "morning"}
+    """
 
     channel: ClassVar[str] = "automation:resume"
+    reply: ClassVar[Any] = Ack
 
 
 class RemoveSchedule(ScheduleRef):
-    """Remove a schedule (its trigger history stays on record)."""
+    """Remove a schedule (its trigger history stays on record).
+
+    Example: {"name": "morning"}
+    """
 
     channel: ClassVar[str] = "automation:remove-schedule"
+    reply: ClassVar[Any] = Ack
 
 
 class ListSchedules(Command):
-    """Schedules with their next run time."""
+    """Schedules with their next run time.
+
+    Example: {"include_removed": true}
+    """
 
     channel: ClassVar[str] = "automation:list-schedules"
     include_removed: bool = False

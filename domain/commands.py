@@ -23,7 +23,9 @@ from pydantic import (
 from domain import rules
 from domain.endpoints import endpoint_url
 from domain.proxy_lines import MAX_LINE_CHARS
+from domain.results import Ack, ProxyRow, ValidationResult
 from domain.rotation import StrategyName, validate_params
+from domain.selection import Selection
 
 
 class Protocol(StrEnum):
@@ -55,16 +57,26 @@ Credential = Annotated[SecretStr | None, AfterValidator(_check_secret)]
 
 
 class Command(BaseModel):
-    """Base of every command: frozen, strict about unknown fields, named by its channel."""
+    """Base of every command: frozen, strict about unknown fields. Each one declares, in this
+    one place, its channel, its rate limit (calls per client in 60 s; None: unlimited) and the
+    type of its reply's data (revived from JSON by callers over the socket; None: plain JSON).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
     channel: ClassVar[str]
+    rate_limit: ClassVar[int | None] = None
+    reply: ClassVar[Any] = None
 
 
 class AddProxy(Command):
-    """Add a proxy to the pool. Example: protocol=socks5 host=10.0.0.7 port=1080."""
+    """Add a proxy to the pool.
+
+    Example: {"protocol": "socks5", "host": "10.0.0.7", "port": 1080, "country": "DE"}
+    """
 
     channel: ClassVar[str] = "proxy:add"
+    rate_limit: ClassVar[int | None] = 10
+    reply: ClassVar[Any] = Ack
     protocol: Protocol
     host: Host
     port: Port
@@ -95,15 +107,24 @@ class ProxyRef(Command):
 
 
 class RemoveProxy(ProxyRef):
-    """Remove a proxy and destroy its credentials' data key (crypto-shredding)."""
+    """Remove a proxy and destroy its credentials' data key (crypto-shredding).
+
+    Example: {"proxy_id": "0b5a7c4e-8d0e-4a3b-9c57-1f2e3d4c5b6a"}
+    """
 
     channel: ClassVar[str] = "proxy:remove"
+    rate_limit: ClassVar[int | None] = 20
+    reply: ClassVar[Any] = Ack
 
 
 class UpdateProxy(ProxyRef):
-    """Change some fields of a proxy; unset fields stay as they are."""
+    """Change some fields of a proxy; unset fields stay as they are.
+
+    Example: {"proxy_id": "0b5a7c4e-8d0e-4a3b-9c57-1f2e3d4c5b6a", "weight": 5, "tags": ["dc"]}
+    """
 
     channel: ClassVar[str] = "proxy:update"
+    reply: ClassVar[Any] = Ack
     protocol: Protocol | None = None
     host: Host | None = None
     port: Port | None = None
@@ -141,9 +162,14 @@ class UpdateProxy(ProxyRef):
 
 
 class ListProxies(Command):
-    """List proxies from the read model, optionally filtered."""
+    """List proxies from the read model, optionally filtered.
+
+    Example: {"status": "active", "country": "DE"}
+    """
 
     channel: ClassVar[str] = "proxy:list"
+    rate_limit: ClassVar[int | None] = 100
+    reply: ClassVar[Any] = list[ProxyRow]
     protocol: Protocol | None = None
     status: str | None = Field(default=None, pattern=r"^[a-z_]{1,20}$")
     country: Country | None = None
@@ -151,9 +177,14 @@ class ListProxies(Command):
 
 
 class ValidateProxy(Command):
-    """Ask for a health validation of one proxy or of all of them."""
+    """Ask for a health validation of one proxy or of all of them.
+
+    Example: {"all": true, "samples": 3}
+    """
 
     channel: ClassVar[str] = "proxy:validate"
+    rate_limit: ClassVar[int | None] = 20
+    reply: ClassVar[Any] = list[ValidationResult]
     proxy_id: UUID | None = None
     all: bool = False
     check_url: Annotated[str, AfterValidator(rules.check_http_url)] | None = None
@@ -169,9 +200,14 @@ class ValidateProxy(Command):
 
 
 class SetRotation(Command):
-    """Choose the rotation strategy and its parameters."""
+    """Choose the rotation strategy and its parameters.
+
+    Example: {"strategy": "weighted"}
+    """
 
     channel: ClassVar[str] = "proxy:set-rotation"
+    rate_limit: ClassVar[int | None] = 10
+    reply: ClassVar[Any] = Ack
     strategy: StrategyName
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -189,9 +225,13 @@ class SetRotation(Command):
 
 
 class SelectProxy(Command):
-    """Pick a proxy for a request with the current strategy (recorded as RotationApplied)."""
+    """Pick a proxy for a request with the current strategy (recorded as RotationApplied).
+
+    Example: {"url": "https://example.com/", "country": "DE"}
+    """
 
     channel: ClassVar[str] = "proxy:select"
+    reply: ClassVar[Any] = Selection
     url: Annotated[str, AfterValidator(rules.check_http_url)] | None = None
     domain: Host | None = None
     country: Country | None = None
@@ -199,9 +239,13 @@ class SelectProxy(Command):
 
 class ImportProxies(Command):
     """Add many proxies from pasted lines (URL, host:port, host:port:user:pass) in one call:
-    one rate-limit unit, per-line errors reported, the valid lines added."""
+    one rate-limit unit, per-line errors reported, the valid lines added.
+
+    Example: {"lines": ["socks5://user:pw@10.0.0.7:1080", "10.0.0.8:3128"]}
+    """
 
     channel: ClassVar[str] = "proxy:import"
+    rate_limit: ClassVar[int | None] = 10
     lines: tuple[Annotated[str, Field(max_length=MAX_LINE_CHARS)], ...] = Field(
         max_length=100_000)
     protocol: Protocol = Protocol.HTTP

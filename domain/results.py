@@ -30,3 +30,26 @@ class ValidationResult(BaseModel):
     exit_ip: str | None = None
     anonymity: str | None = None
     position: int = 0
+
+
+class ProxyRow(BaseModel):
+    """A row of ``proxies`` (the read model), as ``proxy:list`` returns it."""
+
+    id: str
+    protocol: str
+    host: str
+    port: int
+    has_credentials: bool
+    label: str | None
+    country: str | None
+    region: str | None = None
+    weight: int
+    max_concurrency: int
+    tags: list[str]
+    status: str
+    latency_ms: float | None
+    success_rate: float | None
+    outcomes_ok: int = 0
+    outcomes_failed: int = 0
+    created_at: str
+    updated_at: str

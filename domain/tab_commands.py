@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -10,6 +10,7 @@ from domain import rules
 from domain.commands import Command, Country, Label
 from domain.cron import check_timezone
 from domain.privacy import WebRTCMode
+from domain.results import Ack
 
 HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(rules.check_http_url)]
 ProfileName = Annotated[str, Field(min_length=1, max_length=64),
@@ -29,10 +30,13 @@ class CreateTab(Command):
     """Open a tab: a new browser context with its own proxy and privacy profile.
 
     ``proxy`` is ``auto`` (the rotation engine picks), a proxy id, or ``direct`` (no proxy,
-    explicitly). Example: url=https://example.com profile=berlin proxy=auto
+    explicitly).
+
+    Example: {"url": "https://example.com", "profile": "berlin", "proxy": "auto"}
     """
 
     channel: ClassVar[str] = "tab:create"
+    rate_limit: ClassVar[int | None] = 50
     url: HttpUrl | None = None
     profile: ProfileName = DEFAULT_PROFILE
     proxy: ProxyChoice = "auto"
@@ -47,27 +51,41 @@ class TabRef(Command):
 
 
 class CloseTab(TabRef):
-    """Close a tab (its tracker stats are recorded first)."""
+    """Close a tab (its tracker stats are recorded first).
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "tab:close"
+    rate_limit: ClassVar[int | None] = 50
 
 
 class NavigateTab(TabRef):
-    """Load a URL in a tab."""
+    """Load a URL in a tab.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0", "url": "https://example.com/pricing"}
+    """
 
     channel: ClassVar[str] = "tab:navigate"
+    rate_limit: ClassVar[int | None] = 100
     url: HttpUrl
 
 
 class UpdateTab(TabRef):
-    """Change a tab's label."""
+    """Change a tab's label.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0", "label": "pricing page"}
+    """
 
     channel: ClassVar[str] = "tab:update"
     label: Label | None
 
 
 class AssignTabProxy(TabRef):
-    """Move a tab to another proxy (``auto``, an id, or ``direct``); the page is reloaded."""
+    """Move a tab to another proxy (``auto``, an id, or ``direct``); the page is reloaded.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0", "proxy": "auto", "country": "FR"}
+    """
 
     channel: ClassVar[str] = "tab:assign-proxy"
     proxy: ProxyChoice = "auto"
@@ -75,25 +93,37 @@ class AssignTabProxy(TabRef):
 
 
 class GoBack(TabRef):
-    """Go back one history entry."""
+    """Go back one history entry.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "tab:go-back"
 
 
 class GoForward(TabRef):
-    """Go forward one history entry."""
+    """Go forward one history entry.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "tab:go-forward"
 
 
 class ReloadTab(TabRef):
-    """Reload the current page."""
+    """Reload the current page.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "tab:reload"
 
 
 class ListTabs(Command):
-    """List tabs from the read model."""
+    """List tabs from the read model.
+
+    Example: {"include_closed": true}
+    """
 
     channel: ClassVar[str] = "tab:list"
     include_closed: bool = False
@@ -102,9 +132,13 @@ class ListTabs(Command):
 
 class SetFingerprint(Command):
     """Create a privacy profile, or regenerate an existing profile's fingerprint
-    (``regenerate=true``). Example: profile=berlin os=["windows"] locale=de-DE"""
+    (``regenerate=true``).
+
+    Example: {"profile": "berlin", "os": ["windows"], "locale": "de-DE"}
+    """
 
     channel: ClassVar[str] = "privacy:set-fingerprint"
+    rate_limit: ClassVar[int | None] = 20
     profile: ProfileName
     os: tuple[OsName, ...] = ("windows", "macos", "linux")
     seed: int | None = Field(default=None, ge=0, lt=2**63)
@@ -123,45 +157,68 @@ class SetFingerprint(Command):
 
 
 class ToggleWebRTC(Command):
-    """Choose a profile's WebRTC guard: ``proxied`` (no leaking candidates) or ``block``."""
+    """Choose a profile's WebRTC guard: ``proxied`` (no leaking candidates) or ``block``.
+
+    Example: {"profile": "berlin", "mode": "block"}
+    """
 
     channel: ClassVar[str] = "privacy:toggle-webrtc"
+    reply: ClassVar[Any] = Ack
     profile: ProfileName = DEFAULT_PROFILE
     mode: WebRTCMode
 
 
 class ToggleTrackerBlocking(Command):
-    """Turn tracker blocking on or off for a profile (applies to tabs opened afterwards)."""
+    """Turn tracker blocking on or off for a profile (applies to tabs opened afterwards).
+
+    Example: {"profile": "berlin", "enabled": true}
+    """
 
     channel: ClassVar[str] = "privacy:toggle-tracker-blocking"
+    reply: ClassVar[Any] = Ack
     profile: ProfileName = DEFAULT_PROFILE
     enabled: bool
 
 
 class GetPrivacyStats(Command):
-    """Tracker-blocking counts: recorded summaries plus what open tabs counted since."""
+    """Tracker-blocking counts: recorded summaries plus what open tabs counted since.
+
+    Example: {"tab_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0"}
+    """
 
     channel: ClassVar[str] = "privacy:get-stats"
+    rate_limit: ClassVar[int | None] = 120
     tab_id: TabId | None = None
 
 
 class SaveSession(Command):
-    """Store the open tabs (URL, proxy, profile) under a name."""
+    """Store the open tabs (URL, proxy, profile) under a name.
+
+    Example: {"name": "morning"}
+    """
 
     channel: ClassVar[str] = "session:save"
+    rate_limit: ClassVar[int | None] = 10
     name: SessionName
     tab_ids: tuple[TabId, ...] | None = None  # default: every open tab
 
 
 class LoadSession(Command):
-    """Reopen the tabs of a saved session."""
+    """Reopen the tabs of a saved session.
+
+    Example: {"name": "morning"}
+    """
 
     channel: ClassVar[str] = "session:load"
+    rate_limit: ClassVar[int | None] = 10
     name: SessionName
 
 
 class ListSessions(Command):
-    """List saved sessions."""
+    """List saved sessions.
+
+    Example: {}
+    """
 
     channel: ClassVar[str] = "session:list"
 

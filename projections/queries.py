@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.errors import ValidationError
+from domain.results import ProxyRow
 
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
@@ -22,29 +23,6 @@ READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "position_history", "schedules", "execution_logs", "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
-
-
-class ProxyRow(BaseModel):
-    """A row of ``proxies``."""
-
-    id: str
-    protocol: str
-    host: str
-    port: int
-    has_credentials: bool
-    label: str | None
-    country: str | None
-    region: str | None = None
-    weight: int
-    max_concurrency: int
-    tags: list[str]
-    status: str
-    latency_ms: float | None
-    success_rate: float | None
-    outcomes_ok: int = 0
-    outcomes_failed: int = 0
-    created_at: str
-    updated_at: str
 
 
 class RotationRow(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +20,13 @@ from adapters.control import ControlClient
 from domain import errors
 from domain.commands import Command
 from domain.errors import BaseError, RateLimitError
-from domain.results import Ack, ValidationResult
-from domain.selection import Selection
-from projections.queries import ProxyRow, connect_read_only
+from projections.queries import connect_read_only
 
-_RESULTS: dict[str, TypeAdapter[Any]] = {
-    **{c: TypeAdapter(Ack) for c in ("proxy:add", "proxy:remove", "proxy:update",
-                                     "proxy:set-rotation", "privacy:toggle-webrtc",
-                                     "privacy:toggle-tracker-blocking", "automation:add-domain",
-                                     "automation:remove-domain", "automation:add-keyword",
-                                     "automation:remove-keyword", "automation:pause",
-                                     "automation:resume", "automation:remove-schedule")},
-    "proxy:list": TypeAdapter(list[ProxyRow]),
-    "proxy:validate": TypeAdapter(list[ValidationResult]),
-    "proxy:select": TypeAdapter(Selection),
-}
+
+@cache
+def _reply_adapter(command: type[Command]) -> TypeAdapter[Any] | None:
+    """How ``command``'s reply data is revived (None: it stays plain JSON)."""
+    return None if command.reply is None else TypeAdapter(command.reply)
 
 
 def _error_classes() -> dict[str, type[BaseError]]:
@@ -98,7 +91,7 @@ class RemoteCommands:
         """Run ``command`` in the host and revive its typed result (no progress reports
         over the socket; the host applies its rate limits per connection)."""
         data = self.call(command.channel, payload_of(command))
-        adapter = _RESULTS.get(command.channel)
+        adapter = _reply_adapter(type(command))
         return adapter.validate_python(data) if adapter is not None else data
 
 
