@@ -1,6 +1,7 @@
-"""The dispatcher: one entry point for every channel, used by the CLI in-process and (later)
-by the control socket. Parses payloads into command models, applies rate limits, calls the
-actors, and wraps results in the reply envelope of DESIGN.md.
+"""The dispatcher: one entry point for every channel of the command registry, used by the CLI
+in process and by the host's control socket alike. Parses payloads into command models, applies
+each command's rate limit, calls the actors, and wraps results in the reply envelope of
+DESIGN.md.
 """
 
 from __future__ import annotations
@@ -46,13 +47,15 @@ from domain.errors import ActorDownError, BaseError, RateLimitError, ValidationE
 from domain.health import HealthReport
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
-from domain.results import Ack, ValidationResult
+from domain.results import Ack, ProxyRow, ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Any]
+# a handler of a long command, told of its advance as it goes
+ProgressHandler = Callable[[Any, Progress | None], Any]
 
 
 class Dispatcher:
@@ -101,12 +104,17 @@ class Dispatcher:
             SelectProxy: self._select,
             ImportProxies: self._import,
         }
+        self._progressive: dict[type[Command], ProgressHandler] = {
+            ValidateProxy: self._validate}
 
     def register(self, commands: dict[str, type[Command]],
-                 handlers: dict[type[Command], Handler]) -> None:
-        """Serve more channels (the browser side registers its own)."""
+                 handlers: dict[type[Command], Handler],
+                 progressive: dict[type[Command], ProgressHandler] | None = None) -> None:
+        """Serve more channels (the browser side registers its own); ``progressive``
+        handlers are also given the caller's progress callback."""
         self._commands.update(commands)
         self._handlers.update(handlers)
+        self._progressive.update(progressive or {})
 
     @property
     def channels(self) -> list[str]:
@@ -122,8 +130,9 @@ class Dispatcher:
         if self._limiter is not None:
             self._limiter.check(command.channel, client)
         try:
-            if isinstance(command, ValidateProxy):
-                return self._validate(command, progress)
+            long_running = self._progressive.get(type(command))
+            if long_running is not None:
+                return long_running(command, progress)
             handler = self._handlers.get(type(command))
             if handler is None:
                 raise ValidationError(f"no handler for {command.channel}", field="channel")
@@ -280,7 +289,7 @@ class Dispatcher:
         self._rotation.release(selection.proxy_id).get()  # a trial pick: nothing was sent
         return selection
 
-    def _list(self, command: ListProxies) -> list[queries.ProxyRow]:
+    def _list(self, command: ListProxies) -> list[ProxyRow]:
         self._settle()
         with self._read() as conn:
             return queries.list_proxies(

@@ -39,8 +39,7 @@ from projections import queries
 log = logging.getLogger(__name__)
 
 SIGNAL_POLL = 0.5  # seconds; how soon the main thread runs a signal another thread received
-HOST_CHANNELS = ("host:status", "host:settle", "host:backup", "projections:status",
-                 "projections:rebuild")
+HOST_CHANNELS = ("host:status", "host:settle", "host:backup")
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -265,22 +264,12 @@ class Host:
                 raise ValidationError("must be true or false", field="include_key")
             return create_backup(self.paths.root, Path(dest), include_key=include_key,
                                  pause=rt.committer.paused())
-        if payload and channel != "projections:rebuild":
+        if payload:
             raise ValidationError(f"{channel} takes no payload", field="payload")
         if channel == "host:status":
             return self.status()
-        if channel == "host:settle":
-            rt.settle()
-            return {"position": rt.app.recorder.max_notification_id() or 0}
-        if channel == "projections:status":
-            return [s.as_dict() for s in rt.runner.status()]
-        views = payload.get("views")
-        if views is not None and not (isinstance(views, list)
-                                      and all(isinstance(v, str) for v in views)):
-            raise ValidationError("must be a list of view names", field="views")
-        replayed = rt.runner.rebuild(views)
-        return {"replayed": replayed, "views": [
-            {"view": s.view, "position": s.position} for s in rt.runner.status()]}
+        rt.settle()  # host:settle
+        return {"position": rt.app.recorder.max_notification_id() or 0}
 
     def status(self) -> dict[str, Any]:
         """Uptime, actors, proxies by status, open tabs, projection lag, search tasks,

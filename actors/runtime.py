@@ -58,9 +58,17 @@ from adapters.store import (
 )
 from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
+from domain.projection_commands import (
+    PROJECTION_COMMANDS,
+    ProjectionStatus,
+    RebuildProjections,
+    Rebuilt,
+    ViewPosition,
+)
 from domain.tab_commands import TAB_COMMANDS
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
+from projections.runner import Progress
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +287,8 @@ class Runtime:
         channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
         self.dispatcher.register(TAB_COMMANDS, channels.handlers())
         self._start_automation(clock)
+        self.dispatcher.register(PROJECTION_COMMANDS, {ProjectionStatus: self._view_positions},
+                                 {RebuildProjections: self._rebuild})
         self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
                             self.tracker_ref, self.scheduler_ref)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
@@ -301,6 +311,15 @@ class Runtime:
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
+
+    def _view_positions(self, _command: ProjectionStatus) -> list[ViewPosition]:
+        return [ViewPosition(view=s.view, position=s.position, head=s.head, lag=s.lag,
+                             skipped=s.skipped) for s in self.runner.status()]
+
+    def _rebuild(self, command: RebuildProjections, progress: Progress | None) -> Rebuilt:
+        views = list(command.views) if command.views else None
+        replayed = self.runner.rebuild(views, progress)
+        return Rebuilt(replayed=replayed, views=self._view_positions(ProjectionStatus()))
 
     def _schedule_ids(self) -> list[str]:
         self.settle()

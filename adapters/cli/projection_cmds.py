@@ -6,6 +6,8 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, out, print_json, to_data, with_progress
+from domain.parsing import parse_command
+from domain.projection_commands import ProjectionStatus, RebuildProjections, Rebuilt
 
 app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
 
@@ -19,12 +21,8 @@ def status(
 
     Example: vipb projections status --json
     """
-    host = state(ctx).host()
-    if host is not None:
-        emit(host.call("projections:status"), as_json, title="projections")
-        return
-    rows = [s.as_dict() for s in state(ctx).runtime().runner.status()]
-    emit(rows, as_json, title="projections")
+    rows = state(ctx).commands().execute(ProjectionStatus())
+    emit(to_data(rows), as_json, title="projections")
 
 
 @app.command("rebuild")
@@ -33,25 +31,16 @@ def rebuild(
     views: list[str] = typer.Argument(None, help="Views to rebuild (default: all)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Drop the read tables and replay every event into them.
+    """Drop the read tables and replay every event into them (the host's, if one runs).
 
     Example: vipb projections rebuild proxies
     """
-    host = state(ctx).host()
-    if host is not None:  # the host owns the views: it rebuilds them
-        result = host.call("projections:rebuild", {"views": views or None})
-        if as_json:
-            print_json(result)
-        else:
-            out.print(f"rebuilt {', '.join(v['view'] for v in result['views'])}: "
-                      f"replayed {result['replayed']} events", markup=False)
-        return
-    runner = state(ctx).runtime().runner
-    count = with_progress("rebuilding", lambda report: runner.rebuild(views or None, report),
-                          as_json)
-    result = {"replayed": count, "views": to_data([s.__dict__ for s in runner.status()])}
+    command = parse_command(RebuildProjections, {"views": views or None})
+    commands = state(ctx).commands()
+    result: Rebuilt = with_progress(
+        "rebuilding", lambda report: commands.execute(command, progress=report), as_json)
     if as_json:
-        print_json(result)
+        print_json(to_data(result))
     else:
-        out.print(f"rebuilt {', '.join(views or [v.name for v in runner.views])}: "
-                  f"replayed {count} events", markup=False)
+        out.print(f"rebuilt {', '.join(v.view for v in result.views)}: "
+                  f"replayed {result.replayed} events", markup=False)

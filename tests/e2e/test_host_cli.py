@@ -52,6 +52,9 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert bad.code == 2 and bad.err.startswith("vipb: error: ")
     again = cli("host", "run")
     assert again.code == 2 and "a host already runs" in again.err
+    # read models: the host's answer has the shape the CLI gives without a host (below)
+    through_host = cli("projections", "rebuild", "proxies", "--json").json()
+    assert through_host["views"] == cli("projections", "status", "--json").json()
     assert host.stop(signal.SIGTERM) == 0
     assert not host.socket.exists()
     messages = [json.loads(line)["msg"] for line in host.log.lines if line.startswith("{")]
@@ -60,6 +63,10 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert messages[-2].startswith("audit checkpoint"), "the last checkpoint, at stop"
     offline = cli("status", "--json").json()  # the CLI falls back to the data dir
     assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 31}
+    in_process = cli("projections", "rebuild", "proxies", "--json").json()
+    assert in_process.keys() == through_host.keys() == {"replayed", "views"}
+    assert [sorted(v) for v in in_process["views"]] == [sorted(v) for v in through_host["views"]]
+    assert in_process["views"] == cli("projections", "status", "--json").json()
 
 
 def _storm(socket: Path, proxy_ids: list[str], acked: list[tuple[int, str]],
