@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import typer
@@ -59,6 +60,12 @@ events_cmds.app.command("follow")(host_cmds.follow)
 app.command("query")(query_cmds.query)
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"vipb {package_version('virtual-ip-browser')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -67,6 +74,8 @@ def root(
         help="Data directory (default: the per-user data dir, e.g. ~/.local/share/vipb).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print vipb's version and exit."),
 ) -> None:
     """Global options."""
     logging.basicConfig(

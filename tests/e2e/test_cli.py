@@ -35,6 +35,13 @@ def test_commands_before_init_fail_with_a_hint(cli: Cli) -> None:
     assert "Traceback" not in result.err
 
 
+def test_version_needs_no_data_dir(cli: Cli) -> None:
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert (result.code, result.out) == (0, f"vipb {version('virtual-ip-browser')}\n")
+
+
 def test_init_is_idempotent_and_reports_the_key_source(cli: Cli) -> None:
     first = cli("init", "--json").json()
     assert first["created"] is True and first["master_key_source"].startswith("file:")
