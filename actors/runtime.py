@@ -287,7 +287,8 @@ class Runtime:
         channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
         self.dispatcher.register(TAB_COMMANDS, channels.handlers())
         self._start_automation(clock)
-        self.dispatcher.register(PROJECTION_COMMANDS, {ProjectionStatus: self._view_positions},
+        self.dispatcher.register(PROJECTION_COMMANDS,
+                                 {ProjectionStatus: lambda _c: self._view_positions()},
                                  {RebuildProjections: self._rebuild})
         self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
                             self.tracker_ref, self.scheduler_ref)
@@ -312,14 +313,14 @@ class Runtime:
         automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
 
-    def _view_positions(self, _command: ProjectionStatus) -> list[ViewPosition]:
+    def _view_positions(self) -> list[ViewPosition]:
         return [ViewPosition(view=s.view, position=s.position, head=s.head, lag=s.lag,
                              skipped=s.skipped) for s in self.runner.status()]
 
     def _rebuild(self, command: RebuildProjections, progress: Progress | None) -> Rebuilt:
         views = list(command.views) if command.views else None
         replayed = self.runner.rebuild(views, progress)
-        return Rebuilt(replayed=replayed, views=self._view_positions(ProjectionStatus()))
+        return Rebuilt(replayed=replayed, views=self._view_positions())
 
     def _schedule_ids(self) -> list[str]:
         self.settle()

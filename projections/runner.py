@@ -56,11 +56,6 @@ class ViewStatus:
         """How many notifications the view is behind."""
         return max(0, self.head - self.position)
 
-    def as_dict(self) -> dict[str, int | str]:
-        """The row `projections status` shows (CLI in process and through the host)."""
-        return {"view": self.view, "position": self.position, "head": self.head,
-                "lag": self.lag, "skipped": self.skipped}
-
 
 _TRACKING = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
