@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,19 +27,19 @@ import pykka
 from actors.metrics import HostCollector, serve_metrics
 from actors.rate_limit import RateLimiter
 from actors.runtime import DataPaths, NotInitializedError, Runtime
+from actors.status import ask_or_none, health_report
 from actors.watchdog import ShutdownWatchdog
-from adapters.backup import create_backup
 from adapters.config import Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.store import EventHistory
-from domain.errors import BaseError, ValidationError
+from domain.errors import ValidationError
+from domain.host_commands import HostStatus
 from projections import queries
 
 log = logging.getLogger(__name__)
 
 SIGNAL_POLL = 0.5  # seconds; how soon the main thread runs a signal another thread received
-HOST_CHANNELS = ("host:status", "host:settle", "host:backup")
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -54,25 +54,6 @@ class JsonLogFormatter(logging.Formatter):
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
-
-
-def health_report(rt: Runtime) -> dict[str, Any]:
-    """``health`` (ok or degraded), the actors that failed, and the audit chain's state: a
-    missing or reset chain degrades the host like a dead actor (nothing is sealed)."""
-    report = rt.supervision.report()
-    audit = rt.auditor.problem()
-    if audit is not None:
-        report["health"] = "degraded"
-    return {**report, "audit": audit or "ok"}
-
-
-def ask_or_none(ask: Callable[[], Any]) -> Any:
-    """An actor's answer for a status report, or None when that actor is down (the report's
-    ``failures`` say why)."""
-    try:
-        return ask()
-    except pykka.ActorDeadError:
-        return None
 
 
 class HostLock:
@@ -148,6 +129,8 @@ class Host:
             self.runtime.committer.add_listener(self._committed)
             self.runtime.runner.start()  # projections follow commits in the background
             self.runtime.start_sealing()  # and so does the audit chain
+            # the host's status has what only a host knows (uptime, lag, connections)
+            self.runtime.dispatcher.register({}, {HostStatus: lambda _c: self.status()})
             self.server = ControlServer(
                 self.paths.socket, self._handle, streams={"events:follow": self._follow},
                 max_connections=self.settings.control_max_connections,
@@ -247,29 +230,7 @@ class Host:
         rt = self.runtime
         if rt is None:
             return error_reply("the host is shutting down", "host_unavailable")
-        if channel not in HOST_CHANNELS:
-            return rt.dispatcher.dispatch(channel, payload, client)
-        try:
-            data = self._host_channel(rt, channel, payload)
-        except BaseError as exc:
-            return error_reply(exc.message, exc.code)
-        return {"success": True, "data": data}
-
-    def _host_channel(self, rt: Runtime, channel: str, payload: dict[str, Any]) -> Any:
-        if channel == "host:backup":
-            dest, include_key = payload.get("dest"), payload.get("include_key", False)
-            if not isinstance(dest, str) or not dest.startswith("/"):
-                raise ValidationError("must be an absolute path", field="dest")
-            if not isinstance(include_key, bool):
-                raise ValidationError("must be true or false", field="include_key")
-            return create_backup(self.paths.root, Path(dest), include_key=include_key,
-                                 pause=rt.committer.paused())
-        if payload:
-            raise ValidationError(f"{channel} takes no payload", field="payload")
-        if channel == "host:status":
-            return self.status()
-        rt.settle()  # host:settle
-        return {"position": rt.app.recorder.max_notification_id() or 0}
+        return rt.dispatcher.dispatch(channel, payload, client)
 
     def status(self) -> dict[str, Any]:
         """Uptime, actors, proxies by status, open tabs, projection lag, search tasks,
@@ -280,7 +241,7 @@ class Host:
             by_status, open_tabs = queries.pool_summary(conn)
         lag = {s.view: s.lag for s in rt.runner.status()}
         return {
-            "pid": os.getpid(), "data_dir": str(self.paths.root),
+            "host": "running", "pid": os.getpid(), "data_dir": str(self.paths.root),
             **health_report(rt),
             "uptime_seconds": round(time.time() - self.started, 1),
             "actors": len(pykka.ActorRegistry.get_all()),

@@ -34,10 +34,12 @@ from actors.rank_tracker import RankTrackerActor
 from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
+from actors.status import runtime_status
 from actors.supervision import Supervision, install, uninstall
 from actors.tab_channels import TabChannels
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters.backup import create_backup
 from adapters.browser import BrowserEngine
 from adapters.config import Settings
 from adapters.egress import EgressGuard
@@ -58,6 +60,7 @@ from adapters.store import (
 )
 from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
+from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
 from domain.projection_commands import (
     PROJECTION_COMMANDS,
     ProjectionStatus,
@@ -290,6 +293,9 @@ class Runtime:
         self.dispatcher.register(PROJECTION_COMMANDS,
                                  {ProjectionStatus: lambda _c: self._view_positions()},
                                  {RebuildProjections: self._rebuild})
+        self.dispatcher.register(HOST_COMMANDS, {
+            HostStatus: lambda _c: runtime_status(self), Settle: lambda _c: self._settled(),
+            CreateBackup: self._backup})
         self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
                             self.tracker_ref, self.scheduler_ref)
         log.info("runtime open on %s (master key from %s)", paths.root, master.source)
@@ -312,6 +318,14 @@ class Runtime:
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
+
+    def _settled(self) -> Settled:
+        self.settle()
+        return Settled(position=self.app.recorder.max_notification_id() or 0)
+
+    def _backup(self, command: CreateBackup) -> dict[str, Any]:
+        return create_backup(self.paths.root, Path(command.dest),
+                             include_key=command.include_key, pause=self.committer.paused())
 
     def _view_positions(self) -> list[ViewPosition]:
         return [ViewPosition(view=s.view, position=s.position, head=s.head, lag=s.lag,

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.commands import PROXY_COMMANDS, Command
+from domain.host_commands import HOST_COMMANDS
 from domain.projection_commands import PROJECTION_COMMANDS
 from domain.tab_commands import TAB_COMMANDS
 
 COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS, **AUTOMATION_COMMANDS,
-                                      **PROJECTION_COMMANDS}
+                                      **PROJECTION_COMMANDS, **HOST_COMMANDS}
 
 
 def rate_limits() -> dict[str, int]:

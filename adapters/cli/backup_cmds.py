@@ -8,9 +8,11 @@ import typer
 
 from actors.host import HostLock
 from actors.runtime import DataPaths
-from adapters.backup import create_backup, restore_backup
+from adapters.backup import restore_backup
 from adapters.cli.context import state
 from adapters.cli.output import emit
+from domain.host_commands import CreateBackup
+from domain.parsing import parse_command
 
 app = typer.Typer(help="Back up and restore the data dir.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -28,14 +30,9 @@ def create(
     """Copy the databases consistently (SQLite online backup; the running host pauses its
     commits for the event store's copy). Example: vipb backup create /backups/vipb-monday
     """
-    cli = state(ctx)
-    host = cli.host()
-    target = dest.expanduser().resolve()
-    if host is not None:
-        result = host.call("host:backup", {"dest": str(target), "include_key": include_key})
-    else:
-        result = create_backup(cli.data_dir, target, include_key=include_key)
-    emit(result, as_json)
+    command = parse_command(CreateBackup, {"dest": str(dest.expanduser().resolve()),
+                                           "include_key": include_key})
+    emit(state(ctx).commands().execute(command), as_json)
 
 
 @app.command("restore")

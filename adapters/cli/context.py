@@ -16,11 +16,13 @@ from typing import Any, Protocol
 import typer
 
 from actors.runtime import DataPaths, EventReader, Runtime
+from adapters.backup import create_backup
 from adapters.cli.remote import RemoteCommands, RemoteReads
 from adapters.config import Settings
 from adapters.control import ControlClient, HostUnavailable
 from adapters.store import EventStoreApp
 from domain.commands import Command
+from domain.host_commands import CreateBackup
 
 
 class Commands(Protocol):
@@ -38,6 +40,22 @@ class Reads(Protocol):
 
     def reader(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read-only connection to the views."""
+
+
+class LocalCommands:
+    """Commands run in this process: a backup copies the files as they are (no runtime, so
+    no master key needed: a data dir whose key is kept elsewhere is still backed up); every
+    other command goes to the runtime's dispatcher, opened on first use."""
+
+    def __init__(self, cli: CliState) -> None:
+        self._cli = cli
+
+    def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
+        """Run ``command`` here."""
+        if isinstance(command, CreateBackup):
+            return create_backup(self._cli.data_dir, Path(command.dest),
+                                 include_key=command.include_key)
+        return self._cli.runtime().dispatcher.execute(command, client, progress)
 
 
 @dataclass
@@ -70,9 +88,9 @@ class CliState:
         return self._runtime
 
     def commands(self) -> Commands:
-        """The host if one runs, else the in-process dispatcher."""
+        """The host if one runs, else this process."""
         remote = self.host()
-        return remote if remote is not None else self.runtime().dispatcher
+        return remote if remote is not None else LocalCommands(self)
 
     def reads(self) -> Reads:
         """Read models kept by the host if one runs, else by the in-process runtime."""

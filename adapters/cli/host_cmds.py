@@ -8,14 +8,14 @@ from typing import Any
 
 import typer
 
-from actors.host import Host, JsonLogFormatter, ask_or_none, health_report
+from actors.host import Host, JsonLogFormatter
 from actors.runtime import DataPaths
 from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done, out, print_json
 from adapters.cli.remote import raise_error
 from adapters.control import ControlClient, HostUnavailable
 from adapters.logs import RepeatFilter
-from projections import queries
+from domain.host_commands import HostStatus
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
 
@@ -57,22 +57,7 @@ def status(
 
     Without a running host, the same figures from the data dir. Example: vipb status --json
     """
-    cli = state(ctx)
-    host = cli.host()
-    if host is not None:
-        data: dict[str, Any] = {"host": "running", **host.call("host:status")}
-    else:
-        rt = cli.runtime()
-        rt.settle()
-        with rt.reader() as conn:
-            by_status, open_tabs = queries.pool_summary(conn)
-        data = {"host": "not running", "data_dir": str(cli.data_dir),
-                **health_report(rt), "proxies": by_status,
-                "open_tabs": open_tabs,
-                "store_head": rt.app.recorder.max_notification_id() or 0,
-                "projection_lag": 0,
-                "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60)),
-                "egress": cli.settings.egress_status()}
+    data: dict[str, Any] = state(ctx).commands().execute(HostStatus())
     emit(data, as_json)
     exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
 

@@ -42,6 +42,7 @@ from domain.automation_commands import (
     StopSearch,
 )
 from domain.errors import ValidationError
+from domain.host_commands import Settle
 from domain.parsing import parse_command
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
@@ -224,7 +225,7 @@ def run(
     if no_wait and host is None:
         raise ValidationError("without a running host the searches run in this process: drop "
                               "--no-wait, or start `vipb host run`", field="no_wait")
-    after = host.call("host:settle")["position"] if host is not None else 0
+    after = cli.commands().execute(Settle()).position
     queued = cli.commands().execute(command)
     ids = [t["id"] for t in queued["tasks"]]
     if no_wait:

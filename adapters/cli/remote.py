@@ -20,6 +20,7 @@ from adapters.control import ControlClient
 from domain import errors
 from domain.commands import Command
 from domain.errors import BaseError, RateLimitError
+from domain.host_commands import Settle
 from projections.queries import connect_read_only
 
 
@@ -104,7 +105,7 @@ class RemoteReads:
 
     def settle(self) -> None:
         """Wait until the host's views reach its store head."""
-        self._commands.call("host:settle")
+        self._commands.execute(Settle())
 
     @contextmanager
     def reader(self) -> Iterator[sqlite3.Connection]:

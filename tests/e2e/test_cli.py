@@ -239,6 +239,10 @@ def test_a_restore_without_the_key_asks_for_it_and_init_never_makes_a_new_one(
     assert listed.code == 1 and listed.err.count("\n") == 1
     assert "holds data but no master key was found" in listed.err
     assert "VIPB_MASTER_KEY" in listed.err and "run `vipb init`" not in listed.err
+    # a backup copies the files as they are: no key needed
+    again = cli("backup", "create", str(tmp_path / "again"), "--json", **other)
+    assert again.code == 0, again.err
+    assert again.json()["store_head"] == done.json()["store_head"] > 0
     init = cli("init", **other)
     assert init.code == 1 and "never makes a new key" in init.err
     assert not (restored / "master.key").exists(), "no new key was written"

@@ -3,15 +3,14 @@ rate limit and its reply type in one place, and everything that serves commands 
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 
 import pytest
 
-import domain.automation_commands
-import domain.commands
-import domain.projection_commands
-import domain.tab_commands
+import domain
 from actors.rate_limit import RateLimiter
 from domain.commands import Command
 from domain.errors import RateLimitError
@@ -21,10 +20,10 @@ CHANNEL = re.compile(r"^[a-z]+:[a-z]+(-[a-z]+)*$")
 
 
 def _declared() -> set[type[Command]]:
-    """Every command class the command modules define with a channel of its own."""
+    """Every command class any module of the domain defines with a channel of its own."""
     found = set()
-    for module in (domain.commands, domain.tab_commands, domain.automation_commands,
-                   domain.projection_commands):
+    for info in pkgutil.iter_modules(domain.__path__):
+        module = importlib.import_module(f"domain.{info.name}")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Command) \
                     and "channel" in vars(value):

@@ -1,0 +1,46 @@
+"""What ``host:status`` reports about a runtime, whether a host process or the CLI opened it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pykka
+
+from projections import queries
+
+if TYPE_CHECKING:
+    from actors.runtime import Runtime
+
+
+def health_report(rt: Runtime) -> dict[str, Any]:
+    """``health`` (ok or degraded), the actors that failed, and the audit chain's state: a
+    missing or reset chain degrades the host like a dead actor (nothing is sealed)."""
+    report = rt.supervision.report()
+    audit = rt.auditor.problem()
+    if audit is not None:
+        report["health"] = "degraded"
+    return {**report, "audit": audit or "ok"}
+
+
+def ask_or_none(ask: Callable[[], Any]) -> Any:
+    """An actor's answer for a status report, or None when that actor is down (the report's
+    ``failures`` say why)."""
+    try:
+        return ask()
+    except pykka.ActorDeadError:
+        return None
+
+
+def runtime_status(rt: Runtime) -> dict[str, Any]:
+    """The data dir's figures as a runtime opened without a host sees them (its views are
+    settled first, so there is no lag)."""
+    rt.settle()
+    with rt.reader() as conn:
+        by_status, open_tabs = queries.pool_summary(conn)
+    return {"host": "not running", "data_dir": str(rt.paths.root), **health_report(rt),
+            "proxies": by_status, "open_tabs": open_tabs,
+            "store_head": rt.app.recorder.max_notification_id() or 0,
+            "projection_lag": 0,
+            "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60)),
+            "egress": rt.settings.egress_status()}
