@@ -225,8 +225,8 @@ function lies(isDoc) {
 INDEX = """<!doctype html><html><head><title>coherence</title><meta charset="utf-8">
 <script src="/coh/realm.js"></script></head><body>
 <script>
-const expected = ["page", "iframe", "cross-iframe", "cross-worker", "worker", "nested-worker",
-  "nested-blob-worker", "blob-worker"];
+const expected = ["page", "iframe", "iframe-worker", "cross-iframe", "cross-worker", "worker",
+  "nested-worker", "nested-blob-worker", "blob-worker"];
 const answers = {};
 window.coherence = new Promise(resolve => {
   const take = (data) => {
@@ -243,7 +243,7 @@ window.coherence = new Promise(resolve => {
   realm("page").then(take);
 });
 </script>
-<iframe src="/coh/frame.html?name=iframe"></iframe>
+<iframe src="/coh/frame.html?name=iframe&worker=iframe-worker"></iframe>
 <iframe src="http://localhost:__PORT__/coh/frame.html?name=cross-iframe&worker=cross-worker"></iframe>
 </body></html>"""
 

@@ -1,16 +1,18 @@
-"""Guard the worker scripts that no page's interception sees, from the browser itself.
+"""Put the guard in front of every worker script of every tab, from the browser itself.
 
-A page's own CDP session intercepts the requests of the page and its same-process frames,
-but not the script of a worker started by a worker, nor of a worker inside an
-out-of-process (cross-site) iframe: Chromium fetches those for the parent worker's or the
-iframe's target. One browser-wide session intercepts requests of type "Other" (what a worker
-script fetch is); a paused request names the target it was made for. A tab's own page goes
-on at once (its session serves it); any other target is looked up, its browser context is a
-tab's, and for a worker or an out-of-process iframe the request goes out with the tab's user
-agent, languages and client hints (Chromium has not set them yet at that stage), and its
-script response gets the tab's guard in front, as the page's own interception does. Requests
-of any other target continue untouched. (Target discovery is not used: it sends an event to
-this process for every change of every page, which costs every tab's navigations.)
+Chromium fetches a dedicated worker's script before the worker runs (so injecting over CDP
+would race Playwright resuming it); the fetch is a request of type "Other", and names the
+target it is made for: the page for the page's own workers, otherwise a worker or iframe
+target (a worker's worker, a worker of an iframe). One browser-wide session intercepts those
+requests (one interceptor for all tabs: a second, per page, cost every navigation), finds
+the tab by the target's browser context, and has the script response come back with the
+tab's guard in front. The page presents the tab's identity already; a worker or iframe
+target does not yet at that stage, so its request goes out with the tab's user agent,
+languages and client hints. Only script responses change (the rest of "Other" is favicons and the like; a
+script prefetched with <link rel=prefetch> gets the guard too, which is harmless: a guarded
+realm is never patched twice). Requests of any other target or context continue untouched.
+(Target discovery is not used: it sends an event to this process for every change of every
+page, which costs every tab's navigations.)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-# the targets whose sub-resources no page session intercepts
+# targets that do not present their tab's identity when their worker's script is fetched
 UNREACHED_TARGETS = frozenset({"worker", "iframe"})
 
 
@@ -87,8 +89,16 @@ def with_headers(headers: dict[str, str], extra: dict[str, str]) -> list[dict[st
     return kept + [{"name": k, "value": v} for k, v in extra.items()]
 
 
+@dataclass(frozen=True)
+class _Owner:
+    """The tab a paused request is for, and whether the request lacks its identity."""
+
+    identity: TabIdentity
+    unreached: bool
+
+
 class RealmGuard:
-    """The browser-wide interception for the realms no page session reaches."""
+    """The browser-wide interception that guards every tab's worker scripts."""
 
     def __init__(self, session: Any) -> None:
         self._session = session
@@ -103,15 +113,15 @@ class RealmGuard:
         guard = cls(await browser.new_browser_cdp_session())
         session = guard._session
         session.on("Fetch.requestPaused", guard._paused)
-        # Requests only: the response of a request found to be an unreached realm's is asked
-        # for as it goes on (interceptResponse), so every other request pauses once, not twice.
+        # Requests only: the response of a request found to be a tab's is asked for as it
+        # goes on (interceptResponse), so every other request pauses once, not twice.
         await session.send("Fetch.enable", {"handleAuthRequests": False, "patterns": [
             {"urlPattern": "*", "resourceType": "Other", "requestStage": "Request"}]})
         return guard
 
     def register(self, context_id: str, page_id: str, identity: TabIdentity) -> None:
-        """Requests of ``context_id``'s unreached realms present ``identity`` from now on;
-        its page (target ``page_id``) is served by its own session."""
+        """Worker scripts of ``context_id``'s realms get ``identity``'s guard from now on;
+        its page is target ``page_id``."""
         self._tabs[context_id] = identity
         self._pages[page_id] = context_id
 
@@ -126,34 +136,42 @@ class RealmGuard:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _owner(self, target_id: str) -> TabIdentity | None:
-        """The tab whose unreached realm ``target_id`` is, if it is one."""
-        if not target_id or target_id in self._pages:
+    async def _owner(self, target_id: str) -> _Owner | None:
+        """The tab whose realm made a request for target ``target_id``: its page's own
+        requests name the page; a worker's script fetched for an iframe or another worker
+        names a worker or iframe target of the tab's context."""
+        context = self._pages.get(target_id)
+        if context is not None:
+            identity = self._tabs.get(context)
+            return None if identity is None else _Owner(identity, unreached=False)
+        if not target_id:
             return None
         try:
             reply = await self._session.send("Target.getTargetInfo", {"targetId": target_id})
-        except Exception:  # a same-process frame: no target of its own (its page serves it)
+        except Exception:  # no target of that id (any more): nothing of a tab's to guard
             return None
         info = reply.get("targetInfo", {})
-        if info.get("type") not in UNREACHED_TARGETS:
+        identity = self._tabs.get(info.get("browserContextId", ""))
+        if identity is None or info.get("type") not in UNREACHED_TARGETS:
             return None
-        return self._tabs.get(info.get("browserContextId", ""))
+        return _Owner(identity, unreached=True)
 
     async def _serve(self, event: dict[str, Any]) -> None:
         request_id, session = event["requestId"], self._session
         response = "responseStatusCode" in event or "responseErrorReason" in event
         try:
-            tab = await self._owner(event.get("frameId", ""))
-            if tab is None:
+            owner = await self._owner(event.get("frameId", ""))
+            if owner is None:
                 method = "Fetch.continueResponse" if response else "Fetch.continueRequest"
                 await session.send(method, {"requestId": request_id})
             elif not response:
                 request = event["request"]
-                await session.send("Fetch.continueRequest", {
-                    "requestId": request_id, "interceptResponse": True,
-                    "headers": with_headers(request.get("headers", {}),
-                                            tab.for_url(request.get("url", "")))})
-            elif await prefix_response(session, event, tab.script):
+                params: dict[str, Any] = {"requestId": request_id, "interceptResponse": True}
+                if owner.unreached:
+                    params["headers"] = with_headers(request.get("headers", {}),
+                                                     owner.identity.for_url(request["url"]))
+                await session.send("Fetch.continueRequest", params)
+            elif await prefix_response(session, event, owner.identity.script):
                 self.served += 1
             else:
                 await session.send("Fetch.continueResponse", {"requestId": request_id})

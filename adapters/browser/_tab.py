@@ -21,7 +21,7 @@ from ._blocker import TrackerBlocker
 from ._engine import BrowserEngine
 from ._fonts import font_family
 from ._guard import guard_script
-from ._realms import TabIdentity, prefix_response
+from ._realms import TabIdentity
 from ._workers import WorkerGuard
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,6 @@ class BrowserTab:
         self.route: ProxyRoute | None = setup.proxy  # what Chromium is pointed at
         self.counts = TrackerCounts()
         self.workers: WorkerGuard | None = None
-        self._worker_prefix = ""
         self._session: Any = None
         self._context_id = ""  # Chromium's id of this tab's context
         self._fonts = ""  # the font set of the browser the context is in
@@ -187,7 +186,6 @@ class BrowserTab:
         # one script (and so one secret token) for the page, its iframes and its workers;
         # blob workers are rebuilt from it by the guard itself
         script = guard_script(fp, languages=list(s.languages), webrtc=s.webrtc)
-        self._worker_prefix = script
         await self.context.add_init_script(script=script)
         if s.blocker is not None:  # interception costs every request: only when blocking
             await self.context.route("**/*", self._route)
@@ -201,36 +199,30 @@ class BrowserTab:
                     "userAgentMetadata": _user_agent_metadata(fp)}
         # the page and every target under it (out-of-process iframes, workers) present the
         # profile at the network level too: user agent, client hints, languages
-        self.workers = WorkerGuard(session, script, identity)
-        # realms no page session reaches (a worker's worker, an out-of-process iframe's
-        # worker) are guarded browser-wide, by this context's id
+        self.workers = WorkerGuard(session, identity)
+        # every worker script of this context gets the guard in front as it is served, by
+        # the browser-wide interception (see _realms)
         realms = self.engine.realms(self._fonts)
-        if realms is not None:
-            target = (await session.send("Target.getTargetInfo"))["targetInfo"]
-            self._context_id = target["browserContextId"]
-            realms.register(self._context_id, target["targetId"], TabIdentity(
-                script, *_request_headers(fp, s.languages)))
-        user_agent = session.send("Emulation.setUserAgentOverride", identity)
-        # Worker scripts get the guard in front as they are served. Chromium fetches a
-        # dedicated worker's script before the worker exists as a target (so injecting over
-        # CDP races Playwright resuming it); the fetch is a request of type "Other", so only
-        # those are intercepted, and only script responses among them change (the rest of
-        # "Other" is favicons and the like; a script prefetched with <link rel=prefetch>
-        # gets the guard too, which is harmless: a guarded realm is never patched twice).
-        # An intercepting client must also answer auth challenges (or Chromium cancels them):
-        # the proxy's own credentials for proxy challenges, the default for the rest.
+        if realms is None:
+            raise BrowserError("the browser closed while the tab opened")
+        target = (await session.send("Target.getTargetInfo"))["targetInfo"]
+        self._context_id = target["browserContextId"]
+        realms.register(self._context_id, target["targetId"],
+                        TabIdentity(script, *_request_headers(fp, s.languages)))
         self._session = session
-        session.on("Fetch.requestPaused", self._paused)
-        session.on("Fetch.authRequired", self._auth_required)
-        patterns: list[dict[str, str]] = [
-            {"urlPattern": "*", "resourceType": "Other", "requestStage": "Response"}]
+        waits = [session.send("Emulation.setUserAgentOverride", identity),
+                 self.workers.start()]
         if self._answers_auth:
-            # Challenges reach only clients that intercept the request: with proxy
-            # credentials every request is intercepted (and continued at once).
-            patterns.append({"urlPattern": "*", "requestStage": "Request"})
-        # all three are in place before open() returns, so before any navigation
-        await asyncio.gather(user_agent, self.workers.start(), session.send(
-            "Fetch.enable", {"handleAuthRequests": self._answers_auth, "patterns": patterns}))
+            # Challenges reach only clients that intercept the request, and an intercepting
+            # client must answer them (or Chromium cancels them): with proxy credentials every
+            # request is intercepted (and continued at once), and this session answers the
+            # proxy's challenges with its credentials, others with the default.
+            session.on("Fetch.requestPaused", self._paused)
+            session.on("Fetch.authRequired", self._auth_required)
+            waits.append(session.send("Fetch.enable", {"handleAuthRequests": True, "patterns": [
+                {"urlPattern": "*", "requestStage": "Request"}]}))
+        # all in place before open() returns, so before any navigation
+        await asyncio.gather(*waits)
         return self
 
     def _auth_required(self, event: dict[str, Any]) -> None:
@@ -254,20 +246,13 @@ class BrowserTab:
         task.add_done_callback(self._tasks.discard)
 
     async def _serve_paused(self, event: dict[str, Any]) -> None:
-        """Continue an intercepted response, with the guard in front if it is a worker's."""
-        request_id, url = event["requestId"], event["request"]["url"]
-        session = self._session
-        if "responseStatusCode" not in event and "responseErrorReason" not in event:
-            try:  # request stage (only with proxy credentials): let it go on
-                await session.send("Fetch.continueRequest", {"requestId": request_id})
-            except Exception as exc:
-                log.debug("intercepted request %s not continued: %s", url[:80], exc)
-            return
+        """Let an intercepted request go on (it was paused only so that its challenges reach
+        this session)."""
         try:
-            if not await prefix_response(session, event, self._worker_prefix):
-                await session.send("Fetch.continueResponse", {"requestId": request_id})
+            await self._session.send("Fetch.continueRequest", {"requestId": event["requestId"]})
         except Exception as exc:  # the page closed, or the request was cancelled
-            log.debug("intercepted response of %s not served: %s", url[:80], exc)
+            log.debug("intercepted request %s not continued: %s",
+                      event["request"]["url"][:80], exc)
 
     async def _route(self, route: Any) -> None:
         request = route.request

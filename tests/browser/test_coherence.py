@@ -1,5 +1,5 @@
 """The coherence suite: one page asks every kind of realm what it sees (page, same-site and
-cross-site iframes, dedicated, nested and blob workers, a worker inside the cross-site iframe)
+cross-site iframes, dedicated, nested and blob workers, a worker inside each iframe)
 and the server keeps what every request sent; all of it must agree with the stored profile,
 and no realm may show a patched function or a trace of the guard."""
 
@@ -19,11 +19,11 @@ from tests.browser.helpers import call
 from tests.coherence_site import CoherenceSite, coherence_site
 from tests.servers import tinyproxy
 
-# Every kind of realm a page can start. A worker started by a worker from an http URL, and a
-# worker inside a cross-site iframe, are fetched outside the page's own interception (the
-# browser-wide one guards them).
-REALMS = ("page", "iframe", "cross-iframe", "worker", "blob-worker", "nested-blob-worker",
-          "nested-worker", "cross-worker")
+# Every kind of realm a page can start. Worker scripts get the guard from the browser-wide
+# interception, which finds the tab by the target (a worker's worker, a cross-site iframe's
+# worker), the page, or a frame in the page's process (the same-site iframe's worker).
+REALMS = ("page", "iframe", "iframe-worker", "cross-iframe", "worker", "blob-worker",
+          "nested-blob-worker", "nested-worker", "cross-worker")
 # Fonts measured in every realm: the profile's system's common fonts are there (under their
 # own names: metric-compatible substitutes), other systems' are not.
 FONTS = {
