@@ -51,6 +51,12 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up mid-answer (a browser closing, a timed-out check) is not
+        an error here; anything else is reported as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class EchoServer(LoopbackServer):
     """The check endpoint."""

@@ -8,9 +8,10 @@ requests (one interceptor for all tabs: a second, per page, cost every navigatio
 the tab by the target's browser context, and has the script response come back with the
 tab's guard in front. The page presents the tab's identity already; a worker or iframe
 target does not yet at that stage, so its request goes out with the tab's user agent,
-languages and client hints. Only script responses change (the rest of "Other" is favicons and the like; a
-script prefetched with <link rel=prefetch> gets the guard too, which is harmless: a guarded
-realm is never patched twice). Requests of any other target or context continue untouched.
+languages and client hints. Only script responses change (the rest of "Other" is favicons,
+which go on at once, and the like; a script prefetched with <link rel=prefetch> gets the
+guard too, which is harmless: a guarded realm is never patched twice). Requests of any other
+target or context continue untouched.
 (Target discovery is not used: it sends an event to this process for every change of every
 page, which costs every tab's navigations.)
 """
@@ -80,6 +81,12 @@ async def prefix_response(session: Any, event: dict[str, Any], prefix: str) -> b
         "requestId": request_id, "responseCode": status, "responseHeaders": headers,
         "body": base64.b64encode(prefix.encode() + raw).decode()})
     return True
+
+
+def images_only(headers: dict[str, str]) -> bool:
+    """Whether a request accepts images first (a favicon; a worker script accepts */*)."""
+    accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+    return accept.lower().startswith("image/")
 
 
 def with_headers(headers: dict[str, str], extra: dict[str, str]) -> list[dict[str, str]]:
@@ -161,6 +168,9 @@ class RealmGuard:
         response = "responseStatusCode" in event or "responseErrorReason" in event
         try:
             owner = await self._owner(event.get("frameId", ""))
+            if owner is not None and not owner.unreached and not response \
+                    and images_only(event["request"].get("headers", {})):
+                owner = None  # the page's favicon: never a script, nothing to change
             if owner is None:
                 method = "Fetch.continueResponse" if response else "Fetch.continueRequest"
                 await session.send(method, {"requestId": request_id})

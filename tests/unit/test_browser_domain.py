@@ -171,6 +171,17 @@ def test_client_hints_go_only_to_origins_chromium_sends_them_to() -> None:
                                                                ("User-Agent", "UA")]
 
 
+def test_only_a_request_accepting_images_first_skips_the_worker_script_check() -> None:
+    from adapters.browser._realms import images_only
+
+    # Chromium's favicon request, and a worker script's (as the coherence suite sees them)
+    assert images_only({"Accept": "image/jxl,image/avif,image/webp,image/*,*/*;q=0.8"})
+    assert images_only({"accept": "IMAGE/webp"})
+    assert not images_only({"Accept": "*/*"})
+    assert not images_only({"Accept": "text/javascript, image/png"})
+    assert not images_only({})
+
+
 def test_blocker_matches_the_shipped_list() -> None:
     blocker = TrackerBlocker([shipped_list()])
     assert blocker.rules > 5
