@@ -1,7 +1,7 @@
 """The dispatcher: one entry point for every channel of the command registry, used by the CLI
 in process and by the host's control socket alike. Parses payloads into command models, applies
 each command's rate limit, calls the actors, and wraps results in the reply envelope of
-DESIGN.md.
+docs/design.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Sliding-window rate limits per channel and client (each command declares its limit per
-60 s, as DESIGN.md sets them; ``domain.registry`` collects them)."""
+"""Sliding-window rate limits per channel and client (each command model declares its limit per
+60 s; ``domain.registry`` collects them)."""
 
 from __future__ import annotations
 

@@ -53,12 +53,6 @@ class DuplicateProxyError(ProxyError):
         self.existing_id = existing_id
 
 
-class ProxyValidationError(ProxyError):
-    """A proxy failed a health validation."""
-
-    code = "proxy_validation_failed"
-
-
 class CheckTargetError(ProxyError):
     """A validation failed because of its check URL, not the proxies; nothing was recorded."""
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # --disable-background-networking & co.: no calls home (refused on closed networks anyway);
-# the WebRTC policy is the only setting that yields no leaking ICE candidates (DESIGN.md).
+# the WebRTC policy is the only setting that yields no leaking ICE candidates
+# (tests/browser/test_guards.py).
 LAUNCH_ARGS = (
     "--disable-quic",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",

@@ -1,7 +1,7 @@
 """The control socket's wire format: one JSON object per line each way.
 
 Request: ``{"channel": "proxy:add", "payload": {...}, "id": 7}`` (``id`` optional, echoed).
-Reply: DESIGN.md's envelope, ``{"success": true, "data": ...}`` or ``{"success": false,
+Reply: the envelope of docs/design.md, ``{"success": true, "data": ...}`` or ``{"success": false,
 "error": "one line", "code": "validation_error", "retryAfter": 12.5}`` (``code`` names the
 error class, ``retryAfter`` only for rate limits), plus the request's ``id`` if it had one.
 """

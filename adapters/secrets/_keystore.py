@@ -83,11 +83,6 @@ class DataKeyStore:
             self._db.execute("DELETE FROM data_keys WHERE aggregate_id=?", (aggregate_id.hex,))
             self._cache[aggregate_id] = None
 
-    def forget_cached(self) -> None:
-        """Drop the in-memory cache so keys destroyed by another process are noticed."""
-        with self._lock:
-            self._cache.clear()
-
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
