@@ -84,7 +84,8 @@ def domain_add(
 
 
 @domain_app.command("remove")
-def domain_remove(ctx: typer.Context, domain: str = typer.Argument(...),
+def domain_remove(ctx: typer.Context,
+                  domain: str = typer.Argument(..., help="The target domain."),
                   as_json: bool = JSON) -> None:
     """Stop tracking a domain (history stays). Example: vipb rank domain remove example.com"""
     emit(_run(ctx, RemoveDomain, {"domain": domain}), as_json)
@@ -121,7 +122,8 @@ def keyword_add(
 
 
 @keyword_app.command("remove")
-def keyword_remove(ctx: typer.Context, keyword: str = typer.Argument(...),
+def keyword_remove(ctx: typer.Context,
+                   keyword: str = typer.Argument(..., help="The keyword, as added."),
                    engine: str = ENGINE, country: str | None = COUNTRY,
                    device: str = DEVICE, as_json: bool = JSON) -> None:
     """Stop tracking a keyword. Example: vipb rank keyword remove "espresso grinder" """
@@ -268,7 +270,7 @@ def stop(ctx: typer.Context,
 def tasks(ctx: typer.Context,
           state_: str | None = typer.Option(None, "--state", help="queued, running, retrying, "
                                                                   "completed, failed, cancelled"),
-          limit: int = typer.Option(50, "--limit"),
+          limit: int = typer.Option(50, "--limit", help="At most this many tasks."),
           as_json: bool = JSON) -> None:
     """Search tasks, newest first. Example: vipb rank tasks --state failed"""
     emit(_run(ctx, GetTasks, {"state": state_, "limit": limit}), as_json,
@@ -278,9 +280,11 @@ def tasks(ctx: typer.Context,
 
 @app.command("history")
 def history(ctx: typer.Context,
-            domain: str | None = typer.Option(None, "--domain"),
-            keyword: str | None = typer.Option(None, "--keyword", "-k"),
-            limit: int = typer.Option(100, "--limit"),
+            domain: str | None = typer.Option(None, "--domain", help="Only this target "
+                                                                      "domain."),
+            keyword: str | None = typer.Option(None, "--keyword", "-k",
+                                               help="Only this keyword."),
+            limit: int = typer.Option(100, "--limit", help="At most this many rows."),
             as_json: bool = JSON) -> None:
     """Position history, newest first: the change since the previous search (+ up), the
     title and URL that ranked, and the SERP features page 1 showed.
@@ -306,13 +310,14 @@ def history(ctx: typer.Context,
 @schedule_app.command("add")
 def schedule_add(
     ctx: typer.Context,
-    name: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="A name for the schedule."),
     cron: str = typer.Option(..., "--cron", help="Cron expression, e.g. '0 6 * * *'."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA zone of the cron times."),
     keyword: list[str] = typer.Option([], "--keyword", "-k",
                                       help="Tracked keyword to search; repeatable "
                                            "(default: all)."),
-    profile: str = typer.Option("default", "--profile"),
+    profile: str = typer.Option("default", "--profile",
+                                help="Privacy profile of the schedule's searches."),
     proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
     as_json: bool = JSON,
 ) -> None:
@@ -326,14 +331,16 @@ def schedule_add(
 
 
 @schedule_app.command("pause")
-def schedule_pause(ctx: typer.Context, name: str = typer.Argument(...),
+def schedule_pause(ctx: typer.Context,
+                   name: str = typer.Argument(..., help="The schedule's name."),
                    as_json: bool = JSON) -> None:
     """Pause a schedule. Example: vipb schedule pause mornings"""
     emit(_run(ctx, PauseSchedule, {"name": name}), as_json)
 
 
 @schedule_app.command("resume")
-def schedule_resume(ctx: typer.Context, name: str = typer.Argument(...),
+def schedule_resume(ctx: typer.Context,
+                    name: str = typer.Argument(..., help="The schedule's name."),
                     as_json: bool = JSON) -> None:
     """Resume a schedule (runs missed while paused are skipped).
 
@@ -343,7 +350,8 @@ def schedule_resume(ctx: typer.Context, name: str = typer.Argument(...),
 
 
 @schedule_app.command("remove")
-def schedule_remove(ctx: typer.Context, name: str = typer.Argument(...),
+def schedule_remove(ctx: typer.Context,
+                    name: str = typer.Argument(..., help="The schedule's name."),
                     as_json: bool = JSON) -> None:
     """Remove a schedule (its history stays). Example: vipb schedule remove mornings"""
     emit(_run(ctx, RemoveSchedule, {"name": name}), as_json)

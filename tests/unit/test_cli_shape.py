@@ -1,0 +1,52 @@
+"""The CLI's shape, read from the typer app itself: every command says what it does, shows
+an example of itself, documents every option, and prints JSON for scripts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+
+from adapters.cli.main import app
+
+# commands that print nothing a script would parse
+NO_OUTPUT = {("host", "run")}
+
+
+def _leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        yield path, command
+        return
+    for name, sub in subcommands.items():
+        yield from _leaves(sub, (*path, name))
+
+
+LEAVES = dict(_leaves(typer.main.get_command(app)))
+
+
+def test_the_walk_finds_every_group() -> None:
+    groups = {path[0] for path in LEAVES if len(path) > 1}
+    assert {"proxy", "rotation", "tab", "privacy", "rank", "schedule", "audit", "backup",
+            "projections", "events", "host", "session"} <= groups
+
+
+@pytest.mark.parametrize("path", sorted(LEAVES), ids=" ".join)
+def test_every_command_has_help_an_example_of_itself_and_json(path: tuple[str, ...]) -> None:
+    command = LEAVES[path]
+    text = command.help or ""
+    assert text.strip().splitlines()[0], "no one-line summary"
+    example = re.search(r"Example: (vipb [^\n]*)", text)
+    assert example, "no example"
+    words = example.group(1).split()
+    at = 0
+    for word in path:  # the example runs this very command (global options may come first)
+        assert word in words[at:], f"the example does not run `vipb {' '.join(path)}`"
+        at = words.index(word, at) + 1
+    for param in command.params:  # arguments and options alike
+        assert (getattr(param, "help", None) or "").strip(), f"{param.name} has no help"
+    options = {o for p in command.params for o in getattr(p, "opts", [])}
+    assert ("--json" in options) is (path not in NO_OUTPUT)
