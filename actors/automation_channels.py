@@ -34,6 +34,7 @@ from domain.automation_commands import (
     RemoveKeyword,
     RemoveSchedule,
     ResumeSchedule,
+    RunSchedule,
     StartSearch,
     StopSearch,
 )
@@ -74,6 +75,7 @@ class AutomationChannels:
             PauseSchedule: lambda c: s.pause(c.name).get(timeout=TIMEOUT),
             ResumeSchedule: lambda c: s.resume(c.name).get(timeout=TIMEOUT),
             RemoveSchedule: lambda c: s.remove(c.name).get(timeout=TIMEOUT),
+            RunSchedule: lambda c: s.run_now(c.name).get(timeout=TIMEOUT),
             ListSchedules: self._schedules,
         }
 

@@ -163,19 +163,30 @@ class SchedulerActor(VipbActor):
         return fired
 
     def _fire(self, schedule: Schedule, scheduled_for: datetime, missed: int) -> None:
-        note = None
-        task_ids: list[str] = []
+        tasks, note = self._queue(schedule)
+        if note is not None:  # nobody waits for this answer: the log says it
+            log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
+        schedule.triggered(scheduled_for=scheduled_for, missed=missed,
+                           task_ids=[t["id"] for t in tasks], note=note)
+        self._writer.save(schedule)
+
+    def run_now(self, name: str) -> dict[str, Any]:
+        """Queue the schedule's searches now, paused or not; its next cron run is unchanged.
+        Keywords already queued or running are not queued twice."""
+        schedule = self._get(name)
+        tasks, note = self._queue(schedule)
+        schedule.ran_on_request(at=self._now(), task_ids=[t["id"] for t in tasks], note=note)
+        ack = self._save(schedule)
+        return {"name": schedule.name, "tasks": tasks, "note": note, "position": ack.position}
+
+    def _queue(self, schedule: Schedule) -> tuple[list[dict[str, Any]], str | None]:
+        """The schedule's searches queued now, or why none was."""
         command = StartSearch(profile=schedule.profile, proxy=schedule.proxy)
         try:
-            tasks = self._tracker.start_search(command, f"schedule:{schedule.name}",
-                                               schedule.keywords, skip_if_pending=True).get()
-            task_ids = [t["id"] for t in tasks]
+            return self._tracker.start_search(command, f"schedule:{schedule.name}",
+                                              schedule.keywords, skip_if_pending=True).get(), None
         except BaseError as exc:
-            note = exc.message
-            log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
-        schedule.triggered(scheduled_for=scheduled_for, missed=missed, task_ids=task_ids,
-                           note=note)
-        self._writer.save(schedule)
+            return [], exc.message
 
     def seconds_to_next(self) -> float:
         """Seconds until the soonest run (at most ``MAX_SLEEP``)."""

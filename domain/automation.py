@@ -214,6 +214,11 @@ class Schedule(Aggregate):
         was up were folded into this one); ``note`` says why no task was queued."""
         self.last_fire = scheduled_for
 
+    @event("ScheduleRunOnRequest")
+    def ran_on_request(self, at: datetime, task_ids: list[str], note: str | None) -> None:
+        """Run at ``at`` because someone asked (``vipb schedule run-now``), paused or not;
+        its cron runs stay as they were."""
+
     @event("SchedulePaused")
     def pause(self) -> None:
         """No more triggers until resumed."""

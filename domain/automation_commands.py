@@ -230,6 +230,17 @@ class RemoveSchedule(ScheduleRef):
     reply: ClassVar[Any] = Ack
 
 
+class RunSchedule(ScheduleRef):
+    """Queue a schedule's searches now, paused or not (its cron runs are unchanged; keywords
+    already queued or running are not queued twice).
+
+    Example: {"name": "morning"}
+    """
+
+    channel: ClassVar[str] = "automation:run-schedule"
+    rate_limit: ClassVar[int | None] = 5  # it queues searches, as start-search does
+
+
 class ListSchedules(Command):
     """Schedules with their next run time.
 
@@ -244,5 +255,6 @@ AUTOMATION_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
                 ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions,
-                CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, ListSchedules)
+                CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule,
+                ListSchedules)
 }

@@ -215,6 +215,7 @@ class SchedulesView(View):
     """Schedules and one execution log row per trigger."""
 
     name: ClassVar[str] = "schedules"
+    schema_version: ClassVar[int] = 2  # 2: execution_logs.on_request
     tables: ClassVar[tuple[str, ...]] = ("schedules", "execution_logs")
 
     def create(self, cur: sqlite3.Cursor) -> None:
@@ -245,12 +246,14 @@ class SchedulesView(View):
                 missed INTEGER NOT NULL,
                 tasks INTEGER NOT NULL,
                 task_ids TEXT NOT NULL,
-                note TEXT
+                note TEXT,
+                on_request INTEGER NOT NULL DEFAULT 0
             )""")
 
     def handlers(self) -> dict[str, Handler]:
         """Schedule events."""
         return {"ScheduleCreated": self._created, "ScheduleTriggered": self._triggered,
+                "ScheduleRunOnRequest": self._ran_on_request,
                 "SchedulePaused": self._paused, "ScheduleResumed": self._resumed,
                 "ScheduleRemoved": self._removed}
 
@@ -286,9 +289,19 @@ class SchedulesView(View):
             "UPDATE schedules SET triggers=triggers+1, last_scheduled_for=?, "
             "last_triggered_at=?, next_run_at=?, updated_at=? WHERE id=?",
             (scheduled_for, rec.timestamp, nxt, rec.timestamp, rec.aggregate))
-        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?)",
+        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?,0)",
                     (rec.notification_id, rec.aggregate, name, scheduled_for, rec.timestamp,
                      s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"]))
+
+    def _ran_on_request(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        at = _iso(s["at"]) or rec.timestamp or ""
+        row = cur.execute("SELECT name FROM schedules WHERE id=?", (rec.aggregate,)).fetchone()
+        cur.execute("UPDATE schedules SET triggers=triggers+1, last_triggered_at=?, "
+                    "updated_at=? WHERE id=?", (rec.timestamp, rec.timestamp, rec.aggregate))
+        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,0,?,?,?,1)",
+                    (rec.notification_id, rec.aggregate, row[0] if row else "?", at,
+                     rec.timestamp, len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"]))
 
     def _paused(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='paused', next_run_at=NULL, updated_at=? "

@@ -38,9 +38,11 @@ from domain.automation_commands import (
     RemoveKeyword,
     RemoveSchedule,
     ResumeSchedule,
+    RunSchedule,
     StartSearch,
     StopSearch,
 )
+from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import Settle
 from domain.parsing import parse_command
@@ -217,11 +219,17 @@ def run(
 
     Example: vipb rank run --keyword "espresso grinder" --engine bing --country DE
     """
-    cli = state(ctx)
-    host = cli.host()
     payload = {"keyword": keyword, "engine": engine, "country": country, "device": device,
                "depth": depth, "profile": profile, "proxy": proxy}
-    command = parse_command(StartSearch, payload)
+    _search(ctx, parse_command(StartSearch, payload), no_wait, timeout, as_json)
+
+
+def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
+            as_json: bool) -> None:
+    """Queue ``command``'s searches, then wait for them (progress on stderr) and print each
+    outcome; exits 1 unless every search completed."""
+    cli = state(ctx)
+    host = cli.host()
     if timeout <= 0:
         raise ValidationError("must be greater than 0", field="timeout")
     if no_wait and host is None:
@@ -232,10 +240,18 @@ def run(
     ids = [t["id"] for t in queued["tasks"]]
     if no_wait:
         if as_json:
-            print_json({"tasks": queued["tasks"]})
+            print_json(queued)
         else:
             emit(queued["tasks"], False,
                  columns=["id", "keyword", "engine", "country", "device", "depth"])
+        return
+
+    if not ids:  # a schedule that queued nothing says why
+        if as_json:
+            print_json({**queued, "timed_out": False})
+        else:
+            err.print(queued.get("note") or "nothing to search", highlight=False, markup=False)
+        exit_not_done(False)
         return
 
     def wait(report: ProgressReport | None) -> bool:
@@ -246,7 +262,7 @@ def run(
     finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
     results = cli.commands().execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
-        print_json({"tasks": results, "timed_out": not finished})
+        print_json({**queued, "tasks": results, "timed_out": not finished})
     else:
         for task in results:
             for line in _outcome_lines(task):
@@ -336,6 +352,22 @@ def schedule_pause(ctx: typer.Context,
                    as_json: bool = JSON) -> None:
     """Pause a schedule. Example: vipb schedule pause mornings"""
     emit(_run(ctx, PauseSchedule, {"name": name}), as_json)
+
+
+@schedule_app.command("run-now")
+def schedule_run_now(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The schedule's name."),
+    no_wait: bool = typer.Option(False, "--no-wait",
+                                 help="Queue and return (the host runs the searches)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for results."),
+    as_json: bool = JSON,
+) -> None:
+    """Run a schedule's searches now, paused or not; its cron runs stay as they were.
+
+    Example: vipb schedule run-now mornings
+    """
+    _search(ctx, parse_command(RunSchedule, {"name": name}), no_wait, timeout, as_json)
 
 
 @schedule_app.command("resume")

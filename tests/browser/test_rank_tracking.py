@@ -308,20 +308,29 @@ def test_a_schedule_searches_its_tracked_keywords(data_dir, engine_site) -> None
         assert (log["keyword"], log["origin"]) == ("tea", "schedule:tea-only")
         now[0] += 86400
         assert rt.scheduler.tick().get() == ["tea-only"], "due again while the first runs"
+        held = call(rt, "automation:run-schedule", name="tea-only")
+        assert held["tasks"] == [], "run-now does not pile up either"
         engine_site.release.set()
         for event in rt.tracker.completion([log["id"]]).get():
             assert event.wait(120)
         assert len(call(rt, "automation:get-tasks")) == 1, "the second run did not pile up"
+        skipped = "skipped: the previous run still has 1 search(es) queued or running"
+        assert held["note"] == skipped
         with rt.reader() as conn:
-            notes = [r[0] for r in conn.execute(
-                "SELECT note FROM execution_logs ORDER BY notification_id")]
-        assert notes == [None, "skipped: the previous run still has 1 search(es) queued "
-                               "or running"]
+            notes = [tuple(r) for r in conn.execute(
+                "SELECT note, on_request FROM execution_logs ORDER BY notification_id")]
+        assert notes == [(None, 0), (skipped, 0), (skipped, 1)]
         [position] = call(rt, "automation:get-positions", keyword="tea")
         assert (position["domain"], position["position"]) == ("target.example", 2)
         with rt.reader() as conn:
             tasks = conn.execute("SELECT task_ids FROM execution_logs").fetchone()[0]
         assert log["id"] in tasks
+        # once nothing is pending, run-now searches the schedule's keywords again
+        [again] = call(rt, "automation:run-schedule", name="tea-only")["tasks"]
+        assert again["keyword"] == "tea"
+        for event in rt.tracker.completion([again["id"]]).get():
+            assert event.wait(120)
+        assert len(call(rt, "automation:get-positions", keyword="tea")) == 2
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()

@@ -54,3 +54,10 @@ def test_a_search_without_targets_says_what_to_do(cli: Cli) -> None:
     result = cli("rank", "run", "-k", "anything")
     assert result.code == 1
     assert "no target domains: add one first (vipb rank domain add example.com)" in result.err
+    assert cli("schedule", "add", "am", "--cron", "0 6 * * *").code == 0
+    ran = cli("schedule", "run-now", "AM")
+    assert ran.code == 1, "a run that searched nothing is not done"
+    assert ran.err.count("\n") == 1 and "no target domains" in ran.err, ran.err
+    as_json = cli("schedule", "run-now", "am", "--json").json()
+    assert (as_json["name"], as_json["tasks"]) == ("am", [])
+    assert [s["triggers"] for s in cli("schedule", "list", "--json").json()] == [2]

@@ -91,6 +91,29 @@ def test_pause_skips_runs_and_resume_starts_from_now(rt, clock) -> None:
         "06:00 in Berlin is 05:00 UTC in November"
 
 
+def test_run_now_runs_a_paused_schedule_and_leaves_its_cron_runs_alone(rt, clock) -> None:
+    call(rt, "automation:schedule", name="hourly", cron="0 * * * *")
+    call(rt, "automation:pause", name="hourly")
+    ran = call(rt, "automation:run-schedule", name="HOURLY")
+    assert (ran["name"], ran["tasks"]) == ("hourly", [])
+    assert "no target domains" in ran["note"], "why nothing was queued is said and recorded"
+    [request] = [e.data for e in EventHistory(rt.app).log(limit=10_000)
+                 if e.event == "ScheduleRunOnRequest"]
+    assert request["note"] == ran["note"] and request["task_ids"] == []
+    call(rt, "automation:resume", name="hourly")
+    clock.now = T0 + 30 * 60 + 5  # 10:00:05: the cron run is still due, as if never run
+    assert rt.scheduler.tick().get() == ["hourly"]
+    rt.settle()
+    with rt.reader() as conn:
+        logs = conn.execute("SELECT on_request, missed, tasks FROM execution_logs "
+                            "ORDER BY notification_id").fetchall()
+        row = conn.execute("SELECT triggers, next_run_at FROM schedules").fetchone()
+    assert [tuple(r) for r in logs] == [(1, 0, 0), (0, 0, 0)]
+    assert tuple(row) == (2, "2026-11-25T11:00:00+00:00")
+    call(rt, "automation:remove-schedule", name="hourly")
+    assert "hourly" in refuse(rt, "automation:run-schedule", name="hourly")
+
+
 def test_removed_schedule_stops_and_its_name_is_free_again(rt, clock) -> None:
     call(rt, "automation:schedule", name="s1", cron="*/5 * * * *")
     assert "exists" in refuse(rt, "automation:schedule", name="S1", cron="0 * * * *")

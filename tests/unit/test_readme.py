@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import typer
+
 # typer vendors click (0.29): its usage errors and parser state live there
 from typer._click.exceptions import UsageError
 
