@@ -59,6 +59,8 @@ app.add_typer(domain_app, name="domain")
 app.add_typer(keyword_app, name="keyword")
 
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+NO_WAIT = typer.Option(False, "--no-wait", help="Queue and return (the host runs the searches).")
+WAIT_TIMEOUT = typer.Option(300.0, "--timeout", help="Seconds to wait for results.")
 ENGINES_HELP = "google, bing, duckduckgo, brave, yahoo, yandex, or one of VIPB_ENGINES_DIR"
 ENGINE = typer.Option("duckduckgo", "--engine", help=ENGINES_HELP + ".")
 DEVICE = typer.Option("desktop", "--device", help="desktop or mobile (a phone's profile: "
@@ -210,9 +212,8 @@ def run(
     depth: int | None = typer.Option(None, "--depth", help="Results to scan (1..100)."),
     profile: str = typer.Option("default", "--profile", help="Privacy profile of the tabs."),
     proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
-    no_wait: bool = typer.Option(False, "--no-wait",
-                                 help="Queue and return (the host runs the searches)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for results."),
+    no_wait: bool = NO_WAIT,
+    timeout: float = WAIT_TIMEOUT,
     as_json: bool = JSON,
 ) -> None:
     """Search now and record positions of every target domain (progress on stderr).
@@ -358,9 +359,8 @@ def schedule_pause(ctx: typer.Context,
 def schedule_run_now(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The schedule's name."),
-    no_wait: bool = typer.Option(False, "--no-wait",
-                                 help="Queue and return (the host runs the searches)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait for results."),
+    no_wait: bool = NO_WAIT,
+    timeout: float = WAIT_TIMEOUT,
     as_json: bool = JSON,
 ) -> None:
     """Run a schedule's searches now, paused or not; its cron runs stay as they were.
