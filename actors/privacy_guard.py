@@ -46,7 +46,8 @@ class PrivacyGuardActor(VipbActor):
 
     # --- profiles ------------------------------------------------------------------------------
 
-    def _load(self, name: str) -> PrivacyProfile | None:
+    def _stored(self, name: str) -> PrivacyProfile | None:
+        """The profile aggregate of ``name``, removed or not."""
         key = name.casefold()
         profile = self._profiles.get(key)
         if profile is None:
@@ -55,17 +56,29 @@ class PrivacyGuardActor(VipbActor):
                 self._profiles[key] = profile
         return profile
 
+    def _load(self, name: str) -> PrivacyProfile | None:
+        """The profile called ``name``, unless there is none (or it was removed)."""
+        profile = self._stored(name)
+        return None if profile is None or getattr(profile, "removed", False) else profile
+
     def _create(self, name: str, os_names: Sequence[str], seed: int | None,
                 locale: str | None, timezone: str | None,
                 follow_proxy_country: bool) -> PrivacyProfile:
         seed = secrets.randbits(63) if seed is None else seed
         fingerprint = generate_fingerprint(seed, os_names)
         locale = locale or fingerprint.languages[0]
-        profile = PrivacyProfile(
-            id=profile_id(name), name=name, fingerprint=fingerprint.model_dump(mode="json"),
-            locale=locale, timezone=timezone or _home_zone(locale),
-            follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
-            tracker_blocking=False)
+        profile = self._stored(name)
+        if profile is not None:  # a removed profile's name, used again
+            profile.recreate(name=name, fingerprint=fingerprint.model_dump(mode="json"),
+                             locale=locale,
+                             timezone=timezone or _home_zone(locale),
+                             follow_proxy_country=follow_proxy_country)
+        else:
+            profile = PrivacyProfile(
+                id=profile_id(name), name=name, fingerprint=fingerprint.model_dump(mode="json"),
+                locale=locale, timezone=timezone or _home_zone(locale),
+                follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
+                tracker_blocking=False)
         self._writer.save(profile)
         self._profiles[name.casefold()] = profile
         return profile
@@ -128,6 +141,15 @@ class PrivacyGuardActor(VipbActor):
             self._writer.save(existing)
             profile = existing
         return describe(profile)
+
+    def remove(self, name: str) -> Ack:
+        """Remove a profile (the caller has checked that nothing uses it)."""
+        profile = self._load(name)
+        if profile is None:
+            raise ProfileNotFoundError(name)
+        profile.remove()
+        ids = self._writer.save(profile)
+        return Ack(id=str(profile.id), position=ids[-1] if ids else 0, changed=True)
 
     def toggle_webrtc(self, command: ToggleWebRTC) -> Ack:
         """Set a profile's WebRTC mode (tabs opened afterwards use it)."""

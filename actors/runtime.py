@@ -58,6 +58,7 @@ from adapters.store import (
     ShreddedEventError,
     signing_key,
 )
+from domain import privacy
 from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
@@ -68,7 +69,8 @@ from domain.projection_commands import (
     Rebuilt,
     ViewPosition,
 )
-from domain.tab_commands import TAB_COMMANDS
+from domain.results import Ack
+from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
 from projections.runner import Progress
@@ -293,6 +295,7 @@ class Runtime:
         self.dispatcher.register(PROJECTION_COMMANDS,
                                  {ProjectionStatus: lambda _c: self._view_positions()},
                                  {RebuildProjections: self._rebuild})
+        self.dispatcher.register({}, {RemoveProfile: self._remove_profile})
         self.dispatcher.register(HOST_COMMANDS, {
             HostStatus: lambda _c: runtime_status(self), Settle: lambda _c: self._settled(),
             CreateBackup: self._backup})
@@ -318,6 +321,20 @@ class Runtime:
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
+
+    def _remove_profile(self, command: RemoveProfile) -> Ack:
+        """Remove a profile unless a schedule or an open tab uses it (say which)."""
+        users = [f"schedule {n!r}" for n in
+                 self.scheduler.using_profile(command.profile).get(timeout=60)]
+        if self._tabs_ref is not None:  # no supervisor yet: no open tab in this process
+            users += [f"tab {t}" for t in self.tabs().tabs_with_profile(
+                str(privacy.profile_id(command.profile))).get(timeout=60)]
+        if users:
+            raise ValidationError(f"profile {command.profile!r} is in use by "
+                                  f"{', '.join(users[:5])}{' ...' if len(users) > 5 else ''}"
+                                  ": remove or change those first", field="profile")
+        removed: Ack = self.guard.remove(command.profile).get(timeout=60)
+        return removed
 
     def _settled(self) -> Settled:
         self.settle()

@@ -140,6 +140,11 @@ class SchedulerActor(VipbActor):
                 "state": "paused" if schedule.paused else "active",
                 "next_run_at": nxt.astimezone(UTC).isoformat() if nxt else None}
 
+    def using_profile(self, name: str) -> list[str]:
+        """Names of the schedules whose searches use privacy profile ``name``."""
+        return sorted(s.name for s in self._all().values()
+                      if s.profile.casefold() == name.casefold())
+
     def upcoming(self, limit: int = 5) -> list[dict[str, Any]]:
         """The next runs, soonest first (what ``vipb status`` shows)."""
         rows = [self.describe(s) for s in self._all().values() if not s.paused]

@@ -228,6 +228,11 @@ class TabSupervisorActor(VipbActor):
         """Ids of the open tabs."""
         return list(self._tabs)
 
+    def tabs_with_profile(self, profile_id: str) -> list[str]:
+        """Ids of the open tabs of privacy profile ``profile_id``."""
+        infos = {key: actor.info() for key, actor in self._tabs.items()}
+        return [key for key, info in infos.items() if info.get()["profile_id"] == profile_id]
+
     def stats(self, tab_id: str | None) -> list[dict[str, Any]]:
         """Counts not yet recorded, per open tab."""
         actors = [self.tab(tab_id)] if tab_id else list(self._tabs.values())

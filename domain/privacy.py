@@ -42,6 +42,7 @@ class PrivacyProfile(Aggregate):
         self.follow_proxy_country = follow_proxy_country
         self.webrtc = webrtc
         self.tracker_blocking = tracker_blocking
+        self.removed = False
 
     def values(self) -> Fingerprint:
         """The stored fingerprint as a model."""
@@ -64,3 +65,22 @@ class PrivacyProfile(Aggregate):
     def regenerate(self, fingerprint: dict[str, Any]) -> None:
         """Replace the fingerprint (an explicit user action)."""
         self.fingerprint = fingerprint
+
+    @event("PrivacyProfileRemoved")
+    def remove(self) -> None:
+        """Gone: tabs can no longer use it (its name can be used again)."""
+        self.removed = True
+
+    @event("PrivacyProfileRecreated")
+    def recreate(self, name: str, fingerprint: dict[str, Any], locale: str, timezone: str,
+                 follow_proxy_country: bool) -> None:
+        """A removed profile's name used again (in any case): a new profile, default
+        settings."""
+        self.name = name
+        self.fingerprint = fingerprint
+        self.locale = locale
+        self.timezone = timezone
+        self.follow_proxy_country = follow_proxy_country
+        self.webrtc = WebRTCMode.PROXIED.value
+        self.tracker_blocking = False
+        self.removed = False

@@ -156,6 +156,19 @@ class SetFingerprint(Command):
         return self
 
 
+class RemoveProfile(Command):
+    """Remove a privacy profile no open tab and no schedule uses (its history stays on
+    record; the name can be used again, for a new fingerprint).
+
+    Example: {"profile": "berlin"}
+    """
+
+    channel: ClassVar[str] = "privacy:remove"
+    rate_limit: ClassVar[int | None] = 20
+    reply: ClassVar[Any] = Ack
+    profile: ProfileName
+
+
 class ToggleWebRTC(Command):
     """Choose a profile's WebRTC guard: ``proxied`` (no leaking candidates) or ``block``.
 
@@ -226,6 +239,7 @@ class ListSessions(Command):
 TAB_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (CreateTab, CloseTab, NavigateTab, UpdateTab, AssignTabProxy, GoBack, GoForward,
-                ReloadTab, ListTabs, SetFingerprint, ToggleWebRTC, ToggleTrackerBlocking,
+                ReloadTab, ListTabs, SetFingerprint, RemoveProfile, ToggleWebRTC,
+                ToggleTrackerBlocking,
                 GetPrivacyStats, SaveSession, LoadSession, ListSessions)
 }

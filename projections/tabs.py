@@ -124,10 +124,12 @@ class PrivacyProfilesView(View):
         )
 
     def handlers(self) -> dict[str, Handler]:
-        """PrivacyProfileCreated, PrivacySettingsChanged, FingerprintRegenerated."""
+        """A profile's creation, changes, removal and re-creation under its name."""
         return {"PrivacyProfileCreated": self._created,
                 "PrivacySettingsChanged": self._changed,
-                "FingerprintRegenerated": self._regenerated}
+                "FingerprintRegenerated": self._regenerated,
+                "PrivacyProfileRemoved": self._removed,
+                "PrivacyProfileRecreated": self._recreated}
 
     @staticmethod
     def _fp_columns(fp: dict[str, object]) -> tuple[object, ...]:
@@ -143,6 +145,17 @@ class PrivacyProfilesView(View):
             (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]), s["locale"],
              s["timezone"], int(s["follow_proxy_country"]), s["webrtc"],
              int(s["tracker_blocking"]), rec.timestamp, rec.timestamp))
+
+    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM privacy_profiles WHERE id=?", (rec.aggregate,))
+
+    def _recreated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]), s["locale"],
+             s["timezone"], int(s["follow_proxy_country"]), "proxied", 0, rec.timestamp,
+             rec.timestamp))
 
     def _changed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         allowed = ("locale", "timezone", "follow_proxy_country", "webrtc", "tracker_blocking")

@@ -19,6 +19,7 @@ from domain.tab_commands import (
     CreateTab,
     ListSessions,
     ListTabs,
+    RemoveProfile,
     SetFingerprint,
     ToggleTrackerBlocking,
     ToggleWebRTC,
@@ -126,6 +127,18 @@ def blocking(
     flag = {"on": True, "off": False}.get(enabled.lower(), enabled)
     emit(_run(ctx, parse_command(ToggleTrackerBlocking, {"profile": name, "enabled": flag})),
          as_json)
+
+
+@privacy_app.command("remove")
+def remove_profile(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name."),
+    as_json: bool = JSON,
+) -> None:
+    """Remove a privacy profile that no open tab and no schedule uses (its history stays;
+    the name can be used again). Example: vipb privacy remove berlin
+    """
+    emit(_run(ctx, parse_command(RemoveProfile, {"profile": name})), as_json)
 
 
 @privacy_app.command("list")

@@ -267,3 +267,40 @@ def test_a_phone_profile_says_mobile_in_every_realm(browser_runtime, site: Site)
             ["formFactors", "model"]).then(h => [h.mobile, h.formFactors])""")
         assert hints == [mobile, ["Mobile" if mobile else "Desktop"]], (name, hints)
         call(rt, "tab:close", tab_id=tab["id"])
+
+
+def test_a_profile_in_use_stays_and_a_removed_one_frees_its_name(browser_runtime,
+                                                                  site: Site) -> None:
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="berlin", seed=5, os=["windows"])
+    call(rt, "privacy:toggle-webrtc", profile="berlin", mode="block")
+    tab = call(rt, "tab:create", url=site.url("/probe.html"), profile="berlin", proxy="direct")
+    first = evaluate(rt, tab["id"], "window.pageProbe")
+    call(rt, "automation:schedule", name="am", cron="0 6 * * *", profile="Berlin")
+    head = rt.app.recorder.max_notification_id()
+    refused = refuse(rt, "privacy:remove", profile="BERLIN")
+    assert refused.startswith("profile: profile 'BERLIN' is in use by schedule 'am', tab ")
+    assert tab["id"] in refused
+    assert rt.app.recorder.max_notification_id() == head, "a refusal writes nothing"
+    call(rt, "automation:remove-schedule", name="am")
+    call(rt, "tab:close", tab_id=tab["id"])
+    assert call(rt, "privacy:remove", profile="berlin")["changed"] is True
+    assert "no privacy profile" in refuse(rt, "privacy:remove", profile="berlin")
+    assert "no privacy profile" in refuse(rt, "tab:create", profile="berlin", proxy="direct")
+    rt.settle()
+    with rt.reader() as conn:
+        assert conn.execute("SELECT count(*) FROM privacy_profiles WHERE name='berlin'"
+                            ).fetchone()[0] == 0
+    # the name is free: a new profile (new fingerprint, default settings) under it
+    call(rt, "privacy:set-fingerprint", profile="berlin", seed=6, os=["windows"])
+    again = call(rt, "tab:create", url=site.url("/probe.html"), profile="berlin",
+                 proxy="direct")
+    assert evaluate(rt, again["id"], "window.pageProbe")["canvasHash"] != first["canvasHash"]
+    rt.settle()
+    with rt.reader() as conn:
+        row = conn.execute("SELECT webrtc FROM privacy_profiles WHERE name='berlin'").fetchone()
+    assert tuple(row) == ("proxied",)
+    rt.runner.rebuild(None)
+    with rt.reader() as conn:
+        assert conn.execute("SELECT count(*) FROM privacy_profiles WHERE name='berlin'"
+                            ).fetchone()[0] == 1, "a rebuild reads the same"
