@@ -32,6 +32,7 @@ from actors.watchdog import ShutdownWatchdog
 from adapters.config import Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
+from adapters.service_notify import ServiceNotifier
 from adapters.store import EventHistory
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
@@ -110,6 +111,7 @@ class Host:
         self._closing = "not closing"
         self._closing_runtime: Runtime | None = None
         self._resumer: threading.Thread | None = None
+        self._service = ServiceNotifier()
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -146,6 +148,8 @@ class Host:
             self.close()
             raise
         log.info("host started on %s (pid %d)", self.paths.root, os.getpid())
+        self._service.ready(f"serving {self.paths.socket}")
+        self._service.start_watchdog(self._answers)
         self._resumer = threading.Thread(target=self._resume, name="vipb-resume", daemon=True)
         self._resumer.start()
 
@@ -200,8 +204,20 @@ class Host:
         """Ask ``run`` to return (as a signal does)."""
         self._stop.set()
 
+    def _answers(self) -> bool:
+        """Whether the host still works: its actors answer and its store reads."""
+        rt = self.runtime
+        interval = self._service.watchdog_interval or 10.0
+        if rt is None:
+            return False
+        ask_or_none(lambda: rt.scheduler.seconds_to_next().get(timeout=interval))
+        rt.app.recorder.max_notification_id()
+        return True
+
     def close(self) -> None:
         """Stop serving, flush and close the runtime, release the lock. Safe to call twice."""
+        self._service.stopping("stopping")
+        self._service.stop()
         if self._metrics is not None:
             self._closing = "stopping the metrics server"
             self._metrics.shutdown()

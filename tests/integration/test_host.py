@@ -347,3 +347,46 @@ def test_a_host_closed_while_it_resumes_waits_for_the_resume(
     closer.join(120)
     assert not closer.is_alive() and seen == [None], seen
     pykka.ActorRegistry.stop_all()
+
+
+def test_systemd_hears_ready_after_the_socket_listens_then_pings_then_stopping(
+        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Type=notify: a real datagram socket stands in for systemd's."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify"))
+    listener.settimeout(60)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # pings every 0.1 s
+    monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
+    h = Host(data_dir, Settings(data_dir=data_dir))
+    starting = threading.Thread(target=h.start)
+    starting.start()
+    try:
+        ready = listener.recv(4096).decode().split("\n")
+        assert ready[0] == "READY=1" and f"MAINPID={os.getpid()}" in ready
+        # at once, while start() may still be returning: ready means the socket answers
+        with ControlClient(h.paths.socket) as client:
+            assert client.call("host:status")["data"]["host"] == "running"
+        assert listener.recv(4096) == b"WATCHDOG=1"
+        assert listener.recv(4096) == b"WATCHDOG=1", "pings go on while the host answers"
+    finally:
+        starting.join()
+        h.close()
+        pykka.ActorRegistry.stop_all()
+    messages = []
+    while not messages or not messages[-1].startswith("STOPPING=1"):
+        messages.append(listener.recv(4096).decode())
+    assert set(messages[:-1]) <= {"WATCHDOG=1"}
+    listener.close()
+
+
+def test_without_systemd_or_for_another_pid_nothing_is_sent(tmp_path: Path) -> None:
+    from adapters.service_notify import ServiceNotifier
+
+    assert ServiceNotifier({}).watchdog_interval is None
+    other = ServiceNotifier({"NOTIFY_SOCKET": str(tmp_path / "n"), "WATCHDOG_USEC": "30000000",
+                             "WATCHDOG_PID": str(os.getpid() + 1)})
+    assert other.watchdog_interval is None, "the watchdog is another process's"
+    mine = ServiceNotifier({"WATCHDOG_USEC": "30000000"})
+    assert mine.watchdog_interval == 15.0
+    mine.ready("x")  # no NOTIFY_SOCKET: nothing to send to, and no error
