@@ -43,7 +43,13 @@ from domain.commands import (
     ValidateProxy,
 )
 from domain.endpoints import endpoint_url
-from domain.errors import ActorDownError, BaseError, RateLimitError, ValidationError
+from domain.errors import (
+    ActorDownError,
+    BaseError,
+    DuplicateProxyError,
+    RateLimitError,
+    ValidationError,
+)
 from domain.health import HealthReport
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
@@ -266,6 +272,7 @@ class Dispatcher:
 
     def _import(self, command: ImportProxies) -> dict[str, Any]:
         imported: list[str] = []
+        updated: list[str] = []
         errors: list[dict[str, Any]] = []
         for number, raw in enumerate(command.lines, start=1):
             line = raw.strip()
@@ -273,13 +280,22 @@ class Dispatcher:
                 continue
             try:
                 fields = parse_proxy_line(line, default_protocol=command.protocol.value)
-                ack: Ack = self._pool.add(parse_command(AddProxy, fields)).get()
-                imported.append(ack.id)
+                try:
+                    ack: Ack = self._pool.add(parse_command(AddProxy, fields)).get()
+                    imported.append(ack.id)
+                except DuplicateProxyError as exc:
+                    if not command.upsert:
+                        raise
+                    # the same endpoint and username: only the password can differ
+                    password = fields.get("password")
+                    if password is not None and self._update(UpdateProxy(
+                            proxy_id=UUID(exc.existing_id), password=password)).changed:
+                        updated.append(exc.existing_id)
             except ValueError as exc:
                 errors.append({"line": number, "error": str(exc)})
             except BaseError as exc:
                 errors.append({"line": number, "error": exc.message})
-        return {"imported": imported, "errors": errors}
+        return {"imported": imported, "updated": updated, "errors": errors}
 
     def _select(self, command: SelectProxy) -> Selection:
         if self._rotation is None:

@@ -239,9 +239,12 @@ class SelectProxy(Command):
 
 class ImportProxies(Command):
     """Add many proxies from pasted lines (URL, host:port, host:port:user:pass) in one call:
-    one rate-limit unit, per-line errors reported, the valid lines added.
+    one rate-limit unit, per-line errors reported, the valid lines added. A proxy is its
+    protocol, host, port and username (a gateway that pins sessions by username is one proxy
+    per username); with ``upsert`` a line naming a proxy already in the pool updates its
+    password instead of failing.
 
-    Example: {"lines": ["socks5://user:pw@10.0.0.7:1080", "10.0.0.8:3128"]}
+    Example: {"lines": ["socks5://user:pw@10.0.0.7:1080", "10.0.0.8:3128"], "upsert": true}
     """
 
     channel: ClassVar[str] = "proxy:import"
@@ -249,6 +252,7 @@ class ImportProxies(Command):
     lines: tuple[Annotated[str, Field(max_length=MAX_LINE_CHARS)], ...] = Field(
         max_length=100_000)
     protocol: Protocol = Protocol.HTTP
+    upsert: bool = False
 
 
 PROXY_COMMANDS: dict[str, type[Command]] = {

@@ -242,12 +242,18 @@ def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Text file, one proxy per line ('-' for stdin)."),
     protocol: str = typer.Option("http", help="Protocol for lines without a scheme."),
+    upsert: bool = typer.Option(False, "--upsert",
+                                help="A line naming a proxy already in the pool (protocol, "
+                                     "host, port and username) updates its password "
+                                     "instead of failing."),
     as_json: bool = JSON,
 ) -> None:
     """Import proxies: URL, host:port or host:port:user:pass lines; '#' lines are comments.
 
-    Bad lines are reported with their line number and the rest is imported. Exit code 0 when
-    every line was imported, 1 when some failed.
+    One proxy per protocol, host, port and username: a gateway that pins sessions by
+    username (user-session-1, user-session-2) gives one proxy per username. Bad lines are
+    reported with their line number and the rest is imported. Exit code 0 when every line
+    was imported (or updated), 1 when some failed.
 
     Example: vipb proxy import proxies.txt --protocol socks5
     """
@@ -255,9 +261,11 @@ def import_(
     lines, errors = screen_lines(raw)  # undecodable or overlong lines: errors of their own
     commands = state(ctx).commands()
     imported: list[str] = []
+    updated: list[str] = []
     offset = 0
     for chunk in _chunks(lines):
-        command = parse_command(ImportProxies, {"lines": chunk, "protocol": protocol})
+        command = parse_command(ImportProxies, {"lines": chunk, "protocol": protocol,
+                                                "upsert": upsert})
         while True:
             try:
                 result = commands.execute(command)
@@ -267,15 +275,17 @@ def import_(
                           markup=False)
                 time.sleep(exc.retry_after)
         imported += result["imported"]
+        updated += result["updated"]
         errors += [{**e, "line": e["line"] + offset} for e in result["errors"]]
         offset += len(chunk)
     errors.sort(key=lambda e: int(e["line"]))
     if as_json:
-        print_json({"imported": imported, "errors": errors})
+        print_json({"imported": imported, "updated": updated, "errors": errors})
     else:
         for item in errors:
             err.print(f"line {item['line']}: {item['error']}", markup=False, highlight=False)
-        out.print(f"imported {len(imported)} proxies, {len(errors)} lines failed", markup=False)
+        out.print(f"imported {len(imported)} proxies, updated {len(updated)}, "
+                  f"{len(errors)} lines failed", markup=False)
     if errors:
         raise typer.Exit(1)
 

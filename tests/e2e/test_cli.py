@@ -126,6 +126,29 @@ def test_import_reports_bad_lines_and_imports_the_rest(ready: Cli, tmp_path: Pat
     assert SECRET not in result.out + result.err
 
 
+def test_gateway_usernames_are_distinct_proxies_and_upsert_updates_passwords(
+        ready: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "gateway.txt"
+    lines = [f"gate.example.com:7777:user-session-{n}:{SECRET}{n}" for n in (1, 2, 3)]
+    source.write_text("\n".join(lines) + "\n")
+    first = ready("proxy", "import", str(source), "--json")
+    assert first.code == 0, first.err
+    ids = first.json()["imported"]
+    assert len(set(ids)) == 3, "one proxy per username at the same host:port"
+    again = ready("proxy", "import", str(source), "--json").json()
+    assert [e["line"] for e in again["errors"]] == [1, 2, 3] and again["imported"] == []
+    lines[1] = "gate.example.com:7777:user-session-2:rotated-" + SECRET
+    source.write_text("\n".join(lines) + "\n")
+    upserted = ready("proxy", "import", str(source), "--upsert", "--json")
+    assert upserted.code == 0, upserted.err
+    report = upserted.json()
+    assert (report["imported"], report["updated"], report["errors"]) == ([], [ids[1]], [])
+    assert len(ready("proxy", "list", "--json").json()) == 3
+    events = ready("events", "log", "--aggregate", ids[1], "--json").json()
+    assert [e["event"] for e in events][-1] == "ProxyUpdated", "the update is on record"
+    assert "rotated-" not in upserted.out + upserted.err + str(events)
+
+
 def test_rotation_set_and_show(ready: Cli) -> None:
     assert ready("rotation", "show", "--json").json()["strategy"] == "round_robin"
     result = ready("rotation", "set", "geographic", "-p", "countries=US,DE", "-p",
