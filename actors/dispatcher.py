@@ -215,8 +215,7 @@ class Dispatcher:
         except pykka.ActorDeadError:  # the pool stopped that actor (idle): use the next one
             self._forget(command.proxy_id, actor=True)
             ids = self._send_update(self._actor(command.proxy_id, fresh=True), command)
-        return Ack(id=str(command.proxy_id), position=ids[-1] if ids else 0,
-                   changed=bool(ids))
+        return Ack.of(command.proxy_id, ids)
 
     @staticmethod
     def _send_update(actor: pykka.ActorProxy[ProxyActor], command: UpdateProxy) -> list[int]:

@@ -59,7 +59,7 @@ class PrivacyGuardActor(VipbActor):
     def _load(self, name: str) -> PrivacyProfile | None:
         """The profile called ``name``, unless there is none (or it was removed)."""
         profile = self._stored(name)
-        return None if profile is None or getattr(profile, "removed", False) else profile
+        return None if profile is None or profile.removed else profile
 
     def _create(self, name: str, os_names: Sequence[str], seed: int | None,
                 locale: str | None, timezone: str | None,
@@ -149,7 +149,7 @@ class PrivacyGuardActor(VipbActor):
             raise ProfileNotFoundError(name)
         profile.remove()
         ids = self._writer.save(profile)
-        return Ack(id=str(profile.id), position=ids[-1] if ids else 0, changed=True)
+        return Ack.of(profile.id, ids)
 
     def toggle_webrtc(self, command: ToggleWebRTC) -> Ack:
         """Set a profile's WebRTC mode (tabs opened afterwards use it)."""
@@ -165,7 +165,7 @@ class PrivacyGuardActor(VipbActor):
         profile = self.profile(name)
         changed = profile.change(**changes)
         ids = self._writer.save(profile) if changed else []
-        return Ack(id=str(profile.id), position=ids[-1] if ids else 0, changed=changed)
+        return Ack.of(profile.id, ids)
 
     # --- tabs ------------------------------------------------------------------------------------
 

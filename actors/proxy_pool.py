@@ -204,4 +204,4 @@ class ProxyPoolActor(VipbActor):
         ids = self._writer.save(config)
         if ids and self._rotation is not None:
             self._rotation.configure(command.strategy.value, params)
-        return Ack(id=str(ROTATION_CONFIG_ID), position=ids[-1] if ids else 0, changed=bool(ids))
+        return Ack.of(ROTATION_CONFIG_ID, ids)

@@ -86,7 +86,7 @@ class RankTrackerActor(VipbActor):
 
     def _save(self, targets: RankTargets, what: str) -> Ack:
         ids = self._writer.save(targets)
-        return Ack(id=what, position=ids[-1] if ids else 0, changed=bool(ids))
+        return Ack.of(what, ids)
 
     def add_domain(self, command: AddDomain) -> Ack:
         """Track a domain (re-adding with other options updates them)."""

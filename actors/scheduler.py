@@ -123,7 +123,7 @@ class SchedulerActor(VipbActor):
 
     def _save(self, schedule: Schedule) -> Ack:
         ids = self._writer.save(schedule)
-        return Ack(id=str(schedule.id), position=ids[-1] if ids else 0, changed=bool(ids))
+        return Ack.of(schedule.id, ids)
 
     def next_run(self, schedule: Schedule) -> datetime | None:
         """When the schedule fires next (None while paused); in the past: due now."""

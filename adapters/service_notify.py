@@ -39,8 +39,7 @@ class ServiceNotifier:
         self._send(f"READY=1\nSTATUS={status}\nMAINPID={os.getpid()}")
 
     def stopping(self, status: str) -> None:
-        """Shutdown has begun."""
-        self._stop.set()
+        """Shutdown has begun (``stop`` ends the pings)."""
         self._send(f"STOPPING=1\nSTATUS={status}")
 
     def start_watchdog(self, alive: Callable[[], bool]) -> None:

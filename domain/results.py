@@ -16,6 +16,12 @@ class Ack(BaseModel):
     position: int
     changed: bool = True
 
+    @classmethod
+    def of(cls, aggregate_id: object, ids: list[int]) -> Ack:
+        """The acknowledgement of saving ``aggregate_id`` with notification ``ids`` (none:
+        nothing changed)."""
+        return cls(id=str(aggregate_id), position=ids[-1] if ids else 0, changed=bool(ids))
+
 
 class ValidationResult(BaseModel):
     """One proxy's validation outcome as the CLI and the socket report it."""
