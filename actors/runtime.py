@@ -27,6 +27,7 @@ from actors.automation_channels import AutomationChannels
 from actors.base import proxy_of
 from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
+from actors.event_follow import follow_committed
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
@@ -414,6 +415,12 @@ class Runtime:
         self.settle()
         with self.reader() as conn:
             return {row[0]: row[1] for row in conn.execute("SELECT id, status FROM proxies")}
+
+    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+               timeout: float) -> bool:
+        """Pass each event committed after ``after`` to ``until`` (the host stream's JSON
+        shape) until it answers true (True) or ``timeout`` passes (False)."""
+        return follow_committed(self.app, self.committer, after, until, timeout)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""

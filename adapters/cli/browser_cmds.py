@@ -12,7 +12,6 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done
-from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.tab_commands import (
     TAB_COMMANDS,
@@ -193,9 +192,8 @@ def open_tab(
     """Open a tab that stays open in the running host (without a host it closes when this
     command ends: use `vipb tab visit`). Example: vipb tab open https://example.com
     """
-    if state(ctx).host() is None:
-        raise ValidationError("no host runs on this data dir: start `vipb host run`, or use "
-                              "`vipb tab visit` for a one-off visit", field="host")
+    state(ctx).commands().keep_running("a tab that stays open", "host",
+                                       ", or use `vipb tab visit` for a one-off visit")
     payload: dict[str, Any] = {"url": url, "profile": profile, "proxy": proxy,
                                "country": country, "label": label}
     _tab_call(ctx, "tab:create", {k: v for k, v in payload.items() if v is not None}, as_json)

@@ -8,6 +8,7 @@ process. The same dispatcher serves both.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +23,24 @@ from adapters.config import Settings
 from adapters.control import ControlClient, HostUnavailable
 from adapters.store import EventStoreApp
 from domain.commands import Command
+from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
 
 
 class Commands(Protocol):
-    """Where commands are executed."""
+    """Where commands are executed: the running host, or this process."""
 
     def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
         """Run a validated command and return its result."""
+
+    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+               timeout: float) -> bool:
+        """Pass each event committed after notification ``after`` to ``until`` until it
+        answers true (True), ``timeout`` passes or the host goes away (False)."""
+
+    def keep_running(self, what: str, field: str, instead: str = "") -> None:
+        """Check that work started now goes on after this command exits (a host runs it);
+        else a ``ValidationError`` on ``field``: ``what`` needs a host, or ``instead``."""
 
 
 class Reads(Protocol):
@@ -57,6 +68,17 @@ class LocalCommands:
                                  include_key=command.include_key)
         return self._cli.runtime().dispatcher.execute(command, client, progress)
 
+    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+               timeout: float) -> bool:
+        """Follow this process's own commits."""
+        return self._cli.runtime().follow(after, until, timeout)
+
+    def keep_running(self, what: str, field: str, instead: str = "") -> None:
+        """Refuse: the in-process runtime closes when this command ends."""
+        raise ValidationError(f"{what} needs a running host (what this process starts stops "
+                              f"when the command ends): start `vipb host run`{instead}",
+                              field=field)
+
 
 @dataclass
 class CliState:
@@ -69,7 +91,7 @@ class CliState:
     _probed: bool = field(default=False, repr=False)
     _events: EventReader | None = field(default=None, repr=False)
 
-    def host(self) -> RemoteCommands | None:
+    def _host(self) -> RemoteCommands | None:
         """The running host's commands, or None when no host runs on this data dir."""
         if not self._probed:
             self._probed = True
@@ -79,7 +101,9 @@ class CliState:
                     self._client = ControlClient(socket_path)
                 except HostUnavailable:
                     self._client = None
-        return RemoteCommands(self._client) if self._client is not None else None
+        if self._client is None:
+            return None
+        return RemoteCommands(self._client, DataPaths(self.data_dir).socket)
 
     def runtime(self) -> Runtime:
         """The in-process runtime for this data dir."""
@@ -89,12 +113,12 @@ class CliState:
 
     def commands(self) -> Commands:
         """The host if one runs, else this process."""
-        remote = self.host()
+        remote = self._host()
         return remote if remote is not None else LocalCommands(self)
 
     def reads(self) -> Reads:
         """Read models kept by the host if one runs, else by the in-process runtime."""
-        remote = self.host()
+        remote = self._host()
         if remote is not None:
             return RemoteReads(remote, DataPaths(self.data_dir).views)
         return self.runtime()

@@ -21,7 +21,7 @@ from adapters.cli.output import (
     print_json,
     with_progress,
 )
-from adapters.cli.search_wait import wait_in_host, wait_in_process
+from adapters.cli.search_wait import wait_for_tasks
 from domain.automation_commands import (
     AddDomain,
     AddKeyword,
@@ -229,15 +229,13 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
             as_json: bool) -> None:
     """Queue ``command``'s searches, then wait for them (progress on stderr) and print each
     outcome; exits 1 unless every search completed."""
-    cli = state(ctx)
-    host = cli.host()
     if timeout <= 0:
         raise ValidationError("must be greater than 0", field="timeout")
-    if no_wait and host is None:
-        raise ValidationError("without a running host the searches run in this process: drop "
-                              "--no-wait, or start `vipb host run`", field="no_wait")
-    after = cli.commands().execute(Settle()).position
-    queued = cli.commands().execute(command)
+    commands = state(ctx).commands()
+    if no_wait:
+        commands.keep_running("--no-wait", "no_wait", ", or drop --no-wait")
+    after = commands.execute(Settle()).position
+    queued = commands.execute(command)
     ids = [t["id"] for t in queued["tasks"]]
     if no_wait:
         if as_json:
@@ -256,12 +254,10 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
         return
 
     def wait(report: ProgressReport | None) -> bool:
-        if host is not None:
-            return wait_in_host(cli.data_dir, after, ids, timeout, report)
-        return wait_in_process(cli.runtime(), ids, timeout, report)
+        return wait_for_tasks(commands, after, ids, timeout, report)
 
     finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
-    results = cli.commands().execute(parse_command(GetResults, {"task_ids": ids}))
+    results = commands.execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
         print_json({**queued, "tasks": results, "timed_out": not finished})
     else:

@@ -8,7 +8,8 @@ exceptions (same exit codes).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -78,8 +79,9 @@ def _plain(value: Any) -> Any:
 class RemoteCommands:
     """``execute(command)`` through the host."""
 
-    def __init__(self, client: ControlClient) -> None:
+    def __init__(self, client: ControlClient, socket_path: Path) -> None:
         self._client = client
+        self._socket = socket_path
 
     def call(self, channel: str, payload: dict[str, Any] | None = None) -> Any:
         """One request; the ``data`` of a success, else the matching exception."""
@@ -94,6 +96,34 @@ class RemoteCommands:
         data = self.call(command.channel, payload_of(command))
         adapter = _reply_adapter(type(command))
         return adapter.validate_python(data) if adapter is not None else data
+
+    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+               timeout: float) -> bool:
+        """Follow the host's ``events:follow`` stream on a connection of its own (closed at
+        the timeout, which ends the stream)."""
+        reached = threading.Event()
+        stopped = threading.Event()
+        client = ControlClient(self._socket)
+
+        def read() -> None:
+            try:
+                for message in client.stream("events:follow", {"after": after}):
+                    event = message.get("event")
+                    if event and until(event):
+                        reached.set()
+                        break
+            except (OSError, ValueError):
+                pass  # the host stopped, or the connection was closed at the timeout
+            finally:
+                stopped.set()
+
+        threading.Thread(target=read, name="vipb-follow", daemon=True).start()
+        stopped.wait(timeout)
+        client.close()
+        return reached.is_set()
+
+    def keep_running(self, what: str, field: str, instead: str = "") -> None:
+        """Work started in the host goes on after this command: nothing to check."""
 
 
 class RemoteReads:

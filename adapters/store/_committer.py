@@ -97,6 +97,11 @@ class GroupCommitter:
         """Call ``listener(last_notification_id)`` after every commit (from the writer thread)."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[int], None]) -> None:
+        """Stop calling ``listener`` (no error if it was not added)."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
     def submit(self, events: Sequence[StoredEvent]) -> Pending:
         """Queue events for the next transaction; ``result()`` gives their notification ids."""
         item = Pending(events)
@@ -218,7 +223,7 @@ class GroupCommitter:
     def _notify(self, ids: list[int]) -> None:
         if not ids:
             return
-        for listener in self._listeners:
+        for listener in list(self._listeners):
             try:
                 listener(ids[-1])
             except Exception:

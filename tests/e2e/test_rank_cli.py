@@ -37,7 +37,7 @@ def test_bad_rank_input_is_one_line_and_exit_2(cli: Cli) -> None:
         (("schedule", "add", "s", "--cron", "0 6 * * *", "--timezone", "Mars/Base"),
          "timezone: "),
         (("schedule", "pause", "nope"), "name: no schedule named 'nope'"),
-        (("rank", "run", "--no-wait"), "no_wait: without a running host"),
+        (("rank", "run", "--no-wait"), "no_wait: --no-wait needs a running host"),
         (("rank", "stop", "not-a-task"), "task_id: "),
     ]
     for args, start in cases:

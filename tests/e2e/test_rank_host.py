@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from adapters.cli.search_wait import follow_events
+from actors.runtime import DataPaths
+from adapters.cli.remote import RemoteCommands
+from adapters.control import ControlClient
 from tests.browser.conftest import HAVE_CHROMIUM
 from tests.e2e.conftest import Cli
 from tests.hosts import RunningHost
@@ -46,7 +48,10 @@ def wait_event(data: Path, predicate: Callable[[dict[str, Any]], bool],
             found.append(event)
         return bool(found)
 
-    assert follow_events(data, after, match, timeout), f"no matching event within {timeout}s"
+    socket = DataPaths(data).socket
+    with ControlClient(socket) as client:
+        followed = RemoteCommands(client, socket).follow(after, match, timeout)
+    assert followed, f"no matching event within {timeout}s"
     return found[0]
 
 
