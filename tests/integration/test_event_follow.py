@@ -44,7 +44,12 @@ def test_nothing_committed_means_false_at_the_timeout(runtime: Runtime) -> None:
     runtime.dispatcher.execute(add_cmd(10_001))
     head = runtime.app.recorder.max_notification_id() or 0
     calls: list[dict[str, Any]] = []
-    assert not runtime.follow(head, lambda e: calls.append(e) is not None, timeout=0.3)
+
+    def until(event: dict[str, Any]) -> bool:
+        calls.append(event)
+        return True
+
+    assert not runtime.follow(head, until, timeout=0.3)
     assert calls == []
     # a listener per follow is removed again: the committer keeps only its own
     assert runtime.follow(0, lambda e: True, timeout=5)
