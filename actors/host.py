@@ -26,10 +26,10 @@ import pykka
 
 from actors.metrics import HostCollector, serve_metrics
 from actors.rate_limit import RateLimiter
-from actors.runtime import DataPaths, NotInitializedError, Runtime
+from actors.runtime import NotInitializedError, Runtime
 from actors.status import ask_or_none, health_report
 from actors.watchdog import ShutdownWatchdog
-from adapters.config import Settings
+from adapters.config import DataPaths, Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.service_notify import ServiceNotifier

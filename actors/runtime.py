@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -42,7 +41,7 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.backup import create_backup
 from adapters.browser import BrowserEngine
-from adapters.config import Settings
+from adapters.config import DataPaths, Settings
 from adapters.egress import EgressGuard
 from adapters.secrets import (
     KEY_FILE,
@@ -79,47 +78,6 @@ from projections.runner import Progress
 log = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
-
-
-@dataclass(frozen=True)
-class DataPaths:
-    """The files of one data dir."""
-
-    root: Path
-
-    @property
-    def events(self) -> Path:
-        """The event store (eventsourcing SQLite)."""
-        return self.root / "events.sqlite"
-
-    @property
-    def views(self) -> Path:
-        """The read models (plain tables, rebuildable)."""
-        return self.root / "views.sqlite"
-
-    @property
-    def keys(self) -> Path:
-        """Wrapped per-aggregate data keys (shredding deletes rows here)."""
-        return self.root / "keys.sqlite"
-
-    @property
-    def audit(self) -> Path:
-        """The hash chain over the event log (``vipb audit verify``)."""
-        return self.root / "audit.sqlite"
-
-    @property
-    def socket(self) -> Path:
-        """The control socket of a running host (mode 0600)."""
-        return self.root / "vipb.sock"
-
-    @property
-    def host_lock(self) -> Path:
-        """Held (flock) by the running host: one host per data dir."""
-        return self.root / "host.lock"
-
-    def is_initialized(self) -> bool:
-        """True once ``vipb init`` has run here."""
-        return self.keys.is_file() and self.events.is_file()
 
 
 class NotInitializedError(ValidationError):
@@ -529,11 +487,18 @@ class Runtime:
             ("recording the audit chain", record_chain),
             ("flushing the committer", self.committer.stop),
             ("sealing the audit chain", seal),
+            # readers without a runtime (vipb doctor, a copied views file) see every commit
+            ("bringing the read models up to date", self._catch_up_briefly),
             ("stopping the projections", self.runner.stop),
             ("closing the event store", self.app.close),
             ("closing the key store", self.keystore.close),
             ("done", lambda: uninstall(self.supervision)),
         ]
+
+    def _catch_up_briefly(self) -> None:
+        """Let the views reach the store head, for a few seconds at most (a long rebuild
+        goes on at the next start instead of holding up the close)."""
+        self.runner.wait_for(self.app.recorder.max_notification_id() or 0, timeout=5.0)
 
     def __enter__(self) -> Runtime:
         return self

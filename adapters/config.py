@@ -1,7 +1,9 @@
-"""Host settings: one pydantic settings model, environment prefix ``VIPB_``."""
+"""Host settings (one pydantic settings model, environment prefix ``VIPB_``) and the files
+of a data dir."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -92,3 +94,44 @@ class Settings(BaseSettings):
         """The egress allowances, as `vipb status` shows them."""
         return {"allow_private_targets": self.allow_private_targets,
                 "allowed": list(self.egress_allow)}
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The files of one data dir."""
+
+    root: Path
+
+    @property
+    def events(self) -> Path:
+        """The event store (eventsourcing SQLite)."""
+        return self.root / "events.sqlite"
+
+    @property
+    def views(self) -> Path:
+        """The read models (plain tables, rebuildable)."""
+        return self.root / "views.sqlite"
+
+    @property
+    def keys(self) -> Path:
+        """Wrapped per-aggregate data keys (shredding deletes rows here)."""
+        return self.root / "keys.sqlite"
+
+    @property
+    def audit(self) -> Path:
+        """The hash chain over the event log (``vipb audit verify``)."""
+        return self.root / "audit.sqlite"
+
+    @property
+    def socket(self) -> Path:
+        """The control socket of a running host (mode 0600)."""
+        return self.root / "vipb.sock"
+
+    @property
+    def host_lock(self) -> Path:
+        """Held (flock) by the running host: one host per data dir."""
+        return self.root / "host.lock"
+
+    def is_initialized(self) -> bool:
+        """True once ``vipb init`` has run here."""
+        return self.keys.is_file() and self.events.is_file()

@@ -57,17 +57,25 @@ def lab_proxies(engine: SerpSite) -> None:
             rank_tracking(engine)
 
 
-def tabs() -> bool:
-    """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking.
-    False when there is no Chromium."""
+def have_chromium() -> bool:
+    """Is there a Chromium for tabs? (Says why not.)"""
     from adapters.browser import find_chromium
     from domain.errors import BrowserNotFoundError
-    from tests.sites import local_site
 
     try:
         find_chromium()
     except BrowserNotFoundError as exc:
-        print(f"\n(skipping tabs and rank tracking: {exc})")
+        print(f"\n(no tabs or rank tracking in this demo: {exc})")
+        return False
+    return True
+
+
+def tabs() -> bool:
+    """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking.
+    False when there is no Chromium."""
+    from tests.sites import local_site
+
+    if not have_chromium():
         return False
     with local_site() as site:
         vipb("privacy", "create", "demo-berlin", "--os", "windows", "--locale", "de-DE",
@@ -137,10 +145,15 @@ def stop_host(host: subprocess.Popen[str]) -> None:
 def main() -> None:
     """The host on a fresh data dir, and a workload through it: the proxy pool, validation,
     rotation, tabs in Chromium, rank tracking, the audit trail."""
+    from tests.servers import echo_server_process
+
     print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
     vipb("init")
     os.environ["VIPB_ALLOW_PRIVATE_TARGETS"] = "1"  # the demo's lab lives on 127.0.0.1
-    with serp_site() as engine:
+    with serp_site() as engine, echo_server_process() as check_url:
+        os.environ["VIPB_CHECK_URL"] = check_url  # a local echo stands in for httpbin
+        # every check passes on a fresh install (a missing Chromium fails it: tabs need one)
+        vipb("doctor", check=have_chromium())
         os.environ["VIPB_ENGINE_URLS"] = json.dumps(engine.engine_urls())  # a local engine
         os.environ["VIPB_SEARCH_RETRY_INITIAL"] = "0.5"
         host = start_host()

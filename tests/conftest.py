@@ -13,11 +13,12 @@ from actors.runtime import Runtime, initialize
 
 @pytest.fixture(autouse=True)
 def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test may see the developer's keyring, key env vars or data dir."""
+    """No test may see the developer's keyring, key env vars, config file or data dir."""
     monkeypatch.setenv("VIPB_KEYRING", "off")
     monkeypatch.delenv("VIPB_MASTER_KEY", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     monkeypatch.setenv("VIPB_DATA_DIR", str(tmp_path / "default-data"))
+    monkeypatch.setenv("VIPB_CONFIG", str(tmp_path / "no-config.toml"))  # nor ~/.config's
     # No test may reach the internet: health checks default to a dead loopback port.
     monkeypatch.setenv("VIPB_CHECK_URL", "http://127.0.0.1:9/get")
 

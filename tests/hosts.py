@@ -18,7 +18,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from actors.runtime import DataPaths
+from adapters.config import DataPaths
 from tests.e2e.conftest import ENTRY
 from tests.servers import LineLog
 

@@ -10,9 +10,10 @@ from typing import Any
 import typer
 
 from actors.host import HostLock
-from actors.runtime import DataPaths, EventReader
+from actors.runtime import EventReader
 from adapters.cli.context import state
 from adapters.cli.output import emit, with_progress
+from adapters.config import DataPaths
 from adapters.store import (
     EventHistory,
     ShreddedEventError,

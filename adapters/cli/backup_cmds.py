@@ -7,10 +7,10 @@ from pathlib import Path
 import typer
 
 from actors.host import HostLock
-from actors.runtime import DataPaths
 from adapters.backup import restore_backup
 from adapters.cli.context import state
 from adapters.cli.output import emit
+from adapters.config import DataPaths
 from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
 

@@ -16,10 +16,11 @@ from typing import Any, Protocol
 
 import typer
 
-from actors.runtime import DataPaths, EventReader, Runtime
+from actors.runtime import EventReader, Runtime
 from adapters.backup import create_backup
 from adapters.cli.remote import RemoteCommands, RemoteReads
-from adapters.config import Settings
+from adapters.config import DataPaths, Settings
+from adapters.config_file import LoadedSettings, load_settings
 from adapters.control import ControlClient, HostUnavailable
 from adapters.store import EventStoreApp
 from domain.commands import Command
@@ -82,14 +83,37 @@ class LocalCommands:
 
 @dataclass
 class CliState:
-    """What the root callback learned; the runtime or host connection opens on first use."""
+    """What the root callback learned; settings load on first use (so ``vipb doctor`` can
+    report a broken config file as a check), the runtime or host connection likewise."""
 
-    data_dir: Path
-    settings: Settings
+    data_dir_flag: Path | None = None
+    _loaded: LoadedSettings | None = field(default=None, repr=False)
     _runtime: Runtime | None = field(default=None, repr=False)
     _client: ControlClient | None = field(default=None, repr=False)
     _probed: bool = field(default=False, repr=False)
     _events: EventReader | None = field(default=None, repr=False)
+
+    def loaded(self) -> LoadedSettings:
+        """The effective settings and where each came from (``ValidationError`` if any
+        source is bad)."""
+        if self._loaded is None:
+            flag = self.data_dir_flag
+            loaded = load_settings({"data_dir": flag})
+            root = loaded.settings.data_dir.expanduser().resolve()
+            settings = loaded.settings.model_copy(update={"data_dir": root})
+            self._loaded = LoadedSettings(settings=settings, sources=loaded.sources,
+                                          file=loaded.file, file_found=loaded.file_found)
+        return self._loaded
+
+    @property
+    def settings(self) -> Settings:
+        """The effective settings."""
+        return self.loaded().settings
+
+    @property
+    def data_dir(self) -> Path:
+        """The data dir in use (absolute)."""
+        return self.settings.data_dir
 
     def _host(self) -> RemoteCommands | None:
         """The running host's commands, or None when no host runs on this data dir."""

@@ -9,10 +9,10 @@ from typing import Any
 import typer
 
 from actors.host import Host, JsonLogFormatter
-from actors.runtime import DataPaths
 from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done, out, print_json
 from adapters.cli.remote import raise_error
+from adapters.config import DataPaths
 from adapters.control import ControlClient, HostUnavailable
 from adapters.logs import RepeatFilter
 from domain.host_commands import HostStatus

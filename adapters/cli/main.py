@@ -10,11 +10,13 @@ from pathlib import Path
 
 import typer
 
-from actors.runtime import DataPaths, initialize
+from actors.runtime import initialize
 from adapters.cli import (
     audit_cmds,
     backup_cmds,
     browser_cmds,
+    config_cmds,
+    doctor_cmds,
     events_cmds,
     host_cmds,
     projection_cmds,
@@ -25,7 +27,7 @@ from adapters.cli import (
 )
 from adapters.cli.context import CliState, state
 from adapters.cli.output import emit, fail
-from adapters.config import Settings
+from adapters.config import DataPaths
 from domain.errors import BaseError
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
@@ -38,7 +40,7 @@ app = typer.Typer(
     help="vipb: proxy pools, real-Chromium tabs and rank tracking, every action on record.\n\n"
     "Example: vipb init && vipb proxy add socks5://user:pass@10.0.0.7:1080",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -54,10 +56,12 @@ app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(backup_cmds.app, name="backup")
 app.add_typer(rank_cmds.app, name="rank")
 app.add_typer(rank_cmds.schedule_app, name="schedule")
+app.add_typer(config_cmds.app, name="config")
 events_cmds.app.command("replay")(audit_cmds.replay_cmd)
 app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)
 app.command("query")(query_cmds.query)
+app.command("doctor")(doctor_cmds.doctor)
 
 
 def _version(asked: bool) -> None:
@@ -70,8 +74,9 @@ def _version(asked: bool) -> None:
 def root(
     ctx: typer.Context,
     data_dir: Path | None = typer.Option(
-        None, "--data-dir", envvar="VIPB_DATA_DIR",
-        help="Data directory (default: the per-user data dir, e.g. ~/.local/share/vipb).",
+        None, "--data-dir",
+        help="Data directory (else VIPB_DATA_DIR, vipb.toml's data_dir, or the per-user "
+             "data dir, e.g. ~/.local/share/vipb).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
@@ -85,10 +90,7 @@ def root(
     )
     if not verbose:  # an actor's death is reported in one line (and by `vipb status`)
         logging.getLogger("pykka").setLevel(logging.CRITICAL)
-    settings = Settings()
-    root_dir = (data_dir or settings.data_dir).expanduser().resolve()
-    cli_state = CliState(data_dir=root_dir, settings=settings.model_copy(
-        update={"data_dir": root_dir}))
+    cli_state = CliState(data_dir_flag=data_dir)
     ctx.obj = cli_state
     ctx.call_on_close(cli_state.close)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from actors.runtime import DataPaths
 from adapters.cli.remote import RemoteCommands
+from adapters.config import DataPaths
 from adapters.control import ControlClient
 from tests.browser.conftest import HAVE_CHROMIUM
 from tests.e2e.conftest import Cli

@@ -1,0 +1,23 @@
+"""Shell completion through the real console script: the bash script it prints, and what
+bash gets back for partial words (commands, subcommands, options)."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Cli
+
+
+def _complete(cli: Cli, line: str) -> list[str]:
+    words = line.split(" ")
+    result = cli(COMP_WORDS=line, COMP_CWORD=str(len(words) - 1), _VIPB_COMPLETE="complete_bash")
+    assert result.code == 0, result.err
+    return result.out.split()
+
+
+def test_bash_completion_script_and_answers(cli: Cli) -> None:
+    script = cli("--show-completion", "bash")
+    assert script.code == 0
+    assert "complete -o default -F _vipb_completion vipb" in script.out
+    assert _complete(cli, "vipb pro") == ["proxy", "projections"]
+    assert _complete(cli, "vipb proxy li") == ["list"]
+    assert _complete(cli, "vipb doc") == ["doctor"]
+    assert "--json" in _complete(cli, "vipb proxy list --")
