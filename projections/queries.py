@@ -92,20 +92,34 @@ def list_proxies(
     return [_proxy(r) for r in rows]
 
 
-def find_proxy(conn: sqlite3.Connection, ref: str) -> ProxyRow | None:
-    """A proxy by full id or unique id prefix (at least 4 hex characters)."""
+ID_TABLES = {"proxies": "proxies", "tabs": "tabs", "search_tasks": "search tasks"}
+
+
+def find_id(conn: sqlite3.Connection, table: str, ref: str) -> str | None:
+    """The full id in ``table`` (one of ``ID_TABLES``) that ``ref`` is, or is a unique
+    prefix of (any length, dashes optional); None when nothing matches. Several matches
+    are a ``ValidationError`` asking for more characters."""
+    if table not in ID_TABLES:
+        raise ValueError(f"no ids to resolve in {table!r}")
     key = ref.strip().lower().replace("-", "")
-    if not re.fullmatch(r"[0-9a-f]{4,32}", key):
+    if not re.fullmatch(r"[0-9a-f]{1,32}", key):
         return None
-    rows = conn.execute(
-        "SELECT * FROM proxies WHERE replace(id, '-', '') LIKE ? LIMIT 2", (key + "%",)
+    rows = conn.execute(  # table is one of ID_TABLES, never user input
+        f"SELECT id FROM {table} WHERE replace(id, '-', '') LIKE ? LIMIT 2", (key + "%",)
     ).fetchall()
-    if len(rows) != 1:
-        if len(rows) > 1:
-            raise ValidationError(f"{ref!r} matches several proxies; give more characters",
-                                  field="id")
+    if len(rows) > 1:
+        raise ValidationError(f"{ref!r} matches several {ID_TABLES[table]}; give more "
+                              "characters", field="id")
+    return str(rows[0][0]) if rows else None
+
+
+def find_proxy(conn: sqlite3.Connection, ref: str) -> ProxyRow | None:
+    """A proxy by full id or unique id prefix."""
+    found = find_id(conn, "proxies", ref)
+    if found is None:
         return None
-    return _proxy(rows[0])
+    row = conn.execute("SELECT * FROM proxies WHERE id = ?", (found,)).fetchone()
+    return _proxy(row) if row is not None else None
 
 
 def rotation(conn: sqlite3.Connection) -> RotationRow | None:

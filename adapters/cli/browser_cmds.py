@@ -11,6 +11,8 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
+from adapters.cli.ids import resolve, resolve_proxy_choice
 from adapters.cli.output import emit, exit_not_done
 from domain.parsing import parse_command
 from domain.tab_commands import (
@@ -31,6 +33,7 @@ privacy_app = typer.Typer(help="Privacy profiles: fingerprint, WebRTC guard, tra
 session_app = typer.Typer(help="Saved sets of tabs.", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+TAB_ID = typer.Argument(..., help="Tab id or a unique prefix of it.")
 
 
 def _run(ctx: typer.Context, command: Any) -> Any:
@@ -51,7 +54,8 @@ def visit(
 
     Example: vipb tab visit https://example.com --profile berlin --country DE
     """
-    command = parse_command(CreateTab, {"url": url, "profile": profile, "proxy": proxy,
+    command = parse_command(CreateTab, {"url": url, "profile": profile,
+                                        "proxy": resolve_proxy_choice(ctx, proxy),
                                         "country": country})
     commands = state(ctx).commands()
     result = commands.execute(command)
@@ -62,6 +66,7 @@ def visit(
 
 
 @tab_app.command("list")
+@tabular
 def list_tabs(
     ctx: typer.Context,
     all_: bool = typer.Option(False, "--all", help="Include closed tabs."),
@@ -141,6 +146,7 @@ def remove_profile(
 
 
 @privacy_app.command("list")
+@tabular
 def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List privacy profiles. Example: vipb privacy list --json"""
     from projections import queries
@@ -154,6 +160,7 @@ def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
 
 
 @privacy_app.command("stats")
+@tabular
 def stats(
     ctx: typer.Context,
     tab: str | None = typer.Option(None, "--tab", help="One tab's id."),
@@ -165,6 +172,7 @@ def stats(
 
 
 @session_app.command("list")
+@tabular
 def list_sessions(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List saved sessions. Example: vipb session list"""
     emit(_run(ctx, parse_command(ListSessions, {})), as_json,
@@ -194,52 +202,55 @@ def open_tab(
     """
     state(ctx).commands().keep_running("a tab that stays open", "host",
                                        ", or use `vipb tab visit` for a one-off visit")
-    payload: dict[str, Any] = {"url": url, "profile": profile, "proxy": proxy,
+    payload: dict[str, Any] = {"url": url, "profile": profile,
+                               "proxy": resolve_proxy_choice(ctx, proxy),
                                "country": country, "label": label}
     _tab_call(ctx, "tab:create", {k: v for k, v in payload.items() if v is not None}, as_json)
 
 
 @tab_app.command("navigate")
-def navigate(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def navigate(ctx: typer.Context, tab_id: str = TAB_ID,
              url: str = typer.Argument(..., help="http(s) URL."), as_json: bool = JSON) -> None:
     """Load a URL in an open tab. Example: vipb tab navigate 3f2a... https://example.com/a"""
-    _tab_call(ctx, "tab:navigate", {"tab_id": tab_id, "url": url}, as_json)
+    _tab_call(ctx, "tab:navigate", {"tab_id": resolve(ctx, "tab", tab_id), "url": url},
+              as_json)
 
 
 @tab_app.command("back")
-def back(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def back(ctx: typer.Context, tab_id: str = TAB_ID,
          as_json: bool = JSON) -> None:
     """Go back one history entry. Example: vipb tab back 3f2a..."""
-    _tab_call(ctx, "tab:go-back", {"tab_id": tab_id}, as_json)
+    _tab_call(ctx, "tab:go-back", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json)
 
 
 @tab_app.command("forward")
-def forward(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def forward(ctx: typer.Context, tab_id: str = TAB_ID,
             as_json: bool = JSON) -> None:
     """Go forward one history entry. Example: vipb tab forward 3f2a..."""
-    _tab_call(ctx, "tab:go-forward", {"tab_id": tab_id}, as_json)
+    _tab_call(ctx, "tab:go-forward", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json)
 
 
 @tab_app.command("reload")
-def reload(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def reload(ctx: typer.Context, tab_id: str = TAB_ID,
            as_json: bool = JSON) -> None:
     """Reload a tab's page. Example: vipb tab reload 3f2a..."""
-    _tab_call(ctx, "tab:reload", {"tab_id": tab_id}, as_json)
+    _tab_call(ctx, "tab:reload", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json)
 
 
 @tab_app.command("proxy")
-def assign_proxy(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def assign_proxy(ctx: typer.Context, tab_id: str = TAB_ID,
                  proxy: str = typer.Argument("auto", help="auto, a proxy id, or direct."),
                  as_json: bool = JSON) -> None:
     """Move a tab to another proxy (its page reloads). Example: vipb tab proxy 3f2a... auto"""
-    _tab_call(ctx, "tab:assign-proxy", {"tab_id": tab_id, "proxy": proxy}, as_json)
+    _tab_call(ctx, "tab:assign-proxy", {"tab_id": resolve(ctx, "tab", tab_id),
+                                        "proxy": resolve_proxy_choice(ctx, proxy)}, as_json)
 
 
 @tab_app.command("close")
-def close_tab(ctx: typer.Context, tab_id: str = typer.Argument(..., help="Tab id."),
+def close_tab(ctx: typer.Context, tab_id: str = TAB_ID,
               as_json: bool = JSON) -> None:
     """Close a tab (its tracker counts are recorded). Example: vipb tab close 3f2a..."""
-    _tab_call(ctx, "tab:close", {"tab_id": tab_id}, as_json)
+    _tab_call(ctx, "tab:close", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json)
 
 
 @session_app.command("save")

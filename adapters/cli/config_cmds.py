@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import rendering, tabular
 from adapters.cli.output import emit, out
 
 app = typer.Typer(help="Settings: vipb.toml, VIPB_* variables, the command line.",
@@ -12,6 +13,7 @@ app = typer.Typer(help="Settings: vipb.toml, VIPB_* variables, the command line.
 
 
 @app.command("show")
+@tabular
 def show(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the settings as JSON."),
@@ -25,6 +27,9 @@ def show(
     if as_json:
         emit({"file": str(loaded.file), "file_found": loaded.file_found,
               "settings": loaded.rows()}, True)
+        return
+    if not rendering().for_people:
+        emit(loaded.rows(), False)
         return
     found = "" if loaded.file_found else " (not found: defaults and variables only)"
     out.print(f"config file: {loaded.file}{found}", markup=False, highlight=False)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.output import exit_not_done, out, print_json
+from adapters.cli.formats import rendering, tabular
+from adapters.cli.output import emit, exit_not_done, out
 from adapters.config_file import config_path
 from adapters.doctor import Check, run_checks
 from domain.errors import BaseError
@@ -14,6 +15,7 @@ from domain.errors import BaseError
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
+@tabular
 def doctor(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
@@ -33,8 +35,8 @@ def doctor(
         found = f"{loaded.file}" if loaded.file_found else "defaults and VIPB_* variables"
         checks = [Check("config", "ok", f"settings from {found}"),
                   *run_checks(loaded.settings)]
-    if as_json:
-        print_json([c.as_dict() for c in checks])
+    if as_json or not rendering().for_people or rendering().columns:
+        emit([c.as_dict() for c in checks], as_json)
     else:
         width = max(len(c.name) for c in checks)
         for check in checks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
 from adapters.cli.output import emit
 from adapters.store import EventHistory, parse_since
 
@@ -14,6 +15,7 @@ LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "version
 
 
 @app.command("log")
+@tabular
 def log(
     ctx: typer.Context,
     aggregate: str | None = typer.Option(None, "--aggregate", "-a",
@@ -33,6 +35,7 @@ def log(
 
 
 @app.command("show")
+@tabular
 def show(
     ctx: typer.Context,
     notification_id: int = typer.Argument(..., metavar="N", min=1, max=2**63 - 1,

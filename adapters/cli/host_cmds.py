@@ -10,6 +10,7 @@ import typer
 
 from actors.host import Host, JsonLogFormatter
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
 from adapters.cli.output import emit, exit_not_done, out, print_json
 from adapters.cli.remote import raise_error
 from adapters.config import DataPaths
@@ -48,6 +49,7 @@ def run(
     Host(cli.data_dir, cli.settings, metrics_port).run()
 
 
+@tabular
 def status(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),

@@ -22,6 +22,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from adapters.cli.formats import cell, pick_columns, rendering, short, write_csv, write_nl
+from domain.results import Ack
+
 T = TypeVar("T")
 
 # Exit codes of every command (README: "Exit codes").
@@ -49,26 +52,19 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(to_data(value), indent=2, default=str) + "\n")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    return str(value)
-
-
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None,
                 title: str | None = None) -> None:
-    """A rich table of ``rows``; an empty result says so instead of an empty frame."""
+    """Rows as aligned columns under a header, ids short; an empty result says so."""
     if not rows:
-        out.print(f"(no {title or 'rows'})")
+        out.print(f"(no {title or 'rows'})", markup=False)
         return
     cols = list(columns or rows[0].keys())
-    table = Table(title=title, show_lines=False)
+    table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False,
+                  header_style="bold")
     for col in cols:
         table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+        table.add_row(*(cell(short(row.get(c))) for c in cols))
     out.print(table)
 
 
@@ -76,18 +72,30 @@ def print_record(record: dict[str, Any]) -> None:
     """Key/value lines for one record."""
     width = max(len(k) for k in record) if record else 0
     for key, value in record.items():
-        out.print(f"{key.ljust(width)}  {_cell(value)}", highlight=False, markup=False)
+        out.print(f"{key.ljust(width)}  {cell(value)}", highlight=False, markup=False)
 
 
 def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,
-         title: str | None = None) -> None:
-    """Render a read result: JSON, a table for lists, key/values for one record."""
-    if as_json:
-        print_json(value)
-        return
-    data = to_data(value)
-    if isinstance(data, list):
-        print_table(data, columns, title)
+         title: str | None = None, said: str | None = None) -> None:
+    """Render a result in the chosen format (see ``formats``): JSON, CSV or JSON lines for
+    scripts; for people ``said`` (a sentence) if given, else a table for lists and key/value
+    lines for one record."""
+    choice = rendering()
+    data = pick_columns(to_data(value), choice.columns)
+    fmt = "json" if as_json else choice.fmt
+    if fmt == "json":
+        print_json(data)
+    elif fmt == "csv":
+        write_csv(data, choice.columns or None)
+    elif fmt == "nl":
+        write_nl(data)
+    elif said is not None and not choice.columns:
+        out.print(said, markup=False, highlight=False)
+    elif isinstance(value, Ack) and not choice.columns:
+        out.print(f"{'done' if value.changed else 'no change'} ({short(value.id)})",
+                  markup=False, highlight=False)
+    elif isinstance(data, list):
+        print_table(data, choice.columns or columns, title)
     elif isinstance(data, dict):
         print_record(data)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
 from adapters.cli.output import emit, out, print_json, to_data, with_progress
 from domain.parsing import parse_command
 from domain.projection_commands import ProjectionStatus, RebuildProjections, Rebuilt
@@ -13,6 +14,7 @@ app = typer.Typer(help="Read models: status and rebuild.", no_args_is_help=True)
 
 
 @app.command("status")
+@tabular
 def status(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),

@@ -10,6 +10,8 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
+from adapters.cli.ids import resolve
 from adapters.cli.output import emit, err, out, print_json, with_progress
 from domain.commands import (
     AddProxy,
@@ -54,16 +56,6 @@ def _parse_url(url: str) -> dict[str, Any]:
         raise ValidationError(str(exc), field="url") from None
 
 
-def _resolve(ctx: typer.Context, ref: str) -> str:
-    reads = state(ctx).reads()
-    reads.settle()
-    with reads.reader() as conn:
-        row = queries.find_proxy(conn, ref)
-    if row is None:
-        raise ProxyNotFoundError(ref)
-    return row.id
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -103,6 +95,7 @@ def add(
 
 
 @app.command("list")
+@tabular
 def list_(
     ctx: typer.Context,
     protocol: str | None = typer.Option(None, help="Only this protocol."),
@@ -122,6 +115,7 @@ def list_(
 
 
 @app.command("show")
+@tabular
 def show(
     ctx: typer.Context,
     proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
@@ -173,7 +167,7 @@ def update(
     )
     if clear_credentials:
         fields["clear_credentials"] = True
-    fields["proxy_id"] = _resolve(ctx, proxy_id)
+    fields["proxy_id"] = resolve(ctx, "proxy", proxy_id)
     ack = state(ctx).commands().execute(parse_command(UpdateProxy, fields))
     if as_json:
         print_json(ack)
@@ -192,7 +186,7 @@ def remove(
 
     Example: vipb proxy remove 3f2a
     """
-    full_id = _resolve(ctx, proxy_id)
+    full_id = resolve(ctx, "proxy", proxy_id)
     ack = state(ctx).commands().execute(parse_command(RemoveProxy,
                                                                 {"proxy_id": full_id}))
     if as_json:
@@ -206,6 +200,7 @@ VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "messag
 
 
 @app.command("validate")
+@tabular
 def validate(
     ctx: typer.Context,
     proxy_id: str | None = typer.Argument(None, help="Proxy id or unique prefix."),
@@ -226,7 +221,7 @@ def validate(
     fields: dict[str, Any] = _optional(check_url=check_url, samples=samples, timeout=timeout,
                                        concurrency=concurrency)
     if proxy_id is not None:
-        fields["proxy_id"] = _resolve(ctx, proxy_id)
+        fields["proxy_id"] = resolve(ctx, "proxy", proxy_id)
     fields["all"] = all_
     command = parse_command(ValidateProxy, fields)
     commands = state(ctx).commands()

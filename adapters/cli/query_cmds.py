@@ -8,10 +8,12 @@ from pathlib import Path
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
 from adapters.cli.output import emit
 from projections import queries
 
 
+@tabular
 def query(
     ctx: typer.Context,
     table: str = typer.Argument(..., help="One of: " + ", ".join(queries.READ_TABLES)),

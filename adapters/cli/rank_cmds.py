@@ -12,6 +12,8 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
+from adapters.cli.ids import resolve, resolve_proxy_choice
 from adapters.cli.output import (
     ProgressReport,
     emit,
@@ -96,6 +98,7 @@ def domain_remove(ctx: typer.Context,
 
 
 @domain_app.command("list")
+@tabular
 def domain_list(ctx: typer.Context,
                 all_: bool = typer.Option(False, "--all", help="Include removed domains."),
                 as_json: bool = JSON) -> None:
@@ -136,6 +139,7 @@ def keyword_remove(ctx: typer.Context,
 
 
 @keyword_app.command("list")
+@tabular
 def keyword_list(ctx: typer.Context,
                  all_: bool = typer.Option(False, "--all", help="Include removed keywords."),
                  as_json: bool = JSON) -> None:
@@ -145,6 +149,7 @@ def keyword_list(ctx: typer.Context,
 
 
 @app.command("engines")
+@tabular
 def engines(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Search engines defined now (shipped, and from VIPB_ENGINES_DIR).
 
@@ -221,7 +226,8 @@ def run(
     Example: vipb rank run --keyword "espresso grinder" --engine bing --country DE
     """
     payload = {"keyword": keyword, "engine": engine, "country": country, "device": device,
-               "depth": depth, "profile": profile, "proxy": proxy}
+               "depth": depth, "profile": profile,
+               "proxy": resolve_proxy_choice(ctx, proxy)}
     _search(ctx, parse_command(StartSearch, payload), no_wait, timeout, as_json)
 
 
@@ -276,10 +282,12 @@ def stop(ctx: typer.Context,
          task_id: str | None = typer.Argument(None, help="Task id (default: all)."),
          as_json: bool = JSON) -> None:
     """Cancel queued or running searches. Example: vipb rank stop"""
-    emit(_run(ctx, StopSearch, {"task_id": task_id}), as_json)
+    ref = resolve(ctx, "task", task_id) if task_id is not None else None
+    emit(_run(ctx, StopSearch, {"task_id": ref}), as_json)
 
 
 @app.command("tasks")
+@tabular
 def tasks(ctx: typer.Context,
           state_: str | None = typer.Option(None, "--state", help="queued, running, retrying, "
                                                                   "completed, failed, cancelled"),
@@ -292,6 +300,7 @@ def tasks(ctx: typer.Context,
 
 
 @app.command("history")
+@tabular
 def history(ctx: typer.Context,
             domain: str | None = typer.Option(None, "--domain", help="Only this target "
                                                                       "domain."),
@@ -340,7 +349,7 @@ def schedule_add(
     """
     emit(_run(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
                                     "keywords": keyword or None, "profile": profile,
-                                    "proxy": proxy}), as_json)
+                                    "proxy": resolve_proxy_choice(ctx, proxy)}), as_json)
 
 
 @schedule_app.command("pause")
@@ -386,6 +395,7 @@ def schedule_remove(ctx: typer.Context,
 
 
 @schedule_app.command("list")
+@tabular
 def schedule_list(ctx: typer.Context,
                   all_: bool = typer.Option(False, "--all", help="Include removed ones."),
                   as_json: bool = JSON) -> None:

@@ -9,6 +9,7 @@ import orjson
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import tabular
 from adapters.cli.output import emit, out, print_json
 from domain.commands import SelectProxy, SetRotation
 from domain.errors import ValidationError
@@ -77,6 +78,7 @@ def pick(
 
 
 @app.command("show")
+@tabular
 def show(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

@@ -1,0 +1,149 @@
+"""Output formats of the reads, as sqlite-utils does them: a table for people, ``--json``,
+``--csv``, ``--nl`` (one JSON object per line) for scripts, and ``-c/--column`` to pick
+columns in any of them.
+
+``@tabular`` adds ``--csv``, ``--nl`` and ``-c`` to a command whose output goes through
+``emit``; the choice travels in a context variable, so command bodies stay unchanged. Tables
+show ids short (the first 8 characters; every id argument takes a unique prefix) and fit 80
+columns for everyday values; machine formats keep full ids.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import typer
+
+from domain.errors import ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+SHORT_ID = 8
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How the current command prints its result."""
+
+    fmt: str = "table"  # table, json, csv or nl
+    columns: tuple[str, ...] = ()
+
+    @property
+    def for_people(self) -> bool:
+        """A table or key/value lines (extra human-only lines may be printed)."""
+        return self.fmt == "table"
+
+
+_rendering: ContextVar[Rendering] = ContextVar(
+    "vipb_rendering", default=Rendering())  # noqa: B039 - frozen, hence immutable
+
+
+def rendering() -> Rendering:
+    """The current command's output choice."""
+    return _rendering.get()
+
+
+def _split(columns: Sequence[str]) -> list[str]:
+    return [c.strip() for item in columns for c in item.split(",") if c.strip()]
+
+
+def tabular(func: F) -> F:
+    """Give a read command ``--csv``, ``--nl`` and ``-c/--column`` (beside its ``--json``)."""
+    signature = inspect.signature(func)
+    extra = [
+        inspect.Parameter("as_csv", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                          default=typer.Option(False, "--csv", help="Print CSV: a header "
+                                               "row, then one row per item (full ids).")),
+        inspect.Parameter("as_nl", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                          default=typer.Option(False, "--nl", help="Print one JSON object "
+                                               "per line (newline-delimited JSON).")),
+        inspect.Parameter("pick", inspect.Parameter.KEYWORD_ONLY, annotation=list[str],
+                          default=typer.Option([], "-c", "--column", metavar="NAME",
+                                               help="Only these columns, in this order "
+                                               "(repeat the option or separate with commas).")),
+    ]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_csv: bool = False, as_nl: bool = False,
+                pick: Sequence[str] = (), **kwargs: Any) -> Any:
+        chosen = [name for name, on in (("--json", kwargs.get("as_json", False)),
+                                        ("--csv", as_csv), ("--nl", as_nl)) if on]
+        if len(chosen) > 1:
+            raise ValidationError(f"choose one of {' and '.join(chosen)}", field="format")
+        fmt = {"--json": "json", "--csv": "csv", "--nl": "nl"}.get(chosen[0] if chosen else "",
+                                                                   "table")
+        token = _rendering.set(Rendering(fmt, tuple(_split(pick))))
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _rendering.reset(token)
+
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *extra])
+    wrapper.__annotations__ = {**func.__annotations__, "as_csv": bool, "as_nl": bool,
+                               "pick": list[str]}
+    return wrapper  # type: ignore[return-value]
+
+
+def pick_columns(data: Any, columns: Sequence[str]) -> Any:
+    """Keep only ``columns`` (in that order) of a record or of each row; an unknown name is
+    refused with the names there are."""
+    if not columns:
+        return data
+    rows = data if isinstance(data, list) else [data]
+    known: list[str] = []
+    for row in rows:
+        if isinstance(row, dict):
+            known.extend(k for k in row if k not in known)
+    unknown = [c for c in columns if c not in known]
+    if unknown and known:
+        raise ValidationError(f"no column {unknown[0]!r} (columns: {', '.join(known)})",
+                              field="column")
+    picked = [{c: row.get(c) for c in columns} if isinstance(row, dict) else row
+              for row in rows]
+    return picked if isinstance(data, list) else picked[0]
+
+
+def cell(value: Any) -> str:
+    """A value as one CSV or table cell (lists and objects as compact JSON)."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def short(value: Any) -> Any:
+    """A UUID as its first 8 characters (for tables); anything else unchanged."""
+    if isinstance(value, str) and _UUID.match(value):
+        return value[:SHORT_ID]
+    return value
+
+
+def write_csv(data: Any, columns: Sequence[str] | None = None) -> None:
+    """Rows (or one record) as CSV on stdout: every key of the rows unless ``columns``."""
+    rows = data if isinstance(data, list) else [data]
+    rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
+    names: list[str] = list(columns or [])
+    if not names:
+        for row in rows:
+            names.extend(k for k in row if k not in names)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(names)
+    for row in rows:
+        writer.writerow([cell(row.get(n)) for n in names])
+
+
+def write_nl(data: Any) -> None:
+    """One compact JSON document per row (a record: one line)."""
+    for row in data if isinstance(data, list) else [data]:
+        sys.stdout.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
