@@ -23,7 +23,6 @@ import pykka
 from actors.base import VipbActor
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
-from domain import cron
 from domain.automation import Schedule, fold_keyword
 from domain.automation_commands import CreateSchedule, StartSearch
 from domain.errors import BaseError, ValidationError
@@ -100,15 +99,13 @@ class SchedulerActor(VipbActor):
     def pause(self, name: str) -> Ack:
         """Pause a schedule."""
         schedule = self._get(name)
-        if not schedule.paused:
-            schedule.pause()
+        schedule.pause()
         return self._save(schedule)
 
     def resume(self, name: str) -> Ack:
         """Resume a schedule: the next run is the first cron time after now."""
         schedule = self._get(name)
-        if schedule.paused:
-            schedule.resume(resumed_at=self._now())
+        schedule.resume(resumed_at=self._now())
         ack = self._save(schedule)
         self._wake()
         return ack
@@ -125,16 +122,9 @@ class SchedulerActor(VipbActor):
         ids = self._writer.save(schedule)
         return Ack.of(schedule.id, ids)
 
-    def next_run(self, schedule: Schedule) -> datetime | None:
-        """When the schedule fires next (None while paused); in the past: due now."""
-        if schedule.paused:
-            return None
-        since = schedule.last_fire or schedule.starts_at
-        return cron.next_after(schedule.cron, schedule.timezone, since)
-
     def describe(self, schedule: Schedule) -> dict[str, Any]:
         """A schedule as the CLI shows it."""
-        nxt = self.next_run(schedule)
+        nxt = schedule.next_run()
         return {"id": str(schedule.id), "name": schedule.name, "cron": schedule.cron,
                 "timezone": schedule.timezone, "keywords": schedule.keywords,
                 "state": "paused" if schedule.paused else "active",
@@ -157,14 +147,10 @@ class SchedulerActor(VipbActor):
         """Fire every schedule that is due; returns their names."""
         now, fired = self._now(), []
         for schedule in list(self._all().values()):
-            if schedule.paused:
-                continue
-            since = schedule.last_fire or schedule.starts_at
-            latest, count = cron.due(schedule.cron, schedule.timezone, since, now)
-            if latest is None:
-                continue
-            self._fire(schedule, latest, missed=count - 1)
-            fired.append(schedule.name)
+            latest, missed = schedule.due(now)
+            if latest is not None:
+                self._fire(schedule, latest, missed)
+                fired.append(schedule.name)
         return fired
 
     def _fire(self, schedule: Schedule, scheduled_for: datetime, missed: int) -> None:
@@ -197,7 +183,7 @@ class SchedulerActor(VipbActor):
         """Seconds until the soonest run (at most ``MAX_SLEEP``)."""
         now = self._now()
         waits = [(n - now).total_seconds() for s in self._all().values()
-                 if (n := self.next_run(s)) is not None]
+                 if (n := s.next_run()) is not None]
         return max(0.0, min([MAX_SLEEP, *waits]))
 
     def on_receive(self, message: Any) -> Any:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import cron as cron_times
 from domain.ids import named_id
 
 RANK_TARGETS_ID = named_id("rank-targets", "singleton")
@@ -219,16 +220,45 @@ class Schedule(Aggregate):
         """Run at ``at`` because someone asked (``vipb schedule run-now``), paused or not;
         its cron runs stay as they were."""
 
+    def pause(self) -> bool:
+        """No more triggers until resumed; False (nothing recorded) when already paused."""
+        if self.paused:
+            return False
+        self._paused()
+        return True
+
     @event("SchedulePaused")
-    def pause(self) -> None:
-        """No more triggers until resumed."""
+    def _paused(self) -> None:
         self.paused = True
 
+    def resume(self, resumed_at: datetime) -> bool:
+        """Triggers again from ``resumed_at`` on (runs while paused are not owed); False
+        (nothing recorded) when it was not paused."""
+        if not self.paused:
+            return False
+        self._resumed(resumed_at)
+        return True
+
     @event("ScheduleResumed")
-    def resume(self, resumed_at: datetime) -> None:
-        """Triggers again from ``resumed_at`` on (runs while paused are not owed)."""
+    def _resumed(self, resumed_at: datetime) -> None:
         self.paused = False
         self.last_fire = resumed_at
+
+    def next_run(self) -> datetime | None:
+        """When the schedule fires next (None while paused or removed); a time in the past
+        means it is due."""
+        if self.paused or self.removed:
+            return None
+        return cron_times.next_after(self.cron, self.timezone, self.last_fire or self.starts_at)
+
+    def due(self, now: datetime) -> tuple[datetime | None, int]:
+        """The run owed at ``now``, if any: the latest cron time not yet fired, and how many
+        earlier ones were missed (folded into it: a host that was down owes one run)."""
+        if self.paused or self.removed:
+            return None, 0
+        latest, count = cron_times.due(self.cron, self.timezone,
+                                       self.last_fire or self.starts_at, now)
+        return latest, (count - 1 if latest is not None else 0)
 
     @event("ScheduleRemoved")
     def remove(self) -> None:

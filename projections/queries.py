@@ -122,6 +122,30 @@ def find_proxy(conn: sqlite3.Connection, ref: str) -> ProxyRow | None:
     return _proxy(row) if row is not None else None
 
 
+class ProfileRow(BaseModel):
+    """A row of ``privacy_profiles``."""
+
+    id: str
+    name: str
+    platform: str
+    user_agent: str
+    screen: str
+    webgl_renderer: str
+    locale: str
+    timezone: str
+    follow_proxy_country: bool
+    webrtc: str
+    tracker_blocking: bool
+    created_at: str
+    updated_at: str
+
+
+def list_profiles(conn: sqlite3.Connection) -> list[ProfileRow]:
+    """Privacy profiles by name."""
+    rows = conn.execute("SELECT * FROM privacy_profiles ORDER BY name")
+    return [ProfileRow.model_validate(dict(r)) for r in rows]
+
+
 def rotation(conn: sqlite3.Connection) -> RotationRow | None:
     """The current rotation config, or None before the first ``rotation set``."""
     row = conn.execute("SELECT strategy, params, updated_at FROM rotation_config").fetchone()

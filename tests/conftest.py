@@ -9,6 +9,7 @@ import pykka
 import pytest
 
 from actors.runtime import Runtime, initialize
+from tests.helpers import Cli, cli_runner
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +48,9 @@ def runtime(data_dir: Path) -> Iterator[Runtime]:
     yield rt
     rt.close()
     pykka.ActorRegistry.stop_all()
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """``cli("proxy", "list", input=...)`` runs vipb with an isolated data dir and key source."""
+    return cli_runner(tmp_path / "data")

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from adapters.config import DataPaths
-from tests.e2e.conftest import ENTRY
+from tests.helpers import ENTRY
 from tests.servers import LineLog
 
 START_TIMEOUT = 120.0

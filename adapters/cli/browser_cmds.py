@@ -11,9 +11,9 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.formats import tabular
+from adapters.cli.formats import rendering, tabular
 from adapters.cli.ids import resolve, resolve_proxy_choice
-from adapters.cli.output import emit, exit_not_done
+from adapters.cli.output import emit, exit_not_done, out, said
 from domain.parsing import parse_command
 from domain.tab_commands import (
     TAB_COMMANDS,
@@ -75,8 +75,7 @@ def list_tabs(
 ) -> None:
     """List tabs from the read model. Example: vipb tab list --all --json"""
     rows = _run(ctx, parse_command(ListTabs, {"include_closed": all_, "limit": limit}))
-    emit(rows, as_json, columns=["id", "state", "proxy_id", "url", "http_status", "title",
-                                 "navigations", "failures", "trackers_blocked"])
+    emit(rows, as_json, columns=["id", "state", "http_status", "url", "title"])
 
 
 @privacy_app.command("create")
@@ -114,7 +113,11 @@ def webrtc(
     as_json: bool = JSON,
 ) -> None:
     """Choose a profile's WebRTC guard. Example: vipb privacy webrtc berlin block"""
-    emit(_run(ctx, parse_command(ToggleWebRTC, {"profile": name, "mode": mode})), as_json)
+    ack = _run(ctx, parse_command(ToggleWebRTC, {"profile": name, "mode": mode}))
+    guard = {"block": "WebRTC blocked", "proxied": "WebRTC through the proxy only"}.get(
+        mode.lower(), f"WebRTC {mode}")
+    emit(ack, as_json, said=said(ack, f"profile {name}: {guard}",
+                                 f"profile {name}: {guard} already"))
 
 
 @privacy_app.command("blocking")
@@ -129,8 +132,10 @@ def blocking(
     Example: vipb privacy blocking berlin on
     """
     flag = {"on": True, "off": False}.get(enabled.lower(), enabled)
-    emit(_run(ctx, parse_command(ToggleTrackerBlocking, {"profile": name, "enabled": flag})),
-         as_json)
+    ack = _run(ctx, parse_command(ToggleTrackerBlocking, {"profile": name, "enabled": flag}))
+    emit(ack, as_json, said=said(ack, f"profile {name}: tracker blocking {enabled.lower()}",
+                                 f"profile {name}: tracker blocking was already "
+                                 f"{enabled.lower()}"))
 
 
 @privacy_app.command("remove")
@@ -142,7 +147,9 @@ def remove_profile(
     """Remove a privacy profile that no open tab and no schedule uses (its history stays;
     the name can be used again). Example: vipb privacy remove berlin
     """
-    emit(_run(ctx, parse_command(RemoveProfile, {"profile": name})), as_json)
+    ack = _run(ctx, parse_command(RemoveProfile, {"profile": name}))
+    emit(ack, as_json, said=said(ack, f"removed profile {name} (its history stays)",
+                                 f"profile {name} was already removed"))
 
 
 @privacy_app.command("list")
@@ -154,8 +161,8 @@ def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
     reads = state(ctx).reads()
     reads.settle()
     with reads.reader() as conn:
-        rows = queries.query(conn, "privacy_profiles", [], 10_000)
-    emit(rows, as_json, columns=["name", "platform", "screen", "locale", "timezone", "webrtc",
+        rows = queries.list_profiles(conn)
+    emit(rows, as_json, columns=["name", "platform", "locale", "timezone", "webrtc",
                                  "tracker_blocking"])
 
 
@@ -163,12 +170,20 @@ def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
 @tabular
 def stats(
     ctx: typer.Context,
-    tab: str | None = typer.Option(None, "--tab", help="One tab's id."),
+    tab: str | None = typer.Option(None, "--tab", help="One tab's id or a unique prefix."),
     as_json: bool = JSON,
 ) -> None:
-    """Tracker-blocking counts (recorded summaries). Example: vipb privacy stats"""
-    payload = {"tab_id": tab} if tab else {}
-    emit(_run(ctx, parse_command(TAB_COMMANDS["privacy:get-stats"], payload)), as_json)
+    """Tracker-blocking counts (recorded summaries): totals, then one row per tab (the rows
+    are what --csv and --nl print). Example: vipb privacy stats"""
+    payload = {"tab_id": resolve(ctx, "tab", tab)} if tab else {}
+    result = _run(ctx, parse_command(TAB_COMMANDS["privacy:get-stats"], payload))
+    if as_json:
+        emit(result, True)
+        return
+    if rendering().for_people and not rendering().columns:
+        out.print(f"{result['blocked']} request(s) blocked, {result['allowed']} allowed, in "
+                  f"{len(result['tabs'])} tab(s)", markup=False, highlight=False)
+    emit(result["tabs"], False, columns=["tab_id", "blocked", "allowed"], title="tabs")
 
 
 @session_app.command("list")
@@ -257,7 +272,8 @@ def close_tab(ctx: typer.Context, tab_id: str = TAB_ID,
 def save_session(ctx: typer.Context, name: str = typer.Argument(..., help="Session name."),
                  as_json: bool = JSON) -> None:
     """Save the open tabs (URLs, proxies, profiles). Example: vipb session save morning"""
-    emit(_run(ctx, parse_command(TAB_COMMANDS["session:save"], {"name": name})), as_json)
+    saved = _run(ctx, parse_command(TAB_COMMANDS["session:save"], {"name": name}))
+    emit(saved, as_json, said=f"saved session {name}: {saved['tabs']} open tab(s)")
 
 
 @session_app.command("load")

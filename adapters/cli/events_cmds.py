@@ -11,7 +11,7 @@ from adapters.store import EventHistory, parse_since
 
 app = typer.Typer(help="Read the event log (the source of truth).", no_args_is_help=True)
 
-LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "version", "note"]
+LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "note"]
 
 
 @app.command("log")

@@ -27,6 +27,14 @@ from domain.errors import ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHORT_ID = 8
+# Free-text columns are cut (with an ellipsis) at these widths in tables, so that a row stays
+# one line in 80 columns; -c shows a picked column whole, and the machine formats always do.
+# Names people type back (domains, keywords, names) are never cut.
+MAX_WIDTH = {"url": 26, "title": 18, "host": 18, "label": 12, "timezone": 16, "event": 22,
+             "note": 24, "layouts": 30, "problem": 20, "error": 24, "reason": 16,
+             "endpoint": 26, "last_keyword": 16, "value": 24, "source": 22, "cron": 13,
+             "exit_ip": 15, "failure": 14}
+_UTC_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d)(?:\.\d+)?(?:\+00:00|Z)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -122,11 +130,36 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def short(value: Any) -> Any:
-    """A UUID as its first 8 characters (for tables); anything else unchanged."""
-    if isinstance(value, str) and _UUID.match(value):
-        return value[:SHORT_ID]
+def short(value: Any, full_ids: bool = False) -> Any:
+    """A value as a table shows it: a UUID as its first 8 characters (unless
+    ``full_ids``), a UTC timestamp to the minute in tables (to the second in records),
+    without its offset, a flag as yes/no; anything else unchanged."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        if _UUID.match(value):
+            return value if full_ids else value[:SHORT_ID]
+        stamp = _UTC_STAMP.match(value)
+        if stamp:
+            return f"{stamp.group(1)} {stamp.group(2)}{stamp.group(3) if full_ids else ''}"
     return value
+
+
+def human(value: Any, full_ids: bool = False) -> str:
+    """A value as people read it in a table cell or a record line: ``short`` scalars,
+    lists comma-separated (empty: a dash), objects as ``key: value`` pairs."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {human(v, full_ids)}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "-"
+        if all(isinstance(v, dict) for v in value):
+            return "; ".join(" ".join(human(x, full_ids) for x in v.values() if x is not None)
+                             for v in value)
+        return ", ".join(human(v, full_ids) for v in value)
+    return str(short(value, full_ids))
 
 
 def write_csv(data: Any, columns: Sequence[str] | None = None) -> None:

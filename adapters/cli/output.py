@@ -22,7 +22,15 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from adapters.cli.formats import cell, pick_columns, rendering, short, write_csv, write_nl
+from adapters.cli.formats import (
+    MAX_WIDTH,
+    human,
+    pick_columns,
+    rendering,
+    short,
+    write_csv,
+    write_nl,
+)
 from domain.results import Ack
 
 T = TypeVar("T")
@@ -53,8 +61,9 @@ def print_json(value: Any) -> None:
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None,
-                title: str | None = None) -> None:
-    """Rows as aligned columns under a header, ids short; an empty result says so."""
+                title: str | None = None, whole: bool = False) -> None:
+    """Rows as aligned columns under a header, ids short, free text cut to fit 80 columns
+    (``whole``: not cut); an empty result says so."""
     if not rows:
         out.print(f"(no {title or 'rows'})", markup=False)
         return
@@ -62,17 +71,23 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False,
                   header_style="bold")
     for col in cols:
-        table.add_column(col, overflow="fold")
+        limit = None if whole else MAX_WIDTH.get(col)
+        table.add_column(col, overflow="ellipsis" if limit else "fold", max_width=limit,
+                         no_wrap=limit is not None)
     for row in rows:
-        table.add_row(*(cell(short(row.get(c))) for c in cols))
-    out.print(table)
+        table.add_row(*(human(row.get(c)) for c in cols))
+    with out.capture() as captured:
+        out.print(table)
+    for line in captured.get().splitlines():  # no trailing blanks after the last column
+        out.print(line.rstrip(), markup=False, highlight=False)
 
 
 def print_record(record: dict[str, Any]) -> None:
-    """Key/value lines for one record."""
+    """Key/value lines for one record (ids whole: a record is where people copy them)."""
     width = max(len(k) for k in record) if record else 0
     for key, value in record.items():
-        out.print(f"{key.ljust(width)}  {cell(value)}", highlight=False, markup=False)
+        out.print(f"{key.ljust(width)}  {human(value, full_ids=True)}".rstrip(), highlight=False,
+                  markup=False)
 
 
 def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,
@@ -95,11 +110,16 @@ def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,
         out.print(f"{'done' if value.changed else 'no change'} ({short(value.id)})",
                   markup=False, highlight=False)
     elif isinstance(data, list):
-        print_table(data, choice.columns or columns, title)
+        print_table(data, choice.columns or columns, title, whole=bool(choice.columns))
     elif isinstance(data, dict):
         print_record(data)
     else:
         out.print(str(data), markup=False)
+
+
+def said(ack: Ack, done: str, unchanged: str) -> str:
+    """The sentence for an acknowledgement: what was done, or that nothing changed."""
+    return done if ack.changed else unchanged
 
 
 def fail(message: str) -> None:

@@ -28,8 +28,7 @@ from projections import queries
 
 app = typer.Typer(help="Manage the proxy pool.", no_args_is_help=True)
 
-LIST_COLUMNS = ["id", "protocol", "host", "port", "has_credentials", "country", "label",
-                "weight", "status"]
+LIST_COLUMNS = ["id", "protocol", "host", "port", "country", "label", "status"]
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
@@ -195,8 +194,7 @@ def remove(
         out.print(f"removed proxy {ack.id}; its credentials were shredded", markup=False)
 
 
-VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "message", "exit_ip",
-                    "anonymity"]
+VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "exit_ip"]
 
 
 @app.command("validate")

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.formats import tabular
+from adapters.cli.formats import rendering, tabular
 from adapters.cli.ids import resolve, resolve_proxy_choice
 from adapters.cli.output import (
     ProgressReport,
@@ -21,6 +21,7 @@ from adapters.cli.output import (
     exit_not_done,
     out,
     print_json,
+    said,
     with_progress,
 )
 from adapters.cli.search_wait import wait_for_tasks
@@ -75,6 +76,13 @@ def _run(ctx: typer.Context, model: type[Any], payload: dict[str, Any]) -> Any:
     return state(ctx).commands().execute(parse_command(model, payload))
 
 
+def _keyword_text(keyword_id: str) -> str:
+    """``'coffee' on bing NL (mobile)`` from a keyword's id (keyword|engine|country[|device])."""
+    keyword, engine, country, *rest = [*keyword_id.split("|"), "", ""][:4]
+    where = f"{engine} {country}".strip()
+    return f"{keyword!r} on {where}{' (mobile)' if rest and rest[0] == 'mobile' else ''}"
+
+
 # --- domains -------------------------------------------------------------------------------------
 
 @domain_app.command("add")
@@ -86,7 +94,10 @@ def domain_add(
     as_json: bool = JSON,
 ) -> None:
     """Track a target domain. Example: vipb rank domain add example.com"""
-    emit(_run(ctx, AddDomain, {"domain": domain, "include_subdomains": not exact}), as_json)
+    ack = _run(ctx, AddDomain, {"domain": domain, "include_subdomains": not exact})
+    scope = "exactly (and www.)" if exact else "and its subdomains"
+    emit(ack, as_json, said=said(ack, f"tracking {ack.id} {scope}",
+                                 f"already tracking {ack.id} {scope}"))
 
 
 @domain_app.command("remove")
@@ -94,7 +105,9 @@ def domain_remove(ctx: typer.Context,
                   domain: str = typer.Argument(..., help="The target domain."),
                   as_json: bool = JSON) -> None:
     """Stop tracking a domain (history stays). Example: vipb rank domain remove example.com"""
-    emit(_run(ctx, RemoveDomain, {"domain": domain}), as_json)
+    ack = _run(ctx, RemoveDomain, {"domain": domain})
+    emit(ack, as_json, said=said(ack, f"stopped tracking {ack.id} (its history stays)",
+                                 f"{ack.id} was not tracked"))
 
 
 @domain_app.command("list")
@@ -104,7 +117,7 @@ def domain_list(ctx: typer.Context,
                 as_json: bool = JSON) -> None:
     """Target domains with their latest position. Example: vipb rank domain list --json"""
     emit(_run(ctx, ListDomains, {"include_removed": all_}), as_json,
-         columns=["domain", "include_subdomains", "state", "last_position", "last_keyword",
+         columns=["domain", "state", "last_position", "last_keyword",
                   "last_checked_at"])
 
 
@@ -124,8 +137,11 @@ def keyword_add(
 
     Example: vipb rank keyword add "espresso grinder" --engine bing --country DE --device mobile
     """
-    emit(_run(ctx, AddKeyword, {"keyword": keyword, "engine": engine, "country": country,
-                                "depth": depth, "device": device}), as_json)
+    ack = _run(ctx, AddKeyword, {"keyword": keyword, "engine": engine, "country": country,
+                                 "depth": depth, "device": device})
+    what = _keyword_text(ack.id)
+    emit(ack, as_json, said=said(ack, f"tracking {what}, {depth} results deep",
+                                 f"already tracking {what}, {depth} results deep"))
 
 
 @keyword_app.command("remove")
@@ -134,8 +150,11 @@ def keyword_remove(ctx: typer.Context,
                    engine: str = ENGINE, country: str | None = COUNTRY,
                    device: str = DEVICE, as_json: bool = JSON) -> None:
     """Stop tracking a keyword. Example: vipb rank keyword remove "espresso grinder" """
-    emit(_run(ctx, RemoveKeyword, {"keyword": keyword, "engine": engine,
-                                   "country": country, "device": device}), as_json)
+    ack = _run(ctx, RemoveKeyword, {"keyword": keyword, "engine": engine,
+                                    "country": country, "device": device})
+    what = _keyword_text(ack.id)
+    emit(ack, as_json, said=said(ack, f"stopped tracking {what} (its history stays)",
+                                 f"{what} was not tracked"))
 
 
 @keyword_app.command("list")
@@ -145,7 +164,7 @@ def keyword_list(ctx: typer.Context,
                  as_json: bool = JSON) -> None:
     """Tracked keywords. Example: vipb rank keyword list"""
     emit(_run(ctx, ListKeywords, {"include_removed": all_}), as_json,
-         columns=["keyword", "engine", "country", "device", "depth", "state", "added_at"])
+         columns=["keyword", "engine", "country", "device", "depth", "state"])
 
 
 @app.command("engines")
@@ -156,10 +175,10 @@ def engines(ctx: typer.Context, as_json: bool = JSON) -> None:
     Example: vipb rank engines --json
     """
     rows = _run(ctx, ListEngines, {})
-    if not as_json:
+    if not as_json and rendering().for_people:
         for row in rows:
             row["layouts"] = ", ".join(row["layouts"])
-    emit(rows, as_json, columns=["name", "label", "url", "layouts", "source", "problem"])
+    emit(rows, as_json, columns=["name", "url", "layouts", "problem"])
 
 
 def feature_text(features: dict[str, int]) -> str:
@@ -283,7 +302,11 @@ def stop(ctx: typer.Context,
          as_json: bool = JSON) -> None:
     """Cancel queued or running searches. Example: vipb rank stop"""
     ref = resolve(ctx, "task", task_id) if task_id is not None else None
-    emit(_run(ctx, StopSearch, {"task_id": ref}), as_json)
+    stopped = _run(ctx, StopSearch, {"task_id": ref})
+    cancelled, stopping = stopped["cancelled"], stopped["stopping"]
+    emit(stopped, as_json, said=f"cancelled {len(cancelled)} queued search(es), stopping "
+                                f"{len(stopping)} running" if cancelled or stopping
+         else "no search was queued or running")
 
 
 @app.command("tasks")
@@ -295,8 +318,7 @@ def tasks(ctx: typer.Context,
           as_json: bool = JSON) -> None:
     """Search tasks, newest first. Example: vipb rank tasks --state failed"""
     emit(_run(ctx, GetTasks, {"state": state_, "limit": limit}), as_json,
-         columns=["id", "keyword", "engine", "country", "device", "state", "attempts",
-                  "results_scanned", "ranked", "reason", "error", "queued_at"])
+         columns=["id", "keyword", "engine", "state", "reason", "queued_at"])
 
 
 @app.command("history")
@@ -308,23 +330,30 @@ def history(ctx: typer.Context,
                                                help="Only this keyword."),
             limit: int = typer.Option(100, "--limit", help="At most this many rows."),
             as_json: bool = JSON) -> None:
-    """Position history, newest first: the change since the previous search (+ up), the
-    title and URL that ranked, and the SERP features page 1 showed.
+    """Position history, newest first: when, which search (keyword on engine, country,
+    device), the domain's position and the change since the previous search (+ up; new:
+    first search). -c url,title,features shows what ranked and what page 1 showed.
 
     Example: vipb rank history --domain example.com --json
     """
     rows = _run(ctx, GetPositions, {"domain": domain, "keyword": keyword, "limit": limit})
-    if not as_json:
+    if not as_json and rendering().for_people:
         for row in rows:
+            if row["change"] is not None:
+                row["change"] = f"{row['change']:+d}" if row["change"] else "="
+            elif row["position"] is not None:  # first search, or not ranked the last time
+                row["change"] = "new" if row.get("previous_at") is None else "entered"
             if row["no_results"]:
                 row["position"] = "no results"
             elif row["position"] is None:
                 row["position"] = f"not in {row['results_scanned']}"
-            if row["change"] is not None:
-                row["change"] = f"{row['change']:+d}" if row["change"] else "="
+            else:
+                row["position"] = f"#{row['position']}"
             row["features"] = feature_text(row["features"])
-    emit(rows, as_json, columns=["recorded_at", "domain", "keyword", "engine", "country",
-                                 "device", "position", "change", "title", "url", "features"])
+            row["search"] = (f"{row['keyword']} on {row['engine']}"
+                             f"{' ' + row['country'] if row.get('country') else ''}"
+                             f"{' (mobile)' if row.get('device') == 'mobile' else ''}")
+    emit(rows, as_json, columns=["recorded_at", "search", "domain", "position", "change"])
 
 
 # --- schedules -----------------------------------------------------------------------------------
@@ -357,7 +386,9 @@ def schedule_pause(ctx: typer.Context,
                    name: str = typer.Argument(..., help="The schedule's name."),
                    as_json: bool = JSON) -> None:
     """Pause a schedule. Example: vipb schedule pause mornings"""
-    emit(_run(ctx, PauseSchedule, {"name": name}), as_json)
+    ack = _run(ctx, PauseSchedule, {"name": name})
+    emit(ack, as_json, said=said(ack, f"paused schedule {name}",
+                                 f"schedule {name} was already paused"))
 
 
 @schedule_app.command("run-now")
@@ -383,7 +414,9 @@ def schedule_resume(ctx: typer.Context,
 
     Example: vipb schedule resume mornings
     """
-    emit(_run(ctx, ResumeSchedule, {"name": name}), as_json)
+    ack = _run(ctx, ResumeSchedule, {"name": name})
+    emit(ack, as_json, said=said(ack, f"resumed schedule {name}",
+                                 f"schedule {name} was not paused"))
 
 
 @schedule_app.command("remove")
@@ -391,7 +424,9 @@ def schedule_remove(ctx: typer.Context,
                     name: str = typer.Argument(..., help="The schedule's name."),
                     as_json: bool = JSON) -> None:
     """Remove a schedule (its history stays). Example: vipb schedule remove mornings"""
-    emit(_run(ctx, RemoveSchedule, {"name": name}), as_json)
+    ack = _run(ctx, RemoveSchedule, {"name": name})
+    emit(ack, as_json, said=said(ack, f"removed schedule {name} (its history stays)",
+                                 f"schedule {name} was already removed"))
 
 
 @schedule_app.command("list")
@@ -401,5 +436,4 @@ def schedule_list(ctx: typer.Context,
                   as_json: bool = JSON) -> None:
     """Schedules and their next run. Example: vipb schedule list --json"""
     emit(_run(ctx, ListSchedules, {"include_removed": all_}), as_json,
-         columns=["name", "cron", "timezone", "keywords", "state", "triggers",
-                  "last_triggered_at", "next_run_at"])
+         columns=["name", "cron", "timezone", "state", "next_run_at"])

@@ -53,8 +53,9 @@ def set_(
     if as_json:
         print_json(ack)
     elif ack.changed:
-        out.print(f"rotation strategy set to {command.strategy.value} {command.params}",
-                  markup=False)
+        given = ", ".join(f"{k}={v}" for k, v in command.params.items() if v is not None)
+        out.print(f"rotation strategy set to {command.strategy.value}"
+                  f"{f' ({given})' if given else ''}", markup=False)
     else:
         out.print("rotation unchanged (same strategy and parameters)", markup=False)
 

@@ -10,21 +10,8 @@ import pykka
 import pytest
 
 from actors.runtime import Runtime
-from adapters.browser import find_chromium
-from adapters.config import Settings
-from domain.errors import BrowserNotFoundError
+from tests.helpers import HAVE_CHROMIUM, open_runtime
 from tests.sites import Site, local_site
-
-
-def _chromium_available() -> bool:
-    try:
-        find_chromium()
-    except BrowserNotFoundError:
-        return False
-    return True
-
-
-HAVE_CHROMIUM = _chromium_available()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,12 +22,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(skip)
-
-
-def open_runtime(root: Path, **settings: object) -> Runtime:
-    """A runtime allowed to open loopback pages (the test sites)."""
-    options: dict[str, object] = {"allow_private_targets": True, **settings}
-    return Runtime.open(root, settings=Settings(data_dir=root, **options))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Cli, cli  # noqa: F401 - the fixture
+from tests.helpers import Cli
 from tests.servers import free_port, pproxy
 from tests.sites import Site
 
 LOCAL = {"VIPB_ALLOW_PRIVATE_TARGETS": "1"}
 
 
-def test_visit_through_a_proxy_with_a_profile(cli: Cli, site: Site) -> None:  # noqa: F811
+def test_visit_through_a_proxy_with_a_profile(cli: Cli, site: Site) -> None:
     assert cli("init").code == 0
     created = cli("privacy", "create", "paris", "--os", "macos", "--locale", "fr-FR",
                   "--timezone", "Europe/Paris", "--seed", "12", "--json")
@@ -32,7 +32,7 @@ def test_visit_through_a_proxy_with_a_profile(cli: Cli, site: Site) -> None:  # 
         result["id"]
 
 
-def test_a_visit_whose_page_did_not_load_exits_1(cli: Cli, site: Site) -> None:  # noqa: F811
+def test_a_visit_whose_page_did_not_load_exits_1(cli: Cli, site: Site) -> None:
     assert cli("init").code == 0
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     assert cli("proxy", "add", dead).code == 0
@@ -43,7 +43,7 @@ def test_a_visit_whose_page_did_not_load_exits_1(cli: Cli, site: Site) -> None: 
     assert direct.code == 0, direct.err
 
 
-def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:  # noqa: F811
+def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:
     assert cli("init").code == 0
     refused = cli("tab", "visit", site.url("/probe.html"), "--proxy", "direct")
     assert refused.code == 2
@@ -51,7 +51,7 @@ def test_visit_refuses_private_targets_by_default(cli: Cli, site: Site) -> None:
     assert site.requests == []
 
 
-def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:  # noqa: F811
+def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:
     import signal
 
     from tests.hosts import RunningHost

@@ -18,8 +18,7 @@ import pytest
 
 from actors.runtime import Runtime
 from adapters.egress import Resolver
-from tests.browser.conftest import open_runtime
-from tests.browser.helpers import call, refuse
+from tests.helpers import call, open_runtime, refuse
 from tests.servers import LineLog, LoopbackServer, free_port
 
 Recorder = LineLog  # the paths one server was asked for, with a wait on them

@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.browser.conftest import open_runtime
-from tests.browser.helpers import call, evaluate
+from tests.helpers import call, evaluate, open_runtime
 from tests.servers import pproxy, tinyproxy
 from tests.sites import Site
 

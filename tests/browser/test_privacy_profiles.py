@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pykka
 
-from tests.browser.conftest import open_runtime
-from tests.browser.helpers import FRAME_PROBE, call, evaluate, png_pixels, refuse
+from tests.helpers import FRAME_PROBE, call, evaluate, open_runtime, png_pixels, refuse
 from tests.sites import Site
 
 

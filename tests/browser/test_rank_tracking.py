@@ -17,9 +17,7 @@ import pytest
 from actors.runtime import Runtime
 from adapters.store import EventHistory
 from domain.privacy import profile_id
-from tests.browser.conftest import open_runtime
-from tests.browser.helpers import call, refuse
-from tests.helpers import RANK_TABLES, VIEW_TABLES, dump_views
+from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
 from tests.serp_site import SerpSite, serp_site
 from tests.servers import pproxy, tcp_server
 

@@ -11,7 +11,7 @@ import pytest
 
 from actors.runtime import EventReader
 from adapters.store import EventHistory
-from tests.browser.helpers import call, evaluate, refuse
+from tests.helpers import call, evaluate, refuse
 from tests.servers import echo_server, have, microsocks, pproxy, tinyproxy
 from tests.sites import Site
 
@@ -161,7 +161,7 @@ def test_assign_proxy_moves_the_tab_to_the_new_proxy(browser_runtime, site: Site
 
 
 def test_tab_commands_reject_bad_input_and_write_nothing(data_dir, site: Site) -> None:
-    from tests.browser.conftest import open_runtime
+    from tests.helpers import open_runtime
 
     rt = open_runtime(data_dir, allow_private_targets=False)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
+from tests.helpers import Cli
 from tests.hosts import RunningHost
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
+from tests.helpers import Cli
 
 
 def _digest(data: bytes) -> str:

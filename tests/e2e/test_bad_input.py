@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli, Result
+from tests.helpers import Cli, Result
 
 
 def _one_line(result: Result, *needles: str) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
-from tests.helpers import files_containing
+from tests.helpers import Cli, files_containing
 
 SECRET = "S3cr3t-Pa55word"
 

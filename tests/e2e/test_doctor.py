@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import HAVE_CHROMIUM
-from tests.e2e.conftest import Cli
+from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.servers import echo_server, free_port, pproxy
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM and not os.environ.get("CI"),

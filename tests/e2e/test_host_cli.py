@@ -19,7 +19,7 @@ import pytest
 
 from actors.runtime import EventReader
 from adapters.control import ControlClient, HostUnavailable
-from tests.e2e.conftest import Cli
+from tests.helpers import Cli
 from tests.hosts import RunningHost
 from tests.load import cpu_load
 from tests.servers import echo_server, free_port, tcp_server

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
+from tests.helpers import Cli
 from tests.hosts import RunningHost
 
 SILENT = 1100  # more than systemd's default soft limit of 1024 open files

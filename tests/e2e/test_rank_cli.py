@@ -3,7 +3,7 @@ with exit code 2, and a search that cannot run says why."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Cli
+from tests.helpers import Cli
 
 
 def test_targets_and_schedules_through_the_cli(cli: Cli) -> None:

@@ -16,8 +16,7 @@ import pytest
 from adapters.cli.remote import RemoteCommands
 from adapters.config import DataPaths
 from adapters.control import ControlClient
-from tests.browser.conftest import HAVE_CHROMIUM
-from tests.e2e.conftest import Cli
+from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.hosts import RunningHost
 from tests.serp_site import SerpSite, serp_site
 
@@ -91,7 +90,10 @@ def test_a_schedule_fires_in_the_host_and_records_positions(cli: Cli, tmp_path: 
         assert [s["name"] for s in status["next_schedules"]] == ["often"]
         assert set(status["searches"]) == {"queued", "running"}
         text = cli("rank", "history", "--keyword", "tea")
-        assert "www.target.example/tea" in text.out
+        assert text.out.splitlines()[1].split()[-3:] == ["target.example", "#2", "="], text.out
+        assert "tea on duckduckgo" in text.out
+        urls = cli("rank", "history", "--keyword", "tea", "-c", "url").out
+        assert "www.target.example/tea" in urls
     finally:
         host.stop(signal.SIGTERM)
 
@@ -225,7 +227,8 @@ def test_an_engine_defined_by_the_user_is_searched_per_device(cli: Cli, tmp_path
     assert (row["engine"], row["device"], row["position"], row["title"], row["features"]) == \
         ("lab", "mobile", 2, "https://www.target.example/tea", {"ads_top": 1})
     shown = cli("rank", "history")
-    assert "mobile" in shown.out and "1 ad at the top" in shown.out
+    assert "tea on lab (mobile)" in shown.out, shown.out
+    assert "1 ad at the top" in cli("rank", "history", "-c", "search,features").out
     (engines / "lab.toml").write_text((engines / "lab.toml").read_text()
                                       .replace('items = "#b_results', 'items = "#b_results[['))
     broken = cli("rank", "run", "-k", "tea", "--proxy", "direct", **env)

@@ -19,7 +19,7 @@ from actors.runtime import Runtime
 from adapters.config import Settings
 from adapters.egress import EgressGuard, EgressRefused, Resolver
 from domain.egress import EgressPolicy
-from tests.unit.test_egress import private_v4, spelling
+from tests.helpers import private_v4, spelling
 
 LOCAL_NAMES = ["localhost", "localhost.", "a.localhost", "x.y.localhost.",
                "metadata.google.internal", "metadata.google.internal.", "metadata",

@@ -11,8 +11,7 @@ import pytest
 
 from actors.runtime import Runtime
 from adapters.store import EventHistory
-from tests.browser.helpers import call, refuse
-from tests.helpers import RANK_TABLES, VIEW_TABLES, dump_views
+from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, refuse
 
 TABLES = VIEW_TABLES + RANK_TABLES
 

@@ -50,3 +50,14 @@ def test_every_command_has_help_an_example_of_itself_and_json(path: tuple[str, .
         assert (getattr(param, "help", None) or "").strip(), f"{param.name} has no help"
     options = {o for p in command.params for o in getattr(p, "opts", [])}
     assert ("--json" in options) is (path not in NO_OUTPUT)
+
+
+READ_VERBS = {"list", "show", "log", "status", "tasks", "history", "engines", "stats", "query",
+              "doctor", "validate"}
+
+
+@pytest.mark.parametrize("path", sorted(p for p in LEAVES if p[-1] in READ_VERBS),
+                         ids=" ".join)
+def test_every_read_prints_csv_json_lines_and_picked_columns(path: tuple[str, ...]) -> None:
+    options = {o for p in LEAVES[path].params for o in getattr(p, "opts", [])}
+    assert {"--json", "--csv", "--nl", "-c", "--column"} <= options

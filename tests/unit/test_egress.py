@@ -11,49 +11,10 @@ from hypothesis import strategies as st
 
 from domain import rules
 from domain.egress import EgressPolicy, address_of, blocked_reason, canonical_host
+from tests.helpers import private_v4, public_v4, spelling
 
 OFF = EgressPolicy()
 
-PRIVATE_V4 = [ipaddress.ip_network(n) for n in (
-    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
-    "100.64.0.0/10", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4", "198.18.0.0/15")]
-
-
-@st.composite
-def private_v4(draw: st.DrawFn) -> ipaddress.IPv4Address:
-    network = draw(st.sampled_from(PRIVATE_V4))
-    offset = draw(st.integers(0, network.num_addresses - 1))
-    return ipaddress.IPv4Address(int(network.network_address) + offset)
-
-
-# drawn from ranges that are all public (11.0.0.0-99.255.255.255, 129.0.0.0-168.255.255.255),
-# so the filter below almost never discards one (drawing from the whole space, Hypothesis'
-# small-number bias filtered out so many that its health check failed at random)
-public_v4 = (st.integers(0x0B000000, 0x63FFFFFF) | st.integers(0x81000000, 0xA8FFFFFF)).map(
-    ipaddress.IPv4Address).filter(lambda a: a.is_global and not a.is_multicast)
-
-
-def _octal(n: int) -> str:
-    return "0" + format(n, "o") if n else "0"
-
-
-@st.composite
-def spelling(draw: st.DrawFn, address: ipaddress.IPv4Address) -> str:
-    """One of the ways a URL host can name ``address`` (WHATWG IPv4 parsing, IPv6 forms)."""
-    a, b, c, d = address.packed
-    n = int(address)
-    forms = [
-        str(address), str(n), hex(n), hex(n).upper().replace("X", "x"),
-        ".".join(_octal(x) for x in (a, b, c, d)),
-        f"{hex(a)}.{b}.{_octal(c)}.{hex(d)}",
-        f"{a}.{(b << 16) | (c << 8) | d}",  # a.b24
-        f"{a}.{b}.{(c << 8) | d}",  # a.b.c16
-        f"{address}.",  # one trailing dot
-        f"[::ffff:{address}]", f"[::ffff:{format(n >> 16, 'x')}:{format(n & 0xFFFF, 'x')}]",
-        f"[64:ff9b::{format(n >> 16, 'x')}:{format(n & 0xFFFF, 'x')}]",
-        f"[2002:{format(n >> 16, 'x')}:{format(n & 0xFFFF, 'x')}::1]",
-    ]
-    return draw(st.sampled_from(forms))
 
 
 @given(st.data())

@@ -1,0 +1,140 @@
+"""The scheduler actor alone, on fakes that subclass its real ports (the event writer and the
+rank tracker) and a clock the test moves: when a schedule fires, what a down host owes,
+pause/resume without piling events, and a refused queue recorded as the run's note."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pykka
+import pytest
+
+from actors.rank_tracker import RankTrackerActor
+from actors.scheduler import MAX_SLEEP, SchedulerActor
+from adapters.config import Settings
+from domain.automation import Schedule
+from domain.automation_commands import CreateSchedule, StartSearch
+from domain.errors import AutomationError, ValidationError
+from domain.parsing import parse_command
+from tests.helpers import MemoryWriter
+
+T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+
+
+class FakeTracker(RankTrackerActor):
+    """The tracker's two calls the scheduler makes, answered from a script: it records what
+    was asked and refuses when told to."""
+
+    def __init__(self, writer: MemoryWriter) -> None:
+        super().__init__(writer, lambda: None, Settings())  # type: ignore[arg-type,return-value]
+        self.asked: list[tuple[StartSearch, str, list[str] | None, bool]] = []
+        self.refusal: str | None = None
+
+    def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
+        """Every keyword asked for is tracked."""
+        return [{"keyword": k} for k in keywords or []]
+
+    def start_search(self, command: StartSearch, origin: str = "manual",
+                     keywords: list[str] | None = None,
+                     skip_if_pending: bool = False) -> list[dict[str, Any]]:
+        """One task id per call, unless refusing."""
+        self.asked.append((command, origin, keywords, skip_if_pending))
+        if self.refusal is not None:
+            raise AutomationError(self.refusal)
+        return [{"id": str(uuid.uuid4()), "keyword": "k"}]
+
+    def refuse(self, reason: str | None) -> None:
+        """Refuse (or stop refusing) the next queues."""
+        self.refusal = reason
+
+    def calls(self) -> list[tuple[StartSearch, str, list[str] | None, bool]]:
+        """What was asked so far."""
+        return list(self.asked)
+
+
+class Clock:
+    """Time as the test sets it."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now.timestamp()
+
+
+@pytest.fixture
+def parts() -> Iterator[tuple[Any, Any, MemoryWriter, Clock]]:
+    writer, clock = MemoryWriter(), Clock()
+    tracker = FakeTracker.start(writer).proxy()
+    scheduler = SchedulerActor.start(writer, tracker, lambda: [], clock).proxy()
+    yield scheduler, tracker, writer, clock
+    pykka.ActorRegistry.stop_all()
+
+
+def _create(scheduler: Any, **fields: Any) -> dict[str, Any]:
+    command = parse_command(CreateSchedule, {"name": "nightly", "cron": "0 6 * * *", **fields})
+    created: dict[str, Any] = scheduler.create(command).get()
+    return created
+
+
+def test_a_schedule_fires_once_per_due_time_and_a_down_host_owes_one_run(parts: Any) -> None:
+    scheduler, tracker, writer, clock = parts
+    created = _create(scheduler, profile="berlin", proxy="direct")
+    assert created["next_run_at"] == "2026-12-01T06:00:00+00:00"
+    assert scheduler.tick().get() == []  # 05:00: not due
+    assert scheduler.seconds_to_next().get() == min(3600.0, MAX_SLEEP)  # re-checked often
+
+    clock.now = T0 + timedelta(hours=1, seconds=30)
+    assert scheduler.tick().get() == ["nightly"]
+    assert scheduler.tick().get() == []  # fired once for 06:00
+    [(command, origin, keywords, skip)] = tracker.calls().get()
+    assert (command.profile, command.proxy, origin, keywords, skip) == (
+        "berlin", "direct", "schedule:nightly", None, True)
+    [fired] = writer.named("ScheduleTriggered")
+    assert (fired.scheduled_for, fired.missed, fired.note) == (T0 + timedelta(hours=1), 0, None)
+    assert len(fired.task_ids) == 1
+
+    clock.now = T0 + timedelta(days=3, hours=2)  # down over three 06:00s
+    assert scheduler.tick().get() == ["nightly"]
+    latest = writer.named("ScheduleTriggered")[-1]
+    assert (latest.scheduled_for, latest.missed) == (T0 + timedelta(days=3, hours=1), 2)
+    assert len(tracker.calls().get()) == 2
+    reloaded = writer.load(Schedule, uuid.UUID(created["id"]))
+    assert reloaded is not None and reloaded.next_run() == T0 + timedelta(days=4, hours=1)
+
+
+def test_pause_and_resume_record_changes_only_and_owe_nothing_for_the_pause(
+        parts: Any) -> None:
+    scheduler, tracker, writer, clock = parts
+    _create(scheduler)
+    assert scheduler.pause("NIGHTLY").get().changed  # names are case-insensitive
+    assert not scheduler.pause("nightly").get().changed
+    assert len(writer.named("SchedulePaused")) == 1
+    clock.now = T0 + timedelta(days=2)
+    assert scheduler.tick().get() == []  # paused: nothing fires
+    assert scheduler.upcoming().get() == []
+    assert scheduler.resume("nightly").get().changed
+    assert not scheduler.resume("nightly").get().changed
+    assert len(writer.named("ScheduleResumed")) == 1
+    assert scheduler.tick().get() == []  # the runs while paused are not owed
+    assert tracker.calls().get() == []
+    assert scheduler.upcoming().get() == [
+        {"name": "nightly", "next_run_at": "2026-12-03T06:00:00+00:00"}]
+
+
+def test_a_refused_queue_is_the_runs_note_and_unknown_names_are_refused(parts: Any) -> None:
+    scheduler, tracker, writer, clock = parts
+    _create(scheduler)
+    tracker.refuse("no target domains: add one first").get()
+    clock.now = T0 + timedelta(hours=1)
+    assert scheduler.tick().get() == ["nightly"]
+    [fired] = writer.named("ScheduleTriggered")
+    assert (fired.task_ids, fired.note) == ([], "no target domains: add one first")
+    with pytest.raises(ValidationError, match="no schedule named 'weekly'"):
+        scheduler.pause("weekly").get()
+    with pytest.raises(ValidationError, match="a schedule named 'nightly' exists"):
+        _create(scheduler)
+    assert len(writer.named("ScheduleCreated")) == 1
