@@ -1,1 +1,3 @@
-"""pykka actors, the command dispatcher and the runtime (composition root)."""
+"""pykka actors: each owns one part of the write side (proxies, rotation, health, tabs,
+privacy profiles, rank tracking, schedules, the audit chain) and saves its events through
+the shared writer."""

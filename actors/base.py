@@ -12,7 +12,7 @@ import pykka
 from pykka import Timeout
 from pykka._threading import ThreadingFuture, ThreadingFutureResult
 
-from actors.supervision import current
+from service.supervision import current
 
 T = TypeVar("T")
 

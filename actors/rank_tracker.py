@@ -31,14 +31,15 @@ from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules
-from domain.automation import (
+from domain.errors import AutomationError, ValidationError
+from domain.rank import (
     RANK_TARGETS_ID,
     RankTargets,
     SearchTask,
     fold_keyword,
     keyword_key,
 )
-from domain.automation_commands import (
+from domain.rank_commands import (
     DEFAULT_DEPTH,
     AddDomain,
     AddKeyword,
@@ -46,7 +47,6 @@ from domain.automation_commands import (
     RemoveKeyword,
     StartSearch,
 )
-from domain.errors import AutomationError, ValidationError
 from domain.results import Ack
 from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 

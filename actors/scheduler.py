@@ -23,9 +23,9 @@ import pykka
 from actors.base import VipbActor
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
-from domain.automation import Schedule, fold_keyword
-from domain.automation_commands import CreateSchedule, StartSearch
 from domain.errors import BaseError, ValidationError
+from domain.rank import Schedule, fold_keyword
+from domain.rank_commands import CreateSchedule, StartSearch
 from domain.results import Ack
 
 log = logging.getLogger(__name__)

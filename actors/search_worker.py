@@ -40,8 +40,8 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engine, Engines, SerpBlockedError, SerpError, SerpResult
-from domain.automation import FailureReason, SearchTask
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
+from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
 
 log = logging.getLogger(__name__)

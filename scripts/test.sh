@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export VIPB_KEYRING=off
 .venv/bin/ruff check .
-.venv/bin/mypy domain actors projections adapters scripts
+.venv/bin/mypy domain actors service projections adapters scripts
 .venv/bin/python -m pytest -q "$@"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import Runtime, initialize
+from service.runtime import Runtime, initialize
 from tests.helpers import Cli, cli_runner
 
 

@@ -24,7 +24,6 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, DomainEvent
 from hypothesis import strategies as st
 
-from actors.runtime import Runtime
 from actors.writer import A, EventWriter
 from adapters.browser import find_chromium
 from adapters.config import Settings
@@ -32,6 +31,7 @@ from adapters.store import Pending
 from domain.commands import AddProxy
 from domain.errors import BrowserNotFoundError
 from domain.parsing import parse_command
+from service.runtime import Runtime
 
 VIEW_TABLES = ("proxies", "rotation_config", "activity_logs")
 RANK_TABLES = ("target_domains", "keywords", "search_tasks", "position_history", "schedules",

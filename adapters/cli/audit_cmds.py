@@ -9,8 +9,6 @@ from typing import Any
 
 import typer
 
-from actors.host import HostLock
-from actors.runtime import EventReader
 from adapters.cli.context import state
 from adapters.cli.output import emit, with_progress
 from adapters.config import DataPaths
@@ -24,6 +22,8 @@ from adapters.store import (
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
 from projections.replay import position_at, replay
+from service.host import HostLock
+from service.runtime import EventReader
 
 app = typer.Typer(help="Tamper evidence for the event log.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from actors.host import HostLock
 from adapters.backup import restore_backup
 from adapters.cli.context import state
 from adapters.cli.output import emit
 from adapters.config import DataPaths
 from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
+from service.host import HostLock
 
 app = typer.Typer(help="Back up and restore the data dir.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")

@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 import typer
 
-from actors.runtime import EventReader, Runtime
 from adapters.backup import create_backup
 from adapters.cli.remote import RemoteCommands, RemoteReads
 from adapters.config import DataPaths, Settings
@@ -26,6 +25,7 @@ from adapters.store import EventStoreApp
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
+from service.runtime import EventReader, Runtime
 
 
 class Commands(Protocol):

@@ -8,7 +8,6 @@ from typing import Any
 
 import typer
 
-from actors.host import Host, JsonLogFormatter
 from adapters.cli.context import state
 from adapters.cli.formats import tabular
 from adapters.cli.output import emit, exit_not_done, out, print_json
@@ -17,6 +16,7 @@ from adapters.config import DataPaths
 from adapters.control import ControlClient, HostUnavailable
 from adapters.logs import RepeatFilter
 from domain.host_commands import HostStatus
+from service.host import Host, JsonLogFormatter
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 
-from actors.runtime import initialize
 from adapters.cli import (
     audit_cmds,
     backup_cmds,
@@ -29,6 +28,7 @@ from adapters.cli.context import CliState, state
 from adapters.cli.output import emit, fail
 from adapters.config import DataPaths
 from domain.errors import BaseError
+from service.runtime import initialize
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
     from typer._click.exceptions import NoArgsIsHelpError, UsageError

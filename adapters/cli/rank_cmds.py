@@ -25,7 +25,11 @@ from adapters.cli.output import (
     with_progress,
 )
 from adapters.cli.search_wait import wait_for_tasks
-from domain.automation_commands import (
+from domain.commands import Command
+from domain.errors import ValidationError
+from domain.host_commands import Settle
+from domain.parsing import parse_command
+from domain.rank_commands import (
     AddDomain,
     AddKeyword,
     CreateSchedule,
@@ -45,10 +49,6 @@ from domain.automation_commands import (
     StartSearch,
     StopSearch,
 )
-from domain.commands import Command
-from domain.errors import ValidationError
-from domain.host_commands import Settle
-from domain.parsing import parse_command
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
                   no_args_is_help=True)

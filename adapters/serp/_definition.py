@@ -23,8 +23,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from domain.automation_commands import ENGINE_NAME
 from domain.parsing import first_error
+from domain.rank_commands import ENGINE_NAME
 
 SHIPPED_DIR = Path(__file__).with_name("engines")
 MAX_FILE_BYTES = 256 * 1024

@@ -23,10 +23,10 @@ from pathlib import Path
 
 os.environ.setdefault("VIPB_KEYRING", "off")
 
-from actors.runtime import Runtime, initialize
 from domain.commands import AddProxy, UpdateProxy
 from domain.parsing import parse_command
 from domain.proxy import Proxy
+from service.runtime import Runtime, initialize
 
 PRODUCERS = 8
 APPEND_CPU_US = 0.0  # process CPU (all threads) per acknowledged event in (b)

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 os.environ.setdefault("VIPB_KEYRING", "off")
 
-from actors.runtime import Runtime, initialize
 from adapters.config import Settings
 from domain.commands import AddProxy, ValidateProxy
 from domain.parsing import parse_command
+from service.runtime import Runtime, initialize
 from tests.servers import echo_server_process, pproxy
 
 

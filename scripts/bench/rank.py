@@ -25,10 +25,10 @@ from typing import Any
 
 os.environ.setdefault("VIPB_KEYRING", "off")
 
-from actors.runtime import Runtime, initialize
 from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
 from adapters.serp import Engines
+from service.runtime import Runtime, initialize
 from tests.serp_site import SerpSite, serp_site
 from tests.servers import pproxy
 

@@ -25,9 +25,9 @@ from typing import Any
 
 os.environ.setdefault("VIPB_KEYRING", "off")
 
-from actors.runtime import Runtime, initialize
 from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
+from service.runtime import Runtime, initialize
 from tests.servers import pproxy
 from tests.sites import local_site
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import Runtime
+from service.runtime import Runtime
 from tests.helpers import HAVE_CHROMIUM, open_runtime
 from tests.sites import Site, local_site
 

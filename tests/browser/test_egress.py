@@ -16,8 +16,8 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.egress import Resolver
+from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
 from tests.servers import LineLog, LoopbackServer, free_port
 

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory
 from domain.privacy import profile_id
+from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
 from tests.serp_site import SerpSite, serp_site
 from tests.servers import pproxy, tcp_server

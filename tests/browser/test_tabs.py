@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from actors.runtime import EventReader
 from adapters.store import EventHistory
+from service.runtime import EventReader
 from tests.helpers import call, evaluate, refuse
 from tests.servers import echo_server, have, microsocks, pproxy, tinyproxy
 from tests.sites import Site

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import EventReader
 from adapters.control import ControlClient, HostUnavailable
+from service.runtime import EventReader
 from tests.helpers import Cli
 from tests.hosts import RunningHost
 from tests.load import cpu_load

@@ -182,8 +182,8 @@ def test_sigterm_records_a_running_search_as_interrupted_and_it_resumes(
 
 
 def _log(data: Path) -> list[dict[str, Any]]:
-    from actors.runtime import EventReader
     from adapters.store import EventHistory
+    from service.runtime import EventReader
 
     reader = EventReader(data)
     try:

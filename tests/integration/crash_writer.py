@@ -11,9 +11,9 @@ import sys
 import threading
 from pathlib import Path
 
-from actors.runtime import Runtime
 from domain.commands import UpdateProxy
 from domain.parsing import parse_command
+from service.runtime import Runtime
 from tests.helpers import add_cmd
 
 _print_lock = threading.Lock()

@@ -10,11 +10,11 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import EventReader, Runtime
 from adapters.store import ShreddedEventError, export_events, verify_export
 from domain.commands import AddProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.replay import replay
+from service.runtime import EventReader, Runtime
 
 
 @pytest.fixture
@@ -155,9 +155,9 @@ def test_many_checkpoints_are_checked_in_one_pass_and_the_first_broken_one_named
         sealed_dir: Path) -> None:
     """Checkpoints from a host's log, in any order: each compared as the recomputed chain
     passes its position; an event changed between two of them fails the later one only."""
-    from actors.runtime import checkpoint_key, master_key_for
     from adapters.store import check_checkpoints, make_checkpoint
     from adapters.store._audit import chained
+    from service.runtime import checkpoint_key, master_key_for
 
     key = checkpoint_key(master_key_for(sealed_dir))
     reader = EventReader(sealed_dir)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import Runtime
+from service.runtime import Runtime
 from tests.helpers import dump_views
 
 ROOT = Path(__file__).resolve().parents[2]

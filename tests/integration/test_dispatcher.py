@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.rate_limit import RateLimiter
-from actors.runtime import Runtime
+from service.rate_limit import RateLimiter
+from service.runtime import Runtime
 
 
 class Clock:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.host import Host
-from actors.rate_limit import RateLimiter
 from adapters.config import Settings
 from adapters.control import ControlClient
+from service.host import Host
+from service.rate_limit import RateLimiter
 from tests.load import cpu_load
 from tests.servers import echo_server
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.runtime import Runtime
 from adapters.config import Settings
 from adapters.egress import EgressGuard, EgressRefused, Resolver
 from domain.egress import EgressPolicy
+from service.runtime import Runtime
 from tests.helpers import private_v4, spelling
 
 LOCAL_NAMES = ["localhost", "localhost.", "a.localhost", "x.y.localhost.",
@@ -41,7 +41,7 @@ def hostile_url(draw: st.DrawFn) -> str:
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    from actors.runtime import initialize
+    from service.runtime import initialize
 
     root = tmp_path_factory.mktemp("egress") / "data"
     initialize(root)
@@ -72,7 +72,7 @@ def test_tab_urls_and_the_check_url_refuse_every_hostile_url(runtime: Runtime, u
 @given(url=hostile_url())
 def test_engine_base_urls_refuse_every_hostile_url(tmp_path_factory: pytest.TempPathFactory,
                                                    url: str) -> None:
-    from actors.runtime import initialize
+    from service.runtime import initialize
 
     root = tmp_path_factory.mktemp("engine") / "data"
     initialize(root)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from actors.runtime import Runtime
+from service.runtime import Runtime
 from tests.helpers import add_cmd
 
 

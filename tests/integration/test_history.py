@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory, parse_since
 from domain.errors import ValidationError
+from service.runtime import Runtime
 from tests.helpers import add_cmd
 
 

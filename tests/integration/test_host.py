@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.host import Host
 from adapters.config import Settings
 from adapters.control import MAX_MESSAGE_BYTES, ControlClient
+from service.host import Host
 
 
 @pytest.fixture
@@ -235,8 +235,8 @@ def test_fuzzed_envelopes_get_one_envelope_each(host: Host, lines: list[bytes]) 
 
 
 def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> None:
-    from actors.runtime import Runtime
     from adapters.backup import restore_backup
+    from service.runtime import Runtime
 
     with ControlClient(host.paths.socket) as client:
         for n in range(3):
@@ -297,9 +297,9 @@ def test_metrics_on_loopback(data_dir: Path) -> None:
 
 def test_a_host_with_the_private_address_allowance_says_so(
         data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from actors.metrics import HostCollector
+    from service.metrics import HostCollector
 
-    with caplog.at_level("WARNING", logger="actors.host"):
+    with caplog.at_level("WARNING", logger="service.host"):
         h = Host(data_dir, Settings(data_dir=data_dir, allow_private_targets=True))
         h.start()
     try:
@@ -322,7 +322,7 @@ def test_a_host_closed_while_it_resumes_waits_for_the_resume(
     Here the resume is held at its first step while the host closes."""
     import threading
 
-    from actors.runtime import Runtime
+    from service.runtime import Runtime
 
     entered, release = threading.Event(), threading.Event()
     seen: list[object] = []

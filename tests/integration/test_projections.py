@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import ShreddedEventError
 from domain.commands import SetRotation, UpdateProxy
 from domain.errors import DatabaseError
 from domain.parsing import parse_command
 from projections import ALL_VIEWS, ProjectionRunner
+from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views
 
 

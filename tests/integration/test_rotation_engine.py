@@ -12,13 +12,13 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory
 from domain.breaker import BreakerPolicy
 from domain.commands import AddProxy, SelectProxy, SetRotation, UpdateProxy
 from domain.parsing import parse_command
 from domain.rotation_config import RotationConfig
 from domain.selection import NoProxyAvailableError, SelectionContext
+from service.runtime import Runtime
 from tests.helpers import add_cmd
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory
+from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, refuse
 
 TABLES = VIEW_TABLES + RANK_TABLES

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory, ShreddedEventError
 from domain.commands import RemoveProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.activity import SHREDDED
+from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views, files_containing
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from actors.runtime import Runtime, initialize
 from adapters.secrets import load_master_key
 from domain.commands import UpdateProxy
 from domain.errors import DuplicateProxyError, SecurityError
 from domain.parsing import parse_command
 from domain.proxy import Proxy
+from service.runtime import Runtime, initialize
 from tests.helpers import add_cmd, files_containing
 
 

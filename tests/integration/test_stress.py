@@ -13,9 +13,9 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from domain.commands import UpdateProxy
 from domain.parsing import parse_command
+from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views
 from tests.load import cpu_load, thread_stacks
 

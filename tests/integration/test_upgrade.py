@@ -16,9 +16,9 @@ from uuid import UUID
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.store import EventHistory
-from domain.automation import RANK_TARGETS_ID, RankTargets, SearchTask
+from domain.rank import RANK_TARGETS_ID, RankTargets, SearchTask
+from service.runtime import Runtime
 from tests.fixtures.make_release_fixture import TABLES
 from tests.helpers import add_cmd
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.runtime import Runtime
 from adapters.config import Settings
 from adapters.store import EventHistory
 from domain.commands import UpdateProxy, ValidateProxy
 from domain.parsing import parse_command
+from service.runtime import Runtime
 from tests.helpers import add_cmd
 from tests.servers import echo_server, free_port, http_server, pproxy
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.commands import PROXY_COMMANDS, Command
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line
+from domain.rank_commands import RANK_COMMANDS
 from domain.tab_commands import TAB_COMMANDS
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300)
@@ -28,7 +28,7 @@ json_values = st.recursive(
 )
 
 ALL_COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS,
-                                          **AUTOMATION_COMMANDS}
+                                          **RANK_COMMANDS}
 FIELD_NAMES = sorted({name for model in ALL_COMMANDS.values() for name in model.model_fields})
 payloads = st.dictionaries(
     st.sampled_from(FIELD_NAMES) | st.text(max_size=20), json_values, max_size=8

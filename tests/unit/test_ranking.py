@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.serp import unwrap
-from domain.automation import SearchTask
 from domain.cron import check_cron, due, next_after
+from domain.rank import SearchTask
 from domain.ranking import host_matches, normalize_domain, rank
 
 

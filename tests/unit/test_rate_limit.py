@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.rate_limit import RateLimiter
 from domain.errors import RateLimitError
+from service.rate_limit import RateLimiter
 
 
 class Clock:

@@ -11,10 +11,10 @@ import re
 import pytest
 
 import domain
-from actors.rate_limit import RateLimiter
 from domain.commands import Command
 from domain.errors import RateLimitError
 from domain.registry import COMMANDS, rate_limits
+from service.rate_limit import RateLimiter
 
 CHANNEL = re.compile(r"^[a-z]+:[a-z]+(-[a-z]+)*$")
 

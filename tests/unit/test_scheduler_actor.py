@@ -15,10 +15,10 @@ import pytest
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import MAX_SLEEP, SchedulerActor
 from adapters.config import Settings
-from domain.automation import Schedule
-from domain.automation_commands import CreateSchedule, StartSearch
 from domain.errors import AutomationError, ValidationError
 from domain.parsing import parse_command
+from domain.rank import Schedule
+from domain.rank_commands import CreateSchedule, StartSearch
 from tests.helpers import MemoryWriter
 
 T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)

@@ -22,21 +22,14 @@ import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from actors.audit_keeper import AuditKeeper
-from actors.automation_channels import AutomationChannels
 from actors.base import proxy_of
-from actors.dispatcher import Dispatcher
 from actors.endpoint_index import EndpointIndex
-from actors.event_follow import follow_committed
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rank_tracker import RankTrackerActor
-from actors.rate_limit import RateLimiter
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
-from actors.status import runtime_status
-from actors.supervision import Supervision, install, uninstall
-from actors.tab_channels import TabChannels
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.backup import create_backup
@@ -59,7 +52,6 @@ from adapters.store import (
     signing_key,
 )
 from domain import privacy
-from domain.automation_commands import AUTOMATION_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
 from domain.projection_commands import (
@@ -69,11 +61,19 @@ from domain.projection_commands import (
     Rebuilt,
     ViewPosition,
 )
+from domain.rank_commands import RANK_COMMANDS
 from domain.results import Ack
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
 from projections.runner import Progress
+from service.dispatcher import Dispatcher
+from service.event_follow import follow_committed
+from service.rank_channels import RankChannels
+from service.rate_limit import RateLimiter
+from service.status import runtime_status
+from service.supervision import Supervision, install, uninstall
+from service.tab_channels import TabChannels
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +278,8 @@ class Runtime:
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
                                                   self._schedule_ids, clock)
         self.scheduler = proxy_of(self.scheduler_ref)
-        automation = AutomationChannels(self.tracker, self.scheduler, self.reader, self.settle)
-        self.dispatcher.register(AUTOMATION_COMMANDS, automation.handlers())
+        automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
+        self.dispatcher.register(RANK_COMMANDS, automation.handlers())
 
     def _remove_profile(self, command: RemoveProfile) -> Ack:
         """Remove a profile unless a schedule or an open tab uses it (say which)."""

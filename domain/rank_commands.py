@@ -251,7 +251,7 @@ class ListSchedules(Command):
     include_removed: bool = False
 
 
-AUTOMATION_COMMANDS: dict[str, type[Command]] = {
+RANK_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
                 ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions,

@@ -10,7 +10,7 @@ import pykka
 from projections import queries
 
 if TYPE_CHECKING:
-    from actors.runtime import Runtime
+    from service.runtime import Runtime
 
 
 def health_report(rt: Runtime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pykka
 
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import SchedulerActor
-from domain.automation_commands import (
+from domain.rank_commands import (
     AddDomain,
     AddKeyword,
     CreateSchedule,
@@ -43,7 +43,7 @@ Handler = Callable[[Any], Any]
 TIMEOUT = 300.0
 
 
-class AutomationChannels:
+class RankChannels:
     """Turns automation commands into actor calls and read-model queries."""
 
     def __init__(self, tracker: pykka.ActorProxy[RankTrackerActor],

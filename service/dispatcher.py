@@ -22,9 +22,7 @@ from pydantic import BaseModel
 from actors.health_actor import HealthCheckActor, Progress
 from actors.proxy_actor import ProxyActor, UpdateRequest
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
-from actors.rate_limit import RateLimiter
 from actors.rotation_actor import RotationActor
-from actors.supervision import Supervision
 from actors.writer import COMMIT_TIMEOUT
 from adapters.config import Settings
 from adapters.proxycheck import ProxyEndpoint
@@ -56,6 +54,8 @@ from domain.proxy_lines import parse_proxy_line
 from domain.results import Ack, ProxyRow, ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
+from service.rate_limit import RateLimiter
+from service.supervision import Supervision
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,6 @@ from typing import IO, Any
 
 import pykka
 
-from actors.metrics import HostCollector, serve_metrics
-from actors.rate_limit import RateLimiter
-from actors.runtime import NotInitializedError, Runtime
-from actors.status import ask_or_none, health_report
-from actors.watchdog import ShutdownWatchdog
 from adapters.config import DataPaths, Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
@@ -37,6 +32,11 @@ from adapters.store import EventHistory
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from projections import queries
+from service.metrics import HostCollector, serve_metrics
+from service.rate_limit import RateLimiter
+from service.runtime import NotInitializedError, Runtime
+from service.status import ask_or_none, health_report
+from service.watchdog import ShutdownWatchdog
 
 log = logging.getLogger(__name__)
 
