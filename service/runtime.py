@@ -63,6 +63,7 @@ from domain.projection_commands import (
 )
 from domain.rank_commands import RANK_COMMANDS
 from domain.results import Ack
+from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
@@ -313,20 +314,19 @@ class Runtime:
         return Rebuilt(replayed=replayed, views=self._view_positions())
 
     def _schedule_ids(self) -> list[str]:
-        self.settle()
-        with self.reader() as conn:
-            return [r[0] for r in conn.execute(
-                "SELECT id FROM schedules WHERE state != 'removed' ORDER BY created_at")]
+        """Schedules not removed, from the event store (the scheduler loads each)."""
+        return [str(i) for i in self.app.originators("Schedule.ScheduleCreated",
+                                                     ["Schedule.ScheduleRemoved"])]
 
     def run_automation(self) -> int:
         """Fire schedules from now on and resume the search tasks a previous host left
         unfinished (the host does this at start). Returns how many tasks were resumed."""
         self.scheduler.start_ticking().get()
-        self.settle()
-        with self.reader() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM search_tasks WHERE state IN ('queued', 'running', 'retrying') "
-                "ORDER BY queued_at")]
+        # tasks neither completed nor cancelled, from the event store; the tracker loads each
+        # and skips those that failed for good
+        ids = [str(i) for i in self.app.originators(
+            "SearchTask.SearchTaskQueued",
+            ["SearchTask.SearchTaskCompleted", "SearchTask.SearchTaskCancelled"])]
         resumed: int = self.tracker.resume(ids).get() if ids else 0
         return resumed
 
@@ -420,10 +420,11 @@ class Runtime:
     def resume_tabs(self) -> list[str]:
         """Reopen the tabs that are open on record (the host does this at start); a tab
         that cannot be reopened is closed on record with the reason."""
-        self.settle()
-        with self.reader() as conn:
-            rows = conn.execute("SELECT id, profile_id, proxy_id, url FROM tabs "
-                                "WHERE state='open' ORDER BY opened_at").fetchall()
+        rows = []
+        for opened in self.app.originators("Tab.TabOpened", ["Tab.TabClosed"]):
+            tab = self.writer.load(Tab, opened)
+            if tab is not None and not tab.closed:
+                rows.append((str(opened), tab.profile_id, tab.proxy_id, tab.url))
         resumed = []
         for tab_id, profile_id, proxy_id, url in rows:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from uuid import UUID
 
@@ -52,3 +53,18 @@ class EventStoreApp(Application[UUID]):
         """The mapper with its concrete type (for ``decode_state``)."""
         assert isinstance(self.mapper, ShreddingMapper)
         return self.mapper
+
+    def originators(self, created: str, ended: Sequence[str] = ()) -> list[UUID]:
+        """Ids of the aggregates that have a stored ``created`` event and none of the
+        ``ended`` ones (each ``Class.Event``, e.g. ``Schedule.ScheduleRemoved``), in the order
+        they were created. Read from the topics, which are stored in plain text: nothing is
+        decrypted, so the write side finds its aggregates without asking the read models."""
+        exclude = "".join(
+            " AND NOT EXISTS (SELECT 1 FROM stored_events e WHERE e.originator_id = "
+            "s.originator_id AND e.topic LIKE ?)" for _ in ended)
+        sql = (f"SELECT s.originator_id FROM stored_events s WHERE s.topic LIKE ?{exclude} "
+               "GROUP BY s.originator_id ORDER BY min(s.rowid)")
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(sql, [f"%:{created}", *(f"%:{name}" for name in ended)])
+            return [UUID(row[0]) for row in cursor.fetchall()]
