@@ -1,0 +1,108 @@
+"""Read queries of rank tracking on the read-model file: target domains, keywords, search
+tasks and their outcomes, position history with the change since the previous search,
+schedules. Plain SELECTs; rows as JSON-ready dicts (the shape the CLI and the socket reply)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+
+def outcomes(conn: sqlite3.Connection, task_ids: list[str]) -> list[dict[str, Any]]:
+    """Each task's state and, when completed, its position per target domain (a task the
+    views do not know yet: state ``unknown``)."""
+    marks = ",".join("?" * len(task_ids))
+    tasks = {r["id"]: dict(r) for r in conn.execute(
+        f"SELECT * FROM search_tasks WHERE id IN ({marks})", task_ids)}
+    rows = conn.execute(
+        f"SELECT task_id, domain, position, url, title, results_scanned FROM "
+        f"position_history WHERE task_id IN ({marks}) ORDER BY domain", task_ids)
+    positions: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        positions.setdefault(r["task_id"], []).append(
+            {"domain": r["domain"], "position": r["position"], "url": r["url"],
+             "title": r["title"], "results_scanned": r["results_scanned"]})
+    result = []
+    keep = ("id", "keyword", "engine", "country", "device", "state", "attempts",
+            "proxy_id", "results_scanned", "error", "reason")
+    for task_id in task_ids:
+        row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
+        result.append({**{k: row.get(k) for k in keep},
+                       "features": _features(row.get("features")),
+                       "no_results": bool(row.get("no_results")),
+                       "positions": positions.get(task_id, [])})
+    return result
+
+
+def domains(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+    """Target domains with their latest position, by name."""
+    where = "" if include_removed else "WHERE state='active'"
+    rows = conn.execute(f"SELECT * FROM target_domains {where} ORDER BY domain")
+    return [{**dict(r), "include_subdomains": bool(r["include_subdomains"])} for r in rows]
+
+
+def keywords(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+    """Tracked keywords by words, then engine."""
+    where = "" if include_removed else "WHERE state='active'"
+    return [dict(r) for r in conn.execute(
+        f"SELECT * FROM keywords {where} ORDER BY keyword, engine")]
+
+
+def tasks(conn: sqlite3.Connection, state: str | None, limit: int) -> list[dict[str, Any]]:
+    """Search tasks, newest first, optionally in one state."""
+    where, params = ("WHERE state=?", [state]) if state else ("", [])
+    rows = conn.execute(f"SELECT * FROM search_tasks {where} ORDER BY queued_at DESC, "
+                        f"id LIMIT ?", (*params, limit))
+    return [{**dict(r), "domains": json.loads(r["domains"]),
+             "features": _features(r["features"])} for r in rows]
+
+
+def positions(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
+              limit: int) -> list[dict[str, Any]]:
+    """Position history, newest first, with ``change`` (places gained since the same
+    domain's previous search of the same keyword, engine, country and device)."""
+    clauses, params = [], []
+    if domain:
+        clauses.append("h.domain=?")
+        params.append(domain)
+    if keyword:
+        clauses.append("h.keyword=? COLLATE NOCASE")
+        params.append(keyword)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    # previous_position: the same domain, keyword, engine, country and device one search
+    # earlier (filters are on partition columns, so they do not change what "earlier" is)
+    window = ("PARTITION BY h.domain, h.keyword, h.engine, coalesce(h.country, ''), "
+              "h.device ORDER BY h.recorded_at")
+    rows = conn.execute(
+        f"SELECT h.*, t.features AS features, t.no_results AS no_results, "
+        f"LAG(h.position) OVER ({window}) AS previous_position, "
+        f"LAG(h.recorded_at) OVER ({window}) AS previous_at "
+        f"FROM position_history h LEFT JOIN search_tasks t ON t.id = h.task_id "
+        f"{where} "
+        f"ORDER BY h.recorded_at DESC, h.domain LIMIT ?", (*params, limit))
+    return [{**dict(r), "ranked": bool(r["ranked"]), "change": _change(r),
+             "no_results": bool(r["no_results"]), "features": _features(r["features"])}
+            for r in rows]
+
+
+def schedules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+    """Schedules by name."""
+    where = "" if include_removed else "WHERE state!='removed'"
+    rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
+    return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"] else None}
+            for r in rows]
+
+
+def _features(text: str | None) -> dict[str, int]:
+    """A task row's SERP features (feature -> count); empty before features were recorded."""
+    return json.loads(text) if text else {}
+
+
+def _change(row: Any) -> int | None:
+    """Places gained since the previous search (negative: lost); None when either search
+    did not rank the domain or there is no previous search."""
+    if row["position"] is None or row["previous_position"] is None:
+        return None
+    change: int = row["previous_position"] - row["position"]
+    return change
