@@ -35,9 +35,9 @@ class HealthCheckActor(VipbActor):
         self._journal: HealthJournal | None = None
 
     def _statuses(self) -> dict[str, str]:
-        """Statuses as last recorded, read on first use (this actor is their only writer
-        from then on). Not in ``on_start``: reading settles the views, which must not
-        happen at an arbitrary moment of another thread's work."""
+        """Statuses as last recorded in the event store, read on first use (this actor is
+        their only writer from then on), not at start: a host that never validates never
+        reads them."""
         if self._status is None:
             self._status = dict(self._load_statuses())
         return self._status

@@ -370,9 +370,12 @@ class Runtime:
             return proxy_of(self._tabs_ref)
 
     def _statuses(self) -> dict[str, str]:
-        self.settle()
-        with self.reader() as conn:
-            return {row[0]: row[1] for row in conn.execute("SELECT id, status FROM proxies")}
+        """Each proxy's last recorded health status, from the event store (the health
+        actor's only input from the past; it keeps them from then on)."""
+        statuses: dict[str, str] = {}
+        for state in self.app.states_of("HealthJournal.ProxyStatusChanged"):
+            statuses[str(state["proxy_id"])] = str(state["new"])
+        return statuses
 
     def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
                timeout: float) -> bool:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import register_topic
 
 from adapters.secrets import DataKeyStore, derive_key
-from adapters.store._mapper import ShreddingMapper
+from adapters.store._mapper import ShreddedEventError, ShreddingMapper
 from adapters.store._transcoder import FastJSONTranscoder
 from domain import rank
 
@@ -68,3 +69,19 @@ class EventStoreApp(Application[UUID]):
         with datastore.transaction(commit=False) as cursor:
             cursor.execute(sql, [f"%:{created}", *(f"%:{name}" for name in ended)])
             return [UUID(row[0]) for row in cursor.fetchall()]
+
+    def states_of(self, name: str) -> Iterator[dict[str, Any]]:
+        """The decoded data of every stored ``name`` event (``Class.Event``), oldest first;
+        events whose data key was destroyed (crypto-shredded) are skipped."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT originator_id, originator_version, topic, state FROM "
+                           "stored_events WHERE topic LIKE ? ORDER BY rowid", [f"%:{name}"])
+            rows = cursor.fetchall()
+        for row in rows:
+            stored = StoredEvent(originator_id=UUID(row[0]), originator_version=row[1],
+                                 topic=row[2], state=row[3])
+            try:
+                yield self.shredding_mapper.decode_state(stored)
+            except ShreddedEventError:
+                continue

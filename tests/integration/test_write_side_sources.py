@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pykka
 
+from domain.health import Failure, HealthReport
+from domain.health_journal import HealthJournal
 from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import CreateSchedule, RemoveSchedule
-from projections import ProxiesView
+from projections import ProxiesView, RotationView
 from service.runtime import Runtime
 
 
@@ -54,6 +56,30 @@ def test_schedules_and_unfinished_searches_come_from_the_events(data_dir: Path) 
         unfinished = [t for t in open_tasks
                       if (task := bare.writer.load(SearchTask, t)) and not task.finished]
         assert unfinished == [queued.id, retrying.id]
+    finally:
+        bare.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def test_proxy_statuses_come_from_the_health_events(data_dir: Path) -> None:
+    p, q = str(uuid.uuid4()), str(uuid.uuid4())
+    rt = Runtime.open(data_dir)
+    try:
+        journal = HealthJournal(day="2026-12-01")
+        good, bad = HealthReport(ok=True, latency_ms=12.0, samples=1), \
+            HealthReport(ok=False, failure=Failure.TIMEOUT, message="timed out")
+        journal.record(p, good, "unknown")
+        journal.record(p, bad, "active")
+        journal.record(q, good, "unknown")
+        journal.record(q, good, "active")  # no change: no event
+        rt.writer.save(journal)
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    (data_dir / "views.sqlite").unlink()
+    bare = Runtime.open(data_dir, views=[RotationView()])  # no proxies table
+    try:
+        assert bare._statuses() == {p: "failed", q: "active"}
     finally:
         bare.close()
         pykka.ActorRegistry.stop_all()
