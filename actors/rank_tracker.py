@@ -37,7 +37,6 @@ from domain.rank import (
     RankTargets,
     SearchTask,
     fold_keyword,
-    keyword_key,
 )
 from domain.rank_commands import (
     DEFAULT_DEPTH,
@@ -91,40 +90,28 @@ class RankTrackerActor(VipbActor):
     def add_domain(self, command: AddDomain) -> Ack:
         """Track a domain (re-adding with other options updates them)."""
         targets = self.targets()
-        if targets.domains.get(command.domain) != command.include_subdomains:
-            targets.add_domain(domain=command.domain,
-                               include_subdomains=command.include_subdomains)
+        targets.track_domain(command.domain, command.include_subdomains)
         return self._save(targets, command.domain)
 
     def remove_domain(self, command: RemoveDomain) -> Ack:
         """Stop tracking a domain."""
         targets = self.targets()
-        if command.domain not in targets.domains:
-            raise ValidationError(f"{command.domain} is not a target domain", field="domain")
-        targets.remove_domain(domain=command.domain)
+        targets.untrack_domain(command.domain)
         return self._save(targets, command.domain)
 
     def add_keyword(self, command: AddKeyword) -> Ack:
         """Track a keyword (re-adding with another depth updates it)."""
         self._check_engine(command.engine)
         targets = self.targets()
-        key = keyword_key(command.keyword, command.engine, command.country, command.device)
-        current = targets.keywords.get(key)
-        if current is None or current["depth"] != command.depth:
-            targets.add_keyword(key=key, keyword=command.keyword, engine=command.engine,
-                                country=command.country, depth=command.depth,
-                                device=command.device)
+        key = targets.track_keyword(command.keyword, command.engine, command.country,
+                                    command.depth, command.device)
         return self._save(targets, key)
 
     def remove_keyword(self, command: RemoveKeyword) -> Ack:
         """Stop tracking a keyword."""
         targets = self.targets()
-        key = keyword_key(command.keyword, command.engine, command.country, command.device)
-        if key not in targets.keywords:
-            raise ValidationError(f"{command.keyword!r} on {command.engine}"
-                                  f"{' in ' + command.country if command.country else ''} "
-                                  f"({command.device}) is not tracked", field="keyword")
-        targets.remove_keyword(key=key)
+        key = targets.untrack_keyword(command.keyword, command.engine, command.country,
+                                      command.device)
         return self._save(targets, key)
 
     def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:

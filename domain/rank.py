@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import cron as cron_times
+from domain.errors import ValidationError
 from domain.ids import named_id
 
 RANK_TARGETS_ID = named_id("rank-targets", "singleton")
@@ -68,6 +69,43 @@ class RankTargets(Aggregate):
     def remove_keyword(self, key: str) -> None:
         """Stop tracking a keyword."""
         self.keywords.pop(key, None)
+
+    # --- the rules: what a command may change ----------------------------------------------
+
+    def track_domain(self, domain: str, include_subdomains: bool) -> bool:
+        """Track ``domain``; tracking it again with other options changes them. False (no
+        event) when it is tracked just so already."""
+        if self.domains.get(domain) == include_subdomains:
+            return False
+        self.add_domain(domain=domain, include_subdomains=include_subdomains)
+        return True
+
+    def untrack_domain(self, domain: str) -> None:
+        """Stop tracking ``domain``; refused when it is not a target."""
+        if domain not in self.domains:
+            raise ValidationError(f"{domain} is not a target domain", field="domain")
+        self.remove_domain(domain=domain)
+
+    def track_keyword(self, keyword: str, engine: str, country: str | None, depth: int,
+                      device: str) -> str:
+        """Track a keyword per engine, country and device; tracking it again with another
+        depth changes the depth (no event when nothing changes). Returns its key."""
+        key = keyword_key(keyword, engine, country, device)
+        current = self.keywords.get(key)
+        if current is None or current["depth"] != depth:
+            self.add_keyword(key=key, keyword=keyword, engine=engine, country=country,
+                             depth=depth, device=device)
+        return key
+
+    def untrack_keyword(self, keyword: str, engine: str, country: str | None,
+                        device: str) -> str:
+        """Stop tracking a keyword; refused when it is not tracked that way. Returns its key."""
+        key = keyword_key(keyword, engine, country, device)
+        if key not in self.keywords:
+            raise ValidationError(f"{keyword!r} on {engine}{' in ' + country if country else ''}"
+                                  f" ({device}) is not tracked", field="keyword")
+        self.remove_keyword(key=key)
+        return key
 
 
 FINAL_STATES = ("completed", "failed", "cancelled")

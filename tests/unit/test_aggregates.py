@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from domain.errors import ProxyNotFoundError
+from domain.errors import ProxyNotFoundError, ValidationError
 from domain.proxy import EndpointClaim, Proxy
+from domain.rank import RANK_TARGETS_ID, RankTargets
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 
 
@@ -65,3 +66,26 @@ def test_rotation_config_is_a_singleton_and_same_set_is_a_no_op() -> None:
     config.set_strategy("random", {"seed": 1})
     config.set_strategy("fastest", {})
     assert names(config.collect_events()) == ["RotationConfigCreated", "RotationStrategySet"]
+
+
+def test_rank_targets_decide_what_a_command_changes() -> None:
+    targets = RankTargets(id=RANK_TARGETS_ID)
+    assert targets.track_domain("example.com", True)
+    assert not targets.track_domain("example.com", True)  # same options: nothing to record
+    assert targets.track_domain("example.com", False)  # other options: recorded
+    key = targets.track_keyword("coffee", "bing", "DE", 30, "desktop")
+    assert targets.track_keyword("coffee", "bing", "DE", 30, "desktop") == key
+    targets.track_keyword("coffee", "bing", "DE", 50, "desktop")
+    names = [type(e).__name__ for e in targets.collect_events()]
+    assert names == ["RankTargetsCreated", "TargetDomainAdded", "TargetDomainAdded",
+                     "KeywordAdded", "KeywordAdded"]
+    assert targets.keywords[key]["depth"] == 50
+    with pytest.raises(ValidationError, match="^domain: other.example is not a target"):
+        targets.untrack_domain("other.example")
+    with pytest.raises(ValidationError, match="^keyword: 'coffee' on bing \\(desktop\\)"):
+        targets.untrack_keyword("coffee", "bing", None, "desktop")  # tracked for DE only
+    assert targets.untrack_keyword("coffee", "bing", "DE", "desktop") == key
+    targets.untrack_domain("example.com")
+    assert [type(e).__name__ for e in targets.collect_events()] == [
+        "KeywordRemoved", "TargetDomainRemoved"]
+    assert targets.domains == {} and targets.keywords == {}
