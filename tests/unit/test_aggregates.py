@@ -80,9 +80,9 @@ def test_rank_targets_decide_what_a_command_changes() -> None:
     assert names == ["RankTargetsCreated", "TargetDomainAdded", "TargetDomainAdded",
                      "KeywordAdded", "KeywordAdded"]
     assert targets.keywords[key]["depth"] == 50
-    with pytest.raises(ValidationError, match="^domain: other.example is not a target"):
+    with pytest.raises(ValidationError, match=r"^domain: other\.example is not a target"):
         targets.untrack_domain("other.example")
-    with pytest.raises(ValidationError, match="^keyword: 'coffee' on bing \\(desktop\\)"):
+    with pytest.raises(ValidationError, match=r"^keyword: 'coffee' on bing \(desktop\)"):
         targets.untrack_keyword("coffee", "bing", None, "desktop")  # tracked for DE only
     assert targets.untrack_keyword("coffee", "bing", "DE", "desktop") == key
     targets.untrack_domain("example.com")
