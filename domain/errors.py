@@ -17,6 +17,12 @@ class BaseError(Exception):
         self.message = f"{field}: {message}" if field else message
         super().__init__(self.message)
 
+    def details(self) -> dict[str, str | int | float | bool]:
+        """What the error carries besides its message (``field``, ``proxy_id``, ...), as the
+        reply envelope sends it so that a client revives the same error."""
+        return {k: v for k, v in vars(self).items()
+                if k != "message" and isinstance(v, str | int | float | bool)}
+
 
 class ValidationError(BaseError):
     """Input failed validation at the boundary; nothing was written."""

@@ -164,9 +164,12 @@ class Dispatcher:
             data = self.execute(parse_command(model, payload, strict=True), client)
         except RateLimitError as exc:
             return {"success": False, "error": exc.message, "code": exc.code,
-                    "retryAfter": round(exc.retry_after, 3)}
+                    "retryAfter": round(exc.retry_after, 3), "details": exc.details()}
         except BaseError as exc:
-            return {"success": False, "error": exc.message, "code": exc.code}
+            reply: dict[str, Any] = {"success": False, "error": exc.message, "code": exc.code}
+            if exc.details():
+                reply["details"] = exc.details()
+            return reply
         except Exception:
             log.exception("unexpected error on %s", channel)
             return {"success": False, "error": "internal error (see the host log)",

@@ -46,6 +46,11 @@ def raise_error(reply: dict[str, Any]) -> None:
     cls = _error_classes().get(str(reply.get("code")), errors.BaseError)
     error = cls.__new__(cls)
     BaseError.__init__(error, str(reply.get("error", "the host refused the request")))
+    details = reply.get("details")
+    if isinstance(details, dict):  # proxy_id, field, ...: the error as it was raised
+        for name, value in details.items():
+            if name != "message" and isinstance(value, str | int | float | bool):
+                setattr(error, name, value)
     if isinstance(error, RateLimitError):
         error.retry_after = float(reply.get("retryAfter", 0))
     raise error

@@ -2,8 +2,9 @@
 
 Request: ``{"channel": "proxy:add", "payload": {...}, "id": 7}`` (``id`` optional, echoed).
 Reply: the envelope of docs/design.md, ``{"success": true, "data": ...}`` or ``{"success": false,
-"error": "one line", "code": "validation_error", "retryAfter": 12.5}`` (``code`` names the
-error class, ``retryAfter`` only for rate limits), plus the request's ``id`` if it had one.
+"error": "one line", "code": "validation_error", "retryAfter": 12.5, "details": {...}}``
+(``code`` names the error class, ``retryAfter`` only for rate limits, ``details`` what the
+error carries, e.g. ``field`` or ``proxy_id``), plus the request's ``id`` if it had one.
 """
 
 from __future__ import annotations

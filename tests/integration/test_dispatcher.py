@@ -11,6 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.cli.remote import raise_error
+from domain.errors import (
+    DuplicateProxyError,
+    ProxyNotFoundError,
+    RateLimitError,
+    ValidationError,
+)
 from service.rate_limit import RateLimiter
 from service.runtime import Runtime
 
@@ -78,6 +85,35 @@ def test_rate_limit_reply_has_retry_after_and_writes_nothing(
     clock.now = 61
     assert rt.dispatcher.dispatch("proxy:add", {"protocol": "http", "host": "127.0.0.1",
                                                 "port": 3})["success"]
+
+
+def test_an_error_revived_from_its_envelope_is_the_error_that_was_raised(
+    limited: tuple[Runtime, Clock],
+) -> None:
+    rt, clock = limited
+    missing = "5f1c2d3e-4b5a-4978-8796-a5b4c3d2e1f0"
+    added = rt.dispatcher.dispatch("proxy:add", {"protocol": "http", "host": "127.0.0.1",
+                                                 "port": 1})["data"]["id"]
+    cases = [
+        ("proxy:remove", {"proxy_id": missing}, ProxyNotFoundError, {"proxy_id": missing}),
+        ("proxy:add", {"protocol": "http", "host": "127.0.0.1", "port": 1},
+         DuplicateProxyError, {"existing_id": added}),
+        ("proxy:add", {"protocol": "http", "host": "127.0.0.1", "port": 70000},
+         ValidationError, {"field": "port"}),
+        ("proxy:add", {"protocol": "http", "host": "127.0.0.1", "port": 2},
+         RateLimitError, {"retry_after": 60.0}),
+    ]
+    for channel, payload, cls, attributes in cases:
+        if cls is RateLimitError:
+            rt.dispatcher.dispatch(channel, payload)  # the second add in this minute
+            payload = {**payload, "port": 3}
+        reply = rt.dispatcher.dispatch(channel, payload)
+        with pytest.raises(cls) as caught:
+            raise_error(reply)
+        assert type(caught.value) is cls
+        assert caught.value.message == reply["error"]
+        for name, value in attributes.items():
+            assert getattr(caught.value, name) == pytest.approx(value), (channel, name)
 
 
 # proxy:validate is left out on purpose: fuzzed proxies may name hosts that need DNS.
