@@ -90,7 +90,7 @@ def test_rate_limit_reply_has_retry_after_and_writes_nothing(
 def test_an_error_revived_from_its_envelope_is_the_error_that_was_raised(
     limited: tuple[Runtime, Clock],
 ) -> None:
-    rt, clock = limited
+    rt, _clock = limited
     missing = "5f1c2d3e-4b5a-4978-8796-a5b4c3d2e1f0"
     added = rt.dispatcher.dispatch("proxy:add", {"protocol": "http", "host": "127.0.0.1",
                                                  "port": 1})["data"]["id"]
