@@ -65,9 +65,24 @@ def verify(
                     "detail": problem}
     finally:
         reader.close()
-    emit(report, as_json)
+    emit(report, as_json, said=_verdict(report))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    """``audit verify``'s answer as a sentence."""
+    if report["ok"]:
+        unsealed = (f"; {report['unsealed']} newer event(s) not sealed yet"
+                    if report.get("unsealed") else "")
+        against = (f", consistent with {report['checkpoints']} checkpoint(s)"
+                   if report.get("checkpoints") else "")
+        return (f"audit chain intact: {report['checked']} event(s) checked up to "
+                f"{report['sealed_head']} of {report['store_head']}{against}{unsealed}")
+    problem = report.get("problem") or {}
+    at = problem.get("notification_id")
+    return (f"audit chain broken{f' at event {at}' if at is not None else ''}: "
+            f"{problem.get('kind', 'problem')}: {problem.get('detail', '')}").rstrip(": ")
 
 
 def _checkpoints(path: Path) -> list[dict[str, Any]]:

@@ -32,7 +32,12 @@ def create(
     """
     command = parse_command(CreateBackup, {"dest": str(dest.expanduser().resolve()),
                                            "include_key": include_key})
-    emit(state(ctx).commands().execute(command), as_json)
+    made = state(ctx).commands().execute(command)
+    key = ("the master key included" if made["includes_master_key"]
+           else "without the master key (back it up apart)")
+    emit(made, as_json, said=f"backed up {made['source']} to {made['backup']}: "
+                             f"{len(made['files'])} files up to event {made['store_head']}, "
+                             f"{key}")
 
 
 @app.command("restore")

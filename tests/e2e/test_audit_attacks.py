@@ -81,6 +81,8 @@ def test_deleting_the_chain_file_is_an_error_until_an_explicit_reset(cli: Cli, d
     assert record["data"]["reason"] == "audit.sqlite lost with the old disk"
     still = cli("audit", "verify", "--checkpoint", str(kept))
     assert still.code == 0, "no event before the reset was changed: old checkpoints hold"
+    assert still.out.startswith("audit chain intact: ") and "consistent with 1 checkpoint" \
+        in still.out, still.out
 
 
 def test_a_checkpoint_signed_elsewhere_is_refused(cli: Cli, data: Path, tmp_path: Path) -> None:
@@ -92,6 +94,9 @@ def test_a_checkpoint_signed_elsewhere_is_refused(cli: Cli, data: Path, tmp_path
     result = cli("audit", "verify", "--checkpoint", str(forged), "--json")
     assert result.code == 1 and "signature is not this data dir's" in \
         result.json()["problem"]["detail"]
+    said = cli("audit", "verify", "--checkpoint", str(forged))
+    assert said.code == 1 and said.out.startswith("audit chain broken")
+    assert "signature is not this data dir's" in said.out and len(said.out.splitlines()) == 1
     empty = tmp_path / "empty.txt"
     empty.write_text("nothing here\n")
     refused = cli("audit", "verify", "--checkpoint", str(empty))
