@@ -28,7 +28,6 @@ def fold_keyword(keyword: str) -> str:
     return " ".join(keyword.casefold().split())
 
 
-DEVICES = ("desktop", "mobile")
 
 
 def keyword_key(keyword: str, engine: str, country: str | None,

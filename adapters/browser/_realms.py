@@ -112,7 +112,6 @@ class RealmGuard:
         self._tabs: dict[str, TabIdentity] = {}  # browser context id -> identity
         self._pages: dict[str, str] = {}  # a tab's page target id -> its context id
         self._tasks: set[asyncio.Task[None]] = set()
-        self.served = 0  # worker scripts given a guard here
 
     @classmethod
     async def start(cls, browser: Any) -> RealmGuard:
@@ -181,9 +180,7 @@ class RealmGuard:
                     params["headers"] = with_headers(request.get("headers", {}),
                                                      owner.identity.for_url(request["url"]))
                 await session.send("Fetch.continueRequest", params)
-            elif await prefix_response(session, event, owner.identity.script):
-                self.served += 1
-            else:
+            elif not await prefix_response(session, event, owner.identity.script):
                 await session.send("Fetch.continueResponse", {"requestId": request_id})
         except Exception as exc:  # the target closed, or the request was cancelled
             log.debug("browser-wide interception of %s: %s",
