@@ -28,8 +28,6 @@ def fold_keyword(keyword: str) -> str:
     return " ".join(keyword.casefold().split())
 
 
-
-
 def keyword_key(keyword: str, engine: str, country: str | None,
                 device: str = "desktop") -> str:
     """The identity of a tracked keyword: the same words on another engine, country or
