@@ -12,10 +12,12 @@ from adapters.store import EventHistory, EventStoreApp, GroupCommitter
 
 
 def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
-                     until: Callable[[dict[str, Any]], bool], timeout: float) -> bool:
+                     until: Callable[[dict[str, Any]], bool], timeout: float,
+                     poll: float | None = None) -> bool:
     """Decode events committed after notification ``after``, oldest first, into the host
     stream's JSON shape and pass each to ``until``; True once it answers true, False when
-    ``timeout`` seconds pass first. Woken by each commit, never by polling alone."""
+    ``timeout`` seconds (may be ``math.inf``) pass first. Woken by each of this process's
+    commits; ``poll`` seconds: also look for other processes' commits that often."""
     woken = threading.Event()
 
     def committed(_last: int) -> None:
@@ -36,7 +38,11 @@ def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
                 position = note.id
             if notes:
                 continue
-            if not woken.wait(max(0.0, deadline - time.monotonic())):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if not woken.wait(remaining if poll is None else min(poll, remaining)) \
+                    and poll is None:
                 return False  # no commit before the deadline
     finally:
         committer.remove_listener(committed)

@@ -377,11 +377,13 @@ class Runtime:
             statuses[str(state["proxy_id"])] = str(state["new"])
         return statuses
 
-    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
-               timeout: float) -> bool:
-        """Pass each event committed after ``after`` to ``until`` (the host stream's JSON
-        shape) until it answers true (True) or ``timeout`` passes (False)."""
-        return follow_committed(self.app, self.committer, after, until, timeout)
+    def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
+               timeout: float, poll: float | None = None) -> bool:
+        """Pass each event committed after ``after`` (None: from now) to ``until`` (the host
+        stream's JSON shape) until it answers true (True) or ``timeout`` passes (False);
+        ``poll``: also see other processes' commits, that often."""
+        start = after if after is not None else (self.app.recorder.max_notification_id() or 0)
+        return follow_committed(self.app, self.committer, start, until, timeout, poll)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""

@@ -34,10 +34,11 @@ class Commands(Protocol):
     def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
         """Run a validated command and return its result."""
 
-    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+    def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
                timeout: float) -> bool:
-        """Pass each event committed after notification ``after`` to ``until`` until it
-        answers true (True), ``timeout`` passes or the host goes away (False)."""
+        """Pass each event committed after notification ``after`` (None: from now) to
+        ``until`` until it answers true (True), ``timeout`` (may be ``math.inf``) passes or
+        the host goes away (False)."""
 
     def keep_running(self, what: str, field: str, instead: str = "") -> None:
         """Check that work started now goes on after this command exits (a host runs it);
@@ -69,10 +70,10 @@ class LocalCommands:
                                  include_key=command.include_key)
         return self._cli.runtime().dispatcher.execute(command, client, progress)
 
-    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+    def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
                timeout: float) -> bool:
-        """Follow this process's own commits."""
-        return self._cli.runtime().follow(after, until, timeout)
+        """Follow the commits of this process, and of other processes each second."""
+        return self._cli.runtime().follow(after, until, timeout, poll=1.0)
 
     def keep_running(self, what: str, field: str, instead: str = "") -> None:
         """Refuse: the in-process runtime closes when this command ends."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import sys
 from typing import Any
 
@@ -10,11 +12,9 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.formats import tabular
-from adapters.cli.output import emit, exit_not_done, out, print_json
-from adapters.cli.remote import raise_error
-from adapters.config import DataPaths
-from adapters.control import ControlClient, HostUnavailable
+from adapters.cli.output import emit, exit_not_done, out
 from adapters.logs import RepeatFilter
+from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from service.host import Host, JsonLogFormatter
 
@@ -68,29 +68,29 @@ def follow(
     ctx: typer.Context,
     after: int | None = typer.Option(None, "--after", help="Start after this notification "
                                                             "id (default: from now)."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON event per line."),
+    types: list[str] = typer.Option([], "--type", "-t", help="Only these events, e.g. "
+                                    "PositionRecorded,DomainNotRanked (repeat or commas)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line (NDJSON)."),
 ) -> None:
-    """Stream events as the host commits them, until interrupted (needs a running host).
+    """Stream events as they are committed, until interrupted: the host's, or (without a
+    host) those of any process writing to this data dir.
 
-    Example: vipb events follow --after 100 --json
+    Example: vipb events follow --type PositionRecorded,DomainNotRanked --json
     """
-    path = DataPaths(state(ctx).data_dir).socket
-    try:
-        client = ControlClient(path)
-    except HostUnavailable:
-        raise HostUnavailable("no host runs on this data dir: start one with `vipb host run`") \
-            from None
-    with client:
-        for message in client.stream("events:follow", {} if after is None else
-                                     {"after": after}):
-            if "event" not in message:
-                if not message.get("success", True):
-                    raise_error(message)
-                continue
-            event = message["event"]
-            if as_json:
-                print_json(event)
-            else:
-                out.print(f"{event['notification_id']:>8}  {event['timestamp'] or '-':32}  "
-                          f"{event['event']:24}  {event['aggregate_id']}", markup=False)
-            sys.stdout.flush()
+    wanted = {t.strip() for item in types for t in item.split(",") if t.strip()}
+    if after is not None and after < 0:
+        raise ValidationError("must be a notification id >= 0", field="after")
+
+    def show(event: dict[str, Any]) -> bool:
+        if wanted and event["event"] not in wanted:
+            return False
+        if as_json:
+            sys.stdout.write(json.dumps(event, separators=(",", ":"), default=str) + "\n")
+        else:
+            out.print(f"{event['notification_id']:>8}  {event['timestamp'] or '-':32}  "
+                      f"{event['event']:24}  {event['aggregate_id']}", markup=False,
+                      highlight=False)
+        sys.stdout.flush()
+        return False  # never done: follow until interrupted
+
+    state(ctx).commands().follow(after, show, math.inf)

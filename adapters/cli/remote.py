@@ -7,6 +7,7 @@ exceptions (same exit codes).
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -102,7 +103,7 @@ class RemoteCommands:
         adapter = _reply_adapter(type(command))
         return adapter.validate_python(data) if adapter is not None else data
 
-    def follow(self, after: int, until: Callable[[dict[str, Any]], bool],
+    def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
                timeout: float) -> bool:
         """Follow the host's ``events:follow`` stream on a connection of its own (closed at
         the timeout, which ends the stream)."""
@@ -112,7 +113,11 @@ class RemoteCommands:
 
         def read() -> None:
             try:
-                for message in client.stream("events:follow", {"after": after}):
+                for message in client.stream("events:follow",
+                                             {} if after is None else {"after": after}):
+                    if not message.get("success", True):
+                        failure.append(message)
+                        break
                     event = message.get("event")
                     if event and until(event):
                         reached.set()
@@ -122,9 +127,12 @@ class RemoteCommands:
             finally:
                 stopped.set()
 
+        failure: list[dict[str, Any]] = []
         threading.Thread(target=read, name="vipb-follow", daemon=True).start()
-        stopped.wait(timeout)
+        stopped.wait(None if timeout == math.inf else timeout)
         client.close()
+        if failure:
+            raise_error(failure[0])  # e.g. a bad --after
         return reached.is_set()
 
     def keep_running(self, what: str, field: str, instead: str = "") -> None:
