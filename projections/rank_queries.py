@@ -106,3 +106,32 @@ def _change(row: Any) -> int | None:
         return None
     change: int = row["previous_position"] - row["position"]
     return change
+
+
+def latest_positions(conn: sqlite3.Connection, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The latest search's position of each tracked keyword x target domain (per engine,
+    country and device), for the ones it ranked: at most ``limit`` rows, and how many more
+    there were."""
+    rows = conn.execute(
+        "WITH latest AS (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.keyword, h.engine, "
+        "coalesce(h.country, ''), h.device, h.domain ORDER BY h.recorded_at DESC) AS n "
+        "FROM position_history h) "
+        "SELECT l.keyword, l.engine, coalesce(l.country, '') AS country, l.device, l.domain, "
+        "l.position FROM latest l "
+        "JOIN keywords k ON k.keyword = l.keyword AND k.engine = l.engine "
+        "AND coalesce(k.country, '') = coalesce(l.country, '') AND k.device = l.device "
+        "AND k.state = 'active' "
+        "JOIN target_domains d ON d.domain = l.domain AND d.state = 'active' "
+        "WHERE l.n = 1 AND l.position IS NOT NULL "
+        "ORDER BY l.keyword, l.engine, country, l.device, l.domain").fetchall()
+    return [dict(r) for r in rows[:limit]], max(0, len(rows) - limit)
+
+
+def search_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
+    """Finished searches by outcome (completed, failed, cancelled): counts only grow."""
+    counts = dict.fromkeys(("completed", "failed", "cancelled"), 0)
+    for state, count in conn.execute(
+            "SELECT state, count(*) FROM search_tasks WHERE state IN "
+            "('completed', 'failed', 'cancelled') GROUP BY state"):
+        counts[state] = count
+    return counts

@@ -32,7 +32,7 @@ from adapters.store import EventHistory
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from projections import queries
-from service.metrics import HostCollector, serve_metrics
+from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime
 from service.status import ask_or_none, health_report
@@ -142,7 +142,8 @@ class Host:
             if self._metrics_port is not None:
                 runtime = self.runtime
                 self._metrics = serve_metrics(self._metrics_port, HostCollector(
-                    self.status, lambda: runtime.committer.transactions, self.started))
+                    self.status, lambda: runtime.committer.transactions, self.started),
+                    RankCollector(runtime.reader))
                 log.info("metrics on http://127.0.0.1:%d/metrics", self._metrics_port)
         except BaseException:
             self.close()

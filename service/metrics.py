@@ -2,18 +2,28 @@
 
 A custom collector reads the figures when scraped (nothing is counted on the hot path):
 uptime, store head, commits, projection lag per view, proxies by status, open tabs, actors,
-queued and running searches.
+queued and running searches; from the read models, the latest position of each tracked
+keyword x target domain x engine x country x device (at most ``MAX_POSITION_SERIES`` series)
+and finished searches by outcome.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from prometheus_client import start_http_server
-from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from projections import rank_queries
+
+# One series per tracked keyword x target domain x engine x country x device: bounded by what
+# the user tracks, and capped here so that a large account cannot swamp the scraper.
+MAX_POSITION_SERIES = 2000
 
 
 class HostCollector(Collector):
@@ -67,9 +77,39 @@ class HostCollector(Collector):
         yield searches
 
 
-def serve_metrics(port: int, collector: HostCollector) -> Any:
+class RankCollector(Collector):
+    """Rank-tracking figures from the read models, as they are when scraped."""
+
+    def __init__(self, read: Callable[[], AbstractContextManager[sqlite3.Connection]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """One scrape."""
+        with self._read() as conn:
+            positions, dropped = rank_queries.latest_positions(conn, MAX_POSITION_SERIES)
+            outcomes = rank_queries.search_outcomes(conn)
+        gauge = GaugeMetricFamily(
+            "vipb_rank_position", "Latest position of a target domain for a tracked keyword "
+            "(absent when the latest search did not rank it)",
+            labels=["keyword", "engine", "country", "device", "domain"])
+        for row in positions:
+            gauge.add_metric([row["keyword"], row["engine"], row["country"], row["device"],
+                              row["domain"]], row["position"])
+        yield gauge
+        yield GaugeMetricFamily("vipb_rank_position_series_dropped",
+                                f"Position series beyond the first {MAX_POSITION_SERIES}",
+                                value=dropped)
+        searches = CounterMetricFamily("vipb_searches", "Finished searches by outcome",
+                                       labels=["outcome"])
+        for outcome, count in outcomes.items():
+            searches.add_metric([outcome], count)
+        yield searches
+
+
+def serve_metrics(port: int, *collectors: Collector) -> Any:
     """Serve /metrics on 127.0.0.1:``port``; returns the server (``shutdown()`` to stop)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
+    for collector in collectors:
+        registry.register(collector)
     server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
     return server
