@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from domain import cron, rules
 from domain.commands import Command, Country
@@ -178,6 +178,23 @@ class GetPositions(Command):
     limit: Annotated[int, Field(ge=1, le=100_000)] = 100
 
 
+class GetReport(Command):
+    """Per keyword x domain (and engine, country, device) over a period: the latest, best
+    and previous position, the change, when it first ranked, the SERP features of the latest
+    search, and the positions over time (what ``vipb rank report`` and charts show).
+
+    Example: {"domain": "example.com", "since": "2026-11-01T00:00:00+00:00"}
+    """
+
+    channel: ClassVar[str] = "automation:get-report"
+    domain: Domain | None = None
+    keyword: Keyword | None = None
+    engine: Engine | None = None
+    device: Device | None = None
+    since: AwareDatetime | None = None
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
 class CreateSchedule(Command):
     """Run rank tracking on a cron schedule: the listed keywords, or every tracked one.
 
@@ -254,7 +271,7 @@ class ListSchedules(Command):
 RANK_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
-                ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions,
+                ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions, GetReport,
                 CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule,
                 ListSchedules)
 }

@@ -135,3 +135,52 @@ def search_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
             "('completed', 'failed', 'cancelled') GROUP BY state"):
         counts[state] = count
     return counts
+
+
+def report(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
+           engine: str | None, device: str | None, since: str | None,
+           limit: int) -> list[dict[str, Any]]:
+    """One row per keyword x engine x country x device x domain searched in the period
+    (from ``since``, an ISO time): latest, previous and best position (None: not ranked),
+    change (places gained since the previous search), when it first ranked in the period,
+    the latest search's SERP features, and ``series``: every search's time and position,
+    oldest first. Rows by keyword, engine, country, device, domain; at most ``limit``."""
+    clauses, params = [], []
+    for column, value in (("h.domain", domain), ("h.engine", engine), ("h.device", device)):
+        if value is not None:
+            clauses.append(f"{column}=?")
+            params.append(value)
+    if keyword is not None:
+        clauses.append("h.keyword=? COLLATE NOCASE")
+        params.append(keyword)
+    if since is not None:
+        clauses.append("h.recorded_at>=?")
+        params.append(since)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT h.keyword, h.engine, h.country, h.device, h.domain, h.position, "
+        f"h.recorded_at, h.url, t.features AS features FROM position_history h "
+        f"LEFT JOIN search_tasks t ON t.id = h.task_id {where} "
+        f"ORDER BY h.keyword, h.engine, coalesce(h.country, ''), h.device, h.domain, "
+        f"h.recorded_at", params)
+    grouped: dict[tuple[Any, ...], list[sqlite3.Row]] = {}
+    for r in rows:
+        grouped.setdefault((r["keyword"], r["engine"], r["country"], r["device"],
+                            r["domain"]), []).append(r)
+    result = []
+    for (kw, eng, country, dev, dom), history in list(grouped.items())[:limit]:
+        latest = history[-1]
+        previous = history[-2]["position"] if len(history) > 1 else None
+        ranked = [h for h in history if h["position"] is not None]
+        change = (previous - latest["position"]
+                  if previous is not None and latest["position"] is not None else None)
+        result.append({
+            "keyword": kw, "engine": eng, "country": country, "device": dev, "domain": dom,
+            "latest": latest["position"], "previous": previous,
+            "best": min((h["position"] for h in ranked), default=None), "change": change,
+            "first_seen": ranked[0]["recorded_at"] if ranked else None,
+            "last_searched": latest["recorded_at"], "url": latest["url"],
+            "features": _features(latest["features"]),
+            "series": [{"at": h["recorded_at"], "position": h["position"]} for h in history],
+        })
+    return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from domain.rank_commands import (
     AddKeyword,
     CreateSchedule,
     GetPositions,
+    GetReport,
     GetResults,
     GetTasks,
     ListDomains,
@@ -79,6 +81,9 @@ class RankChannels:
             RemoveSchedule: lambda c: s.remove(c.name).get(timeout=TIMEOUT),
             RunSchedule: lambda c: s.run_now(c.name).get(timeout=TIMEOUT),
             ListSchedules: lambda c: self._query(rank_queries.schedules, c.include_removed),
+            GetReport: lambda c: self._query(
+                rank_queries.report, c.domain, c.keyword, c.engine, c.device,
+                c.since.astimezone(UTC).isoformat() if c.since else None, c.limit),
         }
 
     def _start(self, c: StartSearch) -> Any:

@@ -144,8 +144,9 @@ FRAME_PROBE = "document.getElementById('frame').contentWindow.frameProbe"
 
 
 def png_pixels(data: str) -> list[list[tuple[int, int, int, int]]]:
-    """Rows of RGBA pixels of a base64 PNG as Chromium writes canvases (8-bit RGBA, not
-    interlaced): read here, outside the page, where no guard touches what is read."""
+    """Rows of RGBA pixels of a base64 PNG as Chromium writes them (8-bit RGBA for canvases,
+    8-bit RGB for screenshots; not interlaced): read here, outside the page, where no guard
+    touches what is read. RGB pixels get alpha 255."""
     raw = base64.b64decode(data)
     assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, chunks, header = 8, [], b""
@@ -158,15 +159,17 @@ def png_pixels(data: str) -> list[list[tuple[int, int, int, int]]]:
             chunks.append(body)
         pos += 12 + length
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert (depth, colour, interlace) == (8, 6, 0), "expected 8-bit RGBA, not interlaced"
-    stream, stride, rows = zlib.decompress(b"".join(chunks)), width * 4, []
+    assert (depth, colour, interlace) in ((8, 6, 0), (8, 2, 0)), \
+        "expected 8-bit RGBA or RGB, not interlaced"
+    n = 4 if colour == 6 else 3  # bytes per pixel
+    stream, stride, rows = zlib.decompress(b"".join(chunks)), width * n, []
     previous = bytearray(stride)
     for y in range(height):
         kind, line = stream[y * (stride + 1)], bytearray(stream[y * (stride + 1) + 1:
                                                                (y + 1) * (stride + 1)])
         for i in range(stride):
-            left = line[i - 4] if i >= 4 else 0
-            up, corner = previous[i], previous[i - 4] if i >= 4 else 0
+            left = line[i - n] if i >= n else 0
+            up, corner = previous[i], previous[i - n] if i >= n else 0
             if kind == 1:
                 line[i] = (line[i] + left) & 255
             elif kind == 2:
@@ -178,8 +181,8 @@ def png_pixels(data: str) -> list[list[tuple[int, int, int, int]]]:
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 guess = left if pa <= pb and pa <= pc else up if pb <= pc else corner
                 line[i] = (line[i] + guess) & 255
-        rows.append([(line[x], line[x + 1], line[x + 2], line[x + 3])
-                     for x in range(0, stride, 4)])
+        rows.append([(line[x], line[x + 1], line[x + 2], line[x + 3] if n == 4 else 255)
+                     for x in range(0, stride, n)])
         previous = line
     return rows
 

@@ -22,6 +22,7 @@ from adapters.cli import (
     proxy_cmds,
     query_cmds,
     rank_cmds,
+    report_cmds,
     rotation_cmds,
 )
 from adapters.cli.context import CliState, state
@@ -62,6 +63,8 @@ app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)
 app.command("query")(query_cmds.query)
 app.command("doctor")(doctor_cmds.doctor)
+rank_cmds.app.command("report")(report_cmds.report)
+rank_cmds.app.command("chart")(report_cmds.chart)
 
 
 def _version(asked: bool) -> None:

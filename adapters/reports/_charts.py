@@ -1,0 +1,57 @@
+"""Position-over-time charts with pygal (a well-kept SVG charting library): one line per
+target domain, position 1 at the top, a gap where a search did not rank the domain.
+
+pygal writes a small configuration ``<script>`` into every SVG even with no scripts asked
+for; it is removed, so the SVG (and the HTML report holding it) runs no script at all and a
+strict Content-Security-Policy reports nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pygal
+from pygal.style import Style
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
+STYLE = Style(background="white", plot_background="white", foreground="#333",
+              foreground_strong="#111", foreground_subtle="#ccc",
+              colors=("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"))
+
+Series = Mapping[str, Sequence[tuple[datetime, int | None]]]
+
+
+def series_of(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetime, int | None]]]:
+    """Report rows (one search context) as ``domain -> [(time, position)]``."""
+    return {row["domain"]: [(datetime.fromisoformat(p["at"]), p["position"])
+                            for p in row["series"]] for row in rows}
+
+
+def _chart(title: str, series: Series) -> Any:
+    deepest = max((p for points in series.values() for _, p in points if p is not None),
+                  default=10)
+    chart = pygal.DateTimeLine(
+        title=title, style=STYLE, js=[], disable_xml_declaration=True, inverse_y_axis=True,
+        range=(1, max(deepest, 2)), show_dots=True, dots_size=4, allow_interruptions=True,
+        x_label_rotation=20, truncate_legend=40, width=800, height=400,
+        x_value_formatter=lambda d: d.strftime("%Y-%m-%d %H:%M"), y_title="position")
+    for domain, points in series.items():
+        chart.add(domain, [(at, position) for at, position in points])
+    return chart
+
+
+def chart_svg(title: str, series: Series) -> str:
+    """The chart as an SVG document without any script."""
+    return _SCRIPT.sub("", _chart(title, series).render(is_unicode=True))
+
+
+def chart_png(title: str, series: Series) -> bytes:
+    """The chart as PNG (cairosvg, which needs the cairo library: Debian's libcairo2)."""
+    import cairosvg  # only PNG needs it, and with it the system's cairo
+
+    png: bytes = cairosvg.svg2png(bytestring=chart_svg(title, series).encode(),
+                                  output_width=800, output_height=400)
+    return png

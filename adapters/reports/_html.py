@@ -1,0 +1,78 @@
+"""The HTML rank report: one self-contained file (styles and charts inline, no script, no
+request of any kind: its Content-Security-Policy allows nothing else), readable offline and
+safe to mail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from ._charts import chart_svg, series_of
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
+      "form-action 'none'"
+CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 8px;
+text-align:left}td.n{text-align:right}h2{margin-top:2em}section{margin:1.5em 0}
+.up{color:#2ca02c}.down{color:#d62728}.muted{color:#777}"""
+
+
+def _where(row: Mapping[str, Any]) -> str:
+    country = f" {row['country']}" if row.get("country") else ""
+    mobile = " (mobile)" if row.get("device") == "mobile" else ""
+    return f"{row['keyword']} on {row['engine']}{country}{mobile}"
+
+
+def _position(value: int | None) -> str:
+    return "not ranked" if value is None else f"#{value}"
+
+
+def _change(value: int | None) -> str:
+    if value is None:
+        return '<span class="muted">-</span>'
+    if value == 0:
+        return "="
+    return f'<span class="{"up" if value > 0 else "down"}">{value:+d}</span>'
+
+
+def _features(features: Mapping[str, int]) -> str:
+    return ", ".join(f"{escape(k.replace('_', ' '))} {v}" for k, v in features.items()) or "-"
+
+
+def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
+                period: str) -> str:
+    """The report for ``rows`` (``automation:get-report`` rows)."""
+    body = [f"<h1>Rank report</h1><p class=\"muted\">{escape(period)}; generated "
+            f"{escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}; {len(rows)} "
+            "keyword x domain pair(s)</p>", "<h2>Summary</h2>"]
+    if rows:
+        body.append("<table><tr><th>search</th><th>domain</th><th>latest</th><th>change</th>"
+                    "<th>previous</th><th>best</th><th>first ranked</th><th>SERP features"
+                    "</th></tr>")
+        for row in rows:
+            first = row["first_seen"][:16].replace("T", " ") if row["first_seen"] else "-"
+            body.append(
+                f"<tr><td>{escape(_where(row))}</td><td>{escape(row['domain'])}</td>"
+                f"<td class=\"n\">{_position(row['latest'])}</td>"
+                f"<td class=\"n\">{_change(row['change'])}</td>"
+                f"<td class=\"n\">{_position(row['previous'])}</td>"
+                f"<td class=\"n\">{_position(row['best'])}</td><td>{escape(first)}</td>"
+                f"<td>{_features(row['features'])}</td></tr>")
+        body.append("</table>")
+    else:
+        body.append("<p>No searches in this period.</p>")
+    body.append("<h2>Positions over time</h2>")
+    contexts: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        contexts.setdefault(_where(row), []).append(row)
+    for where, group in contexts.items():
+        body.append(f"<section><h3>{escape(where)}</h3>"
+                    f"{chart_svg(where, series_of(group))}</section>")
+    body.append("<h2>Creator availability</h2><p class=\"muted\">No creator pages are "
+                "watched yet.</p>")
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+            "<title>vipb rank report</title>"
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")

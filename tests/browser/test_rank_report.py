@@ -1,0 +1,129 @@
+"""`vipb rank report` and `vipb rank chart` on real recorded searches: the JSON rows say
+latest, previous, best and change right; the HTML report opened in real Chromium makes no
+request and logs no error, its chart points are the recorded positions (position 1 at the
+top), and a screenshot is not blank; charts come out as SVG without script and as PNG."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pykka
+from playwright.sync_api import sync_playwright
+
+from adapters.browser import LAUNCH_ARGS, find_chromium
+from domain.parsing import parse_command
+from domain.rank import SearchTask
+from domain.rank_commands import AddDomain, AddKeyword
+from service.runtime import Runtime
+from tests.helpers import Cli, png_pixels
+
+# shop.example: 7, then not ranked, then 4; blog.example: 3, then 5, then not ranked
+SEARCHES: list[dict[str, int | None]] = [
+    {"shop.example": 7, "blog.example": 3},
+    {"shop.example": None, "blog.example": 5},
+    {"shop.example": 4, "blog.example": None},
+]
+
+
+def _record(data_dir: Path) -> None:
+    rt = Runtime.open(data_dir)
+    try:
+        for domain in ("shop.example", "blog.example"):
+            rt.dispatcher.execute(parse_command(AddDomain, {"domain": domain}))
+        rt.dispatcher.execute(parse_command(AddKeyword, {"keyword": "coffee", "engine": "bing",
+                                                         "country": "DE"}))
+        for positions in SEARCHES:
+            task = SearchTask(id=uuid.uuid4(), keyword="coffee", engine="bing", country="DE",
+                              depth=10, domains=dict.fromkeys(positions, True),
+                              origin="manual", profile="default", proxy="direct")
+            for domain, position in positions.items():
+                if position is None:
+                    task.not_ranked(domain=domain, results_scanned=10)
+                else:
+                    task.position_recorded(domain=domain, position=position,
+                                           url=f"https://{domain}/coffee", results_scanned=10)
+            task.completed(results_scanned=10, pages=1, ranked=1, features={"ads_top": 2})
+            rt.writer.save(task)
+        rt.settle()
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def _open(html: Path) -> dict[str, Any]:
+    """Load the file in Chromium; what it requested, logged and drew."""
+    chromium = find_chromium()
+    requests: list[str] = []
+    console: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium.path), headless=True,
+                                     args=list(LAUNCH_ARGS), chromium_sandbox=False)
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            page.goto(html.as_uri())
+            page.wait_for_load_state("load")
+            drawn = page.evaluate("""() => [...document.querySelectorAll('section svg')].map(
+                svg => ({
+                  legend: [...svg.querySelectorAll('.legend text')].map(t => t.textContent),
+                  series: [...svg.querySelectorAll('.plot .series')].filter(
+                      g => g.querySelector('.dots')).map(g => [...g.querySelectorAll(
+                      'desc.value')].map(d => Number(d.textContent.split(': ').pop()))),
+                  top: [...svg.querySelectorAll('.axis.y .guides text')].map(
+                      t => ({y: t.getBBox().y, label: t.textContent}))
+                }))""")
+            shot = page.locator("section svg").first.screenshot()
+        finally:
+            browser.close()
+    return {"requests": requests, "console": console, "drawn": drawn, "shot": shot}
+
+
+def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert cli("init").code == 0
+    _record(data)
+    rows = {r["domain"]: r for r in cli("rank", "report", "--json").json()["rows"]}
+    shop, blog = rows["shop.example"], rows["blog.example"]
+    assert (shop["latest"], shop["previous"], shop["best"], shop["change"]) == (4, None, 4, None)
+    assert (blog["latest"], blog["previous"], blog["best"], blog["change"]) == (None, 5, 3, None)
+    assert [p["position"] for p in shop["series"]] == [7, None, 4]
+    assert shop["features"] == {"ads_top": 2} and shop["first_seen"] is not None
+    table = cli("rank", "report").out.splitlines()
+    assert table[0].split() == ["keyword", "engine", "domain", "latest", "change", "best"]
+    as_csv = list(csv.DictReader(io.StringIO(cli("rank", "report", "-f", "csv").out)))
+    assert {r["domain"]: r["best"] for r in as_csv} == {"blog.example": "3", "shop.example": "4"}
+    assert cli("rank", "report", "--domain", "shop.example", "--json").json()["rows"][0][
+        "domain"] == "shop.example"
+    refused = cli("rank", "report", "-f", "pdf")
+    assert refused.code == 2 and "format: must be one of table, csv, json, html" in refused.err
+
+    html = tmp_path / "report.html"
+    assert cli("rank", "report", "-f", "html", "-o", str(html)).code == 0
+    text = html.read_text()
+    assert "<script" not in text and "Content-Security-Policy" in text
+    seen = _open(html)
+    assert seen["requests"] == [html.as_uri()]  # the file itself, nothing else
+    assert seen["console"] == []
+    [chart] = seen["drawn"]
+    plotted = dict(zip(chart["legend"], chart["series"], strict=True))
+    assert plotted == {"blog.example": [3, 5], "shop.example": [7, 4]}
+    labels = sorted(chart["top"], key=lambda t: t["y"])
+    assert labels[0]["label"] == "1"  # position 1 at the top
+    pixels = [p for row in png_pixels(base64.b64encode(seen["shot"]).decode()) for p in row]
+    assert len(set(pixels)) > 10  # text, lines, colours: the chart is drawn, not blank
+
+    svg, png = tmp_path / "chart.svg", tmp_path / "chart.png"
+    made = cli("rank", "chart", "-k", "coffee", "-o", str(svg))
+    assert made.code == 0 and made.out.startswith(f"wrote {svg}: coffee on bing DE")
+    assert svg.read_text().startswith("<svg") and "<script" not in svg.read_text()
+    assert cli("rank", "chart", "-k", "coffee", "-o", str(png), "--json").json()["points"] == 4
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    none = cli("rank", "chart", "-k", "tea", "-o", str(svg))
+    assert none.code == 2 and "no searches of 'tea'" in none.err
