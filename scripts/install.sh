@@ -10,7 +10,7 @@ fi
 # Debian packages: Chromium (tabs; never `playwright install`), the real proxy servers the
 # tests run on 127.0.0.1 (microsocks, tinyproxy), and fonts metric-compatible with the common
 # Windows and macOS ones (Chromium takes them under those names: Arial, Times New Roman,
-# Courier New, Calibri, Cambria), so a profile's fonts measure as present.
+# Courier New, Calibri, Cambria), so a profile's fonts measure as present; cairo for PNG charts.
 missing=""
 for bin in microsocks tinyproxy chromium; do
     command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || missing="$missing $bin"
@@ -19,6 +19,8 @@ for font in "fonts-liberation2:Liberation Sans" "fonts-crosextra-carlito:Carlito
             "fonts-crosextra-caladea:Caladea"; do
     fc-list : family 2>/dev/null | grep -qx "${font#*:}" || missing="$missing ${font%%:*}"
 done
+# cairo renders `vipb rank chart -o chart.png` (Chromium's package depends on it anyway)
+ldconfig -p 2>/dev/null | grep -q 'libcairo\.so\.2' || missing="$missing libcairo2"
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages:$missing" >&2
