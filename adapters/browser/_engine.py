@@ -15,7 +15,6 @@ import concurrent.futures
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -25,7 +24,7 @@ from adapters.egress import EgressGuard
 from domain.egress import EgressPolicy
 from domain.errors import BrowserError
 
-from ._fonts import SYSTEM, FontSets
+from ._fonts import SYSTEM, FontSets, font_dir
 from ._locate import Chromium, find_chromium
 from ._realms import RealmGuard
 
@@ -149,7 +148,7 @@ class BrowserEngine:
     def _font_config(self, fonts: str) -> dict[str, str] | None:
         """The environment a browser for ``fonts`` starts with (None: this process's)."""
         if self._fonts is None:
-            self._font_dir = tempfile.mkdtemp(prefix="vipb-fonts-")
+            self._font_dir = str(font_dir())
             self._fonts = FontSets(Path(self._font_dir))
         config = self._fonts.config(fonts)
         return None if config is None else {**os.environ, "FONTCONFIG_FILE": str(config)}

@@ -18,8 +18,10 @@ fonts-crosextra-caladea (``scripts/install.sh``); without them, tabs use the mac
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -124,6 +126,23 @@ def _config(fonts_dir: Path, cache_dir: Path, name: str) -> str:
   </match>
 {hidden}{generic}{aliases}</fontconfig>
 """
+
+
+def font_dir(parent: Path | None = None) -> Path:
+    """A new private directory for this process's font sets (``vipb-fonts-<pid>-*`` in the
+    temp dir); those of processes that died without cleaning up (killed) are removed first."""
+    parent = parent or Path(tempfile.gettempdir())
+    for old in parent.glob("vipb-fonts-*"):
+        pid = old.name.split("-")[2] if old.name.count("-") >= 3 else ""
+        try:
+            if not pid.isdigit() or old.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)  # alive (or not ours to signal): keep
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"vipb-fonts-{os.getpid()}-", dir=parent))
 
 
 class FontSets:

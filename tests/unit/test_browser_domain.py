@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
 from adapters.browser import TrackerBlocker, guard_script, shipped_list
+from adapters.browser._fonts import font_dir
 from adapters.egress import socket_owner
 from adapters.fingerprints import generate_fingerprint
 from domain.errors import ValidationError
@@ -221,3 +226,16 @@ def test_missing_chromium_is_a_clear_error(monkeypatch, tmp_path) -> None:
     fake.chmod(0o755)
     found = locate.find_chromium(None, fake)  # Playwright's own build wins when installed
     assert (found.path, found.version, found.major) == (fake, "150.0.7871.100", 150)
+
+
+def test_font_dirs_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # its pid is dead now
+    dead = tmp_path / f"vipb-fonts-{gone.pid}-abc"
+    alive = tmp_path / f"vipb-fonts-{os.getppid()}-def"
+    other = tmp_path / "vipb-fonts-legacy"
+    for d in (dead, alive, other):
+        (d / "fonts").mkdir(parents=True)
+    made = font_dir(tmp_path)
+    assert made.name.startswith(f"vipb-fonts-{os.getpid()}-") and made.is_dir()
+    assert not dead.exists() and alive.exists() and other.exists()
