@@ -16,6 +16,7 @@ from typing import Any
 from actors.base import VipbActor
 from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
+from adapters.egress import EgressGuard
 from adapters.fingerprints import DESKTOP_OS, MOBILE_OS, generate_fingerprint
 from domain.errors import ProfileNotFoundError, ValidationError
 from domain.fingerprint import Fingerprint
@@ -37,10 +38,12 @@ _CHROME = re.compile(r"Chrome/[\d.]+")  # tabs claim the running engine's versio
 class PrivacyGuardActor(VipbActor):
     """Profiles by name, the shared tracker blocker, and tab setups built from both."""
 
-    def __init__(self, writer: EventWriter, filter_lists: Sequence[str] = ()) -> None:
+    def __init__(self, writer: EventWriter, filter_lists: Sequence[str] = (),
+                 egress: EgressGuard | None = None) -> None:
         super().__init__()
         self._writer = writer
         self._filter_lists = list(filter_lists)
+        self._egress = egress  # filter lists at URLs are fetched through it
         self._profiles: dict[str, PrivacyProfile] = {}
         self._blocker: TrackerBlocker | None = None
 
@@ -172,7 +175,7 @@ class PrivacyGuardActor(VipbActor):
     def blocker(self) -> TrackerBlocker:
         """The tracker blocker, loading the configured lists on first use."""
         if self._blocker is None:
-            self._blocker = TrackerBlocker.from_sources(self._filter_lists)
+            self._blocker = TrackerBlocker.from_sources(self._filter_lists, self._egress)
             log.info("tracker blocker loaded %d rules", self._blocker.rules)
         return self._blocker
 

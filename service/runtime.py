@@ -244,7 +244,8 @@ class Runtime:
                                      proxy_of(self.health_ref), self.settings, self.rotation,
                                      max_cached_actors=max_proxy_actors,
                                      supervision=self.supervision)
-        self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists)
+        self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists,
+                                                 self.egress)
         self.guard = proxy_of(self.guard_ref)
         self._engine: BrowserEngine | None = None
         self._tabs_ref: pykka.ActorRef[TabSupervisorActor] | None = None

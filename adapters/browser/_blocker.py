@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import urllib.request
+import asyncio
+import ssl
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
+from adapters.egress import EgressGuard, EgressRefused
+from adapters.proxycheck._http import (
+    BodyTooLarge,
+    DroppedResponse,
+    GarbageResponse,
+    HttpResponse,
+    exchange,
+)
+from domain.egress import EgressPolicy
+from domain.endpoints import host_port
 from domain.errors import ValidationError
 
 # Playwright resource types -> the request types filter lists are written against.
@@ -24,11 +36,12 @@ def shipped_list() -> str:
     return (files("adapters.browser") / "filters" / "vipb-basic.txt").read_text("utf-8")
 
 
-def read_list(source: str, timeout: float = 30.0) -> str:
-    """The text of a filter list from a file path or an http(s) URL."""
+def read_list(source: str, timeout: float = 30.0, egress: EgressGuard | None = None) -> str:
+    """The text of a filter list from a file path or an http(s) URL. URLs are fetched through
+    the egress guard (public addresses only unless allowed; every redirect checked again)."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=timeout) as response:
-            data: bytes = response.read(MAX_LIST_BYTES + 1)
+        guard = egress or EgressGuard(EgressPolicy())
+        data = asyncio.run(_fetch(source, source, guard, timeout))
     else:
         path = Path(source).expanduser()
         if not path.is_file():
@@ -38,6 +51,61 @@ def read_list(source: str, timeout: float = 30.0) -> str:
         raise ValidationError(f"{source} is larger than {MAX_LIST_BYTES} bytes",
                               field="filter_lists")
     return data.decode("utf-8", errors="replace")
+
+
+async def _fetch(source: str, url: str, guard: EgressGuard, timeout: float,
+                 redirects: int = 5) -> bytes:
+    """GET ``url`` and follow up to ``redirects`` redirects, each connection through
+    ``guard``; a body over ``MAX_LIST_BYTES`` is refused."""
+    for _ in range(redirects + 1):
+        response = await _get(source, url, guard, timeout)
+        if response.status in (301, 302, 303, 307, 308) and response.headers.get("location"):
+            url = urljoin(url, response.headers["location"])
+            continue
+        if response.status != 200:
+            raise ValidationError(f"{source}: HTTP {response.status}", field="filter_lists")
+        return response.body
+    raise ValidationError(f"{source}: more than {redirects} redirects", field="filter_lists")
+
+
+async def _get(source: str, url: str, guard: EgressGuard, timeout: float) -> HttpResponse:
+    """One GET through ``guard``, the response read up to the size limit."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"{source}: {url!r} is not an http(s) URL", field="filter_lists")
+    secure = parts.scheme == "https"
+    try:
+        reader, writer = await asyncio.wait_for(guard.open_connection(
+            parts.hostname, parts.port or (443 if secure else 80),
+            ssl=ssl.create_default_context() if secure else None), timeout)
+    except EgressRefused as exc:
+        raise ValidationError(f"{source}: egress guard refused {exc.message}",
+                              field="filter_lists") from None
+    except (OSError, TimeoutError) as exc:
+        raise ValidationError(f"{source}: cannot connect ({exc or 'timed out'})",
+                              field="filter_lists") from None
+
+    async def read() -> bytes:
+        chunk: bytes = await asyncio.wait_for(reader.read(65536), timeout)
+        return chunk
+
+    async def write(data: bytes) -> None:
+        writer.write(data)
+        await writer.drain()
+
+    host = host_port(parts.hostname, parts.port) if parts.port else parts.hostname
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        return await exchange(write, read, "GET", target, [
+            ("Host", host), ("User-Agent", "vipb"), ("Accept", "*/*"), ("Connection", "close")],
+            max_body=MAX_LIST_BYTES)
+    except BodyTooLarge:
+        raise ValidationError(f"{source} is larger than {MAX_LIST_BYTES} bytes",
+                              field="filter_lists") from None
+    except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
+        raise ValidationError(f"{source}: {exc or 'timed out'}", field="filter_lists") from None
+    finally:
+        writer.close()
 
 
 class TrackerBlocker:
@@ -55,9 +123,12 @@ class TrackerBlocker:
         self._engine = adblock.Engine(filter_set=filters, optimize=True)
 
     @classmethod
-    def from_sources(cls, sources: Sequence[str]) -> TrackerBlocker:
-        """Load configured lists (files or URLs); the shipped list when none is configured."""
-        return cls([read_list(s) for s in sources] if sources else [shipped_list()])
+    def from_sources(cls, sources: Sequence[str],
+                     egress: EgressGuard | None = None) -> TrackerBlocker:
+        """Load configured lists (files, or URLs through ``egress``); the shipped list when
+        none is configured."""
+        return cls([read_list(s, egress=egress) for s in sources] if sources
+                   else [shipped_list()])
 
     def blocks(self, url: str, source_url: str, resource_type: str) -> bool:
         """Should this request be blocked?"""

@@ -20,6 +20,10 @@ class GarbageResponse(Exception):
     """The peer answered with something that is not HTTP/1.x."""
 
 
+class BodyTooLarge(GarbageResponse):
+    """The body went past the limit the caller set."""
+
+
 class DroppedResponse(Exception):
     """The connection ended before the response was complete."""
 
@@ -36,11 +40,13 @@ class HttpResponse:
 class _Collector:
     """httptools callbacks: gather headers and body, note completion."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int = MAX_BODY) -> None:
         self.headers: dict[str, str] = {}
         self.body = bytearray()
         self.headers_done = False
         self.complete = False
+        self.max_body = max_body
+        self.too_large = False
 
     def on_headers_complete(self) -> None:
         self.headers_done = True
@@ -50,8 +56,9 @@ class _Collector:
 
     def on_body(self, body: bytes) -> None:
         self.body += body
-        if len(self.body) > MAX_BODY:
-            raise GarbageResponse("response body too large for a check")
+        if len(self.body) > self.max_body:
+            self.too_large = True
+            raise BodyTooLarge(f"response body larger than {self.max_body} bytes")
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -68,10 +75,12 @@ async def exchange(
     method: str,
     target: str,
     headers: list[tuple[str, str]],
+    max_body: int = MAX_BODY,
 ) -> HttpResponse:
-    """Send one request and read its whole response."""
+    """Send one request and read its whole response (a body over ``max_body`` bytes:
+    ``BodyTooLarge``)."""
     await write(_request(method, target, headers))
-    collector = _Collector()
+    collector = _Collector(max_body)
     parser = httptools.HttpResponseParser(collector)
     received = 0
     while not collector.complete:
@@ -84,6 +93,8 @@ async def exchange(
         except httptools.HttpParserUpgrade:
             raise GarbageResponse("unexpected protocol upgrade") from None
         except httptools.HttpParserError as exc:
+            if collector.too_large:
+                raise BodyTooLarge(f"response body larger than {max_body} bytes") from None
             raise GarbageResponse(f"not an HTTP response ({exc})") from None
     return HttpResponse(parser.get_status_code(), collector.headers, bytes(collector.body))
 
