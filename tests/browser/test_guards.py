@@ -138,7 +138,8 @@ def test_unreadable_filter_list_is_a_clear_error(data_dir, tmp_path) -> None:
                                        {"profile": "p", "enabled": True})
         missing = tmp_path / "missing.txt"
         assert reply == {"success": False, "code": "validation_error",
-                         "error": f"filter_lists: {missing} is not a readable file"}
+                         "error": f"filter_lists: {missing} is not a readable file",
+                         "details": {"field": "filter_lists"}}
     finally:
         rt.close()
 

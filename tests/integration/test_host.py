@@ -80,7 +80,8 @@ def test_commands_and_reply_envelopes(host: Host) -> None:
         assert client.call("proxy:list")["data"][0]["port"] == 8001
         bad = client.call("proxy:add", {"protocol": "gopher", "host": "h", "port": 1})
         assert bad == {"success": False, "code": "validation_error",
-                       "error": "protocol: Input should be 'http', 'https', 'socks4' or 'socks5'"}
+                       "error": "protocol: Input should be 'http', 'https', 'socks4' or 'socks5'",
+                       "details": {"field": "protocol"}}
         unknown = client.call("proxy:explode", {})
         assert unknown["success"] is False and unknown["error"].startswith("channel: unknown")
         status = client.call("host:status")["data"]
