@@ -130,9 +130,11 @@ values = st.none() | st.booleans() | st.integers() | st.text(max_size=40) | st.l
 def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
                                                  payload: Any) -> None:
     reply = runtime.dispatcher.dispatch(channel, payload)
-    assert set(reply) <= {"success", "data", "error", "code", "retryAfter"}
+    assert set(reply) <= {"success", "data", "error", "code", "retryAfter", "details"}
     if not reply["success"]:
         assert reply["error"] and "internal error" not in reply["error"]
+        assert all(isinstance(v, str | int | float | bool)
+                   for v in reply.get("details", {}).values())
 
 
 def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
