@@ -4,13 +4,15 @@ and remote callers read."""
 from __future__ import annotations
 
 from domain.commands import PROXY_COMMANDS, Command
+from domain.creator_commands import CREATOR_COMMANDS
 from domain.host_commands import HOST_COMMANDS
 from domain.projection_commands import PROJECTION_COMMANDS
 from domain.rank_commands import RANK_COMMANDS
 from domain.tab_commands import TAB_COMMANDS
 
 COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS, **RANK_COMMANDS,
-                                      **PROJECTION_COMMANDS, **HOST_COMMANDS}
+                                      **CREATOR_COMMANDS, **PROJECTION_COMMANDS,
+                                      **HOST_COMMANDS}
 
 
 def rate_limits() -> dict[str, int]:

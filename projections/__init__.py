@@ -1,6 +1,7 @@
 """Read models: views that turn events into plain SQLite tables, a runner, and queries."""
 
 from projections.activity import ActivityView
+from projections.creators import CreatorsView
 from projections.proxies import ProxiesView
 from projections.rank import RankTrackingView, SchedulesView
 from projections.rotation import RotationView
@@ -12,13 +13,14 @@ from projections.view import View
 
 ALL_VIEWS: tuple[type[View], ...] = (
     ProxiesView, RotationView, ActivityView, RotationEventsView, UsageStatsView, BreakersView,
-    TabsView, PrivacyProfilesView, SessionsView, RankTrackingView, SchedulesView,
+    TabsView, PrivacyProfilesView, SessionsView, RankTrackingView, SchedulesView, CreatorsView,
 )
 
 __all__ = [
     "ALL_VIEWS",
     "ActivityView",
     "BreakersView",
+    "CreatorsView",
     "EventSource",
     "PrivacyProfilesView",
     "ProjectionRunner",

@@ -20,7 +20,8 @@ from domain.results import ProxyRow
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
                "privacy_profiles", "sessions", "target_domains", "keywords", "search_tasks",
-               "position_history", "schedules", "execution_logs", "projection_tracking")
+               "position_history", "schedules", "execution_logs", "creators",
+               "creator_watch_history", "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
 

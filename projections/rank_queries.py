@@ -184,3 +184,4 @@ def report(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
             "series": [{"at": h["recorded_at"], "position": h["position"]} for h in history],
         })
     return result
+

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
+from actors.creator_watch import CreatorWatchActor
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
@@ -52,6 +53,7 @@ from adapters.store import (
     signing_key,
 )
 from domain import privacy
+from domain.creator_commands import CREATOR_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
 from domain.projection_commands import (
@@ -68,6 +70,7 @@ from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.queries import connect_read_only
 from projections.runner import Progress
+from service.creator_channels import CreatorChannels
 from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
 from service.rank_channels import RankChannels
@@ -282,6 +285,15 @@ class Runtime:
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(RANK_COMMANDS, automation.handlers())
+        self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
+        self.creators = proxy_of(self.creators_ref)
+        self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
+            self.creators, self.reader, self.settle).handlers())
+
+    def _creator_ids(self) -> list[str]:
+        """Creators not removed, from the event store (the watch actor loads each)."""
+        return [str(i) for i in self.app.originators("Creator.CreatorAdded",
+                                                     ["Creator.CreatorRemoved"])]
 
     def _remove_profile(self, command: RemoveProfile) -> Ack:
         """Remove a profile unless a schedule or an open tab uses it (say which)."""
@@ -480,6 +492,7 @@ class Runtime:
 
         return [
             ("stopping the scheduler", self.scheduler_ref.stop),
+            ("stopping creator watch", self.creators_ref.stop),
             # running searches are interrupted and resume next time
             ("stopping the rank tracker", self.tracker_ref.stop),
             ("suspending open tabs", suspend_tabs),

@@ -15,6 +15,7 @@ from adapters.cli import (
     backup_cmds,
     browser_cmds,
     config_cmds,
+    creator_cmds,
     doctor_cmds,
     events_cmds,
     host_cmds,
@@ -58,6 +59,7 @@ app.add_typer(backup_cmds.app, name="backup")
 app.add_typer(rank_cmds.app, name="rank")
 app.add_typer(rank_cmds.schedule_app, name="schedule")
 app.add_typer(config_cmds.app, name="config")
+app.add_typer(creator_cmds.app, name="creator")
 events_cmds.app.command("replay")(audit_cmds.replay_cmd)
 app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)

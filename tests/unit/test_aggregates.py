@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from domain.creator import Creator
 from domain.errors import ProxyNotFoundError, ValidationError
 from domain.proxy import EndpointClaim, Proxy
 from domain.rank import RANK_TARGETS_ID, RankTargets
@@ -89,3 +90,30 @@ def test_rank_targets_decide_what_a_command_changes() -> None:
     assert [type(e).__name__ for e in targets.collect_events()] == [
         "KeywordRemoved", "TargetDomainRemoved"]
     assert targets.domains == {} and targets.keywords == {}
+
+
+def test_a_creators_checks_say_changed_only_between_reachable_differing_texts() -> None:
+    creator = Creator(id=uuid.uuid4(), name="jane", url="https://example.com/", platform="web",
+                      priority=3, enabled=True, tags=[])
+
+    def check(fingerprint: str | None, reachable: bool = True) -> bool:
+        return creator.record_check(
+            reachable=reachable, reason=None if reachable else "timeout",
+            http_status=200 if reachable else None, final_url="https://example.com/",
+            title="Jane", canonical_url=None, fingerprint=fingerprint, latency_ms=12.0,
+            proxy_id=None, attempts=1)
+
+    assert check("a") is False  # the first check has nothing to differ from
+    assert check("a") is False
+    assert check(None, reachable=False) is False  # unreachable: no verdict on the text
+    assert check("b") is True  # compared with the last reachable check, not the failure
+    assert check("b") is False
+    assert not creator.update(priority=3) and creator.update(priority=1)
+    with pytest.raises(ValidationError, match="cannot change name"):
+        creator.update(name="joe")
+    assert creator.remove() and not creator.remove()
+    with pytest.raises(ValidationError, match="was removed"):
+        creator.update(priority=2)
+    names = [type(e).__name__ for e in creator.collect_events()]
+    assert names.count("CreatorChecked") == 5 and names[-2:] == ["CreatorUpdated",
+                                                                "CreatorRemoved"]

@@ -1,0 +1,124 @@
+"""``creators`` (each watched page with its latest check) and ``creator_watch_history``
+(every check)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, ClassVar
+
+from projections.view import EventRecord, Handler, View
+
+
+class CreatorsView(View):
+    """Maintains ``creators`` and ``creator_watch_history``."""
+
+    name: ClassVar[str] = "creators"
+    tables: ClassVar[tuple[str, ...]] = ("creators", "creator_watch_history")
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create both tables."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS creators (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                url TEXT NOT NULL,
+                platform TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                enabled INTEGER NOT NULL,
+                tags TEXT NOT NULL,
+                state TEXT NOT NULL,
+                checks INTEGER NOT NULL DEFAULT 0,
+                last_checked_at TEXT,
+                last_reachable INTEGER,
+                last_reason TEXT,
+                last_http_status INTEGER,
+                last_title TEXT,
+                last_changed_at TEXT,
+                added_at TEXT NOT NULL,
+                removed_at TEXT
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS creators_name ON creators (name, state)")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS creator_watch_history (
+                creator_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                checked_at TEXT NOT NULL,
+                reachable INTEGER NOT NULL,
+                reason TEXT,
+                http_status INTEGER,
+                final_url TEXT,
+                title TEXT,
+                canonical_url TEXT,
+                fingerprint TEXT,
+                changed INTEGER NOT NULL,
+                latency_ms REAL,
+                proxy_id TEXT,
+                attempts INTEGER NOT NULL,
+                PRIMARY KEY (creator_id, version)
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS creator_history_time ON "
+                    "creator_watch_history (creator_id, checked_at)")
+
+    def handlers(self) -> dict[str, Handler]:
+        """A creator's life and its checks."""
+        return {"CreatorAdded": self._added, "CreatorUpdated": self._updated,
+                "CreatorRemoved": self._removed, "CreatorChecked": self._checked}
+
+    def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute("INSERT OR REPLACE INTO creators (id, name, url, platform, priority, "
+                    "enabled, tags, state, added_at) VALUES (?,?,?,?,?,?,?, 'active', ?)",
+                    (rec.aggregate, s["name"], s["url"], s["platform"], s["priority"],
+                     int(s["enabled"]), json.dumps(s["tags"]), rec.timestamp))
+
+    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        changes = dict(rec.state["changes"])
+        if "tags" in changes:
+            changes["tags"] = json.dumps(changes["tags"])
+        if "enabled" in changes:
+            changes["enabled"] = int(changes["enabled"])
+        columns = [c for c in changes if c in ("url", "platform", "priority", "enabled",
+                                               "tags")]
+        if columns:
+            cur.execute(f"UPDATE creators SET {', '.join(f'{c}=?' for c in columns)} "
+                        "WHERE id=?", (*(changes[c] for c in columns), rec.aggregate))
+
+    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creators SET state='removed', removed_at=? WHERE id=?",
+                    (rec.timestamp, rec.aggregate))
+
+    def _checked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        row = cur.execute("SELECT name FROM creators WHERE id=?", (rec.aggregate,)).fetchone()
+        cur.execute("INSERT OR REPLACE INTO creator_watch_history VALUES "
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (rec.aggregate, rec.version, row[0] if row else "", rec.timestamp,
+                     int(s["reachable"]), s["reason"], s["http_status"], s["final_url"],
+                     s["title"], s["canonical_url"], s["fingerprint"], int(s["changed"]),
+                     s["latency_ms"], s["proxy_id"], s["attempts"]))
+        cur.execute("UPDATE creators SET checks = checks + 1, last_checked_at=?, "
+                    "last_reachable=?, last_reason=?, last_http_status=?, last_title=?, "
+                    "last_changed_at = CASE WHEN ? THEN ? ELSE last_changed_at END "
+                    "WHERE id=?",
+                    (rec.timestamp, int(s["reachable"]), s["reason"], s["http_status"],
+                     s["title"], int(s["changed"]), rec.timestamp, rec.aggregate))
+
+
+def creators(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+    """Watched creators by priority (1 first), then name, with their latest check."""
+    where = "" if include_removed else "WHERE state='active'"
+    rows = conn.execute(f"SELECT * FROM creators {where} ORDER BY priority, name")
+    return [{**dict(r), "enabled": bool(r["enabled"]), "tags": json.loads(r["tags"]),
+             "last_reachable": None if r["last_reachable"] is None
+             else bool(r["last_reachable"])} for r in rows]
+
+
+def creator_history(conn: sqlite3.Connection, creator_id: str,
+                    limit: int) -> list[dict[str, Any]]:
+    """One creator's checks, newest first."""
+    rows = conn.execute("SELECT * FROM creator_watch_history WHERE creator_id=? "
+                        "ORDER BY checked_at DESC, version DESC LIMIT ?", (creator_id, limit))
+    return [{**dict(r), "reachable": bool(r["reachable"]), "changed": bool(r["changed"])}
+            for r in rows]
