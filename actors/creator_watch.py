@@ -1,4 +1,4 @@
-"""The creator-watch actor: the creators' write side (add, update, remove; checks follow).
+"""The creator-watch actor: the creators' write side (add, update, remove, record checks).
 
 Creators are found in the event store (``known_ids``: not removed, from the stored topics)
 and loaded on first use; this actor is their only writer from then on, so names stay unique
@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 from actors.base import VipbActor
+from actors.creator_check import CheckResult
 from actors.writer import EventWriter
 from domain.creator import Creator
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
@@ -51,6 +53,21 @@ class CreatorWatchActor(VipbActor):
     def creator_id(self, name: str) -> str:
         """The id of the creator named ``name``."""
         return str(self.get(name).id)
+
+    def target(self, name: str) -> tuple[str, str]:
+        """(name as added, URL) of the creator to check."""
+        creator = self.get(name)
+        return creator.name, creator.url
+
+    def record(self, name: str, result: CheckResult) -> dict[str, Any]:
+        """Record a finished check (``changed`` decided by the aggregate); the reply of
+        ``automation:check-creator``."""
+        creator = self.get(name)
+        changed = creator.record_check(**result.fields())
+        ids = self._writer.save(creator)
+        return {"name": creator.name, "url": creator.url, **result.fields(),
+                "changed": changed, "first": creator.checks == 1,
+                "position": ids[-1] if ids else 0}
 
     def add(self, command: AddCreator) -> Ack:
         """Watch a new page under a name no other watched creator has."""

@@ -7,9 +7,9 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field
 
 from domain import rules
-from domain.commands import Command, Tag
+from domain.commands import Command, Country, Tag
 from domain.results import Ack
-from domain.tab_commands import HttpUrl
+from domain.tab_commands import DEFAULT_PROFILE, HttpUrl, ProfileName, ProxyChoice
 
 CreatorName = Annotated[str, Field(min_length=1, max_length=64),
                         AfterValidator(lambda v: rules.check_text(v, max_len=64))]
@@ -84,7 +84,24 @@ class CreatorHistory(Command):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 50
 
 
+class CheckCreator(Command):
+    """Check a creator's page now: load it in a tab (proxy from the rotation engine unless
+    named, the privacy profile's fingerprint), record CreatorChecked, reply with it. Failures
+    are retried with the search policy; the last one is the recorded reason.
+
+    Example: {"name": "jane", "profile": "berlin"}
+    """
+
+    channel: ClassVar[str] = "automation:check-creator"
+    rate_limit: ClassVar[int | None] = 10
+    name: CreatorName
+    profile: ProfileName = DEFAULT_PROFILE
+    proxy: ProxyChoice = "auto"
+    country: Country | None = None
+
+
 CREATOR_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
-    for cls in (AddCreator, UpdateCreator, RemoveCreator, ListCreators, CreatorHistory)
+    for cls in (AddCreator, UpdateCreator, RemoveCreator, ListCreators, CreatorHistory,
+                CheckCreator)
 }

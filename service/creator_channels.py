@@ -10,14 +10,18 @@ from typing import Any
 
 import pykka
 
+from actors.creator_check import CreatorCheck
 from actors.creator_watch import CreatorWatchActor
+from domain import rules
 from domain.creator_commands import (
     AddCreator,
+    CheckCreator,
     CreatorHistory,
     ListCreators,
     RemoveCreator,
     UpdateCreator,
 )
+from domain.egress import EgressPolicy
 from projections import creators as queries
 
 Handler = Callable[[Any], Any]
@@ -29,22 +33,42 @@ class CreatorChannels:
 
     def __init__(self, watch: pykka.ActorProxy[CreatorWatchActor],
                  read: Callable[[], AbstractContextManager[sqlite3.Connection]],
-                 settle: Callable[[], None]) -> None:
+                 settle: Callable[[], None], check: CreatorCheck,
+                 egress: EgressPolicy) -> None:
         self._watch = watch
         self._read = read
         self._settle = settle
+        self._check = check
+        self._egress = egress
 
     def handlers(self) -> dict[type[Any], Handler]:
         """Command type -> handler."""
         w = self._watch
         return {
-            AddCreator: lambda c: w.add(c).get(timeout=TIMEOUT),
-            UpdateCreator: lambda c: w.update(c).get(timeout=TIMEOUT),
+            AddCreator: lambda c: w.add(self._public(c)).get(timeout=TIMEOUT),
+            UpdateCreator: lambda c: w.update(self._public(c)).get(timeout=TIMEOUT),
+            CheckCreator: self._run_check,
             RemoveCreator: lambda c: w.remove(c).get(timeout=TIMEOUT),
             ListCreators: lambda c: self._query(queries.creators, c.include_removed),
             CreatorHistory: lambda c: self._query(
                 queries.creator_history, w.creator_id(c.name).get(timeout=TIMEOUT), c.limit),
         }
+
+    def _public(self, command: AddCreator | UpdateCreator) -> AddCreator | UpdateCreator:
+        """Refuse a page vipb may not reach directly (the tabs' rule: no private address
+        unless allowed)."""
+        if command.url is not None:
+            rules.require_public_target(command.url, self._egress, "url")
+        return command
+
+    def _run_check(self, command: CheckCreator) -> dict[str, Any]:
+        """Check in this (dispatcher) thread, so the watch actor stays free; record there."""
+        name, url = self._watch.target(command.name).get(timeout=TIMEOUT)
+        rules.require_public_target(url, self._egress, "url")  # the policy may have changed
+        result = self._check.run(url, f"creator {name}", command.profile, command.proxy,
+                                 command.country)
+        recorded: dict[str, Any] = self._watch.record(name, result).get(timeout=TIMEOUT)
+        return recorded
 
     def _query(self, read: Callable[..., Any], *args: Any) -> Any:
         self._settle()

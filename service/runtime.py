@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
+from actors.creator_check import CreatorCheck
 from actors.creator_watch import CreatorWatchActor
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
@@ -31,6 +32,7 @@ from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rank_tracker import RankTrackerActor
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
+from actors.search_worker import RetryPolicy
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.backup import create_backup
@@ -288,7 +290,9 @@ class Runtime:
         self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
         self.creators = proxy_of(self.creators_ref)
         self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
-            self.creators, self.reader, self.settle).handlers())
+            self.creators, self.reader, self.settle,
+            CreatorCheck(self.tabs, RetryPolicy.from_settings(settings)),
+            settings.egress_policy()).handlers())
 
     def _creator_ids(self) -> list[str]:
         """Creators not removed, from the event store (the watch actor loads each)."""

@@ -9,9 +9,11 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.formats import tabular
-from adapters.cli.output import emit, said
+from adapters.cli.ids import resolve_proxy_choice
+from adapters.cli.output import emit, exit_not_done, said
 from domain.creator_commands import (
     AddCreator,
+    CheckCreator,
     CreatorHistory,
     ListCreators,
     RemoveCreator,
@@ -84,6 +86,36 @@ def remove(ctx: typer.Context, name: str = NAME, as_json: bool = JSON) -> None:
     """
     ack = _run(ctx, RemoveCreator, {"name": name})
     emit(ack, as_json, said=f"stopped watching {name} (its checks stay on record)")
+
+
+@app.command("check")
+def check(
+    ctx: typer.Context,
+    name: str = NAME,
+    profile: str = typer.Option("default", "--profile", help="Privacy profile of the tab."),
+    proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
+    country: str | None = typer.Option(None, "--country", help="Wanted proxy country."),
+    as_json: bool = JSON,
+) -> None:
+    """Load the page now (nothing else is done on it), record the check, say what it found;
+    exit 1 when it was unreachable. Example: vipb creator check jane --profile berlin
+    """
+    found = _run(ctx, CheckCreator, {"name": name, "profile": profile,
+                                     "proxy": resolve_proxy_choice(ctx, proxy),
+                                     "country": country})
+    if found["reachable"]:
+        title = f" {found['title']!r}" if found.get("title") else ""
+        news = ("; first check" if found["first"] else "; changed since the last check"
+                if found["changed"] else "; unchanged since the last check")
+        sentence = (f"{found['name']}: reachable, HTTP {found['http_status']}{title}"
+                    f"{' at ' + found['final_url'] if found['final_url'] != found['url'] else ''}"
+                    f"{news}")
+    else:
+        status = f", HTTP {found['http_status']}" if found.get("http_status") else ""
+        sentence = (f"{found['name']}: unreachable ({found['reason']}{status}) after "
+                    f"{found['attempts']} attempt(s)")
+    emit(found, as_json, said=sentence)
+    exit_not_done(bool(found["reachable"]))
 
 
 @app.command("list")

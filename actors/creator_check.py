@@ -1,0 +1,169 @@
+"""One creator check: load the page in a tab (proxy from the rotation engine, the privacy
+profile, the tabs' egress rules), read what it says, close the tab. Nothing else happens on
+the page: no click, no scroll, no playback.
+
+Failures are classified like searches' and retried with the same bounded policy (tenacity):
+a proxy or network failure, a timeout, an HTTP 429/403 (blocked) or 5xx try again, through
+another pick of the rotation engine; a 404/410, a refused address or a missing profile do not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from actors.search_worker import RetryPolicy
+from actors.tab_actor import PROXY_ERRORS
+from actors.tab_supervisor import TabSupervisorActor
+from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
+
+log = logging.getLogger(__name__)
+_NUMBER = re.compile(r"\d[\d.,]*")
+TIMEOUT = 180.0
+READ_PAGE = """() => {
+  const canonical = document.querySelector('link[rel~="canonical" i][href]');
+  const main = document.querySelector('main, article, [role="main"]') || document.body;
+  return {canonical: canonical ? canonical.href : null, text: main ? main.innerText : ''};
+}"""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check found (the fields of ``CreatorChecked`` but ``changed``)."""
+
+    reachable: bool
+    reason: str | None
+    http_status: int | None
+    final_url: str | None
+    title: str | None
+    canonical_url: str | None
+    fingerprint: str | None
+    latency_ms: float | None
+    proxy_id: str | None
+    attempts: int
+
+    def fields(self) -> dict[str, Any]:
+        """As keyword arguments of ``Creator.record_check``."""
+        return dict(self.__dict__)
+
+
+class CheckFailed(Exception):
+    """One attempt failed, with the reason code and what is known of the page."""
+
+    def __init__(self, reason: str, message: str, retryable: bool,
+                 seen: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retryable = retryable
+        self.seen = seen or {}
+
+
+def fingerprint(text: str) -> str:
+    """A fingerprint of a page's main text (the text itself is not kept). Whitespace and
+    the values of numbers do not count: view counters and "3 minutes ago" change on every
+    load of a real profile page, while a new post or a changed bio changes the words."""
+    words = " ".join(_NUMBER.sub("#", text).split())
+    return hashlib.sha256(words.encode()).hexdigest()[:32]
+
+
+def _load_failure(message: str) -> CheckFailed:
+    if "egress" in message.lower() or "refused by vipb" in message.lower():
+        return CheckFailed("refused", message, retryable=False)
+    if any(code in message for code in PROXY_ERRORS):
+        return CheckFailed("proxy", message, retryable=True)
+    if "Timeout" in message or "ERR_TIMED_OUT" in message or "timed out" in message:
+        return CheckFailed("timeout", message, retryable=True)
+    return CheckFailed("unreachable", message, retryable=True)
+
+
+class CreatorCheck:
+    """Runs checks through the tab supervisor; called from the dispatcher's threads."""
+
+    def __init__(self, tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
+                 policy: RetryPolicy) -> None:
+        self._tabs = tabs
+        self._policy = policy
+
+    def run(self, url: str, label: str, profile: str, proxy: str,
+            country: str | None) -> CheckResult:
+        """Check ``url``; a failure after the last attempt is a result too (unreachable,
+        with its reason)."""
+        attempts = 0
+        avoid: list[str] = []
+
+        def attempt() -> CheckResult:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(url, label, profile, proxy, country, attempts, avoid)
+
+        policy = self._policy
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.attempts),
+            wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
+                                         jitter=policy.jitter),
+            retry=retry_if_exception(lambda e: isinstance(e, CheckFailed) and e.retryable),
+            reraise=True)
+        try:
+            return retrying(attempt)
+        except CheckFailed as exc:
+            seen = exc.seen
+            return CheckResult(reachable=False, reason=exc.reason, http_status=seen.get("status"),
+                               final_url=seen.get("url"), title=seen.get("title"),
+                               canonical_url=None, fingerprint=None,
+                               latency_ms=seen.get("latency_ms"),
+                               proxy_id=seen.get("proxy_id"), attempts=attempts)
+
+    def _attempt(self, url: str, label: str, profile: str, proxy: str, country: str | None,
+                 attempt: int, avoid: list[str]) -> CheckResult:
+        tabs = self._tabs()
+        try:
+            tab_id, tab, reason = tabs.prepare(url, profile, proxy, country,
+                                               tuple(avoid)).get(timeout=TIMEOUT)
+        except BaseError as exc:
+            permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
+            raise CheckFailed("no_tab", exc.message, retryable=not permanent) from None
+        try:
+            try:
+                opened = tab.open(None, label, reason).get(timeout=TIMEOUT)
+            except BaseError as exc:
+                tabs.discard(tab_id, "failed to open").get(timeout=TIMEOUT)
+                tab_id = ""
+                raise CheckFailed("no_tab", exc.message, retryable=True) from None
+            proxy_id = opened.get("proxy_id")
+            try:
+                seen = tab.navigate(url).get(timeout=TIMEOUT)
+            except BaseError as exc:
+                failure = _load_failure(exc.message)
+                failure.seen = {"proxy_id": proxy_id}
+                if proxy_id and failure.reason in ("proxy", "timeout"):
+                    avoid.append(proxy_id)  # the next attempt through another proxy
+                raise failure from None
+            status = seen.get("status")
+            if status is not None and status >= 400:
+                blocked = status in (403, 429)
+                failure = CheckFailed("blocked" if blocked else "http_error",
+                                      f"HTTP {status}", retryable=blocked or status >= 500,
+                                      seen=seen)
+                if blocked and proxy_id:
+                    avoid.append(proxy_id)
+                raise failure
+            page = tab.evaluate(f"({READ_PAGE})()").get(timeout=TIMEOUT) or {}
+            return CheckResult(reachable=True, reason=None, http_status=status,
+                               final_url=seen.get("url"), title=seen.get("title") or None,
+                               canonical_url=page.get("canonical"),
+                               fingerprint=fingerprint(str(page.get("text") or "")),
+                               latency_ms=seen.get("latency_ms"), proxy_id=proxy_id,
+                               attempts=attempt)
+        finally:
+            if tab_id:
+                try:
+                    tabs.close(tab_id, "creator check finished").get(timeout=TIMEOUT)
+                except Exception:
+                    log.warning("creator check: closing tab %s failed", tab_id)

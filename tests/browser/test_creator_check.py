@@ -1,0 +1,144 @@
+"""Creator checks in real Chromium against a local page built like a real profile page
+(header, navigation, a main column of posts with view counters and relative times that
+change on every load, a sidebar, a footer, a canonical link): reachable with title,
+canonical and final URL after a redirect; unchanged while only counters move; changed when a
+post appears; a 404 and a dead port recorded as unreachable with their reasons (retried
+within the policy); only one request per attempt reaches the page: nothing else is done."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from service.runtime import Runtime
+from tests.helpers import call, open_runtime, refuse
+from tests.servers import free_port, http_server
+
+
+@dataclass
+class Profile:
+    """What the page shows; ``loads`` counts page requests."""
+
+    posts: list[str] = field(default_factory=lambda: ["Espresso at home", "Grinder notes"])
+    loads: int = 0
+    requests: list[str] = field(default_factory=list)
+
+
+def _page(profile: Profile, base: str) -> str:
+    posts = "".join(
+        f'<article class="post"><h2><a href="/p/{n}">{title}</a></h2>'
+        f'<p class="meta"><time>{profile.loads * 7 + n} minutes ago</time> · '
+        f'{1200 + profile.loads * 13 + n:,} views</p><p>{title}: a few words.</p></article>'
+        for n, title in enumerate(profile.posts))
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Jane Doe (@jane) · Example</title>
+<link rel="canonical" href="{base}/@jane">
+<meta property="og:title" content="Jane Doe"></head><body>
+<header><a href="/">Example</a><nav><a href="/explore">Explore</a> <a href="/login">Log in</a>
+</nav></header>
+<div class="layout"><aside><p>Followers: {5000 + profile.loads}</p>
+<p>Trending now: #{profile.loads}</p></aside>
+<main><section class="bio"><h1>Jane Doe</h1><p>Coffee, gear and notes.</p></section>
+<section class="posts">{posts}</section></main></div>
+<footer>© 2026 Example · <a href="/terms">Terms</a></footer></body></html>"""
+
+
+@pytest.fixture
+def creator_site() -> Iterator[tuple[str, Profile]]:
+    profile = Profile()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            profile.requests.append(self.path)
+            if self.path == "/old-profile":
+                self.send_response(301)
+                self.send_header("Location", "/@jane")
+                self.end_headers()
+                return
+            if self.path != "/@jane":
+                self.send_error(404)
+                return
+            profile.loads += 1
+            body = _page(profile, f"http://{self.headers['Host']}").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet."""
+
+    with http_server(Handler) as base:
+        yield base, profile
+
+
+@pytest.fixture
+def rt(data_dir: Path) -> Iterator[Runtime]:
+    runtime = open_runtime(data_dir, search_attempts=2, search_retry_initial=0.05,
+                           search_retry_max=0.1)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def _check(rt: Runtime, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = call(rt, "automation:check-creator", name=name, proxy="direct")
+    return result
+
+
+def test_checks_record_what_the_page_says_and_only_real_changes(
+        rt: Runtime, creator_site: tuple[str, Profile]) -> None:
+    base, profile = creator_site
+    call(rt, "automation:add-creator", name="jane", url=base + "/old-profile")
+    first = _check(rt, "jane")
+    assert first["reachable"] and first["http_status"] == 200 and first["first"]
+    assert first["final_url"] == base + "/@jane"  # after the redirect
+    assert first["title"] == "Jane Doe (@jane) · Example"
+    assert first["canonical_url"] == base + "/@jane"
+    assert first["changed"] is False and first["attempts"] == 1
+    page_requests = [p for p in profile.requests if p in ("/old-profile", "/@jane")]
+    assert page_requests == ["/old-profile", "/@jane"]  # loaded once; nothing followed
+
+    again = _check(rt, "jane")  # counters and relative times moved, the posts did not
+    assert (again["reachable"], again["changed"], again["first"]) == (True, False, False)
+    assert again["fingerprint"] == first["fingerprint"]
+    profile.posts.insert(0, "A new burr set")
+    news = _check(rt, "jane")
+    assert news["changed"] is True and news["fingerprint"] != first["fingerprint"]
+    assert not [p for p in profile.requests if p.startswith(("/p/", "/login", "/explore"))]
+
+    call(rt, "automation:update-creator", name="jane", url=base + "/gone")
+    gone = _check(rt, "jane")
+    assert (gone["reachable"], gone["reason"], gone["http_status"]) == (False, "http_error", 404)
+    assert gone["attempts"] == 1  # a 404 is not retried
+    call(rt, "automation:update-creator", name="jane", url=f"http://127.0.0.1:{free_port()}/")
+    dead = _check(rt, "jane")
+    assert (dead["reachable"], dead["reason"], dead["attempts"]) == (False, "unreachable", 2)
+
+    rt.settle()
+    history = call(rt, "automation:creator-history", name="jane")
+    assert [h["reachable"] for h in history] == [False, False, True, True, True]
+    assert [h["changed"] for h in history] == [False, False, True, False, False]
+    [row] = call(rt, "automation:list-creators")
+    assert (row["checks"], row["last_reachable"], row["last_reason"]) == (5, False,
+                                                                         "unreachable")
+    assert row["last_changed_at"] is not None
+
+
+def test_private_pages_are_refused_without_the_allowance(data_dir: Path) -> None:
+    runtime = Runtime.open(data_dir)  # the default egress policy
+    try:
+        error = refuse(runtime, "automation:add-creator", name="x",
+                       url="http://169.254.169.254/latest/meta-data/")
+        assert error.startswith("url: ")
+        assert call(runtime, "automation:list-creators") == []
+    finally:
+        runtime.close()
+        pykka.ActorRegistry.stop_all()
