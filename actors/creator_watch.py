@@ -8,16 +8,22 @@ without asking the read models.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+import pykka
+
 from actors.base import VipbActor
-from actors.creator_check import CheckResult
+from actors.creator_check import CheckResult, CreatorCheck
 from actors.writer import EventWriter
+from domain import rules
 from domain.creator import Creator
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
+from domain.egress import EgressPolicy
 from domain.errors import ValidationError
 from domain.results import Ack
 
@@ -53,6 +59,14 @@ class CreatorWatchActor(VipbActor):
     def creator_id(self, name: str) -> str:
         """The id of the creator named ``name``."""
         return str(self.get(name).id)
+
+    def names(self, everyone: bool, names: list[str] | None) -> list[str]:
+        """The creators a schedule checks: every enabled one, or those named (each must
+        exist; a disabled one is skipped)."""
+        if everyone:
+            return sorted((c.name for c in self._all().values() if c.enabled),
+                          key=str.casefold)
+        return [c.name for c in (self.get(n) for n in names or []) if c.enabled]
 
     def target(self, name: str) -> tuple[str, str]:
         """(name as added, URL) of the creator to check."""
@@ -99,3 +113,51 @@ class CreatorWatchActor(VipbActor):
         ids = self._writer.save(creator)
         del self._all()[command.name.casefold()]
         return Ack.of(creator.id, ids)
+
+
+class CreatorRunner:
+    """Creator checks started in the background (by schedules): at most ``workers`` at once;
+    a creator whose previous check still runs is not started again."""
+
+    def __init__(self, check: CreatorCheck, watch: pykka.ActorProxy[CreatorWatchActor],
+                 egress: EgressPolicy, workers: int) -> None:
+        self._check = check
+        self._watch = watch
+        self._egress = egress
+        self._pool = ThreadPoolExecutor(max_workers=workers,
+                                        thread_name_prefix="vipb-creator-check")
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def names(self, everyone: bool, names: list[str] | None) -> list[str]:
+        """See ``CreatorWatchActor.names``."""
+        found: list[str] = self._watch.names(everyone, names).get(timeout=60)
+        return found
+
+    def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
+        """Start checks of ``names``; returns those started (not already running)."""
+        started = []
+        for name in names:
+            with self._lock:
+                if name.casefold() in self._running:
+                    continue
+                self._running.add(name.casefold())
+            started.append(name)
+            self._pool.submit(self._one, name, profile, proxy)
+        return started
+
+    def _one(self, name: str, profile: str, proxy: str) -> None:
+        try:
+            shown, url = self._watch.target(name).get(timeout=60)
+            rules.require_public_target(url, self._egress, "url")
+            result = self._check.run(url, f"creator {shown}", profile, proxy, None)
+            self._watch.record(shown, result).get(timeout=60)
+        except Exception:
+            log.exception("scheduled check of creator %s failed", name)
+        finally:
+            with self._lock:
+                self._running.discard(name.casefold())
+
+    def close(self) -> None:
+        """Drop checks not started; running ones finish in their threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -21,6 +21,7 @@ from uuid import UUID
 import pykka
 
 from actors.base import VipbActor
+from actors.creator_watch import CreatorRunner
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
 from domain.errors import BaseError, ValidationError
@@ -43,10 +44,12 @@ class SchedulerActor(VipbActor):
 
     def __init__(self, writer: EventWriter, tracker: pykka.ActorProxy[RankTrackerActor],
                  known_ids: Callable[[], list[str]],
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 creators: CreatorRunner | None = None) -> None:
         super().__init__()
         self._writer = writer
         self._tracker = tracker
+        self._creators = creators
         self._known_ids = known_ids
         self._clock = clock
         self._schedules: dict[str, Schedule] | None = None  # casefolded name -> schedule
@@ -86,11 +89,17 @@ class SchedulerActor(VipbActor):
             if missing:
                 raise ValidationError(f"{missing[0]!r} is not a tracked keyword (add it with "
                                       "vipb rank keyword add)", field="keywords")
+        if command.creators is not None or command.all_creators:
+            if self._creators is None:
+                raise ValidationError("this runtime does not check creators", field="creators")
+            self._creators.names(False, list(command.creators or ()))  # each must exist
         schedule = Schedule(id=uuid.uuid4(), name=command.name, cron=command.cron,
                             timezone=command.timezone,
                             keywords=list(command.keywords) if command.keywords else None,
                             profile=command.profile, proxy=command.proxy,
-                            starts_at=self._now())
+                            starts_at=self._now(), searches=command.searches,
+                            creators=list(command.creators) if command.creators else None,
+                            all_creators=command.all_creators)
         self._writer.save(schedule)
         schedules[command.name.casefold()] = schedule
         self._wake()
@@ -127,6 +136,8 @@ class SchedulerActor(VipbActor):
         nxt = schedule.next_run()
         return {"id": str(schedule.id), "name": schedule.name, "cron": schedule.cron,
                 "timezone": schedule.timezone, "keywords": schedule.keywords,
+                "searches": schedule.searches,
+                "creators": ["*"] if schedule.all_creators else schedule.creators,
                 "state": "paused" if schedule.paused else "active",
                 "next_run_at": nxt.astimezone(UTC).isoformat() if nxt else None}
 
@@ -158,20 +169,44 @@ class SchedulerActor(VipbActor):
         if note is not None:  # nobody waits for this answer: the log says it
             log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
         schedule.triggered(scheduled_for=scheduled_for, missed=missed,
-                           task_ids=[t["id"] for t in tasks], note=note)
+                           task_ids=[t["id"] for t in tasks], note=note,
+                           creators=self._check_creators(schedule))
         self._writer.save(schedule)
+
+    def _check_creators(self, schedule: Schedule) -> list[str] | None:
+        """Start the schedule's creator checks in the background; the names started (None:
+        it checks none)."""
+        if not schedule.checks_creators or self._creators is None:
+            return None
+        try:
+            names = self._creators.names(schedule.all_creators, schedule.creators)
+        except BaseError as exc:  # a named creator was removed since
+            log.warning("schedule %s: %s", schedule.name, exc.message)
+            names = self._creators.names(True, None) if schedule.all_creators else [
+                n for n in schedule.creators or [] if self._exists(n)]
+        return self._creators.start(names, schedule.profile, schedule.proxy)
+
+    def _exists(self, name: str) -> bool:
+        assert self._creators is not None
+        try:
+            return bool(self._creators.names(False, [name]))
+        except BaseError:
+            return False
 
     def run_now(self, name: str) -> dict[str, Any]:
         """Queue the schedule's searches now, paused or not; its next cron run is unchanged.
         Keywords already queued or running are not queued twice."""
         schedule = self._get(name)
         tasks, note = self._queue(schedule)
-        schedule.ran_on_request(at=self._now(), task_ids=[t["id"] for t in tasks], note=note)
+        schedule.ran_on_request(at=self._now(), task_ids=[t["id"] for t in tasks], note=note,
+                                creators=self._check_creators(schedule))
         ack = self._save(schedule)
         return {"name": schedule.name, "tasks": tasks, "note": note, "position": ack.position}
 
     def _queue(self, schedule: Schedule) -> tuple[list[dict[str, Any]], str | None]:
         """The schedule's searches queued now, or why none was."""
+        if not schedule.searches:
+            return [], None
         command = StartSearch(profile=schedule.profile, proxy=schedule.proxy)
         try:
             return self._tracker.start_search(command, f"schedule:{schedule.name}",

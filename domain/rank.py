@@ -231,7 +231,11 @@ class Schedule(Aggregate):
     @event("ScheduleCreated")
     def __init__(self, id: UUID, name: str, cron: str, timezone: str,
                  keywords: list[str] | None, profile: str, proxy: str,
-                 starts_at: datetime) -> None:
+                 starts_at: datetime, searches: bool = True,
+                 creators: list[str] | None = None, all_creators: bool = False) -> None:
+        self.searches = searches  # events before creator watch: searches only
+        self.creators = creators  # names to check, or every enabled one (all_creators)
+        self.all_creators = all_creators
         self.name = name
         self.starts_at = starts_at  # runs are counted from here (the scheduler's clock)
         self.proxy = proxy
@@ -245,13 +249,20 @@ class Schedule(Aggregate):
 
     @event("ScheduleTriggered")
     def triggered(self, scheduled_for: datetime, missed: int, task_ids: list[str],
-                  note: str | None) -> None:
+                  note: str | None, creators: list[str] | None = None) -> None:
         """The schedule fired for ``scheduled_for`` (``missed`` > 0: runs owed while no host
-        was up were folded into this one); ``note`` says why no task was queued."""
+        was up were folded into this one); ``note`` says why no task was queued;
+        ``creators``: the creator checks started."""
         self.last_fire = scheduled_for
 
+    @property
+    def checks_creators(self) -> bool:
+        """Does this schedule check creators?"""
+        return self.all_creators or bool(self.creators)
+
     @event("ScheduleRunOnRequest")
-    def ran_on_request(self, at: datetime, task_ids: list[str], note: str | None) -> None:
+    def ran_on_request(self, at: datetime, task_ids: list[str], note: str | None,
+                       creators: list[str] | None = None) -> None:
         """Run at ``at`` because someone asked (``vipb schedule run-now``), paused or not;
         its cron runs stay as they were."""
 

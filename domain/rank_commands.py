@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
 from domain import cron, rules
 from domain.commands import Command, Country
+from domain.creator_commands import CreatorName
 from domain.ranking import MAX_DEPTH, normalize_domain
 from domain.results import Ack
 from domain.tab_commands import DEFAULT_PROFILE, ProfileName, ProxyChoice
@@ -196,7 +197,10 @@ class GetReport(Command):
 
 
 class CreateSchedule(Command):
-    """Run rank tracking on a cron schedule: the listed keywords, or every tracked one.
+    """Run rank tracking on a cron schedule (the listed keywords, or every tracked one) and,
+    if asked, creator checks (the listed creators, or every enabled one).
+
+    ``searches`` false: a schedule of creator checks only.
 
     Example: {"name": "morning", "cron": "0 6 * * *", "timezone": "Europe/Berlin"}
     """
@@ -209,6 +213,20 @@ class CreateSchedule(Command):
     keywords: tuple[Keyword, ...] | None = Field(default=None, min_length=1, max_length=500)
     profile: ProfileName = DEFAULT_PROFILE
     proxy: ProxyChoice = "auto"
+    searches: bool = True
+    creators: tuple[CreatorName, ...] | None = Field(default=None, min_length=1,
+                                                     max_length=500)
+    all_creators: bool = False
+
+    @model_validator(mode="after")
+    def _does_something(self) -> CreateSchedule:
+        if self.creators is not None and self.all_creators:
+            raise ValueError("name creators or ask for all of them, not both")
+        if not self.searches and self.keywords is not None:
+            raise ValueError("keywords are searched: drop them or keep searches on")
+        if not self.searches and self.creators is None and not self.all_creators:
+            raise ValueError("a schedule without searches needs creators to check")
+        return self
 
 
 class ScheduleRef(Command):

@@ -215,7 +215,8 @@ class SchedulesView(View):
     """Schedules and one execution log row per trigger."""
 
     name: ClassVar[str] = "schedules"
-    schema_version: ClassVar[int] = 2  # 2: execution_logs.on_request
+    # 2: execution_logs.on_request; 3: schedules.searches/creators, execution_logs.creators
+    schema_version: ClassVar[int] = 3
     tables: ClassVar[tuple[str, ...]] = ("schedules", "execution_logs")
 
     def create(self, cur: sqlite3.Cursor) -> None:
@@ -228,6 +229,8 @@ class SchedulesView(View):
                 timezone TEXT NOT NULL,
                 keywords TEXT,
                 profile TEXT NOT NULL,
+                searches INTEGER NOT NULL DEFAULT 1,
+                creators TEXT,
                 state TEXT NOT NULL,
                 triggers INTEGER NOT NULL DEFAULT 0,
                 last_scheduled_for TEXT,
@@ -247,7 +250,8 @@ class SchedulesView(View):
                 tasks INTEGER NOT NULL,
                 task_ids TEXT NOT NULL,
                 note TEXT,
-                on_request INTEGER NOT NULL DEFAULT 0
+                on_request INTEGER NOT NULL DEFAULT 0,
+                creators TEXT
             )""")
 
     def handlers(self) -> dict[str, Handler]:
@@ -271,11 +275,14 @@ class SchedulesView(View):
         s = rec.state
         ts = rec.timestamp or ""
         starts = _iso(s["starts_at"]) or ts
+        creators = ["*"] if s.get("all_creators") else s.get("creators")
         cur.execute(
             "INSERT OR REPLACE INTO schedules (id, name, cron, timezone, keywords, profile, "
-            "state, next_run_at, created_at, updated_at) VALUES (?,?,?,?,?,?,'active',?,?,?)",
+            "searches, creators, state, next_run_at, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,'active',?,?,?)",
             (rec.aggregate, s["name"], s["cron"], s["timezone"],
              json.dumps(s["keywords"]) if s["keywords"] is not None else None, s["profile"],
+             int(s.get("searches", True)), json.dumps(creators) if creators else None,
              self._next_run(s["cron"], s["timezone"], starts), ts, ts))
 
     def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
@@ -289,9 +296,10 @@ class SchedulesView(View):
             "UPDATE schedules SET triggers=triggers+1, last_scheduled_for=?, "
             "last_triggered_at=?, next_run_at=?, updated_at=? WHERE id=?",
             (scheduled_for, rec.timestamp, nxt, rec.timestamp, rec.aggregate))
-        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?,0)",
+        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?,0,?)",
                     (rec.notification_id, rec.aggregate, name, scheduled_for, rec.timestamp,
-                     s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"]))
+                     s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"],
+                     _names(s.get("creators"))))
 
     def _ran_on_request(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         s = rec.state
@@ -299,9 +307,10 @@ class SchedulesView(View):
         row = cur.execute("SELECT name FROM schedules WHERE id=?", (rec.aggregate,)).fetchone()
         cur.execute("UPDATE schedules SET triggers=triggers+1, last_triggered_at=?, "
                     "updated_at=? WHERE id=?", (rec.timestamp, rec.timestamp, rec.aggregate))
-        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,0,?,?,?,1)",
+        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,0,?,?,?,1,?)",
                     (rec.notification_id, rec.aggregate, row[0] if row else "?", at,
-                     rec.timestamp, len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"]))
+                     rec.timestamp, len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"],
+                     _names(s.get("creators"))))
 
     def _paused(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='paused', next_run_at=NULL, updated_at=? "
@@ -316,3 +325,8 @@ class SchedulesView(View):
     def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='removed', next_run_at=NULL, updated_at=? "
                     "WHERE id=?", (rec.timestamp, rec.aggregate))
+
+
+def _names(creators: list[str] | None) -> str | None:
+    """The creator checks a run started, as JSON (None: the schedule checks none)."""
+    return json.dumps(creators) if creators is not None else None

@@ -90,8 +90,9 @@ def schedules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str,
     """Schedules by name."""
     where = "" if include_removed else "WHERE state!='removed'"
     rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
-    return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"] else None}
-            for r in rows]
+    return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"] else None,
+             "searches": bool(r["searches"]),
+             "creators": json.loads(r["creators"]) if r["creators"] else None} for r in rows]
 
 
 def _features(text: str | None) -> dict[str, int]:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
 from actors.creator_check import CreatorCheck
-from actors.creator_watch import CreatorWatchActor
+from actors.creator_watch import CreatorRunner, CreatorWatchActor
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
@@ -282,17 +282,20 @@ class Runtime:
             self.writer, self.tabs, settings,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
         self.tracker = proxy_of(self.tracker_ref)
+        self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
+        self.creators = proxy_of(self.creators_ref)
+        check = CreatorCheck(self.tabs, RetryPolicy.from_settings(settings))
+        self.creator_runner = CreatorRunner(check, self.creators, settings.egress_policy(),
+                                            settings.search_concurrency)
+        self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
+            self.creators, self.reader, self.settle, check,
+            settings.egress_policy()).handlers())
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
-                                                  self._schedule_ids, clock)
+                                                  self._schedule_ids, clock,
+                                                  self.creator_runner)
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(RANK_COMMANDS, automation.handlers())
-        self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
-        self.creators = proxy_of(self.creators_ref)
-        self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
-            self.creators, self.reader, self.settle,
-            CreatorCheck(self.tabs, RetryPolicy.from_settings(settings)),
-            settings.egress_policy()).handlers())
 
     def _creator_ids(self) -> list[str]:
         """Creators not removed, from the event store (the watch actor loads each)."""
@@ -496,6 +499,7 @@ class Runtime:
 
         return [
             ("stopping the scheduler", self.scheduler_ref.stop),
+            ("stopping creator checks", self.creator_runner.close),
             ("stopping creator watch", self.creators_ref.stop),
             # running searches are interrupted and resume next time
             ("stopping the rank tracker", self.tracker_ref.stop),

@@ -370,15 +370,25 @@ def schedule_add(
     profile: str = typer.Option("default", "--profile",
                                 help="Privacy profile of the schedule's searches."),
     proxy: str = typer.Option("auto", "--proxy", help="auto, a proxy id, or direct."),
+    creators: bool = typer.Option(False, "--creators",
+                                  help="Also check every enabled creator."),
+    creator: list[str] = typer.Option([], "--creator",
+                                      help="Also check this creator; repeatable."),
+    no_searches: bool = typer.Option(False, "--no-searches",
+                                     help="Check creators only, search nothing."),
     as_json: bool = JSON,
 ) -> None:
-    """Run rank tracking on a schedule (fires while `vipb host run` runs).
+    """Run rank tracking (and creator checks) on a schedule (fires while `vipb host run`
+    runs).
 
-    Example: vipb schedule add mornings --cron "0 6 * * *" --timezone Europe/Berlin
+    Example: vipb schedule add mornings --cron "0 6 * * *" --timezone Europe/Berlin --creators
     """
     emit(_run(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
                                     "keywords": keyword or None, "profile": profile,
-                                    "proxy": resolve_proxy_choice(ctx, proxy)}), as_json)
+                                    "proxy": resolve_proxy_choice(ctx, proxy),
+                                    "searches": not no_searches,
+                                    "creators": creator or None, "all_creators": creators}),
+         as_json)
 
 
 @schedule_app.command("pause")

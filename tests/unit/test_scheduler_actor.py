@@ -12,6 +12,7 @@ from typing import Any
 import pykka
 import pytest
 
+from actors.creator_watch import CreatorRunner
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import MAX_SLEEP, SchedulerActor
 from adapters.config import Settings
@@ -138,3 +139,43 @@ def test_a_refused_queue_is_the_runs_note_and_unknown_names_are_refused(parts: A
     with pytest.raises(ValidationError, match="a schedule named 'nightly' exists"):
         _create(scheduler)
     assert len(writer.named("ScheduleCreated")) == 1
+
+
+class FakeRunner(CreatorRunner):
+    """The runner's two calls, answered from a list of creators; records what it started."""
+
+    def __init__(self, creators: dict[str, bool]) -> None:  # name -> enabled
+        self.creators = creators
+        self.started: list[tuple[list[str], str, str]] = []
+
+    def names(self, everyone: bool, names: list[str] | None) -> list[str]:
+        """Every enabled one, or the named (unknown: refused, disabled: skipped)."""
+        if everyone:
+            return [n for n, on in self.creators.items() if on]
+        for name in names or []:
+            if name not in self.creators:
+                raise ValidationError(f"no creator named {name!r}", field="name")
+        return [n for n in names or [] if self.creators[n]]
+
+    def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
+        """Record the start."""
+        self.started.append((list(names), profile, proxy))
+        return list(names)
+
+
+def test_schedules_check_creators_and_may_search_nothing(parts: Any) -> None:
+    _scheduler, tracker, writer, clock = parts
+    runner = FakeRunner({"jane": True, "joe": False, "ann": True})
+    scheduler = SchedulerActor.start(writer, tracker, lambda: [], clock, runner).proxy()
+    with pytest.raises(ValidationError, match="no creator named 'nobody'"):
+        _create(scheduler, name="x", creators=["nobody"])
+    _create(scheduler, name="everyone", all_creators=True, searches=False, profile="berlin")
+    _create(scheduler, name="some", creators=["joe", "jane"])
+    clock.now = T0 + timedelta(hours=1)
+    assert sorted(scheduler.tick().get()) == ["everyone", "some"]
+    assert sorted(runner.started) == [(["jane"], "default", "auto"),
+                                      (["jane", "ann"], "berlin", "auto")]
+    [(_, origin, _, _)] = tracker.calls().get()  # "everyone" searches nothing
+    assert origin == "schedule:some"
+    fired = {e.originator_id: e for e in writer.named("ScheduleTriggered")}
+    assert sorted(e.creators for e in fired.values()) == [["jane"], ["jane", "ann"]]
