@@ -122,3 +122,14 @@ def creator_history(conn: sqlite3.Connection, creator_id: str,
                         "ORDER BY checked_at DESC, version DESC LIMIT ?", (creator_id, limit))
     return [{**dict(r), "reachable": bool(r["reachable"]), "changed": bool(r["changed"])}
             for r in rows]
+
+
+def check_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
+    """Creator checks so far by outcome: reachable, or the reason it was not."""
+    counts: dict[str, int] = {"reachable": 0}
+    for reachable, reason, count in conn.execute(
+            "SELECT reachable, reason, count(*) FROM creator_watch_history "
+            "GROUP BY reachable, reason"):
+        key = "reachable" if reachable else (reason or "unreachable")
+        counts[key] = counts.get(key, 0) + count
+    return counts

@@ -4,7 +4,7 @@ A custom collector reads the figures when scraped (nothing is counted on the hot
 uptime, store head, commits, projection lag per view, proxies by status, open tabs, actors,
 queued and running searches; from the read models, the latest position of each tracked
 keyword x target domain x engine x country x device (at most ``MAX_POSITION_SERIES`` series)
-and finished searches by outcome.
+finished searches and creator checks by outcome.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from projections import rank_queries
+from projections import creators, rank_queries
 
 # One series per tracked keyword x target domain x engine x country x device: bounded by what
 # the user tracks, and capped here so that a large account cannot swamp the scraper.
@@ -88,6 +88,7 @@ class RankCollector(Collector):
         with self._read() as conn:
             positions, dropped = rank_queries.latest_positions(conn, MAX_POSITION_SERIES)
             outcomes = rank_queries.search_outcomes(conn)
+            checked = creators.check_outcomes(conn)
         gauge = GaugeMetricFamily(
             "vipb_rank_position", "Latest position of a target domain for a tracked keyword "
             "(absent when the latest search did not rank it)",
@@ -104,6 +105,11 @@ class RankCollector(Collector):
         for outcome, count in outcomes.items():
             searches.add_metric([outcome], count)
         yield searches
+        checks = CounterMetricFamily("vipb_creator_checks", "Creator checks by outcome "
+                                     "(reachable, or why not)", labels=["outcome"])
+        for outcome, count in checked.items():
+            checks.add_metric([outcome], count)
+        yield checks
 
 
 def serve_metrics(port: int, *collectors: Collector) -> Any:

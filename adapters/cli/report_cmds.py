@@ -17,6 +17,7 @@ from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done
 from adapters.reports import chart_png, chart_svg, html_report, series_of
 from adapters.store import parse_since
+from domain.creator_commands import ListCreators
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.rank_commands import GetReport
@@ -86,7 +87,8 @@ def report(
              columns=["keyword", "engine", "domain", "latest", "change", "best"],
              title="searches in this period")
     elif fmt == "html":
-        _write(output, html_report(rows, datetime.now(UTC), period).encode())
+        creators = state(ctx).commands().execute(parse_command(ListCreators, {}))
+        _write(output, html_report(rows, datetime.now(UTC), period, creators).encode())
     elif fmt == "json":
         _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
                         + "\n").encode())

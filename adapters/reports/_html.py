@@ -41,9 +41,31 @@ def _features(features: Mapping[str, int]) -> str:
     return ", ".join(f"{escape(k.replace('_', ' '))} {v}" for k, v in features.items()) or "-"
 
 
+def _creators(creators: Sequence[Mapping[str, Any]]) -> str:
+    """The creator availability table (``automation:list-creators`` rows)."""
+    if not creators:
+        return "<h2>Creator availability</h2><p class=\"muted\">No creator pages are watched.</p>"
+    lines = ["<h2>Creator availability</h2><table><tr><th>creator</th><th>platform</th>"
+             "<th>last check</th><th>result</th><th>last change</th><th>checks</th></tr>"]
+    for c in creators:
+        if c.get("last_checked_at") is None:
+            result = '<span class="muted">not checked yet</span>'
+        elif c.get("last_reachable"):
+            result = f"reachable, HTTP {escape(str(c.get('last_http_status')))}"
+        else:
+            result = f'<span class="down">unreachable: {escape(str(c.get("last_reason")))}</span>'
+        when = (c.get("last_checked_at") or "-")[:16].replace("T", " ")
+        changed = (c.get("last_changed_at") or "-")[:16].replace("T", " ")
+        lines.append(f"<tr><td>{escape(c['name'])}</td><td>{escape(c['platform'])}</td>"
+                     f"<td>{escape(when)}</td><td>{result}</td><td>{escape(changed)}</td>"
+                     f"<td class=\"n\">{int(c.get('checks') or 0)}</td></tr>")
+    lines.append("</table>")
+    return "".join(lines)
+
+
 def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
-                period: str) -> str:
-    """The report for ``rows`` (``automation:get-report`` rows)."""
+                period: str, creators: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The report for ``rows`` (``automation:get-report`` rows) and the watched creators."""
     body = [f"<h1>Rank report</h1><p class=\"muted\">{escape(period)}; generated "
             f"{escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}; {len(rows)} "
             "keyword x domain pair(s)</p>", "<h2>Summary</h2>"]
@@ -70,8 +92,7 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
     for where, group in contexts.items():
         body.append(f"<section><h3>{escape(where)}</h3>"
                     f"{chart_svg(where, series_of(group))}</section>")
-    body.append("<h2>Creator availability</h2><p class=\"muted\">No creator pages are "
-                "watched yet.</p>")
+    body.append(_creators(creators or []))
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             "<title>vipb rank report</title>"

@@ -16,6 +16,8 @@ import pykka
 from playwright.sync_api import sync_playwright
 
 from adapters.browser import LAUNCH_ARGS, find_chromium
+from domain.creator import Creator
+from domain.creator_commands import AddCreator
 from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import AddDomain, AddKeyword
@@ -49,6 +51,14 @@ def _record(data_dir: Path) -> None:
                                            url=f"https://{domain}/coffee", results_scanned=10)
             task.completed(results_scanned=10, pages=1, ranked=1, features={"ads_top": 2})
             rt.writer.save(task)
+        ack = rt.dispatcher.execute(parse_command(AddCreator, {
+            "name": "jane", "url": "https://example.com/@jane", "platform": "blog"}))
+        creator = rt.writer.load(Creator, uuid.UUID(ack.id))
+        assert creator is not None
+        creator.record_check(reachable=False, reason="timeout", http_status=None,
+                             final_url=None, title=None, canonical_url=None, fingerprint=None,
+                             latency_ms=None, proxy_id=None, attempts=3)
+        rt.writer.save(creator)
         rt.settle()
     finally:
         rt.close()
@@ -70,6 +80,8 @@ def _open(html: Path) -> dict[str, Any]:
             page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
             page.goto(html.as_uri())
             page.wait_for_load_state("load")
+            creators = page.evaluate("""() => [...document.querySelectorAll('table')].pop()
+                .innerText""")
             drawn = page.evaluate("""() => [...document.querySelectorAll('section svg')].map(
                 svg => ({
                   legend: [...svg.querySelectorAll('.legend text')].map(t => t.textContent),
@@ -82,7 +94,8 @@ def _open(html: Path) -> dict[str, Any]:
             shot = page.locator("section svg").first.screenshot()
         finally:
             browser.close()
-    return {"requests": requests, "console": console, "drawn": drawn, "shot": shot}
+    return {"requests": requests, "console": console, "drawn": drawn, "shot": shot,
+            "creators": creators}
 
 
 def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> None:
@@ -111,6 +124,7 @@ def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> No
     seen = _open(html)
     assert seen["requests"] == [html.as_uri()]  # the file itself, nothing else
     assert seen["console"] == []
+    assert "jane\tblog" in seen["creators"] and "unreachable: timeout" in seen["creators"]
     [chart] = seen["drawn"]
     plotted = dict(zip(chart["legend"], chart["series"], strict=True))
     assert plotted == {"blog.example": [3, 5], "shop.example": [7, 4]}

@@ -11,6 +11,8 @@ from typing import Any
 from prometheus_client.core import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
+from domain.creator import Creator
+from domain.creator_commands import AddCreator
 from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import AddDomain, AddKeyword
@@ -67,6 +69,21 @@ def test_latest_positions_of_tracked_pairs_and_outcome_counters(runtime: Runtime
     assert samples["vipb_searches_total|outcome=failed"] == 1.0
     assert samples["vipb_searches_total|outcome=cancelled"] == 0.0
     assert samples["vipb_rank_position_series_dropped"] == 0.0
+    assert samples["vipb_creator_checks_total|outcome=reachable"] == 0.0
+    ack = rt.dispatcher.execute(parse_command(AddCreator, {"name": "jane",
+                                                           "url": "https://example.com/"}))
+    creator = rt.writer.load(Creator, uuid.UUID(ack.id))
+    assert creator is not None
+    for reachable, reason in ((True, None), (False, "timeout"), (False, "timeout")):
+        creator.record_check(reachable=reachable, reason=reason, http_status=None,
+                             final_url=None, title=None, canonical_url=None,
+                             fingerprint="f" if reachable else None, latency_ms=None,
+                             proxy_id=None, attempts=1)
+    rt.writer.save(creator)
+    rt.settle()
+    checks = {k: v for k, v in _scrape(rt).items() if k.startswith("vipb_creator_checks")}
+    assert checks == {"vipb_creator_checks_total|outcome=reachable": 1.0,
+                      "vipb_creator_checks_total|outcome=timeout": 2.0}
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RankCollector(rt.reader))
     text = generate_latest(registry).decode()
