@@ -87,6 +87,10 @@ def tabs() -> bool:
         vipb("privacy", "stats")
         served = sorted(set(site.requests))
         print(f"\nthe local site served {served} (the tracker paths were blocked)")
+        # creator watch: a page is loaded and read, nothing else is done on it
+        vipb("creator", "add", "demo-creator", site.url("/frame.html"), "--platform", "web")
+        vipb("creator", "check", "demo-creator", "--profile", "demo-berlin")
+        vipb("creator", "list")
     return True
 
 
@@ -110,7 +114,12 @@ def rank_tracking(engine: SerpSite) -> None:
     engine.fail_next = 0
     vipb("rank", "history")
     vipb("rank", "tasks")
-    vipb("schedule", "add", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Amsterdam")
+    vipb("rank", "report")
+    report = Path(os.environ["VIPB_DATA_DIR"]).parent / "rank-report.html"
+    vipb("rank", "report", "--format", "html", "-o", str(report))
+    print(f"report written: {report} ({report.stat().st_size} bytes, one self-contained file)")
+    vipb("schedule", "add", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Amsterdam",
+         "--creators")
     vipb("schedule", "list")
 
 
