@@ -56,8 +56,15 @@ class Tab(Aggregate):
     def tracker_stats(self, blocked: int, allowed: int, top_domains: dict[str, int]) -> None:
         """A periodic summary of the tracker blocker for this tab (never per request)."""
 
+    def close(self, reason: str) -> bool:
+        """Close the tab; False (no event) when it is closed already."""
+        if self.closed:
+            return False
+        self._closed(reason=reason)
+        return True
+
     @event("TabClosed")
-    def close(self, reason: str) -> None:
+    def _closed(self, reason: str) -> None:
         """The tab was closed."""
         self.closed = True
 

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
-from adapters.cli.formats import tabular
+from adapters.cli.formats import rendering, tabular
 from adapters.cli.output import emit, exit_not_done, out
 from adapters.logs import RepeatFilter
 from domain.errors import ValidationError
@@ -60,7 +60,11 @@ def status(
     Without a running host, the same figures from the data dir. Example: vipb status --json
     """
     data: dict[str, Any] = state(ctx).commands().execute(HostStatus())
-    emit(data, as_json)
+    shown = data
+    if not as_json and rendering().for_people and not rendering().columns:
+        lagging = {v: n for v, n in (data.get("views") or {}).items() if n}
+        shown = {**data, "views": lagging or "all at the store head"}
+    emit(shown, as_json)
     exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
 
 
