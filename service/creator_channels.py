@@ -23,6 +23,7 @@ from domain.creator_commands import (
 )
 from domain.egress import EgressPolicy
 from projections import creators as queries
+from service.views import SettledReads
 
 Handler = Callable[[Any], Any]
 TIMEOUT = 300.0
@@ -36,8 +37,7 @@ class CreatorChannels:
                  settle: Callable[[], None], check: CreatorCheck,
                  egress: EgressPolicy) -> None:
         self._watch = watch
-        self._read = read
-        self._settle = settle
+        self._reads = SettledReads(read, settle)
         self._check = check
         self._egress = egress
 
@@ -49,8 +49,8 @@ class CreatorChannels:
             UpdateCreator: lambda c: w.update(self._public(c)).get(timeout=TIMEOUT),
             CheckCreator: self._run_check,
             RemoveCreator: lambda c: w.remove(c).get(timeout=TIMEOUT),
-            ListCreators: lambda c: self._query(queries.creators, c.include_removed),
-            CreatorHistory: lambda c: self._query(
+            ListCreators: lambda c: self._reads.query(queries.creators, c.include_removed),
+            CreatorHistory: lambda c: self._reads.query(
                 queries.creator_history, w.creator_id(c.name).get(timeout=TIMEOUT), c.limit),
         }
 
@@ -69,8 +69,3 @@ class CreatorChannels:
                                  command.country)
         recorded: dict[str, Any] = self._watch.record(name, result).get(timeout=TIMEOUT)
         return recorded
-
-    def _query(self, read: Callable[..., Any], *args: Any) -> Any:
-        self._settle()
-        with self._read() as conn:
-            return read(conn, *args)

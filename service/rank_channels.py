@@ -41,6 +41,7 @@ from domain.rank_commands import (
     StopSearch,
 )
 from projections import rank_queries
+from service.views import SettledReads
 
 Handler = Callable[[Any], Any]
 TIMEOUT = 300.0
@@ -55,8 +56,7 @@ class RankChannels:
                  settle: Callable[[], None]) -> None:
         self._tracker = tracker
         self._scheduler = scheduler
-        self._read = read
-        self._settle = settle
+        self._reads = SettledReads(read, settle)
 
     def handlers(self) -> dict[type[Any], Handler]:
         """Command type -> handler."""
@@ -64,24 +64,24 @@ class RankChannels:
         return {
             AddDomain: lambda c: t.add_domain(c).get(timeout=TIMEOUT),
             RemoveDomain: lambda c: t.remove_domain(c).get(timeout=TIMEOUT),
-            ListDomains: lambda c: self._query(rank_queries.domains, c.include_removed),
+            ListDomains: lambda c: self._reads.query(rank_queries.domains, c.include_removed),
             AddKeyword: lambda c: t.add_keyword(c).get(timeout=TIMEOUT),
             RemoveKeyword: lambda c: t.remove_keyword(c).get(timeout=TIMEOUT),
-            ListKeywords: lambda c: self._query(rank_queries.keywords, c.include_removed),
+            ListKeywords: lambda c: self._reads.query(rank_queries.keywords, c.include_removed),
             ListEngines: lambda c: t.engines().get(timeout=TIMEOUT),
             StartSearch: self._start,
             StopSearch: lambda c: t.stop_search(c.task_id).get(timeout=TIMEOUT),
-            GetTasks: lambda c: self._query(rank_queries.tasks, c.state, c.limit),
+            GetTasks: lambda c: self._reads.query(rank_queries.tasks, c.state, c.limit),
             GetResults: lambda c: self.outcomes([str(UUID(t)) for t in c.task_ids]),
-            GetPositions: lambda c: self._query(rank_queries.positions, c.domain, c.keyword,
+            GetPositions: lambda c: self._reads.query(rank_queries.positions, c.domain, c.keyword,
                                                 c.limit),
             CreateSchedule: lambda c: s.create(c).get(timeout=TIMEOUT),
             PauseSchedule: lambda c: s.pause(c.name).get(timeout=TIMEOUT),
             ResumeSchedule: lambda c: s.resume(c.name).get(timeout=TIMEOUT),
             RemoveSchedule: lambda c: s.remove(c.name).get(timeout=TIMEOUT),
             RunSchedule: lambda c: s.run_now(c.name).get(timeout=TIMEOUT),
-            ListSchedules: lambda c: self._query(rank_queries.schedules, c.include_removed),
-            GetReport: lambda c: self._query(
+            ListSchedules: lambda c: self._reads.query(rank_queries.schedules, c.include_removed),
+            GetReport: lambda c: self._reads.query(
                 rank_queries.report, c.domain, c.keyword, c.engine, c.device,
                 c.since.astimezone(UTC).isoformat() if c.since else None, c.limit),
         }
@@ -92,11 +92,5 @@ class RankChannels:
 
     def outcomes(self, task_ids: list[str]) -> list[dict[str, Any]]:
         """Each task's state and, when completed, its position per target domain."""
-        found: list[dict[str, Any]] = self._query(rank_queries.outcomes, task_ids)
+        found: list[dict[str, Any]] = self._reads.query(rank_queries.outcomes, task_ids)
         return found
-
-    def _query(self, read: Callable[..., Any], *args: Any) -> Any:
-        """A read query on settled views."""
-        self._settle()
-        with self._read() as conn:
-            return read(conn, *args)
