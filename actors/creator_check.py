@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,15 @@ class CreatorCheck:
                  policy: RetryPolicy) -> None:
         self._tabs = tabs
         self._policy = policy
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """No more retries: a check waiting to retry ends now with its last failure (the
+        host is stopping)."""
+        self._stopping.set()
+
+    def _wait(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
 
     def run(self, url: str, label: str, profile: str, proxy: str,
             country: str | None) -> CheckResult:
@@ -98,18 +108,27 @@ class CreatorCheck:
         attempts = 0
         avoid: list[str] = []
 
+        failures: list[CheckFailed] = []
+
         def attempt() -> CheckResult:
             nonlocal attempts
+            if failures and self._stopping.is_set():
+                raise failures[-1]  # stopped while waiting to retry: the last one stands
             attempts += 1
-            return self._attempt(url, label, profile, proxy, country, attempts, avoid)
+            try:
+                return self._attempt(url, label, profile, proxy, country, attempts, avoid)
+            except CheckFailed as exc:
+                failures.append(exc)
+                raise
 
         policy = self._policy
         retrying = Retrying(
             stop=stop_after_attempt(policy.attempts),
             wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
                                          jitter=policy.jitter),
-            retry=retry_if_exception(lambda e: isinstance(e, CheckFailed) and e.retryable),
-            reraise=True)
+            retry=retry_if_exception(lambda e: isinstance(e, CheckFailed) and e.retryable
+                                     and not self._stopping.is_set()),
+            sleep=self._wait, reraise=True)
         try:
             return retrying(attempt)
         except CheckFailed as exc:

@@ -136,7 +136,7 @@ class CreatorRunner:
 
     def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
         """Start checks of ``names``; returns those started (not already running)."""
-        started = []
+        started: list[str] = []
         for name in names:
             with self._lock:
                 if name.casefold() in self._running:
@@ -159,5 +159,7 @@ class CreatorRunner:
                 self._running.discard(name.casefold())
 
     def close(self) -> None:
-        """Drop checks not started; running ones finish in their threads."""
+        """Drop checks not started; running ones stop retrying and finish with what they
+        have (their tabs close with the host)."""
+        self._check.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
