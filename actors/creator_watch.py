@@ -60,13 +60,25 @@ class CreatorWatchActor(VipbActor):
         """The id of the creator named ``name``."""
         return str(self.get(name).id)
 
-    def names(self, everyone: bool, names: list[str] | None) -> list[str]:
-        """The creators a schedule checks: every enabled one, or those named (each must
-        exist; a disabled one is skipped)."""
+    def names(self, everyone: bool, names: list[str] | None,
+              strict: bool = True) -> list[str]:
+        """The creators a schedule checks: every enabled one, or those named; a disabled
+        one is skipped, and so is one that does not exist unless ``strict`` (then refused:
+        a schedule is created naming creators that exist; one removed since is passed over
+        when it fires)."""
         if everyone:
             return sorted((c.name for c in self._all().values() if c.enabled),
                           key=str.casefold)
-        return [c.name for c in (self.get(n) for n in names or []) if c.enabled]
+        found = []
+        for name in names or []:
+            creator = self._all().get(name.casefold())
+            if creator is None:
+                if strict:
+                    self.get(name)  # raises, naming it
+                log.warning("creator %s no longer exists: not checked", name)
+            elif creator.enabled:
+                found.append(creator.name)
+        return found
 
     def target(self, name: str) -> tuple[str, str]:
         """(name as added, URL) of the creator to check."""
@@ -129,10 +141,21 @@ class CreatorRunner:
         self._running: set[str] = set()
         self._lock = threading.Lock()
 
-    def names(self, everyone: bool, names: list[str] | None) -> list[str]:
+    def names(self, everyone: bool, names: list[str] | None,
+              strict: bool = True) -> list[str]:
         """See ``CreatorWatchActor.names``."""
-        found: list[str] = self._watch.names(everyone, names).get(timeout=60)
+        found: list[str] = self._watch.names(everyone, names, strict).get(timeout=60)
         return found
+
+    def check_now(self, name: str, profile: str, proxy: str,
+                  country: str | None) -> dict[str, Any]:
+        """Check the creator in the calling thread (the watch actor stays free) and record
+        it there; the recorded check (``automation:check-creator``'s reply)."""
+        shown, url = self._watch.target(name).get(timeout=60)
+        rules.require_public_target(url, self._egress, "url")  # the policy may have changed
+        result = self._check.run(url, f"creator {shown}", profile, proxy, country)
+        recorded: dict[str, Any] = self._watch.record(shown, result).get(timeout=60)
+        return recorded
 
     def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
         """Start checks of ``names``; returns those started (not already running)."""
@@ -148,10 +171,7 @@ class CreatorRunner:
 
     def _one(self, name: str, profile: str, proxy: str) -> None:
         try:
-            shown, url = self._watch.target(name).get(timeout=60)
-            rules.require_public_target(url, self._egress, "url")
-            result = self._check.run(url, f"creator {shown}", profile, proxy, None)
-            self._watch.record(shown, result).get(timeout=60)
+            self.check_now(name, profile, proxy, None)
         except Exception:
             log.exception("scheduled check of creator %s failed", name)
         finally:

@@ -178,20 +178,8 @@ class SchedulerActor(VipbActor):
         it checks none)."""
         if not schedule.checks_creators or self._creators is None:
             return None
-        try:
-            names = self._creators.names(schedule.all_creators, schedule.creators)
-        except BaseError as exc:  # a named creator was removed since
-            log.warning("schedule %s: %s", schedule.name, exc.message)
-            names = self._creators.names(True, None) if schedule.all_creators else [
-                n for n in schedule.creators or [] if self._exists(n)]
+        names = self._creators.names(schedule.all_creators, schedule.creators, strict=False)
         return self._creators.start(names, schedule.profile, schedule.proxy)
-
-    def _exists(self, name: str) -> bool:
-        assert self._creators is not None
-        try:
-            return bool(self._creators.names(False, [name]))
-        except BaseError:
-            return False
 
     def run_now(self, name: str) -> dict[str, Any]:
         """Queue the schedule's searches now, paused or not; its next cron run is unchanged.

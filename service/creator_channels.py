@@ -10,8 +10,7 @@ from typing import Any
 
 import pykka
 
-from actors.creator_check import CreatorCheck
-from actors.creator_watch import CreatorWatchActor
+from actors.creator_watch import CreatorRunner, CreatorWatchActor
 from domain import rules
 from domain.creator_commands import (
     AddCreator,
@@ -34,11 +33,11 @@ class CreatorChannels:
 
     def __init__(self, watch: pykka.ActorProxy[CreatorWatchActor],
                  read: Callable[[], AbstractContextManager[sqlite3.Connection]],
-                 settle: Callable[[], None], check: CreatorCheck,
+                 settle: Callable[[], None], runner: CreatorRunner,
                  egress: EgressPolicy) -> None:
         self._watch = watch
         self._reads = SettledReads(read, settle)
-        self._check = check
+        self._runner = runner
         self._egress = egress
 
     def handlers(self) -> dict[type[Any], Handler]:
@@ -62,10 +61,6 @@ class CreatorChannels:
         return command
 
     def _run_check(self, command: CheckCreator) -> dict[str, Any]:
-        """Check in this (dispatcher) thread, so the watch actor stays free; record there."""
-        name, url = self._watch.target(command.name).get(timeout=TIMEOUT)
-        rules.require_public_target(url, self._egress, "url")  # the policy may have changed
-        result = self._check.run(url, f"creator {name}", command.profile, command.proxy,
-                                 command.country)
-        recorded: dict[str, Any] = self._watch.record(name, result).get(timeout=TIMEOUT)
-        return recorded
+        """Check in this (dispatcher) thread, so the watch actor stays free."""
+        return self._runner.check_now(command.name, command.profile, command.proxy,
+                                      command.country)

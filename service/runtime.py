@@ -288,7 +288,7 @@ class Runtime:
         self.creator_runner = CreatorRunner(check, self.creators, settings.egress_policy(),
                                             settings.search_concurrency)
         self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
-            self.creators, self.reader, self.settle, check,
+            self.creators, self.reader, self.settle, self.creator_runner,
             settings.egress_policy()).handlers())
         self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
                                                   self._schedule_ids, clock,

@@ -281,3 +281,20 @@ def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def test_creators_of_a_schedule_are_checked_when_named_and_passed_over_once_removed(
+        runtime: Runtime) -> None:
+    call(runtime, "automation:add-creator", name="jane", url="https://example.com/@jane")
+    call(runtime, "automation:add-creator", name="joe", url="https://example.com/@joe",
+         enabled=False)
+    error = refuse(runtime, "automation:schedule", name="s", cron="0 6 * * *",
+                   creators=["nobody"], searches=False)
+    assert error == "name: no creator named 'nobody' (see `vipb creator list`)"
+    call(runtime, "automation:schedule", name="s", cron="0 6 * * *", creators=["jane", "joe"],
+         searches=False)
+    assert runtime.creators.names(False, ["JANE", "joe"]).get() == ["jane"]  # joe: disabled
+    call(runtime, "automation:remove-creator", name="jane")
+    assert runtime.creators.names(False, ["jane", "joe"], strict=False).get() == []
+    with pytest.raises(Exception, match="no creator named 'jane'"):
+        runtime.creators.names(False, ["jane"]).get()
