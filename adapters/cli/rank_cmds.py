@@ -25,6 +25,7 @@ from adapters.cli.output import (
     with_progress,
 )
 from adapters.cli.search_wait import wait_for_tasks
+from adapters.reports import search_label
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import Settle
@@ -78,9 +79,8 @@ def _run(ctx: typer.Context, model: type[Any], payload: dict[str, Any]) -> Any:
 
 def _keyword_text(keyword_id: str) -> str:
     """``'coffee' on bing NL (mobile)`` from a keyword's id (keyword|engine|country[|device])."""
-    keyword, engine, country, *rest = [*keyword_id.split("|"), "", ""][:4]
-    where = f"{engine} {country}".strip()
-    return f"{keyword!r} on {where}{' (mobile)' if rest and rest[0] == 'mobile' else ''}"
+    keyword, engine, country, device = [*keyword_id.split("|"), "", ""][:4]
+    return search_label(keyword, engine, country, device, quote=True)
 
 
 # --- domains -------------------------------------------------------------------------------------
@@ -196,10 +196,8 @@ def feature_text(features: dict[str, int]) -> str:
 # --- searches ------------------------------------------------------------------------------------
 
 def _outcome_lines(task: dict[str, Any]) -> list[str]:
-    where = f"{task['engine']}{' ' + task['country'] if task.get('country') else ''}"
-    if task.get("device") == "mobile":
-        where += " (mobile)"
-    head = f"{task['keyword']!r} on {where}: "
+    head = search_label(task["keyword"], task["engine"], task.get("country"),
+                        task.get("device"), quote=True) + ": "
     if task["state"] == "completed":
         if task.get("no_results"):
             summary = "no results (the engine said so twice, through two routes)"
@@ -350,9 +348,8 @@ def history(ctx: typer.Context,
             else:
                 row["position"] = f"#{row['position']}"
             row["features"] = feature_text(row["features"])
-            row["search"] = (f"{row['keyword']} on {row['engine']}"
-                             f"{' ' + row['country'] if row.get('country') else ''}"
-                             f"{' (mobile)' if row.get('device') == 'mobile' else ''}")
+            row["search"] = search_label(row["keyword"], row["engine"], row.get("country"),
+                                         row.get("device"))
     emit(rows, as_json, columns=["recorded_at", "search", "domain", "position", "change"])
 
 

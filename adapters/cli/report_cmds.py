@@ -15,7 +15,7 @@ import typer
 
 from adapters.cli.context import state
 from adapters.cli.output import emit, exit_not_done
-from adapters.reports import chart_png, chart_svg, html_report, series_of
+from adapters.reports import chart_png, chart_svg, html_report, search_label, series_of
 from adapters.store import parse_since
 from domain.creator_commands import ListCreators
 from domain.errors import ValidationError
@@ -132,9 +132,7 @@ def chart(
     first = rows[0]
     same = [r for r in rows if (r["engine"], r["country"], r["device"])
             == (first["engine"], first["country"], first["device"])]
-    title = (f"{first['keyword']} on {first['engine']}"
-             f"{' ' + first['country'] if first['country'] else ''}"
-             f"{' (mobile)' if first['device'] == 'mobile' else ''}")
+    title = search_label(first["keyword"], first["engine"], first["country"], first["device"])
     series = series_of(same)
     _write(output, chart_png(title, series) if suffix == ".png"
            else chart_svg(title, series).encode())

@@ -3,5 +3,6 @@ HTML report."""
 
 from ._charts import chart_png, chart_svg, series_of
 from ._html import html_report
+from ._labels import search_label
 
-__all__ = ["chart_png", "chart_svg", "html_report", "series_of"]
+__all__ = ["chart_png", "chart_svg", "html_report", "search_label", "series_of"]

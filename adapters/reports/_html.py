@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from ._charts import chart_svg, series_of
+from ._labels import search_label
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
@@ -20,9 +21,7 @@ text-align:left}td.n{text-align:right}h2{margin-top:2em}section{margin:1.5em 0}
 
 
 def _where(row: Mapping[str, Any]) -> str:
-    country = f" {row['country']}" if row.get("country") else ""
-    mobile = " (mobile)" if row.get("device") == "mobile" else ""
-    return f"{row['keyword']} on {row['engine']}{country}{mobile}"
+    return search_label(row["keyword"], row["engine"], row.get("country"), row.get("device"))
 
 
 def _position(value: int | None) -> str:
