@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import functools
 import inspect
+import io
 import json
 import re
 import sys
@@ -162,18 +163,26 @@ def human(value: Any, full_ids: bool = False) -> str:
     return str(short(value, full_ids))
 
 
-def write_csv(data: Any, columns: Sequence[str] | None = None) -> None:
-    """Rows (or one record) as CSV on stdout: every key of the rows unless ``columns``."""
+def csv_text(data: Any, columns: Sequence[str] | None = None) -> str:
+    """Rows (or one record) as CSV: every key of the rows unless ``columns``; lists and
+    objects as compact JSON."""
     rows = data if isinstance(data, list) else [data]
     rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
     names: list[str] = list(columns or [])
     if not names:
         for row in rows:
             names.extend(k for k in row if k not in names)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
     for row in rows:
         writer.writerow([cell(row.get(n)) for n in names])
+    return buffer.getvalue()
+
+
+def write_csv(data: Any, columns: Sequence[str] | None = None) -> None:
+    """``csv_text`` on stdout."""
+    sys.stdout.write(csv_text(data, columns))
 
 
 def write_nl(data: Any) -> None:

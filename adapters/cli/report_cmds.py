@@ -3,8 +3,6 @@ JSON or one self-contained HTML file, and one keyword's chart as SVG or PNG."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from datetime import UTC, datetime
@@ -14,6 +12,7 @@ from typing import Any
 import typer
 
 from adapters.cli.context import state
+from adapters.cli.formats import csv_text
 from adapters.cli.output import emit, exit_not_done
 from adapters.reports import chart_png, chart_svg, html_report, search_label, series_of
 from adapters.store import parse_since
@@ -93,18 +92,7 @@ def report(
         _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
                         + "\n").encode())
     else:
-        _write(output, _csv(rows).encode())
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    """The summary columns as CSV (features as JSON)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SUMMARY)
-    for row in rows:
-        writer.writerow(["" if row[c] is None else json.dumps(row[c]) if c == "features"
-                         else row[c] for c in SUMMARY])
-    return buffer.getvalue()
+        _write(output, csv_text(rows, SUMMARY).encode())
 
 
 def chart(
