@@ -7,6 +7,7 @@ process. The same dispatcher serves both.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -98,12 +99,10 @@ class CliState:
         """The effective settings and where each came from (``ValidationError`` if any
         source is bad)."""
         if self._loaded is None:
-            flag = self.data_dir_flag
-            loaded = load_settings({"data_dir": flag})
+            loaded = load_settings({"data_dir": self.data_dir_flag})
             root = loaded.settings.data_dir.expanduser().resolve()
-            settings = loaded.settings.model_copy(update={"data_dir": root})
-            self._loaded = LoadedSettings(settings=settings, sources=loaded.sources,
-                                          file=loaded.file, file_found=loaded.file_found)
+            self._loaded = dataclasses.replace(
+                loaded, settings=loaded.settings.model_copy(update={"data_dir": root}))
         return self._loaded
 
     @property
