@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     search_retry_max: float = Field(default=60.0, ge=0.0, le=3600.0)
     """Cap on any single wait between attempts."""
 
+    alert_attempts: int = Field(default=8, ge=1, le=50)
+    """Delivery attempts per alert before it is given up (a refusal such as HTTP 404 or a
+    refused recipient gives up at once)."""
+
+    alert_retry_initial: float = Field(default=10.0, ge=0.0, le=3600.0)
+    """Seconds before the first retry of an alert delivery (doubling, with jitter)."""
+
+    alert_retry_max: float = Field(default=1800.0, ge=0.0, le=86400.0)
+    """Cap on any single wait between alert delivery attempts."""
+
     control_max_connections: int = Field(default=256, ge=4, le=65536)
     """Control-socket connections open at once; a new one closes the oldest idle one."""
 
@@ -111,6 +121,11 @@ class DataPaths:
     def views(self) -> Path:
         """The read models (plain tables, rebuildable)."""
         return self.root / "views.sqlite"
+
+    @property
+    def alerts_lock(self) -> Path:
+        """Held by the one process that raises and delivers alerts."""
+        return self.root / "alerts.lock"
 
     @property
     def keys(self) -> Path:

@@ -13,6 +13,7 @@ from domain.errors import ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NAMED = re.compile(r"([a-z_]{1,40}): (.+)", re.DOTALL)
 _PLAIN_FIELD = re.compile(r"[A-Za-z0-9_.\-]{1,80}")  # fullmatch: "$" allows a "\n"
 
 
@@ -23,6 +24,9 @@ def first_error(exc: PydanticValidationError) -> ValidationError:
     if field is not None and not _PLAIN_FIELD.fullmatch(field):
         field = repr(field[:60])  # unknown keys come from the client: show them escaped
     message = str(err["msg"]).removeprefix("Value error, ")
+    named = _NAMED.match(message) if field is None else None
+    if named:  # a model validator names the field it refuses as "field: reason"
+        field, message = named.group(1), named.group(2)
     # some messages quote an offending character; keep every error on one line
     message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
     return ValidationError(message, field=field)

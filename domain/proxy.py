@@ -16,8 +16,6 @@ from domain.endpoints import endpoint_url
 from domain.errors import ProxyNotFoundError
 from domain.ids import named_id
 
-SECRET_FIELDS = frozenset({"username", "password"})
-
 
 class Proxy(Aggregate):
     """One proxy of the pool: endpoint, credentials, metadata and lifecycle."""

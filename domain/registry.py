@@ -3,6 +3,7 @@ and remote callers read."""
 
 from __future__ import annotations
 
+from domain.alert_commands import ALERT_COMMANDS
 from domain.commands import PROXY_COMMANDS, Command
 from domain.creator_commands import CREATOR_COMMANDS
 from domain.host_commands import HOST_COMMANDS
@@ -11,8 +12,8 @@ from domain.rank_commands import RANK_COMMANDS
 from domain.tab_commands import TAB_COMMANDS
 
 COMMANDS: dict[str, type[Command]] = {**PROXY_COMMANDS, **TAB_COMMANDS, **RANK_COMMANDS,
-                                      **CREATOR_COMMANDS, **PROJECTION_COMMANDS,
-                                      **HOST_COMMANDS}
+                                      **CREATOR_COMMANDS, **ALERT_COMMANDS,
+                                      **PROJECTION_COMMANDS, **HOST_COMMANDS}
 
 
 def rate_limits() -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Read models: views that turn events into plain SQLite tables, a runner, and queries."""
 
 from projections.activity import ActivityView
+from projections.alerts import AlertsView
 from projections.creators import CreatorsView
 from projections.proxies import ProxiesView
 from projections.rank import RankTrackingView, SchedulesView
@@ -14,11 +15,13 @@ from projections.view import View
 ALL_VIEWS: tuple[type[View], ...] = (
     ProxiesView, RotationView, ActivityView, RotationEventsView, UsageStatsView, BreakersView,
     TabsView, PrivacyProfilesView, SessionsView, RankTrackingView, SchedulesView, CreatorsView,
+    AlertsView,
 )
 
 __all__ = [
     "ALL_VIEWS",
     "ActivityView",
+    "AlertsView",
     "BreakersView",
     "CreatorsView",
     "EventSource",

@@ -67,6 +67,20 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "CircuitHalfOpened": lambda s: f"breaker of {s['target']} half-open: {s['reason']}",
     "CircuitClosed": lambda s: f"breaker of {s['target']} closed: {s['reason']}",
     "RotationStrategySet": _strategy,
+    "AlertRuleAdded": lambda s: (f"alert rule {s['name']} added: {s['kind']}"
+                                 f"{' ' + str(s['threshold']) if s['threshold'] else ''} by "
+                                 f"{s['channel']} to {s['shown_target']}"),
+    "AlertRuleRemoved": lambda s: "alert rule removed; its webhook URL and secret were "
+                                  "destroyed with its data key",
+    "AlertTriggered": lambda s: f"alert raised by rule {s['rule']}: {s['message']}",
+    "AlertDelivered": lambda s: f"alert delivered by {s['channel']} ({s['detail']}, attempt "
+                                f"{s['attempt']})",
+    "AlertDeliveryFailed": lambda s: (f"alert delivery by {s['channel']} failed (attempt "
+                                      f"{s['attempt']}): {s['error']}; " + (
+                                          "given up" if s["retry_in"] is None
+                                          else f"next in {s['retry_in']:.0f}s")),
+    "MailServerConfigured": lambda s: (f"mail server set: {s['host']}:{s['port']} "
+                                       f"({s['security']}), from {s['sender']}"),
     "EndpointRegistered": lambda s: f"endpoint index entry created for proxy {s['proxy_id']}",
     "EndpointClaimed": lambda s: f"endpoint claimed by proxy {s['proxy_id']}",
     "EndpointReleased": lambda s: f"endpoint released by proxy {s['proxy_id']}",

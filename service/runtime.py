@@ -21,6 +21,8 @@ from uuid import UUID
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from actors.alert_courier import AlertCourier, DeliveryPolicy
+from actors.alert_rules import AlertRulesActor
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
 from actors.creator_check import CreatorCheck
@@ -35,6 +37,7 @@ from actors.scheduler import SchedulerActor
 from actors.search_worker import RetryPolicy
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters.alerts import MailSender, WebhookSender
 from adapters.backup import create_backup
 from adapters.browser import BrowserEngine
 from adapters.config import DataPaths, Settings
@@ -55,6 +58,7 @@ from adapters.store import (
     signing_key,
 )
 from domain import privacy
+from domain.alert_commands import ALERT_COMMANDS
 from domain.creator_commands import CREATOR_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
@@ -70,8 +74,10 @@ from domain.results import Ack
 from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
+from projections.alerts import alert_outbox
 from projections.queries import connect_read_only
 from projections.runner import Progress
+from service.alert_channels import AlertChannels
 from service.creator_channels import CreatorChannels
 from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
@@ -80,9 +86,11 @@ from service.rate_limit import RateLimiter
 from service.status import runtime_status
 from service.supervision import Supervision, install, uninstall
 from service.tab_channels import TabChannels
+from service.views import SettledReads
 
 log = logging.getLogger(__name__)
 
+ALERT_DRAIN = 10.0  # seconds a closing runtime waits for alert deliveries due now
 SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
 
 
@@ -296,6 +304,32 @@ class Runtime:
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(RANK_COMMANDS, automation.handlers())
+        self._start_alerts(clock)
+
+    def _start_alerts(self, clock: Callable[[], float]) -> None:
+        settings = self.settings
+        self.alert_rules_ref = AlertRulesActor.start(
+            self.writer, self.keystore, self._alert_rule_ids, settings.egress_policy())
+        rules = proxy_of(self.alert_rules_ref)
+        reads = SettledReads(self.reader, self.settle)
+        self.courier = AlertCourier(
+            self.writer, rules, outbox=lambda: reads.query(alert_outbox),
+            undelivered=lambda: self.app.originators("Alert.AlertTriggered",
+                                                     ["Alert.AlertDelivered"]),
+            senders={"webhook": WebhookSender(self.egress),
+                     "email": MailSender(self.egress,
+                                         lambda: rules.mail_server().get(timeout=60))},
+            policy=DeliveryPolicy(settings.alert_attempts, settings.alert_retry_initial,
+                                  settings.alert_retry_max),
+            lock_path=self.paths.alerts_lock, clock=clock)
+        self.committer.add_listener(self.courier.committed)
+        self.dispatcher.register(ALERT_COMMANDS, AlertChannels(
+            rules, self.courier, self.reader, self.settle).handlers())
+
+    def _alert_rule_ids(self) -> list[str]:
+        """Alert rules not removed, from the event store (the rules actor loads each)."""
+        return [str(i) for i in self.app.originators("AlertRule.AlertRuleAdded",
+                                                     ["AlertRule.AlertRuleRemoved"])]
 
     def _creator_ids(self) -> list[str]:
         """Creators not removed, from the event store (the watch actor loads each)."""
@@ -342,6 +376,7 @@ class Runtime:
         """Fire schedules from now on and resume the search tasks a previous host left
         unfinished (the host does this at start). Returns how many tasks were resumed."""
         self.scheduler.start_ticking().get()
+        self.courier.activate()  # deliver what a previous process left undelivered
         # tasks neither completed nor cancelled, from the event store; the tracker loads each
         # and skips those that failed for good
         ids = [str(i) for i in self.app.originators(
@@ -508,6 +543,10 @@ class Runtime:
             ("stopping the tabs", tabs.stop if tabs is not None else lambda: None),
             ("closing Chromium", self._engine.close if self._engine is not None
              else lambda: None),
+            # alerts the last outcomes raised go out now; retries wait for the next process
+            ("delivering alerts due now", lambda: self.courier.drain(ALERT_DRAIN)),
+            ("stopping the alert courier", self.courier.close),
+            ("stopping the alert rules", self.alert_rules_ref.stop),
             ("stopping the privacy guard", self.guard_ref.stop),
             ("stopping the proxy pool", self.pool_ref.stop),
             ("stopping the rotation engine", self.rotation_ref.stop),

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from adapters.egress import EgressGuard, EgressRefused
+from adapters.egress import EgressGuard, EgressRefused, guarded_request
 from adapters.proxycheck._http import (
     BodyTooLarge,
     DroppedResponse,
     GarbageResponse,
     HttpResponse,
-    exchange,
 )
 from domain.egress import EgressPolicy
-from domain.endpoints import host_port
 from domain.errors import ValidationError
 
 # Playwright resource types -> the request types filter lists are written against.
@@ -70,42 +67,21 @@ async def _fetch(source: str, url: str, guard: EgressGuard, timeout: float,
 
 async def _get(source: str, url: str, guard: EgressGuard, timeout: float) -> HttpResponse:
     """One GET through ``guard``, the response read up to the size limit."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"{source}: {url!r} is not an http(s) URL", field="filter_lists")
-    secure = parts.scheme == "https"
     try:
-        reader, writer = await asyncio.wait_for(guard.open_connection(
-            parts.hostname, parts.port or (443 if secure else 80),
-            ssl=ssl.create_default_context() if secure else None), timeout)
+        return await guarded_request(guard, "GET", url, [("User-Agent", "vipb"),
+                                                         ("Accept", "*/*")],
+                                     timeout=timeout, max_body=MAX_LIST_BYTES)
+    except ValueError:
+        raise ValidationError(f"{source}: {url!r} is not an http(s) URL",
+                              field="filter_lists") from None
     except EgressRefused as exc:
         raise ValidationError(f"{source}: egress guard refused {exc.message}",
                               field="filter_lists") from None
-    except (OSError, TimeoutError) as exc:
-        raise ValidationError(f"{source}: cannot connect ({exc or 'timed out'})",
-                              field="filter_lists") from None
-
-    async def read() -> bytes:
-        chunk: bytes = await asyncio.wait_for(reader.read(65536), timeout)
-        return chunk
-
-    async def write(data: bytes) -> None:
-        writer.write(data)
-        await writer.drain()
-
-    host = host_port(parts.hostname, parts.port) if parts.port else parts.hostname
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        return await exchange(write, read, "GET", target, [
-            ("Host", host), ("User-Agent", "vipb"), ("Accept", "*/*"), ("Connection", "close")],
-            max_body=MAX_LIST_BYTES)
     except BodyTooLarge:
         raise ValidationError(f"{source} is larger than {MAX_LIST_BYTES} bytes",
                               field="filter_lists") from None
     except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
         raise ValidationError(f"{source}: {exc or 'timed out'}", field="filter_lists") from None
-    finally:
-        writer.close()
 
 
 class TrackerBlocker:

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from adapters.cli import (
+    alert_cmds,
     audit_cmds,
     backup_cmds,
     browser_cmds,
@@ -60,6 +61,7 @@ app.add_typer(rank_cmds.app, name="rank")
 app.add_typer(rank_cmds.schedule_app, name="schedule")
 app.add_typer(config_cmds.app, name="config")
 app.add_typer(creator_cmds.app, name="creator")
+app.add_typer(alert_cmds.app, name="alert")
 events_cmds.app.command("replay")(audit_cmds.replay_cmd)
 app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)

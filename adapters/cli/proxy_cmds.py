@@ -13,6 +13,7 @@ from adapters.cli.context import state
 from adapters.cli.formats import tabular
 from adapters.cli.ids import resolve
 from adapters.cli.output import emit, err, out, print_json, with_progress
+from adapters.cli.secret_input import read_stdin_secret
 from domain.commands import (
     AddProxy,
     ImportProxies,
@@ -32,20 +33,12 @@ LIST_COLUMNS = ["id", "protocol", "host", "port", "country", "label", "status"]
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 
+def _stdin_password(enabled: bool) -> str | None:
+    return read_stdin_secret(enabled, "password", "--password-stdin")
+
+
 def _optional(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ()}
-
-
-def _read_password_stdin(enabled: bool) -> str | None:
-    if not enabled:
-        return None
-    line = sys.stdin.readline()
-    if not line:
-        raise ValidationError("--password-stdin given but stdin is empty", field="password")
-    password = line.rstrip("\r\n")
-    if not password:  # an empty first line is a mistake, never "no password"
-        raise ValidationError("--password-stdin read an empty line", field="password")
-    return password
 
 
 def _parse_url(url: str) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def add(
     fields: dict[str, Any] = _parse_url(url) if url else {}
     fields.update(_optional(
         protocol=protocol, host=host, port=port, username=username,
-        password=_read_password_stdin(password_stdin) or password, label=label,
+        password=_stdin_password(password_stdin) or password, label=label,
         country=country, region=region, weight=weight, max_concurrency=max_concurrency,
         tags=tuple(tag),
     ))
@@ -160,7 +153,7 @@ def update(
     """
     fields = _optional(
         protocol=protocol, host=host, port=port, username=username,
-        password=_read_password_stdin(password_stdin) or password, label=label,
+        password=_stdin_password(password_stdin) or password, label=label,
         country=country, region=region, weight=weight, max_concurrency=max_concurrency,
         tags=tuple(tag),
     )

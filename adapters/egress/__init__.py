@@ -2,6 +2,7 @@
 
 from ._guard import EgressGuard, EgressRefused, Resolver
 from ._local_proxy import EGRESS_HEADER, LocalProxy, direct, socket_owner, via_proxy
+from ._request import guarded_request
 
 __all__ = ["EGRESS_HEADER", "EgressGuard", "EgressRefused", "LocalProxy", "Resolver", "direct",
-           "socket_owner", "via_proxy"]
+           "guarded_request", "socket_owner", "via_proxy"]

@@ -76,10 +76,11 @@ async def exchange(
     target: str,
     headers: list[tuple[str, str]],
     max_body: int = MAX_BODY,
+    body: bytes = b"",
 ) -> HttpResponse:
-    """Send one request and read its whole response (a body over ``max_body`` bytes:
-    ``BodyTooLarge``)."""
-    await write(_request(method, target, headers))
+    """Send one request (``body`` after the head: the caller names its length) and read its
+    whole response (a body over ``max_body`` bytes: ``BodyTooLarge``)."""
+    await write(_request(method, target, headers) + body)
     collector = _Collector(max_body)
     parser = httptools.HttpResponseParser(collector)
     received = 0

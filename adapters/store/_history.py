@@ -14,7 +14,7 @@ from adapters.store._app import EventStoreApp
 from adapters.store._mapper import ShreddedEventError
 from domain.errors import ValidationError
 from domain.ids import as_uuid
-from domain.proxy import SECRET_FIELDS
+from domain.secrecy import SECRET_FIELDS
 
 MAX_NOTIFICATION_ID = 2**63 - 1  # SQLite INTEGER
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")

@@ -1,0 +1,319 @@
+"""The alert courier: turns the alerts view's to-do list into ``AlertTriggered`` events and
+delivers them, retrying with jittered backoff.
+
+Exactly once on record: an alert's id is derived from its rule and source event, so raising
+it again (after a restart, or when a rebuilt view lists it again) is a version conflict and
+is passed over. Never lost: alerts on record that are neither delivered nor given up are
+picked up again by the next process that runs the courier, at the time their retry was due.
+A webhook receiver may still see an alert twice if a process dies between the receiver's
+answer and the record of it: every attempt carries the same delivery id for that reason.
+
+One process per data dir runs the courier (an exclusive lock on ``alerts.lock``): the host,
+or a CLI process that writes while no host runs. It starts with the first commit of the
+process (or ``activate``), so read-only commands never send anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import heapq
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from uuid import UUID
+
+import pykka
+
+from actors.alert_rules import AlertRulesActor
+from actors.writer import EventWriter
+from adapters.alerts import DeliveryError, Sender
+from domain.alert import Alert, RuleKind
+from domain.errors import ConcurrencyError, DatabaseError
+
+log = logging.getLogger(__name__)
+_RNG = random.Random()
+IDLE_WAKE = 60.0  # seconds: also look for other processes' outbox rows this often
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How often and how patiently an alert's delivery is retried.
+
+    Hand-written rather than tenacity's waits: each wait is on record (the failure's
+    ``retry_in``) and must survive a restart, which an in-call retry loop cannot."""
+
+    attempts: int = 8
+    initial: float = 10.0  # seconds before the first retry
+    maximum: float = 1800.0  # cap on any single wait
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float | None:
+        """Seconds before the attempt after ``attempt`` (1-based); None once all are used.
+        Doubling from ``initial``, capped, with "equal jitter" (half fixed, half random) so
+        many alerts failing together do not retry together."""
+        if attempt >= self.attempts:
+            return None
+        base = min(self.maximum, self.initial * 2.0 ** (attempt - 1))
+        jitter = (rng or _RNG).uniform(0, base / 2)
+        return base / 2 + jitter
+
+
+class AlertCourier:
+    """Raises the outbox's alerts and delivers them (see the module docstring)."""
+
+    def __init__(self, writer: EventWriter, rules: pykka.ActorProxy[AlertRulesActor],
+                 outbox: Callable[[], list[dict[str, Any]]],
+                 undelivered: Callable[[], list[UUID]], senders: dict[str, Sender],
+                 policy: DeliveryPolicy, lock_path: Path,
+                 clock: Callable[[], float] = time.time, workers: int = 2) -> None:
+        self._writer = writer
+        self._rules = rules
+        self._outbox = outbox
+        self._undelivered = undelivered
+        self._senders = senders
+        self._policy = policy
+        self._lock_path = lock_path
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vipb-alert")
+        self._state = threading.Condition()
+        self._due: list[tuple[float, str]] = []  # (when, alert id), a heap
+        self._inflight: set[str] = set()
+        self._wanted = False  # a commit happened: look at the outbox
+        self._passes = 0  # outbox passes done (drain waits for one after it is called)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._lock_file: IO[bytes] | None = None
+        self.active = False  # this process holds the lock and runs the courier
+        self._decided = False  # the lock was tried
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def committed(self, _last: int) -> None:
+        """Commit listener: look at the outbox (starting the courier on the first commit)."""
+        with self._state:
+            if self._stopping:
+                return
+            self._wanted = True
+            if self._thread is None:
+                self._start_thread()
+            self._state.notify_all()
+
+    def activate(self) -> None:
+        """Start now (the host does, to deliver what a previous process left)."""
+        with self._state:
+            self._wanted = True
+            if self._thread is None and not self._stopping:
+                self._start_thread()
+            self._state.notify_all()
+
+    def _start_thread(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="vipb-alerts", daemon=True)
+        self._thread.start()
+
+    def _take_lock(self) -> bool:
+        self._lock_path.touch(mode=0o600, exist_ok=True)
+        handle = self._lock_path.open("rb")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
+    def _run(self) -> None:
+        locked = self._take_lock()
+        with self._state:
+            self.active, self._decided = locked, True
+            self._state.notify_all()
+        if not locked:
+            log.info("another vipb process on this data dir delivers alerts")
+            return
+        try:
+            self._resume()
+        except Exception:
+            log.exception("could not read the undelivered alerts; they are retried at the "
+                          "next start")
+        while True:
+            with self._state:
+                self._state.wait_for(lambda: self._stopping or self._wanted or self._due_now(),
+                                     timeout=self._next_wait())
+                if self._stopping:
+                    return
+                wanted, self._wanted = self._wanted, False
+            if wanted or not self._due:
+                self._raise_outbox()
+            self._dispatch_due()
+
+    def _next_wait(self) -> float:
+        if not self._due:
+            return IDLE_WAKE
+        return max(0.0, min(IDLE_WAKE, self._due[0][0] - self._clock()))
+
+    def _due_now(self) -> bool:
+        return bool(self._due) and self._due[0][0] <= self._clock()
+
+    def _resume(self) -> None:
+        """Schedule every alert on record that is neither delivered nor given up."""
+        for alert_id in self._undelivered():
+            alert = self._writer.load(Alert, alert_id)
+            if alert is None or alert.settled:
+                continue
+            due = alert.modified_on.timestamp() + (alert.retry_in or 0.0)
+            self._schedule(str(alert_id), due)
+            log.info("alert %s: delivery resumed (attempt %d)", alert_id, alert.attempts + 1)
+
+    def _schedule(self, alert_id: str, when: float) -> None:
+        with self._state:
+            heapq.heappush(self._due, (when, alert_id))
+            self._state.notify_all()
+
+    # --- raising ---------------------------------------------------------------------------------
+
+    def _raise_outbox(self) -> None:
+        """Record each outbox row as ``AlertTriggered`` and schedule its delivery now."""
+        try:
+            rows = self._outbox()
+        except DatabaseError as exc:  # views still catching up (a rebuild): next pass
+            log.warning("alerts: %s", exc.message)
+            rows = []
+        except Exception:
+            log.exception("alerts: reading the outbox failed; next pass retries")
+            rows = []
+        for row in rows:
+            alert = Alert(id=UUID(row["id"]), rule_id=row["rule_id"], rule=row["rule"],
+                          kind=row["kind"], channel=row["channel"], subject=row["subject"],
+                          message=row["message"], source_position=row["source_position"])
+            try:
+                self._writer.save(alert)
+            except ConcurrencyError:
+                continue  # on record already (another pass, or before a restart)
+            log.info("alert %s raised by rule %s: %s", alert.id, alert.rule, alert.message)
+            self._schedule(str(alert.id), self._clock())
+        with self._state:
+            self._passes += 1
+            self._state.notify_all()
+
+    # --- delivering ------------------------------------------------------------------------------
+
+    def _dispatch_due(self) -> None:
+        now = self._clock()
+        with self._state:
+            while self._due and self._due[0][0] <= now:
+                _, alert_id = heapq.heappop(self._due)
+                if alert_id in self._inflight:
+                    continue
+                self._inflight.add(alert_id)
+                self._pool.submit(self._deliver_scheduled, alert_id)
+
+    def _deliver_scheduled(self, alert_id: str) -> None:
+        try:
+            retry_in = self._attempt(alert_id, final=False)
+            if retry_in is not None:
+                self._schedule(alert_id, self._clock() + retry_in)
+        except Exception:
+            log.exception("alert %s: delivery crashed; retried at the next start", alert_id)
+        finally:
+            with self._state:
+                self._inflight.discard(alert_id)
+                self._state.notify_all()
+
+    def _attempt(self, alert_id: str, final: bool) -> float | None:
+        """One delivery attempt, on record; the seconds before the next one (None: none).
+        ``final``: no retry whatever happens (a test alert)."""
+        alert = self._writer.load(Alert, UUID(alert_id))
+        if alert is None or alert.settled:
+            return None
+        attempt = alert.attempts + 1
+        target = self._rules.target(alert.rule_id).get(timeout=60)
+        retry_in: float | None = None
+        if target is None:
+            alert.delivery_failed(attempt=attempt, channel=alert.channel,
+                                  error="the rule was removed before delivery", retry_in=None)
+        else:
+            try:
+                detail = self._senders[alert.channel].send(target, payload(alert))
+            except DeliveryError as exc:
+                retry_in = None if (final or exc.permanent) else self._policy.delay(attempt)
+                alert.delivery_failed(attempt=attempt, channel=alert.channel,
+                                      error=exc.message, retry_in=retry_in)
+                log.warning("alert %s: attempt %d failed (%s)%s", alert_id, attempt,
+                            exc.message, f", next in {retry_in:.0f}s" if retry_in is not None
+                            else ", given up")
+            else:
+                alert.delivered_by(attempt=attempt, channel=alert.channel, detail=detail)
+                log.info("alert %s delivered (%s)", alert_id, detail)
+        try:
+            self._writer.save(alert)
+        except ConcurrencyError:  # recorded by someone else meanwhile: theirs stands
+            return None
+        return retry_in
+
+    def test(self, rule: dict[str, Any]) -> dict[str, Any]:
+        """Raise a test alert on ``rule`` (``AlertRulesActor.described``) and try to deliver
+        it once, in the calling thread; the outcome as recorded."""
+        alert = Alert(id=uuid.uuid4(), rule_id=rule["id"], rule=rule["name"],
+                      kind=RuleKind.TEST.value, channel=rule["channel"],
+                      subject={"test": True, "watches": rule["kind"]},
+                      message=f"test alert of rule {rule['name']} (it works)",
+                      source_position=None)
+        self._writer.save(alert)
+        self._attempt(str(alert.id), final=True)
+        done = self._writer.load(Alert, alert.id)
+        assert done is not None
+        return {"id": str(alert.id), "rule": rule["name"], "channel": rule["channel"],
+                "target": rule["target"], "delivered": done.delivered,
+                "error": done.last_error}
+
+    # --- stopping --------------------------------------------------------------------------------
+
+    def drain(self, timeout: float) -> bool:
+        """Raise what the outbox holds now and wait for the deliveries due now (not for
+        retries later); False if ``timeout`` passed first. A no-op where the courier does
+        not run."""
+        with self._state:
+            if self._thread is None:
+                return True
+            if not self._state.wait_for(lambda: self._decided, timeout=timeout):
+                return False
+            if not self.active:
+                return True
+            start = self._passes
+            self._wanted = True
+            self._state.notify_all()
+            return self._state.wait_for(
+                lambda: self._passes > start and not self._inflight and not self._due_now(),
+                timeout=timeout)
+
+    def close(self, timeout: float = 20.0) -> None:
+        """Stop: deliveries in flight finish (bounded by the senders' timeouts), later ones
+        stay on record for the next process."""
+        with self._state:
+            self._stopping = True
+            self._state.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+        self.active = False
+
+
+def payload(alert: Alert) -> dict[str, Any]:
+    """What a receiver gets: the alert's id (the delivery id), rule, kind, sentence, subject
+    and time; no secret."""
+    return {"id": str(alert.id), "rule": alert.rule, "kind": alert.kind,
+            "message": alert.message, "subject": alert.subject,
+            "triggered_at": alert.created_on.isoformat(), "attempt": alert.attempts + 1,
+            "source_position": alert.source_position}

@@ -1,0 +1,22 @@
+"""What every alert channel shares: one payload in, a receipt or a ``DeliveryError`` out."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class DeliveryError(Exception):
+    """An attempt failed; ``permanent``: the receiver refused this alert for good (trying
+    the same alert again cannot help), else it may be retried."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """One channel's delivery: returns what the receiver answered (for the record)."""
+
+    def send(self, target: dict[str, Any], alert: dict[str, Any]) -> str:
+        """Deliver ``alert`` (the payload) to ``target`` (the rule's channel settings)."""

@@ -1,0 +1,132 @@
+"""E-mail delivery through the configured SMTP server (``smtplib``, the standard library's
+client).
+
+The server's name is resolved and checked by the egress guard and the connection goes to
+the checked address (a second lookup cannot rebind it); TLS still verifies the certificate
+for the name. ``starttls`` upgrades the connection before the login and the message, and a
+server that does not offer STARTTLS is refused: nothing is ever sent in clear text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+
+import orjson
+
+from adapters.alerts._delivery import DeliveryError
+from adapters.egress import EgressGuard, EgressRefused
+
+
+@dataclass(frozen=True)
+class MailServerConfig:
+    """Where and how to send (``security``: ``starttls`` or ``tls``)."""
+
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password: str | None
+    sender: str
+    ca_file: str | None = None
+
+    def context(self) -> ssl.SSLContext:
+        """Certificate checks against the system's CAs, or ``ca_file``'s."""
+        return ssl.create_default_context(cafile=self.ca_file)
+
+
+class _Pinned:
+    """Connect to ``address`` (checked by the guard) while speaking to ``host``."""
+
+    address: str
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((self.address, port), timeout)
+
+
+class _PinnedSMTP(_Pinned, smtplib.SMTP):
+    pass
+
+
+class _PinnedSMTPS(_Pinned, smtplib.SMTP_SSL):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        raw = super()._get_socket(host, port, timeout)
+        return self.context.wrap_socket(raw, server_hostname=self._host)  # type: ignore[attr-defined]
+
+
+def compose(server: MailServerConfig, to: str, alert: dict[str, Any]) -> EmailMessage:
+    """The message: the alert's sentence as subject and first line, its data as JSON; the
+    Message-ID is the alert's id, so a resend after a crash is the same message."""
+    message = EmailMessage()
+    message["From"] = server.sender
+    message["To"] = to
+    message["Subject"] = f"[vipb] {alert['message']}"[:200]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = f"<alert-{alert['id']}@vipb.invalid>"
+    message["X-Vipb-Delivery"] = str(alert["id"])
+    message.set_content(f"{alert['message']}\n\nrule: {alert['rule']} ({alert['kind']})\n"
+                        f"raised: {alert['triggered_at']}\n\n"
+                        + orjson.dumps(alert, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return message
+
+
+class MailSender:
+    """Sends alerts by e-mail; ``server()`` gives the configured server (None: not set)."""
+
+    def __init__(self, guard: EgressGuard, server: Any, timeout: float = 30.0) -> None:
+        self._guard = guard
+        self._server = server
+        self._timeout = timeout
+
+    def send(self, target: dict[str, Any], alert: dict[str, Any]) -> str:
+        """Mail ``alert`` to ``target["email"]``."""
+        server: MailServerConfig | None = self._server()
+        if server is None:
+            raise DeliveryError("no mail server is set (vipb alert smtp set ...)")
+        try:
+            address = asyncio.run(self._guard.addresses(server.host, server.port))[0]
+        except EgressRefused as exc:
+            raise DeliveryError(f"egress guard refused {exc.message}",
+                                permanent="cannot resolve" not in exc.message) from None
+        try:
+            return self._send(server, address, target["email"], alert)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise DeliveryError(f"recipient refused ({codes[0] if codes else '?'})",
+                                permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPNotSupportedError:
+            raise DeliveryError(f"{server.host} does not offer STARTTLS: not sending in "
+                                "clear text (use security tls, or another server)") from None
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode(errors="replace") if isinstance(
+                exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise DeliveryError(f"SMTP {exc.smtp_code} {text[:200]}") from None
+        except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
+            raise DeliveryError(f"{type(exc).__name__}: {exc or 'failed'}") from None
+
+    def _send(self, server: MailServerConfig, address: str, to: str,
+              alert: dict[str, Any]) -> str:
+        client: smtplib.SMTP
+        if server.security == "tls":
+            client = _PinnedSMTPS(timeout=self._timeout, context=server.context())
+        else:
+            client = _PinnedSMTP(timeout=self._timeout)
+        client.address = address
+        with client:
+            client.connect(server.host, server.port)
+            if server.security == "starttls":
+                client.ehlo()
+                client.starttls(context=server.context())  # raises if not offered
+                client.ehlo()
+            if server.username is not None and server.password is not None:
+                client.login(server.username, server.password)
+            refused = client.send_message(compose(server, to, alert))
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
+        return f"accepted by {server.host}"

@@ -1,0 +1,319 @@
+"""Alert read tables: ``alert_rules``, ``alerts`` (every alert raised and its delivery), and
+the alert to-do list ``alert_outbox``.
+
+The view evaluates the rules as it follows the log, so what fires is decided by the events
+alone, in their order: a rule sees only outcomes recorded after it was added, each domain's
+position is compared with the previous outcome of the same search (keyword, engine, country,
+device) and a creator's check with its previous check. ``alert_series``, ``alert_searches``
+and ``alert_creators`` are that memory. A rule firing adds an ``alert_outbox`` row with the
+alert's deterministic id; the alerts actor turns it into an ``AlertTriggered`` event, which
+removes the row here. A rebuild computes the same rows with the same ids, and the events
+already recorded remove them again: nothing fires twice, nothing is lost.
+
+No secret reaches these tables: a rule's target is shown as scheme and host only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, ClassVar
+from uuid import UUID
+
+from domain.alert import (
+    CREATOR_KINDS,
+    POSITION_KINDS,
+    alert_id,
+    creator_fires,
+    creator_message,
+    position_fires,
+    position_message,
+)
+from domain.rank import fold_keyword
+from projections.view import EventRecord, Handler, View
+
+
+def _label(keyword: str, engine: str, country: str, device: str) -> str:
+    return (f"{keyword!r} on {engine}{' ' + country if country else ''}"
+            f"{' (mobile)' if device == 'mobile' else ''}")
+
+
+class AlertsView(View):
+    """Rules, alerts, the outbox, and the memory the rules are evaluated against."""
+
+    name: ClassVar[str] = "alerts"
+    tables: ClassVar[tuple[str, ...]] = ("alert_rules", "alerts", "alert_outbox",
+                                         "alert_series", "alert_searches", "alert_creators")
+
+    def create(self, cur: sqlite3.Cursor) -> None:
+        """Create the tables."""
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_rules (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                threshold INTEGER,
+                filters TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                target TEXT NOT NULL,
+                state TEXT NOT NULL,
+                added_at TEXT NOT NULL,
+                removed_at TEXT
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alerts (
+                id TEXT PRIMARY KEY,
+                rule_id TEXT NOT NULL,
+                rule TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                message TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                retry_in REAL,
+                triggered_at TEXT NOT NULL,
+                delivered_at TEXT
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule_id, triggered_at)")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_outbox (
+                id TEXT PRIMARY KEY,
+                rule_id TEXT NOT NULL,
+                rule TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                message TEXT NOT NULL,
+                source_position INTEGER NOT NULL
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_series (
+                keyword TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                country TEXT NOT NULL,
+                device TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                position INTEGER,
+                PRIMARY KEY (keyword, engine, country, device, domain)
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_searches (
+                id TEXT PRIMARY KEY,
+                keyword TEXT NOT NULL,
+                engine TEXT NOT NULL,
+                country TEXT NOT NULL,
+                device TEXT NOT NULL
+            )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_creators (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                url TEXT NOT NULL,
+                reachable INTEGER
+            )""")
+
+    def handlers(self) -> dict[str, Handler]:
+        """Rules, alerts, and the search and creator events rules watch."""
+        return {
+            "AlertRuleAdded": self._rule_added,
+            "AlertRuleRemoved": self._rule_removed,
+            "AlertTriggered": self._triggered,
+            "AlertDelivered": self._delivered,
+            "AlertDeliveryFailed": self._failed,
+            "SearchTaskQueued": self._queued,
+            "PositionRecorded": self._outcome,
+            "DomainNotRanked": self._outcome,
+            "SearchTaskCompleted": self._search_over,
+            "SearchTaskCancelled": self._search_over,
+            "SearchTaskFailed": self._search_failed,
+            "CreatorAdded": self._creator_added,
+            "CreatorUpdated": self._creator_updated,
+            "CreatorRemoved": self._creator_removed,
+            "CreatorChecked": self._creator_checked,
+        }
+
+    # --- rules and alerts ------------------------------------------------------------------------
+
+    def _rule_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute(
+            "INSERT OR REPLACE INTO alert_rules (id, name, kind, threshold, filters, channel, "
+            "target, state, added_at) VALUES (?,?,?,?,?,?,?,'active',?)",
+            (rec.aggregate, s["name"], s["kind"], s["threshold"],
+             json.dumps(s["filters"], sort_keys=True), s["channel"], s["shown_target"],
+             rec.timestamp))
+
+    def _rule_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE alert_rules SET state='removed', removed_at=? WHERE id=?",
+                    (rec.timestamp, rec.aggregate))
+        cur.execute("DELETE FROM alert_outbox WHERE rule_id=?", (rec.aggregate,))
+
+    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+               topic: str) -> None:
+        """A removed rule's added event is unreadable: nothing of it to keep."""
+        cur.execute("DELETE FROM alert_outbox WHERE rule_id=?", (str(aggregate_id),))
+
+    def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute("DELETE FROM alert_outbox WHERE id=?", (rec.aggregate,))
+        cur.execute(
+            "INSERT OR REPLACE INTO alerts (id, rule_id, rule, kind, channel, message, "
+            "subject, state, triggered_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
+            (rec.aggregate, s["rule_id"], s["rule"], s["kind"], s["channel"], s["message"],
+             json.dumps(s["subject"], sort_keys=True, default=str), rec.timestamp))
+
+    def _delivered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE alerts SET state='delivered', attempts=?, retry_in=NULL, "
+                    "delivered_at=? WHERE id=?",
+                    (rec.state["attempt"], rec.timestamp, rec.aggregate))
+
+    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute("UPDATE alerts SET state=?, attempts=?, last_error=?, retry_in=? "
+                    "WHERE id=?", ("failed" if s["retry_in"] is None else "retrying",
+                                   s["attempt"], s["error"], s["retry_in"], rec.aggregate))
+
+    def _active_rules(self, cur: sqlite3.Cursor, kinds: frozenset[str]) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(kinds))
+        rows: list[Any] = cur.execute(
+            f"SELECT id, name, kind, threshold, filters, channel FROM alert_rules "
+            f"WHERE state='active' AND kind IN ({marks})", sorted(kinds)).fetchall()
+        return rows
+
+    def _fire(self, cur: sqlite3.Cursor, rule: Any, source: str, subject: dict[str, Any],
+              message: str, rec: EventRecord) -> None:
+        cur.execute(
+            "INSERT OR IGNORE INTO alert_outbox (id, rule_id, rule, kind, channel, subject, "
+            "message, source_position) VALUES (?,?,?,?,?,?,?,?)",
+            (str(alert_id(rule[0], source)), rule[0], rule[1], rule[2], rule[5],
+             json.dumps(subject, sort_keys=True), message, rec.notification_id))
+
+    # --- positions -------------------------------------------------------------------------------
+
+    def _queued(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        cur.execute("INSERT OR REPLACE INTO alert_searches (id, keyword, engine, country, "
+                    "device) VALUES (?,?,?,?,?)",
+                    (rec.aggregate, fold_keyword(s["keyword"]), s["engine"], s["country"] or "",
+                     s.get("device") or "desktop"))
+
+    def _search_over(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM alert_searches WHERE id=?", (rec.aggregate,))
+
+    def _search_failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        if rec.state["retry_in"] is None:  # failed for good: no outcome will follow
+            self._search_over(cur, rec)
+
+    def _outcome(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        search = cur.execute("SELECT keyword, engine, country, device FROM alert_searches "
+                             "WHERE id=?", (rec.aggregate,)).fetchone()
+        if search is None:  # queued before this view knew searches: no memory to compare
+            return
+        keyword, engine, country, device = search
+        key = (keyword, engine, country, device, s["domain"])
+        after = s.get("position") if rec.name == "PositionRecorded" else None
+        before_row = cur.execute(
+            "SELECT position FROM alert_series WHERE keyword=? AND engine=? AND country=? "
+            "AND device=? AND domain=?", key).fetchone()
+        cur.execute("INSERT OR REPLACE INTO alert_series (keyword, engine, country, device, "
+                    "domain, position) VALUES (?,?,?,?,?,?)", (*key, after))
+        if before_row is None:
+            return  # the first outcome of this search for this domain: nothing to compare
+        before = before_row[0]
+        for rule in self._active_rules(cur, POSITION_KINDS):
+            filters = json.loads(rule[4])
+            if not _matches(filters, s["domain"], keyword, engine, device):
+                continue
+            if not position_fires(rule[2], rule[3], before, after):
+                continue
+            subject = {"domain": s["domain"], "keyword": keyword, "engine": engine,
+                       "country": country or None, "device": device, "before": before,
+                       "after": after, "results_scanned": s["results_scanned"],
+                       "task_id": rec.aggregate}
+            message = position_message(rule[2], rule[3], s["domain"],
+                                       _label(keyword, engine, country, device), before,
+                                       after, s["results_scanned"])
+            self._fire(cur, rule, f"{rec.aggregate}/{rec.version}", subject, message, rec)
+
+    # --- creators --------------------------------------------------------------------------------
+
+    def _creator_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("INSERT OR REPLACE INTO alert_creators (id, name, url, reachable) "
+                    "VALUES (?,?,?,NULL)", (rec.aggregate, rec.state["name"], rec.state["url"]))
+
+    def _creator_updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        url = rec.state["changes"].get("url")
+        if url is not None:
+            cur.execute("UPDATE alert_creators SET url=? WHERE id=?", (url, rec.aggregate))
+
+    def _creator_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM alert_creators WHERE id=?", (rec.aggregate,))
+
+    def _creator_checked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        row = cur.execute("SELECT name, url, reachable FROM alert_creators WHERE id=?",
+                          (rec.aggregate,)).fetchone()
+        if row is None:
+            return
+        name, url, was = row[0], row[1], (None if row[2] is None else bool(row[2]))
+        cur.execute("UPDATE alert_creators SET reachable=? WHERE id=?",
+                    (int(s["reachable"]), rec.aggregate))
+        for rule in self._active_rules(cur, CREATOR_KINDS):
+            wanted = json.loads(rule[4]).get("creator")
+            if wanted is not None and wanted.casefold() != name.casefold():
+                continue
+            if not creator_fires(rule[2], was, s["reachable"], s["changed"]):
+                continue
+            subject = {"creator": name, "url": url, "reachable": s["reachable"],
+                       "reason": s["reason"], "http_status": s["http_status"],
+                       "final_url": s["final_url"], "title": s["title"],
+                       "changed": s["changed"]}
+            message = creator_message(rule[2], name, s["reason"], s["http_status"])
+            self._fire(cur, rule, f"{rec.aggregate}/{rec.version}", subject, message, rec)
+
+
+def _matches(filters: dict[str, str | None], domain: str, keyword: str, engine: str,
+             device: str) -> bool:
+    """Does an outcome fall under a rule's filters (None: any)?"""
+    wanted_keyword = filters.get("keyword")
+    return ((filters.get("domain") in (None, domain))
+            and (wanted_keyword is None or fold_keyword(wanted_keyword) == keyword)
+            and (filters.get("engine") in (None, engine))
+            and (filters.get("device") in (None, device)))
+
+
+def alert_rules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+    """The rules by name, with how many alerts each raised and delivered."""
+    where = "" if include_removed else "WHERE r.state='active'"
+    rows = conn.execute(
+        "SELECT r.*, (SELECT count(*) FROM alerts a WHERE a.rule_id = r.id) AS alerts, "
+        "(SELECT count(*) FROM alerts a WHERE a.rule_id = r.id AND a.state='delivered') "
+        f"AS delivered FROM alert_rules r {where} ORDER BY r.name COLLATE NOCASE")
+    return [{**dict(r), "filters": {k: v for k, v in json.loads(r["filters"]).items()
+                                    if v is not None}} for r in rows]
+
+
+def alert_history(conn: sqlite3.Connection, rule_id: str | None,
+                  limit: int) -> list[dict[str, Any]]:
+    """Alerts raised (of one rule, or all), newest first."""
+    where, args = ("WHERE rule_id=?", [rule_id]) if rule_id else ("", [])
+    rows = conn.execute(f"SELECT * FROM alerts {where} ORDER BY triggered_at DESC, id "
+                        "LIMIT ?", [*args, limit])
+    return [{**dict(r), "subject": json.loads(r["subject"])} for r in rows]
+
+
+def alert_outbox(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+    """Alerts the rules raised that are not on record yet, oldest first."""
+    rows = conn.execute("SELECT * FROM alert_outbox ORDER BY source_position, id LIMIT ?",
+                        (limit,))
+    return [{**dict(r), "subject": json.loads(r["subject"])} for r in rows]
+
+
+def rule_id_of(conn: sqlite3.Connection, name: str) -> str | None:
+    """The id of the rule named ``name`` (any case), active first, else the latest."""
+    row = conn.execute("SELECT id FROM alert_rules WHERE name = ? COLLATE NOCASE "
+                       "ORDER BY state='active' DESC, added_at DESC LIMIT 1", (name,)).fetchone()
+    return None if row is None else str(row[0])
