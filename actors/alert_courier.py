@@ -86,7 +86,8 @@ class AlertCourier:
         self._due: list[tuple[float, str]] = []  # (when, alert id), a heap
         self._inflight: set[str] = set()
         self._wanted = False  # a commit happened: look at the outbox
-        self._passes = 0  # outbox passes done (drain waits for one after it is called)
+        self._begun = 0  # outbox passes begun ...
+        self._passes = 0  # ... and done (drain waits for one begun after it is called)
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
@@ -148,6 +149,8 @@ class AlertCourier:
                 if self._stopping:
                     return
                 wanted, self._wanted = self._wanted, False
+                if wanted or not self._due:
+                    self._begun += 1
             if wanted or not self._due:
                 self._raise_outbox()
             self._dispatch_due()
@@ -285,11 +288,11 @@ class AlertCourier:
                 return False
             if not self.active:
                 return True
-            start = self._passes
+            needed = self._begun + 1  # the next pass begins after every commit before now
             self._wanted = True
             self._state.notify_all()
             return self._state.wait_for(
-                lambda: self._passes > start and not self._inflight and not self._due_now(),
+                lambda: self._passes >= needed and not self._inflight and not self._due_now(),
                 timeout=timeout)
 
     def close(self, timeout: float = 20.0) -> None:

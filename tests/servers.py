@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 PPROXY = str(Path(sys.executable).parent / "pproxy")
 
@@ -67,9 +68,11 @@ class EchoServer(LoopbackServer):
 
 @contextlib.contextmanager
 def http_server(handler: type[BaseHTTPRequestHandler],
-                server_class: type[LoopbackServer] = LoopbackServer) -> Iterator[str]:
-    """Serve ``handler`` on 127.0.0.1 (random port) in a thread; yields the base URL."""
-    server = server_class(("127.0.0.1", 0), handler)
+                server_class: type[LoopbackServer] = LoopbackServer,
+                port: int = 0) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (``port``, default random) in a thread; yields the
+    base URL."""
+    server = server_class(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -302,3 +305,68 @@ def echo_server_process() -> Iterator[str]:
     finally:
         process.kill()
         process.wait(10)
+
+
+@dataclass
+class Delivery:
+    """One POST a webhook receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """A webhook endpoint on 127.0.0.1: records every POST, answers with the next status
+    of ``statuses`` (the last one repeats). ``wait_for(n)`` wakes on each delivery."""
+
+    def __init__(self, statuses: list[int] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.deliveries: list[Delivery] = []
+        self.statuses = list(statuses or [200])
+        self.extra_headers = headers or {}
+        self._cond = threading.Condition()
+        self.url = ""
+
+    def record(self, delivery: Delivery) -> tuple[int, dict[str, str]]:
+        """Keep a delivery; the status to answer."""
+        with self._cond:
+            self.deliveries.append(delivery)
+            self._cond.notify_all()
+            status = self.statuses[0] if len(self.statuses) == 1 else self.statuses.pop(0)
+        return status, self.extra_headers
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until ``count`` deliveries arrived (or the timeout passes)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.deliveries) >= count, timeout)
+
+
+@contextlib.contextmanager
+def webhook_receiver(statuses: list[int] | None = None,
+                     headers: dict[str, str] | None = None,
+                     port: int = 0) -> Iterator[WebhookReceiver]:
+    """Serve a ``WebhookReceiver``; its ``url`` is ``http://127.0.0.1:PORT/hook``."""
+    receiver = WebhookReceiver(statuses, headers)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, extra = receiver.record(Delivery(self.path, dict(self.headers.items()),
+                                                     body))
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http_server(Handler, port=port) as base:
+        receiver.url = base + "/hook"
+        yield receiver

@@ -1,0 +1,339 @@
+"""Alerts on a real runtime: rules evaluated on recorded outcomes (written through the real
+store, as the rank tracker and creator watch record them), delivered to a real webhook
+receiver on 127.0.0.1, signed; retries, give-ups, restarts and rebuilds on record."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from adapters.config import Settings
+from domain.creator import Creator
+from domain.rank import SearchTask
+from service.runtime import EventReader, Runtime
+from tests.helpers import call, files_containing, open_runtime, refuse
+from tests.servers import WebhookReceiver, free_port, webhook_receiver
+
+SECRET = "correct-horse-battery-staple-42"
+TOKEN = "T0KEN-in-the-path-9f8e7d"
+FAST = {"alert_retry_initial": 0.0, "alert_retry_max": 0.0, "alert_attempts": 3}
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with webhook_receiver() as hook:
+        yield hook
+
+
+@pytest.fixture
+def rt(data_dir: Path) -> Iterator[Runtime]:
+    runtime = open_runtime(data_dir, **FAST)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def add_rule(rt: Runtime, url: str, name: str = "r", **rule: Any) -> str:
+    ack = call(rt, "alerts:add-rule", name=name, webhook_url=f"{url}/{TOKEN}",
+               secret=SECRET, **rule)
+    return str(ack["id"])
+
+
+def outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
+            domain: str = "example.com", engine: str = "bing", fail: bool = False) -> None:
+    """Record one finished search as the search worker does."""
+    task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=None,
+                      depth=30, domains={domain: True}, origin="manual", profile="default",
+                      proxy="auto", device="desktop")
+    if fail:
+        task.failed(attempt=1, error="captcha", retry_in=None, reason="blocked")
+    elif position is None:
+        task.not_ranked(domain=domain, results_scanned=30)
+        task.completed(results_scanned=30, pages=1, ranked=0)
+    else:
+        task.position_recorded(domain=domain, position=position, url=f"https://{domain}/",
+                               results_scanned=30)
+        task.completed(results_scanned=30, pages=1, ranked=1)
+    rt.writer.save(task)
+
+
+def history(rt: Runtime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = call(rt, "alerts:history", limit=100)
+    return rows
+
+
+def settled(rt: Runtime) -> list[dict[str, Any]]:
+    """The alert history once the courier has raised and delivered what is due now."""
+    assert rt.courier.drain(30)
+    return history(rt)
+
+
+def verify(delivery: Any, secret: str = SECRET) -> None:
+    """What a receiver does: recompute the signature over timestamp and body."""
+    stamp = delivery.headers["X-Vipb-Timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), f"{stamp}.".encode() + delivery.body,
+                                    hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(delivery.headers["X-Vipb-Signature"], expected)
+    assert abs(int(stamp) - time.time()) < 300
+    assert delivery.headers["X-Vipb-Delivery"] == delivery.json()["id"]
+    assert delivery.headers["Content-Type"] == "application/json"
+
+
+# --- what fires -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "threshold", "positions", "fired"), [
+    ("enters-top", 10, [14, 7, 3, 12, 9], ["#14 -> #7", "#12 -> #9"]),
+    ("enters-top", 10, [None, 10], ["not ranked -> #10"]),
+    ("leaves-top", 10, [4, 11, 5, None, None], ["#4 -> #11", "#5 -> not ranked in 30"]),
+    ("moves", 3, [10, 8, 5, 9, 9, 20], ["#8 -> #5", "#5 -> #9", "#9 -> #20"]),
+    ("stops-ranking", None, [3, None, None, 4, None], ["#3 -> not ranked in 30",
+                                                       "#4 -> not ranked in 30"]),
+    ("starts-ranking", None, [None, 2, None, 5], ["not ranked -> #2",
+                                                  "not ranked -> #5"]),
+])
+def test_position_rules_fire_on_the_changes_they_name(
+        rt: Runtime, receiver: WebhookReceiver, kind: str, threshold: int | None,
+        positions: list[int | None], fired: list[str]) -> None:
+    add_rule(rt, receiver.url, kind=kind, **({"threshold": threshold} if threshold else {}))
+    for position in positions:
+        outcome(rt, position)
+    alerts = settled(rt)
+    assert sorted(a["message"].split(": ", 1)[1] for a in alerts) == sorted(fired)
+    assert {a["state"] for a in alerts} == {"delivered"}
+    assert len(receiver.deliveries) == len(fired)
+
+
+def test_a_rule_sees_only_what_is_recorded_after_it_and_only_what_it_names(
+        rt: Runtime, receiver: WebhookReceiver) -> None:
+    outcome(rt, 20)
+    outcome(rt, 2)  # entered the top 10 before any rule existed: no alert
+    add_rule(rt, receiver.url, kind="enters-top", threshold=10, domain="example.com",
+             keyword="Coffee")
+    outcome(rt, 15)
+    outcome(rt, 20, keyword="tea")
+    outcome(rt, 15, domain="other.example")
+    outcome(rt, 1, keyword="tea")  # another keyword
+    outcome(rt, 1, domain="other.example")  # another domain
+    outcome(rt, None, fail=True)  # a failed search is no outcome
+    outcome(rt, 4)  # the one that counts
+    alerts = settled(rt)
+    assert [a["message"] for a in alerts] == [
+        "example.com entered the top 10 for 'coffee' on bing: #15 -> #4"]
+    assert alerts[0]["subject"]["before"] == 15 and alerts[0]["subject"]["after"] == 4
+
+
+def test_creator_rules_fire_on_unreachable_and_changed_pages(
+        rt: Runtime, receiver: WebhookReceiver) -> None:
+    add_rule(rt, receiver.url, name="down", kind="unreachable")
+    add_rule(rt, receiver.url, name="news", kind="content-changed", creator="Jane")
+    jane = Creator(id=uuid.uuid4(), name="jane", url="https://example.com/@jane",
+                   platform="blog", priority=1, enabled=True, tags=[])
+    bob = Creator(id=uuid.uuid4(), name="bob", url="https://example.com/@bob",
+                  platform="blog", priority=1, enabled=True, tags=[])
+
+    def check(creator: Creator, reachable: bool, text: str = "a") -> None:
+        creator.record_check(reachable=reachable, reason=None if reachable else "http",
+                             http_status=200 if reachable else 503, final_url=creator.url,
+                             title="t", canonical_url=None, fingerprint=text if reachable
+                             else None, latency_ms=5.0, proxy_id=None, attempts=1)
+        rt.writer.save(creator)
+
+    check(bob, False)  # a first check that fails counts
+    check(bob, False)  # still down: not again
+    check(bob, True, "x")
+    check(bob, True, "y")  # changed, but "news" watches jane only
+    check(jane, True, "a")
+    check(jane, True, "a")
+    check(jane, True, "b")
+    check(jane, False)
+    alerts = settled(rt)
+    assert sorted(a["message"] for a in alerts) == [
+        "creator bob is unreachable (http, HTTP 503)",
+        "creator jane is unreachable (http, HTTP 503)",
+        "creator jane: the page's content changed"]
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+def test_a_webhook_is_signed_and_carries_its_delivery_id(rt: Runtime,
+                                                         receiver: WebhookReceiver) -> None:
+    add_rule(rt, receiver.url, kind="stops-ranking")
+    outcome(rt, 3)
+    outcome(rt, None)
+    [alert] = settled(rt)
+    [delivery] = receiver.deliveries
+    verify(delivery)
+    body = delivery.json()
+    assert body["id"] == alert["id"] and body["rule"] == "r" and body["kind"] == "stops-ranking"
+    assert body["subject"]["domain"] == "example.com" and body["subject"]["after"] is None
+    assert delivery.path == f"/hook/{TOKEN}"
+    with pytest.raises(AssertionError):  # the check a receiver makes does catch a forgery
+        verify(delivery, secret="another-secret-of-enough-length")
+
+
+def test_failures_are_retried_then_delivered_with_the_same_delivery_id(data_dir: Path) -> None:
+    with webhook_receiver(statuses=[503, 429, 200]) as hook:
+        rt = open_runtime(data_dir, **FAST)
+        try:
+            add_rule(rt, hook.url, kind="starts-ranking")
+            outcome(rt, None)
+            outcome(rt, 1)
+            assert hook.wait_for(3)
+            [alert] = settled(rt)
+        finally:
+            rt.close()
+    assert alert["state"] == "delivered" and alert["attempts"] == 3
+    ids = {d.headers["X-Vipb-Delivery"] for d in hook.deliveries}
+    assert ids == {alert["id"]}
+    for delivery in hook.deliveries:
+        verify(delivery)
+    events = [e.topic.rsplit(".", 1)[-1] for e in _events_of(data_dir, alert["id"])]
+    assert events == ["AlertTriggered", "AlertDeliveryFailed", "AlertDeliveryFailed",
+                      "AlertDelivered"]
+
+
+def test_a_refusal_or_a_redirect_gives_up_at_once_and_the_attempts_run_out(
+        data_dir: Path) -> None:
+    with webhook_receiver(statuses=[404]) as gone, \
+            webhook_receiver(statuses=[302], headers={"Location": "http://127.0.0.1:9/x"}) \
+            as moved, webhook_receiver(statuses=[500]) as broken:
+        rt = open_runtime(data_dir, **FAST)
+        try:
+            add_rule(rt, gone.url, name="gone", kind="starts-ranking")
+            add_rule(rt, moved.url, name="moved", kind="starts-ranking")
+            add_rule(rt, broken.url, name="broken", kind="starts-ranking")
+            outcome(rt, None)
+            outcome(rt, 1)
+            assert broken.wait_for(3)
+            alerts = {a["rule"]: a for a in settled(rt)}
+        finally:
+            rt.close()
+    assert (alerts["gone"]["state"], alerts["gone"]["attempts"]) == ("failed", 1)
+    assert alerts["gone"]["last_error"] == "HTTP 404"
+    assert (alerts["moved"]["state"], alerts["moved"]["attempts"]) == ("failed", 1)
+    assert (alerts["broken"]["state"], alerts["broken"]["attempts"]) == ("failed", 3)
+    assert len(gone.deliveries) == 1 and len(moved.deliveries) == 1
+    assert len(broken.deliveries) == 3
+
+
+def test_a_webhook_to_a_private_address_is_refused_unless_allowed(data_dir: Path,
+                                                                  receiver: WebhookReceiver
+                                                                  ) -> None:
+    rt = open_runtime(data_dir, allow_private_targets=False)
+    try:
+        for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x",
+                    "http://0x7f000001/x", "http://169.254.169.254/latest/meta-data"):
+            error = refuse(rt, "alerts:add-rule", name="x", kind="stops-ranking",
+                           webhook_url=url, secret=SECRET)
+            assert error.startswith("webhook_url: "), error
+    finally:
+        rt.close()
+    rt = open_runtime(data_dir, **FAST)  # allowed while added ...
+    try:
+        add_rule(rt, receiver.url, kind="starts-ranking")
+    finally:
+        rt.close()
+    rt = open_runtime(data_dir, allow_private_targets=False, **FAST)  # ... but not now
+    try:
+        outcome(rt, None)
+        outcome(rt, 1)
+        [alert] = settled(rt)
+    finally:
+        rt.close()
+    assert alert["state"] == "failed" and "egress guard refused" in alert["last_error"]
+    assert receiver.deliveries == []
+
+
+# --- exactly once across restarts and rebuilds ---------------------------------------------------
+
+def test_nothing_is_sent_twice_after_a_restart_and_a_rebuild(data_dir: Path,
+                                                             receiver: WebhookReceiver
+                                                             ) -> None:
+    rt = open_runtime(data_dir, **FAST)
+    try:
+        add_rule(rt, receiver.url, kind="moves", threshold=1)
+        outcome(rt, 5)
+        outcome(rt, 4)
+        outcome(rt, 2)
+        assert [a["state"] for a in settled(rt)] == ["delivered", "delivered"]
+    finally:
+        rt.close()
+    rt = open_runtime(data_dir, **FAST)
+    try:
+        call(rt, "projections:rebuild")  # the outbox is computed again from the events ...
+        rt.courier.activate()
+        assert len(settled(rt)) == 2  # ... and the alerts on record are not raised again
+        outcome(rt, 3)
+        assert len(settled(rt)) == 3
+    finally:
+        rt.close()
+    assert len(receiver.deliveries) == 3
+    assert len({d.headers["X-Vipb-Delivery"] for d in receiver.deliveries}) == 3
+
+
+def test_an_undelivered_alert_is_delivered_by_the_next_process(data_dir: Path) -> None:
+    port = free_port()  # nothing listens yet: the first attempts fail
+    slow = {**FAST, "alert_retry_initial": 3600.0, "alert_retry_max": 3600.0}
+    rt = open_runtime(data_dir, **slow)
+    try:
+        call(rt, "alerts:add-rule", name="r", kind="starts-ranking",
+             webhook_url=f"http://127.0.0.1:{port}/hook", secret=SECRET)
+        outcome(rt, None)
+        outcome(rt, 1)
+        [alert] = settled(rt)
+        assert alert["state"] == "retrying" and alert["attempts"] == 1
+    finally:
+        rt.close()
+    later = lambda: time.time() + 7200  # noqa: E731 - the retry is due by then
+    with webhook_receiver(port=port) as hook:  # the receiver is back
+        rt = Runtime.open(data_dir, clock=later, settings=Settings(
+            data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
+        try:
+            rt.courier.activate()  # what the host does at start
+            assert hook.wait_for(1)
+            [alert] = settled(rt)
+        finally:
+            rt.close()
+    assert alert["state"] == "delivered" and alert["attempts"] == 2
+    assert len(hook.deliveries) == 1
+    verify(hook.deliveries[0])
+
+
+def _events_of(data_dir: Path, aggregate_id: str) -> list[Any]:
+    reader = EventReader(data_dir)
+    try:
+        return list(reader.app.recorder.select_events(uuid.UUID(aggregate_id)))
+    finally:
+        reader.close()
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+def test_the_webhook_url_and_secret_are_nowhere_in_clear_and_die_with_the_rule(
+        data_dir: Path, receiver: WebhookReceiver) -> None:
+    rt = open_runtime(data_dir, **FAST)
+    try:
+        rule_id = add_rule(rt, receiver.url, kind="starts-ranking")
+        outcome(rt, None)
+        outcome(rt, 1)
+        settled(rt)
+        listed = call(rt, "alerts:list-rules")
+        assert listed[0]["target"].endswith("/...") and TOKEN not in str(listed)
+        follow: list[dict[str, Any]] = []
+        rt.follow(0, lambda e: bool(follow.append(e)), timeout=0.0)
+        assert follow and TOKEN not in str(follow) and SECRET not in str(follow)
+        call(rt, "alerts:remove-rule", name="r")
+        assert rt.keystore.get(uuid.UUID(rule_id)) is None
+    finally:
+        rt.close()
+    for needle in (SECRET, TOKEN):
+        assert files_containing(data_dir, needle.encode()) == []
+    assert len(receiver.deliveries) == 1
