@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -370,3 +371,115 @@ def webhook_receiver(statuses: list[int] | None = None,
     with http_server(Handler, port=port) as base:
         receiver.url = base + "/hook"
         yield receiver
+
+
+# --- a real SMTP server (aiosmtpd) with STARTTLS and AUTH ----------------------------------------
+
+def loopback_tls(folder: Path, name: str = "vipb test CA") -> tuple[Path, ssl.SSLContext]:
+    """A CA (written to ``folder/<name>.pem``) and a server context whose certificate it
+    signed for 127.0.0.1 (IP SAN)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - dt.timedelta(hours=1))
+          .not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True,
+                                       crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False,
+                                       decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_path = folder / f"{name.replace(' ', '-')}.pem"
+    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain = folder / f"{name.replace(' ', '-')}-server.pem"
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain)
+    return ca_path, context
+
+
+@dataclass
+class MailLog:
+    """What an SMTP server saw: messages (with whether TLS and a login were in force) and
+    every login attempt."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    logins: list[tuple[str, str, bool]] = field(default_factory=list)  # user, pass, tls
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, kind: str, item: Any) -> None:
+        """Record a message or a login and wake waiters."""
+        with self._cond:
+            (self.messages if kind == "message" else self.logins).append(item)
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until ``count`` messages arrived (or the timeout passes)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.messages) >= count, timeout)
+
+
+@contextlib.contextmanager
+def smtp_server(tls: ssl.SSLContext | None, user: str = "vipb",
+                password: str = "mail-pass-1234") -> Iterator[tuple[int, MailLog]]:
+    """aiosmtpd on 127.0.0.1: with ``tls`` it offers STARTTLS and requires it before AUTH
+    and MAIL; without, it offers neither (a server a careful client must refuse)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    log = MailLog()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, secret = data.login.decode(), data.password.decode()
+        log.add("login", (login, secret, session.ssl is not None))
+        return AuthResult(success=(login, secret) == (user, password))
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            log.add("message", {"content": envelope.content, "to": envelope.rcpt_tos,
+                                "from": envelope.mail_from, "tls": session.ssl is not None,
+                                "login": session.authenticated})
+            return "250 OK"
+
+    port = free_port()
+    options: dict[str, Any] = {"authenticator": authenticator, "auth_require_tls": True}
+    if tls is not None:
+        options.update(tls_context=tls, require_starttls=True, auth_required=True)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port, log
+    finally:
+        controller.stop()

@@ -15,6 +15,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate
 from typing import Any
 
@@ -22,6 +23,10 @@ import orjson
 
 from adapters.alerts._delivery import DeliveryError
 from adapters.egress import EgressGuard, EgressRefused
+
+# Headers up to 998 characters a line (RFC 5322's limit; 78 is a recommendation): Python
+# folds a long subject before its first word, which leaves a leading space once unfolded.
+_POLICY = SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class _Pinned:
     """Connect to ``address`` (checked by the guard) while speaking to ``host``."""
 
     address: str
+    _host: str  # smtplib's: the name TLS verifies
+
+    def pin(self, address: str, host: str) -> None:
+        """Connect to ``address``; check certificates for ``host``."""
+        self.address, self._host = address, host
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return socket.create_connection((self.address, port), timeout)
@@ -57,13 +67,13 @@ class _PinnedSMTP(_Pinned, smtplib.SMTP):
 class _PinnedSMTPS(_Pinned, smtplib.SMTP_SSL):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         raw = super()._get_socket(host, port, timeout)
-        return self.context.wrap_socket(raw, server_hostname=self._host)  # type: ignore[attr-defined]
+        return self.context.wrap_socket(raw, server_hostname=self._host)
 
 
 def compose(server: MailServerConfig, to: str, alert: dict[str, Any]) -> EmailMessage:
     """The message: the alert's sentence as subject and first line, its data as JSON; the
     Message-ID is the alert's id, so a resend after a crash is the same message."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = server.sender
     message["To"] = to
     message["Subject"] = f"[vipb] {alert['message']}"[:200]
@@ -112,12 +122,12 @@ class MailSender:
 
     def _send(self, server: MailServerConfig, address: str, to: str,
               alert: dict[str, Any]) -> str:
-        client: smtplib.SMTP
+        client: _PinnedSMTP | _PinnedSMTPS
         if server.security == "tls":
             client = _PinnedSMTPS(timeout=self._timeout, context=server.context())
         else:
             client = _PinnedSMTP(timeout=self._timeout)
-        client.address = address
+        client.pin(address, server.host)
         with client:
             client.connect(server.host, server.port)
             if server.security == "starttls":

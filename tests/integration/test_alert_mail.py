@@ -1,0 +1,132 @@
+"""E-mail alerts through a real SMTP server (aiosmtpd on 127.0.0.1): STARTTLS before the
+login and the message, the certificate checked, and nothing at all sent to a server that
+cannot do TLS; the SMTP password is stored encrypted and never shown."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage, Message
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pytest
+
+from domain.rank import SearchTask
+from service.runtime import Runtime
+from tests.helpers import call, files_containing, open_runtime, refuse
+from tests.servers import loopback_tls, smtp_server
+
+PASSWORD = "mail-pass-1234"
+FAST = {"alert_retry_initial": 0.0, "alert_retry_max": 0.0, "alert_attempts": 2}
+
+
+@pytest.fixture
+def rt(data_dir: Path) -> Iterator[Runtime]:
+    runtime = open_runtime(data_dir, **FAST)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def set_server(rt: Runtime, port: int, ca: Path | None, **extra: Any) -> None:
+    call(rt, "alerts:set-mail-server", host="127.0.0.1", port=port, username="vipb",
+         password=PASSWORD, sender="vipb@example.com",
+         **({"ca_file": str(ca)} if ca else {}), **extra)
+
+
+def climb(rt: Runtime) -> None:
+    """example.com goes from not ranked to #1 for 'coffee'."""
+    for position in (None, 1):
+        task = SearchTask(id=uuid.uuid4(), keyword="coffee", engine="bing", country="DE",
+                          depth=30, domains={"example.com": True}, origin="manual",
+                          profile="default", proxy="auto", device="desktop")
+        if position is None:
+            task.not_ranked(domain="example.com", results_scanned=30)
+        else:
+            task.position_recorded(domain="example.com", position=position,
+                                   url="https://example.com/", results_scanned=30)
+        task.completed(results_scanned=30, pages=1, ranked=int(position is not None))
+        rt.writer.save(task)
+
+
+def parsed(message: dict[str, Any]) -> Message:
+    return email.message_from_bytes(message["content"], policy=email.policy.default)
+
+
+def test_an_alert_is_mailed_over_starttls_after_a_login(rt: Runtime, tmp_path: Path) -> None:
+    ca, tls = loopback_tls(tmp_path / "tls")
+    with smtp_server(tls) as (port, mail):
+        set_server(rt, port, ca)
+        call(rt, "alerts:add-rule", name="ranked", kind="starts-ranking",
+             email="seo@example.com")
+        tested = call(rt, "alerts:test", name="ranked")
+        assert tested["delivered"], tested
+        climb(rt)
+        assert mail.wait_for(2)
+        assert rt.courier.drain(30)
+        alerts = call(rt, "alerts:history")
+    assert [a["state"] for a in alerts] == ["delivered", "delivered"]
+    assert mail.logins == [("vipb", PASSWORD, True)] * 2  # every login inside TLS
+    for message in mail.messages:
+        assert message["tls"] and message["login"]
+        assert message["to"] == ["seo@example.com"] and message["from"] == "vipb@example.com"
+    real = parsed(mail.messages[1])
+    assert real["Subject"] == ("[vipb] example.com started ranking for 'coffee' on bing DE: "
+                               "not ranked -> #1")
+    assert real["Message-ID"] == f"<alert-{alerts[0]['id']}@vipb.invalid>"
+    assert real["X-Vipb-Delivery"] == alerts[0]["id"]
+    assert isinstance(real, EmailMessage)
+    assert "rule: ranked (starts-ranking)" in real.get_content()
+
+
+def test_a_server_without_starttls_gets_neither_the_password_nor_the_alert(
+        rt: Runtime) -> None:
+    with smtp_server(None) as (port, mail):
+        set_server(rt, port, None)
+        call(rt, "alerts:add-rule", name="ranked", kind="starts-ranking",
+             email="seo@example.com")
+        tested = call(rt, "alerts:test", name="ranked")
+        climb(rt)
+        assert rt.courier.drain(30)
+        [alert, _test] = call(rt, "alerts:history")
+    assert not tested["delivered"] and "does not offer STARTTLS" in tested["error"]
+    assert alert["state"] == "failed" and alert["attempts"] == 2
+    assert "does not offer STARTTLS" in alert["last_error"]
+    assert mail.logins == [] and mail.messages == []
+
+
+def test_a_certificate_the_ca_did_not_sign_is_refused(rt: Runtime, tmp_path: Path) -> None:
+    _, tls = loopback_tls(tmp_path / "tls", "impostor CA")
+    trusted, _ = loopback_tls(tmp_path / "tls", "our CA")
+    with smtp_server(tls) as (port, mail):
+        set_server(rt, port, trusted)
+        call(rt, "alerts:add-rule", name="ranked", kind="starts-ranking",
+             email="seo@example.com")
+        tested = call(rt, "alerts:test", name="ranked")
+    assert not tested["delivered"] and "CERTIFICATE_VERIFY_FAILED" in tested["error"]
+    assert mail.logins == [] and mail.messages == []
+
+
+def test_the_smtp_password_is_encrypted_and_never_shown(rt: Runtime, data_dir: Path,
+                                                        tmp_path: Path) -> None:
+    ca, _ = loopback_tls(tmp_path / "tls")
+    set_server(rt, 2525, ca)
+    shown = call(rt, "alerts:show-mail-server")
+    assert shown == {"configured": True, "host": "127.0.0.1", "port": 2525,
+                     "security": "starttls", "login": True, "sender": "vipb@example.com",
+                     "ca_file": str(ca)}
+    assert refuse(rt, "alerts:set-mail-server", host="127.0.0.1", sender="a@example.com",
+                  password="x" * 20) == ("password: give both a username and a password, "
+                                         "or neither")
+    rt.settle()
+    assert files_containing(data_dir, PASSWORD.encode()) == []
+
+
+def test_an_email_rule_without_a_mail_server_says_so(rt: Runtime) -> None:
+    call(rt, "alerts:add-rule", name="ranked", kind="starts-ranking", email="seo@example.com")
+    tested = call(rt, "alerts:test", name="ranked")
+    assert not tested["delivered"] and "no mail server is set" in tested["error"]
