@@ -92,7 +92,7 @@ class AlertCourier:
         self._thread: threading.Thread | None = None
         self._lock_file: IO[bytes] | None = None
         self.active = False  # this process holds the lock and runs the courier
-        self._decided = False  # the lock was tried
+        self._tries = 0  # times the lock was tried
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -130,12 +130,7 @@ class AlertCourier:
         return True
 
     def _run(self) -> None:
-        locked = self._take_lock()
-        with self._state:
-            self.active, self._decided = locked, True
-            self._state.notify_all()
-        if not locked:
-            log.info("another vipb process on this data dir delivers alerts")
+        if not self._wait_for_lock():
             return
         try:
             self._resume()
@@ -154,6 +149,27 @@ class AlertCourier:
             if wanted or not self._due:
                 self._raise_outbox()
             self._dispatch_due()
+
+    def _wait_for_lock(self) -> bool:
+        """Take the lock, trying again at each commit (and each minute) while another
+        process holds it; False when stopping first."""
+        told = False
+        while True:
+            locked = self._take_lock()
+            with self._state:
+                self.active = locked
+                self._tries += 1
+                self._state.notify_all()
+                if locked:
+                    self._wanted = True  # a first pass at once: what others left behind
+                    return True
+                if not told:
+                    log.info("another vipb process on this data dir delivers alerts")
+                    told = True
+                self._state.wait_for(lambda: self._stopping or self._wanted, IDLE_WAKE)
+                if self._stopping:
+                    return False
+                self._wanted = False
 
     def _next_wait(self) -> float:
         if not self._due:
@@ -284,10 +300,14 @@ class AlertCourier:
         with self._state:
             if self._thread is None:
                 return True
-            if not self._state.wait_for(lambda: self._decided, timeout=timeout):
-                return False
-            if not self.active:
-                return True
+            if not self.active:  # try the lock again: its holder may have gone meanwhile
+                tries = self._tries
+                self._wanted = True
+                self._state.notify_all()
+                if not self._state.wait_for(lambda: self._tries > tries, timeout=timeout):
+                    return False
+                if not self.active:
+                    return True
             needed = self._begun + 1  # the next pass begins after every commit before now
             self._wanted = True
             self._state.notify_all()

@@ -15,6 +15,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import uuid
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from adapters.store import Pending
 from domain.commands import AddProxy
 from domain.errors import BrowserNotFoundError
 from domain.parsing import parse_command
+from domain.rank import SearchTask
 from service.runtime import Runtime
 
 VIEW_TABLES = ("proxies", "rotation_config", "activity_logs")
@@ -263,3 +265,23 @@ class MemoryWriter(EventWriter):
     def named(self, name: str) -> list[DomainEvent]:
         """The recorded events of one type (class name), oldest first."""
         return [e for e in self.events if type(e).__name__ == name]
+
+
+def record_outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
+                   domain: str = "example.com", engine: str = "bing",
+                   country: str | None = None, fail: bool = False) -> None:
+    """Record one finished search through the runtime's writer, as the search worker does
+    (queued, then a position or "not ranked", then completed; or failed for good)."""
+    task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=country,
+                      depth=30, domains={domain: True}, origin="manual", profile="default",
+                      proxy="auto", device="desktop")
+    if fail:
+        task.failed(attempt=1, error="captcha", retry_in=None, reason="blocked")
+    elif position is None:
+        task.not_ranked(domain=domain, results_scanned=30)
+        task.completed(results_scanned=30, pages=1, ranked=0)
+    else:
+        task.position_recorded(domain=domain, position=position, url=f"https://{domain}/",
+                               results_scanned=30)
+        task.completed(results_scanned=30, pages=1, ranked=1)
+    rt.writer.save(task)

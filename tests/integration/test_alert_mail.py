@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Any
 import pykka
 import pytest
 
-from domain.rank import SearchTask
 from service.runtime import Runtime
-from tests.helpers import call, files_containing, open_runtime, refuse
+from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
 from tests.servers import loopback_tls, smtp_server
 
 PASSWORD = "mail-pass-1234"
@@ -40,17 +38,8 @@ def set_server(rt: Runtime, port: int, ca: Path | None, **extra: Any) -> None:
 
 def climb(rt: Runtime) -> None:
     """example.com goes from not ranked to #1 for 'coffee'."""
-    for position in (None, 1):
-        task = SearchTask(id=uuid.uuid4(), keyword="coffee", engine="bing", country="DE",
-                          depth=30, domains={"example.com": True}, origin="manual",
-                          profile="default", proxy="auto", device="desktop")
-        if position is None:
-            task.not_ranked(domain="example.com", results_scanned=30)
-        else:
-            task.position_recorded(domain="example.com", position=position,
-                                   url="https://example.com/", results_scanned=30)
-        task.completed(results_scanned=30, pages=1, ranked=int(position is not None))
-        rt.writer.save(task)
+    record_outcome(rt, None, country="DE")
+    record_outcome(rt, 1, country="DE")
 
 
 def parsed(message: dict[str, Any]) -> Message:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +20,8 @@ import pytest
 
 from adapters.config import Settings
 from domain.creator import Creator
-from domain.rank import SearchTask
 from service.runtime import EventReader, Runtime
-from tests.helpers import call, files_containing, open_runtime, refuse
+from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
 from tests.servers import WebhookReceiver, free_port, webhook_receiver
 
 SECRET = "correct-horse-battery-staple-42"
@@ -47,22 +49,7 @@ def add_rule(rt: Runtime, url: str, name: str = "r", **rule: Any) -> str:
     return str(ack["id"])
 
 
-def outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
-            domain: str = "example.com", engine: str = "bing", fail: bool = False) -> None:
-    """Record one finished search as the search worker does."""
-    task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=None,
-                      depth=30, domains={domain: True}, origin="manual", profile="default",
-                      proxy="auto", device="desktop")
-    if fail:
-        task.failed(attempt=1, error="captcha", retry_in=None, reason="blocked")
-    elif position is None:
-        task.not_ranked(domain=domain, results_scanned=30)
-        task.completed(results_scanned=30, pages=1, ranked=0)
-    else:
-        task.position_recorded(domain=domain, position=position, url=f"https://{domain}/",
-                               results_scanned=30)
-        task.completed(results_scanned=30, pages=1, ranked=1)
-    rt.writer.save(task)
+outcome = record_outcome
 
 
 def history(rt: Runtime) -> list[dict[str, Any]]:
@@ -102,7 +89,7 @@ def verify(delivery: Any, secret: str = SECRET) -> None:
 def test_position_rules_fire_on_the_changes_they_name(
         rt: Runtime, receiver: WebhookReceiver, kind: str, threshold: int | None,
         positions: list[int | None], fired: list[str]) -> None:
-    add_rule(rt, receiver.url, kind=kind, **({"threshold": threshold} if threshold else {}))
+    add_rule(rt, receiver.url, kind=kind, threshold=threshold)
     for position in positions:
         outcome(rt, position)
     alerts = settled(rt)
@@ -328,7 +315,12 @@ def test_the_webhook_url_and_secret_are_nowhere_in_clear_and_die_with_the_rule(
         listed = call(rt, "alerts:list-rules")
         assert listed[0]["target"].endswith("/...") and TOKEN not in str(listed)
         follow: list[dict[str, Any]] = []
-        rt.follow(0, lambda e: bool(follow.append(e)), timeout=0.0)
+
+        def keep(event: dict[str, Any]) -> bool:
+            follow.append(event)
+            return False
+
+        rt.follow(0, keep, timeout=0.0)
         assert follow and TOKEN not in str(follow) and SECRET not in str(follow)
         call(rt, "alerts:remove-rule", name="r")
         assert rt.keystore.get(uuid.UUID(rule_id)) is None
@@ -337,3 +329,28 @@ def test_the_webhook_url_and_secret_are_nowhere_in_clear_and_die_with_the_rule(
     for needle in (SECRET, TOKEN):
         assert files_containing(data_dir, needle.encode()) == []
     assert len(receiver.deliveries) == 1
+
+
+def test_two_processes_writing_at_once_deliver_each_alert_exactly_once(
+        data_dir: Path, receiver: WebhookReceiver) -> None:
+    rt = open_runtime(data_dir, **FAST)
+    try:
+        add_rule(rt, receiver.url, kind="moves", threshold=1)
+    finally:
+        rt.close()
+    writers = [subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.alert_writer", str(data_dir), keyword, "12"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "VIPB_KEYRING": "off"}) for keyword in ("alpha", "beta")]
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0 and "DONE" in out, err
+    rt = open_runtime(data_dir, **FAST)  # whatever a writer left for the next process
+    try:
+        rt.courier.activate()
+        alerts = settled(rt)
+    finally:
+        rt.close()
+    assert len(alerts) == 22 and {a["state"] for a in alerts} == {"delivered"}
+    ids = [d.headers["X-Vipb-Delivery"] for d in receiver.deliveries]
+    assert sorted(ids) == sorted(a["id"] for a in alerts)  # each once, none missing
