@@ -82,7 +82,8 @@ def test_read_models_forget_the_proxy_and_rebuild_matches(
     skipped = {s.view: s.skipped for s in runtime.runner.status()}
     assert skipped == {"proxies": 2, "rotation": 0, "activity": 2, "rotation_events": 0,
                        "usage_stats": 0, "breakers": 0, "tabs": 0, "privacy_profiles": 0,
-                       "sessions": 0, "rank_tracking": 0, "schedules": 0, "creators": 0}
+                       "sessions": 0, "rank_tracking": 0, "schedules": 0, "creators": 0,
+                       "alerts": 0}
 
 
 def test_removed_proxy_cannot_be_changed(shredded: tuple[str, str, bytes],
