@@ -233,63 +233,66 @@ class AlertCourier:
                 self._pool.submit(self._deliver_scheduled, alert_id)
 
     def _deliver_scheduled(self, alert_id: str) -> None:
+        retry_in: float | None = None
         try:
-            retry_in = self._attempt(alert_id, final=False)
-            if retry_in is not None:
-                self._schedule(alert_id, self._clock() + retry_in)
+            retry_in = self._attempt(alert_id)
         except Exception:
             log.exception("alert %s: delivery crashed; retried at the next start", alert_id)
-        finally:
-            with self._state:
-                self._inflight.discard(alert_id)
-                self._state.notify_all()
+        with self._state:  # one step: the retry is never skipped as still in flight
+            self._inflight.discard(alert_id)
+            if retry_in is not None:
+                heapq.heappush(self._due, (self._clock() + retry_in, alert_id))
+            self._state.notify_all()
 
-    def _attempt(self, alert_id: str, final: bool) -> float | None:
-        """One delivery attempt, on record; the seconds before the next one (None: none).
-        ``final``: no retry whatever happens (a test alert)."""
+    def _attempt(self, alert_id: str) -> float | None:
+        """One delivery attempt of an alert on record, recorded; the seconds before the
+        next one (None: none)."""
         alert = self._writer.load(Alert, UUID(alert_id))
         if alert is None or alert.settled:
             return None
-        attempt = alert.attempts + 1
-        target = self._rules.target(alert.rule_id).get(timeout=60)
-        retry_in: float | None = None
-        if target is None:
-            alert.delivery_failed(attempt=attempt, channel=alert.channel,
-                                  error="the rule was removed before delivery", retry_in=None)
-        else:
-            try:
-                detail = self._senders[alert.channel].send(target, payload(alert))
-            except DeliveryError as exc:
-                retry_in = None if (final or exc.permanent) else self._policy.delay(attempt)
-                alert.delivery_failed(attempt=attempt, channel=alert.channel,
-                                      error=exc.message, retry_in=retry_in)
-                log.warning("alert %s: attempt %d failed (%s)%s", alert_id, attempt,
-                            exc.message, f", next in {retry_in:.0f}s" if retry_in is not None
-                            else ", given up")
-            else:
-                alert.delivered_by(attempt=attempt, channel=alert.channel, detail=detail)
-                log.info("alert %s delivered (%s)", alert_id, detail)
+        retry_in = self._try(alert, final=False)
         try:
             self._writer.save(alert)
         except ConcurrencyError:  # recorded by someone else meanwhile: theirs stands
             return None
         return retry_in
 
+    def _try(self, alert: Alert, final: bool) -> float | None:
+        """Deliver ``alert`` once and apply the outcome to it (not saved); the seconds
+        before the next attempt. ``final``: no retry whatever happens."""
+        attempt = alert.attempts + 1
+        target = self._rules.target(alert.rule_id).get(timeout=60)
+        if target is None:
+            alert.delivery_failed(attempt=attempt, channel=alert.channel,
+                                  error="the rule was removed before delivery", retry_in=None)
+            return None
+        try:
+            detail = self._senders[alert.channel].send(target, payload(alert))
+        except DeliveryError as exc:
+            retry_in = None if (final or exc.permanent) else self._policy.delay(attempt)
+            alert.delivery_failed(attempt=attempt, channel=alert.channel, error=exc.message,
+                                  retry_in=retry_in)
+            log.warning("alert %s: attempt %d failed (%s)%s", alert.id, attempt, exc.message,
+                        f", next in {retry_in:.0f}s" if retry_in is not None else ", given up")
+            return retry_in
+        alert.delivered_by(attempt=attempt, channel=alert.channel, detail=detail)
+        log.info("alert %s delivered (%s)", alert.id, detail)
+        return None
+
     def test(self, rule: dict[str, Any]) -> dict[str, Any]:
-        """Raise a test alert on ``rule`` (``AlertRulesActor.described``) and try to deliver
-        it once, in the calling thread; the outcome as recorded."""
+        """Raise a test alert on ``rule`` (``AlertRulesActor.described``), try to deliver
+        it once in the calling thread, and record both together: a test alert is never on
+        record undelivered, so no courier picks it up a second time."""
         alert = Alert(id=uuid.uuid4(), rule_id=rule["id"], rule=rule["name"],
                       kind=RuleKind.TEST.value, channel=rule["channel"],
                       subject={"test": True, "watches": rule["kind"]},
                       message=f"test alert of rule {rule['name']} (it works)",
                       source_position=None)
+        self._try(alert, final=True)
         self._writer.save(alert)
-        self._attempt(str(alert.id), final=True)
-        done = self._writer.load(Alert, alert.id)
-        assert done is not None
         return {"id": str(alert.id), "rule": rule["name"], "channel": rule["channel"],
-                "target": rule["target"], "delivered": done.delivered,
-                "error": done.last_error}
+                "target": rule["target"], "delivered": alert.delivered,
+                "error": alert.last_error}
 
     # --- stopping --------------------------------------------------------------------------------
 

@@ -320,6 +320,17 @@ class Delivery:
         """The body as JSON."""
         return json.loads(self.body)
 
+    def signed_with(self, secret: str) -> bool:
+        """What a receiver checks: the signature header is the HMAC-SHA256 under ``secret``
+        of ``<timestamp>.<body>``, compared in constant time."""
+        import hashlib
+        import hmac
+
+        stamp = self.headers.get("X-Vipb-Timestamp", "")
+        expected = "sha256=" + hmac.new(secret.encode(), f"{stamp}.".encode() + self.body,
+                                        hashlib.sha256).hexdigest()
+        return hmac.compare_digest(self.headers.get("X-Vipb-Signature", ""), expected)
+
 
 class WebhookReceiver:
     """A webhook endpoint on 127.0.0.1: records every POST, answers with the next status
