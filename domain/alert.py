@@ -152,14 +152,19 @@ def _place(position: int | None, scanned: int) -> str:
     return f"#{position}" if position is not None else f"not ranked in {scanned}"
 
 
+def _moved(before: int, after: int) -> str:
+    places = abs(after - before)
+    return (f"moved {'up' if after < before else 'down'} {places} "
+            f"place{'' if places == 1 else 's'}")
+
+
 def position_message(kind: str, threshold: int | None, domain: str, search: str,
                      before: int | None, after: int | None, scanned: int) -> str:
     """One sentence for a position alert: what happened, from where to where."""
     what = {
         RuleKind.ENTERS_TOP: f"entered the top {threshold}",
         RuleKind.LEAVES_TOP: f"left the top {threshold}",
-        RuleKind.MOVES: (f"moved {'up' if (after or 0) < (before or 0) else 'down'} "
-                         f"{abs((after or 0) - (before or 0))} places"),
+        RuleKind.MOVES: _moved(before or 0, after or 0),
         RuleKind.STOPS_RANKING: "stopped ranking",
         RuleKind.STARTS_RANKING: "started ranking",
     }.get(RuleKind(kind), kind)
