@@ -9,12 +9,12 @@ from pathlib import Path
 from domain.errors import ValidationError
 
 
-def first_line(text: str, source: str, field: str) -> str:
-    """The first line of ``text`` without its line ending; an empty one is refused (a
-    mistake, never "no secret")."""
+def first_line(text: str, empty: str, field: str) -> str:
+    """The first line of ``text`` without its line ending; an empty one is refused with the
+    message ``empty`` (a mistake, never "no secret")."""
     line = text.split("\n", 1)[0].rstrip("\r")
     if not line:
-        raise ValidationError(f"{source} gave an empty first line", field=field)
+        raise ValidationError(empty, field=field)
     return line
 
 
@@ -25,7 +25,7 @@ def read_stdin_secret(enabled: bool, field: str, flag: str) -> str | None:
     line = sys.stdin.readline()
     if not line:
         raise ValidationError(f"{flag} given but stdin is empty", field=field)
-    return first_line(line, flag, field)
+    return first_line(line, f"{flag} read an empty line", field)
 
 
 def read_secret_file(path: Path | None, field: str) -> str | None:
@@ -38,4 +38,4 @@ def read_secret_file(path: Path | None, field: str) -> str | None:
         text = path.expanduser().read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read {path}: {exc}", field=field) from None
-    return first_line(text, str(path), field)
+    return first_line(text, f"the first line of {path} is empty", field)

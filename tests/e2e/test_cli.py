@@ -202,7 +202,7 @@ def test_query_events_and_projections(ready: Cli) -> None:
     assert {s["view"] for s in status} == {"proxies", "rotation", "activity", "rotation_events",
                                            "usage_stats", "breakers", "tabs",
                                            "privacy_profiles", "sessions", "rank_tracking",
-                                           "schedules", "creators"}
+                                           "schedules", "creators", "alerts"}
     rebuilt = ready("projections", "rebuild", "--json").json()
     assert rebuilt["replayed"] == len(log)
     assert all(v["position"] == len(log) for v in rebuilt["views"])
