@@ -109,6 +109,7 @@ def rank_tracking(engine: SerpSite) -> None:
     vipb("rank", "keyword", "add", "pour over kettle", "--engine", "bing", "--device", "mobile")
     vipb("rank", "engines")
     vipb("rank", "run")  # every tracked keyword, proxies from the rotation engine
+    alerts(engine)
     engine.fail_next, engine.failure = 100, "captcha"
     vipb("rank", "run", "--keyword", "blocked query", "--engine", "google", check=False)
     engine.fail_next = 0
@@ -121,6 +122,31 @@ def rank_tracking(engine: SerpSite) -> None:
     vipb("schedule", "add", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Amsterdam",
          "--creators")
     vipb("schedule", "list")
+
+
+def alerts(engine: SerpSite) -> None:
+    """An alert rule with a signed webhook at a local receiver; demo-shop.example climbs for
+    'espresso grinder', the host raises the alert and the receiver checks its signature."""
+    from tests.servers import webhook_receiver
+
+    with tempfile.NamedTemporaryFile("w", suffix=".secret", delete=False) as handle:
+        handle.write("demo-webhook-secret-0123456789\n")  # a file only its owner reads
+    with webhook_receiver() as hook:
+        vipb("alert", "add", "shop-moves", "moves", "2", "--domain", "demo-shop.example",
+             "--webhook", hook.url, "--secret-file", handle.name)
+        vipb("alert", "test", "shop-moves")
+        engine.results["espresso grinder"].insert(2, engine.results["espresso grinder"].pop(6))
+        vipb("rank", "run", "--keyword", "espresso grinder")
+        if not hook.wait_for(2, timeout=60):
+            raise SystemExit("the alert did not reach the webhook receiver")
+        alert = hook.deliveries[1]
+        if not alert.signed_with("demo-webhook-secret-0123456789"):
+            raise SystemExit("the alert's signature does not verify")
+        print(f"\nwebhook receiver got: {alert.json()['message']!r} (delivery id "
+              f"{alert.headers['X-Vipb-Delivery'][:8]}, HMAC-SHA256 signature valid)")
+    os.unlink(handle.name)
+    vipb("alert", "list")
+    vipb("alert", "history")
 
 
 def start_host() -> subprocess.Popen[str]:

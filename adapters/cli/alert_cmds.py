@@ -86,10 +86,12 @@ def list_rules(
     all_: bool = typer.Option(False, "--all", help="Include removed rules."),
     as_json: bool = JSON,
 ) -> None:
-    """The rules, with how many alerts each raised and delivered. Example: vipb alert list"""
+    """The rules and how many alerts each raised (`--json` or `-c filters,delivered` for
+    more). Example: vipb alert list
+    """
     rows = _run(ctx, ListAlertRules, {"include_removed": all_})
-    emit(rows, as_json, columns=["name", "kind", "threshold", "filters", "channel", "target",
-                                 "alerts", "delivered"], title="alert rules")
+    emit(rows, as_json, columns=["name", "kind", "threshold", "target", "alerts"],
+         title="alert rules")
 
 
 @app.command("history")
@@ -101,14 +103,15 @@ def history(
     as_json: bool = JSON,
 ) -> None:
     """Alerts raised, newest first, with their delivery state (pending, delivered,
-    retrying, failed). Example: vipb alert history --rule top10
+    retrying, failed); `-c message,attempts,last_error` shows why one failed.
+    Example: vipb alert history --rule top10
     """
     payload: dict[str, Any] = {"limit": limit}
     if rule is not None:
         payload["rule"] = rule
     rows = _run(ctx, AlertHistory, payload)
-    emit(rows, as_json, columns=["triggered_at", "rule", "state", "attempts", "message",
-                                 "last_error"], title="alerts")
+    emit(rows, as_json, columns=["triggered_at", "rule", "state", "message"],
+         title="alerts")
 
 
 @app.command("test")

@@ -34,7 +34,8 @@ SHORT_ID = 8
 MAX_WIDTH = {"url": 26, "title": 18, "host": 18, "label": 12, "timezone": 16, "event": 22,
              "note": 24, "layouts": 30, "problem": 20, "error": 24, "reason": 16,
              "endpoint": 26, "last_keyword": 16, "value": 24, "source": 22, "cron": 13,
-             "exit_ip": 15, "failure": 14}
+             "exit_ip": 15, "failure": 14, "message": 28, "last_error": 20, "target": 20,
+             "filters": 20}
 _UTC_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(:\d\d)(?:\.\d+)?(?:\+00:00|Z)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -19,7 +19,8 @@ READS = [
     ("proxy", "list"), ("rank", "domain", "list"), ("rank", "keyword", "list"),
     ("schedule", "list"), ("privacy", "list"), ("events", "log"),
     ("projections", "status"), ("session", "list"), ("rank", "tasks"), ("rank", "history"),
-    ("tab", "list", "--all"), ("config", "show"), ("rank", "engines"),
+    ("tab", "list", "--all"), ("config", "show"), ("rank", "engines"), ("alert", "list"),
+    ("alert", "history"),
 ]
 
 
@@ -45,6 +46,14 @@ def _populate(cli: Cli, tmp_path: Path) -> list[dict[str, object]]:
                "--timezone", "Europe/Berlin").code == 0
     assert cli("privacy", "blocking", "berlin", "on").out == \
         "profile berlin: tracker blocking on\n"
+    secret = tmp_path / "hook.secret"
+    secret.write_text("a-webhook-secret-of-32-characters")
+    assert cli("alert", "add", "shop-leaves-top-10", "leaves-top", "10", "--domain",
+               "shop.example.com", "--webhook", "http://127.0.0.1:9/hooks/vipb?token=abc",
+               "--secret-file", str(secret), VIPB_ALLOW_PRIVATE_TARGETS="true").code == 0
+    failed = cli("alert", "test", "shop-leaves-top-10", VIPB_ALLOW_PRIVATE_TARGETS="true")
+    assert failed.code == 1 and failed.out.startswith(  # port 9 (discard) is closed here
+        "test alert to http://127.0.0.1:9/... failed: ConnectionRefusedError"), failed.out
     return list(cli("proxy", "list", "--json").json())
 
 
