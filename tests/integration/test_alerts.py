@@ -5,6 +5,7 @@ receiver on 127.0.0.1, signed; retries, give-ups, restarts and rebuilds on recor
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -159,6 +160,20 @@ def test_a_webhook_is_signed_and_carries_its_delivery_id(rt: Runtime,
     assert delivery.path == f"/hook/{TOKEN}"
     with pytest.raises(AssertionError):  # the check a receiver makes does catch a forgery
         verify(delivery, secret="another-secret-of-enough-length")
+    genuine = readme_receiver()
+    assert genuine(delivery.headers, delivery.body, SECRET)
+    assert not genuine(delivery.headers, delivery.body + b" ", SECRET)
+    assert not genuine(delivery.headers, delivery.body, SECRET[:-1])
+
+
+def readme_receiver() -> Any:
+    """The receiver check the README shows, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+              if "def genuine" in block]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the README's own example, run as a receiver would
+    return namespace["genuine"]
 
 
 def test_failures_are_retried_then_delivered_with_the_same_delivery_id(data_dir: Path) -> None:
