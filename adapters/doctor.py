@@ -24,6 +24,7 @@ from adapters.egress import EgressGuard
 from adapters.proxycheck import ProxyChecker
 from adapters.secrets import KEY_FILE, load_master_key
 from domain.errors import BaseError
+from projections.alerts import alert_rules, alert_states
 from projections.queries import connect_read_only, list_proxies
 
 Status = Literal["ok", "warn", "fail"]
@@ -58,6 +59,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("egress", lambda: check_egress(settings)),
         ("check-url", lambda: check_url(settings)),
         ("proxies", lambda: check_proxies(paths)),
+        ("alerts", lambda: check_alerts(paths)),
         ("host", lambda: check_host(paths)),
     ]
     return [_guarded(name, check) for name, check in checks]
@@ -231,6 +233,27 @@ def check_proxies(paths: DataPaths) -> Check:
     detail = f"{len(dead)} of {len(rows)} refuse connections or time out: {named}"
     fix = "vipb proxy validate --all, then fix or remove them (vipb proxy remove ID)"
     return Check("proxies", "fail" if len(dead) == len(rows) else "warn", detail, fix)
+
+
+def check_alerts(paths: DataPaths) -> Check:
+    """Alerts are being delivered: none given up, none waiting to retry."""
+    if not paths.views.exists():
+        return Check("alerts", "ok", "no rules yet")
+    with closing(connect_read_only(paths.views)) as conn:
+        try:
+            rules = len(alert_rules(conn, include_removed=False))
+            states = alert_states(conn)
+        except sqlite3.Error as exc:
+            return Check("alerts", "fail", f"cannot read the alerts view: {exc}",
+                         "vipb projections rebuild")
+    if not rules:
+        return Check("alerts", "ok", "no rules (vipb alert add)")
+    stuck = {k: v for k, v in states.items() if k in ("failed", "retrying") and v}
+    if stuck:
+        detail = ", ".join(f"{v} {k}" for k, v in stuck.items())
+        return Check("alerts", "warn", f"{rules} rule(s); {detail}",
+                     "vipb alert history -c rule,message,last_error; vipb alert test NAME")
+    return Check("alerts", "ok", f"{rules} rule(s), {states['delivered']} alert(s) delivered")
 
 
 def check_host(paths: DataPaths) -> Check:

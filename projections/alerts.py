@@ -317,3 +317,11 @@ def rule_id_of(conn: sqlite3.Connection, name: str) -> str | None:
     row = conn.execute("SELECT id FROM alert_rules WHERE name = ? COLLATE NOCASE "
                        "ORDER BY state='active' DESC, added_at DESC LIMIT 1", (name,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def alert_states(conn: sqlite3.Connection) -> dict[str, int]:
+    """Alerts by delivery state (pending, retrying, delivered, failed), each present."""
+    counts = dict.fromkeys(("pending", "retrying", "delivered", "failed"), 0)
+    for state, count in conn.execute("SELECT state, count(*) FROM alerts GROUP BY state"):
+        counts[state] = count
+    return counts

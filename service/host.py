@@ -32,6 +32,7 @@ from adapters.store import EventHistory
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from projections import queries
+from projections.alerts import alert_states
 from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime
@@ -251,11 +252,12 @@ class Host:
 
     def status(self) -> dict[str, Any]:
         """Uptime, actors, proxies by status, open tabs, projection lag, search tasks,
-        next schedules."""
+        next schedules, alerts by delivery state."""
         rt = self.runtime
         assert rt is not None
         with rt.reader() as conn:
             by_status, open_tabs = queries.pool_summary(conn)
+            alerts = alert_states(conn)
         lag = {s.view: s.lag for s in rt.runner.status()}
         return {
             "host": "running", "pid": os.getpid(), "data_dir": str(self.paths.root),
@@ -267,6 +269,7 @@ class Host:
             "projection_lag": max(lag.values(), default=0), "views": lag,
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
+            "alerts": alerts, "courier": "delivering" if rt.courier.active else "idle",
             "control": self._control_status(),
             "egress": self.settings.egress_status(),
         }

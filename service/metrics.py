@@ -20,6 +20,7 @@ from prometheus_client.core import CollectorRegistry, CounterMetricFamily, Gauge
 from prometheus_client.registry import Collector
 
 from projections import creators, rank_queries
+from projections.alerts import alert_states
 
 # One series per tracked keyword x target domain x engine x country x device: bounded by what
 # the user tracks, and capped here so that a large account cannot swamp the scraper.
@@ -89,6 +90,7 @@ class RankCollector(Collector):
             positions, dropped = rank_queries.latest_positions(conn, MAX_POSITION_SERIES)
             outcomes = rank_queries.search_outcomes(conn)
             checked = creators.check_outcomes(conn)
+            alerts = alert_states(conn)
         gauge = GaugeMetricFamily(
             "vipb_rank_position", "Latest position of a target domain for a tracked keyword "
             "(absent when the latest search did not rank it)",
@@ -110,6 +112,11 @@ class RankCollector(Collector):
         for outcome, count in checked.items():
             checks.add_metric([outcome], count)
         yield checks
+        raised = GaugeMetricFamily("vipb_alerts", "Alerts raised, by delivery state (pending, "
+                                   "retrying, delivered, failed)", labels=["state"])
+        for state, count in alerts.items():
+            raised.add_metric([state], count)
+        yield raised
 
 
 def serve_metrics(port: int, *collectors: Collector) -> Any:

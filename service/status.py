@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pykka
 
 from projections import queries
+from projections.alerts import alert_states
 
 if TYPE_CHECKING:
     from service.runtime import Runtime
@@ -38,9 +39,10 @@ def runtime_status(rt: Runtime) -> dict[str, Any]:
     rt.settle()
     with rt.reader() as conn:
         by_status, open_tabs = queries.pool_summary(conn)
+        alerts = alert_states(conn)
     return {"host": "not running", "data_dir": str(rt.paths.root), **health_report(rt),
             "proxies": by_status, "open_tabs": open_tabs,
             "store_head": rt.app.recorder.max_notification_id() or 0,
             "projection_lag": 0,
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60)),
-            "egress": rt.settings.egress_status()}
+            "alerts": alerts, "egress": rt.settings.egress_status()}

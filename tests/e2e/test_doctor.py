@@ -46,6 +46,18 @@ def test_a_fresh_install_passes_and_each_breakage_fails_its_own_line(
         assert checks["egress"]["status"] == "warn"  # private targets on: labs only
         human = cli("doctor", **env)
         assert human.code == 0 and human.out.splitlines()[0].startswith("ok    config")
+        assert checks["alerts"]["detail"] == "no rules (vipb alert add)"
+        secret = tmp_path / "secret"
+        secret.write_text("a-webhook-secret-of-32-characters")
+        assert cli("alert", "add", "r", "stops-ranking", "--webhook",
+                   f"http://127.0.0.1:{free_port()}/hook", "--secret-file", str(secret),
+                   **env).code == 0
+        assert cli("alert", "test", "r", **env).code == 1  # nothing listens there
+        undelivered = cli("doctor", "--json", **env)
+        assert undelivered.code == 0, undelivered.out  # a warning, not a failure
+        alerts = _by_name(undelivered.json())["alerts"]
+        assert (alerts["status"], alerts["detail"]) == ("warn", "1 rule(s); 1 failed")
+        assert alerts["fix"].startswith("vipb alert history")
 
         def broken(name: str, **extra: str) -> dict[str, Any]:
             result = cli("doctor", "--json", **{**env, **extra})

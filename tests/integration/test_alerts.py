@@ -364,3 +364,29 @@ def test_two_processes_writing_at_once_deliver_each_alert_exactly_once(
     assert len(alerts) == 22 and {a["state"] for a in alerts} == {"delivered"}
     ids = [d.headers["X-Vipb-Delivery"] for d in receiver.deliveries]
     assert sorted(ids) == sorted(a["id"] for a in alerts)  # each once, none missing
+
+
+def test_status_and_metrics_count_alerts_by_delivery_state(data_dir: Path) -> None:
+    from prometheus_client.core import CollectorRegistry
+
+    from service.metrics import RankCollector
+    from service.status import runtime_status
+
+    with webhook_receiver(statuses=[200]) as ok, webhook_receiver(statuses=[404]) as gone:
+        rt = open_runtime(data_dir, **FAST)
+        try:
+            add_rule(rt, ok.url, name="ok", kind="starts-ranking")
+            add_rule(rt, gone.url, name="gone", kind="starts-ranking")
+            outcome(rt, None)
+            outcome(rt, 7)
+            settled(rt)
+            status = runtime_status(rt)
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(RankCollector(rt.reader))
+            scraped = {s.labels["state"]: s.value for f in registry.collect()
+                       for s in f.samples if s.name == "vipb_alerts"}
+        finally:
+            rt.close()
+    expected = {"pending": 0, "retrying": 0, "delivered": 1, "failed": 1}
+    assert status["alerts"] == expected
+    assert scraped == {k: float(v) for k, v in expected.items()}
