@@ -28,6 +28,15 @@ def fold_keyword(keyword: str) -> str:
     return " ".join(keyword.casefold().split())
 
 
+def search_label(keyword: str, engine: str, country: str | None, device: str | None,
+                 quote: bool = False) -> str:
+    """``keyword on engine [country] [(mobile)]``; ``quote``: the keyword in quotes (in a
+    sentence)."""
+    words = repr(keyword) if quote else keyword
+    return (f"{words} on {engine}{' ' + country if country else ''}"
+            f"{' (mobile)' if device == 'mobile' else ''}")
+
+
 def keyword_key(keyword: str, engine: str, country: str | None,
                 device: str = "desktop") -> str:
     """The identity of a tracked keyword: the same words on another engine, country or

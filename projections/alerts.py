@@ -29,13 +29,8 @@ from domain.alert import (
     position_fires,
     position_message,
 )
-from domain.rank import fold_keyword
+from domain.rank import fold_keyword, search_label
 from projections.view import EventRecord, Handler, View
-
-
-def _label(keyword: str, engine: str, country: str, device: str) -> str:
-    return (f"{keyword!r} on {engine}{' ' + country if country else ''}"
-            f"{' (mobile)' if device == 'mobile' else ''}")
 
 
 class AlertsView(View):
@@ -234,7 +229,8 @@ class AlertsView(View):
                        "after": after, "results_scanned": s["results_scanned"],
                        "task_id": rec.aggregate}
             message = position_message(rule[2], rule[3], s["domain"],
-                                       _label(keyword, engine, country, device), before,
+                                       search_label(keyword, engine, country or None, device,
+                                                    quote=True), before,
                                        after, s["results_scanned"])
             self._fire(cur, rule, f"{rec.aggregate}/{rec.version}", subject, message, rec)
 

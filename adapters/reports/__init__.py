@@ -1,8 +1,9 @@
 """Rank reports: position charts (pygal SVG, PNG through cairosvg) and the self-contained
 HTML report."""
 
+from domain.rank import search_label
+
 from ._charts import chart_png, chart_svg, series_of
 from ._html import html_report
-from ._labels import search_label
 
 __all__ = ["chart_png", "chart_svg", "html_report", "search_label", "series_of"]

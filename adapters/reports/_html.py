@@ -9,8 +9,9 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from domain.rank import search_label
+
 from ._charts import chart_svg, series_of
-from ._labels import search_label
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
