@@ -146,9 +146,17 @@ class AlertCourier:
                 wanted, self._wanted = self._wanted, False
                 if wanted or not self._due:
                     self._begun += 1
-            if wanted or not self._due:
-                self._raise_outbox()
-            self._dispatch_due()
+            try:
+                if wanted or not self._due:
+                    try:
+                        self._raise_outbox()
+                    finally:
+                        with self._state:
+                            self._passes += 1
+                            self._state.notify_all()
+                self._dispatch_due()
+            except Exception:  # e.g. the store closing under a stopping host: next pass
+                log.exception("alerts: a courier pass failed")
 
     def _wait_for_lock(self) -> bool:
         """Take the lock, trying again at each commit (and each minute) while another
@@ -216,9 +224,6 @@ class AlertCourier:
                 continue  # on record already (another pass, or before a restart)
             log.info("alert %s raised by rule %s: %s", alert.id, alert.rule, alert.message)
             self._schedule(str(alert.id), self._clock())
-        with self._state:
-            self._passes += 1
-            self._state.notify_all()
 
     # --- delivering ------------------------------------------------------------------------------
 
