@@ -40,6 +40,7 @@ from domain.errors import ConcurrencyError, DatabaseError
 
 log = logging.getLogger(__name__)
 _RNG = random.Random()
+OUTBOX_BATCH = 500  # outbox rows raised per pass
 IDLE_WAKE = 60.0  # seconds: also look for other processes' outbox rows this often
 
 
@@ -72,8 +73,14 @@ class AlertCourier:
                  outbox: Callable[[], list[dict[str, Any]]],
                  undelivered: Callable[[], list[UUID]], senders: dict[str, Sender],
                  policy: DeliveryPolicy, lock_path: Path,
+                 sources: tuple[Callable[[], int], Callable[[int], bool]] | None = None,
                  clock: Callable[[], float] = time.time, workers: int = 2) -> None:
+        """``sources``: the store head, and whether an event rules watch was committed
+        after a position (so a commit of anything else costs no look at the outbox);
+        None: look after every commit."""
         self._writer = writer
+        self._sources = sources
+        self._seen = -1  # the outbox holds nothing from events up to here (-1: not looked)
         self._rules = rules
         self._outbox = outbox
         self._undelivered = undelivered
@@ -205,15 +212,22 @@ class AlertCourier:
     # --- raising ---------------------------------------------------------------------------------
 
     def _raise_outbox(self) -> None:
-        """Record each outbox row as ``AlertTriggered`` and schedule its delivery now."""
+        """Record each outbox row as ``AlertTriggered`` and schedule its delivery now
+        (unless no event a rule watches was committed since the last complete look)."""
+        head = -1
+        if self._sources is not None:
+            head = self._sources[0]()
+            if self._seen >= 0 and not self._sources[1](self._seen):
+                self._seen = head
+                return
         try:
             rows = self._outbox()
         except DatabaseError as exc:  # views still catching up (a rebuild): next pass
             log.warning("alerts: %s", exc.message)
-            rows = []
+            return
         except Exception:
             log.exception("alerts: reading the outbox failed; next pass retries")
-            rows = []
+            return
         for row in rows:
             alert = Alert(id=UUID(row["id"]), rule_id=row["rule_id"], rule=row["rule"],
                           kind=row["kind"], channel=row["channel"], subject=row["subject"],
@@ -224,6 +238,8 @@ class AlertCourier:
                 continue  # on record already (another pass, or before a restart)
             log.info("alert %s raised by rule %s: %s", alert.id, alert.rule, alert.message)
             self._schedule(str(alert.id), self._clock())
+        if len(rows) < OUTBOX_BATCH:  # all of it: nothing left from events up to head
+            self._seen = head
 
     # --- delivering ------------------------------------------------------------------------------
 

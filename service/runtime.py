@@ -21,7 +21,7 @@ from uuid import UUID
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from actors.alert_courier import AlertCourier, DeliveryPolicy
+from actors.alert_courier import OUTBOX_BATCH, AlertCourier, DeliveryPolicy
 from actors.alert_rules import AlertRulesActor
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
@@ -59,6 +59,7 @@ from adapters.store import (
 )
 from domain import privacy
 from domain.alert_commands import ALERT_COMMANDS
+from domain.creator import Creator
 from domain.creator_commands import CREATOR_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
 from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
@@ -69,6 +70,7 @@ from domain.projection_commands import (
     Rebuilt,
     ViewPosition,
 )
+from domain.rank import SearchTask
 from domain.rank_commands import RANK_COMMANDS
 from domain.results import Ack
 from domain.tab import Tab
@@ -90,6 +92,10 @@ from service.views import SettledReads
 
 log = logging.getLogger(__name__)
 
+# the events alert rules watch (what the alerts view may turn into an outbox row)
+ALERT_SOURCES = [f"{cls.__module__}:{cls.__qualname__}.{name}" for cls, name in (
+    (SearchTask, "PositionRecorded"), (SearchTask, "DomainNotRanked"),
+    (Creator, "CreatorChecked"))]  # eventsourcing's topics: module:qualname
 ALERT_DRAIN = 10.0  # seconds a closing runtime waits for alert deliveries due now
 SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
 
@@ -313,7 +319,7 @@ class Runtime:
         rules = proxy_of(self.alert_rules_ref)
         reads = SettledReads(self.reader, self.settle)
         self.courier = AlertCourier(
-            self.writer, rules, outbox=lambda: reads.query(alert_outbox),
+            self.writer, rules, outbox=lambda: reads.query(alert_outbox, OUTBOX_BATCH),
             undelivered=lambda: self.app.originators("Alert.AlertTriggered",
                                                      ["Alert.AlertDelivered"]),
             senders={"webhook": WebhookSender(self.egress),
@@ -321,10 +327,18 @@ class Runtime:
                                          lambda: rules.mail_server().get(timeout=60))},
             policy=DeliveryPolicy(settings.alert_attempts, settings.alert_retry_initial,
                                   settings.alert_retry_max),
-            lock_path=self.paths.alerts_lock, clock=clock)
+            lock_path=self.paths.alerts_lock, clock=clock,
+            sources=(lambda: self.app.recorder.max_notification_id() or 0,
+                     self._alert_sources_after))
         self.committer.add_listener(self.courier.committed)
         self.dispatcher.register(ALERT_COMMANDS, AlertChannels(
             rules, self.courier, self.reader, self.settle).handlers())
+
+    def _alert_sources_after(self, position: int) -> bool:
+        """Whether an event alert rules watch was committed after ``position`` (by any
+        process: read from the store)."""
+        return bool(self.app.recorder.select_notifications(
+            start=position, limit=1, topics=ALERT_SOURCES, inclusive_of_start=False))
 
     def _alert_rule_ids(self) -> list[str]:
         """Alert rules not removed, from the event store (the rules actor loads each)."""

@@ -304,7 +304,10 @@
   };
 
   // --- speech voices: the system's and Google's, as a desktop Chrome lists them -------------
-  if (G.speechSynthesis && G.SpeechSynthesisVoice && cfg.voices.length) {
+  // ("in", not the getter: reading speechSynthesis makes the realm's synthesizer, which
+  // asks the browser for its voices; the prototypes are all that is patched)
+  if ("speechSynthesis" in G && G.SpeechSynthesis && G.SpeechSynthesisVoice &&
+      cfg.voices.length) {
     const VP = G.SpeechSynthesisVoice.prototype;
     patchFields(VP, ["voiceURI", "name", "lang", "localService", "default"]);
     const voices = cfg.voices.map(([name, lang, local, isDefault]) => fake(VP, {

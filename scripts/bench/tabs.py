@@ -5,7 +5,10 @@ dedicated worker) through the same local HTTP proxy (pproxy), with the same numb
 working in parallel, each in Debian's Chromium. vipb's side is the whole path: dispatcher,
 TabActor, privacy guard (profile, worker guard), proxy from the pool, and a TabNavigated
 event committed per visit. Prints visits/min of each and the ratio (goal >= 0.8), then PSS
-of the browser's processes per open tab, vipb vs bare (goal <= 1.2x). With --direct, neither
+of the browser's processes per open tab, vipb vs bare (goal <= 1.2x): what ``--keep-open``
+more tabs add to as many already open (so both figures are taken with tabs open, and the
+start and exit of renderer processes around closed ones do not count), after each side's
+pages collected their garbage. With --direct, neither
 side has a proxy: bare contexts connect directly, vipb tabs go through their egress guard.
 Usage: python -m scripts.bench.tabs [--tabs 4] [--visits 40] [--rounds 3] [--direct] [--json]
 """
@@ -70,6 +73,19 @@ def chromium_pss_kib() -> int:
     return total
 
 
+async def collect_garbage(browser: Any) -> None:
+    """Every open page of ``browser`` collects its garbage now (the same CDP call on both
+    sides), so the memory figure is what an open tab keeps, not what loading it left for a
+    later collection."""
+    for context in browser.contexts:
+        for page in context.pages:
+            session = await context.new_cdp_session(page)
+            try:
+                await session.send("HeapProfiler.collectGarbage")
+            finally:
+                await session.detach()
+
+
 # --- bare Playwright ---------------------------------------------------------------------------
 
 def profile_geometry(seed: int = 1) -> dict[str, Any]:
@@ -106,10 +122,16 @@ async def _bare(base: str, proxy: str | None, tabs: int, visits: int,
         rate = tabs * visits / (time.perf_counter() - start) * 60
         for c in contexts:
             await c.close()
+
+        async def open_tabs() -> None:
+            for _ in range(keep_open):
+                context = await browser.new_context(**geometry)
+                await (await context.new_page()).goto(base + PAGES[1], wait_until="load")
+            await collect_garbage(browser)
+
+        await open_tabs()  # the first ones: Chromium's spare and shared processes settle
         before = chromium_pss_kib()
-        extra = [await browser.new_context(**geometry) for _ in range(keep_open)]
-        for c in extra:
-            await (await c.new_page()).goto(base + PAGES[1], wait_until="load")
+        await open_tabs()
         per_tab = (chromium_pss_kib() - before) / keep_open
         await browser.close()
         return rate, per_tab
@@ -150,9 +172,16 @@ def _ours(root: Path, base: str, proxy_port: int | None, tabs: int, visits: int,
         rate = tabs * visits / (time.perf_counter() - start) * 60
         for tab_id in ids:
             call("tab:close", tab_id=tab_id)
+
+        def open_tabs() -> None:
+            for _ in range(keep_open):
+                call("tab:create", proxy=proxy_id, profile="bench", url=base + PAGES[1])
+            for browser in rt.engine.running().values():
+                rt.engine.run(collect_garbage(browser))
+
+        open_tabs()  # the first ones: Chromium's spare and shared processes settle
         before = chromium_pss_kib()
-        for _ in range(keep_open):
-            call("tab:create", proxy=proxy_id, profile="bench", url=base + PAGES[1])
+        open_tabs()
         per_tab = (chromium_pss_kib() - before) / keep_open
         return rate, per_tab
     finally:
@@ -165,7 +194,8 @@ def main() -> None:
     parser.add_argument("--tabs", type=int, default=4)
     parser.add_argument("--visits", type=int, default=40, help="visits per tab per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--keep-open", type=int, default=6, help="tabs for the memory figure")
+    parser.add_argument("--keep-open", type=int, default=6,
+                        help="tabs opened twice for the memory figure")
     parser.add_argument("--direct", action="store_true",
                         help="no proxy on either side (vipb: through the egress guard)")
     parser.add_argument("--json", action="store_true")
