@@ -390,3 +390,31 @@ def test_status_and_metrics_count_alerts_by_delivery_state(data_dir: Path) -> No
     expected = {"pending": 0, "retrying": 0, "delivered": 1, "failed": 1}
     assert status["alerts"] == expected
     assert scraped == {k: float(v) for k, v in expected.items()}
+
+
+def test_an_alert_whose_rule_was_removed_is_given_up_not_sent(data_dir: Path) -> None:
+    port = free_port()
+    slow = {**FAST, "alert_retry_initial": 3600.0, "alert_retry_max": 3600.0}
+    rt = open_runtime(data_dir, **slow)
+    try:
+        call(rt, "alerts:add-rule", name="r", kind="starts-ranking",
+             webhook_url=f"http://127.0.0.1:{port}/hook", secret=SECRET)
+        outcome(rt, None)
+        outcome(rt, 1)
+        [alert] = settled(rt)
+        assert alert["state"] == "retrying"
+        call(rt, "alerts:remove-rule", name="r")  # its URL and secret are destroyed
+    finally:
+        rt.close()
+    later = lambda: time.time() + 7200  # noqa: E731 - the retry is due by then
+    with webhook_receiver(port=port) as hook:
+        rt = Runtime.open(data_dir, clock=later, settings=Settings(
+            data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
+        try:
+            rt.courier.activate()
+            [alert] = settled(rt)
+        finally:
+            rt.close()
+    assert (alert["state"], alert["attempts"]) == ("failed", 2)
+    assert alert["last_error"] == "the rule was removed before delivery"
+    assert hook.deliveries == []
