@@ -9,8 +9,9 @@ A webhook receiver may still see an alert twice if a process dies between the re
 answer and the record of it: every attempt carries the same delivery id for that reason.
 
 One process per data dir runs the courier (an exclusive lock on ``alerts.lock``): the host,
-or a CLI process that writes while no host runs. It starts with the first commit of the
-process (or ``activate``), so read-only commands never send anything.
+or a CLI process that records outcomes while no host runs. It starts at the first commit of
+an event rules watch in the process (or ``activate``): other commands never send anything,
+and other commits cost it nothing.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ class AlertCourier:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def committed(self, _last: int) -> None:
-        """Commit listener: look at the outbox (starting the courier on the first commit)."""
+        """Listener of commits holding an event rules watch: look at the outbox (starting
+        the courier on the first one)."""
         with self._state:
             if self._stopping:
                 return

@@ -330,7 +330,7 @@ class Runtime:
             lock_path=self.paths.alerts_lock, clock=clock,
             sources=(lambda: self.app.recorder.max_notification_id() or 0,
                      self._alert_sources_after))
-        self.committer.add_listener(self.courier.committed)
+        self.committer.add_topic_listener(frozenset(ALERT_SOURCES), self.courier.committed)
         self.dispatcher.register(ALERT_COMMANDS, AlertChannels(
             rules, self.courier, self.reader, self.settle).handlers())
 

@@ -81,6 +81,8 @@ class GroupCommitter:
         self._max = max_batch_events
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._listeners: list[Callable[[int], None]] = []
+        # listeners woken only by commits holding one of their topics
+        self._topic_listeners: list[tuple[frozenset[str], Callable[[int], None]]] = []
         self._thread = threading.Thread(target=self._run, name="vipb-committer", daemon=True)
         self._started = False
         self._closed = False
@@ -97,10 +99,17 @@ class GroupCommitter:
         """Call ``listener(last_notification_id)`` after every commit (from the writer thread)."""
         self._listeners.append(listener)
 
+    def add_topic_listener(self, topics: frozenset[str],
+                           listener: Callable[[int], None]) -> None:
+        """Call ``listener(last_notification_id)`` after each commit that holds an event of
+        one of ``topics`` (from the writer thread); other commits cost it nothing."""
+        self._topic_listeners.append((topics, listener))
+
     def remove_listener(self, listener: Callable[[int], None]) -> None:
         """Stop calling ``listener`` (no error if it was not added)."""
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
+        self._topic_listeners = [(t, f) for t, f in self._topic_listeners if f != listener]
 
     def submit(self, events: Sequence[StoredEvent]) -> Pending:
         """Queue events for the next transaction; ``result()`` gives their notification ids."""
@@ -171,7 +180,8 @@ class GroupCommitter:
 
     def _write(self, batch: list[Pending]) -> None:
         try:
-            ids = self._insert([e for item in batch for e in item.events])
+            events = [e for item in batch for e in item.events]
+            ids = self._insert(events)
         except sqlite3.IntegrityError:
             for item in batch:
                 self._write_one(item)
@@ -185,7 +195,7 @@ class GroupCommitter:
         for item in batch:
             item.set_result(ids[offset : offset + len(item.events)])
             offset += len(item.events)
-        self._notify(ids)
+        self._notify(ids, events)
 
     def _write_one(self, item: Pending) -> None:
         try:
@@ -199,7 +209,7 @@ class GroupCommitter:
             item.set_exception(DatabaseError(f"event store write failed: {exc}"))
             return
         item.set_result(ids)
-        self._notify(ids)
+        self._notify(ids, item.events)
 
     def _insert(self, events: Sequence[StoredEvent]) -> list[int]:
         conn = self._conn
@@ -220,10 +230,14 @@ class GroupCommitter:
         self.transactions += 1
         return ids
 
-    def _notify(self, ids: list[int]) -> None:
+    def _notify(self, ids: list[int], events: Sequence[StoredEvent]) -> None:
         if not ids:
             return
-        for listener in list(self._listeners):
+        woken = list(self._listeners)
+        for topics, listener in list(self._topic_listeners):
+            if any(e.topic in topics for e in events):
+                woken.append(listener)
+        for listener in woken:
             try:
                 listener(ids[-1])
             except Exception:

@@ -41,8 +41,8 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
-def event(originator: uuid.UUID, version: int = 1) -> StoredEvent:
-    return StoredEvent(originator_id=originator, originator_version=version, topic="t",
+def event(originator: uuid.UUID, version: int = 1, topic: str = "t") -> StoredEvent:
+    return StoredEvent(originator_id=originator, originator_version=version, topic=topic,
                        state=b"x")
 
 
@@ -91,6 +91,20 @@ def test_listeners_hear_the_last_committed_id(db: Path) -> None:
     committer.commit([event(uuid.uuid4()), event(uuid.uuid4())])
     committer.stop()
     assert heard == [2]
+
+
+def test_topic_listeners_hear_only_commits_holding_their_topics(db: Path) -> None:
+    committer = GroupCommitter(db)
+    heard: list[int] = []
+    committer.add_topic_listener(frozenset({"m:A.Watched"}), heard.append)
+    committer.start()
+    committer.commit([event(uuid.uuid4())])
+    committer.commit([event(uuid.uuid4()), event(uuid.uuid4(), topic="m:A.Watched")])
+    committer.commit([event(uuid.uuid4())])
+    committer.remove_listener(heard.append)
+    committer.commit([event(uuid.uuid4(), topic="m:A.Watched")])
+    committer.stop()
+    assert heard == [3]
 
 
 def test_submit_after_stop_is_refused(db: Path) -> None:

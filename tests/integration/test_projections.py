@@ -97,8 +97,6 @@ def test_tracking_compare_and_set_refuses_a_moved_position(runtime: Runtime,
 
 
 def test_status_reports_lag_until_caught_up(runtime: Runtime) -> None:
-    # the alert courier settles the views after each commit of this process: not here
-    runtime.committer.remove_listener(runtime.courier.committed)
     workload(runtime, 4)
     head = runtime.app.recorder.max_notification_id()
     assert [s.lag for s in runtime.runner.status()] == [head] * len(runtime.runner.status())
