@@ -276,8 +276,9 @@ def test_nothing_is_sent_twice_after_a_restart_and_a_rebuild(data_dir: Path,
     assert len({d.headers["X-Vipb-Delivery"] for d in receiver.deliveries}) == 3
 
 
-def test_an_undelivered_alert_is_delivered_by_the_next_process(data_dir: Path) -> None:
-    port = free_port()  # nothing listens yet: the first attempts fail
+def fail_first_attempt(data_dir: Path, port: int, remove: bool = False) -> None:
+    """A rule whose webhook (127.0.0.1:``port``) does not answer yet raises one alert: its
+    first attempt fails and the next is due in an hour; ``remove``: the rule is removed."""
     slow = {**FAST, "alert_retry_initial": 3600.0, "alert_retry_max": 3600.0}
     rt = open_runtime(data_dir, **slow)
     try:
@@ -287,18 +288,28 @@ def test_an_undelivered_alert_is_delivered_by_the_next_process(data_dir: Path) -
         outcome(rt, 1)
         [alert] = settled(rt)
         assert alert["state"] == "retrying" and alert["attempts"] == 1
+        if remove:
+            call(rt, "alerts:remove-rule", name="r")  # its URL and secret are destroyed
     finally:
         rt.close()
-    later = lambda: time.time() + 7200  # noqa: E731 - the retry is due by then
+
+
+def next_process_later(data_dir: Path) -> list[dict[str, Any]]:
+    """What the next process, two hours on (the retry is due), makes of the alerts."""
+    rt = Runtime.open(data_dir, clock=lambda: time.time() + 7200, settings=Settings(
+        data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
+    try:
+        rt.courier.activate()  # what the host does at start
+        return settled(rt)
+    finally:
+        rt.close()
+
+
+def test_an_undelivered_alert_is_delivered_by_the_next_process(data_dir: Path) -> None:
+    port = free_port()  # nothing listens yet: the first attempt fails
+    fail_first_attempt(data_dir, port)
     with webhook_receiver(port=port) as hook:  # the receiver is back
-        rt = Runtime.open(data_dir, clock=later, settings=Settings(
-            data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
-        try:
-            rt.courier.activate()  # what the host does at start
-            assert hook.wait_for(1)
-            [alert] = settled(rt)
-        finally:
-            rt.close()
+        [alert] = next_process_later(data_dir)
     assert alert["state"] == "delivered" and alert["attempts"] == 2
     assert len(hook.deliveries) == 1
     verify(hook.deliveries[0])
@@ -394,27 +405,9 @@ def test_status_and_metrics_count_alerts_by_delivery_state(data_dir: Path) -> No
 
 def test_an_alert_whose_rule_was_removed_is_given_up_not_sent(data_dir: Path) -> None:
     port = free_port()
-    slow = {**FAST, "alert_retry_initial": 3600.0, "alert_retry_max": 3600.0}
-    rt = open_runtime(data_dir, **slow)
-    try:
-        call(rt, "alerts:add-rule", name="r", kind="starts-ranking",
-             webhook_url=f"http://127.0.0.1:{port}/hook", secret=SECRET)
-        outcome(rt, None)
-        outcome(rt, 1)
-        [alert] = settled(rt)
-        assert alert["state"] == "retrying"
-        call(rt, "alerts:remove-rule", name="r")  # its URL and secret are destroyed
-    finally:
-        rt.close()
-    later = lambda: time.time() + 7200  # noqa: E731 - the retry is due by then
+    fail_first_attempt(data_dir, port, remove=True)
     with webhook_receiver(port=port) as hook:
-        rt = Runtime.open(data_dir, clock=later, settings=Settings(
-            data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
-        try:
-            rt.courier.activate()
-            [alert] = settled(rt)
-        finally:
-            rt.close()
+        [alert] = next_process_later(data_dir)
     assert (alert["state"], alert["attempts"]) == ("failed", 2)
     assert alert["last_error"] == "the rule was removed before delivery"
     assert hook.deliveries == []
