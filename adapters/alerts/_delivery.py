@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from adapters.egress import EgressRefused
+
 
 class DeliveryError(Exception):
     """An attempt failed; ``permanent``: the receiver refused this alert for good (trying
@@ -13,6 +15,12 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+
+
+def refused(exc: EgressRefused) -> DeliveryError:
+    """A delivery the egress guard stopped: given up, unless the name did not resolve (that
+    may pass)."""
+    return DeliveryError(f"egress guard refused {exc.message}", permanent=not exc.transient)
 
 
 class Sender(Protocol):

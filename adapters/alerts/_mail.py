@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from adapters.alerts._delivery import DeliveryError
+from adapters.alerts._delivery import DeliveryError, refused
 from adapters.egress import EgressGuard, EgressRefused
 
 # Headers up to 998 characters a line (RFC 5322's limit; 78 is a recommendation): Python
@@ -102,8 +102,7 @@ class MailSender:
         try:
             address = asyncio.run(self._guard.addresses(server.host, server.port))[0]
         except EgressRefused as exc:
-            raise DeliveryError(f"egress guard refused {exc.message}",
-                                permanent="cannot resolve" not in exc.message) from None
+            raise refused(exc) from None
         try:
             return self._send(server, address, target["email"], alert)
         except smtplib.SMTPRecipientsRefused as exc:

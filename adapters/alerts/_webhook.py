@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from adapters.alerts._delivery import DeliveryError
+from adapters.alerts._delivery import DeliveryError, refused
 from adapters.egress import EgressGuard, EgressRefused, guarded_request
 from adapters.proxycheck._http import DroppedResponse, GarbageResponse
 
@@ -54,9 +54,8 @@ class WebhookSender:
             response = asyncio.run(guarded_request(
                 self._guard, "POST", target["webhook_url"], headers, body,
                 timeout=self._timeout, max_body=64 * 1024))
-        except EgressRefused as exc:  # a name that does not resolve now may resolve later
-            raise DeliveryError(f"egress guard refused {exc.message}",
-                                permanent="cannot resolve" not in exc.message) from None
+        except EgressRefused as exc:
+            raise refused(exc) from None
         except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc or 'timed out'}") from None
         if 200 <= response.status < 300:

@@ -19,9 +19,14 @@ from domain.errors import BaseError
 
 
 class EgressRefused(BaseError):
-    """A direct connection the egress policy does not allow."""
+    """A direct connection the egress policy does not allow; ``transient`` when the name
+    could not be resolved (it may resolve later), not when the policy refused it."""
 
     code = "egress_refused"
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class Resolver:
@@ -58,7 +63,7 @@ class EgressGuard:
         try:
             candidates = await asyncio.wait_for(self.resolver.resolve(host, port), self.timeout)
         except (OSError, TimeoutError) as exc:
-            raise EgressRefused(f"{target}: cannot resolve ({exc})") from None
+            raise EgressRefused(f"{target}: cannot resolve ({exc})", transient=True) from None
         refusals = [r for r in (self.policy.refusal(ipaddress.ip_address(a.split("%")[0]),
                                                     port) for a in candidates) if r]
         if refusals or not candidates:
