@@ -74,11 +74,11 @@ class AlertCourier:
                  outbox: Callable[[], list[dict[str, Any]]],
                  undelivered: Callable[[], list[UUID]], senders: dict[str, Sender],
                  policy: DeliveryPolicy, lock_path: Path,
-                 sources: tuple[Callable[[], int], Callable[[int], bool]] | None = None,
+                 sources: tuple[Callable[[], int], Callable[[int], bool]],
                  clock: Callable[[], float] = time.time, workers: int = 2) -> None:
         """``sources``: the store head, and whether an event rules watch was committed
-        after a position (so a commit of anything else costs no look at the outbox);
-        None: look after every commit."""
+        after a position (by any process), so an idle or a draining pass reads the outbox
+        only when something new can be in it."""
         self._writer = writer
         self._sources = sources
         self._seen = -1  # the outbox holds nothing from events up to here (-1: not looked)
@@ -152,11 +152,12 @@ class AlertCourier:
                                      timeout=self._next_wait())
                 if self._stopping:
                     return
-                wanted, self._wanted = self._wanted, False
-                if wanted or not self._due:
+                look = self._wanted or not self._due  # a commit, or an idle minute
+                self._wanted = False
+                if look:
                     self._begun += 1
             try:
-                if wanted or not self._due:
+                if look:
                     try:
                         self._raise_outbox()
                     finally:
@@ -216,12 +217,11 @@ class AlertCourier:
     def _raise_outbox(self) -> None:
         """Record each outbox row as ``AlertTriggered`` and schedule its delivery now
         (unless no event a rule watches was committed since the last complete look)."""
-        head = -1
-        if self._sources is not None:
-            head = self._sources[0]()
-            if self._seen >= 0 and not self._sources[1](self._seen):
-                self._seen = head
-                return
+        head_of, fired_after = self._sources
+        head = head_of()
+        if self._seen >= 0 and not fired_after(self._seen):
+            self._seen = head
+            return
         try:
             rows = self._outbox()
         except DatabaseError as exc:  # views still catching up (a rebuild): next pass
