@@ -54,12 +54,18 @@ class AlertChannels:
         }
 
     def _history(self, command: AlertHistory) -> list[dict[str, Any]]:
-        rule_id = None
-        if command.rule is not None:
-            rule_id = self._reads.query(queries.rule_id_of, command.rule)
-            if rule_id is None:
-                raise ValidationError(f"no alert rule named {command.rule!r} (see `vipb "
-                                      "alert list --all`)", field="rule")
-        found: list[dict[str, Any]] = self._reads.query(queries.alert_history, rule_id,
+        found: list[dict[str, Any]] = self._reads.query(_history_of, command.rule,
                                                         command.limit)
         return found
+
+
+def _history_of(conn: sqlite3.Connection, rule: str | None,
+                limit: int) -> list[dict[str, Any]]:
+    """One settled read: the rule's id by name (refused when none), then its alerts."""
+    rule_id = None
+    if rule is not None:
+        rule_id = queries.rule_id_of(conn, rule)
+        if rule_id is None:
+            raise ValidationError(f"no alert rule named {rule!r} (see `vipb alert list "
+                                  "--all`)", field="rule")
+    return queries.alert_history(conn, rule_id, limit)
