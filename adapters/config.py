@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     """Directory holding the event store, read models, data keys and (maybe) the key file."""
 
+    store: str | None = None
+    """Unset: the event store, keys, audit chain and read models are SQLite files in the data
+    dir (one host). ``postgresql://user@host:port/dbname``: they live in that PostgreSQL
+    database, which several hosts share (password never in the URL; see README, several
+    hosts)."""
+
     check_url: str = "http://httpbin.org/get"
     """Health-check URL fetched through each proxy; an httpbin-style JSON echo (``origin``,
     ``headers``) also yields the exit IP and the anonymity level."""
@@ -88,6 +94,20 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds a stopping host waits for running work before it exits anyway, naming the
     threads that were stuck (every acknowledged command is already committed)."""
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from adapters.sql import PgLocation  # psycopg only when a URL is given
+        from domain.errors import ValidationError
+
+        try:
+            PgLocation.parse(value)
+        except ValidationError as exc:
+            raise ValueError(str(exc).removeprefix("store: ")) from None
+        return value.strip()
 
     @field_validator("egress_allow")
     @classmethod

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
 from domain.endpoints import endpoint_url
+from projections.sql import Cursor
 from projections.view import EventRecord, Handler, View, event_name
 
 SHREDDED = "content destroyed with its data key (crypto-shredded)"
@@ -99,7 +99,7 @@ class ActivityView(View):
     name: ClassVar[str] = "activity"
     tables: ClassVar[tuple[str, ...]] = ("activity_logs",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``activity_logs``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS activity_logs (
@@ -121,7 +121,7 @@ class ActivityView(View):
     def __init__(self) -> None:
         self._pending: list[tuple[int, str | None, str, str, str]] = []
 
-    def flush(self, cur: sqlite3.Cursor) -> None:
+    def flush(self, cur: Cursor) -> None:
         """Insert the batch's lines in one ``executemany``."""
         if self._pending:
             cur.executemany("INSERT INTO activity_logs VALUES (?,?,?,?,?)", self._pending)
@@ -131,13 +131,13 @@ class ActivityView(View):
         """Forget lines of a batch being rolled back."""
         self._pending.clear()
 
-    def _removed(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+    def _removed(self, cur: Cursor, record: EventRecord) -> None:
         # The proxy's data key is destroyed right after this event commits: scrub now so the
         # table is the same whether it was built incrementally or rebuilt after shredding.
         self._scrub(cur, record.aggregate_id)
         self.handle_any(cur, record)
 
-    def _scrub(self, cur: sqlite3.Cursor, aggregate_id: UUID) -> None:
+    def _scrub(self, cur: Cursor, aggregate_id: UUID) -> None:
         self.flush(cur)  # the lines to scrub may still be buffered
         cur.execute(
             "UPDATE activity_logs SET message=?, occurred_at=NULL WHERE aggregate_id=?",
@@ -148,12 +148,12 @@ class ActivityView(View):
         """The activity log has a line for every event."""
         return True
 
-    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:
+    def handle_any(self, cur: Cursor, record: EventRecord) -> None:
         """Buffer the event's line (written by ``flush`` at the end of the batch)."""
         self._pending.append((record.notification_id, record.timestamp, record.aggregate,
                               record.name, describe(record.name, record.state)))
 
-    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+    def forget(self, cur: Cursor, notification_id: int, aggregate_id: UUID,
                topic: str) -> None:
         """Log this event as shredded (its content is gone)."""
         self._pending.append(

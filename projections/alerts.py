@@ -16,7 +16,6 @@ No secret reaches these tables: a rule's target is shown as scheme and host only
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from domain.alert import (
     position_message,
 )
 from domain.rank import fold_keyword, search_label
+from projections.sql import Connection, Cursor, Row, replace_row, upsert
 from projections.view import EventRecord, Handler, View
 
 
@@ -40,7 +40,7 @@ class AlertsView(View):
     tables: ClassVar[tuple[str, ...]] = ("alert_rules", "alerts", "alert_outbox",
                                          "alert_series", "alert_searches", "alert_creators")
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create the tables."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS alert_rules (
@@ -131,53 +131,52 @@ class AlertsView(View):
 
     # --- rules and alerts ------------------------------------------------------------------------
 
-    def _rule_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _rule_added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO alert_rules (id, name, kind, threshold, filters, channel, "
-            "target, state, added_at) VALUES (?,?,?,?,?,?,?,'active',?)",
-            (rec.aggregate, s["name"], s["kind"], s["threshold"],
-             json.dumps(s["filters"], sort_keys=True), s["channel"], s["shown_target"],
-             rec.timestamp))
+        replace_row(cur, "alert_rules", ("id",), {
+            "id": rec.aggregate, "name": s["name"], "kind": s["kind"],
+            "threshold": s["threshold"], "filters": json.dumps(s["filters"], sort_keys=True),
+            "channel": s["channel"], "target": s["shown_target"], "state": "active",
+            "added_at": rec.timestamp})
 
-    def _rule_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _rule_removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE alert_rules SET state='removed', removed_at=? WHERE id=?",
                     (rec.timestamp, rec.aggregate))
         cur.execute("DELETE FROM alert_outbox WHERE rule_id=?", (rec.aggregate,))
 
-    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+    def forget(self, cur: Cursor, notification_id: int, aggregate_id: UUID,
                topic: str) -> None:
         """A removed rule's added event is unreadable: nothing of it to keep."""
         cur.execute("DELETE FROM alert_outbox WHERE rule_id=?", (str(aggregate_id),))
 
-    def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _triggered(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute("DELETE FROM alert_outbox WHERE id=?", (rec.aggregate,))
-        cur.execute(
-            "INSERT OR REPLACE INTO alerts (id, rule_id, rule, kind, channel, message, "
-            "subject, state, triggered_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
-            (rec.aggregate, s["rule_id"], s["rule"], s["kind"], s["channel"], s["message"],
-             json.dumps(s["subject"], sort_keys=True, default=str), rec.timestamp))
+        replace_row(cur, "alerts", ("id",), {
+            "id": rec.aggregate, "rule_id": s["rule_id"], "rule": s["rule"],
+            "kind": s["kind"], "channel": s["channel"], "message": s["message"],
+            "subject": json.dumps(s["subject"], sort_keys=True, default=str),
+            "state": "pending", "triggered_at": rec.timestamp})
 
-    def _delivered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _delivered(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE alerts SET state='delivered', attempts=?, retry_in=NULL, "
                     "delivered_at=? WHERE id=?",
                     (rec.state["attempt"], rec.timestamp, rec.aggregate))
 
-    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _failed(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute("UPDATE alerts SET state=?, attempts=?, last_error=?, retry_in=? "
                     "WHERE id=?", ("failed" if s["retry_in"] is None else "retrying",
                                    s["attempt"], s["error"], s["retry_in"], rec.aggregate))
 
-    def _active_rules(self, cur: sqlite3.Cursor, kinds: frozenset[str]) -> list[sqlite3.Row]:
+    def _active_rules(self, cur: Cursor, kinds: frozenset[str]) -> list[Row]:
         marks = ",".join("?" * len(kinds))
         rows: list[Any] = cur.execute(
             f"SELECT id, name, kind, threshold, filters, channel FROM alert_rules "
             f"WHERE state='active' AND kind IN ({marks})", sorted(kinds)).fetchall()
         return rows
 
-    def _fire(self, cur: sqlite3.Cursor, rule: Any, source: str, subject: dict[str, Any],
+    def _fire(self, cur: Cursor, rule: Any, source: str, subject: dict[str, Any],
               message: str, rec: EventRecord) -> None:
         cur.execute(
             "INSERT OR IGNORE INTO alert_outbox (id, rule_id, rule, kind, channel, subject, "
@@ -187,21 +186,21 @@ class AlertsView(View):
 
     # --- positions -------------------------------------------------------------------------------
 
-    def _queued(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _queued(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute("INSERT OR REPLACE INTO alert_searches (id, keyword, engine, country, "
-                    "device) VALUES (?,?,?,?,?)",
+        cur.execute(upsert("alert_searches", ("id", "keyword", "engine", "country", "device"),
+                           ("id",)),
                     (rec.aggregate, fold_keyword(s["keyword"]), s["engine"], s["country"] or "",
                      s.get("device") or "desktop"))
 
-    def _search_over(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _search_over(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM alert_searches WHERE id=?", (rec.aggregate,))
 
-    def _search_failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _search_failed(self, cur: Cursor, rec: EventRecord) -> None:
         if rec.state["retry_in"] is None:  # failed for good: no outcome will follow
             self._search_over(cur, rec)
 
-    def _outcome(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _outcome(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         search = cur.execute("SELECT keyword, engine, country, device FROM alert_searches "
                              "WHERE id=?", (rec.aggregate,)).fetchone()
@@ -213,8 +212,9 @@ class AlertsView(View):
         before_row = cur.execute(
             "SELECT position FROM alert_series WHERE keyword=? AND engine=? AND country=? "
             "AND device=? AND domain=?", key).fetchone()
-        cur.execute("INSERT OR REPLACE INTO alert_series (keyword, engine, country, device, "
-                    "domain, position) VALUES (?,?,?,?,?,?)", (*key, after))
+        cur.execute(upsert("alert_series", ("keyword", "engine", "country", "device", "domain",
+                                            "position"),
+                           ("keyword", "engine", "country", "device", "domain")), (*key, after))
         if before_row is None:
             return  # the first outcome of this search for this domain: nothing to compare
         before = before_row[0]
@@ -236,19 +236,19 @@ class AlertsView(View):
 
     # --- creators --------------------------------------------------------------------------------
 
-    def _creator_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        cur.execute("INSERT OR REPLACE INTO alert_creators (id, name, url, reachable) "
-                    "VALUES (?,?,?,NULL)", (rec.aggregate, rec.state["name"], rec.state["url"]))
+    def _creator_added(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute(upsert("alert_creators", ("id", "name", "url", "reachable"), ("id",)),
+                    (rec.aggregate, rec.state["name"], rec.state["url"], None))
 
-    def _creator_updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _creator_updated(self, cur: Cursor, rec: EventRecord) -> None:
         url = rec.state["changes"].get("url")
         if url is not None:
             cur.execute("UPDATE alert_creators SET url=? WHERE id=?", (url, rec.aggregate))
 
-    def _creator_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _creator_removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM alert_creators WHERE id=?", (rec.aggregate,))
 
-    def _creator_checked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _creator_checked(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         row = cur.execute("SELECT name, url, reachable FROM alert_creators WHERE id=?",
                           (rec.aggregate,)).fetchone()
@@ -281,7 +281,7 @@ def _matches(filters: dict[str, str | None], domain: str, keyword: str, engine: 
             and (filters.get("device") in (None, device)))
 
 
-def alert_rules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+def alert_rules(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """The rules by name, with how many alerts each raised and delivered."""
     where = "" if include_removed else "WHERE r.state='active'"
     rows = conn.execute(
@@ -292,7 +292,7 @@ def alert_rules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[st
                                     if v is not None}} for r in rows]
 
 
-def alert_history(conn: sqlite3.Connection, rule_id: str | None,
+def alert_history(conn: Connection, rule_id: str | None,
                   limit: int) -> list[dict[str, Any]]:
     """Alerts raised (of one rule, or all), newest first."""
     where, args = ("WHERE rule_id=?", [rule_id]) if rule_id else ("", [])
@@ -301,21 +301,21 @@ def alert_history(conn: sqlite3.Connection, rule_id: str | None,
     return [{**dict(r), "subject": json.loads(r["subject"])} for r in rows]
 
 
-def alert_outbox(conn: sqlite3.Connection, limit: int = 500) -> list[dict[str, Any]]:
+def alert_outbox(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
     """Alerts the rules raised that are not on record yet, oldest first."""
     rows = conn.execute("SELECT * FROM alert_outbox ORDER BY source_position, id LIMIT ?",
                         (limit,))
     return [{**dict(r), "subject": json.loads(r["subject"])} for r in rows]
 
 
-def rule_id_of(conn: sqlite3.Connection, name: str) -> str | None:
+def rule_id_of(conn: Connection, name: str) -> str | None:
     """The id of the rule named ``name`` (any case), active first, else the latest."""
     row = conn.execute("SELECT id FROM alert_rules WHERE name = ? COLLATE NOCASE "
                        "ORDER BY state='active' DESC, added_at DESC LIMIT 1", (name,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def alert_states(conn: sqlite3.Connection) -> dict[str, int]:
+def alert_states(conn: Connection) -> dict[str, int]:
     """Alerts by delivery state (pending, retrying, delivered, failed), each present."""
     counts = dict.fromkeys(("pending", "retrying", "delivered", "failed"), 0)
     for state, count in conn.execute("SELECT state, count(*) FROM alerts GROUP BY state"):

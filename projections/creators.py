@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any, ClassVar
 
+from projections.sql import Connection, Cursor, replace_row, upsert
 from projections.view import EventRecord, Handler, View
+
+_CHECK_ROW = upsert("creator_watch_history", (
+    "creator_id", "version", "name", "checked_at", "reachable", "reason", "http_status",
+    "final_url", "title", "canonical_url", "fingerprint", "changed", "latency_ms", "proxy_id",
+    "attempts"), ("creator_id", "version"))
 
 
 class CreatorsView(View):
@@ -16,7 +21,7 @@ class CreatorsView(View):
     name: ClassVar[str] = "creators"
     tables: ClassVar[tuple[str, ...]] = ("creators", "creator_watch_history")
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create both tables."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS creators (
@@ -66,14 +71,15 @@ class CreatorsView(View):
         return {"CreatorAdded": self._added, "CreatorUpdated": self._updated,
                 "CreatorRemoved": self._removed, "CreatorChecked": self._checked}
 
-    def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute("INSERT OR REPLACE INTO creators (id, name, url, platform, priority, "
-                    "enabled, tags, state, added_at) VALUES (?,?,?,?,?,?,?, 'active', ?)",
-                    (rec.aggregate, s["name"], s["url"], s["platform"], s["priority"],
-                     int(s["enabled"]), json.dumps(s["tags"]), rec.timestamp))
+        replace_row(cur, "creators", ("id",), {
+            "id": rec.aggregate, "name": s["name"], "url": s["url"],
+            "platform": s["platform"], "priority": s["priority"],
+            "enabled": int(s["enabled"]), "tags": json.dumps(s["tags"]), "state": "active",
+            "added_at": rec.timestamp})
 
-    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _updated(self, cur: Cursor, rec: EventRecord) -> None:
         changes = dict(rec.state["changes"])
         if "tags" in changes:
             changes["tags"] = json.dumps(changes["tags"])
@@ -85,15 +91,14 @@ class CreatorsView(View):
             cur.execute(f"UPDATE creators SET {', '.join(f'{c}=?' for c in columns)} "
                         "WHERE id=?", (*(changes[c] for c in columns), rec.aggregate))
 
-    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE creators SET state='removed', removed_at=? WHERE id=?",
                     (rec.timestamp, rec.aggregate))
 
-    def _checked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _checked(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         row = cur.execute("SELECT name FROM creators WHERE id=?", (rec.aggregate,)).fetchone()
-        cur.execute("INSERT OR REPLACE INTO creator_watch_history VALUES "
-                    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        cur.execute(_CHECK_ROW,
                     (rec.aggregate, rec.version, row[0] if row else "", rec.timestamp,
                      int(s["reachable"]), s["reason"], s["http_status"], s["final_url"],
                      s["title"], s["canonical_url"], s["fingerprint"], int(s["changed"]),
@@ -106,7 +111,7 @@ class CreatorsView(View):
                      s["title"], int(s["changed"]), rec.timestamp, rec.aggregate))
 
 
-def creators(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+def creators(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """Watched creators by priority (1 first), then name, with their latest check."""
     where = "" if include_removed else "WHERE state='active'"
     rows = conn.execute(f"SELECT * FROM creators {where} ORDER BY priority, name")
@@ -115,7 +120,7 @@ def creators(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, 
              else bool(r["last_reachable"])} for r in rows]
 
 
-def creator_history(conn: sqlite3.Connection, creator_id: str,
+def creator_history(conn: Connection, creator_id: str,
                     limit: int) -> list[dict[str, Any]]:
     """One creator's checks, newest first."""
     rows = conn.execute("SELECT * FROM creator_watch_history WHERE creator_id=? "
@@ -124,7 +129,7 @@ def creator_history(conn: sqlite3.Connection, creator_id: str,
             for r in rows]
 
 
-def check_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
+def check_outcomes(conn: Connection) -> dict[str, int]:
     """Creator checks so far by outcome: reachable, or the reason it was not."""
     counts: dict[str, int] = {"reachable": 0}
     for reachable, reason, count in conn.execute(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from functools import lru_cache
 from typing import ClassVar
 from uuid import UUID
 
+from projections.sql import Cursor, replace_row
 from projections.view import EventRecord, Handler, View
 
 # Columns a ProxyUpdated change may touch, mapped to how they are stored.
@@ -26,7 +26,7 @@ class ProxiesView(View):
     name: ClassVar[str] = "proxies"
     tables: ClassVar[tuple[str, ...]] = ("proxies",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``proxies``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS proxies (
@@ -62,7 +62,7 @@ class ProxiesView(View):
             "ProxyUsageSummarized": self._usage,
         }
 
-    def _usage(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _usage(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "UPDATE proxies SET outcomes_ok = outcomes_ok + ?, "
@@ -72,30 +72,25 @@ class ProxiesView(View):
             (s["successes"], s["failures"], s["successes"] + s["failures"], s["successes"],
              s["successes"] + s["failures"], s["proxy_id"]))
 
-    def _validated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _validated(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET latency_ms=?, updated_at=? WHERE id=?",
                     (rec.state["latency_ms"], rec.timestamp, rec.state["proxy_id"]))
 
-    def _status(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _status(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET status=?, updated_at=? WHERE id=?",
                     (rec.state["new"], rec.timestamp, rec.state["proxy_id"]))
 
-    def _added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO proxies (id, protocol, host, port, has_credentials, label, "
-            "country, region, weight, max_concurrency, tags, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rec.aggregate, s["protocol"], s["host"], s["port"],
-                int(s.get("username") is not None), s.get("label"), s.get("country"),
-                s.get("region"),
-                s["weight"], s["max_concurrency"], json.dumps(s.get("tags") or []),
-                rec.timestamp, rec.timestamp,
-            ),
-        )
+        replace_row(cur, "proxies", ("id",), {
+            "id": rec.aggregate, "protocol": s["protocol"], "host": s["host"],
+            "port": s["port"], "has_credentials": int(s.get("username") is not None),
+            "label": s.get("label"), "country": s.get("country"), "region": s.get("region"),
+            "weight": s["weight"], "max_concurrency": s["max_concurrency"],
+            "tags": json.dumps(s.get("tags") or []), "created_at": rec.timestamp,
+            "updated_at": rec.timestamp})
 
-    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _updated(self, cur: Cursor, rec: EventRecord) -> None:
         changes = {k: v for k, v in rec.state["changes"].items() if k in _UPDATABLE}
         if "tags" in changes:
             changes["tags"] = json.dumps(changes["tags"] or [])
@@ -104,10 +99,10 @@ class ProxiesView(View):
         changes["updated_at"] = rec.timestamp
         cur.execute(_update_sql(tuple(changes)), (*changes.values(), rec.aggregate))
 
-    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM proxies WHERE id=?", (rec.aggregate,))
 
-    def forget(self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID,
+    def forget(self, cur: Cursor, notification_id: int, aggregate_id: UUID,
                topic: str) -> None:
         """A shredded proxy is gone: drop its row."""
         cur.execute("DELETE FROM proxies WHERE id=?", (str(aggregate_id),))

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from domain.errors import ValidationError
 from domain.results import ProxyRow
+from projections.sql import Connection, Row, columns_of
 
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
@@ -34,7 +35,7 @@ class RotationRow(BaseModel):
     updated_at: str
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(path: Path) -> Connection:
     """Open the read models for reading only."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     conn.row_factory = sqlite3.Row
@@ -44,7 +45,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def connect_view_file(path: Path) -> sqlite3.Connection:
+def connect_view_file(path: Path) -> Connection:
     """Open another read-model file (one `vipb events replay` wrote) for reading only, after
     checking that it is an SQLite database at all."""
     try:
@@ -66,14 +67,14 @@ def connect_view_file(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _proxy(row: sqlite3.Row) -> ProxyRow:
+def _proxy(row: Row) -> ProxyRow:
     data = dict(row)
     data["tags"] = json.loads(data["tags"])
     return ProxyRow.model_validate(data)
 
 
 def list_proxies(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     protocol: str | None = None,
     status: str | None = None,
@@ -96,7 +97,7 @@ def list_proxies(
 ID_TABLES = {"proxies": "proxies", "tabs": "tabs", "search_tasks": "search tasks"}
 
 
-def find_id(conn: sqlite3.Connection, table: str, ref: str) -> str | None:
+def find_id(conn: Connection, table: str, ref: str) -> str | None:
     """The full id in ``table`` (one of ``ID_TABLES``) that ``ref`` is, or is a unique
     prefix of (any length, dashes optional); None when nothing matches. Several matches
     are a ``ValidationError`` asking for more characters."""
@@ -114,7 +115,7 @@ def find_id(conn: sqlite3.Connection, table: str, ref: str) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
-def find_proxy(conn: sqlite3.Connection, ref: str) -> ProxyRow | None:
+def find_proxy(conn: Connection, ref: str) -> ProxyRow | None:
     """A proxy by full id or unique id prefix."""
     found = find_id(conn, "proxies", ref)
     if found is None:
@@ -141,13 +142,13 @@ class ProfileRow(BaseModel):
     updated_at: str
 
 
-def list_profiles(conn: sqlite3.Connection) -> list[ProfileRow]:
+def list_profiles(conn: Connection) -> list[ProfileRow]:
     """Privacy profiles by name."""
     rows = conn.execute("SELECT * FROM privacy_profiles ORDER BY name")
     return [ProfileRow.model_validate(dict(r)) for r in rows]
 
 
-def rotation(conn: sqlite3.Connection) -> RotationRow | None:
+def rotation(conn: Connection) -> RotationRow | None:
     """The current rotation config, or None before the first ``rotation set``."""
     row = conn.execute("SELECT strategy, params, updated_at FROM rotation_config").fetchone()
     if row is None:
@@ -168,19 +169,20 @@ def parse_filter(text: str, columns: list[str]) -> tuple[str, str, str]:
     return column, _OPS[op], value
 
 
-def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+def table_columns(conn: Connection, table: str) -> list[str]:
     """Column names of a read table (validated against the allowed list)."""
     if table not in READ_TABLES:
         raise ValidationError(f"unknown table {table!r} (tables: {', '.join(READ_TABLES)})",
                               field="table")
-    columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-    if not columns:
-        raise ValidationError(f"this database has no table {table!r}", field="table")
-    return columns
+    try:
+        return columns_of(conn.cursor(), table)
+    except Exception:  # sqlite3.OperationalError, psycopg's UndefinedTable: not there
+        raise ValidationError(f"this database has no table {table!r}",
+                              field="table") from None
 
 
 def query(
-    conn: sqlite3.Connection, table: str, filters: list[str], limit: int = 100
+    conn: Connection, table: str, filters: list[str], limit: int = 100
 ) -> list[dict[str, Any]]:
     """Rows of a read table matching every filter, in storage order."""
     columns = table_columns(conn, table)
@@ -194,7 +196,7 @@ def query(
     return [dict(r) for r in rows]
 
 
-def pool_summary(conn: sqlite3.Connection) -> tuple[dict[str, int], int]:
+def pool_summary(conn: Connection) -> tuple[dict[str, int], int]:
     """(proxies by status, open tabs): what `vipb status` reports, host or not."""
     by_status = {str(status): int(count) for status, count in conn.execute(
         "SELECT status, COUNT(*) FROM proxies GROUP BY status")}

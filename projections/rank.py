@@ -12,16 +12,21 @@ page as JSON (feature -> count). Rows are per device (desktop, mobile).
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from domain import cron
+from projections.sql import Cursor, replace_row, upsert
 from projections.view import EventRecord, Handler, View
 
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+_EXECUTION_ROW = upsert("execution_logs", (
+    "notification_id", "schedule_id", "schedule_name", "scheduled_for", "triggered_at", "missed",
+    "tasks", "task_ids", "note", "on_request", "creators"), ("notification_id",))
 
 
 class RankTrackingView(View):
@@ -32,7 +37,7 @@ class RankTrackingView(View):
                                          "position_history")
     schema_version: ClassVar[int] = 3  # 2: search_tasks.reason; 3: devices, titles, features
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create the four tables."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS target_domains (
@@ -120,7 +125,7 @@ class RankTrackingView(View):
             "SearchTaskCancelled": self._cancelled,
         }
 
-    def _domain_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _domain_added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "INSERT INTO target_domains (domain, include_subdomains, state, added_at) "
@@ -128,11 +133,11 @@ class RankTrackingView(View):
             "include_subdomains=excluded.include_subdomains, state='active', removed_at=NULL",
             (s["domain"], int(s["include_subdomains"]), rec.timestamp))
 
-    def _domain_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _domain_removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE target_domains SET state='removed', removed_at=? WHERE domain=?",
                     (rec.timestamp, rec.state["domain"]))
 
-    def _keyword_added(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _keyword_added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "INSERT INTO keywords (key, keyword, engine, country, device, depth, state, "
@@ -141,27 +146,26 @@ class RankTrackingView(View):
             (s["key"], s["keyword"], s["engine"], s["country"], s.get("device") or "desktop",
              s["depth"], rec.timestamp))
 
-    def _keyword_removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _keyword_removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE keywords SET state='removed', removed_at=? WHERE key=?",
                     (rec.timestamp, rec.state["key"]))
 
-    def _queued(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _queued(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO search_tasks (id, keyword, engine, country, device, depth, "
-            "domains, origin, state, queued_at) VALUES (?,?,?,?,?,?,?,?,'queued',?)",
-            (rec.aggregate, s["keyword"], s["engine"], s["country"],
-             s.get("device") or "desktop", s["depth"], json.dumps(sorted(s["domains"])),
-             s["origin"], rec.timestamp))
+        replace_row(cur, "search_tasks", ("id",), {
+            "id": rec.aggregate, "keyword": s["keyword"], "engine": s["engine"],
+            "country": s["country"], "device": s.get("device") or "desktop",
+            "depth": s["depth"], "domains": json.dumps(sorted(s["domains"])),
+            "origin": s["origin"], "state": "queued", "queued_at": rec.timestamp})
 
-    def _started(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _started(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='running', attempts=?, proxy_id=?, tab_id=?, "
             "started_at=coalesce(started_at, ?), retry_in=NULL WHERE id=?",
             (s["attempt"], s["proxy_id"], s["tab_id"] or None, rec.timestamp, rec.aggregate))
 
-    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _failed(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         final = s["retry_in"] is None
         cur.execute(
@@ -169,34 +173,35 @@ class RankTrackingView(View):
             "WHERE id=?", ("failed" if final else "retrying", s["error"], s["reason"],
                            s["retry_in"], rec.timestamp if final else None, rec.aggregate))
 
-    def _task_row(self, cur: sqlite3.Cursor,
+    def _task_row(self, cur: Cursor,
                   task_id: str) -> tuple[str, str, str | None, str]:
         row = cur.execute("SELECT keyword, engine, country, device FROM search_tasks "
                           "WHERE id=?", (task_id,)).fetchone()
         return (row[0], row[1], row[2], row[3]) if row else ("?", "?", None, "desktop")
 
-    def _record(self, cur: sqlite3.Cursor, rec: EventRecord, position: int | None,
+    def _record(self, cur: Cursor, rec: EventRecord, position: int | None,
                 url: str | None, title: str | None) -> None:
         s = rec.state
         keyword, engine, country, device = self._task_row(cur, rec.aggregate)
         cur.execute(
-            "INSERT OR REPLACE INTO position_history (task_id, domain, keyword, engine, "
-            "country, device, position, ranked, url, title, results_scanned, recorded_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            upsert("position_history", ("task_id", "domain", "keyword", "engine", "country",
+                                        "device", "position", "ranked", "url", "title",
+                                        "results_scanned", "recorded_at"),
+                   ("task_id", "domain")),
             (rec.aggregate, s["domain"], keyword, engine, country, device, position,
              int(position is not None), url, title, s["results_scanned"], rec.timestamp))
         cur.execute("UPDATE target_domains SET last_position=?, last_keyword=?, "
                     "last_checked_at=? WHERE domain=?",
                     (position, keyword, rec.timestamp, s["domain"]))
 
-    def _position(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _position(self, cur: Cursor, rec: EventRecord) -> None:
         self._record(cur, rec, rec.state["position"], rec.state["url"],
                      rec.state.get("title") or None)
 
-    def _not_ranked(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _not_ranked(self, cur: Cursor, rec: EventRecord) -> None:
         self._record(cur, rec, None, None, None)
 
-    def _completed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _completed(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='completed', results_scanned=?, pages=?, ranked=?, "
@@ -206,7 +211,7 @@ class RankTrackingView(View):
              json.dumps(s.get("features") or {}, sort_keys=True), s.get("layout") or None,
              int(bool(s.get("no_results"))), rec.timestamp, rec.aggregate))
 
-    def _cancelled(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _cancelled(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE search_tasks SET state='cancelled', error=?, finished_at=? "
                     "WHERE id=?", (rec.state["reason"], rec.timestamp, rec.aggregate))
 
@@ -219,7 +224,7 @@ class SchedulesView(View):
     schema_version: ClassVar[int] = 3
     tables: ClassVar[tuple[str, ...]] = ("schedules", "execution_logs")
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``schedules`` and ``execution_logs``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS schedules (
@@ -266,26 +271,26 @@ class SchedulesView(View):
         nxt = cron.next_after(cron_text, timezone, datetime.fromisoformat(since))
         return nxt.astimezone(UTC).isoformat()
 
-    def _next_of(self, cur: sqlite3.Cursor, schedule_id: str, since: str) -> str | None:
+    def _next_of(self, cur: Cursor, schedule_id: str, since: str) -> str | None:
         row = cur.execute("SELECT cron, timezone FROM schedules WHERE id=?",
                           (schedule_id,)).fetchone()
         return self._next_run(row[0], row[1], since) if row else None
 
-    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _created(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         ts = rec.timestamp or ""
         starts = _iso(s["starts_at"]) or ts
         creators = ["*"] if s.get("all_creators") else s.get("creators")
-        cur.execute(
-            "INSERT OR REPLACE INTO schedules (id, name, cron, timezone, keywords, profile, "
-            "searches, creators, state, next_run_at, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,'active',?,?,?)",
-            (rec.aggregate, s["name"], s["cron"], s["timezone"],
-             json.dumps(s["keywords"]) if s["keywords"] is not None else None, s["profile"],
-             int(s.get("searches", True)), json.dumps(creators) if creators else None,
-             self._next_run(s["cron"], s["timezone"], starts), ts, ts))
+        replace_row(cur, "schedules", ("id",), {
+            "id": rec.aggregate, "name": s["name"], "cron": s["cron"],
+            "timezone": s["timezone"],
+            "keywords": json.dumps(s["keywords"]) if s["keywords"] is not None else None,
+            "profile": s["profile"], "searches": int(s.get("searches", True)),
+            "creators": json.dumps(creators) if creators else None, "state": "active",
+            "next_run_at": self._next_run(s["cron"], s["timezone"], starts),
+            "created_at": ts, "updated_at": ts})
 
-    def _triggered(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _triggered(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         scheduled_for = _iso(s["scheduled_for"]) or ""
         row = cur.execute("SELECT name, cron, timezone FROM schedules WHERE id=?",
@@ -296,33 +301,33 @@ class SchedulesView(View):
             "UPDATE schedules SET triggers=triggers+1, last_scheduled_for=?, "
             "last_triggered_at=?, next_run_at=?, updated_at=? WHERE id=?",
             (scheduled_for, rec.timestamp, nxt, rec.timestamp, rec.aggregate))
-        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,?,?,?,?,0,?)",
+        cur.execute(_EXECUTION_ROW,
                     (rec.notification_id, rec.aggregate, name, scheduled_for, rec.timestamp,
-                     s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"],
+                     s["missed"], len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"], 0,
                      _names(s.get("creators"))))
 
-    def _ran_on_request(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _ran_on_request(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         at = _iso(s["at"]) or rec.timestamp or ""
         row = cur.execute("SELECT name FROM schedules WHERE id=?", (rec.aggregate,)).fetchone()
         cur.execute("UPDATE schedules SET triggers=triggers+1, last_triggered_at=?, "
                     "updated_at=? WHERE id=?", (rec.timestamp, rec.timestamp, rec.aggregate))
-        cur.execute("INSERT OR REPLACE INTO execution_logs VALUES (?,?,?,?,?,0,?,?,?,1,?)",
+        cur.execute(_EXECUTION_ROW,
                     (rec.notification_id, rec.aggregate, row[0] if row else "?", at,
-                     rec.timestamp, len(s["task_ids"]), json.dumps(s["task_ids"]), s["note"],
-                     _names(s.get("creators"))))
+                     rec.timestamp, 0, len(s["task_ids"]), json.dumps(s["task_ids"]),
+                     s["note"], 1, _names(s.get("creators"))))
 
-    def _paused(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _paused(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='paused', next_run_at=NULL, updated_at=? "
                     "WHERE id=?", (rec.timestamp, rec.aggregate))
 
-    def _resumed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _resumed(self, cur: Cursor, rec: EventRecord) -> None:
         since = _iso(rec.state["resumed_at"]) or ""
         cur.execute("UPDATE schedules SET state='active', next_run_at=?, updated_at=? "
                     "WHERE id=?", (self._next_of(cur, rec.aggregate, since), rec.timestamp,
                                    rec.aggregate))
 
-    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE schedules SET state='removed', next_run_at=NULL, updated_at=? "
                     "WHERE id=?", (rec.timestamp, rec.aggregate))
 

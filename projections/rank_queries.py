@@ -5,11 +5,12 @@ schedules. Plain SELECTs; rows as JSON-ready dicts (the shape the CLI and the so
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from projections.sql import Connection, Row
 
-def outcomes(conn: sqlite3.Connection, task_ids: list[str]) -> list[dict[str, Any]]:
+
+def outcomes(conn: Connection, task_ids: list[str]) -> list[dict[str, Any]]:
     """Each task's state and, when completed, its position per target domain (a task the
     views do not know yet: state ``unknown``)."""
     marks = ",".join("?" * len(task_ids))
@@ -35,21 +36,21 @@ def outcomes(conn: sqlite3.Connection, task_ids: list[str]) -> list[dict[str, An
     return result
 
 
-def domains(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+def domains(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """Target domains with their latest position, by name."""
     where = "" if include_removed else "WHERE state='active'"
     rows = conn.execute(f"SELECT * FROM target_domains {where} ORDER BY domain")
     return [{**dict(r), "include_subdomains": bool(r["include_subdomains"])} for r in rows]
 
 
-def keywords(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+def keywords(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """Tracked keywords by words, then engine."""
     where = "" if include_removed else "WHERE state='active'"
     return [dict(r) for r in conn.execute(
         f"SELECT * FROM keywords {where} ORDER BY keyword, engine")]
 
 
-def tasks(conn: sqlite3.Connection, state: str | None, limit: int) -> list[dict[str, Any]]:
+def tasks(conn: Connection, state: str | None, limit: int) -> list[dict[str, Any]]:
     """Search tasks, newest first, optionally in one state."""
     where, params = ("WHERE state=?", [state]) if state else ("", [])
     rows = conn.execute(f"SELECT * FROM search_tasks {where} ORDER BY queued_at DESC, "
@@ -58,7 +59,7 @@ def tasks(conn: sqlite3.Connection, state: str | None, limit: int) -> list[dict[
              "features": _features(r["features"])} for r in rows]
 
 
-def positions(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
+def positions(conn: Connection, domain: str | None, keyword: str | None,
               limit: int) -> list[dict[str, Any]]:
     """Position history, newest first, with ``change`` (places gained since the same
     domain's previous search of the same keyword, engine, country and device)."""
@@ -86,7 +87,7 @@ def positions(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
             for r in rows]
 
 
-def schedules(conn: sqlite3.Connection, include_removed: bool) -> list[dict[str, Any]]:
+def schedules(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """Schedules by name."""
     where = "" if include_removed else "WHERE state!='removed'"
     rows = conn.execute(f"SELECT * FROM schedules {where} ORDER BY name")
@@ -109,7 +110,7 @@ def _change(row: Any) -> int | None:
     return change
 
 
-def latest_positions(conn: sqlite3.Connection, limit: int) -> tuple[list[dict[str, Any]], int]:
+def latest_positions(conn: Connection, limit: int) -> tuple[list[dict[str, Any]], int]:
     """The latest search's position of each tracked keyword x target domain (per engine,
     country and device), for the ones it ranked: at most ``limit`` rows, and how many more
     there were."""
@@ -128,7 +129,7 @@ def latest_positions(conn: sqlite3.Connection, limit: int) -> tuple[list[dict[st
     return [dict(r) for r in rows[:limit]], max(0, len(rows) - limit)
 
 
-def search_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
+def search_outcomes(conn: Connection) -> dict[str, int]:
     """Finished searches by outcome (completed, failed, cancelled): counts only grow."""
     counts = dict.fromkeys(("completed", "failed", "cancelled"), 0)
     for state, count in conn.execute(
@@ -138,7 +139,7 @@ def search_outcomes(conn: sqlite3.Connection) -> dict[str, int]:
     return counts
 
 
-def report(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
+def report(conn: Connection, domain: str | None, keyword: str | None,
            engine: str | None, device: str | None, since: str | None,
            limit: int) -> list[dict[str, Any]]:
     """One row per keyword x engine x country x device x domain searched in the period
@@ -164,7 +165,7 @@ def report(conn: sqlite3.Connection, domain: str | None, keyword: str | None,
         f"LEFT JOIN search_tasks t ON t.id = h.task_id {where} "
         f"ORDER BY h.keyword, h.engine, coalesce(h.country, ''), h.device, h.domain, "
         f"h.recorded_at", params)
-    grouped: dict[tuple[Any, ...], list[sqlite3.Row]] = {}
+    grouped: dict[tuple[Any, ...], list[Row]] = {}
     for r in rows:
         grouped.setdefault((r["keyword"], r["engine"], r["country"], r["device"],
                             r["domain"]), []).append(r)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import ClassVar
 
+from projections.sql import Cursor, upsert
 from projections.view import EventRecord, Handler, View
 
 
@@ -15,7 +15,7 @@ class RotationView(View):
     name: ClassVar[str] = "rotation"
     tables: ClassVar[tuple[str, ...]] = ("rotation_config",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``rotation_config``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS rotation_config (
@@ -30,9 +30,9 @@ class RotationView(View):
         """RotationConfigCreated and RotationStrategySet both set the row."""
         return {"RotationConfigCreated": self._set, "RotationStrategySet": self._set}
 
-    def _set(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _set(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute(
-            "INSERT OR REPLACE INTO rotation_config VALUES (1, ?, ?, ?)",
-            (rec.state["strategy"], json.dumps(rec.state["params"], sort_keys=True),
+            upsert("rotation_config", ("id", "strategy", "params", "updated_at"), ("id",)),
+            (1, rec.state["strategy"], json.dumps(rec.state["params"], sort_keys=True),
              rec.timestamp),
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import ClassVar
 
+from projections.sql import Cursor, upsert
 from projections.view import EventRecord, Handler, View
+
+_STICKY_ROW = upsert("sticky_sessions", ("session_key", "proxy_id", "status", "ttl_seconds",
+                                         "bound_at", "expired_at"), ("session_key",))
 
 
 class RotationEventsView(View):
@@ -15,7 +18,7 @@ class RotationEventsView(View):
     name: ClassVar[str] = "rotation_events"
     tables: ClassVar[tuple[str, ...]] = ("rotation_events", "sticky_sessions")
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create both tables."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS rotation_events (
@@ -43,18 +46,18 @@ class RotationEventsView(View):
         return {"RotationApplied": self._applied, "StickySessionBound": self._bound,
                 "StickySessionExpired": self._expired}
 
-    def _applied(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _applied(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute("INSERT INTO rotation_events VALUES (?,?,?,?,?,?)",
                     (rec.notification_id, rec.timestamp, s["proxy_id"], s["strategy"],
                      s["reason"], json.dumps(s["context"], sort_keys=True)))
 
-    def _bound(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _bound(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute("INSERT OR REPLACE INTO sticky_sessions VALUES (?,?,?,?,?,NULL)",
-                    (s["key"], s["proxy_id"], "bound", s["ttl_seconds"], rec.timestamp))
+        cur.execute(_STICKY_ROW,
+                    (s["key"], s["proxy_id"], "bound", s["ttl_seconds"], rec.timestamp, None))
 
-    def _expired(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _expired(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE sticky_sessions SET status='expired', expired_at=? "
                     "WHERE session_key=? AND proxy_id=?",
                     (rec.timestamp, rec.state["key"], rec.state["proxy_id"]))

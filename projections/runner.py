@@ -24,6 +24,7 @@ from eventsourcing.persistence import MapperDeserialisationError, Notification, 
 
 from domain.errors import DatabaseError
 from domain.ids import as_uuid
+from projections.sql import Connection, Cursor, columns_of
 from projections.view import EventRecord, Handler, View, event_name
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,15 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 )"""
 
 
-def _migrate_tracking(cur: sqlite3.Cursor) -> None:
+def _migrate_tracking(cur: Cursor) -> None:
     """Views files of the first release have no ``schema_version`` column: their views
     were all at version 1."""
-    columns = {row[1] for row in cur.execute("PRAGMA table_info(projection_tracking)")}
-    if "schema_version" not in columns:
+    if "schema_version" not in columns_of(cur, "projection_tracking"):
         cur.execute("ALTER TABLE projection_tracking "
                     "ADD COLUMN schema_version INTEGER NOT NULL DEFAULT 1")
 
 
-def connect_views_db(path: Path) -> sqlite3.Connection:
+def connect_views_db(path: Path) -> Connection:
     """Open the read-model database: WAL, autocommit (we BEGIN ourselves)."""
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -93,10 +93,12 @@ class ProjectionRunner:
         source: EventSource,
         decode: Callable[[StoredEvent], dict[str, Any]],
         shredded: type[Exception],
-        db_path: Path,
+        db: Path | Callable[[], Connection],
         views: Sequence[View],
         batch_size: int = 5000,
     ) -> None:
+        """``db``: an SQLite file for the views, or a function opening the connection to
+        write them through (PostgreSQL)."""
         self._source = source
         self._decode = decode
         self._shredded = shredded
@@ -110,7 +112,7 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._conn = connect_views_db(db_path)
+        self._conn = connect_views_db(db) if isinstance(db, Path) else db()
         self._setup()
 
     @property
@@ -196,7 +198,7 @@ class ProjectionRunner:
             self._publish()  # also when nothing was new: other runners may have moved
         return done, low
 
-    def _apply_batch(self, cur: sqlite3.Cursor) -> tuple[int, int]:
+    def _apply_batch(self, cur: Cursor) -> tuple[int, int]:
         positions = dict(cur.execute("SELECT view, position FROM projection_tracking"))
         views = [v for v in self._views if v.name in positions]
         low = min(positions[v.name] for v in views)
@@ -239,7 +241,7 @@ class ProjectionRunner:
 
     def _apply_one(
         self,
-        cur: sqlite3.Cursor,
+        cur: Cursor,
         note: Notification,
         routes: list[tuple[View, Handler]],
         skipped: dict[str, int],
@@ -262,7 +264,7 @@ class ProjectionRunner:
             handler(cur, record)
 
     @staticmethod
-    def _advance(cur: sqlite3.Cursor, view: str, expected: int, new: int, skipped: int) -> None:
+    def _advance(cur: Cursor, view: str, expected: int, new: int, skipped: int) -> None:
         cur.execute(
             "UPDATE projection_tracking SET position=?, skipped=skipped+? "
             "WHERE view=? AND position=?",

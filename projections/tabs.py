@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import ClassVar
 
+from projections.sql import Cursor, replace_row
 from projections.view import EventRecord, Handler, View
 
 
@@ -15,7 +15,7 @@ class TabsView(View):
     name: ClassVar[str] = "tabs"
     tables: ClassVar[tuple[str, ...]] = ("tabs",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``tabs``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS tabs (
@@ -54,15 +54,14 @@ class TabsView(View):
             "TabClosed": self._closed,
         }
 
-    def _opened(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _opened(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO tabs (id, profile_id, proxy_id, label, state, opened_at, "
-            "updated_at) VALUES (?,?,?,?,'open',?,?)",
-            (rec.aggregate, s["profile_id"], s["proxy_id"], s["label"], rec.timestamp,
-             rec.timestamp))
+        replace_row(cur, "tabs", ("id",), {
+            "id": rec.aggregate, "profile_id": s["profile_id"], "proxy_id": s["proxy_id"],
+            "label": s["label"], "state": "open", "opened_at": rec.timestamp,
+            "updated_at": rec.timestamp})
 
-    def _navigated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _navigated(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             "UPDATE tabs SET url=?, title=?, http_status=?, latency_ms=?, proxy_id=?, "
@@ -70,29 +69,29 @@ class TabsView(View):
             (s["url"], s["title"], s["status"], s["latency_ms"], s["proxy_id"], rec.timestamp,
              rec.aggregate))
 
-    def _failed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _failed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE tabs SET failures=failures+1, last_error=?, updated_at=? WHERE id=?",
                     (rec.state["error"], rec.timestamp, rec.aggregate))
 
-    def _proxy(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _proxy(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE tabs SET proxy_id=?, updated_at=? WHERE id=?",
                     (rec.state["proxy_id"], rec.timestamp, rec.aggregate))
 
-    def _updated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _updated(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE tabs SET label=?, updated_at=? WHERE id=?",
                     (rec.state["label"], rec.timestamp, rec.aggregate))
 
-    def _crashed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _crashed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE tabs SET crashes=crashes+1, updated_at=? WHERE id=?",
                     (rec.timestamp, rec.aggregate))
 
-    def _trackers(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _trackers(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute(
             "UPDATE tabs SET trackers_blocked=trackers_blocked+?, "
             "requests_allowed=requests_allowed+? WHERE id=?",
             (rec.state["blocked"], rec.state["allowed"], rec.aggregate))
 
-    def _closed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _closed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE tabs SET state='closed', closed_at=?, updated_at=? WHERE id=?",
                     (rec.timestamp, rec.timestamp, rec.aggregate))
 
@@ -103,7 +102,7 @@ class PrivacyProfilesView(View):
     name: ClassVar[str] = "privacy_profiles"
     tables: ClassVar[tuple[str, ...]] = ("privacy_profiles",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``privacy_profiles``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS privacy_profiles (
@@ -138,26 +137,30 @@ class PrivacyProfilesView(View):
         return (fp["platform"], fp["user_agent"], f"{screen['width']}x{screen['height']}",
                 fp["webgl_renderer"])
 
-    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _created(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]), s["locale"],
-             s["timezone"], int(s["follow_proxy_country"]), s["webrtc"],
-             int(s["tracker_blocking"]), rec.timestamp, rec.timestamp))
+        self._replace(cur, (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]),
+                            s["locale"], s["timezone"], int(s["follow_proxy_country"]),
+                            s["webrtc"], int(s["tracker_blocking"]), rec.timestamp,
+                            rec.timestamp))
 
-    def _removed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    @staticmethod
+    def _replace(cur: Cursor, values: tuple[object, ...]) -> None:
+        """The profile's whole row, replacing any with its id or its name (a profile's id
+        follows from its name; the delete keeps ``INSERT OR REPLACE``'s meaning)."""
+        cur.execute("DELETE FROM privacy_profiles WHERE id=? OR name=?", values[:2])
+        cur.execute("INSERT INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", values)
+
+    def _removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM privacy_profiles WHERE id=?", (rec.aggregate,))
 
-    def _recreated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _recreated(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        cur.execute(
-            "INSERT OR REPLACE INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]), s["locale"],
-             s["timezone"], int(s["follow_proxy_country"]), "proxied", 0, rec.timestamp,
-             rec.timestamp))
+        self._replace(cur, (rec.aggregate, s["name"], *self._fp_columns(s["fingerprint"]),
+                            s["locale"], s["timezone"], int(s["follow_proxy_country"]),
+                            "proxied", 0, rec.timestamp, rec.timestamp))
 
-    def _changed(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _changed(self, cur: Cursor, rec: EventRecord) -> None:
         allowed = ("locale", "timezone", "follow_proxy_country", "webrtc", "tracker_blocking")
         changes = {k: v for k, v in rec.state["changes"].items() if k in allowed}
         if not changes:
@@ -167,7 +170,7 @@ class PrivacyProfilesView(View):
         cur.execute(f"UPDATE privacy_profiles SET {sets}, updated_at=? WHERE id=?",
                     (*values, rec.timestamp, rec.aggregate))
 
-    def _regenerated(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _regenerated(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute(
             "UPDATE privacy_profiles SET platform=?, user_agent=?, screen=?, webgl_renderer=?, "
             "updated_at=? WHERE id=?",
@@ -180,7 +183,7 @@ class SessionsView(View):
     name: ClassVar[str] = "sessions"
     tables: ClassVar[tuple[str, ...]] = ("sessions",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``sessions``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS sessions (
@@ -199,15 +202,17 @@ class SessionsView(View):
         return {"SessionCreated": self._created, "SessionSaved": self._saved,
                 "SessionLoaded": self._loaded}
 
-    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        cur.execute("INSERT OR REPLACE INTO sessions (id, name, tabs, tab_count) "
-                    "VALUES (?,?,'[]',0)", (rec.aggregate, rec.state["name"]))
+    def _created(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM sessions WHERE id=? OR name=?",
+                    (rec.aggregate, rec.state["name"]))  # as INSERT OR REPLACE would
+        cur.execute("INSERT INTO sessions (id, name, tabs, tab_count) VALUES (?,?,'[]',0)",
+                    (rec.aggregate, rec.state["name"]))
 
-    def _saved(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _saved(self, cur: Cursor, rec: EventRecord) -> None:
         tabs = rec.state["tabs"]
         cur.execute("UPDATE sessions SET tabs=?, tab_count=?, saved_at=? WHERE id=?",
                     (json.dumps(tabs, sort_keys=True), len(tabs), rec.timestamp, rec.aggregate))
 
-    def _loaded(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _loaded(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE sessions SET loaded_at=?, loads=loads+1 WHERE id=?",
                     (rec.timestamp, rec.aggregate))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import ClassVar
 
+from projections.sql import Cursor, upsert
 from projections.view import EventRecord, Handler, View
+
+_BREAKER_ROW = upsert("circuit_breakers", ("target", "state", "reason", "changed_at",
+                                           "transitions"), ("target",))
 
 
 class UsageStatsView(View):
@@ -14,7 +17,7 @@ class UsageStatsView(View):
     name: ClassVar[str] = "usage_stats"
     tables: ClassVar[tuple[str, ...]] = ("proxy_usage_stats",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``proxy_usage_stats``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS proxy_usage_stats (
@@ -34,7 +37,7 @@ class UsageStatsView(View):
         """ProxyUsageSummarized."""
         return {"ProxyUsageSummarized": self._usage}
 
-    def _usage(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
+    def _usage(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
             """INSERT INTO proxy_usage_stats VALUES (?,?,?,?,?,?,NULL,NULL,?)
@@ -62,7 +65,7 @@ class BreakersView(View):
     name: ClassVar[str] = "breakers"
     tables: ClassVar[tuple[str, ...]] = ("circuit_breakers",)
 
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create ``circuit_breakers``."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS circuit_breakers (
@@ -79,12 +82,11 @@ class BreakersView(View):
         return {"CircuitBreakerCreated": self._created, "CircuitOpened": self._set("open"),
                 "CircuitHalfOpened": self._set("half_open"), "CircuitClosed": self._set("closed")}
 
-    def _created(self, cur: sqlite3.Cursor, rec: EventRecord) -> None:
-        cur.execute("INSERT OR REPLACE INTO circuit_breakers VALUES (?,?,?,?,0)",
-                    (rec.state["target"], "closed", "created", rec.timestamp))
+    def _created(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute(_BREAKER_ROW, (rec.state["target"], "closed", "created", rec.timestamp, 0))
 
     def _set(self, state: str) -> Handler:
-        def handle(cur: sqlite3.Cursor, rec: EventRecord) -> None:
+        def handle(cur: Cursor, rec: EventRecord) -> None:
             cur.execute(
                 "UPDATE circuit_breakers SET state=?, reason=?, changed_at=?, "
                 "transitions=transitions+1 WHERE target=?",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-Handler = Callable[[sqlite3.Cursor, "EventRecord"], None]
+from projections.sql import Cursor
+
+Handler = Callable[[Cursor, "EventRecord"], None]
 
 
 class EventRecord:
@@ -58,7 +59,7 @@ class View(ABC):
     written under another version is dropped and rebuilt from the events at the next start."""
 
     @abstractmethod
-    def create(self, cur: sqlite3.Cursor) -> None:
+    def create(self, cur: Cursor) -> None:
         """Create the view's tables and indexes if missing."""
 
     @abstractmethod
@@ -69,21 +70,21 @@ class View(ABC):
         """True when the view wants every event (e.g. the activity log)."""
         return False
 
-    def handle_any(self, cur: sqlite3.Cursor, record: EventRecord) -> None:  # noqa: B027
+    def handle_any(self, cur: Cursor, record: EventRecord) -> None:  # noqa: B027
         """Handle an event that has no specific handler (views that ``wants_all``)."""
 
-    def flush(self, cur: sqlite3.Cursor) -> None:  # noqa: B027 - optional hook
+    def flush(self, cur: Cursor) -> None:  # noqa: B027 - optional hook
         """Write rows buffered during the batch; called before the batch commits."""
 
     def discard(self) -> None:  # noqa: B027 - optional hook
         """Drop rows buffered during a batch that is being rolled back."""
 
     def forget(  # noqa: B027 - optional hook, most views hold nothing to forget
-        self, cur: sqlite3.Cursor, notification_id: int, aggregate_id: UUID, topic: str
+        self, cur: Cursor, notification_id: int, aggregate_id: UUID, topic: str
     ) -> None:
         """Drop what the view holds about a shredded aggregate (default: nothing)."""
 
-    def drop(self, cur: sqlite3.Cursor) -> None:
+    def drop(self, cur: Cursor) -> None:
         """Drop the view's tables (for a rebuild)."""
         for table in self.tables:
             cur.execute(f"DROP TABLE IF EXISTS {table}")

@@ -3,7 +3,6 @@ test alerts through the courier, reads from ``projections.alerts`` on settled vi
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -23,6 +22,7 @@ from domain.alert_commands import (
 )
 from domain.errors import ValidationError
 from projections import alerts as queries
+from projections.sql import Connection
 from service.views import SettledReads
 
 Handler = Callable[[Any], Any]
@@ -33,7 +33,7 @@ class AlertChannels:
     """Alert commands as actor calls and read queries."""
 
     def __init__(self, rules: pykka.ActorProxy[AlertRulesActor], courier: AlertCourier,
-                 read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 read: Callable[[], AbstractContextManager[Connection]],
                  settle: Callable[[], None]) -> None:
         self._rules = rules
         self._courier = courier
@@ -59,7 +59,7 @@ class AlertChannels:
         return found
 
 
-def _history_of(conn: sqlite3.Connection, rule: str | None,
+def _history_of(conn: Connection, rule: str | None,
                 limit: int) -> list[dict[str, Any]]:
     """One settled read: the rule's id by name (refused when none), then its alerts."""
     rule_id = None

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -22,6 +21,7 @@ from domain.creator_commands import (
 )
 from domain.egress import EgressPolicy
 from projections import creators as queries
+from projections.sql import Connection
 from service.views import SettledReads
 
 Handler = Callable[[Any], Any]
@@ -32,7 +32,7 @@ class CreatorChannels:
     """Creator commands as actor calls and read queries."""
 
     def __init__(self, watch: pykka.ActorProxy[CreatorWatchActor],
-                 read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 read: Callable[[], AbstractContextManager[Connection]],
                  settle: Callable[[], None], runner: CreatorRunner,
                  egress: EgressPolicy) -> None:
         self._watch = watch

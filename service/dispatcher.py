@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -54,6 +53,7 @@ from domain.proxy_lines import parse_proxy_line
 from domain.results import Ack, ProxyRow, ValidationResult
 from domain.selection import Selection, SelectionContext
 from projections import queries
+from projections.sql import Connection
 from service.rate_limit import RateLimiter
 from service.supervision import Supervision
 
@@ -70,7 +70,7 @@ class Dispatcher:
     def __init__(
         self,
         pool: pykka.ActorProxy[ProxyPoolActor],
-        read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+        read: Callable[[], AbstractContextManager[Connection]],
         settle: Callable[[], None],
         limiter: RateLimiter | None = None,
         health: pykka.ActorProxy[HealthCheckActor] | None = None,

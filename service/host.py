@@ -35,7 +35,7 @@ from projections import queries
 from projections.alerts import alert_states
 from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
-from service.runtime import NotInitializedError, Runtime
+from service.runtime import NotInitializedError, Runtime, backend_for
 from service.status import ask_or_none, health_report
 from service.watchdog import ShutdownWatchdog
 
@@ -118,7 +118,7 @@ class Host:
 
     def start(self) -> None:
         """Open everything and start serving (returns; ``wait`` blocks)."""
-        if not self.paths.is_initialized():
+        if not backend_for(self.paths.root, self.settings).is_initialized():
             raise NotInitializedError(self.paths.root)
         check_socket_path(self.paths.socket)
         raise_open_file_limit()

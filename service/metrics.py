@@ -9,7 +9,6 @@ finished searches and creator checks by outcome.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -21,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from projections import creators, rank_queries
 from projections.alerts import alert_states
+from projections.sql import Connection
 
 # One series per tracked keyword x target domain x engine x country x device: bounded by what
 # the user tracks, and capped here so that a large account cannot swamp the scraper.
@@ -81,7 +81,7 @@ class HostCollector(Collector):
 class RankCollector(Collector):
     """Rank-tracking figures from the read models, as they are when scraped."""
 
-    def __init__(self, read: Callable[[], AbstractContextManager[sqlite3.Connection]]) -> None:
+    def __init__(self, read: Callable[[], AbstractContextManager[Connection]]) -> None:
         self._read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:

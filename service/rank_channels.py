@@ -8,7 +8,6 @@ state and positions from the read model.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC
@@ -41,6 +40,7 @@ from domain.rank_commands import (
     StopSearch,
 )
 from projections import rank_queries
+from projections.sql import Connection
 from service.views import SettledReads
 
 Handler = Callable[[Any], Any]
@@ -52,7 +52,7 @@ class RankChannels:
 
     def __init__(self, tracker: pykka.ActorProxy[RankTrackerActor],
                  scheduler: pykka.ActorProxy[SchedulerActor],
-                 read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 read: Callable[[], AbstractContextManager[Connection]],
                  settle: Callable[[], None]) -> None:
         self._tracker = tracker
         self._scheduler = scheduler

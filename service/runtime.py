@@ -9,14 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,8 +51,9 @@ from adapters.secrets import (
 from adapters.store import (
     AuditChain,
     EventStoreApp,
-    GroupCommitter,
     ShreddedEventError,
+    StoreBackend,
+    open_backend,
     signing_key,
 )
 from domain import privacy
@@ -77,8 +76,8 @@ from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View
 from projections.alerts import alert_outbox
-from projections.queries import connect_read_only
 from projections.runner import Progress
+from projections.sql import Connection
 from service.alert_channels import AlertChannels
 from service.creator_channels import CreatorChannels
 from service.dispatcher import Dispatcher
@@ -120,59 +119,44 @@ class MasterKeyMissingError(SecurityError):
             "key for existing data")
 
 
-def holds_data(paths: DataPaths) -> bool:
-    """Whether the data dir already has data made with some master key (its key check, or
-    events): a new key could never read it."""
-    checks = ((paths.keys, "SELECT 1 FROM meta WHERE name='key_check'"),
-              (paths.events, "SELECT 1 FROM stored_events LIMIT 1"))
-    for path, sql in checks:
-        if not path.is_file():
-            continue
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn, \
-                contextlib.suppress(sqlite3.OperationalError):  # no table: nothing made
-            if conn.execute(sql).fetchone() is not None:
-                return True
-    return False
+def backend_for(root: Path, settings: Settings | None = None) -> StoreBackend:
+    """The store of a data dir: ``settings.store`` (``VIPB_STORE``) or SQLite files in it."""
+    settings = settings or Settings(data_dir=root)
+    return open_backend(root, settings.store)
 
 
-def master_key_for(root: Path) -> MasterKey:
-    """The data dir's master key from the source chain; a clear error when it has data and
-    no source has the key, ``NotInitializedError`` when it has neither."""
+def master_key_for(root: Path, store: StoreBackend | None = None) -> MasterKey:
+    """The data dir's master key from the source chain; a clear error when its store has
+    data and no source has the key, ``NotInitializedError`` when it has neither."""
     master = load_master_key(root)
     if master is not None:
         return master
-    if holds_data(DataPaths(root)):
+    if (store or backend_for(root)).holds_data():
         raise MasterKeyMissingError(root)
     raise NotInitializedError(root)
 
 
-def initialize(root: Path) -> tuple[MasterKey, bool]:
-    """Create the data dir (0700), the master key if no source has one, and the databases.
+def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey, bool]:
+    """Create the data dir (0700), the master key if no source has one, and the store
+    (SQLite files, or vipb's schemas and tables in PostgreSQL).
 
-    A data dir that already holds data never gets a new key (it could not read the data):
+    A store that already holds data never gets a new key (it could not read the data):
     without its key this raises ``MasterKeyMissingError``, naming the sources.
     Returns the key (source only is ever shown) and whether this call created anything.
     """
-    paths = DataPaths(root)
-    created = not paths.is_initialized()
+    store = backend_for(root, settings)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
+    store.prepare()
+    created = not store.is_initialized()
     master = load_master_key(root)
     if master is None:
-        if holds_data(paths):
+        if store.holds_data():
             raise MasterKeyMissingError(root)
         master = create_master_key(root)
-    runtime = Runtime.open(root, master=master, _allow_uninitialized=True)
+    runtime = Runtime.open(root, master=master, settings=settings, _allow_uninitialized=True)
     runtime.close()
     return master, created
-
-
-def notification_id_of(events: Path, aggregate_id: UUID, version: int) -> int | None:
-    """The notification id of one stored event (for failure reports)."""
-    with closing(sqlite3.connect(f"file:{events}?mode=ro", uri=True)) as conn:
-        row = conn.execute("SELECT rowid FROM stored_events WHERE originator_id=? AND "
-                           "originator_version=?", (aggregate_id.hex, version)).fetchone()
-    return int(row[0]) if row else None
 
 
 def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
@@ -180,14 +164,12 @@ def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
     return signing_key(derive_key(master.key, "audit-checkpoint"))
 
 
-def open_store(paths: DataPaths,
+def open_store(store: StoreBackend,
                master: MasterKey) -> tuple[DataKeyStore, EventStoreApp, AuditChain]:
-    """The data keys, the event store and its audit chain of a data dir (files 0600)."""
-    keystore = DataKeyStore(paths.keys, master.key)
-    app = EventStoreApp(paths.events, master.key, keystore)
-    audit = AuditChain(paths.audit, derive_key(master.key, "audit-chain"))
-    for path in (paths.events, paths.audit):
-        os.chmod(path, 0o600)
+    """The data keys, the event store and its audit chain of a store."""
+    keystore = store.open_keystore(master.key)
+    app = store.open_app(master.key, keystore)
+    audit = store.open_audit(derive_key(master.key, "audit-chain"))
     return keystore, app, audit
 
 
@@ -195,12 +177,12 @@ class EventReader:
     """Read access to the event store (decryption included) without actors or a writer:
     what the CLI uses for audit reads while a host owns the write side."""
 
-    def __init__(self, root: Path) -> None:
-        paths = DataPaths(root)
-        if not paths.is_initialized():
+    def __init__(self, root: Path, settings: Settings | None = None) -> None:
+        store = backend_for(root, settings)
+        if not store.is_initialized():
             raise NotInitializedError(root)
-        master = master_key_for(root)
-        self.keystore, self.app, self.audit = open_store(paths, master)
+        master = master_key_for(root, store)
+        self.keystore, self.app, self.audit = open_store(store, master)
         self.export_key = signing_key(derive_key(master.key, "audit-export"))
         self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master))
 
@@ -216,6 +198,7 @@ class Runtime:
     def __init__(
         self,
         paths: DataPaths,
+        store: StoreBackend,
         master: MasterKey,
         views: Sequence[View],
         batch_size: int,
@@ -225,12 +208,12 @@ class Runtime:
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
     ) -> None:
         self.paths = paths
+        self.store = store
         self.master = master
-        self.supervision = Supervision(locate=lambda agg, version: notification_id_of(
-            paths.events, agg, version))
+        self.supervision = Supervision(locate=store.notification_id_of)
         install(self.supervision)  # actors that die are on record from the first one
-        self.keystore, self.app, self.audit = open_store(paths, master)
-        self.committer = GroupCommitter(paths.events)
+        self.keystore, self.app, self.audit = open_store(store, master)
+        self.committer = store.committer()
         self.writer = EventWriter(self.app, self.committer)
         self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master), self.writer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
@@ -238,11 +221,10 @@ class Runtime:
             self.app.recorder,
             self.app.shredding_mapper.decode_state,
             ShreddedEventError,
-            paths.views,
+            store.connect_views,
             views,
             batch_size=batch_size,
         )
-        os.chmod(paths.views, 0o600)
         self.committer.add_listener(self.runner.notify)
         self._sealing = threading.Event()
         self._sealer: threading.Thread | None = None
@@ -281,7 +263,8 @@ class Runtime:
             CreateBackup: self._backup})
         self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
                             self.tracker_ref, self.scheduler_ref)
-        log.info("runtime open on %s (master key from %s)", paths.root, master.source)
+        log.info("runtime open on %s, store %s (master key from %s)", paths.root,
+                 store.describe(), master.source)
 
     def _await_started(self, *refs: pykka.ActorRef[Any]) -> None:
         """Wait until each actor has run its ``on_start``: one that died there is on record
@@ -414,12 +397,13 @@ class Runtime:
         _allow_uninitialized: bool = False,
     ) -> Runtime:
         """Open an initialised data dir (see ``initialize``)."""
-        paths = DataPaths(root)
-        if not _allow_uninitialized and not paths.is_initialized():
+        settings = settings or Settings(data_dir=root)
+        store = backend_for(root, settings)
+        if not _allow_uninitialized and not store.is_initialized():
             raise NotInitializedError(root)
-        master = master or master_key_for(root)
-        return cls(paths, master, views or [v() for v in ALL_VIEWS], batch_size, rate_limiter,
-                   settings, clock, max_proxy_actors)
+        master = master or master_key_for(root, store)
+        return cls(DataPaths(root), store, master, views or [v() for v in ALL_VIEWS],
+                   batch_size, rate_limiter, settings, clock, max_proxy_actors)
 
     @property
     def engine(self) -> BrowserEngine:
@@ -464,9 +448,9 @@ class Runtime:
                                 "running); retry")
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
+    def reader(self) -> Iterator[Connection]:
         """A read-only connection to the read models, closed after use."""
-        with closing(connect_read_only(self.paths.views)) as conn:
+        with closing(self.store.connect_read_only()) as conn:
             yield conn
 
     def start_sealing(self) -> None:

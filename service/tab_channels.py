@@ -6,7 +6,6 @@ first tab launches Chromium.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -37,6 +36,7 @@ from domain.tab_commands import (
     UpdateTab,
 )
 from projections import queries
+from projections.sql import Connection
 
 Handler = Callable[[Any], Any]
 
@@ -49,7 +49,7 @@ class TabChannels:
 
     def __init__(self, tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
                  guard: pykka.ActorProxy[PrivacyGuardActor],
-                 read: Callable[[], AbstractContextManager[sqlite3.Connection]],
+                 read: Callable[[], AbstractContextManager[Connection]],
                  settle: Callable[[], None], settings: Settings) -> None:
         self._tabs = tabs
         self._guard = guard

@@ -3,12 +3,13 @@ connection."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-Reader = Callable[[], AbstractContextManager[sqlite3.Connection]]
+from projections.sql import Connection
+
+Reader = Callable[[], AbstractContextManager[Connection]]
 
 
 class SettledReads:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from service.runtime import Runtime, initialize
 from tests.helpers import Cli, cli_runner
+from tests.pg import WHY_MISSING, PgCluster, find_bin_dir
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +20,8 @@ def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("VIPB_KEYRING", "off")
     monkeypatch.delenv("VIPB_MASTER_KEY", raising=False)
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    monkeypatch.delenv("VIPB_STORE", raising=False)  # the ``store`` fixture sets it
+    monkeypatch.delenv("VIPB_STORE_PASSWORD", raising=False)
     monkeypatch.setenv("VIPB_DATA_DIR", str(tmp_path / "default-data"))
     monkeypatch.setenv("VIPB_CONFIG", str(tmp_path / "no-config.toml"))  # nor ~/.config's
     # No test may reach the internet: health checks default to a dead loopback port.
@@ -33,9 +37,43 @@ def _no_host_left_behind() -> Iterator[None]:
     kill_leftover_hosts()
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A throwaway PostgreSQL server for the session (skipped, with the reason, where the
+    server binaries are missing; a failure instead where the suite must run them: CI)."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("VIPB_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(WHY_MISSING)
+        pytest.skip(WHY_MISSING)
+    cluster = PgCluster(bin_dir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """An initialised data dir on a real SQLite file."""
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (dropped after the test)."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Which backend ``data_dir`` uses: ``sqlite`` (default; ``VIPB_TEST_STORE`` changes the
+    default) or ``postgresql`` (a fresh database, as ``VIPB_STORE`` for this process and the
+    CLI processes it starts). Parametrize with ``BOTH_STORES``."""
+    kind = getattr(request, "param", os.environ.get("VIPB_TEST_STORE", "sqlite"))
+    if kind == "postgresql":
+        monkeypatch.setenv("VIPB_STORE", request.getfixturevalue("pg_url"))
+    return str(kind)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, store: str) -> Path:
+    """An initialised data dir on a real SQLite file (or PostgreSQL database: ``store``)."""
     root = tmp_path / "data"
     initialize(root)
     return root

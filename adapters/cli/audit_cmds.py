@@ -31,7 +31,7 @@ JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 def _reader(ctx: typer.Context) -> EventReader:
     """Read-side access (works beside a running host: it only reads the files)."""
-    return EventReader(state(ctx).data_dir)
+    return EventReader(state(ctx).data_dir, state(ctx).settings)
 
 
 @app.command("verify")

@@ -8,7 +8,6 @@ process. The same dispatcher serves both.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -22,11 +21,12 @@ from adapters.cli.remote import RemoteCommands, RemoteReads
 from adapters.config import DataPaths, Settings
 from adapters.config_file import LoadedSettings, load_settings
 from adapters.control import ControlClient, HostUnavailable
-from adapters.store import EventStoreApp
+from adapters.store import EventStoreApp, StoreBackend
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
-from service.runtime import EventReader, Runtime
+from projections.sql import Connection
+from service.runtime import EventReader, Runtime, backend_for
 
 
 class Commands(Protocol):
@@ -52,7 +52,7 @@ class Reads(Protocol):
     def settle(self) -> None:
         """Bring the views up to the store head."""
 
-    def reader(self) -> AbstractContextManager[sqlite3.Connection]:
+    def reader(self) -> AbstractContextManager[Connection]:
         """A read-only connection to the views."""
 
 
@@ -94,6 +94,7 @@ class CliState:
     _client: ControlClient | None = field(default=None, repr=False)
     _probed: bool = field(default=False, repr=False)
     _events: EventReader | None = field(default=None, repr=False)
+    _store: StoreBackend | None = field(default=None, repr=False)
 
     def loaded(self) -> LoadedSettings:
         """The effective settings and where each came from (``ValidationError`` if any
@@ -114,6 +115,12 @@ class CliState:
     def data_dir(self) -> Path:
         """The data dir in use (absolute)."""
         return self.settings.data_dir
+
+    def store(self) -> StoreBackend:
+        """Where this data dir's events and read models live (``VIPB_STORE``)."""
+        if self._store is None:
+            self._store = backend_for(self.data_dir, self.settings)
+        return self._store
 
     def _host(self) -> RemoteCommands | None:
         """The running host's commands, or None when no host runs on this data dir."""
@@ -144,14 +151,14 @@ class CliState:
         """Read models kept by the host if one runs, else by the in-process runtime."""
         remote = self._host()
         if remote is not None:
-            return RemoteReads(remote, DataPaths(self.data_dir).views)
+            return RemoteReads(remote, self.store().connect_read_only)
         return self.runtime()
 
     def event_app(self) -> EventStoreApp:
         """The event store for audit reads: read side only (no actors, no writer), whether
         or not a host owns the write side."""
         if self._events is None:
-            self._events = EventReader(self.data_dir)
+            self._events = EventReader(self.data_dir, self.settings)
         return self._events.app
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ from adapters.cli import (
 from adapters.cli.context import CliState, state
 from adapters.cli.output import emit, fail
 from adapters.config import DataPaths
+from adapters.store import SQLiteBackend
 from domain.errors import BaseError
 from service.runtime import initialize
 
@@ -111,16 +112,19 @@ def init(
 
     Safe to run again. Example: vipb --data-dir ./data init
     """
-    root_dir = state(ctx).data_dir
-    master, created = initialize(root_dir)
+    cli_state = state(ctx)
+    root_dir = cli_state.data_dir
+    master, created = initialize(root_dir, cli_state.settings)
+    store = cli_state.store()
     paths = DataPaths(root_dir)
+    on_files = isinstance(store, SQLiteBackend)
     emit(
         {
             "data_dir": str(root_dir),
             "created": created,
             "master_key_source": master.source,
-            "event_store": str(paths.events),
-            "read_models": str(paths.views),
+            "event_store": str(paths.events) if on_files else store.describe(),
+            "read_models": str(paths.views) if on_files else store.describe(),
         },
         as_json,
     )

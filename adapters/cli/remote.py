@@ -8,7 +8,6 @@ exceptions (same exit codes).
 from __future__ import annotations
 
 import math
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -23,7 +22,7 @@ from domain import errors
 from domain.commands import Command
 from domain.errors import BaseError, RateLimitError
 from domain.host_commands import Settle
-from projections.queries import connect_read_only
+from projections.sql import Connection
 
 
 @cache
@@ -140,18 +139,18 @@ class RemoteCommands:
 
 
 class RemoteReads:
-    """Reads while a host runs: the host settles its views, the CLI reads the file."""
+    """Reads while a host runs: the host settles its views, the CLI reads them itself."""
 
-    def __init__(self, commands: RemoteCommands, views: Path) -> None:
+    def __init__(self, commands: RemoteCommands, connect: Callable[[], Connection]) -> None:
         self._commands = commands
-        self._views = views
+        self._connect = connect
 
     def settle(self) -> None:
         """Wait until the host's views reach its store head."""
         self._commands.execute(Settle())
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
+    def reader(self) -> Iterator[Connection]:
         """A read-only connection to the read models."""
-        with closing(connect_read_only(self._views)) as conn:
+        with closing(self._connect()) as conn:
             yield conn

@@ -2,8 +2,9 @@
 
 Every stored event (notification id, aggregate id, version, topic, encrypted state — the
 bytes as stored) gets a digest; the chain hash of event n is SHA-256(chain n-1 || digest n).
-Both are kept in ``audit.sqlite`` with an HMAC (key derived from the master key) over
-(n, digest, chain), so rewriting the audit file without the master key is detected too.
+Both are kept in ``audit.sqlite`` (or the audit schema in PostgreSQL) with an HMAC (key
+derived from the master key) over (n, digest, chain), so rewriting the audit file without
+the master key is detected too.
 ``verify`` recomputes everything from the store and names the first event that was altered,
 deleted, inserted or reordered. Events written after the last ``seal`` are reported as not
 yet covered (the host seals continuously; an in-process runtime seals when it closes).
@@ -21,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
+
+from projections.sql import Connection
 
 GENESIS = b"\x00" * 32
 BATCH = 2000
@@ -95,8 +98,9 @@ def chained(store: Notifications) -> Iterator[tuple[Any, bytes, bytes]]:
 class AuditChain:
     """The chain file and the operations on it."""
 
-    def __init__(self, path: Path, key: bytes) -> None:
-        self.path = path
+    def __init__(self, connect: Callable[[], Connection], key: bytes) -> None:
+        """``connect`` opens a new autocommit connection to the chain's database."""
+        self._connect = connect
         self._key = key
         self._lock = threading.Lock()
         with closing(self._connect()) as conn:
@@ -119,7 +123,8 @@ class AuditChain:
     def set_chain_id(self, chain_id: str) -> None:
         """Name this chain file (authenticated like the records)."""
         with self._lock, closing(self._connect()) as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('chain_id', ?, ?)",
+            conn.execute("INSERT INTO meta VALUES ('chain_id', ?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET value=excluded.value, mac=excluded.mac",
                          (chain_id, self._id_mac(chain_id)))
 
     def _id_mac(self, chain_id: str) -> bytes:
@@ -137,10 +142,14 @@ class AuditChain:
             conn.execute("COMMIT")
         self.set_chain_id(chain_id)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+    @classmethod
+    def on_sqlite(cls, path: Path, key: bytes) -> AuditChain:
+        """The chain in its own SQLite file (WAL)."""
+        def connect() -> Connection:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            return conn
+        return cls(connect, key)
 
     def _mac(self, n: int, dig: bytes, chain: bytes) -> bytes:
         return hmac.new(self._key, n.to_bytes(8, "big") + dig + chain, hashlib.sha256).digest()
@@ -151,7 +160,7 @@ class AuditChain:
             return self._head(conn)
 
     @staticmethod
-    def _head(conn: sqlite3.Connection) -> tuple[int, bytes]:
+    def _head(conn: Connection) -> tuple[int, bytes]:
         row = conn.execute("SELECT notification_id, chain FROM chain "
                            "ORDER BY notification_id DESC LIMIT 1").fetchone()
         return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)

@@ -1,0 +1,163 @@
+"""PostgreSQL connections that our SQLite-spelled SQL runs on unchanged.
+
+``PgConnection``/``PgCursor`` offer the slice of the ``sqlite3`` API the code uses (``execute``
+returning the cursor, ``executemany``, ``fetchone``/``fetchall``/iteration, ``rowcount``,
+``close``), rewrite each statement once (``_dialect``) and give rows that index by position
+and by column name like ``sqlite3.Row``. Connections are in autocommit mode: transactions are
+the explicit ``BEGIN``/``COMMIT``/``ROLLBACK`` statements the callers already issue.
+
+Values keep SQLite's shapes: a ``bool`` parameter is stored as 0/1 (our columns are integers)
+and ``numeric`` results (``SUM`` of integers) come back as ``int`` when whole, else ``float``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+from typing import Any, cast
+
+import psycopg
+from psycopg.adapt import Dumper, Loader
+from psycopg.types import TypeInfo
+
+from adapters.sql._dialect import to_postgres
+
+
+class Row(tuple):  # type: ignore[type-arg]  # values of any type, like sqlite3.Row
+    """A result row: ``row[0]`` or ``row["column"]``; ``keys()`` lists the columns."""
+
+    __slots__ = ()
+    _index: dict[str, int] = {}  # noqa: RUF012 - set per column set by ``_row_class``
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._index[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        """The column names, in order."""
+        return list(self._index)
+
+
+@lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in
+                                                             enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    description = cursor.description
+    if description is None:
+        return tuple
+    cls = _row_class(tuple(d.name for d in description))
+    return lambda values: cls(values)
+
+
+class _BoolAsInt(Dumper):
+    """``True``/``False`` -> 1/0 as int8 (our flag columns are integers, as in SQLite)."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):
+    """``numeric`` -> int when whole, else float (``SUM``/``AVG`` as SQLite returns them)."""
+
+    def load(self, data: Any) -> Any:
+        text = bytes(data).decode()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        return float(text)
+
+
+def configure(conn: psycopg.Connection[Any]) -> None:
+    """Set up a fresh connection: autocommit, SQLite-shaped values, UTC."""
+    conn.autocommit = True
+    conn.adapters.register_dumper(bool, _BoolAsInt)
+    info = TypeInfo.fetch(conn, "numeric")
+    assert info is not None
+    conn.adapters.register_loader(info.oid, _NumericAsNumber)
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PgCursor:
+    """A cursor taking SQLite-spelled SQL."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cur = cursor
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> PgCursor:
+        """Run one statement (rewritten for PostgreSQL)."""
+        if parameters:
+            self._cur.execute(to_postgres(sql, True), parameters)
+        else:
+            self._cur.execute(cast(Any, to_postgres(sql, False)))
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> PgCursor:
+        """Run one statement once per parameter row."""
+        self._cur.executemany(to_postgres(sql, True), seq_of_parameters)
+        return self
+
+    def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows."""
+        return self._cur.fetchall()
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        """Up to ``size`` more rows."""
+        return self._cur.fetchmany(size)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cur)
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        return self._cur.rowcount
+
+    @property
+    def description(self) -> Any:
+        """Column descriptions of the last query (``[0]`` is the name)."""
+        return self._cur.description
+
+    def close(self) -> None:
+        """Close the cursor."""
+        self._cur.close()
+
+
+class PgConnection:
+    """A connection taking SQLite-spelled SQL (see the module docstring)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def cursor(self) -> PgCursor:
+        """A new cursor."""
+        return PgCursor(self.raw.cursor(row_factory=_row_factory))
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> PgCursor:
+        """Run one statement on a new cursor and return it."""
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> PgCursor:
+        """Run one statement once per parameter row, on a new cursor."""
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+    def commit(self) -> None:
+        """Nothing to do: autocommit (explicit BEGIN/COMMIT mark transactions)."""
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.raw.close()
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
