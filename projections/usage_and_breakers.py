@@ -42,11 +42,11 @@ class UsageStatsView(View):
         cur.execute(
             """INSERT INTO proxy_usage_stats VALUES (?,?,?,?,?,?,NULL,NULL,?)
                ON CONFLICT(proxy_id) DO UPDATE SET
-                 requests = requests + excluded.requests,
-                 successes = successes + excluded.successes,
-                 failures = failures + excluded.failures,
-                 latency_ms_total = latency_ms_total + excluded.latency_ms_total,
-                 latency_samples = latency_samples + excluded.latency_samples,
+                 requests = proxy_usage_stats.requests + excluded.requests,
+                 successes = proxy_usage_stats.successes + excluded.successes,
+                 failures = proxy_usage_stats.failures + excluded.failures,
+                 latency_ms_total = proxy_usage_stats.latency_ms_total + excluded.latency_ms_total,
+                 latency_samples = proxy_usage_stats.latency_samples + excluded.latency_samples,
                  updated_at = excluded.updated_at""",
             (s["proxy_id"], s["requests"], s["successes"], s["failures"],
              s["latency_ms_total"], s["latency_samples"], rec.timestamp))

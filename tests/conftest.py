@@ -89,6 +89,7 @@ def runtime(data_dir: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    """``cli("proxy", "list", input=...)`` runs vipb with an isolated data dir and key source."""
+def cli(tmp_path: Path, store: str) -> Cli:
+    """``cli("proxy", "list", input=...)`` runs vipb with an isolated data dir and key source
+    (and the store of ``store``)."""
     return cli_runner(tmp_path / "data")

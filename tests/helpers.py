@@ -40,13 +40,19 @@ RANK_TABLES = ("target_domains", "keywords", "search_tasks", "position_history",
                "execution_logs")
 
 
-def dump_views(path: Path, tables: tuple[str, ...] = VIEW_TABLES
-               ) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every read table, sorted, for equality checks."""
-    conn = sqlite3.connect(path)
+def dump_views(where: Path | Runtime | Callable[[], Any],
+               tables: tuple[str, ...] = VIEW_TABLES) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every read table, sorted, for equality checks: of a views file, of a
+    runtime's read models (SQLite or PostgreSQL), or through a connection factory."""
+    if isinstance(where, Path):
+        conn = sqlite3.connect(where)
+    elif isinstance(where, Runtime):
+        conn = where.store.connect_read_only()
+    else:
+        conn = where()
     try:
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in tables}
+        return {t: sorted((tuple(r) for r in conn.execute(f"SELECT * FROM {t}").fetchall()),
+                          key=repr) for t in tables}
     finally:
         conn.close()
 

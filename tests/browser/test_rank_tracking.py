@@ -133,9 +133,9 @@ def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
                                   "title": None, "results_scanned": 12}]
     assert engine_site.searches() == 2
     rt.settle()
-    before = dump_views(rt.paths.views, TABLES)
+    before = dump_views(rt, TABLES)
     rt.runner.rebuild()
-    assert dump_views(rt.paths.views, TABLES) == before, "the rank tables rebuild from events alone"
+    assert dump_views(rt, TABLES) == before, "the rank tables rebuild from events alone"
 
 
 def test_a_failed_search_is_never_recorded_as_not_ranked(rank_runtime, engine_site) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Cli, files_containing
+from tests.pg import BOTH_STORES
 
 SECRET = "S3cr3t-Pa55word"
 
@@ -47,6 +48,7 @@ def test_init_is_idempotent_and_reports_the_key_source(cli: Cli) -> None:
     assert cli("init", "--json").json()["created"] is False
 
 
+@BOTH_STORES
 def test_add_list_show_update_remove(ready: Cli, tmp_path: Path) -> None:
     added = ready("proxy", "add", f"socks5://alice:{SECRET}@127.0.0.1:1080", "--country", "de",
                   "--region", "eu-west", "--tag", "fast", "--json")
@@ -161,6 +163,7 @@ def test_rotation_set_and_show(ready: Cli) -> None:
                  "fallback_any=false", "--json").json()["changed"] is False
 
 
+@BOTH_STORES
 def test_rotation_pick_is_recorded(ready: Cli) -> None:
     assert ready("rotation", "pick").code != 0  # no proxy yet: a clear error, not a crash
     proxy_id = ready("proxy", "add", "http://127.0.0.1:3128", "--country", "DE",
@@ -172,6 +175,7 @@ def test_rotation_pick_is_recorded(ready: Cli) -> None:
     assert [r["proxy_id"] for r in logged] == [proxy_id]
 
 
+@BOTH_STORES
 def test_sticky_sessions_hold_across_cli_processes(ready: Cli) -> None:
     for port in (3201, 3202, 3203):
         assert ready("proxy", "add", f"http://127.0.0.1:{port}").code == 0
@@ -183,6 +187,7 @@ def test_sticky_sessions_hold_across_cli_processes(ready: Cli) -> None:
                                                     "sticky for shop.example.com")
 
 
+@BOTH_STORES
 def test_query_events_and_projections(ready: Cli) -> None:
     for port in (3128, 3129, 8080):
         ready("proxy", "add", f"http://u:{SECRET}@127.0.0.1:{port}")

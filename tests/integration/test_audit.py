@@ -1,11 +1,13 @@
-"""The audit hash chain against real tampering of the store file: edit, delete, insert and
-reorder rows with plain sqlite3, then `verify` must name the first affected event."""
+"""The audit hash chain against real tampering of the store: edit, delete, insert and
+reorder rows with a plain connection (sqlite3 on the file, psycopg on the PostgreSQL
+schema), then `verify` must name the first affected event."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
@@ -15,6 +17,7 @@ from domain.commands import AddProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.replay import replay
 from service.runtime import EventReader, Runtime
+from tests.pg import BOTH_STORES, events_table, raw_connection
 
 
 @pytest.fixture
@@ -40,57 +43,60 @@ def verify(root: Path) -> dict:
         reader.close()
 
 
-def tamper(root: Path, change: Callable[[sqlite3.Connection], None]) -> None:
-    conn = sqlite3.connect(root / "events.sqlite", isolation_level=None)
+def tamper(root: Path, change: Callable[[Any, str, str], None]) -> None:
+    """Run ``change(connection, events table, notification id column)`` in one transaction,
+    as someone with write access to the database would."""
+    conn = raw_connection(root, "events")
     try:
         conn.execute("BEGIN")
-        change(conn)
+        change(conn, *events_table())
         conn.execute("COMMIT")
     finally:
         conn.close()
 
 
+@BOTH_STORES
 def test_untouched_log_verifies(sealed_dir: Path) -> None:
     assert verify(sealed_dir) == {"ok": True, "checked": 13, "sealed_head": 13,
                                   "store_head": 13, "unsealed": 0, "problem": None}
 
 
-def _edit(conn: sqlite3.Connection) -> None:
-    (state,) = conn.execute("SELECT state FROM stored_events WHERE rowid=5").fetchone()
-    conn.execute("UPDATE stored_events SET state=? WHERE rowid=5",
+def _edit(conn: Any, t: str, n: str) -> None:
+    (state,) = conn.execute(f"SELECT state FROM {t} WHERE {n}=5").fetchone()
+    conn.execute(f"UPDATE {t} SET state=? WHERE {n}=5",
                  (bytes(state[:-1]) + bytes([state[-1] ^ 1]),))
 
 
-def _delete(conn: sqlite3.Connection) -> None:
-    conn.execute("DELETE FROM stored_events WHERE rowid=5")
+def _delete(conn: Any, t: str, n: str) -> None:
+    conn.execute(f"DELETE FROM {t} WHERE {n}=5")
 
 
-def _delete_and_renumber(conn: sqlite3.Connection) -> None:
-    conn.execute("DELETE FROM stored_events WHERE rowid=5")
-    for (rowid,) in conn.execute("SELECT rowid FROM stored_events WHERE rowid>5 "
-                                 "ORDER BY rowid").fetchall():
-        conn.execute("UPDATE stored_events SET rowid=? WHERE rowid=?", (rowid - 1, rowid))
+def _delete_and_renumber(conn: Any, t: str, n: str) -> None:
+    conn.execute(f"DELETE FROM {t} WHERE {n}=5")
+    for (rowid,) in conn.execute(f"SELECT {n} FROM {t} WHERE {n}>5 ORDER BY {n}").fetchall():
+        conn.execute(f"UPDATE {t} SET {n}=? WHERE {n}=?", (rowid - 1, rowid))
 
 
-def _reorder(conn: sqlite3.Connection) -> None:
-    conn.execute("UPDATE stored_events SET rowid=1000 WHERE rowid=5")
-    conn.execute("UPDATE stored_events SET rowid=5 WHERE rowid=6")
-    conn.execute("UPDATE stored_events SET rowid=6 WHERE rowid=1000")
+def _reorder(conn: Any, t: str, n: str) -> None:
+    conn.execute(f"UPDATE {t} SET {n}=1000 WHERE {n}=5")
+    conn.execute(f"UPDATE {t} SET {n}=5 WHERE {n}=6")
+    conn.execute(f"UPDATE {t} SET {n}=6 WHERE {n}=1000")
 
 
-def _insert(conn: sqlite3.Connection) -> None:
-    for (rowid,) in conn.execute("SELECT rowid FROM stored_events WHERE rowid>=5 "
-                                 "ORDER BY rowid DESC").fetchall():
-        conn.execute("UPDATE stored_events SET rowid=? WHERE rowid=?", (rowid + 1, rowid))
-    oid, topic, state = conn.execute("SELECT originator_id, topic, state FROM stored_events "
-                                     "WHERE rowid=1").fetchone()
-    conn.execute("INSERT INTO stored_events (rowid, originator_id, originator_version, topic, "
+def _insert(conn: Any, t: str, n: str) -> None:
+    for (rowid,) in conn.execute(f"SELECT {n} FROM {t} WHERE {n}>=5 "
+                                 f"ORDER BY {n} DESC").fetchall():
+        conn.execute(f"UPDATE {t} SET {n}=? WHERE {n}=?", (rowid + 1, rowid))
+    oid, topic, state = conn.execute(f"SELECT originator_id, topic, state FROM {t} "
+                                     f"WHERE {n}=1").fetchone()
+    conn.execute(f"INSERT INTO {t} ({n}, originator_id, originator_version, topic, "
                  "state) VALUES (5, ?, 999, ?, ?)", (oid, topic, state))
 
 
 @pytest.mark.parametrize(("change", "kind"), [
     (_edit, "altered"), (_delete, "deleted"), (_delete_and_renumber, "deleted"),
     (_reorder, "reordered"), (_insert, "inserted")])
+@BOTH_STORES
 def test_tampering_is_found_at_the_first_affected_event(sealed_dir: Path, change, kind) -> None:
     tamper(sealed_dir, change)
     report = verify(sealed_dir)
@@ -99,16 +105,17 @@ def test_tampering_is_found_at_the_first_affected_event(sealed_dir: Path, change
     assert report["checked"] == 4  # everything before it still verifies
 
 
+@BOTH_STORES
 def test_rewriting_the_audit_file_is_found(sealed_dir: Path) -> None:
-    conn = sqlite3.connect(sealed_dir / "audit.sqlite")
-    conn.execute("UPDATE chain SET digest=zeroblob(32) WHERE notification_id=3")
-    conn.commit()
+    conn = raw_connection(sealed_dir, "audit")
+    conn.execute("UPDATE chain SET digest=? WHERE notification_id=3", (bytes(32),))
     conn.close()
     report = verify(sealed_dir)
     assert (report["problem"]["kind"], report["problem"]["notification_id"]) == (
         "audit_altered", 3)
 
 
+@BOTH_STORES
 def test_new_events_are_reported_until_sealed(sealed_dir: Path) -> None:
     rt = Runtime.open(sealed_dir)
     rt.dispatcher.execute(parse_command(AddProxy, {"protocol": "socks5", "host": "10.0.0.1",
@@ -120,6 +127,7 @@ def test_new_events_are_reported_until_sealed(sealed_dir: Path) -> None:
     assert verify(sealed_dir)["unsealed"] == 0
 
 
+@BOTH_STORES
 def test_signed_export_verifies_and_detects_edits(sealed_dir: Path, tmp_path: Path) -> None:
     reader = EventReader(sealed_dir)
     out = tmp_path / "export.jsonl"
@@ -137,6 +145,7 @@ def test_signed_export_verifies_and_detects_edits(sealed_dir: Path, tmp_path: Pa
     assert verify_export(out, "00" * 32)["reason"] == "signed with another key"
 
 
+@BOTH_STORES
 def test_replay_until_builds_the_past_into_another_file(sealed_dir: Path,
                                                         tmp_path: Path) -> None:
     reader = EventReader(sealed_dir)
@@ -151,6 +160,7 @@ def test_replay_until_builds_the_past_into_another_file(sealed_dir: Path,
     conn.close()
 
 
+@BOTH_STORES
 def test_many_checkpoints_are_checked_in_one_pass_and_the_first_broken_one_named(
         sealed_dir: Path) -> None:
     """Checkpoints from a host's log, in any order: each compared as the recomputed chain

@@ -54,7 +54,7 @@ def test_no_acknowledged_event_is_lost(data_dir: Path, tmp_path: Path,
                    if pos not in stored or agg not in (stored[pos], stored.get(pos - 1))]
         assert missing == []
         rt.settle()  # resume the views the killed process left behind
-        caught_up = dump_views(rt.paths.views)
+        caught_up = dump_views(rt)
         assert len(caught_up["activity_logs"]) == head
         rt.runner.rebuild()
-        assert dump_views(rt.paths.views) == caught_up
+        assert dump_views(rt) == caught_up

@@ -1,19 +1,25 @@
-"""Projections on real SQLite files: resume, no double counting, rebuild == incremental."""
+"""Projections on real SQLite files and PostgreSQL schemas: resume, no double counting,
+rebuild == incremental, compare-and-set tracking between runners."""
 
 from __future__ import annotations
 
-import sqlite3
+import dataclasses
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adapters.store import ShreddedEventError
+from adapters.store import PostgresBackend, ShreddedEventError
 from domain.commands import SetRotation, UpdateProxy
 from domain.errors import DatabaseError
 from domain.parsing import parse_command
 from projections import ALL_VIEWS, ProjectionRunner
+from projections.runner import connect_views_db
 from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views
+from tests.pg import BOTH_STORES
 
 
 def workload(rt: Runtime, n: int = 30) -> None:
@@ -24,15 +30,32 @@ def workload(rt: Runtime, n: int = 30) -> None:
     rt.dispatcher.execute(parse_command(SetRotation, {"strategy": "weighted"}))
 
 
-def runner_for(rt: Runtime, path: Path, batch: int) -> ProjectionRunner:
+def other_views(rt: Runtime, tmp_path: Path, name: str) -> Callable[[], Any]:
+    """A second set of read models beside the runtime's (another SQLite file, or another
+    schema in the same PostgreSQL database): a connection factory."""
+    if isinstance(rt.store, PostgresBackend):
+        location = dataclasses.replace(rt.store.location, schema=name)
+        location.create_schemas()
+        return lambda: location.connect("views")
+    return lambda: connect_views_db(tmp_path / f"{name}.sqlite")
+
+
+def runner_for(rt: Runtime, views: Callable[[], Any], batch: int) -> ProjectionRunner:
     return ProjectionRunner(rt.app.recorder, rt.app.shredding_mapper.decode_state,
-                            ShreddedEventError, path, [v() for v in ALL_VIEWS], batch_size=batch)
+                            ShreddedEventError, views, [v() for v in ALL_VIEWS],
+                            batch_size=batch)
 
 
+def count(views: Callable[[], Any], table: str) -> int:
+    with closing(views()) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+@BOTH_STORES
 def test_resume_mid_way_without_double_counting(runtime: Runtime, tmp_path: Path) -> None:
     workload(runtime)
     head = runtime.app.recorder.max_notification_id()
-    path = tmp_path / "resumed.sqlite"
+    path = other_views(runtime, tmp_path, "resumed")
     first = runner_for(runtime, path, batch=7)
     for _ in range(3):
         first.run_batch()
@@ -42,27 +65,27 @@ def test_resume_mid_way_without_double_counting(runtime: Runtime, tmp_path: Path
     second.catch_up()
     assert {s.position for s in second.status()} == {head}
     second.stop()
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT COUNT(*) FROM activity_logs").fetchone()[0] == head
-    conn.close()
+    assert count(path, "activity_logs") == head
     runtime.settle()
-    assert dump_views(path) == dump_views(runtime.paths.views)
+    assert dump_views(path) == dump_views(runtime)
 
 
+@BOTH_STORES
 def test_rebuild_equals_incremental(runtime: Runtime) -> None:
     workload(runtime, 12)
     runtime.settle()
-    incremental = dump_views(runtime.paths.views)
+    incremental = dump_views(runtime)
     assert len(incremental["proxies"]) == 12
     runtime.runner.rebuild()
-    assert dump_views(runtime.paths.views) == incremental
+    assert dump_views(runtime) == incremental
     runtime.runner.rebuild(["activity"])
-    assert dump_views(runtime.paths.views) == incremental
+    assert dump_views(runtime) == incremental
 
 
+@BOTH_STORES
 def test_a_stale_runner_cannot_apply_a_batch_twice(runtime: Runtime, tmp_path: Path) -> None:
     workload(runtime, 5)
-    path = tmp_path / "shared.sqlite"
+    path = other_views(runtime, tmp_path, "shared")
     a = runner_for(runtime, path, batch=4)
     b = runner_for(runtime, path, batch=4)
     a.run_batch()
@@ -70,24 +93,21 @@ def test_a_stale_runner_cannot_apply_a_batch_twice(runtime: Runtime, tmp_path: P
     b.run_batch()
     assert {s.position for s in b.status()} == {8}
     # a tracking row moved behind a runner's back is detected by the compare-and-set
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE projection_tracking SET position=position WHERE view='proxies'")
-    conn.commit()
-    conn.close()
+    with closing(path()) as conn:
+        conn.execute("UPDATE projection_tracking SET position=position WHERE view='proxies'")
     a.catch_up()
     b.catch_up()
-    conn = sqlite3.connect(path)
     head = runtime.app.recorder.max_notification_id()
-    assert conn.execute("SELECT COUNT(*) FROM activity_logs").fetchone()[0] == head
-    conn.close()
+    assert count(path, "activity_logs") == head
     a.stop()
     b.stop()
 
 
+@BOTH_STORES
 def test_tracking_compare_and_set_refuses_a_moved_position(runtime: Runtime,
                                                            tmp_path: Path) -> None:
     workload(runtime, 3)
-    runner = runner_for(runtime, tmp_path / "cas.sqlite", batch=100)
+    runner = runner_for(runtime, other_views(runtime, tmp_path, "cas"), batch=100)
     cur = runner._conn.cursor()
     cur.execute("BEGIN IMMEDIATE")
     with pytest.raises(DatabaseError, match="advanced by another runner"):
@@ -96,6 +116,7 @@ def test_tracking_compare_and_set_refuses_a_moved_position(runtime: Runtime,
     runner.stop()
 
 
+@BOTH_STORES
 def test_status_reports_lag_until_caught_up(runtime: Runtime) -> None:
     workload(runtime, 4)
     head = runtime.app.recorder.max_notification_id()
@@ -104,11 +125,13 @@ def test_status_reports_lag_until_caught_up(runtime: Runtime) -> None:
     assert all(s.lag == 0 and s.head == head for s in runtime.runner.status())
 
 
+@BOTH_STORES
 def test_unknown_view_rebuild_is_refused(runtime: Runtime) -> None:
     with pytest.raises(DatabaseError, match="unknown view"):
         runtime.runner.rebuild(["nope"])
 
 
+@BOTH_STORES
 def test_background_runner_catches_up_after_commits(runtime: Runtime) -> None:
     runtime.runner.start()
     ack = runtime.dispatcher.execute(add_cmd(4444))

@@ -157,11 +157,11 @@ def test_bad_schedules_are_refused_with_the_field_and_nothing_is_written(
 ])
 def test_bad_automation_input_is_refused_at_the_boundary(rt, channel, payload,
                                                          field) -> None:
-    before = dump_views(rt.paths.views, TABLES), rt.app.recorder.max_notification_id()
+    before = dump_views(rt, TABLES), rt.app.recorder.max_notification_id()
     error = refuse(rt, channel, **payload)
     assert error.startswith(field) and "\n" not in error
     rt.settle()
-    assert (dump_views(rt.paths.views, TABLES), rt.app.recorder.max_notification_id()) == before
+    assert (dump_views(rt, TABLES), rt.app.recorder.max_notification_id()) == before
 
 
 def test_searching_without_targets_says_what_to_do(rt) -> None:
@@ -193,9 +193,9 @@ def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None
         assert rt.tracker.targets().get().domains == {"example.com": True,
                                                        "other.example": False}
         assert "exists" in refuse(rt, "automation:schedule", name="M", cron="0 7 * * *")
-        before = dump_views(rt.paths.views, TABLES)
+        before = dump_views(rt, TABLES)
         rt.runner.rebuild()
-        assert dump_views(rt.paths.views, TABLES) == before
+        assert dump_views(rt, TABLES) == before
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()

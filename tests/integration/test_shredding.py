@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -13,15 +12,16 @@ from domain.commands import RemoveProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.activity import SHREDDED
 from service.runtime import Runtime
-from tests.helpers import add_cmd, dump_views, files_containing
+from tests.helpers import add_cmd, dump_views
+from tests.pg import BOTH_STORES, raw_connection, stored_containing
 
 
 def wrapped_key(data_dir: Path, proxy_id: str) -> bytes | None:
-    conn = sqlite3.connect(data_dir / "keys.sqlite")
+    conn = raw_connection(data_dir, "keys")
     row = conn.execute("SELECT wrapped FROM data_keys WHERE aggregate_id=?",
                        (uuid.UUID(proxy_id).hex,)).fetchone()
     conn.close()
-    return row[0] if row else None
+    return bytes(row[0]) if row else None
 
 
 @pytest.fixture
@@ -38,13 +38,15 @@ def shredded(runtime: Runtime, data_dir: Path) -> tuple[str, str, bytes]:
     return gone.id, kept.id, key
 
 
+@BOTH_STORES
 def test_key_bytes_are_gone_from_every_file(shredded: tuple[str, str, bytes],
                                             data_dir: Path) -> None:
     gone, _, key = shredded
     assert wrapped_key(data_dir, gone) is None
-    assert files_containing(data_dir, key) == []
+    assert stored_containing(data_dir, key) == []
 
 
+@BOTH_STORES
 def test_credential_events_no_longer_decode_but_the_removal_does(
     shredded: tuple[str, str, bytes], runtime: Runtime
 ) -> None:
@@ -66,11 +68,12 @@ def test_credential_events_no_longer_decode_but_the_removal_does(
         assert kept_proxy.password == "kept-pass"
 
 
+@BOTH_STORES
 def test_read_models_forget_the_proxy_and_rebuild_matches(
     shredded: tuple[str, str, bytes], runtime: Runtime
 ) -> None:
     gone, kept, _ = shredded
-    incremental = dump_views(runtime.paths.views)
+    incremental = dump_views(runtime)
     assert [row[0] for row in incremental["proxies"]] == [kept]
     gone_lines = [row for row in incremental["activity_logs"] if row[2] == gone]
     assert len(gone_lines) == 3
@@ -78,7 +81,7 @@ def test_read_models_forget_the_proxy_and_rebuild_matches(
     assert all(b"gone" not in repr(r).encode() for r in incremental["activity_logs"])
     replayed = runtime.runner.rebuild()
     assert replayed == runtime.app.recorder.max_notification_id()
-    assert dump_views(runtime.paths.views) == incremental
+    assert dump_views(runtime) == incremental
     skipped = {s.view: s.skipped for s in runtime.runner.status()}
     assert skipped == {"proxies": 2, "rotation": 0, "activity": 2, "rotation_events": 0,
                        "usage_stats": 0, "breakers": 0, "tabs": 0, "privacy_profiles": 0,
@@ -86,6 +89,7 @@ def test_read_models_forget_the_proxy_and_rebuild_matches(
                        "alerts": 0}
 
 
+@BOTH_STORES
 def test_removed_proxy_cannot_be_changed(shredded: tuple[str, str, bytes],
                                          runtime: Runtime) -> None:
     from domain.errors import ProxyNotFoundError

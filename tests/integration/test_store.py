@@ -15,22 +15,25 @@ from domain.errors import DuplicateProxyError, SecurityError
 from domain.parsing import parse_command
 from domain.proxy import Proxy
 from service.runtime import Runtime, initialize
-from tests.helpers import add_cmd, files_containing
+from tests.helpers import add_cmd
+from tests.pg import BOTH_STORES, stored_containing
 
 
+@BOTH_STORES
 def test_no_file_holds_credentials_in_plain_text(runtime: Runtime, data_dir: Path) -> None:
     ack = runtime.dispatcher.execute(add_cmd(3128, "alice-user", "Pa55-secret-xyz"))
     runtime.dispatcher.execute(parse_command(UpdateProxy, {
         "proxy_id": ack.id, "password": "N3w-secret-abc"}))
     runtime.settle()
     for needle in (b"Pa55-secret-xyz", b"N3w-secret-abc", b"alice-user"):
-        assert files_containing(data_dir, needle) == []
+        assert stored_containing(data_dir, needle) == []
     # ...while the aggregate still reads them back through the data key
     proxy = runtime.app.repository.get(uuid.UUID(ack.id))
     assert isinstance(proxy, Proxy)
     assert (proxy.username, proxy.password) == ("alice-user", "N3w-secret-abc")
 
 
+@BOTH_STORES
 def test_state_survives_reopen(data_dir: Path) -> None:
     with Runtime.open(data_dir) as rt:
         ack = rt.dispatcher.execute(add_cmd(3128, "u", "p"))
@@ -42,6 +45,7 @@ def test_state_survives_reopen(data_dir: Path) -> None:
             assert [tuple(r) for r in conn.execute("SELECT port FROM proxies")] == [(3129,)]
 
 
+@BOTH_STORES
 def test_duplicates_are_refused_by_protocol_host_port_and_username(runtime: Runtime) -> None:
     runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
     with pytest.raises(DuplicateProxyError):
@@ -52,6 +56,7 @@ def test_duplicates_are_refused_by_protocol_host_port_and_username(runtime: Runt
     assert len(runtime.pool.proxy_ids().get()) == 4
 
 
+@BOTH_STORES
 def test_update_onto_a_taken_endpoint_is_refused_and_changes_nothing(runtime: Runtime) -> None:
     a = runtime.dispatcher.execute(add_cmd(3128))
     b = runtime.dispatcher.execute(add_cmd(3129))
@@ -64,6 +69,7 @@ def test_update_onto_a_taken_endpoint_is_refused_and_changes_nothing(runtime: Ru
     runtime.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": a.id, "port": 3129}))
 
 
+@BOTH_STORES
 def test_removed_endpoint_can_be_added_again(runtime: Runtime) -> None:
     from domain.commands import RemoveProxy
 
@@ -73,6 +79,7 @@ def test_removed_endpoint_can_be_added_again(runtime: Runtime) -> None:
     assert again.id != first.id
 
 
+@BOTH_STORES
 def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
     data_dir: Path,
 ) -> None:
@@ -98,12 +105,14 @@ def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
     assert sorted(outcomes) == ["duplicate", "ok"]
 
 
+@BOTH_STORES
 def test_wrong_master_key_is_refused(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIPB_MASTER_KEY", "A" * 43 + "=")
     with pytest.raises(SecurityError, match="does not match"):
         Runtime.open(data_dir)
 
 
+@BOTH_STORES
 def test_key_file_with_wide_mode_is_refused(data_dir: Path) -> None:
     os.chmod(data_dir / "master.key", 0o644)
     with pytest.raises(SecurityError, match="chmod 600"):
@@ -135,6 +144,7 @@ def test_systemd_credential_wins_over_env(tmp_path: Path, monkeypatch: pytest.Mo
     assert "sss" not in repr(key)
 
 
+@BOTH_STORES
 def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runtime) -> None:
     proxy_id = runtime.dispatcher.execute(add_cmd(6000)).id
     barrier = threading.Barrier(6)
@@ -161,6 +171,7 @@ def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runt
     assert reloaded.version == len(versions)
 
 
+@BOTH_STORES
 def test_a_conflicting_writer_is_reported_and_the_actor_recovers(data_dir: Path) -> None:
     from domain.errors import ConcurrencyError
 
