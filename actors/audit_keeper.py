@@ -9,6 +9,7 @@ what the operator keeps outside the data dir; the host logs one periodically.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -28,7 +29,7 @@ from adapters.store import (
     make_checkpoint,
 )
 from domain.audit_log import AUDIT_LOG_ID, AuditLog
-from domain.errors import ValidationError
+from domain.errors import ConcurrencyError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class AuditKeeper:
         self._warned = False
         self._last_checkpoint = 0.0
         if writer is not None and self._store_head() == 0 and chain.chain_id() is None:
-            chain.set_chain_id(uuid.uuid4().hex)  # a new data dir: its chain from the start
+            chain.adopt_chain_id(uuid.uuid4().hex)  # a new data dir: its chain from the start
 
     def _record(self) -> AuditLog | None:
         try:
@@ -71,9 +72,10 @@ class AuditKeeper:
         head = self._store_head()
         if head == 0 or self.chain.identity_problem(None, head) is not None:
             return  # nothing to seal yet; or a missing chain: `vipb audit reset` decides
-        chain_id = self.chain.chain_id() or uuid.uuid4().hex
-        self.chain.set_chain_id(chain_id)
-        self._writer.save(AuditLog(chain_id=chain_id, adopted_head=self.chain.head()[0]))
+        chain_id = self.chain.chain_id() or self.chain.adopt_chain_id(uuid.uuid4().hex)
+        # another host sharing the store may put it on record first (the same id)
+        with contextlib.suppress(ConcurrencyError):
+            self._writer.save(AuditLog(chain_id=chain_id, adopted_head=self.chain.head()[0]))
 
     def seal(self) -> int:
         """Seal new events, unless the chain is missing or reset (then say so, once)."""

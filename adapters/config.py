@@ -3,6 +3,8 @@ of a data dir."""
 
 from __future__ import annotations
 
+import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,14 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.egress import EgressPolicy, parse_allow_entry
+
+_HOST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def default_host_id() -> str:
+    """The machine's name, cut to what a host id allows."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:63].lstrip("._-")
+    return name or "host"
 
 
 def default_data_dir() -> Path:
@@ -94,6 +104,18 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, ge=1.0, le=3600.0)
     """Seconds a stopping host waits for running work before it exits anyway, naming the
     threads that were stuck (every acknowledged command is already committed)."""
+
+    host_id: str = Field(default_factory=lambda: default_host_id())
+    """This host's name in a cluster (``vipb host run --host-id``): who claimed which search,
+    who projects. Letters, digits, ``.``, ``_`` and ``-``; default: the machine's name."""
+
+    @field_validator("host_id")
+    @classmethod
+    def _host_id(cls, value: str) -> str:
+        if not _HOST_ID.match(value):
+            raise ValueError("1 to 63 letters, digits, '.', '_' or '-', starting with a "
+                             "letter or digit")
+        return value
 
     @field_validator("store")
     @classmethod

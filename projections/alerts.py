@@ -287,7 +287,7 @@ def alert_rules(conn: Connection, include_removed: bool) -> list[dict[str, Any]]
     rows = conn.execute(
         "SELECT r.*, (SELECT count(*) FROM alerts a WHERE a.rule_id = r.id) AS alerts, "
         "(SELECT count(*) FROM alerts a WHERE a.rule_id = r.id AND a.state='delivered') "
-        f"AS delivered FROM alert_rules r {where} ORDER BY r.name COLLATE NOCASE")
+        f"AS delivered FROM alert_rules r {where} ORDER BY lower(r.name), r.name")
     return [{**dict(r), "filters": {k: v for k, v in json.loads(r["filters"]).items()
                                     if v is not None}} for r in rows]
 
@@ -310,7 +310,7 @@ def alert_outbox(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
 
 def rule_id_of(conn: Connection, name: str) -> str | None:
     """The id of the rule named ``name`` (any case), active first, else the latest."""
-    row = conn.execute("SELECT id FROM alert_rules WHERE name = ? COLLATE NOCASE "
+    row = conn.execute("SELECT id FROM alert_rules WHERE lower(name) = lower(?) "
                        "ORDER BY state='active' DESC, added_at DESC LIMIT 1", (name,)).fetchone()
     return None if row is None else str(row[0])
 

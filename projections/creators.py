@@ -105,7 +105,7 @@ class CreatorsView(View):
                      s["latency_ms"], s["proxy_id"], s["attempts"]))
         cur.execute("UPDATE creators SET checks = checks + 1, last_checked_at=?, "
                     "last_reachable=?, last_reason=?, last_http_status=?, last_title=?, "
-                    "last_changed_at = CASE WHEN ? THEN ? ELSE last_changed_at END "
+                    "last_changed_at = CASE WHEN ? = 1 THEN ? ELSE last_changed_at END "
                     "WHERE id=?",
                     (rec.timestamp, int(s["reachable"]), s["reason"], s["http_status"],
                      s["title"], int(s["changed"]), rec.timestamp, rec.aggregate))

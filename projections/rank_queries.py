@@ -68,7 +68,7 @@ def positions(conn: Connection, domain: str | None, keyword: str | None,
         clauses.append("h.domain=?")
         params.append(domain)
     if keyword:
-        clauses.append("h.keyword=? COLLATE NOCASE")
+        clauses.append("lower(h.keyword)=lower(?)")
         params.append(keyword)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     # previous_position: the same domain, keyword, engine, country and device one search
@@ -153,7 +153,7 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
             clauses.append(f"{column}=?")
             params.append(value)
     if keyword is not None:
-        clauses.append("h.keyword=? COLLATE NOCASE")
+        clauses.append("lower(h.keyword)=lower(?)")
         params.append(keyword)
     if since is not None:
         clauses.append("h.recorded_at>=?")

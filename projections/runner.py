@@ -30,6 +30,7 @@ from projections.view import EventRecord, Handler, View, event_name
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+FOLLOW_POLL = 0.2  # seconds between a following runner's reads of the shared positions
 
 
 class EventSource(Protocol):
@@ -112,6 +113,7 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._active = True
         self._conn = connect_views_db(db) if isinstance(db, Path) else db()
         self._setup()
 
@@ -302,19 +304,37 @@ class ProjectionRunner:
         """Wake the background loop (registered as a commit listener)."""
         self._wake.set()
 
-    def start(self) -> None:
-        """Run catch-ups in a background thread, woken by ``notify``."""
+    def start(self, active: bool = True) -> None:
+        """Run catch-ups in a background thread, woken by ``notify``. Not ``active`` (a
+        host while another host projects): only follow the positions the projecting host
+        commits, so that waits for them still end."""
+        self._active = active
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="vipb-projections",
                                             daemon=True)
             self._thread.start()
 
+    def set_active(self, active: bool) -> None:
+        """Project (True) or only follow another projector's positions (False)."""
+        self._active = active
+        self._wake.set()
+
+    @property
+    def active(self) -> bool:
+        """Whether this runner projects (rather than follows another)."""
+        return self._active
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(timeout=1.0)  # the timeout also picks up other processes' writes
+            # the timeout also picks up other processes' writes; a follower looks often,
+            # since waits for the projecting host's positions end only when it looks
+            self._wake.wait(timeout=1.0 if self._active else FOLLOW_POLL)
             self._wake.clear()
             try:
-                self.catch_up()
+                if self._active:
+                    self.catch_up()
+                else:
+                    self._publish()
             except Exception:
                 log.exception("projection catch-up failed; will retry")
 

@@ -28,11 +28,12 @@ from adapters.config import DataPaths, Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.service_notify import ServiceNotifier
-from adapters.store import EventHistory
+from adapters.store import EventHistory, PostgresBackend
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from projections import queries
 from projections.alerts import alert_states
+from service.cluster import ClusterMember
 from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime, backend_for
@@ -130,7 +131,7 @@ class Host:
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,
                                         rate_limiter=self._limiter)
             self.runtime.committer.add_listener(self._committed)
-            self.runtime.runner.start()  # projections follow commits in the background
+            self._join_cluster(self.runtime)
             self.runtime.start_sealing()  # and so does the audit chain
             # the host's status has what only a host knows (uptime, lag, connections)
             self.runtime.dispatcher.register({}, {HostStatus: lambda _c: self.status()})
@@ -154,6 +155,21 @@ class Host:
         self._service.start_watchdog(self._answers)
         self._resumer = threading.Thread(target=self._resume, name="vipb-resume", daemon=True)
         self._resumer.start()
+
+    def _join_cluster(self, rt: Runtime) -> None:
+        """Start the projections: this host's alone (SQLite), or on a shared store those
+        of whichever host holds the projector's lock (``service.cluster``)."""
+        if not isinstance(rt.store, PostgresBackend):
+            rt.runner.start()  # projections follow commits in the background
+            return
+        member = ClusterMember(
+            rt.store.location, self.settings.host_id, rt.runner.set_active,
+            lambda: ask_or_none(lambda: rt.tracker.active().get(timeout=5)))
+        rt.cluster = member
+        rt.runner.start(active=False)
+        member.start()
+        log.info("host %s joined the cluster on %s (%s)", member.host_id, rt.store.describe(),
+                 "projecting" if member.leading else "another host projects")
 
     def _resume(self) -> None:
         """Reopen the open tabs, then start schedules and resume pending searches."""
@@ -236,6 +252,9 @@ class Host:
             resumer.join()
             self._resumer = None
         runtime = self.runtime
+        if runtime is not None and runtime.cluster is not None:
+            self._closing = "leaving the cluster"
+            runtime.cluster.close()
         if runtime is not None:
             self._closing, self._closing_runtime = "closing the runtime", runtime
             self.runtime = None  # requests that still arrive are refused
@@ -270,9 +289,19 @@ class Host:
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
             "alerts": alerts, "courier": "delivering" if rt.courier.active else "idle",
+            "store": rt.store.describe(),
+            **({"cluster": self._cluster_status(rt)} if rt.cluster is not None else {}),
             "control": self._control_status(),
             "egress": self.settings.egress_status(),
         }
+
+    @staticmethod
+    def _cluster_status(rt: Runtime) -> dict[str, Any]:
+        assert rt.cluster is not None
+        try:
+            return rt.cluster.status()
+        except Exception as exc:  # the store is unreachable: say so, the rest still shows
+            return {"host_id": rt.cluster.host_id, "error": str(exc).splitlines()[0]}
 
     def _control_status(self) -> dict[str, int]:
         server = self.server

@@ -79,6 +79,7 @@ from projections.alerts import alert_outbox
 from projections.runner import Progress
 from projections.sql import Connection
 from service.alert_channels import AlertChannels
+from service.cluster import ClusterMember
 from service.creator_channels import CreatorChannels
 from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
@@ -228,6 +229,7 @@ class Runtime:
         self.committer.add_listener(self.runner.notify)
         self._sealing = threading.Event()
         self._sealer: threading.Thread | None = None
+        self.cluster: ClusterMember | None = None  # set by a host on a shared store
         self.committer.start()
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore,
                                              max_proxy_actors)
@@ -469,6 +471,8 @@ class Runtime:
         while not getattr(self, "_closed", False):
             self._sealing.wait(1.0)
             self._sealing.clear()
+            if self.cluster is not None and not self.cluster.leading:
+                continue  # the projecting host seals
             try:
                 self.auditor.seal()
                 self.auditor.log_checkpoint(self.settings.audit_checkpoint_interval)

@@ -8,14 +8,17 @@ import math
 import sys
 from typing import Any
 
+import pydantic
 import typer
 
 from adapters.cli.context import state
 from adapters.cli.formats import rendering, tabular
 from adapters.cli.output import emit, exit_not_done, out
+from adapters.config import Settings
 from adapters.logs import RepeatFilter
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
+from domain.parsing import first_error
 from service.host import Host, JsonLogFormatter
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
@@ -29,6 +32,9 @@ def run(
     metrics_port: int | None = typer.Option(None, "--metrics-port", min=1, max=65535,
                                             help="Serve Prometheus metrics on "
                                                  "127.0.0.1:PORT/metrics."),
+    host_id: str | None = typer.Option(None, "--host-id", help="This host's name in a "
+                                       "cluster (default: VIPB_HOST_ID, else the machine's "
+                                       "name)."),
 ) -> None:
     """Run the host until SIGTERM or SIGINT: actors, background projections, the control
     socket (DATA_DIR/vipb.sock, mode 0600) and Chromium on demand.
@@ -46,7 +52,13 @@ def run(
     root.setLevel(logging.INFO)
     logging.getLogger("pykka").setLevel(logging.WARNING)
     cli = state(ctx)
-    Host(cli.data_dir, cli.settings, metrics_port).run()
+    settings = cli.settings
+    if host_id is not None:
+        try:
+            settings = Settings.model_validate({**settings.model_dump(), "host_id": host_id})
+        except pydantic.ValidationError as exc:
+            raise first_error(exc) from None
+    Host(cli.data_dir, settings, metrics_port).run()
 
 
 @tabular

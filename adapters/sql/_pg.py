@@ -12,6 +12,7 @@ and ``numeric`` results (``SUM`` of integers) come back as ``int`` when whole, e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any, cast
@@ -21,6 +22,10 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.types import TypeInfo
 
 from adapters.sql._dialect import to_postgres
+
+_IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*$", re.I)
+# the classid half of the key spells "vipb"; the objid half is the schema's hash
+_WRITER_LOCK = "SELECT pg_advisory_xact_lock(1986621538, hashtext(current_schema()))"
 
 
 class Row(tuple):  # type: ignore[type-arg]  # values of any type, like sqlite3.Row
@@ -89,7 +94,14 @@ class PgCursor:
         self._cur = cursor
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> PgCursor:
-        """Run one statement (rewritten for PostgreSQL)."""
+        """Run one statement (rewritten for PostgreSQL). ``BEGIN IMMEDIATE`` keeps its
+        SQLite meaning, one writer at a time: the transaction starts by taking an advisory
+        lock named after the connection's schema (two hosts creating the same tables, or
+        sealing the same chain, take turns instead of failing)."""
+        if _IMMEDIATE.match(sql):
+            self._cur.execute("BEGIN")
+            self._cur.execute(_WRITER_LOCK)
+            return self
         if parameters:
             self._cur.execute(to_postgres(sql, True), parameters)
         else:

@@ -55,7 +55,7 @@ class EventStoreApp(Application[UUID]):
                     keystore: DataKeyStore) -> EventStoreApp:
         """The store in PostgreSQL (eventsourcing's recorder; the password is read at each
         connection by ``store_password``, libpq's own sources when that is empty)."""
-        return _PostgresEventStore({
+        app = _PostgresEventStore({
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": location.dbname, "POSTGRES_HOST": location.host,
             "POSTGRES_PORT": str(location.port), "POSTGRES_USER": location.user,
@@ -64,6 +64,8 @@ class EventStoreApp(Application[UUID]):
             "POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "16",
             "POSTGRES_CONNECT_TIMEOUT": "10", "POSTGRES_LOCK_TIMEOUT": "30",
         }, master, keystore)
+        app.events_table = f'"{location.schema_of("events")}".{PG_EVENTS_TABLE}'
+        return app
 
     def construct_transcoder(self) -> Transcoder:
         """eventsourcing's JSON format, encoded by orjson where that is equivalent."""

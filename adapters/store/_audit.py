@@ -127,6 +127,15 @@ class AuditChain:
                          "DO UPDATE SET value=excluded.value, mac=excluded.mac",
                          (chain_id, self._id_mac(chain_id)))
 
+    def adopt_chain_id(self, candidate: str) -> str:
+        """Name this chain ``candidate`` unless it has a name already (the first of two
+        hosts starting at once wins); the name in force."""
+        with self._lock, closing(self._connect()) as conn:
+            conn.execute("INSERT INTO meta VALUES ('chain_id', ?, ?) ON CONFLICT (key) "
+                         "DO NOTHING", (candidate, self._id_mac(candidate)))
+        found = self.chain_id()
+        return found if found is not None else candidate
+
     def _id_mac(self, chain_id: str) -> bytes:
         return hmac.new(self._key, b"chain_id:" + chain_id.encode(), hashlib.sha256).digest()
 
@@ -167,20 +176,30 @@ class AuditChain:
 
     def seal(self, store: Notifications) -> int:
         """Extend the chain over events committed since the last seal; returns how many."""
+        sealed = 0
         with self._lock, closing(self._connect()) as conn:
-            position, chain = self._head(conn)
-            sealed = 0
-            for notes in batches(store, position):
-                rows = []
-                for note in notes:
-                    dig = digest(note)
-                    chain = _link(chain, note.id, dig)
-                    rows.append((note.id, dig, chain, self._mac(note.id, dig, chain)))
+            while True:
+                # the head is read under the write lock: another host sealing the same
+                # store at once extends the chain first, and this one goes on from there
                 conn.execute("BEGIN IMMEDIATE")
-                conn.executemany("INSERT INTO chain VALUES (?,?,?,?)", rows)
-                conn.execute("COMMIT")
+                try:
+                    position, chain = self._head(conn)
+                    notes = list(store.select_notifications(start=position, limit=BATCH,
+                                                            inclusive_of_start=False))
+                    rows = []
+                    for note in notes:
+                        dig = digest(note)
+                        chain = _link(chain, note.id, dig)
+                        rows.append((note.id, dig, chain, self._mac(note.id, dig, chain)))
+                    if rows:
+                        conn.executemany("INSERT INTO chain VALUES (?,?,?,?)", rows)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                if not notes:
+                    return sealed
                 sealed += len(notes)
-            return sealed
 
     def _sealed(self) -> Iterator[tuple[int, bytes, bytes, bytes]]:
         with closing(self._connect()) as conn:

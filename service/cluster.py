@@ -1,0 +1,94 @@
+"""This host as one of several on a PostgreSQL store.
+
+Every ``HEARTBEAT`` seconds it tells the hosts table it is alive (and how many searches it
+runs), and it asks for the projector's lock: the one host holding it projects the read
+models and seals the audit chain; the others follow the positions it commits (so their reads
+still wait for their own writes). A killed projector's session ends, its lock with it, and
+the next heartbeat of another host takes over from the tracking positions (each batch moves
+them by compare-and-set in the batch's own transaction: nothing is applied twice or skipped).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any
+
+from adapters.cluster import HostRegistry, LeaderLock
+from adapters.sql import PgLocation
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = 2.0  # seconds between heartbeats (and tries for the projector's lock)
+SILENT_AFTER = 3 * HEARTBEAT  # a host not heard of for this long is shown as silent
+PROJECTOR = "projector"
+
+
+class ClusterMember:
+    """Heartbeats and the projector's lock, on a thread of their own."""
+
+    def __init__(self, location: PgLocation, host_id: str,
+                 lead: Callable[[bool], None],
+                 activity: Callable[[], dict[str, int] | None]) -> None:
+        """``lead(True/False)``: start or stop projecting; ``activity()``: running and
+        queued searches (None when the tracker does not answer)."""
+        self.host_id = host_id
+        self._registry = HostRegistry(location, host_id)
+        self._lock = LeaderLock(location, PROJECTOR)
+        self._lead = lead
+        self._activity = activity
+        self._leading = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vipb-cluster", daemon=True)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this host projects now."""
+        return self._leading
+
+    def start(self) -> None:
+        """Join, take the projector's lock if free (at once), then beat in the background."""
+        self._registry.create()
+        self._registry.join(version("virtual-ip-browser"))
+        self._turn()
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(HEARTBEAT):
+            try:
+                self._turn()
+            except Exception:
+                log.exception("cluster heartbeat failed; will retry")
+
+    def _turn(self) -> None:
+        leading = self._lock.check() if self._lock.held else self._lock.try_acquire()
+        changed = leading != self._leading
+        if changed:
+            self._leading = leading
+            self._lead(leading)
+        counts = self._activity() or {}
+        self._registry.beat(leading, counts.get("running", 0), counts.get("queued", 0))
+        if changed:  # logged once the hosts table says so too
+            log.info("host %s %s the read models", self.host_id,
+                     "now projects" if leading else "no longer projects")
+
+    def status(self) -> dict[str, Any]:
+        """The cluster as `vipb status` shows it: hosts and who projects."""
+        hosts = [h.as_dict(SILENT_AFTER) for h in self._registry.hosts()]
+        projector = next((h["host_id"] for h in hosts if h["projects"] and h["state"] == "up"),
+                         None)
+        return {"host_id": self.host_id, "projector": projector, "hosts": hosts}
+
+    def close(self) -> None:
+        """Stop beating, give up the lock, leave."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        if self._leading:
+            self._leading = False
+            self._lead(False)
+        self._lock.release()
+        self._registry.leave()
+        self._registry.close()
