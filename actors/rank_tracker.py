@@ -3,15 +3,23 @@
 Queuing a search records ``SearchTaskQueued`` (with the target domains of that moment);
 at most ``concurrency`` tasks run at once, each in its own ``SearchWorkerActor``. Tasks left
 unfinished by a stopped or killed host are resumed by the next one (``resume``).
+
+On a store several hosts share (``claims`` given), a task runs where it is claimed: each host
+claims a task just before it runs it (a version conflict means another host was first), and
+looks for unclaimed work every ``SCAN_INTERVAL`` seconds, including tasks whose claiming host
+stopped renewing its lease (see ``SearchTask``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +28,7 @@ import pykka
 from actors.base import VipbActor
 from actors.search_worker import (
     CancelToken,
+    Lease,
     Outcome,
     RetryPolicy,
     Run,
@@ -31,7 +40,7 @@ from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules
-from domain.errors import AutomationError, ValidationError
+from domain.errors import AutomationError, ConcurrencyError, ValidationError
 from domain.rank import (
     RANK_TARGETS_ID,
     RankTargets,
@@ -51,14 +60,39 @@ from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
 
+SCAN_INTERVAL = 2.0  # seconds between looks for claimable work on a shared store
+
+
+@dataclass(frozen=True)
+class Claims:
+    """How this host claims search tasks on a shared store."""
+
+    host_id: str
+    lease: float  # seconds a claim holds without renewal
+    candidates: Callable[[str, datetime, int], list[str]]  # (host, now, limit) -> task ids
+    pending: Callable[[str], int]  # origin -> unfinished tasks of it, cluster-wide
+    clock: Callable[[], float] = time.time
+
+    def now(self) -> datetime:
+        """The time leases are measured by."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Told every ``SCAN_INTERVAL``: look for claimable tasks."""
+
 
 class RankTrackerActor(VipbActor):
     """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
 
     def __init__(self, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
-                 outcome: Outcome | None = None) -> None:
+                 outcome: Outcome | None = None, claims: Claims | None = None) -> None:
         super().__init__()
+        self._claims = claims
+        self._scanner: threading.Thread | None = None
+        self._stopping = threading.Event()
         self._egress = settings.egress_policy()
         self._writer = writer
         self._tabs = tabs
@@ -68,7 +102,7 @@ class RankTrackerActor(VipbActor):
         self._policy = RetryPolicy.from_settings(settings)
         self._outcome = outcome
         self._targets: RankTargets | None = None
-        self._queue: deque[SearchTask] = deque()
+        self._queue: deque[SearchTask] = deque()  # on a shared store: reloaded to claim
         self._running: dict[str, tuple[pykka.ActorRef[SearchWorkerActor], CancelToken]] = {}
         self._done: dict[str, threading.Event] = {}
         self._origins: dict[str, str] = {}  # queued or running task id -> origin
@@ -76,8 +110,9 @@ class RankTrackerActor(VipbActor):
     # --- targets ---------------------------------------------------------------------------------
 
     def targets(self) -> RankTargets:
-        """The singleton, created on first use."""
-        if self._targets is None:
+        """The singleton, created on first use (on a shared store read afresh each time:
+        other hosts change it too)."""
+        if self._targets is None or self._claims is not None:
             self._targets = self._writer.load(RankTargets, RANK_TARGETS_ID)
             if self._targets is None:
                 self._targets = RankTargets(id=RANK_TARGETS_ID)
@@ -127,7 +162,24 @@ class RankTrackerActor(VipbActor):
     def start_search(self, command: StartSearch, origin: str = "manual",
                      keywords: list[str] | None = None,
                      skip_if_pending: bool = False) -> list[dict[str, Any]]:
-        """Queue one task per keyword; returns the tasks (id, keyword, engine, country).
+        """Queue one task per keyword; returns the tasks (id, keyword, engine, country)
+        (see ``prepare_search``)."""
+        tasks = self.prepare_search(command, origin, keywords, skip_if_pending)
+        self._writer.save(*tasks)
+        return self.accept(tasks)
+
+    def accept(self, tasks: list[SearchTask]) -> list[dict[str, Any]]:
+        """Run tasks queued on record (saved by the caller, e.g. with the schedule that
+        fired them); returns them as ``start_search`` does."""
+        for task in tasks:
+            self._enqueue(task)
+        self._pump()
+        return [self._describe(t) for t in tasks]
+
+    def prepare_search(self, command: StartSearch, origin: str = "manual",
+                       keywords: list[str] | None = None,
+                       skip_if_pending: bool = False) -> list[SearchTask]:
+        """One new task per keyword, not saved yet.
 
         ``command.keyword`` searches those words as they are tracked (each tracked engine and
         country, unless the command names them), or once on the given or default engine
@@ -136,7 +188,8 @@ class RankTrackerActor(VipbActor):
         ``skip_if_pending``: refuse while tasks of the same ``origin`` are still queued or
         running (a schedule firing faster than its searches finish does not pile up)."""
         if skip_if_pending:
-            pending = sum(1 for o in self._origins.values() if o == origin)
+            pending = (self._claims.pending(origin) if self._claims is not None
+                       else sum(1 for o in self._origins.values() if o == origin))
             if pending:
                 raise AutomationError(f"skipped: the previous run still has {pending} "
                                       "search(es) queued or running")
@@ -173,11 +226,7 @@ class RankTrackerActor(VipbActor):
                               profile=_profile(command.profile, job["device"]),
                               proxy=command.proxy, device=job["device"])
             tasks.append(task)
-        self._writer.save(*tasks)
-        for task in tasks:
-            self._enqueue(task)
-        self._pump()
-        return [self._describe(t) for t in tasks]
+        return tasks
 
     def _check_engine(self, name: str) -> None:
         """The engine is defined, its file reads, and its base URL obeys the same SSRF
@@ -236,20 +285,87 @@ class RankTrackerActor(VipbActor):
 
     def _pump(self) -> None:
         while self._queue and len(self._running) < self._concurrency:
-            task = self._queue.popleft()
+            queued = self._queue.popleft()
+            task = queued if self._claims is None else self._claim(queued.id)
+            if task is None:  # another host runs it, or it ended meanwhile
+                self._finished(str(queued.id))
+                continue
             token = CancelToken()
             worker = SearchWorkerActor.start(
                 task, self._writer, self._tabs, self._engines, token,
-                self.actor_ref, self._policy, self._outcome)
+                self.actor_ref, self._policy, self._outcome,
+                lease=None if self._claims is None else Lease(self._claims.host_id,
+                                                              self._claims.lease,
+                                                              self._claims.clock))
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
 
+    def _claim(self, task_id: UUID) -> SearchTask | None:
+        """The task, freshly loaded and claimed by this host; None when another host holds
+        it (or took it first just now) or it is finished."""
+        claims = self._claims
+        assert claims is not None
+        task = self._writer.load(SearchTask, task_id)
+        now = claims.now()
+        if task is None or not task.claimable_by(claims.host_id, now):
+            return None
+        previous = task.claimed_by if task.claimed_by != claims.host_id else None
+        task.claimed(host_id=claims.host_id, lease_until=now + timedelta(seconds=claims.lease),
+                     previous=previous)
+        try:
+            self._writer.save(task)
+        except ConcurrencyError:
+            return None  # another host claimed (or changed) it first
+        if previous is not None:
+            log.info("search task %s: taken over from host %s (its lease ran out)",
+                     task_id, previous)
+        return task
+
+    def _scan(self) -> None:
+        """Queue claimable tasks this host does not know yet (found in the read models,
+        which may lag: each is checked against the store when it is claimed)."""
+        claims = self._claims
+        assert claims is not None
+        free = self._concurrency - len(self._running) - len(self._queue)
+        if free <= 0:
+            return
+        known = set(self._running) | {str(t.id) for t in self._queue}
+        for task_id in claims.candidates(claims.host_id, claims.now(), free + len(known)):
+            if task_id in known or free <= 0:
+                continue
+            task = self._writer.load(SearchTask, UUID(task_id))
+            if task is None or not task.claimable_by(claims.host_id, claims.now()):
+                continue
+            self._enqueue(task)
+            free -= 1
+        self._pump()
+
+    def on_start(self) -> None:
+        """On a shared store: look for claimable work now and then."""
+        if self._claims is not None:
+            self._scanner = threading.Thread(target=self._scan_loop, name="vipb-task-scan",
+                                             daemon=True)
+            self._scanner.start()
+
+    def _scan_loop(self) -> None:
+        while not self._stopping.wait(SCAN_INTERVAL):
+            try:
+                self.actor_ref.tell(Scan())
+            except pykka.ActorDeadError:
+                return
+
     def on_receive(self, message: Any) -> Any:
-        """``TaskDone`` from a worker: start the next queued task."""
+        """``TaskDone`` from a worker: start the next queued task. ``Scan``: look for
+        claimable work."""
         if isinstance(message, TaskDone):
             self._running.pop(message.task_id, None)
             self._finished(message.task_id)
             self._pump()
+        elif isinstance(message, Scan):
+            try:
+                self._scan()
+            except Exception:
+                log.exception("looking for claimable search tasks failed; will retry")
         return None
 
     def stop_search(self, task_id: str | None) -> dict[str, Any]:
@@ -284,7 +400,8 @@ class RankTrackerActor(VipbActor):
 
     def on_stop(self) -> None:
         """Interrupt running tasks (they stay pending on record and resume at the next
-        host start); queued tasks stay queued on record likewise."""
+        host start, or on another host); queued tasks stay queued on record likewise."""
+        self._stopping.set()
         if self._running:
             log.info("interrupting %d running searches (they resume at the next start)",
                      len(self._running))

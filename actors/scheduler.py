@@ -4,6 +4,12 @@ Only a running host ticks (``start_ticking``); elsewhere schedules are created, 
 listed but never fire. A host that was down owes each schedule at most one run: the first
 tick after start fires once for the latest missed time and records how many were missed
 (like anacron), instead of replaying a backlog.
+
+A run is one transaction: the schedule's ``ScheduleTriggered`` and the tasks it queues are
+saved together, at the version of the schedule just read from the store. When several hosts
+share the store (``shared``), each ticks; the first to save a run wins and the others get a
+version conflict and drop theirs, so a schedule fires once per due time across the cluster.
+They also follow the schedule events other hosts record (created, paused, removed, fired).
 """
 
 from __future__ import annotations
@@ -24,14 +30,17 @@ from actors.base import VipbActor
 from actors.creator_watch import CreatorRunner
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
-from domain.errors import BaseError, ValidationError
-from domain.rank import Schedule, fold_keyword
+from domain.errors import BaseError, ConcurrencyError, ValidationError
+from domain.rank import Schedule, SearchTask, fold_keyword
 from domain.rank_commands import CreateSchedule, StartSearch
 from domain.results import Ack
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0  # the ticker re-checks at least this often (clock jumps, new schedules)
+SCHEDULE_TOPICS = [f"{Schedule.__module__}:{Schedule.__qualname__}.{name}" for name in (
+    "ScheduleCreated", "ScheduleTriggered", "ScheduleRunOnRequest", "SchedulePaused",
+    "ScheduleResumed", "ScheduleRemoved")]  # eventsourcing's topics: module:qualname.Event
 
 
 @dataclass(frozen=True)
@@ -45,8 +54,10 @@ class SchedulerActor(VipbActor):
     def __init__(self, writer: EventWriter, tracker: pykka.ActorProxy[RankTrackerActor],
                  known_ids: Callable[[], list[str]],
                  clock: Callable[[], float] = time.time,
-                 creators: CreatorRunner | None = None) -> None:
+                 creators: CreatorRunner | None = None, shared: bool = False) -> None:
         super().__init__()
+        self._shared = shared
+        self._seen = 0  # shared: the last notification whose schedule changes were read
         self._writer = writer
         self._tracker = tracker
         self._creators = creators
@@ -60,12 +71,40 @@ class SchedulerActor(VipbActor):
 
     def _all(self) -> dict[str, Schedule]:
         if self._schedules is None:
+            if self._shared:
+                self._seen = self._writer.app.recorder.max_notification_id() or 0
             self._schedules = {}
             for schedule_id in self._known_ids():
                 schedule = self._writer.load(Schedule, UUID(schedule_id))
                 if schedule is not None and not schedule.removed:
                     self._schedules[schedule.name.casefold()] = schedule
+        elif self._shared:
+            self._follow_others()
         return self._schedules
+
+    def _follow_others(self) -> None:
+        """Reload the schedules whose events were recorded since the last look (by any
+        host; this one's own reloads cost one read each)."""
+        assert self._schedules is not None
+        recorder = self._writer.app.recorder
+        while notes := recorder.select_notifications(start=self._seen, limit=500,
+                                                     topics=SCHEDULE_TOPICS,
+                                                     inclusive_of_start=False):
+            self._seen = notes[-1].id
+            for schedule_id in dict.fromkeys(n.originator_id for n in notes):
+                self._reload(UUID(str(schedule_id)))
+
+    def _reload(self, schedule_id: UUID) -> Schedule | None:
+        """The schedule as the store has it now (None: removed), cached by name."""
+        assert self._schedules is not None
+        schedule = self._writer.load(Schedule, schedule_id)
+        for name, cached in list(self._schedules.items()):
+            if cached.id == schedule_id:
+                del self._schedules[name]
+        if schedule is None or schedule.removed:
+            return None
+        self._schedules[schedule.name.casefold()] = schedule
+        return schedule
 
     def _get(self, name: str) -> Schedule:
         schedule = self._all().get(name.casefold())
@@ -165,42 +204,70 @@ class SchedulerActor(VipbActor):
         return fired
 
     def _fire(self, schedule: Schedule, scheduled_for: datetime, missed: int) -> None:
-        tasks, note = self._queue(schedule)
+        if self._shared:  # another host may have fired it already: decide on the store's
+            fresh = self._reload(schedule.id)
+            if fresh is None:
+                return
+            latest, missed = fresh.due(self._now())
+            if latest is None:
+                return
+            schedule, scheduled_for = fresh, latest
+        tasks, note = self._prepare(schedule)
+        names = self._creator_names(schedule)
+        schedule.triggered(scheduled_for=scheduled_for, missed=missed,
+                           task_ids=[str(t.id) for t in tasks], note=note, creators=names)
+        try:
+            self._writer.save(*tasks, schedule)  # the run and its tasks: both or neither
+        except ConcurrencyError:
+            if not self._shared:
+                raise
+            log.info("schedule %s: another host fired its %s run", schedule.name,
+                     scheduled_for.isoformat())
+            self._reload(schedule.id)
+            return
         if note is not None:  # nobody waits for this answer: the log says it
             log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
-        schedule.triggered(scheduled_for=scheduled_for, missed=missed,
-                           task_ids=[t["id"] for t in tasks], note=note,
-                           creators=self._check_creators(schedule))
-        self._writer.save(schedule)
+        if tasks:
+            self._tracker.accept(tasks).get()
+        self._start_creators(schedule, names)
 
-    def _check_creators(self, schedule: Schedule) -> list[str] | None:
-        """Start the schedule's creator checks in the background; the names started (None:
-        it checks none)."""
+    def _creator_names(self, schedule: Schedule) -> list[str] | None:
+        """The creators a run of the schedule checks (None: it checks none)."""
         if not schedule.checks_creators or self._creators is None:
             return None
-        names = self._creators.names(schedule.all_creators, schedule.creators, strict=False)
-        return self._creators.start(names, schedule.profile, schedule.proxy)
+        return self._creators.names(schedule.all_creators, schedule.creators, strict=False)
+
+    def _start_creators(self, schedule: Schedule, names: list[str] | None) -> None:
+        """Start the run's creator checks in the background (once it is on record)."""
+        if names is not None and self._creators is not None:
+            self._creators.start(names, schedule.profile, schedule.proxy)
 
     def run_now(self, name: str) -> dict[str, Any]:
         """Queue the schedule's searches now, paused or not; its next cron run is unchanged.
         Keywords already queued or running are not queued twice."""
         schedule = self._get(name)
-        tasks, note = self._queue(schedule)
-        schedule.ran_on_request(at=self._now(), task_ids=[t["id"] for t in tasks], note=note,
-                                creators=self._check_creators(schedule))
-        ack = self._save(schedule)
-        return {"name": schedule.name, "tasks": tasks, "note": note, "position": ack.position}
+        tasks, note = self._prepare(schedule)
+        names = self._creator_names(schedule)
+        schedule.ran_on_request(at=self._now(), task_ids=[str(t.id) for t in tasks],
+                                note=note, creators=names)
+        ids = self._writer.save(*tasks, schedule)
+        described = self._tracker.accept(tasks).get() if tasks else []
+        self._start_creators(schedule, names)
+        return {"name": schedule.name, "tasks": described, "note": note,
+                "position": ids[-1] if ids else 0}
 
-    def _queue(self, schedule: Schedule) -> tuple[list[dict[str, Any]], str | None]:
-        """The schedule's searches queued now, or why none was."""
+    def _prepare(self, schedule: Schedule) -> tuple[list[SearchTask], str | None]:
+        """The schedule's searches for a run (not saved yet), or why there are none."""
         if not schedule.searches:
             return [], None
         command = StartSearch(profile=schedule.profile, proxy=schedule.proxy)
         try:
-            return self._tracker.start_search(command, f"schedule:{schedule.name}",
-                                              schedule.keywords, skip_if_pending=True).get(), None
+            tasks: list[SearchTask] = self._tracker.prepare_search(
+                command, f"schedule:{schedule.name}", schedule.keywords,
+                skip_if_pending=True).get()
         except BaseError as exc:
             return [], exc.message
+        return tasks, None
 
     def seconds_to_next(self) -> float:
         """Seconds until the soonest run (at most ``MAX_SLEEP``)."""

@@ -8,6 +8,11 @@ results" per target domain, and the SERP features of the first page. A failed at
 jittered, capped exponential backoff (tenacity) in a new tab, usually behind another proxy.
 Waits are interruptible: stop-search and host shutdown do not wait out a backoff.
 
+On a shared store the worker holds its task's claim (``Lease``): it renews the lease while it
+runs (every third of it), releases it when the host stops first, and ends quietly when a
+write finds the task changed by another host (its claim was taken over): the other host
+records the outcome, this one records nothing more.
+
 "No results" must be earned: engines answer clients they distrust with an empty result
 page, so an engine's "no results" is recorded (``DomainNotRanked`` with ``results_scanned=0``)
 only when a second search through another proxy and a one-off fresh profile says the same.
@@ -23,6 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pykka
@@ -40,7 +46,7 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engine, Engines, SerpBlockedError, SerpError, SerpResult
-from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
+from domain.errors import BaseError, ConcurrencyError, ProfileNotFoundError, ProxyNotFoundError
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
 
@@ -117,6 +123,23 @@ class CancelToken:
         self._event.wait(seconds)
 
 
+@dataclass(frozen=True)
+class Lease:
+    """The claim this host holds on the task: renewed every ``seconds / 3``."""
+
+    host_id: str
+    seconds: float
+    clock: Callable[[], float]
+
+    def until(self) -> datetime:
+        """A lease from now."""
+        return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=self.seconds)
+
+
+class ClaimLost(Exception):
+    """Another host changed the task: it holds the claim now."""
+
+
 class AttemptFailed(Exception):
     """One attempt failed; ``retryable`` when another attempt may not meet the reason (a
     profile or proxy that does not exist fails every attempt the same way)."""
@@ -165,8 +188,13 @@ class SearchWorkerActor(VipbActor):
     def __init__(self, task: SearchTask, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engines: Engines,
                  token: CancelToken, done: pykka.ActorRef[Any],
-                 policy: RetryPolicy, outcome: Outcome | None = None) -> None:
+                 policy: RetryPolicy, outcome: Outcome | None = None,
+                 lease: Lease | None = None) -> None:
         super().__init__()
+        self._lease = lease
+        self._saving = threading.Lock()  # one change + save at a time (renewals too)
+        self._lost = False
+        self._running = threading.Event()
         self._task = task
         self._writer = writer
         self._tabs = tabs
@@ -179,16 +207,59 @@ class SearchWorkerActor(VipbActor):
     def on_receive(self, message: Any) -> Any:
         """``Run``: do the task, tell the tracker, stop."""
         if isinstance(message, Run):
+            renewer = self._renew_in_background()
             try:
                 self._run()
+            except ClaimLost:
+                log.warning("search task %s: another host took it over; stopping here",
+                            self._task.id)
             except Exception as exc:  # a bug: still give the task an outcome on record
                 log.exception("search task %s: unexpected error", self._task.id)
                 self._give_up(f"internal error: {type(exc).__name__}: {exc}")
             finally:
+                self._running.set()
+                if renewer is not None:
+                    renewer.join()
                 with contextlib.suppress(pykka.ActorDeadError):  # tracker stopping: it knows
                     self._done.tell(TaskDone(str(self._task.id)))
                 self.stop()
         return None
+
+    def _commit(self, change: Callable[[SearchTask], None]) -> None:
+        """Apply ``change`` to the task and save it; on a shared store a version conflict
+        means another host holds the task now (``ClaimLost``)."""
+        with self._saving:
+            if self._lost:
+                raise ClaimLost()
+            change(self._task)
+            try:
+                self._writer.save(self._task)
+            except ConcurrencyError:
+                if self._lease is None:
+                    raise
+                self._lost = True
+                raise ClaimLost() from None
+
+    def _renew_in_background(self) -> threading.Thread | None:
+        lease = self._lease
+        if lease is None:
+            return None
+
+        def renew() -> None:
+            while not self._running.wait(lease.seconds / 3):
+                try:
+                    self._commit(lambda t: t.lease_renewed(host_id=lease.host_id,
+                                                          lease_until=lease.until()))
+                except ClaimLost:
+                    self._token.cancel("another host took the task over", interrupted=True)
+                    return
+                except Exception:
+                    log.exception("search task %s: renewing its lease failed", self._task.id)
+
+        thread = threading.Thread(target=renew, name=f"vipb-lease-{self._task.id.hex[:8]}",
+                                  daemon=True)
+        thread.start()
+        return thread
 
     def _retrying(self) -> Retrying:
         policy = self._policy
@@ -213,9 +284,9 @@ class SearchWorkerActor(VipbActor):
             self._cancelled()
             return
         except AttemptFailed as exc:
-            task.failed(attempt=task.attempts, error=str(exc), retry_in=None,
-                        reason=exc.reason.value)
-            self._writer.save(task)
+            error, reason = str(exc), exc.reason.value
+            self._commit(lambda t: t.failed(attempt=t.attempts, error=error, retry_in=None,
+                                            reason=reason))
             return
         self._record(reading)
 
@@ -224,11 +295,11 @@ class SearchWorkerActor(VipbActor):
         one-off profile; its answer stands, whichever it is (see the module docstring)."""
         task = self._task
         name = self._engine().definition.label
-        task.failed(attempt=task.attempts, retry_in=0.0,
-                    error=f"{name} said there are no results; asking again through another "
-                          "proxy and a fresh profile before believing it",
-                    reason=FailureReason.SUSPICIOUS_NO_RESULTS.value)
-        self._writer.save(task)
+        self._commit(lambda t: t.failed(
+            attempt=t.attempts, retry_in=0.0,
+            error=f"{name} said there are no results; asking again through another proxy "
+                  "and a fresh profile before believing it",
+            reason=FailureReason.SUSPICIOUS_NO_RESULTS.value))
         avoid = (first.proxy_id,) if first.proxy_id and task.proxy == "auto" else ()
         try:
             return self._retrying()(lambda: self._attempt(next(attempts), avoid, fresh=True))
@@ -238,7 +309,11 @@ class SearchWorkerActor(VipbActor):
                                 FailureReason.SUSPICIOUS_NO_RESULTS, retryable=False) from None
 
     def _record(self, reading: Reading) -> None:
-        task = self._task
+        self._commit(lambda task: self._outcome_of(task, reading))
+
+    @staticmethod
+    def _outcome_of(task: SearchTask, reading: Reading) -> None:
+        """The positions (or "not ranked") and the completion, saved as one."""
         urls = [r.url for r in reading.results]
         titles = {r.url: r.title for r in reading.results}
         rankings = rank(urls, task.domains)
@@ -253,15 +328,17 @@ class SearchWorkerActor(VipbActor):
                        ranked=sum(r.position is not None for r in rankings),
                        features=reading.features, layout=reading.layout,
                        no_results=reading.no_results)
-        self._writer.save(task)
 
     def _give_up(self, error: str) -> None:
         task = self._task
         try:
             if not task.finished:
-                task.failed(attempt=task.attempts, error=error.splitlines()[0][:500],
-                            retry_in=None, reason=FailureReason.INTERNAL.value)
-                self._writer.save(task)
+                self._commit(lambda t: t.failed(attempt=t.attempts,
+                                                error=error.splitlines()[0][:500],
+                                                retry_in=None,
+                                                reason=FailureReason.INTERNAL.value))
+        except ClaimLost:
+            log.warning("search task %s: another host took it over", task.id)
         except Exception:
             log.exception("search task %s: recording the failure failed", task.id)
 
@@ -269,18 +346,23 @@ class SearchWorkerActor(VipbActor):
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         reason = error.reason if isinstance(error, AttemptFailed) else FailureReason.INTERNAL
-        self._task.failed(attempt=self._task.attempts, error=str(error),
-                          retry_in=round(wait, 2), reason=reason.value)
-        self._writer.save(self._task)
+        self._commit(lambda t: t.failed(attempt=t.attempts, error=str(error),
+                                        retry_in=round(wait, 2), reason=reason.value))
 
     def _cancelled(self) -> None:
-        task, token = self._task, self._token
-        if token.interrupted:  # stays pending: the next host start resumes it
-            task.failed(attempt=task.attempts, error=f"interrupted: {token.reason}",
-                        retry_in=0.0, reason=FailureReason.INTERRUPTED.value)
-        else:
-            task.cancelled(reason=token.reason or "stopped")
-        self._writer.save(task)
+        token, lease = self._token, self._lease
+        if self._lost:
+            return  # the host that took the task over records what happens to it
+
+        def change(task: SearchTask) -> None:
+            if token.interrupted:  # stays pending: the next host start resumes it
+                task.failed(attempt=task.attempts, error=f"interrupted: {token.reason}",
+                            retry_in=0.0, reason=FailureReason.INTERRUPTED.value)
+                if lease is not None:  # another host may take it at once
+                    task.released(host_id=lease.host_id, reason=token.reason)
+            else:
+                task.cancelled(reason=token.reason or "stopped")
+        self._commit(change)
 
     # --- one attempt ---------------------------------------------------------------------------
 
@@ -326,8 +408,8 @@ class SearchWorkerActor(VipbActor):
                 log.warning("search task %s: closing tab %s failed", task.id, tab_id)
 
     def _record_start(self, attempt: int, proxy_id: str | None, tab_id: str | None) -> None:
-        self._task.started(attempt=attempt, proxy_id=proxy_id, tab_id=tab_id or "")
-        self._writer.save(self._task)
+        self._commit(lambda t: t.started(attempt=attempt, proxy_id=proxy_id,
+                                         tab_id=tab_id or ""))
 
     def _read_pages(self, engine: Engine, tab: pykka.ActorProxy[TabActor],
                     proxy_id: str | None) -> Reading:

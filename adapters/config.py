@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     search_concurrency: int = Field(default=2, ge=1, le=32)
     """Rank-tracking searches run at once (each in its own tab)."""
 
+    claim_lease: float = Field(default=60.0, ge=3.0, le=3600.0)
+    """Seconds a host's claim on a search task holds without renewal (several hosts on one
+    store): how long a dead host's searches wait before another host takes them over."""
+
     search_attempts: int = Field(default=3, ge=1, le=10)
     """Attempts per search before it is recorded as failed."""
 

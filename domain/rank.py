@@ -152,7 +152,17 @@ def reason_of(error: str) -> FailureReason:
 
 
 class SearchTask(Aggregate):
-    """One search of one keyword on one engine, from queue to outcome."""
+    """One search of one keyword on one engine, from queue to outcome.
+
+    Several hosts sharing a store run each task once: a host claims it before running it
+    (``SearchTaskClaimed``, appended at the version it loaded, so of two hosts claiming at
+    once one gets a version conflict and moves on), keeps its lease renewed while it runs,
+    and releases it if it stops first. A host that dies stops renewing; once the lease has
+    run out, another host claims the task and goes on counting its attempts.
+    """
+
+    claimed_by: str | None = None  # tasks from before claims: never claimed
+    lease_until: datetime | None = None
 
     @event("SearchTaskQueued")
     def __init__(self, id: UUID, keyword: str, engine: str, country: str | None, depth: int,
@@ -174,6 +184,33 @@ class SearchTask(Aggregate):
     def finished(self) -> bool:
         """Completed, failed for good, or cancelled."""
         return self.state in FINAL_STATES
+
+    def claimable_by(self, host_id: str, now: datetime) -> bool:
+        """Whether ``host_id`` may claim the task at ``now``: unfinished, and unclaimed,
+        claimed by that host (a restart of it), or its lease has run out."""
+        if self.finished:
+            return False
+        if self.claimed_by is None or self.claimed_by == host_id:
+            return True
+        return self.lease_until is not None and self.lease_until <= now
+
+    @event("SearchTaskClaimed")
+    def claimed(self, host_id: str, lease_until: datetime, previous: str | None) -> None:
+        """``host_id`` runs the task until ``lease_until`` unless it renews the lease;
+        ``previous``: the host whose claim it takes over (its lease ran out)."""
+        self.claimed_by = host_id
+        self.lease_until = lease_until
+
+    @event("SearchTaskLeaseRenewed")
+    def lease_renewed(self, host_id: str, lease_until: datetime) -> None:
+        """The claiming host still runs the task."""
+        self.lease_until = lease_until
+
+    @event("SearchTaskReleased")
+    def released(self, host_id: str, reason: str) -> None:
+        """The claiming host stopped before an outcome: any host may claim the task now."""
+        self.claimed_by = None
+        self.lease_until = None
 
     @event("SearchTaskStarted")
     def started(self, attempt: int, proxy_id: str | None, tab_id: str) -> None:

@@ -20,6 +20,11 @@ from projections.sql import Cursor, replace_row, upsert
 from projections.view import EventRecord, Handler, View
 
 
+def lease_text(value: datetime) -> str:
+    """A lease's end as stored (and compared as text): UTC, always with microseconds."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -35,7 +40,8 @@ class RankTrackingView(View):
     name: ClassVar[str] = "rank_tracking"
     tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
                                          "position_history")
-    schema_version: ClassVar[int] = 3  # 2: search_tasks.reason; 3: devices, titles, features
+    # 2: search_tasks.reason; 3: devices, titles, features; 4: claims (several hosts)
+    schema_version: ClassVar[int] = 4
 
     def create(self, cur: Cursor) -> None:
         """Create the four tables."""
@@ -87,7 +93,9 @@ class RankTrackingView(View):
                 retry_in REAL,
                 queued_at TEXT NOT NULL,
                 started_at TEXT,
-                finished_at TEXT
+                finished_at TEXT,
+                claimed_by TEXT,
+                lease_until TEXT
             )""")
         cur.execute("CREATE INDEX IF NOT EXISTS search_tasks_state ON search_tasks (state)")
         cur.execute(
@@ -123,7 +131,22 @@ class RankTrackingView(View):
             "DomainNotRanked": self._not_ranked,
             "SearchTaskCompleted": self._completed,
             "SearchTaskCancelled": self._cancelled,
+            "SearchTaskClaimed": self._claimed,
+            "SearchTaskLeaseRenewed": self._renewed,
+            "SearchTaskReleased": self._released,
         }
+
+    def _claimed(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE search_tasks SET claimed_by=?, lease_until=? WHERE id=?",
+                    (rec.state["host_id"], lease_text(rec.state["lease_until"]), rec.aggregate))
+
+    def _renewed(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE search_tasks SET lease_until=? WHERE id=?",
+                    (lease_text(rec.state["lease_until"]), rec.aggregate))
+
+    def _released(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE search_tasks SET claimed_by=NULL, lease_until=NULL WHERE id=?",
+                    (rec.aggregate,))
 
     def _domain_added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state

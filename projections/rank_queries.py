@@ -187,3 +187,20 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
         })
     return result
 
+
+
+def claimable_tasks(conn: Connection, host_id: str, now: str, limit: int) -> list[str]:
+    """Unfinished search tasks ``host_id`` may claim at ``now`` (``lease_text``): not
+    claimed, claimed by it, or with a lease that has run out; oldest first."""
+    rows = conn.execute(
+        "SELECT id FROM search_tasks WHERE state IN ('queued', 'retrying', 'running') "
+        "AND (claimed_by IS NULL OR claimed_by = ? OR lease_until < ?) "
+        "ORDER BY queued_at, id LIMIT ?", (host_id, now, limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def unfinished_of(conn: Connection, origin: str) -> int:
+    """How many search tasks of ``origin`` (e.g. ``schedule:nightly``) are unfinished."""
+    row = conn.execute("SELECT COUNT(*) FROM search_tasks WHERE origin = ? AND state IN "
+                       "('queued', 'retrying', 'running')", (origin,)).fetchone()
+    return int(row[0])

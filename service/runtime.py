@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
-from actors.rank_tracker import RankTrackerActor
+from actors.rank_tracker import Claims, RankTrackerActor
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
 from actors.search_worker import RetryPolicy
@@ -51,6 +52,7 @@ from adapters.secrets import (
 from adapters.store import (
     AuditChain,
     EventStoreApp,
+    PostgresBackend,
     ShreddedEventError,
     StoreBackend,
     open_backend,
@@ -74,8 +76,9 @@ from domain.rank_commands import RANK_COMMANDS
 from domain.results import Ack
 from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
-from projections import ALL_VIEWS, ProjectionRunner, View
+from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections.alerts import alert_outbox
+from projections.rank import lease_text
 from projections.runner import Progress
 from projections.sql import Connection
 from service.alert_channels import AlertChannels
@@ -279,7 +282,8 @@ class Runtime:
         settings, rotation = self.settings, self.rotation
         self.tracker_ref = RankTrackerActor.start(
             self.writer, self.tabs, settings,
-            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms))
+            outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
+            claims=self._claims(clock))
         self.tracker = proxy_of(self.tracker_ref)
         self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
         self.creators = proxy_of(self.creators_ref)
@@ -289,13 +293,29 @@ class Runtime:
         self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
             self.creators, self.reader, self.settle, self.creator_runner,
             settings.egress_policy()).handlers())
-        self.scheduler_ref = SchedulerActor.start(self.writer, self.tracker,
-                                                  self._schedule_ids, clock,
-                                                  self.creator_runner)
+        self.scheduler_ref = SchedulerActor.start(
+            self.writer, self.tracker, self._schedule_ids, clock, self.creator_runner,
+            shared=isinstance(self.store, PostgresBackend))
         self.scheduler = proxy_of(self.scheduler_ref)
         automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
         self.dispatcher.register(RANK_COMMANDS, automation.handlers())
         self._start_alerts(clock)
+
+    def _claims(self, clock: Callable[[], float]) -> Claims | None:
+        """How this process claims search tasks when hosts share the store (None alone)."""
+        if not isinstance(self.store, PostgresBackend):
+            return None
+
+        def candidates(host_id: str, now: datetime, limit: int) -> list[str]:
+            with self.reader() as conn:
+                return rank_queries.claimable_tasks(conn, host_id, lease_text(now), limit)
+
+        def pending(origin: str) -> int:
+            with self.reader() as conn:
+                return rank_queries.unfinished_of(conn, origin)
+
+        return Claims(self.settings.host_id, self.settings.claim_lease, candidates, pending,
+                      clock)
 
     def _start_alerts(self, clock: Callable[[], float]) -> None:
         settings = self.settings

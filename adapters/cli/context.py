@@ -8,6 +8,7 @@ process. The same dispatcher serves both.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -139,7 +140,10 @@ class CliState:
     def runtime(self) -> Runtime:
         """The in-process runtime for this data dir."""
         if self._runtime is None:
-            self._runtime = Runtime.open(self.data_dir, settings=self.settings)
+            # a CLI process claims searches under a name of its own: a host of the same
+            # machine's name must never take its claims for its own
+            self._runtime = Runtime.open(self.data_dir, settings=self.settings.model_copy(
+                update={"host_id": f"{self.settings.host_id[:50]}.cli-{os.getpid()}"}))
         return self._runtime
 
     def commands(self) -> Commands:

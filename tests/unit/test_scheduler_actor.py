@@ -18,7 +18,7 @@ from actors.scheduler import MAX_SLEEP, SchedulerActor
 from adapters.config import Settings
 from domain.errors import AutomationError, ValidationError
 from domain.parsing import parse_command
-from domain.rank import Schedule
+from domain.rank import Schedule, SearchTask
 from domain.rank_commands import CreateSchedule, StartSearch
 from tests.helpers import MemoryWriter
 
@@ -26,8 +26,8 @@ T0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
 
 
 class FakeTracker(RankTrackerActor):
-    """The tracker's two calls the scheduler makes, answered from a script: it records what
-    was asked and refuses when told to."""
+    """The tracker's calls the scheduler makes, answered from a script: it records what was
+    asked and refuses when told to."""
 
     def __init__(self, writer: MemoryWriter) -> None:
         super().__init__(writer, lambda: None, Settings())  # type: ignore[arg-type,return-value]
@@ -38,14 +38,20 @@ class FakeTracker(RankTrackerActor):
         """Every keyword asked for is tracked."""
         return [{"keyword": k} for k in keywords or []]
 
-    def start_search(self, command: StartSearch, origin: str = "manual",
-                     keywords: list[str] | None = None,
-                     skip_if_pending: bool = False) -> list[dict[str, Any]]:
-        """One task id per call, unless refusing."""
+    def prepare_search(self, command: StartSearch, origin: str = "manual",
+                       keywords: list[str] | None = None,
+                       skip_if_pending: bool = False) -> list[SearchTask]:
+        """One task per call, unless refusing."""
         self.asked.append((command, origin, keywords, skip_if_pending))
         if self.refusal is not None:
             raise AutomationError(self.refusal)
-        return [{"id": str(uuid.uuid4()), "keyword": "k"}]
+        return [SearchTask(id=uuid.uuid4(), keyword="k", engine="duckduckgo", country=None,
+                           depth=10, domains={"example.com": False}, origin=origin,
+                           profile=command.profile, proxy=command.proxy)]
+
+    def accept(self, tasks: list[SearchTask]) -> list[dict[str, Any]]:
+        """Tasks are on record: nothing runs them here."""
+        return [{"id": str(t.id), "keyword": t.keyword} for t in tasks]
 
     def refuse(self, reason: str | None) -> None:
         """Refuse (or stop refusing) the next queues."""
