@@ -340,9 +340,10 @@ class RankTrackerActor(VipbActor):
             free -= 1
         self._pump()
 
-    def on_start(self) -> None:
-        """On a shared store: look for claimable work now and then."""
-        if self._claims is not None:
+    def start_scanning(self) -> None:
+        """On a shared store: look for claimable work now and then (a host does; a CLI
+        process only runs what it queued itself)."""
+        if self._claims is not None and self._scanner is None:
             self._scanner = threading.Thread(target=self._scan_loop, name="vipb-task-scan",
                                              daemon=True)
             self._scanner.start()

@@ -311,6 +311,7 @@ class Runtime:
                 return rank_queries.claimable_tasks(conn, host_id, lease_text(now), limit)
 
         def pending(origin: str) -> int:
+            self.settle()  # the last run's tasks, wherever they were queued, are counted
             with self.reader() as conn:
                 return rank_queries.unfinished_of(conn, origin)
 
@@ -402,6 +403,7 @@ class Runtime:
             "SearchTask.SearchTaskQueued",
             ["SearchTask.SearchTaskCompleted", "SearchTask.SearchTaskCancelled"])]
         resumed: int = self.tracker.resume(ids).get() if ids else 0
+        self.tracker.start_scanning().get()  # on a shared store: other hosts' work too
         return resumed
 
     @classmethod

@@ -1,17 +1,29 @@
-"""Several hosts on one PostgreSQL store, as separate processes: heartbeats, one projector,
-and failover when the projector is killed."""
+"""Several hosts on one PostgreSQL store, as separate processes: heartbeats, one projector
+and its failover, and searches shared out by claims, with one host SIGKILLed mid-run."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from adapters.cli.remote import RemoteCommands
+from adapters.config import DataPaths
+from adapters.control import ControlClient
 from adapters.secrets import KEY_FILE
-from tests.helpers import Cli, cli_runner
+from domain.rank_commands import AddDomain, AddKeyword
+from projections.view import event_name
+from service.runtime import EventReader
+from tests.helpers import HAVE_CHROMIUM, Cli, cli_runner
 from tests.hosts import RunningHost
+from tests.serp_site import serp_site
+
+KEYWORDS = 200
 
 
 @pytest.fixture
@@ -65,3 +77,97 @@ def test_one_host_projects_and_another_takes_over_when_it_is_killed(
     assert host_b.stop() == 0
     left = cli_a("status", "--json").json()  # no host on a: read from the store directly
     assert left.get("host") != "running"
+
+
+def _events(root: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every stored event as (name, aggregate id, data), in log order."""
+    reader = EventReader(root)
+    try:
+        found, position = [], 0
+        while notes := reader.app.recorder.select_notifications(
+                start=position, limit=2000, inclusive_of_start=False):
+            for note in notes:
+                state = reader.app.shredding_mapper.decode_state(note)
+                found.append((event_name(note.topic), str(note.originator_id), state))
+            position = notes[-1].id
+        return found
+    finally:
+        reader.close()
+
+
+def _follow(root: Path, until: Callable[[dict[str, Any]], bool], timeout: float) -> bool:
+    socket = DataPaths(root).socket
+    with ControlClient(socket) as client:
+        return RemoteCommands(client, socket).follow(0, until, timeout)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not HAVE_CHROMIUM and not os.environ.get("CI"),
+                    reason="no Chromium (apt-get install chromium)")
+def test_searches_are_shared_and_a_killed_hosts_claims_are_taken_over(
+        cluster_dirs: list[tuple[Path, Cli]]) -> None:
+    """200 keywords, one schedule, three hosts; the projecting host is SIGKILLed while its
+    searches hang: every task still ends exactly once, the schedule fired once per due
+    time, another host projects, and the audit chain verifies."""
+    (dir_a, _), (dir_b, cli_b), (dir_c, _) = cluster_dirs
+    with serp_site() as site:
+        keywords = [f"kw{n:03d}" for n in range(KEYWORDS)]
+        for n, keyword in enumerate(keywords):
+            site.results[keyword] = ["https://other.example/", f"https://target.example/{n}"]
+        env = {"VIPB_ENGINE_URLS": json.dumps(site.engine_urls()),
+               "VIPB_ALLOW_PRIVATE_TARGETS": "true", "VIPB_CLAIM_LEASE": "6",
+               "VIPB_SEARCH_CONCURRENCY": "2", "VIPB_SEARCH_RETRY_INITIAL": "0.05",
+               "VIPB_SEARCH_RETRY_MAX": "0.05"}
+        hosts = {name: RunningHost(root, "--host-id", name, **env)
+                 for name, root in (("a", dir_a), ("b", dir_b), ("c", dir_c))}
+        socket = DataPaths(dir_b).socket
+        with ControlClient(socket) as client:
+            remote = RemoteCommands(client, socket)
+            remote.execute(AddDomain(domain="target.example"))
+            for keyword in keywords:
+                remote.execute(AddKeyword(keyword=keyword))
+        site.release.clear()  # results pages hang until the kill
+        added = cli_b("schedule", "add", "all", "--cron", "* * * * * */5", "--proxy", "direct")
+        assert added.code == 0, added.err
+        claimants: set[str] = set()
+
+        def claims_everywhere(event: dict[str, Any]) -> bool:
+            if event["event"] == "SearchTaskClaimed":
+                claimants.add(event["data"]["host_id"])
+            return claimants == {"a", "b", "c"}
+
+        assert _follow(dir_b, claims_everywhere, 180), f"claims only by {claimants}"
+        hosts["a"].kill()  # the projector, holding two claims, without a word
+        site.release.set()
+        assert cli_b("schedule", "pause", "all").code == 0
+        fired = [e for e in _events(dir_b) if e[0] == "ScheduleTriggered"]
+        tasks = {t for _n, _a, data in fired for t in data["task_ids"]}
+        assert len(tasks) == KEYWORDS, "one run queued every keyword; later runs skipped"
+        done: set[str] = set()
+
+        def all_done(event: dict[str, Any]) -> bool:
+            if event["event"] == "SearchTaskCompleted" and event["aggregate_id"] in tasks:
+                done.add(event["aggregate_id"])
+            return done == tasks
+
+        assert _follow(dir_b, all_done, 600), f"{len(done)} of {KEYWORDS} completed"
+        events = _events(dir_c)
+        status = cli_b("status", "--json").json()
+        verified = cli_b("audit", "verify", "--json")
+        for name in ("b", "c"):
+            assert hosts[name].stop() == 0
+    per_task: dict[str, list[str]] = {}
+    for name, aggregate, _data in events:
+        if aggregate in tasks:
+            per_task.setdefault(aggregate, []).append(name)
+    assert all(names.count("SearchTaskCompleted") == 1 for names in per_task.values())
+    assert all(names.count("PositionRecorded") == 1 for names in per_task.values())
+    assert not any("SearchTaskCancelled" in names for names in per_task.values())
+    taken_over = [data for name, _a, data in events
+                  if name == "SearchTaskClaimed" and data["previous"] == "a"]
+    assert taken_over, "a's claims were taken over once its lease ran out"
+    assert {d["host_id"] for d in taken_over} <= {"b", "c"}
+    runs = [data["scheduled_for"] for name, _a, data in events if name == "ScheduleTriggered"]
+    assert len(runs) == len(set(runs)), "each due time fired once across the hosts"
+    assert status["cluster"]["projector"] in ("b", "c") and status["projection_lag"] == 0
+    assert verified.code == 0, verified.out + verified.err

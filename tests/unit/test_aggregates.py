@@ -117,3 +117,29 @@ def test_a_creators_checks_say_changed_only_between_reachable_differing_texts() 
     names = [type(e).__name__ for e in creator.collect_events()]
     assert names.count("CreatorChecked") == 5 and names[-2:] == ["CreatorUpdated",
                                                                 "CreatorRemoved"]
+
+
+def test_a_search_task_is_claimable_by_one_host_until_its_lease_runs_out() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.rank import SearchTask
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    task = SearchTask(id=uuid.uuid4(), keyword="tea", engine="duckduckgo", country=None,
+                      depth=10, domains={"t.example": False}, origin="manual",
+                      profile="default", proxy="direct")
+    assert task.claimable_by("a", now) and task.claimable_by("b", now)  # nobody holds it
+    task.claimed(host_id="a", lease_until=now + timedelta(seconds=60), previous=None)
+    assert task.claimable_by("a", now)  # its own claim: a restarted host goes on
+    assert not task.claimable_by("b", now + timedelta(seconds=59))
+    assert task.claimable_by("b", now + timedelta(seconds=60))  # ran out
+    task.lease_renewed(host_id="a", lease_until=now + timedelta(seconds=120))
+    assert not task.claimable_by("b", now + timedelta(seconds=60))
+    task.released(host_id="a", reason="host stopping")
+    assert task.claimable_by("b", now)
+    task.claimed(host_id="b", lease_until=now + timedelta(seconds=60), previous=None)
+    task.completed(results_scanned=10, pages=1, ranked=0)
+    assert not task.claimable_by("b", now) and not task.claimable_by("c", now + timedelta(1))
+    names = [type(e).__name__ for e in task.collect_events()]
+    assert names == ["SearchTaskQueued", "SearchTaskClaimed", "SearchTaskLeaseRenewed",
+                     "SearchTaskReleased", "SearchTaskClaimed", "SearchTaskCompleted"]
