@@ -21,6 +21,11 @@ for font in "fonts-liberation2:Liberation Sans" "fonts-crosextra-carlito:Carlito
 done
 # cairo renders `vipb rank chart -o chart.png` (Chromium's package depends on it anyway)
 ldconfig -p 2>/dev/null | grep -q 'libcairo\.so\.2' || missing="$missing libcairo2"
+# PostgreSQL: the tests of several hosts on one store start a throwaway server (initdb)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+then
+    missing="$missing postgresql"
+fi
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing Debian packages:$missing" >&2
@@ -29,7 +34,8 @@ if [ -n "$missing" ]; then
             >/dev/null
     else
         echo "note: install$missing (Debian: sudo apt-get install$missing) to run every" \
-             "proxy, browser and font test; those tests are skipped without them outside CI" >&2
+             "proxy, browser, font and PostgreSQL test; those tests are skipped without them" \
+             "outside CI" >&2
     fi
 fi
 if [ ! -x .venv/bin/python ]; then
