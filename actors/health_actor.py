@@ -14,7 +14,6 @@ from adapters.proxycheck import ProxyChecker, ProxyEndpoint
 from domain.errors import CheckTargetError
 from domain.health import HealthReport, ProxyStatus, blame_target
 from domain.health_journal import HealthJournal
-from domain.ids import named_id
 
 Progress = Callable[[int, int], None]
 OnResult = Callable[[str, HealthReport], None]
@@ -26,8 +25,10 @@ class HealthCheckActor(VipbActor):
 
     def __init__(self, writer: EventWriter,
                  statuses: Callable[[], dict[str, str]],
-                 egress: EgressGuard | None = None) -> None:
+                 egress: EgressGuard | None = None, host: str | None = None) -> None:
+        """``host``: this host's id when hosts share the store (its own journals)."""
         super().__init__()
+        self._host = host
         self._writer = writer
         self._egress = egress  # guards the direct probe of the check URL
         self._load_statuses = statuses
@@ -45,8 +46,8 @@ class HealthCheckActor(VipbActor):
     def _today(self) -> HealthJournal:
         day = datetime.now(UTC).date().isoformat()
         if self._journal is None or self._journal.day != day:
-            loaded = self._writer.load(HealthJournal, named_id("health-journal", day))
-            self._journal = loaded or HealthJournal(day=day)
+            loaded = self._writer.load(HealthJournal, HealthJournal.create_id(day, self._host))
+            self._journal = loaded or HealthJournal(day=day, host=self._host)
         return self._journal
 
     def check(

@@ -106,6 +106,10 @@ class ProxyActor(VipbActor):
         self._proxy = proxy
         return proxy
 
+    def version(self) -> int:
+        """The version of the proxy as this actor holds it (0: not loaded)."""
+        return self._proxy.version if self._proxy is not None else 0
+
     def attach_rotation(self, changes: CandidateBox) -> None:
         """Offer later selection-relevant changes of this proxy to the rotation engine."""
         self._changes = changes

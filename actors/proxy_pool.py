@@ -193,6 +193,27 @@ class ProxyPoolActor(VipbActor):
             actor.actor_ref.stop()
         return ack
 
+    def recorded(self, proxy_id: UUID, version: int) -> None:
+        """A change of the proxy up to ``version`` is on record, maybe by another host
+        sharing the store: a cached actor holding an older version is dropped (the next
+        command reloads it), and the pool, the rotation engine and the key cache follow."""
+        actor = self._actors.get(proxy_id)
+        if actor is not None and (not actor.actor_ref.is_alive()
+                                  or actor.version().get(timeout=COMMIT_TIMEOUT) < version):
+            self._actors.pop(proxy_id, None)
+            actor.actor_ref.stop()
+        proxy = self._writer.load(Proxy, proxy_id)
+        if proxy is None or proxy.removed:
+            if proxy_id in self._live:
+                self._live.discard(proxy_id)
+                self._keys.evict(proxy_id)  # destroyed by the host that removed it
+                if self._rotation is not None:
+                    self._rotation.proxy_removed(str(proxy_id))
+            return
+        self._live.add(proxy_id)
+        if self._rotation is not None:
+            self._rotation.proxy_changed(candidate_of(proxy))
+
     def set_rotation(self, command: SetRotation) -> Ack:
         """Create or change the rotation config."""
         params = dict(command.params)

@@ -15,7 +15,7 @@ from actors.base import VipbActor
 from actors.writer import EventWriter
 from domain.breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
 from domain.breaker_record import CircuitBreakerRecord, breaker_id
-from domain.errors import ValidationError
+from domain.errors import ConcurrencyError, ValidationError
 from domain.proxy import Proxy
 from domain.results import Ack
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
@@ -91,8 +91,10 @@ class RotationActor(VipbActor):
     def __init__(self, writer: EventWriter, proxy_ids: Callable[[], list[str]],
                  policy: BreakerPolicy | None = None,
                  clock: Callable[[], float] = time.time,
-                 changes: CandidateBox | None = None) -> None:
+                 changes: CandidateBox | None = None, host: str | None = None) -> None:
+        """``host``: this host's id when hosts share the store (its own journals)."""
         super().__init__()
+        self._host = host
         self.changes = changes or CandidateBox()
         self._writer = writer
         self._proxy_ids = proxy_ids
@@ -103,6 +105,9 @@ class RotationActor(VipbActor):
         self._usage: dict[str, _Usage] = {}
         self._journal: RotationJournal | None = None
         self._strategy: Strategy | None = None
+        self._configured: tuple[str, dict[str, object]] | None = None
+        self._hosts = 1  # hosts sharing the store: each uses its share of a proxy's limit
+        self._limits: dict[str, int] = {}  # each proxy's max_concurrency as configured
         self.strategy_name = "round_robin"
 
     def on_start(self) -> None:
@@ -124,7 +129,8 @@ class RotationActor(VipbActor):
         days = min(31, int(ttl // 86400) + 1)
         records = []
         for back in range(days, -1, -1):
-            for ev in self._writer.events_of(journal_id(today - timedelta(days=back))):
+            for ev in self._writer.events_of(journal_id(today - timedelta(days=back),
+                                                        self._host)):
                 if ev.timestamp <= configured:
                     continue  # picks of an earlier configuration bind nothing now
                 record = sticky_record(ev)
@@ -141,7 +147,29 @@ class RotationActor(VipbActor):
 
     # --- pool upkeep (told by the pool and proxy actors) ------------------------------------
 
+    def _share(self, limit: int) -> int:
+        """This host's share of a proxy's concurrency limit: the limit holds across hosts
+        (at least one use each: with fewer slots than hosts the sum can exceed it)."""
+        return max(1, limit // self._hosts)
+
+    def set_hosts(self, hosts: int) -> None:
+        """How many hosts share the store now (from their heartbeats): re-divide limits."""
+        hosts = max(1, hosts)
+        if hosts == self._hosts:
+            return
+        self._apply_changes()
+        self._hosts = hosts
+        for proxy_id, limit in self._limits.items():
+            c = self.pool.get(proxy_id)
+            if c is not None:
+                self.pool.update(proxy_id, weight=c.weight, country=c.country, tags=c.tags,
+                                 max_concurrency=self._share(limit), region=c.region)
+        log.info("%d hosts share the store: each uses 1/%d of a proxy's concurrency limit",
+                 hosts, hosts)
+
     def _add(self, candidate: Candidate) -> None:
+        self._limits[candidate.id] = candidate.max_concurrency
+        candidate.max_concurrency = self._share(candidate.max_concurrency)
         record = self._writer.load(CircuitBreakerRecord, breaker_id(f"proxy:{candidate.id}"))
         breaker = CircuitBreaker(self._policy)
         if record is not None:
@@ -155,9 +183,10 @@ class RotationActor(VipbActor):
         if self.pool.get(candidate.id) is None:
             self._add(candidate)
             return
+        self._limits[candidate.id] = candidate.max_concurrency
         self.pool.update(candidate.id, weight=candidate.weight, country=candidate.country,
                          region=candidate.region, tags=candidate.tags,
-                         max_concurrency=candidate.max_concurrency,
+                         max_concurrency=self._share(candidate.max_concurrency),
                          latency_ms=candidate.latency_ms)
 
     def _apply_changes(self) -> None:
@@ -169,6 +198,7 @@ class RotationActor(VipbActor):
         self._apply_changes()
         self.pool.remove(proxy_id)
         self._breakers.pop(proxy_id, None)
+        self._limits.pop(proxy_id, None)
 
     def _configure_stored(self, config: RotationConfig) -> bool:
         """Apply the stored strategy; one that this release refuses (say a rule pattern RE2
@@ -185,6 +215,7 @@ class RotationActor(VipbActor):
     def configure(self, strategy: str, params: dict[str, object]) -> None:
         """Switch to ``strategy`` (already validated when it was set)."""
         self._apply_changes()
+        self._configured = (strategy, dict(params))
         self._strategy = build_strategy(strategy, dict(params), self.pool)
         self.strategy_name = strategy
 
@@ -193,8 +224,8 @@ class RotationActor(VipbActor):
     def _today(self) -> RotationJournal:
         day = datetime.fromtimestamp(self._clock(), UTC).date()
         if self._journal is None or self._journal.day != day.isoformat():
-            loaded = self._writer.load(RotationJournal, journal_id(day))
-            self._journal = loaded or RotationJournal(day=day.isoformat())
+            loaded = self._writer.load(RotationJournal, journal_id(day, self._host))
+            self._journal = loaded or RotationJournal(day=day.isoformat(), host=self._host)
         return self._journal
 
     def select(self, ctx: SelectionContext | None = None,
@@ -274,10 +305,16 @@ class RotationActor(VipbActor):
 
     def _record_transition(self, proxy_id: str, transition: Transition) -> int:
         target = f"proxy:{proxy_id}"
-        record = self._writer.load(CircuitBreakerRecord, breaker_id(target))
-        record = record or CircuitBreakerRecord(target=target)
-        record.record(transition)
-        ids = self._writer.save(record)
+        for attempt in (1, 2):  # a host sharing the store may record one at the same time
+            record = self._writer.load(CircuitBreakerRecord, breaker_id(target))
+            record = record or CircuitBreakerRecord(target=target)
+            record.record(transition)
+            try:
+                ids = self._writer.save(record)
+                break
+            except ConcurrencyError:
+                if attempt == 2:
+                    raise
         if self.pool.get(proxy_id) is not None:
             self.pool.set_breaker(proxy_id, transition.new is BreakerState.OPEN)
         log.info("breaker of proxy %s: %s -> %s (%s)", proxy_id, transition.old.value,
@@ -312,6 +349,26 @@ class RotationActor(VipbActor):
             journal.expired(key=key, proxy_id=proxy_id)
         ids = self._writer.save(journal)
         return ids[-1] if ids else 0
+
+    # --- what other hosts sharing the store record ----------------------------------------
+
+    def breaker_recorded(self, proxy_id: str) -> None:
+        """A transition of the proxy's breaker is on record (maybe another host's): take
+        the recorded state, so a proxy opened elsewhere is not handed out here."""
+        self._apply_changes()
+        breaker = self._breakers.get(proxy_id)
+        record = self._writer.load(CircuitBreakerRecord, breaker_id(f"proxy:{proxy_id}"))
+        if breaker is None or record is None or breaker.state.value == record.state:
+            return
+        breaker.restore(BreakerState(record.state), record.opened_at)
+        self.pool.set_breaker(proxy_id, breaker.state is BreakerState.OPEN)
+        log.info("breaker of proxy %s is %s on record (another host)", proxy_id, record.state)
+
+    def config_recorded(self) -> None:
+        """The rotation config changed on record (maybe another host's): use it."""
+        config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)
+        if config is not None and (config.strategy, config.params) != self._configured:
+            self._configure_stored(config)
 
     def breaker_state(self, proxy_id: str) -> str | None:
         """The breaker state of one proxy (None if unknown)."""

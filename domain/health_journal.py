@@ -19,13 +19,15 @@ class HealthJournal(Aggregate):
     """The day's proxy validations."""
 
     @staticmethod
-    def create_id(day: str) -> UUID:
-        """One journal per day."""
-        return named_id("health-journal", day)
+    def create_id(day: str, host: str | None = None) -> UUID:
+        """One journal per day (and host, when hosts share the store: each checks and
+        records on its own)."""
+        return named_id("health-journal", day if host is None else f"{day}@{host}")
 
     @event("HealthJournalOpened")
-    def __init__(self, day: str) -> None:
+    def __init__(self, day: str, host: str | None = None) -> None:
         self.day = day
+        self.host = host
 
     def record(self, proxy_id: str, report: HealthReport, old_status: str) -> str:
         """Record a report (and a status change if any); return the new status."""

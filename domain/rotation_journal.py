@@ -2,7 +2,9 @@
 
 A day-sized aggregate keeps loading cheap (only today's events are replayed) while every
 pick stays an event: RotationApplied, StickySessionBound, StickySessionExpired, and the
-periodic ProxyUsageSummarized that stands in for per-request telemetry.
+periodic ProxyUsageSummarized that stands in for per-request telemetry. Hosts sharing a store
+each keep their own journal per day (``host``): one journal written by several hosts would
+turn every pick into a version conflict.
 """
 
 from __future__ import annotations
@@ -15,22 +17,23 @@ from eventsourcing.domain import Aggregate, event
 from domain.ids import named_id
 
 
-def journal_id(day: date) -> UUID:
-    """The journal of ``day``."""
-    return named_id("rotation-journal", day.isoformat())
+def journal_id(day: date, host: str | None = None) -> UUID:
+    """The journal of ``day`` (of ``host``, on a shared store)."""
+    return RotationJournal.create_id(day.isoformat(), host)
 
 
 class RotationJournal(Aggregate):
     """The day's record of proxy selections and usage."""
 
     @staticmethod
-    def create_id(day: str) -> UUID:
-        """One journal per day."""
-        return named_id("rotation-journal", day)
+    def create_id(day: str, host: str | None = None) -> UUID:
+        """One journal per day (and host, when hosts share the store)."""
+        return named_id("rotation-journal", day if host is None else f"{day}@{host}")
 
     @event("RotationJournalOpened")
-    def __init__(self, day: str) -> None:
+    def __init__(self, day: str, host: str | None = None) -> None:
         self.day = day
+        self.host = host
 
     @event("RotationApplied")
     def applied(self, proxy_id: str, strategy: str, reason: str,

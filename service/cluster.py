@@ -31,9 +31,12 @@ class ClusterMember:
 
     def __init__(self, location: PgLocation, host_id: str,
                  lead: Callable[[bool], None],
-                 activity: Callable[[], dict[str, int] | None]) -> None:
+                 activity: Callable[[], dict[str, int] | None],
+                 hosts_up: Callable[[int], None] = lambda _n: None) -> None:
         """``lead(True/False)``: start or stop projecting; ``activity()``: running and
-        queued searches (None when the tracker does not answer)."""
+        queued searches (None when the tracker does not answer); ``hosts_up(n)``: how many
+        hosts are up, after each heartbeat."""
+        self._hosts_up = hosts_up
         self.host_id = host_id
         self._registry = HostRegistry(location, host_id)
         self._lock = LeaderLock(location, PROJECTOR)
@@ -70,6 +73,9 @@ class ClusterMember:
             self._lead(leading)
         counts = self._activity() or {}
         self._registry.beat(leading, counts.get("running", 0), counts.get("queued", 0))
+        up = sum(1 for h in self._registry.hosts()
+                 if h.stopped_at is None and h.silent_for <= SILENT_AFTER)
+        self._hosts_up(max(1, up))
         if changed:  # logged once the hosts table says so too
             log.info("host %s %s the read models", self.host_id,
                      "now projects" if leading else "no longer projects")

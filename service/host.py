@@ -164,10 +164,12 @@ class Host:
             return
         member = ClusterMember(
             rt.store.location, self.settings.host_id, rt.runner.set_active,
-            lambda: ask_or_none(lambda: rt.tracker.active().get(timeout=5)))
+            lambda: ask_or_none(lambda: rt.tracker.active().get(timeout=5)),
+            lambda n: ask_or_none(lambda: rt.rotation.set_hosts(n).get(timeout=5)))
         rt.cluster = member
         rt.runner.start(active=False)
         member.start()
+        rt.follow_shared_state()
         log.info("host %s joined the cluster on %s (%s)", member.host_id, rt.store.describe(),
                  "projecting" if member.leading else "another host projects")
 

@@ -88,6 +88,7 @@ from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
 from service.rank_channels import RankChannels
 from service.rate_limit import RateLimiter
+from service.shared_state import SharedStateFollower
 from service.status import runtime_status
 from service.supervision import Supervision, install, uninstall
 from service.tab_channels import TabChannels
@@ -234,18 +235,26 @@ class Runtime:
         self._sealer: threading.Thread | None = None
         self.cluster: ClusterMember | None = None  # set by a host on a shared store
         self.committer.start()
+        # on a shared store, other hosts' proxy changes are followed from here on (read
+        # before the actors load their state: what comes between is applied twice, no harm)
+        self._shared_from = self.app.recorder.max_notification_id() or 0
+        self.shared_state: SharedStateFollower | None = None
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore,
                                              max_proxy_actors)
         self.pool = proxy_of(self.pool_ref)
         self.settings = settings or Settings(data_dir=paths.root)
         pool = self.pool
         changes = CandidateBox()
+        shared = isinstance(store, PostgresBackend)
+        self.host_scope = self.settings.host_id if shared else None  # per-host journals
         self.rotation_ref = RotationActor.start(self.writer, lambda: pool.proxy_ids().get(),
-                                                clock=clock, changes=changes)
+                                                clock=clock, changes=changes,
+                                                host=self.host_scope)
         self.rotation = proxy_of(self.rotation_ref)
         self.pool.attach_rotation(self.rotation, changes).get()
         self.egress = EgressGuard(self.settings.egress_policy())  # direct connections
-        self.health_ref = HealthCheckActor.start(self.writer, self._statuses, self.egress)
+        self.health_ref = HealthCheckActor.start(self.writer, self._statuses, self.egress,
+                                                 host=self.host_scope)
         self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
                                      proxy_of(self.health_ref), self.settings, self.rotation,
                                      max_cached_actors=max_proxy_actors,
@@ -391,6 +400,18 @@ class Runtime:
         """Schedules not removed, from the event store (the scheduler loads each)."""
         return [str(i) for i in self.app.originators("Schedule.ScheduleCreated",
                                                      ["Schedule.ScheduleRemoved"])]
+
+    def follow_shared_state(self) -> SharedStateFollower | None:
+        """On a shared store: follow the proxy, breaker and strategy changes other hosts
+        record (a host does this at start). None on SQLite: nobody else writes."""
+        if not isinstance(self.store, PostgresBackend):
+            return None
+        if self.shared_state is None:
+            self.shared_state = SharedStateFollower(
+                self.app.recorder, self.app.shredding_mapper.decode_state, self.pool,
+                self.rotation, self._shared_from)
+            self.shared_state.start()
+        return self.shared_state
 
     def run_automation(self) -> int:
         """Fire schedules from now on and resume the search tasks a previous host left
@@ -556,7 +577,12 @@ class Runtime:
             except Exception:
                 log.exception("recording the audit chain failed")
 
+        def stop_following() -> None:
+            if self.shared_state is not None:
+                self.shared_state.close()
+
         return [
+            ("stopping the shared-state follower", stop_following),
             ("stopping the scheduler", self.scheduler_ref.stop),
             ("stopping creator checks", self.creator_runner.close),
             ("stopping creator watch", self.creators_ref.stop),

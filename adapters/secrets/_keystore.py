@@ -102,6 +102,12 @@ class DataKeyStore:
             if self._after_destroy is not None:
                 self._after_destroy(self._db)
 
+    def evict(self, aggregate_id: UUID) -> None:
+        """Forget this process's cached copy of one key (another host sharing the store
+        destroyed it): the next ``get`` reads the store."""
+        with self._lock:
+            self._cache.pop(aggregate_id, None)
+
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:

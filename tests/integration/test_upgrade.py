@@ -94,7 +94,7 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
     assert reasons == {"espresso grinder": None, "pour over kettle": "blocked",
                        "milk frother": "http_error"}, "v1 failures got their reason"
     assert devices == {"desktop"}, "searches from before devices were desktop searches"
-    assert versions["rank_tracking"] == 3 and versions["proxies"] == 1
+    assert versions["rank_tracking"] == 4 and versions["proxies"] == 1
     failed = [e for e in EventHistory(rt.app).log(limit=1000) if e.event == "SearchTaskFailed"]
     assert failed and all(e.data and e.data["reason"] in {"blocked", "http_error"}
                           for e in failed)

@@ -1,0 +1,120 @@
+"""What other hosts sharing the store record about proxies reaches this host.
+
+Each host keeps its pool, breakers and rotation strategy in memory (the hot path of every
+pick). On a shared store a follower reads the events of those kinds committed since its last
+look, every ``FOLLOW_INTERVAL`` seconds, by topic (an index range on the notification id):
+a proxy added, changed or removed elsewhere, a breaker opened or closed elsewhere, a strategy
+set elsewhere. A proxy whose breaker another host opened is therefore not handed out here
+once the follower has passed that commit: within ``FOLLOW_INTERVAL`` plus one query.
+Its own host's events come back too and change nothing (each step compares versions or
+states first).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import pykka
+from eventsourcing.utils import get_topic
+
+from actors.proxy_pool import ProxyPoolActor
+from actors.rotation_actor import RotationActor
+from domain.breaker_record import CircuitBreakerRecord
+from domain.ids import as_uuid
+from domain.proxy import Proxy
+from domain.rotation_config import RotationConfig
+from projections.runner import EventSource
+from projections.view import event_name
+
+log = logging.getLogger(__name__)
+
+FOLLOW_INTERVAL = 0.5  # seconds between looks at what other hosts recorded
+
+_PROXY = [get_topic(Proxy.ProxyAdded), get_topic(Proxy.ProxyUpdated),  # type: ignore[attr-defined]
+          get_topic(Proxy.ProxyRemoved)]  # type: ignore[attr-defined]
+_BREAKER = [f"{get_topic(CircuitBreakerRecord)}.{name}" for name in (
+    "CircuitOpened", "CircuitHalfOpened", "CircuitClosed")]
+_CONFIG = [f"{get_topic(RotationConfig)}.{name}" for name in (
+    "RotationConfigCreated", "RotationStrategySet")]
+TOPICS = [*_PROXY, *_BREAKER, *_CONFIG]
+
+
+class SharedStateFollower:
+    """Applies other hosts' proxy, breaker and strategy changes to this host's actors."""
+
+    def __init__(self, source: EventSource, decode: Callable[[Any], dict[str, Any]],
+                 pool: pykka.ActorProxy[ProxyPoolActor],
+                 rotation: pykka.ActorProxy[RotationActor], start: int) -> None:
+        """Follow from notification ``start`` (read before the actors loaded their state:
+        what came after is applied again, which changes nothing)."""
+        self._source = source
+        self._decode = decode
+        self._pool = pool
+        self._rotation = rotation
+        self.position = start
+        self._advanced = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vipb-shared-state",
+                                        daemon=True)
+
+    def start(self) -> None:
+        """Follow in the background."""
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(FOLLOW_INTERVAL):
+            try:
+                self.catch_up()
+            except pykka.ActorDeadError:
+                return  # the runtime is closing
+            except Exception:
+                log.exception("following other hosts' proxy changes failed; will retry")
+
+    def catch_up(self) -> int:
+        """Apply everything recorded since the last look; the position reached."""
+        head = self._source.max_notification_id() or 0
+        while notes := self._source.select_notifications(
+                start=self.position, limit=1000, topics=TOPICS, inclusive_of_start=False):
+            proxies: dict[UUID, int] = {}
+            breakers: set[str] = set()
+            config = False
+            for note in notes:
+                topic = note.topic
+                if topic in _PROXY:
+                    oid = as_uuid(note.originator_id)
+                    proxies[oid] = max(proxies.get(oid, 0), note.originator_version)
+                elif topic in _BREAKER:
+                    target = str(self._decode(note).get("target", ""))
+                    if target.startswith("proxy:"):
+                        breakers.add(target.removeprefix("proxy:"))
+                elif event_name(topic) in ("RotationConfigCreated", "RotationStrategySet"):
+                    config = True
+            for proxy_id, version in proxies.items():
+                self._pool.recorded(proxy_id, version).get()
+            for target in breakers:
+                self._rotation.breaker_recorded(target).get()
+            if config:
+                self._rotation.config_recorded().get()
+            self._advance(notes[-1].id)
+        self._advance(head)  # nothing of these kinds up to the head read first
+        return self.position
+
+    def _advance(self, position: int) -> None:
+        with self._advanced:
+            self.position = max(self.position, position)
+            self._advanced.notify_all()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        """Block until the follower has applied everything up to ``position``."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.position >= position, timeout)
+
+    def close(self) -> None:
+        """Stop following."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)

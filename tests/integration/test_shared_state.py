@@ -1,0 +1,87 @@
+"""Two runtimes as two hosts on one PostgreSQL store: what one records about proxies (added,
+breaker opened, strategy set, removed) reaches the other's pool and rotation engine, each
+keeps its own rotation journal (no version conflicts between their picks), and a proxy's
+concurrency limit is shared out between hosts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+
+from domain.commands import RemoveProxy, SetRotation
+from domain.parsing import parse_command
+from domain.selection.pool import NoProxyAvailableError
+from service.runtime import Runtime
+from tests.helpers import add_cmd, open_runtime
+
+pytestmark = pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+
+
+@pytest.fixture
+def hosts(data_dir: Path) -> Iterator[tuple[Runtime, Runtime]]:
+    a = open_runtime(data_dir, host_id="a")
+    b = open_runtime(data_dir, host_id="b")
+    assert b.follow_shared_state() is not None
+    yield a, b
+    b.close()
+    a.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def seen_by(rt: Runtime, position: int) -> None:
+    """Wait until ``rt``'s follower has applied everything up to ``position``."""
+    assert rt.shared_state is not None
+    assert rt.shared_state.wait_for(position, timeout=30), "the follower fell behind"
+
+
+def test_what_one_host_records_about_proxies_reaches_the_other(
+        hosts: tuple[Runtime, Runtime]) -> None:
+    a, b = hosts
+    broken = a.dispatcher.execute(add_cmd(3128, "u", "p")).id
+    healthy = a.dispatcher.execute(add_cmd(3129)).id
+    seen_by(b, a.app.recorder.max_notification_id() or 0)
+    assert set(b.pool.proxy_ids().get()) == {broken, healthy}
+    picks = {b.rotation.select().get().proxy_id for _ in range(4)}
+    assert picks == {broken, healthy}  # round robin over both
+    for _ in range(20):  # a's uses of it fail until a opens its breaker
+        position = a.rotation.report(broken, False).get().position
+        if a.rotation.breaker_state(broken).get() == "open":
+            break
+    assert a.rotation.breaker_state(broken).get() == "open"
+    seen_by(b, position)
+    assert b.rotation.breaker_state(broken).get() == "open"
+    assert {b.rotation.select().get().proxy_id for _ in range(6)} == {healthy}
+    a.dispatcher.execute(parse_command(SetRotation, {"strategy": "least_used"}))
+    seen_by(b, a.app.recorder.max_notification_id() or 0)
+    assert b.rotation.strategy_name.get() == "least_used"
+    key_before = b.keystore.get(uuid.UUID(broken))
+    assert key_before is not None  # b has read (and cached) its data key
+    a.dispatcher.execute(parse_command(RemoveProxy, {"proxy_id": broken}))
+    seen_by(b, a.app.recorder.max_notification_id() or 0)
+    assert b.pool.proxy_ids().get() == [healthy]
+    assert b.keystore.get(uuid.UUID(broken)) is None  # shredded for b too
+
+
+def test_each_host_keeps_its_own_journal_and_shares_a_proxys_limit(
+        hosts: tuple[Runtime, Runtime]) -> None:
+    a, b = hosts
+    proxy_id = a.dispatcher.execute(add_cmd(3130)).id  # max_concurrency 10 by default
+    seen_by(b, a.app.recorder.max_notification_id() or 0)
+    for _ in range(10):  # picks on both hosts at once would conflict on one journal
+        a.rotation.select().get()
+        b.rotation.select().get()
+    for rt in (a, b):
+        rt.rotation.release(proxy_id).get()  # one use ends on each; the rest stay in use
+    b.rotation.set_hosts(2).get()  # b's share of the limit is 5: 9 in use already
+    with pytest.raises(NoProxyAvailableError):
+        b.rotation.select().get()
+    b.rotation.set_hosts(1).get()  # alone again: the whole limit
+    assert b.rotation.select().get().proxy_id == proxy_id
+    a.settle()
+    with a.reader() as conn:
+        picks = conn.execute("SELECT proxy_id FROM rotation_events").fetchall()
+    assert len(picks) == 21
