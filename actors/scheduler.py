@@ -163,7 +163,7 @@ class SchedulerActor(VipbActor):
         schedule = self._get(name)
         schedule.remove()
         ack = self._save(schedule)
-        del self._all()[name.casefold()]
+        self._all().pop(name.casefold(), None)  # (a follower may have dropped it already)
         return ack
 
     def _save(self, schedule: Schedule) -> Ack:

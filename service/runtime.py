@@ -211,8 +211,10 @@ class Runtime:
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
+        claim_as: str | None = None,
     ) -> None:
         self.paths = paths
+        self._claim_as = claim_as
         self.store = store
         self.master = master
         self.supervision = Supervision(locate=store.notification_id_of)
@@ -324,8 +326,8 @@ class Runtime:
             with self.reader() as conn:
                 return rank_queries.unfinished_of(conn, origin)
 
-        return Claims(self.settings.host_id, self.settings.claim_lease, candidates, pending,
-                      clock)
+        return Claims(self._claim_as or self.settings.host_id, self.settings.claim_lease,
+                      candidates, pending, clock)
 
     def _start_alerts(self, clock: Callable[[], float]) -> None:
         settings = self.settings
@@ -439,16 +441,18 @@ class Runtime:
         settings: Settings | None = None,
         clock: Callable[[], float] = time.time,
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
+        claim_as: str | None = None,
         _allow_uninitialized: bool = False,
     ) -> Runtime:
-        """Open an initialised data dir (see ``initialize``)."""
+        """Open an initialised data dir (see ``initialize``). ``claim_as``: the name this
+        process claims search tasks under on a shared store (default: the host id)."""
         settings = settings or Settings(data_dir=root)
         store = backend_for(root, settings)
         if not _allow_uninitialized and not store.is_initialized():
             raise NotInitializedError(root)
         master = master or master_key_for(root, store)
         return cls(DataPaths(root), store, master, views or [v() for v in ALL_VIEWS],
-                   batch_size, rate_limiter, settings, clock, max_proxy_actors)
+                   batch_size, rate_limiter, settings, clock, max_proxy_actors, claim_as)
 
     @property
     def engine(self) -> BrowserEngine:

@@ -142,8 +142,9 @@ class CliState:
         if self._runtime is None:
             # a CLI process claims searches under a name of its own: a host of the same
             # machine's name must never take its claims for its own
-            self._runtime = Runtime.open(self.data_dir, settings=self.settings.model_copy(
-                update={"host_id": f"{self.settings.host_id[:50]}.cli-{os.getpid()}"}))
+            self._runtime = Runtime.open(
+                self.data_dir, settings=self.settings,
+                claim_as=f"{self.settings.host_id[:50]}.cli-{os.getpid()}")
         return self._runtime
 
     def commands(self) -> Commands:
