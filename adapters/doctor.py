@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sqlite3
 import stat
 from collections.abc import Callable
 from contextlib import closing
@@ -23,9 +22,10 @@ from adapters.control import ControlClient, HostUnavailable
 from adapters.egress import EgressGuard
 from adapters.proxycheck import ProxyChecker
 from adapters.secrets import KEY_FILE, load_master_key
+from adapters.store import SQLiteBackend, StoreBackend, open_backend
 from domain.errors import BaseError
 from projections.alerts import alert_rules, alert_states
-from projections.queries import connect_read_only, list_proxies
+from projections.queries import list_proxies
 
 Status = Literal["ok", "warn", "fail"]
 LOW_DISK = 1 << 30  # below this: warn (events, views and Chromium profiles grow)
@@ -50,16 +50,18 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order a user would fix them."""
     paths = DataPaths(settings.data_dir)
+    store = open_backend(paths.root, settings.store)
     checks: list[tuple[str, Callable[[], Check]]] = [
-        ("data-dir", lambda: check_data_dir(paths)),
-        ("master-key", lambda: check_master_key(paths)),
+        ("data-dir", lambda: check_data_dir(paths, store)),
+        ("store", lambda: check_store(store)),
+        ("master-key", lambda: check_master_key(paths, store)),
         ("disk", lambda: check_disk(paths.root)),
         ("chromium", lambda: check_chromium(settings)),
         ("fonts", check_fonts),
         ("egress", lambda: check_egress(settings)),
         ("check-url", lambda: check_url(settings)),
-        ("proxies", lambda: check_proxies(paths)),
-        ("alerts", lambda: check_alerts(paths)),
+        ("proxies", lambda: check_proxies(paths, store)),
+        ("alerts", lambda: check_alerts(paths, store)),
         ("host", lambda: check_host(paths)),
     ]
     return [_guarded(name, check) for name, check in checks]
@@ -73,7 +75,31 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
         return Check(name, "fail", f"{type(exc).__name__}: {exc}")
 
 
-def check_data_dir(paths: DataPaths) -> Check:
+def check_store(store: StoreBackend) -> Check:
+    """The store answers (PostgreSQL: reachable with the credentials given, initialised)."""
+    if isinstance(store, SQLiteBackend):
+        return Check("store", "ok", store.describe())
+    try:
+        initialized = store.is_initialized()
+    except BaseError as exc:
+        return Check("store", "fail", exc.message,
+                     "check VIPB_STORE, the password source (README: several hosts) and that "
+                     "the server accepts this host")
+    if not initialized:
+        return Check("store", "warn", f"{store.describe()} has no vipb data yet", "vipb init")
+    return Check("store", "ok", store.describe())
+
+
+def _initialized(paths: DataPaths, store: StoreBackend) -> bool:
+    """Whether `vipb init` has run (a store that does not answer counts as not: its own
+    check says why)."""
+    try:
+        return store.is_initialized()
+    except BaseError:
+        return paths.is_initialized()
+
+
+def check_data_dir(paths: DataPaths, store: StoreBackend) -> Check:
     """The data dir exists, is initialised, is ours and private (0700; files 0600)."""
     root = paths.root
     if not root.exists():
@@ -87,7 +113,7 @@ def check_data_dir(paths: DataPaths) -> Check:
     if mode & 0o077:
         return Check("data-dir", "fail", f"{root} has mode {mode:o}: others can read it",
                      f"chmod 700 {root}")
-    if not paths.is_initialized():
+    if not _initialized(paths, store):
         return Check("data-dir", "warn", f"{root} is not initialised",
                      f"vipb --data-dir {root} init")
     loose = [p.name for p in root.iterdir()  # the key file: the master-key check's line
@@ -98,7 +124,7 @@ def check_data_dir(paths: DataPaths) -> Check:
     return Check("data-dir", "ok", f"{root} (mode 700, files owner-only)")
 
 
-def check_master_key(paths: DataPaths) -> Check:
+def check_master_key(paths: DataPaths, store: StoreBackend) -> Check:
     """A key source holds this data dir's master key, and it reads."""
     try:
         key = load_master_key(paths.root)
@@ -107,7 +133,7 @@ def check_master_key(paths: DataPaths) -> Check:
                      "fix the key source named above (see README: keys)")
     if key is not None:
         return Check("master-key", "ok", f"from {key.source}")
-    if not paths.is_initialized():
+    if not _initialized(paths, store):
         return Check("master-key", "warn", "none yet", "vipb init creates one")
     return Check("master-key", "fail", "no key source holds this data dir's master key",
                  "set VIPB_MASTER_KEY, pass it as the systemd credential vipb-master-key, or "
@@ -214,14 +240,22 @@ async def _reachable(endpoints: list[tuple[str, str, int]]) -> list[str]:
     return [p for p in found if p is not None]
 
 
-def check_proxies(paths: DataPaths) -> Check:
+def _views(paths: DataPaths, store: StoreBackend) -> Any:
+    """A read-only connection to the read models, None when there are none yet."""
+    if isinstance(store, SQLiteBackend) and not paths.views.exists():
+        return None
+    return store.connect_read_only()
+
+
+def check_proxies(paths: DataPaths, store: StoreBackend) -> Check:
     """Every enabled proxy in the pool accepts a TCP connection."""
-    if not paths.views.exists():
+    views = _views(paths, store)
+    if views is None:
         return Check("proxies", "ok", "no pool yet")
-    with closing(connect_read_only(paths.views)) as conn:
+    with closing(views) as conn:
         try:
             rows = [r for r in list_proxies(conn) if r.status != "disabled"]
-        except sqlite3.Error as exc:
+        except Exception as exc:  # sqlite3 or psycopg: a broken or missing table
             return Check("proxies", "fail", f"cannot read the proxies view: {exc}",
                          "vipb projections rebuild")
     if not rows:
@@ -235,15 +269,16 @@ def check_proxies(paths: DataPaths) -> Check:
     return Check("proxies", "fail" if len(dead) == len(rows) else "warn", detail, fix)
 
 
-def check_alerts(paths: DataPaths) -> Check:
+def check_alerts(paths: DataPaths, store: StoreBackend) -> Check:
     """Alerts are being delivered: none given up, none waiting to retry."""
-    if not paths.views.exists():
+    views = _views(paths, store)
+    if views is None:
         return Check("alerts", "ok", "no rules yet")
-    with closing(connect_read_only(paths.views)) as conn:
+    with closing(views) as conn:
         try:
             rules = len(alert_rules(conn, include_removed=False))
             states = alert_states(conn)
-        except sqlite3.Error as exc:
+        except Exception as exc:  # sqlite3 or psycopg: a broken or missing table
             return Check("alerts", "fail", f"cannot read the alerts view: {exc}",
                          "vipb projections rebuild")
     if not rules:

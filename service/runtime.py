@@ -54,6 +54,7 @@ from adapters.store import (
     EventStoreApp,
     PostgresBackend,
     ShreddedEventError,
+    SQLiteBackend,
     StoreBackend,
     open_backend,
     signing_key,
@@ -386,6 +387,10 @@ class Runtime:
         return Settled(position=self.app.recorder.max_notification_id() or 0)
 
     def _backup(self, command: CreateBackup) -> dict[str, Any]:
+        if not isinstance(self.store, SQLiteBackend):
+            raise ValidationError(f"the store is {self.store.describe()}: back it up with "
+                                  "pg_dump, the master key apart and a `vipb audit "
+                                  "checkpoint` (README: several hosts)", field="store")
         return create_backup(self.paths.root, Path(command.dest),
                              include_key=command.include_key, pause=self.committer.paused())
 

@@ -10,6 +10,7 @@ from adapters.backup import restore_backup
 from adapters.cli.context import state
 from adapters.cli.output import emit
 from adapters.config import DataPaths
+from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
 from service.host import HostLock
@@ -51,7 +52,12 @@ def restore(
     The views are rebuilt from the restored events on next use.
     Example: vipb --data-dir ./restored backup restore /backups/vipb-monday
     """
-    root = state(ctx).data_dir
+    cli = state(ctx)
+    root = cli.data_dir
+    if cli.settings.store:
+        raise ValidationError("VIPB_STORE names a PostgreSQL store: restore it with "
+                              "pg_restore (README: several hosts); `backup restore` writes "
+                              "SQLite data dirs", field="store")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock = HostLock(DataPaths(root).host_lock)
     lock.acquire()  # refuses while a host runs here

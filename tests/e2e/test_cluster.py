@@ -74,6 +74,8 @@ def test_one_host_projects_and_another_takes_over_when_it_is_killed(
     assert states["b"] == "up" and states["a"] in ("up", "silent")  # a: until it falls silent
     verified = cli_b("audit", "verify", "--json")
     assert verified.code == 0, verified.out + verified.err
+    refused = cli_b("backup", "create", str(dir_b.parent / "copy"))
+    assert refused.code == 2 and "pg_dump" in refused.err  # SQLite's backup is not for this
     assert host_b.stop() == 0
     left = cli_a("status", "--json").json()  # no host on a: read from the store directly
     assert left.get("host") != "running"
