@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from uuid import UUID
 
 import pykka
@@ -67,13 +67,53 @@ class DeliveryPolicy:
         return base / 2 + jitter
 
 
+class Exclusive(Protocol):
+    """Held by the one process that delivers alerts (of a data dir, or of a cluster)."""
+
+    def try_acquire(self) -> bool:
+        """Take it if free; True when this process holds it."""
+
+    def release(self) -> None:
+        """Give it up."""
+
+
+class FileLock:
+    """An flock on a file of the data dir (released when the process dies)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: IO[bytes] | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other process holds it."""
+        if self._file is not None:
+            return True
+        self._path.touch(mode=0o600, exist_ok=True)
+        handle = self._path.open("rb")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        """Drop the lock."""
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
 class AlertCourier:
     """Raises the outbox's alerts and delivers them (see the module docstring)."""
 
     def __init__(self, writer: EventWriter, rules: pykka.ActorProxy[AlertRulesActor],
                  outbox: Callable[[], list[dict[str, Any]]],
                  undelivered: Callable[[], list[UUID]], senders: dict[str, Sender],
-                 policy: DeliveryPolicy, lock_path: Path,
+                 policy: DeliveryPolicy, lock: Exclusive,
                  sources: tuple[Callable[[], int], Callable[[int], bool]],
                  clock: Callable[[], float] = time.time, workers: int = 2) -> None:
         """``sources``: the store head, and whether an event rules watch was committed
@@ -87,7 +127,7 @@ class AlertCourier:
         self._undelivered = undelivered
         self._senders = senders
         self._policy = policy
-        self._lock_path = lock_path
+        self._lock = lock
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vipb-alert")
         self._state = threading.Condition()
@@ -98,7 +138,6 @@ class AlertCourier:
         self._passes = 0  # ... and done (drain waits for one begun after it is called)
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._lock_file: IO[bytes] | None = None
         self.active = False  # this process holds the lock and runs the courier
         self._tries = 0  # times the lock was tried
 
@@ -128,15 +167,7 @@ class AlertCourier:
         self._thread.start()
 
     def _take_lock(self) -> bool:
-        self._lock_path.touch(mode=0o600, exist_ok=True)
-        handle = self._lock_path.open("rb")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._lock_file = handle
-        return True
+        return self._lock.try_acquire()
 
     def _run(self) -> None:
         if not self._wait_for_lock():
@@ -351,11 +382,7 @@ class AlertCourier:
         if thread is not None:
             thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._lock_file is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        self._lock.release()
         self.active = False
 
 

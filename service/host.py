@@ -254,13 +254,14 @@ class Host:
             resumer.join()
             self._resumer = None
         runtime = self.runtime
-        if runtime is not None and runtime.cluster is not None:
-            self._closing = "leaving the cluster"
-            runtime.cluster.close()
         if runtime is not None:
             self._closing, self._closing_runtime = "closing the runtime", runtime
             self.runtime = None  # requests that still arrive are refused
             runtime.close(keep_tabs=True)  # open tabs resume at the next start
+        if runtime is not None and runtime.cluster is not None:
+            # last: a projecting host projects its own last events before it lets go
+            self._closing, self._closing_runtime = "leaving the cluster", None
+            runtime.cluster.close()
         self._lock.release()
 
     # --- requests --------------------------------------------------------------------------------

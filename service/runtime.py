@@ -20,7 +20,7 @@ from typing import Any
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from actors.alert_courier import OUTBOX_BATCH, AlertCourier, DeliveryPolicy
+from actors.alert_courier import OUTBOX_BATCH, AlertCourier, DeliveryPolicy, FileLock
 from actors.alert_rules import AlertRulesActor
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
@@ -39,6 +39,7 @@ from actors.writer import EventWriter
 from adapters.alerts import MailSender, WebhookSender
 from adapters.backup import create_backup
 from adapters.browser import BrowserEngine
+from adapters.cluster import LeaderLock
 from adapters.config import DataPaths, Settings
 from adapters.egress import EgressGuard
 from adapters.secrets import (
@@ -345,7 +346,9 @@ class Runtime:
                                          lambda: rules.mail_server().get(timeout=60))},
             policy=DeliveryPolicy(settings.alert_attempts, settings.alert_retry_initial,
                                   settings.alert_retry_max),
-            lock_path=self.paths.alerts_lock, clock=clock,
+            lock=(LeaderLock(self.store.location, "alert-courier")
+                  if isinstance(self.store, PostgresBackend)  # one courier per cluster
+                  else FileLock(self.paths.alerts_lock)), clock=clock,
             sources=(lambda: self.app.recorder.max_notification_id() or 0,
                      self._alert_sources_after))
         self.committer.add_topic_listener(frozenset(ALERT_SOURCES), self.courier.committed)
