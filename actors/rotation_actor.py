@@ -364,6 +364,13 @@ class RotationActor(VipbActor):
         self.pool.set_breaker(proxy_id, breaker.state is BreakerState.OPEN)
         log.info("breaker of proxy %s is %s on record (another host)", proxy_id, record.state)
 
+    def latencies_measured(self, latencies: dict[str, float]) -> None:
+        """Health checks (maybe another host's) measured these latencies."""
+        self._apply_changes()
+        for proxy_id, latency_ms in latencies.items():
+            if self.pool.get(proxy_id) is not None:
+                self.pool.measured(proxy_id, latency_ms)
+
     def config_recorded(self) -> None:
         """The rotation config changed on record (maybe another host's): use it."""
         config = self._writer.load(RotationConfig, ROTATION_CONFIG_ID)

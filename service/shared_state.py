@@ -4,8 +4,9 @@ Each host keeps its pool, breakers and rotation strategy in memory (the hot path
 pick). On a shared store a follower reads the events of those kinds committed since its last
 look, every ``FOLLOW_INTERVAL`` seconds, by topic (an index range on the notification id):
 a proxy added, changed or removed elsewhere, a breaker opened or closed elsewhere, a strategy
-set elsewhere. A proxy whose breaker another host opened is therefore not handed out here
-once the follower has passed that commit: within ``FOLLOW_INTERVAL`` plus one query.
+set elsewhere, a latency a health check measured elsewhere. A proxy whose breaker another
+host opened is therefore not handed out here once the follower has passed that commit:
+within ``FOLLOW_INTERVAL`` plus one query.
 Its own host's events come back too and change nothing (each step compares versions or
 states first).
 """
@@ -24,6 +25,7 @@ from eventsourcing.utils import get_topic
 from actors.proxy_pool import ProxyPoolActor
 from actors.rotation_actor import RotationActor
 from domain.breaker_record import CircuitBreakerRecord
+from domain.health_journal import HealthJournal
 from domain.ids import as_uuid
 from domain.proxy import Proxy
 from domain.rotation_config import RotationConfig
@@ -40,7 +42,8 @@ _BREAKER = [f"{get_topic(CircuitBreakerRecord)}.{name}" for name in (
     "CircuitOpened", "CircuitHalfOpened", "CircuitClosed")]
 _CONFIG = [f"{get_topic(RotationConfig)}.{name}" for name in (
     "RotationConfigCreated", "RotationStrategySet")]
-TOPICS = [*_PROXY, *_BREAKER, *_CONFIG]
+_MEASURED = [f"{get_topic(HealthJournal)}.ProxyValidated"]  # latency, for `fastest` picks
+TOPICS = [*_PROXY, *_BREAKER, *_CONFIG, *_MEASURED]
 
 
 class SharedStateFollower:
@@ -81,6 +84,7 @@ class SharedStateFollower:
                 start=self.position, limit=1000, topics=TOPICS, inclusive_of_start=False):
             proxies: dict[UUID, int] = {}
             breakers: set[str] = set()
+            latencies: dict[str, float] = {}
             config = False
             for note in notes:
                 topic = note.topic
@@ -91,12 +95,18 @@ class SharedStateFollower:
                     target = str(self._decode(note).get("target", ""))
                     if target.startswith("proxy:"):
                         breakers.add(target.removeprefix("proxy:"))
+                elif topic in _MEASURED:
+                    state = self._decode(note)
+                    if state.get("latency_ms") is not None:
+                        latencies[str(state["proxy_id"])] = float(state["latency_ms"])
                 elif event_name(topic) in ("RotationConfigCreated", "RotationStrategySet"):
                     config = True
             for proxy_id, version in proxies.items():
                 self._pool.recorded(proxy_id, version).get()
             for target in breakers:
                 self._rotation.breaker_recorded(target).get()
+            if latencies:
+                self._rotation.latencies_measured(latencies).get()
             if config:
                 self._rotation.config_recorded().get()
             self._advance(notes[-1].id)

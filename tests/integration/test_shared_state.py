@@ -13,6 +13,8 @@ import pykka
 import pytest
 
 from domain.commands import RemoveProxy, SetRotation
+from domain.health import HealthReport
+from domain.health_journal import HealthJournal
 from domain.parsing import parse_command
 from domain.selection.pool import NoProxyAvailableError
 from service.runtime import Runtime
@@ -55,6 +57,10 @@ def test_what_one_host_records_about_proxies_reaches_the_other(
     seen_by(b, position)
     assert b.rotation.breaker_state(broken).get() == "open"
     assert {b.rotation.select().get().proxy_id for _ in range(6)} == {healthy}
+    journal = HealthJournal(day="2026-12-03", host="a")  # a's health check measured it
+    journal.record(healthy, HealthReport(ok=True, latency_ms=123.0, samples=1), "unknown")
+    seen_by(b, a.writer.save(journal)[-1])
+    assert b.rotation.pool.get().get(healthy).latency_ms == 123.0
     a.dispatcher.execute(parse_command(SetRotation, {"strategy": "least_used"}))
     seen_by(b, a.app.recorder.max_notification_id() or 0)
     assert b.rotation.strategy_name.get() == "least_used"
