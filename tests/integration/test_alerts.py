@@ -21,6 +21,7 @@ from adapters.config import Settings
 from domain.creator import Creator
 from service.runtime import EventReader, Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
+from tests.pg import BOTH_STORES
 from tests.servers import WebhookReceiver, free_port, webhook_receiver
 
 SECRET = "correct-horse-battery-staple-42"
@@ -82,6 +83,7 @@ def verify(delivery: Any, secret: str = SECRET) -> None:
     ("starts-ranking", None, [None, 2, None, 5], ["not ranked -> #2",
                                                   "not ranked -> #5"]),
 ])
+@BOTH_STORES
 def test_position_rules_fire_on_the_changes_they_name(
         rt: Runtime, receiver: WebhookReceiver, kind: str, threshold: int | None,
         positions: list[int | None], fired: list[str]) -> None:
@@ -94,6 +96,7 @@ def test_position_rules_fire_on_the_changes_they_name(
     assert len(receiver.deliveries) == len(fired)
 
 
+@BOTH_STORES
 def test_a_rule_sees_only_what_is_recorded_after_it_and_only_what_it_names(
         rt: Runtime, receiver: WebhookReceiver) -> None:
     outcome(rt, 20)
@@ -113,6 +116,7 @@ def test_a_rule_sees_only_what_is_recorded_after_it_and_only_what_it_names(
     assert alerts[0]["subject"]["before"] == 15 and alerts[0]["subject"]["after"] == 4
 
 
+@BOTH_STORES
 def test_creator_rules_fire_on_unreachable_and_changed_pages(
         rt: Runtime, receiver: WebhookReceiver) -> None:
     add_rule(rt, receiver.url, name="down", kind="unreachable")
@@ -146,6 +150,7 @@ def test_creator_rules_fire_on_unreachable_and_changed_pages(
 
 # --- delivery -------------------------------------------------------------------------------------
 
+@BOTH_STORES
 def test_a_webhook_is_signed_and_carries_its_delivery_id(rt: Runtime,
                                                          receiver: WebhookReceiver) -> None:
     add_rule(rt, receiver.url, kind="stops-ranking")
@@ -176,6 +181,7 @@ def readme_receiver() -> Any:
     return namespace["genuine"]
 
 
+@BOTH_STORES
 def test_failures_are_retried_then_delivered_with_the_same_delivery_id(data_dir: Path) -> None:
     with webhook_receiver(statuses=[503, 429, 200]) as hook:
         rt = open_runtime(data_dir, **FAST)
@@ -197,6 +203,7 @@ def test_failures_are_retried_then_delivered_with_the_same_delivery_id(data_dir:
                       "AlertDelivered"]
 
 
+@BOTH_STORES
 def test_a_refusal_or_a_redirect_gives_up_at_once_and_the_attempts_run_out(
         data_dir: Path) -> None:
     with webhook_receiver(statuses=[404]) as gone, \
@@ -221,6 +228,7 @@ def test_a_refusal_or_a_redirect_gives_up_at_once_and_the_attempts_run_out(
     assert len(broken.deliveries) == 3
 
 
+@BOTH_STORES
 def test_a_webhook_to_a_private_address_is_refused_unless_allowed(data_dir: Path,
                                                                   receiver: WebhookReceiver
                                                                   ) -> None:
@@ -251,6 +259,7 @@ def test_a_webhook_to_a_private_address_is_refused_unless_allowed(data_dir: Path
 
 # --- exactly once across restarts and rebuilds ---------------------------------------------------
 
+@BOTH_STORES
 def test_nothing_is_sent_twice_after_a_restart_and_a_rebuild(data_dir: Path,
                                                              receiver: WebhookReceiver
                                                              ) -> None:
@@ -305,6 +314,7 @@ def next_process_later(data_dir: Path) -> list[dict[str, Any]]:
         rt.close()
 
 
+@BOTH_STORES
 def test_an_undelivered_alert_is_delivered_by_the_next_process(data_dir: Path) -> None:
     port = free_port()  # nothing listens yet: the first attempt fails
     fail_first_attempt(data_dir, port)
@@ -325,6 +335,7 @@ def _events_of(data_dir: Path, aggregate_id: str) -> list[Any]:
 
 # --- secrets --------------------------------------------------------------------------------------
 
+@BOTH_STORES
 def test_the_webhook_url_and_secret_are_nowhere_in_clear_and_die_with_the_rule(
         data_dir: Path, receiver: WebhookReceiver) -> None:
     rt = open_runtime(data_dir, **FAST)
@@ -352,6 +363,7 @@ def test_the_webhook_url_and_secret_are_nowhere_in_clear_and_die_with_the_rule(
     assert len(receiver.deliveries) == 1
 
 
+@BOTH_STORES
 def test_two_processes_writing_at_once_deliver_each_alert_exactly_once(
         data_dir: Path, receiver: WebhookReceiver) -> None:
     rt = open_runtime(data_dir, **FAST)
@@ -377,6 +389,7 @@ def test_two_processes_writing_at_once_deliver_each_alert_exactly_once(
     assert sorted(ids) == sorted(a["id"] for a in alerts)  # each once, none missing
 
 
+@BOTH_STORES
 def test_status_and_metrics_count_alerts_by_delivery_state(data_dir: Path) -> None:
     from prometheus_client.core import CollectorRegistry
 
@@ -403,6 +416,7 @@ def test_status_and_metrics_count_alerts_by_delivery_state(data_dir: Path) -> No
     assert scraped == {k: float(v) for k, v in expected.items()}
 
 
+@BOTH_STORES
 def test_an_alert_whose_rule_was_removed_is_given_up_not_sent(data_dir: Path) -> None:
     port = free_port()
     fail_first_attempt(data_dir, port, remove=True)

@@ -20,6 +20,7 @@ from domain.errors import (
 )
 from service.rate_limit import RateLimiter
 from service.runtime import Runtime
+from tests.pg import BOTH_STORES
 
 
 class Clock:
@@ -38,6 +39,7 @@ def limited(data_dir: Path) -> Iterator[tuple[Runtime, Clock]]:
     pykka.ActorRegistry.stop_all()
 
 
+@BOTH_STORES
 def test_success_envelope_carries_the_ack(runtime: Runtime) -> None:
     reply = runtime.dispatcher.dispatch(
         "proxy:add", {"protocol": "http", "host": "127.0.0.1", "port": 3128})
@@ -61,6 +63,7 @@ def test_success_envelope_carries_the_ack(runtime: Runtime) -> None:
         ("proxy:validate", {}, "proxy_id or all"),
     ],
 )
+@BOTH_STORES
 def test_error_envelopes_are_one_line(runtime: Runtime, channel: str, payload: Any,
                                       needle: str) -> None:
     reply = runtime.dispatcher.dispatch(channel, payload)
@@ -68,6 +71,7 @@ def test_error_envelopes_are_one_line(runtime: Runtime, channel: str, payload: A
     assert "\n" not in reply["error"]
 
 
+@BOTH_STORES
 def test_rate_limit_reply_has_retry_after_and_writes_nothing(
     limited: tuple[Runtime, Clock],
 ) -> None:
@@ -87,6 +91,7 @@ def test_rate_limit_reply_has_retry_after_and_writes_nothing(
                                                 "port": 3})["success"]
 
 
+@BOTH_STORES
 def test_an_error_revived_from_its_envelope_is_the_error_that_was_raised(
     limited: tuple[Runtime, Clock],
 ) -> None:
@@ -127,6 +132,7 @@ values = st.none() | st.booleans() | st.integers() | st.text(max_size=40) | st.l
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(channel=channels, payload=st.dictionaries(st.text(max_size=15), values, max_size=5)
        | values)
+@BOTH_STORES
 def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
                                                  payload: Any) -> None:
     reply = runtime.dispatcher.dispatch(channel, payload)
@@ -137,6 +143,7 @@ def test_fuzzed_envelopes_always_get_an_envelope(runtime: Runtime, channel: str,
                    for v in reply.get("details", {}).values())
 
 
+@BOTH_STORES
 def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
         data_dir: Path) -> None:
     from actors.proxy_actor import ProxyActor
@@ -164,6 +171,7 @@ def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
         pykka.ActorRegistry.stop_all()
 
 
+@BOTH_STORES
 def test_capped_proxy_actors_under_concurrent_updates(data_dir: Path) -> None:
     import threading
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from service.runtime import Runtime
 from tests.helpers import add_cmd
+from tests.pg import BOTH_STORES
 
 
+@BOTH_STORES
 def test_events_after_the_position_are_seen_in_order_and_a_commit_wakes_the_follower(
         runtime: Runtime) -> None:
     first = runtime.dispatcher.execute(add_cmd(10_001))
@@ -40,6 +42,7 @@ def test_events_after_the_position_are_seen_in_order_and_a_commit_wakes_the_foll
     assert "s3cret-pw" not in str(seen)  # credentials masked, as in the host stream
 
 
+@BOTH_STORES
 def test_nothing_committed_means_false_at_the_timeout(runtime: Runtime) -> None:
     runtime.dispatcher.execute(add_cmd(10_001))
     head = runtime.app.recorder.max_notification_id() or 0

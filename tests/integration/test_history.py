@@ -10,8 +10,10 @@ from adapters.store import EventHistory, parse_since
 from domain.errors import ValidationError
 from service.runtime import Runtime
 from tests.helpers import add_cmd
+from tests.pg import BOTH_STORES
 
 
+@BOTH_STORES
 def test_since_aggregate_and_limit(runtime: Runtime) -> None:
     first = runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
     cutoff = datetime.now(UTC)

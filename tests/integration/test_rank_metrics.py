@@ -19,6 +19,7 @@ from domain.rank_commands import AddDomain, AddKeyword
 from service import metrics
 from service.metrics import RankCollector
 from service.runtime import Runtime
+from tests.pg import BOTH_STORES
 
 
 def _search(rt: Runtime, keyword: str, engine: str, country: str | None,
@@ -50,6 +51,7 @@ def _scrape(rt: Runtime) -> dict[str, Any]:
     return samples
 
 
+@BOTH_STORES
 def test_latest_positions_of_tracked_pairs_and_outcome_counters(runtime: Runtime) -> None:
     rt = runtime
     for domain in ("shop.example", "blog.example"):
@@ -90,6 +92,7 @@ def test_latest_positions_of_tracked_pairs_and_outcome_counters(runtime: Runtime
     assert "# TYPE vipb_searches_total counter" in text
 
 
+@BOTH_STORES
 def test_series_beyond_the_cap_are_counted_not_served(runtime: Runtime,
                                                       monkeypatch: Any) -> None:
     rt = runtime

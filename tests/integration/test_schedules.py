@@ -12,6 +12,7 @@ import pytest
 from adapters.store import EventHistory
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, refuse
+from tests.pg import BOTH_STORES
 
 TABLES = VIEW_TABLES + RANK_TABLES
 
@@ -51,6 +52,7 @@ def _when(trigger: dict) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
+@BOTH_STORES
 def test_a_schedule_fires_when_due_and_owes_missed_runs_once(rt, clock) -> None:
     created = call(rt, "automation:schedule", name="hourly", cron="0 * * * *")
     assert created["next_run_at"] is not None
@@ -74,6 +76,7 @@ def test_a_schedule_fires_when_due_and_owes_missed_runs_once(rt, clock) -> None:
         {"name": "hourly", "next_run_at": "2026-11-25T14:00:00+00:00"}]
 
 
+@BOTH_STORES
 def test_pause_skips_runs_and_resume_starts_from_now(rt, clock) -> None:
     call(rt, "automation:schedule", name="daily", cron="0 6 * * *", timezone="Europe/Berlin")
     call(rt, "automation:pause", name="daily")
@@ -90,6 +93,7 @@ def test_pause_skips_runs_and_resume_starts_from_now(rt, clock) -> None:
         "06:00 in Berlin is 05:00 UTC in November"
 
 
+@BOTH_STORES
 def test_run_now_runs_a_paused_schedule_and_leaves_its_cron_runs_alone(rt, clock) -> None:
     call(rt, "automation:schedule", name="hourly", cron="0 * * * *")
     call(rt, "automation:pause", name="hourly")
@@ -113,6 +117,7 @@ def test_run_now_runs_a_paused_schedule_and_leaves_its_cron_runs_alone(rt, clock
     assert "hourly" in refuse(rt, "automation:run-schedule", name="hourly")
 
 
+@BOTH_STORES
 def test_removed_schedule_stops_and_its_name_is_free_again(rt, clock) -> None:
     call(rt, "automation:schedule", name="s1", cron="*/5 * * * *")
     assert "exists" in refuse(rt, "automation:schedule", name="S1", cron="0 * * * *")
@@ -133,6 +138,7 @@ def test_removed_schedule_stops_and_its_name_is_free_again(rt, clock) -> None:
     ({"name": "x", "cron": "0 6 * * *", "keywords": ["not tracked"]}, "keywords"),
     ({"name": "x", "cron": "0 6 * * *", "every": "day"}, "every"),
 ])
+@BOTH_STORES
 def test_bad_schedules_are_refused_with_the_field_and_nothing_is_written(
         rt, payload, field) -> None:
     before = rt.app.recorder.max_notification_id()
@@ -155,6 +161,7 @@ def test_bad_schedules_are_refused_with_the_field_and_nothing_is_written(
     ("automation:stop-search", {"task_id": "'; DROP TABLE"}, "task_id"),
     ("automation:remove-domain", {"domain": "never-added.example"}, "domain"),
 ])
+@BOTH_STORES
 def test_bad_automation_input_is_refused_at_the_boundary(rt, channel, payload,
                                                          field) -> None:
     before = dump_views(rt, TABLES), rt.app.recorder.max_notification_id()
@@ -164,12 +171,14 @@ def test_bad_automation_input_is_refused_at_the_boundary(rt, channel, payload,
     assert (dump_views(rt, TABLES), rt.app.recorder.max_notification_id()) == before
 
 
+@BOTH_STORES
 def test_searching_without_targets_says_what_to_do(rt) -> None:
     assert "no target domains" in refuse(rt, "automation:start-search", keyword="k")
     call(rt, "automation:add-domain", domain="example.com")
     assert "no tracked keywords" in refuse(rt, "automation:start-search")
 
 
+@BOTH_STORES
 def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None:
     rt = Runtime.open(data_dir, clock=clock)
     try:
@@ -208,6 +217,7 @@ def _search_tasks(rt: Runtime) -> int:
     return count
 
 
+@BOTH_STORES
 def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
     from adapters.config import Settings
 
@@ -256,6 +266,7 @@ def _run_night(rt, clock, start: datetime, hours: float, step_minutes: int = 5
     ("Australia/Lord_Howe", "15 2 * * *", datetime(2026, 10, 3, 12, tzinfo=UTC),
      ["2026-10-03T15:30", "2026-10-04T15:15"]),  # 02:15 skipped (02:00 -> 02:30)
 ])
+@BOTH_STORES
 def test_daylight_saving_changes_fire_each_schedule_the_right_number_of_times(
         rt, clock, zone, cron, start, expected) -> None:
     clock.now = start.timestamp()
@@ -266,6 +277,7 @@ def test_daylight_saving_changes_fire_each_schedule_the_right_number_of_times(
     assert all(t["missed"] == 0 for t in _triggers(rt)), "ticked often enough: none missed"
 
 
+@BOTH_STORES
 def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None:
     """`rank run --profile nope` used to queue a search that failed three times over."""
     from adapters.config import Settings
@@ -283,6 +295,7 @@ def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None
         pykka.ActorRegistry.stop_all()
 
 
+@BOTH_STORES
 def test_creators_of_a_schedule_are_checked_when_named_and_passed_over_once_removed(
         runtime: Runtime) -> None:
     call(runtime, "automation:add-creator", name="jane", url="https://example.com/@jane")
