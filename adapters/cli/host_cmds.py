@@ -76,8 +76,31 @@ def status(
     if not as_json and rendering().for_people and not rendering().columns:
         lagging = {v: n for v, n in (data.get("views") or {}).items() if n}
         shown = {**data, "views": lagging or "all at the store head"}
+        if isinstance(data.get("cluster"), dict):
+            shown["cluster"] = _cluster_line(data["cluster"])
     emit(shown, as_json)
     exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
+
+
+def _cluster_line(cluster: dict[str, Any]) -> str:
+    """The hosts sharing the store, on one line: ``a (projects, 2 searching), b, c silent
+    12s``; this host is marked with ``*``."""
+    if "error" in cluster:
+        return f"unreachable: {cluster['error']}"
+    parts = []
+    for host in cluster.get("hosts", []):
+        notes = []
+        if host["state"] != "up":
+            notes.append(host["state"] if host["state"] == "stopped"
+                         else f"silent {host['heartbeat_age']:.0f}s")
+        if host["projects"] and host["state"] == "up":
+            notes.append("projects")
+        if host["searches_running"]:
+            notes.append(f"{host['searches_running']} searching")
+        me = "*" if host["host_id"] == cluster.get("host_id") else ""
+        parts.append(f"{host['host_id']}{me}" + (f" ({', '.join(notes)})" if notes else ""))
+    up = sum(1 for h in cluster.get("hosts", []) if h["state"] == "up")
+    return f"{up} up: " + ", ".join(parts)
 
 
 def follow(
