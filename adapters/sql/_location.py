@@ -125,10 +125,13 @@ class PgLocation:
 
     def connect(self, part: str, *, read_only: bool = False) -> PgConnection:
         """A connection taking our SQLite-spelled SQL, on one part's schema."""
-        conn = self.connect_raw(part)
-        if read_only:
-            conn.execute("SET default_transaction_read_only = on")
-        return PgConnection(conn)
+        def open_one() -> psycopg.Connection[Any]:
+            conn = self.connect_raw(part)
+            if read_only:
+                conn.execute("SET default_transaction_read_only = on")
+            return conn
+
+        return PgConnection(open_one(), reopen=open_one)
 
     def create_schemas(self) -> None:
         """Create vipb's schemas if missing (``vipb init``)."""

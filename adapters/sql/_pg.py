@@ -13,12 +13,13 @@ and ``numeric`` results (``SUM`` of integers) come back as ``int`` when whole, e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
 import psycopg
 from psycopg.adapt import Dumper, Loader
+from psycopg.pq import TransactionStatus
 from psycopg.types import TypeInfo
 
 from adapters.sql._dialect import to_postgres
@@ -88,10 +89,24 @@ def configure(conn: psycopg.Connection[Any]) -> None:
 
 
 class PgCursor:
-    """A cursor taking SQLite-spelled SQL."""
+    """A cursor taking SQLite-spelled SQL. A statement that finds its session ended by the
+    server is run again once on a new session when no transaction was open (nothing of it
+    can have happened); inside a transaction the error stands (the caller rolls back)."""
 
-    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], owner: PgConnection | None = None) -> None:
         self._cur = cursor
+        self._owner = owner
+
+    def _run(self, run: Callable[[psycopg.Cursor[Any]], object]) -> None:
+        idle = self._cur.connection.info.transaction_status == TransactionStatus.IDLE
+        try:
+            run(self._cur)
+        except psycopg.OperationalError:
+            if not (idle and self._cur.connection.broken and self._owner is not None
+                    and self._owner.can_reopen):
+                raise
+            self._cur = self._owner.cursor()._cur  # a new session
+            run(self._cur)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> PgCursor:
         """Run one statement (rewritten for PostgreSQL). ``BEGIN IMMEDIATE`` keeps its
@@ -99,18 +114,22 @@ class PgCursor:
         lock named after the connection's schema (two hosts creating the same tables, or
         sealing the same chain, take turns instead of failing)."""
         if _IMMEDIATE.match(sql):
-            self._cur.execute("BEGIN")
+            self._run(lambda cur: cur.execute("BEGIN"))
             self._cur.execute(_WRITER_LOCK)
             return self
         if parameters:
-            self._cur.execute(to_postgres(sql, True), parameters)
+            statement = to_postgres(sql, True)
+            self._run(lambda cur: cur.execute(statement, parameters))
         else:
-            self._cur.execute(cast(Any, to_postgres(sql, False)))
+            plain = cast(Any, to_postgres(sql, False))
+            self._run(lambda cur: cur.execute(plain))
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> PgCursor:
         """Run one statement once per parameter row."""
-        self._cur.executemany(to_postgres(sql, True), seq_of_parameters)
+        statement = to_postgres(sql, True)
+        rows = list(seq_of_parameters)
+        self._run(lambda cur: cur.executemany(statement, rows))
         return self
 
     def fetchone(self) -> Any:
@@ -144,14 +163,28 @@ class PgCursor:
 
 
 class PgConnection:
-    """A connection taking SQLite-spelled SQL (see the module docstring)."""
+    """A connection taking SQLite-spelled SQL (see the module docstring). When the server
+    ended the session (a restart, a failover, an idle timeout) the next statement opens a
+    new one through ``reopen``; a transaction that was open is lost with the old session
+    (its caller already got the error)."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any],
+                 reopen: Callable[[], psycopg.Connection[Any]] | None = None) -> None:
         self.raw = conn
+        self._reopen = reopen
+        self._closed = False
+
+    @property
+    def can_reopen(self) -> bool:
+        """Whether a new session can replace a lost one."""
+        return self._reopen is not None and not self._closed
 
     def cursor(self) -> PgCursor:
-        """A new cursor."""
-        return PgCursor(self.raw.cursor(row_factory=_row_factory))
+        """A new cursor (on a new session if the server ended this one)."""
+        if self.raw.broken and self._reopen is not None and not self._closed:
+            self.raw.close()
+            self.raw = self._reopen()
+        return PgCursor(self.raw.cursor(row_factory=_row_factory), self)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> PgCursor:
         """Run one statement on a new cursor and return it."""
@@ -166,6 +199,7 @@ class PgConnection:
 
     def close(self) -> None:
         """Close the connection."""
+        self._closed = True
         self.raw.close()
 
     def __enter__(self) -> PgConnection:

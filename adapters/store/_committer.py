@@ -254,6 +254,10 @@ class GroupCommitter:
                 log.exception("commit listener failed")
 
 
+class _NotSent(Exception):
+    """The session had ended before the insert was sent."""
+
+
 class PostgresGroupCommitter(GroupCommitter):
     """Group commit into eventsourcing's PostgreSQL table, by its write protocol: inside the
     transaction, ``LOCK TABLE ... IN EXCLUSIVE MODE`` (readers are not blocked) so that
@@ -291,12 +295,26 @@ class PostgresGroupCommitter(GroupCommitter):
             columns[2].append(e.topic)
             columns[3].append(e.state)
         try:
+            rows = self._transaction(conn, columns)
+        except _NotSent:  # the session had ended before the insert: nothing happened
+            self._conn = conn = self._connect()
+            rows = self._transaction(conn, columns)
+        self.transactions += 1
+        return [int(row[0]) for row in rows]
+
+    def _transaction(self, conn: psycopg.Connection[Any],
+                     columns: tuple[list[Any], ...]) -> list[Any]:
+        """Lock, notify, insert, commit; ``_NotSent`` when the session was found ended
+        before the insert went out (safe to run again on a new one)."""
+        sent = False
+        try:
             with conn.transaction():
                 conn.execute(self._lock_sql, prepare=True)
                 conn.execute(self._notify_sql, prepare=True)
-                rows = conn.execute(self._insert_sql, columns, prepare=True).fetchall()
+                sent = True
+                return conn.execute(self._insert_sql, columns, prepare=True).fetchall()
         except psycopg.OperationalError:
             conn.close()
-            raise
-        self.transactions += 1
-        return [int(row[0]) for row in rows]
+            if not sent:
+                raise _NotSent() from None
+            raise  # it may or may not have committed: not acknowledged, the caller decides

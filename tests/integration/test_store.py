@@ -196,3 +196,36 @@ def test_a_conflicting_writer_is_reported_and_the_actor_recovers(data_dir: Path)
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_host_carries_on_after_the_server_ends_every_session(runtime: Runtime,
+                                                                pg_url: str) -> None:
+    """A database restart or failover ends every session: the next commands reconnect
+    (the one in flight may fail and is not acknowledged; nothing is written twice)."""
+    import contextlib
+
+    import psycopg
+
+    from domain.errors import DatabaseError
+
+    first = runtime.dispatcher.execute(add_cmd(3128, "u", "p"))
+    runtime.settle()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                              ).fetchone()
+    assert ended is not None and ended[0] >= 3  # committer, views, keys (and readers)
+    acked = []
+    for port in (3129, 3130, 3131):
+        # the command in flight when the session ended may fail: not acknowledged
+        with contextlib.suppress(DatabaseError):
+            acked.append(runtime.dispatcher.execute(add_cmd(port, "u", "p")).id)
+    assert len(acked) >= 2
+    runtime.settle()
+    with runtime.reader() as conn:
+        listed = {r[0] for r in conn.execute("SELECT id FROM proxies")}
+    assert listed == {first.id, *acked}
+    assert runtime.keystore.get(uuid.UUID(first.id)) is not None
+    proxy = runtime.app.repository.get(uuid.UUID(acked[-1]))
+    assert proxy.password == "p"
