@@ -2,7 +2,9 @@
 
 Creators are found in the event store (``known_ids``: not removed, from the stored topics)
 and loaded on first use; this actor is their only writer from then on, so names stay unique
-without asking the read models.
+without asking the read models. On a store several hosts share (``shared``) it also follows
+the creator events other hosts record, and a check recorded on a creator another host just
+changed is recorded again on the fresh one.
 """
 
 from __future__ import annotations
@@ -19,34 +21,58 @@ import pykka
 
 from actors.base import VipbActor
 from actors.creator_check import CheckResult, CreatorCheck
+from actors.follow import ChangedSince
 from actors.writer import EventWriter
 from domain import rules
 from domain.creator import Creator
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
 from domain.egress import EgressPolicy
-from domain.errors import ValidationError
+from domain.errors import ConcurrencyError, ValidationError
 from domain.results import Ack
 
 log = logging.getLogger(__name__)
+
+CREATOR_TOPICS = [f"{Creator.__module__}:{Creator.__qualname__}.{name}" for name in (
+    "CreatorAdded", "CreatorUpdated", "CreatorRemoved", "CreatorChecked")]
 
 
 class CreatorWatchActor(VipbActor):
     """Owns every ``Creator`` aggregate."""
 
-    def __init__(self, writer: EventWriter, known_ids: Callable[[], list[str]]) -> None:
+    def __init__(self, writer: EventWriter, known_ids: Callable[[], list[str]],
+                 shared: bool = False) -> None:
         super().__init__()
         self._writer = writer
         self._known_ids = known_ids
+        self._shared = shared
+        self._others: ChangedSince | None = None
         self._creators: dict[str, Creator] | None = None  # casefolded name -> creator
 
     def _all(self) -> dict[str, Creator]:
         if self._creators is None:
+            if self._shared:
+                self._others = ChangedSince(self._writer.app.recorder, CREATOR_TOPICS)
             self._creators = {}
             for creator_id in self._known_ids():
                 creator = self._writer.load(Creator, UUID(creator_id))
                 if creator is not None and not creator.removed:
                     self._creators[creator.name.casefold()] = creator
+        elif self._others is not None:
+            for changed in self._others.take():
+                self._reload(changed)
         return self._creators
+
+    def _reload(self, creator_id: UUID) -> Creator | None:
+        """The creator as the store has it now (None: removed), cached by name."""
+        assert self._creators is not None
+        creator = self._writer.load(Creator, creator_id)
+        for name, cached in list(self._creators.items()):
+            if cached.id == creator_id:
+                del self._creators[name]
+        if creator is None or creator.removed:
+            return None
+        self._creators[creator.name.casefold()] = creator
+        return creator
 
     def get(self, name: str) -> Creator:
         """The creator named ``name`` (any case); refused when there is none."""
@@ -90,7 +116,15 @@ class CreatorWatchActor(VipbActor):
         ``automation:check-creator``."""
         creator = self.get(name)
         changed = creator.record_check(**result.fields())
-        ids = self._writer.save(creator)
+        try:
+            ids = self._writer.save(creator)
+        except ConcurrencyError:
+            fresh = self._reload(creator.id) if self._shared else None
+            if fresh is None:
+                raise
+            creator = fresh  # another host changed it meanwhile: record on what is there
+            changed = creator.record_check(**result.fields())
+            ids = self._writer.save(creator)
         return {"name": creator.name, "url": creator.url, **result.fields(),
                 "changed": changed, "first": creator.checks == 1,
                 "position": ids[-1] if ids else 0}
@@ -123,7 +157,7 @@ class CreatorWatchActor(VipbActor):
         creator = self.get(command.name)
         creator.remove()
         ids = self._writer.save(creator)
-        del self._all()[command.name.casefold()]
+        self._all().pop(command.name.casefold(), None)  # (a follower may have dropped it)
         return Ack.of(creator.id, ids)
 
 

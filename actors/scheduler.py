@@ -28,6 +28,7 @@ import pykka
 
 from actors.base import VipbActor
 from actors.creator_watch import CreatorRunner
+from actors.follow import ChangedSince
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
 from domain.errors import BaseError, ConcurrencyError, ValidationError
@@ -57,7 +58,7 @@ class SchedulerActor(VipbActor):
                  creators: CreatorRunner | None = None, shared: bool = False) -> None:
         super().__init__()
         self._shared = shared
-        self._seen = 0  # shared: the last notification whose schedule changes were read
+        self._others: ChangedSince | None = None  # shared: schedule changes by any host
         self._writer = writer
         self._tracker = tracker
         self._creators = creators
@@ -72,7 +73,7 @@ class SchedulerActor(VipbActor):
     def _all(self) -> dict[str, Schedule]:
         if self._schedules is None:
             if self._shared:
-                self._seen = self._writer.app.recorder.max_notification_id() or 0
+                self._others = ChangedSince(self._writer.app.recorder, SCHEDULE_TOPICS)
             self._schedules = {}
             for schedule_id in self._known_ids():
                 schedule = self._writer.load(Schedule, UUID(schedule_id))
@@ -85,14 +86,9 @@ class SchedulerActor(VipbActor):
     def _follow_others(self) -> None:
         """Reload the schedules whose events were recorded since the last look (by any
         host; this one's own reloads cost one read each)."""
-        assert self._schedules is not None
-        recorder = self._writer.app.recorder
-        while notes := recorder.select_notifications(start=self._seen, limit=500,
-                                                     topics=SCHEDULE_TOPICS,
-                                                     inclusive_of_start=False):
-            self._seen = notes[-1].id
-            for schedule_id in dict.fromkeys(n.originator_id for n in notes):
-                self._reload(UUID(str(schedule_id)))
+        assert self._others is not None
+        for schedule_id in self._others.take():
+            self._reload(schedule_id)
 
     def _reload(self, schedule_id: UUID) -> Schedule | None:
         """The schedule as the store has it now (None: removed), cached by name."""

@@ -298,7 +298,8 @@ class Runtime:
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
             claims=self._claims(clock))
         self.tracker = proxy_of(self.tracker_ref)
-        self.creators_ref = CreatorWatchActor.start(self.writer, self._creator_ids)
+        self.creators_ref = CreatorWatchActor.start(
+            self.writer, self._creator_ids, shared=isinstance(self.store, PostgresBackend))
         self.creators = proxy_of(self.creators_ref)
         check = CreatorCheck(self.tabs, RetryPolicy.from_settings(settings))
         self.creator_runner = CreatorRunner(check, self.creators, settings.egress_policy(),

@@ -91,3 +91,28 @@ def test_each_host_keeps_its_own_journal_and_shares_a_proxys_limit(
     with a.reader() as conn:
         picks = conn.execute("SELECT proxy_id FROM rotation_events").fetchall()
     assert len(picks) == 21
+
+
+def test_creators_added_on_one_host_are_checked_on_another(
+        hosts: tuple[Runtime, Runtime]) -> None:
+    from actors.creator_check import CheckResult
+    from domain.creator_commands import AddCreator, UpdateCreator
+
+    a, b = hosts
+    a.creators.add(parse_command(AddCreator, {"name": "Jane",
+                                              "url": "https://example.com/@jane"})).get()
+    assert b.creators.names(True, None).get() == ["Jane"]  # b follows a's creators
+    result = CheckResult(reachable=True, reason=None, http_status=200,
+                         final_url="https://example.com/@jane", title="Jane",
+                         canonical_url=None, fingerprint="f1", latency_ms=12.0,
+                         proxy_id=None, attempts=1)
+    assert b.creators.record("jane", result).get()["first"] is True
+    # a changes the creator while b's copy is a version behind: b's next check still lands
+    a.creators.update(parse_command(UpdateCreator, {"name": "jane", "priority": 1})).get()
+    recorded = b.creators.record("jane", result).get()
+    assert recorded["first"] is False
+    a.creators.record("jane", result).get()  # and a, a version behind b, too
+    a.settle()
+    with a.reader() as conn:
+        checks = conn.execute("SELECT checks, priority FROM creators").fetchall()
+    assert [tuple(r) for r in checks] == [(3, 1)]
