@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from actors.base import VipbActor
+from actors.follow import ChangedSince
 from actors.writer import EventWriter
 from adapters.alerts import MailServerConfig
 from adapters.secrets import DataKeyStore
+from adapters.store import ShreddedEventError
 from domain import rules
 from domain.alert import MAIL_SERVER_ID, AlertRule, MailServer
 from domain.alert_commands import AddAlertRule, RemoveAlertRule, SetMailServer
@@ -37,12 +39,21 @@ def shown_target(command: AddAlertRule) -> str:
     return f"{parts.scheme}://{host}/" + ("..." if parts.path.strip("/") or parts.query else "")
 
 
+RULE_TOPICS = [f"{AlertRule.__module__}:{AlertRule.__qualname__}.{name}"
+               for name in ("AlertRuleAdded", "AlertRuleRemoved")]
+
+
 class AlertRulesActor(VipbActor):
     """Owns every ``AlertRule`` and the ``MailServer``."""
 
     def __init__(self, writer: EventWriter, keys: DataKeyStore,
-                 known_ids: Callable[[], list[str]], egress: EgressPolicy) -> None:
+                 known_ids: Callable[[], list[str]], egress: EgressPolicy,
+                 shared: bool = False) -> None:
+        """``shared``: hosts share the store; rules other hosts add or remove are
+        followed (the courier may run on any of them)."""
         super().__init__()
+        self._shared = shared
+        self._others: ChangedSince | None = None
         self._writer = writer
         self._keys = keys
         self._known_ids = known_ids
@@ -51,12 +62,33 @@ class AlertRulesActor(VipbActor):
 
     def _all(self) -> dict[str, AlertRule]:
         if self._rules is None:
+            if self._shared:
+                self._others = ChangedSince(self._writer.app.recorder, RULE_TOPICS)
             self._rules = {}
             for rule_id in self._known_ids():
                 rule = self._writer.load(AlertRule, UUID(rule_id))
                 if rule is not None and not rule.removed:
                     self._rules[rule.name.casefold()] = rule
+        elif self._others is not None:
+            for changed in self._others.take():
+                self._reload(changed)
         return self._rules
+
+    def _reload(self, rule_id: UUID) -> None:
+        """Read a rule another host (or this one) changed; a removed one is dropped, and
+        with it this process's cached copy of its destroyed key."""
+        assert self._rules is not None
+        for name, cached in list(self._rules.items()):
+            if cached.id == rule_id:
+                del self._rules[name]
+        try:
+            rule = self._writer.load(AlertRule, rule_id)
+        except ShreddedEventError:
+            rule = None  # removed: its key is gone
+        if rule is None or rule.removed:
+            self._keys.evict(rule_id)
+            return
+        self._rules[rule.name.casefold()] = rule
 
     def get(self, name: str) -> AlertRule:
         """The rule named ``name`` (any case); refused when there is none."""
@@ -96,7 +128,7 @@ class AlertRulesActor(VipbActor):
         rule.remove()
         ids = self._writer.save(rule)
         self._keys.destroy(rule.id)
-        del self._all()[command.name.casefold()]
+        self._all().pop(command.name.casefold(), None)  # (a follower may have dropped it)
         return Ack.of(rule.id, ids)
 
     def target(self, rule_id: str) -> dict[str, Any] | None:

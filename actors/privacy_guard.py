@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from actors.base import VipbActor
+from actors.follow import ChangedSince
 from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
 from adapters.egress import EgressGuard
 from adapters.fingerprints import DESKTOP_OS, MOBILE_OS, generate_fingerprint
-from domain.errors import ProfileNotFoundError, ValidationError
+from domain.errors import ConcurrencyError, ProfileNotFoundError, ValidationError
 from domain.fingerprint import Fingerprint
 from domain.locales import languages_for, locale_for, timezone_for
 from domain.privacy import PrivacyProfile, WebRTCMode, profile_id
@@ -35,12 +36,22 @@ log = logging.getLogger(__name__)
 _CHROME = re.compile(r"Chrome/[\d.]+")  # tabs claim the running engine's version
 
 
+PROFILE_TOPICS = [f"{PrivacyProfile.__module__}:{PrivacyProfile.__qualname__}.{name}"
+                  for name in ("PrivacyProfileCreated", "PrivacySettingsChanged",
+                               "FingerprintRegenerated", "PrivacyProfileRemoved",
+                               "PrivacyProfileRecreated")]
+
+
 class PrivacyGuardActor(VipbActor):
     """Profiles by name, the shared tracker blocker, and tab setups built from both."""
 
     def __init__(self, writer: EventWriter, filter_lists: Sequence[str] = (),
-                 egress: EgressGuard | None = None) -> None:
+                 egress: EgressGuard | None = None, shared: bool = False) -> None:
+        """``shared``: hosts share the store; profiles other hosts change are read
+        afresh."""
         super().__init__()
+        self._others = (ChangedSince(writer.app.recorder, PROFILE_TOPICS) if shared
+                        else None)
         self._writer = writer
         self._filter_lists = list(filter_lists)
         self._egress = egress  # filter lists at URLs are fetched through it
@@ -52,6 +63,9 @@ class PrivacyGuardActor(VipbActor):
     def _stored(self, name: str) -> PrivacyProfile | None:
         """The profile aggregate of ``name``, removed or not."""
         key = name.casefold()
+        if self._others is not None:  # drop what other hosts changed since
+            for changed in self._others.take():
+                self._profiles = {k: p for k, p in self._profiles.items() if p.id != changed}
         profile = self._profiles.get(key)
         if profile is None:
             profile = self._writer.load(PrivacyProfile, profile_id(name))
@@ -82,7 +96,17 @@ class PrivacyGuardActor(VipbActor):
                 locale=locale, timezone=timezone or _home_zone(locale),
                 follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
                 tracker_blocking=False)
-        self._writer.save(profile)
+        try:
+            self._writer.save(profile)
+        except ConcurrencyError:
+            if self._others is None:
+                raise
+            # another host made (or remade) it first: theirs is the profile
+            self._profiles.pop(name.casefold(), None)
+            stored = self._load(name)
+            if stored is None:
+                raise
+            return stored
         self._profiles[name.casefold()] = profile
         return profile
 

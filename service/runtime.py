@@ -264,7 +264,7 @@ class Runtime:
                                      max_cached_actors=max_proxy_actors,
                                      supervision=self.supervision)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists,
-                                                 self.egress)
+                                                 self.egress, shared=shared)
         self.guard = proxy_of(self.guard_ref)
         self._engine: BrowserEngine | None = None
         self._tabs_ref: pykka.ActorRef[TabSupervisorActor] | None = None
@@ -335,7 +335,8 @@ class Runtime:
     def _start_alerts(self, clock: Callable[[], float]) -> None:
         settings = self.settings
         self.alert_rules_ref = AlertRulesActor.start(
-            self.writer, self.keystore, self._alert_rule_ids, settings.egress_policy())
+            self.writer, self.keystore, self._alert_rule_ids, settings.egress_policy(),
+            shared=isinstance(self.store, PostgresBackend))
         rules = proxy_of(self.alert_rules_ref)
         reads = SettledReads(self.reader, self.settle)
         self.courier = AlertCourier(

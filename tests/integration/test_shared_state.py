@@ -116,3 +116,24 @@ def test_creators_added_on_one_host_are_checked_on_another(
     with a.reader() as conn:
         checks = conn.execute("SELECT checks, priority FROM creators").fetchall()
     assert [tuple(r) for r in checks] == [(3, 1)]
+
+
+def test_profiles_and_alert_rules_changed_on_one_host_are_read_afresh_on_another(
+        hosts: tuple[Runtime, Runtime]) -> None:
+    from domain.alert_commands import AddAlertRule, RemoveAlertRule
+    from domain.tab_commands import ToggleTrackerBlocking
+
+    a, b = hosts
+    assert b.guard.profile("default").get().tracker_blocking is False  # b made it
+    a.guard.toggle_blocking(parse_command(ToggleTrackerBlocking, {"enabled": True})).get()
+    assert b.guard.profile("default").get().tracker_blocking is True  # a's change, on b
+    a.guard.profile("default-mobile").get()  # a and b ask for a new default at once...
+    assert b.guard.profile("default-mobile").get().name == "default-mobile"  # ...one made it
+    rules = [pykka.ActorProxy(actor_ref=rt.alert_rules_ref) for rt in (a, b)]
+    rules[0].add(parse_command(AddAlertRule, {
+        "name": "top3", "kind": "enters-top", "threshold": 3,
+        "webhook_url": "https://hooks.example.com/x", "secret": "0123456789abcdef"})).get()
+    assert rules[1].get("TOP3").get().threshold == 3  # the courier may run on b
+    rules[1].remove(parse_command(RemoveAlertRule, {"name": "top3"})).get()
+    with pytest.raises(Exception, match="no alert rule named"):
+        rules[0].get("top3").get()
