@@ -32,6 +32,7 @@ def _generator(os_names: tuple[str, ...], mobile: bool) -> Any:
 # browserforge's data holds a few devices with impossible core counts (640): a data error,
 # read as the most common count of its desktops
 MAX_CORES, COMMON_CORES = 128, 8
+PHONE_DRAWS = 32  # tablets are ~3% of the mobile draws: 32 in a row never happen
 
 
 def _cores(value: int | None) -> int:
@@ -52,9 +53,15 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
                               field="os")
     with _lock:
         state = random.getstate()
-        random.seed(seed)
         try:
-            fp = _generator(tuple(os_names), mobile).generate()
+            # browserforge's mobile devices include Android tablets (about 3 in 100: their
+            # user agent lacks "Mobile" and sites serve them the tablet page); a phone is
+            # asked for, so draw again from a seed derived from this one until it is one
+            for draw in range(PHONE_DRAWS):
+                random.seed(seed if draw == 0 else f"{seed}/{draw}")
+                fp = _generator(tuple(os_names), mobile).generate()
+                if not mobile or " Mobile" in fp.navigator.userAgent:
+                    break
         finally:
             random.setstate(state)
     nav = fp.navigator

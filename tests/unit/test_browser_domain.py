@@ -239,3 +239,14 @@ def test_font_dirs_of_dead_processes_are_swept_and_live_ones_kept(tmp_path: Path
     made = font_dir(tmp_path)
     assert made.name.startswith(f"vipb-fonts-{os.getpid()}-") and made.is_dir()
     assert not dead.exists() and alive.exists() and other.exists()
+
+
+def test_a_mobile_profile_is_always_a_phone_never_a_tablet() -> None:
+    """browserforge's Android devices include tablets (seed 175 drew one: "Android 10; K"
+    without "Mobile", a 866x1386 screen); a mobile search must come from a phone."""
+    from adapters.fingerprints import MOBILE_OS, generate_fingerprint
+
+    for seed in (175, *range(60)):
+        fp = generate_fingerprint(seed, MOBILE_OS)
+        assert " Mobile" in fp.user_agent and fp.mobile, (seed, fp.user_agent)
+    assert generate_fingerprint(175, MOBILE_OS) == generate_fingerprint(175, MOBILE_OS)
