@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from actors.base import VipbActor
-from actors.follow import ChangedSince
+from actors.follow import ChangedSince, replace_cached
 from actors.writer import EventWriter
 from adapters.alerts import MailServerConfig
 from adapters.secrets import DataKeyStore
@@ -78,17 +78,12 @@ class AlertRulesActor(VipbActor):
         """Read a rule another host (or this one) changed; a removed one is dropped, and
         with it this process's cached copy of its destroyed key."""
         assert self._rules is not None
-        for name, cached in list(self._rules.items()):
-            if cached.id == rule_id:
-                del self._rules[name]
         try:
             rule = self._writer.load(AlertRule, rule_id)
         except ShreddedEventError:
             rule = None  # removed: its key is gone
-        if rule is None or rule.removed:
+        if replace_cached(self._rules, rule_id, rule) is None:
             self._keys.evict(rule_id)
-            return
-        self._rules[rule.name.casefold()] = rule
 
     def get(self, name: str) -> AlertRule:
         """The rule named ``name`` (any case); refused when there is none."""

@@ -21,7 +21,7 @@ import pykka
 
 from actors.base import VipbActor
 from actors.creator_check import CheckResult, CreatorCheck
-from actors.follow import ChangedSince
+from actors.follow import ChangedSince, replace_cached
 from actors.writer import EventWriter
 from domain import rules
 from domain.creator import Creator
@@ -65,14 +65,8 @@ class CreatorWatchActor(VipbActor):
     def _reload(self, creator_id: UUID) -> Creator | None:
         """The creator as the store has it now (None: removed), cached by name."""
         assert self._creators is not None
-        creator = self._writer.load(Creator, creator_id)
-        for name, cached in list(self._creators.items()):
-            if cached.id == creator_id:
-                del self._creators[name]
-        if creator is None or creator.removed:
-            return None
-        self._creators[creator.name.casefold()] = creator
-        return creator
+        return replace_cached(self._creators, creator_id,
+                              self._writer.load(Creator, creator_id))
 
     def get(self, name: str) -> Creator:
         """The creator named ``name`` (any case); refused when there is none."""

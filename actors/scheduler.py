@@ -28,7 +28,7 @@ import pykka
 
 from actors.base import VipbActor
 from actors.creator_watch import CreatorRunner
-from actors.follow import ChangedSince
+from actors.follow import ChangedSince, replace_cached
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
 from domain.errors import BaseError, ConcurrencyError, ValidationError
@@ -93,14 +93,8 @@ class SchedulerActor(VipbActor):
     def _reload(self, schedule_id: UUID) -> Schedule | None:
         """The schedule as the store has it now (None: removed), cached by name."""
         assert self._schedules is not None
-        schedule = self._writer.load(Schedule, schedule_id)
-        for name, cached in list(self._schedules.items()):
-            if cached.id == schedule_id:
-                del self._schedules[name]
-        if schedule is None or schedule.removed:
-            return None
-        self._schedules[schedule.name.casefold()] = schedule
-        return schedule
+        return replace_cached(self._schedules, schedule_id,
+                              self._writer.load(Schedule, schedule_id))
 
     def _get(self, name: str) -> Schedule:
         schedule = self._all().get(name.casefold())
