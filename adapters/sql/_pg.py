@@ -20,7 +20,6 @@ from typing import Any, cast
 import psycopg
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import TransactionStatus
-from psycopg.types import TypeInfo
 
 from adapters.sql._dialect import to_postgres
 
@@ -82,9 +81,7 @@ def configure(conn: psycopg.Connection[Any]) -> None:
     """Set up a fresh connection: autocommit, SQLite-shaped values, UTC."""
     conn.autocommit = True
     conn.adapters.register_dumper(bool, _BoolAsInt)
-    info = TypeInfo.fetch(conn, "numeric")
-    assert info is not None
-    conn.adapters.register_loader(info.oid, _NumericAsNumber)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)  # built in: no lookup
     conn.execute("SET TIME ZONE 'UTC'")
 
 
