@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pykka
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from actors.search_worker import RetryPolicy
+from actors.search_worker import CancelToken, RetryPolicy
 from actors.tab_actor import PROXY_ERRORS
 from actors.tab_supervisor import TabSupervisorActor
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
@@ -91,30 +90,39 @@ class CreatorCheck:
                  policy: RetryPolicy) -> None:
         self._tabs = tabs
         self._policy = policy
-        self._stopping = threading.Event()
+        self._stopping = CancelToken()
 
     def stop(self) -> None:
-        """No more retries: a check waiting to retry ends now with its last failure (the
-        host is stopping)."""
-        self._stopping.set()
+        """No more retries: a check waiting to retry ends now with its last failure, and a
+        page loading now is aborted (the host is stopping)."""
+        self._stopping.cancel("host stopping", interrupted=True)
+
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop`` was called."""
+        return self._stopping.is_set
 
     def _wait(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
+        self._stopping.sleep(seconds)
 
-    def run(self, url: str, label: str, profile: str, proxy: str,
-            country: str | None) -> CheckResult:
+    def run(self, url: str, label: str, profile: str, proxy: str, country: str | None,
+            first: int = 1, before: Callable[[int], None] | None = None) -> CheckResult:
         """Check ``url``; a failure after the last attempt is a result too (unreachable,
-        with its reason)."""
-        attempts = 0
+        with its reason). Attempts are numbered from ``first`` (a check another host began
+        counts on); ``before`` is told each attempt's number before it starts (what it
+        raises, other than ``CheckFailed``, ends the check)."""
+        attempts = first - 1
         avoid: list[str] = []
 
         failures: list[CheckFailed] = []
 
         def attempt() -> CheckResult:
             nonlocal attempts
-            if failures and self._stopping.is_set():
+            if failures and self._stopping.is_set:
                 raise failures[-1]  # stopped while waiting to retry: the last one stands
             attempts += 1
+            if before is not None:
+                before(attempts)
             try:
                 return self._attempt(url, label, profile, proxy, country, attempts, avoid)
             except CheckFailed as exc:
@@ -127,7 +135,7 @@ class CreatorCheck:
             wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
                                          jitter=policy.jitter),
             retry=retry_if_exception(lambda e: isinstance(e, CheckFailed) and e.retryable
-                                     and not self._stopping.is_set()),
+                                     and not self._stopping.is_set),
             sleep=self._wait, reraise=True)
         try:
             return retrying(attempt)
@@ -156,9 +164,14 @@ class CreatorCheck:
                 tab_id = ""
                 raise CheckFailed("no_tab", exc.message, retryable=True) from None
             proxy_id = opened.get("proxy_id")
+            page_handle = tab.page_handle().get(timeout=TIMEOUT)
             try:
-                seen = tab.navigate(url).get(timeout=TIMEOUT)
+                with self._stopping.aborting(page_handle.abort):
+                    seen = tab.navigate(url).get(timeout=TIMEOUT)
             except BaseError as exc:
+                if self._stopping.is_set:
+                    raise CheckFailed("interrupted", "the host stopped during the load",
+                                      retryable=False, seen={"proxy_id": proxy_id}) from None
                 failure = _load_failure(exc.message)
                 failure.seen = {"proxy_id": proxy_id}
                 if proxy_id and failure.reason in ("proxy", "timeout"):

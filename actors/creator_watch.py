@@ -10,23 +10,18 @@ changed is recorded again on the fresh one.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-import pykka
-
 from actors.base import VipbActor
-from actors.creator_check import CheckResult, CreatorCheck
+from actors.claims import ClaimLost
+from actors.creator_check import CheckResult
 from actors.follow import ChangedSince, replace_cached
 from actors.writer import EventWriter
-from domain import rules
-from domain.creator import Creator
+from domain.creator import Creator, CreatorCheckTask
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
-from domain.egress import EgressPolicy
 from domain.errors import ConcurrencyError, ValidationError
 from domain.results import Ack
 
@@ -100,28 +95,71 @@ class CreatorWatchActor(VipbActor):
                 found.append(creator.name)
         return found
 
+    def check_targets(self, everyone: bool, names: list[str] | None) -> list[tuple[str, str]]:
+        """(id, name) of each creator a schedule's run checks (see ``names``, not strict)."""
+        creators = self._all()
+        return [(str(creators[n.casefold()].id), n)
+                for n in self.names(everyone, names, strict=False)]
+
     def target(self, name: str) -> tuple[str, str]:
         """(name as added, URL) of the creator to check."""
         creator = self.get(name)
         return creator.name, creator.url
 
-    def record(self, name: str, result: CheckResult) -> dict[str, Any]:
+    def target_of(self, creator_id: str) -> tuple[str, str, bool] | None:
+        """(name, URL, enabled) of the creator with that id as this host knows it now
+        (None: removed)."""
+        creator = self._by_id(creator_id)
+        return None if creator is None else (creator.name, creator.url, creator.enabled)
+
+    def _by_id(self, creator_id: str) -> Creator | None:
+        return next((c for c in self._all().values() if str(c.id) == creator_id), None)
+
+    def record(self, name: str, result: CheckResult,
+               task: CreatorCheckTask | None = None) -> dict[str, Any]:
         """Record a finished check (``changed`` decided by the aggregate); the reply of
-        ``automation:check-creator``."""
-        creator = self.get(name)
-        changed = creator.record_check(**result.fields())
+        ``automation:check-creator``. With the scheduled ``task`` it checked, the task is
+        finished in the same transaction: ``ClaimLost`` when another host took the task
+        over meanwhile (that host records the check, this one nothing)."""
+        creator = self.get(name) if task is None else self._by_id(task.creator_id)
+        if creator is None:
+            assert task is not None
+            return self._skip(task, "the creator was removed while it was checked")
+        expected = task.version if task is not None else 0
+        changed = self._checked(creator, result, task)
         try:
-            ids = self._writer.save(creator)
+            ids = self._writer.save(creator, *([task] if task is not None else []))
         except ConcurrencyError:
-            fresh = self._reload(creator.id) if self._shared else None
-            if fresh is None:
+            fresh = self._reload(creator.id)  # the cached one holds the check not saved
+            if task is not None:
+                task = self._writer.load(CreatorCheckTask, task.id)
+                if task is None or task.version != expected:
+                    raise ClaimLost() from None
+                if fresh is None:
+                    return self._skip(task, "the creator was removed while it was checked")
+            if fresh is None or not self._shared:
                 raise
             creator = fresh  # another host changed it meanwhile: record on what is there
-            changed = creator.record_check(**result.fields())
-            ids = self._writer.save(creator)
+            changed = self._checked(creator, result, task)
+            ids = self._writer.save(creator, *([task] if task is not None else []))
         return {"name": creator.name, "url": creator.url, **result.fields(),
                 "changed": changed, "first": creator.checks == 1,
                 "position": ids[-1] if ids else 0}
+
+    @staticmethod
+    def _checked(creator: Creator, result: CheckResult, task: CreatorCheckTask | None) -> bool:
+        changed = creator.record_check(**result.fields())
+        if task is not None:
+            task.finished_with(outcome="checked", note=None)
+        return changed
+
+    def _skip(self, task: CreatorCheckTask, note: str) -> dict[str, Any]:
+        task.finished_with(outcome="skipped", note=note)
+        try:
+            self._writer.save(task)
+        except ConcurrencyError:
+            raise ClaimLost() from None
+        return {"name": task.name, "skipped": note}
 
     def add(self, command: AddCreator) -> Ack:
         """Watch a new page under a name no other watched creator has."""
@@ -153,61 +191,3 @@ class CreatorWatchActor(VipbActor):
         ids = self._writer.save(creator)
         self._all().pop(command.name.casefold(), None)  # (a follower may have dropped it)
         return Ack.of(creator.id, ids)
-
-
-class CreatorRunner:
-    """Creator checks started in the background (by schedules): at most ``workers`` at once;
-    a creator whose previous check still runs is not started again."""
-
-    def __init__(self, check: CreatorCheck, watch: pykka.ActorProxy[CreatorWatchActor],
-                 egress: EgressPolicy, workers: int) -> None:
-        self._check = check
-        self._watch = watch
-        self._egress = egress
-        self._pool = ThreadPoolExecutor(max_workers=workers,
-                                        thread_name_prefix="vipb-creator-check")
-        self._running: set[str] = set()
-        self._lock = threading.Lock()
-
-    def names(self, everyone: bool, names: list[str] | None,
-              strict: bool = True) -> list[str]:
-        """See ``CreatorWatchActor.names``."""
-        found: list[str] = self._watch.names(everyone, names, strict).get(timeout=60)
-        return found
-
-    def check_now(self, name: str, profile: str, proxy: str,
-                  country: str | None) -> dict[str, Any]:
-        """Check the creator in the calling thread (the watch actor stays free) and record
-        it there; the recorded check (``automation:check-creator``'s reply)."""
-        shown, url = self._watch.target(name).get(timeout=60)
-        rules.require_public_target(url, self._egress, "url")  # the policy may have changed
-        result = self._check.run(url, f"creator {shown}", profile, proxy, country)
-        recorded: dict[str, Any] = self._watch.record(shown, result).get(timeout=60)
-        return recorded
-
-    def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
-        """Start checks of ``names``; returns those started (not already running)."""
-        started: list[str] = []
-        for name in names:
-            with self._lock:
-                if name.casefold() in self._running:
-                    continue
-                self._running.add(name.casefold())
-            started.append(name)
-            self._pool.submit(self._one, name, profile, proxy)
-        return started
-
-    def _one(self, name: str, profile: str, proxy: str) -> None:
-        try:
-            self.check_now(name, profile, proxy, None)
-        except Exception:
-            log.exception("scheduled check of creator %s failed", name)
-        finally:
-            with self._lock:
-                self._running.discard(name.casefold())
-
-    def close(self) -> None:
-        """Drop checks not started; running ones stop retrying and finish with what they
-        have (their tabs close with the host)."""
-        self._check.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)

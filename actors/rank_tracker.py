@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pykka
 
 from actors.base import VipbActor
+from actors.claims import SCAN_INTERVAL, Claims
 from actors.search_worker import (
     CancelToken,
-    Lease,
     Outcome,
     RetryPolicy,
     Run,
@@ -59,24 +58,6 @@ from domain.results import Ack
 from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 
 log = logging.getLogger(__name__)
-
-SCAN_INTERVAL = 2.0  # seconds between looks for claimable work on a shared store
-
-
-@dataclass(frozen=True)
-class Claims:
-    """How this host claims search tasks on a shared store."""
-
-    host_id: str
-    lease: float  # seconds a claim holds without renewal
-    candidates: Callable[[str, datetime, int], list[str]]  # (host, now, limit) -> task ids
-    pending: Callable[[str], int]  # origin -> unfinished tasks of it, cluster-wide
-    clock: Callable[[], float] = time.time
-
-    def now(self) -> datetime:
-        """The time leases are measured by."""
-        return datetime.fromtimestamp(self.clock(), UTC)
-
 
 @dataclass(frozen=True)
 class Scan:
@@ -294,9 +275,7 @@ class RankTrackerActor(VipbActor):
             worker = SearchWorkerActor.start(
                 task, self._writer, self._tabs, self._engines, token,
                 self.actor_ref, self._policy, self._outcome,
-                lease=None if self._claims is None else Lease(self._claims.host_id,
-                                                              self._claims.lease,
-                                                              self._claims.clock))
+                lease=None if self._claims is None else self._claims.holding())
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
 

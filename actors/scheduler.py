@@ -27,10 +27,11 @@ from uuid import UUID
 import pykka
 
 from actors.base import VipbActor
-from actors.creator_watch import CreatorRunner
+from actors.creator_runner import CreatorRunner
 from actors.follow import ChangedSince, replace_cached
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
+from domain.creator import CreatorCheckTask
 from domain.errors import BaseError, ConcurrencyError, ValidationError
 from domain.rank import Schedule, SearchTask, fold_keyword
 from domain.rank_commands import CreateSchedule, StartSearch
@@ -203,11 +204,12 @@ class SchedulerActor(VipbActor):
                 return
             schedule, scheduled_for = fresh, latest
         tasks, note = self._prepare(schedule)
-        names = self._creator_names(schedule)
+        checks = self._prepare_checks(schedule)
         schedule.triggered(scheduled_for=scheduled_for, missed=missed,
-                           task_ids=[str(t.id) for t in tasks], note=note, creators=names)
+                           task_ids=[str(t.id) for t in tasks], note=note,
+                           creators=_names(checks))
         try:
-            self._writer.save(*tasks, schedule)  # the run and its tasks: both or neither
+            self._writer.save(*tasks, *(checks or ()), schedule)  # the run, or nothing of it
         except ConcurrencyError:
             if not self._shared:
                 raise
@@ -219,30 +221,32 @@ class SchedulerActor(VipbActor):
             log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
         if tasks:
             self._tracker.accept(tasks).get()
-        self._start_creators(schedule, names)
+        self._start_checks(checks)
 
-    def _creator_names(self, schedule: Schedule) -> list[str] | None:
-        """The creators a run of the schedule checks (None: it checks none)."""
+    def _prepare_checks(self, schedule: Schedule) -> list[CreatorCheckTask] | None:
+        """The creator checks of a run, not saved yet (None: the schedule checks none)."""
         if not schedule.checks_creators or self._creators is None:
             return None
-        return self._creators.names(schedule.all_creators, schedule.creators, strict=False)
+        return self._creators.prepare(schedule.all_creators, schedule.creators,
+                                      schedule.profile, schedule.proxy,
+                                      f"schedule:{schedule.name}")
 
-    def _start_creators(self, schedule: Schedule, names: list[str] | None) -> None:
-        """Start the run's creator checks in the background (once it is on record)."""
-        if names is not None and self._creators is not None:
-            self._creators.start(names, schedule.profile, schedule.proxy)
+    def _start_checks(self, checks: list[CreatorCheckTask] | None) -> None:
+        """Run the run's creator checks in the background (once they are on record)."""
+        if checks and self._creators is not None:
+            self._creators.accept(checks)
 
     def run_now(self, name: str) -> dict[str, Any]:
         """Queue the schedule's searches now, paused or not; its next cron run is unchanged.
         Keywords already queued or running are not queued twice."""
         schedule = self._get(name)
         tasks, note = self._prepare(schedule)
-        names = self._creator_names(schedule)
+        checks = self._prepare_checks(schedule)
         schedule.ran_on_request(at=self._now(), task_ids=[str(t.id) for t in tasks],
-                                note=note, creators=names)
-        ids = self._writer.save(*tasks, schedule)
+                                note=note, creators=_names(checks))
+        ids = self._writer.save(*tasks, *(checks or ()), schedule)
         described = self._tracker.accept(tasks).get() if tasks else []
-        self._start_creators(schedule, names)
+        self._start_checks(checks)
         return {"name": schedule.name, "tasks": described, "note": note,
                 "position": ids[-1] if ids else 0}
 
@@ -291,6 +295,11 @@ class SchedulerActor(VipbActor):
         """Stop the ticker thread."""
         if self._ticker is not None:
             self._ticker.stop()
+
+
+def _names(checks: list[CreatorCheckTask] | None) -> list[str] | None:
+    """The creators a run checks, as its event records them (None: it checks none)."""
+    return None if checks is None else [check.name for check in checks]
 
 
 class Ticker:

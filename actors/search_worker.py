@@ -28,7 +28,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pykka
@@ -41,12 +40,13 @@ from tenacity import (
 )
 
 from actors.base import VipbActor
+from actors.claims import ClaimHolder, ClaimLost, Lease
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engine, Engines, SerpBlockedError, SerpError, SerpResult
-from domain.errors import BaseError, ConcurrencyError, ProfileNotFoundError, ProxyNotFoundError
+from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
 
@@ -123,23 +123,6 @@ class CancelToken:
         self._event.wait(seconds)
 
 
-@dataclass(frozen=True)
-class Lease:
-    """The claim this host holds on the task: renewed every ``seconds / 3``."""
-
-    host_id: str
-    seconds: float
-    clock: Callable[[], float]
-
-    def until(self) -> datetime:
-        """A lease from now."""
-        return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=self.seconds)
-
-
-class ClaimLost(Exception):
-    """Another host changed the task: it holds the claim now."""
-
-
 class AttemptFailed(Exception):
     """One attempt failed; ``retryable`` when another attempt may not meet the reason (a
     profile or proxy that does not exist fails every attempt the same way)."""
@@ -192,9 +175,8 @@ class SearchWorkerActor(VipbActor):
                  lease: Lease | None = None) -> None:
         super().__init__()
         self._lease = lease
-        self._saving = threading.Lock()  # one change + save at a time (renewals too)
-        self._lost = False
-        self._running = threading.Event()
+        self._claim = ClaimHolder(task, writer, lease, lambda t, held: t.lease_renewed(
+            host_id=held.host_id, lease_until=held.until()))
         self._task = task
         self._writer = writer
         self._tabs = tabs
@@ -207,7 +189,8 @@ class SearchWorkerActor(VipbActor):
     def on_receive(self, message: Any) -> Any:
         """``Run``: do the task, tell the tracker, stop."""
         if isinstance(message, Run):
-            renewer = self._renew_in_background()
+            self._claim.start_renewing(lambda: self._token.cancel(
+                "another host took the task over", interrupted=True))
             try:
                 self._run()
             except ClaimLost:
@@ -217,9 +200,7 @@ class SearchWorkerActor(VipbActor):
                 log.exception("search task %s: unexpected error", self._task.id)
                 self._give_up(f"internal error: {type(exc).__name__}: {exc}")
             finally:
-                self._running.set()
-                if renewer is not None:
-                    renewer.join()
+                self._claim.stop_renewing()
                 with contextlib.suppress(pykka.ActorDeadError):  # tracker stopping: it knows
                     self._done.tell(TaskDone(str(self._task.id)))
                 self.stop()
@@ -228,38 +209,7 @@ class SearchWorkerActor(VipbActor):
     def _commit(self, change: Callable[[SearchTask], None]) -> None:
         """Apply ``change`` to the task and save it; on a shared store a version conflict
         means another host holds the task now (``ClaimLost``)."""
-        with self._saving:
-            if self._lost:
-                raise ClaimLost()
-            change(self._task)
-            try:
-                self._writer.save(self._task)
-            except ConcurrencyError:
-                if self._lease is None:
-                    raise
-                self._lost = True
-                raise ClaimLost() from None
-
-    def _renew_in_background(self) -> threading.Thread | None:
-        lease = self._lease
-        if lease is None:
-            return None
-
-        def renew() -> None:
-            while not self._running.wait(lease.seconds / 3):
-                try:
-                    self._commit(lambda t: t.lease_renewed(host_id=lease.host_id,
-                                                          lease_until=lease.until()))
-                except ClaimLost:
-                    self._token.cancel("another host took the task over", interrupted=True)
-                    return
-                except Exception:
-                    log.exception("search task %s: renewing its lease failed", self._task.id)
-
-        thread = threading.Thread(target=renew, name=f"vipb-lease-{self._task.id.hex[:8]}",
-                                  daemon=True)
-        thread.start()
-        return thread
+        self._claim.commit(change)
 
     def _retrying(self) -> Retrying:
         policy = self._policy
@@ -351,7 +301,7 @@ class SearchWorkerActor(VipbActor):
 
     def _cancelled(self) -> None:
         token, lease = self._token, self._lease
-        if self._lost:
+        if self._claim.lost:
             return  # the host that took the task over records what happens to it
 
         def change(task: SearchTask) -> None:

@@ -35,8 +35,10 @@ CREATE TABLE IF NOT EXISTS hosts (
     stopped_at TIMESTAMPTZ,
     leader BOOLEAN NOT NULL DEFAULT false,
     running INTEGER NOT NULL DEFAULT 0,
-    queued INTEGER NOT NULL DEFAULT 0
+    queued INTEGER NOT NULL DEFAULT 0,
+    checks INTEGER NOT NULL DEFAULT 0
 )"""
+_CHECKS = "ALTER TABLE hosts ADD COLUMN IF NOT EXISTS checks INTEGER NOT NULL DEFAULT 0"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class HostRow:
     leader: bool
     running: int
     queued: int
+    checks: int  # creator checks queued or running there
     silent_for: float  # seconds since its last heartbeat, by the database's clock
 
     def as_dict(self, stale_after: float) -> dict[str, Any]:
@@ -61,7 +64,8 @@ class HostRow:
         return {"host_id": self.host_id, "state": state, "pid": self.pid,
                 "version": self.version, "started_at": self.started_at.isoformat(),
                 "heartbeat_age": round(self.silent_for, 1), "projects": self.leader,
-                "searches_running": self.running, "searches_queued": self.queued}
+                "searches_running": self.running, "searches_queued": self.queued,
+                "creator_checks": self.checks}
 
 
 class HostRegistry:
@@ -85,6 +89,7 @@ class HostRegistry:
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext('hosts-table'))",
                          (_VIPB,))
             conn.execute(_HOSTS)
+            conn.execute(_CHECKS)  # (a table made before creator checks were claimed)
 
     def join(self, version: str) -> None:
         """This host is up (a host id seen before is taken over: same machine, new run)."""
@@ -93,10 +98,11 @@ class HostRegistry:
                 "INSERT INTO hosts (host_id, pid, version, started_at, heartbeat_at) "
                 "VALUES (%s, %s, %s, now(), now()) ON CONFLICT (host_id) DO UPDATE SET "
                 "pid=excluded.pid, version=excluded.version, started_at=now(), "
-                "heartbeat_at=now(), stopped_at=NULL, leader=false, running=0, queued=0",
+                "heartbeat_at=now(), stopped_at=NULL, leader=false, running=0, queued=0, "
+                "checks=0",
                 (self.host_id, os.getpid(), version))
 
-    def beat(self, leader: bool, running: int, queued: int) -> None:
+    def beat(self, leader: bool, running: int, queued: int, checks: int = 0) -> None:
         """A heartbeat with what this host does now. The projector's lock is held by one
         session at a time: its holder clears what a killed predecessor's row still says."""
         with self._lock:
@@ -105,25 +111,25 @@ class HostRegistry:
                                    "host_id <> %s", (self.host_id,))
             self._db().execute(
                 "UPDATE hosts SET heartbeat_at=now(), leader=(%s <> 0), running=%s, "
-                "queued=%s WHERE host_id=%s",  # bools go out as 0/1 on our connections
-                (leader, running, queued, self.host_id))
+                "queued=%s, checks=%s WHERE host_id=%s",  # bools go out as 0/1 here
+                (leader, running, queued, checks, self.host_id))
 
     def leave(self) -> None:
         """This host stops (a clean exit; a killed host just falls silent)."""
         with self._lock, contextlib.suppress(psycopg.Error):
             self._db().execute("UPDATE hosts SET stopped_at=now(), leader=false, running=0, "
-                               "queued=0 WHERE host_id=%s", (self.host_id,))
+                               "queued=0, checks=0 WHERE host_id=%s", (self.host_id,))
 
     def hosts(self) -> list[HostRow]:
         """Every host that ever joined, by id."""
         with self._lock:
             rows = self._db().execute(
                 "SELECT host_id, pid, version, started_at, heartbeat_at, stopped_at, leader, "
-                "running, queued, extract(epoch FROM now() - heartbeat_at) FROM hosts "
-                "ORDER BY host_id").fetchall()
+                "running, queued, checks, extract(epoch FROM now() - heartbeat_at) "
+                "FROM hosts ORDER BY host_id").fetchall()
         return [HostRow(host_id=r[0], pid=r[1], version=r[2], started_at=r[3],
                         heartbeat_at=r[4], stopped_at=r[5], leader=r[6], running=r[7],
-                        queued=r[8], silent_for=float(r[9])) for r in rows]
+                        queued=r[8], checks=r[9], silent_for=float(r[10])) for r in rows]
 
     def close(self) -> None:
         """Close the connection."""

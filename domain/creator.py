@@ -4,15 +4,22 @@ A ``Creator`` names the page and how it is watched; each check of it is a ``Crea
 event: reachable or not and why, the HTTP status, where redirects led, the title, the
 canonical URL, a fingerprint of the main text and whether it changed since the last check.
 A check only loads the page: nothing on it is clicked, played or engaged with.
+
+A check a schedule asks for is a ``CreatorCheckTask``, queued with the schedule's run: like
+a search task it is claimed by the host that runs it (several hosts may share the store),
+resumed after a restart, taken over after a dead host's lease runs out, and finished in the
+same transaction as the creator's ``CreatorChecked``, so each is recorded once.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.claims import claimable
 from domain.errors import ValidationError
 
 EDITABLE = ("url", "platform", "priority", "enabled", "tags")
@@ -87,3 +94,60 @@ class Creator(Aggregate):
         self.checks += 1
         if reachable and fingerprint is not None:
             self.fingerprint = fingerprint
+
+
+class CreatorCheckTask(Aggregate):
+    """One scheduled check of one creator, from queue to outcome (see ``SearchTask`` for
+    claims: the same protocol, with these events)."""
+
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+
+    @event("CreatorCheckQueued")
+    def __init__(self, id: UUID, creator_id: str, name: str, origin: str, profile: str,
+                 proxy: str) -> None:
+        self.creator_id = creator_id
+        self.name = name  # as it was when queued (the creator's id is what counts)
+        self.origin = origin
+        self.profile = profile
+        self.proxy = proxy
+        self.attempts = 0
+        self.outcome: str | None = None  # checked, or skipped
+
+    @property
+    def finished(self) -> bool:
+        """Checked (the creator's ``CreatorChecked`` is on record) or skipped."""
+        return self.outcome is not None
+
+    def claimable_by(self, host_id: str, now: datetime) -> bool:
+        """See ``domain.claims.claimable``."""
+        return claimable(self.finished, self.claimed_by, self.lease_until, host_id, now)
+
+    @event("CreatorCheckClaimed")
+    def claimed(self, host_id: str, lease_until: datetime, previous: str | None) -> None:
+        """``host_id`` runs the check until ``lease_until`` unless it renews the lease;
+        ``previous``: the host whose claim it takes over (its lease ran out)."""
+        self.claimed_by = host_id
+        self.lease_until = lease_until
+
+    @event("CreatorCheckLeaseRenewed")
+    def lease_renewed(self, host_id: str, lease_until: datetime) -> None:
+        """The claiming host still runs the check."""
+        self.lease_until = lease_until
+
+    @event("CreatorCheckReleased")
+    def released(self, host_id: str, reason: str) -> None:
+        """The claiming host stopped before an outcome: any host may claim the check now."""
+        self.claimed_by = None
+        self.lease_until = None
+
+    @event("CreatorCheckStarted")
+    def started(self, attempt: int) -> None:
+        """Attempt ``attempt`` (counted on across hosts) loads the page."""
+        self.attempts = attempt
+
+    @event("CreatorCheckFinished")
+    def finished_with(self, outcome: str, note: str | None) -> None:
+        """``checked`` (recorded with the creator's ``CreatorChecked``), or ``skipped`` with
+        why (the creator was removed or disabled, or its URL is refused now)."""
+        self.outcome = outcome

@@ -17,6 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import cron as cron_times
+from domain.claims import claimable
 from domain.errors import ValidationError
 from domain.ids import named_id
 
@@ -188,11 +189,7 @@ class SearchTask(Aggregate):
     def claimable_by(self, host_id: str, now: datetime) -> bool:
         """Whether ``host_id`` may claim the task at ``now``: unfinished, and unclaimed,
         claimed by that host (a restart of it), or its lease has run out."""
-        if self.finished:
-            return False
-        if self.claimed_by is None or self.claimed_by == host_id:
-            return True
-        return self.lease_until is not None and self.lease_until <= now
+        return claimable(self.finished, self.claimed_by, self.lease_until, host_id, now)
 
     @event("SearchTaskClaimed")
     def claimed(self, host_id: str, lease_until: datetime, previous: str | None) -> None:
@@ -298,7 +295,8 @@ class Schedule(Aggregate):
                   note: str | None, creators: list[str] | None = None) -> None:
         """The schedule fired for ``scheduled_for`` (``missed`` > 0: runs owed while no host
         was up were folded into this one); ``note`` says why no task was queued;
-        ``creators``: the creator checks started."""
+        ``creators``: the creators whose checks it queued (a creator whose last check is
+        still queued or running is passed over)."""
         self.last_fire = scheduled_for
 
     @property

@@ -1,11 +1,12 @@
-"""``creators`` (each watched page with its latest check) and ``creator_watch_history``
-(every check)."""
+"""``creators`` (each watched page with its latest check), ``creator_watch_history``
+(every check) and ``creator_checks`` (the checks schedules queued, with their claims)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
 
+from projections.rank import lease_text
 from projections.sql import Connection, Cursor, replace_row, upsert
 from projections.view import EventRecord, Handler, View
 
@@ -16,10 +17,12 @@ _CHECK_ROW = upsert("creator_watch_history", (
 
 
 class CreatorsView(View):
-    """Maintains ``creators`` and ``creator_watch_history``."""
+    """Maintains ``creators``, ``creator_watch_history`` and ``creator_checks``."""
 
     name: ClassVar[str] = "creators"
-    tables: ClassVar[tuple[str, ...]] = ("creators", "creator_watch_history")
+    schema_version: ClassVar[int] = 2  # 2: creator_checks
+    tables: ClassVar[tuple[str, ...]] = ("creators", "creator_watch_history",
+                                         "creator_checks")
 
     def create(self, cur: Cursor) -> None:
         """Create both tables."""
@@ -65,11 +68,33 @@ class CreatorsView(View):
             )""")
         cur.execute("CREATE INDEX IF NOT EXISTS creator_history_time ON "
                     "creator_watch_history (creator_id, checked_at)")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS creator_checks (
+                id TEXT PRIMARY KEY,
+                creator_id TEXT NOT NULL,
+                name TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                claimed_by TEXT,
+                lease_until TEXT,
+                note TEXT,
+                queued_at TEXT NOT NULL,
+                finished_at TEXT
+            )""")
+        cur.execute("CREATE INDEX IF NOT EXISTS creator_checks_open ON "
+                    "creator_checks (state, queued_at)")
 
     def handlers(self) -> dict[str, Handler]:
         """A creator's life and its checks."""
         return {"CreatorAdded": self._added, "CreatorUpdated": self._updated,
-                "CreatorRemoved": self._removed, "CreatorChecked": self._checked}
+                "CreatorRemoved": self._removed, "CreatorChecked": self._checked,
+                "CreatorCheckQueued": self._check_queued,
+                "CreatorCheckClaimed": self._check_claimed,
+                "CreatorCheckLeaseRenewed": self._check_renewed,
+                "CreatorCheckReleased": self._check_released,
+                "CreatorCheckStarted": self._check_started,
+                "CreatorCheckFinished": self._check_finished}
 
     def _added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
@@ -110,6 +135,34 @@ class CreatorsView(View):
                     (rec.timestamp, int(s["reachable"]), s["reason"], s["http_status"],
                      s["title"], int(s["changed"]), rec.timestamp, rec.aggregate))
 
+    def _check_queued(self, cur: Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        replace_row(cur, "creator_checks", ("id",), {
+            "id": rec.aggregate, "creator_id": s["creator_id"], "name": s["name"],
+            "origin": s["origin"], "state": "queued", "queued_at": rec.timestamp})
+
+    def _check_claimed(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creator_checks SET claimed_by=?, lease_until=? WHERE id=?",
+                    (rec.state["host_id"], lease_text(rec.state["lease_until"]),
+                     rec.aggregate))
+
+    def _check_renewed(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creator_checks SET lease_until=? WHERE id=?",
+                    (lease_text(rec.state["lease_until"]), rec.aggregate))
+
+    def _check_released(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creator_checks SET claimed_by=NULL, lease_until=NULL, "
+                    "state='queued' WHERE id=?", (rec.aggregate,))
+
+    def _check_started(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creator_checks SET state='running', attempts=? WHERE id=?",
+                    (rec.state["attempt"], rec.aggregate))
+
+    def _check_finished(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("UPDATE creator_checks SET state=?, note=?, finished_at=?, "
+                    "claimed_by=NULL, lease_until=NULL WHERE id=?",
+                    (rec.state["outcome"], rec.state["note"], rec.timestamp, rec.aggregate))
+
 
 def creators(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     """Watched creators by priority (1 first), then name, with their latest check."""
@@ -138,3 +191,27 @@ def check_outcomes(conn: Connection) -> dict[str, int]:
         key = "reachable" if reachable else (reason or "unreachable")
         counts[key] = counts.get(key, 0) + count
     return counts
+
+
+def claimable_checks(conn: Connection, host_id: str, now: str, limit: int) -> list[str]:
+    """Unfinished creator checks ``host_id`` may claim at ``now`` (``lease_text``): not
+    claimed, claimed by it, or with a lease that has run out; oldest first."""
+    rows = conn.execute(
+        "SELECT id FROM creator_checks WHERE state IN ('queued', 'running') "
+        "AND (claimed_by IS NULL OR claimed_by = ? OR lease_until < ?) "
+        "ORDER BY queued_at, id LIMIT ?", (host_id, now, limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def unfinished_checks_of(conn: Connection, creator_id: str) -> int:
+    """How many checks of the creator are queued or running (on any host)."""
+    row = conn.execute("SELECT COUNT(*) FROM creator_checks WHERE creator_id = ? AND state IN "
+                       "('queued', 'running')", (creator_id,)).fetchone()
+    return int(row[0])
+
+
+def checks_by_host(conn: Connection) -> dict[str, int]:
+    """Creator checks claimed and unfinished, per host."""
+    return {str(host): int(count) for host, count in conn.execute(
+        "SELECT claimed_by, COUNT(*) FROM creator_checks WHERE claimed_by IS NOT NULL AND "
+        "state IN ('queued', 'running') GROUP BY claimed_by")}

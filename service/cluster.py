@@ -1,11 +1,12 @@
 """This host as one of several on a PostgreSQL store.
 
-Every ``HEARTBEAT`` seconds it tells the hosts table it is alive (and how many searches it
-runs), and it asks for the projector's lock: the one host holding it projects the read
-models and seals the audit chain; the others follow the positions it commits (so their reads
-still wait for their own writes). A killed projector's session ends, its lock with it, and
-the next heartbeat of another host takes over from the tracking positions (each batch moves
-them by compare-and-set in the batch's own transaction: nothing is applied twice or skipped).
+Every ``HEARTBEAT`` seconds it tells the hosts table it is alive (and how many searches and
+creator checks it runs), and it asks for the projector's lock: the one host holding it
+projects the read models and seals the audit chain; the others follow the positions it
+commits (so their reads still wait for their own writes). A killed projector's session ends,
+its lock with it, and the next heartbeat of another host takes over from the tracking
+positions (each batch moves them by compare-and-set in the batch's own transaction: nothing
+is applied twice or skipped).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ class ClusterMember:
                  activity: Callable[[], dict[str, int] | None],
                  hosts_up: Callable[[int], None] = lambda _n: None) -> None:
         """``lead(True/False)``: start or stop projecting; ``activity()``: running and
-        queued searches (None when the tracker does not answer); ``hosts_up(n)``: how many
-        hosts are up, after each heartbeat."""
+        queued searches and creator checks (None when the tracker does not answer);
+        ``hosts_up(n)``: how many hosts are up, after each heartbeat."""
         self._hosts_up = hosts_up
         self.host_id = host_id
         self._registry = HostRegistry(location, host_id)
@@ -72,7 +73,8 @@ class ClusterMember:
             self._leading = leading
             self._lead(leading)
         counts = self._activity() or {}
-        self._registry.beat(leading, counts.get("running", 0), counts.get("queued", 0))
+        self._registry.beat(leading, counts.get("running", 0), counts.get("queued", 0),
+                            counts.get("checks", 0))
         up = sum(1 for h in self._registry.hosts()
                  if h.stopped_at is None and h.silent_for <= SILENT_AFTER)
         self._hosts_up(max(1, up))

@@ -9,7 +9,8 @@ from typing import Any
 
 import pykka
 
-from actors.creator_watch import CreatorRunner, CreatorWatchActor
+from actors.creator_runner import CreatorRunner
+from actors.creator_watch import CreatorWatchActor
 from domain import rules
 from domain.creator_commands import (
     AddCreator,

@@ -164,7 +164,8 @@ class Host:
             return
         member = ClusterMember(
             rt.store.location, self.settings.host_id, rt.runner.set_active,
-            lambda: ask_or_none(lambda: rt.tracker.active().get(timeout=5)),
+            lambda: ask_or_none(lambda: {**rt.tracker.active().get(timeout=5),
+                                         "checks": rt.creator_runner.active()}),
             lambda n: ask_or_none(lambda: rt.rotation.set_hosts(n).get(timeout=5)))
         rt.cluster = member
         rt.runner.start(active=False)

@@ -24,13 +24,15 @@ from actors.alert_courier import OUTBOX_BATCH, AlertCourier, DeliveryPolicy, Fil
 from actors.alert_rules import AlertRulesActor
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
+from actors.claims import Claims
 from actors.creator_check import CreatorCheck
-from actors.creator_watch import CreatorRunner, CreatorWatchActor
+from actors.creator_runner import CreatorRunner
+from actors.creator_watch import CreatorWatchActor
 from actors.endpoint_index import EndpointIndex
 from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
-from actors.rank_tracker import Claims, RankTrackerActor
+from actors.rank_tracker import RankTrackerActor
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
 from actors.search_worker import RetryPolicy
@@ -79,6 +81,7 @@ from domain.results import Ack
 from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
+from projections import creators as creator_queries
 from projections.alerts import alert_outbox
 from projections.rank import lease_text
 from projections.runner import Progress
@@ -97,6 +100,8 @@ from service.tab_channels import TabChannels
 from service.views import SettledReads
 
 log = logging.getLogger(__name__)
+
+CHECKS_END = 30.0  # seconds a stopping runtime waits for creator checks to let go
 
 # the events alert rules watch (what the alerts view may turn into an outbox row)
 ALERT_SOURCES = [f"{cls.__module__}:{cls.__qualname__}.{name}" for cls, name in (
@@ -296,14 +301,17 @@ class Runtime:
         self.tracker_ref = RankTrackerActor.start(
             self.writer, self.tabs, settings,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
-            claims=self._claims(clock))
+            claims=self._claims(clock, rank_queries.claimable_tasks,
+                                rank_queries.unfinished_of))
         self.tracker = proxy_of(self.tracker_ref)
         self.creators_ref = CreatorWatchActor.start(
             self.writer, self._creator_ids, shared=isinstance(self.store, PostgresBackend))
         self.creators = proxy_of(self.creators_ref)
         check = CreatorCheck(self.tabs, RetryPolicy.from_settings(settings))
-        self.creator_runner = CreatorRunner(check, self.creators, settings.egress_policy(),
-                                            settings.search_concurrency)
+        self.creator_runner = CreatorRunner(
+            check, self.creators, settings.egress_policy(), settings.search_concurrency,
+            self.writer, self._claims(clock, creator_queries.claimable_checks,
+                                      creator_queries.unfinished_checks_of))
         self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
             self.creators, self.reader, self.settle, self.creator_runner,
             settings.egress_policy()).handlers())
@@ -315,19 +323,22 @@ class Runtime:
         self.dispatcher.register(RANK_COMMANDS, automation.handlers())
         self._start_alerts(clock)
 
-    def _claims(self, clock: Callable[[], float]) -> Claims | None:
-        """How this process claims search tasks when hosts share the store (None alone)."""
+    def _claims(self, clock: Callable[[], float],
+                claimable: Callable[[Connection, str, str, int], list[str]],
+                unfinished: Callable[[Connection, str], int]) -> Claims | None:
+        """How this process claims tasks of one kind (searches, creator checks) when hosts
+        share the store (None alone): ``claimable`` and ``unfinished`` read the views."""
         if not isinstance(self.store, PostgresBackend):
             return None
 
         def candidates(host_id: str, now: datetime, limit: int) -> list[str]:
             with self.reader() as conn:
-                return rank_queries.claimable_tasks(conn, host_id, lease_text(now), limit)
+                return claimable(conn, host_id, lease_text(now), limit)
 
-        def pending(origin: str) -> int:
+        def pending(key: str) -> int:
             self.settle()  # the last run's tasks, wherever they were queued, are counted
             with self.reader() as conn:
-                return rank_queries.unfinished_of(conn, origin)
+                return unfinished(conn, key)
 
         return Claims(self._claim_as or self.settings.host_id, self.settings.claim_lease,
                       candidates, pending, clock)
@@ -437,6 +448,12 @@ class Runtime:
             ["SearchTask.SearchTaskCompleted", "SearchTask.SearchTaskCancelled"])]
         resumed: int = self.tracker.resume(ids).get() if ids else 0
         self.tracker.start_scanning().get()  # on a shared store: other hosts' work too
+        checks = [str(i) for i in self.app.originators(
+            "CreatorCheckTask.CreatorCheckQueued", ["CreatorCheckTask.CreatorCheckFinished"])]
+        if checks:
+            log.info("resuming %d unfinished creator checks",
+                     self.creator_runner.resume(checks))
+        self.creator_runner.start_scanning()
         return resumed
 
     @classmethod
@@ -605,6 +622,9 @@ class Runtime:
             ("suspending open tabs", suspend_tabs),
             # closes the other tabs (TabClosed) while the store is open
             ("stopping the tabs", tabs.stop if tabs is not None else lambda: None),
+            # a check whose tab just closed lets its task go (recorded while the store is open)
+            ("waiting for creator checks to end",
+             lambda: self.creator_runner.idle(CHECKS_END)),
             ("closing Chromium", self._engine.close if self._engine is not None
              else lambda: None),
             # alerts the last outcomes raised go out now; retries wait for the next process

@@ -97,6 +97,8 @@ def _cluster_line(cluster: dict[str, Any]) -> str:
             notes.append("projects")
         if host["searches_running"]:
             notes.append(f"{host['searches_running']} searching")
+        if host.get("creator_checks"):
+            notes.append(f"{host['creator_checks']} checking creators")
         me = "*" if host["host_id"] == cluster.get("host_id") else ""
         parts.append(f"{host['host_id']}{me}" + (f" ({', '.join(notes)})" if notes else ""))
     up = sum(1 for h in cluster.get("hosts", []) if h["state"] == "up")

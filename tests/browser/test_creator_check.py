@@ -8,8 +8,6 @@ within the policy); only one request per attempt reaches the page: nothing else 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -17,66 +15,15 @@ import pykka
 import pytest
 
 from service.runtime import Runtime
+from tests.creator_site import Profile, serve_creator
 from tests.helpers import call, open_runtime, refuse
-from tests.servers import free_port, http_server
-
-
-@dataclass
-class Profile:
-    """What the page shows; ``loads`` counts page requests."""
-
-    posts: list[str] = field(default_factory=lambda: ["Espresso at home", "Grinder notes"])
-    loads: int = 0
-    requests: list[str] = field(default_factory=list)
-
-
-def _page(profile: Profile, base: str) -> str:
-    posts = "".join(
-        f'<article class="post"><h2><a href="/p/{n}">{title}</a></h2>'
-        f'<p class="meta"><time>{profile.loads * 7 + n} minutes ago</time> · '
-        f'{1200 + profile.loads * 13 + n:,} views</p><p>{title}: a few words.</p></article>'
-        for n, title in enumerate(profile.posts))
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Jane Doe (@jane) · Example</title>
-<link rel="canonical" href="{base}/@jane">
-<meta property="og:title" content="Jane Doe"></head><body>
-<header><a href="/">Example</a><nav><a href="/explore">Explore</a> <a href="/login">Log in</a>
-</nav></header>
-<div class="layout"><aside><p>Followers: {5000 + profile.loads}</p>
-<p>Trending now: #{profile.loads}</p></aside>
-<main><section class="bio"><h1>Jane Doe</h1><p>Coffee, gear and notes.</p></section>
-<section class="posts">{posts}</section></main></div>
-<footer>© 2026 Example · <a href="/terms">Terms</a></footer></body></html>"""
+from tests.servers import free_port
 
 
 @pytest.fixture
 def creator_site() -> Iterator[tuple[str, Profile]]:
-    profile = Profile()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            profile.requests.append(self.path)
-            if self.path == "/old-profile":
-                self.send_response(301)
-                self.send_header("Location", "/@jane")
-                self.end_headers()
-                return
-            if self.path != "/@jane":
-                self.send_error(404)
-                return
-            profile.loads += 1
-            body = _page(profile, f"http://{self.headers['Host']}").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    with http_server(Handler) as base:
-        yield base, profile
+    with serve_creator() as site:
+        yield site
 
 
 @pytest.fixture

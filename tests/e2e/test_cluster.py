@@ -1,5 +1,6 @@
 """Several hosts on one PostgreSQL store, as separate processes: heartbeats, one projector
-and its failover, and searches shared out by claims, with one host SIGKILLed mid-run."""
+and its failover, and searches and creator checks shared out by claims, with one host
+SIGKILLed mid-run."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from adapters.cli.remote import RemoteCommands
 from adapters.config import DataPaths
 from adapters.control import ControlClient
 from adapters.secrets import KEY_FILE
+from domain.creator_commands import AddCreator
 from domain.rank_commands import AddDomain, AddKeyword
 from projections.view import event_name
 from service.runtime import EventReader
+from tests.creator_site import serve_creator
 from tests.helpers import HAVE_CHROMIUM, Cli, cli_runner
 from tests.hosts import RunningHost
 from tests.serp_site import serp_site
 
 KEYWORDS = 200
+CREATORS = 12
 
 
 @pytest.fixture
@@ -109,11 +113,12 @@ def _follow(root: Path, until: Callable[[dict[str, Any]], bool], timeout: float)
                     reason="no Chromium (apt-get install chromium)")
 def test_searches_are_shared_and_a_killed_hosts_claims_are_taken_over(
         cluster_dirs: list[tuple[Path, Cli]]) -> None:
-    """200 keywords, one schedule, three hosts; the projecting host is SIGKILLed while its
-    searches hang: every task still ends exactly once, the schedule fired once per due
-    time, another host projects, and the audit chain verifies."""
+    """200 keywords and 12 creators, one schedule, three hosts; the projecting host is
+    SIGKILLed while its searches and creator checks hang: every task and check still ends
+    exactly once, the schedule fired once per due time, another host projects, and the audit
+    chain verifies."""
     (dir_a, _), (dir_b, cli_b), (dir_c, _) = cluster_dirs
-    with serp_site() as site:
+    with serp_site() as site, serve_creator() as (creator_base, creator_page):
         keywords = [f"kw{n:03d}" for n in range(KEYWORDS)]
         for n, keyword in enumerate(keywords):
             site.results[keyword] = ["https://other.example/", f"https://target.example/{n}"]
@@ -129,31 +134,44 @@ def test_searches_are_shared_and_a_killed_hosts_claims_are_taken_over(
             remote.execute(AddDomain(domain="target.example"))
             for keyword in keywords:
                 remote.execute(AddKeyword(keyword=keyword))
+            for n in range(CREATORS):
+                remote.execute(AddCreator(name=f"c{n:02d}", url=f"{creator_base}/@c{n:02d}"))
         site.release.clear()  # results pages hang until the kill
-        added = cli_b("schedule", "add", "all", "--cron", "* * * * * */5", "--proxy", "direct")
+        creator_page.release.clear()  # and so do the creators' pages
+        added = cli_b("schedule", "add", "all", "--cron", "* * * * * */5", "--proxy", "direct",
+                      "--creators")
         assert added.code == 0, added.err
-        claimants: set[str] = set()
+        claimants: dict[str, set[str]] = {"SearchTaskClaimed": set(),
+                                          "CreatorCheckClaimed": set()}
 
         def claims_everywhere(event: dict[str, Any]) -> bool:
-            if event["event"] == "SearchTaskClaimed":
-                claimants.add(event["data"]["host_id"])
-            return claimants == {"a", "b", "c"}
+            if event["event"] in claimants:
+                claimants[event["event"]].add(event["data"]["host_id"])
+            return claimants["SearchTaskClaimed"] == {"a", "b", "c"} \
+                and "a" in claimants["CreatorCheckClaimed"]
 
         assert _follow(dir_b, claims_everywhere, 180), f"claims only by {claimants}"
-        hosts["a"].kill()  # the projector, holding two claims, without a word
+        hosts["a"].kill()  # the projector, holding claims, without a word
         site.release.set()
+        creator_page.release.set()
         assert cli_b("schedule", "pause", "all").code == 0
-        fired = [e for e in _events(dir_b) if e[0] == "ScheduleTriggered"]
+        before = _events(dir_b)
+        fired = [e for e in before if e[0] == "ScheduleTriggered"]
         tasks = {t for _n, _a, data in fired for t in data["task_ids"]}
         assert len(tasks) == KEYWORDS, "one run queued every keyword; later runs skipped"
+        checks = {a for name, a, _data in before if name == "CreatorCheckQueued"}
+        assert len(checks) >= CREATORS
         done: set[str] = set()
 
         def all_done(event: dict[str, Any]) -> bool:
-            if event["event"] == "SearchTaskCompleted" and event["aggregate_id"] in tasks:
+            if event["event"] in ("SearchTaskCompleted", "CreatorCheckFinished") \
+                    and event["aggregate_id"] in tasks | checks:
                 done.add(event["aggregate_id"])
-            return done == tasks
+            return done == tasks | checks
 
-        assert _follow(dir_b, all_done, 600), f"{len(done)} of {KEYWORDS} completed"
+        assert _follow(dir_b, all_done, 600), \
+            f"{len(done & tasks)} of {KEYWORDS} searches, {len(done & checks)} of " \
+            f"{len(checks)} creator checks finished"
         events = _events(dir_c)
         status = cli_b("status", "--json").json()
         verified = cli_b("audit", "verify", "--json")
@@ -170,6 +188,19 @@ def test_searches_are_shared_and_a_killed_hosts_claims_are_taken_over(
                   if name == "SearchTaskClaimed" and data["previous"] == "a"]
     assert taken_over, "a's claims were taken over once its lease ran out"
     assert {d["host_id"] for d in taken_over} <= {"b", "c"}
+    per_check: dict[str, list[dict[str, Any]]] = {}
+    for name, aggregate, data in events:
+        if aggregate in checks:
+            per_check.setdefault(aggregate, []).append({"event": name, **data})
+    outcomes = [[e["outcome"] for e in history if e["event"] == "CreatorCheckFinished"]
+                for history in per_check.values()]
+    assert all(found == ["checked"] for found in outcomes), outcomes
+    checked = [name for name, _a, _d in events if name == "CreatorChecked"]
+    assert len(checked) == len(checks), "one CreatorChecked per check: none twice"
+    checks_taken_over = [e for history in per_check.values() for e in history
+                         if e["event"] == "CreatorCheckClaimed" and e["previous"] == "a"]
+    assert checks_taken_over, "a's creator checks were taken over once its lease ran out"
+    assert {e["host_id"] for e in checks_taken_over} <= {"b", "c"}
     runs = [data["scheduled_for"] for name, _a, data in events if name == "ScheduleTriggered"]
     assert len(runs) == len(set(runs)), "each due time fired once across the hosts"
     assert status["cluster"]["projector"] in ("b", "c") and status["projection_lag"] == 0

@@ -12,10 +12,11 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.creator_watch import CreatorRunner
+from actors.creator_runner import CreatorRunner
 from actors.rank_tracker import RankTrackerActor
 from actors.scheduler import MAX_SLEEP, SchedulerActor
 from adapters.config import Settings
+from domain.creator import CreatorCheckTask
 from domain.errors import AutomationError, ValidationError
 from domain.parsing import parse_command
 from domain.rank import Schedule, SearchTask
@@ -165,10 +166,17 @@ class FakeRunner(CreatorRunner):
                 raise ValidationError(f"no creator named {name!r}", field="name")
         return [n for n in names or [] if self.creators.get(n)]
 
-    def start(self, names: list[str], profile: str, proxy: str) -> list[str]:
+    def prepare(self, everyone: bool, names: list[str] | None, profile: str, proxy: str,
+                origin: str) -> list[CreatorCheckTask]:
+        """A check of each creator the run checks."""
+        return [CreatorCheckTask(id=uuid.uuid4(), creator_id=f"id-{name}", name=name,
+                                 origin=origin, profile=profile, proxy=proxy)
+                for name in self.names(everyone, names, strict=False)]
+
+    def accept(self, tasks: list[CreatorCheckTask]) -> list[str]:
         """Record the start."""
-        self.started.append((list(names), profile, proxy))
-        return list(names)
+        self.started.append(([t.name for t in tasks], tasks[0].profile, tasks[0].proxy))
+        return [t.name for t in tasks]
 
 
 def test_schedules_check_creators_and_may_search_nothing(parts: Any) -> None:
@@ -184,8 +192,11 @@ def test_schedules_check_creators_and_may_search_nothing(parts: Any) -> None:
     del runner.creators["bob"]  # removed after the schedule was made: passed over
     clock.now = T0 + timedelta(hours=1)
     assert sorted(scheduler.tick().get()) == ["everyone", "gone", "some"]
-    assert sorted(runner.started) == [([], "default", "auto"), (["jane"], "default", "auto"),
+    assert sorted(runner.started) == [(["jane"], "default", "auto"),
                                       (["jane", "ann"], "berlin", "auto")]
+    queued = [(e.name, e.origin) for e in writer.named("CreatorCheckQueued")]
+    assert sorted(queued) == [("ann", "schedule:everyone"), ("jane", "schedule:everyone"),
+                              ("jane", "schedule:some")]  # on record with their runs
     [(_, origin, _, _)] = tracker.calls().get()  # "everyone" searches nothing
     assert origin == "schedule:some"
     fired = {e.originator_id: e for e in writer.named("ScheduleTriggered")}

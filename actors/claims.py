@@ -1,0 +1,142 @@
+"""Claims on a store several hosts share: how a host holds a task (a search or a creator
+check) while it runs it.
+
+A host claims a task by appending its ``...Claimed`` event at the version it loaded (of two
+hosts claiming at once one gets a version conflict and moves on), renews the lease while it
+runs the task (every third of the lease), and releases it when it stops first. A host that
+dies stops renewing; once the lease has run out another host claims the task. Any write that
+finds the task changed by another host means the claim was taken over: the holder stops
+recording (``ClaimLost``), the other host records the outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+from eventsourcing.domain import Aggregate
+
+from actors.writer import EventWriter
+from domain.errors import ConcurrencyError
+
+log = logging.getLogger(__name__)
+
+SCAN_INTERVAL = 2.0  # seconds between looks for claimable work on a shared store
+
+T = TypeVar("T", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """How this host claims tasks of one kind on a shared store."""
+
+    host_id: str
+    lease: float  # seconds a claim holds without renewal
+    candidates: Callable[[str, datetime, int], list[str]]  # (host, now, limit) -> task ids
+    pending: Callable[[str], int]  # key (a search's origin, a creator id) -> unfinished tasks
+    clock: Callable[[], float] = time.time
+
+    def now(self) -> datetime:
+        """The time leases are measured by."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def holding(self) -> Lease:
+        """The lease a task claimed by this host is renewed with."""
+        return Lease(self.host_id, self.lease, self.clock)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The claim this host holds on a task: renewed every ``seconds / 3``."""
+
+    host_id: str
+    seconds: float
+    clock: Callable[[], float]
+
+    def until(self) -> datetime:
+        """A lease from now."""
+        return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=self.seconds)
+
+
+class ClaimLost(Exception):
+    """Another host changed the task: it holds the claim now."""
+
+
+class ClaimHolder(Generic[T]):
+    """A task this host runs: its changes are saved one at a time (lease renewals too); with
+    a ``lease`` (shared store) a version conflict means the claim was lost, and the lease is
+    renewed in the background from ``start_renewing`` until ``stop_renewing``."""
+
+    def __init__(self, task: T, writer: EventWriter, lease: Lease | None,
+                 renew: Callable[[T, Lease], None]) -> None:
+        self.task = task
+        self.lease = lease
+        self._writer = writer
+        self._renew = renew
+        self._lock = threading.Lock()
+        self._lost = False
+        self._done = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    @property
+    def lost(self) -> bool:
+        """True once a write found the task changed by another host."""
+        return self._lost
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[T]:
+        """The task, while no renewal or other change runs; ``ClaimLost`` raised inside (by
+        whoever saved the task) is remembered."""
+        with self._lock:
+            if self._lost:
+                raise ClaimLost()
+            try:
+                yield self.task
+            except ClaimLost:
+                self._lost = True
+                raise
+
+    def commit(self, change: Callable[[T], None]) -> None:
+        """Apply ``change`` to the task and save it (``ClaimLost`` on a shared store when
+        another host changed it first)."""
+        with self.holding() as task:
+            change(task)
+            try:
+                self._writer.save(task)
+            except ConcurrencyError:
+                if self.lease is None:
+                    raise
+                raise ClaimLost() from None
+
+    def start_renewing(self, on_lost: Callable[[], None]) -> None:
+        """Renew the lease every third of it until ``stop_renewing``; ``on_lost`` runs when
+        a renewal finds the claim taken over. Nothing to do without a lease."""
+        lease = self.lease
+        if lease is None:
+            return
+
+        def renew() -> None:
+            while not self._done.wait(lease.seconds / 3):
+                try:
+                    self.commit(lambda task: self._renew(task, lease))
+                except ClaimLost:
+                    on_lost()
+                    return
+                except Exception:
+                    log.exception("task %s: renewing its lease failed", self.task.id)
+
+        self._renewer = threading.Thread(target=renew, daemon=True,
+                                         name=f"vipb-lease-{self.task.id.hex[:8]}")
+        self._renewer.start()
+
+    def stop_renewing(self) -> None:
+        """No more renewals (the task has its outcome, or this host let it go)."""
+        self._done.set()
+        if self._renewer is not None and self._renewer is not threading.current_thread():
+            self._renewer.join()

@@ -1,0 +1,261 @@
+"""Creator checks outside a request: those a schedule's run queues (``CreatorCheckTask``)
+and those a stopped host left unfinished, run in the background.
+
+At most ``workers`` checks run at once; a creator whose previous check is still queued or
+running is not queued again. On a store several hosts share (``claims`` given) a check runs
+where it is claimed, just before it runs: the host that fired the schedule usually, any other
+host when that one is busy or dies (its lease runs out; see ``actors.claims``); each host
+looks for claimable checks every ``SCAN_INTERVAL`` seconds. A check is finished in the same
+transaction as the creator's ``CreatorChecked``, so a check taken over is recorded once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pykka
+
+from actors.claims import SCAN_INTERVAL, ClaimHolder, ClaimLost, Claims
+from actors.creator_check import CreatorCheck
+from actors.creator_watch import CreatorWatchActor
+from actors.writer import EventWriter
+from domain import rules
+from domain.creator import CreatorCheckTask
+from domain.egress import EgressPolicy
+from domain.errors import BaseError, ConcurrencyError
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 60.0  # seconds for a call to the watch actor
+
+
+class CreatorRunner:
+    """Runs creator checks in a thread pool, on record as ``CreatorCheckTask``s."""
+
+    def __init__(self, check: CreatorCheck, watch: pykka.ActorProxy[CreatorWatchActor],
+                 egress: EgressPolicy, workers: int, writer: EventWriter,
+                 claims: Claims | None = None) -> None:
+        self._check = check
+        self._watch = watch
+        self._egress = egress
+        self._writer = writer
+        self._claims = claims
+        self._workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers,
+                                        thread_name_prefix="vipb-creator-check")
+        self._active: dict[str, str] = {}  # task id -> creator id, queued or running here
+        self._lock = threading.Condition()  # notified when a check ends here
+        self._stopping = threading.Event()
+        self._scanner: threading.Thread | None = None
+
+    # --- asked by requests and schedules -------------------------------------------------------
+
+    def names(self, everyone: bool, names: list[str] | None,
+              strict: bool = True) -> list[str]:
+        """See ``CreatorWatchActor.names``."""
+        found: list[str] = self._watch.names(everyone, names, strict).get(timeout=TIMEOUT)
+        return found
+
+    def check_now(self, name: str, profile: str, proxy: str,
+                  country: str | None) -> dict[str, Any]:
+        """Check the creator in the calling thread (the watch actor stays free) and record
+        it there; the recorded check (``automation:check-creator``'s reply)."""
+        shown, url = self._watch.target(name).get(timeout=TIMEOUT)
+        rules.require_public_target(url, self._egress, "url")  # the policy may have changed
+        result = self._check.run(url, f"creator {shown}", profile, proxy, country)
+        recorded: dict[str, Any] = self._watch.record(shown, result).get(timeout=TIMEOUT)
+        return recorded
+
+    def prepare(self, everyone: bool, names: list[str] | None, profile: str, proxy: str,
+                origin: str) -> list[CreatorCheckTask]:
+        """One new check per creator a run checks (every enabled one, or the enabled ones
+        of ``names`` that exist), not saved yet; a creator whose previous check is still
+        queued or running (on any host) is passed over."""
+        targets: list[tuple[str, str]] = self._watch.check_targets(
+            everyone, names).get(timeout=TIMEOUT)
+        tasks = []
+        for creator_id, name in targets:
+            if self._pending(creator_id):
+                log.info("creator %s: its previous check is still queued or running; "
+                         "not queued again", name)
+                continue
+            tasks.append(CreatorCheckTask(id=uuid.uuid4(), creator_id=creator_id, name=name,
+                                          origin=origin, profile=profile, proxy=proxy))
+        return tasks
+
+    def _pending(self, creator_id: str) -> bool:
+        if self._claims is not None:
+            return self._claims.pending(creator_id) > 0
+        with self._lock:
+            return creator_id in self._active.values()
+
+    def accept(self, tasks: list[CreatorCheckTask]) -> list[str]:
+        """Run checks queued on record (saved by the caller with the run that queued
+        them); returns the names of those this host will run or try to claim."""
+        return [task.name for task in tasks if self._submit(task)]
+
+    def resume(self, task_ids: list[str]) -> int:
+        """Run the unfinished checks a previous host left (the host does this at start;
+        on a shared store those another host holds are passed over when claimed)."""
+        resumed = 0
+        for task_id in task_ids:
+            task = self._writer.load(CreatorCheckTask, UUID(task_id))
+            if task is not None and not task.finished and self._submit(task):
+                resumed += 1
+        return resumed
+
+    def active(self) -> int:
+        """Checks queued or running on this host."""
+        with self._lock:
+            return len(self._active)
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until no check is queued or running here (False: ``timeout`` seconds passed
+        first)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._active, timeout)
+
+    # --- running -------------------------------------------------------------------------------
+
+    def _submit(self, task: CreatorCheckTask) -> bool:
+        key = str(task.id)
+        with self._lock:
+            if key in self._active or self._stopping.is_set():
+                return False
+            self._active[key] = task.creator_id
+        try:
+            self._pool.submit(self._run, task)
+        except RuntimeError:  # the pool was shut down meanwhile: the host is stopping
+            with self._lock:
+                self._active.pop(key, None)
+                self._lock.notify_all()
+            return False
+        return True
+
+    def _run(self, queued: CreatorCheckTask) -> None:
+        try:
+            task = queued if self._claims is None else self._claim(queued.id)
+            if task is not None:
+                self._hold(task)
+        except ClaimLost:
+            log.warning("check of creator %s: another host took it over; stopping here",
+                        queued.name)
+        except Exception:
+            log.exception("check of creator %s failed", queued.name)
+        finally:
+            with self._lock:
+                self._active.pop(str(queued.id), None)
+                self._lock.notify_all()
+
+    def _claim(self, task_id: UUID) -> CreatorCheckTask | None:
+        """The check, freshly loaded and claimed by this host; None when another host holds
+        it (or took it first just now) or it is finished."""
+        claims = self._claims
+        assert claims is not None
+        task = self._writer.load(CreatorCheckTask, task_id)
+        now = claims.now()
+        if task is None or not task.claimable_by(claims.host_id, now):
+            return None
+        previous = task.claimed_by if task.claimed_by != claims.host_id else None
+        task.claimed(host_id=claims.host_id, lease_until=now + timedelta(seconds=claims.lease),
+                     previous=previous)
+        try:
+            self._writer.save(task)
+        except ConcurrencyError:
+            return None
+        if previous is not None:
+            log.info("check of creator %s: taken over from host %s (its lease ran out)",
+                     task.name, previous)
+        return task
+
+    def _hold(self, task: CreatorCheckTask) -> None:
+        holder = ClaimHolder(task, self._writer,
+                             None if self._claims is None else self._claims.holding(),
+                             lambda t, lease: t.lease_renewed(host_id=lease.host_id,
+                                                              lease_until=lease.until()))
+        holder.start_renewing(lambda: log.warning(
+            "check of creator %s: another host took it over", task.name))
+        try:
+            self._perform(holder)
+        finally:
+            holder.stop_renewing()
+
+    def _perform(self, holder: ClaimHolder[CreatorCheckTask]) -> None:
+        """Check the creator and record it with the task's outcome; a check ended by the
+        host stopping records nothing (released on a shared store: another host checks)."""
+        task = holder.task
+        target = self._watch.target_of(task.creator_id).get(timeout=TIMEOUT)
+        if target is None or not target[2]:
+            why = "removed" if target is None else "disabled"
+            holder.commit(lambda t: t.finished_with(
+                outcome="skipped", note=f"the creator was {why} before it was checked"))
+            return
+        name, url, _enabled = target
+        try:
+            rules.require_public_target(url, self._egress, "url")
+        except BaseError as exc:
+            refused = exc.message
+            holder.commit(lambda t: t.finished_with(outcome="skipped", note=refused))
+            return
+        result = self._check.run(
+            url, f"creator {name}", task.profile, task.proxy, None,
+            first=task.attempts + 1,
+            before=lambda n: holder.commit(lambda t: t.started(attempt=n)))
+        if self._check.stopping and not result.reachable:
+            if holder.lease is not None:
+                host = holder.lease.host_id
+                holder.commit(lambda t: t.released(host_id=host, reason="host stopping"))
+            return  # unfinished on record: checked again at the next start or elsewhere
+        with holder.holding() as held:
+            self._watch.record(name, result, held).get(timeout=TIMEOUT)
+
+    # --- on a shared store ---------------------------------------------------------------------
+
+    def start_scanning(self) -> None:
+        """On a shared store: look for claimable checks now and then (a host does; a CLI
+        process only runs what it queued itself)."""
+        if self._claims is not None and self._scanner is None:
+            self._scanner = threading.Thread(target=self._scan_loop, daemon=True,
+                                             name="vipb-check-scan")
+            self._scanner.start()
+
+    def _scan_loop(self) -> None:
+        while not self._stopping.wait(SCAN_INTERVAL):
+            try:
+                self._scan()
+            except Exception:
+                log.exception("looking for claimable creator checks failed; will retry")
+
+    def _scan(self) -> None:
+        """Queue claimable checks this host does not run yet (found in the read models,
+        which may lag: each is checked against the store when it is claimed)."""
+        claims = self._claims
+        assert claims is not None
+        with self._lock:
+            known = set(self._active)
+        free = self._workers - len(known)
+        if free <= 0:
+            return
+        for task_id in claims.candidates(claims.host_id, claims.now(), free + len(known)):
+            if task_id in known or free <= 0:
+                continue
+            task = self._writer.load(CreatorCheckTask, UUID(task_id))
+            if task is not None and task.claimable_by(claims.host_id, claims.now()) \
+                    and self._submit(task):
+                free -= 1
+
+    def close(self) -> None:
+        """Drop checks not started; running ones stop retrying and record nothing if they
+        fail now (their tabs close with the host; they are checked again at the next start,
+        or at once by another host: released). ``idle`` waits for them."""
+        self._stopping.set()
+        self._check.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._scanner is not None:
+            self._scanner.join()
