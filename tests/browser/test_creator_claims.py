@@ -2,8 +2,9 @@
 page: queued with the schedule's run, checked once and finished with the creator's
 ``CreatorChecked``, passed over by the next run while still pending, resumed after a
 restart with its attempts counted on; and on a PostgreSQL store several hosts share,
-claimed: a dead host's check taken over once its lease runs out, one of two hosts racing
-for a check wins, and a host whose claim was taken over mid-check records nothing."""
+claimed: a dead host's check taken over once its lease runs out, a check outlasting its
+lease kept by renewals, one of two hosts racing for a check wins, a host whose claim was
+taken over mid-check records nothing, and a stopping host lets its check go at once."""
 
 from __future__ import annotations
 
@@ -281,3 +282,39 @@ class TestOnASharedStore:
         assert _wait_for(b, "CreatorCheckFinished", task_id)["data"]["outcome"] == "checked"
         [checked] = [e for e in _events(b) if e["event"] == "CreatorChecked"]
         assert checked["data"]["attempts"] == 3  # a's two attempts counted
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_a_check_running_longer_than_its_lease_keeps_it_by_renewing(
+        data_dir: Path, site: tuple[str, Profile]) -> None:
+    base, profile = site
+    a = open_runtime(data_dir, host_id="a", claim_lease=3.0, **FAST)
+    b = open_runtime(data_dir, host_id="b", claim_lease=3.0, **FAST)
+    try:
+        task_id = _left_behind(a, _add_jane(a, base))
+        profile.release.clear()
+        assert a.creator_runner.resume([task_id]) == 1
+        claimed = _wait_for(a, "CreatorCheckClaimed", task_id, host_id="a")
+        b.settle()
+        b.creator_runner.start_scanning()  # b looks every 2 s for checks whose lease ran out
+        renewals: list[datetime] = []
+
+        def renewed_past_the_first_lease(event: dict[str, Any]) -> bool:
+            if event["event"] == "CreatorCheckLeaseRenewed" and event["aggregate_id"] == task_id:
+                renewals.append(datetime.fromisoformat(event["data"]["lease_until"]))
+            first_end = datetime.fromisoformat(str(claimed["data"]["lease_until"]))
+            return bool(renewals) and datetime.now(UTC) > first_end + timedelta(seconds=3)
+
+        assert a.follow(0, renewed_past_the_first_lease, 60, poll=0.2)
+        b.settle()  # b's scanner has seen the renewed leases
+        profile.release.set()
+        assert _wait_for(a, "CreatorCheckFinished", task_id)["data"]["outcome"] == "checked"
+        assert a.creator_runner.idle(60) and b.creator_runner.idle(60)
+        claims = [e["data"]["host_id"] for e in _events(a)
+                  if e["event"] == "CreatorCheckClaimed" and e["aggregate_id"] == task_id]
+        assert claims == ["a"] and len(renewals) >= 2
+        assert profile.loads == 1
+    finally:
+        b.close()
+        a.close()
+        pykka.ActorRegistry.stop_all()

@@ -60,6 +60,8 @@ def test_one_host_projects_and_another_takes_over_when_it_is_killed(
     cluster = status["cluster"]
     assert cluster["host_id"] == "b" and cluster["projector"] == "a"
     assert {(h["host_id"], h["state"]) for h in cluster["hosts"]} == {("a", "up"), ("b", "up")}
+    assert all(h["creator_checks"] == 0 and h["searches_running"] == 0
+               for h in cluster["hosts"])
     assert "2 up: a (projects), b*" in cli_b("status").out  # for people: one line
     # a write on b is read back on b: b's reads wait for a's projection of it
     added = cli_b("proxy", "add", "http://127.0.0.1:3128", "--json")
