@@ -39,7 +39,7 @@ class Claims:
     host_id: str
     lease: float  # seconds a claim holds without renewal
     candidates: Callable[[str, datetime, int], list[str]]  # (host, now, limit) -> task ids
-    pending: Callable[[str], int]  # key (a search's origin, a creator id) -> unfinished tasks
+    pending: Callable[[str], int] = lambda _origin: 0  # a search origin's unfinished tasks
     clock: Callable[[], float] = time.time
 
     def now(self) -> datetime:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -40,8 +41,12 @@ class CreatorRunner:
 
     def __init__(self, check: CreatorCheck, watch: pykka.ActorProxy[CreatorWatchActor],
                  egress: EgressPolicy, workers: int, writer: EventWriter,
-                 claims: Claims | None = None) -> None:
+                 claims: Claims | None = None,
+                 busy: Callable[[], set[str]] | None = None) -> None:
+        """``busy``: ids of the creators with a check queued or running on any host (with
+        ``claims``; alone, this runner knows)."""
         self._check = check
+        self._busy = busy
         self._watch = watch
         self._egress = egress
         self._writer = writer
@@ -79,9 +84,10 @@ class CreatorRunner:
         queued or running (on any host) is passed over."""
         targets: list[tuple[str, str]] = self._watch.check_targets(
             everyone, names).get(timeout=TIMEOUT)
+        busy = self._busy_creators() if targets else set()
         tasks = []
         for creator_id, name in targets:
-            if self._pending(creator_id):
+            if creator_id in busy:
                 log.info("creator %s: its previous check is still queued or running; "
                          "not queued again", name)
                 continue
@@ -89,11 +95,11 @@ class CreatorRunner:
                                           origin=origin, profile=profile, proxy=proxy))
         return tasks
 
-    def _pending(self, creator_id: str) -> bool:
-        if self._claims is not None:
-            return self._claims.pending(creator_id) > 0
+    def _busy_creators(self) -> set[str]:
+        if self._busy is not None:
+            return self._busy()
         with self._lock:
-            return creator_id in self._active.values()
+            return set(self._active.values())
 
     def accept(self, tasks: list[CreatorCheckTask]) -> list[str]:
         """Run checks queued on record (saved by the caller with the run that queued
@@ -130,13 +136,17 @@ class CreatorRunner:
                 return False
             self._active[key] = task.creator_id
         try:
-            self._pool.submit(self._run, task)
+            future = self._pool.submit(self._run, task)
         except RuntimeError:  # the pool was shut down meanwhile: the host is stopping
-            with self._lock:
-                self._active.pop(key, None)
-                self._lock.notify_all()
+            self._forget(key)
             return False
+        future.add_done_callback(lambda _done: self._forget(key))  # run, or cancelled
         return True
+
+    def _forget(self, task_id: str) -> None:
+        with self._lock:
+            self._active.pop(task_id, None)
+            self._lock.notify_all()
 
     def _run(self, queued: CreatorCheckTask) -> None:
         try:
@@ -148,10 +158,6 @@ class CreatorRunner:
                         queued.name)
         except Exception:
             log.exception("check of creator %s failed", queued.name)
-        finally:
-            with self._lock:
-                self._active.pop(str(queued.id), None)
-                self._lock.notify_all()
 
     def _claim(self, task_id: UUID) -> CreatorCheckTask | None:
         """The check, freshly loaded and claimed by this host; None when another host holds
@@ -203,17 +209,33 @@ class CreatorRunner:
             refused = exc.message
             holder.commit(lambda t: t.finished_with(outcome="skipped", note=refused))
             return
-        result = self._check.run(
-            url, f"creator {name}", task.profile, task.proxy, None,
-            first=task.attempts + 1,
-            before=lambda n: holder.commit(lambda t: t.started(attempt=n)))
+        try:
+            result = self._check.run(
+                url, f"creator {name}", task.profile, task.proxy, None,
+                first=task.attempts + 1,
+                before=lambda n: holder.commit(lambda t: t.started(attempt=n)))
+        except ClaimLost:
+            raise
+        except Exception as exc:  # the tabs stopped under it, or a bug
+            if self._check.stopping:
+                return self._let_go(holder)
+            log.exception("check of creator %s: unexpected error", name)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            holder.commit(lambda t: t.finished_with(outcome="failed", note=error))
+            return None
         if self._check.stopping and not result.reachable:
-            if holder.lease is not None:
-                host = holder.lease.host_id
-                holder.commit(lambda t: t.released(host_id=host, reason="host stopping"))
-            return  # unfinished on record: checked again at the next start or elsewhere
+            return self._let_go(holder)
         with holder.holding() as held:
             self._watch.record(name, result, held).get(timeout=TIMEOUT)
+        return None
+
+    @staticmethod
+    def _let_go(holder: ClaimHolder[CreatorCheckTask]) -> None:
+        """The host stops before the check has an outcome: it stays unfinished on record,
+        checked again at the next start, or released for another host to check at once."""
+        if holder.lease is not None:
+            host = holder.lease.host_id
+            holder.commit(lambda t: t.released(host_id=host, reason="host stopping"))
 
     # --- on a shared store ---------------------------------------------------------------------
 

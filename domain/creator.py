@@ -112,11 +112,11 @@ class CreatorCheckTask(Aggregate):
         self.profile = profile
         self.proxy = proxy
         self.attempts = 0
-        self.outcome: str | None = None  # checked, or skipped
+        self.outcome: str | None = None  # checked, skipped or failed
 
     @property
     def finished(self) -> bool:
-        """Checked (the creator's ``CreatorChecked`` is on record) or skipped."""
+        """Checked (the creator's ``CreatorChecked`` is on record), skipped or failed."""
         return self.outcome is not None
 
     def claimable_by(self, host_id: str, now: datetime) -> bool:
@@ -148,6 +148,7 @@ class CreatorCheckTask(Aggregate):
 
     @event("CreatorCheckFinished")
     def finished_with(self, outcome: str, note: str | None) -> None:
-        """``checked`` (recorded with the creator's ``CreatorChecked``), or ``skipped`` with
-        why (the creator was removed or disabled, or its URL is refused now)."""
+        """``checked`` (recorded with the creator's ``CreatorChecked``), ``skipped`` with
+        why (the creator was removed or disabled, or its URL is refused now), or ``failed``
+        (an internal error, named in ``note``)."""
         self.outcome = outcome

@@ -203,11 +203,10 @@ def claimable_checks(conn: Connection, host_id: str, now: str, limit: int) -> li
     return [str(r[0]) for r in rows]
 
 
-def unfinished_checks_of(conn: Connection, creator_id: str) -> int:
-    """How many checks of the creator are queued or running (on any host)."""
-    row = conn.execute("SELECT COUNT(*) FROM creator_checks WHERE creator_id = ? AND state IN "
-                       "('queued', 'running')", (creator_id,)).fetchone()
-    return int(row[0])
+def creators_being_checked(conn: Connection) -> set[str]:
+    """Ids of the creators with a check queued or running (on any host)."""
+    return {str(r[0]) for r in conn.execute(
+        "SELECT DISTINCT creator_id FROM creator_checks WHERE state IN ('queued', 'running')")}
 
 
 def checks_by_host(conn: Connection) -> dict[str, int]:

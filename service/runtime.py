@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -101,6 +101,7 @@ from service.views import SettledReads
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 CHECKS_END = 30.0  # seconds a stopping runtime waits for creator checks to let go
 
 # the events alert rules watch (what the alerts view may turn into an outbox row)
@@ -301,8 +302,8 @@ class Runtime:
         self.tracker_ref = RankTrackerActor.start(
             self.writer, self.tabs, settings,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
-            claims=self._claims(clock, rank_queries.claimable_tasks,
-                                rank_queries.unfinished_of))
+            claims=self._claims(clock, rank_queries.claimable_tasks, lambda origin:
+                                self._settled_query(rank_queries.unfinished_of, origin)))
         self.tracker = proxy_of(self.tracker_ref)
         self.creators_ref = CreatorWatchActor.start(
             self.writer, self._creator_ids, shared=isinstance(self.store, PostgresBackend))
@@ -310,8 +311,9 @@ class Runtime:
         check = CreatorCheck(self.tabs, RetryPolicy.from_settings(settings))
         self.creator_runner = CreatorRunner(
             check, self.creators, settings.egress_policy(), settings.search_concurrency,
-            self.writer, self._claims(clock, creator_queries.claimable_checks,
-                                      creator_queries.unfinished_checks_of))
+            self.writer, self._claims(clock, creator_queries.claimable_checks),
+            busy=None if not isinstance(self.store, PostgresBackend) else
+            lambda: self._settled_query(creator_queries.creators_being_checked))
         self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
             self.creators, self.reader, self.settle, self.creator_runner,
             settings.egress_policy()).handlers())
@@ -325,9 +327,10 @@ class Runtime:
 
     def _claims(self, clock: Callable[[], float],
                 claimable: Callable[[Connection, str, str, int], list[str]],
-                unfinished: Callable[[Connection, str], int]) -> Claims | None:
+                pending: Callable[[str], int] = lambda _origin: 0) -> Claims | None:
         """How this process claims tasks of one kind (searches, creator checks) when hosts
-        share the store (None alone): ``claimable`` and ``unfinished`` read the views."""
+        share the store (None alone): ``claimable`` reads the candidates from the views;
+        ``pending``: see ``Claims``."""
         if not isinstance(self.store, PostgresBackend):
             return None
 
@@ -335,13 +338,15 @@ class Runtime:
             with self.reader() as conn:
                 return claimable(conn, host_id, lease_text(now), limit)
 
-        def pending(key: str) -> int:
-            self.settle()  # the last run's tasks, wherever they were queued, are counted
-            with self.reader() as conn:
-                return unfinished(conn, key)
-
         return Claims(self._claim_as or self.settings.host_id, self.settings.claim_lease,
                       candidates, pending, clock)
+
+    def _settled_query(self, query: Callable[..., T], *args: Any) -> T:
+        """``query`` on views brought up to the store head first (the last run's tasks,
+        wherever they were queued, are counted)."""
+        self.settle()
+        with self.reader() as conn:
+            return query(conn, *args)
 
     def _start_alerts(self, clock: Callable[[], float]) -> None:
         settings = self.settings

@@ -182,6 +182,47 @@ def test_a_check_a_stopped_host_left_is_resumed_at_the_next_start(
         pykka.ActorRegistry.stop_all()
 
 
+@BOTH_STORES
+def test_a_stopping_host_leaves_its_queued_and_running_checks_to_the_next_start(
+        data_dir: Path, site: tuple[str, Profile]) -> None:
+    base, profile = site
+    names = ["ann", "jane", "joe"]
+    rt = open_runtime(data_dir, search_concurrency=1, **FAST)
+    try:
+        for name in names:
+            call(rt, "automation:add-creator", name=name, url=f"{base}/@{name}")
+        call(rt, "automation:schedule", name="s", cron="0 6 * * *", all_creators=True,
+             searches=False, proxy="direct")
+        profile.release.clear()
+        call(rt, "automation:run-schedule", name="s")
+        _wait_for(rt, "CreatorCheckStarted")  # one runs, two wait for the worker
+        assert rt.creator_runner.active() == 3
+    finally:
+        rt.close()  # the running check's load is aborted; the waiting ones are dropped
+        pykka.ActorRegistry.stop_all()
+    assert rt.creator_runner.idle(60), "a dropped check still counts as queued"
+    profile.release.set()
+    rt = open_runtime(data_dir, **FAST)
+    try:
+        events = [e["event"] for e in _events(rt)]
+        assert events.count("CreatorCheckQueued") == 3 and "CreatorChecked" not in events
+        assert "CreatorCheckFinished" not in events
+        rt.run_automation()
+        finished: set[str] = set()
+
+        def all_finished(event: dict[str, Any]) -> bool:
+            if event["event"] == "CreatorCheckFinished":
+                finished.add(event["aggregate_id"])
+            return len(finished) == 3
+
+        assert rt.follow(0, all_finished, 120, poll=0.2)
+        checked = [e["aggregate_id"] for e in _events(rt) if e["event"] == "CreatorChecked"]
+        assert len(checked) == 3 and len(set(checked)) == 3  # each creator once
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 class TestOnASharedStore:
     """Two runtimes as hosts ``a`` and ``b`` on one PostgreSQL store."""
