@@ -19,17 +19,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from actors.writer import EventWriter
+from domain.creator import CreatorCheckTask
 from domain.errors import ConcurrencyError
+from domain.rank import SearchTask
 
 log = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 2.0  # seconds between looks for claimable work on a shared store
 
 T = TypeVar("T", bound=Aggregate)
+Task = TypeVar("Task", SearchTask, CreatorCheckTask)  # the aggregates claimed this way
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,26 @@ class Lease:
     def until(self) -> datetime:
         """A lease from now."""
         return datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=self.seconds)
+
+
+def claim(writer: EventWriter, cls: type[Task], task_id: UUID, claims: Claims,
+          what: str) -> Task | None:
+    """The task, freshly loaded and claimed by this host; None when another host holds it
+    (or took it first just now) or it is finished. ``what`` names it in the log."""
+    task = writer.load(cls, task_id)
+    now = claims.now()
+    if task is None or not task.claimable_by(claims.host_id, now):
+        return None
+    previous = task.claimed_by if task.claimed_by != claims.host_id else None
+    task.claimed(host_id=claims.host_id, lease_until=now + timedelta(seconds=claims.lease),
+                 previous=previous)
+    try:
+        writer.save(task)
+    except ConcurrencyError:
+        return None  # another host claimed (or changed) it first
+    if previous is not None:
+        log.info("%s: taken over from host %s (its lease ran out)", what, previous)
+    return task
 
 
 class ClaimLost(Exception):

@@ -16,20 +16,19 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pykka
 
-from actors.claims import SCAN_INTERVAL, ClaimHolder, ClaimLost, Claims
+from actors.claims import SCAN_INTERVAL, ClaimHolder, ClaimLost, Claims, claim
 from actors.creator_check import CreatorCheck
 from actors.creator_watch import CreatorWatchActor
 from actors.writer import EventWriter
 from domain import rules
 from domain.creator import CreatorCheckTask
 from domain.egress import EgressPolicy
-from domain.errors import BaseError, ConcurrencyError
+from domain.errors import BaseError
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +149,9 @@ class CreatorRunner:
 
     def _run(self, queued: CreatorCheckTask) -> None:
         try:
-            task = queued if self._claims is None else self._claim(queued.id)
+            task = queued if self._claims is None else claim(
+                self._writer, CreatorCheckTask, queued.id, self._claims,
+                f"check of creator {queued.name}")
             if task is not None:
                 self._hold(task)
         except ClaimLost:
@@ -158,27 +159,6 @@ class CreatorRunner:
                         queued.name)
         except Exception:
             log.exception("check of creator %s failed", queued.name)
-
-    def _claim(self, task_id: UUID) -> CreatorCheckTask | None:
-        """The check, freshly loaded and claimed by this host; None when another host holds
-        it (or took it first just now) or it is finished."""
-        claims = self._claims
-        assert claims is not None
-        task = self._writer.load(CreatorCheckTask, task_id)
-        now = claims.now()
-        if task is None or not task.claimable_by(claims.host_id, now):
-            return None
-        previous = task.claimed_by if task.claimed_by != claims.host_id else None
-        task.claimed(host_id=claims.host_id, lease_until=now + timedelta(seconds=claims.lease),
-                     previous=previous)
-        try:
-            self._writer.save(task)
-        except ConcurrencyError:
-            return None
-        if previous is not None:
-            log.info("check of creator %s: taken over from host %s (its lease ran out)",
-                     task.name, previous)
-        return task
 
     def _hold(self, task: CreatorCheckTask) -> None:
         holder = ClaimHolder(task, self._writer,

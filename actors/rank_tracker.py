@@ -18,14 +18,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pykka
 
 from actors.base import VipbActor
-from actors.claims import SCAN_INTERVAL, Claims
+from actors.claims import SCAN_INTERVAL, Claims, claim
 from actors.search_worker import (
     CancelToken,
     Outcome,
@@ -39,7 +38,7 @@ from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules
-from domain.errors import AutomationError, ConcurrencyError, ValidationError
+from domain.errors import AutomationError, ValidationError
 from domain.rank import (
     RANK_TARGETS_ID,
     RankTargets,
@@ -267,7 +266,8 @@ class RankTrackerActor(VipbActor):
     def _pump(self) -> None:
         while self._queue and len(self._running) < self._concurrency:
             queued = self._queue.popleft()
-            task = queued if self._claims is None else self._claim(queued.id)
+            task = queued if self._claims is None else claim(
+                self._writer, SearchTask, queued.id, self._claims, f"search task {queued.id}")
             if task is None:  # another host runs it, or it ended meanwhile
                 self._finished(str(queued.id))
                 continue
@@ -278,27 +278,6 @@ class RankTrackerActor(VipbActor):
                 lease=None if self._claims is None else self._claims.holding())
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
-
-    def _claim(self, task_id: UUID) -> SearchTask | None:
-        """The task, freshly loaded and claimed by this host; None when another host holds
-        it (or took it first just now) or it is finished."""
-        claims = self._claims
-        assert claims is not None
-        task = self._writer.load(SearchTask, task_id)
-        now = claims.now()
-        if task is None or not task.claimable_by(claims.host_id, now):
-            return None
-        previous = task.claimed_by if task.claimed_by != claims.host_id else None
-        task.claimed(host_id=claims.host_id, lease_until=now + timedelta(seconds=claims.lease),
-                     previous=previous)
-        try:
-            self._writer.save(task)
-        except ConcurrencyError:
-            return None  # another host claimed (or changed) it first
-        if previous is not None:
-            log.info("search task %s: taken over from host %s (its lease ran out)",
-                     task_id, previous)
-        return task
 
     def _scan(self) -> None:
         """Queue claimable tasks this host does not know yet (found in the read models,
