@@ -169,6 +169,12 @@ class CreatorRunner:
             "check of creator %s: another host took it over", task.name))
         try:
             self._perform(holder)
+        except ClaimLost:
+            raise
+        except Exception:  # the host's parts stopped under the check, or a bug
+            if not self._check.stopping:
+                raise
+            self._let_go(holder)
         finally:
             holder.stop_renewing()
 
@@ -196,18 +202,18 @@ class CreatorRunner:
                 before=lambda n: holder.commit(lambda t: t.started(attempt=n)))
         except ClaimLost:
             raise
-        except Exception as exc:  # the tabs stopped under it, or a bug
+        except Exception as exc:
             if self._check.stopping:
-                return self._let_go(holder)
+                raise  # let go of (see _hold)
             log.exception("check of creator %s: unexpected error", name)
             error = f"internal error: {type(exc).__name__}: {exc}"
             holder.commit(lambda t: t.finished_with(outcome="failed", note=error))
-            return None
+            return
         if self._check.stopping and not result.reachable:
-            return self._let_go(holder)
+            self._let_go(holder)
+            return
         with holder.holding() as held:
             self._watch.record(name, result, held).get(timeout=TIMEOUT)
-        return None
 
     @staticmethod
     def _let_go(holder: ClaimHolder[CreatorCheckTask]) -> None:
