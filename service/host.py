@@ -291,6 +291,7 @@ class Host:
             "store_head": rt.app.recorder.max_notification_id() or 0,
             "projection_lag": max(lag.values(), default=0), "views": lag,
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
+            "creator_checks": rt.creator_runner.active(),  # queued or running here
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
             "alerts": alerts, "courier": "delivering" if rt.courier.active else "idle",
             "store": rt.store.describe(),

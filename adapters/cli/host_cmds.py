@@ -67,7 +67,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
     """Host status: uptime, actors, proxies by status, open tabs, projection lag, searches,
-    next schedules (a time in the past is due: it fires when the host runs).
+    creator checks, next schedules (a time in the past is due: it fires when the host runs).
 
     Without a running host, the same figures from the data dir. Example: vipb status --json
     """

@@ -115,6 +115,7 @@ def test_rate_limits_of_the_automation_channels(host: Host) -> None:
         status = client.call("host:status")["data"]
         assert len(status["next_schedules"]) == 5 and status["searches"] == {
             "queued": 0, "running": 0}
+        assert status["creator_checks"] == 0
     host.runtime.settle()
     with host.runtime.reader() as conn:
         assert conn.execute("SELECT COUNT(*) FROM schedules").fetchone()[0] == 10
