@@ -76,4 +76,7 @@ def serve_creator() -> Iterator[tuple[str, Profile]]:
             """Quiet."""
 
     with http_server(Handler) as base:
-        yield base, profile
+        try:
+            yield base, profile
+        finally:
+            profile.release.set()  # a page still held (a test failed) lets go

@@ -8,6 +8,7 @@ taken over mid-check records nothing, and a stopping host lets its check go at o
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -39,6 +40,22 @@ A = TypeVar("A", bound=Aggregate)
 def site() -> Iterator[tuple[str, Profile]]:
     with serve_creator() as served:
         yield served
+
+
+@contextlib.contextmanager
+def _runtime(data_dir: Path, **settings: Any) -> Iterator[Runtime]:
+    """A runtime on the data dir (fast retries), closed at the end of the block."""
+    rt = open_runtime(data_dir, **{**FAST, **settings})
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@pytest.fixture(autouse=True)
+def _actors() -> Iterator[None]:
+    yield
+    pykka.ActorRegistry.stop_all()
 
 
 def _events(rt: Runtime) -> list[dict[str, Any]]:
@@ -122,8 +139,7 @@ def _history_of(events: list[dict[str, Any]], task_id: str) -> list[str]:
 def test_a_runs_check_is_queued_with_it_checked_once_and_not_queued_again_while_pending(
         data_dir: Path, site: tuple[str, Profile]) -> None:
     base, profile = site
-    rt = open_runtime(data_dir, **FAST)
-    try:
+    with _runtime(data_dir) as rt:
         creator_id = _add_jane(rt, base)
         call(rt, "automation:schedule", name="s", cron="0 6 * * *", creators=["jane"],
              searches=False, proxy="direct")
@@ -154,32 +170,21 @@ def test_a_runs_check_is_queued_with_it_checked_once_and_not_queued_again_while_
             row = conn.execute("SELECT state, attempts, claimed_by FROM creator_checks "
                                "WHERE id=?", (task_id,)).fetchone()
         assert tuple(row) == ("checked", 1, None)
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
 
 
 @BOTH_STORES
 def test_a_check_a_stopped_host_left_is_resumed_at_the_next_start(
         data_dir: Path, site: tuple[str, Profile]) -> None:
     base, profile = site
-    rt = open_runtime(data_dir, **FAST)
-    try:
+    with _runtime(data_dir) as rt:
         task_id = _left_behind(rt, _add_jane(rt, base))
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
     assert profile.loads == 0
-    rt = open_runtime(data_dir, **FAST)
-    try:
+    with _runtime(data_dir) as rt:
         rt.run_automation()
         assert _wait_for(rt, "CreatorCheckFinished", task_id)["data"]["outcome"] == "checked"
         [checked] = [e for e in _events(rt) if e["event"] == "CreatorChecked"]
         assert checked["data"]["attempts"] == 2  # counted on from the first host's attempt
         assert profile.loads == 1
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
 
 
 @BOTH_STORES
@@ -187,8 +192,7 @@ def test_a_stopping_host_leaves_its_queued_and_running_checks_to_the_next_start(
         data_dir: Path, site: tuple[str, Profile]) -> None:
     base, profile = site
     names = ["ann", "jane", "joe"]
-    rt = open_runtime(data_dir, search_concurrency=1, **FAST)
-    try:
+    with _runtime(data_dir, search_concurrency=1) as rt:
         for name in names:
             call(rt, "automation:add-creator", name=name, url=f"{base}/@{name}")
         call(rt, "automation:schedule", name="s", cron="0 6 * * *", all_creators=True,
@@ -197,13 +201,10 @@ def test_a_stopping_host_leaves_its_queued_and_running_checks_to_the_next_start(
         call(rt, "automation:run-schedule", name="s")
         _wait_for(rt, "CreatorCheckStarted")  # one runs, two wait for the worker
         assert rt.creator_runner.active() == 3
-    finally:
-        rt.close()  # the running check's load is aborted; the waiting ones are dropped
-        pykka.ActorRegistry.stop_all()
+    # closed: the running check's load was aborted, the waiting ones dropped
     assert rt.creator_runner.idle(60), "a dropped check still counts as queued"
     profile.release.set()
-    rt = open_runtime(data_dir, **FAST)
-    try:
+    with _runtime(data_dir) as rt:
         events = [e["event"] for e in _events(rt)]
         assert events.count("CreatorCheckQueued") == 3 and "CreatorChecked" not in events
         assert "CreatorCheckFinished" not in events
@@ -218,9 +219,6 @@ def test_a_stopping_host_leaves_its_queued_and_running_checks_to_the_next_start(
         assert rt.follow(0, all_finished, 120, poll=0.2)
         checked = [e["aggregate_id"] for e in _events(rt) if e["event"] == "CreatorChecked"]
         assert len(checked) == 3 and len(set(checked)) == 3  # each creator once
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
 
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
@@ -229,12 +227,8 @@ class TestOnASharedStore:
 
     @pytest.fixture
     def hosts(self, data_dir: Path) -> Iterator[tuple[Runtime, Runtime]]:
-        a = open_runtime(data_dir, host_id="a", **FAST)
-        b = open_runtime(data_dir, host_id="b", **FAST)
-        yield a, b
-        b.close()
-        a.close()
-        pykka.ActorRegistry.stop_all()
+        with _runtime(data_dir, host_id="a") as a, _runtime(data_dir, host_id="b") as b:
+            yield a, b
 
     def test_a_dead_hosts_check_is_taken_over_once_its_lease_runs_out(
             self, hosts: tuple[Runtime, Runtime], site: tuple[str, Profile]) -> None:
@@ -329,9 +323,8 @@ class TestOnASharedStore:
 def test_a_check_running_longer_than_its_lease_keeps_it_by_renewing(
         data_dir: Path, site: tuple[str, Profile]) -> None:
     base, profile = site
-    a = open_runtime(data_dir, host_id="a", claim_lease=3.0, **FAST)
-    b = open_runtime(data_dir, host_id="b", claim_lease=3.0, **FAST)
-    try:
+    with _runtime(data_dir, host_id="a", claim_lease=3.0) as a, \
+            _runtime(data_dir, host_id="b", claim_lease=3.0) as b:
         task_id = _left_behind(a, _add_jane(a, base))
         profile.release.clear()
         assert a.creator_runner.resume([task_id]) == 1
@@ -355,7 +348,4 @@ def test_a_check_running_longer_than_its_lease_keeps_it_by_renewing(
                   if e["event"] == "CreatorCheckClaimed" and e["aggregate_id"] == task_id]
         assert claims == ["a"] and len(renewals) >= 2
         assert profile.loads == 1
-    finally:
-        b.close()
-        a.close()
-        pykka.ActorRegistry.stop_all()
+
