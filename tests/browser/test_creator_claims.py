@@ -130,6 +130,17 @@ def _runner(rt: Runtime, writer: EventWriter) -> CreatorRunner:
                          rt.settings.egress_policy(), 1, writer, claims)
 
 
+def _held_on(rt: Runtime, site: tuple[str, Profile]) -> str:
+    """A check ``rt`` runs (its second attempt: one was made before), the page holding its
+    answer; its id."""
+    base, profile = site
+    task_id = _left_behind(rt, _add_jane(rt, base))
+    profile.release.clear()
+    assert rt.creator_runner.resume([task_id]) == 1
+    _wait_for(rt, "CreatorCheckStarted", task_id, attempt=2)
+    return task_id
+
+
 def _history_of(events: list[dict[str, Any]], task_id: str) -> list[str]:
     return [e["event"] for e in events if e["aggregate_id"] == task_id
             and e["event"] != "CreatorCheckLeaseRenewed"]
@@ -274,11 +285,8 @@ class TestOnASharedStore:
     def test_a_host_whose_claim_was_taken_over_mid_check_records_nothing(
             self, hosts: tuple[Runtime, Runtime], site: tuple[str, Profile]) -> None:
         a, b = hosts
-        base, profile = site
-        task_id = _left_behind(a, _add_jane(a, base))
-        profile.release.clear()
-        assert a.creator_runner.resume([task_id]) == 1
-        _wait_for(a, "CreatorCheckStarted", task_id, attempt=2)
+        _base, profile = site
+        task_id = _held_on(a, site)
         # b takes the check over, as after a's lease ran out (a stalled, say)
         task = b.writer.load(CreatorCheckTask, uuid.UUID(task_id))
         assert task is not None and task.claimed_by == "a"
@@ -300,11 +308,8 @@ class TestOnASharedStore:
     def test_a_stopping_host_lets_its_check_go_and_another_runs_it_at_once(
             self, hosts: tuple[Runtime, Runtime], site: tuple[str, Profile]) -> None:
         a, b = hosts
-        base, profile = site
-        task_id = _left_behind(a, _add_jane(a, base))
-        profile.release.clear()
-        assert a.creator_runner.resume([task_id]) == 1
-        _wait_for(a, "CreatorCheckStarted", task_id, attempt=2)
+        _base, profile = site
+        task_id = _held_on(a, site)
         a.close()  # its tab closes mid-load
         released = _wait_for(b, "CreatorCheckReleased", task_id)
         assert released["data"] == {"host_id": "a", "reason": "host stopping"}
