@@ -21,8 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-
 from actors.writer import EventWriter
 from domain.creator import CreatorCheckTask
 from domain.errors import ConcurrencyError
@@ -32,7 +30,6 @@ log = logging.getLogger(__name__)
 
 SCAN_INTERVAL = 2.0  # seconds between looks for claimable work on a shared store
 
-T = TypeVar("T", bound=Aggregate)
 Task = TypeVar("Task", SearchTask, CreatorCheckTask)  # the aggregates claimed this way
 
 
@@ -92,17 +89,15 @@ class ClaimLost(Exception):
     """Another host changed the task: it holds the claim now."""
 
 
-class ClaimHolder(Generic[T]):
+class ClaimHolder(Generic[Task]):
     """A task this host runs: its changes are saved one at a time (lease renewals too); with
     a ``lease`` (shared store) a version conflict means the claim was lost, and the lease is
     renewed in the background from ``start_renewing`` until ``stop_renewing``."""
 
-    def __init__(self, task: T, writer: EventWriter, lease: Lease | None,
-                 renew: Callable[[T, Lease], None]) -> None:
-        self.task = task
+    def __init__(self, task: Task, writer: EventWriter, lease: Lease | None) -> None:
+        self.task: Task = task
         self.lease = lease
         self._writer = writer
-        self._renew = renew
         self._lock = threading.Lock()
         self._lost = False
         self._done = threading.Event()
@@ -114,7 +109,7 @@ class ClaimHolder(Generic[T]):
         return self._lost
 
     @contextlib.contextmanager
-    def holding(self) -> Iterator[T]:
+    def holding(self) -> Iterator[Task]:
         """The task, while no renewal or other change runs; ``ClaimLost`` raised inside (by
         whoever saved the task) is remembered."""
         with self._lock:
@@ -126,7 +121,7 @@ class ClaimHolder(Generic[T]):
                 self._lost = True
                 raise
 
-    def commit(self, change: Callable[[T], None]) -> None:
+    def commit(self, change: Callable[[Task], None]) -> None:
         """Apply ``change`` to the task and save it (``ClaimLost`` on a shared store when
         another host changed it first)."""
         with self.holding() as task:
@@ -148,7 +143,8 @@ class ClaimHolder(Generic[T]):
         def renew() -> None:
             while not self._done.wait(lease.seconds / 3):
                 try:
-                    self.commit(lambda task: self._renew(task, lease))
+                    self.commit(lambda task: task.lease_renewed(
+                        host_id=lease.host_id, lease_until=lease.until()))
                 except ClaimLost:
                     on_lost()
                     return

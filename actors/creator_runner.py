@@ -162,9 +162,7 @@ class CreatorRunner:
 
     def _hold(self, task: CreatorCheckTask) -> None:
         holder = ClaimHolder(task, self._writer,
-                             None if self._claims is None else self._claims.holding(),
-                             lambda t, lease: t.lease_renewed(host_id=lease.host_id,
-                                                              lease_until=lease.until()))
+                             None if self._claims is None else self._claims.holding())
         holder.start_renewing(lambda: log.warning(
             "check of creator %s: another host took it over", task.name))
         try:

@@ -175,8 +175,7 @@ class SearchWorkerActor(VipbActor):
                  lease: Lease | None = None) -> None:
         super().__init__()
         self._lease = lease
-        self._claim = ClaimHolder(task, writer, lease, lambda t, held: t.lease_renewed(
-            host_id=held.host_id, lease_until=held.until()))
+        self._claim = ClaimHolder(task, writer, lease)
         self._task = task
         self._writer = writer
         self._tabs = tabs
