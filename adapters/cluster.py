@@ -19,11 +19,10 @@ from typing import Any
 
 import psycopg
 
-from adapters.sql import PgLocation
+from adapters.sql import VIPB_LOCK_KEY, PgLocation
 
 log = logging.getLogger(__name__)
 
-_VIPB = 1986621538  # "vipb": the first half of every advisory lock key of ours
 
 _HOSTS = """
 CREATE TABLE IF NOT EXISTS hosts (
@@ -87,7 +86,7 @@ class HostRegistry:
         with self._lock, self._db().transaction():
             conn = self._db()
             conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext('hosts-table'))",
-                         (_VIPB,))
+                         (VIPB_LOCK_KEY,))
             conn.execute(_HOSTS)
             conn.execute(_CHECKS)  # (a table made before creator checks were claimed)
 
@@ -162,7 +161,7 @@ class LeaderLock:
             log.warning("cannot reach the store to ask for %s: %s", self.name, exc)
             return False
         got = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
-                           (_VIPB, self.name)).fetchone()
+                           (VIPB_LOCK_KEY, self.name)).fetchone()
         if got is not None and got[0]:
             self._conn = conn
             return True

@@ -8,11 +8,12 @@ from adapters.sql._location import (
     PgLocation,
     store_password,
 )
-from adapters.sql._pg import PgConnection, PgCursor, Row
+from adapters.sql._pg import VIPB_LOCK_KEY, PgConnection, PgCursor, Row
 
 __all__ = [
     "PASSWORD_CREDENTIAL",
     "PASSWORD_ENV",
+    "VIPB_LOCK_KEY",
     "PgConnection",
     "PgCursor",
     "PgLocation",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
-from adapters.sql._pg import PgConnection, configure
+from adapters.sql._pg import VIPB_LOCK_KEY, PgConnection, configure
 from domain.errors import DatabaseError, ValidationError
 
 PASSWORD_CREDENTIAL = "vipb-store-password"
@@ -132,6 +134,19 @@ class PgLocation:
             return conn
 
         return PgConnection(open_one(), reopen=open_one)
+
+    @contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """Hold the store's set-up lock (a session advisory lock, let go when its connection
+        closes, so also when the holder dies). PostgreSQL's DDL is not safe to run in two
+        sessions at once even with ``IF NOT EXISTS``: concurrent ``CREATE TABLE`` fails on
+        the catalog's unique index, concurrent ``CREATE OR REPLACE FUNCTION`` (which the
+        event recorder runs at every open) with "tuple concurrently updated". Not reentrant
+        across connections: take it once per set-up."""
+        with self.connect_raw() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))",
+                         (VIPB_LOCK_KEY, f"setup:{self.schema}"))
+            yield
 
     def create_schemas(self) -> None:
         """Create vipb's schemas if missing (``vipb init``)."""

@@ -25,7 +25,8 @@ from adapters.sql._dialect import to_postgres
 
 _IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*$", re.I)
 # the classid half of the key spells "vipb"; the objid half is the schema's hash
-_WRITER_LOCK = "SELECT pg_advisory_xact_lock(1986621538, hashtext(current_schema()))"
+VIPB_LOCK_KEY = 1986621538  # "vipb": the first half of every advisory lock key of ours
+_WRITER_LOCK = f"SELECT pg_advisory_xact_lock({VIPB_LOCK_KEY}, hashtext(current_schema()))"
 
 
 class Row(tuple):  # type: ignore[type-arg]  # values of any type, like sqlite3.Row

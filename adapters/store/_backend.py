@@ -51,6 +51,11 @@ class StoreBackend(ABC):
     def prepare(self) -> None:
         """Create what must exist before the parts open (folders, schemas)."""
 
+    def setting_up(self) -> contextlib.AbstractContextManager[None]:
+        """Held while a host creates or opens the parts (their ``CREATE ... IF NOT EXISTS``):
+        hosts sharing a store take turns there. SQLite serializes DDL itself."""
+        return contextlib.nullcontext()
+
     @abstractmethod
     def open_keystore(self, master: bytes) -> DataKeyStore:
         """The per-aggregate data keys (checks the master key against the store's)."""
@@ -172,6 +177,9 @@ class PostgresBackend(StoreBackend):
 
     def prepare(self) -> None:
         self.location.create_schemas()
+
+    def setting_up(self) -> contextlib.AbstractContextManager[None]:
+        return self.location.setup_lock()
 
     def open_keystore(self, master: bytes) -> DataKeyStore:
         return DataKeyStore(self.location.connect("keys"), master,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +16,7 @@ from domain.commands import UpdateProxy
 from domain.errors import DuplicateProxyError, SecurityError
 from domain.parsing import parse_command
 from domain.proxy import Proxy
-from service.runtime import Runtime, initialize
+from service.runtime import Runtime, backend_for, initialize, master_key_for, open_store
 from tests.helpers import add_cmd
 from tests.pg import BOTH_STORES, stored_containing
 
@@ -229,3 +231,57 @@ def test_a_host_carries_on_after_the_server_ends_every_session(runtime: Runtime,
     assert runtime.keystore.get(uuid.UUID(first.id)) is not None
     proxy = runtime.app.repository.get(uuid.UUID(acked[-1]))
     assert proxy.password == "p"
+
+
+def _all_at_once(count: int, work: Callable[[int], object]) -> list[Exception]:
+    """Run ``work(i)`` in ``count`` threads released together; the errors they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[Exception] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_hosts_starting_at_once_all_open_the_store(data_dir: Path) -> None:
+    # Opening the store runs the event recorder's DDL (CREATE OR REPLACE FUNCTION among it);
+    # two sessions doing that at once fail in PostgreSQL's catalog ("tuple concurrently
+    # updated") unless they take turns. Hosts started together by systemd do exactly this.
+    store = backend_for(data_dir)
+    master = master_key_for(data_dir, store)
+    opened: list[tuple[Any, ...]] = []
+    for _ in range(3):
+        errors = _all_at_once(6, lambda i: opened.append(open_store(store, master)))
+        for keystore, app, _audit in opened:
+            app.close()
+            keystore.close()
+        opened.clear()
+        assert errors == []
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+def test_hosts_initialized_at_once_share_one_store(
+        tmp_path: Path, store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    monkeypatch.setenv("VIPB_MASTER_KEY", base64.b64encode(b"c" * 32).decode())
+    results: list[bool] = []
+    errors = _all_at_once(3, lambda i: results.append(initialize(tmp_path / f"host{i}")[1]))
+    assert errors == []
+    assert sorted(results) in ([False, False, True], [False, True, True], [True, True, True])
+    rt = Runtime.open(tmp_path / "host0")
+    try:
+        assert rt.dispatcher.execute(add_cmd(7000)).id
+    finally:
+        rt.close()
