@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak: run the host, e2e and projection tests N times in a row beside two CPU-bound
-# processes (a busy 2-core CI machine), then print "N passed, M failed".
+# processes (a busy 2-core CI machine), in as many workers as scripts/test.sh uses
+# (VIPB_TEST_WORKERS, default 2), then print "N passed, M failed".
 #   bash scripts/soak.sh 10            # logs of failed rounds: .soak/round-K.log
 #   SOAK_TESTS="tests/e2e/test_host_cli.py" bash scripts/soak.sh 3
 set -uo pipefail
@@ -25,7 +26,8 @@ failed=0
 for round in $(seq 1 "$rounds"); do
     log=".soak/round-$round.log"
     # shellcheck disable=SC2086 - the test list is split on purpose
-    if .venv/bin/python -m pytest -q -p no:cacheprovider $tests >"$log" 2>&1; then
+    if .venv/bin/python -m pytest -q -p no:cacheprovider -n "${VIPB_TEST_WORKERS:-2}" \
+            --dist worksteal $tests >"$log" 2>&1; then
         passed=$((passed + 1))
         rm -f "$log"
         echo "round $round/$rounds: passed" >&2
