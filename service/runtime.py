@@ -160,8 +160,7 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
     store = backend_for(root, settings)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
-    with store.setting_up():
-        store.prepare()
+    store.prepare()
     created = not store.is_initialized()
     master = load_master_key(root)
     if master is None:
@@ -181,10 +180,9 @@ def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
 def open_store(store: StoreBackend,
                master: MasterKey) -> tuple[DataKeyStore, EventStoreApp, AuditChain]:
     """The data keys, the event store and its audit chain of a store."""
-    with store.setting_up():
-        keystore = store.open_keystore(master.key)
-        app = store.open_app(master.key, keystore)
-        audit = store.open_audit(derive_key(master.key, "audit-chain"))
+    keystore = store.open_keystore(master.key)
+    app = store.open_app(master.key, keystore)
+    audit = store.open_audit(derive_key(master.key, "audit-chain"))
     return keystore, app, audit
 
 

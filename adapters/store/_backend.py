@@ -51,11 +51,6 @@ class StoreBackend(ABC):
     def prepare(self) -> None:
         """Create what must exist before the parts open (folders, schemas)."""
 
-    def setting_up(self) -> contextlib.AbstractContextManager[None]:
-        """Held while a host creates or opens the parts (their ``CREATE ... IF NOT EXISTS``):
-        hosts sharing a store take turns there. SQLite serializes DDL itself."""
-        return contextlib.nullcontext()
-
     @abstractmethod
     def open_keystore(self, master: bytes) -> DataKeyStore:
         """The per-aggregate data keys (checks the master key against the store's)."""
@@ -175,21 +170,26 @@ class PostgresBackend(StoreBackend):
         return (self.is_initialized()
                 or self._one(f'SELECT 1 FROM "{events}".{PG_EVENTS_TABLE} LIMIT 1') is not None)
 
-    def prepare(self) -> None:
-        self.location.create_schemas()
+    # Creating or opening a part runs its DDL (``CREATE ... IF NOT EXISTS``, the event
+    # recorder's ``CREATE OR REPLACE FUNCTION``), which PostgreSQL cannot run in two sessions
+    # at once: hosts sharing the store (started together, say) take turns on the set-up lock.
 
-    def setting_up(self) -> contextlib.AbstractContextManager[None]:
-        return self.location.setup_lock()
+    def prepare(self) -> None:
+        with self.location.setup_lock():
+            self.location.create_schemas()
 
     def open_keystore(self, master: bytes) -> DataKeyStore:
-        return DataKeyStore(self.location.connect("keys"), master,
-                            after_destroy=lambda db: db.execute("VACUUM data_keys"))
+        with self.location.setup_lock():
+            return DataKeyStore(self.location.connect("keys"), master,
+                                after_destroy=lambda db: db.execute("VACUUM data_keys"))
 
     def open_app(self, master: bytes, keystore: DataKeyStore) -> EventStoreApp:
-        return EventStoreApp.on_postgres(self.location, master, keystore)
+        with self.location.setup_lock():
+            return EventStoreApp.on_postgres(self.location, master, keystore)
 
     def open_audit(self, key: bytes) -> AuditChain:
-        return AuditChain(lambda: self.location.connect("audit"), key)
+        with self.location.setup_lock():
+            return AuditChain(lambda: self.location.connect("audit"), key)
 
     def committer(self) -> GroupCommitter:
         return PostgresGroupCommitter(self.location)

@@ -77,9 +77,8 @@ def serve_engine(latency: float) -> tuple[_Engine, str]:
 
 def _writer(url: str, master: bytes) -> tuple[EventWriter, Any]:
     backend = PostgresBackend(PgLocation.parse(url))
-    with backend.setting_up():  # the hosts' processes open at once
-        keys = backend.open_keystore(master)
-        app = backend.open_app(master, keys)
+    keys = backend.open_keystore(master)
+    app = backend.open_app(master, keys)
     committer = backend.committer()
     committer.start()
     return EventWriter(app, committer), (app, committer, keys)
