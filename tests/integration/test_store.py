@@ -21,6 +21,26 @@ from tests.helpers import add_cmd
 from tests.pg import BOTH_STORES, stored_containing
 
 
+def _all_at_once(count: int, work: Callable[[int], object]) -> list[Exception]:
+    """Run ``work(i)`` in ``count`` threads released together; the errors they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[Exception] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 @BOTH_STORES
 def test_no_file_holds_credentials_in_plain_text(runtime: Runtime, data_dir: Path) -> None:
     ack = runtime.dispatcher.execute(add_cmd(3128, "alice-user", "Pa55-secret-xyz"))
@@ -86,24 +106,19 @@ def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
     data_dir: Path,
 ) -> None:
     rts = [Runtime.open(data_dir), Runtime.open(data_dir)]
-    barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def add(rt: Runtime) -> None:
-        barrier.wait()
+    def add(i: int) -> None:
         try:
-            rt.dispatcher.execute(add_cmd(8080, "same", "pw"))
+            rts[i].dispatcher.execute(add_cmd(8080, "same", "pw"))
             outcomes.append("ok")
         except DuplicateProxyError:
             outcomes.append("duplicate")
 
-    threads = [threading.Thread(target=add, args=(rt,)) for rt in rts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = _all_at_once(2, add)
     for rt in rts:
         rt.close()
+    assert errors == []
     assert sorted(outcomes) == ["duplicate", "ok"]
 
 
@@ -149,21 +164,15 @@ def test_systemd_credential_wins_over_env(tmp_path: Path, monkeypatch: pytest.Mo
 @BOTH_STORES
 def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runtime) -> None:
     proxy_id = runtime.dispatcher.execute(add_cmd(6000)).id
-    barrier = threading.Barrier(6)
     acks: list[int] = []
 
     def hammer(worker: int) -> None:
-        barrier.wait()
         for i in range(40):
             ack = runtime.dispatcher.execute(parse_command(UpdateProxy, {
                 "proxy_id": proxy_id, "weight": 2 + (worker * 40 + i) % 900}))
             acks.append(ack.position)
 
-    threads = [threading.Thread(target=hammer, args=(w,)) for w in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert _all_at_once(6, hammer) == []
     stored = runtime.app.recorder.select_events(uuid.UUID(proxy_id))
     versions = [e.originator_version for e in stored]
     assert versions == list(range(1, len(versions) + 1))  # no gap, no duplicate
@@ -231,26 +240,6 @@ def test_a_host_carries_on_after_the_server_ends_every_session(runtime: Runtime,
     assert runtime.keystore.get(uuid.UUID(first.id)) is not None
     proxy = runtime.app.repository.get(uuid.UUID(acked[-1]))
     assert proxy.password == "p"
-
-
-def _all_at_once(count: int, work: Callable[[int], object]) -> list[Exception]:
-    """Run ``work(i)`` in ``count`` threads released together; the errors they raised."""
-    barrier = threading.Barrier(count)
-    errors: list[Exception] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return errors
 
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
