@@ -15,6 +15,7 @@ half-used.
 
 from __future__ import annotations
 
+import hashlib
 import string
 import tomllib
 from pathlib import Path
@@ -30,12 +31,18 @@ SHIPPED_DIR = Path(__file__).with_name("engines")
 MAX_FILE_BYTES = 256 * 1024
 
 TEMPLATE_VARIABLES = frozenset(
-    {"keyword", "offset", "first", "page", "country", "country_lower", "language", "locale"})
+    {"keyword", "offset", "first", "page", "country", "country_lower", "language", "locale",
+     "region", "location", "uule"})
 """``keyword``: the search words; ``offset``: results read so far (0-based, absent on the
 first page); ``first``: ``offset + 1`` (absent on the first page); ``page``: pages read so
 far (absent on the first page); ``country``/``country_lower``: the search country (after
-``country_codes``); ``language``: its main language (``de``); ``locale``: ``de-DE``. A
+``country_codes``); ``language``: the search language (the keyword's, else the country's
+main one: ``de``); ``locale``: ``de-DE``; ``region``: the engine's own id of the country
+(``regions``; absent for countries it does not list); ``location``: the canonical name of a
+place (``Berlin,Berlin,Germany``); ``uule``: that name as Google's ``uule`` parameter. A
 parameter whose template names an absent variable is left out of the URL."""
+
+LOCATION_VARIABLES = frozenset({"location", "uule"})
 
 _EMPTY = LexborHTMLParser("<html><body></body></html>")
 
@@ -69,6 +76,14 @@ def _own_host(value: str) -> str:
     return text
 
 
+def _engine_page(value: str) -> str:
+    path, _, param = value.partition("?")
+    if not path.startswith("/") or any(c in value for c in " #*") or "=" in param:
+        raise ValueError("must be a path prefix (/search) or a path prefix and a query "
+                         "parameter the link carries (/maps?q)")
+    return value
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError("must be an http(s) URL")
@@ -78,6 +93,7 @@ def _http_url(value: str) -> str:
 Selector = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_selector)]
 Template = Annotated[str, Field(max_length=200), AfterValidator(_template)]
 OwnHost = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_own_host)]
+EnginePage = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_engine_page)]
 Feature = Literal["ads_top", "ads_bottom", "featured_snippet", "people_also_ask", "local_pack",
                   "images", "videos", "news", "knowledge_panel"]
 
@@ -88,13 +104,32 @@ class _Strict(BaseModel):
 
 class Layout(_Strict):
     """One shape of the result list. ``items`` selects the list's own entries (each yields
-    at most one result: the first ``link`` in it that leads off the engine); ``title`` is
-    read inside the link, else inside the item, else the link's text."""
+    at most one result: the first ``link`` in it that is a result); ``title`` is read inside
+    the link, else inside the item, else the link's text.
+
+    An item nested in another item is part of it (sitelinks, a result's own parts), unless
+    it holds a title ``link`` and a ``snippet`` of its own: then it is a result of its own
+    (a site's second result grouped with its first, an indented result under it)."""
 
     name: str = Field(min_length=1, max_length=40)
     items: Selector
     link: Selector
     title: Selector | None = None
+    snippet: Selector | None = None
+
+
+class Packs(_Strict):
+    """Blocks of media results that are never organic results, recognised by their shape
+    rather than their tag names: a block under a ``heading`` of its own (not a result's
+    title) holding ``min_links`` or more links to different places, each with a thumbnail
+    (``media``) or a duration (``12:04``), and no result ``snippet`` (a video pack, "short
+    videos", "top stories" carousels of plain ``div``s). ``within``: where to look."""
+
+    within: Selector
+    heading: Selector
+    media: Selector = "img, g-img, video"
+    snippet: Selector
+    min_links: int = Field(default=2, ge=2, le=20)
 
 
 class Markers(_Strict):
@@ -109,7 +144,10 @@ class Markers(_Strict):
 
 
 class EngineDefinition(_Strict):
-    """Everything vipb knows about one search engine (see the module docstring)."""
+    """Everything vipb knows about one search engine (see the module docstring).
+
+    ``consent`` pages block a search only when they hide the results: a results page under
+    a consent dialog is read, and the dialog is noted."""
 
     name: Annotated[str, Field(pattern=ENGINE_NAME)]
     label: str = Field(min_length=1, max_length=40)
@@ -118,7 +156,19 @@ class EngineDefinition(_Strict):
     country_codes: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")],
                         Annotated[str, Field(min_length=1, max_length=10)]] = Field(
         default_factory=dict)
+    # hosts whose links are never results: the engine's ad, click-tracking, static and
+    # cache hosts (a host and its subdomains; ``name.*``: under any public suffix)
     own_hosts: list[OwnHost] = Field(default_factory=list, max_length=100)
+    # where the engine's own search and vertical pages live (exact hosts; ``name.*``: under
+    # any public suffix), and which pages there are those (``engine_pages``): never results.
+    # Its other pages and its other hosts (an app's store page, a help article) rank like
+    # anyone's. The results page's own host always counts as a search host.
+    search_hosts: list[OwnHost] = Field(default_factory=list, max_length=100)
+    engine_pages: list[EnginePage] = Field(default_factory=list, max_length=100)
+    regions: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")],
+                  Annotated[str, Field(min_length=1, max_length=20)]] = Field(
+        default_factory=dict)
+    packs: Packs | None = None
     layouts: list[Layout] = Field(min_length=1, max_length=20)
     exclude: list[Selector] = Field(default_factory=list, max_length=200)
     blocked: Markers = Field(default_factory=Markers)
@@ -131,17 +181,36 @@ class EngineDefinition(_Strict):
         default_factory=list, max_length=50)
     features: dict[Feature, list[Selector]] = Field(default_factory=dict)
 
+    @property
+    def takes_location(self) -> bool:
+        """Whether a search can ask this engine for results near a place (``location``)."""
+        return any(name in LOCATION_VARIABLES for template in self.params.values()
+                   for _text, name, _spec, _conv in string.Formatter().parse(template))
+
 
 class EngineFileError(ValueError):
     """An engine definition file cannot be used; the message names the file and field."""
 
 
+def definition_version(name: str, text: str) -> str:
+    """``google@3f2a9c01b2d4``: the engine and a hash of its definition's text, so a
+    re-read of stored pages names exactly which definition gave which answer."""
+    return f"{name}@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
 def read_definition(path: Path) -> EngineDefinition:
     """One definition file, checked; ``EngineFileError`` with a one-line reason if bad."""
+    definition, _text = read_definition_text(path)
+    return definition
+
+
+def read_definition_text(path: Path) -> tuple[EngineDefinition, str]:
+    """One definition file, checked, with its text (for ``definition_version``)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise EngineFileError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise EngineFileError(f"{path}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -155,15 +224,15 @@ def read_definition(path: Path) -> EngineDefinition:
     if definition.name != path.stem:
         raise EngineFileError(f"{path}: name: is {definition.name!r}; it must be the file's "
                               f"name without .toml ({path.stem!r})")
-    return definition
+    return definition, text
 
 
 def read_definitions(extra_dir: Path | None = None) -> tuple[
-        dict[str, tuple[EngineDefinition, Path]], dict[str, str]]:
-    """(definitions with the file each was read from, by name; problems by engine name): a
-    file that does not hold up is left out and its engine (the file's name) gets the reason
-    instead, so one bad file never takes the other engines down with it."""
-    found: dict[str, tuple[EngineDefinition, Path]] = {}
+        dict[str, tuple[EngineDefinition, Path, str]], dict[str, str]]:
+    """(definitions with the file each was read from and its version, by name; problems by
+    engine name): a file that does not hold up is left out and its engine (the file's name)
+    gets the reason instead, so one bad file never takes the other engines down with it."""
+    found: dict[str, tuple[EngineDefinition, Path, str]] = {}
     problems: dict[str, str] = {}
     for folder in [SHIPPED_DIR] + ([extra_dir] if extra_dir is not None else []):
         if not folder.is_dir():
@@ -171,11 +240,12 @@ def read_definitions(extra_dir: Path | None = None) -> tuple[
             continue
         for path in sorted(folder.glob("*.toml")):
             try:
-                definition = read_definition(path)
+                definition, text = read_definition_text(path)
             except EngineFileError as exc:
                 found.pop(path.stem, None)  # a broken override does not fall back silently
                 problems[path.stem] = str(exc)
                 continue
             problems.pop(definition.name, None)
-            found[definition.name] = (definition, path)
+            found[definition.name] = (definition, path,
+                                      definition_version(definition.name, text))
     return found, problems

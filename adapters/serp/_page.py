@@ -34,13 +34,15 @@ class SerpResult:
 @dataclass(frozen=True)
 class SerpPage:
     """Organic results in page order (ads and engine widgets left out), the SERP features
-    the page showed (feature -> count), and which of the engine's layouts read it."""
+    the page showed (feature -> count), which of the engine's layouts read it, and what the
+    page showed besides its results (``notices``: ``consent``, a consent dialog over them)."""
 
     results: list[SerpResult]
     no_results: bool = False  # the engine said so: an empty result list is then its answer
     has_next: bool = False
     features: dict[str, int] = field(default_factory=dict)
     layout: str = ""
+    notices: tuple[str, ...] = ()
 
     @property
     def urls(self) -> list[str]:

@@ -61,9 +61,9 @@ class Engines:
         for problem in problems.values():  # (searches on it fail with this reason)
             log.info("engine definition refused: %s", problem)
         self._problems = problems
-        self._engines = {name: Engine(d, self._urls.get(name))
-                         for name, (d, _path) in definitions.items()}
-        self._sources = {name: path for name, (_d, path) in definitions.items()}
+        self._engines = {name: Engine(d, self._urls.get(name), version)
+                         for name, (d, _path, version) in definitions.items()}
+        self._sources = {name: path for name, (_d, path, _v) in definitions.items()}
 
     def get(self, name: str) -> Engine:
         """The engine called ``name``; ``SerpError`` if its definition file is broken or
@@ -92,9 +92,10 @@ class Engines:
             rows = [{"name": name, "label": e.definition.label, "url": e.base,
                      "layouts": [layout.name for layout in e.definition.layouts],
                      "features": sorted(e.definition.features),
+                     "location": e.definition.takes_location, "version": e.version,
                      "source": str(self._sources[name]), "problem": None}
                     for name, e in self._engines.items()]
             rows += [{"name": name, "label": "", "url": "", "layouts": [], "features": [],
-                      "source": "", "problem": problem}
+                      "location": False, "version": "", "source": "", "problem": problem}
                      for name, problem in self._problems.items()]
             return sorted(rows, key=lambda r: r["name"])

@@ -32,12 +32,24 @@ def test_a_base_url_override_keeps_the_parameters() -> None:
     assert engines.get("google").url("a", 10, None, 1) == "http://127.0.0.1:9/s?q=a&start=10"
 
 
-@pytest.mark.parametrize(("host", "own"), [
-    ("www.google.com", True), ("maps.google.co.uk", True), ("google.de", True),
-    ("support.google.com", True), ("notgoogle.com", False), ("google-fan.example", False),
-    ("example.com", False), ("webcache.googleusercontent.com", True)])
-def test_own_hosts(host, own) -> None:
-    assert Engines().get("google").is_own_host(host) is own
+@pytest.mark.parametrize(("url", "result"), [
+    ("https://play.google.com/store/apps/details?id=x", True),  # its properties rank
+    ("https://support.google.com/websearch/answer/1", True),
+    ("https://books.google.co.uk/books?id=AbC", True),
+    ("https://developers.google.com/search", True),  # /search on another host is a page
+    ("https://www.google.com/maps", True),  # Maps' front page
+    ("https://www.google.com/", True),
+    ("https://www.google.com/search?q=x", False),  # its search and verticals never do
+    ("https://google.de/search?q=x&tbm=isch", False),
+    ("https://maps.google.co.uk/maps?q=x", False),
+    ("https://www.google.com/maps/place/Bean+Barn/@1,2", False),
+    ("https://scholar.google.com/scholar?q=x", False),
+    ("https://www.googleadservices.com/pagead/aclk?adurl=x", False),  # ads, caches
+    ("https://webcache.googleusercontent.com/search?q=cache:x", False),
+    ("https://notgoogle.com/search", True), ("https://google-fan.example/", True),
+    ("ftp://example.com/", False)])
+def test_which_links_can_be_results(url, result) -> None:
+    assert Engines().get("google").is_result_url(url) is result
 
 
 def _google_text() -> str:
@@ -78,7 +90,10 @@ def test_a_users_folder_adds_and_replaces_engines_and_edits_apply_without_restar
     (('name = "google"', 'name = "gogle"'), "name", "must be the file's name"),
     (('url = "https://www.google.com/search"', 'url = "file:///etc/passwd"'), "url",
      "must be an http(s) URL"),
-    (('own_hosts = ["google.*"', 'own_hosts = ["*.google.*"'), "own_hosts.0", "must be a host"),
+    (('own_hosts = ["googleadservices.com"', 'own_hosts = ["*.googleadservices.com"'),
+     "own_hosts.0", "must be a host"),
+    (('engine_pages = ["/search"', 'engine_pages = ["search"'), "engine_pages.0",
+     "must be a path prefix"),
     (('[features]', '[features]\nsponsored_everything = ["div"]'),
      "'features.sponsored_everything.[key]'", "Input should be"),
     (('[[layouts]]', '[[layouts]'), "(file)", "not valid TOML"),

@@ -58,6 +58,7 @@ def test_pages_read_as_a_person_reads_them(engine: str, page: str) -> None:
     assert not parsed.no_results
     assert parsed.has_next == want["has_next"]
     assert parsed.features == want.get("features", {})
+    assert list(parsed.notices) == want.get("notices", [])
     for result, title in zip(parsed.results, want.get("titles", []), strict=False):
         assert result.title == title
 
