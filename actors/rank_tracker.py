@@ -36,11 +36,13 @@ from actors.search_worker import (
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
+from adapters.evidence import EvidenceStore
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules
 from domain.errors import AutomationError, ValidationError
 from domain.rank import (
     RANK_TARGETS_ID,
+    Place,
     RankTargets,
     SearchTask,
     fold_keyword,
@@ -68,8 +70,11 @@ class RankTrackerActor(VipbActor):
 
     def __init__(self, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
-                 outcome: Outcome | None = None, claims: Claims | None = None) -> None:
+                 outcome: Outcome | None = None, claims: Claims | None = None,
+                 evidence: EvidenceStore | None = None) -> None:
+        """``evidence``: where searches keep the pages they read."""
         super().__init__()
+        self._evidence = evidence
         self._claims = claims
         self._scanner: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -115,18 +120,21 @@ class RankTrackerActor(VipbActor):
         return self._save(targets, command.domain)
 
     def add_keyword(self, command: AddKeyword) -> Ack:
-        """Track a keyword (re-adding with another depth updates it)."""
-        self._check_engine(command.engine)
+        """Track a keyword (re-adding with another depth or exit rule updates it)."""
+        self._check_engine(command.engine, command.location)
         targets = self.targets()
-        key = targets.track_keyword(command.keyword, command.engine, command.country,
-                                    command.depth, command.device)
+        place = Place(command.country, command.location, command.language,
+                      command.any_exit_country)
+        key = targets.track_keyword(command.keyword, command.engine, command.depth,
+                                    command.device, place)
         return self._save(targets, key)
 
     def remove_keyword(self, command: RemoveKeyword) -> Ack:
         """Stop tracking a keyword."""
         targets = self.targets()
-        key = targets.untrack_keyword(command.keyword, command.engine, command.country,
-                                      command.device)
+        key = targets.untrack_keyword(command.keyword, command.engine, command.device,
+                                      Place(command.country, command.location,
+                                            command.language))
         return self._save(targets, key)
 
     def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
@@ -161,8 +169,8 @@ class RankTrackerActor(VipbActor):
                        skip_if_pending: bool = False) -> list[SearchTask]:
         """One new task per keyword, not saved yet.
 
-        ``command.keyword`` searches those words as they are tracked (each tracked engine and
-        country, unless the command names them), or once on the given or default engine
+        The command's keywords are searched as they are tracked (each tracked engine and
+        place, unless the command names them), or once on the given or default engine
         when they are not tracked; otherwise every tracked keyword (or those named in
         ``keywords``, as a schedule does) matching the filters.
         ``skip_if_pending``: refuse while tasks of the same ``origin`` are still queued or
@@ -177,24 +185,32 @@ class RankTrackerActor(VipbActor):
         if not targets.domains:
             raise AutomationError("no target domains: add one first "
                                   "(vipb rank domain add example.com)")
-        wanted = [command.keyword] if command.keyword is not None else keywords
+        named = command.named
+        wanted = named if named is not None else keywords
         jobs: list[dict[str, Any]] = [
             dict(e) for e in self.tracked(wanted)
             if (command.engine is None or e["engine"] == command.engine)
             and (command.country is None or e["country"] == command.country)
+            and (command.location is None or e.get("location") == command.location)
+            and (command.language is None or e.get("language") == command.language)
             and (command.device is None or e["device"] == command.device)]
-        if command.keyword is not None and not jobs:  # words not tracked (that way): once
-            jobs = [{"keyword": command.keyword, "engine": command.engine or "duckduckgo",
-                     "country": command.country, "depth": DEFAULT_DEPTH,
-                     "device": command.device or "desktop"}]
-        if command.depth:
-            for job in jobs:
+        if named is not None:  # words not tracked (that way): once each, as given
+            found = {fold_keyword(job["keyword"]) for job in jobs}
+            jobs += [{"keyword": words, "engine": command.engine or "duckduckgo",
+                      "country": command.country, "location": command.location,
+                      "language": command.language, "depth": DEFAULT_DEPTH,
+                      "device": command.device or "desktop"}
+                     for words in named if fold_keyword(words) not in found]
+        for job in jobs:
+            if command.depth:
                 job["depth"] = command.depth
+            if command.any_exit_country is not None:
+                job["any_exit_country"] = command.any_exit_country
         if not jobs:
             raise AutomationError("no tracked keywords match: add one first "
                                   "(vipb rank keyword add 'my keyword')")
-        for name in {job["engine"] for job in jobs}:
-            self._check_engine(name)
+        for name, location in {(job["engine"], job.get("location")) for job in jobs}:
+            self._check_engine(name, location)
         for device in {job["device"] for job in jobs}:  # refused here, not retried
             self._tabs().check_profile(_profile(command.profile, device),
                                        device).get(timeout=60)
@@ -204,19 +220,27 @@ class RankTrackerActor(VipbActor):
                               country=job["country"], depth=job["depth"],
                               domains=dict(targets.domains), origin=origin,
                               profile=_profile(command.profile, job["device"]),
-                              proxy=command.proxy, device=job["device"])
+                              proxy=command.proxy, device=job["device"],
+                              location=job.get("location"), language=job.get("language"),
+                              any_exit_country=bool(job.get("any_exit_country")))
             tasks.append(task)
         return tasks
 
-    def _check_engine(self, name: str) -> None:
-        """The engine is defined, its file reads, and its base URL obeys the same SSRF
-        rule as tab URLs."""
+    def _check_engine(self, name: str, location: str | None = None) -> None:
+        """The engine is defined, its file reads, it can take ``location`` (if any), and its
+        base URL obeys the same SSRF rule as tab URLs."""
         try:
-            url = self._engines.get(name).url("test", 0, None)
+            engine = self._engines.get(name)
+            url = engine.url("test", 0, None)
         except UnknownEngineError as exc:
             raise ValidationError(exc.message, field="engine") from None
         except SerpError as exc:
             raise ValidationError(exc.message, field="engines") from None
+        if location and not engine.definition.takes_location:
+            raise ValidationError(
+                f"{name} takes no location: its results come from the country (the "
+                "proxy's exit); drop --location or use an engine that takes one (google)",
+                field="location")
         try:
             rules.check_http_url(url)
             rules.check_public_target(url, self._egress)
@@ -231,8 +255,9 @@ class RankTrackerActor(VipbActor):
     @staticmethod
     def _describe(task: SearchTask) -> dict[str, Any]:
         return {"id": str(task.id), "keyword": task.keyword, "engine": task.engine,
-                "country": task.country, "device": task.device, "depth": task.depth,
-                "origin": task.origin}
+                "country": task.country, "location": task.location,
+                "language": task.language, "any_exit_country": task.any_exit_country,
+                "device": task.device, "depth": task.depth, "origin": task.origin}
 
     def _enqueue(self, task: SearchTask) -> None:
         self._queue.append(task)
@@ -275,7 +300,8 @@ class RankTrackerActor(VipbActor):
             worker = SearchWorkerActor.start(
                 task, self._writer, self._tabs, self._engines, token,
                 self.actor_ref, self._policy, self._outcome,
-                lease=None if self._claims is None else self._claims.holding())
+                lease=None if self._claims is None else self._claims.holding(),
+                evidence=self._evidence)
             self._running[str(task.id)] = (worker, token)
             worker.tell(Run())
 

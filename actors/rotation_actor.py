@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -20,7 +20,16 @@ from domain.proxy import Proxy
 from domain.results import Ack
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 from domain.rotation_journal import RotationJournal, journal_id
-from domain.selection import Candidate, CandidatePool, Selection, SelectionContext, Strategy
+from domain.selection import (
+    Candidate,
+    CandidatePool,
+    CountryView,
+    NoProxyAvailableError,
+    NoProxyInCountryError,
+    Selection,
+    SelectionContext,
+    Strategy,
+)
 from domain.selection.registry import build_strategy
 from domain.selection.sticky import StickyRecord, StickySession
 
@@ -91,9 +100,13 @@ class RotationActor(VipbActor):
     def __init__(self, writer: EventWriter, proxy_ids: Callable[[], list[str]],
                  policy: BreakerPolicy | None = None,
                  clock: Callable[[], float] = time.time,
-                 changes: CandidateBox | None = None, host: str | None = None) -> None:
-        """``host``: this host's id when hosts share the store (its own journals)."""
+                 changes: CandidateBox | None = None, host: str | None = None,
+                 exits: Callable[[], dict[str, str]] | None = None) -> None:
+        """``host``: this host's id when hosts share the store (its own journals);
+        ``exits``: where validations saw the proxies leave from (read at the first pick
+        that needs it; validations from then on arrive through ``health_many``)."""
         super().__init__()
+        self._load_exits = exits
         self._host = host
         self.changes = changes or CandidateBox()
         self._writer = writer
@@ -105,6 +118,7 @@ class RotationActor(VipbActor):
         self._usage: dict[str, _Usage] = {}
         self._journal: RotationJournal | None = None
         self._strategy: Strategy | None = None
+        self._in_country: dict[str, Strategy] = {}  # the strategy over one country's proxies
         self._configured: tuple[str, dict[str, object]] | None = None
         self._hosts = 1  # hosts sharing the store: each uses its share of a proxy's limit
         self._limits: dict[str, int] = {}  # each proxy's max_concurrency as configured
@@ -217,6 +231,7 @@ class RotationActor(VipbActor):
         self._apply_changes()
         self._configured = (strategy, dict(params))
         self._strategy = build_strategy(strategy, dict(params), self.pool)
+        self._in_country.clear()  # built again with the new strategy when asked for
         self.strategy_name = strategy
 
     # --- selection ---------------------------------------------------------------------------
@@ -229,22 +244,35 @@ class RotationActor(VipbActor):
         return self._journal
 
     def select(self, ctx: SelectionContext | None = None,
-               avoid: tuple[str, ...] = ()) -> Selection:
-        """Pick a proxy (none of ``avoid``), count it as in use, and record the decision
-        before returning it."""
+               avoid: tuple[str, ...] = (), country: str | None = None) -> Selection:
+        """Pick a proxy (none of ``avoid``; with ``country``, only one that serves it),
+        count it as in use, and record the decision before returning it.
+
+        ``country`` is a requirement, not a preference: the strategy picks among the
+        proxies whose declared country it is (and whose exit, where a validation saw it,
+        is too); ``NoProxyInCountryError`` when none is available."""
         ctx = ctx or SelectionContext(now=datetime.fromtimestamp(self._clock(), UTC))
         assert self._strategy is not None
         self._apply_changes()
         self._half_open_due()
+        strategy = self._strategy if country is None else self._strategy_in(country)
         with self.pool.holding(avoid):
-            selection = self._strategy.select(ctx)
+            try:
+                selection = strategy.select(ctx)
+            except NoProxyAvailableError as exc:
+                if country is None:
+                    raise
+                raise self._none_in(country, exc) from None
         self.pool.acquire(selection.proxy_id)
         journal = self._today()
+        if country is not None:
+            selection = replace(selection,
+                                reason=f"{selection.reason} (among the proxies in {country})")
         journal.applied(proxy_id=selection.proxy_id, strategy=selection.strategy,
                         reason=selection.reason, context=selection.context)
-        if isinstance(self._strategy, StickySession) and self._strategy.last_bound:
-            key, proxy_id = self._strategy.last_bound
-            journal.bound(key=key, proxy_id=proxy_id, ttl_seconds=self._strategy.ttl)
+        if isinstance(strategy, StickySession) and strategy.last_bound:
+            key, proxy_id = strategy.last_bound
+            journal.bound(key=key, proxy_id=proxy_id, ttl_seconds=strategy.ttl)
         try:
             self._writer.save(journal)
         except BaseException:
@@ -253,6 +281,67 @@ class RotationActor(VipbActor):
             raise
         self._usage.setdefault(selection.proxy_id, _Usage()).requests += 1
         return selection
+
+    def _known_exits(self) -> None:
+        """Take the exits validations saw before this process started (once)."""
+        if self._load_exits is not None:
+            load, self._load_exits = self._load_exits, None
+            self.exits(load())
+
+    def _strategy_in(self, country: str) -> Strategy:
+        """The configured strategy over the proxies that serve ``country`` (built on first
+        use, then kept current from the pool like the strategy itself)."""
+        self._known_exits()
+        found = self._in_country.get(country)
+        if found is None:
+            assert self._configured is not None
+            name, params = self._configured
+            found = build_strategy(name, dict(params), CountryView(self.pool, country))
+            self._in_country[country] = found
+        return found
+
+    def _none_in(self, country: str, cause: NoProxyAvailableError) -> NoProxyInCountryError:
+        """Why no proxy serves ``country`` now: none is declared there (or each one's exit
+        was seen elsewhere: permanent), or those that are are busy or broken (for now)."""
+        serving = [c for c in self.pool.by_id.values() if c.serves(country)]
+        if serving:
+            return NoProxyInCountryError(
+                f"no proxy in {country} is available now ({len(serving)} there, all busy or "
+                f"their circuit open): {cause}", country, permanent=False)
+        declared = [c for c in self.pool.by_id.values() if c.country == country]
+        seen = sorted({c.exit_country for c in declared if c.exit_country})
+        elsewhere = (f" ({len(declared)} declared {country}, but validations saw them "
+                     f"leave from {', '.join(seen)})" if declared else "")
+        return NoProxyInCountryError(
+            f"no proxy in {country}{elsewhere}: add one with --country {country}, or let "
+            "the keyword use any exit country (--any-exit-country; the exit used is then "
+            "recorded beside its positions)", country, permanent=True)
+
+    def exit_seen(self, proxy_id: str, country: str | None) -> None:
+        """A validation saw the proxy leave from ``country`` (None: the check URL does not
+        tell; what was seen before stands)."""
+        self._apply_changes()
+        if country and self.pool.get(proxy_id) is not None:
+            self.pool.set_exit(proxy_id, country)
+
+    def exits(self, exits: dict[str, str]) -> None:
+        """Exit countries validations saw (at start, and from other hosts)."""
+        for proxy_id, country in exits.items():
+            self.exit_seen(proxy_id, country)
+
+    def exit_of(self, proxy_id: str) -> tuple[str | None, str]:
+        """Where a proxy leaves from, and how that is known: (``country``, ``validated``)
+        when a validation saw it, (declared country, ``declared``), or (None, ``unknown``)."""
+        self._apply_changes()
+        self._known_exits()
+        candidate = self.pool.get(proxy_id)
+        if candidate is None:
+            return None, "unknown"
+        if candidate.exit_country:
+            return candidate.exit_country, "validated"
+        if candidate.country:
+            return candidate.country, "declared"
+        return None, "unknown"
 
     def _half_open_due(self) -> None:
         """Open breakers whose cool-down has passed go half-open (and become selectable)."""
@@ -280,10 +369,13 @@ class RotationActor(VipbActor):
             self.pool.measured(proxy_id, latency_ms)
         return self.report(proxy_id, ok, latency_ms)
 
-    def health_many(self, outcomes: list[tuple[str, bool, float | None]]) -> None:
-        """Many health-check outcomes in one message (a whole-pool validation)."""
+    def health_many(self, outcomes: list[tuple[str, bool, float | None]],
+                    exits: dict[str, str] | None = None) -> None:
+        """Many health-check outcomes in one message (a whole-pool validation), and the
+        exit countries they saw."""
         for proxy_id, ok, latency_ms in outcomes:
             self.health(proxy_id, ok, latency_ms)
+        self.exits(exits or {})
 
     def report(self, proxy_id: str, ok: bool, latency_ms: float | None = None) -> Ack:
         """Count an outcome (of a use or a health check) for usage and the breaker."""
@@ -338,10 +430,11 @@ class RotationActor(VipbActor):
         return ids[-1] if ids else 0
 
     def expire_sessions(self) -> int:
-        """Record and drop sticky bindings idle past their ttl; return the position."""
-        if not isinstance(self._strategy, StickySession):
-            return 0
-        gone = self._strategy.expire(self._clock())
+        """Record and drop sticky bindings idle past their ttl (of the strategy and of its
+        per-country instances); return the position."""
+        gone = [binding for strategy in [self._strategy, *self._in_country.values()]
+                if isinstance(strategy, StickySession)
+                for binding in strategy.expire(self._clock())]
         if not gone:
             return 0
         journal = self._today()

@@ -45,10 +45,12 @@ from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.config import Settings
-from adapters.serp import Engine, Engines, SerpBlockedError, SerpError, SerpResult
+from adapters.evidence import EvidenceStore, for_reading
+from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
+from domain.selection import NoProxyInCountryError
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +127,15 @@ class CancelToken:
 
 class AttemptFailed(Exception):
     """One attempt failed; ``retryable`` when another attempt may not meet the reason (a
-    profile or proxy that does not exist fails every attempt the same way)."""
+    profile or proxy that does not exist fails every attempt the same way); ``evidence``:
+    the pages it got (kept: a captcha, an unreadable page)."""
 
-    def __init__(self, message: str, reason: FailureReason, retryable: bool = True) -> None:
+    def __init__(self, message: str, reason: FailureReason, retryable: bool = True,
+                 evidence: list[str] | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.retryable = retryable
+        self.evidence = evidence or []
 
 
 class Cancelled(Exception):
@@ -138,16 +143,36 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
+class Exit:
+    """Where an attempt left from: its proxy (None: direct) and that route's country, and
+    how the country is known (``validated``, ``declared``, ``direct``, ``unknown``)."""
+
+    proxy_id: str | None
+    country: str | None = None
+    basis: str = "unknown"
+
+
+@dataclass(frozen=True)
 class Reading:
     """What one attempt read: the organic results, pages loaded, the first page's SERP
-    features and layout, whether the engine said "no results", and through which proxy."""
+    features and layout, whether the engine said "no results", where it left from, the
+    pages kept (their hashes), the engine definition that read them, and what the pages
+    showed besides results."""
 
     results: list[SerpResult]
     pages: int
     features: dict[str, int]
     layout: str
     no_results: bool
-    proxy_id: str | None
+    exit: Exit
+    evidence: list[str]
+    definition: str
+    notices: list[str]
+
+    @property
+    def proxy_id(self) -> str | None:
+        """The proxy it went through (None: direct)."""
+        return self.exit.proxy_id
 
 
 @dataclass(frozen=True)
@@ -172,8 +197,10 @@ class SearchWorkerActor(VipbActor):
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engines: Engines,
                  token: CancelToken, done: pykka.ActorRef[Any],
                  policy: RetryPolicy, outcome: Outcome | None = None,
-                 lease: Lease | None = None) -> None:
+                 lease: Lease | None = None, evidence: EvidenceStore | None = None) -> None:
+        """``evidence``: where the pages read are kept (None: not kept)."""
         super().__init__()
+        self._evidence = evidence
         self._lease = lease
         self._claim = ClaimHolder(task, writer, lease)
         self._task = task
@@ -233,9 +260,9 @@ class SearchWorkerActor(VipbActor):
             self._cancelled()
             return
         except AttemptFailed as exc:
-            error, reason = str(exc), exc.reason.value
+            error, reason, pages = str(exc), exc.reason.value, exc.evidence
             self._commit(lambda t: t.failed(attempt=t.attempts, error=error, retry_in=None,
-                                            reason=reason))
+                                            reason=reason, evidence=pages))
             return
         self._record(reading)
 
@@ -248,7 +275,7 @@ class SearchWorkerActor(VipbActor):
             attempt=t.attempts, retry_in=0.0,
             error=f"{name} said there are no results; asking again through another proxy "
                   "and a fresh profile before believing it",
-            reason=FailureReason.SUSPICIOUS_NO_RESULTS.value))
+            reason=FailureReason.SUSPICIOUS_NO_RESULTS.value, evidence=first.evidence))
         avoid = (first.proxy_id,) if first.proxy_id and task.proxy == "auto" else ()
         try:
             return self._retrying()(lambda: self._attempt(next(attempts), avoid, fresh=True))
@@ -266,17 +293,21 @@ class SearchWorkerActor(VipbActor):
         urls = [r.url for r in reading.results]
         titles = {r.url: r.title for r in reading.results}
         rankings = rank(urls, task.domains)
+        route = reading.exit
         for r in rankings:
             if r.position is None:
-                task.not_ranked(domain=r.domain, results_scanned=r.scanned)
+                task.not_ranked(domain=r.domain, results_scanned=r.scanned,
+                                exit_country=route.country, proxy_id=route.proxy_id)
             else:
                 assert r.url is not None
                 task.position_recorded(domain=r.domain, position=r.position, url=r.url,
-                                       results_scanned=r.scanned, title=titles.get(r.url, ""))
+                                       results_scanned=r.scanned, title=titles.get(r.url, ""),
+                                       exit_country=route.country, proxy_id=route.proxy_id)
         task.completed(results_scanned=len(urls), pages=reading.pages,
                        ranked=sum(r.position is not None for r in rankings),
                        features=reading.features, layout=reading.layout,
-                       no_results=reading.no_results)
+                       no_results=reading.no_results, evidence=reading.evidence,
+                       definition=reading.definition, notices=reading.notices)
 
     def _give_up(self, error: str) -> None:
         task = self._task
@@ -295,8 +326,10 @@ class SearchWorkerActor(VipbActor):
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         reason = error.reason if isinstance(error, AttemptFailed) else FailureReason.INTERNAL
+        pages = error.evidence if isinstance(error, AttemptFailed) else []
         self._commit(lambda t: t.failed(attempt=t.attempts, error=str(error),
-                                        retry_in=round(wait, 2), reason=reason.value))
+                                        retry_in=round(wait, 2), reason=reason.value,
+                                        evidence=pages))
 
     def _cancelled(self) -> None:
         token, lease = self._token, self._lease
@@ -327,13 +360,20 @@ class SearchWorkerActor(VipbActor):
             raise Cancelled()
         task = self._task
         engine = self._engine()
+        place = task.place
+        # the search's country is where it must leave from, unless any exit may stand in
+        require = None if place.any_exit_country else place.country
         try:
-            first_page = engine.url(task.keyword, 0, task.country)  # for the pick
+            first_page = self._url(engine, 0, 0)  # for the pick
             tab_id, tab, reason = self._tabs().prepare(
                 first_page, task.profile, task.proxy, task.country, avoid,
-                task.device if fresh else None).get(timeout=TIMEOUT)
+                task.device if fresh else None, require).get(timeout=TIMEOUT)
+        except NoProxyInCountryError as exc:
+            self._record_start(attempt, Exit(None))
+            raise AttemptFailed(exc.message, FailureReason.NO_PROXY_IN_COUNTRY,
+                                retryable=not exc.permanent) from None
         except BaseError as exc:
-            self._record_start(attempt, None, None)
+            self._record_start(attempt, Exit(None))
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
@@ -344,60 +384,70 @@ class SearchWorkerActor(VipbActor):
             self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
             if not isinstance(exc, BaseError):
                 raise
-            self._record_start(attempt, None, None)
+            self._record_start(attempt, Exit(None))
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
-        proxy_id = info["proxy_id"]
-        self._record_start(attempt, proxy_id, tab_id)
+        country, basis = self._tabs().exit_of(tab_id).get(timeout=TIMEOUT)
+        route = Exit(info["proxy_id"], country, basis)
+        self._record_start(attempt, route, tab_id)
         try:
-            return self._read_pages(engine, tab, proxy_id)
+            return self._read_pages(engine, tab, route)
         finally:
             try:
                 self._tabs().close(tab_id, "search attempt finished").get(timeout=TIMEOUT)
             except Exception:
                 log.warning("search task %s: closing tab %s failed", task.id, tab_id)
 
-    def _record_start(self, attempt: int, proxy_id: str | None, tab_id: str | None) -> None:
-        self._commit(lambda t: t.started(attempt=attempt, proxy_id=proxy_id,
-                                         tab_id=tab_id or ""))
+    def _record_start(self, attempt: int, route: Exit, tab_id: str | None = None) -> None:
+        self._commit(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
+                                         tab_id=tab_id or "", exit_country=route.country,
+                                         exit_basis=route.basis))
+
+    def _url(self, engine: Engine, offset: int, pages: int) -> str:
+        """The results page holding results ``offset + 1`` onwards, asked from the task's
+        place (country, location, language)."""
+        task, place = self._task, self._task.place
+        return engine.url(task.keyword, offset, place.country, pages, place.language,
+                          place.location)
+
+    def _keep(self, html: str, url: str, kept: list[str]) -> None:
+        """Keep a page read at ``url`` (evidence): its hash joins ``kept``."""
+        if self._evidence is not None:
+            kept.append(self._evidence.put(html, url))
 
     def _read_pages(self, engine: Engine, tab: pykka.ActorProxy[TabActor],
-                    proxy_id: str | None) -> Reading:
+                    route: Exit) -> Reading:
         task = self._task
-        results: list[SerpResult] = []
-        seen: set[str] = set()
-        pages = 0
-        features: dict[str, int] = {}
-        layout = ""
-        no_results = False
-        while len(results) < task.depth:
+        gathered = Gathered(task.depth)
+        kept: list[str] = []
+        more = True
+        while more:
             if self._token.is_set:
                 raise Cancelled()
-            url = engine.url(task.keyword, len(results), task.country, pages)
+            url = self._url(engine, len(gathered.results), gathered.pages)
             page_handle = tab.page_handle().get(timeout=TIMEOUT)
             try:
                 with self._token.aborting(page_handle.abort):
                     nav = tab.navigate(url).get(timeout=TIMEOUT)
+                content = for_reading(tab.content().get(timeout=TIMEOUT))
+                self._keep(content, nav["url"], kept)
                 if nav["status"] is not None and nav["status"] >= 400:
                     raise AttemptFailed(f"{engine.name} answered HTTP {nav['status']}",
-                                        FailureReason.HTTP_ERROR)
-                page = engine.parse(tab.content().get(timeout=TIMEOUT), nav["url"])
+                                        FailureReason.HTTP_ERROR, evidence=kept)
+                page = engine.parse(content, nav["url"])
             except SerpBlockedError as exc:
-                if proxy_id and self._outcome:
-                    self._outcome(proxy_id, False, None)  # this exit IP is challenged
-                raise AttemptFailed(exc.message, FailureReason.BLOCKED) from None
+                if route.proxy_id and self._outcome:
+                    self._outcome(route.proxy_id, False, None)  # this exit IP is challenged
+                raise AttemptFailed(exc.message, FailureReason.BLOCKED,
+                                    evidence=kept) from None
             except SerpError as exc:
-                raise AttemptFailed(exc.message, FailureReason.UNREADABLE) from None
+                raise AttemptFailed(exc.message, FailureReason.UNREADABLE,
+                                    evidence=kept) from None
             except BaseError as exc:
                 if self._token.is_set:
                     raise Cancelled() from None  # the load was aborted by the stop
-                raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED) from None
-            if pages == 0:
-                features, layout, no_results = page.features, page.layout, page.no_results
-            pages += 1
-            fresh = [r for r in page.results if r.url not in seen]
-            seen.update(r.url for r in fresh)
-            results.extend(fresh)
-            if not page.has_next or not fresh:
-                break
-        return Reading(results[:task.depth], pages, features, layout,
-                       no_results and not results, proxy_id)
+                raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED,
+                                    evidence=kept) from None
+            more = gathered.add(page)
+        return Reading(gathered.read, gathered.pages, gathered.features, gathered.layout,
+                       gathered.no_results, route, kept, engine.version,
+                       sorted(gathered.notices))

@@ -22,7 +22,7 @@ from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.proxycheck import ProxyEndpoint
 from domain import rules
 from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
-from domain.selection import NoProxyAvailableError, SelectionContext
+from domain.selection import NoProxyAvailableError, NoProxyInCountryError, SelectionContext
 from domain.tab import BrowsingSession, session_id
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,17 @@ class BrowserCrashed:
 
 @dataclass(frozen=True)
 class Route:
-    """A tab's proxy decision."""
+    """A tab's proxy decision, and where it leaves from (``exit_country``, known from a
+    validation, the proxy's declaration, this host's configured country, or not at all:
+    ``exit_basis``)."""
 
     proxy_id: str | None
     route: ProxyRoute | None
     country: str | None
     reason: str
     selected: bool  # counted as in use by the rotation engine: release when done
+    exit_country: str | None = None
+    exit_basis: str = "unknown"
 
 
 def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
@@ -61,8 +65,11 @@ class TabSupervisorActor(VipbActor):
                  guard: pykka.ActorProxy[PrivacyGuardActor],
                  pool: pykka.ActorProxy[ProxyPoolActor],
                  rotation: pykka.ActorProxy[RotationActor] | None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, direct_country: str | None = None) -> None:
+        """``direct_country``: where this host's own connection leaves from (direct tabs),
+        as configured (``VIPB_DIRECT_COUNTRY``); None: not known."""
         super().__init__()
+        self._direct_country = direct_country
         self._writer = writer
         self._engine = engine
         self._guard = guard
@@ -86,17 +93,31 @@ class TabSupervisorActor(VipbActor):
     # --- proxies ---------------------------------------------------------------------------------
 
     def _route(self, choice: str, url: str | None, country: str | None,
-               tab_id: str, avoid: tuple[str, ...] = ()) -> Route:
+               tab_id: str, avoid: tuple[str, ...] = (), require: str | None = None) -> Route:
+        """The proxy of a tab: ``choice`` (auto, a proxy id, direct); ``country`` a
+        preference for the pick, ``require`` a requirement (a search's country:
+        ``NoProxyInCountryError`` when nothing leaves from there)."""
         if choice == "direct":
-            return Route(None, None, None, "direct by request", selected=False)
+            direct = self._direct_country
+            if require is not None and direct != require:
+                here = f"leaves from {direct}" if direct else \
+                    "leaves from a country vipb does not know (VIPB_DIRECT_COUNTRY unset)"
+                raise NoProxyInCountryError(
+                    f"a direct search {here}, not from {require}: search through a proxy in "
+                    f"{require}, or allow any exit country", require, permanent=True)
+            return Route(None, None, None, "direct by request", selected=False,
+                         exit_country=direct, exit_basis="direct" if direct else "unknown")
         selected = choice == "auto"
         if selected:
             if self._rotation is None:
                 raise ValidationError("this runtime has no rotation engine", field="proxy")
             host = urlsplit(url).hostname if url else None
-            ctx = SelectionContext(url=url, domain=host, country=country, tab_id=tab_id)
+            ctx = SelectionContext(url=url, domain=host, country=require or country,
+                                   tab_id=tab_id)
             try:
-                selection = self._rotation.select(ctx, avoid).get()
+                selection = self._rotation.select(ctx, avoid, require).get()
+            except NoProxyInCountryError:
+                raise
             except NoProxyAvailableError as exc:
                 other = " other than the one already used" if avoid else ""
                 raise ValidationError(
@@ -109,7 +130,19 @@ class TabSupervisorActor(VipbActor):
         endpoint: ProxyEndpoint = actor.endpoint().get()
         route = ProxyRoute(endpoint.protocol, endpoint.host, endpoint.port, endpoint.username,
                            endpoint.password)
-        return Route(str(UUID(proxy_id)), route, actor.country().get(), reason, selected)
+        declared = actor.country().get()
+        exit_country, basis = (declared, "declared" if declared else "unknown")
+        if self._rotation is not None:
+            exit_country, basis = self._rotation.exit_of(str(UUID(proxy_id))).get()
+        if require is not None and not selected and (declared != require
+                                                     or exit_country != require):
+            seen = f", seen leaving from {exit_country}" if basis == "validated" else ""
+            raise NoProxyInCountryError(
+                f"proxy {proxy_id} is in {declared or 'no declared country'}{seen}, not in "
+                f"{require}: pick a proxy there, or allow any exit country", require,
+                permanent=True)
+        return Route(str(UUID(proxy_id)), route, declared, reason, selected,
+                     exit_country=exit_country, exit_basis=basis)
 
     def _release(self, route: Route | None) -> None:
         if route is not None and route.selected and route.proxy_id and self._rotation:
@@ -146,18 +179,24 @@ class TabSupervisorActor(VipbActor):
         return info
 
     def prepare(self, url: str | None, profile: str, proxy: str, country: str | None,
-                avoid: tuple[str, ...] = (),
-                fresh: str | None = None) -> tuple[str, pykka.ActorProxy[TabActor], str]:
+                avoid: tuple[str, ...] = (), fresh: str | None = None,
+                require: str | None = None) -> tuple[str, pykka.ActorProxy[TabActor], str]:
         """(tab id, actor, proxy reason) of a tab whose proxy is picked and profile set up,
         but whose context is not created yet: the caller opens it on the tab's own actor
         (``open``), so work that opens many tabs (searches) never waits on this supervisor
         while another context is being created; ``discard`` it if that fails. ``avoid``:
         proxies the rotation engine must not pick; ``fresh``: a device (desktop/mobile)
-        for a one-off profile instead of ``profile``."""
+        for a one-off profile instead of ``profile``; ``require``: the country the tab must
+        leave from (see ``_route``)."""
         tab_id = uuid.uuid4()
-        route = self._route(proxy, url, country, tab_id.hex, avoid)
+        route = self._route(proxy, url, country, tab_id.hex, avoid, require)
         actor, _setup = self._start_tab(tab_id, profile, route, fresh)
         return str(tab_id), actor, route.reason
+
+    def exit_of(self, tab_id: str) -> tuple[str | None, str]:
+        """Where a prepared or open tab leaves from, and how that is known (see ``Route``)."""
+        route = self._routes.get(str(UUID(tab_id)))
+        return (route.exit_country, route.exit_basis) if route else (None, "unknown")
 
     def discard(self, tab_id: str, reason: str) -> None:
         """Forget a prepared tab that could not be opened (its proxy is released)."""

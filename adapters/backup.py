@@ -1,7 +1,8 @@
 """Back up and restore a data dir, also while the host runs (SQLite's online backup API).
 
 The event store and the audit chain are copied while the group committer is paused (so the
-chain never covers an event the copy lacks), then the data keys: a key created after that
+chain never covers an event the copy lacks), then the kept results pages (a page a later
+search adds is merely unlinked in the copy) and the data keys: a key created after that
 moment is merely unused, and a key destroyed after it belongs to a removal that is not in the
 copy either, so every event in the copy keeps its key. The read models are not copied: a
 restored data dir rebuilds them from its events (a copy of the views could be ahead of the
@@ -25,7 +26,7 @@ from typing import Any
 
 from domain.errors import ValidationError
 
-DATABASES = ("events.sqlite", "audit.sqlite", "keys.sqlite")
+DATABASES = ("events.sqlite", "audit.sqlite", "keys.sqlite", "evidence.sqlite")
 KEY_FILE = "master.key"
 MANIFEST = "manifest.json"
 
@@ -64,6 +65,8 @@ def create_backup(root: Path, dest: Path, *, include_key: bool = False,
             if (root / "audit.sqlite").is_file():
                 _copy_db(root / "audit.sqlite", dest / "audit.sqlite")
         _copy_db(root / "keys.sqlite", dest / "keys.sqlite")
+        if (root / "evidence.sqlite").is_file():  # the pages the events link to
+            _copy_db(root / "evidence.sqlite", dest / "evidence.sqlite")
         files = [name for name in DATABASES if (dest / name).is_file()]
         if include_key and (root / KEY_FILE).is_file():
             shutil.copy2(root / KEY_FILE, dest / KEY_FILE)

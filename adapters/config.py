@@ -12,6 +12,7 @@ from platformdirs import user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.evidence import Retention
 from domain.egress import EgressPolicy, parse_allow_entry
 
 _HOST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -83,6 +84,21 @@ class Settings(BaseSettings):
     search_retry_max: float = Field(default=60.0, ge=0.0, le=3600.0)
     """Cap on any single wait between attempts."""
 
+    evidence_max_age: float | None = Field(default=400.0, gt=0.0, le=36500.0)
+    """Days a stored results page is kept after it was last read (``vipb rank evidence``,
+    ``rank reparse``); then its text is dropped and its hash kept with a note. None (an
+    empty value): no limit by age."""
+
+    evidence_max_bytes: int | None = Field(default=5 * 1024**3, ge=1024**2)
+    """Room the stored results pages may take (compressed bytes); the least recently read
+    go first when it is full. None: no limit by size."""
+
+    direct_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    """The country this host's own connection leaves from (ISO alpha-2, e.g. ``DE``): a
+    direct search (``--proxy direct``) for that country is made from where it says; unset,
+    a direct search for any country fails with ``no_proxy_in_country`` unless the keyword
+    allows any exit country (vipb never guesses where it is)."""
+
     alert_attempts: int = Field(default=8, ge=1, le=50)
     """Delivery attempts per alert before it is given up (a refusal such as HTTP 404 or a
     refused recipient gives up at once)."""
@@ -142,6 +158,12 @@ class Settings(BaseSettings):
             parse_allow_entry(entry)
         return value
 
+    def evidence_retention(self) -> Retention:
+        """How long and how much evidence is kept."""
+        return Retention(
+            max_age=self.evidence_max_age * 86400 if self.evidence_max_age else None,
+            max_bytes=self.evidence_max_bytes)
+
     def egress_policy(self) -> EgressPolicy:
         """What vipb may connect to directly (see ``domain.egress``)."""
         return EgressPolicy.from_settings(self.allow_private_targets, self.egress_allow)
@@ -167,6 +189,11 @@ class DataPaths:
     def views(self) -> Path:
         """The read models (plain tables, rebuildable)."""
         return self.root / "views.sqlite"
+
+    @property
+    def evidence(self) -> Path:
+        """The results pages searches read, compressed (``vipb rank evidence``)."""
+        return self.root / "evidence.sqlite"
 
     @property
     def alerts_lock(self) -> Path:

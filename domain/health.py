@@ -49,6 +49,7 @@ class HealthReport(BaseModel):
     message: str = ""
     http_status: int | None = None
     exit_ip: str | None = None
+    exit_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     anonymity: Anonymity = Anonymity.UNKNOWN
 
     @property

@@ -34,7 +34,8 @@ class HealthJournal(Aggregate):
         if report.ok:
             self._validated(proxy_id=proxy_id, latency_ms=report.latency_ms,
                             samples=report.samples, exit_ip=report.exit_ip,
-                            anonymity=report.anonymity.value)
+                            anonymity=report.anonymity.value,
+                            exit_country=report.exit_country)
         else:
             assert report.failure is not None
             self._failed(proxy_id=proxy_id, failure=report.failure.value,
@@ -48,8 +49,9 @@ class HealthJournal(Aggregate):
 
     @event("ProxyValidated")
     def _validated(self, proxy_id: str, latency_ms: float | None, samples: int,
-                   exit_ip: str | None, anonymity: str) -> None:
-        pass
+                   exit_ip: str | None, anonymity: str, exit_country: str | None = None) -> None:
+        """``exit_country``: where the check URL saw the proxy leave from, when it tells
+        (None in events from before exits were read)."""
 
     @event("ProxyValidationFailed")
     def _failed(self, proxy_id: str, failure: str, message: str,

@@ -9,6 +9,7 @@ one mistaken for the other. A ``Schedule`` fires searches from a cron expression
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -30,20 +31,51 @@ def fold_keyword(keyword: str) -> str:
 
 
 def search_label(keyword: str, engine: str, country: str | None, device: str | None,
-                 quote: bool = False) -> str:
-    """``keyword on engine [country] [(mobile)]``; ``quote``: the keyword in quotes (in a
-    sentence)."""
+                 quote: bool = False, location: str | None = None,
+                 language: str | None = None) -> str:
+    """``keyword on engine [country] [near location] [in language] [(mobile)]``;
+    ``quote``: the keyword in quotes (in a sentence)."""
     words = repr(keyword) if quote else keyword
     return (f"{words} on {engine}{' ' + country if country else ''}"
+            f"{' near ' + location if location else ''}"
+            f"{' in ' + language if language else ''}"
             f"{' (mobile)' if device == 'mobile' else ''}")
 
 
 def keyword_key(keyword: str, engine: str, country: str | None,
-                device: str = "desktop") -> str:
-    """The identity of a tracked keyword: the same words on another engine, country or
-    device is another keyword (desktop keys keep the form they had before devices)."""
+                device: str = "desktop", location: str | None = None,
+                language: str | None = None) -> str:
+    """The identity of a tracked keyword: the same words on another engine, country,
+    device, location or language is another keyword (keys keep the form they had before
+    devices, locations and languages for keywords that have none)."""
     key = f"{fold_keyword(keyword)}|{engine}|{country or ''}"
-    return key if device == "desktop" else f"{key}|{device}"
+    if device != "desktop" or location or language:
+        key += f"|{device}"
+    if location or language:
+        key += f"|{location or ''}|{language or ''}"
+    return key
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a search says of one target domain: its position and URL (None: not among the
+    ``scanned`` results)."""
+
+    position: int | None
+    url: str | None
+    scanned: int
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a search is made from: the country (its proxy's), a place in it for engines
+    that take one, the results' language, and whether a proxy of another country may stand
+    in (then the exit actually used is recorded beside every position)."""
+
+    country: str | None = None
+    location: str | None = None
+    language: str | None = None
+    any_exit_country: bool = False
 
 
 class RankTargets(Aggregate):
@@ -66,11 +98,15 @@ class RankTargets(Aggregate):
 
     @event("KeywordAdded")
     def add_keyword(self, key: str, keyword: str, engine: str, country: str | None,
-                    depth: int, device: str = "desktop") -> None:
-        """Track ``keyword`` on ``engine`` (as seen from ``country`` on ``device``),
-        ``depth`` results deep. (Events before devices were tracked are desktop.)"""
+                    depth: int, device: str = "desktop", location: str | None = None,
+                    language: str | None = None, any_exit_country: bool = False) -> None:
+        """Track ``keyword`` on ``engine`` (as seen from ``country``, near ``location``, in
+        ``language``, on ``device``), ``depth`` results deep; ``any_exit_country``: a proxy
+        of another country may stand in when none of ``country`` is available. (Events from
+        before devices, locations and languages: desktop, none, none, False.)"""
         self.keywords[key] = {"keyword": keyword, "engine": engine, "country": country,
-                              "depth": depth, "device": device}
+                              "depth": depth, "device": device, "location": location,
+                              "language": language, "any_exit_country": any_exit_country}
 
     @event("KeywordRemoved")
     def remove_keyword(self, key: str) -> None:
@@ -93,24 +129,29 @@ class RankTargets(Aggregate):
             raise ValidationError(f"{domain} is not a target domain", field="domain")
         self.remove_domain(domain=domain)
 
-    def track_keyword(self, keyword: str, engine: str, country: str | None, depth: int,
-                      device: str) -> str:
-        """Track a keyword per engine, country and device; tracking it again with another
-        depth changes the depth (no event when nothing changes). Returns its key."""
-        key = keyword_key(keyword, engine, country, device)
+    def track_keyword(self, keyword: str, engine: str, depth: int, device: str,
+                      place: Place) -> str:
+        """Track a keyword per engine, place and device; tracking it again with another
+        depth or exit rule changes them (no event when nothing changes). Returns its key."""
+        key = keyword_key(keyword, engine, place.country, device, place.location,
+                          place.language)
         current = self.keywords.get(key)
-        if current is None or current["depth"] != depth:
-            self.add_keyword(key=key, keyword=keyword, engine=engine, country=country,
-                             depth=depth, device=device)
+        if current is None or current["depth"] != depth \
+                or bool(current.get("any_exit_country")) != place.any_exit_country:
+            self.add_keyword(key=key, keyword=keyword, engine=engine, country=place.country,
+                             depth=depth, device=device, location=place.location,
+                             language=place.language,
+                             any_exit_country=place.any_exit_country)
         return key
 
-    def untrack_keyword(self, keyword: str, engine: str, country: str | None,
-                        device: str) -> str:
+    def untrack_keyword(self, keyword: str, engine: str, device: str, place: Place) -> str:
         """Stop tracking a keyword; refused when it is not tracked that way. Returns its key."""
-        key = keyword_key(keyword, engine, country, device)
+        key = keyword_key(keyword, engine, place.country, device, place.location,
+                          place.language)
         if key not in self.keywords:
-            raise ValidationError(f"{keyword!r} on {engine}{' in ' + country if country else ''}"
-                                  f" ({device}) is not tracked", field="keyword")
+            where = search_label(keyword, engine, place.country, device, quote=True,
+                                 location=place.location, language=place.language)
+            raise ValidationError(f"{where} is not tracked", field="keyword")
         self.remove_keyword(key=key)
         return key
 
@@ -126,6 +167,9 @@ class FailureReason(StrEnum):
     UNREADABLE = "unreadable"  # not a results page we can read (markup changed?)
     LOAD_FAILED = "load_failed"  # the page did not load (proxy, network, timeout)
     NO_TAB = "no_tab"  # no tab could be opened (no proxy available, browser down)
+    # no proxy of the search's country (declared, and confirmed where a validation saw the
+    # exit): the search is not made from elsewhere unless the keyword allows any exit
+    NO_PROXY_IN_COUNTRY = "no_proxy_in_country"
     # the engine said "no results" and a second search (another proxy, a fresh profile) could
     # not confirm it: engines give that answer to clients they distrust
     SUSPICIOUS_NO_RESULTS = "suspicious_no_results"
@@ -168,9 +212,13 @@ class SearchTask(Aggregate):
     @event("SearchTaskQueued")
     def __init__(self, id: UUID, keyword: str, engine: str, country: str | None, depth: int,
                  domains: dict[str, bool], origin: str, profile: str, proxy: str,
-                 device: str = "desktop") -> None:
+                 device: str = "desktop", location: str | None = None,
+                 language: str | None = None, any_exit_country: bool = False) -> None:
         self.keyword = keyword
         self.device = device  # desktop or mobile (tasks queued before devices: desktop)
+        self.location = location  # a place in the country (engines that take one)
+        self.language = language  # None: the country's main language
+        self.any_exit_country = any_exit_country  # a proxy elsewhere may stand in
         self.proxy = proxy  # auto, a proxy id, or direct
         self.engine = engine
         self.country = country
@@ -180,6 +228,9 @@ class SearchTask(Aggregate):
         self.profile = profile
         self.state = "queued"
         self.attempts = 0
+        self.answers: dict[str, Answer] = {}  # domain -> its answer now (revised or first)
+        self.evidence: list[str] = []
+        self.definition = ""  # the engine definition version that gave the answers
 
     @property
     def finished(self) -> bool:
@@ -209,58 +260,103 @@ class SearchTask(Aggregate):
         self.claimed_by = None
         self.lease_until = None
 
+    @property
+    def place(self) -> Place:
+        """Where the search is made from."""
+        return Place(self.country, getattr(self, "location", None),
+                     getattr(self, "language", None),
+                     bool(getattr(self, "any_exit_country", False)))
+
     @event("SearchTaskStarted")
-    def started(self, attempt: int, proxy_id: str | None, tab_id: str) -> None:
-        """An attempt began in tab ``tab_id`` behind ``proxy_id``."""
+    def started(self, attempt: int, proxy_id: str | None, tab_id: str,
+                exit_country: str | None = None, exit_basis: str | None = None) -> None:
+        """An attempt began in tab ``tab_id`` behind ``proxy_id``, leaving from
+        ``exit_country`` (``exit_basis``: ``validated`` - a validation saw it, ``declared``
+        - the proxy's declared country, ``direct`` - this host's own connection as
+        configured, ``unknown``). Events from before exits were recorded: None."""
         self.state = "running"
         self.attempts = attempt
+        self.exit_country = exit_country
+        self.proxy_id = proxy_id
 
     class SearchTaskFailed(Aggregate.Event):
         """An attempt failed; ``retry_in`` seconds until the next one (None: given up).
 
         v2 added ``reason``, a stable code for ``error`` (see ``FailureReason``); v1 events
-        get it from their error text when they are read.
+        get it from their error text when they are read. v3 added ``evidence``: the hashes
+        of the pages the attempt got (a captcha, an unreadable page), empty before.
         """
 
-        class_version = 2
+        class_version = 3
 
         attempt: int
         error: str
         retry_in: float | None
         reason: str
+        evidence: list[str]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Name the reason a v1 event's error text gives."""
             state["reason"] = reason_of(str(state.get("error", ""))).value
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Pages were not kept before v3."""
+            state["evidence"] = []
+
     @event(SearchTaskFailed)
     def failed(self, attempt: int, error: str, retry_in: float | None,
-               reason: str) -> None:
-        """An attempt failed; ``retry_in`` seconds until the next one, None: given up."""
+               reason: str, evidence: list[str] | None = None) -> None:
+        """An attempt failed; ``retry_in`` seconds until the next one, None: given up;
+        ``evidence``: the pages it got."""
         self.state = "retrying" if retry_in is not None else "failed"
 
     @event("PositionRecorded")
     def position_recorded(self, domain: str, position: int, url: str,
-                          results_scanned: int, title: str = "") -> None:
+                          results_scanned: int, title: str = "",
+                          exit_country: str | None = None,
+                          proxy_id: str | None = None) -> None:
         """``domain`` ranks at ``position`` (1-based, organic results only) with ``url``,
-        showing ``title`` (empty in events recorded before titles were)."""
+        showing ``title``, in a search that left from ``exit_country`` through
+        ``proxy_id`` (None: direct). (Events from before titles and exits: "", None.)"""
+        self.answers[domain] = Answer(position, url, results_scanned)
 
     @event("DomainNotRanked")
-    def not_ranked(self, domain: str, results_scanned: int) -> None:
-        """``domain`` is not among the first ``results_scanned`` results (the search worked)."""
+    def not_ranked(self, domain: str, results_scanned: int,
+                   exit_country: str | None = None, proxy_id: str | None = None) -> None:
+        """``domain`` is not among the first ``results_scanned`` results (the search worked),
+        searched from ``exit_country`` through ``proxy_id``."""
+        self.answers[domain] = Answer(None, None, results_scanned)
 
     @event("SearchTaskCompleted")
     def completed(self, results_scanned: int, pages: int, ranked: int,
                   features: dict[str, int] | None = None, layout: str = "",
-                  no_results: bool = False) -> None:
+                  no_results: bool = False, evidence: list[str] | None = None,
+                  definition: str = "", notices: list[str] | None = None) -> None:
         """The search worked; one PositionRecorded or DomainNotRanked per target precedes it.
 
         ``features``: the SERP features of the first results page (feature -> count, e.g.
         ``{"ads_top": 3, "people_also_ask": 1}``); ``layout``: which of the engine's layouts
         read the page; ``no_results``: the engine said there are none and a second search
-        through another route confirmed it (``results_scanned`` is then 0)."""
+        through another route confirmed it (``results_scanned`` is then 0); ``evidence``:
+        the hashes of the results pages read, in order (kept by ``vipb rank evidence``);
+        ``definition``: the version of the engine definition that read them; ``notices``:
+        what the pages showed besides results (``consent``: a consent dialog over them)."""
         self.state = "completed"
+        self.evidence = list(evidence or [])
+        self.definition = definition
+
+    @event("PositionRevised")
+    def revised(self, domain: str, old_position: int | None, new_position: int | None,
+                old_url: str | None, new_url: str | None, results_scanned: int,
+                definition: str, old_definition: str, title: str = "") -> None:
+        """A re-read of the stored pages with ``definition`` (a newer engine definition
+        than ``old_definition``) gives ``domain`` another answer: ``new_position`` (None:
+        not ranked in ``results_scanned``) instead of ``old_position``. The original
+        answer stays on record; views show the revised one, marked."""
+        self.answers[domain] = Answer(new_position, new_url, results_scanned)
+        self.definition = definition
 
     @event("SearchTaskCancelled")
     def cancelled(self, reason: str) -> None:

@@ -29,6 +29,27 @@ ScheduleName = Annotated[str, Field(min_length=1, max_length=64),
 TaskId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
 TaskState = Literal["queued", "running", "retrying", "completed", "failed", "cancelled"]
 DEFAULT_DEPTH = 30
+# a place as engines name it: Google's canonical location names ("Berlin,Berlin,Germany")
+Location = Annotated[str, Field(min_length=2, max_length=100),
+                     AfterValidator(lambda v: ",".join(
+                         part.strip() for part in rules.check_text(v, max_len=100).split(",")))]
+# the results' language: ISO 639 code, optionally with a script or region (de, pt-BR, zh-Hant)
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+
+
+class _Placed(Command):
+    """A command naming where a search is made from (country, location, language)."""
+
+    country: Country | None = None
+    location: Location | None = None
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _location_needs_country(self) -> _Placed:
+        if self.location and not self.country:
+            raise ValueError("location: needs --country, the country it is in (searches "
+                             "go through a proxy there)")
+        return self
 
 
 class AddDomain(Command):
@@ -66,8 +87,10 @@ class ListDomains(Command):
     include_removed: bool = False
 
 
-class AddKeyword(Command):
-    """Track a keyword on an engine, optionally as seen from a country (proxy and locale).
+class AddKeyword(_Placed):
+    """Track a keyword on an engine, optionally as seen from a country: its searches go
+    through a proxy of that country (or fail with ``no_proxy_in_country``, unless
+    ``any_exit_country``), near ``location`` (engines that take one), in ``language``.
 
     Example: {"keyword": "espresso grinder", "engine": "bing", "country": "DE", "depth": 50}
     """
@@ -76,13 +99,14 @@ class AddKeyword(Command):
     reply: ClassVar[Any] = Ack
     keyword: Keyword
     engine: Engine = "duckduckgo"
-    country: Country | None = None
     depth: Depth = DEFAULT_DEPTH
     device: Device = "desktop"
+    any_exit_country: bool = False
 
 
-class RemoveKeyword(Command):
-    """Stop tracking a keyword (same keyword, engine, country and device as added).
+class RemoveKeyword(_Placed):
+    """Stop tracking a keyword (same keyword, engine, country, location, language and
+    device as added).
 
     Example: {"keyword": "espresso grinder", "engine": "bing", "country": "DE"}
     """
@@ -91,7 +115,6 @@ class RemoveKeyword(Command):
     reply: ClassVar[Any] = Ack
     keyword: Keyword
     engine: Engine = "duckduckgo"
-    country: Country | None = None
     device: Device = "desktop"
 
 
@@ -105,25 +128,42 @@ class ListKeywords(Command):
     include_removed: bool = False
 
 
-class StartSearch(Command):
-    """Queue rank-tracking searches: one keyword (given here), or every tracked keyword.
+class StartSearch(_Placed):
+    """Queue rank-tracking searches: the keywords given here (``keyword``, or several in
+    ``keywords``), or every tracked keyword.
 
     Replies at once with the queued tasks; their outcomes follow as events (``events:follow``)
     and from ``automation:get-results`` (a reply never waits on a search, so a waiting client
-    cannot hold the host's request workers).
+    cannot hold the host's request workers). ``any_exit_country``: true lets every search
+    of this run go through a proxy of another country when none of its own is available
+    (the exit used is recorded beside each position); unset: as each keyword says.
 
-    Example: {"keyword": "espresso grinder"}
+    Example: {"keywords": ["espresso grinder", "burr grinder"], "country": "DE"}
     """
 
     channel: ClassVar[str] = "automation:start-search"
     rate_limit: ClassVar[int | None] = 5
     keyword: Keyword | None = None
+    keywords: tuple[Keyword, ...] | None = Field(default=None, min_length=1, max_length=500)
     engine: Engine | None = None  # with keyword: default duckduckgo; without: filter
-    country: Country | None = None
     device: Device | None = None  # with keyword: default desktop; without: filter
     depth: Depth | None = None
     profile: ProfileName = DEFAULT_PROFILE  # mobile searches: default-mobile unless named
     proxy: ProxyChoice = "auto"  # auto (rotation engine), a proxy id, or direct
+    any_exit_country: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_keywords(self) -> StartSearch:
+        if self.keyword is not None and self.keywords is not None:
+            raise ValueError("keywords: give keyword or keywords, not both")
+        return self
+
+    @property
+    def named(self) -> list[str] | None:
+        """The keywords this search names (None: every tracked keyword)."""
+        if self.keywords is not None:
+            return list(dict.fromkeys(self.keywords))
+        return [self.keyword] if self.keyword is not None else None
 
 
 class ListEngines(Command):
@@ -167,33 +207,66 @@ class GetResults(Command):
     task_ids: tuple[TaskId, ...] = Field(min_length=1, max_length=1000)
 
 
-class GetPositions(Command):
+class _Narrowed(Command):
+    """A read narrowed to searches made one way (each filter optional)."""
+
+    domain: Domain | None = None
+    keyword: Keyword | None = None
+    engine: Engine | None = None
+    country: Country | None = None
+    device: Device | None = None
+    location: Location | None = None
+
+
+class GetPositions(_Narrowed):
     """Position history (found and not-ranked), newest first, optionally filtered.
 
-    Example: {"domain": "example.com", "limit": 50}
+    Example: {"domain": "example.com", "country": "DE", "limit": 50}
     """
 
     channel: ClassVar[str] = "automation:get-positions"
-    domain: Domain | None = None
-    keyword: Keyword | None = None
     limit: Annotated[int, Field(ge=1, le=100_000)] = 100
 
 
-class GetReport(Command):
-    """Per keyword x domain (and engine, country, device) over a period: the latest, best
-    and previous position, the change, when it first ranked, the SERP features of the latest
-    search, and the positions over time (what ``vipb rank report`` and charts show).
+class GetReport(_Narrowed):
+    """Per keyword x domain (and engine, country, location, device) over a period: the
+    latest, best and previous position, the change, when it first ranked, the SERP features
+    of the latest search, and the positions over time (what ``vipb rank report`` and charts
+    show).
 
     Example: {"domain": "example.com", "since": "2026-11-01T00:00:00+00:00"}
     """
 
     channel: ClassVar[str] = "automation:get-report"
-    domain: Domain | None = None
-    keyword: Keyword | None = None
-    engine: Engine | None = None
-    device: Device | None = None
     since: AwareDatetime | None = None
     limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+
+class GetEvidence(Command):
+    """A results page a search read, as kept: made safe to open in a browser (scripts and
+    anything that would load or run removed) with a banner saying what it is.
+
+    Example: {"task_id": "5f1c2d3e4b5a69788796a5b4c3d2e1f0", "page": 1}
+    """
+
+    channel: ClassVar[str] = "automation:get-evidence"
+    task_id: TaskId
+    page: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class Reparse(Command):
+    """Read the stored results pages of finished searches again with today's engine
+    definitions; record ``PositionRevised`` where an answer changes (``dry_run``: only say
+    what would). Old events are never edited.
+
+    Example: {"since": "2026-11-01T00:00:00+00:00", "engine": "google", "dry_run": true}
+    """
+
+    channel: ClassVar[str] = "automation:reparse"
+    rate_limit: ClassVar[int | None] = 5
+    since: AwareDatetime | None = None
+    engine: Engine | None = None
+    dry_run: bool = False
 
 
 class CreateSchedule(Command):
@@ -290,6 +363,6 @@ RANK_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
                 ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions, GetReport,
-                CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule,
-                ListSchedules)
+                GetEvidence, Reparse, CreateSchedule, PauseSchedule, ResumeSchedule,
+                RemoveSchedule, RunSchedule, ListSchedules)
 }

@@ -34,6 +34,7 @@ class ValidationResult(BaseModel):
     message: str = ""
     http_status: int | None = None
     exit_ip: str | None = None
+    exit_country: str | None = None  # when the check URL tells
     anonymity: str | None = None
     position: int = 0
 
@@ -57,5 +58,7 @@ class ProxyRow(BaseModel):
     success_rate: float | None
     outcomes_ok: int = 0
     outcomes_failed: int = 0
+    exit_ip: str | None = None  # what the last validation saw
+    exit_country: str | None = None  # where validations saw it leave from (check URL told)
     created_at: str
     updated_at: str

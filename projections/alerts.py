@@ -4,11 +4,14 @@ the alert to-do list ``alert_outbox``.
 The view evaluates the rules as it follows the log, so what fires is decided by the events
 alone, in their order: a rule sees only outcomes recorded after it was added, each domain's
 position is compared with the previous outcome of the same search (keyword, engine, country,
-device) and a creator's check with its previous check. ``alert_series``, ``alert_searches``
-and ``alert_creators`` are that memory. A rule firing adds an ``alert_outbox`` row with the
-alert's deterministic id; the alerts actor turns it into an ``AlertTriggered`` event, which
-removes the row here. A rebuild computes the same rows with the same ids, and the events
-already recorded remove them again: nothing fires twice, nothing is lost.
+location, language, device) and a creator's check with its previous check. A position a
+re-read of the stored pages revised (``PositionRevised``) fires nothing (it is history, not
+news); the alert it raised is listed with the revised position beside it.
+``alert_series``, ``alert_searches`` and ``alert_creators`` are that memory. A rule firing
+adds an ``alert_outbox`` row with the alert's deterministic id; the alerts actor turns it
+into an ``AlertTriggered`` event, which removes the row here. A rebuild computes the same
+rows with the same ids, and the events already recorded remove them again: nothing fires
+twice, nothing is lost.
 
 No secret reaches these tables: a rule's target is shown as scheme and host only.
 """
@@ -39,6 +42,7 @@ class AlertsView(View):
     name: ClassVar[str] = "alerts"
     tables: ClassVar[tuple[str, ...]] = ("alert_rules", "alerts", "alert_outbox",
                                          "alert_series", "alert_searches", "alert_creators")
+    schema_version: ClassVar[int] = 2  # 2: alerts.task_id/domain; places in the memory
 
     def create(self, cur: Cursor) -> None:
         """Create the tables."""
@@ -69,7 +73,9 @@ class AlertsView(View):
                 last_error TEXT,
                 retry_in REAL,
                 triggered_at TEXT NOT NULL,
-                delivered_at TEXT
+                delivered_at TEXT,
+                task_id TEXT,
+                domain TEXT
             )""")
         cur.execute("CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule_id, triggered_at)")
         cur.execute(
@@ -152,11 +158,13 @@ class AlertsView(View):
     def _triggered(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute("DELETE FROM alert_outbox WHERE id=?", (rec.aggregate,))
+        subject = s["subject"] if isinstance(s["subject"], dict) else {}
         replace_row(cur, "alerts", ("id",), {
             "id": rec.aggregate, "rule_id": s["rule_id"], "rule": s["rule"],
             "kind": s["kind"], "channel": s["channel"], "message": s["message"],
             "subject": json.dumps(s["subject"], sort_keys=True, default=str),
-            "state": "pending", "triggered_at": rec.timestamp})
+            "state": "pending", "triggered_at": rec.timestamp,
+            "task_id": subject.get("task_id"), "domain": subject.get("domain")})
 
     def _delivered(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE alerts SET state='delivered', attempts=?, retry_in=NULL, "
@@ -188,9 +196,14 @@ class AlertsView(View):
 
     def _queued(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
+        # the "country" of the memory is the whole place: a search near Berlin is not
+        # compared with one near Munich (searches without a location keep the bare country)
+        place = s["country"] or ""
+        if s.get("location") or s.get("language"):
+            place = f"{place}|{s.get('location') or ''}|{s.get('language') or ''}"
         cur.execute(upsert("alert_searches", ("id", "keyword", "engine", "country", "device"),
                            ("id",)),
-                    (rec.aggregate, fold_keyword(s["keyword"]), s["engine"], s["country"] or "",
+                    (rec.aggregate, fold_keyword(s["keyword"]), s["engine"], place,
                      s.get("device") or "desktop"))
 
     def _search_over(self, cur: Cursor, rec: EventRecord) -> None:
@@ -206,8 +219,10 @@ class AlertsView(View):
                              "WHERE id=?", (rec.aggregate,)).fetchone()
         if search is None:  # queued before this view knew searches: no memory to compare
             return
-        keyword, engine, country, device = search
-        key = (keyword, engine, country, device, s["domain"])
+        keyword, engine, place, device = search
+        country, _, rest = place.partition("|")
+        location = rest.partition("|")[0] or None
+        key = (keyword, engine, place, device, s["domain"])
         after = s.get("position") if rec.name == "PositionRecorded" else None
         before_row = cur.execute(
             "SELECT position FROM alert_series WHERE keyword=? AND engine=? AND country=? "
@@ -228,9 +243,13 @@ class AlertsView(View):
                        "country": country or None, "device": device, "before": before,
                        "after": after, "results_scanned": s["results_scanned"],
                        "task_id": rec.aggregate}
+            if location:
+                subject["location"] = location
+            if s.get("exit_country") and s.get("exit_country") != (country or None):
+                subject["exit_country"] = s["exit_country"]
             message = position_message(rule[2], rule[3], s["domain"],
                                        search_label(keyword, engine, country or None, device,
-                                                    quote=True), before,
+                                                    quote=True, location=location), before,
                                        after, s["results_scanned"])
             self._fire(cur, rule, f"{rec.aggregate}/{rec.version}", subject, message, rec)
 
@@ -295,10 +314,16 @@ def alert_rules(conn: Connection, include_removed: bool) -> list[dict[str, Any]]
 def alert_history(conn: Connection, rule_id: str | None,
                   limit: int) -> list[dict[str, Any]]:
     """Alerts raised (of one rule, or all), newest first."""
-    where, args = ("WHERE rule_id=?", [rule_id]) if rule_id else ("", [])
-    rows = conn.execute(f"SELECT * FROM alerts {where} ORDER BY triggered_at DESC, id "
-                        "LIMIT ?", [*args, limit])
-    return [{**dict(r), "subject": json.loads(r["subject"])} for r in rows]
+    where, args = ("WHERE a.rule_id=?", [rule_id]) if rule_id else ("", [])
+    # the position that raised it, as the history shows it now: revised by a re-read?
+    rows = conn.execute(
+        f"SELECT a.*, p.revised AS revised, p.position AS revised_position FROM alerts a "
+        f"LEFT JOIN position_history p ON p.task_id = a.task_id AND p.domain = a.domain "
+        f"{where} ORDER BY a.triggered_at DESC, a.id LIMIT ?", [*args, limit])
+    return [{**{k: v for k, v in dict(r).items() if k != "revised_position"},
+             "subject": json.loads(r["subject"]), "revised": bool(r["revised"]),
+             **({"revised_position": r["revised_position"]} if r["revised"] else {})}
+            for r in rows]
 
 
 def alert_outbox(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ class ProxiesView(View):
 
     name: ClassVar[str] = "proxies"
     tables: ClassVar[tuple[str, ...]] = ("proxies",)
+    schema_version: ClassVar[int] = 2  # 2: exit_ip, exit_country (what validations saw)
 
     def create(self, cur: Cursor) -> None:
         """Create ``proxies``."""
@@ -46,6 +47,8 @@ class ProxiesView(View):
                 success_rate REAL,
                 outcomes_ok INTEGER NOT NULL DEFAULT 0,
                 outcomes_failed INTEGER NOT NULL DEFAULT 0,
+                exit_ip TEXT,
+                exit_country TEXT,
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL
             )"""
@@ -73,8 +76,13 @@ class ProxiesView(View):
              s["successes"] + s["failures"], s["proxy_id"]))
 
     def _validated(self, cur: Cursor, rec: EventRecord) -> None:
-        cur.execute("UPDATE proxies SET latency_ms=?, updated_at=? WHERE id=?",
-                    (rec.state["latency_ms"], rec.timestamp, rec.state["proxy_id"]))
+        s = rec.state
+        # an exit country is kept until a validation names another (a check URL that tells
+        # none says nothing about it)
+        cur.execute("UPDATE proxies SET latency_ms=?, exit_ip=?, "
+                    "exit_country=coalesce(?, exit_country), updated_at=? WHERE id=?",
+                    (s["latency_ms"], s.get("exit_ip"), s.get("exit_country"), rec.timestamp,
+                     s["proxy_id"]))
 
     def _status(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE proxies SET status=?, updated_at=? WHERE id=?",

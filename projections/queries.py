@@ -124,6 +124,12 @@ def find_proxy(conn: Connection, ref: str) -> ProxyRow | None:
     return _proxy(row) if row is not None else None
 
 
+def exit_countries(conn: Connection) -> dict[str, str]:
+    """Where validations saw each proxy leave from (proxies whose check URL told)."""
+    return {str(r[0]): str(r[1]) for r in conn.execute(
+        "SELECT id, exit_country FROM proxies WHERE exit_country IS NOT NULL")}
+
+
 class ProfileRow(BaseModel):
     """A row of ``privacy_profiles``."""
 

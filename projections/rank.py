@@ -6,7 +6,10 @@
 when the domain was not among the ``results_scanned`` results (0 when the engine's "no
 results" was confirmed by a second search). A failed search writes no position rows (its
 task row says why). ``search_tasks.features`` holds the SERP features of the first results
-page as JSON (feature -> count). Rows are per device (desktop, mobile).
+page as JSON (feature -> count). Rows are per device (desktop, mobile), country, location
+and language, and say where the search left from (``exit_country``, ``proxy_id``). A
+re-read of stored pages that changed an answer (``PositionRevised``) shows the revised
+position with ``revised = 1`` and the first answer in ``original_position``/``original_url``.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ class RankTrackingView(View):
     name: ClassVar[str] = "rank_tracking"
     tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
                                          "position_history")
-    # 2: search_tasks.reason; 3: devices, titles, features; 4: claims (several hosts)
-    schema_version: ClassVar[int] = 4
+    # 2: search_tasks.reason; 3: devices, titles, features; 4: claims (several hosts);
+    # 5: places (location, language, exits), evidence, revisions
+    schema_version: ClassVar[int] = 5
 
     def create(self, cur: Cursor) -> None:
         """Create the four tables."""
@@ -63,6 +67,9 @@ class RankTrackingView(View):
                 engine TEXT NOT NULL,
                 country TEXT,
                 device TEXT NOT NULL DEFAULT 'desktop',
+                location TEXT,
+                language TEXT,
+                any_exit_country INTEGER NOT NULL DEFAULT 0,
                 depth INTEGER NOT NULL,
                 state TEXT NOT NULL,
                 added_at TEXT NOT NULL,
@@ -75,6 +82,9 @@ class RankTrackingView(View):
                 engine TEXT NOT NULL,
                 country TEXT,
                 device TEXT NOT NULL DEFAULT 'desktop',
+                location TEXT,
+                language TEXT,
+                any_exit_country INTEGER NOT NULL DEFAULT 0,
                 depth INTEGER NOT NULL,
                 domains TEXT NOT NULL,
                 origin TEXT NOT NULL,
@@ -82,12 +92,17 @@ class RankTrackingView(View):
                 attempts INTEGER NOT NULL DEFAULT 0,
                 proxy_id TEXT,
                 tab_id TEXT,
+                exit_country TEXT,
+                exit_basis TEXT,
                 results_scanned INTEGER,
                 pages INTEGER,
                 ranked INTEGER,
                 features TEXT,
                 layout TEXT,
                 no_results INTEGER,
+                evidence TEXT,
+                definition TEXT,
+                notices TEXT,
                 error TEXT,
                 reason TEXT,
                 retry_in REAL,
@@ -106,12 +121,21 @@ class RankTrackingView(View):
                 engine TEXT NOT NULL,
                 country TEXT,
                 device TEXT NOT NULL DEFAULT 'desktop',
+                location TEXT,
+                language TEXT,
+                exit_country TEXT,
+                proxy_id TEXT,
                 position INTEGER,
                 ranked INTEGER NOT NULL,
                 url TEXT,
                 title TEXT,
                 results_scanned INTEGER NOT NULL,
                 recorded_at TEXT NOT NULL,
+                revised INTEGER NOT NULL DEFAULT 0,
+                original_position INTEGER,
+                original_url TEXT,
+                revised_at TEXT,
+                definition TEXT,
                 PRIMARY KEY (task_id, domain)
             )""")
         cur.execute("CREATE INDEX IF NOT EXISTS position_history_domain "
@@ -134,6 +158,7 @@ class RankTrackingView(View):
             "SearchTaskClaimed": self._claimed,
             "SearchTaskLeaseRenewed": self._renewed,
             "SearchTaskReleased": self._released,
+            "PositionRevised": self._revised,
         }
 
     def _claimed(self, cur: Cursor, rec: EventRecord) -> None:
@@ -163,10 +188,12 @@ class RankTrackingView(View):
     def _keyword_added(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         cur.execute(
-            "INSERT INTO keywords (key, keyword, engine, country, device, depth, state, "
-            "added_at) VALUES (?,?,?,?,?,?,'active',?) ON CONFLICT (key) DO UPDATE SET "
-            "depth=excluded.depth, state='active', removed_at=NULL",
+            "INSERT INTO keywords (key, keyword, engine, country, device, location, language, "
+            "any_exit_country, depth, state, added_at) VALUES (?,?,?,?,?,?,?,?,?,'active',?) "
+            "ON CONFLICT (key) DO UPDATE SET depth=excluded.depth, "
+            "any_exit_country=excluded.any_exit_country, state='active', removed_at=NULL",
             (s["key"], s["keyword"], s["engine"], s["country"], s.get("device") or "desktop",
+             s.get("location"), s.get("language"), int(bool(s.get("any_exit_country"))),
              s["depth"], rec.timestamp))
 
     def _keyword_removed(self, cur: Cursor, rec: EventRecord) -> None:
@@ -178,6 +205,8 @@ class RankTrackingView(View):
         replace_row(cur, "search_tasks", ("id",), {
             "id": rec.aggregate, "keyword": s["keyword"], "engine": s["engine"],
             "country": s["country"], "device": s.get("device") or "desktop",
+            "location": s.get("location"), "language": s.get("language"),
+            "any_exit_country": int(bool(s.get("any_exit_country"))),
             "depth": s["depth"], "domains": json.dumps(sorted(s["domains"])),
             "origin": s["origin"], "state": "queued", "queued_at": rec.timestamp})
 
@@ -185,33 +214,40 @@ class RankTrackingView(View):
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='running', attempts=?, proxy_id=?, tab_id=?, "
-            "started_at=coalesce(started_at, ?), retry_in=NULL WHERE id=?",
-            (s["attempt"], s["proxy_id"], s["tab_id"] or None, rec.timestamp, rec.aggregate))
+            "exit_country=?, exit_basis=?, started_at=coalesce(started_at, ?), retry_in=NULL "
+            "WHERE id=?",
+            (s["attempt"], s["proxy_id"], s["tab_id"] or None, s.get("exit_country"),
+             s.get("exit_basis"), rec.timestamp, rec.aggregate))
 
     def _failed(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         final = s["retry_in"] is None
+        pages = s.get("evidence") or []
         cur.execute(
-            "UPDATE search_tasks SET state=?, error=?, reason=?, retry_in=?, finished_at=? "
-            "WHERE id=?", ("failed" if final else "retrying", s["error"], s["reason"],
-                           s["retry_in"], rec.timestamp if final else None, rec.aggregate))
+            "UPDATE search_tasks SET state=?, error=?, reason=?, retry_in=?, finished_at=?, "
+            "evidence=coalesce(?, evidence) WHERE id=?",
+            ("failed" if final else "retrying", s["error"], s["reason"], s["retry_in"],
+             rec.timestamp if final else None, json.dumps(pages) if pages else None,
+             rec.aggregate))
 
-    def _task_row(self, cur: Cursor,
-                  task_id: str) -> tuple[str, str, str | None, str]:
-        row = cur.execute("SELECT keyword, engine, country, device FROM search_tasks "
-                          "WHERE id=?", (task_id,)).fetchone()
-        return (row[0], row[1], row[2], row[3]) if row else ("?", "?", None, "desktop")
+    def _task_row(self, cur: Cursor, task_id: str) -> tuple[Any, ...]:
+        row = cur.execute("SELECT keyword, engine, country, device, location, language "
+                          "FROM search_tasks WHERE id=?", (task_id,)).fetchone()
+        return tuple(row) if row else ("?", "?", None, "desktop", None, None)
 
     def _record(self, cur: Cursor, rec: EventRecord, position: int | None,
                 url: str | None, title: str | None) -> None:
         s = rec.state
-        keyword, engine, country, device = self._task_row(cur, rec.aggregate)
+        keyword, engine, country, device, location, language = self._task_row(
+            cur, rec.aggregate)
         cur.execute(
             upsert("position_history", ("task_id", "domain", "keyword", "engine", "country",
-                                        "device", "position", "ranked", "url", "title",
+                                        "device", "location", "language", "exit_country",
+                                        "proxy_id", "position", "ranked", "url", "title",
                                         "results_scanned", "recorded_at"),
                    ("task_id", "domain")),
-            (rec.aggregate, s["domain"], keyword, engine, country, device, position,
+            (rec.aggregate, s["domain"], keyword, engine, country, device, location,
+             language, s.get("exit_country"), s.get("proxy_id"), position,
              int(position is not None), url, title, s["results_scanned"], rec.timestamp))
         cur.execute("UPDATE target_domains SET last_position=?, last_keyword=?, "
                     "last_checked_at=? WHERE domain=?",
@@ -228,11 +264,30 @@ class RankTrackingView(View):
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='completed', results_scanned=?, pages=?, ranked=?, "
-            "features=?, layout=?, no_results=?, error=NULL, reason=NULL, retry_in=NULL, "
-            "finished_at=? WHERE id=?",
+            "features=?, layout=?, no_results=?, evidence=?, definition=?, notices=?, "
+            "error=NULL, reason=NULL, retry_in=NULL, finished_at=? WHERE id=?",
             (s["results_scanned"], s["pages"], s["ranked"],
              json.dumps(s.get("features") or {}, sort_keys=True), s.get("layout") or None,
-             int(bool(s.get("no_results"))), rec.timestamp, rec.aggregate))
+             int(bool(s.get("no_results"))), json.dumps(s.get("evidence") or []),
+             s.get("definition") or None, json.dumps(s.get("notices") or []),
+             rec.timestamp, rec.aggregate))
+
+    def _revised(self, cur: Cursor, rec: EventRecord) -> None:
+        s = rec.state
+        new = s["new_position"]
+        cur.execute(
+            "UPDATE position_history SET original_position=CASE WHEN revised=0 THEN position "
+            "ELSE original_position END, original_url=CASE WHEN revised=0 THEN url ELSE "
+            "original_url END, position=?, ranked=?, url=?, title=?, results_scanned=?, "
+            "revised=1, revised_at=?, definition=? WHERE task_id=? AND domain=?",
+            (new, int(new is not None), s["new_url"], s.get("title") or None,
+             s["results_scanned"], rec.timestamp, s["definition"], rec.aggregate,
+             s["domain"]))
+        cur.execute("UPDATE search_tasks SET definition=? WHERE id=?",
+                    (s["definition"], rec.aggregate))
+        cur.execute("UPDATE target_domains SET last_position=? WHERE domain=? AND "
+                    "last_checked_at=(SELECT recorded_at FROM position_history WHERE "
+                    "task_id=? AND domain=?)", (new, s["domain"], rec.aggregate, s["domain"]))
 
     def _cancelled(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("UPDATE search_tasks SET state='cancelled', error=?, finished_at=? "

@@ -17,21 +17,28 @@ def outcomes(conn: Connection, task_ids: list[str]) -> list[dict[str, Any]]:
     tasks = {r["id"]: dict(r) for r in conn.execute(
         f"SELECT * FROM search_tasks WHERE id IN ({marks})", task_ids)}
     rows = conn.execute(
-        f"SELECT task_id, domain, position, url, title, results_scanned FROM "
-        f"position_history WHERE task_id IN ({marks}) ORDER BY domain", task_ids)
+        f"SELECT task_id, domain, position, url, title, results_scanned, exit_country, "
+        f"revised, original_position FROM position_history WHERE task_id IN ({marks}) "
+        f"ORDER BY domain", task_ids)
     positions: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         positions.setdefault(r["task_id"], []).append(
             {"domain": r["domain"], "position": r["position"], "url": r["url"],
-             "title": r["title"], "results_scanned": r["results_scanned"]})
+             "title": r["title"], "results_scanned": r["results_scanned"],
+             "exit_country": r["exit_country"], "revised": bool(r["revised"]),
+             "original_position": r["original_position"]})
     result = []
-    keep = ("id", "keyword", "engine", "country", "device", "state", "attempts",
-            "proxy_id", "results_scanned", "error", "reason")
+    keep = ("id", "keyword", "engine", "country", "location", "language", "device", "state",
+            "attempts", "proxy_id", "exit_country", "exit_basis", "results_scanned", "error",
+            "reason", "layout", "definition")
     for task_id in task_ids:
         row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
         result.append({**{k: row.get(k) for k in keep},
+                       "any_exit_country": bool(row.get("any_exit_country")),
                        "features": _features(row.get("features")),
                        "no_results": bool(row.get("no_results")),
+                       "evidence": _list(row.get("evidence")),
+                       "notices": _list(row.get("notices")),
                        "positions": positions.get(task_id, [])})
     return result
 
@@ -56,34 +63,56 @@ def tasks(conn: Connection, state: str | None, limit: int) -> list[dict[str, Any
     rows = conn.execute(f"SELECT * FROM search_tasks {where} ORDER BY queued_at DESC, "
                         f"id LIMIT ?", (*params, limit))
     return [{**dict(r), "domains": json.loads(r["domains"]),
-             "features": _features(r["features"])} for r in rows]
+             "any_exit_country": bool(r["any_exit_country"]),
+             "features": _features(r["features"]), "evidence": _list(r["evidence"]),
+             "notices": _list(r["notices"])} for r in rows]
+
+
+# the columns a search's identity is made of: one keyword tracked one way
+SEARCH = ("h.keyword", "h.engine", "coalesce(h.country, '')", "coalesce(h.location, '')",
+          "coalesce(h.language, '')", "h.device")
+
+
+def narrowed(domain: str | None = None, keyword: str | None = None,
+             engine: str | None = None, country: str | None = None,
+             device: str | None = None, location: str | None = None) -> tuple[list[str],
+                                                                                list[Any]]:
+    """SQL conditions (on ``position_history h``) and parameters for optional filters."""
+    clauses, params = [], []
+    for column, value in (("h.domain", domain), ("h.engine", engine),
+                          ("h.country", country), ("h.device", device),
+                          ("h.location", location)):
+        if value is not None:
+            clauses.append(f"{column}=?")
+            params.append(value)
+    if keyword is not None:
+        clauses.append("lower(h.keyword)=lower(?)")
+        params.append(keyword)
+    return clauses, params
 
 
 def positions(conn: Connection, domain: str | None, keyword: str | None,
-              limit: int) -> list[dict[str, Any]]:
+              limit: int, engine: str | None = None, country: str | None = None,
+              device: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
     """Position history, newest first, with ``change`` (places gained since the same
-    domain's previous search of the same keyword, engine, country and device)."""
-    clauses, params = [], []
-    if domain:
-        clauses.append("h.domain=?")
-        params.append(domain)
-    if keyword:
-        clauses.append("lower(h.keyword)=lower(?)")
-        params.append(keyword)
+    domain's previous search of the same keyword, engine, country, location, language and
+    device); revised rows (a re-read of the stored pages) show the revised position."""
+    clauses, params = narrowed(domain, keyword, engine, country, device, location)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    # previous_position: the same domain, keyword, engine, country and device one search
-    # earlier (filters are on partition columns, so they do not change what "earlier" is)
-    window = ("PARTITION BY h.domain, h.keyword, h.engine, coalesce(h.country, ''), "
-              "h.device ORDER BY h.recorded_at")
+    # previous_position: the same domain and search one search earlier (filters are on
+    # partition columns, so they do not change what "earlier" is)
+    window = f"PARTITION BY h.domain, {', '.join(SEARCH)} ORDER BY h.recorded_at"
     rows = conn.execute(
         f"SELECT h.*, t.features AS features, t.no_results AS no_results, "
+        f"t.evidence AS evidence, t.exit_basis AS exit_basis, "
         f"LAG(h.position) OVER ({window}) AS previous_position, "
         f"LAG(h.recorded_at) OVER ({window}) AS previous_at "
         f"FROM position_history h LEFT JOIN search_tasks t ON t.id = h.task_id "
         f"{where} "
         f"ORDER BY h.recorded_at DESC, h.domain LIMIT ?", (*params, limit))
-    return [{**dict(r), "ranked": bool(r["ranked"]), "change": _change(r),
-             "no_results": bool(r["no_results"]), "features": _features(r["features"])}
+    return [{**dict(r), "ranked": bool(r["ranked"]), "revised": bool(r["revised"]),
+             "change": _change(r), "no_results": bool(r["no_results"]),
+             "features": _features(r["features"]), "evidence": _list(r["evidence"])}
             for r in rows]
 
 
@@ -94,6 +123,11 @@ def schedules(conn: Connection, include_removed: bool) -> list[dict[str, Any]]:
     return [{**dict(r), "keywords": json.loads(r["keywords"]) if r["keywords"] else None,
              "searches": bool(r["searches"]),
              "creators": json.loads(r["creators"]) if r["creators"] else None} for r in rows]
+
+
+def _list(text: str | None) -> list[str]:
+    """A JSON list column (evidence hashes, notices); empty when unset."""
+    return list(json.loads(text)) if text else []
 
 
 def _features(text: str | None) -> dict[str, int]:
@@ -115,17 +149,19 @@ def latest_positions(conn: Connection, limit: int) -> tuple[list[dict[str, Any]]
     country and device), for the ones it ranked: at most ``limit`` rows, and how many more
     there were."""
     rows = conn.execute(
-        "WITH latest AS (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY h.keyword, h.engine, "
-        "coalesce(h.country, ''), h.device, h.domain ORDER BY h.recorded_at DESC) AS n "
+        f"WITH latest AS (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY {', '.join(SEARCH)}, "
+        "h.domain ORDER BY h.recorded_at DESC) AS n "
         "FROM position_history h) "
-        "SELECT l.keyword, l.engine, coalesce(l.country, '') AS country, l.device, l.domain, "
-        "l.position FROM latest l "
+        "SELECT l.keyword, l.engine, coalesce(l.country, '') AS country, "
+        "coalesce(l.location, '') AS location, coalesce(l.language, '') AS language, "
+        "l.device, l.domain, l.position FROM latest l "
         "JOIN keywords k ON k.keyword = l.keyword AND k.engine = l.engine "
         "AND coalesce(k.country, '') = coalesce(l.country, '') AND k.device = l.device "
-        "AND k.state = 'active' "
+        "AND coalesce(k.location, '') = coalesce(l.location, '') "
+        "AND coalesce(k.language, '') = coalesce(l.language, '') AND k.state = 'active' "
         "JOIN target_domains d ON d.domain = l.domain AND d.state = 'active' "
         "WHERE l.n = 1 AND l.position IS NOT NULL "
-        "ORDER BY l.keyword, l.engine, country, l.device, l.domain").fetchall()
+        "ORDER BY l.keyword, l.engine, country, location, l.device, l.domain").fetchall()
     return [dict(r) for r in rows[:limit]], max(0, len(rows) - limit)
 
 
@@ -141,49 +177,49 @@ def search_outcomes(conn: Connection) -> dict[str, int]:
 
 def report(conn: Connection, domain: str | None, keyword: str | None,
            engine: str | None, device: str | None, since: str | None,
-           limit: int) -> list[dict[str, Any]]:
-    """One row per keyword x engine x country x device x domain searched in the period
-    (from ``since``, an ISO time): latest, previous and best position (None: not ranked),
-    change (places gained since the previous search), when it first ranked in the period,
-    the latest search's SERP features, and ``series``: every search's time and position,
-    oldest first. Rows by keyword, engine, country, device, domain; at most ``limit``."""
-    clauses, params = [], []
-    for column, value in (("h.domain", domain), ("h.engine", engine), ("h.device", device)):
-        if value is not None:
-            clauses.append(f"{column}=?")
-            params.append(value)
-    if keyword is not None:
-        clauses.append("lower(h.keyword)=lower(?)")
-        params.append(keyword)
+           limit: int, country: str | None = None,
+           location: str | None = None) -> list[dict[str, Any]]:
+    """One row per keyword x engine x country x location x language x device x domain
+    searched in the period (from ``since``, an ISO time): latest, previous and best
+    position (None: not ranked), change (places gained since the previous search), when it
+    first ranked in the period, the latest search's SERP features, exit country, task (for
+    its evidence) and whether its position was revised, and ``series``: every search's
+    time, position and revised mark, oldest first. At most ``limit`` rows."""
+    clauses, params = narrowed(domain, keyword, engine, country, device, location)
     if since is not None:
         clauses.append("h.recorded_at>=?")
         params.append(since)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(
-        f"SELECT h.keyword, h.engine, h.country, h.device, h.domain, h.position, "
-        f"h.recorded_at, h.url, t.features AS features FROM position_history h "
-        f"LEFT JOIN search_tasks t ON t.id = h.task_id {where} "
-        f"ORDER BY h.keyword, h.engine, coalesce(h.country, ''), h.device, h.domain, "
-        f"h.recorded_at", params)
+        f"SELECT h.task_id, h.keyword, h.engine, h.country, h.location, h.language, "
+        f"h.device, h.domain, h.position, h.recorded_at, h.url, h.exit_country, h.revised, "
+        f"h.original_position, t.features AS features, t.evidence AS evidence "
+        f"FROM position_history h LEFT JOIN search_tasks t ON t.id = h.task_id {where} "
+        f"ORDER BY {', '.join(SEARCH)}, h.domain, h.recorded_at", params)
     grouped: dict[tuple[Any, ...], list[Row]] = {}
     for r in rows:
-        grouped.setdefault((r["keyword"], r["engine"], r["country"], r["device"],
-                            r["domain"]), []).append(r)
+        grouped.setdefault((r["keyword"], r["engine"], r["country"], r["location"],
+                            r["language"], r["device"], r["domain"]), []).append(r)
     result = []
-    for (kw, eng, country, dev, dom), history in list(grouped.items())[:limit]:
+    for (kw, eng, place, loc, lang, dev, dom), history in list(grouped.items())[:limit]:
         latest = history[-1]
         previous = history[-2]["position"] if len(history) > 1 else None
         ranked = [h for h in history if h["position"] is not None]
         change = (previous - latest["position"]
                   if previous is not None and latest["position"] is not None else None)
         result.append({
-            "keyword": kw, "engine": eng, "country": country, "device": dev, "domain": dom,
+            "keyword": kw, "engine": eng, "country": place, "location": loc,
+            "language": lang, "device": dev, "domain": dom,
             "latest": latest["position"], "previous": previous,
             "best": min((h["position"] for h in ranked), default=None), "change": change,
             "first_seen": ranked[0]["recorded_at"] if ranked else None,
             "last_searched": latest["recorded_at"], "url": latest["url"],
+            "exit_country": latest["exit_country"], "task_id": latest["task_id"],
+            "evidence": _list(latest["evidence"]), "revised": bool(latest["revised"]),
+            "original": latest["original_position"],
             "features": _features(latest["features"]),
-            "series": [{"at": h["recorded_at"], "position": h["position"]} for h in history],
+            "series": [{"at": h["recorded_at"], "position": h["position"],
+                        "revised": bool(h["revised"])} for h in history],
         })
     return result
 

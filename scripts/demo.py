@@ -117,8 +117,14 @@ def rank_tracking(engine: SerpSite) -> None:
     vipb("rank", "tasks")
     vipb("rank", "report")
     report = Path(os.environ["VIPB_DATA_DIR"]).parent / "rank-report.html"
-    vipb("rank", "report", "--format", "html", "-o", str(report))
-    print(f"report written: {report} ({report.stat().st_size} bytes, one self-contained file)")
+    vipb("rank", "report", "--format", "html", "-o", str(report), "--evidence")
+    print(f"report written: {report} ({report.stat().st_size} bytes, one self-contained file; "
+          "each latest position links to the results page it was read from)")
+    # the proof behind a position: the page as it was read, and a re-read of history
+    done = json.loads(vipb("rank", "tasks", "--state", "completed", "--json"))
+    page = report.with_name("evidence.html")
+    vipb("rank", "evidence", done[0]["id"][:8], "-o", str(page))
+    vipb("rank", "reparse", "--dry-run")
     vipb("schedule", "add", "nightly", "--cron", "0 3 * * *", "--timezone", "Europe/Amsterdam",
          "--creators")
     vipb("schedule", "list")

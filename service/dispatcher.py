@@ -244,7 +244,8 @@ class Dispatcher:
             progress).get()
         if self._rotation is not None:  # measured latencies; outcomes feed the breakers
             self._rotation.health_many(
-                [(pid, r.ok, r.latency_ms) for pid, r in reports.items()]).get()
+                [(pid, r.ok, r.latency_ms) for pid, r in reports.items()],
+                {pid: r.exit_country for pid, r in reports.items() if r.exit_country}).get()
         results = []
         for endpoint in endpoints:
             report = reports[endpoint.id]
@@ -254,7 +255,8 @@ class Dispatcher:
                 status=report.status.value, latency_ms=report.latency_ms,
                 failure=report.failure.value if report.failure else None,
                 message=report.message, http_status=report.http_status,
-                exit_ip=report.exit_ip, anonymity=report.anonymity.value if report.ok else None,
+                exit_ip=report.exit_ip, exit_country=report.exit_country,
+                anonymity=report.anonymity.value if report.ok else None,
                 position=position))
         return results
 

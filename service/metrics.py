@@ -94,10 +94,12 @@ class RankCollector(Collector):
         gauge = GaugeMetricFamily(
             "vipb_rank_position", "Latest position of a target domain for a tracked keyword "
             "(absent when the latest search did not rank it)",
-            labels=["keyword", "engine", "country", "device", "domain"])
+            labels=["keyword", "engine", "country", "location", "language", "device",
+                    "domain"])
         for row in positions:
-            gauge.add_metric([row["keyword"], row["engine"], row["country"], row["device"],
-                              row["domain"]], row["position"])
+            gauge.add_metric([row["keyword"], row["engine"], row["country"], row["location"],
+                              row["language"], row["device"], row["domain"]],
+                             row["position"])
         yield gauge
         yield GaugeMetricFamily("vipb_rank_position_series_dropped",
                                 f"Position series beyond the first {MAX_POSITION_SERIES}",

@@ -52,6 +52,7 @@ from adapters.secrets import (
     derive_key,
     load_master_key,
 )
+from adapters.serp import Engines
 from adapters.store import (
     AuditChain,
     EventStoreApp,
@@ -82,6 +83,7 @@ from domain.tab import Tab
 from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections import creators as creator_queries
+from projections import queries as proxy_queries
 from projections.alerts import alert_outbox
 from projections.rank import lease_text
 from projections.runner import Progress
@@ -93,6 +95,7 @@ from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
 from service.rank_channels import RankChannels
 from service.rate_limit import RateLimiter
+from service.reparse import Reparser
 from service.shared_state import SharedStateFollower
 from service.status import runtime_status
 from service.supervision import Supervision, install, uninstall
@@ -257,9 +260,10 @@ class Runtime:
         changes = CandidateBox()
         shared = isinstance(store, PostgresBackend)
         self.host_scope = self.settings.host_id if shared else None  # per-host journals
-        self.rotation_ref = RotationActor.start(self.writer, lambda: pool.proxy_ids().get(),
-                                                clock=clock, changes=changes,
-                                                host=self.host_scope)
+        self.rotation_ref = RotationActor.start(
+            self.writer, lambda: pool.proxy_ids().get(), clock=clock, changes=changes,
+            host=self.host_scope,
+            exits=lambda: self._settled_query(proxy_queries.exit_countries))
         self.rotation = proxy_of(self.rotation_ref)
         self.pool.attach_rotation(self.rotation, changes).get()
         self.egress = EgressGuard(self.settings.egress_policy())  # direct connections
@@ -299,8 +303,9 @@ class Runtime:
 
     def _start_automation(self, clock: Callable[[], float]) -> None:
         settings, rotation = self.settings, self.rotation
+        self.evidence = self.store.open_evidence(settings.evidence_retention())
         self.tracker_ref = RankTrackerActor.start(
-            self.writer, self.tabs, settings,
+            self.writer, self.tabs, settings, evidence=self.evidence,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
             claims=self._claims(clock, rank_queries.claimable_tasks, lambda origin:
                                 self._settled_query(rank_queries.unfinished_of, origin)))
@@ -321,8 +326,12 @@ class Runtime:
             self.writer, self.tracker, self._schedule_ids, clock, self.creator_runner,
             shared=isinstance(self.store, PostgresBackend))
         self.scheduler = proxy_of(self.scheduler_ref)
-        automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle)
-        self.dispatcher.register(RANK_COMMANDS, automation.handlers())
+        reparser = Reparser(self.writer, self.evidence,
+                            Engines(settings.engines_dir, settings.engine_urls), self.reader,
+                            self.settle)
+        automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle,
+                                  self.evidence, reparser)
+        self.dispatcher.register(RANK_COMMANDS, automation.handlers(), automation.progressive())
         self._start_alerts(clock)
 
     def _claims(self, clock: Callable[[], float],
@@ -500,7 +509,8 @@ class Runtime:
         with self._tabs_lock:
             if self._tabs_ref is None:
                 self._tabs_ref = TabSupervisorActor.start(
-                    self.writer, engine, self.guard, self.pool, self.rotation)
+                    self.writer, engine, self.guard, self.pool, self.rotation,
+                    direct_country=self.settings.direct_country)
             return proxy_of(self._tabs_ref)
 
     def _statuses(self) -> dict[str, str]:
@@ -647,6 +657,7 @@ class Runtime:
             ("bringing the read models up to date", self._catch_up_briefly),
             ("stopping the projections", self.runner.stop),
             ("closing the event store", self.app.close),
+            ("closing the evidence store", self.evidence.close),
             ("closing the key store", self.keystore.close),
             ("done", lambda: uninstall(self.supervision)),
         ]

@@ -42,7 +42,7 @@ _BREAKER = [f"{get_topic(CircuitBreakerRecord)}.{name}" for name in (
     "CircuitOpened", "CircuitHalfOpened", "CircuitClosed")]
 _CONFIG = [f"{get_topic(RotationConfig)}.{name}" for name in (
     "RotationConfigCreated", "RotationStrategySet")]
-_MEASURED = [f"{get_topic(HealthJournal)}.ProxyValidated"]  # latency, for `fastest` picks
+_MEASURED = [f"{get_topic(HealthJournal)}.ProxyValidated"]  # latency (`fastest`), exit country
 TOPICS = [*_PROXY, *_BREAKER, *_CONFIG, *_MEASURED]
 
 
@@ -85,6 +85,7 @@ class SharedStateFollower:
             proxies: dict[UUID, int] = {}
             breakers: set[str] = set()
             latencies: dict[str, float] = {}
+            exits: dict[str, str] = {}
             config = False
             for note in notes:
                 topic = note.topic
@@ -99,6 +100,8 @@ class SharedStateFollower:
                     state = self._decode(note)
                     if state.get("latency_ms") is not None:
                         latencies[str(state["proxy_id"])] = float(state["latency_ms"])
+                    if state.get("exit_country"):
+                        exits[str(state["proxy_id"])] = str(state["exit_country"])
                 elif event_name(topic) in ("RotationConfigCreated", "RotationStrategySet"):
                     config = True
             for proxy_id, version in proxies.items():
@@ -107,6 +110,8 @@ class SharedStateFollower:
                 self._rotation.breaker_recorded(target).get()
             if latencies:
                 self._rotation.latencies_measured(latencies).get()
+            if exits:  # where other hosts' validations saw proxies leave from
+                self._rotation.exits(exits).get()
             if config:
                 self._rotation.config_recorded().get()
             self._advance(notes[-1].id)

@@ -2,7 +2,9 @@
 HTML endpoint, Bing and Google (the parts our parsers read), served on 127.0.0.1.
 
 ``results[keyword]`` is the ordered organic result list; pages also carry an ad for
-``ads.example`` and a widget (parsers must skip both). ``fail_next`` answers the next N
+``ads.example`` and a widget (parsers must skip both). ``padding`` adds that many bytes of
+markup to each page, different on every page (real results pages are hundreds of KiB:
+benchmarks of what keeping them costs need pages that size). ``fail_next`` answers the next N
 searches with ``failure`` ("captcha", "http429", "garbage", "bot_no_results") before serving
 results again. ``queries`` records each request's parameters and User-Agent.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import html
+import random
+import string
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +37,7 @@ class SerpSite:
     queries: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)  # cleared: pages wait
+    padding: int = 0
 
     def __post_init__(self) -> None:
         self.release.set()
@@ -129,6 +134,23 @@ _FAILURES = {
 _ENGINE_PATHS = ("/html/", "/search", "/google/search")
 
 
+def _padding(size: int, seed: str) -> str:
+    """About ``size`` bytes of results-page-like markup (class soup, data attributes, short
+    texts), hidden and link-free, different for every ``seed``."""
+    rng = random.Random(seed)
+    words = ["coffee", "grinder", "espresso", "burr", "review", "price", "best", "guide",
+             "shop", "home", "kitchen", "buy", "compare", "2026", "ratings", "deal"]
+    parts, total = ['<div hidden class="padding">'], 0
+    while total < size:
+        cls = "".join(rng.choice(string.ascii_letters) for _ in range(6))
+        ved = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(24))
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(4, 14)))
+        chunk = f'<div class="{cls} UK95Uc" data-ved="{ved}"><span>{text}</span></div>'
+        parts.append(chunk)
+        total += len(chunk)
+    return "".join(parts) + "</div>"
+
+
 class _Handler(BaseHTTPRequestHandler):
     site: SerpSite
 
@@ -159,7 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             offset, render = int(query.get("start", 0)), _google
         page = all_results[offset:offset + PAGE_SIZE]
-        self._send(200, render(page, offset, offset + PAGE_SIZE < len(all_results)))
+        body = render(page, offset, offset + PAGE_SIZE < len(all_results))
+        if site.padding:
+            body = body.replace("</body>", _padding(site.padding, f"{keyword}/{offset}")
+                                + "</body>")
+        self._send(200, body)
 
     def _send(self, status: int, body: str) -> None:
         data = body.encode()

@@ -46,6 +46,20 @@ class _EchoHandler(BaseHTTPRequestHandler):
         pass
 
 
+def _geo_echo(country: str) -> type[BaseHTTPRequestHandler]:
+    """An ipinfo-style check endpoint: the echo, and the exit ``country`` it 'sees'."""
+    class Handler(_EchoHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"origin": self.client_address[0], "country": country,
+                               "headers": dict(self.headers.items())}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+    return Handler
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """A threaded HTTP server for tests; ``request_queue_size`` is high because
     ``http.server`` stalls under fan-out otherwise."""
@@ -88,6 +102,13 @@ def echo_server() -> Iterator[str]:
     """Serve the echo endpoint; yields its URL."""
     with http_server(_EchoHandler, EchoServer) as base:
         yield base + "/get"
+
+
+@contextlib.contextmanager
+def geo_echo_server(country: str) -> Iterator[str]:
+    """Serve a check endpoint that names the exit country (as ipinfo.io does); its URL."""
+    with http_server(_geo_echo(country), EchoServer) as base:
+        yield base + "/json"
 
 
 class LineLog:

@@ -187,7 +187,8 @@ def remove(
         out.print(f"removed proxy {ack.id}; its credentials were shredded", markup=False)
 
 
-VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "exit_ip"]
+VALIDATE_COLUMNS = ["id", "endpoint", "status", "latency_ms", "failure", "exit_ip",
+                    "exit_country"]
 
 
 @app.command("validate")

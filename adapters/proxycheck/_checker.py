@@ -149,7 +149,8 @@ class ProxyChecker:
         exit_ip, anonymity = self._anonymity(response)
         return HealthReport(ok=True, latency_ms=round(statistics.median(latencies), 2),
                             samples=len(latencies), http_status=response.status,
-                            exit_ip=exit_ip, anonymity=anonymity)
+                            exit_ip=exit_ip, anonymity=anonymity,
+                            exit_country=exit_country_of(response))
 
     async def _fetch(self, endpoint: ProxyEndpoint) -> HttpResponse:
         if endpoint.protocol in ("http", "https"):
@@ -219,6 +220,26 @@ class ProxyChecker:
         if self.client_ip and any(self.client_ip in value for value in forwarded):
             return exit_ip, Anonymity.TRANSPARENT
         return exit_ip, Anonymity.ANONYMOUS if forwarded else Anonymity.ELITE
+
+
+_COUNTRY_KEYS = ("country_code", "countryCode", "country")  # ipinfo, ip-api, ipapi.co ...
+
+
+def exit_country_of(response: HttpResponse) -> str | None:
+    """The exit country a check URL names in its JSON answer (``"country": "DE"``, as
+    ipinfo.io, ip-api.com, ipapi.co and similar services answer), upper-cased; None when
+    it names none (httpbin) or something that is not a two-letter code."""
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key in _COUNTRY_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isalpha():
+            return value.upper()
+    return None
 
 
 def _echo(response: HttpResponse) -> tuple[str | None, dict[str, Any] | None]:

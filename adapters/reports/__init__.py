@@ -4,6 +4,6 @@ HTML report."""
 from domain.rank import search_label
 
 from ._charts import chart_png, chart_svg, series_of
-from ._html import html_report
+from ._html import html_report, latest_text
 
-__all__ = ["chart_png", "chart_svg", "html_report", "search_label", "series_of"]
+__all__ = ["chart_png", "chart_svg", "html_report", "latest_text", "search_label", "series_of"]

@@ -22,11 +22,36 @@ text-align:left}td.n{text-align:right}h2{margin-top:2em}section{margin:1.5em 0}
 
 
 def _where(row: Mapping[str, Any]) -> str:
-    return search_label(row["keyword"], row["engine"], row.get("country"), row.get("device"))
+    return search_label(row["keyword"], row["engine"], row.get("country"), row.get("device"),
+                        location=row.get("location"), language=row.get("language"))
 
 
 def _position(value: int | None) -> str:
     return "not ranked" if value is None else f"#{value}"
+
+
+def latest_text(value: int | None, revised: bool, original: int | None) -> str:
+    """``#3``, or ``#3 (revised, was #5)`` when a re-read of the stored page changed it."""
+    text = _position(value)
+    if revised:
+        text += f" (revised, was {_position(original)})"
+    return text
+
+
+def _latest(row: Mapping[str, Any], links: Mapping[str, str]) -> str:
+    """The latest position cell: linked to its results page when kept, marked when
+    revised, with the exit when it is not the country asked for."""
+    text = escape(_position(row["latest"]))
+    href = links.get(row.get("task_id") or "")
+    if href:
+        text = f'<a href="{escape(href)}" title="the results page it was read from">{text}</a>'
+    if row.get("revised"):
+        text += (f' <span class="muted" title="a re-read of the stored page revised it">'
+                 f"(revised, was {escape(_position(row.get('original')))})</span>")
+    exit_country = row.get("exit_country")
+    if row.get("country") and exit_country != row.get("country"):
+        text += f' <span class="down">(exit {escape(exit_country or "unknown")})</span>'
+    return text
 
 
 def _change(value: int | None) -> str:
@@ -64,20 +89,26 @@ def _creators(creators: Sequence[Mapping[str, Any]]) -> str:
 
 
 def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
-                period: str, creators: Sequence[Mapping[str, Any]] | None = None) -> str:
-    """The report for ``rows`` (``automation:get-report`` rows) and the watched creators."""
+                period: str, creators: Sequence[Mapping[str, Any]] | None = None,
+                links: Mapping[str, str] | None = None) -> str:
+    """The report for ``rows`` (``automation:get-report`` rows) and the watched creators;
+    ``links``: task id -> the relative address of its kept results page."""
+    links = links or {}
     body = [f"<h1>Rank report</h1><p class=\"muted\">{escape(period)}; generated "
             f"{escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}; {len(rows)} "
             "keyword x domain pair(s)</p>", "<h2>Summary</h2>"]
     if rows:
-        body.append("<table><tr><th>search</th><th>domain</th><th>latest</th><th>change</th>"
-                    "<th>previous</th><th>best</th><th>first ranked</th><th>SERP features"
-                    "</th></tr>")
+        body.append("<table><tr><th>search</th><th>country</th><th>device</th><th>domain</th>"
+                    "<th>latest</th><th>change</th><th>previous</th><th>best</th>"
+                    "<th>first ranked</th><th>SERP features</th></tr>")
         for row in rows:
             first = row["first_seen"][:16].replace("T", " ") if row["first_seen"] else "-"
             body.append(
-                f"<tr><td>{escape(_where(row))}</td><td>{escape(row['domain'])}</td>"
-                f"<td class=\"n\">{_position(row['latest'])}</td>"
+                f"<tr><td>{escape(_where(row))}</td>"
+                f"<td>{escape(row.get('country') or '-')}</td>"
+                f"<td>{escape(row.get('device') or 'desktop')}</td>"
+                f"<td>{escape(row['domain'])}</td>"
+                f"<td class=\"n\">{_latest(row, links)}</td>"
                 f"<td class=\"n\">{_change(row['change'])}</td>"
                 f"<td class=\"n\">{_position(row['previous'])}</td>"
                 f"<td class=\"n\">{_position(row['best'])}</td><td>{escape(first)}</td>"

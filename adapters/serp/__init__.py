@@ -4,6 +4,7 @@ the reader that turns a page into organic results and SERP features (selectolax)
 from ._definition import EngineDefinition, EngineFileError, read_definition, read_definitions
 from ._engines import Engine
 from ._page import SerpBlockedError, SerpError, SerpPage, SerpResult, unwrap
+from ._reading import Gathered
 from ._registry import Engines, UnknownEngineError
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "EngineDefinition",
     "EngineFileError",
     "Engines",
+    "Gathered",
     "SerpBlockedError",
     "SerpError",
     "SerpPage",

@@ -30,7 +30,7 @@ from domain.errors import DatabaseError, ValidationError
 PASSWORD_CREDENTIAL = "vipb-store-password"
 PASSWORD_ENV = "VIPB_STORE_PASSWORD"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-_PARTS = ("events", "keys", "audit", "views", "cluster")
+_PARTS = ("events", "keys", "audit", "views", "cluster", "evidence")
 
 
 def store_password() -> str:
@@ -98,7 +98,7 @@ class PgLocation:
 
     def schema_of(self, part: str) -> str:
         """The schema holding one part: ``events``, ``keys``, ``audit``, ``views``,
-        ``cluster``."""
+        ``cluster``, ``evidence``."""
         assert part in _PARTS, part
         return self.schema if part == "events" else f"{self.schema}_{part}"
 

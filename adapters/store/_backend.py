@@ -19,6 +19,7 @@ from uuid import UUID
 import psycopg
 
 from adapters.config import DataPaths
+from adapters.evidence import EvidenceStore, Retention
 from adapters.secrets import DataKeyStore
 from adapters.sql import PgLocation
 from adapters.store._app import PG_EVENTS_TABLE, EventStoreApp
@@ -62,6 +63,10 @@ class StoreBackend(ABC):
     @abstractmethod
     def open_audit(self, key: bytes) -> AuditChain:
         """The audit chain."""
+
+    @abstractmethod
+    def open_evidence(self, retention: Retention | None = None) -> EvidenceStore:
+        """The store of results pages (evidence)."""
 
     @abstractmethod
     def committer(self) -> GroupCommitter:
@@ -122,6 +127,20 @@ class SQLiteBackend(StoreBackend):
         chain = AuditChain.on_sqlite(self.paths.audit, key)
         os.chmod(self.paths.audit, 0o600)
         return chain
+
+    def open_evidence(self, retention: Retention | None = None) -> EvidenceStore:
+        path = self.paths.evidence
+
+        def connect() -> Connection:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                   timeout=30)
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # (a new file only) see reclaim
+            conn.execute("PRAGMA journal_mode=WAL")
+            os.chmod(path, 0o600)
+            return conn
+
+        return EvidenceStore(connect, retention,
+                             reclaim=lambda db: db.execute("PRAGMA incremental_vacuum"))
 
     def committer(self) -> GroupCommitter:
         return GroupCommitter(self.paths.events)
@@ -190,6 +209,12 @@ class PostgresBackend(StoreBackend):
     def open_audit(self, key: bytes) -> AuditChain:
         with self.location.setup_lock():
             return AuditChain(lambda: self.location.connect("audit"), key)
+
+    def open_evidence(self, retention: Retention | None = None) -> EvidenceStore:
+        with self.location.setup_lock():  # stores made before evidence lack its schema
+            with self.location.connect_raw() as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.location.schema_of("evidence")}"')
+            return EvidenceStore(lambda: self.location.connect("evidence"), retention)
 
     def committer(self) -> GroupCommitter:
         return PostgresGroupCommitter(self.location)

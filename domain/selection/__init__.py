@@ -5,13 +5,21 @@ strategies subscribe to pool changes instead of scanning the pool on every selec
 """
 
 from domain.selection.context import SelectionContext
-from domain.selection.pool import Candidate, CandidatePool, NoProxyAvailableError
+from domain.selection.pool import (
+    Candidate,
+    CandidatePool,
+    CountryView,
+    NoProxyAvailableError,
+    NoProxyInCountryError,
+)
 from domain.selection.strategy import Selection, Strategy
 
 __all__ = [
     "Candidate",
     "CandidatePool",
+    "CountryView",
     "NoProxyAvailableError",
+    "NoProxyInCountryError",
     "Selection",
     "SelectionContext",
     "Strategy",

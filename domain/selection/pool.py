@@ -23,6 +23,18 @@ class NoProxyAvailableError(ProxyError):
     code = "no_proxy_available"
 
 
+class NoProxyInCountryError(NoProxyAvailableError):
+    """No proxy serves the search's country (``permanent``: none is declared there, or
+    each one's exit was seen elsewhere; otherwise they are busy or broken for now)."""
+
+    code = "no_proxy_in_country"
+
+    def __init__(self, message: str, country: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.country = country
+        self.permanent = permanent
+
+
 class Change(Enum):
     """What happened to a candidate, for subscribers."""
 
@@ -50,6 +62,12 @@ class Candidate:
     outcomes: int = 0
     seq: int = field(default=0)
     held: bool = False  # set aside for one pick (``CandidatePool.holding``)
+    exit_country: str | None = None  # what a validation saw (None: never seen)
+
+    def serves(self, country: str) -> bool:
+        """May a search for ``country`` go through this proxy? Its declared country is
+        that country, and so is its exit wherever a validation saw it."""
+        return self.country == country and self.exit_country in (None, country)
 
     @property
     def available(self) -> bool:
@@ -198,6 +216,13 @@ class CandidatePool:
                 candidate.held = False
                 self._refresh(candidate, was)
 
+    def set_exit(self, proxy_id: str, country: str) -> None:
+        """A validation saw the proxy leave from ``country``."""
+        candidate = self.by_id[proxy_id]
+        if candidate.exit_country != country:
+            candidate.exit_country = country
+            self._emit(candidate, Change.METRICS)
+
     def set_breaker(self, proxy_id: str, is_open: bool) -> None:
         """The proxy's breaker opened or closed/half-opened."""
         candidate = self.by_id[proxy_id]
@@ -207,3 +232,46 @@ class CandidatePool:
 
     def __len__(self) -> int:
         return len(self.by_id)
+
+
+class CountryView(CandidatePool):
+    """The candidates of a pool that serve one country (``Candidate.serves``), kept current
+    from the pool's changes: a strategy over it picks only among them, with its indexes as
+    incremental as over the whole pool (no scan per pick).
+
+    It shares the pool's candidates and never changes them: uses, releases, breakers and
+    holds go through the pool, and arrive here as its changes."""
+
+    def __init__(self, source: CandidatePool, country: str) -> None:
+        super().__init__()
+        self.country = country
+        for candidate in source.by_id.values():
+            if candidate.serves(country):
+                self.by_id[candidate.id] = candidate
+                if candidate.available:
+                    self.available.add(candidate.id)
+        source.subscribe(self._follow)
+
+    def _follow(self, candidate: Candidate, change: Change) -> None:
+        known = candidate.id in self.by_id
+        if change is Change.REMOVED or not candidate.serves(self.country):
+            if known:
+                del self.by_id[candidate.id]
+                self.available.discard(candidate.id)
+                self._emit(candidate, Change.REMOVED)
+            return
+        if not known:
+            self.by_id[candidate.id] = candidate
+            if candidate.available:
+                self.available.add(candidate.id)
+            self._emit(candidate, Change.ADDED)
+            return
+        if candidate.available and candidate.id not in self.available:
+            self.available.add(candidate.id)
+        elif not candidate.available:
+            self.available.discard(candidate.id)
+        self._emit(candidate, change)
+
+    def add(self, candidate: Candidate) -> None:
+        """Candidates come from the pool it follows."""
+        raise TypeError("a CountryView follows its pool; add candidates there")

@@ -7,8 +7,11 @@ must, so one search's cookies do not colour the next), loads the pages, and read
 the same engine definition. vipb's side is the whole path: start-search through the
 dispatcher, the tracker's queue, a search worker per keyword, a tab per attempt (privacy
 profile, proxy picked by the rotation engine), and every event recorded (queued, started,
-positions, completed). Prints keywords/min of each and the ratio (goal >= 0.8).
-Usage: python -m scripts.bench.rank [--keywords 40] [--rounds 3] [--json]
+positions, completed) and every results page kept as evidence (zstd, content-addressed).
+Pages are padded to ``--page-kib`` (real results pages without their scripts are a few
+hundred KiB) so what keeping them costs is measured. Prints keywords/min of each, the ratio
+(goal >= 0.8), and the evidence stored per search.
+Usage: python -m scripts.bench.rank [--keywords 40] [--rounds 3] [--page-kib 400] [--json]
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ async def _bare(site: SerpSite, proxy: str, words: list[str]) -> float:
     return len(words) / elapsed * 60
 
 
-def _ours(root: Path, site: SerpSite, proxy_port: int, words: list[str]) -> float:
+def _ours(root: Path, site: SerpSite, proxy_port: int,
+          words: list[str]) -> tuple[float, dict[str, int]]:
     settings = Settings(data_dir=root, allow_private_targets=True,
                         engine_urls=site.engine_urls(), search_concurrency=CONCURRENCY)
     rt = Runtime.open(root, settings=settings)
@@ -112,7 +116,8 @@ def _ours(root: Path, site: SerpSite, proxy_port: int, words: list[str]) -> floa
         done = call("automation:get-results", task_ids=ids)
         assert all(t["state"] == "completed" and t["positions"][0]["position"] for t in done), \
             "vipb: every keyword ranked"
-        return len(words) / elapsed * 60
+        assert all(len(t["evidence"]) == 2 for t in done), "vipb: both pages kept"
+        return len(words) / elapsed * 60, rt.evidence.usage()
     finally:
         rt.close()
 
@@ -122,21 +127,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keywords", type=int, default=40, help="keywords per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--page-kib", type=int, default=400,
+                        help="size each results page is padded to")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    bare, ours = [], []
+    bare, ours, stored, read = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp, serp_site() as site, pproxy("http") as proxy:
+        site.padding = args.page_kib * 1024
         for n in range(args.rounds):
             words = _keywords(site, args.keywords, n)
             bare.append(asyncio.run(_bare(site, f"http://127.0.0.1:{proxy.port}", words)))
             root = Path(tmp) / f"data{n}"
             initialize(root)
-            ours.append(_ours(root, site, proxy.port, words))
+            rate, usage = _ours(root, site, proxy.port, words)
+            ours.append(rate)
+            stored.append(usage["stored_bytes"] / len(words))
+            read.append(usage["page_bytes"] / len(words))
             if not args.json:
-                print(f"round {n + 1}: bare {bare[-1]:.1f}/min, vipb {ours[-1]:.1f}/min",
-                      flush=True)
+                print(f"round {n + 1}: bare {bare[-1]:.1f}/min, vipb {ours[-1]:.1f}/min, "
+                      f"evidence {stored[-1] / 1024:.0f} KiB/search", flush=True)
     result = {"bare_keywords_per_min": statistics.median(bare),
-              "vipb_keywords_per_min": statistics.median(ours)}
+              "vipb_keywords_per_min": statistics.median(ours),
+              "evidence_bytes_per_search": statistics.median(stored),
+              "page_bytes_per_search": statistics.median(read)}
     result["ratio"] = result["vipb_keywords_per_min"] / result["bare_keywords_per_min"]
     if args.json:
         print(json.dumps(result, indent=2))
@@ -146,6 +159,8 @@ def main() -> None:
     print(f"vipb:            {result['vipb_keywords_per_min']:.1f} keywords/min "
           "(tracker, workers, tabs, rotation, events)")
     print(f"ratio: {result['ratio']:.2f} (goal >= 0.8)")
+    print(f"evidence: {result['evidence_bytes_per_search'] / 1024:.1f} KiB stored per search "
+          f"(2 pages, {result['page_bytes_per_search'] / 1024:.0f} KiB as read; zstd)")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,12 @@ def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> No
     assert [p["position"] for p in shop["series"]] == [7, None, 4]
     assert shop["features"] == {"ads_top": 2} and shop["first_seen"] is not None
     table = cli("rank", "report").out.splitlines()
-    assert table[0].split() == ["keyword", "engine", "domain", "latest", "change", "best"]
+    assert table[0].split() == ["keyword", "engine", "country", "device", "domain", "latest",
+                                "change", "best"]
+    assert table[1].split()[:4] == ["coffee", "bing", "DE", "desktop"]
+    assert len(cli("rank", "report", "--country", "DE", "--json").json()["rows"]) == 2
+    assert cli("rank", "report", "--country", "FR", "--json").json()["rows"] == []
+    assert cli("rank", "report", "--device", "mobile", "--json").json()["rows"] == []
     as_csv = list(csv.DictReader(io.StringIO(cli("rank", "report", "-f", "csv").out)))
     assert {r["domain"]: r["best"] for r in as_csv} == {"blog.example": "3", "shop.example": "4"}
     assert cli("rank", "report", "--domain", "shop.example", "--json").json()["rows"][0][

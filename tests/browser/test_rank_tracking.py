@@ -72,7 +72,7 @@ def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_
     call(rt, "automation:add-domain", domain="missing.example")
     with pproxy("http", verbose=True) as proxy:
         proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
-                        port=proxy.port)["id"]
+                        port=proxy.port, country="DE")["id"]
         result = _search(rt, keyword="espresso grinder", engine=engine, country="DE")
         port = str(urlsplit(engine_site.base).port)
         assert proxy.log.wait_for(lambda lines: any(port in x for x in lines)), \
@@ -80,6 +80,9 @@ def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_
     [task] = result["tasks"]
     assert (task["state"], task["proxy_id"], task["results_scanned"]) == \
         ("completed", str(proxy_id), 23)
+    # where it left from: the proxy's declared country (no validation has seen its exit)
+    assert (task["exit_country"], task["exit_basis"]) == ("DE", "declared")
+    assert {p["exit_country"] for p in task["positions"]} == {"DE"}
     features = {"duckduckgo": {"ads_top": 1}, "bing": {"ads_top": 1},
                 "google": {"ads_top": 1, "images": 1}}
     assert task["features"] == features[engine], "page 1's SERP features are on record"
@@ -130,7 +133,8 @@ def test_depth_limits_the_results_read(rank_runtime, engine_site) -> None:
     [task] = _search(rt, keyword="deep", depth=12, proxy="direct")["tasks"]
     assert task["results_scanned"] == 12
     assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
-                                  "title": None, "results_scanned": 12}]
+                                  "title": None, "results_scanned": 12, "exit_country": None,
+                                  "revised": False, "original_position": None}]
     assert engine_site.searches() == 2
     rt.settle()
     before = dump_views(rt, TABLES)
@@ -189,7 +193,8 @@ def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
     assert (task["state"], task["no_results"], task["results_scanned"]) == \
         ("completed", True, 0)
     assert task["positions"] == [{"domain": "target.example", "position": None, "url": None,
-                                  "title": None, "results_scanned": 0}]
+                                  "title": None, "results_scanned": 0, "exit_country": None,
+                                  "revised": False, "original_position": None}]
     first, second = _attempts(rt, task["id"])
     assert {first["proxy_id"], second["proxy_id"]} == {str(p) for p in proxies}, \
         "the second opinion came through the other proxy"
@@ -345,7 +350,7 @@ def test_a_tracked_keyword_is_searched_as_it_is_tracked(rank_runtime, engine_sit
          country="DE", depth=20)
     call(rt, "automation:add-keyword", keyword="espresso grinder", engine="google")
     queued = call(rt, "automation:start-search", keyword="Espresso  Grinder",
-                  proxy="direct")["tasks"]
+                  proxy="direct", any_exit_country=True)["tasks"]
     got = sorted((t["engine"], t["country"], t["depth"]) for t in queued)
     assert got == [("bing", "DE", 20), ("google", None, 30)]
     for event in rt.tracker.completion([t["id"] for t in queued]).get():

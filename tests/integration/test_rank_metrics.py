@@ -66,7 +66,7 @@ def test_latest_positions_of_tracked_pairs_and_outcome_counters(runtime: Runtime
     samples = _scrape(rt)
     positions = {k: v for k, v in samples.items() if k.startswith("vipb_rank_position|")}
     assert positions == {"vipb_rank_position|country=DE|device=desktop|domain=shop.example"
-                         "|engine=bing|keyword=coffee": 4.0}
+                         "|engine=bing|keyword=coffee|language=|location=": 4.0}
     assert samples["vipb_searches_total|outcome=completed"] == 3.0
     assert samples["vipb_searches_total|outcome=failed"] == 1.0
     assert samples["vipb_searches_total|outcome=cancelled"] == 0.0

@@ -17,7 +17,9 @@ import pykka
 import pytest
 
 from adapters.store import EventHistory
+from domain.parsing import parse_command
 from domain.rank import RANK_TARGETS_ID, RankTargets, SearchTask
+from domain.rank_commands import Reparse
 from service.runtime import Runtime
 from tests.fixtures.make_release_fixture import TABLES
 from tests.helpers import add_cmd
@@ -94,10 +96,11 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
     assert reasons == {"espresso grinder": None, "pour over kettle": "blocked",
                        "milk frother": "http_error"}, "v1 failures got their reason"
     assert devices == {"desktop"}, "searches from before devices were desktop searches"
-    assert versions["rank_tracking"] == 4 and versions["proxies"] == 1
+    assert versions["rank_tracking"] == 5 and versions["proxies"] == 2
     failed = [e for e in EventHistory(rt.app).log(limit=1000) if e.event == "SearchTaskFailed"]
     assert failed and all(e.data and e.data["reason"] in {"blocked", "http_error"}
                           for e in failed)
+    assert all(e.data and e.data["evidence"] == [] for e in failed), "v1/v2 kept no pages"
     [task] = [t for t in expected["search_tasks"] if t[1] == "milk frother"]
     loaded = rt.writer.load(SearchTask, UUID(str(task[0])))
     assert loaded is not None and loaded.state == "failed", "aggregates load from v1 events"
@@ -108,6 +111,14 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
         "keywords tracked before devices replay as desktop keywords"
     every = [rt.writer.load(SearchTask, UUID(str(t[0]))) for t in expected["search_tasks"]]
     assert all(t is not None and t.finished for t in every), "completed v1 tasks load too"
+    answered = [t for t in every if t is not None and t.state == "completed"]
+    assert answered and all(t.answers and t.evidence == [] and t.definition == ""
+                            for t in answered), "their answers are known, their pages not"
+    # a re-read of history leaves searches without kept pages as they were
+    reread = rt.dispatcher.execute(parse_command(Reparse, {}))
+    assert (reread["reread"], reread["revised"], reread["skipped"]["no_pages"]) == \
+        (0, [], len(answered))
+    assert rt.app.recorder.max_notification_id() == head
     kept = UUID(expected["kept_proxy"])
     [endpoint] = rt.pool.endpoints_for([kept]).get().values()
     assert endpoint.username == "fixture", "credentials still decrypt with their data key"

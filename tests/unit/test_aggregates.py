@@ -9,7 +9,7 @@ import pytest
 from domain.creator import Creator
 from domain.errors import ProxyNotFoundError, ValidationError
 from domain.proxy import EndpointClaim, Proxy
-from domain.rank import RANK_TARGETS_ID, RankTargets
+from domain.rank import RANK_TARGETS_ID, Place, RankTargets
 from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 
 
@@ -74,21 +74,36 @@ def test_rank_targets_decide_what_a_command_changes() -> None:
     assert targets.track_domain("example.com", True)
     assert not targets.track_domain("example.com", True)  # same options: nothing to record
     assert targets.track_domain("example.com", False)  # other options: recorded
-    key = targets.track_keyword("coffee", "bing", "DE", 30, "desktop")
-    assert targets.track_keyword("coffee", "bing", "DE", 30, "desktop") == key
-    targets.track_keyword("coffee", "bing", "DE", 50, "desktop")
+    de = Place("DE")
+    key = targets.track_keyword("coffee", "bing", 30, "desktop", de)
+    assert targets.track_keyword("coffee", "bing", 30, "desktop", de) == key
+    targets.track_keyword("coffee", "bing", 50, "desktop", de)
+    # the same words near a place, or in another language, are another keyword
+    berlin = targets.track_keyword("coffee", "google", 30, "desktop",
+                                   Place("DE", "Berlin,Berlin,Germany"))
+    english = targets.track_keyword("coffee", "google", 30, "desktop", Place("DE", None, "en"))
+    assert len({key, berlin, english}) == 3
+    # allowing any exit country changes the keyword (recorded), not its identity
+    assert targets.track_keyword("coffee", "bing", 50, "desktop",
+                                 Place("DE", any_exit_country=True)) == key
     names = [type(e).__name__ for e in targets.collect_events()]
     assert names == ["RankTargetsCreated", "TargetDomainAdded", "TargetDomainAdded",
-                     "KeywordAdded", "KeywordAdded"]
-    assert targets.keywords[key]["depth"] == 50
+                     "KeywordAdded", "KeywordAdded", "KeywordAdded", "KeywordAdded",
+                     "KeywordAdded"]
+    assert targets.keywords[key]["depth"] == 50 and targets.keywords[key]["any_exit_country"]
     with pytest.raises(ValidationError, match=r"^domain: other\.example is not a target"):
         targets.untrack_domain("other.example")
-    with pytest.raises(ValidationError, match=r"^keyword: 'coffee' on bing \(desktop\)"):
-        targets.untrack_keyword("coffee", "bing", None, "desktop")  # tracked for DE only
-    assert targets.untrack_keyword("coffee", "bing", "DE", "desktop") == key
+    with pytest.raises(ValidationError, match=r"^keyword: 'coffee' on bing is not tracked"):
+        targets.untrack_keyword("coffee", "bing", "desktop", Place())  # tracked for DE only
+    with pytest.raises(ValidationError, match=r"near Munich,Bavaria,Germany is not tracked"):
+        targets.untrack_keyword("coffee", "google", "desktop",
+                                Place("DE", "Munich,Bavaria,Germany"))
+    assert targets.untrack_keyword("coffee", "bing", "desktop", de) == key
+    targets.untrack_keyword("coffee", "google", "desktop", Place("DE", "Berlin,Berlin,Germany"))
+    targets.untrack_keyword("coffee", "google", "desktop", Place("DE", None, "en"))
     targets.untrack_domain("example.com")
     assert [type(e).__name__ for e in targets.collect_events()] == [
-        "KeywordRemoved", "TargetDomainRemoved"]
+        "KeywordRemoved", "KeywordRemoved", "KeywordRemoved", "TargetDomainRemoved"]
     assert targets.domains == {} and targets.keywords == {}
 
 

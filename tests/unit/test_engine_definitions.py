@@ -4,27 +4,45 @@ without taking the other engines down or falling back to the shipped file unnoti
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from adapters.serp._definition import SHIPPED_DIR, EngineFileError, read_definition
+from adapters.serp._engines import uule
 
 
 @pytest.mark.parametrize(("engine", "offset", "page", "country", "url"), [
     ("google", 0, 0, "DE", "https://www.google.com/search?q=a+b&gl=DE&hl=de"),
     ("google", 10, 1, None, "https://www.google.com/search?q=a+b&start=10"),
-    ("bing", 20, 2, "DE", "https://www.bing.com/search?q=a+b&first=21&cc=DE&setlang=de"),
+    ("bing", 20, 2, "DE",
+     "https://www.bing.com/search?q=a+b&first=21&cc=DE&setlang=de&mkt=de-DE"),
     ("duckduckgo", 0, 0, "GB", "https://html.duckduckgo.com/html/?q=a+b&kl=uk-en"),
     ("brave", 20, 1, None, "https://search.brave.com/search?q=a+b&offset=1&source=web"),
     ("yahoo", 7, 1, "FR", "https://search.yahoo.com/search?p=a+b&b=8&vc=fr&vl=lang_fr"),
-    ("yandex", 0, 0, "TR", "https://yandex.com/search/?text=a+b&lang=tr"),
+    ("yandex", 0, 0, "TR", "https://yandex.com/search/?text=a+b&lang=tr"),  # no lr for TR
+    ("yandex", 0, 0, "KZ", "https://yandex.com/search/?text=a+b&lang=ru&lr=159"),
     ("yandex", 10, 1, None, "https://yandex.com/search/?text=a+b&p=1"),
 ])
 def test_urls_carry_keyword_region_and_paging(engine, offset, page, country, url) -> None:
     assert Engines().get(engine).url("a b", offset, country, page) == url
+
+
+def test_a_place_and_a_language_reach_the_engines_that_take_them() -> None:
+    engines = Engines()
+    google = engines.get("google").url("a", 0, "DE", 0, "en", "Berlin,Berlin,Germany")
+    # uule: a fixed prefix, the name's length as one base64 digit (21: "V"), the name
+    assert google == ("https://www.google.com/search?q=a&gl=DE&hl=en&uule=w%2BCAIQICIV"
+                      + quote(base64.b64encode(b"Berlin,Berlin,Germany").decode(), safe=""))
+    assert uule("San Francisco, USA") == "w+CAIQICISU2FuIEZyYW5jaXNjbywgVVNB"
+    assert engines.get("google").definition.takes_location
+    assert not engines.get("bing").definition.takes_location
+    assert engines.get("bing").url("a", 0, "CH", 0, "fr").endswith("cc=CH&setlang=fr&mkt=fr-CH")
+    assert engines.get("duckduckgo").url("a", 0, "CH", 0, "fr").endswith("kl=ch-fr")
 
 
 def test_a_base_url_override_keeps_the_parameters() -> None:
