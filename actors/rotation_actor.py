@@ -285,8 +285,8 @@ class RotationActor(VipbActor):
     def _known_exits(self) -> None:
         """Take the exits validations saw before this process started (once)."""
         if self._load_exits is not None:
-            load, self._load_exits = self._load_exits, None
-            self.exits(load())
+            self.exits(self._load_exits())  # (raises when the views cannot be read: next time)
+            self._load_exits = None
 
     def _strategy_in(self, country: str) -> Strategy:
         """The configured strategy over the proxies that serve ``country`` (built on first

@@ -409,16 +409,25 @@ class SearchWorkerActor(VipbActor):
         return engine.url(task.keyword, offset, place.country, pages, place.language,
                           place.location)
 
-    def _keep(self, html: str, url: str, kept: list[str]) -> None:
-        """Keep a page read at ``url`` (evidence): its hash joins ``kept``."""
-        if self._evidence is not None:
+    def _keep(self, html: str, url: str, kept: list[str], notices: set[str]) -> None:
+        """Keep a page read at ``url`` (evidence): its hash joins ``kept``. A page that
+        cannot be kept (a full disk, a store gone away) does not cost the search its answer:
+        the answer is recorded with the notice ``evidence_lost``, and the log says why."""
+        if self._evidence is None:
+            return
+        try:
             kept.append(self._evidence.put(html, url))
+        except Exception:
+            log.exception("search task %s: a results page could not be kept as evidence",
+                          self._task.id)
+            notices.add("evidence_lost")
 
     def _read_pages(self, engine: Engine, tab: pykka.ActorProxy[TabActor],
                     route: Exit) -> Reading:
         task = self._task
         gathered = Gathered(task.depth)
         kept: list[str] = []
+        lost: set[str] = set()
         more = True
         while more:
             if self._token.is_set:
@@ -429,7 +438,7 @@ class SearchWorkerActor(VipbActor):
                 with self._token.aborting(page_handle.abort):
                     nav = tab.navigate(url).get(timeout=TIMEOUT)
                 content = for_reading(tab.content().get(timeout=TIMEOUT))
-                self._keep(content, nav["url"], kept)
+                self._keep(content, nav["url"], kept, lost)
                 if nav["status"] is not None and nav["status"] >= 400:
                     raise AttemptFailed(f"{engine.name} answered HTTP {nav['status']}",
                                         FailureReason.HTTP_ERROR, evidence=kept)
@@ -450,4 +459,4 @@ class SearchWorkerActor(VipbActor):
             more = gathered.add(page)
         return Reading(gathered.read, gathered.pages, gathered.features, gathered.layout,
                        gathered.no_results, route, kept, engine.version,
-                       sorted(gathered.notices))
+                       sorted(gathered.notices | lost))

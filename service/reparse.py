@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -88,7 +89,7 @@ class Reparser:
             params.append(command.engine)
         if command.since is not None:
             clauses.append("finished_at>=?")
-            params.append(command.since.isoformat())
+            params.append(command.since.astimezone(UTC).isoformat())
         with self._read() as conn:
             rows = conn.execute(f"SELECT id FROM search_tasks WHERE {' AND '.join(clauses)} "
                                 f"ORDER BY finished_at, id", params).fetchall()

@@ -450,3 +450,19 @@ def test_a_prepared_tab_that_never_opens_is_discarded_and_frees_its_proxy(rank_r
         opened = call(rt, "tab:create", proxy="auto")
         assert opened["proxy_id"] == str(proxy_id), "the slot was handed back"
         call(rt, "tab:close", tab_id=opened["id"])
+
+
+def test_a_page_that_cannot_be_kept_does_not_cost_the_answer(rank_runtime,
+                                                             engine_site) -> None:
+    """The evidence store gone (closed here; a full disk in life): the position is still
+    recorded, without a page, and says so (notice evidence_lost)."""
+    rt = rank_runtime
+    engine_site.results["kept"] = ["https://www.target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    [kept] = _search(rt, keyword="kept", proxy="direct")["tasks"]
+    assert (kept["state"], len(kept["evidence"]), kept["notices"]) == ("completed", 1, [])
+    rt.evidence.close()
+    [lost] = _search(rt, keyword="kept", proxy="direct")["tasks"]
+    assert (lost["state"], lost["evidence"], lost["notices"]) == \
+        ("completed", [], ["evidence_lost"])
+    assert lost["positions"][0]["position"] == 1

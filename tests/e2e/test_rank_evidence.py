@@ -95,6 +95,17 @@ def test_pages_are_kept_shown_and_reread_and_a_fix_mends_the_past(
     assert 'id="vipb-evidence"' in text and "Content-Security-Policy" in text
     assert "https://listed.example/tea" in text and "<script" not in text
     assert "lab" in text and "tea" in text  # engine and query in the banner
+    beyond = cli("rank", "evidence", latest["task_id"][:8], "-o", str(page), "--page", "2")
+    assert beyond.code == 2 and beyond.err.strip().endswith("page: the search kept 1 page(s)")
+    # the HTML report links each latest position to the page it was read from
+    report = tmp_path / "report.html"
+    made = cli("rank", "report", "-f", "html", "-o", str(report), "--evidence", **env)
+    assert made.code == 0, made.err
+    linked = tmp_path / "report-evidence" / f"{latest['task_id']}.html"
+    assert f'href="report-evidence/{latest["task_id"]}.html"' in report.read_text()
+    assert 'id="vipb-evidence"' in linked.read_text()
+    refused = cli("rank", "report", "--evidence")
+    assert refused.code == 2 and "evidence: links to pages need an html report" in refused.err
 
     # fix the definition; a dry run says what would change and records nothing
     _lab(engines, engine_site, fixed=True)

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import ValidationError
-from domain.selection import Candidate, CandidatePool, NoProxyAvailableError, SelectionContext
+from domain.selection import (
+    Candidate,
+    CandidatePool,
+    CountryView,
+    NoProxyAvailableError,
+    SelectionContext,
+)
 from domain.selection._indexed import FenwickTree, IndexedSet
 from domain.selection.basic import RandomChoice, RoundRobin, Weighted
 from domain.selection.geographic import Geographic
@@ -384,3 +390,48 @@ def test_a_measured_latency_reranks_fastest() -> None:
     assert strategy.select().proxy_id == "a"
     pool.measured("b", 10)
     assert strategy.select().proxy_id == "b" and pool.by_id["b"].uses == 0
+
+
+def test_a_country_view_holds_what_serves_the_country_as_the_pool_changes() -> None:
+    """Every strategy over a CountryView picks only proxies of its country (declared, and
+    not seen leaving from elsewhere), following additions, removals, country changes, exits
+    seen, uses and breakers of the pool it follows, with no scan per pick."""
+    for name, cls in STRATEGIES.items():
+        if cls is Failover:
+            continue  # only ever hands out its configured ids
+        pool = pool_of(Candidate(id="de1", country="DE"), Candidate(id="de2", country="DE"),
+                       Candidate(id="fr", country="FR"), Candidate(id="none"))
+        view = CountryView(pool, "DE")
+        strategy = build_strategy(name.value, {}, view)
+
+        def picks(n: int) -> set[str]:
+            got = set()
+            for _ in range(n):  # as the rotation engine does: pick, use, release
+                proxy_id = strategy.select(ctx(domain=f"site{len(got)}.example")).proxy_id
+                pool.acquire(proxy_id)
+                pool.release(proxy_id, ok=True)
+                got.add(proxy_id)
+            return got
+
+        assert picks(40) <= {"de1", "de2"} and set(view.available) == {"de1", "de2"}, name
+        pool.set_exit("de2", "NL")  # a validation saw it leave from NL: it serves no DE pick
+        pool.add(Candidate(id="de3", country="DE"))
+        pool.update("fr", weight=1, country="DE", tags=frozenset(), max_concurrency=10)
+        assert set(view.available) == {"de1", "de3", "fr"}
+        assert picks(60) <= {"de1", "de3", "fr"}, name
+        pool.acquire("de1")  # busy and broken proxies leave the view's available set too
+        pool.update("de1", weight=1, country="DE", tags=frozenset(), max_concurrency=1)
+        pool.set_breaker("de3", True)
+        pool.remove("fr")
+        assert set(view.available) == set() and set(view.by_id) == {"de1", "de3"}
+        with pytest.raises(NoProxyAvailableError):
+            strategy.select(ctx(domain="example.com"))
+        pool.release("de1")
+        assert picks(5) == {"de1"}, name
+
+
+def test_a_country_view_refuses_additions_of_its_own() -> None:
+    view = CountryView(pool_of(Candidate(id="a", country="DE")), "DE")
+    with pytest.raises(TypeError):
+        view.add(Candidate(id="b", country="DE"))
+    assert list(view.by_id) == ["a"]
