@@ -23,6 +23,7 @@ from domain.selection.ranked import FailureAware, Fastest, LeastUsed
 from domain.selection.registry import STRATEGIES, build_strategy
 from domain.selection.scheduled import Failover, TimeBased
 from domain.selection.sticky import StickySession
+from domain.selection.strategy import Strategy
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -404,10 +405,11 @@ def test_a_country_view_holds_what_serves_the_country_as_the_pool_changes() -> N
         view = CountryView(pool, "DE")
         strategy = build_strategy(name.value, {}, view)
 
-        def picks(n: int) -> set[str]:
+        def picks(n: int, strategy: Strategy = strategy,
+                  pool: CandidatePool = pool) -> set[str]:
             got = set()
-            for _ in range(n):  # as the rotation engine does: pick, use, release
-                proxy_id = strategy.select(ctx(domain=f"site{len(got)}.example")).proxy_id
+            for i in range(n):  # as the rotation engine does: pick, use, release
+                proxy_id = strategy.select(ctx(domain=f"site{i}.example")).proxy_id
                 pool.acquire(proxy_id)
                 pool.release(proxy_id, ok=True)
                 got.add(proxy_id)
