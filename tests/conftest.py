@@ -12,6 +12,8 @@ import pytest
 from service.runtime import Runtime, initialize
 from tests.helpers import Cli, cli_runner
 from tests.pg import WHY_MISSING, PgCluster, find_bin_dir
+from tests.serp_site import SerpSite, serp_site
+from tests.servers import WebhookReceiver, webhook_receiver
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +95,17 @@ def cli(tmp_path: Path, store: str) -> Cli:
     """``cli("proxy", "list", input=...)`` runs vipb with an isolated data dir and key source
     (and the store of ``store``)."""
     return cli_runner(tmp_path / "data")
+
+
+@pytest.fixture
+def engine_site() -> Iterator[SerpSite]:
+    """The local search engine (Google, Bing and DuckDuckGo-style pages on 127.0.0.1)."""
+    with serp_site() as site:
+        yield site
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookReceiver]:
+    """A local webhook receiver (checks signatures)."""
+    with webhook_receiver() as receiver:
+        yield receiver

@@ -8,6 +8,7 @@ Local servers and sites live in ``tests.servers``, ``tests.sites``, ``tests.serp
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import json
 import os
@@ -17,7 +18,8 @@ import subprocess
 import sys
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,7 +28,7 @@ from eventsourcing.domain import Aggregate, DomainEvent
 from hypothesis import strategies as st
 
 from actors.writer import A, EventWriter
-from adapters.browser import find_chromium
+from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
 from adapters.store import Pending
 from domain.commands import AddProxy
@@ -120,6 +122,39 @@ def _chromium_available() -> bool:
 
 
 HAVE_CHROMIUM = _chromium_available()
+
+
+@dataclass
+class Watched:
+    """A page opened with ``chromium_page``, and what it did: every request it made (the
+    URLs), those the page's Content-Security-Policy refused, and what it logged."""
+
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def chromium_page() -> Iterator[Watched]:
+    """A page in a fresh headless Chromium (the one vipb finds), watched."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(find_chromium().path),
+                                     headless=True, args=list(LAUNCH_ARGS),
+                                     chromium_sandbox=False)
+        try:
+            watched = Watched(browser.new_page())
+            page = watched.page
+            page.on("request", lambda r: watched.requests.append(r.url))
+            page.on("requestfailed", lambda r: watched.blocked.append(r.url)
+                    if r.failure == "csp" else None)
+            page.on("console", lambda m: watched.console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: watched.console.append(f"pageerror: {e}"))
+            yield watched
+        finally:
+            browser.close()
 
 
 def open_runtime(root: Path, **settings: object) -> Runtime:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.evidence import for_reading, for_viewing
+from tests.helpers import chromium_page
 from tests.servers import http_server
 
 
@@ -83,29 +82,17 @@ def test_a_kept_page_opened_in_a_browser_runs_nothing_and_fetches_nothing(
     viewed = for_viewing(for_reading(_hostile(base)), [("engine", "google"),
                                                        ("query", "<script>x</script>")])
     page_file.write_text(viewed, encoding="utf-8")
-    chromium = find_chromium()
-    requests: list[str] = []
-    blocked: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium.path), headless=True,
-                                     args=list(LAUNCH_ARGS), chromium_sandbox=False)
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: blocked.append(r.url)
-                    if r.failure == "csp" else None)
-            page.goto(page_file.as_uri())
-            page.wait_for_load_state("load")
-            page.click("#js")  # a javascript: link the user clicks does nothing either
-            page.click("form button", no_wait_after=True)
-            page.wait_for_timeout(500)  # what a page queues after load (refresh, timers)
-            title = page.title()
-            banner = page.inner_text("#vipb-evidence")
-            result = page.inner_text("#rso")
-        finally:
-            browser.close()
+    with chromium_page() as watched:
+        page = watched.page
+        page.goto(page_file.as_uri())
+        page.wait_for_load_state("load")
+        page.click("#js")  # a javascript: link the user clicks does nothing either
+        page.click("form button", no_wait_after=True)
+        page.wait_for_timeout(500)  # what a page queues after load (refresh, timers)
+        title = page.title()
+        banner = page.inner_text("#vipb-evidence")
+        result = page.inner_text("#rso")
+    requests, blocked = watched.requests, watched.blocked
     assert hits == [], f"the attacker's server was reached: {hits}"
     # what CSS alone could still ask for is refused by the page's policy before it leaves
     assert {url for url in requests if not url.startswith("file:")} <= {

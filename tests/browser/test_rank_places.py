@@ -15,15 +15,7 @@ import pytest
 from adapters.store import EventHistory
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
-from tests.serp_site import SerpSite, serp_site
 from tests.servers import geo_echo_server, pproxy
-
-
-@pytest.fixture
-def engine_site() -> Iterator[SerpSite]:
-    """The local search engine."""
-    with serp_site() as site:
-        yield site
 
 
 @pytest.fixture

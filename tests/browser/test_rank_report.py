@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pykka
-from playwright.sync_api import sync_playwright
 
-from adapters.browser import LAUNCH_ARGS, find_chromium
 from domain.creator import Creator
 from domain.creator_commands import AddCreator
 from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import AddDomain, AddKeyword
 from service.runtime import Runtime
-from tests.helpers import Cli, png_pixels
+from tests.helpers import Cli, chromium_page, png_pixels
 
 # shop.example: 7, then not ranked, then 4; blog.example: 3, then 5, then not ranked
 SEARCHES: list[dict[str, int | None]] = [
@@ -67,35 +65,24 @@ def _record(data_dir: Path) -> None:
 
 def _open(html: Path) -> dict[str, Any]:
     """Load the file in Chromium; what it requested, logged and drew."""
-    chromium = find_chromium()
-    requests: list[str] = []
-    console: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium.path), headless=True,
-                                     args=list(LAUNCH_ARGS), chromium_sandbox=False)
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-            page.goto(html.as_uri())
-            page.wait_for_load_state("load")
-            creators = page.evaluate("""() => [...document.querySelectorAll('table')].pop()
-                .innerText""")
-            drawn = page.evaluate("""() => [...document.querySelectorAll('section svg')].map(
-                svg => ({
-                  legend: [...svg.querySelectorAll('.legend text')].map(t => t.textContent),
-                  series: [...svg.querySelectorAll('.plot .series')].filter(
-                      g => g.querySelector('.dots')).map(g => [...g.querySelectorAll(
-                      'desc.value')].map(d => Number(d.textContent.split(': ').pop()))),
-                  top: [...svg.querySelectorAll('.axis.y .guides text')].map(
-                      t => ({y: t.getBBox().y, label: t.textContent}))
-                }))""")
-            shot = page.locator("section svg").first.screenshot()
-        finally:
-            browser.close()
-    return {"requests": requests, "console": console, "drawn": drawn, "shot": shot,
-            "creators": creators}
+    with chromium_page() as watched:
+        page = watched.page
+        page.goto(html.as_uri())
+        page.wait_for_load_state("load")
+        creators = page.evaluate("""() => [...document.querySelectorAll('table')].pop()
+            .innerText""")
+        drawn = page.evaluate("""() => [...document.querySelectorAll('section svg')].map(
+            svg => ({
+              legend: [...svg.querySelectorAll('.legend text')].map(t => t.textContent),
+              series: [...svg.querySelectorAll('.plot .series')].filter(
+                  g => g.querySelector('.dots')).map(g => [...g.querySelectorAll(
+                  'desc.value')].map(d => Number(d.textContent.split(': ').pop()))),
+              top: [...svg.querySelectorAll('.axis.y .guides text')].map(
+                  t => ({y: t.getBBox().y, label: t.textContent}))
+            }))""")
+        shot = page.locator("section svg").first.screenshot()
+    return {"requests": watched.requests, "console": watched.console, "drawn": drawn,
+            "shot": shot, "creators": creators}
 
 
 def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> None:

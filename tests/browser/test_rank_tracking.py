@@ -18,19 +18,13 @@ from adapters.store import EventHistory
 from domain.privacy import profile_id
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
-from tests.serp_site import SerpSite, serp_site
+from tests.serp_site import SerpSite
 from tests.servers import pproxy, tcp_server
 
 TABLES = VIEW_TABLES + RANK_TABLES
 
 FILLER = [f"https://filler{i}.example/page" for i in range(40)]
 
-
-@pytest.fixture
-def engine_site() -> Iterator[SerpSite]:
-    """The local search engine."""
-    with serp_site() as site:
-        yield site
 
 
 def _runtime(data_dir, site: SerpSite, **extra) -> Runtime:

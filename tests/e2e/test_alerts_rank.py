@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.hosts import RunningHost
-from tests.serp_site import SerpSite, serp_site
-from tests.servers import WebhookReceiver, webhook_receiver
+from tests.serp_site import SerpSite
+from tests.servers import WebhookReceiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),
@@ -23,16 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(
 SECRET = "a-webhook-secret-of-32-characters"
 
 
-@pytest.fixture
-def engine_site() -> Iterator[SerpSite]:
-    with serp_site() as site:
-        yield site
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def _env(site: SerpSite) -> dict[str, str]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import HAVE_CHROMIUM, Cli
-from tests.serp_site import SerpSite, serp_site
-from tests.servers import WebhookReceiver, webhook_receiver
+from tests.serp_site import SerpSite
+from tests.servers import WebhookReceiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),
@@ -40,16 +39,6 @@ css = ["li.b_no"]
 """
 
 
-@pytest.fixture
-def engine_site() -> Iterator[SerpSite]:
-    with serp_site() as site:
-        yield site
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def _lab(folder: Path, site: SerpSite, fixed: bool) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +18,12 @@ from adapters.config import DataPaths
 from adapters.control import ControlClient
 from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.hosts import RunningHost
-from tests.serp_site import SerpSite, serp_site
+from tests.serp_site import SerpSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),
     reason="no Chromium (apt-get install chromium)")]
 
-
-@pytest.fixture
-def engine_site() -> Iterator[SerpSite]:
-    with serp_site() as site:
-        yield site
 
 
 def _env(site: SerpSite, retry: float) -> dict[str, str]:
