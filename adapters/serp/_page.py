@@ -59,8 +59,8 @@ def unwrap(url: str) -> str:
     """The destination of an engine's click-tracking redirect, or ``url`` itself.
 
     DuckDuckGo ``/l/?uddg=``, Google ``/url?q=``, Bing ``/ck/a?...&u=a1<base64url>``, Yahoo
-    ``.../RU=<quoted>/RK=...``. We only read the destination; we never follow the redirect
-    (no clicks on results)."""
+    ``.../RU=<quoted>/RK=...``, Yandex ``/redir?url=``. We only read the destination; we never
+    follow the redirect (no clicks on results)."""
     parts = urlsplit(url)
     if "/RU=" in parts.path:
         target = unquote(parts.path.split("/RU=", 1)[1].split("/R", 1)[0])
@@ -70,6 +70,9 @@ def unwrap(url: str) -> str:
         return query["uddg"][0]
     if parts.path == "/url" and ("q" in query or "url" in query):
         return (query.get("q") or query["url"])[0]
+    if parts.path == "/redir" and "url" in query:
+        target = query["url"][0]
+        return target if target.startswith(("http://", "https://")) else url
     if parts.path == "/ck/a" and "u" in query:
         token = query["u"][0]
         if token.startswith("a1"):

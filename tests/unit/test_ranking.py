@@ -85,6 +85,9 @@ def test_click_tracking_links_are_decoded_not_followed() -> None:
     assert unwrap(f"https://www.bing.com/ck/a?!&&p=abc&u={token}&ntb=1") == target
     assert unwrap("https://r.search.yahoo.com/_ylt=Awr;_ylu=Y29/RV=2/RE=1/RO=10/RU="
                   + quote(target, safe="").lower() + "/RK=2/RS=abc-") == target.lower()
+    assert unwrap("https://yandex.com/redir?url=" + quote(target, safe="") + "&text=1") == target
+    assert unwrap("https://yandex.com/redir?url=javascript%3Aalert(1)") == \
+        "https://yandex.com/redir?url=javascript%3Aalert(1)"  # not a destination: kept
     assert unwrap(target) == target
 
 
