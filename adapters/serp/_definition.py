@@ -1,9 +1,12 @@
 """Engine definitions: one TOML file per search engine, read and checked here.
 
 A definition says how to ask an engine for a results page (URL and query parameters, with
-the region and language of the search) and how to read the answer (the layouts of its result
-list, what is never a result, the markers of captcha, consent and "no results" pages, the
-next-page control, the SERP features worth recording). vipb ships one file per engine in
+the region, place and language of the search) and how to read the answer (the layouts of its
+result list, what is never a result: excluded blocks, packs by their shape, ad and tracking
+hosts, the engine's own search and vertical pages; the markers of captcha, consent and "no
+results" pages, the next-page control, the SERP features worth recording). Its version is
+the engine's name and a hash of the file's text (``definition_version``): a re-read of kept
+pages records which definition gave which answer. vipb ships one file per engine in
 ``adapters/serp/engines/``; files in ``VIPB_ENGINES_DIR`` add engines or replace shipped
 ones by name, so a markup change is a file edit, not a release. SearXNG's engine settings
 are the model; the format and the selectors are ours.
