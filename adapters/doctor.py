@@ -216,7 +216,13 @@ def check_url(settings: Settings) -> Check:
     if problem is not None:
         return Check("check-url", "fail", f"{settings.check_url}: {problem}", fix)
     seen = f" (sees us as {checker.client_ip})" if checker.client_ip else ""
-    return Check("check-url", "ok", f"{settings.check_url} answers{seen}")
+    if checker.client_country:
+        countries = f"; names exit countries (here: {checker.client_country}): validations " \
+                    "confirm where each proxy leaves from"
+    else:
+        countries = ("; names no exit country: a proxy counts as in the country it is "
+                     "declared in (an ipinfo-style check URL confirms it)")
+    return Check("check-url", "ok", f"{settings.check_url} answers{seen}{countries}")
 
 
 async def _connects(host: str, port: int) -> bool:

@@ -70,6 +70,7 @@ class ProxyChecker:
         self.timeout = timeout
         self.concurrency = concurrency
         self.client_ip: str | None = None
+        self.client_country: str | None = None  # when the check URL names countries
         self.probed = False
         self.direct_problem: str | None = None  # what the direct probe found wrong
         self._egress = egress or EgressGuard(EgressPolicy())
@@ -94,6 +95,7 @@ class ProxyChecker:
             self.direct_problem = _classify(exc)[1]
             return self.direct_problem
         self.client_ip = _echo(response)[0]
+        self.client_country = exit_country_of(response)
         if response.status >= 400:
             self.direct_problem = f"answered HTTP {response.status}"
         return self.direct_problem

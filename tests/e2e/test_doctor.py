@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import HAVE_CHROMIUM, Cli
-from tests.servers import echo_server, free_port, pproxy
+from tests.servers import echo_server, free_port, geo_echo_server, pproxy
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM and not os.environ.get("CI"),
                                 reason="no Chromium (apt-get install chromium)")
@@ -42,6 +42,10 @@ def test_a_fresh_install_passes_and_each_breakage_fails_its_own_line(
         assert checks["master-key"]["detail"].startswith("from file:")
         assert checks["chromium"]["status"] == "ok"
         assert checks["check-url"]["status"] == "ok"
+        assert "names no exit country" in checks["check-url"]["detail"]  # httpbin-style
+        with geo_echo_server("SE") as geo:
+            told = _by_name(cli("doctor", "--json", **{**env, "VIPB_CHECK_URL": geo}).json())
+        assert "names exit countries (here: SE)" in told["check-url"]["detail"]
         assert checks["proxies"]["detail"] == "all 1 accept connections"
         assert checks["egress"]["status"] == "warn"  # private targets on: labs only
         human = cli("doctor", **env)
