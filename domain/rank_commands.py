@@ -29,10 +29,18 @@ ScheduleName = Annotated[str, Field(min_length=1, max_length=64),
 TaskId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$|^[0-9a-f-]{36}$")]
 TaskState = Literal["queued", "running", "retrying", "completed", "failed", "cancelled"]
 DEFAULT_DEPTH = 30
+def _location(value: str) -> str:
+    """A canonical location name, its parts trimmed; at most 63 bytes (Google's ``uule``
+    spells a name's length as one base64 digit)."""
+    name = ",".join(part.strip() for part in rules.check_text(value, max_len=100).split(","))
+    if len(name.encode()) > 63:
+        raise ValueError("must be at most 63 bytes (as Google's canonical names are), e.g. "
+                         "Berlin,Berlin,Germany")
+    return name
+
+
 # a place as engines name it: Google's canonical location names ("Berlin,Berlin,Germany")
-Location = Annotated[str, Field(min_length=2, max_length=100),
-                     AfterValidator(lambda v: ",".join(
-                         part.strip() for part in rules.check_text(v, max_len=100).split(",")))]
+Location = Annotated[str, Field(min_length=2, max_length=100), AfterValidator(_location)]
 # the results' language: ISO 639 code, optionally with a script or region (de, pt-BR, zh-Hant)
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
 

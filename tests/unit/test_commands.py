@@ -107,3 +107,31 @@ def test_list_limits() -> None:
 def test_payload_must_be_an_object() -> None:
     with pytest.raises(ValidationError, match="JSON object"):
         parse_command(AddProxy, ["not", "a", "dict"])
+
+
+@pytest.mark.parametrize(("patch", "field", "reason"), [
+    ({"location": "Berlin,Berlin,Germany"}, "location", "needs --country"),
+    ({"country": "DE", "location": "X" * 64}, "location", "at most 63 bytes"),
+    ({"country": "DE", "location": "<script>alert(1)</script>"}, "location", ""),
+    ({"country": "DE", "language": "German"}, "language", ""),
+    ({"country": "DE", "any_exit_country": "sometimes"}, "any_exit_country", ""),
+])
+def test_a_keyword_place_is_checked_at_the_boundary(patch: dict[str, object], field: str,
+                                                    reason: str) -> None:
+    from domain.rank_commands import AddKeyword
+
+    with pytest.raises(ValidationError) as info:
+        parse_command(AddKeyword, {"keyword": "pizza", "engine": "google", **patch})
+    assert info.value.field == field and reason in info.value.message
+
+
+def test_a_search_names_keywords_one_way() -> None:
+    from domain.rank_commands import StartSearch
+
+    both = {"keyword": "a", "keywords": ["b"]}
+    with pytest.raises(ValidationError, match="give keyword or keywords"):
+        parse_command(StartSearch, both)
+    named = parse_command(StartSearch, {"keywords": ["b", "a", "b"], "country": "DE",
+                                        "location": " Köln , NRW,Germany"})
+    assert named.named == ["b", "a"] and named.location == "Köln,NRW,Germany"
+    assert parse_command(StartSearch, {}).named is None
