@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -269,8 +270,9 @@ def _packs(tree: LexborHTMLParser, packs: Packs) -> list[Node]:
             while node is not None and node.mem_id != stop:
                 places.setdefault(node.mem_id, set()).add(place)
                 node = node.parent
+        seen: dict[int, Node | None] = {}  # a block's verdict, once (links share blocks)
         for link in media_links:
-            block = _pack_around(link, stop, places, packs)
+            block = _pack_around(link, stop, places, packs, seen)
             if block is not None:
                 found[block.mem_id] = block
     return list(found.values())
@@ -287,20 +289,41 @@ def _place(href: str) -> str:
     return f"{parts.netloc}{parts.path}?{query}"
 
 
-def _pack_around(link: Node, stop: int, places: dict[int, set[str]],
-                 packs: Packs) -> Node | None:
-    """The pack ``link`` belongs to, if it is in one."""
+_GO_ON = object()  # a block that is neither a pack nor a result's: look further up
+
+
+def _pack_around(link: Node, stop: int, places: dict[int, set[str]], packs: Packs,
+                 seen: dict[int, Any]) -> Node | None:
+    """The pack ``link`` belongs to, if it is in one (``seen``: verdicts per block)."""
+    walked: list[int] = []
     node = link.parent
+    verdict: Any = None
     while node is not None and node.mem_id != stop:
-        if node.css_first(packs.snippet) is not None:
-            return None  # a result's block (its thumbnail, its key moments)
-        count = len(places.get(node.mem_id, ()))
-        if count >= packs.min_links and _own_heading(node, packs.heading):
-            # results describe themselves in prose beside their links (a snippet whose
-            # markup the definition may not know); a pack's cards are links, little else
-            return None if _prose(node) >= PROSE_PER_RESULT * count else node
+        key = node.mem_id
+        verdict = seen.get(key, _GO_ON) if key in seen else _verdict(node, places, packs)
+        seen[key] = verdict
+        if verdict is not _GO_ON:
+            break
+        walked.append(key)
         node = node.parent
-    return None
+    else:
+        verdict = None
+    for key in walked:  # the blocks below the verdict lead to it
+        seen[key] = _GO_ON
+    return verdict if isinstance(verdict, Node) else None
+
+
+def _verdict(node: Node, places: dict[int, set[str]], packs: Packs) -> Any:
+    """``node`` itself if it is a pack, None if it is a result's block (its thumbnails, key
+    moments), ``_GO_ON`` otherwise."""
+    if node.css_first(packs.snippet) is not None:
+        return None
+    count = len(places.get(node.mem_id, ()))
+    if count >= packs.min_links and _own_heading(node, packs.heading):
+        # results describe themselves in prose beside their links (a snippet whose markup
+        # the definition may not know); a pack's cards are links, little else
+        return None if _prose(node) >= PROSE_PER_RESULT * count else node
+    return _GO_ON
 
 
 PROSE_PER_RESULT = 40  # characters of text outside links per item that make a block results
