@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -109,6 +110,73 @@ def geo_echo_server(country: str) -> Iterator[str]:
     """Serve a check endpoint that names the exit country (as ipinfo.io does); its URL."""
     with http_server(_geo_echo(country), EchoServer) as base:
         yield base + "/json"
+
+
+class _UploadHandler(BaseHTTPRequestHandler):
+    """Reads request bodies as an HTTP/1.1 server must (``Content-Length`` or chunked;
+    ``Expect: 100-continue`` answered by the standard library before the body is read) and
+    answers what arrived: its length and SHA-256. ``GET /download?bytes=N`` sends N bytes of
+    ``download_byte``; ``POST /early`` answers 413 without reading the body; ``GET /`` is an
+    empty page to run scripts in."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip(), 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/download"):
+            size = int(self.path.partition("bytes=")[2] or 0)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            piece = bytes([UPLOAD_DOWNLOAD_BYTE]) * 65536
+            while size > 0:
+                self.wfile.write(piece[:size])
+                size -= 65536
+        else:
+            self._answer(200, b"<!doctype html><title>uploads</title>", "text/html")
+
+    def do_POST(self) -> None:
+        if self.path.startswith("/early"):
+            self.close_connection = True
+            self._answer(413, b'{"error": "too large"}')
+            return
+        body = self._read_body()
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        self._answer(200, json.dumps({
+            "length": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+            "chunked": chunked, "expect": self.headers.get("Expect", ""),
+        }).encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+UPLOAD_DOWNLOAD_BYTE = 0x5A
+
+
+@contextlib.contextmanager
+def upload_server() -> Iterator[str]:
+    """Serve ``_UploadHandler``; yields the base URL."""
+    with http_server(_UploadHandler) as base:
+        yield base
 
 
 class LineLog:

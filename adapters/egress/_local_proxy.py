@@ -225,10 +225,20 @@ class LocalProxy:
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        method: str, target: str, headers: list[tuple[str, ...]]) -> None:
-        """A plain http:// request in absolute form: one request per connection."""
+        """A plain http:// request in absolute form: one request per connection. The request
+        body streams upstream while the response is awaited (a server may answer before it
+        has read it all, and a large body never fits in a buffer); interim 1xx responses
+        (``100 Continue``) reach the client as they come."""
         parts = urlsplit(target)
         if parts.scheme != "http" or not parts.hostname:
             writer.write(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+            return
+        try:
+            framing = body_framing(headers)
+        except ValueError as exc:
+            log.info("local proxy refused a request: %s", exc)
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")
             return
         upstream = await self._open(writer, parts.hostname, parts.port or 80)
         if upstream is None:
@@ -238,18 +248,117 @@ class LocalProxy:
         kept = [f"{h[0]}:{h[1]}" for h in headers if h[0].strip().lower() not in _HOP_BY_HOP]
         up_writer.write("\r\n".join([f"{method} {path} HTTP/1.1", *kept, "Connection: close",
                                      "", ""]).encode("latin-1"))
+        body = asyncio.ensure_future(_send_body_or_cut(reader, up_writer, framing))
         try:
-            response = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), 120)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            status = await self._relay_response_head(writer, up_reader)
+            if status is None:
+                return
+            if status == 101:  # switched protocols: both ways from here on
+                await _splice(reader, writer, up_reader, up_writer)
+            else:
+                await _pipe(up_reader, writer)
+                if not body.done():  # answered before the whole body was sent
+                    body.cancel()
+                await asyncio.gather(body, return_exceptions=True)
+        finally:
+            body.cancel()
             up_writer.close()
-            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
-                         b"Connection: close\r\n\r\n")
-            return
-        status, *rest = response.decode("latin-1").split("\r\n")
-        rest = [x for x in rest if x and x.split(":", 1)[0].strip().lower() not in _HOP_BY_HOP]
-        writer.write("\r\n".join([status, *rest, "Connection: close", "", ""])
-                     .encode("latin-1"))
-        await _splice(reader, writer, up_reader, up_writer)
+
+    @staticmethod
+    async def _relay_response_head(writer: asyncio.StreamWriter,
+                                   up_reader: asyncio.StreamReader) -> int | None:
+        """Pass interim responses on as they are and the final head with ``Connection:
+        close``; its status, or None (502 written) when upstream sent no valid head."""
+        while True:
+            try:
+                head = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), 120)
+                status_line, *rest = head.decode("latin-1").split("\r\n")
+                status = int(status_line.split(" ", 2)[1])
+            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
+                    IndexError, ValueError):
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                return None
+            if 100 <= status < 200 and status != 101:
+                writer.write(head)
+                await writer.drain()
+                continue
+            rest = [x for x in rest
+                    if x and x.split(":", 1)[0].strip().lower() not in _HOP_BY_HOP]
+            writer.write("\r\n".join([status_line, *rest, "Connection: close", "", ""])
+                         .encode("latin-1"))
+            return status
+
+
+Framing = int | None  # a request body's length, or None for chunked
+
+
+def body_framing(headers: list[tuple[str, ...]]) -> Framing:
+    """How a request's body ends: its ``Content-Length`` (0 without one), or None when it
+    is chunked. A request that frames its body two ways, or with a length that is not one
+    number, is refused (ValueError): a server reading it another way would take the rest
+    as a second request."""
+    lengths = {h[1].strip() for h in headers if h[0].strip().lower() == "content-length"}
+    codings = [c.strip().lower() for h in headers if h[0].strip().lower() == "transfer-encoding"
+               for c in h[1].split(",")]
+    if codings:
+        if lengths:
+            raise ValueError("both Content-Length and Transfer-Encoding")
+        if codings[-1] != "chunked":
+            raise ValueError(f"unsupported Transfer-Encoding {codings[-1]!r}")
+        return None
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not all(ch.isdigit() for ch in next(iter(lengths))):
+        raise ValueError("an invalid Content-Length")
+    return int(next(iter(lengths)))
+
+
+_PIECE = 65536
+
+
+async def _send_body(reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter,
+                     framing: Framing) -> None:
+    """Copy one request body upstream as it arrives, exactly as framed (nothing after it:
+    the connection serves one request)."""
+    if framing is None:
+        while True:
+            line = await reader.readuntil(b"\r\n")  # chunk size [; extensions]
+            up_writer.write(line)
+            size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+            if size < 0:
+                raise ValueError(f"a negative chunk size {line!r}")
+            if size == 0:  # trailers, then the empty line
+                while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
+                    up_writer.write(trailer)
+                up_writer.write(b"\r\n")
+                await up_writer.drain()
+                return
+            await _copy_exactly(reader, up_writer, size + 2)  # the data and its CRLF
+    else:
+        await _copy_exactly(reader, up_writer, framing)
+
+
+async def _send_body_or_cut(reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter,
+                            framing: Framing) -> None:
+    """``_send_body``; a body that breaks off or is not valid chunked data cuts the upstream
+    connection (the server must not wait for the rest, nor read garbage as a request)."""
+    try:
+        await _send_body(reader, up_writer, framing)
+    except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+            ConnectionError):
+        up_writer.close()
+
+
+async def _copy_exactly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        size: int) -> None:
+    while size > 0:
+        data = await reader.read(min(size, _PIECE))
+        if not data:
+            raise asyncio.IncompleteReadError(b"", size)
+        size -= len(data)
+        writer.write(data)
+        await writer.drain()
 
 
 async def _splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

@@ -1,21 +1,28 @@
 """The per-tab local proxy from the attacker's side: another local user, with or without the
 tab's credential, and even from a socket bound on 127.0.0.2 at the proxy's own port, gets
-nothing through; the owner without the credential gets a 407; the tab gets its tunnel."""
+nothing through; the owner without the credential gets a 407; the tab gets its tunnel. And
+as a proxy that carries bodies whole, framed every way a client frames them."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import json
 import os
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.egress import EgressGuard, LocalProxy, direct
 from domain.egress import EgressPolicy
-from tests.servers import tcp_server
+from tests.servers import UPLOAD_DOWNLOAD_BYTE, tcp_server, upload_server
 
 NOBODY = 65534
 
@@ -153,3 +160,82 @@ def test_the_guard_refuses_through_the_proxy(proxy: tuple[LocalProxy, int, list[
         loop.run(local_guarded.close())
         loop.close()
     assert connected == []
+
+
+# --- request and response bodies, framed every way a client frames them ------------------
+# curl is the client: a real one that sends Content-Length, chunked bodies and
+# ``Expect: 100-continue`` (waiting for the interim answer before the body) as told.
+
+@pytest.fixture
+def lab_proxy() -> Iterator[LocalProxy]:
+    """A local proxy whose egress guard allows loopback (the lab allowance)."""
+    loop = Loop()
+    local = loop.run(LocalProxy(direct(EgressGuard(EgressPolicy(allow_private=True)))).start())
+    try:
+        yield local
+    finally:
+        loop.run(local.close())
+        loop.close()
+
+
+def _curl(local: LocalProxy, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "120", "--proxy", local.server,
+         "--proxy-user", f"{local.username}:{local.password}", *args],
+        capture_output=True, check=False, timeout=180)
+
+
+def _upload(local: LocalProxy, url: str, body: Path, *headers: str) -> dict[str, Any]:
+    done = _curl(local, "--data-binary", f"@{body}", "-H",
+                 "Content-Type: application/octet-stream",
+                 *[part for h in headers for part in ("-H", h)], url + "/upload")
+    assert done.returncode == 0, done.stderr.decode()
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+@pytest.mark.parametrize(("size", "headers", "chunked", "expect"), [
+    (0, ["Expect:"], False, ""),
+    (64 * 1024, ["Expect:"], False, ""),
+    (20 * 1024 * 1024, ["Expect:"], False, ""),
+    (3 * 1024 * 1024 + 5, ["Expect:", "Transfer-Encoding: chunked"], True, ""),
+    (3 * 1024 * 1024, ["Expect: 100-continue"], False, "100-continue"),
+    (1024 * 1024 + 1, ["Expect: 100-continue", "Transfer-Encoding: chunked"], True,
+     "100-continue"),
+])
+def test_request_bodies_arrive_whole(lab_proxy: LocalProxy, tmp_path: Path, size: int,
+                                     headers: list[str], chunked: bool, expect: str) -> None:
+    body = tmp_path / "body"
+    body.write_bytes(os.urandom(size))
+    with upload_server() as url:
+        answer = _upload(lab_proxy, url, body, *headers)
+    assert answer == {"length": size, "sha256": hashlib.sha256(body.read_bytes()).hexdigest(),
+                      "chunked": chunked, "expect": expect}
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_a_large_response_streams_back(lab_proxy: LocalProxy, tmp_path: Path) -> None:
+    size = 20 * 1024 * 1024 + 3
+    out = tmp_path / "download"
+    with upload_server() as url:
+        done = _curl(lab_proxy, "-o", str(out), f"{url}/download?bytes={size}")
+    assert done.returncode == 0, done.stderr.decode()
+    assert out.read_bytes() == bytes([UPLOAD_DOWNLOAD_BYTE]) * size
+
+
+@pytest.mark.parametrize("head", [
+    "Content-Length: 5\r\nTransfer-Encoding: chunked",  # two framings: a smuggling attempt
+    "Content-Length: 5\r\nContent-Length: 6",
+    "Content-Length: -5",
+    "Transfer-Encoding: gzip",
+])
+def test_a_body_framed_two_ways_is_refused(lab_proxy: LocalProxy, head: str) -> None:
+    with upload_server() as url, socket.create_connection(("127.0.0.1", lab_proxy.port)) as s:
+        s.settimeout(20)
+        s.sendall(f"POST {url}/upload HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic "
+                  f"{_auth(lab_proxy)}\r\n{head}\r\n\r\nhello".encode())
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400 Bad Request"), reply
