@@ -213,6 +213,46 @@ function lies(isDoc) {
     }
   }
   if (other) other.remove();
+  // As CreepJS asks every function of the interfaces it reads, patched or not (Math and Date
+  // too): an object made from the function, converted with toString, throws the native
+  // TypeError whose first frame is the built-in's own, named by the receiver.
+  const holders = [Math, JSON, Object, Reflect, Date.prototype, Function.prototype, String.prototype,
+    Array.prototype, Intl.DateTimeFormat.prototype, G.Navigator && G.Navigator.prototype,
+    G.WorkerNavigator && G.WorkerNavigator.prototype, G.NavigatorUAData && G.NavigatorUAData.prototype,
+    G.Screen && G.Screen.prototype, G.HTMLCanvasElement && G.HTMLCanvasElement.prototype,
+    G.CanvasRenderingContext2D && G.CanvasRenderingContext2D.prototype, G.OffscreenCanvas && G.OffscreenCanvas.prototype,
+    G.OffscreenCanvasRenderingContext2D && G.OffscreenCanvasRenderingContext2D.prototype,
+    G.WebGLRenderingContext && G.WebGLRenderingContext.prototype,
+    G.WebGL2RenderingContext && G.WebGL2RenderingContext.prototype, G.AudioBuffer && G.AudioBuffer.prototype,
+    G.AnalyserNode && G.AnalyserNode.prototype, G.OfflineAudioContext && G.OfflineAudioContext.prototype,
+    G.OfflineAudioCompletionEvent && G.OfflineAudioCompletionEvent.prototype,
+    G.MediaDevices && G.MediaDevices.prototype, G.SpeechSynthesis && G.SpeechSynthesis.prototype,
+    G.Document && G.Document.prototype, G.Element && G.Element.prototype, G.Node && G.Node.prototype,
+    G.Permissions && G.Permissions.prototype, G.ServiceWorkerContainer && G.ServiceWorkerContainer.prototype,
+    isDoc ? G : null];
+  const frameOf = (make, want) => {
+    try { make(); return "no error"; } catch (e) {
+      const line = String(e.stack).split("\n")[1] || "";
+      return e instanceof TypeError && want.test(line) ? "" : line.trim().slice(0, 60);
+    }
+  };
+  const seen = new Set();
+  let scanned = 0;
+  for (const holder of holders) {
+    if (!holder) continue;
+    for (const key of Object.getOwnPropertyNames(holder)) {
+      const d = Object.getOwnPropertyDescriptor(holder, key);
+      for (const fn of [d.value, d.get, d.set]) {
+        if (typeof fn !== "function" || seen.has(fn) || key === "constructor") continue;
+        seen.add(fn);
+        scanned++;
+        const plain = frameOf(() => Object.create(fn).toString(), /^\s+at (Async|Generator|AsyncGenerator)?Function\.toString \(<anonymous>\)$/);
+        const proxied = frameOf(() => Object.create(new Proxy(fn, {})).toString(), /^\s+at Object\.toString \(<anonymous>\)$/);
+        if (plain || proxied) found.push(key + ": object toString frame " + JSON.stringify(plain || proxied));
+      }
+    }
+  }
+  if (scanned < 100) found.push("only " + scanned + " functions scanned");
   if (G.SharedWorker) {
     try { new G.SharedWorker("data:text/javascript,"); } catch (e) {
       if (!/SecurityError|Failed to construct/.test(String(e))) found.push("SharedWorker: " + e);

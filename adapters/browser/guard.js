@@ -32,14 +32,49 @@
   // This very script, for blob workers (taken before toString is patched).
   const selfSource = "(" + apply(nativeToString, vipbGuard, []) + ")(" +
     JSON.stringify(cfg) + ");\n";
-  // A native function throwing inside a patched one would show the patch as extra top
-  // frames of the stack: the stack is taken again from the patched function's caller, so it
-  // reads as the native's would.
-  const capture = Error.captureStackTrace;
+  // A native function throwing inside a patched one would show the patch as extra frames
+  // of the stack: the stack is taken again from the patched function's caller, so it reads
+  // as the native's would. A built-in's own frame on top (V8 shows C++ built-ins, such as
+  // "at Function.toString (<anonymous>)", named by the receiver) is kept: it has no line and
+  // column, which every frame of a script has. Only string methods taken now are used (a
+  // page may replace Array and RegExp methods to watch who calls them); with a page's own
+  // Error.prepareStackTrace the stack is not read here (that would run the page's code).
+  const capture = Error.captureStackTrace, ErrorCtor = Error;
+  const split = String.prototype.split, startsWith = String.prototype.startsWith;
+  const endsWith = String.prototype.endsWith;
+  const FRAME = "    at ", BUILTIN = " (<anonymous>)";
+  const frames = (text) => {  // [header lines, frame lines]
+    const lines = apply(split, text, ["\n"]);
+    let i = 0;
+    while (i < lines.length && !apply(startsWith, lines[i], [FRAME])) i++;
+    return [lines.slice(0, i), lines.slice(i)];
+  };
   const hide = (error, fn) => {
-    if (error !== null && typeof error === "object") {
-      try { capture(error, fn); } catch (e) { /* frozen: leave it */ }
-    }
+    if (error === null || typeof error !== "object") return error;
+    try {
+      const readable = describe(ErrorCtor, "prepareStackTrace") === undefined;
+      const builtins = [];
+      const before = readable ? error.stack : undefined;
+      if (typeof before === "string") {
+        const [, own] = frames(before);
+        for (let i = 0; i < own.length && apply(endsWith, own[i], [BUILTIN]); i++) {
+          builtins[builtins.length] = own[i];
+        }
+      }
+      capture(error, fn);
+      if (builtins.length) {
+        const [header, callers] = frames(error.stack);
+        const d = describe(ErrorCtor, "stackTraceLimit");
+        const limit = d && typeof d.value === "number" ? d.value : Infinity;
+        let text = "";
+        for (const line of header) text += line + "\n";
+        for (const line of builtins) text += line + "\n";
+        for (let i = 0; i < callers.length && i + builtins.length < limit; i++) {
+          text += callers[i] + "\n";
+        }
+        error.stack = text.slice(0, -1);
+      }
+    } catch (e) { /* frozen, or a stack of another shape: leave it */ }
     return error;
   };
 
@@ -215,16 +250,26 @@
   const OC2D = G.OffscreenCanvasRenderingContext2D && G.OffscreenCanvasRenderingContext2D.prototype;
   // the natives, taken before they are patched (the copies below read with them: noise once)
   const rawOffscreenGet = OC2D && OC2D.getImageData;
+  // A canvas narrower or lower than this is never changed: drawings that identify a device
+  // need room (text, emoji, curves), while tiny ones are the known-answer tests lie detectors
+  // draw (CreepJS compares a 2x2 arc with the values real browsers give; on so small a
+  // canvas every pixel is beside an edge, so farbling would change it).
+  const NOISE_MIN_SIDE = 16;
+  const tiny = (canvas) => !canvas || canvas.width < NOISE_MIN_SIDE ||
+    canvas.height < NOISE_MIN_SIDE;
   for (const proto of [C2D, OC2D]) {
+    const canvasOf = proto && describe(proto, "canvas");
     patchMethod(proto, "getImageData", () => (target, self, args) => {
       const image = apply(target, self, args);
-      farble(image.data, image.width, args[0] | 0, args[1] | 0);
+      if (!(canvasOf && canvasOf.get && tiny(apply(canvasOf.get, self, [])))) {
+        farble(image.data, image.width, args[0] | 0, args[1] | 0);
+      }
       return image;
     });
   }
   // The canvas as its export must look: a farbled copy, read with the native getImageData.
   const noisyCopy = (canvas) => {
-    if (!canvas.width || !canvas.height || !G.OffscreenCanvas || !rawOffscreenGet) return null;
+    if (tiny(canvas) || !G.OffscreenCanvas || !rawOffscreenGet) return null;
     const copy = new G.OffscreenCanvas(canvas.width, canvas.height);
     const ctx = copy.getContext("2d");
     ctx.drawImage(canvas, 0, 0);
@@ -255,19 +300,45 @@
   }
 
   // --- audio noise: relative, tiny, stable ------------------------------------------------------
-  const seen = new WeakSet();
-  const noiseSamples = (array) => {
-    if (seen.has(array)) return array;
-    seen.add(array);
-    for (let i = 0; i < array.length; i++) {
-      const h = mix(seed ^ Math.imul(i + 7, 0x85ebca6b));
-      array[i] = array[i] * (1 + ((h / 4294967296) * 2 - 1) * 2e-6);
+  // What a rendering produced is changed once, as it completes, before any script can read
+  // it: every read of it (getChannelData, copyFromChannel, in any order) then agrees, and
+  // buffers a page makes or fills itself (createBuffer, copyToChannel) read back as written.
+  const wsHas = WeakSet.prototype.has, wsAdd = WeakSet.prototype.add;
+  const then = Promise.prototype.then;
+  const rendered = new WeakSet();
+  const AB = G.AudioBuffer && G.AudioBuffer.prototype;
+  const channelData = AB && AB.getChannelData;
+  const channels = AB && describe(AB, "numberOfChannels");
+  const noiseRendered = (buffer) => {
+    if (!channelData || !channels || buffer === null || typeof buffer !== "object" ||
+        apply(wsHas, rendered, [buffer])) {
+      return buffer;
     }
-    return array;
+    try {
+      const count = apply(channels.get, buffer, []);
+      for (let c = 0; c < count; c++) {
+        const array = apply(channelData, buffer, [c]);
+        for (let i = 0; i < array.length; i++) {
+          const h = mix(seed ^ Math.imul(i + 7, 0x85ebca6b) ^ Math.imul(c + 1, 0x27d4eb2f));
+          array[i] = array[i] * (1 + ((h / 4294967296) * 2 - 1) * 2e-6);
+        }
+      }
+      apply(wsAdd, rendered, [buffer]);
+    } catch (e) { /* not a buffer of this realm: leave it */ }
+    return buffer;
   };
-  if (G.AudioBuffer) {
-    patchMethod(G.AudioBuffer.prototype, "getChannelData", () => (target, self, args) =>
-      noiseSamples(apply(target, self, args)));
+  if (G.OfflineAudioContext) {
+    patchMethod(G.OfflineAudioContext.prototype, "startRendering", () => (target, self, args) =>
+      apply(then, apply(target, self, args), [noiseRendered]));
+  }
+  const completed = G.OfflineAudioCompletionEvent &&
+    describe(G.OfflineAudioCompletionEvent.prototype, "renderedBuffer");
+  if (completed && completed.get) {
+    const get = describe({ get renderedBuffer() {
+      try { return noiseRendered(apply(completed.get, this, [])); } catch (e) { throw hide(e, get); }
+    } }, "renderedBuffer").get;
+    define(G.OfflineAudioCompletionEvent.prototype, "renderedBuffer",
+           { ...completed, get: mask(get, completed.get) });
   }
   if (G.AnalyserNode) {
     patchMethod(G.AnalyserNode.prototype, "getFloatFrequencyData", () => (target, self, args) => {
