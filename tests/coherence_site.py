@@ -125,6 +125,16 @@ self.realm = async (name) => {
     const exported = fnv(back.getContext("2d").getImageData(0, 0, 160, 60).data);
     return {read, exported};
   });
+  if (isDoc) {  // Web Share, as Chrome on the profile's system has it (never without a gesture)
+    await attempt("share", async () => {
+      if (!("share" in navigator)) return null;
+      const can = [navigator.canShare({url: location.href}), navigator.canShare({}),
+        navigator.canShare({url: "mailto:x@example.com"})];
+      try { await navigator.share({url: location.href}); return "shared"; } catch (e) {
+        return {can, refused: e.name + ": " + e.message};
+      }
+    });
+  }
   const fontSet = isDoc ? document.fonts : self.fonts;
   out.fontChecks = {};
   for (const f of ["Arial", "Calibri", "Helvetica Neue", "DejaVu Sans", "Segoe UI"]) {
@@ -169,6 +179,7 @@ function lies(isDoc) {
   if (G.MediaDeviceInfo) getter(G.MediaDeviceInfo.prototype, "kind");
   method(G.SpeechSynthesis && G.SpeechSynthesis.prototype, "getVoices");
   method(G.MediaDevices && G.MediaDevices.prototype, "enumerateDevices");
+  for (const k of ["share", "canShare"]) method(G.Navigator && G.Navigator.prototype, k);
   for (const k of ["getParameter", "getExtension", "getSupportedExtensions"]) {
     method(G.WebGLRenderingContext && G.WebGLRenderingContext.prototype, k);
     method(G.WebGL2RenderingContext && G.WebGL2RenderingContext.prototype, k);

@@ -53,6 +53,8 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
         "voices": [list(voice) for voice in voices_for(v.ua_platform, v.mobile)],
         "noiseSeed": v.noise_seed,
         "webrtc": webrtc,
+        # Chrome has the Web Share API on these systems, not on Linux
+        "webShare": v.ua_platform in ("Windows", "macOS", "Android", "Chrome OS"),
         "blockSharedWorkers": block_shared_workers,
         "token": token or secrets.token_hex(16),
     }

@@ -437,6 +437,61 @@
     });
   }
 
+  // --- Web Share: Chrome on Windows, macOS and Android has it (windows, secure contexts);
+  // Chrome on Linux does not, and neither does the Chromium here. Nothing is ever shared:
+  // without a user's gesture the request is refused as Chrome refuses it, with one the
+  // user is taken to have closed the share sheet.
+  const addMethod = (proto, name, length, impl) => {
+    const fn = { [name](...args) {
+      try { return impl(this, args); } catch (e) { throw hide(e, fn); }
+    } }[name];
+    define(fn, "length", { value: length, configurable: true });
+    apply(wmSet, masks, [fn, "function " + name + "() { [native code] }"]);
+    define(proto, name, { value: fn, writable: true, enumerable: true, configurable: true });
+    return fn;
+  };
+  const NP = G.Navigator && G.Navigator.prototype;
+  const brand = NP && describe(NP, "userAgent");
+  const activation = NP && describe(NP, "userActivation");
+  if (cfg.webShare && NP && brand && G.isSecureContext && !("share" in NP)) {
+    const shareable = (data) => {
+      if (data === undefined || data === null) return false;
+      if (typeof data !== "object") throw new TypeError(
+        "Failed to execute 'canShare' on 'Navigator': The provided value is not of type 'ShareData'.");
+      const { title, text, url, files } = data;
+      if (title === undefined && text === undefined && url === undefined &&
+          (files === undefined || !files.length)) return false;
+      if (url !== undefined) {
+        try {
+          const parsed = new URL(String(url), G.document.baseURI);
+          if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return false;
+        } catch (e) { return false; }
+      }
+      return true;
+    };
+    addMethod(NP, "canShare", 0, (self, args) => {
+      apply(brand.get, self, []);  // "Illegal invocation" on another receiver
+      return shareable(args[0]);
+    });
+    const share = addMethod(NP, "share", 0, (self, args) => {
+      const refuse = (error) => Promise.reject(hide(error, share));
+      try { apply(brand.get, self, []); } catch (e) { return refuse(e); }
+      let ok;
+      try { ok = shareable(args[0] === undefined ? {} : args[0]); } catch (e) { return refuse(e); }
+      if (!ok) {
+        return refuse(new TypeError("Failed to execute 'share' on 'Navigator': No known share " +
+          "data fields supplied. If using only new fields (other than title, text and url), " +
+          "you must feature-detect them first."));
+      }
+      const user = activation && activation.get ? apply(activation.get, self, []) : null;
+      if (!user || !user.isActive) {
+        return refuse(new DOMException("Failed to execute 'share' on 'Navigator': Must be " +
+          "handling a user gesture to perform a share request.", "NotAllowedError"));
+      }
+      return refuse(new DOMException("Share canceled", "AbortError"));
+    });
+  }
+
   // --- WebRTC: "block" removes peer connections; "proxied" relies on the launch policy ---------
   if (cfg.webrtc === "block") {
     for (const name of ["RTCPeerConnection", "webkitRTCPeerConnection", "RTCDataChannel"]) {

@@ -104,8 +104,14 @@ def test_every_realm_and_every_request_tell_the_same_profile(
     assert devices["json"] == '{"deviceId":"","kind":"audioinput","label":"","groupId":""}'
     arm = "Apple" in profile["webgl_vendor"]
     assert profile["architecture"] == ("arm" if arm else "x86")
+    # Chrome shares on Windows and macOS, not on Linux; nothing is shared without a gesture
+    shares = {"refused": "NotAllowedError: Failed to execute 'share' on 'Navigator': Must be "
+                         "handling a user gesture to perform a share request.",
+              "can": [True, False, False]} if os_name != "linux" else None
     for name in REALMS:
         seen = realms[name]
+        if name in ("page", "iframe", "cross-iframe"):
+            assert seen["share"] == shares, name
         assert seen["errors"] == [], name
         assert seen["lies"] == [], name
         assert seen["globals"] == [], name
