@@ -130,8 +130,9 @@ self.realm = async (name) => {
       if (!("share" in navigator)) return null;
       const can = [navigator.canShare({url: location.href}), navigator.canShare({}),
         navigator.canShare({url: "mailto:x@example.com"})];
+      const gesture = navigator.userActivation.isActive;  // (Playwright's evaluate gives one)
       try { await navigator.share({url: location.href}); return "shared"; } catch (e) {
-        return {can, refused: e.name + ": " + e.message};
+        return {can, refused: e.name + ": " + e.message, gesture};
       }
     });
   }
@@ -264,11 +265,6 @@ function lies(isDoc) {
     }
   }
   if (scanned < 100) found.push("only " + scanned + " functions scanned");
-  if (G.SharedWorker) {
-    try { new G.SharedWorker("data:text/javascript,"); } catch (e) {
-      if (!/SecurityError|Failed to construct/.test(String(e))) found.push("SharedWorker: " + e);
-    }
-  }
   return found;
 }
 """
@@ -277,7 +273,8 @@ INDEX = """<!doctype html><html><head><title>coherence</title><meta charset="utf
 <script src="/coh/realm.js"></script></head><body>
 <script>
 const expected = ["page", "iframe", "iframe-worker", "cross-iframe", "cross-worker", "worker",
-  "nested-worker", "nested-blob-worker", "blob-worker"];
+  "nested-worker", "nested-blob-worker", "blob-worker", "service-worker", "shared-worker",
+  "blob-shared-worker"];
 const answers = {};
 window.coherence = new Promise(resolve => {
   const take = (data) => {
@@ -292,6 +289,20 @@ window.coherence = new Promise(resolve => {
   const b = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
   b.onmessage = e => take(e.data);
   realm("page").then(take);
+  // a service worker (as Chrome, registration works) and shared workers, from a URL and a blob
+  navigator.serviceWorker.register("/coh/sw.js").then(() => navigator.serviceWorker.ready)
+    .then((reg) => {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = (e) => take(e.data);
+      reg.active.postMessage("probe", [channel.port2]);
+    }).catch((e) => take({name: "service-worker", errors: ["register: " + e]}));
+  const shared = new SharedWorker("/coh/shared.js?name=shared-worker");
+  shared.port.onmessage = (e) => take(e.data);
+  shared.onerror = () => take({name: "shared-worker", errors: ["shared worker failed"]});
+  const sharedCode = 'importScripts("' + location.origin + '/coh/realm.js");' +
+    'onconnect = (e) => realm("blob-shared-worker").then(r => e.ports[0].postMessage(r));';
+  const blobShared = new SharedWorker(URL.createObjectURL(new Blob([sharedCode], {type: "text/javascript"})));
+  blobShared.port.onmessage = (e) => take(e.data);
 });
 </script>
 <iframe src="/coh/frame.html?name=iframe&worker=iframe-worker"></iframe>
@@ -319,6 +330,17 @@ if (q.get("nest")) {
   const b = new Worker(URL.createObjectURL(new Blob([code], {type: "text/javascript"})));
   b.onmessage = e => postMessage(e.data);
 }
+"""
+
+
+SERVICE_WORKER = """importScripts("/coh/realm.js");
+self.addEventListener("install", () => self.skipWaiting());
+self.addEventListener("message", (e) => { realm("service-worker").then(r => e.ports[0].postMessage(r)); });
+"""
+
+SHARED_WORKER = """importScripts("/coh/realm.js");
+const name = new URL(self.location.href).searchParams.get("name");
+onconnect = (e) => { realm(name).then(r => e.ports[0].postMessage(r)); };
 """
 
 
@@ -364,6 +386,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                                 str(self.site.port))),
                  "/coh/frame.html": ("text/html", FRAME),
                  "/coh/worker.js": ("text/javascript", WORKER),
+                 "/coh/sw.js": ("text/javascript", SERVICE_WORKER),
+                 "/coh/shared.js": ("text/javascript", SHARED_WORKER),
                  "/coh/realm.js": ("text/javascript", REALM_JS)}
         page = pages.get(parts.path)
         if page is None:

@@ -174,8 +174,16 @@ window.canvasWorker = new Promise(resolve => {{
     "/app.js": ("application/javascript", "window.appLoaded = true;"),
     "/filters.txt": ("text/plain", "! served list\n/app.js$script\n"),
     "/sw.js": ("application/javascript", "self.addEventListener('fetch', () => {});"),
+    # a shared worker that reports its platform and whether it could fetch a tracker
+    "/shared-worker.js": ("application/javascript", """onconnect = async (e) => {
+  let tracker;
+  try { await fetch("/vipb-test-tracker/shared.gif"); tracker = "loaded"; }
+  catch (error) { tracker = "blocked"; }
+  e.ports[0].postMessage([navigator.platform, navigator.userAgent, tracker]);
+};"""),
     "/vipb-test-tracker/t.js": ("application/javascript", "window.trackerLoaded = true;"),
     "/vipb-test-tracker/pixel.gif": ("image/gif", "GIF89a"),
+    "/vipb-test-tracker/shared.gif": ("image/gif", "GIF89a"),
 }
 
 

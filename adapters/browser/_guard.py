@@ -18,14 +18,14 @@ def _template() -> str:
 
 
 def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
-                 webrtc: str = "proxied", block_shared_workers: bool = True,
-                 token: str | None = None) -> str:
+                 webrtc: str = "proxied", token: str | None = None) -> str:
     """The JavaScript that makes a page, iframe or worker present ``fp`` (``languages``
     overrides the fingerprint's, to match the tab's locale). ``token`` is the tab's secret
     by which its guarded realms recognise each other (a fresh one when not given)."""
     v = fp.values
     webgl = webgl_backend(v.webgl_renderer, v.gpu_vendor, v.mobile)
     config = {
+        "userAgent": fp.user_agent,
         "platform": v.platform,
         "uaPlatform": v.ua_platform,
         "uaPlatformVersion": v.ua_platform_version,
@@ -55,7 +55,6 @@ def guard_script(fp: EngineFingerprint, *, languages: list[str] | None = None,
         "webrtc": webrtc,
         # Chrome has the Web Share API on these systems, not on Linux
         "webShare": v.ua_platform in ("Windows", "macOS", "Android", "Chrome OS"),
-        "blockSharedWorkers": block_shared_workers,
         "token": token or secrets.token_hex(16),
     }
     # json.dumps output is a valid JS expression; "</" cannot end a script tag here because

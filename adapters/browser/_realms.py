@@ -12,6 +12,12 @@ languages and client hints. Only script responses change (the rest of "Other" is
 which go on at once, and the like; a script prefetched with <link rel=prefetch> gets the
 guard too, which is harmless: a guarded realm is never patched twice). Requests of any other
 target or context continue untouched.
+
+Service and shared workers belong to no page, so no tab's session reaches them (Playwright
+attaches to service workers, not to shared ones): their script gets the guard here like any
+worker's, and every request they make, of the kinds a worker can make (scripts, fetch, XHR,
+event streams), leaves here with the tab's identity, and a shared worker's requests pass the
+tab's tracker blocking here (Playwright's routing never sees them).
 (Target discovery is not used: it sends an event to this process for every change of every
 page, which costs every tab's navigations.)
 """
@@ -22,6 +28,7 @@ import asyncio
 import base64
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +36,13 @@ from urllib.parse import urlsplit
 log = logging.getLogger(__name__)
 
 # targets that do not present their tab's identity when their worker's script is fetched
-UNREACHED_TARGETS = frozenset({"worker", "iframe"})
+UNREACHED_TARGETS = frozenset({"worker", "iframe", "service_worker", "shared_worker"})
+# targets no tab's session reaches at all: every request of theirs needs the identity
+PAGELESS_TARGETS = frozenset({"service_worker", "shared_worker"})
+# the requests a worker can make (the browser pauses these for every target; the others'
+# requests continue at once)
+WORKER_REQUESTS = ("Other", "Script", "XHR", "Fetch", "EventSource")
+_TARGET_CACHE = 4096  # targets remembered (their context and kind never change)
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,9 @@ class TabIdentity:
     script: str  # the guard, put in front of worker scripts
     headers: dict[str, str]  # header name (any case) -> value, set on every request
     hints: dict[str, str]  # client hints, set on requests to secure origins only
+    # the tab's tracker blocking for requests its routing never sees: (url, the worker's
+    # url, resource type) -> whether to refuse it (and count it)
+    blocks: Callable[[str, str, str], bool] | None = None
 
     def for_url(self, url: str) -> dict[str, str]:
         """The headers a request to ``url`` carries (client hints only where Chromium sends
@@ -98,10 +114,22 @@ def with_headers(headers: dict[str, str], extra: dict[str, str]) -> list[dict[st
 
 @dataclass(frozen=True)
 class _Owner:
-    """The tab a paused request is for, and whether the request lacks its identity."""
+    """The tab a paused request is for, and the kind of target that made it ("page", or a
+    target type such as "worker" or "shared_worker"), with that target's URL."""
 
     identity: TabIdentity
-    unreached: bool
+    kind: str
+    url: str = ""
+
+    @property
+    def unreached(self) -> bool:
+        """Whether a script fetched for this target lacks the tab's identity."""
+        return self.kind in UNREACHED_TARGETS
+
+    @property
+    def pageless(self) -> bool:
+        """Whether every request of this target lacks it (no tab's session reaches it)."""
+        return self.kind in PAGELESS_TARGETS
 
 
 class RealmGuard:
@@ -111,6 +139,8 @@ class RealmGuard:
         self._session = session
         self._tabs: dict[str, TabIdentity] = {}  # browser context id -> identity
         self._pages: dict[str, str] = {}  # a tab's page target id -> its context id
+        # other targets: id -> (context id, type, url), or None for none (any more)
+        self._targets: dict[str, tuple[str, str, str] | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -122,7 +152,8 @@ class RealmGuard:
         # Requests only: the response of a request found to be a tab's is asked for as it
         # goes on (interceptResponse), so every other request pauses once, not twice.
         await session.send("Fetch.enable", {"handleAuthRequests": False, "patterns": [
-            {"urlPattern": "*", "resourceType": "Other", "requestStage": "Request"}]})
+            {"urlPattern": "*", "resourceType": kind, "requestStage": "Request"}
+            for kind in WORKER_REQUESTS]})
         return guard
 
     def register(self, context_id: str, page_id: str, identity: TabIdentity) -> None:
@@ -145,46 +176,63 @@ class RealmGuard:
     async def _owner(self, target_id: str) -> _Owner | None:
         """The tab whose realm made a request for target ``target_id``: its page's own
         requests name the page; a worker's script fetched for an iframe or another worker
-        names a worker or iframe target of the tab's context."""
+        names a worker or iframe target of the tab's context, and a service or shared
+        worker's requests name that worker."""
         context = self._pages.get(target_id)
         if context is not None:
             identity = self._tabs.get(context)
-            return None if identity is None else _Owner(identity, unreached=False)
+            return None if identity is None else _Owner(identity, "page")
         if not target_id:
             return None
-        try:
-            reply = await self._session.send("Target.getTargetInfo", {"targetId": target_id})
-        except Exception:  # no target of that id (any more): nothing of a tab's to guard
+        if target_id not in self._targets:
+            if len(self._targets) >= _TARGET_CACHE:
+                self._targets.clear()
+            try:
+                reply = await self._session.send("Target.getTargetInfo",
+                                                  {"targetId": target_id})
+                info = reply.get("targetInfo", {})
+                self._targets[target_id] = (info.get("browserContextId", ""),
+                                            info.get("type", ""), info.get("url", ""))
+            except Exception:  # no target of that id (any more): nothing of a tab's to guard
+                return None
+        known = self._targets[target_id]
+        identity = None if known is None else self._tabs.get(known[0])
+        if known is None or identity is None or known[1] not in UNREACHED_TARGETS:
             return None
-        info = reply.get("targetInfo", {})
-        identity = self._tabs.get(info.get("browserContextId", ""))
-        if identity is None or info.get("type") not in UNREACHED_TARGETS:
-            return None
-        return _Owner(identity, unreached=True)
+        return _Owner(identity, known[1], known[2])
 
     async def _serve(self, event: dict[str, Any]) -> None:
         request_id, session = event["requestId"], self._session
         response = "responseStatusCode" in event or "responseErrorReason" in event
+        request = event["request"]
         try:
             owner = await self._owner(event.get("frameId", ""))
-            if owner is not None and not owner.unreached and not response \
-                    and images_only(event["request"].get("headers", {})):
-                owner = None  # the page's favicon: never a script, nothing to change
+            script_fetch = event.get("resourceType") == "Other"
+            if owner is not None and owner.kind == "page" and not response and \
+                    (not script_fetch or images_only(request.get("headers", {}))):
+                owner = None  # the page's own requests, and its favicon: nothing to change
+            if owner is not None and not owner.pageless and not script_fetch:
+                owner = None  # a worker or frame a tab's session reaches: it has the identity
             if owner is None:
                 method = "Fetch.continueResponse" if response else "Fetch.continueRequest"
                 await session.send(method, {"requestId": request_id})
-            elif not response:
-                request = event["request"]
-                params: dict[str, Any] = {"requestId": request_id, "interceptResponse": True}
+            elif response:
+                if not await prefix_response(session, event, owner.identity.script):
+                    await session.send("Fetch.continueResponse", {"requestId": request_id})
+            elif owner.kind == "shared_worker" and owner.identity.blocks is not None and \
+                    owner.identity.blocks(request["url"], owner.url,
+                                          str(event.get("resourceType", "other")).lower()):
+                await session.send("Fetch.failRequest", {"requestId": request_id,
+                                                         "errorReason": "BlockedByClient"})
+            else:
+                params: dict[str, Any] = {"requestId": request_id,
+                                          "interceptResponse": script_fetch}
                 if owner.unreached:
                     params["headers"] = with_headers(request.get("headers", {}),
                                                      owner.identity.for_url(request["url"]))
                 await session.send("Fetch.continueRequest", params)
-            elif not await prefix_response(session, event, owner.identity.script):
-                await session.send("Fetch.continueResponse", {"requestId": request_id})
         except Exception as exc:  # the target closed, or the request was cancelled
-            log.debug("browser-wide interception of %s: %s",
-                      event.get("request", {}).get("url", "?")[:80], exc)
+            log.debug("browser-wide interception of %s: %s", request.get("url", "?")[:80], exc)
 
     def stop(self) -> None:
         """Cancel answers still in flight (the browser is closing)."""

@@ -177,7 +177,8 @@ class BrowserTab:
                 # every request, workers' included, weighs the languages as Chrome does (the
                 # locale alone would send "de-DE" on sub-resources)
                 extra_http_headers={"Accept-Language": accept_language(s.languages)},
-                service_workers="block",
+                # service workers run, as in Chrome, guarded like every worker (see _realms)
+                service_workers="allow",
                 ignore_https_errors=False,
             )
         except Exception:
@@ -208,7 +209,8 @@ class BrowserTab:
         target = (await session.send("Target.getTargetInfo"))["targetInfo"]
         self._context_id = target["browserContextId"]
         realms.register(self._context_id, target["targetId"],
-                        TabIdentity(script, *_request_headers(fp, s.languages)))
+                        TabIdentity(script, *_request_headers(fp, s.languages),
+                                    blocks=None if s.blocker is None else self._blocks))
         self._session = session
         waits = [session.send("Emulation.setUserAgentOverride", identity),
                  self.workers.start()]
@@ -254,21 +256,30 @@ class BrowserTab:
             log.debug("intercepted request %s not continued: %s",
                       event["request"]["url"][:80], exc)
 
+    def _blocks(self, url: str, source_url: str, resource_type: str) -> bool:
+        """Whether tracker blocking refuses a request (counted), routed by Playwright or,
+        for a shared worker's, paused by the browser-wide interception."""
+        blocker = self.setup.blocker
+        if blocker is None:
+            return False
+        blocked = blocker.blocks(url, source_url, resource_type)
+        if blocked:
+            self.counts.blocked += 1
+            self.counts.domains[urlsplit(url).hostname or "?"] += 1
+        else:
+            self.counts.allowed += 1
+        return blocked
+
     async def _route(self, route: Any) -> None:
         request = route.request
-        blocker = self.setup.blocker
-        assert blocker is not None
         frame_url = ""
         try:
             frame_url = request.frame.url
         except Exception:
             frame_url = ""
-        if blocker.blocks(request.url, frame_url, request.resource_type):
-            self.counts.blocked += 1
-            self.counts.domains[urlsplit(request.url).hostname or "?"] += 1
+        if self._blocks(request.url, frame_url, request.resource_type):
             await route.abort("blockedbyclient")
         else:
-            self.counts.allowed += 1
             await route.continue_()
 
     async def goto(self, url: str, timeout: float = 30.0) -> NavigationResult:

@@ -161,6 +161,13 @@
   patchGetter(NavProto, "language", cfg.languages[0]);
   patchGetter(NavProto, "maxTouchPoints", cfg.maxTouchPoints);
   patchGetter(NavProto, "webdriver", false);
+  // Service and shared workers start with Chromium's own user agent (no tab's override
+  // reaches them before they run); everywhere else the override already says the profile's.
+  const uaGetter = NavProto && describe(NavProto, "userAgent");
+  if (uaGetter && uaGetter.get && apply(uaGetter.get, G.navigator, []) !== cfg.userAgent) {
+    patchGetter(NavProto, "userAgent", cfg.userAgent);
+    patchGetter(NavProto, "appVersion", cfg.userAgent.replace(/^Mozilla\//, ""));
+  }
 
   if (G.NavigatorUAData) {
     const UA = G.NavigatorUAData.prototype;
@@ -520,41 +527,24 @@
     define(G, name, { ...describe(G, name), value: hooked });
   };
 
-  // --- dedicated workers: the guard runs first in every worker this realm starts -----------
-  // http(s) worker scripts get the guard in front as the host serves them (the worker keeps
-  // its own URL, so relative imports still work); blob: and data: workers are rebuilt here
-  // with the guard in front (a synchronous read of a blob: URL stays in the browser).
-  if (G.Worker) {
-    patchConstructor("Worker", (args) => {
-      try {
-        const url = new URL(String(args[0]), G.location.href);
-        if (url.protocol === "blob:" || url.protocol === "data:") {
-          const xhr = new XMLHttpRequest();
-          xhr.open("GET", url.href, false);
-          xhr.send();
-          const blob = new Blob([selfSource + xhr.responseText], { type: "text/javascript" });
-          args[0] = URL.createObjectURL(blob);
-        }
-      } catch (e) { /* the native constructor reports a bad URL itself */ }
-      return args;
-    });
-  }
-
-  // --- service workers: outside any tab's guard and proxy bookkeeping, so never registered --
-  if (G.ServiceWorkerContainer) {
-    patchMethod(G.ServiceWorkerContainer.prototype, "register", () => (target, self, args) =>
-      Promise.reject(new DOMException(
-        "Failed to register a ServiceWorker: The operation is insecure.", "SecurityError")));
-  }
-
-  // --- SharedWorker: outside any tab's guard (no debugger attach reaches it), so its script
-  // never loads: the page sees a shared worker whose script failed, as on a network error.
-  if (G.SharedWorker && cfg.blockSharedWorkers) {
-    patchConstructor("SharedWorker", (args) => {
-      const gone = URL.createObjectURL(new Blob([""], { type: "text/javascript" }));
-      URL.revokeObjectURL(gone);
-      args[0] = gone;
-      return args;
-    });
-  }
+  // --- workers: the guard runs first in every worker this realm starts ---------------------
+  // http(s) worker scripts (dedicated, shared and service workers) get the guard in front as
+  // the host serves them (the worker keeps its own URL, so relative imports still work);
+  // blob: and data: workers are rebuilt here with the guard in front (a synchronous read of
+  // a blob: URL stays in the browser).
+  const guarded = (args) => {
+    try {
+      const url = new URL(String(args[0]), G.location.href);
+      if (url.protocol === "blob:" || url.protocol === "data:") {
+        const xhr = new XMLHttpRequest();
+        xhr.open("GET", url.href, false);
+        xhr.send();
+        const blob = new Blob([selfSource + xhr.responseText], { type: "text/javascript" });
+        args[0] = URL.createObjectURL(blob);
+      }
+    } catch (e) { /* the native constructor reports a bad URL itself */ }
+    return args;
+  };
+  if (G.Worker) patchConstructor("Worker", guarded);
+  if (G.SharedWorker) patchConstructor("SharedWorker", guarded);
 })(__VIPB_CONFIG__);

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pykka
+import pytest
 
 from tests.helpers import FRAME_PROBE, call, evaluate, open_runtime, png_pixels, refuse
 from tests.sites import Site
@@ -134,31 +135,33 @@ def test_profile_commands_reject_bad_input_and_write_nothing(browser_runtime) ->
     assert "exists" in refuse(rt, "privacy:set-fingerprint", profile="p", seed=4)
 
 
-def test_service_workers_blocked_and_shared_workers_never_load(browser_runtime,
-                                                               site: Site) -> None:
+@pytest.mark.parametrize("blocking", [True, False])
+def test_service_and_shared_workers_run_guarded_and_blocked_like_the_page(
+        browser_runtime, site: Site, blocking: bool) -> None:
+    """As in Chrome, a service worker registers and a shared worker runs; the shared worker
+    (which no tab's session reaches) presents the profile and its trackers are blocked when
+    the profile blocks them (and only then: the test can fail)."""
     rt = browser_runtime
-    tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")
+    call(rt, "privacy:set-fingerprint", profile="sw", seed=8, os=["windows"])
+    call(rt, "privacy:toggle-tracker-blocking", profile="sw", enabled=blocking)
+    tab = call(rt, "tab:create", url=site.url("/frame.html"), profile="sw", proxy="direct")
     outcome = evaluate(rt, tab["id"], """async () => {
-        let sw;
-        try {
-          sw = navigator.serviceWorker
-            ? await navigator.serviceWorker.register('/sw.js').then(() => 'registered')
-            : 'unavailable';
-        } catch (e) { sw = 'refused'; }
-        // a shared worker runs outside any tab's guard: its script fails to load, as on a
-        // network error, and nothing tells the page why
-        const shared = await new Promise(resolve => {
+        const reg = await navigator.serviceWorker.register('/sw.js');
+        await navigator.serviceWorker.ready;
+        const shared = await new Promise((resolve) => {
           const w = new SharedWorker('/shared-worker.js');
           w.onerror = () => resolve('error event');
-          w.port.onmessage = () => resolve('ran');
+          w.port.onmessage = (e) => resolve(e.data);
         });
-        return [sw, shared, SharedWorker.toString(),
-                new SharedWorker('/x.js') instanceof SharedWorker];
+        return [reg.active ? 'registered' : 'not active', shared, navigator.userAgent];
     }""")
-    assert outcome[0] != "registered"
-    assert outcome[1:] == ["error event", "function SharedWorker() { [native code] }", True]
-    assert "/sw.js" not in site.requests
-    assert "/shared-worker.js" not in site.requests
+    registered, (platform, user_agent, tracker), page_agent = outcome
+    assert (registered, platform, user_agent) == ("registered", "Win32", page_agent)
+    assert "/sw.js" in site.requests and "/shared-worker.js" in site.requests
+    assert tracker == ("blocked" if blocking else "loaded")
+    assert ("/vipb-test-tracker/shared.gif" in site.requests) is not blocking
+    if blocking:
+        assert call(rt, "privacy:get-stats", tab_id=tab["id"])["blocked"] == 1
 
 
 def test_locale_and_timezone_follow_the_proxy_country(browser_runtime, site: Site) -> None:
