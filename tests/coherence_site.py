@@ -143,6 +143,17 @@ self.realm = async (name) => {
   }
   out.globals = Object.getOwnPropertyNames(self).filter(
     n => /vipb|playwright|__pw|cdc_|puppeteer|^__[0-9a-f]{8,}/i.test(n));
+  // fpscanner's hasCDP: with the DevTools Runtime domain on, logging an Error runs the page's
+  // Error.prepareStackTrace (and a "stack" getter of the error)
+  const before = Error.prepareStackTrace;
+  let read = false;
+  Error.prepareStackTrace = function () { read = true; return before; };
+  console.log(new Error(""));
+  const trap = new Error("");
+  Object.defineProperty(trap, "stack", {get() { read = true; return ""; }});
+  console.debug(trap);
+  Error.prepareStackTrace = before;
+  out.cdp = read;
   out.lies = lies(isDoc);
   return out;
 };
@@ -181,6 +192,7 @@ function lies(isDoc) {
   method(G.SpeechSynthesis && G.SpeechSynthesis.prototype, "getVoices");
   method(G.MediaDevices && G.MediaDevices.prototype, "enumerateDevices");
   for (const k of ["share", "canShare"]) method(G.Navigator && G.Navigator.prototype, k);
+  for (const k of ["log", "debug", "error", "table"]) method(console, k);
   for (const k of ["getParameter", "getExtension", "getSupportedExtensions"]) {
     method(G.WebGLRenderingContext && G.WebGLRenderingContext.prototype, k);
     method(G.WebGL2RenderingContext && G.WebGL2RenderingContext.prototype, k);

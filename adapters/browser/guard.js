@@ -52,7 +52,10 @@
   const hide = (error, fn) => {
     if (error === null || typeof error !== "object") return error;
     try {
-      const readable = describe(ErrorCtor, "prepareStackTrace") === undefined;
+      // (V8 formats natively unless Error.prepareStackTrace holds a function)
+      const custom = describe(ErrorCtor, "prepareStackTrace");
+      const readable = custom === undefined ||
+        ("value" in custom && typeof custom.value !== "function");
       const builtins = [];
       const before = readable ? error.stack : undefined;
       if (typeof before === "string") {
@@ -497,6 +500,32 @@
       }
       return refuse(new DOMException("Share canceled", "AbortError"));
     });
+  }
+
+  // --- console: Playwright keeps the DevTools Runtime domain on in every realm, and with it
+  // on, logging an Error makes DevTools read its stack, which runs the page's
+  // Error.prepareStackTrace (or a "stack" getter): a page sees the debugger there (fpscanner's
+  // hasCDP). Chrome without DevTools open reads nothing, so an Error passed to the console
+  // reaches it as a placeholder; nothing else changes (no one reads this console but us).
+  const isError = typeof ErrorCtor.isError === "function" ? ErrorCtor.isError : null;
+  const errorProto = ErrorCtor.prototype, isPrototypeOf = Object.prototype.isPrototypeOf;
+  const looksLikeError = (value) => value !== null && typeof value === "object" &&
+    (isError ? apply(isError, ErrorCtor, [value]) : apply(isPrototypeOf, errorProto, [value]));
+  const CP = G.console;
+  if (CP) {
+    for (const name of ["log", "debug", "info", "warn", "error", "dir", "dirxml", "table",
+                        "trace", "assert", "group", "groupCollapsed", "timeLog"]) {
+      patchMethod(CP, name, () => (target, self, args) => {
+        let clean = args;
+        for (let i = 0; i < args.length; i++) {
+          if (looksLikeError(args[i])) {
+            if (clean === args) clean = args.slice();
+            clean[i] = "[error]";
+          }
+        }
+        return apply(target, self, clean);
+      });
+    }
   }
 
   // --- WebRTC: "block" removes peer connections; "proxied" relies on the launch policy ---------

@@ -122,6 +122,7 @@ def test_every_realm_and_every_request_tell_the_same_profile(
                 and share["refused"] == refusals[share["gesture"]]), (name, share)
         assert seen["errors"] == [], name
         assert seen["lies"] == [], name
+        assert seen["cdp"] is False, name  # nothing shows the debugger (fpscanner's hasCDP)
         assert seen["globals"] == [], name
         assert (seen["userAgent"], seen["platform"]) == (user_agent, platform), name
         assert seen["cores"] == profile["hardware_concurrency"], name
