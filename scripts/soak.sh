@@ -14,7 +14,8 @@ tests=${SOAK_TESTS:-"tests/e2e tests/integration/test_host.py tests/integration/
     tests/integration/test_schedules.py tests/integration/test_alerts.py
     tests/integration/test_alert_mail.py tests/integration/test_shared_state.py
     tests/integration/test_committer.py tests/browser/test_creator_claims.py
-    tests/browser/test_rank_places.py tests/integration/test_evidence_store.py"}
+    tests/browser/test_rank_places.py tests/integration/test_evidence_store.py
+    tests/browser/test_tab_uploads.py tests/integration/test_local_proxy.py"}
 mkdir -p .soak
 spinners=()
 for _ in 1 2; do
