@@ -116,13 +116,16 @@ class _UploadHandler(BaseHTTPRequestHandler):
     """Reads request bodies as an HTTP/1.1 server must (``Content-Length`` or chunked;
     ``Expect: 100-continue`` answered by the standard library before the body is read) and
     answers what arrived: its length and SHA-256. ``GET /download?bytes=N`` sends N bytes of
-    ``download_byte``; ``POST /early`` answers 413 without reading the body; ``GET /`` is an
-    empty page to run scripts in."""
+    ``UPLOAD_DOWNLOAD_BYTE``; ``GET /`` is an empty page to run scripts in."""
 
     protocol_version = "HTTP/1.1"
 
+    @property
+    def _chunked(self) -> bool:
+        return "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if self._chunked:
             parts = []
             while size := int(self.rfile.readline().split(b";")[0].strip(), 16):
                 parts.append(self.rfile.read(size))
@@ -154,15 +157,10 @@ class _UploadHandler(BaseHTTPRequestHandler):
             self._answer(200, b"<!doctype html><title>uploads</title>", "text/html")
 
     def do_POST(self) -> None:
-        if self.path.startswith("/early"):
-            self.close_connection = True
-            self._answer(413, b'{"error": "too large"}')
-            return
         body = self._read_body()
-        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         self._answer(200, json.dumps({
             "length": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-            "chunked": chunked, "expect": self.headers.get("Expect", ""),
+            "chunked": self._chunked, "expect": self.headers.get("Expect", ""),
         }).encode())
 
     def log_message(self, format: str, *args: object) -> None:

@@ -139,8 +139,8 @@ class RealmGuard:
         self._session = session
         self._tabs: dict[str, TabIdentity] = {}  # browser context id -> identity
         self._pages: dict[str, str] = {}  # a tab's page target id -> its context id
-        # other targets: id -> (context id, type, url), or None for none (any more)
-        self._targets: dict[str, tuple[str, str, str] | None] = {}
+        # other targets: id -> (context id, type, url)
+        self._targets: dict[str, tuple[str, str, str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
@@ -195,11 +195,11 @@ class RealmGuard:
                                             info.get("type", ""), info.get("url", ""))
             except Exception:  # no target of that id (any more): nothing of a tab's to guard
                 return None
-        known = self._targets[target_id]
-        identity = None if known is None else self._tabs.get(known[0])
-        if known is None or identity is None or known[1] not in UNREACHED_TARGETS:
+        context, kind, url = self._targets[target_id]
+        identity = self._tabs.get(context)
+        if identity is None or kind not in UNREACHED_TARGETS:
             return None
-        return _Owner(identity, known[1], known[2])
+        return _Owner(identity, kind, url)
 
     async def _serve(self, event: dict[str, Any]) -> None:
         request_id, session = event["requestId"], self._session

@@ -257,11 +257,9 @@ class LocalProxy:
                 await _splice(reader, writer, up_reader, up_writer)
             else:
                 await _pipe(up_reader, writer)
-                if not body.done():  # answered before the whole body was sent
-                    body.cancel()
-                await asyncio.gather(body, return_exceptions=True)
         finally:
-            body.cancel()
+            body.cancel()  # a no-op when sent; the server may answer before it has it all
+            await asyncio.gather(body, return_exceptions=True)
             up_writer.close()
 
     @staticmethod
@@ -309,9 +307,10 @@ def body_framing(headers: list[tuple[str, ...]]) -> Framing:
         return None
     if not lengths:
         return 0
-    if len(lengths) > 1 or not all(ch.isdigit() for ch in next(iter(lengths))):
+    (length,) = lengths if len(lengths) == 1 else ("",)
+    if not (length.isascii() and length.isdigit()):
         raise ValueError("an invalid Content-Length")
-    return int(next(iter(lengths)))
+    return int(length)
 
 
 _PIECE = 65536

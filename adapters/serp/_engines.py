@@ -295,22 +295,15 @@ _GO_ON = object()  # a block that is neither a pack nor a result's: look further
 def _pack_around(link: Node, stop: int, places: dict[int, set[str]], packs: Packs,
                  seen: dict[int, Any]) -> Node | None:
     """The pack ``link`` belongs to, if it is in one (``seen``: verdicts per block)."""
-    walked: list[int] = []
     node = link.parent
-    verdict: Any = None
     while node is not None and node.mem_id != stop:
         key = node.mem_id
-        verdict = seen.get(key, _GO_ON) if key in seen else _verdict(node, places, packs)
-        seen[key] = verdict
-        if verdict is not _GO_ON:
-            break
-        walked.append(key)
+        if key not in seen:
+            seen[key] = _verdict(node, places, packs)
+        if seen[key] is not _GO_ON:
+            return seen[key] if isinstance(seen[key], Node) else None
         node = node.parent
-    else:
-        verdict = None
-    for key in walked:  # the blocks below the verdict lead to it
-        seen[key] = _GO_ON
-    return verdict if isinstance(verdict, Node) else None
+    return None
 
 
 def _verdict(node: Node, places: dict[int, set[str]], packs: Packs) -> Any:

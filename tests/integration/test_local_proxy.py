@@ -228,13 +228,15 @@ def test_a_large_response_streams_back(lab_proxy: LocalProxy, tmp_path: Path) ->
     "Content-Length: 5\r\nTransfer-Encoding: chunked",  # two framings: a smuggling attempt
     "Content-Length: 5\r\nContent-Length: 6",
     "Content-Length: -5",
+    "Content-Length: ",
+    "Content-Length: \u00b2",  # a digit to str.isdigit, not to HTTP
     "Transfer-Encoding: gzip",
 ])
 def test_a_body_framed_two_ways_is_refused(lab_proxy: LocalProxy, head: str) -> None:
     with upload_server() as url, socket.create_connection(("127.0.0.1", lab_proxy.port)) as s:
         s.settimeout(20)
         s.sendall(f"POST {url}/upload HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic "
-                  f"{_auth(lab_proxy)}\r\n{head}\r\n\r\nhello".encode())
+                  f"{_auth(lab_proxy)}\r\n{head}\r\n\r\nhello".encode("latin-1"))
         reply = b""
         while chunk := s.recv(4096):
             reply += chunk
