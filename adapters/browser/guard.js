@@ -41,13 +41,13 @@
   // Error.prepareStackTrace the stack is not read here (that would run the page's code).
   const capture = Error.captureStackTrace, ErrorCtor = Error;
   const split = String.prototype.split, startsWith = String.prototype.startsWith;
-  const endsWith = String.prototype.endsWith;
+  const endsWith = String.prototype.endsWith, sliceText = String.prototype.slice;
   const FRAME = "    at ", BUILTIN = " (<anonymous>)";
-  const frames = (text) => {  // [header lines, frame lines]
+  const frames = (text) => {  // [its lines, the index of the first frame line]
     const lines = apply(split, text, ["\n"]);
     let i = 0;
     while (i < lines.length && !apply(startsWith, lines[i], [FRAME])) i++;
-    return [lines.slice(0, i), lines.slice(i)];
+    return [lines, i];
   };
   const hide = (error, fn) => {
     if (error === null || typeof error !== "object") return error;
@@ -59,23 +59,23 @@
       const builtins = [];
       const before = readable ? error.stack : undefined;
       if (typeof before === "string") {
-        const [, own] = frames(before);
-        for (let i = 0; i < own.length && apply(endsWith, own[i], [BUILTIN]); i++) {
-          builtins[builtins.length] = own[i];
+        const [lines, first] = frames(before);
+        for (let i = first; i < lines.length && apply(endsWith, lines[i], [BUILTIN]); i++) {
+          builtins[builtins.length] = lines[i];
         }
       }
       capture(error, fn);
       if (builtins.length) {
-        const [header, callers] = frames(error.stack);
+        const [lines, first] = frames(error.stack);
         const d = describe(ErrorCtor, "stackTraceLimit");
         const limit = d && typeof d.value === "number" ? d.value : Infinity;
         let text = "";
-        for (const line of header) text += line + "\n";
-        for (const line of builtins) text += line + "\n";
-        for (let i = 0; i < callers.length && i + builtins.length < limit; i++) {
-          text += callers[i] + "\n";
+        for (let i = 0; i < first; i++) text += lines[i] + "\n";
+        for (let i = 0; i < builtins.length; i++) text += builtins[i] + "\n";
+        for (let i = first; i < lines.length && i - first + builtins.length < limit; i++) {
+          text += lines[i] + "\n";
         }
-        error.stack = text.slice(0, -1);
+        error.stack = apply(sliceText, text, [0, -1]);
       }
     } catch (e) { /* frozen, or a stack of another shape: leave it */ }
     return error;
@@ -313,6 +313,8 @@
   // What a rendering produced is changed once, as it completes, before any script can read
   // it: every read of it (getChannelData, copyFromChannel, in any order) then agrees, and
   // buffers a page makes or fills itself (createBuffer, copyToChannel) read back as written.
+  // ``value`` scaled by 1 ± 2e-6, the sign and size from the hash ``h``
+  const jitter = (value, h) => value * (1 + ((h / 4294967296) * 2 - 1) * 2e-6);
   const wsHas = WeakSet.prototype.has, wsAdd = WeakSet.prototype.add;
   const then = Promise.prototype.then;
   const rendered = new WeakSet();
@@ -329,8 +331,8 @@
       for (let c = 0; c < count; c++) {
         const array = apply(channelData, buffer, [c]);
         for (let i = 0; i < array.length; i++) {
-          const h = mix(seed ^ Math.imul(i + 7, 0x85ebca6b) ^ Math.imul(c + 1, 0x27d4eb2f));
-          array[i] = array[i] * (1 + ((h / 4294967296) * 2 - 1) * 2e-6);
+          array[i] = jitter(array[i],
+            mix(seed ^ Math.imul(i + 7, 0x85ebca6b) ^ Math.imul(c + 1, 0x27d4eb2f)));
         }
       }
       apply(wsAdd, rendered, [buffer]);
@@ -355,8 +357,7 @@
       const result = apply(target, self, args);
       const array = args[0];
       for (let i = 0; array && i < array.length; i++) {
-        const h = mix(seed ^ Math.imul(i + 13, 0xc2b2ae35));
-        array[i] = array[i] * (1 + ((h / 4294967296) * 2 - 1) * 2e-6);
+        array[i] = jitter(array[i], mix(seed ^ Math.imul(i + 13, 0xc2b2ae35)));
       }
       return result;
     });
@@ -460,10 +461,9 @@
     define(proto, name, { value: fn, writable: true, enumerable: true, configurable: true });
     return fn;
   };
-  const NP = G.Navigator && G.Navigator.prototype;
-  const brand = NP && describe(NP, "userAgent");
+  const NP = G.Navigator ? NavProto : null;
   const activation = NP && describe(NP, "userActivation");
-  if (cfg.webShare && NP && brand && G.isSecureContext && !("share" in NP)) {
+  if (cfg.webShare && NP && uaGetter && G.isSecureContext && !("share" in NP)) {
     const shareable = (data) => {
       if (data === undefined || data === null) return false;
       if (typeof data !== "object") throw new TypeError(
@@ -480,12 +480,12 @@
       return true;
     };
     addMethod(NP, "canShare", 0, (self, args) => {
-      apply(brand.get, self, []);  // "Illegal invocation" on another receiver
+      apply(uaGetter.get, self, []);  // "Illegal invocation" on another receiver (native)
       return shareable(args[0]);
     });
     const share = addMethod(NP, "share", 0, (self, args) => {
       const refuse = (error) => Promise.reject(hide(error, share));
-      try { apply(brand.get, self, []); } catch (e) { return refuse(e); }
+      try { apply(uaGetter.get, self, []); } catch (e) { return refuse(e); }
       let ok;
       try { ok = shareable(args[0] === undefined ? {} : args[0]); } catch (e) { return refuse(e); }
       if (!ok) {
@@ -516,14 +516,10 @@
     for (const name of ["log", "debug", "info", "warn", "error", "dir", "dirxml", "table",
                         "trace", "assert", "group", "groupCollapsed", "timeLog"]) {
       patchMethod(CP, name, () => (target, self, args) => {
-        let clean = args;
-        for (let i = 0; i < args.length; i++) {
-          if (looksLikeError(args[i])) {
-            if (clean === args) clean = args.slice();
-            clean[i] = "[error]";
-          }
+        for (let i = 0; i < args.length; i++) {  // (args is this call's own array)
+          if (looksLikeError(args[i])) args[i] = "[error]";
         }
-        return apply(target, self, clean);
+        return apply(target, self, args);
       });
     }
   }
