@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from actors.base import VipbActor
+from actors.periodic import Every
 from actors.writer import EventWriter
 from domain.breaker import BreakerPolicy, BreakerState, CircuitBreaker, Transition
 from domain.breaker_record import CircuitBreakerRecord, breaker_id
@@ -36,6 +37,24 @@ from domain.selection.sticky import StickyRecord, StickySession
 log = logging.getLogger(__name__)
 
 USAGE_FLUSH_EVERY = 100  # outcomes of one proxy before its usage summary is written
+# Lapsed sticky bindings are put on record (StickySessionExpired) and dropped a quarter of
+# their ttl after they lapse, at most a minute, at least a second: the sticky_sessions view
+# says which sessions still hold, and a months-long run does not keep every domain it ever
+# bound in memory. (A pick never uses a lapsed binding, swept or not.)
+STICKY_SWEEP_MAX = 60.0
+STICKY_SWEEP_MIN = 1.0
+
+
+def sweep_interval(strategy: Strategy | None) -> float | None:
+    """Seconds between sweeps of ``strategy``'s lapsed bindings (None: it binds nothing)."""
+    if not isinstance(strategy, StickySession):
+        return None
+    return min(STICKY_SWEEP_MAX, max(STICKY_SWEEP_MIN, strategy.ttl / 4))
+
+
+@dataclass(frozen=True)
+class SweepSessions:
+    """Told by the sweeper thread: expire lapsed sticky bindings now."""
 
 
 def candidate_of(proxy: Proxy) -> Candidate:
@@ -123,6 +142,7 @@ class RotationActor(VipbActor):
         self._hosts = 1  # hosts sharing the store: each uses its share of a proxy's limit
         self._limits: dict[str, int] = {}  # each proxy's max_concurrency as configured
         self.strategy_name = "round_robin"
+        self._sweeper: Every | None = None
 
     def on_start(self) -> None:
         """Load proxies, their breakers and the configured strategy."""
@@ -135,6 +155,7 @@ class RotationActor(VipbActor):
             self.configure("round_robin", {})
         elif self._configure_stored(config) and isinstance(self._strategy, StickySession):
             self._strategy.restore(self._sticky_record(self._strategy.ttl, config.modified_on))
+        self._start_sweeping()
 
     def _sticky_record(self, ttl: float, configured: datetime) -> list[StickyRecord]:
         """Sticky picks and expiries on record since the strategy was last set, from the
@@ -152,8 +173,25 @@ class RotationActor(VipbActor):
                     records.append(record)
         return records
 
+    def _start_sweeping(self) -> None:
+        ref = self.actor_ref
+        self._sweeper = Every(lambda: sweep_interval(self._strategy),
+                              lambda: ref.tell(SweepSessions()), name="vipb-sticky-sweep")
+        self._sweeper.start()
+
+    def on_receive(self, message: object) -> object:
+        """``SweepSessions``: expire lapsed sticky bindings (on record)."""
+        if isinstance(message, SweepSessions):
+            try:
+                self.expire_sessions()
+            except Exception:
+                log.exception("recording expired sticky sessions failed; will retry")
+        return None
+
     def on_stop(self) -> None:
-        """Write pending usage summaries."""
+        """Stop sweeping; write pending usage summaries."""
+        if self._sweeper is not None:
+            self._sweeper.stop()
         try:
             self.flush_usage()
         except Exception:
@@ -233,6 +271,8 @@ class RotationActor(VipbActor):
         self._strategy = build_strategy(strategy, dict(params), self.pool)
         self._in_country.clear()  # built again with the new strategy when asked for
         self.strategy_name = strategy
+        if self._sweeper is not None:
+            self._sweeper.wake()  # sweep as often as the new strategy needs
 
     # --- selection ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ _OURS = tuple(str(Path(__file__).resolve().parents[1] / pkg) + os.sep
 
 # Where a thread of ours waits for work when it has none: not worth naming in the log.
 IDLE = frozenset({"Actor._actor_loop_running", "ClosableInbox.get", "GroupCommitter._loop",
-                  "ProjectionRunner._loop", "Runtime._seal_loop", "Ticker._loop",
+                  "ProjectionRunner._loop", "Runtime._seal_loop", "Ticker._loop", "Every._loop",
                   "RankTrackerActor._scan_loop", "CreatorRunner._scan_loop",
                   "ClaimHolder.start_renewing.<locals>.renew"})
 PLUMBING = frozenset({"LockFuture.get"})  # the caller says more than the wait itself
