@@ -12,7 +12,7 @@ import pykka
 from pykka import Timeout
 from pykka._threading import ThreadingFuture, ThreadingFutureResult
 
-from service.supervision import current
+from actors.supervision import current
 
 T = TypeVar("T")
 

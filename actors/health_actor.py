@@ -14,8 +14,8 @@ from adapters.proxycheck import ProxyChecker, ProxyEndpoint
 from domain.errors import CheckTargetError
 from domain.health import HealthReport, ProxyStatus, blame_target
 from domain.health_journal import HealthJournal
+from domain.progress import Progress
 
-Progress = Callable[[int, int], None]
 OnResult = Callable[[str, HealthReport], None]
 SAVE_EVERY = 500  # results per commit while a large validation runs
 

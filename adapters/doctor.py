@@ -22,7 +22,7 @@ from adapters.control import ControlClient, HostUnavailable
 from adapters.egress import EgressGuard
 from adapters.proxycheck import ProxyChecker
 from adapters.secrets import KEY_FILE, load_master_key
-from adapters.store import SQLiteBackend, StoreBackend, open_backend
+from adapters.store import StoreBackend, open_backend
 from domain.errors import BaseError
 from projections.alerts import alert_rules, alert_states
 from projections.queries import list_proxies
@@ -77,7 +77,7 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
 
 def check_store(store: StoreBackend) -> Check:
     """The store answers (PostgreSQL: reachable with the credentials given, initialised)."""
-    if isinstance(store, SQLiteBackend):
+    if store.on_files:
         return Check("store", "ok", store.describe())
     try:
         initialized = store.is_initialized()
@@ -248,7 +248,7 @@ async def _reachable(endpoints: list[tuple[str, str, int]]) -> list[str]:
 
 def _views(paths: DataPaths, store: StoreBackend) -> Any:
     """A read-only connection to the read models, None when there are none yet."""
-    if isinstance(store, SQLiteBackend) and not paths.views.exists():
+    if store.on_files and not paths.views.exists():
         return None
     return store.connect_read_only()
 

@@ -24,12 +24,12 @@ from eventsourcing.persistence import MapperDeserialisationError, Notification, 
 
 from domain.errors import DatabaseError
 from domain.ids import as_uuid
+from domain.progress import Progress
 from projections.sql import Connection, Cursor, columns_of
 from projections.view import EventRecord, Handler, View, event_name
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
 FOLLOW_POLL = 0.2  # seconds between a following runner's reads of the shared positions
 
 

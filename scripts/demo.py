@@ -10,9 +10,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-VIPB = [sys.executable, "-m", "adapters.cli.main"]
+VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the lab servers in tests/
-from tests.serp_site import SerpSite, serp_site  # noqa: E402 - after the path is set
+from scripts.fixtures.serp_site import SerpSite, serp_site  # noqa: E402 - after the path is set
 
 DEMO_PROXIES = """\
 # a demo pool on loopback: every form `vipb proxy import` accepts
@@ -38,7 +38,7 @@ def vipb(*args: str, check: bool = True) -> str:
 
 def lab_proxies(engine: SerpSite) -> None:
     """Real local proxies and a check endpoint: validate them and pick through rotation."""
-    from tests.servers import echo_server_process, free_port, pproxy
+    from scripts.fixtures.servers import echo_server_process, free_port, pproxy
 
     with echo_server_process() as url, pproxy("http", "lab", "lab-pass") as http_proxy, \
             pproxy("socks5", "lab", "lab-pass") as socks_proxy:
@@ -73,7 +73,7 @@ def have_chromium() -> bool:
 def tabs() -> bool:
     """Tabs in real Chromium through the lab proxies, with a privacy profile and blocking.
     False when there is no Chromium."""
-    from tests.sites import local_site
+    from scripts.fixtures.sites import local_site
 
     if not have_chromium():
         return False
@@ -133,7 +133,7 @@ def rank_tracking(engine: SerpSite) -> None:
 def alerts(engine: SerpSite) -> None:
     """An alert rule with a signed webhook at a local receiver; demo-shop.example climbs for
     'espresso grinder', the host raises the alert and the receiver checks its signature."""
-    from tests.servers import webhook_receiver
+    from scripts.fixtures.servers import webhook_receiver
 
     with tempfile.NamedTemporaryFile("w", suffix=".secret", delete=False) as handle:
         handle.write("demo-webhook-secret-0123456789\n")  # a file only its owner reads
@@ -186,7 +186,7 @@ def stop_host(host: subprocess.Popen[str]) -> None:
 def main() -> None:
     """The host on a fresh data dir, and a workload through it: the proxy pool, validation,
     rotation, tabs in Chromium, rank tracking, the audit trail."""
-    from tests.servers import echo_server_process
+    from scripts.fixtures.servers import echo_server_process
 
     print(f"data dir: {os.environ['VIPB_DATA_DIR']}")
     vipb("init")

@@ -46,7 +46,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
     # setuptools warns about editable installs at length: nothing to act on here
     PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-    .venv/bin/python -c 'import eventsourcing, pykka, typer, adapters.cli.main' \
+    .venv/bin/python -c 'import eventsourcing, pykka, typer, entrypoints.cli.main' \
         || { echo "install failed" >&2; exit 1; }
     touch "$stamp"
 fi

@@ -18,7 +18,6 @@ from importlib.metadata import version
 from typing import Any
 
 from adapters.cluster import HostRegistry, LeaderLock
-from adapters.sql import PgLocation
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +29,19 @@ PROJECTOR = "projector"
 class ClusterMember:
     """Heartbeats and the projector's lock, on a thread of their own."""
 
-    def __init__(self, location: PgLocation, host_id: str,
+    def __init__(self, registry: HostRegistry, lock: LeaderLock,
                  lead: Callable[[bool], None],
                  activity: Callable[[], dict[str, int] | None],
                  hosts_up: Callable[[int], None] = lambda _n: None) -> None:
-        """``lead(True/False)``: start or stop projecting; ``activity()``: running and
-        queued searches and creator checks (None when the tracker does not answer);
+        """``registry``: where hosts say they are alive; ``lock``: the projector's lock
+        (both from the shared store); ``lead(True/False)``: start or stop projecting;
+        ``activity()``: running and queued searches and creator checks (None when the
+        tracker does not answer);
         ``hosts_up(n)``: how many hosts are up, after each heartbeat."""
         self._hosts_up = hosts_up
-        self.host_id = host_id
-        self._registry = HostRegistry(location, host_id)
-        self._lock = LeaderLock(location, PROJECTOR)
+        self.host_id = registry.host_id
+        self._registry = registry
+        self._lock = lock
         self._lead = lead
         self._activity = activity
         self._leading = False

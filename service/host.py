@@ -28,12 +28,11 @@ from adapters.config import DataPaths, Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.service_notify import ServiceNotifier
-from adapters.store import EventHistory, PostgresBackend
+from adapters.store import EventHistory
 from domain.errors import ValidationError
-from domain.host_commands import HostStatus
 from projections import queries
 from projections.alerts import alert_states
-from service.cluster import ClusterMember
+from service.cluster import PROJECTOR, ClusterMember
 from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime, backend_for
@@ -105,6 +104,7 @@ class Host:
         self._metrics: Any = None
         self.settings = settings or Settings(data_dir=root)
         self.runtime: Runtime | None = None
+        self.cluster: ClusterMember | None = None  # on a shared store
         self.server: ControlServer | None = None
         self.started = time.time()
         self._stop = threading.Event()
@@ -128,13 +128,14 @@ class Host:
                         "cloud metadata addresses directly (tests and labs only)")
         self._lock.acquire()
         try:
+            # the host's status has what only a host knows (uptime, lag, connections)
             self.runtime = Runtime.open(self.paths.root, settings=self.settings,
-                                        rate_limiter=self._limiter)
+                                        rate_limiter=self._limiter, status=self.status)
             self.runtime.committer.add_listener(self._committed)
             self._join_cluster(self.runtime)
-            self.runtime.start_sealing()  # and so does the audit chain
-            # the host's status has what only a host knows (uptime, lag, connections)
-            self.runtime.dispatcher.register({}, {HostStatus: lambda _c: self.status()})
+            cluster = self.cluster  # on a shared store, the projecting host seals
+            self.runtime.start_sealing(
+                None if cluster is None else lambda: cluster.leading)
             self.server = ControlServer(
                 self.paths.socket, self._handle, streams={"events:follow": self._follow},
                 max_connections=self.settings.control_max_connections,
@@ -159,15 +160,17 @@ class Host:
     def _join_cluster(self, rt: Runtime) -> None:
         """Start the projections: this host's alone (SQLite), or on a shared store those
         of whichever host holds the projector's lock (``service.cluster``)."""
-        if not isinstance(rt.store, PostgresBackend):
+        registry = rt.store.host_registry(self.settings.host_id)
+        lock = rt.store.leader_lock(PROJECTOR)
+        if registry is None or lock is None:  # not shared: this host projects
             rt.runner.start()  # projections follow commits in the background
             return
         member = ClusterMember(
-            rt.store.location, self.settings.host_id, rt.runner.set_active,
+            registry, lock, rt.runner.set_active,
             lambda: ask_or_none(lambda: {**rt.tracker.active().get(timeout=5),
                                          "checks": rt.creator_runner.active()}),
             lambda n: ask_or_none(lambda: rt.rotation.set_hosts(n).get(timeout=5)))
-        rt.cluster = member
+        self.cluster = member
         rt.runner.start(active=False)
         member.start()
         rt.follow_shared_state()
@@ -259,10 +262,10 @@ class Host:
             self._closing, self._closing_runtime = "closing the runtime", runtime
             self.runtime = None  # requests that still arrive are refused
             runtime.close(keep_tabs=True)  # open tabs resume at the next start
-        if runtime is not None and runtime.cluster is not None:
+        if self.cluster is not None:
             # last: a projecting host projects its own last events before it lets go
             self._closing, self._closing_runtime = "leaving the cluster", None
-            runtime.cluster.close()
+            self.cluster.close()
         self._lock.release()
 
     # --- requests --------------------------------------------------------------------------------
@@ -295,18 +298,18 @@ class Host:
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),
             "alerts": alerts, "courier": "delivering" if rt.courier.active else "idle",
             "store": rt.store.describe(),
-            **({"cluster": self._cluster_status(rt)} if rt.cluster is not None else {}),
+            **({"cluster": self._cluster_status(self.cluster)}
+               if self.cluster is not None else {}),
             "control": self._control_status(),
             "egress": self.settings.egress_status(),
         }
 
     @staticmethod
-    def _cluster_status(rt: Runtime) -> dict[str, Any]:
-        assert rt.cluster is not None
+    def _cluster_status(cluster: ClusterMember) -> dict[str, Any]:
         try:
-            return rt.cluster.status()
+            return cluster.status()
         except Exception as exc:  # the store is unreachable: say so, the rest still shows
-            return {"host_id": rt.cluster.host_id, "error": str(exc).splitlines()[0]}
+            return {"host_id": cluster.host_id, "error": str(exc).splitlines()[0]}
 
     def _control_status(self) -> dict[str, int]:
         server = self.server

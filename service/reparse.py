@@ -22,12 +22,11 @@ from actors.writer import EventWriter
 from adapters.evidence import EvidenceStore
 from adapters.serp import Engine, Engines, Gathered, SerpError
 from domain.errors import ConcurrencyError
+from domain.progress import Progress
 from domain.rank import Answer, SearchTask
 from domain.rank_commands import Reparse
 from domain.ranking import rank
 from projections.sql import Connection
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass

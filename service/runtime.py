@@ -36,12 +36,12 @@ from actors.rank_tracker import RankTrackerActor
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
 from actors.search_worker import RetryPolicy
+from actors.supervision import Supervision, install, uninstall
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.alerts import MailSender, WebhookSender
 from adapters.backup import create_backup
 from adapters.browser import BrowserEngine
-from adapters.cluster import LeaderLock
 from adapters.config import DataPaths, Settings
 from adapters.egress import EgressGuard
 from adapters.secrets import (
@@ -56,50 +56,35 @@ from adapters.serp import Engines
 from adapters.store import (
     AuditChain,
     EventStoreApp,
-    PostgresBackend,
     ShreddedEventError,
-    SQLiteBackend,
     StoreBackend,
     open_backend,
     signing_key,
 )
 from domain import privacy
-from domain.alert_commands import ALERT_COMMANDS
 from domain.creator import Creator
-from domain.creator_commands import CREATOR_COMMANDS
 from domain.errors import DatabaseError, SecurityError, ValidationError
-from domain.host_commands import HOST_COMMANDS, CreateBackup, HostStatus, Settle, Settled
+from domain.host_commands import CreateBackup
+from domain.progress import Progress
 from domain.projection_commands import (
-    PROJECTION_COMMANDS,
-    ProjectionStatus,
-    RebuildProjections,
     Rebuilt,
     ViewPosition,
 )
 from domain.rank import SearchTask
-from domain.rank_commands import RANK_COMMANDS
-from domain.results import Ack
 from domain.tab import Tab
-from domain.tab_commands import TAB_COMMANDS, RemoveProfile
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections import creators as creator_queries
 from projections import queries as proxy_queries
 from projections.alerts import alert_outbox
 from projections.rank import lease_text
-from projections.runner import Progress
 from projections.sql import Connection
-from service.alert_channels import AlertChannels
-from service.cluster import ClusterMember
-from service.creator_channels import CreatorChannels
 from service.dispatcher import Dispatcher
 from service.event_follow import follow_committed
-from service.rank_channels import RankChannels
+from service.handlers import Deps
 from service.rate_limit import RateLimiter
 from service.reparse import Reparser
 from service.shared_state import SharedStateFollower
 from service.status import runtime_status
-from service.supervision import Supervision, install, uninstall
-from service.tab_channels import TabChannels
 from service.views import SettledReads
 
 log = logging.getLogger(__name__)
@@ -223,8 +208,10 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
         claim_as: str | None = None,
+        status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.paths = paths
+        self._status = status
         self._claim_as = claim_as
         self.store = store
         self.master = master
@@ -246,7 +233,7 @@ class Runtime:
         self.committer.add_listener(self.runner.notify)
         self._sealing = threading.Event()
         self._sealer: threading.Thread | None = None
-        self.cluster: ClusterMember | None = None  # set by a host on a shared store
+        self._seal_now: Callable[[], bool] = lambda: True
         self.committer.start()
         # on a shared store, other hosts' proxy changes are followed from here on (read
         # before the actors load their state: what comes between is applied twice, no harm)
@@ -258,7 +245,7 @@ class Runtime:
         self.settings = settings or Settings(data_dir=paths.root)
         pool = self.pool
         changes = CandidateBox()
-        shared = isinstance(store, PostgresBackend)
+        shared = store.shared
         self.host_scope = self.settings.host_id if shared else None  # per-host journals
         self.rotation_ref = RotationActor.start(
             self.writer, lambda: pool.proxy_ids().get(), clock=clock, changes=changes,
@@ -269,26 +256,21 @@ class Runtime:
         self.egress = EgressGuard(self.settings.egress_policy())  # direct connections
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses, self.egress,
                                                  host=self.host_scope)
-        self.dispatcher = Dispatcher(self.pool, self.reader, self.settle, rate_limiter,
-                                     proxy_of(self.health_ref), self.settings, self.rotation,
-                                     max_cached_actors=max_proxy_actors,
-                                     supervision=self.supervision)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists,
                                                  self.egress, shared=shared)
         self.guard = proxy_of(self.guard_ref)
         self._engine: BrowserEngine | None = None
         self._tabs_ref: pykka.ActorRef[TabSupervisorActor] | None = None
         self._tabs_lock = threading.Lock()
-        channels = TabChannels(self.tabs, self.guard, self.reader, self.settle, self.settings)
-        self.dispatcher.register(TAB_COMMANDS, channels.handlers())
         self._start_automation(clock)
-        self.dispatcher.register(PROJECTION_COMMANDS,
-                                 {ProjectionStatus: lambda _c: self._view_positions()},
-                                 {RebuildProjections: self._rebuild})
-        self.dispatcher.register({}, {RemoveProfile: self._remove_profile})
-        self.dispatcher.register(HOST_COMMANDS, {
-            HostStatus: lambda _c: runtime_status(self), Settle: lambda _c: self._settled(),
-            CreateBackup: self._backup})
+        self.dispatcher = Dispatcher(Deps(
+            settings=self.settings, reads=SettledReads(self.reader, self.settle), ops=self,
+            pool=self.pool, rotation=self.rotation, health=proxy_of(self.health_ref),
+            guard=self.guard, tabs=self.tabs, tracker=self.tracker, scheduler=self.scheduler,
+            creators=self.creators, creator_runner=self.creator_runner,
+            alert_rules=self.alert_rules, courier=self.courier, evidence=self.evidence,
+            reparser=self.reparser, max_cached_actors=max_proxy_actors),
+            rate_limiter, self.supervision)
         self._await_started(self.pool_ref, self.rotation_ref, self.health_ref, self.guard_ref,
                             self.tracker_ref, self.scheduler_ref)
         log.info("runtime open on %s, store %s (master key from %s)", paths.root,
@@ -311,27 +293,21 @@ class Runtime:
                                 self._settled_query(rank_queries.unfinished_of, origin)))
         self.tracker = proxy_of(self.tracker_ref)
         self.creators_ref = CreatorWatchActor.start(
-            self.writer, self._creator_ids, shared=isinstance(self.store, PostgresBackend))
+            self.writer, self._creator_ids, shared=self.store.shared)
         self.creators = proxy_of(self.creators_ref)
         check = CreatorCheck(self.tabs, RetryPolicy.from_settings(settings))
         self.creator_runner = CreatorRunner(
             check, self.creators, settings.egress_policy(), settings.search_concurrency,
             self.writer, self._claims(clock, creator_queries.claimable_checks),
-            busy=None if not isinstance(self.store, PostgresBackend) else
+            busy=None if not self.store.shared else
             lambda: self._settled_query(creator_queries.creators_being_checked))
-        self.dispatcher.register(CREATOR_COMMANDS, CreatorChannels(
-            self.creators, self.reader, self.settle, self.creator_runner,
-            settings.egress_policy()).handlers())
         self.scheduler_ref = SchedulerActor.start(
             self.writer, self.tracker, self._schedule_ids, clock, self.creator_runner,
-            shared=isinstance(self.store, PostgresBackend))
+            shared=self.store.shared)
         self.scheduler = proxy_of(self.scheduler_ref)
-        reparser = Reparser(self.writer, self.evidence,
-                            Engines(settings.engines_dir, settings.engine_urls), self.reader,
-                            self.settle)
-        automation = RankChannels(self.tracker, self.scheduler, self.reader, self.settle,
-                                  self.evidence, reparser)
-        self.dispatcher.register(RANK_COMMANDS, automation.handlers(), automation.progressive())
+        self.reparser = Reparser(self.writer, self.evidence,
+                                 Engines(settings.engines_dir, settings.engine_urls),
+                                 self.reader, self.settle)
         self._start_alerts(clock)
 
     def _claims(self, clock: Callable[[], float],
@@ -340,7 +316,7 @@ class Runtime:
         """How this process claims tasks of one kind (searches, creator checks) when hosts
         share the store (None alone): ``claimable`` reads the candidates from the views;
         ``pending``: see ``Claims``."""
-        if not isinstance(self.store, PostgresBackend):
+        if not self.store.shared:
             return None
 
         def candidates(host_id: str, now: datetime, limit: int) -> list[str]:
@@ -361,8 +337,8 @@ class Runtime:
         settings = self.settings
         self.alert_rules_ref = AlertRulesActor.start(
             self.writer, self.keystore, self._alert_rule_ids, settings.egress_policy(),
-            shared=isinstance(self.store, PostgresBackend))
-        rules = proxy_of(self.alert_rules_ref)
+            shared=self.store.shared)
+        self.alert_rules = rules = proxy_of(self.alert_rules_ref)
         reads = SettledReads(self.reader, self.settle)
         self.courier = AlertCourier(
             self.writer, rules, outbox=lambda: reads.query(alert_outbox, OUTBOX_BATCH),
@@ -373,14 +349,12 @@ class Runtime:
                                          lambda: rules.mail_server().get(timeout=60))},
             policy=DeliveryPolicy(settings.alert_attempts, settings.alert_retry_initial,
                                   settings.alert_retry_max),
-            lock=(LeaderLock(self.store.location, "alert-courier")
-                  if isinstance(self.store, PostgresBackend)  # one courier per cluster
-                  else FileLock(self.paths.alerts_lock)), clock=clock,
+            # one courier per cluster (a shared store's lock), else per data dir
+            lock=(self.store.leader_lock("alert-courier")
+                  or FileLock(self.paths.alerts_lock)), clock=clock,
             sources=(lambda: self.app.recorder.max_notification_id() or 0,
                      self._alert_sources_after))
         self.committer.add_topic_listener(frozenset(ALERT_SOURCES), self.courier.committed)
-        self.dispatcher.register(ALERT_COMMANDS, AlertChannels(
-            rules, self.courier, self.reader, self.settle).handlers())
 
     def _alert_sources_after(self, position: int) -> bool:
         """Whether an event alert rules watch was committed after ``position`` (by any
@@ -398,40 +372,44 @@ class Runtime:
         return [str(i) for i in self.app.originators("Creator.CreatorAdded",
                                                      ["Creator.CreatorRemoved"])]
 
-    def _remove_profile(self, command: RemoveProfile) -> Ack:
-        """Remove a profile unless a schedule or an open tab uses it (say which)."""
-        users = [f"schedule {n!r}" for n in
-                 self.scheduler.using_profile(command.profile).get(timeout=60)]
-        if self._tabs_ref is not None:  # no supervisor yet: no open tab in this process
-            users += [f"tab {t}" for t in self.tabs().tabs_with_profile(
-                str(privacy.profile_id(command.profile))).get(timeout=60)]
-        if users:
-            raise ValidationError(f"profile {command.profile!r} is in use by "
-                                  f"{', '.join(users[:5])}{' ...' if len(users) > 5 else ''}"
-                                  ": remove or change those first", field="profile")
-        removed: Ack = self.guard.remove(command.profile).get(timeout=60)
-        return removed
+    # --- what handlers ask of the process (service.handlers.ProcessOps) -----------------
 
-    def _settled(self) -> Settled:
+    def status(self) -> dict[str, Any]:
+        """The ``host:status`` reply: the host's when a host opened this runtime, else what
+        a runtime opened without a host sees."""
+        return self._status() if self._status is not None else runtime_status(self)
+
+    def settled(self) -> int:
+        """Bring the views to the store head; that head."""
         self.settle()
-        return Settled(position=self.app.recorder.max_notification_id() or 0)
+        return self.app.recorder.max_notification_id() or 0
 
-    def _backup(self, command: CreateBackup) -> dict[str, Any]:
-        if not isinstance(self.store, SQLiteBackend):
+    def tabs_open_with(self, profile: str) -> list[str]:
+        """Open tabs of this process using ``profile`` (none before the first tab)."""
+        if self._tabs_ref is None:  # no supervisor yet: no open tab in this process
+            return []
+        found: list[str] = self.tabs().tabs_with_profile(
+            str(privacy.profile_id(profile))).get(timeout=60)
+        return found
+
+    def backup(self, command: CreateBackup) -> dict[str, Any]:
+        """Copy the data dir's files, consistent, while commits wait (SQLite only)."""
+        if not self.store.on_files:
             raise ValidationError(f"the store is {self.store.describe()}: back it up with "
                                   "pg_dump, the master key apart and a `vipb audit "
                                   "checkpoint` (README: several hosts)", field="store")
         return create_backup(self.paths.root, Path(command.dest),
                              include_key=command.include_key, pause=self.committer.paused())
 
-    def _view_positions(self) -> list[ViewPosition]:
+    def view_positions(self) -> list[ViewPosition]:
+        """Each view's position, head and lag."""
         return [ViewPosition(view=s.view, position=s.position, head=s.head, lag=s.lag,
                              skipped=s.skipped) for s in self.runner.status()]
 
-    def _rebuild(self, command: RebuildProjections, progress: Progress | None) -> Rebuilt:
-        views = list(command.views) if command.views else None
+    def rebuild(self, views: list[str] | None, progress: Progress | None) -> Rebuilt:
+        """Rebuild the named views (all when None) from the event store."""
         replayed = self.runner.rebuild(views, progress)
-        return Rebuilt(replayed=replayed, views=self._view_positions())
+        return Rebuilt(replayed=replayed, views=self.view_positions())
 
     def _schedule_ids(self) -> list[str]:
         """Schedules not removed, from the event store (the scheduler loads each)."""
@@ -441,7 +419,7 @@ class Runtime:
     def follow_shared_state(self) -> SharedStateFollower | None:
         """On a shared store: follow the proxy, breaker and strategy changes other hosts
         record (a host does this at start). None on SQLite: nobody else writes."""
-        if not isinstance(self.store, PostgresBackend):
+        if not self.store.shared:
             return None
         if self.shared_state is None:
             self.shared_state = SharedStateFollower(
@@ -483,17 +461,21 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
         claim_as: str | None = None,
+        status: Callable[[], dict[str, Any]] | None = None,
         _allow_uninitialized: bool = False,
     ) -> Runtime:
         """Open an initialised data dir (see ``initialize``). ``claim_as``: the name this
-        process claims search tasks under on a shared store (default: the host id)."""
+        process claims search tasks under on a shared store (default: the host id);
+        ``status``: what ``host:status`` replies (a host's own report; default: the
+        runtime's)."""
         settings = settings or Settings(data_dir=root)
         store = backend_for(root, settings)
         if not _allow_uninitialized and not store.is_initialized():
             raise NotInitializedError(root)
         master = master or master_key_for(root, store)
         return cls(DataPaths(root), store, master, views or [v() for v in ALL_VIEWS],
-                   batch_size, rate_limiter, settings, clock, max_proxy_actors, claim_as)
+                   batch_size, rate_limiter, settings, clock, max_proxy_actors, claim_as,
+                   status)
 
     @property
     def engine(self) -> BrowserEngine:
@@ -544,11 +526,14 @@ class Runtime:
         with closing(self.store.connect_read_only()) as conn:
             yield conn
 
-    def start_sealing(self) -> None:
+    def start_sealing(self, when: Callable[[], bool] | None = None) -> None:
         """Seal new events into the audit chain in the background, soon after each commit
-        (the host does this; an in-process runtime seals when it closes)."""
+        (the host does this; an in-process runtime seals when it closes). ``when()``: seal
+        now? (on a shared store, only the projecting host seals)."""
         if self._sealer is not None:
             return
+        if when is not None:
+            self._seal_now = when
         # the chain in force goes on record now (a store with events) or when this runtime
         # closes; never from the sealing thread, so commits stay where commands put them
         self.auditor.ensure_recorded()
@@ -560,8 +545,8 @@ class Runtime:
         while not getattr(self, "_closed", False):
             self._sealing.wait(1.0)
             self._sealing.clear()
-            if self.cluster is not None and not self.cluster.leading:
-                continue  # the projecting host seals
+            if not self._seal_now():
+                continue  # e.g. on a shared store, the projecting host seals
             try:
                 self.auditor.seal()
                 self.auditor.log_checkpoint(self.settings.audit_checkpoint_interval)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from tests.servers import http_server
-from tests.sites import CANVAS_DRAWING
+from scripts.fixtures.servers import http_server
+from scripts.fixtures.sites import CANVAS_DRAWING
 
 # The probe every realm runs. Fingerprinting libraries read these same values; the lie checks
 # are the ones such libraries use to spot patched functions (CreepJS's "lies").

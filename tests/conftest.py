@@ -9,11 +9,11 @@ from pathlib import Path
 import pykka
 import pytest
 
+from scripts.fixtures.serp_site import SerpSite, serp_site
+from scripts.fixtures.servers import WebhookReceiver, webhook_receiver
 from service.runtime import Runtime, initialize
 from tests.helpers import Cli, cli_runner
 from tests.pg import WHY_MISSING, PgCluster, find_bin_dir
-from tests.serp_site import SerpSite, serp_site
-from tests.servers import WebhookReceiver, webhook_receiver
 
 
 @pytest.fixture(autouse=True)

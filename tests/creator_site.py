@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tests.servers import http_server
+from scripts.fixtures.servers import http_server
 
 
 @dataclass

@@ -2,8 +2,9 @@
 imports another test module or a conftest): read-model dumps, commands, channel calls on a
 runtime, the CLI in a subprocess, Chromium detection, address strategies, PNG decoding.
 
-Local servers and sites live in ``tests.servers``, ``tests.sites``, ``tests.serp_site`` and
-``tests.coherence_site``; running hosts in ``tests.hosts``."""
+Local servers and sites live in ``scripts.fixtures`` (``servers``, ``sites``,
+``serp_site``; the demo and benchmarks use them too) and ``tests.coherence_site``;
+running hosts in ``tests.hosts``."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def files_containing(root: Path, needle: bytes) -> list[str]:
 # --- the CLI in a subprocess -----------------------------------------------------------------
 
 SCRIPT = Path(sys.executable).parent / "vipb"
-ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "adapters.cli.main"]
+ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "entrypoints.cli.main"]
 
 
 class Result:

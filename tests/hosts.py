@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 
 from adapters.config import DataPaths
+from scripts.fixtures.servers import LineLog
 from tests.helpers import ENTRY
-from tests.servers import LineLog
 
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0

@@ -26,10 +26,10 @@ from adapters.proxycheck._http import DroppedResponse, GarbageResponse, HttpResp
 from domain.egress import EgressPolicy
 from domain.endpoints import host_port
 from domain.health import Anonymity, Failure, HealthReport
+from domain.progress import Progress
 
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "via", "x-proxy-id",
                       "client-ip", "x-client-ip")
-Progress = Callable[[int, int], None]
 OnResult = Callable[[str, HealthReport], None]
 
 

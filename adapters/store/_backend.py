@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 
+from adapters.cluster import HostRegistry, LeaderLock
 from adapters.config import DataPaths
 from adapters.evidence import EvidenceStore, Retention
 from adapters.secrets import DataKeyStore
@@ -31,9 +32,21 @@ from projections.sql import Connection
 
 
 class StoreBackend(ABC):
-    """Opens the parts of one store."""
+    """Opens the parts of one store, and says what it can do: callers ask ``shared``,
+    ``on_files``, ``leader_lock`` and ``host_registry`` rather than test its type."""
 
     kind: str
+    shared = False  # several hosts may write this store at once
+    on_files = False  # the store is files in the data dir (a backup copies them)
+
+    def leader_lock(self, name: str) -> LeaderLock | None:
+        """A lock on job ``name`` that one host of all sharing the store holds at a time;
+        None when the store is not shared (a lock file in the data dir serves)."""
+        return None
+
+    def host_registry(self, host_id: str) -> HostRegistry | None:
+        """Where hosts sharing the store say they are alive; None when not shared."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:
@@ -90,6 +103,7 @@ class SQLiteBackend(StoreBackend):
     (each mode 0600)."""
 
     kind = "sqlite"
+    on_files = True
 
     def __init__(self, paths: DataPaths) -> None:
         self.paths = paths
@@ -165,9 +179,18 @@ class PostgresBackend(StoreBackend):
     ``vipb_views`` and ``vipb_cluster`` (prefix set by ``?schema=``)."""
 
     kind = "postgresql"
+    shared = True
 
     def __init__(self, location: PgLocation) -> None:
         self.location = location
+
+    def leader_lock(self, name: str) -> LeaderLock:
+        """A PostgreSQL advisory lock named ``name``."""
+        return LeaderLock(self.location, name)
+
+    def host_registry(self, host_id: str) -> HostRegistry:
+        """The hosts table of the shared database."""
+        return HostRegistry(self.location, host_id)
 
     def describe(self) -> str:
         return self.location.display()

@@ -26,8 +26,8 @@ os.environ.setdefault("VIPB_KEYRING", "off")
 from adapters.config import Settings
 from domain.commands import AddProxy, ValidateProxy
 from domain.parsing import parse_command
+from scripts.fixtures.servers import echo_server_process, pproxy
 from service.runtime import Runtime, initialize
-from tests.servers import echo_server_process, pproxy
 
 
 async def baseline(ports: list[int], entries: int, url: str, concurrency: int) -> float:

@@ -31,9 +31,9 @@ os.environ.setdefault("VIPB_KEYRING", "off")
 from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
 from adapters.serp import Engines
+from scripts.fixtures.serp_site import SerpSite, serp_site
+from scripts.fixtures.servers import pproxy
 from service.runtime import Runtime, initialize
-from tests.serp_site import SerpSite, serp_site
-from tests.servers import pproxy
 
 from .tabs import profile_geometry
 

@@ -30,9 +30,9 @@ os.environ.setdefault("VIPB_KEYRING", "off")
 
 from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
+from scripts.fixtures.servers import pproxy
+from scripts.fixtures.sites import local_site
 from service.runtime import Runtime, initialize
-from tests.servers import pproxy
-from tests.sites import local_site
 
 PAGES = ("/frame.html", "/probe.html")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pykka
 import pytest
 
+from scripts.fixtures.sites import Site, local_site
 from service.runtime import Runtime
 from tests.helpers import HAVE_CHROMIUM, open_runtime
-from tests.sites import Site, local_site
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

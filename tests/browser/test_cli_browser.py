@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from scripts.fixtures.servers import free_port, pproxy
+from scripts.fixtures.sites import Site
 from tests.helpers import Cli
-from tests.servers import free_port, pproxy
-from tests.sites import Site
 
 LOCAL = {"VIPB_ALLOW_PRIVATE_TARGETS": "1"}
 

@@ -15,9 +15,9 @@ from adapters.browser import FONT_PACKAGES, missing_fonts
 from domain.fingerprint import chromium_brands
 from domain.locales import accept_language
 from domain.webgl import webgl_backend
+from scripts.fixtures.servers import tinyproxy
 from tests.coherence_site import CoherenceSite, coherence_site
 from tests.helpers import call
-from tests.servers import tinyproxy
 
 # Every kind of realm a page can start. Worker scripts get the guard from the browser-wide
 # interception, which finds the tab by the target (a worker's worker, a cross-site iframe's

@@ -14,10 +14,10 @@ from typing import Any
 import pykka
 import pytest
 
+from scripts.fixtures.servers import free_port
 from service.runtime import Runtime
 from tests.creator_site import Profile, serve_creator
 from tests.helpers import call, open_runtime, refuse
-from tests.servers import free_port
 
 
 @pytest.fixture

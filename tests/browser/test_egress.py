@@ -17,9 +17,9 @@ import pykka
 import pytest
 
 from adapters.egress import Resolver
+from scripts.fixtures.servers import LineLog, LoopbackServer, free_port
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
-from tests.servers import LineLog, LoopbackServer, free_port
 
 Recorder = LineLog  # the paths one server was asked for, with a wait on them
 

@@ -16,8 +16,8 @@ from typing import ClassVar
 import pytest
 
 from adapters.evidence import for_reading, for_viewing
+from scripts.fixtures.servers import http_server
 from tests.helpers import chromium_page
-from tests.servers import http_server
 
 
 class _Attacker(BaseHTTPRequestHandler):

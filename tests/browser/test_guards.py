@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
+from scripts.fixtures.servers import pproxy, tinyproxy
+from scripts.fixtures.sites import Site
 from tests.helpers import call, evaluate, open_runtime
-from tests.servers import pproxy, tinyproxy
-from tests.sites import Site
 
 _IP = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\b", re.I)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scripts.fixtures.sites import Site
 from service.runtime import Runtime
 from tests.helpers import call, evaluate
-from tests.sites import Site
 
 # CreepJS's known-answer test: a 2x2 canvas, black, with a white arc over one corner. On so
 # small a canvas every pixel is beside an edge; real browsers give one of a few known values.

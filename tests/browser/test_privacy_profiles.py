@@ -8,8 +8,8 @@ from pathlib import Path
 import pykka
 import pytest
 
+from scripts.fixtures.sites import Site
 from tests.helpers import FRAME_PROBE, call, evaluate, open_runtime, png_pixels, refuse
-from tests.sites import Site
 
 
 def _probes(rt, tab_id: str) -> tuple[dict, dict, dict]:
@@ -165,7 +165,7 @@ def test_service_and_shared_workers_run_guarded_and_blocked_like_the_page(
 
 
 def test_locale_and_timezone_follow_the_proxy_country(browser_runtime, site: Site) -> None:
-    from tests.servers import pproxy
+    from scripts.fixtures.servers import pproxy
 
     rt = browser_runtime
     call(rt, "privacy:set-fingerprint", profile="roaming", seed=21, follow_proxy_country=True)

@@ -13,9 +13,9 @@ import pykka
 import pytest
 
 from adapters.store import EventHistory
+from scripts.fixtures.servers import geo_echo_server, pproxy
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
-from tests.servers import geo_echo_server, pproxy
 
 
 @pytest.fixture

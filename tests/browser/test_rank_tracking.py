@@ -16,10 +16,10 @@ import pytest
 
 from adapters.store import EventHistory
 from domain.privacy import profile_id
+from scripts.fixtures.serp_site import SerpSite
+from scripts.fixtures.servers import pproxy, tcp_server
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
-from tests.serp_site import SerpSite
-from tests.servers import pproxy, tcp_server
 
 TABLES = VIEW_TABLES + RANK_TABLES
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from scripts.fixtures.servers import upload_server
 from service.runtime import Runtime
 from tests.helpers import call, evaluate
-from tests.servers import upload_server
 
 # A body of ``size`` bytes made from ``seed``, sent as the page's script says; resolves to
 # [what the server saw, the SHA-256 the page computed of what it sent].

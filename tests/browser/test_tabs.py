@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.store import EventHistory
+from scripts.fixtures.servers import echo_server, have, microsocks, pproxy, tinyproxy
+from scripts.fixtures.sites import Site
 from service.runtime import EventReader
 from tests.helpers import call, evaluate, refuse
-from tests.servers import echo_server, have, microsocks, pproxy, tinyproxy
-from tests.sites import Site
 
 needs_debian_servers = pytest.mark.skipif(
     not (have("microsocks") and have("tinyproxy")), reason="microsocks/tinyproxy not installed")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scripts.fixtures.servers import webhook_receiver
 from tests.helpers import Cli, files_containing
-from tests.servers import webhook_receiver
 
 SECRET = "a-webhook-secret-of-32-characters"
 TOKEN = "hook-token-5b1c"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from scripts.fixtures.serp_site import SerpSite
+from scripts.fixtures.servers import WebhookReceiver
 from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.hosts import RunningHost
-from tests.serp_site import SerpSite
-from tests.servers import WebhookReceiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),

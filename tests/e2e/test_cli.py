@@ -219,7 +219,7 @@ def test_query_events_and_projections(ready: Cli) -> None:
 
 
 def test_validate_through_real_proxies(ready: Cli) -> None:
-    from tests.servers import echo_server, free_port, pproxy
+    from scripts.fixtures.servers import echo_server, free_port, pproxy
 
     with echo_server() as url, pproxy("socks5", "eve", SECRET) as proxy:
         ok = ready("proxy", "add", f"socks5://eve:{SECRET}@127.0.0.1:{proxy.port}", "--json")

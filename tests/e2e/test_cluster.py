@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from adapters.cli.remote import RemoteCommands
 from adapters.config import DataPaths
 from adapters.control import ControlClient
 from adapters.secrets import KEY_FILE
 from domain.creator_commands import AddCreator
 from domain.rank_commands import AddDomain, AddKeyword
+from entrypoints.cli.remote import RemoteCommands
 from projections.view import event_name
+from scripts.fixtures.serp_site import serp_site
 from service.runtime import EventReader
 from tests.creator_site import serve_creator
 from tests.helpers import HAVE_CHROMIUM, Cli, cli_runner
 from tests.hosts import RunningHost
-from tests.serp_site import serp_site
 
 KEYWORDS = 200
 CREATORS = 12

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from scripts.fixtures.servers import echo_server, free_port, geo_echo_server, pproxy
 from tests.helpers import HAVE_CHROMIUM, Cli
-from tests.servers import echo_server, free_port, geo_echo_server, pproxy
 
 pytestmark = pytest.mark.skipif(not HAVE_CHROMIUM and not os.environ.get("CI"),
                                 reason="no Chromium (apt-get install chromium)")

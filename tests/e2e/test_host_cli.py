@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from adapters.control import ControlClient, HostUnavailable
+from scripts.fixtures.servers import echo_server, free_port, tcp_server
 from service.runtime import EventReader
 from tests.helpers import Cli
 from tests.hosts import RunningHost
 from tests.load import cpu_load
-from tests.servers import echo_server, free_port, tcp_server
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from adapters.cli.remote import RemoteCommands
 from adapters.config import DataPaths
 from adapters.control import ControlClient
+from entrypoints.cli.remote import RemoteCommands
+from scripts.fixtures.serp_site import SerpSite
 from tests.helpers import HAVE_CHROMIUM, Cli
 from tests.hosts import RunningHost
-from tests.serp_site import SerpSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),

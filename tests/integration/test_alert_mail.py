@@ -14,9 +14,9 @@ from typing import Any
 import pykka
 import pytest
 
+from scripts.fixtures.servers import loopback_tls, smtp_server
 from service.runtime import Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
-from tests.servers import loopback_tls, smtp_server
 
 PASSWORD = "mail-pass-1234"
 FAST = {"alert_retry_initial": 0.0, "alert_retry_max": 0.0, "alert_attempts": 2}

@@ -19,10 +19,10 @@ import pytest
 
 from adapters.config import Settings
 from domain.creator import Creator
+from scripts.fixtures.servers import WebhookReceiver, free_port, webhook_receiver
 from service.runtime import EventReader, Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
 from tests.pg import BOTH_STORES
-from tests.servers import WebhookReceiver, free_port, webhook_receiver
 
 SECRET = "correct-horse-battery-staple-42"
 TOKEN = "T0KEN-in-the-path-9f8e7d"

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.cli.remote import raise_error
 from domain.errors import (
     DuplicateProxyError,
     ProxyNotFoundError,
     RateLimitError,
     ValidationError,
 )
+from entrypoints.cli.remote import raise_error
 from service.rate_limit import RateLimiter
 from service.runtime import Runtime
 from tests.pg import BOTH_STORES

@@ -13,10 +13,10 @@ import pytest
 
 from adapters.config import Settings
 from adapters.control import ControlClient
+from scripts.fixtures.servers import echo_server
 from service.host import Host
 from service.rate_limit import RateLimiter
 from tests.load import cpu_load
-from tests.servers import echo_server
 
 PROXIES = 60
 

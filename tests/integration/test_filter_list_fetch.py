@@ -16,7 +16,7 @@ from adapters.browser._blocker import MAX_LIST_BYTES
 from adapters.egress import EgressGuard
 from domain.egress import EgressPolicy
 from domain.errors import ValidationError
-from tests.servers import http_server
+from scripts.fixtures.servers import http_server
 
 LIST = "||tracker.example^\n||ads.example^$third-party\n"
 TARGET: dict[str, str] = {}

@@ -275,7 +275,7 @@ def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> N
 def test_metrics_on_loopback(data_dir: Path) -> None:
     import urllib.request
 
-    from tests.servers import free_port
+    from scripts.fixtures.servers import free_port
 
     port = free_port()
     h = Host(data_dir, Settings(data_dir=data_dir), metrics_port=port)

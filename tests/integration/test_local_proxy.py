@@ -22,7 +22,7 @@ import pytest
 
 from adapters.egress import EgressGuard, LocalProxy, direct
 from domain.egress import EgressPolicy
-from tests.servers import UPLOAD_DOWNLOAD_BYTE, tcp_server, upload_server
+from scripts.fixtures.servers import UPLOAD_DOWNLOAD_BYTE, tcp_server, upload_server
 
 NOBODY = 65534
 

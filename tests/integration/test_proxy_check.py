@@ -13,7 +13,7 @@ from adapters.egress import EgressGuard, Resolver
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
 from domain.egress import EgressPolicy
 from domain.health import Anonymity, Failure
-from tests.servers import (
+from scripts.fixtures.servers import (
     echo_server,
     forwarding_echo,
     free_port,

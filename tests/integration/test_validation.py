@@ -15,9 +15,9 @@ from adapters.config import Settings
 from adapters.store import EventHistory
 from domain.commands import UpdateProxy, ValidateProxy
 from domain.parsing import parse_command
+from scripts.fixtures.servers import echo_server, free_port, http_server, pproxy
 from service.runtime import Runtime
 from tests.helpers import add_cmd
-from tests.servers import echo_server, free_port, http_server, pproxy
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 from rich.console import Console
 
-from adapters.cli import output
+from entrypoints.cli import output
 
 
 class _Terminal(io.StringIO):

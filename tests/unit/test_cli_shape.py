@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer
 
-from adapters.cli.main import app
+from entrypoints.cli.main import app
 
 # commands that print nothing a script would parse
 NO_OUTPUT = {("host", "run")}

@@ -14,7 +14,7 @@ import typer
 # typer vendors click (0.29): its usage errors and parser state live there
 from typer._click.exceptions import UsageError
 
-from adapters.cli.main import app
+from entrypoints.cli.main import app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ROOT = typer.main.get_command(app)

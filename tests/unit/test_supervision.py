@@ -11,8 +11,8 @@ import pykka
 import pytest
 
 from actors.base import VipbActor
+from actors.supervision import Supervision, install, uninstall
 from adapters.store import CorruptEventError
-from service.supervision import Supervision, install, uninstall
 
 AGGREGATE = uuid4()
 

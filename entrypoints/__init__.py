@@ -1,0 +1,1 @@
+"""Entry points: the ``vipb`` command line, above the service layer (docs/design.md)."""

@@ -1,0 +1,49 @@
+"""``vipb events ...``: read the event log itself (audit), credentials masked."""
+
+from __future__ import annotations
+
+import typer
+
+from adapters.store import EventHistory, parse_since
+from entrypoints.cli.context import state
+from entrypoints.cli.formats import tabular
+from entrypoints.cli.output import emit
+
+app = typer.Typer(help="Read the event log (the source of truth).", no_args_is_help=True)
+
+LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "note"]
+
+
+@app.command("log")
+@tabular
+def log(
+    ctx: typer.Context,
+    aggregate: str | None = typer.Option(None, "--aggregate", "-a",
+                                         help="Only events of this aggregate (id or prefix)."),
+    since: str | None = typer.Option(None, help="Only events at or after this time "
+                                                "(ISO 8601 or 30m, 2h, 7d)."),
+    limit: int = typer.Option(50, min=1, max=1_000_000, help="The last N matching events."),
+    as_json: bool = typer.Option(False, "--json", help="Print the events (with data) as JSON."),
+) -> None:
+    """List the last events, oldest first; shredded events show as unreadable.
+
+    Example: vipb events log --aggregate 3f2a --since 2h
+    """
+    history = EventHistory(state(ctx).event_app())
+    entries = history.log(aggregate, parse_since(since) if since else None, limit)
+    emit(entries, as_json, LOG_COLUMNS, title="events")
+
+
+@app.command("show")
+@tabular
+def show(
+    ctx: typer.Context,
+    notification_id: int = typer.Argument(..., metavar="N", min=1, max=2**63 - 1,
+                                          help="Notification id (`vipb events log` shows them)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the event as JSON."),
+) -> None:
+    """Show one event with its data (credentials masked).
+
+    Example: vipb events show 42
+    """
+    emit(EventHistory(state(ctx).event_app()).show(notification_id), as_json)

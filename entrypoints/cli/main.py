@@ -1,0 +1,173 @@
+"""Entry point of ``vipb``: the root command, ``init``, and error handling for all commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+import typer
+
+from adapters.config import DataPaths
+from domain.errors import BaseError
+from entrypoints.cli import (
+    alert_cmds,
+    audit_cmds,
+    backup_cmds,
+    browser_cmds,
+    config_cmds,
+    creator_cmds,
+    doctor_cmds,
+    events_cmds,
+    host_cmds,
+    projection_cmds,
+    proxy_cmds,
+    query_cmds,
+    rank_cmds,
+    report_cmds,
+    rotation_cmds,
+)
+from entrypoints.cli.context import CliState, state
+from entrypoints.cli.output import emit, fail
+from service.runtime import initialize
+
+try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer on the public click package
+    from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
+
+app = typer.Typer(
+    name="vipb",
+    help="vipb: proxy pools, real-Chromium tabs and rank tracking, every action on record.\n\n"
+    "Example: vipb init && vipb proxy add socks5://user:pass@10.0.0.7:1080",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(proxy_cmds.app, name="proxy")
+app.add_typer(rotation_cmds.app, name="rotation")
+app.add_typer(events_cmds.app, name="events")
+app.add_typer(projection_cmds.app, name="projections")
+app.add_typer(browser_cmds.tab_app, name="tab")
+app.add_typer(browser_cmds.privacy_app, name="privacy")
+app.add_typer(browser_cmds.session_app, name="session")
+app.add_typer(host_cmds.app, name="host")
+app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(backup_cmds.app, name="backup")
+app.add_typer(rank_cmds.app, name="rank")
+app.add_typer(rank_cmds.schedule_app, name="schedule")
+app.add_typer(config_cmds.app, name="config")
+app.add_typer(creator_cmds.app, name="creator")
+app.add_typer(alert_cmds.app, name="alert")
+events_cmds.app.command("replay")(audit_cmds.replay_cmd)
+app.command("status")(host_cmds.status)
+events_cmds.app.command("follow")(host_cmds.follow)
+app.command("query")(query_cmds.query)
+app.command("doctor")(doctor_cmds.doctor)
+rank_cmds.app.command("report")(report_cmds.report)
+rank_cmds.app.command("chart")(report_cmds.chart)
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"vipb {package_version('virtual-ip-browser')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir",
+        help="Data directory (else VIPB_DATA_DIR, vipb.toml's data_dir, or the per-user "
+             "data dir, e.g. ~/.local/share/vipb).",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print vipb's version and exit."),
+) -> None:
+    """Global options."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:  # an actor's death is reported in one line (and by `vipb status`)
+        logging.getLogger("pykka").setLevel(logging.CRITICAL)
+    cli_state = CliState(data_dir_flag=data_dir)
+    ctx.obj = cli_state
+    ctx.call_on_close(cli_state.close)
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Create the data dir, the master key (if no key source has one) and the databases.
+
+    Safe to run again. Example: vipb --data-dir ./data init
+    """
+    cli_state = state(ctx)
+    root_dir = cli_state.data_dir
+    master, created = initialize(root_dir, cli_state.settings)
+    store = cli_state.store()
+    paths = DataPaths(root_dir)
+    on_files = store.on_files
+    emit(
+        {
+            "data_dir": str(root_dir),
+            "created": created,
+            "master_key_source": master.source,
+            "event_store": str(paths.events) if on_files else store.describe(),
+            "read_models": str(paths.views) if on_files else store.describe(),
+        },
+        as_json,
+    )
+
+
+def _usage_error(exc: UsageError) -> None:
+    """A usage error as one line naming the option and the reason, then exit 2 (no box)."""
+    if isinstance(exc, NoArgsIsHelpError) and exc.ctx is not None:
+        typer.echo(exc.ctx.get_help(), err=True)  # `vipb proxy` alone: its help, as before
+        sys.exit(2)
+    where = exc.ctx.command_path if exc.ctx is not None else "vipb"
+    message = " ".join(exc.format_message().split())  # click wraps long choices lists
+    fail(f"{message} (see `{where} --help`)")
+    sys.exit(2)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the app; expected errors become one line and an exit code.
+
+    Usage errors (a bad option value, an unknown option, a missing argument) are one line
+    and exit 2, like validation errors: click runs outside its standalone mode so the boxed
+    multi-line rendering never reaches the terminal.
+    """
+    try:
+        code = app(args=argv, prog_name="vipb", standalone_mode=False)
+    except UsageError as exc:
+        _usage_error(exc)
+    except typer.Abort:
+        fail("aborted")
+        sys.exit(1)
+    except BaseError as exc:
+        fail(exc.message)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("VIPB_DEBUG"):
+            raise
+        fail(f"internal error: {type(exc).__name__}: {exc} (set VIPB_DEBUG=1 for a traceback)")
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,194 @@
+"""``vipb rank report`` and ``vipb rank chart``: positions over a period as a table, CSV,
+JSON or one self-contained HTML file, and one keyword's chart as SVG or PNG."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from adapters.reports import (
+    chart_png,
+    chart_svg,
+    html_report,
+    latest_text,
+    search_label,
+    series_of,
+)
+from adapters.store import parse_since
+from domain.creator_commands import ListCreators
+from domain.errors import ValidationError
+from domain.parsing import parse_command
+from domain.rank_commands import GetEvidence, GetReport
+from entrypoints.cli.context import state
+from entrypoints.cli.formats import csv_text
+from entrypoints.cli.output import emit, exit_not_done
+from entrypoints.cli.rank_cmds import where_from
+
+SUMMARY = ["keyword", "engine", "country", "location", "language", "device", "domain",
+           "latest", "previous", "best", "change", "first_seen", "last_searched",
+           "exit_country", "revised", "features", "task_id"]
+FORMATS = ("table", "csv", "json", "html")
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """The report's filters, as given on the command line."""
+
+    domain: str | None
+    keyword: str | None
+    engine: str | None
+    country: str | None
+    device: str | None
+    location: str | None
+
+
+def _rows(ctx: typer.Context, narrowing: Narrowing,
+          since: str) -> tuple[list[dict[str, Any]], datetime]:
+    start = parse_since(since)
+    command = parse_command(GetReport, {**asdict(narrowing), "since": start.isoformat()})
+    rows: list[dict[str, Any]] = state(ctx).commands().execute(command)
+    return rows, start
+
+
+def _write(output: Path | None, data: bytes) -> None:
+    if output is None or str(output) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise ValidationError(f"cannot write {output}: {exc.strerror or exc}",
+                              field="output") from None
+
+
+def _latest(row: dict[str, Any]) -> str:
+    """The latest position as people read it: revised and exit marks included."""
+    return latest_text(row["latest"], row["revised"], row["original"]) + where_from(row)
+
+
+def _write_evidence(ctx: typer.Context, rows: list[dict[str, Any]],
+                    output: Path) -> dict[str, str]:
+    """Write the first results page of each row's latest search beside the report; links
+    relative to it by task id."""
+    folder = output.with_name(output.stem + "-evidence")
+    links: dict[str, str] = {}
+    commands = state(ctx).commands()
+    for task_id in dict.fromkeys(r["task_id"] for r in rows if r.get("evidence")):
+        found = commands.execute(parse_command(GetEvidence, {"task_id": task_id}))
+        if found["html"] is None:
+            continue  # no longer kept: the report says so by not linking it
+        folder.mkdir(mode=0o700, exist_ok=True)
+        (folder / f"{task_id}.html").write_text(found["html"], encoding="utf-8")
+        links[task_id] = f"{folder.name}/{task_id}.html"
+    return links
+
+
+DOMAIN = typer.Option(None, "--domain", help="Only this target domain.")
+KEYWORD = typer.Option(None, "--keyword", "-k", help="Only this keyword.")
+ENGINE = typer.Option(None, "--engine", help="Only this engine.")
+DEVICE = typer.Option(None, "--device", help="Only desktop or mobile searches.")
+COUNTRY = typer.Option(None, "--country", help="Only searches for this country (e.g. DE).")
+LOCATION = typer.Option(None, "--location", help="Only searches near this place.")
+SINCE = typer.Option("30d", "--since", help="Period start: 30d, 12h, or an ISO time.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (default: stdout).")
+
+
+def report(
+    ctx: typer.Context,
+    domain: str | None = DOMAIN,
+    keyword: str | None = KEYWORD,
+    engine: str | None = ENGINE,
+    country: str | None = COUNTRY,
+    device: str | None = DEVICE,
+    location: str | None = LOCATION,
+    since: str = SINCE,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, json or html "
+                                                              "(one self-contained file)."),
+    output: Path | None = OUTPUT,
+    evidence: bool = typer.Option(False, "--evidence",
+                                  help="html: also write each latest position's results page "
+                                       "(as `vipb rank evidence` does) into a folder beside "
+                                       "the report, and link the position to it."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+) -> None:
+    """Per keyword x domain and search (engine, country, place, device) over a period:
+    latest, previous and best position, change, first ranked, exit, SERP features; html
+    adds a chart per search (position 1 at the top). A revised position (re-read of its
+    page) is marked.
+
+    Example: vipb rank report --since 30d --country DE --format html -o report.html --evidence
+    """
+    fmt = "json" if as_json else fmt.lower()
+    if fmt not in FORMATS:
+        raise ValidationError(f"must be one of {', '.join(FORMATS)}", field="format")
+    if evidence and (fmt != "html" or output is None or str(output) == "-"):
+        raise ValidationError("links to pages need an html report written to a file "
+                              "(--format html -o report.html)", field="evidence")
+    rows, start = _rows(ctx, Narrowing(domain, keyword, engine, country, device, location),
+                        since)
+    period = f"since {start.strftime('%Y-%m-%d %H:%M UTC')}"
+    if fmt == "table":
+        if output is not None:
+            raise ValidationError("a table is for the terminal: use --format csv, json or "
+                                  "html with -o", field="format")
+        emit([{**{c: row[c] for c in SUMMARY}, "latest": _latest(row)} for row in rows],
+             False, columns=["keyword", "engine", "country", "device", "domain", "latest",
+                             "change", "best"],
+             title="searches in this period")
+    elif fmt == "html":
+        assert output is None or isinstance(output, Path)
+        creators = state(ctx).commands().execute(parse_command(ListCreators, {}))
+        links = _write_evidence(ctx, rows, output) if evidence and output else {}
+        _write(output, html_report(rows, datetime.now(UTC), period, creators,
+                                   links).encode())
+    elif fmt == "json":
+        _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
+                        + "\n").encode())
+    else:
+        _write(output, csv_text(rows, SUMMARY).encode())
+
+
+def chart(
+    ctx: typer.Context,
+    keyword: str = typer.Option(..., "--keyword", "-k", help="The keyword to chart."),
+    output: Path = typer.Option(..., "--output", "-o", help="chart.svg or chart.png."),
+    domain: str | None = DOMAIN,
+    engine: str | None = ENGINE,
+    country: str | None = COUNTRY,
+    device: str | None = DEVICE,
+    location: str | None = LOCATION,
+    since: str = SINCE,
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Chart one keyword's positions over time, one line per target domain (one engine,
+    country, place and device: the first searched, unless the filters pick one).
+
+    Example: vipb rank chart --keyword "espresso grinder" --country DE -o chart.svg
+    """
+    suffix = output.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise ValidationError("must end in .svg or .png", field="output")
+    rows, _ = _rows(ctx, Narrowing(domain, keyword, engine, country, device, location), since)
+    if not rows:
+        raise ValidationError(f"no searches of {keyword!r} in this period (see `vipb rank "
+                              "history`)", field="keyword")
+    first = rows[0]
+    search = ("engine", "country", "location", "language", "device")
+    same = [r for r in rows if all(r[k] == first[k] for k in search)]
+    title = search_label(first["keyword"], first["engine"], first["country"], first["device"],
+                         location=first["location"], language=first["language"])
+    series = series_of(same)
+    _write(output, chart_png(title, series) if suffix == ".png"
+           else chart_svg(title, series).encode())
+    points = sum(1 for r in same for p in r["series"] if p["position"] is not None)
+    emit({"output": str(output), "title": title, "domains": [r["domain"] for r in same],
+          "points": points}, as_json,
+         said=f"wrote {output}: {title}, {len(same)} domain(s), {points} ranked point(s)")
+    exit_not_done(True)

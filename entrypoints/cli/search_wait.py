@@ -1,0 +1,36 @@
+"""Waiting for search tasks from the CLI, with progress: on the events committed after a
+position taken before the tasks were queued (so none is missed), whether the host or this
+process runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from entrypoints.cli.context import Commands
+
+Report = Callable[[int, int], None]
+
+
+def is_final(event: dict[str, Any]) -> bool:
+    """Does this event end a search task?"""
+    name = event.get("event")
+    if name in ("SearchTaskCompleted", "SearchTaskCancelled"):
+        return True
+    return name == "SearchTaskFailed" and (event.get("data") or {}).get("retry_in") is None
+
+
+def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout: float,
+                   report: Report | None) -> bool:
+    """Follow events from ``after`` until every task is final (True), the timeout passes or
+    the host goes away (False)."""
+    pending = set(task_ids)
+
+    def final(event: dict[str, Any]) -> bool:
+        if event.get("aggregate_id") in pending and is_final(event):
+            pending.discard(event["aggregate_id"])
+            if report is not None:
+                report(len(task_ids) - len(pending), len(task_ids))
+        return not pending
+
+    return not pending or commands.follow(after, final, timeout)

@@ -1,0 +1,224 @@
+"""Handlers of the ``proxy:*`` channels: writes through the proxy pool and proxy actors,
+validation through the health checker, trial picks through the rotation engine, lists from
+``projections.queries``."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import pykka
+
+from actors.proxy_actor import ProxyActor, UpdateRequest
+from actors.proxy_pool import ProxyPoolActor
+from actors.writer import COMMIT_TIMEOUT
+from adapters.proxycheck import ProxyEndpoint
+from adapters.store import Pending
+from domain import rules
+from domain.commands import (
+    AddProxy,
+    ImportProxies,
+    ListProxies,
+    RemoveProxy,
+    SelectProxy,
+    SetRotation,
+    UpdateProxy,
+    ValidateProxy,
+)
+from domain.endpoints import endpoint_url
+from domain.errors import BaseError, DuplicateProxyError
+from domain.health import HealthReport
+from domain.parsing import parse_command
+from domain.progress import Progress
+from domain.proxy_lines import parse_proxy_line
+from domain.results import Ack, ProxyRow, ValidationResult
+from domain.selection import Selection, SelectionContext
+from projections import queries
+
+if TYPE_CHECKING:
+    from service.handlers.deps import Deps
+
+
+class ProxyHandles:
+    """Proxy actors of recently updated proxies (one actor hop per update instead of two)
+    and endpoints for validation, both as stale as the proxy actor's own state and no more.
+
+    Request workers of the control socket call in from many threads: both caches are read
+    and changed under one lock, never while waiting on an actor.
+    """
+
+    def __init__(self, pool: pykka.ActorProxy[ProxyPoolActor], max_actors: int) -> None:
+        self._pool = pool
+        self.max_actors = max_actors  # no more than the pool keeps alive anyway
+        self._lock = threading.Lock()
+        self._actors: OrderedDict[UUID, pykka.ActorProxy[ProxyActor]] = OrderedDict()
+        # ``_epoch`` counts the drops, so an endpoint fetched before a drop is not cached
+        # after it
+        self._endpoints: dict[str, ProxyEndpoint] = {}
+        self._epoch = 0
+
+    def forget(self, proxy_id: UUID, actor: bool = False) -> None:
+        """Drop the cached endpoint (and, if asked, the cached actor) of a proxy."""
+        with self._lock:
+            self._endpoints.pop(str(proxy_id), None)
+            self._epoch += 1
+            if actor:
+                self._actors.pop(proxy_id, None)
+
+    def cached_actors(self) -> int:
+        """How many proxy actors are at hand (at most ``max_actors``)."""
+        with self._lock:
+            return len(self._actors)
+
+    def actor(self, proxy_id: UUID, fresh: bool) -> pykka.ActorProxy[ProxyActor]:
+        """The proxy's actor: the cached one if alive (unless ``fresh``), else the pool's."""
+        with self._lock:
+            actor = None if fresh else self._actors.get(proxy_id)
+            if actor is not None and actor.actor_ref.is_alive():
+                self._actors.move_to_end(proxy_id)
+                return actor
+        started: pykka.ActorProxy[ProxyActor] = self._pool.actor_for(proxy_id).get()
+        with self._lock:  # (the pool is asked outside the lock: that waits on its actor)
+            self._actors[proxy_id] = started
+            self._actors.move_to_end(proxy_id)
+            while len(self._actors) > self.max_actors:
+                self._actors.popitem(last=False)
+        return started
+
+    def endpoints(self, ids: list[UUID], skip_removed: bool) -> list[ProxyEndpoint]:
+        """The endpoints of ``ids`` (cached or from the pool), in that order."""
+        with self._lock:
+            epoch = self._epoch
+            found = {key: e for i in ids if (e := self._endpoints.get(key := str(i)))}
+        missing = [i for i in ids if str(i) not in found]
+        if missing:
+            fetched: dict[str, ProxyEndpoint] = self._pool.endpoints_for(
+                missing, skip_removed).get()
+            found.update(fetched)
+            with self._lock:
+                if self._epoch == epoch:  # nothing was updated or removed meanwhile
+                    self._endpoints.update(fetched)
+        return [found[str(i)] for i in ids if str(i) in found]
+
+
+def add(command: AddProxy, deps: Deps) -> Ack:
+    """Add a proxy to the pool."""
+    added: Ack = deps.pool.add(command).get()
+    return added
+
+
+def remove(command: RemoveProxy, deps: Deps) -> Any:
+    """Remove a proxy (its cached endpoint goes with it)."""
+    deps.proxy_handles.forget(command.proxy_id)
+    return deps.pool.remove(command).get()
+
+
+def update(command: UpdateProxy, deps: Deps) -> Ack:
+    """Change a proxy through its own actor; a stopped actor (proxy idle or removed) sends
+    us back to the pool, which knows the truth."""
+    handles = deps.proxy_handles
+    handles.forget(command.proxy_id)
+    try:
+        ids = _send_update(handles.actor(command.proxy_id, fresh=False), command)
+    except pykka.ActorDeadError:  # the pool stopped that actor (idle): use the next one
+        handles.forget(command.proxy_id, actor=True)
+        ids = _send_update(handles.actor(command.proxy_id, fresh=True), command)
+    return Ack.of(command.proxy_id, ids)
+
+
+def _send_update(actor: pykka.ActorProxy[ProxyActor], command: UpdateProxy) -> list[int]:
+    """Tell the update; the committer wakes us directly once it is durable (no actor reply
+    hop). ``ActorDeadError`` when the actor stopped before handling it."""
+    reply = Pending()
+    actor.actor_ref.tell(UpdateRequest(command, reply))
+    return reply.result(COMMIT_TIMEOUT)
+
+
+def set_rotation(command: SetRotation, deps: Deps) -> Any:
+    """Set the rotation strategy."""
+    return deps.pool.set_rotation(command).get()
+
+
+def validate(command: ValidateProxy, deps: Deps,
+             progress: Progress | None = None) -> list[ValidationResult]:
+    """Check one proxy or all through the health checker; outcomes feed the breakers."""
+    check_url = command.check_url or deps.settings.check_url
+    rules.require_public_target(check_url, deps.egress, "check_url")
+    ids = [command.proxy_id] if command.proxy_id else [
+        UUID(i) for i in deps.pool.proxy_ids().get()]
+    # With --all, a proxy removed since the list was taken is simply not checked.
+    endpoints = deps.proxy_handles.endpoints(ids, skip_removed=command.proxy_id is None)
+    reports: dict[str, HealthReport]
+    reports, position = deps.health.check(
+        endpoints, check_url, command.samples, command.timeout, command.concurrency,
+        progress).get()
+    deps.rotation.health_many(  # measured latencies and exit countries
+        [(pid, r.ok, r.latency_ms) for pid, r in reports.items()],
+        {pid: r.exit_country for pid, r in reports.items() if r.exit_country}).get()
+    results = []
+    for endpoint in endpoints:
+        report = reports[endpoint.id]
+        results.append(ValidationResult(
+            id=endpoint.id,
+            endpoint=endpoint_url(endpoint.protocol, endpoint.host, endpoint.port),
+            status=report.status.value, latency_ms=report.latency_ms,
+            failure=report.failure.value if report.failure else None,
+            message=report.message, http_status=report.http_status,
+            exit_ip=report.exit_ip, exit_country=report.exit_country,
+            anonymity=report.anonymity.value if report.ok else None,
+            position=position))
+    return results
+
+
+def import_lines(command: ImportProxies, deps: Deps) -> dict[str, Any]:
+    """Add each proxy line (``upsert``: a known endpoint and user takes the new password);
+    errors are reported per line, and the other lines still go in."""
+    imported: list[str] = []
+    updated: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for number, raw in enumerate(command.lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            fields = parse_proxy_line(line, default_protocol=command.protocol.value)
+            try:
+                ack: Ack = deps.pool.add(parse_command(AddProxy, fields)).get()
+                imported.append(ack.id)
+            except DuplicateProxyError as exc:
+                if not command.upsert:
+                    raise
+                # the same endpoint and username: only the password can differ
+                password = fields.get("password")
+                if password is not None and update(UpdateProxy(
+                        proxy_id=UUID(exc.existing_id), password=password), deps).changed:
+                    updated.append(exc.existing_id)
+        except ValueError as exc:
+            errors.append({"line": number, "error": str(exc)})
+        except BaseError as exc:
+            errors.append({"line": number, "error": exc.message})
+    return {"imported": imported, "updated": updated, "errors": errors}
+
+
+def select(command: SelectProxy, deps: Deps) -> Selection:
+    """A trial pick of the rotation engine (released at once: nothing was sent)."""
+    ctx = SelectionContext(url=command.url, domain=command.domain, country=command.country)
+    selection: Selection = deps.rotation.select(ctx).get()
+    deps.rotation.release(selection.proxy_id).get()
+    return selection
+
+
+def list_proxies(command: ListProxies, deps: Deps) -> list[ProxyRow]:
+    """Proxies from the view, filtered."""
+    rows: list[ProxyRow] = deps.reads.query(lambda conn: queries.list_proxies(
+        conn, protocol=command.protocol.value if command.protocol else None,
+        status=command.status, country=command.country, limit=command.limit))
+    return rows
+
+
+HANDLERS = {AddProxy: add, RemoveProxy: remove, UpdateProxy: update,
+            SetRotation: set_rotation, ListProxies: list_proxies, SelectProxy: select,
+            ImportProxies: import_lines}
+PROGRESSIVE = {ValidateProxy: validate}
