@@ -15,17 +15,18 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from actors.base import VipbActor
-from actors.follow import ChangedSince, replace_cached
+from actors.follow import replace_cached
 from actors.writer import EventWriter
 from adapters.alerts import MailServerConfig
 from adapters.secrets import DataKeyStore
-from adapters.store import ShreddedEventError
+from adapters.store import ShreddedEventError, Subscription
 from domain import rules
 from domain.alert import MAIL_SERVER_ID, AlertRule, MailServer
 from domain.alert_commands import AddAlertRule, RemoveAlertRule, SetMailServer
 from domain.egress import EgressPolicy
 from domain.endpoints import host_port
 from domain.errors import ValidationError
+from domain.events import events_of
 from domain.results import Ack
 
 
@@ -39,8 +40,7 @@ def shown_target(command: AddAlertRule) -> str:
     return f"{parts.scheme}://{host}/" + ("..." if parts.path.strip("/") or parts.query else "")
 
 
-RULE_TOPICS = [f"{AlertRule.__module__}:{AlertRule.__qualname__}.{name}"
-               for name in ("AlertRuleAdded", "AlertRuleRemoved")]
+RULE_EVENTS = events_of(AlertRule, "AlertRuleAdded", "AlertRuleRemoved")
 
 
 class AlertRulesActor(VipbActor):
@@ -53,7 +53,7 @@ class AlertRulesActor(VipbActor):
         followed (the courier may run on any of them)."""
         super().__init__()
         self._shared = shared
-        self._others: ChangedSince | None = None
+        self._others: Subscription | None = None
         self._writer = writer
         self._keys = keys
         self._known_ids = known_ids
@@ -63,14 +63,14 @@ class AlertRulesActor(VipbActor):
     def _all(self) -> dict[str, AlertRule]:
         if self._rules is None:
             if self._shared:
-                self._others = ChangedSince(self._writer.app.recorder, RULE_TOPICS)
+                self._others = self._writer.log.follow(RULE_EVENTS)
             self._rules = {}
             for rule_id in self._known_ids():
                 rule = self._writer.load(AlertRule, UUID(rule_id))
                 if rule is not None and not rule.removed:
                     self._rules[rule.name.casefold()] = rule
         elif self._others is not None:
-            for changed in self._others.take():
+            for changed in self._others.changed():
                 self._reload(changed)
         return self._rules
 

@@ -56,7 +56,7 @@ class AuditKeeper:
         return found
 
     def _store_head(self) -> int:
-        return self._app.recorder.max_notification_id() or 0
+        return self._app.event_log.head()
 
     def problem(self) -> str | None:
         """Why the chain file is not the one on record (deleted, reset, replaced), or None."""
@@ -85,12 +85,12 @@ class AuditKeeper:
                 log.error("audit: %s", problem)
                 self._warned = True
             return 0
-        return self.chain.seal(self._app.recorder)
+        return self.chain.seal(self._app.event_log)
 
     def verify(self, progress: Callable[[int, int], None] | None = None) -> AuditReport:
         """Recompute the chain from the store, the chain's identity included."""
         record = self._record()
-        return self.chain.verify(self._app.recorder, progress,
+        return self.chain.verify(self._app.event_log, progress,
                                  recorded_chain_id=record.chain_id if record else None)
 
     def checkpoint(self) -> dict[str, Any]:
@@ -106,7 +106,7 @@ class AuditKeeper:
     def check(self, checkpoints: list[dict[str, Any]]) -> tuple[dict[str, Any], str] | None:
         """The first checkpoint the log no longer extends, with why; None if it extends
         them all (one pass over the store however many there are)."""
-        return check_checkpoints(checkpoints, self._key.public_key(), self._app.recorder)
+        return check_checkpoints(checkpoints, self._key.public_key(), self._app.event_log)
 
     def log_checkpoint(self, every: float, now: Callable[[], float] = time.monotonic) -> None:
         """Write a checkpoint to the log if ``every`` seconds passed since the last one."""

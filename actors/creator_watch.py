@@ -18,17 +18,19 @@ from uuid import UUID
 from actors.base import VipbActor
 from actors.claims import ClaimLost
 from actors.creator_check import CheckResult
-from actors.follow import ChangedSince, replace_cached
+from actors.follow import replace_cached
 from actors.writer import EventWriter
+from adapters.store import Subscription
 from domain.creator import Creator, CreatorCheckTask
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
 from domain.errors import ConcurrencyError, ValidationError
+from domain.events import events_of
 from domain.results import Ack
 
 log = logging.getLogger(__name__)
 
-CREATOR_TOPICS = [f"{Creator.__module__}:{Creator.__qualname__}.{name}" for name in (
-    "CreatorAdded", "CreatorUpdated", "CreatorRemoved", "CreatorChecked")]
+CREATOR_EVENTS = events_of(Creator, "CreatorAdded", "CreatorUpdated", "CreatorRemoved",
+                           "CreatorChecked")
 
 
 class CreatorWatchActor(VipbActor):
@@ -40,20 +42,20 @@ class CreatorWatchActor(VipbActor):
         self._writer = writer
         self._known_ids = known_ids
         self._shared = shared
-        self._others: ChangedSince | None = None
+        self._others: Subscription | None = None
         self._creators: dict[str, Creator] | None = None  # casefolded name -> creator
 
     def _all(self) -> dict[str, Creator]:
         if self._creators is None:
             if self._shared:
-                self._others = ChangedSince(self._writer.app.recorder, CREATOR_TOPICS)
+                self._others = self._writer.log.follow(CREATOR_EVENTS)
             self._creators = {}
             for creator_id in self._known_ids():
                 creator = self._writer.load(Creator, UUID(creator_id))
                 if creator is not None and not creator.removed:
                     self._creators[creator.name.casefold()] = creator
         elif self._others is not None:
-            for changed in self._others.take():
+            for changed in self._others.changed():
                 self._reload(changed)
         return self._creators
 

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from actors.base import VipbActor
-from actors.follow import ChangedSince
 from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
 from adapters.egress import EgressGuard
 from adapters.fingerprints import DESKTOP_OS, MOBILE_OS, generate_fingerprint
 from domain.errors import ConcurrencyError, ProfileNotFoundError, ValidationError
+from domain.events import events_of
 from domain.fingerprint import Fingerprint
 from domain.locales import languages_for, locale_for, timezone_for
 from domain.privacy import PrivacyProfile, WebRTCMode, profile_id
@@ -36,10 +36,9 @@ log = logging.getLogger(__name__)
 _CHROME = re.compile(r"Chrome/[\d.]+")  # tabs claim the running engine's version
 
 
-PROFILE_TOPICS = [f"{PrivacyProfile.__module__}:{PrivacyProfile.__qualname__}.{name}"
-                  for name in ("PrivacyProfileCreated", "PrivacySettingsChanged",
-                               "FingerprintRegenerated", "PrivacyProfileRemoved",
-                               "PrivacyProfileRecreated")]
+PROFILE_EVENTS = events_of(PrivacyProfile, "PrivacyProfileCreated", "PrivacySettingsChanged",
+                           "FingerprintRegenerated", "PrivacyProfileRemoved",
+                           "PrivacyProfileRecreated")
 
 
 class PrivacyGuardActor(VipbActor):
@@ -50,7 +49,7 @@ class PrivacyGuardActor(VipbActor):
         """``shared``: hosts share the store; profiles other hosts change are read
         afresh."""
         super().__init__()
-        self._others = (ChangedSince(writer.app.recorder, PROFILE_TOPICS) if shared
+        self._others = (writer.log.follow(PROFILE_EVENTS) if shared
                         else None)
         self._writer = writer
         self._filter_lists = list(filter_lists)
@@ -64,7 +63,7 @@ class PrivacyGuardActor(VipbActor):
         """The profile aggregate of ``name``, removed or not."""
         key = name.casefold()
         if self._others is not None:  # drop what other hosts changed since
-            for changed in self._others.take():
+            for changed in self._others.changed():
                 self._profiles = {k: p for k, p in self._profiles.items() if p.id != changed}
         profile = self._profiles.get(key)
         if profile is None:

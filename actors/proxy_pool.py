@@ -8,7 +8,6 @@ import logging
 from uuid import UUID, uuid4
 
 import pykka
-from eventsourcing.utils import get_topic
 
 from actors.base import VipbActor, proxy_of
 from actors.endpoint_index import EndpointIndex
@@ -17,8 +16,10 @@ from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
 from actors.writer import COMMIT_TIMEOUT, EventWriter
 from adapters.proxycheck import ProxyEndpoint
 from adapters.secrets import DataKeyStore
+from adapters.store import topics_of
 from domain.commands import AddProxy, RemoveProxy, SetRotation
 from domain.errors import ConcurrencyError, ProxyNotFoundError
+from domain.events import events_of
 from domain.ids import as_uuid
 from domain.proxy import Proxy
 from domain.results import Ack
@@ -27,8 +28,7 @@ from domain.rotation_config import ROTATION_CONFIG_ID, RotationConfig
 log = logging.getLogger(__name__)
 MAX_LIVE_PROXY_ACTORS = 512
 
-_ADDED = get_topic(Proxy.ProxyAdded)  # type: ignore[attr-defined]
-_REMOVED = get_topic(Proxy.ProxyRemoved)  # type: ignore[attr-defined]
+_ADDED, _REMOVED = events_of(Proxy, "ProxyAdded", "ProxyRemoved")
 
 
 class ProxyPoolActor(VipbActor):
@@ -60,19 +60,10 @@ class ProxyPoolActor(VipbActor):
         """Find live proxies from event topics alone (no decryption) and finish shreddings
         that a crash interrupted between the removal commit and the key deletion.
         """
+        added = set(topics_of([_ADDED]))
         removed: set[UUID] = set()
-        recorder = self._writer.app.recorder
-        start = 0
-        while True:
-            notes = recorder.select_notifications(
-                start=start, limit=5000, topics=[_ADDED, _REMOVED], inclusive_of_start=False
-            )
-            if not notes:
-                break
-            for note in notes:
-                target = self._live if note.topic == _ADDED else removed
-                target.add(as_uuid(note.originator_id))
-            start = notes[-1].id
+        for note in self._writer.log.scan([_ADDED, _REMOVED]):  # one pass over the log
+            (self._live if note.topic in added else removed).add(as_uuid(note.originator_id))
         self._live -= removed
         for proxy_id in removed:
             if self._keys.get(proxy_id) is not None:

@@ -28,11 +28,13 @@ import pykka
 
 from actors.base import VipbActor
 from actors.creator_runner import CreatorRunner
-from actors.follow import ChangedSince, replace_cached
+from actors.follow import replace_cached
 from actors.rank_tracker import RankTrackerActor
 from actors.writer import EventWriter
+from adapters.store import Subscription
 from domain.creator import CreatorCheckTask
 from domain.errors import BaseError, ConcurrencyError, ValidationError
+from domain.events import events_of
 from domain.rank import Schedule, SearchTask, fold_keyword
 from domain.rank_commands import CreateSchedule, StartSearch
 from domain.results import Ack
@@ -40,9 +42,9 @@ from domain.results import Ack
 log = logging.getLogger(__name__)
 
 MAX_SLEEP = 30.0  # the ticker re-checks at least this often (clock jumps, new schedules)
-SCHEDULE_TOPICS = [f"{Schedule.__module__}:{Schedule.__qualname__}.{name}" for name in (
-    "ScheduleCreated", "ScheduleTriggered", "ScheduleRunOnRequest", "SchedulePaused",
-    "ScheduleResumed", "ScheduleRemoved")]  # eventsourcing's topics: module:qualname.Event
+SCHEDULE_EVENTS = events_of(Schedule, "ScheduleCreated", "ScheduleTriggered",
+                            "ScheduleRunOnRequest", "SchedulePaused", "ScheduleResumed",
+                            "ScheduleRemoved")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class SchedulerActor(VipbActor):
                  creators: CreatorRunner | None = None, shared: bool = False) -> None:
         super().__init__()
         self._shared = shared
-        self._others: ChangedSince | None = None  # shared: schedule changes by any host
+        self._others: Subscription | None = None  # shared: schedule changes by any host
         self._writer = writer
         self._tracker = tracker
         self._creators = creators
@@ -74,7 +76,7 @@ class SchedulerActor(VipbActor):
     def _all(self) -> dict[str, Schedule]:
         if self._schedules is None:
             if self._shared:
-                self._others = ChangedSince(self._writer.app.recorder, SCHEDULE_TOPICS)
+                self._others = self._writer.log.follow(SCHEDULE_EVENTS)
             self._schedules = {}
             for schedule_id in self._known_ids():
                 schedule = self._writer.load(Schedule, UUID(schedule_id))
@@ -88,7 +90,7 @@ class SchedulerActor(VipbActor):
         """Reload the schedules whose events were recorded since the last look (by any
         host; this one's own reloads cost one read each)."""
         assert self._others is not None
-        for schedule_id in self._others.take():
+        for schedule_id in self._others.changed():
             self._reload(schedule_id)
 
     def _reload(self, schedule_id: UUID) -> Schedule | None:

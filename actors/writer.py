@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, DomainEvent
 
-from adapters.store import EventStoreApp, GroupCommitter, Pending
+from adapters.store import EventLog, EventStoreApp, GroupCommitter, Pending
 
 A = TypeVar("A", bound=Aggregate)
 COMMIT_TIMEOUT = 60.0
@@ -20,6 +20,11 @@ class EventWriter:
     def __init__(self, app: EventStoreApp, committer: GroupCommitter) -> None:
         self.app = app
         self.committer = committer
+
+    @property
+    def log(self) -> EventLog:
+        """The notification log, for actors that follow it (never the recorder itself)."""
+        return self.app.event_log
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate, or None if it has no events."""

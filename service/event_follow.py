@@ -30,8 +30,7 @@ def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
     try:
         while True:
             woken.clear()  # before reading: a commit after the read wakes the wait below
-            notes = app.recorder.select_notifications(start=position, limit=500,
-                                                      inclusive_of_start=False)
+            notes = app.event_log.after(position)
             for note in notes:
                 if until(history.entry(note).model_dump(mode="json")):
                     return True

@@ -235,7 +235,7 @@ class Host:
         if rt is None:
             return False
         ask_or_none(lambda: rt.scheduler.seconds_to_next().get(timeout=interval))
-        rt.app.recorder.max_notification_id()
+        rt.app.event_log.head()
         return True
 
     def close(self) -> None:
@@ -291,7 +291,7 @@ class Host:
             "uptime_seconds": round(time.time() - self.started, 1),
             "actors": len(pykka.ActorRegistry.get_all()),
             "proxies": by_status, "open_tabs": open_tabs,
-            "store_head": rt.app.recorder.max_notification_id() or 0,
+            "store_head": rt.app.event_log.head(),
             "projection_lag": max(lag.values(), default=0), "views": lag,
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "creator_checks": rt.creator_runner.active(),  # queued or running here
@@ -326,8 +326,7 @@ class Host:
 
     @staticmethod
     def _after(rt: Runtime, position: int) -> list[Any]:
-        return list(rt.app.recorder.select_notifications(start=position, limit=500,
-                                                         inclusive_of_start=False))
+        return rt.app.event_log.after(position)
 
     async def _follow(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Stream events as they are committed (from ``after``, default: from now)."""
@@ -338,7 +337,7 @@ class Host:
         if after is not None and (not isinstance(after, int) or after < 0):
             yield error_reply("after: must be a notification id >= 0")
             return
-        position = after if after is not None else (rt.app.recorder.max_notification_id() or 0)
+        position = after if after is not None else rt.app.event_log.head()
         history = EventHistory(rt.app)
         woken = asyncio.Event()
         self._commits.append((loop, woken))

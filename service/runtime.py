@@ -16,6 +16,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import UUID
 
 import pykka
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -60,17 +61,21 @@ from adapters.store import (
     StoreBackend,
     open_backend,
     signing_key,
+    topics_of,
 )
 from domain import privacy
-from domain.creator import Creator
+from domain.alert import Alert, AlertRule
+from domain.creator import Creator, CreatorCheckTask
 from domain.errors import DatabaseError, SecurityError, ValidationError
+from domain.events import EventClass, events_of
+from domain.health_journal import HealthJournal
 from domain.host_commands import CreateBackup
 from domain.progress import Progress
 from domain.projection_commands import (
     Rebuilt,
     ViewPosition,
 )
-from domain.rank import SearchTask
+from domain.rank import Schedule, SearchTask
 from domain.tab import Tab
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections import creators as creator_queries
@@ -93,9 +98,19 @@ T = TypeVar("T")
 CHECKS_END = 30.0  # seconds a stopping runtime waits for creator checks to let go
 
 # the events alert rules watch (what the alerts view may turn into an outbox row)
-ALERT_SOURCES = [f"{cls.__module__}:{cls.__qualname__}.{name}" for cls, name in (
-    (SearchTask, "PositionRecorded"), (SearchTask, "DomainNotRanked"),
-    (Creator, "CreatorChecked"))]  # eventsourcing's topics: module:qualname
+ALERT_SOURCES = (*events_of(SearchTask, "PositionRecorded", "DomainNotRanked"),
+                 *events_of(Creator, "CreatorChecked"))
+# what start-up discovery reads from the log: (created, ended) event classes
+ALERTS_UNDELIVERED = (events_of(Alert, "AlertTriggered"), events_of(Alert, "AlertDelivered"))
+RULES = (events_of(AlertRule, "AlertRuleAdded"), events_of(AlertRule, "AlertRuleRemoved"))
+CREATORS = (events_of(Creator, "CreatorAdded"), events_of(Creator, "CreatorRemoved"))
+SCHEDULES = (events_of(Schedule, "ScheduleCreated"), events_of(Schedule, "ScheduleRemoved"))
+TASKS_OPEN = (events_of(SearchTask, "SearchTaskQueued"),
+              events_of(SearchTask, "SearchTaskCompleted", "SearchTaskCancelled"))
+CHECKS_OPEN = (events_of(CreatorCheckTask, "CreatorCheckQueued"),
+               events_of(CreatorCheckTask, "CreatorCheckFinished"))
+TABS_OPEN = (events_of(Tab, "TabOpened"), events_of(Tab, "TabClosed"))
+(STATUS_CHANGED,) = events_of(HealthJournal, "ProxyStatusChanged")
 ALERT_DRAIN = 10.0  # seconds a closing runtime waits for alert deliveries due now
 SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
 
@@ -223,8 +238,8 @@ class Runtime:
         self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master), self.writer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
         self.runner = ProjectionRunner(
-            self.app.recorder,
-            self.app.shredding_mapper.decode_state,
+            self.app.event_log,
+            self.app.event_log.decode,
             ShreddedEventError,
             store.connect_views,
             views,
@@ -237,7 +252,7 @@ class Runtime:
         self.committer.start()
         # on a shared store, other hosts' proxy changes are followed from here on (read
         # before the actors load their state: what comes between is applied twice, no harm)
-        self._shared_from = self.app.recorder.max_notification_id() or 0
+        self._shared_from = self.app.event_log.head()
         self.shared_state: SharedStateFollower | None = None
         self.pool_ref = ProxyPoolActor.start(self.writer, self.index, self.keystore,
                                              max_proxy_actors)
@@ -342,8 +357,7 @@ class Runtime:
         reads = SettledReads(self.reader, self.settle)
         self.courier = AlertCourier(
             self.writer, rules, outbox=lambda: reads.query(alert_outbox, OUTBOX_BATCH),
-            undelivered=lambda: self.app.originators("Alert.AlertTriggered",
-                                                     ["Alert.AlertDelivered"]),
+            undelivered=lambda: self._alive(ALERTS_UNDELIVERED),
             senders={"webhook": WebhookSender(self.egress),
                      "email": MailSender(self.egress,
                                          lambda: rules.mail_server().get(timeout=60))},
@@ -352,25 +366,28 @@ class Runtime:
             # one courier per cluster (a shared store's lock), else per data dir
             lock=(self.store.leader_lock("alert-courier")
                   or FileLock(self.paths.alerts_lock)), clock=clock,
-            sources=(lambda: self.app.recorder.max_notification_id() or 0,
-                     self._alert_sources_after))
-        self.committer.add_topic_listener(frozenset(ALERT_SOURCES), self.courier.committed)
+            sources=(self.app.event_log.head, self._alert_sources_after))
+        self.committer.add_topic_listener(frozenset(topics_of(ALERT_SOURCES)),
+                                          self.courier.committed)
 
     def _alert_sources_after(self, position: int) -> bool:
         """Whether an event alert rules watch was committed after ``position`` (by any
         process: read from the store)."""
-        return bool(self.app.recorder.select_notifications(
-            start=position, limit=1, topics=ALERT_SOURCES, inclusive_of_start=False))
+        return bool(self.app.event_log.after(position, ALERT_SOURCES, limit=1))
+
+    def _alive(self, created_ended: tuple[tuple[EventClass, ...], tuple[EventClass, ...]],
+               ) -> list[UUID]:
+        """Aggregates with the created event and none of the ended ones, from the log."""
+        (created,), ended = created_ended
+        return self.app.event_log.originators(created, ended)
 
     def _alert_rule_ids(self) -> list[str]:
         """Alert rules not removed, from the event store (the rules actor loads each)."""
-        return [str(i) for i in self.app.originators("AlertRule.AlertRuleAdded",
-                                                     ["AlertRule.AlertRuleRemoved"])]
+        return [str(i) for i in self._alive(RULES)]
 
     def _creator_ids(self) -> list[str]:
         """Creators not removed, from the event store (the watch actor loads each)."""
-        return [str(i) for i in self.app.originators("Creator.CreatorAdded",
-                                                     ["Creator.CreatorRemoved"])]
+        return [str(i) for i in self._alive(CREATORS)]
 
     # --- what handlers ask of the process (service.handlers.ProcessOps) -----------------
 
@@ -382,7 +399,7 @@ class Runtime:
     def settled(self) -> int:
         """Bring the views to the store head; that head."""
         self.settle()
-        return self.app.recorder.max_notification_id() or 0
+        return self.app.event_log.head()
 
     def tabs_open_with(self, profile: str) -> list[str]:
         """Open tabs of this process using ``profile`` (none before the first tab)."""
@@ -413,8 +430,7 @@ class Runtime:
 
     def _schedule_ids(self) -> list[str]:
         """Schedules not removed, from the event store (the scheduler loads each)."""
-        return [str(i) for i in self.app.originators("Schedule.ScheduleCreated",
-                                                     ["Schedule.ScheduleRemoved"])]
+        return [str(i) for i in self._alive(SCHEDULES)]
 
     def follow_shared_state(self) -> SharedStateFollower | None:
         """On a shared store: follow the proxy, breaker and strategy changes other hosts
@@ -423,7 +439,7 @@ class Runtime:
             return None
         if self.shared_state is None:
             self.shared_state = SharedStateFollower(
-                self.app.recorder, self.app.shredding_mapper.decode_state, self.pool,
+                self.app.event_log, self.pool,
                 self.rotation, self._shared_from)
             self.shared_state.start()
         return self.shared_state
@@ -435,13 +451,10 @@ class Runtime:
         self.courier.activate()  # deliver what a previous process left undelivered
         # tasks neither completed nor cancelled, from the event store; the tracker loads each
         # and skips those that failed for good
-        ids = [str(i) for i in self.app.originators(
-            "SearchTask.SearchTaskQueued",
-            ["SearchTask.SearchTaskCompleted", "SearchTask.SearchTaskCancelled"])]
+        ids = [str(i) for i in self._alive(TASKS_OPEN)]
         resumed: int = self.tracker.resume(ids).get() if ids else 0
         self.tracker.start_scanning().get()  # on a shared store: other hosts' work too
-        checks = [str(i) for i in self.app.originators(
-            "CreatorCheckTask.CreatorCheckQueued", ["CreatorCheckTask.CreatorCheckFinished"])]
+        checks = [str(i) for i in self._alive(CHECKS_OPEN)]
         if checks:
             log.info("resuming %d unfinished creator checks",
                      self.creator_runner.resume(checks))
@@ -499,7 +512,7 @@ class Runtime:
         """Each proxy's last recorded health status, from the event store (the health
         actor's only input from the past; it keeps them from then on)."""
         statuses: dict[str, str] = {}
-        for state in self.app.states_of("HealthJournal.ProxyStatusChanged"):
+        for state in self.app.event_log.states(STATUS_CHANGED):
             statuses[str(state["proxy_id"])] = str(state["new"])
         return statuses
 
@@ -508,12 +521,12 @@ class Runtime:
         """Pass each event committed after ``after`` (None: from now) to ``until`` (the host
         stream's JSON shape) until it answers true (True) or ``timeout`` passes (False);
         ``poll``: also see other processes' commits, that often."""
-        start = after if after is not None else (self.app.recorder.max_notification_id() or 0)
+        start = after if after is not None else self.app.event_log.head()
         return follow_committed(self.app, self.committer, start, until, timeout, poll)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""
-        head = self.app.recorder.max_notification_id() or 0
+        head = self.app.event_log.head()
         if not self.runner.wait_for(head, timeout=SETTLE_TIMEOUT):
             behind = min((s.position for s in self.runner.status()), default=0)
             raise DatabaseError(f"the read models did not reach the store head ({behind} of "
@@ -557,7 +570,7 @@ class Runtime:
         """Reopen the tabs that are open on record (the host does this at start); a tab
         that cannot be reopened is closed on record with the reason."""
         rows = []
-        for opened in self.app.originators("Tab.TabOpened", ["Tab.TabClosed"]):
+        for opened in self._alive(TABS_OPEN):
             tab = self.writer.load(Tab, opened)
             if tab is not None and not tab.closed:
                 rows.append((str(opened), tab.profile_id, tab.proxy_id, tab.url))
@@ -650,7 +663,7 @@ class Runtime:
     def _catch_up_briefly(self) -> None:
         """Let the views reach the store head, for a few seconds at most (a long rebuild
         goes on at the next start instead of holding up the close)."""
-        self.runner.wait_for(self.app.recorder.max_notification_id() or 0, timeout=5.0)
+        self.runner.wait_for(self.app.event_log.head(), timeout=5.0)
 
     def __enter__(self) -> Runtime:
         return self

@@ -15,51 +15,46 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
 import pykka
-from eventsourcing.utils import get_topic
 
 from actors.proxy_pool import ProxyPoolActor
 from actors.rotation_actor import RotationActor
+from adapters.store import EventLog
 from domain.breaker_record import CircuitBreakerRecord
+from domain.events import events_of
 from domain.health_journal import HealthJournal
 from domain.ids import as_uuid
 from domain.proxy import Proxy
 from domain.rotation_config import RotationConfig
-from projections.runner import EventSource
 from projections.view import event_name
 
 log = logging.getLogger(__name__)
 
 FOLLOW_INTERVAL = 0.5  # seconds between looks at what other hosts recorded
 
-_PROXY = [get_topic(Proxy.ProxyAdded), get_topic(Proxy.ProxyUpdated),  # type: ignore[attr-defined]
-          get_topic(Proxy.ProxyRemoved)]  # type: ignore[attr-defined]
-_BREAKER = [f"{get_topic(CircuitBreakerRecord)}.{name}" for name in (
-    "CircuitOpened", "CircuitHalfOpened", "CircuitClosed")]
-_CONFIG = [f"{get_topic(RotationConfig)}.{name}" for name in (
-    "RotationConfigCreated", "RotationStrategySet")]
-_MEASURED = [f"{get_topic(HealthJournal)}.ProxyValidated"]  # latency (`fastest`), exit country
-TOPICS = [*_PROXY, *_BREAKER, *_CONFIG, *_MEASURED]
+_PROXY = events_of(Proxy, "ProxyAdded", "ProxyUpdated", "ProxyRemoved")
+_BREAKER = events_of(CircuitBreakerRecord, "CircuitOpened", "CircuitHalfOpened",
+                     "CircuitClosed")
+_CONFIG = events_of(RotationConfig, "RotationConfigCreated", "RotationStrategySet")
+_MEASURED = events_of(HealthJournal, "ProxyValidated")  # latency (`fastest`), exit country
+EVENTS = (*_PROXY, *_BREAKER, *_CONFIG, *_MEASURED)
+_NAMES = {kind: {c.__name__ for c in classes} for kind, classes in (
+    ("proxy", _PROXY), ("breaker", _BREAKER), ("config", _CONFIG), ("measured", _MEASURED))}
 
 
 class SharedStateFollower:
     """Applies other hosts' proxy, breaker and strategy changes to this host's actors."""
 
-    def __init__(self, source: EventSource, decode: Callable[[Any], dict[str, Any]],
-                 pool: pykka.ActorProxy[ProxyPoolActor],
+    def __init__(self, log: EventLog, pool: pykka.ActorProxy[ProxyPoolActor],
                  rotation: pykka.ActorProxy[RotationActor], start: int) -> None:
         """Follow from notification ``start`` (read before the actors loaded their state:
         what came after is applied again, which changes nothing)."""
-        self._source = source
-        self._decode = decode
+        self._log = log
+        self._events = log.follow(EVENTS, start)
         self._pool = pool
         self._rotation = rotation
-        self.position = start
-        self._advanced = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="vipb-shared-state",
                                         daemon=True)
@@ -79,30 +74,29 @@ class SharedStateFollower:
 
     def catch_up(self) -> int:
         """Apply everything recorded since the last look; the position reached."""
-        head = self._source.max_notification_id() or 0
-        while notes := self._source.select_notifications(
-                start=self.position, limit=1000, topics=TOPICS, inclusive_of_start=False):
+        head = self._log.head()
+        while notes := self._events.take(1000):
             proxies: dict[UUID, int] = {}
             breakers: set[str] = set()
             latencies: dict[str, float] = {}
             exits: dict[str, str] = {}
             config = False
             for note in notes:
-                topic = note.topic
-                if topic in _PROXY:
+                name = event_name(note.topic)
+                if name in _NAMES["proxy"]:
                     oid = as_uuid(note.originator_id)
                     proxies[oid] = max(proxies.get(oid, 0), note.originator_version)
-                elif topic in _BREAKER:
-                    target = str(self._decode(note).get("target", ""))
+                elif name in _NAMES["breaker"]:
+                    target = str(self._log.decode(note).get("target", ""))
                     if target.startswith("proxy:"):
                         breakers.add(target.removeprefix("proxy:"))
-                elif topic in _MEASURED:
-                    state = self._decode(note)
+                elif name in _NAMES["measured"]:
+                    state = self._log.decode(note)
                     if state.get("latency_ms") is not None:
                         latencies[str(state["proxy_id"])] = float(state["latency_ms"])
                     if state.get("exit_country"):
                         exits[str(state["proxy_id"])] = str(state["exit_country"])
-                elif event_name(topic) in ("RotationConfigCreated", "RotationStrategySet"):
+                elif name in _NAMES["config"]:
                     config = True
             for proxy_id, version in proxies.items():
                 self._pool.recorded(proxy_id, version).get()
@@ -114,19 +108,17 @@ class SharedStateFollower:
                 self._rotation.exits(exits).get()
             if config:
                 self._rotation.config_recorded().get()
-            self._advance(notes[-1].id)
-        self._advance(head)  # nothing of these kinds up to the head read first
+        self._events.advance(head)  # nothing of these kinds up to the head read first
         return self.position
 
-    def _advance(self, position: int) -> None:
-        with self._advanced:
-            self.position = max(self.position, position)
-            self._advanced.notify_all()
+    @property
+    def position(self) -> int:
+        """The last notification applied (or known to be of no concern)."""
+        return self._events.position
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Block until the follower has applied everything up to ``position``."""
-        with self._advanced:
-            return self._advanced.wait_for(lambda: self.position >= position, timeout)
+        return self._events.wait_for(position, timeout)
 
     def close(self) -> None:
         """Stop following."""

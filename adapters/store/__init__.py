@@ -13,6 +13,7 @@ from adapters.store._checkpoint import check_checkpoints, make_checkpoint, read_
 from adapters.store._committer import GroupCommitter, Pending, PostgresGroupCommitter
 from adapters.store._export import export_events, public_hex, signing_key, verify_export
 from adapters.store._history import EventEntry, EventHistory, parse_since
+from adapters.store._log import EventLog, Subscription, topics_of
 from adapters.store._mapper import CorruptEventError, ShreddedEventError, ShreddingMapper
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CorruptEventError",
     "EventEntry",
     "EventHistory",
+    "EventLog",
     "EventStoreApp",
     "GroupCommitter",
     "Pending",
@@ -30,6 +32,7 @@ __all__ = [
     "ShreddedEventError",
     "ShreddingMapper",
     "StoreBackend",
+    "Subscription",
     "check_checkpoints",
     "export_events",
     "make_checkpoint",
@@ -38,5 +41,6 @@ __all__ = [
     "public_hex",
     "read_checkpoints",
     "signing_key",
+    "topics_of",
     "verify_export",
 ]

@@ -218,7 +218,7 @@ def replay_cmd(
     """
     reader = _reader(ctx)
     try:
-        source = reader.app.recorder
+        source = reader.app.event_log
         if until.isdigit():
             position = int(until)
         else:
@@ -234,7 +234,7 @@ def replay_cmd(
             position = position_at(source, stamp, when)
         target = out or DataPaths(state(ctx).data_dir).root / f"replay-{position}.sqlite"
         replayed = with_progress("replaying", lambda p: replay(
-            source, reader.app.shredding_mapper.decode_state, ShreddedEventError, position,
+            source, source.decode, ShreddedEventError, position,
             target, p), as_json)
     finally:
         reader.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pykka
 
+from domain.events import events_of
 from domain.health import Failure, HealthReport
 from domain.health_journal import HealthJournal
 from domain.parsing import parse_command
@@ -48,9 +49,9 @@ def test_schedules_and_unfinished_searches_come_from_the_events(data_dir: Path) 
     try:
         names = [s["name"] for s in bare.scheduler.upcoming().get()]
         assert sorted(names) == ["hourly", "nightly"]
-        open_tasks = bare.app.originators("SearchTask.SearchTaskQueued",
-                                          ["SearchTask.SearchTaskCompleted",
-                                           "SearchTask.SearchTaskCancelled"])
+        (queued_event,) = events_of(SearchTask, "SearchTaskQueued")
+        open_tasks = bare.app.event_log.originators(queued_event, events_of(
+            SearchTask, "SearchTaskCompleted", "SearchTaskCancelled"))
         # in queue order; the one failed for good is loaded and skipped by the tracker
         assert open_tasks == [queued.id, failed.id, retrying.id]
         unfinished = [t for t in open_tasks
