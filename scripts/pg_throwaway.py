@@ -13,12 +13,13 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
+
+from scripts.fixtures.servers import free_port
 
 WHY_MISSING = ("PostgreSQL server binaries (initdb, pg_ctl) not found: install Debian's "
                "`postgresql` package (scripts/install.sh does when run as root)")
@@ -35,12 +36,6 @@ def find_bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PgCluster:
     """One running server; ``new_database()`` gives each test its own database."""
 
@@ -50,7 +45,7 @@ class PgCluster:
         self._fast = fast
         self.root = Path(tempfile.mkdtemp(prefix="vipb-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_user: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse root: run them as `postgres`
             self._as_user = ["runuser", "-u", "postgres", "--"]

@@ -17,7 +17,7 @@ import pykka
 import pytest
 
 from adapters.egress import Resolver
-from scripts.fixtures.servers import LineLog, LoopbackServer, free_port
+from scripts.fixtures.servers import LineLog, LoopbackServer
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
 
@@ -101,11 +101,11 @@ def _hostile_pages(victim: int, victim6: int, attacker: int) -> dict[str, Any]:
 def guarded(data_dir: Path) -> Iterator[tuple[Runtime, int, Recorder, list[Recorder]]]:
     """A runtime with the private-address allowance off; the attacker's site is the one
     address the operator allowed (standing in for a public server)."""
-    attacker_port = free_port()
-    with serve({}) as (victim_port, victim), \
-            serve({}, socket.AF_INET6, "::1") as (victim6_port, victim6), \
-            serve(_hostile_pages(victim_port, victim6_port, attacker_port),
-                  port=attacker_port) as (_, attacker):
+    pages: dict[str, Any] = {}  # filled once every port is bound (each bound at port 0:
+    # a port picked free and bound later can be taken in between on a busy machine)
+    with serve(pages) as (attacker_port, attacker), serve({}) as (victim_port, victim), \
+            serve({}, socket.AF_INET6, "::1") as (victim6_port, victim6):
+        pages.update(_hostile_pages(victim_port, victim6_port, attacker_port))
         rt = open_runtime(data_dir, allow_private_targets=False,
                           egress_allow=[f"127.0.0.1:{attacker_port}"])
         rt.engine.egress.resolver = DnsToLoopback()
