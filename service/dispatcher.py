@@ -20,7 +20,7 @@ from domain.parsing import parse_command
 from domain.progress import Progress
 from domain.registry import COMMANDS
 from domain.selection import Selection
-from service.handlers import HANDLERS, PROGRESSIVE, Deps, Handler, ProgressHandler
+from service.handlers import HANDLERS, PROGRESSIVE, Deps
 from service.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,10 @@ class Dispatcher:
     table of ``service.handlers``); errors become envelopes, not crashes."""
 
     def __init__(self, deps: Deps, limiter: RateLimiter | None = None,
-                 supervision: Supervision | None = None,
-                 handlers: dict[type[Command], Handler] | None = None,
-                 progressive: dict[type[Command], ProgressHandler] | None = None) -> None:
+                 supervision: Supervision | None = None) -> None:
         self.deps = deps
         self._limiter = limiter
         self._supervision = supervision
-        self._handlers = HANDLERS if handlers is None else handlers
-        self._progressive = PROGRESSIVE if progressive is None else progressive
 
     @property
     def channels(self) -> list[str]:
@@ -58,10 +54,10 @@ class Dispatcher:
         if self._limiter is not None:
             self._limiter.check(command.channel, client)
         try:
-            long_running = self._progressive.get(type(command))
+            long_running = PROGRESSIVE.get(type(command))
             if long_running is not None:
                 return long_running(command, self.deps, progress)
-            handler = self._handlers.get(type(command))
+            handler = HANDLERS.get(type(command))
             if handler is None:
                 raise ValidationError(f"no handler for {command.channel}", field="channel")
             return handler(command, self.deps)

@@ -100,16 +100,15 @@ CHECKS_END = 30.0  # seconds a stopping runtime waits for creator checks to let 
 # the events alert rules watch (what the alerts view may turn into an outbox row)
 ALERT_SOURCES = (*events_of(SearchTask, "PositionRecorded", "DomainNotRanked"),
                  *events_of(Creator, "CreatorChecked"))
-# what start-up discovery reads from the log: (created, ended) event classes
-ALERTS_UNDELIVERED = (events_of(Alert, "AlertTriggered"), events_of(Alert, "AlertDelivered"))
-RULES = (events_of(AlertRule, "AlertRuleAdded"), events_of(AlertRule, "AlertRuleRemoved"))
-CREATORS = (events_of(Creator, "CreatorAdded"), events_of(Creator, "CreatorRemoved"))
-SCHEDULES = (events_of(Schedule, "ScheduleCreated"), events_of(Schedule, "ScheduleRemoved"))
-TASKS_OPEN = (events_of(SearchTask, "SearchTaskQueued"),
-              events_of(SearchTask, "SearchTaskCompleted", "SearchTaskCancelled"))
-CHECKS_OPEN = (events_of(CreatorCheckTask, "CreatorCheckQueued"),
-               events_of(CreatorCheckTask, "CreatorCheckFinished"))
-TABS_OPEN = (events_of(Tab, "TabOpened"), events_of(Tab, "TabClosed"))
+# what start-up discovery reads from the log: the created event, then the ended ones
+ALERTS_UNDELIVERED = events_of(Alert, "AlertTriggered", "AlertDelivered")
+RULES = events_of(AlertRule, "AlertRuleAdded", "AlertRuleRemoved")
+CREATORS = events_of(Creator, "CreatorAdded", "CreatorRemoved")
+SCHEDULES = events_of(Schedule, "ScheduleCreated", "ScheduleRemoved")
+TASKS_OPEN = events_of(SearchTask, "SearchTaskQueued", "SearchTaskCompleted",
+                       "SearchTaskCancelled")
+CHECKS_OPEN = events_of(CreatorCheckTask, "CreatorCheckQueued", "CreatorCheckFinished")
+TABS_OPEN = events_of(Tab, "TabOpened", "TabClosed")
 (STATUS_CHANGED,) = events_of(HealthJournal, "ProxyStatusChanged")
 ALERT_DRAIN = 10.0  # seconds a closing runtime waits for alert deliveries due now
 SETTLE_TIMEOUT = 60.0  # seconds a read waits for the views to reach the store head
@@ -357,7 +356,7 @@ class Runtime:
         reads = SettledReads(self.reader, self.settle)
         self.courier = AlertCourier(
             self.writer, rules, outbox=lambda: reads.query(alert_outbox, OUTBOX_BATCH),
-            undelivered=lambda: self._alive(ALERTS_UNDELIVERED),
+            undelivered=lambda: self._alive(*ALERTS_UNDELIVERED),
             senders={"webhook": WebhookSender(self.egress),
                      "email": MailSender(self.egress,
                                          lambda: rules.mail_server().get(timeout=60))},
@@ -375,19 +374,17 @@ class Runtime:
         process: read from the store)."""
         return bool(self.app.event_log.after(position, ALERT_SOURCES, limit=1))
 
-    def _alive(self, created_ended: tuple[tuple[EventClass, ...], tuple[EventClass, ...]],
-               ) -> list[UUID]:
+    def _alive(self, created: EventClass, *ended: EventClass) -> list[UUID]:
         """Aggregates with the created event and none of the ended ones, from the log."""
-        (created,), ended = created_ended
         return self.app.event_log.originators(created, ended)
 
     def _alert_rule_ids(self) -> list[str]:
         """Alert rules not removed, from the event store (the rules actor loads each)."""
-        return [str(i) for i in self._alive(RULES)]
+        return [str(i) for i in self._alive(*RULES)]
 
     def _creator_ids(self) -> list[str]:
         """Creators not removed, from the event store (the watch actor loads each)."""
-        return [str(i) for i in self._alive(CREATORS)]
+        return [str(i) for i in self._alive(*CREATORS)]
 
     # --- what handlers ask of the process (service.handlers.ProcessOps) -----------------
 
@@ -430,7 +427,7 @@ class Runtime:
 
     def _schedule_ids(self) -> list[str]:
         """Schedules not removed, from the event store (the scheduler loads each)."""
-        return [str(i) for i in self._alive(SCHEDULES)]
+        return [str(i) for i in self._alive(*SCHEDULES)]
 
     def follow_shared_state(self) -> SharedStateFollower | None:
         """On a shared store: follow the proxy, breaker and strategy changes other hosts
@@ -451,10 +448,10 @@ class Runtime:
         self.courier.activate()  # deliver what a previous process left undelivered
         # tasks neither completed nor cancelled, from the event store; the tracker loads each
         # and skips those that failed for good
-        ids = [str(i) for i in self._alive(TASKS_OPEN)]
+        ids = [str(i) for i in self._alive(*TASKS_OPEN)]
         resumed: int = self.tracker.resume(ids).get() if ids else 0
         self.tracker.start_scanning().get()  # on a shared store: other hosts' work too
-        checks = [str(i) for i in self._alive(CHECKS_OPEN)]
+        checks = [str(i) for i in self._alive(*CHECKS_OPEN)]
         if checks:
             log.info("resuming %d unfinished creator checks",
                      self.creator_runner.resume(checks))
@@ -570,7 +567,7 @@ class Runtime:
         """Reopen the tabs that are open on record (the host does this at start); a tab
         that cannot be reopened is closed on record with the reason."""
         rows = []
-        for opened in self._alive(TABS_OPEN):
+        for opened in self._alive(*TABS_OPEN):
             tab = self.writer.load(Tab, opened)
             if tab is not None and not tab.closed:
                 rows.append((str(opened), tab.profile_id, tab.proxy_id, tab.url))

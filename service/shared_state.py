@@ -40,8 +40,8 @@ _BREAKER = events_of(CircuitBreakerRecord, "CircuitOpened", "CircuitHalfOpened",
 _CONFIG = events_of(RotationConfig, "RotationConfigCreated", "RotationStrategySet")
 _MEASURED = events_of(HealthJournal, "ProxyValidated")  # latency (`fastest`), exit country
 EVENTS = (*_PROXY, *_BREAKER, *_CONFIG, *_MEASURED)
-_NAMES = {kind: {c.__name__ for c in classes} for kind, classes in (
-    ("proxy", _PROXY), ("breaker", _BREAKER), ("config", _CONFIG), ("measured", _MEASURED))}
+_PROXY_NAMES, _BREAKER_NAMES, _CONFIG_NAMES, _MEASURED_NAMES = (
+    frozenset(c.__name__ for c in classes) for classes in (_PROXY, _BREAKER, _CONFIG, _MEASURED))
 
 
 class SharedStateFollower:
@@ -83,20 +83,20 @@ class SharedStateFollower:
             config = False
             for note in notes:
                 name = event_name(note.topic)
-                if name in _NAMES["proxy"]:
+                if name in _PROXY_NAMES:
                     oid = as_uuid(note.originator_id)
                     proxies[oid] = max(proxies.get(oid, 0), note.originator_version)
-                elif name in _NAMES["breaker"]:
+                elif name in _BREAKER_NAMES:
                     target = str(self._log.decode(note).get("target", ""))
                     if target.startswith("proxy:"):
                         breakers.add(target.removeprefix("proxy:"))
-                elif name in _NAMES["measured"]:
+                elif name in _MEASURED_NAMES:
                     state = self._log.decode(note)
                     if state.get("latency_ms") is not None:
                         latencies[str(state["proxy_id"])] = float(state["latency_ms"])
                     if state.get("exit_country"):
                         exits[str(state["proxy_id"])] = str(state["exit_country"])
-                elif name in _NAMES["config"]:
+                elif name in _CONFIG_NAMES:
                     config = True
             for proxy_id, version in proxies.items():
                 self._pool.recorded(proxy_id, version).get()

@@ -72,9 +72,12 @@ class EventLog:
               limit: int = BATCH) -> list[Notification]:
         """Up to ``limit`` notifications after ``position``, of ``events`` only when given,
         oldest first."""
+        return self._after_topics(position, topics_of(events) if events else (), limit)
+
+    def _after_topics(self, position: int, topics: Sequence[str],
+                      limit: int) -> list[Notification]:
         return list(self._recorder.select_notifications(
-            start=position, limit=limit, topics=topics_of(events) if events else (),
-            inclusive_of_start=False))
+            start=position, limit=limit, topics=topics, inclusive_of_start=False))
 
     def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
                              topics: Sequence[str] = (), *,
@@ -133,13 +136,13 @@ class Subscription:
     def __init__(self, log: EventLog, events: Sequence[EventClass] | None,
                  position: int) -> None:
         self._log = log
-        self._events = list(events) if events else None
+        self._topics = topics_of(events) if events else ()  # once, not at every look
         self.position = position
         self._advanced = threading.Condition()
 
     def take(self, limit: int = BATCH) -> list[Notification]:
         """The next notifications (up to ``limit``); the position moves past them."""
-        notes = self._log.after(self.position, self._events, limit)
+        notes = self._log._after_topics(self.position, self._topics, limit)
         if notes:
             self.advance(notes[-1].id)
         return notes

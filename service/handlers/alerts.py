@@ -3,7 +3,7 @@ test alerts through the courier, reads from ``projections.alerts`` on settled vi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from domain.alert_commands import (
     AddAlertRule,
@@ -17,11 +17,7 @@ from domain.alert_commands import (
 from domain.errors import ValidationError
 from projections import alerts as queries
 from projections.sql import Connection
-
-if TYPE_CHECKING:
-    from service.handlers.deps import Deps
-
-TIMEOUT = 300.0
+from service.handlers.deps import TIMEOUT, Deps
 
 
 def add_rule(c: AddAlertRule, deps: Deps) -> Any:

@@ -3,7 +3,7 @@ the creator runner, reads from ``projections.creators`` on settled views."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from domain import rules
 from domain.creator_commands import (
@@ -15,11 +15,7 @@ from domain.creator_commands import (
     UpdateCreator,
 )
 from projections import creators as queries
-
-if TYPE_CHECKING:
-    from service.handlers.deps import Deps
-
-TIMEOUT = 300.0
+from service.handlers.deps import TIMEOUT, Deps
 
 
 def _public(command: AddCreator | UpdateCreator, deps: Deps) -> None:

@@ -30,12 +30,11 @@ from domain.egress import EgressPolicy
 from domain.host_commands import CreateBackup
 from domain.progress import Progress
 from domain.projection_commands import Rebuilt, ViewPosition
-from service.handlers.proxies import ProxyHandles
-from service.handlers.tabs import TabHandles
+from service.handlers.handles import TIMEOUT, ProxyHandles, TabHandles
 from service.reparse import Reparser
 from service.views import SettledReads
 
-TIMEOUT = 300.0  # seconds a handler waits on an actor's reply
+__all__ = ["TIMEOUT", "Deps", "ProcessOps"]
 
 
 class ProcessOps(Protocol):

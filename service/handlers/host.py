@@ -3,7 +3,7 @@ the store reports and does (``Deps.ops``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from domain.host_commands import CreateBackup, HostStatus, Settle, Settled
 from domain.progress import Progress
@@ -13,9 +13,7 @@ from domain.projection_commands import (
     Rebuilt,
     ViewPosition,
 )
-
-if TYPE_CHECKING:
-    from service.handlers.deps import Deps
+from service.handlers.deps import Deps
 
 
 def status(_c: HostStatus, deps: Deps) -> dict[str, Any]:

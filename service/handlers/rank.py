@@ -9,7 +9,7 @@ state and positions from the read model.
 from __future__ import annotations
 
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from adapters.evidence import StoredPage, for_viewing
@@ -40,11 +40,7 @@ from domain.rank_commands import (
     StopSearch,
 )
 from projections import rank_queries
-
-if TYPE_CHECKING:
-    from service.handlers.deps import Deps
-
-TIMEOUT = 300.0
+from service.handlers.deps import TIMEOUT, Deps
 
 
 def add_domain(c: AddDomain, deps: Deps) -> Any:

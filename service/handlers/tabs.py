@@ -6,14 +6,9 @@ first tab launches Chromium.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pykka
-
-from actors.tab_actor import TabActor
-from actors.tab_supervisor import TabSupervisorActor, navigate
+from actors.tab_supervisor import navigate
 from domain import rules
 from domain.errors import ValidationError
 from domain.results import Ack
@@ -37,33 +32,7 @@ from domain.tab_commands import (
     UpdateTab,
 )
 from projections import queries
-
-if TYPE_CHECKING:
-    from service.handlers.deps import Deps
-
-TIMEOUT = 300.0
-MAX_CACHED_TABS = 10_000
-
-
-class TabHandles:
-    """Tab actors by id: a command for one tab asks its own actor, not the supervisor."""
-
-    def __init__(self, tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]]) -> None:
-        self._tabs = tabs
-        self._lock = threading.Lock()
-        self._actors: dict[str, pykka.ActorProxy[TabActor]] = {}
-
-    def actor(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
-        """The tab's actor (``ValidationError`` from the supervisor when there is none)."""
-        with self._lock:
-            actor = self._actors.get(tab_id)
-        if actor is None or not actor.actor_ref.is_alive():
-            actor = self._tabs().tab(tab_id).get(timeout=TIMEOUT)
-            with self._lock:
-                if len(self._actors) > MAX_CACHED_TABS:
-                    self._actors.clear()
-                self._actors[tab_id] = actor
-        return actor
+from service.handlers.deps import TIMEOUT, Deps
 
 
 def _check_target(url: str | None, deps: Deps) -> None:
