@@ -62,7 +62,12 @@ def peer_uid(sock: socket.socket) -> int:
 class _Connection:
     """What the server knows of one open connection."""
 
+    writer: asyncio.StreamWriter
     busy: bool = False  # a command or a stream is running for it
+
+    def close(self) -> None:
+        """Release the socket now (also for a task cancelled before it first ran)."""
+        self.writer.transport.abort()
 
 
 class ControlServer:
@@ -83,7 +88,8 @@ class ControlServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="vipb-control",
                                         daemon=True)
-        self._server: asyncio.AbstractServer | None = None
+        self._listener: socket.socket | None = None
+        self._acceptor: asyncio.Task[None] | None = None
         self._clients = 0
         self._connections: OrderedDict[asyncio.Task[None], _Connection] = OrderedDict()
         self.dropped = 0  # idle connections closed to make room, and connections refused
@@ -98,13 +104,69 @@ class ControlServer:
     async def _start(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()  # a stale socket of a dead host (the host lock says so)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # created 0600: no window where others could connect
         try:
-            self._server = await asyncio.start_unix_server(
-                self._serve, path=str(self.path), limit=MAX_MESSAGE_BYTES + 2)
+            listener.bind(str(self.path))
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        listener.listen(128)  # waiting clients queue in the kernel, not in our descriptors
+        listener.setblocking(False)
+        self._listener = listener
+        self._acceptor = asyncio.create_task(self._accept_forever(listener))
+
+    async def _accept_forever(self, listener: socket.socket) -> None:
+        """Accept one connection at a time, and only when it fits under the cap.
+
+        asyncio's own server accepts up to a whole backlog per wake-up and closes what it
+        evicts an iteration later, so a flood could hold several hundred descriptors more than
+        the cap and hit the open-file limit. Here, once a connection over the cap is taken,
+        the oldest idle one is closed (its descriptor released) before the next is accepted,
+        so at most ``max_connections`` + 1 client sockets are ever open."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _ = await loop.sock_accept(listener)
+            except OSError as exc:  # EMFILE/ENFILE from descriptors outside our control
+                log.warning("control socket: cannot accept (%s); retrying in 1 s", exc.strerror)
+                await asyncio.sleep(1.0)  # back off: the fd table is full
+                continue
+            self._clients += 1
+            await self._make_room()
+            if len(self._connections) >= self._max_connections:
+                await self._refuse(conn)
+                continue
+            reader, writer = await asyncio.open_unix_connection(
+                sock=conn, limit=MAX_MESSAGE_BYTES + 2)
+            task = asyncio.create_task(self._serve(reader, writer, self._clients))
+            self._connections[task] = _Connection(writer)
+
+    async def _make_room(self) -> None:
+        """At the cap, close the oldest idle connection and wait until its socket is closed
+        (nothing to close when every connection is busy: the newcomer is then refused)."""
+        if len(self._connections) < self._max_connections:
+            return
+        victim = next(((t, c) for t, c in self._connections.items() if not c.busy), None)
+        if victim is None:
+            return
+        task, connection = victim
+        self.dropped += 1
+        log.warning("control socket: %d connections: closed the oldest idle one",
+                    len(self._connections))
+        task.cancel()
+        await asyncio.wait({task})
+        self._connections.pop(task, None)
+        connection.close()
+
+    async def _refuse(self, conn: socket.socket) -> None:
+        """Tell a connection over the cap that the host is busy, and close it."""
+        self.dropped += 1
+        log.warning("control socket: %d connections, all busy: refused a new one",
+                   len(self._connections))
+        with conn, contextlib.suppress(OSError):
+            conn.send(encode(error_reply(
+                "too many connections to the host, all busy; try again", "host_busy")))
 
     def stop(self) -> None:
         """Stop accepting, let running commands finish, close connections."""
@@ -119,46 +181,30 @@ class ControlServer:
             self.path.unlink()
 
     async def _stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._connections):
+        if self._acceptor is not None:
+            self._acceptor.cancel()
+            await asyncio.gather(self._acceptor, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.close()
+        connections = dict(self._connections)
+        for task in connections:
             task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        await asyncio.gather(*connections, return_exceptions=True)
+        for connection in connections.values():
+            connection.close()
 
     @property
     def open_connections(self) -> int:
         """Connections being served now."""
         return len(self._connections)
 
-    def _admit(self, task: asyncio.Task[None]) -> _Connection | None:
-        """Register a new connection, closing the oldest idle one if the cap is reached;
-        None when every open connection is busy (the new one is refused)."""
-        if len(self._connections) >= self._max_connections:
-            victim = next((t for t, c in self._connections.items() if not c.busy), None)
-            self.dropped += 1
-            if victim is None:
-                log.warning("control socket: %d connections, all busy: refused a new one",
-                            len(self._connections))
-                return None
-            log.warning("control socket: %d connections: closed the oldest idle one",
-                        len(self._connections))
-            del self._connections[victim]
-            victim.cancel()
-        connection = _Connection()
-        self._connections[task] = connection
-        return connection
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     number: int) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._clients += 1
-        client = f"connection-{self._clients}"
-        connection = self._admit(task)
+        connection = self._connections.get(task) or _Connection(writer)
+        client = f"connection-{number}"
         try:
-            if connection is None:
-                await self._send(writer, error_reply(
-                    "too many connections to the host, all busy; try again", "host_busy"))
-                return
             sock = writer.get_extra_info("socket")
             pid, uid = peer_credentials(sock) if sock is not None else (0, -1)
             if uid != os.getuid():
@@ -172,9 +218,11 @@ class ControlServer:
             log.exception("control connection %s failed", client)
         finally:
             self._connections.pop(task, None)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            writer.close()  # sends what is still buffered, then releases the socket
+            try:
+                await asyncio.wait_for(writer.wait_closed(), self._write_timeout)
+            except (Exception, asyncio.CancelledError):
+                connection.close()  # a client that does not read: drop the rest
 
     async def _send(self, writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
         writer.write(encode(message))
