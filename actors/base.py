@@ -6,27 +6,39 @@ from __future__ import annotations
 import _thread
 import functools
 import queue
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pykka
 from pykka import Timeout
-from pykka._threading import ThreadingFuture, ThreadingFutureResult
 
 from actors.supervision import current
+from domain.waits import idle_wait
 
 T = TypeVar("T")
 
 
-class LockFuture(ThreadingFuture[T]):
+@dataclass(frozen=True)
+class _Outcome:
+    """What a future was set to: a value, or the exception info to raise."""
+
+    value: Any = None
+    exc_info: Any = None
+
+
+class LockFuture(pykka.Future[T]):
     """A pykka future that waits on one C-level lock instead of a Python ``Condition``.
 
-    Same contract as ``ThreadingFuture`` (set once, get many times, get hooks for
-    ``map``/``join``), about half the CPU per ask/reply.
+    Same contract as ``pykka.ThreadingFuture`` (set once, get many times, get hooks for
+    ``map``/``join``), about half the CPU per ask/reply; built on the public
+    ``pykka.Future`` alone.
     """
 
     def __init__(self) -> None:
-        pykka.Future.__init__(self)  # not ThreadingFuture's: it builds a Condition
-        self._result: ThreadingFutureResult | None = None
+        super().__init__()
+        self._result: _Outcome | None = None
         self._done = _thread.allocate_lock()
         self._done.acquire()
 
@@ -50,15 +62,13 @@ class LockFuture(ThreadingFuture[T]):
 
     def set(self, value: Any | None = None) -> None:
         """Store the value and wake the waiters."""
-        self._store(ThreadingFutureResult(value=value))
+        self._store(_Outcome(value=value))
 
     def set_exception(self, exc_info: Any = None) -> None:
         """Store an exception (``sys.exc_info()`` by default) and wake the waiters."""
-        import sys
+        self._store(_Outcome(exc_info=exc_info or sys.exc_info()))
 
-        self._store(ThreadingFutureResult(exc_info=exc_info or sys.exc_info()))
-
-    def _store(self, result: ThreadingFutureResult) -> None:
+    def _store(self, result: _Outcome) -> None:
         if self._result is not None or self._get_hook is not None:
             raise queue.Full
         self._result = result
@@ -146,6 +156,7 @@ class ClosableInbox:
                 raise pykka.ActorDeadError("the actor has stopped")
             self._queue.put(item)
 
+    @idle_wait
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """The next message."""
         return self._queue.get(block, timeout)
@@ -154,15 +165,19 @@ class ClosableInbox:
         """Nothing queued?"""
         return self._queue.empty()
 
-    def close(self) -> list[Any]:
-        """Refuse new messages; return the ones still queued."""
+    def close(self, take: Callable[[Any], bool]) -> list[Any]:
+        """Refuse new messages; hand back the queued ones ``take`` accepts and leave the rest
+        (in order) for pykka's own teardown to answer."""
         with self._lock:
             self._closed = True
-            left = []
+            taken: list[Any] = []
+            left: list[Any] = []
             while not self._queue.empty():
-                left.append(self._queue.get_nowait())
-            return left
-
+                item = self._queue.get_nowait()
+                (taken if take(item) else left).append(item)
+            for item in left:
+                self._queue.put(item)
+            return taken
 
 
 A = TypeVar("A", bound=pykka.Actor)

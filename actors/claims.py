@@ -25,6 +25,7 @@ from actors.writer import EventWriter
 from domain.creator import CreatorCheckTask
 from domain.errors import ConcurrencyError
 from domain.rank import SearchTask
+from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,7 @@ class ClaimHolder(Generic[Task]):
         if lease is None:
             return
 
+        @idle_wait
         def renew() -> None:
             while not self._done.wait(lease.seconds / 3):
                 try:

@@ -29,6 +29,7 @@ from domain import rules
 from domain.creator import CreatorCheckTask
 from domain.egress import EgressPolicy
 from domain.errors import BaseError
+from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,7 @@ class CreatorRunner:
                                              name="vipb-check-scan")
             self._scanner.start()
 
+    @idle_wait
     def _scan_loop(self) -> None:
         while not self._stopping.wait(SCAN_INTERVAL):
             try:

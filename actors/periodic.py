@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import pykka
 
+from domain.waits import idle_wait
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,7 @@ class Every:
         self._stopped = True
         self._woken.set()
 
+    @idle_wait
     def _loop(self) -> None:
         while not self._stopped:
             seconds = self._interval()

@@ -10,7 +10,6 @@ from typing import Any
 from uuid import UUID
 
 import pykka
-from pykka import messages
 
 from actors.base import ClosableInbox, VipbActor
 from actors.endpoint_index import EndpointIndex
@@ -67,33 +66,37 @@ class ProxyActor(VipbActor):
     def on_start(self) -> None:
         """Load the aggregate in the actor's own thread unless it was handed over."""
         if self._proxy is None:
-            self._reload()
+            try:
+                self._reload()
+            except BaseException:
+                self._refuse_queued()
+                raise
 
     @staticmethod
     def _create_actor_inbox() -> Any:
         return ClosableInbox()
 
-    def _actor_loop_teardown(self) -> None:
+    def _refuse_queued(self) -> None:
         """pykka drops told messages left in a stopping actor's inbox; here the inbox is
-        closed (later sends fail at once) and every message left in it is answered: an
-        update with ``ActorDeadError``, so its sender re-sends it to the proxy's next actor
-        (the pool stops least recently used actors), an ask as pykka would."""
+        closed (later sends fail at once) and every update left in it is answered with
+        ``ActorDeadError``, so its sender re-sends it to the proxy's next actor (the pool
+        stops least recently used actors). Asks and stops stay queued for pykka, which
+        answers them as it does for every actor."""
         dead = f"the actor of proxy {self._id} stopped before handling the message"
         inbox = self.actor_inbox
         assert isinstance(inbox, ClosableInbox)
-        for envelope in inbox.close():
-            if isinstance(envelope.message, UpdateRequest):
-                envelope.message.reply.set_exception(pykka.ActorDeadError(dead))
-            elif envelope.reply_to is not None:
-                if isinstance(envelope.message, messages._ActorStop):
-                    envelope.reply_to.set(None)
-                else:
-                    envelope.reply_to.set_exception(
-                        exc_info=(pykka.ActorDeadError, pykka.ActorDeadError(dead), None))
+        for envelope in inbox.close(lambda e: isinstance(e.message, UpdateRequest)):
+            envelope.message.reply.set_exception(pykka.ActorDeadError(dead))
+
+    def on_failure(self, exception_type: Any, exception_value: Any, traceback: Any) -> None:
+        """Dying of an exception: answer the queued updates, then report the death."""
+        self._refuse_queued()
+        super().on_failure(exception_type, exception_value, traceback)
 
     def on_stop(self) -> None:
-        """Leave only after the last submission is committed (or failed): a successor for
-        this proxy then loads a store that already holds it."""
+        """Answer the queued updates, and leave only after the last submission is committed
+        (or failed): a successor for this proxy then loads a store that already holds it."""
+        self._refuse_queued()
         previous, self._inflight = self._inflight, None
         if previous is not None:
             with contextlib.suppress(Exception):

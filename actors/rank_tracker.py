@@ -57,6 +57,7 @@ from domain.rank_commands import (
 )
 from domain.results import Ack
 from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
+from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,7 @@ class RankTrackerActor(VipbActor):
                                              daemon=True)
             self._scanner.start()
 
+    @idle_wait
     def _scan_loop(self) -> None:
         while not self._stopping.wait(SCAN_INTERVAL):
             try:

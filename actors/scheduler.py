@@ -38,6 +38,7 @@ from domain.events import events_of
 from domain.rank import Schedule, SearchTask, fold_keyword
 from domain.rank_commands import CreateSchedule, StartSearch
 from domain.results import Ack
+from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,7 @@ class Ticker:
         self._stopped = True
         self._wake.set()
 
+    @idle_wait
     def _loop(self) -> None:
         delay = 0.0
         while not self._stopped:

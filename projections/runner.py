@@ -25,6 +25,7 @@ from eventsourcing.persistence import MapperDeserialisationError, Notification, 
 from domain.errors import DatabaseError
 from domain.ids import as_uuid
 from domain.progress import Progress
+from domain.waits import idle_wait
 from projections.sql import Connection, Cursor, columns_of
 from projections.view import EventRecord, Handler, View, event_name
 
@@ -324,6 +325,7 @@ class ProjectionRunner:
         """Whether this runner projects (rather than follows another)."""
         return self._active
 
+    @idle_wait
     def _loop(self) -> None:
         while not self._stopping.is_set():
             # the timeout also picks up other processes' writes; a follower looks often,

@@ -77,6 +77,7 @@ from domain.projection_commands import (
 )
 from domain.rank import Schedule, SearchTask
 from domain.tab import Tab
+from domain.waits import idle_wait
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections import creators as creator_queries
 from projections import queries as proxy_queries
@@ -551,6 +552,7 @@ class Runtime:
         self._sealer = threading.Thread(target=self._seal_loop, name="vipb-audit", daemon=True)
         self._sealer.start()
 
+    @idle_wait
     def _seal_loop(self) -> None:
         while not getattr(self, "_closed", False):
             self._sealing.wait(1.0)

@@ -17,34 +17,41 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from actors.base import LockFuture
+from domain.waits import is_idle_wait
+
 log = logging.getLogger(__name__)
 
 FORCED_EXIT_CODE = 1
 _OURS = tuple(str(Path(__file__).resolve().parents[1] / pkg) + os.sep
-              for pkg in ("actors", "adapters", "domain", "projections"))
+              for pkg in ("actors", "adapters", "domain", "projections", "service"))
 
 
-# Where a thread of ours waits for work when it has none: not worth naming in the log.
-IDLE = frozenset({"Actor._actor_loop_running", "ClosableInbox.get", "GroupCommitter._loop",
-                  "ProjectionRunner._loop", "Runtime._seal_loop", "Ticker._loop", "Every._loop",
-                  "RankTrackerActor._scan_loop", "CreatorRunner._scan_loop",
-                  "ClaimHolder.start_renewing.<locals>.renew"})
-PLUMBING = frozenset({"LockFuture.get"})  # the caller says more than the wait itself
+PLUMBING = frozenset({LockFuture.get.__code__})  # the caller says more than the wait itself
 
 
-def _ours(frame: FrameType) -> bool:
-    return frame.f_code.co_filename.startswith(_OURS)
 
 
-def busy(thread: threading.Thread) -> str | None:
+def _in_pykka(frame: FrameType) -> bool:
+    return f"{os.sep}pykka{os.sep}" in frame.f_code.co_filename
+
+
+def busy(thread: threading.Thread, ours: tuple[str, ...] = _OURS) -> str | None:
     """``name (file:line function)`` at the innermost frame of vipb's own code, or None
-    when the thread runs none of our code or waits idle for work."""
-    frame: FrameType | None = sys._current_frames().get(thread.ident or -1)
-    while frame is not None and not _ours(frame) and "pykka" not in frame.f_code.co_filename:
+    when the thread runs none of our code or waits idle for work: in a function marked
+    ``@idle_wait``, or in an actor loop waiting on its inbox (pykka's own frame is then
+    the innermost Python frame: the inbox's ``get`` is C). ``ours``: the directories of our
+    code."""
+    def mine(f: FrameType) -> bool:
+        return f.f_code.co_filename.startswith(ours)
+
+    innermost: FrameType | None = sys._current_frames().get(thread.ident or -1)
+    frame = innermost
+    while frame is not None and not mine(frame) and not _in_pykka(frame):
         frame = frame.f_back
-    if frame is None or frame.f_code.co_qualname in IDLE:
+    if frame is None or is_idle_wait(frame.f_code) or (frame is innermost and _in_pykka(frame)):
         return None
-    while frame is not None and (not _ours(frame) or frame.f_code.co_qualname in PLUMBING):
+    while frame is not None and (not mine(frame) or frame.f_code in PLUMBING):
         frame = frame.f_back
     if frame is None:
         return None

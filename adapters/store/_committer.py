@@ -32,6 +32,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.sql import PgLocation
 from domain.errors import ConcurrencyError, DatabaseError
+from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class GroupCommitter:
         finally:
             self._conn.close()
 
+    @idle_wait
     def _loop(self) -> None:
         while True:
             first = self._queue.get()

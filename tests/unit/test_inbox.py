@@ -8,13 +8,14 @@ import pytest
 from actors.base import ClosableInbox
 
 
-def test_close_returns_queued_messages_and_refuses_later_ones() -> None:
+def test_close_hands_back_what_it_takes_keeps_the_rest_and_refuses_later_ones() -> None:
     inbox = ClosableInbox()
-    inbox.put("a")
-    inbox.put("b")
+    for item in ("a", "B", "c", "D"):
+        inbox.put(item)
     assert inbox.get() == "a"
-    assert inbox.close() == ["b"]
+    assert inbox.close(str.isupper) == ["B", "D"]
+    assert inbox.get() == "c", "what close does not take stays queued for pykka's teardown"
     assert inbox.empty()
     with pytest.raises(pykka.ActorDeadError):
-        inbox.put("c")
+        inbox.put("e")
     assert inbox.empty()
