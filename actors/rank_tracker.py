@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,17 +37,15 @@ from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.evidence import EvidenceStore
 from adapters.serp import Engines, SerpError, UnknownEngineError
-from domain import rules
+from domain import rules, search_plan
 from domain.errors import AutomationError, ValidationError
 from domain.rank import (
     RANK_TARGETS_ID,
     Place,
     RankTargets,
     SearchTask,
-    fold_keyword,
 )
 from domain.rank_commands import (
-    DEFAULT_DEPTH,
     AddDomain,
     AddKeyword,
     RemoveDomain,
@@ -56,7 +53,6 @@ from domain.rank_commands import (
     StartSearch,
 )
 from domain.results import Ack
-from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
@@ -140,11 +136,7 @@ class RankTrackerActor(VipbActor):
 
     def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
         """Tracked keyword entries, all of them or those whose words are in ``keywords``."""
-        entries = list(self.targets().keywords.values())
-        if keywords is None:
-            return entries
-        wanted = {fold_keyword(k) for k in keywords}
-        return [e for e in entries if fold_keyword(e["keyword"]) in wanted]
+        return [dict(s.__dict__) for s in search_plan.tracked(self.targets(), keywords)]
 
     # --- tasks -----------------------------------------------------------------------------------
 
@@ -168,12 +160,8 @@ class RankTrackerActor(VipbActor):
     def prepare_search(self, command: StartSearch, origin: str = "manual",
                        keywords: list[str] | None = None,
                        skip_if_pending: bool = False) -> list[SearchTask]:
-        """One new task per keyword, not saved yet.
-
-        The command's keywords are searched as they are tracked (each tracked engine and
-        place, unless the command names them), or once on the given or default engine
-        when they are not tracked; otherwise every tracked keyword (or those named in
-        ``keywords``, as a schedule does) matching the filters.
+        """One new task per search the command asks for (``domain.search_plan``), not
+        saved yet, once every engine and profile it needs is usable.
         ``skip_if_pending``: refuse while tasks of the same ``origin`` are still queued or
         running (a schedule firing faster than its searches finish does not pile up)."""
         if skip_if_pending:
@@ -183,49 +171,13 @@ class RankTrackerActor(VipbActor):
                 raise AutomationError(f"skipped: the previous run still has {pending} "
                                       "search(es) queued or running")
         targets = self.targets()
-        if not targets.domains:
-            raise AutomationError("no target domains: add one first "
-                                  "(vipb rank domain add example.com)")
-        named = command.named
-        wanted = named if named is not None else keywords
-        jobs: list[dict[str, Any]] = [
-            dict(e) for e in self.tracked(wanted)
-            if (command.engine is None or e["engine"] == command.engine)
-            and (command.country is None or e["country"] == command.country)
-            and (command.location is None or e.get("location") == command.location)
-            and (command.language is None or e.get("language") == command.language)
-            and (command.device is None or e["device"] == command.device)]
-        if named is not None:  # words not tracked (that way): once each, as given
-            found = {fold_keyword(job["keyword"]) for job in jobs}
-            jobs += [{"keyword": words, "engine": command.engine or "duckduckgo",
-                      "country": command.country, "location": command.location,
-                      "language": command.language, "depth": DEFAULT_DEPTH,
-                      "device": command.device or "desktop"}
-                     for words in named if fold_keyword(words) not in found]
-        for job in jobs:
-            if command.depth:
-                job["depth"] = command.depth
-            if command.any_exit_country is not None:
-                job["any_exit_country"] = command.any_exit_country
-        if not jobs:
-            raise AutomationError("no tracked keywords match: add one first "
-                                  "(vipb rank keyword add 'my keyword')")
-        for name, location in {(job["engine"], job.get("location")) for job in jobs}:
+        searches = search_plan.plan(targets, command, keywords)
+        for name, location in {(s.engine, s.location) for s in searches}:
             self._check_engine(name, location)
-        for device in {job["device"] for job in jobs}:  # refused here, not retried
-            self._tabs().check_profile(_profile(command.profile, device),
+        for device in {s.device for s in searches}:  # refused here, not retried
+            self._tabs().check_profile(search_plan.profile_for(command.profile, device),
                                        device).get(timeout=60)
-        tasks = []
-        for job in jobs:
-            task = SearchTask(id=uuid.uuid4(), keyword=job["keyword"], engine=job["engine"],
-                              country=job["country"], depth=job["depth"],
-                              domains=dict(targets.domains), origin=origin,
-                              profile=_profile(command.profile, job["device"]),
-                              proxy=command.proxy, device=job["device"],
-                              location=job.get("location"), language=job.get("language"),
-                              any_exit_country=bool(job.get("any_exit_country")))
-            tasks.append(task)
-        return tasks
+        return search_plan.tasks(searches, targets, command, origin)
 
     def _check_engine(self, name: str, location: str | None = None) -> None:
         """The engine is defined, its file reads, it can take ``location`` (if any), and its
@@ -402,9 +354,3 @@ class RankTrackerActor(VipbActor):
         for event in self._done.values():
             event.set()
 
-
-def _profile(named: str, device: str) -> str:
-    """The profile a ``device`` search uses: ``default`` means ``default-mobile`` on phones."""
-    if device == "mobile" and named.casefold() == DEFAULT_PROFILE:
-        return DEFAULT_MOBILE_PROFILE
-    return named
