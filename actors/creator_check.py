@@ -19,7 +19,8 @@ from typing import Any
 import pykka
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from actors.search_worker import CancelToken, RetryPolicy
+from actors.cancel import CancelToken
+from actors.retries import RetryPolicy
 from actors.tab_actor import PROXY_ERRORS
 from actors.tab_supervisor import TabSupervisorActor
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError

@@ -1,35 +1,34 @@
 """Creator checks outside a request: those a schedule's run queues (``CreatorCheckTask``)
-and those a stopped host left unfinished, run in the background.
+and those a stopped host left unfinished, run in the background on the task runner
+(``actors.task_runner``), as searches are.
 
 At most ``workers`` checks run at once; a creator whose previous check is still queued or
 running is not queued again. On a store several hosts share (``claims`` given) a check runs
 where it is claimed, just before it runs: the host that fired the schedule usually, any other
-host when that one is busy or dies (its lease runs out; see ``actors.claims``); each host
-looks for claimable checks every ``SCAN_INTERVAL`` seconds. A check is finished in the same
-transaction as the creator's ``CreatorChecked``, so a check taken over is recorded once.
+host when that one is busy or dies (its lease runs out; see ``actors.claims``). A check is
+finished in the same transaction as the creator's ``CreatorChecked``, so a check taken over
+is recorded once.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from uuid import UUID
 
 import pykka
 
-from actors.claims import SCAN_INTERVAL, ClaimHolder, ClaimLost, Claims, claim
+from actors.cancel import CancelToken
+from actors.claims import ClaimHolder, ClaimLost, Claims
 from actors.creator_check import CreatorCheck
 from actors.creator_watch import CreatorWatchActor
+from actors.task_runner import TaskRunner
 from actors.writer import EventWriter
 from domain import rules
 from domain.creator import CreatorCheckTask
 from domain.egress import EgressPolicy
 from domain.errors import BaseError
-from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ TIMEOUT = 60.0  # seconds for a call to the watch actor
 
 
 class CreatorRunner:
-    """Runs creator checks in a thread pool, on record as ``CreatorCheckTask``s."""
+    """Runs creator checks on the task runner, on record as ``CreatorCheckTask``s."""
 
     def __init__(self, check: CreatorCheck, watch: pykka.ActorProxy[CreatorWatchActor],
                  egress: EgressPolicy, workers: int, writer: EventWriter,
@@ -49,15 +48,9 @@ class CreatorRunner:
         self._busy = busy
         self._watch = watch
         self._egress = egress
-        self._writer = writer
-        self._claims = claims
-        self._workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers,
-                                        thread_name_prefix="vipb-creator-check")
-        self._active: dict[str, str] = {}  # task id -> creator id, queued or running here
-        self._lock = threading.Condition()  # notified when a check ends here
-        self._stopping = threading.Event()
-        self._scanner: threading.Thread | None = None
+        self._runner: TaskRunner[CreatorCheckTask] = TaskRunner(
+            CreatorCheckTask, self._hold, writer, workers, "vipb-creator-check",
+            lambda task: f"check of creator {task.name}", claims)
 
     # --- asked by requests and schedules -------------------------------------------------------
 
@@ -98,74 +91,31 @@ class CreatorRunner:
     def _busy_creators(self) -> set[str]:
         if self._busy is not None:
             return self._busy()
-        with self._lock:
-            return set(self._active.values())
+        return {task.creator_id for task in self._runner.tasks()}
 
     def accept(self, tasks: list[CreatorCheckTask]) -> list[str]:
         """Run checks queued on record (saved by the caller with the run that queued
         them); returns the names of those this host will run or try to claim."""
-        return [task.name for task in tasks if self._submit(task)]
+        return [task.name for task in tasks if self._runner.submit(task)]
 
     def resume(self, task_ids: list[str]) -> int:
         """Run the unfinished checks a previous host left (the host does this at start;
         on a shared store those another host holds are passed over when claimed)."""
-        resumed = 0
-        for task_id in task_ids:
-            task = self._writer.load(CreatorCheckTask, UUID(task_id))
-            if task is not None and not task.finished and self._submit(task):
-                resumed += 1
-        return resumed
+        return self._runner.resume(task_ids)
 
     def active(self) -> int:
         """Checks queued or running on this host."""
-        with self._lock:
-            return len(self._active)
+        return sum(self._runner.counts())
 
     def idle(self, timeout: float) -> bool:
         """Wait until no check is queued or running here (False: ``timeout`` seconds passed
         first)."""
-        with self._lock:
-            return self._lock.wait_for(lambda: not self._active, timeout)
+        return self._runner.idle(timeout)
 
-    # --- running -------------------------------------------------------------------------------
+    # --- running (the task runner's job) -------------------------------------------------------
 
-    def _submit(self, task: CreatorCheckTask) -> bool:
-        key = str(task.id)
-        with self._lock:
-            if key in self._active or self._stopping.is_set():
-                return False
-            self._active[key] = task.creator_id
-        try:
-            future = self._pool.submit(self._run, task)
-        except RuntimeError:  # the pool was shut down meanwhile: the host is stopping
-            self._forget(key)
-            return False
-        future.add_done_callback(lambda _done: self._forget(key))  # run, or cancelled
-        return True
-
-    def _forget(self, task_id: str) -> None:
-        with self._lock:
-            self._active.pop(task_id, None)
-            self._lock.notify_all()
-
-    def _run(self, queued: CreatorCheckTask) -> None:
-        try:
-            task = queued if self._claims is None else claim(
-                self._writer, CreatorCheckTask, queued.id, self._claims,
-                f"check of creator {queued.name}")
-            if task is not None:
-                self._hold(task)
-        except ClaimLost:
-            log.warning("check of creator %s: another host took it over; stopping here",
-                        queued.name)
-        except Exception:
-            log.exception("check of creator %s failed", queued.name)
-
-    def _hold(self, task: CreatorCheckTask) -> None:
-        holder = ClaimHolder(task, self._writer,
-                             None if self._claims is None else self._claims.holding())
-        holder.start_renewing(lambda: log.warning(
-            "check of creator %s: another host took it over", task.name))
+    def _hold(self, holder: ClaimHolder[CreatorCheckTask], _token: CancelToken) -> None:
+        """Run one check (the host stopping is told through ``CreatorCheck.stop``)."""
         try:
             self._perform(holder)
         except ClaimLost:
@@ -174,8 +124,6 @@ class CreatorRunner:
             if not self._check.stopping:
                 raise
             self._let_go(holder)
-        finally:
-            holder.stop_renewing()
 
     def _perform(self, holder: ClaimHolder[CreatorCheckTask]) -> None:
         """Check the creator and record it with the task's outcome; a check ended by the
@@ -222,48 +170,14 @@ class CreatorRunner:
             host = holder.lease.host_id
             holder.commit(lambda t: t.released(host_id=host, reason="host stopping"))
 
-    # --- on a shared store ---------------------------------------------------------------------
-
     def start_scanning(self) -> None:
         """On a shared store: look for claimable checks now and then (a host does; a CLI
         process only runs what it queued itself)."""
-        if self._claims is not None and self._scanner is None:
-            self._scanner = threading.Thread(target=self._scan_loop, daemon=True,
-                                             name="vipb-check-scan")
-            self._scanner.start()
-
-    @idle_wait
-    def _scan_loop(self) -> None:
-        while not self._stopping.wait(SCAN_INTERVAL):
-            try:
-                self._scan()
-            except Exception:
-                log.exception("looking for claimable creator checks failed; will retry")
-
-    def _scan(self) -> None:
-        """Queue claimable checks this host does not run yet (found in the read models,
-        which may lag: each is checked against the store when it is claimed)."""
-        claims = self._claims
-        assert claims is not None
-        with self._lock:
-            known = set(self._active)
-        free = self._workers - len(known)
-        if free <= 0:
-            return
-        for task_id in claims.candidates(claims.host_id, claims.now(), free + len(known)):
-            if task_id in known or free <= 0:
-                continue
-            task = self._writer.load(CreatorCheckTask, UUID(task_id))
-            if task is not None and task.claimable_by(claims.host_id, claims.now()) \
-                    and self._submit(task):
-                free -= 1
+        self._runner.start_scanning()
 
     def close(self) -> None:
         """Drop checks not started; running ones stop retrying and record nothing if they
         fail now (their tabs close with the host; they are checked again at the next start,
         or at once by another host: released). ``idle`` waits for them."""
-        self._stopping.set()
         self._check.stop()
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._scanner is not None:
-            self._scanner.join()
+        self._runner.close(wait=False)

@@ -1,38 +1,29 @@
-"""The ``RankTrackerActor``: target domains, tracked keywords, and the search task queue.
+"""The ``RankTrackerActor``: target domains, tracked keywords, and queuing searches.
 
-Queuing a search records ``SearchTaskQueued`` (with the target domains of that moment);
-at most ``concurrency`` tasks run at once, each in its own ``SearchWorkerActor``. Tasks left
-unfinished by a stopped or killed host are resumed by the next one (``resume``).
-
-On a store several hosts share (``claims`` given), a task runs where it is claimed: each host
-claims a task just before it runs it (a version conflict means another host was first), and
-looks for unclaimed work every ``SCAN_INTERVAL`` seconds, including tasks whose claiming host
-stopped renewing its lease (see ``SearchTask``).
+Queuing a search records ``SearchTaskQueued`` (with the target domains of that moment; which
+searches a run makes is ``domain.search_plan``'s to say) and hands the tasks to the task
+runner (``actors.task_runner``): at most ``concurrency`` run at once, each a ``SearchWorker``
+in its own thread, so the actor is never busy with a search. Tasks left unfinished by a
+stopped or killed host are resumed by the next one (``resume``). On a store several hosts
+share (``claims`` given), a task runs where it is claimed (see ``actors.claims``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import pykka
 
 from actors.base import VipbActor
-from actors.claims import SCAN_INTERVAL, Claims, claim
-from actors.search_worker import (
-    CancelToken,
-    Outcome,
-    RetryPolicy,
-    Run,
-    SearchWorkerActor,
-    TaskDone,
-)
+from actors.claims import Claims
+from actors.retries import RetryPolicy
+from actors.search_worker import Outcome, SearchParts, SearchWorker
 from actors.tab_supervisor import TabSupervisorActor
+from actors.task_runner import TaskRunner
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.evidence import EvidenceStore
@@ -53,14 +44,8 @@ from domain.rank_commands import (
     StartSearch,
 )
 from domain.results import Ack
-from domain.waits import idle_wait
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class Scan:
-    """Told every ``SCAN_INTERVAL``: look for claimable tasks."""
-
 
 class RankTrackerActor(VipbActor):
     """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
@@ -71,23 +56,18 @@ class RankTrackerActor(VipbActor):
                  evidence: EvidenceStore | None = None) -> None:
         """``evidence``: where searches keep the pages they read."""
         super().__init__()
-        self._evidence = evidence
         self._claims = claims
-        self._scanner: threading.Thread | None = None
-        self._stopping = threading.Event()
         self._egress = settings.egress_policy()
         self._writer = writer
         self._tabs = tabs
         self._engine_urls = dict(settings.engine_urls)
         self._engines = Engines(settings.engines_dir, settings.engine_urls)
-        self._concurrency = settings.search_concurrency
-        self._policy = RetryPolicy.from_settings(settings)
-        self._outcome = outcome
         self._targets: RankTargets | None = None
-        self._queue: deque[SearchTask] = deque()  # on a shared store: reloaded to claim
-        self._running: dict[str, tuple[pykka.ActorRef[SearchWorkerActor], CancelToken]] = {}
-        self._done: dict[str, threading.Event] = {}
-        self._origins: dict[str, str] = {}  # queued or running task id -> origin
+        parts = SearchParts(tabs, self._engines, RetryPolicy.from_settings(settings),
+                            outcome, evidence)
+        self._runner: TaskRunner[SearchTask] = TaskRunner(
+            SearchTask, SearchWorker.perform(parts), writer, settings.search_concurrency,
+            "vipb-search", lambda task: f"search task {task.id}", claims)
 
     # --- targets ---------------------------------------------------------------------------------
 
@@ -153,8 +133,7 @@ class RankTrackerActor(VipbActor):
         """Run tasks queued on record (saved by the caller, e.g. with the schedule that
         fired them); returns them as ``start_search`` does."""
         for task in tasks:
-            self._enqueue(task)
-        self._pump()
+            self._runner.submit(task)
         return [self._describe(t) for t in tasks]
 
     def prepare_search(self, command: StartSearch, origin: str = "manual",
@@ -166,7 +145,7 @@ class RankTrackerActor(VipbActor):
         running (a schedule firing faster than its searches finish does not pile up)."""
         if skip_if_pending:
             pending = (self._claims.pending(origin) if self._claims is not None
-                       else sum(1 for o in self._origins.values() if o == origin))
+                       else sum(1 for t in self._runner.tasks() if t.origin == origin))
             if pending:
                 raise AutomationError(f"skipped: the previous run still has {pending} "
                                       "search(es) queued or running")
@@ -212,116 +191,28 @@ class RankTrackerActor(VipbActor):
                 "language": task.language, "any_exit_country": task.any_exit_country,
                 "device": task.device, "depth": task.depth, "origin": task.origin}
 
-    def _enqueue(self, task: SearchTask) -> None:
-        self._queue.append(task)
-        self._done[str(task.id)] = threading.Event()
-        self._origins[str(task.id)] = task.origin
-
-    def _finished(self, task_id: str) -> None:
-        self._origins.pop(task_id, None)
-        event = self._done.pop(task_id, None)
-        if event is not None:
-            event.set()
-
     def completion(self, task_ids: list[str]) -> list[threading.Event]:
         """Events set when each task is finished (or no longer run by this tracker)."""
-        done = threading.Event()
-        done.set()
-        return [self._done.get(str(UUID(t)), done) for t in task_ids]
+        return self._runner.completion(task_ids)
 
     def resume(self, task_ids: list[str]) -> int:
         """Queue unfinished tasks again (the host does this at start)."""
-        resumed = 0
-        for task_id in task_ids:
-            task = self._writer.load(SearchTask, UUID(task_id))
-            if task is None or task.finished or task_id in self._done:
-                continue
-            self._enqueue(task)
-            resumed += 1
-        self._pump()
-        return resumed
-
-    def _pump(self) -> None:
-        while self._queue and len(self._running) < self._concurrency:
-            queued = self._queue.popleft()
-            task = queued if self._claims is None else claim(
-                self._writer, SearchTask, queued.id, self._claims, f"search task {queued.id}")
-            if task is None:  # another host runs it, or it ended meanwhile
-                self._finished(str(queued.id))
-                continue
-            token = CancelToken()
-            worker = SearchWorkerActor.start(
-                task, self._writer, self._tabs, self._engines, token,
-                self.actor_ref, self._policy, self._outcome,
-                lease=None if self._claims is None else self._claims.holding(),
-                evidence=self._evidence)
-            self._running[str(task.id)] = (worker, token)
-            worker.tell(Run())
-
-    def _scan(self) -> None:
-        """Queue claimable tasks this host does not know yet (found in the read models,
-        which may lag: each is checked against the store when it is claimed)."""
-        claims = self._claims
-        assert claims is not None
-        free = self._concurrency - len(self._running) - len(self._queue)
-        if free <= 0:
-            return
-        known = set(self._running) | {str(t.id) for t in self._queue}
-        for task_id in claims.candidates(claims.host_id, claims.now(), free + len(known)):
-            if task_id in known or free <= 0:
-                continue
-            task = self._writer.load(SearchTask, UUID(task_id))
-            if task is None or not task.claimable_by(claims.host_id, claims.now()):
-                continue
-            self._enqueue(task)
-            free -= 1
-        self._pump()
+        return self._runner.resume(task_ids)
 
     def start_scanning(self) -> None:
         """On a shared store: look for claimable work now and then (a host does; a CLI
         process only runs what it queued itself)."""
-        if self._claims is not None and self._scanner is None:
-            self._scanner = threading.Thread(target=self._scan_loop, name="vipb-task-scan",
-                                             daemon=True)
-            self._scanner.start()
-
-    @idle_wait
-    def _scan_loop(self) -> None:
-        while not self._stopping.wait(SCAN_INTERVAL):
-            try:
-                self.actor_ref.tell(Scan())
-            except pykka.ActorDeadError:
-                return
-
-    def on_receive(self, message: Any) -> Any:
-        """``TaskDone`` from a worker: start the next queued task. ``Scan``: look for
-        claimable work."""
-        if isinstance(message, TaskDone):
-            self._running.pop(message.task_id, None)
-            self._finished(message.task_id)
-            self._pump()
-        elif isinstance(message, Scan):
-            try:
-                self._scan()
-            except Exception:
-                log.exception("looking for claimable search tasks failed; will retry")
-        return None
+        self._runner.start_scanning()
 
     def stop_search(self, task_id: str | None) -> dict[str, Any]:
         """Cancel one task (queued or running) or all; running ones stop at the next step."""
         key = str(UUID(task_id)) if task_id else None
-        cancelled, stopping = [], []
-        for task in list(self._queue):
-            if key is None or str(task.id) == key:
-                self._queue.remove(task)
-                task.cancelled(reason="stopped by request before it ran")
-                self._writer.save(task)
-                cancelled.append(str(task.id))
-                self._finished(str(task.id))
-        for running_id, (_worker, token) in self._running.items():
-            if key is None or running_id == key:
-                token.cancel("stopped by request")
-                stopping.append(running_id)
+        cancelled = []
+        for task in self._runner.unqueue(key):
+            task.cancelled(reason="stopped by request before it ran")
+            self._writer.save(task)
+            cancelled.append(str(task.id))
+        stopping = self._runner.cancel(key, "stopped by request")
         if key is not None and not cancelled and not stopping:
             # pending on record only (left by a stopped host): cancel it there
             pending = self._writer.load(SearchTask, UUID(key))
@@ -335,22 +226,10 @@ class RankTrackerActor(VipbActor):
 
     def active(self) -> dict[str, int]:
         """Queued and running task counts."""
-        return {"queued": len(self._queue), "running": len(self._running)}
+        queued, running = self._runner.counts()
+        return {"queued": queued, "running": running}
 
     def on_stop(self) -> None:
         """Interrupt running tasks (they stay pending on record and resume at the next
         host start, or on another host); queued tasks stay queued on record likewise."""
-        self._stopping.set()
-        if self._running:
-            log.info("interrupting %d running searches (they resume at the next start)",
-                     len(self._running))
-        for _worker, token in self._running.values():
-            token.cancel("host stopping", interrupted=True)
-        for worker, _token in list(self._running.values()):
-            try:
-                worker.stop(block=True, timeout=120)
-            except pykka.Timeout:
-                log.warning("a search worker did not stop in time")
-        for event in self._done.values():
-            event.set()
-
+        self._runner.close()

@@ -1,4 +1,5 @@
-"""The ``SearchWorkerActor``: runs one search task in its own tab, with bounded retries.
+"""The ``SearchWorker``: runs one search task in its own tab, with bounded retries (the job
+the task runner runs for searches, in its own thread).
 
 One attempt: open a tab (proxy from the rotation engine, privacy profile of the task's
 device), load results pages until ``depth`` organic results are read or the engine has no
@@ -8,10 +9,10 @@ results" per target domain, and the SERP features of the first page. A failed at
 jittered, capped exponential backoff (tenacity) in a new tab, usually behind another proxy.
 Waits are interruptible: stop-search and host shutdown do not wait out a backoff.
 
-On a shared store the worker holds its task's claim (``Lease``): it renews the lease while it
-runs (every third of it), releases it when the host stops first, and ends quietly when a
-write finds the task changed by another host (its claim was taken over): the other host
-records the outcome, this one records nothing more.
+On a shared store the runner holds the task's claim for the worker (``ClaimHolder``); the
+worker releases it when the host stops first, and ends quietly when a write finds the task
+changed by another host (its claim was taken over): the other host records the outcome,
+this one records nothing more.
 
 "No results" must be earned: engines answer clients they distrust with an empty result
 page, so an engine's "no results" is recorded (``DomainNotRanked`` with ``results_scanned=0``)
@@ -23,12 +24,9 @@ search fails with reason ``suspicious_no_results``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pykka
 from tenacity import (
@@ -39,12 +37,11 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from actors.base import VipbActor
-from actors.claims import ClaimHolder, ClaimLost, Lease
+from actors.cancel import CancelToken
+from actors.claims import ClaimHolder, ClaimLost
+from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor
-from actors.writer import EventWriter
-from adapters.config import Settings
 from adapters.evidence import EvidenceStore, for_reading
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
@@ -55,74 +52,6 @@ from domain.selection import NoProxyInCountryError
 log = logging.getLogger(__name__)
 
 TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a search is retried."""
-
-    attempts: int
-    initial: float  # seconds before the first retry
-    maximum: float  # cap on any single wait
-    jitter: float = 1.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        """The policy the host settings ask for (``VIPB_SEARCH_*``)."""
-        return cls(attempts=settings.search_attempts, initial=settings.search_retry_initial,
-                   maximum=settings.search_retry_max)
-
-
-class CancelToken:
-    """Set by stop-search (``stopped``) or shutdown (``interrupted``); waits end at once."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._on_cancel: list[Callable[[], None]] = []
-        self.reason = ""
-        self.interrupted = False
-
-    def cancel(self, reason: str, interrupted: bool = False) -> None:
-        """Ask the task to end (``interrupted``: it stays pending for the next host); what
-        is waiting on the network is aborted (``on_cancel``)."""
-        with self._lock:
-            if self._event.is_set():
-                return
-            self.reason, self.interrupted = reason, interrupted
-            self._event.set()
-            callbacks, self._on_cancel = self._on_cancel, []
-        for callback in callbacks:
-            try:
-                callback()
-            except Exception:
-                log.debug("a cancel callback failed", exc_info=True)
-
-    @contextlib.contextmanager
-    def aborting(self, callback: Callable[[], None]) -> Iterator[None]:
-        """Run ``callback`` if the token is cancelled while the block runs (at once if it
-        already is): a page load behind a silent proxy ends when the search is stopped."""
-        with self._lock:
-            fire = self._event.is_set()
-            if not fire:
-                self._on_cancel.append(callback)
-        if fire:
-            callback()
-        try:
-            yield
-        finally:
-            with self._lock:
-                if callback in self._on_cancel:
-                    self._on_cancel.remove(callback)
-
-    @property
-    def is_set(self) -> bool:
-        """True once cancelled."""
-        return self._event.is_set()
-
-    def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` or until cancelled."""
-        self._event.wait(seconds)
 
 
 class AttemptFailed(Exception):
@@ -175,62 +104,52 @@ class Reading:
         return self.exit.proxy_id
 
 
-@dataclass(frozen=True)
-class Run:
-    """Told by the tracker: run the task."""
-
-
-@dataclass(frozen=True)
-class TaskDone:
-    """Told to the tracker when a worker is finished with its task."""
-
-    task_id: str
-
-
 Outcome = Callable[[str, bool, float | None], None]
 
 
-class SearchWorkerActor(VipbActor):
-    """Runs one ``SearchTask`` to an outcome, then stops."""
+@dataclass(frozen=True)
+class SearchParts:
+    """What every search needs besides its task: tabs, engines, the retry policy, where
+    proxy outcomes are reported and where pages are kept (None: not kept)."""
 
-    def __init__(self, task: SearchTask, writer: EventWriter,
-                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], engines: Engines,
-                 token: CancelToken, done: pykka.ActorRef[Any],
-                 policy: RetryPolicy, outcome: Outcome | None = None,
-                 lease: Lease | None = None, evidence: EvidenceStore | None = None) -> None:
-        """``evidence``: where the pages read are kept (None: not kept)."""
-        super().__init__()
-        self._evidence = evidence
-        self._lease = lease
-        self._claim = ClaimHolder(task, writer, lease)
-        self._task = task
-        self._writer = writer
-        self._tabs = tabs
-        self._engines = engines
+    tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]]
+    engines: Engines
+    policy: RetryPolicy
+    outcome: Outcome | None = None
+    evidence: EvidenceStore | None = None
+
+
+class SearchWorker:
+    """Runs one ``SearchTask`` to an outcome, in the task runner's thread for it."""
+
+    def __init__(self, holder: ClaimHolder[SearchTask], token: CancelToken,
+                 parts: SearchParts) -> None:
+        self._claim = holder
+        self._task = holder.task
+        self._lease = holder.lease
         self._token = token
-        self._done = done
-        self._policy = policy
-        self._outcome = outcome
+        self._tabs = parts.tabs
+        self._engines = parts.engines
+        self._policy = parts.policy
+        self._outcome = parts.outcome
+        self._evidence = parts.evidence
 
-    def on_receive(self, message: Any) -> Any:
-        """``Run``: do the task, tell the tracker, stop."""
-        if isinstance(message, Run):
-            self._claim.start_renewing(lambda: self._token.cancel(
-                "another host took the task over", interrupted=True))
-            try:
-                self._run()
-            except ClaimLost:
-                log.warning("search task %s: another host took it over; stopping here",
-                            self._task.id)
-            except Exception as exc:  # a bug: still give the task an outcome on record
-                log.exception("search task %s: unexpected error", self._task.id)
-                self._give_up(f"internal error: {type(exc).__name__}: {exc}")
-            finally:
-                self._claim.stop_renewing()
-                with contextlib.suppress(pykka.ActorDeadError):  # tracker stopping: it knows
-                    self._done.tell(TaskDone(str(self._task.id)))
-                self.stop()
-        return None
+    @classmethod
+    def perform(cls, parts: SearchParts) -> Callable[[ClaimHolder[SearchTask], CancelToken],
+                                                     None]:
+        """The task runner's job for searches."""
+        return lambda holder, token: cls(holder, token, parts).run()
+
+    def run(self) -> None:
+        """Do the task; a bug still gives it an outcome on record (``ClaimLost`` goes to
+        the runner: the other host records the outcome)."""
+        try:
+            self._run()
+        except ClaimLost:
+            raise
+        except Exception as exc:
+            log.exception("search task %s: unexpected error", self._task.id)
+            self._give_up(f"internal error: {type(exc).__name__}: {exc}")
 
     def _commit(self, change: Callable[[SearchTask], None]) -> None:
         """Apply ``change`` to the task and save it; on a shared store a version conflict

@@ -34,9 +34,9 @@ from actors.health_actor import HealthCheckActor
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rank_tracker import RankTrackerActor
+from actors.retries import RetryPolicy
 from actors.rotation_actor import CandidateBox, RotationActor
 from actors.scheduler import SchedulerActor
-from actors.search_worker import RetryPolicy
 from actors.supervision import Supervision, install, uninstall
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter

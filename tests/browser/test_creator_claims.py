@@ -23,7 +23,7 @@ from eventsourcing.domain import Aggregate
 from actors.claims import Claims
 from actors.creator_check import CreatorCheck
 from actors.creator_runner import CreatorRunner
-from actors.search_worker import RetryPolicy
+from actors.retries import RetryPolicy
 from actors.writer import EventWriter
 from adapters.store import PostgresBackend
 from domain.creator import CreatorCheckTask

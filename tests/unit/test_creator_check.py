@@ -13,7 +13,7 @@ import pytest
 
 from actors.base import VipbActor
 from actors.creator_check import CheckResult, CreatorCheck
-from actors.search_worker import RetryPolicy
+from actors.retries import RetryPolicy
 from actors.tab_supervisor import TabSupervisorActor
 from domain.errors import ProxyError
 

@@ -15,7 +15,7 @@ import pytest
 from actors.creator_check import CheckResult, CreatorCheck
 from actors.creator_runner import CreatorRunner
 from actors.creator_watch import CreatorWatchActor
-from actors.search_worker import RetryPolicy
+from actors.retries import RetryPolicy
 from domain.creator import CreatorCheckTask
 from domain.creator_commands import AddCreator, RemoveCreator, UpdateCreator
 from domain.egress import EgressPolicy
