@@ -22,7 +22,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from actors.cancel import CancelToken
 from actors.retries import RetryPolicy
 from actors.tab_actor import PROXY_ERRORS
-from actors.tab_supervisor import TabSupervisorActor
+from actors.tab_supervisor import TabSupervisorActor, close_tab
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,6 @@ class CreatorCheck:
         finally:
             if tab_id:
                 try:
-                    tabs.close(tab_id, "creator check finished").get(timeout=TIMEOUT)
+                    close_tab(tabs, tab_id, "creator check finished", TIMEOUT)
                 except Exception:
                     log.warning("creator check: closing tab %s failed", tab_id)

@@ -41,7 +41,7 @@ from actors.cancel import CancelToken
 from actors.claims import ClaimHolder, ClaimLost
 from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
-from actors.tab_supervisor import TabSupervisorActor
+from actors.tab_supervisor import TabSupervisorActor, close_tab
 from adapters.evidence import EvidenceStore, for_reading
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
@@ -312,7 +312,7 @@ class SearchWorker:
             return self._read_pages(engine, tab, route)
         finally:
             try:
-                self._tabs().close(tab_id, "search attempt finished").get(timeout=TIMEOUT)
+                close_tab(self._tabs(), tab_id, "search attempt finished", TIMEOUT)
             except Exception:
                 log.warning("search task %s: closing tab %s failed", task.id, tab_id)
 

@@ -3,6 +3,7 @@ privacy guard), keeps one ``TabActor`` per open tab, and reopens them after a br
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -46,6 +47,50 @@ class Route:
     selected: bool  # counted as in use by the rotation engine: release when done
     exit_country: str | None = None
     exit_basis: str = "unknown"
+
+
+def open_tab(tabs: pykka.ActorProxy[TabSupervisorActor], url: str | None, profile: str,
+             proxy: str, country: str | None, label: str | None,
+             timeout: float) -> dict[str, Any]:
+    """Open a tab from the caller's thread: the supervisor picks the proxy and sets up the
+    profile (``prepare``), the tab's own actor creates the context, so a slow context never
+    holds up the supervisor (``url`` informs the proxy pick; nothing is loaded yet)."""
+    tab_id, actor, reason = tabs.prepare(url, profile, proxy, country).get(timeout=timeout)
+    try:
+        info: dict[str, Any] = actor.open(None, label, reason).get(timeout=timeout)
+    except BaseException:
+        tabs.discard(tab_id, "failed to open").get(timeout=timeout)
+        raise
+    return info
+
+
+def close_tab(tabs: pykka.ActorProxy[TabSupervisorActor], tab_id: str, reason: str,
+              timeout: float) -> dict[str, Any]:
+    """Close a tab from the caller's thread: the supervisor lets go of it (``detach``), the
+    tab's own actor records the close and closes the context, then its proxy is released."""
+    actor = tabs.detach(tab_id).get(timeout=timeout)
+    try:
+        info: dict[str, Any] = actor.close(reason).get(timeout=timeout)
+    finally:
+        with contextlib.suppress(pykka.ActorDeadError):  # stopping: its routes go with it
+            tabs.release(tab_id)
+    return info
+
+
+def load_session(tabs: pykka.ActorProxy[TabSupervisorActor], name: str,
+                 timeout: float) -> dict[str, Any]:
+    """Reopen a saved session's tabs from the caller's thread (proxies picked as they were;
+    ``auto`` re-picks), loading each one's page on its own actor."""
+    name, saved = tabs.session_tabs(name).get(timeout=timeout)
+    opened = []
+    for tab in saved:
+        info = open_tab(tabs, tab["url"], tab["profile"], tab["proxy"], None, tab["label"],
+                        timeout)
+        if tab["url"]:
+            info = navigate(tabs.tab(info["id"]).get(timeout=timeout), tab["url"])
+        opened.append(info)
+    position = tabs.session_loaded(name, [t["id"] for t in opened]).get(timeout=timeout)
+    return {"id": str(session_id(name)), "name": name, "tabs": opened, "position": position}
 
 
 def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
@@ -166,18 +211,6 @@ class TabSupervisorActor(VipbActor):
 
     # --- channels --------------------------------------------------------------------------------
 
-    def create(self, url: str | None, profile: str, proxy: str, country: str | None,
-               label: str | None) -> dict[str, Any]:
-        """Open a tab (no page loaded yet: the caller navigates the tab's own actor, so a
-        slow first load never holds up this supervisor). ``url`` informs the proxy pick."""
-        tab_id, actor, reason = self.prepare(url, profile, proxy, country)
-        try:
-            info: dict[str, Any] = actor.open(None, label, reason).get()
-        except BaseException:
-            self._forget(tab_id, reason="failed to open")
-            raise
-        return info
-
     def prepare(self, url: str | None, profile: str, proxy: str, country: str | None,
                 avoid: tuple[str, ...] = (), fresh: str | None = None,
                 require: str | None = None) -> tuple[str, pykka.ActorProxy[TabActor], str]:
@@ -224,11 +257,16 @@ class TabSupervisorActor(VipbActor):
             raise TabNotFoundError(tab_id)
         return actor
 
-    def close(self, tab_id: str, reason: str = "closed by user") -> dict[str, Any]:
-        """Close one tab."""
-        info: dict[str, Any] = self.tab(tab_id).close(reason).get()
-        self._forget(str(UUID(tab_id)), reason=None)
-        return info
+    def detach(self, tab_id: str) -> pykka.ActorProxy[TabActor]:
+        """Let go of an open tab that its caller closes on the tab's own actor (see
+        ``close_tab``); its route stays until ``release``."""
+        actor = self.tab(tab_id)
+        self._tabs.pop(str(UUID(tab_id)), None)
+        return actor
+
+    def release(self, tab_id: str) -> None:
+        """A detached tab is closed: its proxy is free for the rotation engine again."""
+        self._release(self._routes.pop(str(UUID(tab_id)), None))
 
     def _forget(self, key: str, reason: str | None) -> None:
         actor = self._tabs.pop(key, None)
@@ -303,26 +341,27 @@ class TabSupervisorActor(VipbActor):
         ids = self._writer.save(session)
         return {"id": str(session.id), "name": name, "tabs": len(tabs), "position": ids[-1]}
 
-    def load_session(self, name: str) -> dict[str, Any]:
-        """Reopen a saved session's tabs; proxies picked as they were (``auto`` re-picks)."""
+    def session_tabs(self, name: str) -> tuple[str, list[dict[str, Any]]]:
+        """A saved session's name as saved and its tabs to reopen (url, profile name, proxy,
+        label), each URL checked against the egress rules first (see ``load_session``)."""
         session = self._writer.load(BrowsingSession, session_id(name))
         if session is None:
             raise ValidationError(f"no saved session {name!r} (see `vipb session list`)",
                                   field="name")
         for number, saved in enumerate(session.tabs, start=1):
             self._check_target(saved["url"], f"tabs.{number}.url")
-        opened = []
-        for saved in session.tabs:
-            proxy = saved["proxy"] or "direct"
-            info = self.create(saved["url"], self._profile_name(saved["profile_id"]), proxy,
-                               None, saved.get("label"))
-            if saved["url"]:
-                info = navigate(self.tab(info["id"]), saved["url"])
-            opened.append(info)
-        session.loaded(tab_ids=[t["id"] for t in opened])
-        ids = self._writer.save(session)
-        return {"id": str(session.id), "name": session.name, "tabs": opened,
-                "position": ids[-1]}
+        return session.name, [
+            {"url": saved["url"], "profile": self._profile_name(saved["profile_id"]),
+             "proxy": saved["proxy"] or "direct", "label": saved.get("label")}
+            for saved in session.tabs]
+
+    def session_loaded(self, name: str, tab_ids: list[str]) -> int:
+        """Record that a saved session's tabs were reopened; the position."""
+        session = self._writer.load(BrowsingSession, session_id(name))
+        if session is None:
+            raise ValidationError(f"no saved session {name!r}", field="name")
+        session.loaded(tab_ids=tab_ids)
+        return self._writer.save(session)[-1]
 
     def check_profile(self, name: str, device: str = "desktop") -> None:
         """Raise ``ProfileNotFoundError`` unless tabs can use the profile ``name`` (the

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.tab_supervisor import navigate
+from actors.tab_supervisor import close_tab, navigate, open_tab
+from actors.tab_supervisor import load_session as load_tab_session
 from domain import rules
 from domain.errors import ValidationError
 from domain.results import Ack
@@ -43,8 +44,7 @@ def _check_target(url: str | None, deps: Deps) -> None:
 def create(c: CreateTab, deps: Deps) -> Any:
     """Open a tab (and navigate it when a URL is given)."""
     _check_target(c.url, deps)
-    info = deps.tabs().create(c.url, c.profile, c.proxy, c.country,
-                              c.label).get(timeout=TIMEOUT)
+    info = open_tab(deps.tabs(), c.url, c.profile, c.proxy, c.country, c.label, TIMEOUT)
     if c.url is None:
         return info
     return navigate(deps.tab_handles.actor(info["id"]), c.url)
@@ -52,7 +52,7 @@ def create(c: CreateTab, deps: Deps) -> Any:
 
 def close(c: CloseTab, deps: Deps) -> Any:
     """Close a tab."""
-    return deps.tabs().close(c.tab_id).get(timeout=TIMEOUT)
+    return close_tab(deps.tabs(), c.tab_id, "closed by user", TIMEOUT)
 
 
 def navigate_tab(c: NavigateTab, deps: Deps) -> Any:
@@ -145,7 +145,7 @@ def save_session(c: SaveSession, deps: Deps) -> Any:
 
 def load_session(c: LoadSession, deps: Deps) -> Any:
     """Reopen a saved session's tabs."""
-    return deps.tabs().load_session(c.name).get(timeout=TIMEOUT)
+    return load_tab_session(deps.tabs(), c.name, TIMEOUT)
 
 
 def list_sessions(_c: ListSessions, deps: Deps) -> list[dict[str, Any]]:
