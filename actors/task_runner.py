@@ -148,7 +148,7 @@ class TaskRunner(Generic[Task]):
         try:
             task = entry.task if self._claims is None else claim(
                 self._writer, self._kind, entry.task.id, self._claims, what)
-            if task is not None and not entry.token.is_set:
+            if task is not None:  # cancelled meanwhile: the job records that itself
                 self._hold(task, entry.token, what)
         except ClaimLost:
             log.warning("%s: another host took it over; stopping here", what)

@@ -138,3 +138,28 @@ def test_resume_loads_unfinished_tasks_and_passes_over_finished_ones(
     assert runner.resume([str(pending.id), str(finished.id), str(uuid.uuid4())]) == 1
     assert runner.idle(30)
     assert [e.originator_id for e in writer.named("SearchTaskCompleted")] == [pending.id]
+
+
+
+def test_a_task_cancelled_before_its_job_starts_still_reaches_its_job(
+        writer: MemoryWriter) -> None:
+    """A stop-search that lands between the thread's start and the job must not leave the
+    task pending: the job sees the token and records the cancellation."""
+    seen: list[bool] = []
+
+    def job(holder: ClaimHolder[SearchTask], token: CancelToken) -> None:
+        seen.append(token.is_set)
+        holder.commit(lambda t: t.cancelled(reason=token.reason))
+
+    def describe(task: SearchTask) -> str:  # runs in the task's thread, before the job
+        runner.cancel(str(task.id), "stopped by request")
+        return f"task {task.id}"
+
+    runner: TaskRunner[SearchTask] = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task",
+                                                describe)
+    [task] = _saved(writer, 1)
+    runner.submit(task)
+    assert runner.idle(30)
+    assert seen == [True]
+    [cancelled] = writer.named("SearchTaskCancelled")
+    assert cancelled.originator_id == task.id
