@@ -30,6 +30,7 @@ from typing import Any
 os.environ.setdefault("VIPB_KEYRING", "off")
 
 from adapters.config import Settings
+from service.bootstrap import bootstrap
 from service.runtime import Runtime, initialize
 
 WAIT_MS = 120_000
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vipb-lies-") as tmp:
         root = Path(tmp) / "data"
         initialize(root)
-        rt = Runtime.open(root, settings=Settings(data_dir=root, allow_private_targets=True))
+        rt = bootstrap(root, settings=Settings(data_dir=root, allow_private_targets=True))
         try:
             if args.creepjs is not None:
                 say("CreepJS (lies, headless ratings, trash)")

@@ -32,6 +32,7 @@ from adapters.store import EventHistory
 from domain.errors import ValidationError
 from projections import queries
 from projections.alerts import alert_states
+from service.bootstrap import bootstrap
 from service.cluster import PROJECTOR, ClusterMember
 from service.metrics import HostCollector, RankCollector, serve_metrics
 from service.rate_limit import RateLimiter
@@ -129,8 +130,8 @@ class Host:
         self._lock.acquire()
         try:
             # the host's status has what only a host knows (uptime, lag, connections)
-            self.runtime = Runtime.open(self.paths.root, settings=self.settings,
-                                        rate_limiter=self._limiter, status=self.status)
+            self.runtime = bootstrap(self.paths.root, settings=self.settings,
+                                     rate_limiter=self._limiter, status=self.status)
             self.runtime.committer.add_listener(self._committed)
             self._join_cluster(self.runtime)
             cluster = self.cluster  # on a shared store, the projecting host seals

@@ -77,7 +77,6 @@ from domain.projection_commands import (
 )
 from domain.rank import Schedule, SearchTask
 from domain.tab import Tab
-from domain.waits import idle_wait
 from projections import ALL_VIEWS, ProjectionRunner, View, rank_queries
 from projections import creators as creator_queries
 from projections import queries as proxy_queries
@@ -89,6 +88,7 @@ from service.event_follow import follow_committed
 from service.handlers import Deps
 from service.rate_limit import RateLimiter
 from service.reparse import Reparser
+from service.sealer import AuditSealer
 from service.shared_state import SharedStateFollower
 from service.status import runtime_status
 from service.views import SettledReads
@@ -170,7 +170,8 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
         if store.holds_data():
             raise MasterKeyMissingError(root)
         master = create_master_key(root)
-    runtime = Runtime.open(root, master=master, settings=settings, _allow_uninitialized=True)
+    runtime = Runtime(DataPaths(root), store, master, [v() for v in ALL_VIEWS], 5000,
+                      settings=settings)
     runtime.close()
     return master, created
 
@@ -208,6 +209,14 @@ class EventReader:
         self.keystore.close()
 
 
+BrowserFactory = Callable[[Settings, EgressGuard], BrowserEngine]
+
+
+def default_browser(settings: Settings, egress: EgressGuard) -> BrowserEngine:
+    """Chromium through Playwright, as the settings say (started on first use)."""
+    return BrowserEngine(settings.chromium, egress=egress)
+
+
 class Runtime:
     """Everything a process needs to execute commands and read views."""
 
@@ -224,8 +233,11 @@ class Runtime:
         max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
         claim_as: str | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
+        browser: BrowserFactory = default_browser,
     ) -> None:
+        """Built by ``service.bootstrap.bootstrap`` (see there)."""
         self.paths = paths
+        self._browser = browser
         self._status = status
         self._claim_as = claim_as
         self.store = store
@@ -246,9 +258,7 @@ class Runtime:
             batch_size=batch_size,
         )
         self.committer.add_listener(self.runner.notify)
-        self._sealing = threading.Event()
-        self._sealer: threading.Thread | None = None
-        self._seal_now: Callable[[], bool] = lambda: True
+        self._sealer: AuditSealer | None = None
         self.committer.start()
         # on a shared store, other hosts' proxy changes are followed from here on (read
         # before the actors load their state: what comes between is applied twice, no harm)
@@ -459,41 +469,12 @@ class Runtime:
         self.creator_runner.start_scanning()
         return resumed
 
-    @classmethod
-    def open(
-        cls,
-        root: Path,
-        *,
-        master: MasterKey | None = None,
-        views: Sequence[View] | None = None,
-        batch_size: int = 5000,
-        rate_limiter: RateLimiter | None = None,
-        settings: Settings | None = None,
-        clock: Callable[[], float] = time.time,
-        max_proxy_actors: int = MAX_LIVE_PROXY_ACTORS,
-        claim_as: str | None = None,
-        status: Callable[[], dict[str, Any]] | None = None,
-        _allow_uninitialized: bool = False,
-    ) -> Runtime:
-        """Open an initialised data dir (see ``initialize``). ``claim_as``: the name this
-        process claims search tasks under on a shared store (default: the host id);
-        ``status``: what ``host:status`` replies (a host's own report; default: the
-        runtime's)."""
-        settings = settings or Settings(data_dir=root)
-        store = backend_for(root, settings)
-        if not _allow_uninitialized and not store.is_initialized():
-            raise NotInitializedError(root)
-        master = master or master_key_for(root, store)
-        return cls(DataPaths(root), store, master, views or [v() for v in ALL_VIEWS],
-                   batch_size, rate_limiter, settings, clock, max_proxy_actors, claim_as,
-                   status)
-
     @property
     def engine(self) -> BrowserEngine:
         """The browser engine (its loop starts on first use; Chromium on the first tab)."""
         with self._tabs_lock:
             if self._engine is None:
-                self._engine = BrowserEngine(self.settings.chromium, egress=self.egress)
+                self._engine = self._browser(self.settings, self.egress)
             return self._engine
 
     def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:
@@ -541,29 +522,11 @@ class Runtime:
         """Seal new events into the audit chain in the background, soon after each commit
         (the host does this; an in-process runtime seals when it closes). ``when()``: seal
         now? (on a shared store, only the projecting host seals)."""
-        if self._sealer is not None:
-            return
-        if when is not None:
-            self._seal_now = when
-        # the chain in force goes on record now (a store with events) or when this runtime
-        # closes; never from the sealing thread, so commits stay where commands put them
-        self.auditor.ensure_recorded()
-        self.committer.add_listener(lambda _last: self._sealing.set())
-        self._sealer = threading.Thread(target=self._seal_loop, name="vipb-audit", daemon=True)
-        self._sealer.start()
-
-    @idle_wait
-    def _seal_loop(self) -> None:
-        while not getattr(self, "_closed", False):
-            self._sealing.wait(1.0)
-            self._sealing.clear()
-            if not self._seal_now():
-                continue  # e.g. on a shared store, the projecting host seals
-            try:
-                self.auditor.seal()
-                self.auditor.log_checkpoint(self.settings.audit_checkpoint_interval)
-            except Exception:
-                log.exception("sealing the audit chain failed; will retry")
+        if self._sealer is None:
+            self._sealer = AuditSealer(self.auditor, self.settings.audit_checkpoint_interval,
+                                       when)
+            self._sealer.start()
+            self.committer.add_listener(self._sealer.committed)
 
     def resume_tabs(self) -> list[str]:
         """Reopen the tabs that are open on record (the host does this at start); a tab
@@ -603,10 +566,11 @@ class Runtime:
             if tabs is not None and keep_tabs:
                 proxy_of(tabs).suspend_all().get()
 
-        def seal() -> None:
+        def stop_sealing() -> None:
             if self._sealer is not None:
-                self._sealing.set()
-                self._sealer.join(30)
+                self._sealer.stop()
+
+        def seal() -> None:
             try:
                 self.auditor.seal()  # everything this runtime wrote is covered
                 if self._sealer is not None:  # a host: its last checkpoint goes to the log
@@ -625,6 +589,7 @@ class Runtime:
                 self.shared_state.close()
 
         return [
+            ("stopping the audit sealer", stop_sealing),  # the close seals, once, below
             ("stopping the shared-state follower", stop_following),
             ("stopping the scheduler", self.scheduler_ref.stop),
             ("stopping creator checks", self.creator_runner.close),

@@ -11,6 +11,7 @@ import pytest
 
 from scripts.fixtures.serp_site import SerpSite, serp_site
 from scripts.fixtures.servers import WebhookReceiver, webhook_receiver
+from service.bootstrap import bootstrap
 from service.runtime import Runtime, initialize
 from tests.helpers import Cli, cli_runner
 from tests.pg import WHY_MISSING, PgCluster, find_bin_dir
@@ -84,7 +85,7 @@ def data_dir(tmp_path: Path, store: str) -> Path:
 @pytest.fixture
 def runtime(data_dir: Path) -> Iterator[Runtime]:
     """A real runtime (store, projections, actors) on ``data_dir``."""
-    rt = Runtime.open(data_dir)
+    rt = bootstrap(data_dir)
     yield rt
     rt.close()
     pykka.ActorRegistry.stop_all()

@@ -36,6 +36,7 @@ from domain.commands import AddProxy
 from domain.errors import BrowserNotFoundError
 from domain.parsing import parse_command
 from domain.rank import SearchTask
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 
 VIEW_TABLES = ("proxies", "rotation_config", "activity_logs")
@@ -161,7 +162,7 @@ def chromium_page() -> Iterator[Watched]:
 def open_runtime(root: Path, **settings: object) -> Runtime:
     """A runtime allowed to open loopback pages (the test sites)."""
     options: dict[str, object] = {"allow_private_targets": True, **settings}
-    return Runtime.open(root, settings=Settings(data_dir=root, **options))  # type: ignore[arg-type]
+    return bootstrap(root, settings=Settings(data_dir=root, **options))  # type: ignore[arg-type]
 
 
 def call(rt: Runtime, channel: str, **payload: Any) -> Any:

@@ -28,6 +28,7 @@ from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
 from entrypoints.cli.remote import RemoteCommands, RemoteReads
 from projections.sql import Connection
+from service.bootstrap import bootstrap
 from service.runtime import EventReader, Runtime, backend_for
 
 
@@ -143,7 +144,7 @@ class CliState:
         if self._runtime is None:
             # a CLI process claims searches under a name of its own: a host of the same
             # machine's name must never take its claims for its own
-            self._runtime = Runtime.open(
+            self._runtime = bootstrap(
                 self.data_dir, settings=self.settings,
                 claim_as=f"{self.settings.host_id[:50]}.cli-{os.getpid()}")
         return self._runtime

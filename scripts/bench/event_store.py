@@ -26,6 +26,7 @@ os.environ.setdefault("VIPB_KEYRING", "off")
 from domain.commands import AddProxy, UpdateProxy
 from domain.parsing import parse_command
 from domain.proxy import Proxy
+from service.bootstrap import bootstrap
 from service.runtime import Runtime, initialize
 
 PRODUCERS = 8
@@ -141,11 +142,11 @@ def main() -> None:
         initialize(root)
         journal, sync = store_pragmas(root / "events.sqlite")
         raw = bench_raw(Path(tmp) / "raw.sqlite", args.appends, journal, sync)
-        with Runtime.open(root) as rt:
+        with bootstrap(root) as rt:
             append, transactions = bench_append(rt, args.appends)
         fill_root = Path(tmp) / "fill"
         initialize(fill_root)
-        with Runtime.open(fill_root) as rt:
+        with bootstrap(fill_root) as rt:
             fill(rt, args.events)
             rebuild, decode_only, replayed = bench_rebuild(rt)
     result = {

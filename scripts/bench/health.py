@@ -27,6 +27,7 @@ from adapters.config import Settings
 from domain.commands import AddProxy, ValidateProxy
 from domain.parsing import parse_command
 from scripts.fixtures.servers import echo_server_process, pproxy
+from service.bootstrap import bootstrap
 from service.runtime import Runtime, initialize
 
 
@@ -78,7 +79,7 @@ def main() -> None:
         root = Path(tmp) / "data"
         initialize(root)
         settings = Settings(data_dir=root, check_url=url, allow_private_targets=True)
-        rt = stack.enter_context(Runtime.open(root, settings=settings))
+        rt = stack.enter_context(bootstrap(root, settings=settings))
         for i in range(args.entries):
             rt.dispatcher.execute(parse_command(AddProxy, {
                 "protocol": "http", "host": "127.0.0.1", "port": ports[i % len(ports)],

@@ -33,7 +33,8 @@ from adapters.config import Settings
 from adapters.serp import Engines
 from scripts.fixtures.serp_site import SerpSite, serp_site
 from scripts.fixtures.servers import pproxy
-from service.runtime import Runtime, initialize
+from service.bootstrap import bootstrap
+from service.runtime import initialize
 
 from .tabs import profile_geometry
 
@@ -92,7 +93,7 @@ def _ours(root: Path, site: SerpSite, proxy_port: int,
           words: list[str]) -> tuple[float, dict[str, int]]:
     settings = Settings(data_dir=root, allow_private_targets=True,
                         engine_urls=site.engine_urls(), search_concurrency=CONCURRENCY)
-    rt = Runtime.open(root, settings=settings)
+    rt = bootstrap(root, settings=settings)
     try:
         def call(channel: str, **payload: Any) -> Any:
             reply = rt.dispatcher.dispatch(channel, payload)

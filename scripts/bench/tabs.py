@@ -32,7 +32,8 @@ from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
 from scripts.fixtures.servers import pproxy
 from scripts.fixtures.sites import local_site
-from service.runtime import Runtime, initialize
+from service.bootstrap import bootstrap
+from service.runtime import initialize
 
 PAGES = ("/frame.html", "/probe.html")
 
@@ -141,7 +142,7 @@ async def _bare(base: str, proxy: str | None, tabs: int, visits: int,
 
 def _ours(root: Path, base: str, proxy_port: int | None, tabs: int, visits: int,
           keep_open: int) -> tuple[float, float]:
-    rt = Runtime.open(root, settings=Settings(data_dir=root, allow_private_targets=True))
+    rt = bootstrap(root, settings=Settings(data_dir=root, allow_private_targets=True))
     try:
         d = rt.dispatcher
 

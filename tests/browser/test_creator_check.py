@@ -15,6 +15,7 @@ import pykka
 import pytest
 
 from scripts.fixtures.servers import free_port
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.creator_site import Profile, serve_creator
 from tests.helpers import call, open_runtime, refuse
@@ -80,7 +81,7 @@ def test_checks_record_what_the_page_says_and_only_real_changes(
 
 
 def test_private_pages_are_refused_without_the_allowance(data_dir: Path) -> None:
-    runtime = Runtime.open(data_dir)  # the default egress policy
+    runtime = bootstrap(data_dir)  # the default egress policy
     try:
         error = refuse(runtime, "automation:add-creator", name="x",
                        url="http://169.254.169.254/latest/meta-data/")

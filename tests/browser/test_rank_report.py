@@ -19,7 +19,7 @@ from domain.creator_commands import AddCreator
 from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import AddDomain, AddKeyword
-from service.runtime import Runtime
+from service.bootstrap import bootstrap
 from tests.helpers import Cli, chromium_page, png_pixels
 
 # shop.example: 7, then not ranked, then 4; blog.example: 3, then 5, then not ranked
@@ -31,7 +31,7 @@ SEARCHES: list[dict[str, int | None]] = [
 
 
 def _record(data_dir: Path) -> None:
-    rt = Runtime.open(data_dir)
+    rt = bootstrap(data_dir)
     try:
         for domain in ("shop.example", "blog.example"):
             rt.dispatcher.execute(parse_command(AddDomain, {"domain": domain}))

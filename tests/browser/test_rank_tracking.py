@@ -18,6 +18,7 @@ from adapters.store import EventHistory
 from domain.privacy import profile_id
 from scripts.fixtures.serp_site import SerpSite
 from scripts.fixtures.servers import pproxy, tcp_server
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
 
@@ -288,7 +289,7 @@ def test_a_schedule_searches_its_tracked_keywords(data_dir, engine_site) -> None
     now = [datetime(2026, 11, 25, 9, 30, tzinfo=UTC).timestamp()]
     settings = Settings(data_dir=data_dir, allow_private_targets=True,
                         engine_urls=engine_site.engine_urls(), search_retry_initial=0.01)
-    rt = Runtime.open(data_dir, settings=settings, clock=lambda: now[0])
+    rt = bootstrap(data_dir, settings=settings, clock=lambda: now[0])
     try:
         engine_site.results["tea"] = ["https://a.example/", "https://target.example/tea"]
         engine_site.results["coffee"] = ["https://target.example/coffee"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from domain.commands import UpdateProxy
 from domain.parsing import parse_command
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import add_cmd
 
@@ -37,7 +38,7 @@ def producer(rt: Runtime, n: int) -> None:
 
 
 def main() -> None:
-    rt = Runtime.open(Path(sys.argv[1]))
+    rt = bootstrap(Path(sys.argv[1]))
     rt.runner.start()  # projections run during the storm, so the kill can land mid-batch
     threads = [threading.Thread(target=producer, args=(rt, n), daemon=True)
                for n in range(int(sys.argv[2]))]

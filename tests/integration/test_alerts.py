@@ -20,6 +20,7 @@ import pytest
 from adapters.config import Settings
 from domain.creator import Creator
 from scripts.fixtures.servers import WebhookReceiver, free_port, webhook_receiver
+from service.bootstrap import bootstrap
 from service.runtime import EventReader, Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
 from tests.pg import BOTH_STORES
@@ -305,7 +306,7 @@ def fail_first_attempt(data_dir: Path, port: int, remove: bool = False) -> None:
 
 def next_process_later(data_dir: Path) -> list[dict[str, Any]]:
     """What the next process, two hours on (the retry is due), makes of the alerts."""
-    rt = Runtime.open(data_dir, clock=lambda: time.time() + 7200, settings=Settings(
+    rt = bootstrap(data_dir, clock=lambda: time.time() + 7200, settings=Settings(
         data_dir=data_dir, allow_private_targets=True, **FAST))  # type: ignore[arg-type]
     try:
         rt.courier.activate()  # what the host does at start

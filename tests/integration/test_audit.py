@@ -16,7 +16,8 @@ from adapters.store import ShreddedEventError, export_events, verify_export
 from domain.commands import AddProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.replay import replay
-from service.runtime import EventReader, Runtime
+from service.bootstrap import bootstrap
+from service.runtime import EventReader
 from tests.pg import BOTH_STORES, events_table, raw_connection
 
 
@@ -24,7 +25,7 @@ from tests.pg import BOTH_STORES, events_table, raw_connection
 def sealed_dir(data_dir: Path) -> Path:
     """A data dir with 12 events and the chain on record (AuditChainStarted, the 13th), all
     sealed (the runtime seals when it closes)."""
-    rt = Runtime.open(data_dir)
+    rt = bootstrap(data_dir)
     ids = [rt.dispatcher.execute(parse_command(AddProxy, {
         "protocol": "http", "host": "127.0.0.1", "port": 4000 + n})).id for n in range(4)]
     for n, proxy_id in enumerate(ids):
@@ -117,7 +118,7 @@ def test_rewriting_the_audit_file_is_found(sealed_dir: Path) -> None:
 
 @BOTH_STORES
 def test_new_events_are_reported_until_sealed(sealed_dir: Path) -> None:
-    rt = Runtime.open(sealed_dir)
+    rt = bootstrap(sealed_dir)
     rt.dispatcher.execute(parse_command(AddProxy, {"protocol": "socks5", "host": "10.0.0.1",
                                                    "port": 1080}))
     report = rt.audit.verify(rt.app.recorder).as_dict()

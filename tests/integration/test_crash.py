@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.runtime import Runtime
+from service.bootstrap import bootstrap
 from tests.helpers import dump_views
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_no_acknowledged_event_is_lost(data_dir: Path, tmp_path: Path,
                                        acks_before_kill: int) -> None:
     acks = storm_then_kill(data_dir, acks_before_kill)
     assert len(acks) == acks_before_kill
-    with Runtime.open(data_dir) as rt:
+    with bootstrap(data_dir) as rt:
         head = rt.app.recorder.max_notification_id() or 0
         assert head >= max(position for _, position in acks)
         stored = {n.id: str(n.originator_id)

@@ -18,6 +18,7 @@ from domain.errors import (
     ValidationError,
 )
 from entrypoints.cli.remote import raise_error
+from service.bootstrap import bootstrap
 from service.rate_limit import RateLimiter
 from service.runtime import Runtime
 from tests.pg import BOTH_STORES
@@ -33,7 +34,7 @@ class Clock:
 @pytest.fixture
 def limited(data_dir: Path) -> Iterator[tuple[Runtime, Clock]]:
     clock = Clock()
-    rt = Runtime.open(data_dir, rate_limiter=RateLimiter({"proxy:add": 2}, clock=clock))
+    rt = bootstrap(data_dir, rate_limiter=RateLimiter({"proxy:add": 2}, clock=clock))
     yield rt, clock
     rt.close()
     pykka.ActorRegistry.stop_all()
@@ -151,7 +152,7 @@ def test_proxy_actors_are_capped_and_stopped_ones_come_back_from_the_store(
     from domain.parsing import parse_command
     from tests.helpers import add_cmd
 
-    rt = Runtime.open(data_dir, max_proxy_actors=4)
+    rt = bootstrap(data_dir, max_proxy_actors=4)
     try:
         ids = [rt.dispatcher.execute(add_cmd(3100 + n)).id for n in range(10)]
         for round_ in range(3):
@@ -179,7 +180,7 @@ def test_capped_proxy_actors_under_concurrent_updates(data_dir: Path) -> None:
     from domain.parsing import parse_command
     from tests.helpers import add_cmd
 
-    rt = Runtime.open(data_dir, max_proxy_actors=3)
+    rt = bootstrap(data_dir, max_proxy_actors=3)
     errors: list[BaseException] = []
     changed: list[int] = []
     try:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from adapters.config import Settings
 from adapters.egress import EgressGuard, EgressRefused, Resolver
 from domain.egress import EgressPolicy
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import private_v4, spelling
 
@@ -45,7 +46,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
     root = tmp_path_factory.mktemp("egress") / "data"
     initialize(root)
-    rt = Runtime.open(root, settings=Settings(data_dir=root))  # the allowance is off
+    rt = bootstrap(root, settings=Settings(data_dir=root))  # the allowance is off
     yield rt
     rt.close()
     pykka.ActorRegistry.stop_all()
@@ -77,7 +78,7 @@ def test_engine_base_urls_refuse_every_hostile_url(tmp_path_factory: pytest.Temp
     root = tmp_path_factory.mktemp("engine") / "data"
     initialize(root)
     base = url.split("?")[0] + "?q={query}"
-    rt = Runtime.open(root, settings=Settings(data_dir=root, engine_urls={"bing": base}))
+    rt = bootstrap(root, settings=Settings(data_dir=root, engine_urls={"bing": base}))
     try:
         added = rt.dispatcher.dispatch("automation:add-domain", {"domain": "example.com"})
         assert added["success"], added

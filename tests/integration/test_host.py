@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from adapters.config import Settings
 from adapters.control import MAX_MESSAGE_BYTES, ControlClient
+from service.bootstrap import bootstrap
 from service.host import Host
 
 
@@ -238,7 +239,6 @@ def test_fuzzed_envelopes_get_one_envelope_each(host: Host, lines: list[bytes]) 
 
 def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> None:
     from adapters.backup import restore_backup
-    from service.runtime import Runtime
 
     with ControlClient(host.paths.socket) as client:
         for n in range(3):
@@ -257,7 +257,7 @@ def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> N
     os.chmod(restored / "master.key", 0o600)
     result = restore_backup(tmp_path / "b1", restored)
     assert result["store_head"] == 6
-    rt = Runtime.open(restored)
+    rt = bootstrap(restored)
     try:
         rt.settle()
         with rt.reader() as conn:

@@ -20,6 +20,7 @@ from domain.commands import AddProxy, SelectProxy, SetRotation, UpdateProxy
 from domain.parsing import parse_command
 from domain.rotation_config import RotationConfig
 from domain.selection import NoProxyAvailableError, SelectionContext
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import add_cmd
 
@@ -39,7 +40,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def rt(data_dir: Path, clock: Clock) -> Iterator[Runtime]:
-    runtime = Runtime.open(data_dir, clock=clock)
+    runtime = bootstrap(data_dir, clock=clock)
     yield runtime
     runtime.close()
     pykka.ActorRegistry.stop_all()
@@ -95,7 +96,7 @@ def test_busy_proxies_are_never_handed_out(rt: Runtime, clock: Clock) -> None:
 
 def test_breaker_opens_survives_restart_half_opens_and_closes(data_dir: Path,
                                                               clock: Clock) -> None:
-    rt = Runtime.open(data_dir, clock=clock)
+    rt = bootstrap(data_dir, clock=clock)
     bad = rt.dispatcher.execute(add_cmd(1)).id
     good = rt.dispatcher.execute(add_cmd(2)).id
     policy = BreakerPolicy()
@@ -107,7 +108,7 @@ def test_breaker_opens_survives_restart_half_opens_and_closes(data_dir: Path,
     rt.close()
     pykka.ActorRegistry.stop_all()
 
-    rt = Runtime.open(data_dir, clock=clock)  # state survives the restart
+    rt = bootstrap(data_dir, clock=clock)  # state survives the restart
     try:
         assert rt.rotation.breaker_state(bad).get() == "open"
         assert {rt.rotation.select(ctx(clock)).get().proxy_id for _ in range(4)} == {good}
@@ -177,7 +178,7 @@ def test_usage_summaries_feed_usage_stats_and_success_rate(rt: Runtime, clock: C
 
 
 def test_closing_an_idle_runtime_writes_no_event(data_dir: Path) -> None:
-    Runtime.open(data_dir).close()
+    bootstrap(data_dir).close()
     conn = sqlite3.connect(data_dir / "events.sqlite")
     assert conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0] == 0
     conn.close()
@@ -186,7 +187,7 @@ def test_closing_an_idle_runtime_writes_no_event(data_dir: Path) -> None:
 @contextlib.contextmanager
 def _process(data_dir: Path, clock: Clock) -> Iterator[Runtime]:
     """One CLI process's runtime: opened, used, closed."""
-    rt = Runtime.open(data_dir, clock=clock)
+    rt = bootstrap(data_dir, clock=clock)
     try:
         yield rt
     finally:

@@ -10,6 +10,7 @@ import pykka
 import pytest
 
 from adapters.store import EventHistory
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, refuse
 from tests.pg import BOTH_STORES
@@ -36,7 +37,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def rt(data_dir, clock) -> Iterator[Runtime]:
-    runtime = Runtime.open(data_dir, clock=clock)
+    runtime = bootstrap(data_dir, clock=clock)
     yield runtime
     runtime.close()
     pykka.ActorRegistry.stop_all()
@@ -180,7 +181,7 @@ def test_searching_without_targets_says_what_to_do(rt) -> None:
 
 @BOTH_STORES
 def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None:
-    rt = Runtime.open(data_dir, clock=clock)
+    rt = bootstrap(data_dir, clock=clock)
     try:
         call(rt, "automation:add-domain", domain="www.Example.com")
         call(rt, "automation:add-domain", domain="other.example", include_subdomains=False)
@@ -191,7 +192,7 @@ def test_targets_survive_a_restart_and_rebuild_the_same(data_dir, clock) -> None
         call(rt, "automation:schedule", name="m", cron="0 6 * * *", keywords=["Best Coffee"])
     finally:
         rt.close()
-    rt = Runtime.open(data_dir, clock=clock)
+    rt = bootstrap(data_dir, clock=clock)
     try:
         domains = call(rt, "automation:list-domains")
         assert [(d["domain"], d["include_subdomains"]) for d in domains] == [
@@ -223,7 +224,7 @@ def test_engine_urls_obey_the_ssrf_rule(data_dir) -> None:
 
     settings = Settings(data_dir=data_dir,
                         engine_urls={"bing": "http://169.254.169.254/search"})
-    rt = Runtime.open(data_dir, settings=settings)
+    rt = bootstrap(data_dir, settings=settings)
     try:
         call(rt, "automation:add-domain", domain="example.com")
         error = refuse(rt, "automation:start-search", keyword="k", engine="bing")
@@ -282,7 +283,7 @@ def test_an_unknown_profile_is_refused_when_queued_not_retried(data_dir) -> None
     """`rank run --profile nope` used to queue a search that failed three times over."""
     from adapters.config import Settings
 
-    rt = Runtime.open(data_dir, settings=Settings(data_dir=data_dir))
+    rt = bootstrap(data_dir, settings=Settings(data_dir=data_dir))
     try:
         call(rt, "automation:add-domain", domain="example.com")
         reply = rt.dispatcher.dispatch("automation:start-search",

@@ -11,6 +11,7 @@ from adapters.store import EventHistory, ShreddedEventError
 from domain.commands import RemoveProxy, UpdateProxy
 from domain.parsing import parse_command
 from projections.activity import SHREDDED
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views
 from tests.pg import BOTH_STORES, raw_connection, stored_containing
@@ -60,7 +61,7 @@ def test_credential_events_no_longer_decode_but_the_removal_does(
             runtime.app.shredding_mapper.decode_state(note)
     assert runtime.app.shredding_mapper.decode_state(mine[2])["reason"] == "removed by user"
     # a fresh process (no cache) cannot read them either, with the same master key
-    with Runtime.open(runtime.paths.root) as fresh:
+    with bootstrap(runtime.paths.root) as fresh:
         entries = [e for e in EventHistory(fresh.app).log(limit=100) if e.aggregate_id == gone]
         assert [e.readable for e in entries] == [False, False, True]
         assert fresh.pool.proxy_ids().get() == [kept]

@@ -16,6 +16,7 @@ from domain.commands import UpdateProxy
 from domain.errors import DuplicateProxyError, SecurityError
 from domain.parsing import parse_command
 from domain.proxy import Proxy
+from service.bootstrap import bootstrap
 from service.runtime import Runtime, backend_for, initialize, master_key_for, open_store
 from tests.helpers import add_cmd
 from tests.pg import BOTH_STORES, stored_containing
@@ -57,9 +58,9 @@ def test_no_file_holds_credentials_in_plain_text(runtime: Runtime, data_dir: Pat
 
 @BOTH_STORES
 def test_state_survives_reopen(data_dir: Path) -> None:
-    with Runtime.open(data_dir) as rt:
+    with bootstrap(data_dir) as rt:
         ack = rt.dispatcher.execute(add_cmd(3128, "u", "p"))
-    with Runtime.open(data_dir) as rt:
+    with bootstrap(data_dir) as rt:
         assert rt.pool.proxy_ids().get() == [ack.id]
         rt.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": ack.id, "port": 3129}))
         rt.settle()
@@ -105,7 +106,7 @@ def test_removed_endpoint_can_be_added_again(runtime: Runtime) -> None:
 def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
     data_dir: Path,
 ) -> None:
-    rts = [Runtime.open(data_dir), Runtime.open(data_dir)]
+    rts = [bootstrap(data_dir), bootstrap(data_dir)]
     outcomes: list[str] = []
 
     def add(i: int) -> None:
@@ -126,7 +127,7 @@ def test_concurrent_adds_of_one_endpoint_from_two_runtimes_admit_exactly_one(
 def test_wrong_master_key_is_refused(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIPB_MASTER_KEY", "A" * 43 + "=")
     with pytest.raises(SecurityError, match="does not match"):
-        Runtime.open(data_dir)
+        bootstrap(data_dir)
 
 
 @BOTH_STORES
@@ -186,10 +187,10 @@ def test_concurrent_updates_of_one_proxy_are_all_recorded_in_order(runtime: Runt
 def test_a_conflicting_writer_is_reported_and_the_actor_recovers(data_dir: Path) -> None:
     from domain.errors import ConcurrencyError
 
-    first = Runtime.open(data_dir)
+    first = bootstrap(data_dir)
     proxy_id = first.dispatcher.execute(add_cmd(6100)).id
     first.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id, "weight": 2}))
-    second = Runtime.open(data_dir)  # e.g. a CLI process started while the first one runs
+    second = bootstrap(data_dir)  # e.g. a CLI process started while the first one runs
     try:
         # another process changes the same proxy behind the first one's back
         second.dispatcher.execute(parse_command(UpdateProxy, {"proxy_id": proxy_id,
@@ -269,7 +270,7 @@ def test_hosts_initialized_at_once_share_one_store(
     errors = _all_at_once(3, lambda i: results.append(initialize(tmp_path / f"host{i}")[1]))
     assert errors == []
     assert sorted(results) in ([False, False, True], [False, True, True], [True, True, True])
-    rt = Runtime.open(tmp_path / "host0")
+    rt = bootstrap(tmp_path / "host0")
     try:
         assert rt.dispatcher.execute(add_cmd(7000)).id
     finally:

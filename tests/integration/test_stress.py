@@ -15,7 +15,7 @@ import pytest
 
 from domain.commands import UpdateProxy
 from domain.parsing import parse_command
-from service.runtime import Runtime
+from service.bootstrap import bootstrap
 from tests.helpers import add_cmd, dump_views
 from tests.load import cpu_load, thread_stacks
 
@@ -41,7 +41,7 @@ def _loop(stop: threading.Event, errors: list[BaseException],
 
 @pytest.mark.slow
 def test_rebuilds_beside_settles_and_commands_always_finish(data_dir: Path) -> None:
-    rt = Runtime.open(data_dir, batch_size=50)  # small batches: many lock hand-overs
+    rt = bootstrap(data_dir, batch_size=50)  # small batches: many lock hand-overs
     rt.runner.start()  # the host's background projector
     ids = [rt.dispatcher.execute(add_cmd(3000 + n)).id for n in range(20)]
     stop = threading.Event()

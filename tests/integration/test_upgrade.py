@@ -20,6 +20,7 @@ from adapters.store import EventHistory
 from domain.parsing import parse_command
 from domain.rank import RANK_TARGETS_ID, RankTargets, SearchTask
 from domain.rank_commands import Reparse
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.fixtures.make_release_fixture import TABLES
 from tests.helpers import add_cmd
@@ -43,7 +44,7 @@ def expected() -> dict:
 
 @pytest.fixture
 def upgraded(old_data: Path) -> Iterator[Runtime]:
-    rt = Runtime.open(old_data)
+    rt = bootstrap(old_data)
     yield rt
     rt.close()
     pykka.ActorRegistry.stop_all()
@@ -73,7 +74,7 @@ def _head(events: Path) -> int:
 def test_an_old_data_dir_opens_upcasts_and_rebuilds_with_nothing_lost(
         old_data: Path, expected: dict) -> None:
     head = _head(old_data / "events.sqlite")
-    rt = Runtime.open(old_data)
+    rt = bootstrap(old_data)
     try:
         _check_upgraded(rt, expected, head)
     finally:

@@ -16,6 +16,7 @@ from adapters.store import EventHistory
 from domain.commands import UpdateProxy, ValidateProxy
 from domain.parsing import parse_command
 from scripts.fixtures.servers import echo_server, free_port, http_server, pproxy
+from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import add_cmd
 
@@ -24,7 +25,7 @@ from tests.helpers import add_cmd
 def lab(data_dir: Path) -> Iterator[tuple[Runtime, str]]:
     with echo_server() as url:
         settings = Settings(data_dir=data_dir, check_url=url, allow_private_targets=True)
-        rt = Runtime.open(data_dir, settings=settings)
+        rt = bootstrap(data_dir, settings=settings)
         yield rt, url
         rt.close()
         pykka.ActorRegistry.stop_all()
@@ -90,13 +91,13 @@ def test_validating_a_pool_after_a_restart_starts_no_actor_per_proxy(data_dir: P
 
     with echo_server() as url:
         settings = Settings(data_dir=data_dir, check_url=url, allow_private_targets=True)
-        rt = Runtime.open(data_dir, settings=settings)
+        rt = bootstrap(data_dir, settings=settings)
         with pproxy("http", "u", "pw") as proxy:
             for n in range(30):  # distinct users: distinct endpoints on the same proxy
                 rt.dispatcher.execute(add_cmd(proxy.port, "u" if n == 0 else f"user{n}", "pw"))
             rt.close()
             pykka.ActorRegistry.stop_all()
-            rt = Runtime.open(data_dir, settings=settings)  # no proxy actor is running now
+            rt = bootstrap(data_dir, settings=settings)  # no proxy actor is running now
             try:
                 results = rt.dispatcher.execute(parse_command(ValidateProxy, {
                     "all": True, "samples": 1}))
@@ -138,7 +139,7 @@ def test_a_broken_check_url_is_refused_and_nothing_is_recorded(data_dir: Path,
             check_url = stack.enter_context(http_server(_Unavailable)) + "/get"
         settings = Settings(data_dir=data_dir, check_url=check_url,
                             allow_private_targets=True)
-        rt = stack.enter_context(contextlib.closing(Runtime.open(data_dir, settings=settings)))
+        rt = stack.enter_context(contextlib.closing(bootstrap(data_dir, settings=settings)))
         proxies = [stack.enter_context(pproxy("http")) for _ in range(3)]
         ids = [rt.dispatcher.execute(add_cmd(p.port)).id for p in proxies]
         head = rt.app.recorder.max_notification_id()

@@ -16,7 +16,7 @@ from domain.parsing import parse_command
 from domain.rank import SearchTask
 from domain.rank_commands import CreateSchedule, RemoveSchedule
 from projections import ProxiesView, RotationView
-from service.runtime import Runtime
+from service.bootstrap import bootstrap
 
 
 def _task(keyword: str) -> SearchTask:
@@ -26,7 +26,7 @@ def _task(keyword: str) -> SearchTask:
 
 
 def test_schedules_and_unfinished_searches_come_from_the_events(data_dir: Path) -> None:
-    rt = Runtime.open(data_dir)
+    rt = bootstrap(data_dir)
     try:
         for name in ("nightly", "weekly", "hourly"):
             rt.dispatcher.execute(parse_command(CreateSchedule, {"name": name,
@@ -45,7 +45,7 @@ def test_schedules_and_unfinished_searches_come_from_the_events(data_dir: Path) 
     for name in ("views.sqlite", "views.sqlite-wal", "views.sqlite-shm"):
         (data_dir / name).unlink(missing_ok=True)
     # only the proxies view: no schedules, tasks or tabs table exists in this runtime
-    bare = Runtime.open(data_dir, views=[ProxiesView()])
+    bare = bootstrap(data_dir, views=[ProxiesView()])
     try:
         names = [s["name"] for s in bare.scheduler.upcoming().get()]
         assert sorted(names) == ["hourly", "nightly"]
@@ -64,7 +64,7 @@ def test_schedules_and_unfinished_searches_come_from_the_events(data_dir: Path) 
 
 def test_proxy_statuses_come_from_the_health_events(data_dir: Path) -> None:
     p, q = str(uuid.uuid4()), str(uuid.uuid4())
-    rt = Runtime.open(data_dir)
+    rt = bootstrap(data_dir)
     try:
         journal = HealthJournal(day="2026-12-01")
         good, bad = HealthReport(ok=True, latency_ms=12.0, samples=1), \
@@ -78,7 +78,7 @@ def test_proxy_statuses_come_from_the_health_events(data_dir: Path) -> None:
         rt.close()
         pykka.ActorRegistry.stop_all()
     (data_dir / "views.sqlite").unlink()
-    bare = Runtime.open(data_dir, views=[RotationView()])  # no proxies table
+    bare = bootstrap(data_dir, views=[RotationView()])  # no proxies table
     try:
         assert bare._statuses() == {p: "failed", q: "active"}
     finally:
