@@ -176,6 +176,28 @@ class ListProxies(Command):
     limit: int = Field(default=1000, ge=1, le=100_000)
 
 
+class GetProxy(Command):
+    """One proxy from the read model, by its id or a unique prefix of it.
+
+    Example: {"proxy_id": "3f2a"}
+    """
+
+    channel: ClassVar[str] = "proxy:get"
+    rate_limit: ClassVar[int | None] = 100
+    reply: ClassVar[Any] = ProxyRow
+    proxy_id: str = Field(pattern=r"^[0-9a-fA-F-]{1,36}$")
+
+
+class GetRotation(Command):
+    """The rotation strategy in force and its parameters (round-robin until one is set).
+
+    Example: {}
+    """
+
+    channel: ClassVar[str] = "proxy:get-rotation"
+    rate_limit: ClassVar[int | None] = 100
+
+
 class ValidateProxy(Command):
     """Ask for a health validation of one proxy or of all of them.
 
@@ -258,5 +280,5 @@ class ImportProxies(Command):
 PROXY_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation,
-                SelectProxy, ImportProxies)
+                SelectProxy, ImportProxies, GetProxy, GetRotation)
 }

@@ -119,6 +119,16 @@ class ReloadTab(TabRef):
     channel: ClassVar[str] = "tab:reload"
 
 
+class ListProfiles(Command):
+    """Privacy profiles from the read model, by name.
+
+    Example: {}
+    """
+
+    channel: ClassVar[str] = "privacy:list"
+    rate_limit: ClassVar[int | None] = 100
+
+
 class ListTabs(Command):
     """List tabs from the read model.
 
@@ -241,5 +251,5 @@ TAB_COMMANDS: dict[str, type[Command]] = {
     for cls in (CreateTab, CloseTab, NavigateTab, UpdateTab, AssignTabProxy, GoBack, GoForward,
                 ReloadTab, ListTabs, SetFingerprint, RemoveProfile, ToggleWebRTC,
                 ToggleTrackerBlocking,
-                GetPrivacyStats, SaveSession, LoadSession, ListSessions)
+                GetPrivacyStats, SaveSession, LoadSession, ListSessions, ListProfiles)
 }

@@ -14,6 +14,7 @@ from domain.parsing import parse_command
 from domain.tab_commands import (
     TAB_COMMANDS,
     CreateTab,
+    ListProfiles,
     ListSessions,
     ListTabs,
     RemoveProfile,
@@ -156,12 +157,7 @@ def remove_profile(
 @tabular
 def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List privacy profiles. Example: vipb privacy list --json"""
-    from projections import queries
-
-    reads = state(ctx).reads()
-    reads.settle()
-    with reads.reader() as conn:
-        rows = queries.list_profiles(conn)
+    rows = state(ctx).commands().execute(parse_command(ListProfiles, {}))
     emit(rows, as_json, columns=["name", "platform", "locale", "timezone", "webrtc",
                                  "tracker_blocking"])
 

@@ -11,13 +11,14 @@ import typer
 
 from domain.commands import (
     AddProxy,
+    GetProxy,
     ImportProxies,
     ListProxies,
     RemoveProxy,
     UpdateProxy,
     ValidateProxy,
 )
-from domain.errors import ProxyNotFoundError, RateLimitError, ValidationError
+from domain.errors import RateLimitError, ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line, screen_lines
 from entrypoints.cli.context import state
@@ -25,7 +26,6 @@ from entrypoints.cli.formats import tabular
 from entrypoints.cli.ids import resolve
 from entrypoints.cli.output import emit, err, out, print_json, with_progress
 from entrypoints.cli.secret_input import read_stdin_secret
-from projections import queries
 
 app = typer.Typer(help="Manage the proxy pool.", no_args_is_help=True)
 
@@ -117,12 +117,7 @@ def show(
 
     Example: vipb proxy show 3f2a
     """
-    reads = state(ctx).reads()
-    reads.settle()
-    with reads.reader() as conn:
-        row = queries.find_proxy(conn, proxy_id)
-    if row is None:
-        raise ProxyNotFoundError(proxy_id)
+    row = state(ctx).commands().execute(parse_command(GetProxy, {"proxy_id": proxy_id}))
     emit(row, as_json)
 
 

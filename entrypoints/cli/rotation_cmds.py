@@ -8,14 +8,13 @@ from typing import Any
 import orjson
 import typer
 
-from domain.commands import SelectProxy, SetRotation
+from domain.commands import GetRotation, SelectProxy, SetRotation
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.rotation import StrategyName
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import tabular
 from entrypoints.cli.output import emit, out, print_json
-from projections import queries
 
 app = typer.Typer(help="Choose how proxies are picked.", no_args_is_help=True)
 
@@ -88,12 +87,4 @@ def show(
 
     Example: vipb rotation show --json
     """
-    reads = state(ctx).reads()
-    reads.settle()
-    with reads.reader() as conn:
-        row = queries.rotation(conn)
-    if row is None:
-        emit({"strategy": "round_robin", "params": {}, "updated_at": None, "default": True},
-             as_json)
-    else:
-        emit(row, as_json)
+    emit(state(ctx).commands().execute(parse_command(GetRotation, {})), as_json)

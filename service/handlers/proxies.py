@@ -15,6 +15,8 @@ from adapters.store import Pending
 from domain import rules
 from domain.commands import (
     AddProxy,
+    GetProxy,
+    GetRotation,
     ImportProxies,
     ListProxies,
     RemoveProxy,
@@ -24,7 +26,7 @@ from domain.commands import (
     ValidateProxy,
 )
 from domain.endpoints import endpoint_url
-from domain.errors import BaseError, DuplicateProxyError
+from domain.errors import BaseError, DuplicateProxyError, ProxyNotFoundError
 from domain.health import HealthReport
 from domain.parsing import parse_command
 from domain.progress import Progress
@@ -150,7 +152,24 @@ def list_proxies(command: ListProxies, deps: Deps) -> list[ProxyRow]:
     return rows
 
 
+def get_proxy(command: GetProxy, deps: Deps) -> ProxyRow:
+    """One proxy from the view, by id or unique prefix."""
+    row: ProxyRow | None = deps.reads.query(queries.find_proxy, command.proxy_id)
+    if row is None:
+        raise ProxyNotFoundError(command.proxy_id)
+    return row
+
+
+def get_rotation(_command: GetRotation, deps: Deps) -> dict[str, Any]:
+    """The strategy in force (round-robin, marked default, before the first one is set)."""
+    row = deps.reads.query(queries.rotation)
+    if row is None:
+        return {"strategy": "round_robin", "params": {}, "updated_at": None, "default": True}
+    found: dict[str, Any] = row.model_dump()
+    return found
+
+
 HANDLERS = {AddProxy: add, RemoveProxy: remove, UpdateProxy: update,
             SetRotation: set_rotation, ListProxies: list_proxies, SelectProxy: select,
-            ImportProxies: import_lines}
+            ImportProxies: import_lines, GetProxy: get_proxy, GetRotation: get_rotation}
 PROGRESSIVE = {ValidateProxy: validate}

@@ -20,6 +20,7 @@ from domain.tab_commands import (
     GetPrivacyStats,
     GoBack,
     GoForward,
+    ListProfiles,
     ListSessions,
     ListTabs,
     LoadSession,
@@ -148,6 +149,11 @@ def load_session(c: LoadSession, deps: Deps) -> Any:
     return load_tab_session(deps.tabs(), c.name, TIMEOUT)
 
 
+def list_profiles(_c: ListProfiles, deps: Deps) -> list[dict[str, Any]]:
+    """Privacy profiles from the view, by name."""
+    return [row.model_dump() for row in deps.reads.query(queries.list_profiles)]
+
+
 def list_sessions(_c: ListSessions, deps: Deps) -> list[dict[str, Any]]:
     """Saved sessions from the view."""
     found: list[dict[str, Any]] = deps.reads.query(queries.query, "sessions", [], 10_000)
@@ -160,5 +166,5 @@ HANDLERS = {
     ListTabs: list_tabs, SetFingerprint: set_fingerprint, ToggleWebRTC: toggle_webrtc,
     ToggleTrackerBlocking: toggle_blocking, GetPrivacyStats: privacy_stats,
     RemoveProfile: remove_profile, SaveSession: save_session, LoadSession: load_session,
-    ListSessions: list_sessions,
+    ListSessions: list_sessions, ListProfiles: list_profiles,
 }
