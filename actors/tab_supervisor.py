@@ -93,6 +93,23 @@ def load_session(tabs: pykka.ActorProxy[TabSupervisorActor], name: str,
     return {"id": str(session_id(name)), "name": name, "tabs": opened, "position": position}
 
 
+def assign_tab_proxy(tabs: pykka.ActorProxy[TabSupervisorActor], tab_id: str, proxy: str,
+                     country: str | None, timeout: float) -> dict[str, Any]:
+    """Move a tab to another proxy from the caller's thread: the supervisor picks the route,
+    the tab's own actor builds the new context and reloads the page."""
+    actor, setup, proxy_id, reason = tabs.prepare_move(tab_id, proxy, country).get(
+        timeout=timeout)
+    done = False
+    try:
+        error = actor.assign_proxy(setup, proxy_id, reason).get(timeout=timeout)
+        done = True
+    finally:
+        with contextlib.suppress(pykka.ActorDeadError):
+            tabs.moved(tab_id, done)
+    info: dict[str, Any] = actor.info().get(timeout=timeout)
+    return {**info, "error": error} if error else info
+
+
 def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
     """Load ``url`` in a new tab; a failed load is reported in the result, not raised (the
     tab is open and the failure is on record)."""
@@ -123,6 +140,7 @@ class TabSupervisorActor(VipbActor):
         self._timeout = timeout
         self._tabs: dict[str, pykka.ActorProxy[TabActor]] = {}
         self._routes: dict[str, Route] = {}
+        self._moving: dict[str, Route] = {}  # tabs being moved to these routes
 
     def on_start(self) -> None:
         """Hear about browser crashes."""
@@ -277,21 +295,34 @@ class TabSupervisorActor(VipbActor):
                 log.exception("closing tab %s failed", key)
         self._release(self._routes.pop(key, None))
 
-    def assign_proxy(self, tab_id: str, proxy: str, country: str | None) -> dict[str, Any]:
-        """Move a tab to another proxy (a new context; the page is reloaded)."""
+    def prepare_move(self, tab_id: str, proxy: str, country: str | None
+                     ) -> tuple[pykka.ActorProxy[TabActor], TabSetup, str | None, str]:
+        """Pick the route and set up the profile for moving a tab to another proxy: (the
+        tab's actor, its setup, the new proxy id, why it was picked). The caller moves the
+        tab on its own actor and reports back with ``moved`` (see ``assign_tab_proxy``)."""
         actor, key = self.tab(tab_id), str(UUID(tab_id))
         info = actor.info().get()
         route = self._route(proxy, info["url"], country, key)
         try:
             _, setup = self._setup(self._profile_name(info["profile_id"]), route)
-            error = actor.assign_proxy(setup, route.proxy_id, route.reason).get()
         except BaseException:
             self._release(route)
             raise
+        self._moving[key] = route
+        return actor, setup, route.proxy_id, route.reason
+
+    def moved(self, tab_id: str, done: bool) -> None:
+        """The tab is behind its new route (``done``; the old one is released), or the move
+        failed (the new one is released)."""
+        key = str(UUID(tab_id))
+        route = self._moving.pop(key, None)
+        if route is None:
+            return
+        if not done:
+            self._release(route)
+            return
         self._release(self._routes.get(key))
         self._routes[key] = route
-        result: dict[str, Any] = actor.info().get()
-        return {**result, "error": error} if error else result
 
     def _profile_name(self, profile_id: str) -> str:
         from domain.privacy import PrivacyProfile

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.tab_supervisor import close_tab, navigate, open_tab
+from actors.tab_supervisor import assign_tab_proxy, close_tab, navigate, open_tab
 from actors.tab_supervisor import load_session as load_tab_session
 from domain import rules
 from domain.errors import ValidationError
@@ -69,7 +69,7 @@ def update(c: UpdateTab, deps: Deps) -> Any:
 
 def assign_proxy(c: AssignTabProxy, deps: Deps) -> Any:
     """Move a tab to another proxy (a new context)."""
-    return deps.tabs().assign_proxy(c.tab_id, c.proxy, c.country).get(timeout=TIMEOUT)
+    return assign_tab_proxy(deps.tabs(), c.tab_id, c.proxy, c.country, TIMEOUT)
 
 
 def back(c: GoBack, deps: Deps) -> Any:
