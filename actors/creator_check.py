@@ -159,7 +159,8 @@ class CreatorCheck:
             raise CheckFailed("no_tab", exc.message, retryable=not permanent) from None
         try:
             try:
-                opened = tab.open(None, label, reason).get(timeout=TIMEOUT)
+                opened = tab.open(None, label, reason, purpose="creator check").get(
+                    timeout=TIMEOUT)
             except BaseError as exc:
                 tabs.discard(tab_id, "failed to open").get(timeout=TIMEOUT)
                 tab_id = ""

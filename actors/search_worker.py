@@ -298,7 +298,7 @@ class SearchWorker:
                                 retryable=not permanent) from None
         try:  # the context is created on the tab's own actor, not the supervisor's
             info = tab.open(None, f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
-                            reason).get(timeout=TIMEOUT)
+                            reason, purpose="search").get(timeout=TIMEOUT)
         except BaseException as exc:
             self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
             if not isinstance(exc, BaseError):

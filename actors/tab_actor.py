@@ -55,13 +55,14 @@ class TabActor(VipbActor):
     # --- lifecycle -------------------------------------------------------------------------------
 
     def open(self, url: str | None, label: str | None, proxy_reason: str,
-             existing: bool = False) -> dict[str, Any]:
-        """Record TabOpened (or load the tab after a restart), open the context, load ``url``."""
+             existing: bool = False, purpose: str | None = None) -> dict[str, Any]:
+        """Record TabOpened (or load the tab after a restart), open the context, load ``url``.
+        ``purpose``: what a task opens the tab for (see ``Tab``)."""
         if existing:
             self._tab = self._writer.load(Tab, self.tab_id)
         if self._tab is None:
             self._tab = Tab(id=self.tab_id, profile_id=self._profile_id, proxy_id=self._proxy_id,
-                            label=label, proxy_reason=proxy_reason)
+                            label=label, proxy_reason=proxy_reason, purpose=purpose)
             self._writer.save(self._tab)
         self._browser_tab = self._engine.run(self._new_page(self._setup))
         if url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -9,20 +10,39 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.ids import named_id
 
+_SEARCH_LABEL = re.compile(r"rank [0-9a-f]{8}( re-check)?")  # what search attempts label tabs
+
 
 class Tab(Aggregate):
     """One browser tab: its profile, its proxy and everything it loaded."""
 
     @event("TabOpened")
     def __init__(self, id: UUID, profile_id: str, proxy_id: str | None, label: str | None,
-                 proxy_reason: str) -> None:
+                 proxy_reason: str, purpose: str | None = None) -> None:
+        """``purpose``: None for a tab someone opened; what a task opened it for (``search``,
+        ``creator check``) otherwise. A task's tab lives as long as one attempt: it is never
+        reopened after a restart (tabs opened before purposes were recorded: None)."""
         self.profile_id = profile_id
         self.proxy_id = proxy_id
         self.label = label
+        self.purpose = purpose
         self.url: str | None = None
         self.history: list[str] = []
         self.closed = False
         self.crashes = 0
+
+    @property
+    def task_purpose(self) -> str | None:
+        """What task the tab was opened for (None: someone's own tab). Tabs opened before
+        purposes were recorded are known by the labels tasks gave them."""
+        if self.purpose is not None:
+            return str(self.purpose)
+        label = self.label or ""
+        if _SEARCH_LABEL.fullmatch(label):
+            return "search"
+        if label.startswith("creator ") and len(label) > len("creator "):
+            return "creator check"
+        return None
 
     @event("TabNavigated")
     def navigated(self, url: str, status: int | None, title: str, latency_ms: float,

@@ -530,12 +530,23 @@ class Runtime:
 
     def resume_tabs(self) -> list[str]:
         """Reopen the tabs that are open on record (the host does this at start); a tab
-        that cannot be reopened is closed on record with the reason."""
+        that cannot be reopened is closed on record with the reason. A task's tab (a search
+        attempt, a creator check) left open by a crash is closed on record, never reopened:
+        its task is resumed and opens a tab of its own."""
         rows = []
         for opened in self._alive(*TABS_OPEN):
             tab = self.writer.load(Tab, opened)
-            if tab is not None and not tab.closed:
-                rows.append((str(opened), tab.profile_id, tab.proxy_id, tab.url))
+            if tab is None or tab.closed:
+                continue
+            purpose = tab.task_purpose
+            if purpose is not None:
+                tab.close(reason=f"the {purpose} it was opened for was interrupted; "
+                                 "tabs of tasks are not reopened")
+                self.writer.save(tab)
+                log.info("closed the %s tab %s left open by an interrupted run", purpose,
+                         opened)
+                continue
+            rows.append((str(opened), tab.profile_id, tab.proxy_id, tab.url))
         resumed = []
         for tab_id, profile_id, proxy_id, url in rows:
             try:
