@@ -294,6 +294,7 @@ class Host:
             "proxies": by_status, "open_tabs": open_tabs,
             "store_head": rt.app.event_log.head(),
             "projection_lag": max(lag.values(), default=0), "views": lag,
+            "views_note": rt.views_note,
             "searches": ask_or_none(lambda: rt.tracker.active().get(timeout=30)),
             "creator_checks": rt.creator_runner.active(),  # queued or running here
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=30)),

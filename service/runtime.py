@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -176,6 +177,14 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
     return master, created
 
 
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Is this SQLite's "malformed" or "not a database" (not a lock or a full disk)?"""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return type(exc) is sqlite3.DatabaseError
+
+
 def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
     """The Ed25519 key that signs audit checkpoints (derived from the master key)."""
     return signing_key(derive_key(master.key, "audit-checkpoint"))
@@ -249,14 +258,8 @@ class Runtime:
         self.writer = EventWriter(self.app, self.committer)
         self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master), self.writer)
         self.index = EndpointIndex(self.writer, derive_key(master.key, "endpoint-index"))
-        self.runner = ProjectionRunner(
-            self.app.event_log,
-            self.app.event_log.decode,
-            ShreddedEventError,
-            store.connect_views,
-            views,
-            batch_size=batch_size,
-        )
+        self.views_note: str | None = None  # how the views were healed at start, if they were
+        self.runner = self._open_views(views, batch_size)
         self.committer.add_listener(self.runner.notify)
         self._sealer: AuditSealer | None = None
         self.committer.start()
@@ -300,6 +303,38 @@ class Runtime:
                             self.tracker_ref, self.scheduler_ref)
         log.info("runtime open on %s, store %s (master key from %s)", paths.root,
                  store.describe(), master.source)
+
+    def _open_views(self, views: Sequence[View], batch_size: int) -> ProjectionRunner:
+        """The projection runner, on views that follow this store. Views are rebuilt from
+        the events, never trusted blindly: a views database that cannot be opened (damaged,
+        overwritten) is set aside and rebuilt; views ahead of the store's head (the events
+        file was put back from an older copy, or lost its last writes) are rebuilt, since
+        new events would take positions they claim to have seen and never show in them."""
+        def runner() -> ProjectionRunner:
+            return ProjectionRunner(self.app.event_log, self.app.event_log.decode,
+                                    ShreddedEventError, self.store.connect_views, views,
+                                    batch_size=batch_size)
+
+        try:
+            opened = runner()
+        except sqlite3.DatabaseError as exc:
+            moved = self.store.set_views_aside() if _damaged(exc) else None
+            if moved is None:
+                raise
+            self.views_note = (f"the views database could not be opened ({exc}); it was set "
+                               f"aside as {moved} and the views were rebuilt from the events")
+            log.warning("%s", self.views_note)
+            opened = runner()
+        head = self.app.event_log.head()
+        ahead = sorted(name for name, (position, _skipped) in opened.positions().items()
+                       if position > head)
+        if ahead and self.store.on_files:  # a shared store's projector owns its views
+            self.views_note = (f"views {', '.join(ahead)} were ahead of the event store "
+                               f"(head {head}): the events were restored from an older copy "
+                               "or lost their last writes; the views were rebuilt from them")
+            log.warning("%s", self.views_note)
+            opened.rebuild(ahead)
+        return opened
 
     def _await_started(self, *refs: pykka.ActorRef[Any]) -> None:
         """Wait until each actor has run its ``on_start``: one that died there is on record

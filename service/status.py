@@ -43,6 +43,6 @@ def runtime_status(rt: Runtime) -> dict[str, Any]:
     return {"host": "not running", "data_dir": str(rt.paths.root), **health_report(rt),
             "proxies": by_status, "open_tabs": open_tabs,
             "store_head": rt.app.event_log.head(),
-            "projection_lag": 0,
+            "projection_lag": 0, "views_note": rt.views_note,
             "next_schedules": ask_or_none(lambda: rt.scheduler.upcoming(5).get(timeout=60)),
             "alerts": alerts, "egress": rt.settings.egress_status()}

@@ -12,6 +12,7 @@ import os
 import sqlite3
 from abc import ABC, abstractmethod
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -97,6 +98,12 @@ class StoreBackend(ABC):
     def notification_id_of(self, aggregate_id: UUID, version: int) -> int | None:
         """The notification id of one stored event (for failure reports)."""
 
+    def set_views_aside(self) -> str | None:
+        """Move a read-model database that cannot be opened out of the way (views are
+        rebuilt from the events); where it went, or None when this store cannot (its views
+        live in a database server that keeps its own integrity)."""
+        return None
+
 
 class SQLiteBackend(StoreBackend):
     """Files in the data dir: events.sqlite, keys.sqlite, audit.sqlite, views.sqlite
@@ -166,6 +173,15 @@ class SQLiteBackend(StoreBackend):
 
     def connect_read_only(self) -> Connection:
         return connect_read_only(self.paths.views)
+
+    def set_views_aside(self) -> str | None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = self.paths.views.with_name(f"{self.paths.views.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):  # the WAL belongs to the damaged file
+            part = Path(f"{self.paths.views}{suffix}")
+            if part.exists():
+                part.replace(Path(f"{target}{suffix}"))
+        return str(target)
 
     def notification_id_of(self, aggregate_id: UUID, version: int) -> int | None:
         with closing(sqlite3.connect(f"file:{self.paths.events}?mode=ro", uri=True)) as conn:

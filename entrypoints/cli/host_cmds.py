@@ -78,6 +78,8 @@ def status(
         shown = {**data, "views": lagging or "all at the store head"}
         if isinstance(data.get("cluster"), dict):
             shown["cluster"] = _cluster_line(data["cluster"])
+        if shown.get("views_note") is None:
+            shown.pop("views_note", None)  # said only when the views were healed
     emit(shown, as_json)
     exit_not_done(data.get("health") != "degraded")  # a degraded host exits 1
 
