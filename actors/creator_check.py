@@ -22,7 +22,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from actors.cancel import CancelToken
 from actors.retries import RetryPolicy
 from actors.tab_actor import PROXY_ERRORS
-from actors.tab_supervisor import TabSupervisorActor, close_tab
+from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 
 log = logging.getLogger(__name__)
@@ -159,11 +159,12 @@ class CreatorCheck:
             raise CheckFailed("no_tab", exc.message, retryable=not permanent) from None
         try:
             try:
-                opened = tab.open(None, label, reason, purpose="creator check").get(
-                    timeout=TIMEOUT)
-            except BaseError as exc:
-                tabs.discard(tab_id, "failed to open").get(timeout=TIMEOUT)
-                tab_id = ""
+                opened = open_prepared(tabs, tab_id, tab, label, reason, TIMEOUT,
+                                       purpose="creator check")
+            except BaseException as exc:
+                tab_id = ""  # discarded: nothing left to close
+                if not isinstance(exc, BaseError):
+                    raise
                 raise CheckFailed("no_tab", exc.message, retryable=True) from None
             proxy_id = opened.get("proxy_id")
             page_handle = tab.page_handle().get(timeout=TIMEOUT)

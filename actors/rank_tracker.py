@@ -207,11 +207,11 @@ class RankTrackerActor(VipbActor):
     def stop_search(self, task_id: str | None) -> dict[str, Any]:
         """Cancel one task (queued or running) or all; running ones stop at the next step."""
         key = str(UUID(task_id)) if task_id else None
-        cancelled = []
-        for task in self._runner.unqueue(key):
+        def record(task: SearchTask) -> None:
             task.cancelled(reason="stopped by request before it ran")
             self._writer.save(task)
-            cancelled.append(str(task.id))
+
+        cancelled = [str(task.id) for task in self._runner.unqueue(key, record)]
         stopping = self._runner.cancel(key, "stopped by request")
         if key is not None and not cancelled and not stopping:
             # pending on record only (left by a stopped host): cancel it there

@@ -41,7 +41,7 @@ from actors.cancel import CancelToken
 from actors.claims import ClaimHolder, ClaimLost
 from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
-from actors.tab_supervisor import TabSupervisorActor, close_tab
+from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, for_reading
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
@@ -296,13 +296,11 @@ class SearchWorker:
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
-        try:  # the context is created on the tab's own actor, not the supervisor's
-            info = tab.open(None, f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
-                            reason, purpose="search").get(timeout=TIMEOUT)
-        except BaseException as exc:
-            self._tabs().discard(tab_id, "failed to open").get(timeout=TIMEOUT)
-            if not isinstance(exc, BaseError):
-                raise
+        try:
+            info = open_prepared(self._tabs(), tab_id, tab,
+                                 f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
+                                 reason, TIMEOUT, purpose="search")
+        except BaseError as exc:
             self._record_start(attempt, Exit(None))
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
         country, basis = self._tabs().exit_of(tab_id).get(timeout=TIMEOUT)

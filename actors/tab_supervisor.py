@@ -49,19 +49,29 @@ class Route:
     exit_basis: str = "unknown"
 
 
-def open_tab(tabs: pykka.ActorProxy[TabSupervisorActor], url: str | None, profile: str,
-             proxy: str, country: str | None, label: str | None,
-             timeout: float) -> dict[str, Any]:
-    """Open a tab from the caller's thread: the supervisor picks the proxy and sets up the
-    profile (``prepare``), the tab's own actor creates the context, so a slow context never
-    holds up the supervisor (``url`` informs the proxy pick; nothing is loaded yet)."""
-    tab_id, actor, reason = tabs.prepare(url, profile, proxy, country).get(timeout=timeout)
+def open_prepared(tabs: pykka.ActorProxy[TabSupervisorActor], tab_id: str,
+                  actor: pykka.ActorProxy[TabActor], label: str | None, reason: str,
+                  timeout: float, purpose: str | None = None) -> dict[str, Any]:
+    """Open a tab ``prepare`` made, on its own actor (the context is created there, so a slow
+    one never holds up the supervisor); a tab that fails to open is discarded (its proxy
+    released) before the failure is raised. ``purpose``: see ``Tab``."""
     try:
-        info: dict[str, Any] = actor.open(None, label, reason).get(timeout=timeout)
+        info: dict[str, Any] = actor.open(None, label, reason, purpose=purpose).get(
+            timeout=timeout)
     except BaseException:
         tabs.discard(tab_id, "failed to open").get(timeout=timeout)
         raise
     return info
+
+
+def open_tab(tabs: pykka.ActorProxy[TabSupervisorActor], url: str | None, profile: str,
+             proxy: str, country: str | None, label: str | None,
+             timeout: float) -> tuple[pykka.ActorProxy[TabActor], dict[str, Any]]:
+    """Open someone's tab from the caller's thread: the supervisor picks the proxy and sets
+    up the profile (``prepare``), the tab's own actor creates the context (``url`` informs
+    the proxy pick; nothing is loaded yet). The tab's actor and where the tab is."""
+    tab_id, actor, reason = tabs.prepare(url, profile, proxy, country).get(timeout=timeout)
+    return actor, open_prepared(tabs, tab_id, actor, label, reason, timeout)
 
 
 def close_tab(tabs: pykka.ActorProxy[TabSupervisorActor], tab_id: str, reason: str,
@@ -84,10 +94,10 @@ def load_session(tabs: pykka.ActorProxy[TabSupervisorActor], name: str,
     name, saved = tabs.session_tabs(name).get(timeout=timeout)
     opened = []
     for tab in saved:
-        info = open_tab(tabs, tab["url"], tab["profile"], tab["proxy"], None, tab["label"],
-                        timeout)
+        actor, info = open_tab(tabs, tab["url"], tab["profile"], tab["proxy"], None,
+                               tab["label"], timeout)
         if tab["url"]:
-            info = navigate(tabs.tab(info["id"]).get(timeout=timeout), tab["url"])
+            info = navigate(actor, tab["url"])
         opened.append(info)
     position = tabs.session_loaded(name, [t["id"] for t in opened]).get(timeout=timeout)
     return {"id": str(session_id(name)), "name": name, "tabs": opened, "position": position}

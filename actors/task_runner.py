@@ -85,17 +85,23 @@ class TaskRunner(Generic[Task]):
                 resumed += 1
         return resumed
 
-    def unqueue(self, task_id: str | None) -> list[Task]:
-        """Take one queued task (or all) out of the queue before it runs; the caller records
-        why. Running tasks are not touched (see ``cancel``)."""
+    def unqueue(self, task_id: str | None, record: Callable[[Task], None]) -> list[Task]:
+        """Take one queued task (or all) out of the queue before it runs; ``record`` puts
+        why on record for each, before anyone waiting on its completion hears it ended.
+        Running tasks are not touched (see ``cancel``)."""
         with self._lock:
             keys = [k for k in self._queue if task_id is None or k == task_id]
             for key in keys:
                 self._queue.remove(key)
             taken = [self._entries.pop(k) for k in keys]
+        try:
             for entry in taken:
-                entry.done.set()
-            self._lock.notify_all()
+                record(entry.task)
+        finally:
+            with self._lock:
+                for entry in taken:
+                    entry.done.set()
+                self._lock.notify_all()
         return [entry.task for entry in taken]
 
     def cancel(self, task_id: str | None, reason: str) -> list[str]:

@@ -179,10 +179,7 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:
     """Is this SQLite's "malformed" or "not a database" (not a lock or a full disk)?"""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-    return type(exc) is sqlite3.DatabaseError
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:

@@ -139,8 +139,9 @@ class ControlServer:
                 continue
             reader, writer = await asyncio.open_unix_connection(
                 sock=conn, limit=MAX_MESSAGE_BYTES + 2)
-            task = asyncio.create_task(self._serve(reader, writer, self._clients))
-            self._connections[task] = _Connection(writer)
+            connection = _Connection(writer)
+            task = asyncio.create_task(self._serve(reader, writer, self._clients, connection))
+            self._connections[task] = connection
 
     async def _make_room(self) -> None:
         """At the cap, close the oldest idle connection and wait until its socket is closed
@@ -199,10 +200,9 @@ class ControlServer:
         return len(self._connections)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     number: int) -> None:
+                     number: int, connection: _Connection) -> None:
         task = asyncio.current_task()
         assert task is not None
-        connection = self._connections.get(task) or _Connection(writer)
         client = f"connection-{number}"
         try:
             sock = writer.get_extra_info("socket")

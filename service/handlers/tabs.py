@@ -45,10 +45,11 @@ def _check_target(url: str | None, deps: Deps) -> None:
 def create(c: CreateTab, deps: Deps) -> Any:
     """Open a tab (and navigate it when a URL is given)."""
     _check_target(c.url, deps)
-    info = open_tab(deps.tabs(), c.url, c.profile, c.proxy, c.country, c.label, TIMEOUT)
+    actor, info = open_tab(deps.tabs(), c.url, c.profile, c.proxy, c.country, c.label,
+                           TIMEOUT)
     if c.url is None:
         return info
-    return navigate(deps.tab_handles.actor(info["id"]), c.url)
+    return navigate(actor, c.url)
 
 
 def close(c: CloseTab, deps: Deps) -> Any:

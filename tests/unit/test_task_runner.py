@@ -100,15 +100,24 @@ def test_queued_tasks_are_taken_back_and_running_ones_cancelled(writer: MemoryWr
     for t in (first, second, third):
         runner.submit(t)
     assert job.started.acquire(timeout=30)
-    taken = runner.unqueue(str(second.id))
+    done = runner.completion([str(second.id)])[0]
+    recorded: list[bool] = []
+
+    def record(task: SearchTask) -> None:
+        recorded.append(done.is_set())
+        task.cancelled(reason="stopped by request before it ran")
+        writer.save(task)
+
+    taken = runner.unqueue(str(second.id), record)
     assert [t.id for t in taken] == [second.id]
-    assert runner.completion([str(second.id)])[0].is_set()
+    assert recorded == [False], "the cancellation is on record before completion is told"
+    assert done.is_set()
     assert runner.cancel(None, "stopped by request") == [str(first.id)]
     assert job.started.acquire(timeout=30), "the next queued task starts"
     job.release.set()
     assert runner.idle(30)
-    [cancelled] = writer.named("SearchTaskCancelled")
-    assert cancelled.originator_id == first.id
+    assert [e.originator_id for e in writer.named("SearchTaskCancelled")] == [second.id,
+                                                                              first.id]
     assert [e.originator_id for e in writer.named("SearchTaskCompleted")] == [third.id]
 
 
