@@ -21,9 +21,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from actors.cancel import CancelToken
 from actors.retries import RetryPolicy
-from actors.tab_actor import PROXY_ERRORS
 from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
-from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
+from domain.errors import BaseError, ProfileNotFoundError, ProxyFaultError, ProxyNotFoundError
 
 log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\d[\d.,]*")
@@ -74,10 +73,11 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(words.encode()).hexdigest()[:32]
 
 
-def _load_failure(message: str) -> CheckFailed:
+def _load_failure(exc: BaseError) -> CheckFailed:
+    message = exc.message
     if "egress" in message.lower() or "refused by vipb" in message.lower():
         return CheckFailed("refused", message, retryable=False)
-    if any(code in message for code in PROXY_ERRORS):
+    if isinstance(exc, ProxyFaultError):
         return CheckFailed("proxy", message, retryable=True)
     if "Timeout" in message or "ERR_TIMED_OUT" in message or "timed out" in message:
         return CheckFailed("timeout", message, retryable=True)
@@ -175,7 +175,7 @@ class CreatorCheck:
                 if self._stopping.is_set:
                     raise CheckFailed("interrupted", "the host stopped during the load",
                                       retryable=False, seen={"proxy_id": proxy_id}) from None
-                failure = _load_failure(exc.message)
+                failure = _load_failure(exc)
                 failure.seen = {"proxy_id": proxy_id}
                 if proxy_id and failure.reason in ("proxy", "timeout"):
                     avoid.append(proxy_id)  # the next attempt through another proxy

@@ -8,20 +8,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from actors.base import VipbActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, BrowserTab, NavigationResult, TabSetup
-from domain.errors import BrowserError
+from adapters.proxycheck import PROBE_TIMEOUT, tunnel_fault
+from domain.errors import BrowserError, ProxyFaultError
+from domain.route_fault import RouteFault, route_fault
 from domain.tab import Tab
 
 log = logging.getLogger(__name__)
 
 STATS_EVERY = 60.0  # seconds between TrackerStatsRecorded summaries of a busy tab
-# Chromium errors that say the proxy (not the site) failed: they count against the proxy.
-PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION",
-                "ERR_NO_SUPPORTED_PROXIES", "ERR_MANDATORY_PROXY_CONFIGURATION_FAILED")
 
 Outcome = Callable[[str, bool, float | None], None]  # (proxy id, ok, latency ms)
 
@@ -134,12 +134,16 @@ class TabActor(VipbActor):
             result: NavigationResult = self._engine.run(actions[action](),
                                                         timeout=self._timeout + 30)
         except BrowserError as exc:
-            tab.navigation_failed(url=target, error=exc.message, proxy_id=self._proxy_id,
+            fault = self._proxy_fault(exc.message, target)
+            error = exc.message if fault in (None, "") else f"{exc.message} ({fault})"
+            tab.navigation_failed(url=target, error=error, proxy_id=self._proxy_id,
                                   action=action)
             self._save_with_stats(tab)
-            if self._proxy_id and self._outcome and any(e in exc.message for e in PROXY_ERRORS):
+            if fault is None:
+                raise
+            if self._proxy_id and self._outcome:
                 self._outcome(self._proxy_id, False, None)
-            raise
+            raise ProxyFaultError(error) from None
         tab.navigated(url=result.url, status=result.status, title=result.title,
                       latency_ms=result.latency_ms, proxy_id=self._proxy_id, action=action)
         ids = self._save_with_stats(tab)
@@ -148,6 +152,31 @@ class TabActor(VipbActor):
         return {"id": str(self.tab_id), "url": result.url, "status": result.status,
                 "title": result.title, "latency_ms": result.latency_ms,
                 "proxy_id": self._proxy_id, "position": ids[-1] if ids else 0}
+
+    def _proxy_fault(self, message: str, url: str) -> str | None:
+        """Whether the tab's proxy is to blame for a load that failed with ``message``: None
+        when it is not, "" when Chromium named it, else what a fresh tunnel through it to
+        the page's host found (see ``domain.route_fault``)."""
+        route = self._setup.proxy
+        if not self._proxy_id or route is None:
+            return None
+        fault = route_fault(message)
+        if fault is RouteFault.PROXY:
+            return ""
+        target = urlsplit(url)
+        if fault is RouteFault.NONE or not target.hostname:
+            return None
+        try:
+            port = target.port or (443 if target.scheme == "https" else 80)
+        except ValueError:
+            return None
+        try:
+            return self._engine.run(
+                tunnel_fault(route.protocol, route.host, route.port, route.username,
+                             route.password, target.hostname, port),
+                timeout=PROBE_TIMEOUT + 10)
+        except BrowserError:  # the browser's loop is going away: nothing to tell
+            return None
 
     def _save_with_stats(self, tab: Tab) -> list[int]:
         """Save, adding a tracker summary when one is due (the same transaction)."""

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     search_attempts: int = Field(default=3, ge=1, le=10)
     """Attempts per search before it is recorded as failed."""
 
+    page_timeout: float = Field(default=30.0, ge=1.0, le=120.0)
+    """Seconds a tab's page load may take before it fails (a timed-out load behind a proxy
+    asks the proxy for a fresh tunnel to learn whether the proxy is to blame)."""
+
     search_retry_initial: float = Field(default=2.0, ge=0.0, le=600.0)
     """Seconds before the first retry of a failed search (doubling, with jitter)."""
 

@@ -122,6 +122,13 @@ class BrowserError(BaseError):
     code = "browser_error"
 
 
+class ProxyFaultError(BrowserError):
+    """A page load failed and its proxy is to blame (it refused, reset or stayed silent on a
+    fresh tunnel too, or Chromium named it): it counts against the proxy's breaker."""
+
+    code = "proxy_fault"
+
+
 class BrowserNotFoundError(BrowserError):
     """No Chromium executable was found."""
 

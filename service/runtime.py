@@ -516,7 +516,8 @@ class Runtime:
             if self._tabs_ref is None:
                 self._tabs_ref = TabSupervisorActor.start(
                     self.writer, engine, self.guard, self.pool, self.rotation,
-                    direct_country=self.settings.direct_country)
+                    direct_country=self.settings.direct_country,
+                    timeout=self.settings.page_timeout)
             return proxy_of(self._tabs_ref)
 
     def _statuses(self) -> dict[str, str]:

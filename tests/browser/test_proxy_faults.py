@@ -1,0 +1,106 @@
+"""Proxies that stall or reset connections count against their breakers (issue 30, point 3):
+four proxies in round robin, one silent, one resetting every connection, one flapping and
+one working; real Chromium searches the local engine through them. Before, only Chromium's
+``ERR_PROXY_*`` codes counted: no breaker ever opened and a quarter of the picks kept going to
+each dead proxy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pykka
+import pytest
+
+from adapters.store import EventHistory
+from scripts.fixtures.serp_site import SerpSite
+from scripts.fixtures.servers import Handler, hanging, pproxy, resetting, tcp_server
+from service.runtime import Runtime
+from tests.helpers import call, open_runtime
+
+
+@pytest.fixture
+def rt(data_dir: Path, engine_site: SerpSite) -> Iterator[Runtime]:
+    runtime = open_runtime(data_dir, engine_urls=engine_site.engine_urls(), page_timeout=2,
+                           search_attempts=4, search_retry_initial=0.01,
+                           search_retry_max=0.05, search_concurrency=3)
+    yield runtime
+    runtime.close()
+    pykka.ActorRegistry.stop_all()
+
+
+def _search_all(rt: Runtime, keywords: list[str], proxy: str = "auto") -> list[dict]:
+    ids = [t["id"] for k in keywords
+           for t in call(rt, "automation:start-search", keyword=k, proxy=proxy)["tasks"]]
+    for done in rt.tracker.completion(ids).get():
+        assert done.wait(300), "search did not finish"
+    return list(call(rt, "automation:get-results", task_ids=ids))
+
+
+def _flapping(upstream: int) -> Handler:
+    """A proxy that works on every other connection (piped to a real proxy) and resets the
+    rest, as one whose link flaps does."""
+    turns = itertools.count()
+    reset = resetting()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if next(turns) % 2:
+            await reset(reader, writer)
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream)
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+    return handle
+
+
+def test_silent_and_resetting_proxies_open_their_breakers_and_searches_move_on(
+        rt: Runtime, engine_site: SerpSite) -> None:
+    engine_site.results["espresso grinder"] = ["https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    call(rt, "proxy:set-rotation", strategy="round_robin")
+    with pproxy("http") as good, tcp_server(hanging()) as silent_port, \
+            tcp_server(resetting()) as reset_port, tcp_server(_flapping(good.port)) as flap:
+        ids = {name: call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=port)["id"]
+               for name, port in (("silent", silent_port), ("reset", reset_port),
+                                  ("flapping", flap), ("good", good.port))}
+        results = _search_all(rt, [f"espresso grinder {i}" for i in range(10)])
+        assert {r["state"] for r in results} == {"completed"}, \
+            [(r["state"], r.get("error")) for r in results]
+        assert rt.rotation.breaker_state(ids["silent"]).get() == "open"
+        assert rt.rotation.breaker_state(ids["reset"]).get() == "open"
+        assert rt.rotation.breaker_state(ids["good"]).get() == "closed"
+        # with both breakers open the picks go to the proxies that work
+        again = _search_all(rt, [f"espresso grinder again {i}" for i in range(4)])
+    assert {r["state"] for r in again} == {"completed"}
+    assert {r["proxy_id"] for r in again} <= {ids["good"], ids["flapping"]}
+    failures = [e.data["error"] for e in EventHistory(rt.app).log(limit=100_000)
+                if e.event == "TabNavigationFailed"]
+    assert any("(the proxy did not answer a new tunnel within" in f for f in failures), failures
+    assert any("(the proxy hung up on a new tunnel before answering)" in f
+               for f in failures), failures
+
+
+def test_a_site_that_resets_behind_a_working_proxy_never_counts_against_it(
+        rt: Runtime) -> None:
+    """The proxy opens a fresh tunnel to the site: the reset is the site's doing."""
+    with pproxy("http") as proxy, tcp_server(resetting()) as site:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                        port=proxy.port)["id"]
+        for _ in range(6):  # more than the 5 consecutive failures that open a breaker
+            tab = call(rt, "tab:create", url=None, proxy=proxy_id)
+            with pytest.raises(Exception, match="ERR_"):
+                call(rt, "tab:navigate", tab_id=tab["id"], url=f"http://127.0.0.1:{site}/")
+            call(rt, "tab:close", tab_id=tab["id"])
+        assert rt.rotation.breaker_state(proxy_id).get() == "closed"
+    failures = [e.data["error"] for e in EventHistory(rt.app).log(limit=100_000)
+                if e.event == "TabNavigationFailed"]
+    assert len(failures) == 6 and not any("the proxy" in f for f in failures), failures
