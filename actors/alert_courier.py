@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import pykka
@@ -133,6 +134,8 @@ class AlertCourier:
         self._state = threading.Condition()
         self._due: list[tuple[float, str]] = []  # (when, alert id), a heap
         self._inflight: set[str] = set()
+        self._receiving: set[str] = set()  # receivers a delivery is talking to now
+        self._parked: dict[str, list[str]] = {}  # alerts waiting for such a receiver
         self._wanted = False  # a commit happened: look at the outbox
         self._begun = 0  # outbox passes begun ...
         self._passes = 0  # ... and done (drain waits for one begun after it is called)
@@ -300,22 +303,37 @@ class AlertCourier:
 
     def _attempt(self, alert_id: str) -> float | None:
         """One delivery attempt of an alert on record, recorded; the seconds before the
-        next one (None: none)."""
+        next one (None: none). An alert for a receiver another worker is delivering to now
+        waits for it, unrecorded: one slow receiver holds one worker, never all of them."""
         alert = self._writer.load(Alert, UUID(alert_id))
         if alert is None or alert.settled:
             return None
-        retry_in = self._try(alert, final=False)
+        target = self._rules.target(alert.rule_id).get(timeout=60)
+        receiver = receiver_of(alert.channel, target)
+        with self._state:
+            if receiver in self._receiving:
+                self._parked.setdefault(receiver, []).append(alert_id)
+                return None
+            self._receiving.add(receiver)
+        try:
+            retry_in = self._try(alert, target, final=False)
+        finally:
+            with self._state:  # the alerts that waited for this receiver are due now
+                self._receiving.discard(receiver)
+                now = self._clock()
+                for parked in self._parked.pop(receiver, []):
+                    heapq.heappush(self._due, (now, parked))
+                self._state.notify_all()
         try:
             self._writer.save(alert)
         except ConcurrencyError:  # recorded by someone else meanwhile: theirs stands
             return None
         return retry_in
 
-    def _try(self, alert: Alert, final: bool) -> float | None:
-        """Deliver ``alert`` once and apply the outcome to it (not saved); the seconds
-        before the next attempt. ``final``: no retry whatever happens."""
+    def _try(self, alert: Alert, target: dict[str, Any] | None, final: bool) -> float | None:
+        """Deliver ``alert`` to its rule's ``target`` once and apply the outcome to it (not
+        saved); the seconds before the next attempt. ``final``: no retry whatever happens."""
         attempt = alert.attempts + 1
-        target = self._rules.target(alert.rule_id).get(timeout=60)
         if target is None:
             alert.delivery_failed(attempt=attempt, channel=alert.channel,
                                   error="the rule was removed before delivery", retry_in=None)
@@ -342,7 +360,7 @@ class AlertCourier:
                       subject={"test": True, "watches": rule["kind"]},
                       message=f"test alert of rule {rule['name']} (it works)",
                       source_position=None)
-        self._try(alert, final=True)
+        self._try(alert, self._rules.target(alert.rule_id).get(timeout=60), final=True)
         self._writer.save(alert)
         return {"id": str(alert.id), "rule": rule["name"], "channel": rule["channel"],
                 "target": rule["target"], "delivered": alert.delivered,
@@ -384,6 +402,15 @@ class AlertCourier:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._lock.release()
         self.active = False
+
+
+def receiver_of(channel: str, target: dict[str, Any] | None) -> str:
+    """Who answers a delivery: a webhook's origin (scheme, host and port), or the mail
+    server (every e-mail goes through the one configured)."""
+    if channel == "webhook" and target is not None and target.get("webhook_url"):
+        parts = urlsplit(str(target["webhook_url"]))
+        return f"webhook {parts.scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
+    return channel
 
 
 def payload(alert: Alert) -> dict[str, Any]:

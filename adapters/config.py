@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     alert_retry_max: float = Field(default=1800.0, ge=0.0, le=86400.0)
     """Cap on any single wait between alert delivery attempts."""
 
+    alert_attempt_timeout: float = Field(default=30.0, ge=1.0, le=600.0)
+    """Seconds one delivery attempt may take in all (connecting, sending, the answer): a
+    receiver that trickles its answer fails the attempt at this deadline."""
+
     control_max_connections: int = Field(default=256, ge=4, le=65536)
     """Control-socket connections open at once; a new one closes the oldest idle one."""
 

@@ -400,9 +400,11 @@ class Runtime:
         self.courier = AlertCourier(
             self.writer, rules, outbox=lambda: reads.query(alert_outbox, OUTBOX_BATCH),
             undelivered=lambda: self._alive(*ALERTS_UNDELIVERED),
-            senders={"webhook": WebhookSender(self.egress),
+            senders={"webhook": WebhookSender(self.egress,
+                                              deadline=settings.alert_attempt_timeout),
                      "email": MailSender(self.egress,
-                                         lambda: rules.mail_server().get(timeout=60))},
+                                         lambda: rules.mail_server().get(timeout=60),
+                                         deadline=settings.alert_attempt_timeout)},
             policy=DeliveryPolicy(settings.alert_attempts, settings.alert_retry_initial,
                                   settings.alert_retry_max),
             # one courier per cluster (a shared store's lock), else per data dir

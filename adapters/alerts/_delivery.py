@@ -6,6 +6,8 @@ from typing import Any, Protocol
 
 from adapters.egress import EgressRefused
 
+ATTEMPT_DEADLINE = 30.0  # seconds one delivery attempt may take, whatever the receiver does
+
 
 class DeliveryError(Exception):
     """An attempt failed; ``permanent``: the receiver refused this alert for good (trying

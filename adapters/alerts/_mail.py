@@ -10,9 +10,11 @@ server that does not offer STARTTLS is refused: nothing is ever sent in clear te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -21,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from adapters.alerts._delivery import DeliveryError, refused
+from adapters.alerts._delivery import ATTEMPT_DEADLINE, DeliveryError, refused
 from adapters.egress import EgressGuard, EgressRefused
 
 # Headers up to 998 characters a line (RFC 5322's limit; 78 is a recommendation): Python
@@ -89,10 +91,13 @@ def compose(server: MailServerConfig, to: str, alert: dict[str, Any]) -> EmailMe
 class MailSender:
     """Sends alerts by e-mail; ``server()`` gives the configured server (None: not set)."""
 
-    def __init__(self, guard: EgressGuard, server: Any, timeout: float = 30.0) -> None:
+    def __init__(self, guard: EgressGuard, server: Any,
+                 deadline: float = ATTEMPT_DEADLINE) -> None:
+        """``deadline``: seconds the whole attempt may take (a server that trickles its
+        replies holds a delivery worker no longer than this)."""
         self._guard = guard
         self._server = server
-        self._timeout = timeout
+        self._deadline = deadline
 
     def send(self, target: dict[str, Any], alert: dict[str, Any]) -> str:
         """Mail ``alert`` to ``target["email"]``."""
@@ -103,8 +108,15 @@ class MailSender:
             address = asyncio.run(self._guard.addresses(server.host, server.port))[0]
         except EgressRefused as exc:
             raise refused(exc) from None
+        expired = threading.Event()
         try:
-            return self._send(server, address, target["email"], alert)
+            try:
+                return self._send(server, address, target["email"], alert, expired)
+            except Exception:
+                if expired.is_set():
+                    raise DeliveryError(f"no complete answer within {self._deadline:g} s") \
+                        from None
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"recipient refused ({codes[0] if codes else '?'})",
@@ -120,13 +132,32 @@ class MailSender:
             raise DeliveryError(f"{type(exc).__name__}: {exc or 'failed'}") from None
 
     def _send(self, server: MailServerConfig, address: str, to: str,
-              alert: dict[str, Any]) -> str:
+              alert: dict[str, Any], expired: threading.Event) -> str:
         client: _PinnedSMTP | _PinnedSMTPS
         if server.security == "tls":
-            client = _PinnedSMTPS(timeout=self._timeout, context=server.context())
+            client = _PinnedSMTPS(timeout=self._deadline, context=server.context())
         else:
-            client = _PinnedSMTP(timeout=self._timeout)
+            client = _PinnedSMTP(timeout=self._deadline)
         client.pin(address, server.host)
+
+        def expire() -> None:  # smtplib's timeout is per read: cut the socket at the deadline
+            expired.set()
+            sock = client.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self._deadline, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self._session(client, server, to, alert)
+        finally:
+            timer.cancel()
+
+    @staticmethod
+    def _session(client: _PinnedSMTP | _PinnedSMTPS, server: MailServerConfig, to: str,
+                 alert: dict[str, Any]) -> str:
         with client:
             client.connect(server.host, server.port)
             if server.security == "starttls":

@@ -19,12 +19,13 @@ from typing import Any
 
 import orjson
 
-from adapters.alerts._delivery import DeliveryError, refused
+from adapters.alerts._delivery import ATTEMPT_DEADLINE, DeliveryError, refused
 from adapters.egress import EgressGuard, EgressRefused, guarded_request
 from adapters.proxycheck._http import DroppedResponse, GarbageResponse
 
 SIGNATURE_HEADER = "X-Vipb-Signature"
 RETRIED = frozenset({408, 425, 429})
+MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer read; more fails the attempt
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -36,10 +37,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 class WebhookSender:
     """POSTs alerts to webhook URLs through the egress guard."""
 
-    def __init__(self, guard: EgressGuard, timeout: float = 15.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, guard: EgressGuard, clock: Callable[[], float] = time.time,
+                 deadline: float = ATTEMPT_DEADLINE) -> None:
+        """``deadline``: seconds the whole attempt may take (a receiver that trickles its
+        answer holds a delivery worker no longer than this)."""
         self._guard = guard
-        self._timeout = timeout
+        self._deadline = deadline
         self._clock = clock
 
     def send(self, target: dict[str, Any], alert: dict[str, Any]) -> str:
@@ -53,11 +56,13 @@ class WebhookSender:
         try:
             response = asyncio.run(guarded_request(
                 self._guard, "POST", target["webhook_url"], headers, body,
-                timeout=self._timeout, max_body=64 * 1024))
+                timeout=self._deadline, max_body=MAX_ANSWER, deadline=self._deadline))
         except EgressRefused as exc:
             raise refused(exc) from None
-        except (OSError, TimeoutError, GarbageResponse, DroppedResponse) as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc or 'timed out'}") from None
+        except TimeoutError:
+            raise DeliveryError(f"no complete answer within {self._deadline:g} s") from None
+        except (OSError, GarbageResponse, DroppedResponse) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc or 'failed'}") from None
         if 200 <= response.status < 300:
             return f"HTTP {response.status}"
         retried = response.status in RETRIED or response.status >= 500

@@ -16,12 +16,21 @@ from domain.endpoints import host_port
 async def guarded_request(guard: EgressGuard, method: str, url: str,
                           headers: list[tuple[str, str]], body: bytes = b"",
                           timeout: float = 30.0, max_body: int = 1 << 20,
-                          context: ssl.SSLContext | None = None) -> HttpResponse:
+                          context: ssl.SSLContext | None = None,
+                          deadline: float | None = None) -> HttpResponse:
     """Send ``method url`` with ``headers`` (Host, Content-Length and Connection are added)
     and ``body``; the whole response, its body up to ``max_body``. Raises ``EgressRefused``,
-    ``OSError``/``TimeoutError`` (connecting or a stall of ``timeout`` seconds), and the HTTP
-    reader's ``GarbageResponse``/``BodyTooLarge``/``DroppedResponse``; ``ValueError`` for a
-    URL that is not http(s)."""
+    ``OSError``/``TimeoutError`` (connecting or a stall of ``timeout`` seconds, or the whole
+    exchange past ``deadline`` seconds: a peer trickling bytes resets no clock), and the
+    HTTP reader's ``GarbageResponse``/``BodyTooLarge``/``DroppedResponse``; ``ValueError``
+    for a URL that is not http(s)."""
+    async with asyncio.timeout(deadline):
+        return await _request(guard, method, url, headers, body, timeout, max_body, context)
+
+
+async def _request(guard: EgressGuard, method: str, url: str, headers: list[tuple[str, str]],
+                   body: bytes, timeout: float, max_body: int,
+                   context: ssl.SSLContext | None) -> HttpResponse:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{url!r} is not an http(s) URL")

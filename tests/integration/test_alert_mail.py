@@ -4,6 +4,8 @@ cannot do TLS; the SMTP password is stored encrypted and never shown."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email
 import email.policy
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from typing import Any
 import pykka
 import pytest
 
-from scripts.fixtures.servers import loopback_tls, smtp_server
+from scripts.fixtures.servers import loopback_tls, smtp_server, tcp_server
 from service.runtime import Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
 
@@ -119,3 +121,33 @@ def test_an_email_rule_without_a_mail_server_says_so(rt: Runtime) -> None:
     call(rt, "alerts:add-rule", name="ranked", kind="starts-ranking", email="seo@example.com")
     tested = call(rt, "alerts:test", name="ranked")
     assert not tested["delivered"] and "no mail server is set" in tested["error"]
+
+
+def test_a_mail_server_that_trickles_its_greeting_fails_the_attempt_at_the_deadline(
+        data_dir: Path) -> None:
+    """smtplib's timeout is per read: a greeting sent a byte at a time never tripped it
+    (issue 30, point 9). The whole attempt now ends at ``alert_attempt_timeout``."""
+    greeting = b"220 " + b"x" * 2000 + b"\r\n"
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        gone = asyncio.ensure_future(reader.read())
+        with contextlib.suppress(ConnectionError):
+            for byte in greeting:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.wait([gone], timeout=0.1)  # the pace; ends when hung up
+                if gone.done():
+                    break
+        gone.cancel()
+        writer.close()
+
+    with tcp_server(trickle) as port:
+        runtime = open_runtime(data_dir, **FAST, alert_attempt_timeout=1.0)
+        try:
+            set_server(runtime, port, None, security="starttls")
+            call(runtime, "alerts:add-rule", name="ranked", kind="starts-ranking",
+                 email="seo@example.com")
+            tested = call(runtime, "alerts:test", name="ranked")
+        finally:
+            runtime.close()
+    assert (tested["delivered"], tested["error"]) == (False, "no complete answer within 1 s")

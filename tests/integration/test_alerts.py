@@ -4,10 +4,12 @@ receiver on 127.0.0.1, signed; retries, give-ups, restarts and rebuilds on recor
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +21,7 @@ import pytest
 
 from adapters.config import Settings
 from domain.creator import Creator
-from scripts.fixtures.servers import WebhookReceiver, free_port, webhook_receiver
+from scripts.fixtures.servers import WebhookReceiver, free_port, tcp_server, webhook_receiver
 from service.bootstrap import bootstrap
 from service.runtime import EventReader, Runtime
 from tests.helpers import call, files_containing, open_runtime, record_outcome, refuse
@@ -426,3 +428,68 @@ def test_an_alert_whose_rule_was_removed_is_given_up_not_sent(data_dir: Path) ->
     assert (alert["state"], alert["attempts"]) == ("failed", 2)
     assert alert["last_error"] == "the rule was removed before delivery"
     assert hook.deliveries == []
+
+
+class Trickler:
+    """A webhook receiver that answers a 200 with a large ``Content-Length`` and then one
+    byte at a time, for as long as the client stays (at most ``limit`` seconds): it counts
+    the connections open at once."""
+
+    def __init__(self, limit: float = 20.0) -> None:
+        self.limit = limit
+        self.open = 0
+        self.most_open = 0
+        self.lock = threading.Lock()
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self.lock:
+            self.open += 1
+            self.most_open = max(self.most_open, self.open)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            gone = asyncio.ensure_future(reader.read())  # ends when the client hangs up
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 1000000\r\n\r\n")
+            for _ in range(int(self.limit / 0.2)):
+                writer.write(b".")
+                await writer.drain()
+                # the trickle's pace, cut short the moment the client hangs up
+                await asyncio.wait([gone], timeout=0.2)
+                if gone.done():
+                    break
+            gone.cancel()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            with self.lock:
+                self.open -= 1
+            writer.close()
+
+
+def test_a_trickling_receiver_holds_one_worker_for_one_deadline_and_no_other_receiver(
+        data_dir: Path, receiver: WebhookReceiver) -> None:
+    """Issue 30, point 9: before, the timeout was per read (a byte every 0.2 s never
+    tripped it) and both delivery workers could be held by one receiver's alerts."""
+    trickler = Trickler()
+    with tcp_server(trickler.handle) as port:
+        rt = open_runtime(data_dir, **{**FAST, "alert_attempts": 1,
+                                       "alert_attempt_timeout": 1.5})
+        try:
+            for i in range(3):
+                add_rule(rt, f"http://127.0.0.1:{port}", name=f"slow-{i}",
+                         kind="starts-ranking")
+            add_rule(rt, receiver.url, name="fine", kind="starts-ranking")
+            outcome(rt, None)
+            outcome(rt, 1)
+            assert receiver.wait_for(1), "the other receiver got its alert"
+            alerts = {a["rule"]: a for a in settled(rt)}
+            with trickler.lock:
+                most_open = trickler.most_open
+        finally:
+            rt.close()
+    assert alerts["fine"]["state"] == "delivered"
+    for i in range(3):
+        slow = alerts[f"slow-{i}"]
+        assert (slow["state"], slow["attempts"]) == ("failed", 1), slow
+        assert slow["last_error"] == "no complete answer within 1.5 s"
+    assert most_open == 1, "one slow receiver held one delivery worker at a time"
