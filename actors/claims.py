@@ -87,7 +87,8 @@ def claim(writer: EventWriter, cls: type[Task], task_id: UUID, claims: Claims,
 
 
 class ClaimLost(Exception):
-    """Another host changed the task: it holds the claim now."""
+    """Another writer changed the task: another host holds the claim now, or another
+    process stopped it."""
 
 
 class ClaimHolder(Generic[Task]):
@@ -123,15 +124,14 @@ class ClaimHolder(Generic[Task]):
                 raise
 
     def commit(self, change: Callable[[Task], None]) -> None:
-        """Apply ``change`` to the task and save it (``ClaimLost`` on a shared store when
-        another host changed it first)."""
+        """Apply ``change`` to the task and save it: ``ClaimLost`` when another writer
+        changed it first (another host took it over, or another process recorded a stop):
+        the task is theirs now, and this process stops it without a word more."""
         with self.holding() as task:
             change(task)
             try:
                 self._writer.save(task)
             except ConcurrencyError:
-                if self.lease is None:
-                    raise
                 raise ClaimLost() from None
 
     def start_renewing(self, on_lost: Callable[[], None]) -> None:

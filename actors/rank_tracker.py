@@ -29,7 +29,7 @@ from adapters.config import Settings
 from adapters.evidence import EvidenceStore
 from adapters.serp import Engines, SerpError, UnknownEngineError
 from domain import rules, search_plan
-from domain.errors import AutomationError, ValidationError
+from domain.errors import AutomationError, ConcurrencyError, ValidationError
 from domain.rank import (
     RANK_TARGETS_ID,
     Place,
@@ -53,9 +53,12 @@ class RankTrackerActor(VipbActor):
     def __init__(self, writer: EventWriter,
                  tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
                  outcome: Outcome | None = None, claims: Claims | None = None,
-                 evidence: EvidenceStore | None = None) -> None:
-        """``evidence``: where searches keep the pages they read."""
+                 evidence: EvidenceStore | None = None,
+                 unfinished: Callable[[], list[str]] = list) -> None:
+        """``evidence``: where searches keep the pages they read; ``unfinished``: the ids
+        of every task on record that has no outcome yet (whoever queued it)."""
         super().__init__()
+        self._unfinished = unfinished
         self._claims = claims
         self._egress = settings.egress_policy()
         self._writer = writer
@@ -214,15 +217,31 @@ class RankTrackerActor(VipbActor):
         cancelled = [str(task.id) for task in self._runner.unqueue(key, record)]
         stopping = self._runner.cancel(key, "stopped by request")
         if key is not None and not cancelled and not stopping:
-            # pending on record only (left by a stopped host): cancel it there
-            pending = self._writer.load(SearchTask, UUID(key))
-            if pending is None or pending.finished:
+            if not self._cancel_on_record(key):
                 raise ValidationError(f"no queued or running search task {task_id}",
                                       field="task_id")
-            pending.cancelled(reason="stopped by request before it ran")
-            self._writer.save(pending)
             cancelled.append(key)
+        elif key is None:
+            here = {str(task.id) for task in self._runner.tasks()} | set(stopping)
+            cancelled += [other for other in self._unfinished() if other not in here
+                          and other not in cancelled and self._cancel_on_record(other)]
         return {"cancelled": cancelled, "stopping": stopping}
+
+    def _cancel_on_record(self, task_id: str) -> bool:
+        """Cancel a task this process does not run: one a stopped process left pending, or
+        one another process runs (its next write finds the task changed and it stops there:
+        see ``ClaimHolder.commit``). False when there is no such unfinished task."""
+        for _attempt in range(3):  # its runner may write meanwhile: load it afresh
+            pending = self._writer.load(SearchTask, UUID(task_id))
+            if pending is None or pending.finished:
+                return False
+            pending.cancelled(reason="stopped by request")
+            try:
+                self._writer.save(pending)
+                return True
+            except ConcurrencyError:
+                continue
+        return False
 
     def active(self) -> dict[str, int]:
         """Queued and running task counts."""

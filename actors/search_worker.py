@@ -156,10 +156,11 @@ class SearchWorker:
         means another host holds the task now (``ClaimLost``)."""
         self._claim.commit(change)
 
-    def _retrying(self) -> Retrying:
+    def _retrying(self, attempts: int | None = None) -> Retrying:
+        """Retries with the policy's backoff, ``attempts`` in all (default: the policy's)."""
         policy = self._policy
         return Retrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop_after_attempt(attempts or policy.attempts),
             wait=wait_exponential_jitter(multiplier=policy.initial, max=policy.maximum,
                                          jitter=policy.jitter),
             retry=retry_if_exception(lambda e: isinstance(e, AttemptFailed) and e.retryable),
@@ -171,8 +172,11 @@ class SearchWorker:
     def _run(self) -> None:
         task = self._task
         attempts = iter(range(task.attempts + 1, 1_000_000))  # a resumed task counts on
+        # attempts that failed before (on any host) count against the limit: a task taken
+        # over gets what is left of it, and at least one attempt (it was interrupted)
+        left = max(1, self._policy.attempts - task.failures_so_far)
         try:
-            reading = self._retrying()(lambda: self._attempt(next(attempts)))
+            reading = self._retrying(left)(lambda: self._attempt(next(attempts)))
             if reading.no_results:
                 reading = self._second_opinion(reading, attempts)
         except Cancelled:

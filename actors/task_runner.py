@@ -157,7 +157,8 @@ class TaskRunner(Generic[Task]):
             if task is not None:  # cancelled meanwhile: the job records that itself
                 self._hold(task, entry.token, what)
         except ClaimLost:
-            log.warning("%s: another host took it over; stopping here", what)
+            log.warning("%s: changed by another host or process (taken over, or stopped); "
+                        "stopping here", what)
         except Exception:
             log.exception("%s failed", what)
         finally:

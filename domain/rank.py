@@ -311,6 +311,14 @@ class SearchTask(Aggregate):
         """An attempt failed; ``retry_in`` seconds until the next one, None: given up;
         ``evidence``: the pages it got."""
         self.state = "retrying" if retry_in is not None else "failed"
+        if reason != FailureReason.INTERRUPTED.value:  # a stop is not the search's failure
+            self.failures = self.failures_so_far + 1
+
+    @property
+    def failures_so_far(self) -> int:
+        """Attempts that failed (not those a stopping host interrupted), by every host that
+        ran the task: what counts against ``VIPB_SEARCH_ATTEMPTS``."""
+        return int(getattr(self, "failures", 0))
 
     @event("PositionRecorded")
     def position_recorded(self, domain: str, position: int, url: str,

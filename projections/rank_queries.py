@@ -227,11 +227,21 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
 
 def claimable_tasks(conn: Connection, host_id: str, now: str, limit: int) -> list[str]:
     """Unfinished search tasks ``host_id`` may claim at ``now`` (``lease_text``): not
-    claimed, claimed by it, or with a lease that has run out; oldest first."""
+    claimed, claimed by it, or with a lease that has run out. Work a host left (a lease
+    run out, or its own claims from before a restart) comes first, then the oldest: a dead
+    host's searches are taken over before younger queued work, not behind it."""
     rows = conn.execute(
         "SELECT id FROM search_tasks WHERE state IN ('queued', 'retrying', 'running') "
         "AND (claimed_by IS NULL OR claimed_by = ? OR lease_until < ?) "
-        "ORDER BY queued_at, id LIMIT ?", (host_id, now, limit)).fetchall()
+        "ORDER BY claimed_by IS NULL, queued_at, id LIMIT ?", (host_id, now, limit)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def unfinished_tasks(conn: Connection) -> list[str]:
+    """Every search task without an outcome yet (queued, retrying or running), oldest
+    first, whoever runs it."""
+    rows = conn.execute("SELECT id FROM search_tasks WHERE state IN ('queued', 'retrying', "
+                        "'running') ORDER BY queued_at, id").fetchall()
     return [str(r[0]) for r in rows]
 
 

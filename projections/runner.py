@@ -84,7 +84,19 @@ def connect_views_db(path: Path) -> Connection:
     # Read models can always be rebuilt from the store and the tracking row commits with its
     # rows, so NORMAL (no fsync per commit) risks nothing that a catch-up does not repair.
     conn.execute("PRAGMA synchronous=NORMAL")
+    # a small WAL (checkpointed at ~1 MiB, truncated back after): see adapters.store bound_wal
+    conn.execute("PRAGMA wal_autocheckpoint=256")
+    conn.execute(f"PRAGMA journal_size_limit={1 << 20}")
     return conn
+
+
+def _rollback(cur: Cursor) -> None:
+    """Roll back, unless SQLite already did (a full disk ends the transaction itself, and a
+    ROLLBACK then would hide the real error behind "no transaction is active")."""
+    conn = getattr(cur, "connection", None)
+    if isinstance(conn, sqlite3.Connection) and not conn.in_transaction:
+        return
+    cur.execute("ROLLBACK")
 
 
 class ProjectionRunner:
@@ -144,7 +156,7 @@ class ProjectionRunner:
                     "VALUES (?, 0, ?)", (view.name, view.schema_version))
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            _rollback(cur)
             raise
         self._publish()
 
@@ -196,7 +208,7 @@ class ProjectionRunner:
             except BaseException:
                 for view in self._views:
                     view.discard()
-                cur.execute("ROLLBACK")
+                _rollback(cur)
                 raise
             self._publish()  # also when nothing was new: other runners may have moved
         return done, low
@@ -204,6 +216,8 @@ class ProjectionRunner:
     def _apply_batch(self, cur: Cursor) -> tuple[int, int]:
         positions = dict(cur.execute("SELECT view, position FROM projection_tracking"))
         views = [v for v in self._views if v.name in positions]
+        if not views:  # no tracking rows (a damaged file, or views being set up elsewhere)
+            return 0, 0
         low = min(positions[v.name] for v in views)
         notes = self._source.select_notifications(
             start=low, limit=self._batch, inclusive_of_start=False
@@ -277,7 +291,9 @@ class ProjectionRunner:
             raise DatabaseError(f"projection {view} was advanced by another runner; retry")
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
-        """Drop the given views (all by default), recreate them and replay from the start."""
+        """Drop the given views (all by default), recreate them and replay from the start,
+        in one transaction: readers see the old views until the new ones are complete (on
+        PostgreSQL they wait for them), never a missing table or a half-built view."""
         known = {v.name for v in self._views}
         wanted = set(names or known)
         unknown = wanted - known
@@ -291,13 +307,33 @@ class ProjectionRunner:
                     if view.name in wanted:
                         view.drop(cur)
                         cur.execute("DELETE FROM projection_tracking WHERE view=?", (view.name,))
+                        view.create(cur)
+                        cur.execute("INSERT INTO projection_tracking(view, position, "
+                                    "schema_version) VALUES (?, 0, ?)",
+                                    (view.name, view.schema_version))
+                total = self._replay(cur, progress)
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                for view in self._views:
+                    view.discard()
+                _rollback(cur)
                 raise
-            self._publish()  # waiters see the dropped views at 0 from now on
-            self._setup(wanted)
-            return self.catch_up(progress)
+            self._publish()
+        return total
+
+    def _replay(self, cur: Cursor, progress: Progress | None) -> int:
+        """Apply batches inside the caller's transaction until every view is at the head."""
+        total = 0
+        head = self._source.max_notification_id() or 0
+        while True:
+            done, position = self._apply_batch(cur)
+            for view in self._views:
+                view.flush(cur)
+            total += done
+            if progress is not None:
+                progress(position, max(head, position))
+            if done == 0:
+                return total
 
     # --- background mode (the host) -------------------------------------------------------
 

@@ -347,7 +347,8 @@ class Runtime:
             self.writer, self.tabs, settings, evidence=self.evidence,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
             claims=self._claims(clock, rank_queries.claimable_tasks, lambda origin:
-                                self._settled_query(rank_queries.unfinished_of, origin)))
+                                self._settled_query(rank_queries.unfinished_of, origin)),
+            unfinished=lambda: self._settled_query(rank_queries.unfinished_tasks))
         self.tracker = proxy_of(self.tracker_ref)
         self.creators_ref = CreatorWatchActor.start(
             self.writer, self._creator_ids, shared=self.store.shared)

@@ -35,6 +35,10 @@ from service.runtime import EventReader, Runtime, backend_for
 class Commands(Protocol):
     """Where commands are executed: the running host, or this process."""
 
+    @property
+    def in_process(self) -> bool:
+        """Work started here ends with this command (no host runs it)."""
+
     def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
         """Run a validated command and return its result."""
 
@@ -63,6 +67,8 @@ class LocalCommands:
     """Commands run in this process: a backup copies the files as they are (no runtime, so
     no master key needed: a data dir whose key is kept elsewhere is still backed up); every
     other command goes to the runtime's dispatcher, opened on first use."""
+
+    in_process = True
 
     def __init__(self, cli: CliState) -> None:
         self._cli = cli

@@ -56,7 +56,7 @@ from entrypoints.cli.output import (
     said,
     with_progress,
 )
-from entrypoints.cli.search_wait import wait_for_tasks
+from entrypoints.cli.search_wait import interrupted, wait_for_tasks
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
                   no_args_is_help=True)
@@ -350,7 +350,11 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
     def wait(report: ProgressReport | None) -> bool:
         return wait_for_tasks(commands, after, ids, timeout, report)
 
-    finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
+    try:
+        finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
+    except KeyboardInterrupt:
+        err.print(interrupted(commands, ids), highlight=False, markup=False)
+        raise typer.Exit(130) from None
     results = commands.execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
         print_json({**queued, "tasks": results, "timed_out": not finished})

@@ -84,6 +84,8 @@ def _plain(value: Any) -> Any:
 class RemoteCommands:
     """``execute(command)`` through the host."""
 
+    in_process = False
+
     def __init__(self, client: ControlClient, socket_path: Path) -> None:
         self._client = client
         self._socket = socket_path

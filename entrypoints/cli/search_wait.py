@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.errors import ValidationError
+from domain.rank_commands import StopSearch
 from entrypoints.cli.context import Commands
 
 Report = Callable[[int, int], None]
@@ -34,3 +36,21 @@ def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout:
         return not pending
 
     return not pending or commands.follow(after, final, timeout)
+
+
+def interrupted(commands: Commands, task_ids: list[str]) -> str:
+    """Ctrl-C while waiting for ``task_ids``: in process, cancel the unfinished ones on
+    record (nothing would ever run them); with a host, leave them to it. What to say."""
+    if not commands.in_process:
+        return (f"interrupted: the {len(task_ids)} search(es) go on in the host; "
+                "`vipb rank stop` stops them")
+    cancelled = stopping = 0
+    for task_id in task_ids:
+        try:
+            stopped = commands.execute(StopSearch(task_id=task_id))
+        except ValidationError:  # it has its outcome already
+            continue
+        cancelled += len(stopped["cancelled"])
+        stopping += len(stopped["stopping"])
+    return (f"interrupted: cancelled {cancelled + stopping} unfinished search(es) on record"
+            if cancelled + stopping else "interrupted: every search had its outcome")

@@ -29,8 +29,8 @@ FILLER = [f"https://filler{i}.example/page" for i in range(40)]
 
 
 def _runtime(data_dir, site: SerpSite, **extra) -> Runtime:
-    return open_runtime(data_dir, engine_urls=site.engine_urls(), search_retry_initial=0.01,
-                        search_retry_max=0.05, search_attempts=2, **extra)
+    quick = {"search_retry_initial": 0.01, "search_retry_max": 0.05, "search_attempts": 2}
+    return open_runtime(data_dir, engine_urls=site.engine_urls(), **{**quick, **extra})
 
 
 @pytest.fixture
@@ -461,3 +461,37 @@ def test_a_page_that_cannot_be_kept_does_not_cost_the_answer(rank_runtime,
     assert (lost["state"], lost["evidence"], lost["notices"]) == \
         ("completed", [], ["evidence_lost"])
     assert lost["positions"][0]["position"] == 1
+
+
+def test_a_resumed_search_gets_only_the_attempts_it_has_left(data_dir, engine_site) -> None:
+    """Attempts that failed before a stop count against the limit after it (issue 30, point
+    6: a task taken over went through attempts 4-6 with a limit of 3); the stop itself does
+    not count."""
+    engine_site.fail_next, engine_site.failure = 100, "http429"
+    first = _runtime(data_dir, engine_site, search_attempts=5, search_retry_initial=600,
+                     search_retry_max=600)
+    try:
+        call(first, "automation:add-domain", domain="target.example")
+        after = first.app.event_log.head()
+        [task] = call(first, "automation:start-search", keyword="stubborn",
+                      proxy="direct")["tasks"]
+        assert first.follow(after, lambda e: e["event"] == "SearchTaskFailed", 120), \
+            "the first attempt failed and the task waits 600 s to retry"
+    finally:
+        first.close()  # the wait is interrupted: on record, not counted as a failure
+        pykka.ActorRegistry.stop_all()
+    second = _runtime(data_dir, engine_site, search_attempts=2)
+    try:
+        assert second.run_automation() == 1
+        [done] = second.tracker.completion([task["id"]]).get()
+        assert done.wait(240)
+        [result] = call(second, "automation:get-results", task_ids=[task["id"]])
+        events = _events(second, task["id"])
+    finally:
+        second.close()
+        pykka.ActorRegistry.stop_all()
+    assert result["state"] == "failed"
+    started = [data["attempt"] for name, data in events if name == "SearchTaskStarted"]
+    assert started == [1, 2], "one attempt was left of two, and it counted on from 1"
+    reasons = [data["reason"] for name, data in events if name == "SearchTaskFailed"]
+    assert reasons == ["http_error", "interrupted", "http_error"]

@@ -16,6 +16,7 @@ from domain.commands import SetRotation, UpdateProxy
 from domain.errors import DatabaseError
 from domain.parsing import parse_command
 from projections import ALL_VIEWS, ProjectionRunner
+from projections.queries import connect_read_only
 from projections.runner import connect_views_db
 from service.runtime import Runtime
 from tests.helpers import add_cmd, dump_views
@@ -138,3 +139,26 @@ def test_background_runner_catches_up_after_commits(runtime: Runtime) -> None:
     assert runtime.runner.wait_for(ack.position, timeout=30)
     with runtime.reader() as conn:
         assert conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0] == 1
+
+
+def test_readers_see_the_old_views_or_the_new_never_none_during_a_rebuild(
+        runtime: Runtime, tmp_path: Path) -> None:
+    """Issue 30, point 8: a rebuild dropped the views, committed, then replayed batch by
+    batch, and a read in between failed with ``no such table: proxies`` or saw a part."""
+    workload(runtime, 20)
+    path = tmp_path / "rebuilt.sqlite"
+    runner = runner_for(runtime, lambda: connect_views_db(path), batch=4)
+    runner.catch_up()
+    seen: list[tuple[int, int]] = []
+
+    def read(position: int, _head: int) -> None:  # called between batches of the replay
+        with closing(connect_read_only(path)) as conn:
+            proxies = conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0]
+            tracked = conn.execute("SELECT MIN(position) FROM projection_tracking").fetchone()[0]
+        seen.append((proxies, tracked))
+
+    head = runtime.app.recorder.max_notification_id()
+    assert runner.rebuild(progress=read) == head
+    assert len(seen) > 3, "the replay took several batches"
+    assert set(seen) == {(20, head)}, "every read saw the complete old views"
+    assert count(lambda: connect_views_db(path), "proxies") == 20
