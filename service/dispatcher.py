@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 from typing import Any
 
 import pykka
 from pydantic import BaseModel
 
 from actors.supervision import Supervision
+from adapters.store import storage_problem
 from domain.commands import Command
-from domain.errors import ActorDownError, BaseError, RateLimitError, ValidationError
+from domain.errors import (
+    ActorDownError,
+    BaseError,
+    DatabaseError,
+    RateLimitError,
+    ValidationError,
+)
 from domain.parsing import parse_command
 from domain.progress import Progress
 from domain.registry import COMMANDS
@@ -63,6 +71,11 @@ class Dispatcher:
             return handler(command, self.deps)
         except pykka.ActorDeadError as exc:
             raise self._down(exc) from exc
+        except sqlite3.Error as exc:  # a full disk or a read-only mount, named as such
+            problem = storage_problem(self.deps.settings.data_dir)
+            if problem is None:
+                raise
+            raise DatabaseError(problem) from exc
 
     def _down(self, exc: pykka.ActorDeadError) -> ActorDownError:
         """Why an actor this command needs is gone, from the failures on record."""

@@ -31,6 +31,7 @@ import psycopg.errors
 from eventsourcing.persistence import StoredEvent
 
 from adapters.sql import PgLocation
+from adapters.store._space import bound_wal, storage_problem
 from domain.errors import ConcurrencyError, DatabaseError
 from domain.waits import idle_wait
 
@@ -97,6 +98,7 @@ class GroupCommitter:
         self._started = False
         self._closed = False
         self._writing = threading.Lock()  # held per transaction; ``paused`` takes it
+        self._short_of_space = False  # a write failed for the file system's sake
         self.transactions = 0
 
     def start(self) -> None:
@@ -156,6 +158,7 @@ class GroupCommitter:
         conn = sqlite3.connect(self._db_path, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")  # an ack means durable, even on power loss
+        bound_wal(conn)
         return conn
 
     def _run(self) -> None:
@@ -199,9 +202,10 @@ class GroupCommitter:
                 self._write_one(item)
             return
         except Exception as exc:
-            log.exception("event store write failed")
+            error = self._failure(exc)
+            log.error("event store write failed: %s", error.message, exc_info=exc)
             for item in batch:
-                item.set_exception(DatabaseError(f"event store write failed: {exc}"))
+                item.set_exception(error)
             return
         offset = 0
         for item in batch:
@@ -218,7 +222,7 @@ class GroupCommitter:
             )
             return
         except Exception as exc:
-            item.set_exception(DatabaseError(f"event store write failed: {exc}"))
+            item.set_exception(self._failure(exc))
             return
         item.set_result(ids)
         self._notify(ids, item.events)
@@ -237,10 +241,24 @@ class GroupCommitter:
                 ids.append(cur.lastrowid or 0)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a full disk may have rolled it back already
+                conn.execute("ROLLBACK")
             raise
         self.transactions += 1
+        if self._short_of_space:  # room again: give back what the WAL grew to meanwhile
+            self._short_of_space = False
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return ids
+
+    def _failure(self, exc: BaseException) -> DatabaseError:
+        """The error a failed write gives its waiters: the file system's problem in words
+        (a full disk, a read-only mount) when it is one, else the database's message."""
+        problem = storage_problem(self._db_path) if self._db_path is not None else None
+        if problem is None:
+            return DatabaseError(f"event store write failed: {exc}")
+        self._short_of_space = True
+        return DatabaseError(f"event store write failed: {problem}")
 
     def _notify(self, ids: list[int], events: Sequence[StoredEvent]) -> None:
         if not ids:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import sqlite3
 import sys
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 import typer
 
 from adapters.config import DataPaths
+from adapters.config_file import load_settings
+from adapters.store import storage_problem
 from domain.errors import BaseError
 from entrypoints.cli import (
     alert_cmds,
@@ -98,6 +102,7 @@ def root(
     if not verbose:  # an actor's death is reported in one line (and by `vipb status`)
         logging.getLogger("pykka").setLevel(logging.CRITICAL)
     cli_state = CliState(data_dir_flag=data_dir)
+    _STATES.append(cli_state)  # for naming a storage problem after the command failed
     ctx.obj = cli_state
     ctx.call_on_close(cli_state.close)
 
@@ -140,6 +145,20 @@ def _usage_error(exc: UsageError) -> None:
     sys.exit(2)
 
 
+_STATES: list[CliState] = []
+
+
+def _storage_problem() -> str | None:
+    """A full disk or a read-only file system under the data dir, in words (SQLite calls
+    both ``disk I/O error`` or worse); None when it is neither or cannot be told."""
+    try:
+        root = (_STATES[-1].data_dir if _STATES
+                else load_settings({}).settings.data_dir.expanduser())
+    except Exception:
+        return None
+    return storage_problem(root if root.exists() else root.parent)
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app; expected errors become one line and an exit code.
 
@@ -163,7 +182,11 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("VIPB_DEBUG"):
             raise
-        fail(f"internal error: {type(exc).__name__}: {exc} (set VIPB_DEBUG=1 for a traceback)")
+        storage = isinstance(exc, sqlite3.Error) or (
+            isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT))
+        problem = _storage_problem() if storage else None
+        fail(problem or f"internal error: {type(exc).__name__}: {exc} "
+                        "(set VIPB_DEBUG=1 for a traceback)")
         sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)
