@@ -11,7 +11,9 @@ share (``claims`` given), a task runs where it is claimed (see ``actors.claims``
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -46,6 +48,10 @@ from domain.rank_commands import (
 from domain.results import Ack
 
 log = logging.getLogger(__name__)
+
+CONFLICT_RETRIES = 8  # fresh loads a commutative change of the targets is tried on
+_JITTER = random.Random()
+
 
 class RankTrackerActor(VipbActor):
     """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
@@ -83,39 +89,54 @@ class RankTrackerActor(VipbActor):
                 self._targets = RankTargets(id=RANK_TARGETS_ID)
         return self._targets
 
-    def _save(self, targets: RankTargets, what: str) -> Ack:
-        ids = self._writer.save(targets)
-        return Ack.of(what, ids)
+    def _change(self, change: Callable[[RankTargets], str]) -> Ack:
+        """Apply ``change`` (it returns what it changed, for the ack) to the targets and save
+        them. Adding or removing one domain or keyword commutes with any other such change:
+        when another host (or process) saved the targets first, the change is made again on
+        a fresh load, up to ``CONFLICT_RETRIES`` times, instead of failing the command."""
+        for attempt in range(CONFLICT_RETRIES):
+            targets = self.targets()
+            what = change(targets)
+            try:
+                return Ack.of(what, self._writer.save(targets))
+            except ConcurrencyError:
+                self._targets = None  # theirs is on record: load it and apply ours on top
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                # a short random pause so that two writers in step fall out of step
+                time.sleep(_JITTER.uniform(0, 0.005 * 2 ** attempt))
+            except BaseException:
+                self._targets = None  # its unsaved events must not ride along next time
+                raise
+        raise AssertionError("unreachable")
 
     def add_domain(self, command: AddDomain) -> Ack:
         """Track a domain (re-adding with other options updates them)."""
-        targets = self.targets()
-        targets.track_domain(command.domain, command.include_subdomains)
-        return self._save(targets, command.domain)
+        def change(targets: RankTargets) -> str:
+            targets.track_domain(command.domain, command.include_subdomains)
+            return command.domain
+        return self._change(change)
 
     def remove_domain(self, command: RemoveDomain) -> Ack:
         """Stop tracking a domain."""
-        targets = self.targets()
-        targets.untrack_domain(command.domain)
-        return self._save(targets, command.domain)
+        def change(targets: RankTargets) -> str:
+            targets.untrack_domain(command.domain)
+            return command.domain
+        return self._change(change)
 
     def add_keyword(self, command: AddKeyword) -> Ack:
         """Track a keyword (re-adding with another depth or exit rule updates it)."""
         self._check_engine(command.engine, command.location)
-        targets = self.targets()
         place = Place(command.country, command.location, command.language,
                       command.any_exit_country)
-        key = targets.track_keyword(command.keyword, command.engine, command.depth,
-                                    command.device, place)
-        return self._save(targets, key)
+        return self._change(lambda targets: targets.track_keyword(
+            command.keyword, command.engine, command.depth, command.device, place))
 
     def remove_keyword(self, command: RemoveKeyword) -> Ack:
         """Stop tracking a keyword."""
-        targets = self.targets()
-        key = targets.untrack_keyword(command.keyword, command.engine, command.device,
-                                      Place(command.country, command.location,
-                                            command.language))
-        return self._save(targets, key)
+        place = Place(command.country, command.location, command.language)
+        return self._change(lambda targets: targets.untrack_keyword(
+            command.keyword, command.engine, command.device, place))
 
     def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
         """Tracked keyword entries, all of them or those whose words are in ``keywords``."""
