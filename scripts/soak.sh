@@ -4,10 +4,27 @@
 # (VIPB_TEST_WORKERS, default 2), then print "N passed, M failed".
 #   bash scripts/soak.sh 10            # logs of failed rounds: .soak/round-K.log
 #   SOAK_TESTS="tests/e2e/test_host_cli.py" bash scripts/soak.sh 3
+# Long-run mode: a host searching on a schedule every minute for hours, its RSS, open files,
+# threads and Chromium processes sampled every minute (scripts/longrun.py; beside the two
+# CPU-bound processes unless SOAK_SPINNERS=0):
+#   bash scripts/soak.sh --long 120    # minutes; CSV in .soak/long.csv, summary at the end
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh || exit 1
 export VIPB_KEYRING=off
+if [ "${1:-}" = "--long" ]; then
+    spinners=()
+    if [ "${SOAK_SPINNERS:-1}" != 0 ]; then
+        for _ in 1 2; do
+            .venv/bin/python -c 'while True: pass' &
+            spinners+=("$!")
+        done
+    fi
+    trap '[ ${#spinners[@]} -eq 0 ] || kill "${spinners[@]}" 2>/dev/null' EXIT
+    mkdir -p .soak
+    .venv/bin/python -m scripts.longrun --minutes "${2:-120}" --out .soak/long.csv
+    exit $?
+fi
 rounds="${1:-10}"
 tests=${SOAK_TESTS:-"tests/e2e tests/integration/test_host.py tests/integration/test_projections.py
     tests/integration/test_stress.py tests/integration/test_dispatcher_concurrency.py
