@@ -57,14 +57,17 @@ class HostRow:
     silent_for: float  # seconds since its last heartbeat, by the database's clock
 
     def as_dict(self, stale_after: float) -> dict[str, Any]:
-        """For `vipb status` (``state``: up, silent or stopped)."""
+        """For `vipb status` (``state``: up, silent or stopped). A host that is not up runs
+        nothing, whatever it last said: its work is taken over when its leases run out."""
         state = ("stopped" if self.stopped_at is not None
                  else "silent" if self.silent_for > stale_after else "up")
+        up = state == "up"
         return {"host_id": self.host_id, "state": state, "pid": self.pid,
                 "version": self.version, "started_at": self.started_at.isoformat(),
-                "heartbeat_age": round(self.silent_for, 1), "projects": self.leader,
-                "searches_running": self.running, "searches_queued": self.queued,
-                "creator_checks": self.checks}
+                "heartbeat_age": round(self.silent_for, 1), "projects": self.leader and up,
+                "searches_running": self.running if up else 0,
+                "searches_queued": self.queued if up else 0,
+                "creator_checks": self.checks if up else 0}
 
 
 class HostRegistry:

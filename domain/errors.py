@@ -88,6 +88,13 @@ class DatabaseError(BaseError):
     code = "database_error"
 
 
+class ViewsRebuiltError(DatabaseError):
+    """A read found the views database damaged: it was set aside and the views rebuilt from
+    the events; the same read again gets the whole answer."""
+
+    code = "views_rebuilt"
+
+
 class ConcurrencyError(DatabaseError):
     """Another writer changed the same aggregate first; the command can be retried."""
 

@@ -12,6 +12,7 @@ positions without touching the connection, so a long rebuild cannot deadlock a s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -69,6 +70,16 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 )"""
 
 
+# The last notification the views applied and whose it was: the views' claim about which
+# event log they follow (checked against the store at start: see ``source_tip``).
+_SOURCE = """
+CREATE TABLE IF NOT EXISTS projection_source (
+    slot INTEGER PRIMARY KEY,
+    notification_id INTEGER NOT NULL,
+    originator_id TEXT NOT NULL
+)"""
+
+
 def _migrate_tracking(cur: Cursor) -> None:
     """Views files of the first release have no ``schema_version`` column: their views
     were all at version 1."""
@@ -110,9 +121,12 @@ class ProjectionRunner:
         db: Path | Callable[[], Connection],
         views: Sequence[View],
         batch_size: int = 5000,
+        on_damage: Callable[[Exception], bool] | None = None,
     ) -> None:
         """``db``: an SQLite file for the views, or a function opening the connection to
-        write them through (PostgreSQL)."""
+        write them through (PostgreSQL). ``on_damage(error)``: the views database failed
+        with ``error`` while running; True when it was set aside, so that a new one is
+        opened and rebuilt (see ``catch_up``)."""
         self._source = source
         self._decode = decode
         self._shredded = shredded
@@ -127,7 +141,10 @@ class ProjectionRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._active = True
-        self._conn = connect_views_db(db) if isinstance(db, Path) else db()
+        self._connect: Callable[[], Connection] = (
+            (lambda: connect_views_db(db)) if isinstance(db, Path) else db)
+        self._on_damage = on_damage
+        self._conn = self._connect()
         self._setup()
 
     @property
@@ -140,6 +157,7 @@ class ProjectionRunner:
         cur.execute("BEGIN IMMEDIATE")
         try:
             cur.execute(_TRACKING)
+            cur.execute(_SOURCE)
             _migrate_tracking(cur)
             stored = dict(cur.execute("SELECT view, schema_version FROM projection_tracking"))
             for view in self._views:
@@ -159,6 +177,15 @@ class ProjectionRunner:
             _rollback(cur)
             raise
         self._publish()
+
+    def source_tip(self) -> tuple[int, str] | None:
+        """The last notification the views applied and its aggregate's id (None before the
+        first): a store that holds another aggregate at that position is not the store the
+        views were made from."""
+        with self._lock:
+            row = self._conn.execute("SELECT notification_id, originator_id FROM "
+                                     "projection_source WHERE slot = 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def positions(self) -> dict[str, tuple[int, int]]:
         """View name -> (position, skipped), as last committed (or read) by this runner."""
@@ -187,7 +214,12 @@ class ProjectionRunner:
         total = 0
         head = self._source.max_notification_id() or 0
         while True:
-            done, position = self.run_batch()
+            try:
+                done, position = self.run_batch()
+            except sqlite3.DatabaseError as exc:
+                if not self._heal(exc):
+                    raise
+                return total + self.rebuild(progress=progress)
             total += done
             if progress is not None:
                 progress(position, max(head, position))
@@ -240,6 +272,12 @@ class ProjectionRunner:
             if wanted:
                 self._apply_one(cur, note, wanted, skipped)
         last = notes[-1].id
+        cur.execute(
+            "INSERT INTO projection_source(slot, notification_id, originator_id) "
+            "VALUES (1, ?, ?) ON CONFLICT (slot) DO UPDATE SET "
+            "notification_id=excluded.notification_id, originator_id=excluded.originator_id "
+            "WHERE excluded.notification_id > projection_source.notification_id",
+            (last, str(as_uuid(notes[-1].originator_id))))
         for view in views:
             if positions[view.name] < last:
                 self._advance(cur, view.name, positions[view.name], last, skipped[view.name])
@@ -390,6 +428,51 @@ class ProjectionRunner:
                 return reached()
         with self._advanced:
             return self._advanced.wait_for(reached, timeout=timeout)
+
+    def heal(self, exc: sqlite3.DatabaseError) -> bool:
+        """A reader found the views database damaged (``exc``): unless that was mended
+        meanwhile, set it aside (``on_damage``) and rebuild the views in a new one. True
+        when the views are whole again, False when ``exc`` is not damage the owner sets
+        aside."""
+        with self._lock:
+            if self._opens():
+                return True  # another reader's heal got there first
+            if not self._heal(exc):
+                return False
+            self.rebuild()
+        return True
+
+    def _opens(self) -> bool:
+        """Whether a new connection reads the views database now."""
+        try:
+            conn = self._connect()
+        except sqlite3.DatabaseError:
+            return False
+        try:
+            conn.execute("SELECT COUNT(*) FROM projection_tracking").fetchone()
+            return True
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            conn.close()
+
+    def _heal(self, exc: sqlite3.DatabaseError) -> bool:
+        """The views database failed under us (damaged on disk while running): when the
+        owner sets it aside, open a new one, with every position at 0 meanwhile so that
+        settled reads wait for the rebuild instead of reading nothing. False: not damage."""
+        if self._on_damage is None:
+            return False
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            if not self._on_damage(exc):
+                self._conn = self._connect()  # as it was: the error stands
+                return False
+            with self._advanced:
+                self._committed = {}
+            self._conn = self._connect()
+            self._setup()
+        return True
 
     def stop(self) -> None:
         """Stop the background thread (if any) and close the database."""

@@ -67,7 +67,7 @@ from adapters.store import (
 from domain import privacy
 from domain.alert import Alert, AlertRule
 from domain.creator import Creator, CreatorCheckTask
-from domain.errors import DatabaseError, SecurityError, ValidationError
+from domain.errors import DatabaseError, SecurityError, ValidationError, ViewsRebuiltError
 from domain.events import EventClass, events_of
 from domain.health_journal import HealthJournal
 from domain.host_commands import CreateBackup
@@ -179,7 +179,8 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:
     """Is this SQLite's "malformed" or "not a database" (not a lock or a full disk)?"""
-    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    code = getattr(exc, "sqlite_errorcode", 0) or 0
+    return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
@@ -310,7 +311,7 @@ class Runtime:
         def runner() -> ProjectionRunner:
             return ProjectionRunner(self.app.event_log, self.app.event_log.decode,
                                     ShreddedEventError, self.store.connect_views, views,
-                                    batch_size=batch_size)
+                                    batch_size=batch_size, on_damage=self._views_damaged)
 
         try:
             opened = runner()
@@ -322,16 +323,52 @@ class Runtime:
                                f"aside as {moved} and the views were rebuilt from the events")
             log.warning("%s", self.views_note)
             opened = runner()
+        if not self.store.on_files:  # a shared store's projector owns its views
+            return opened
         head = self.app.event_log.head()
         ahead = sorted(name for name, (position, _skipped) in opened.positions().items()
                        if position > head)
-        if ahead and self.store.on_files:  # a shared store's projector owns its views
+        tip = opened.source_tip()
+        found = self.app.event_log.originator_at(tip[0]) if tip else None
+        if ahead:
             self.views_note = (f"views {', '.join(ahead)} were ahead of the event store "
                                f"(head {head}): the events were restored from an older copy "
                                "or lost their last writes; the views were rebuilt from them")
             log.warning("%s", self.views_note)
             opened.rebuild(ahead)
+        elif tip is not None and str(found) != tip[1]:
+            self.views_note = (f"the views were made from other events than this store holds "
+                               f"at #{tip[0]} (another data dir's events, or a copy restored "
+                               "and written to since): they were rebuilt from this store")
+            log.warning("%s", self.views_note)
+            opened.rebuild()
         return opened
+
+    def _views_damaged(self, exc: Exception) -> bool:
+        """The views database failed while running: when it is damaged (not a lock, not a
+        full disk), set it aside so that the runner rebuilds the views in a new one."""
+        if not isinstance(exc, sqlite3.DatabaseError) or not _damaged(exc):
+            return False
+        moved = self.store.set_views_aside()
+        if moved is None:
+            return False
+        self.views_note = (f"the views database was damaged while running ({exc}); it was "
+                           f"set aside as {moved} and the views were rebuilt from the events")
+        log.warning("%s", self.views_note)
+        return True
+
+    def views_problem(self) -> str | None:
+        """Why the views and the event store disagree now (None: they agree): views ahead
+        of the store's head, or made from other events than the store holds."""
+        head = self.app.event_log.head()
+        ahead = sorted(s.view for s in self.runner.status() if s.position > head)
+        if ahead:
+            return f"views {', '.join(ahead)} are ahead of the event store (head {head})"
+        tip = self.runner.source_tip()
+        if tip is not None and str(self.app.event_log.originator_at(tip[0])) != tip[1]:
+            return (f"the views were made from other events than the store holds at "
+                    f"#{tip[0]}")
+        return None
 
     def _await_started(self, *refs: pykka.ActorRef[Any]) -> None:
         """Wait until each actor has run its ``on_start``: one that died there is on record
@@ -550,9 +587,18 @@ class Runtime:
 
     @contextmanager
     def reader(self) -> Iterator[Connection]:
-        """A read-only connection to the read models, closed after use."""
-        with closing(self.store.connect_read_only()) as conn:
-            yield conn
+        """A read-only connection to the read models, closed after use. A views database
+        found damaged (overwritten under a running host) is set aside and the views rebuilt
+        before ``ViewsRebuiltError`` tells the reader to ask again."""
+        try:
+            with closing(self.store.connect_read_only()) as conn:
+                yield conn
+        except sqlite3.DatabaseError as exc:
+            if not (self.store.on_files and _damaged(exc) and self.runner.heal(exc)):
+                raise
+            raise ViewsRebuiltError(f"the views database was damaged ({exc}); it was set "
+                                    "aside and the views were rebuilt from the events: "
+                                    "ask again") from None
 
     def start_sealing(self, when: Callable[[], bool] | None = None) -> None:
         """Seal new events into the audit chain in the background, soon after each commit

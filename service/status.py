@@ -15,13 +15,15 @@ if TYPE_CHECKING:
 
 
 def health_report(rt: Runtime) -> dict[str, Any]:
-    """``health`` (ok or degraded), the actors that failed, and the audit chain's state: a
-    missing or reset chain degrades the host like a dead actor (nothing is sealed)."""
+    """``health`` (ok or degraded), the actors that failed, the audit chain's state and the
+    views': a missing or reset chain degrades the host like a dead actor (nothing is
+    sealed), and so do views that disagree with the event store (never "ok" then)."""
     report = rt.supervision.report()
     audit = rt.auditor.problem()
-    if audit is not None:
+    views = rt.views_problem()
+    if audit is not None or views is not None:
         report["health"] = "degraded"
-    return {**report, "audit": audit or "ok"}
+    return {**report, "audit": audit or "ok", "views_check": views or "ok"}
 
 
 def ask_or_none(ask: Callable[[], Any]) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+from domain.errors import ViewsRebuiltError
 from projections.sql import Connection
 
 Reader = Callable[[], AbstractContextManager[Connection]]
@@ -20,7 +21,14 @@ class SettledReads:
         self._settle = settle
 
     def query(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Settle, then run ``fn`` on a read-only connection."""
-        self._settle()
-        with self._read() as conn:
-            return fn(conn, *args)
+        """Settle, then run ``fn`` on a read-only connection (once more when the views had
+        to be rebuilt under it: the answer is then whole)."""
+        for again in (True, False):
+            self._settle()
+            try:
+                with self._read() as conn:
+                    return fn(conn, *args)
+            except ViewsRebuiltError:
+                if not again:
+                    raise
+        raise AssertionError("unreachable")

@@ -87,6 +87,13 @@ class EventLog:
             start=start, limit=limit, stop=stop, topics=topics,
             inclusive_of_start=inclusive_of_start)
 
+    def originator_at(self, notification_id: int) -> UUID | None:
+        """Whose event is stored at ``notification_id`` (None: no event there)."""
+        notes = self.select_notifications(notification_id, 1)
+        if not notes or notes[0].id != notification_id:
+            return None
+        return as_uuid(notes[0].originator_id)
+
     def decode(self, note: StoredEvent) -> dict[str, Any]:
         """The event data of a notification (raises for a shredded one)."""
         return self._decode(note)

@@ -13,7 +13,9 @@ import pykka
 import pytest
 
 from service.bootstrap import bootstrap
-from tests.helpers import add_cmd
+from service.runtime import initialize
+from service.status import health_report
+from tests.helpers import add_cmd, call
 
 
 def _proxies(data_dir: Path) -> tuple[list[int], str | None]:
@@ -76,3 +78,78 @@ def test_views_ahead_of_a_store_put_back_from_an_older_copy_are_rebuilt(
     _add(data_dir, 3205)
     ports, _note = _proxies(data_dir)
     assert ports == [3201, 3202, 3205], "a new write shows in the views"
+
+
+def test_views_made_from_another_data_dirs_events_are_rebuilt(data_dir: Path,
+                                                              tmp_path: Path) -> None:
+    """Views of another data dir put in this one (a restore from the wrong backup) are not
+    ahead of this store's head, yet hold other events: the views remember whose event
+    they applied last, and the store is asked at start (issue 30, points 1 and 2)."""
+    _add(data_dir, *range(3301, 3311))  # ten proxies: a head well past the other's views
+    other = tmp_path / "other"
+    initialize(other)
+    _add(other, 3401, 3402)
+    for part in data_dir.glob("views.sqlite*"):
+        part.unlink()
+    for part in other.glob("views.sqlite*"):
+        shutil.copy2(part, data_dir / part.name)
+    ports, note = _proxies(data_dir)
+    assert ports == list(range(3301, 3311)), "this store's proxies, none of the other's"
+    assert note is not None and "made from other events than this store holds" in note
+    ports, note = _proxies(data_dir)
+    assert note is None, "checked and found right at the next start"
+
+
+def test_views_damaged_while_running_are_set_aside_and_rebuilt(data_dir: Path) -> None:
+    """Overwritten under an open runtime: the next catch-up finds the damage, sets the file
+    aside and rebuilds the views in a new one; reads give the whole answer after."""
+    rt = bootstrap(data_dir)
+    try:
+        for port in (3501, 3502, 3503):
+            rt.dispatcher.execute(add_cmd(port))
+        rt.settle()
+        views = data_dir / "views.sqlite"
+        with open(views, "r+b") as f:  # in place: the runtime's connection still has it
+            f.write(os.urandom(views.stat().st_size))
+        rt.dispatcher.execute(add_cmd(3504))
+        ports = sorted(p["port"] for p in call(rt, "proxy:list"))  # a read finds it
+        status = rt.status()
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    assert ports == [3501, 3502, 3503, 3504]
+    note = status["views_note"]
+    assert note is not None and "damaged while running" in note, note
+    assert list(data_dir.glob("views.sqlite.damaged-*")), "the damaged file is kept"
+    assert (status["health"], status["views_check"]) == ("ok", "ok")
+
+
+def test_status_is_degraded_while_views_and_store_disagree(data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """Views that disagree with the store are never reported as healthy, whatever made
+    them so while a runtime had them open (another data dir's views copied in)."""
+    _add(data_dir, 3601, 3602, 3603, 3604)
+    other = tmp_path / "other"
+    initialize(other)
+    _add(other, 3701)
+    rt = bootstrap(data_dir)
+    try:
+        assert (rt.status()["health"], rt.status()["views_check"]) == ("ok", "ok")
+        with rt.reader():  # the runtime's own views file, swapped for the other's under it
+            pass
+        rt.runner.stop()
+        for part in data_dir.glob("views.sqlite*"):
+            part.unlink()
+        for part in other.glob("views.sqlite*"):
+            shutil.copy2(part, data_dir / part.name)
+        from projections.runner import ProjectionRunner
+
+        rt.runner = ProjectionRunner(rt.app.event_log, rt.app.event_log.decode,
+                                     Exception, data_dir / "views.sqlite",
+                                     rt.runner.views)
+        report = health_report(rt)
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    assert report["health"] == "degraded"
+    assert "made from other events" in report["views_check"]
