@@ -312,7 +312,7 @@ class MemoryWriter(EventWriter):
 
 def record_outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
                    domain: str = "example.com", engine: str = "bing",
-                   country: str | None = None, fail: bool = False) -> None:
+                   country: str | None = None, fail: bool = False, title: str = "") -> None:
     """Record one finished search through the runtime's writer, as the search worker does
     (queued, then a position or "not ranked", then completed; or failed for good)."""
     task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=country,
@@ -325,6 +325,6 @@ def record_outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
         task.completed(results_scanned=30, pages=1, ranked=0)
     else:
         task.position_recorded(domain=domain, position=position, url=f"https://{domain}/",
-                               results_scanned=30)
+                               results_scanned=30, title=title)
         task.completed(results_scanned=30, pages=1, ranked=1)
     rt.writer.save(task)

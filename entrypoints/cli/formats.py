@@ -147,6 +147,24 @@ def short(value: Any, full_ids: bool = False) -> Any:
     return value
 
 
+# C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI), and the bidi
+# overrides and isolates that reorder what a terminal shows: text from the web (a result
+# title, a page's error) could otherwise set the window title, clear the screen, plant an
+# OSC 8 link or disguise a line. Shown as \x1b, \u202e, ... instead.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: control characters escaped (JSON output keeps
+    them exact, as ``\u001b``)."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def human(value: Any, full_ids: bool = False) -> str:
     """A value as people read it in a table cell or a record line: ``short`` scalars,
     lists comma-separated (empty: a dash), objects as ``key: value`` pairs."""
@@ -161,7 +179,7 @@ def human(value: Any, full_ids: bool = False) -> str:
             return "; ".join(" ".join(human(x, full_ids) for x in v.values() if x is not None)
                              for v in value)
         return ", ".join(human(v, full_ids) for v in value)
-    return str(short(value, full_ids))
+    return printable(str(short(value, full_ids)))
 
 
 def csv_text(data: Any, columns: Sequence[str] | None = None) -> str:

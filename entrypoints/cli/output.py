@@ -27,6 +27,7 @@ from entrypoints.cli.formats import (
     MAX_WIDTH,
     human,
     pick_columns,
+    printable,
     rendering,
     short,
     write_csv,
@@ -41,9 +42,22 @@ EXIT_NOT_DONE = 1  # it ran, but did not (fully) do what was asked: a failed loa
 EXIT_BAD_INPUT = 2  # the input was refused; nothing was written
 ProgressReport = Callable[[int, int], None]
 
+
+
+class SafeConsole(Console):
+    """A rich console whose printed strings have their control characters escaped
+    (``printable``): what vipb prints for people may hold text from the web. Rich's own
+    styling is added after, so colours still work; tables escape their cells (``human``)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """``Console.print``, strings escaped first."""
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                      **kwargs)
+
+
 # Off a terminal (pipes, CI logs) rich would assume 80 columns and fold every cell.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
+out = SafeConsole(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
+err = SafeConsole(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
 
 
 def to_data(value: Any) -> Any:
