@@ -46,6 +46,7 @@ class Rendering:
 
     fmt: str = "table"  # table, json, csv or nl
     columns: tuple[str, ...] = ()
+    raw_csv: bool = False  # CSV cells as they are (no quote before a formula's first sign)
 
     @property
     def for_people(self) -> bool:
@@ -76,6 +77,10 @@ def tabular(func: F) -> F:
         inspect.Parameter("as_nl", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
                           default=typer.Option(False, "--nl", help="Print one JSON object "
                                                "per line (newline-delimited JSON).")),
+        inspect.Parameter("raw_csv", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                          default=typer.Option(False, "--raw-csv", help="With --csv: cells "
+                                               "exactly as stored, also those a spreadsheet "
+                                               "would run as a formula (= + - @).")),
         inspect.Parameter("pick", inspect.Parameter.KEYWORD_ONLY, annotation=list[str],
                           default=typer.Option([], "-c", "--column", metavar="NAME",
                                                help="Only these columns, in this order "
@@ -84,14 +89,14 @@ def tabular(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, as_csv: bool = False, as_nl: bool = False,
-                pick: Sequence[str] = (), **kwargs: Any) -> Any:
+                raw_csv: bool = False, pick: Sequence[str] = (), **kwargs: Any) -> Any:
         chosen = [name for name, on in (("--json", kwargs.get("as_json", False)),
                                         ("--csv", as_csv), ("--nl", as_nl)) if on]
         if len(chosen) > 1:
             raise ValidationError(f"choose one of {' and '.join(chosen)}", field="format")
         fmt = {"--json": "json", "--csv": "csv", "--nl": "nl"}.get(chosen[0] if chosen else "",
                                                                    "table")
-        token = _rendering.set(Rendering(fmt, tuple(_split(pick))))
+        token = _rendering.set(Rendering(fmt, tuple(_split(pick)), raw_csv))
         try:
             return func(*args, **kwargs)
         finally:
@@ -100,7 +105,7 @@ def tabular(func: F) -> F:
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), *extra])
     wrapper.__annotations__ = {**func.__annotations__, "as_csv": bool, "as_nl": bool,
-                               "pick": list[str]}
+                               "raw_csv": bool, "pick": list[str]}
     return wrapper  # type: ignore[return-value]
 
 
@@ -182,9 +187,25 @@ def human(value: Any, full_ids: bool = False) -> str:
     return printable(str(short(value, full_ids)))
 
 
-def csv_text(data: Any, columns: Sequence[str] | None = None) -> str:
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection"):
+# =HYPERLINK(...) from a page title, =cmd|'/C calc'!A0 from a keyword.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def defused(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a
+    leading ``'`` (numbers such as ``-3`` stay numbers)."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_text(data: Any, columns: Sequence[str] | None = None, raw: bool | None = None) -> str:
     """Rows (or one record) as CSV: every key of the rows unless ``columns``; lists and
-    objects as compact JSON."""
+    objects as compact JSON; cells that would start a formula ``defused`` unless ``raw``
+    (default: the command's ``--raw-csv``)."""
+    raw = rendering().raw_csv if raw is None else raw
     rows = data if isinstance(data, list) else [data]
     rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
     names: list[str] = list(columns or [])
@@ -195,7 +216,8 @@ def csv_text(data: Any, columns: Sequence[str] | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
     for row in rows:
-        writer.writerow([cell(row.get(n)) for n in names])
+        cells = [cell(row.get(n)) for n in names]
+        writer.writerow(cells if raw else [defused(c) for c in cells])
     return buffer.getvalue()
 
 

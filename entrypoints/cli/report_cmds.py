@@ -117,6 +117,8 @@ def report(
                                        "(as `vipb rank evidence` does) into a folder beside "
                                        "the report, and link the position to it."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    raw_csv: bool = typer.Option(False, "--raw-csv", help="csv: cells exactly as stored, "
+                                 "also those a spreadsheet would run as a formula."),
 ) -> None:
     """Per keyword x domain and search (engine, country, place, device) over a period:
     latest, previous and best position, change, first ranked, exit, SERP features; html
@@ -152,7 +154,7 @@ def report(
         _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
                         + "\n").encode())
     else:
-        _write(output, csv_text(rows, SUMMARY).encode())
+        _write(output, csv_text(rows, SUMMARY, raw=raw_csv).encode())
 
 
 def chart(
