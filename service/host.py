@@ -336,8 +336,9 @@ class Host:
         assert rt is not None
         loop = asyncio.get_running_loop()
         after = payload.get("after")
-        if after is not None and (not isinstance(after, int) or after < 0):
-            yield error_reply("after: must be a notification id >= 0")
+        if after is not None and (not isinstance(after, int) or isinstance(after, bool)
+                                  or not 0 <= after < 2**63):
+            yield error_reply("after: must be a notification id from 0 to 2^63-1")
             return
         position = after if after is not None else rt.app.event_log.head()
         history = EventHistory(rt.app)

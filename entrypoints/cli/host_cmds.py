@@ -121,8 +121,8 @@ def follow(
     Example: vipb events follow --type PositionRecorded,DomainNotRanked --json
     """
     wanted = {t.strip() for item in types for t in item.split(",") if t.strip()}
-    if after is not None and after < 0:
-        raise ValidationError("must be a notification id >= 0", field="after")
+    if after is not None and not 0 <= after < 2**63:
+        raise ValidationError("must be a notification id from 0 to 2^63-1", field="after")
 
     def show(event: dict[str, Any]) -> bool:
         if wanted and event["event"] not in wanted:

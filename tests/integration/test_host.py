@@ -206,6 +206,22 @@ def test_events_follow_streams_new_commits(host: Host) -> None:
     assert max(e["notification_id"] for e in got) == position
 
 
+@pytest.mark.parametrize("after", [2**63, 2**63 + 12345, -1, True, "12", 1.5])
+def test_events_follow_refuses_an_after_out_of_range_in_one_line(
+        host: Host, caplog: pytest.LogCaptureFixture, after: object) -> None:
+    """Issue 31, point 9: ``after`` = 2^63 was accepted, then crashed the stream with an
+    ``OverflowError`` traceback in the log."""
+    with caplog.at_level("WARNING"):
+        with ControlClient(host.paths.socket) as client:  # a stream ends its connection
+            [reply] = list(client.stream("events:follow", {"after": after}))
+        assert reply["success"] is False
+        assert reply["error"] == "after: must be a notification id from 0 to 2^63-1"
+        with ControlClient(host.paths.socket) as client:
+            assert client.call("proxy:list")["success"], "the host still serves"
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")
+                or r.exc_info], caplog.text
+
+
 envelopes = st.one_of(
     st.binary(max_size=300).map(lambda b: b.replace(b"\n", b" ")),
     st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
