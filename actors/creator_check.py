@@ -23,6 +23,7 @@ from actors.cancel import CancelToken
 from actors.retries import RetryPolicy
 from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
 from domain.errors import BaseError, ProfileNotFoundError, ProxyFaultError, ProxyNotFoundError
+from domain.text_limits import ERROR_CHARS, TITLE_CHARS, URL_CHARS, capped, capped_or_none
 
 log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\d[\d.,]*")
@@ -59,6 +60,7 @@ class CheckFailed(Exception):
 
     def __init__(self, reason: str, message: str, retryable: bool,
                  seen: dict[str, Any] | None = None) -> None:
+        message = capped(message, ERROR_CHARS)
         super().__init__(message)
         self.reason = reason
         self.retryable = retryable
@@ -191,8 +193,9 @@ class CreatorCheck:
                 raise failure
             page = tab.evaluate(f"({READ_PAGE})()").get(timeout=TIMEOUT) or {}
             return CheckResult(reachable=True, reason=None, http_status=status,
-                               final_url=seen.get("url"), title=seen.get("title") or None,
-                               canonical_url=page.get("canonical"),
+                               final_url=capped_or_none(seen.get("url"), URL_CHARS),
+                               title=capped_or_none(seen.get("title") or None, TITLE_CHARS),
+                               canonical_url=capped_or_none(page.get("canonical"), URL_CHARS),
                                fingerprint=fingerprint(str(page.get("text") or "")),
                                latency_ms=seen.get("latency_ms"), proxy_id=proxy_id,
                                attempts=attempt)

@@ -48,6 +48,7 @@ from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
 from domain.selection import NoProxyInCountryError
+from domain.text_limits import ERROR_CHARS, capped
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class SearchWorker:
             self._cancelled()
             return
         except AttemptFailed as exc:
-            error, reason, pages = str(exc), exc.reason.value, exc.evidence
+            error, reason, pages = capped(str(exc), ERROR_CHARS), exc.reason.value, exc.evidence
             self._commit(lambda t: t.failed(attempt=t.attempts, error=error, retry_in=None,
                                             reason=reason, evidence=pages))
             return
@@ -250,7 +251,7 @@ class SearchWorker:
         wait = state.next_action.sleep if state.next_action else 0.0
         reason = error.reason if isinstance(error, AttemptFailed) else FailureReason.INTERNAL
         pages = error.evidence if isinstance(error, AttemptFailed) else []
-        self._commit(lambda t: t.failed(attempt=t.attempts, error=str(error),
+        self._commit(lambda t: t.failed(attempt=t.attempts, error=capped(str(error), ERROR_CHARS),
                                         retry_in=round(wait, 2), reason=reason.value,
                                         evidence=pages))
 

@@ -18,6 +18,7 @@ from adapters.proxycheck import PROBE_TIMEOUT, tunnel_fault
 from domain.errors import BrowserError, ProxyFaultError
 from domain.route_fault import RouteFault, route_fault
 from domain.tab import Tab
+from domain.text_limits import ERROR_CHARS, capped
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ class TabActor(VipbActor):
                                                         timeout=self._timeout + 30)
         except BrowserError as exc:
             fault = self._proxy_fault(exc.message, target)
-            error = exc.message if fault in (None, "") else f"{exc.message} ({fault})"
+            error = capped(exc.message if fault in (None, "") else f"{exc.message} ({fault})",
+                           ERROR_CHARS)
             tab.navigation_failed(url=target, error=error, proxy_id=self._proxy_id,
                                   action=action)
             self._save_with_stats(tab)

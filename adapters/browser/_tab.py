@@ -16,6 +16,7 @@ from domain.endpoints import endpoint_url
 from domain.errors import BrowserError
 from domain.fingerprint import EngineFingerprint
 from domain.locales import accept_language
+from domain.text_limits import TITLE_CHARS, URL_CHARS, capped
 
 from ._blocker import TrackerBlocker
 from ._engine import BrowserEngine
@@ -330,8 +331,9 @@ class BrowserTab:
             title = await self.page.title()
         except Exception:
             log.debug("title unavailable", exc_info=True)
-        return NavigationResult(url=self.page.url, status=response.status if response else None,
-                                title=title, latency_ms=round(latency, 1))
+        return NavigationResult(url=capped(self.page.url, URL_CHARS),
+                                status=response.status if response else None,
+                                title=capped(title, TITLE_CHARS), latency_ms=round(latency, 1))
 
     def abort(self) -> None:
         """Abort the navigation in progress, from any thread: it fails at once with

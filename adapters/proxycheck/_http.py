@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httptools
 
 MAX_BODY = 1 << 20
+MAX_HEADERS = 64 * 1024  # bytes of response headers read (servers allow 8-16 KiB)
 
 
 class GarbageResponse(Exception):
@@ -42,6 +43,7 @@ class _Collector:
 
     def __init__(self, max_body: int = MAX_BODY) -> None:
         self.headers: dict[str, str] = {}
+        self.header_bytes = 0
         self.body = bytearray()
         self.headers_done = False
         self.complete = False
@@ -52,6 +54,9 @@ class _Collector:
         self.headers_done = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_HEADERS:
+            raise GarbageResponse(f"response headers larger than {MAX_HEADERS} bytes")
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
@@ -96,6 +101,9 @@ async def exchange(
         except httptools.HttpParserError as exc:
             if collector.too_large:
                 raise BodyTooLarge(f"response body larger than {max_body} bytes") from None
+            if collector.header_bytes > MAX_HEADERS:
+                raise GarbageResponse(f"response headers larger than {MAX_HEADERS} "
+                                      "bytes") from None
             raise GarbageResponse(f"not an HTTP response ({exc})") from None
     return HttpResponse(parser.get_status_code(), collector.headers, bytes(collector.body))
 

@@ -34,6 +34,7 @@ from selectolax.lexbor import LexborNode as Node
 from adapters.serp._definition import EngineDefinition, Layout, Markers, Packs
 from adapters.serp._page import SerpBlockedError, SerpError, SerpPage, SerpResult, absolute, unwrap
 from domain.locales import locale_for
+from domain.text_limits import TITLE_CHARS, URL_CHARS, capped
 
 # a video's running time as engines print it on a thumbnail: 0:45, 12:04, 1:02:03
 _DURATION = re.compile(r"(?<![\d:])(?:\d{1,2}:)?\d{1,2}:\d{2}(?![\d:])")
@@ -156,7 +157,8 @@ class Engine:
                 url = unwrap(absolute(page_url, href.strip()))
                 if not self.is_result_url(url, page_host):
                     continue
-                yield SerpResult(url=url, title=_title(layout, link, item))
+                yield SerpResult(url=capped(url, URL_CHARS),
+                                 title=capped(_title(layout, link, item), TITLE_CHARS))
                 break
 
     def is_result_url(self, url: str, page_host: str = "") -> bool:

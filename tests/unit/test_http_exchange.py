@@ -53,3 +53,11 @@ def test_body_ending_with_the_connection() -> None:
 def test_endings(chunks: list[bytes], error: type[Exception]) -> None:
     with pytest.raises(error):
         run(chunks)
+
+
+def test_endless_headers_are_refused_not_gathered() -> None:
+    """Issue 31, point 4: what the HTTP readers accept is capped, headers too (a receiver
+    or a check URL answering 10 MB of headers)."""
+    header = b"X-Pad: " + b"a" * 8000 + b"\r\n"
+    with pytest.raises(GarbageResponse, match="headers larger than 65536 bytes"):
+        run([b"HTTP/1.1 200 OK\r\n", *[header] * 1000])
