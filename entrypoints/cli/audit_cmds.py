@@ -20,6 +20,7 @@ from adapters.store import (
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
 from entrypoints.cli.context import state
+from entrypoints.cli.files import replacing
 from entrypoints.cli.output import emit, with_progress
 from projections.replay import position_at, replay
 from service.host import HostLock
@@ -175,7 +176,7 @@ def export(
         if str(file) == "-":
             trailer = export_events(reader.app, reader.export_key, sys.stdout.buffer)
             return
-        with open(file, "wb") as out:
+        with replacing(file, "file") as out:
             trailer = with_progress("exporting", lambda p: export_events(
                 reader.app, reader.export_key, out, p), as_json)
     finally:

@@ -44,6 +44,7 @@ from domain.rank_commands import (
     StopSearch,
 )
 from entrypoints.cli.context import run_command, state
+from entrypoints.cli.files import write_output
 from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.ids import resolve, resolve_proxy_choice
 from entrypoints.cli.output import (
@@ -472,11 +473,7 @@ def evidence(
         sys.stdout.write(html)
         sys.stdout.flush()
         return
-    try:
-        output.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError(f"cannot write {output}: {exc.strerror or exc}",
-                              field="output") from None
+    write_output(output, html.encode())
     emit({**found, "output": str(output)}, as_json,
          said=f"wrote {output}: page {found['page']} of {found['pages']} of task {ref}, "
               f"read at {found['url']} (kept since {found['first_at'][:16]}; sha256 "

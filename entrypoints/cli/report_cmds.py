@@ -26,6 +26,7 @@ from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.rank_commands import GetEvidence, GetReport
 from entrypoints.cli.context import state
+from entrypoints.cli.files import own_folder, write_output
 from entrypoints.cli.formats import csv_text
 from entrypoints.cli.output import emit, exit_not_done
 from entrypoints.cli.rank_cmds import where_from
@@ -61,11 +62,7 @@ def _write(output: Path | None, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    try:
-        output.write_bytes(data)
-    except OSError as exc:
-        raise ValidationError(f"cannot write {output}: {exc.strerror or exc}",
-                              field="output") from None
+    write_output(output, data)
 
 
 def _latest(row: dict[str, Any]) -> str:
@@ -84,8 +81,7 @@ def _write_evidence(ctx: typer.Context, rows: list[dict[str, Any]],
         found = commands.execute(parse_command(GetEvidence, {"task_id": task_id}))
         if found["html"] is None:
             continue  # no longer kept: the report says so by not linking it
-        folder.mkdir(mode=0o700, exist_ok=True)
-        (folder / f"{task_id}.html").write_text(found["html"], encoding="utf-8")
+        write_output(own_folder(folder) / f"{task_id}.html", found["html"].encode())
         links[task_id] = f"{folder.name}/{task_id}.html"
     return links
 
