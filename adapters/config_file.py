@@ -23,6 +23,7 @@ from platformdirs import user_config_dir
 from pydantic_settings import SettingsError
 
 from adapters.config import Settings
+from adapters.trust import require_trusted
 from domain.errors import ValidationError
 
 CONFIG_ENV = "VIPB_CONFIG"
@@ -56,6 +57,8 @@ class LoadedSettings:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The file's settings (empty when there is no file); unknown keys and bad TOML are
     refused with the file and the line."""
+    if path.exists():
+        require_trusted(path, "config file")  # it can name the Chromium vipb runs
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -18,6 +18,7 @@ from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS
 from adapters.config import DataPaths, Settings
 from adapters.secrets import MasterKey
 from adapters.store import StoreBackend
+from adapters.trust import require_own_data_dir
 from projections import ALL_VIEWS, View
 from service.rate_limit import RateLimiter
 from service.runtime import (
@@ -54,6 +55,7 @@ def bootstrap(
     ``claim_as``: the name this process claims tasks under on a shared store (default: the
     host id); ``status``: what ``host:status`` replies (a host's own report; default: the
     runtime's)."""
+    require_own_data_dir(root)
     settings = settings or Settings(data_dir=root)
     store = store or backend_for(root, settings)
     if not store.is_initialized():

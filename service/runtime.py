@@ -64,6 +64,7 @@ from adapters.store import (
     signing_key,
     topics_of,
 )
+from adapters.trust import require_own_data_dir
 from domain import privacy
 from domain.alert import Alert, AlertRule
 from domain.creator import Creator, CreatorCheckTask
@@ -161,6 +162,7 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
     without its key this raises ``MasterKeyMissingError``, naming the sources.
     Returns the key (source only is ever shown) and whether this call created anything.
     """
+    require_own_data_dir(root)
     store = backend_for(root, settings)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
@@ -202,6 +204,7 @@ class EventReader:
     what the CLI uses for audit reads while a host owns the write side."""
 
     def __init__(self, root: Path, settings: Settings | None = None) -> None:
+        require_own_data_dir(root)
         store = backend_for(root, settings)
         if not store.is_initialized():
             raise NotInitializedError(root)

@@ -15,6 +15,7 @@ from adapters.proxycheck._http import (
     GarbageResponse,
     HttpResponse,
 )
+from adapters.trust import require_trusted
 from domain.egress import EgressPolicy
 from domain.errors import ValidationError
 
@@ -43,6 +44,7 @@ def read_list(source: str, timeout: float = 30.0, egress: EgressGuard | None = N
         path = Path(source).expanduser()
         if not path.is_file():
             raise ValidationError(f"{source} is not a readable file", field="filter_lists")
+        require_trusted(path, "filter list")  # it decides what tabs may load
         data = path.read_bytes()[: MAX_LIST_BYTES + 1]
     if len(data) > MAX_LIST_BYTES:
         raise ValidationError(f"{source} is larger than {MAX_LIST_BYTES} bytes",

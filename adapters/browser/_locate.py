@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.trust import require_trusted
 from domain.errors import BrowserNotFoundError
 
 # Debian's /usr/bin/chromium is a shell wrapper; the binary behind it prints less noise.
@@ -45,11 +46,14 @@ def find_chromium(configured: Path | None = None, playwright_own: Path | None = 
     if configured is not None:
         if not configured.is_file():
             raise BrowserNotFoundError(f"VIPB_CHROMIUM={configured} does not exist")
+        require_trusted(configured, "Chromium")  # before running it even for --version
         return Chromium(configured, _version_of(configured))
     if playwright_own is not None and playwright_own.is_file():
+        require_trusted(playwright_own, "Chromium")
         return Chromium(playwright_own, _version_of(playwright_own))
     for path in DEBIAN_CANDIDATES:
         if path.is_file():
+            require_trusted(path, "Chromium")
             return Chromium(path, _version_of(path))
     raise BrowserNotFoundError(
         "no Chromium found: install Debian's package (apt-get install chromium) "
