@@ -44,7 +44,12 @@ from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, for_reading
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
-from domain.errors import BaseError, ProfileNotFoundError, ProxyNotFoundError
+from domain.errors import (
+    BaseError,
+    EgressRefusedError,
+    ProfileNotFoundError,
+    ProxyNotFoundError,
+)
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
 from domain.selection import NoProxyInCountryError
@@ -372,6 +377,9 @@ class SearchWorker:
                                     evidence=kept) from None
             except SerpError as exc:
                 raise AttemptFailed(exc.message, FailureReason.UNREADABLE,
+                                    evidence=kept) from None
+            except EgressRefusedError as exc:
+                raise AttemptFailed(exc.message, FailureReason.REFUSED, retryable=False,
                                     evidence=kept) from None
             except BaseError as exc:
                 if self._token.is_set:

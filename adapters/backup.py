@@ -77,7 +77,9 @@ def create_backup(root: Path, dest: Path, *, include_key: bool = False,
         manifest = {"created_at": datetime.now(UTC).isoformat(), "source": str(root),
                     "store_head": head, "includes_master_key": KEY_FILE in files,
                     "files": {name: _sha256(dest / name) for name in files}}
-        (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        with os.fdopen(os.open(dest / MANIFEST, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600),
+                       "w") as handle:  # owner-only whatever the umask, like the files
+            handle.write(json.dumps(manifest, indent=2))
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise

@@ -129,6 +129,13 @@ class BrowserError(BaseError):
     code = "browser_error"
 
 
+class EgressRefusedError(BrowserError):
+    """The egress guard refused what a page load reached for (a private address): loading
+    it again cannot help."""
+
+    code = "egress_refused"
+
+
 class ProxyFaultError(BrowserError):
     """A page load failed and its proxy is to blame (it refused, reset or stayed silent on a
     fresh tunnel too, or Chromium named it): it counts against the proxy's breaker."""

@@ -173,6 +173,7 @@ class FailureReason(StrEnum):
     # the engine said "no results" and a second search (another proxy, a fresh profile) could
     # not confirm it: engines give that answer to clients they distrust
     SUSPICIOUS_NO_RESULTS = "suspicious_no_results"
+    REFUSED = "refused"  # the egress guard refused the page (a private address): not retried
     INTERRUPTED = "interrupted"  # the host stopped mid-search (it resumes)
     INTERNAL = "internal"  # a bug in vipb (see the host log)
     UNKNOWN = "unknown"  # recorded before reasons were (v1) and not recognisable

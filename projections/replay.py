@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +65,8 @@ def replay(source: EventSource, decode: Callable[[Any], dict[str, Any]],
         raise ValidationError("must be a notification id >= 0", field="until")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{out}{suffix}").unlink(missing_ok=True)
+    # owner-only from the first byte: past views hold what the live ones do
+    os.close(os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     runner = ProjectionRunner(UntilSource(source, until), decode, shredded, out,
                               [v() for v in ALL_VIEWS])
     try:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from adapters.egress import EGRESS_HEADER, LocalProxy, direct, via_proxy
 from domain.endpoints import endpoint_url
-from domain.errors import BrowserError
+from domain.errors import BrowserError, EgressRefusedError
 from domain.fingerprint import EngineFingerprint
 from domain.locales import accept_language
 from domain.text_limits import TITLE_CHARS, URL_CHARS, capped
@@ -316,15 +316,17 @@ class BrowserTab:
             raise BrowserError("navigation aborted (the work it was for was stopped)") from None
         except Exception as exc:
             tunnel = "ERR_TUNNEL_CONNECTION_FAILED" in str(exc)  # an https page refused
-            raise BrowserError((tunnel and self._refusal(refusals))
-                               or _navigation_error(exc)) from None
+            refusal = tunnel and self._refusal(refusals)
+            if refusal:
+                raise EgressRefusedError(refusal) from None
+            raise BrowserError(_navigation_error(exc)) from None
         # only our own local proxy (direct tabs, SOCKS relays) sets the header: a proxied
         # tab skips the extra round trip to read it
         if self.relay is not None and response is not None \
                 and await response.header_value(EGRESS_HEADER):
             refusal = self._refusal(refusals)
             if refusal:  # our own proxy answered: the page itself was refused
-                raise BrowserError(refusal)
+                raise EgressRefusedError(refusal)
         latency = (time.perf_counter() - start) * 1000
         title = ""
         try:

@@ -20,7 +20,7 @@ from adapters.store import (
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
 from entrypoints.cli.context import state
-from entrypoints.cli.files import replacing
+from entrypoints.cli.files import own_folder, replacing
 from entrypoints.cli.output import emit, with_progress
 from projections.replay import position_at, replay
 from service.host import HostLock
@@ -211,7 +211,8 @@ def replay_cmd(
     until: str = typer.Option(..., "--until", help="A notification id, or a time "
                                                    "(ISO 8601, or 30m/2h/7d ago)."),
     out: Path | None = typer.Option(None, "--out", help="Read-model file to write (default: "
-                                                        "DATA_DIR/replay-N.sqlite)."),
+                                                        "DATA_DIR/replays/replay-N.sqlite, "
+                                                        "0600; delete it when done)."),
     as_json: bool = JSON,
 ) -> None:
     """Rebuild the read models as of a past point into a separate file; query it with
@@ -233,7 +234,8 @@ def replay_cmd(
                 return datetime.fromisoformat(entry.timestamp) if entry.timestamp else None
 
             position = position_at(source, stamp, when)
-        target = out or DataPaths(state(ctx).data_dir).root / f"replay-{position}.sqlite"
+        target = out or (own_folder(DataPaths(state(ctx).data_dir).root / "replays")
+                         / f"replay-{position}.sqlite")
         replayed = with_progress("replaying", lambda p: replay(
             source, source.decode, ShreddedEventError, position,
             target, p), as_json)

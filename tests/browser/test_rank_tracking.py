@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import pykka
@@ -17,7 +18,7 @@ import pytest
 from adapters.store import EventHistory
 from domain.privacy import profile_id
 from scripts.fixtures.serp_site import SerpSite
-from scripts.fixtures.servers import pproxy, tcp_server
+from scripts.fixtures.servers import free_port, http_server, pproxy, tcp_server
 from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
@@ -495,3 +496,34 @@ def test_a_resumed_search_gets_only_the_attempts_it_has_left(data_dir, engine_si
     assert started == [1, 2], "one attempt was left of two, and it counted on from 1"
     reasons = [data["reason"] for name, data in events if name == "SearchTaskFailed"]
     assert reasons == ["http_error", "interrupted", "http_error"]
+
+
+def test_a_results_page_the_egress_guard_refuses_is_not_retried(data_dir) -> None:
+    """Issue 31, point 11: an egress refusal (here a redirect to another private port) was
+    retried as ``load_failed``; it is ``refused`` at once, as creator checks have it."""
+    internal = free_port()  # a service of the machine's own
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{internal}/admin")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http_server(Redirect) as base:
+        port = urlsplit(base).port
+        rt = open_runtime(data_dir, allow_private_targets=False,
+                          egress_allow=[f"127.0.0.1:{port}"], search_attempts=3,
+                          search_retry_initial=0.01, search_retry_max=0.05,
+                          engine_urls={"duckduckgo": f"{base}/html/"})
+        try:
+            call(rt, "automation:add-domain", domain="target.example")
+            [task] = _search(rt, keyword="anything", proxy="direct")["tasks"]
+        finally:
+            rt.close()
+            pykka.ActorRegistry.stop_all()
+    assert (task["state"], task["attempts"], task["reason"]) == ("failed", 1, "refused"), \
+        task.get("error")
+    assert "egress guard refused" in task["error"]
