@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from adapters.browser import FONT_PACKAGES, LAUNCH_ARGS, find_chromium, missing_fonts
+from adapters.browser import (
+    FONT_PACKAGES,
+    LAUNCH_ARGS,
+    browser_environment,
+    find_chromium,
+    missing_fonts,
+    sandbox_possible,
+)
 from adapters.config import DataPaths, Settings
 from adapters.control import ControlClient, HostUnavailable
 from adapters.egress import EgressGuard
@@ -57,6 +64,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("master-key", lambda: check_master_key(paths, store)),
         ("disk", lambda: check_disk(paths.root)),
         ("chromium", lambda: check_chromium(settings)),
+        ("sandbox", check_sandbox),
         ("fonts", check_fonts),
         ("egress", lambda: check_egress(settings)),
         ("check-url", lambda: check_url(settings)),
@@ -171,7 +179,9 @@ def check_chromium(settings: Settings) -> Check:
             return Check("chromium", "fail", exc.message, fix)
         try:
             browser = pw.chromium.launch(executable_path=str(chromium.path), headless=True,
-                                         args=list(LAUNCH_ARGS), chromium_sandbox=False,
+                                         args=list(LAUNCH_ARGS),
+                                         chromium_sandbox=sandbox_possible(),
+                                         env=dict[str, str | float | bool](browser_environment()),
                                          timeout=60_000)
             try:
                 browser.new_page().goto("about:blank")
@@ -181,6 +191,19 @@ def check_chromium(settings: Settings) -> Check:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             return Check("chromium", "fail", f"{chromium.path} does not start: {first}", fix)
     return Check("chromium", "ok", f"{chromium.path} {chromium.version} starts headless")
+
+
+def check_sandbox() -> Check:
+    """Chromium's renderers run in its sandbox (not as root, user namespaces allowed)."""
+    if sandbox_possible():
+        return Check("sandbox", "ok", "Chromium runs sandboxed (user namespaces)")
+    if os.geteuid() == 0:
+        return Check("sandbox", "warn", "running as root: Chromium cannot use its sandbox, "
+                     "a renderer taken over by a page has root's rights",
+                     "run vipb as its own user (README: install as a service)")
+    return Check("sandbox", "warn", "unprivileged user namespaces are off: Chromium runs "
+                 "without its sandbox", "sysctl -w kernel.unprivileged_userns_clone=1 "
+                 "(and user.max_user_namespaces > 0)")
 
 
 def check_fonts() -> Check:

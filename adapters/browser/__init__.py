@@ -1,7 +1,7 @@
 """Real Chromium through Playwright: the engine loop, tabs, privacy guard, blocking."""
 
 from ._blocker import TrackerBlocker, read_list, shipped_list
-from ._engine import LAUNCH_ARGS, BrowserEngine
+from ._engine import LAUNCH_ARGS, BrowserEngine, browser_environment, sandbox_possible
 from ._fonts import FONT_PACKAGES, missing_fonts
 from ._guard import guard_script
 from ._locate import Chromium, find_chromium
@@ -18,9 +18,11 @@ __all__ = [
     "TabSetup",
     "TrackerBlocker",
     "TrackerCounts",
+    "browser_environment",
     "find_chromium",
     "guard_script",
     "missing_fonts",
     "read_list",
+    "sandbox_possible",
     "shipped_list",
 ]

@@ -145,13 +145,17 @@ class BrowserEngine:
                     from None
             self._playwright = await async_playwright().start()
 
-    def _font_config(self, fonts: str) -> dict[str, str] | None:
-        """The environment a browser for ``fonts`` starts with (None: this process's)."""
+    def _font_config(self, fonts: str) -> dict[str, str]:
+        """The environment a browser for ``fonts`` starts with: ``browser_environment``,
+        and the font set's fontconfig file."""
         if self._fonts is None:
             self._font_dir = str(font_dir())
             self._fonts = FontSets(Path(self._font_dir))
         config = self._fonts.config(fonts)
-        return None if config is None else {**os.environ, "FONTCONFIG_FILE": str(config)}
+        env = browser_environment()
+        if config is not None:
+            env["FONTCONFIG_FILE"] = str(config)
+        return env
 
     async def _launch(self, fonts: str) -> Any:
         chromium = await self.locate()
@@ -160,7 +164,7 @@ class BrowserEngine:
             browser = await self._playwright.chromium.launch(
                 executable_path=str(chromium.path), headless=self._headless,
                 args=list(LAUNCH_ARGS), timeout=self._launch_timeout * 1000,
-                chromium_sandbox=False, env=env,
+                chromium_sandbox=sandbox_possible(), env=env,
             )
         except Exception as exc:
             raise BrowserError(f"Chromium at {chromium.path} failed to start: "
@@ -222,3 +226,33 @@ class BrowserEngine:
         self._thread.join(10)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+# What Chromium is started with from this process's environment: what it needs to run
+# (paths, locale, time zone, fontconfig, a display) and nothing else. The master key, the
+# store password, systemd's credentials folder and any other secret stay out of
+# /proc/<browser>/environ, which the browser (and anything that takes it over) can read.
+_BROWSER_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR",
+                "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "FONTCONFIG_FILE", "FONTCONFIG_PATH",
+                "DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
+
+
+def browser_environment() -> dict[str, str]:
+    """The minimal environment Chromium is launched with (``_BROWSER_ENV`` and ``LC_*``)."""
+    return {k: v for k, v in os.environ.items()
+            if k in _BROWSER_ENV or (k.startswith("LC_") and k.isupper())}
+
+
+def sandbox_possible() -> bool:
+    """Whether Chromium's own sandbox can run here: not as root (Chromium refuses it) and
+    with unprivileged user namespaces (Debian's switch, and a non-zero limit)."""
+    if os.geteuid() == 0:
+        return False
+    for switch in ("/proc/sys/kernel/unprivileged_userns_clone",
+                   "/proc/sys/user/max_user_namespaces"):
+        try:
+            if int(Path(switch).read_text().strip() or "0") == 0:
+                return False
+        except (OSError, ValueError):
+            continue  # the kernel has no such switch: namespaces are not restricted by it
+    return True
