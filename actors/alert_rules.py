@@ -145,7 +145,10 @@ class AlertRulesActor(VipbActor):
     # --- the mail server -------------------------------------------------------------------------
 
     def set_mail_server(self, command: SetMailServer) -> Ack:
-        """Set (or replace) the SMTP server e-mail alerts go through."""
+        """Set (or replace) the SMTP server e-mail alerts go through: refused at once when
+        the egress rule would refuse every delivery to it (a loopback or metadata host)."""
+        rules.require_public_target(f"smtp://{host_port(command.host, command.port)}/",
+                                    self._egress, "host")
         server = self._writer.load(MailServer, MAIL_SERVER_ID)
         if server is None:
             server = MailServer(id=MAIL_SERVER_ID)

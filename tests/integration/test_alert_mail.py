@@ -151,3 +151,20 @@ def test_a_mail_server_that_trickles_its_greeting_fails_the_attempt_at_the_deadl
         finally:
             runtime.close()
     assert (tested["delivered"], tested["error"]) == (False, "no complete answer within 1 s")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0x7f000001", "169.254.169.254",
+                                  "metadata.google.internal", "[::1]"])
+def test_a_mail_server_delivery_would_refuse_is_refused_when_set(data_dir: Path,
+                                                                 host: str) -> None:
+    """Issue 31, point 11: `alert smtp set` took loopback and metadata hosts that every
+    delivery then refused; refused at once now, as webhook URLs are."""
+    runtime = open_runtime(data_dir, allow_private_targets=False)
+    try:
+        said = refuse(runtime, "alerts:set-mail-server", host=host.strip("[]"), port=587,
+                      sender="vipb@example.com")
+        assert said.startswith("host: ") and "allow_private_targets is off" in said, said
+        shown = call(runtime, "alerts:show-mail-server")
+        assert not shown or shown.get("host") is None, "nothing was set"
+    finally:
+        runtime.close()
