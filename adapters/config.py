@@ -204,6 +204,11 @@ class DataPaths:
         return self.root / "evidence.sqlite"
 
     @property
+    def metrics_token(self) -> Path:
+        """The bearer token the host's metrics endpoint asks for (0600)."""
+        return self.root / "metrics.token"
+
+    @property
     def alerts_lock(self) -> Path:
         """Held by the one process that raises and delivers alerts."""
         return self.root / "alerts.lock"

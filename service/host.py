@@ -34,7 +34,7 @@ from projections import queries
 from projections.alerts import alert_states
 from service.bootstrap import bootstrap
 from service.cluster import PROJECTOR, ClusterMember
-from service.metrics import HostCollector, RankCollector, serve_metrics
+from service.metrics import HostCollector, RankCollector, metrics_token, serve_metrics
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime, backend_for
 from service.status import ask_or_none, health_report
@@ -98,10 +98,14 @@ class Host:
 
     def __init__(self, root: Path, settings: Settings | None = None,
                  metrics_port: int | None = None,
-                 rate_limiter: RateLimiter | None = None) -> None:
+                 rate_limiter: RateLimiter | None = None,
+                 metrics_token_file: Path | None = None) -> None:
+        """``metrics_token_file``: where the metrics endpoint's bearer token is (created
+        0600 if missing; default: ``metrics.token`` in the data dir)."""
         self.paths = DataPaths(root)
         self._limiter = rate_limiter or RateLimiter()
         self._metrics_port = metrics_port
+        self._metrics_token_file = metrics_token_file
         self._metrics: Any = None
         self.settings = settings or Settings(data_dir=root)
         self.runtime: Runtime | None = None
@@ -145,10 +149,14 @@ class Host:
             self.server.start()
             if self._metrics_port is not None:
                 runtime = self.runtime
-                self._metrics = serve_metrics(self._metrics_port, HostCollector(
-                    self.status, lambda: runtime.committer.transactions, self.started),
+                token_file = self._metrics_token_file or self.paths.metrics_token
+                self._metrics = serve_metrics(
+                    self._metrics_port, metrics_token(token_file),
+                    HostCollector(self.status, lambda: runtime.committer.transactions,
+                                  self.started),
                     RankCollector(runtime.reader))
-                log.info("metrics on http://127.0.0.1:%d/metrics", self._metrics_port)
+                log.info("metrics on http://127.0.0.1:%d/metrics (bearer token in %s)",
+                         self._metrics_port, token_file)
         except BaseException:
             self.close()
             raise

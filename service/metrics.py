@@ -9,12 +9,19 @@ finished searches and creator checks by outcome.
 
 from __future__ import annotations
 
+import hmac
+import os
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -121,10 +128,47 @@ class RankCollector(Collector):
         yield raised
 
 
-def serve_metrics(port: int, *collectors: Collector) -> Any:
-    """Serve /metrics on 127.0.0.1:``port``; returns the server (``shutdown()`` to stop)."""
+class _Quiet(WSGIRequestHandler):
+    """No access log line per scrape."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Say nothing."""
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def metrics_token(path: Path) -> str:
+    """The bearer token in ``path`` (created, 0600, on first use): only who can read the
+    file (the host's user) can scrape, as only they can use the control socket."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def serve_metrics(port: int, token: str, *collectors: Collector) -> Any:
+    """Serve /metrics on 127.0.0.1:``port`` to requests bearing ``token``
+    (``Authorization: Bearer ...``; Prometheus: ``authorization: {credentials_file: ...}``),
+    401 to any other; returns the server (``shutdown()`` to stop)."""
     registry = CollectorRegistry(auto_describe=False)
     for collector in collectors:
         registry.register(collector)
-    server, _thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    app = make_wsgi_app(registry)
+    expected = f"Bearer {token}".encode()
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        given = environ.get("HTTP_AUTHORIZATION", "").encode()
+        if not hmac.compare_digest(given, expected):
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Bearer realm="vipb"'),
+                                                ("Content-Type", "text/plain")])
+            return [b"a bearer token is needed: the host's metrics.token file\n"]
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", port, guarded, _Server, handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, name="vipb-metrics", daemon=True).start()
     return server

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -31,7 +32,11 @@ def run(
                                                                   "line) or text."),
     metrics_port: int | None = typer.Option(None, "--metrics-port", min=1, max=65535,
                                             help="Serve Prometheus metrics on "
-                                                 "127.0.0.1:PORT/metrics."),
+                                                 "127.0.0.1:PORT/metrics (bearer token: "
+                                                 "--metrics-token-file)."),
+    metrics_token_file: Path | None = typer.Option(
+        None, "--metrics-token-file", help="The metrics bearer token (created 0600 if "
+        "missing; default DATA_DIR/metrics.token)."),
     host_id: str | None = typer.Option(None, "--host-id", help="This host's name in a "
                                        "cluster (default: VIPB_HOST_ID, else the machine's "
                                        "name)."),
@@ -58,7 +63,8 @@ def run(
             settings = Settings.model_validate({**settings.model_dump(), "host_id": host_id})
         except pydantic.ValidationError as exc:
             raise first_error(exc) from None
-    Host(cli.data_dir, settings, metrics_port).run()
+    Host(cli.data_dir, settings, metrics_port,
+         metrics_token_file=metrics_token_file.expanduser() if metrics_token_file else None).run()
 
 
 @tabular

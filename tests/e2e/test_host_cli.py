@@ -275,7 +275,10 @@ def test_an_actor_killed_by_a_poisoned_event_makes_the_host_degraded(cli: Cli,
     pick = cli("rotation", "pick", "--domain", "example.com")
     assert pick.code == 1 and "internal error" not in pick.err
     assert pick.err.startswith(f"vipb: error: RotationActor is down (notification {poisoned})")
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as reply:
+    token = (data / "metrics.token").read_text().strip()
+    scrape = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                    headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(scrape, timeout=30) as reply:
         metrics = reply.read().decode()
     assert "vipb_degraded 1.0" in metrics
     assert 'vipb_actor_failures{actor="RotationActor"} 1.0' in metrics

@@ -289,6 +289,10 @@ def test_backup_while_the_host_runs_and_restore(host: Host, tmp_path: Path) -> N
 
 
 def test_metrics_on_loopback(data_dir: Path) -> None:
+    """Issue 31, point 10: the keywords, domains and positions in the metrics were served to
+    every local user; only a request bearing the token in the 0600 file is answered now."""
+    import stat
+    import urllib.error
     import urllib.request
 
     from scripts.fixtures.servers import free_port
@@ -300,10 +304,21 @@ def test_metrics_on_loopback(data_dir: Path) -> None:
         with ControlClient(h.paths.socket) as client:
             client.call("proxy:add", add(5300)["payload"])
             client.call("host:settle")
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        url = f"http://127.0.0.1:{port}/metrics"
+        with pytest.raises(urllib.error.HTTPError) as refused:  # another local user
+            urllib.request.urlopen(url, timeout=10)
+        forged = urllib.request.Request(url, headers={"Authorization": "Bearer guess"})
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            urllib.request.urlopen(forged, timeout=10)
+        token = (data_dir / "metrics.token").read_text().strip()
+        assert stat.S_IMODE((data_dir / "metrics.token").stat().st_mode) == 0o600
+        bearer = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        text = urllib.request.urlopen(bearer, timeout=10).read()
     finally:
         h.close()
         pykka.ActorRegistry.stop_all()
+    assert refused.value.code == 401 and wrong.value.code == 401
+    assert b"vipb_" not in refused.value.read(), "nothing of the data without the token"
     body = text.decode()
     assert "vipb_up 1.0" in body
     assert 'vipb_proxies{status="unknown"} 1.0' in body
