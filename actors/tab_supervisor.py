@@ -22,6 +22,7 @@ from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.proxycheck import ProxyEndpoint
 from domain import rules
+from domain.endpoints import host_port
 from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
 from domain.selection import NoProxyAvailableError, NoProxyInCountryError, SelectionContext
 from domain.tab import BrowsingSession, session_id
@@ -201,6 +202,11 @@ class TabSupervisorActor(VipbActor):
             proxy_id, reason = choice, "chosen by request"
         actor = self._pool.actor_for(UUID(proxy_id)).get()
         endpoint: ProxyEndpoint = actor.endpoint().get()
+        local = self._local_proxy(endpoint)
+        if local is not None:
+            if selected and self._rotation is not None:
+                self._rotation.release(proxy_id).get()
+            raise ValidationError(local, field="proxy")
         route = ProxyRoute(endpoint.protocol, endpoint.host, endpoint.port, endpoint.username,
                            endpoint.password)
         declared = actor.country().get()
@@ -216,6 +222,22 @@ class TabSupervisorActor(VipbActor):
                 permanent=True)
         return Route(str(UUID(proxy_id)), route, declared, reason, selected,
                      exit_country=exit_country, exit_basis=basis)
+
+    def _local_proxy(self, endpoint: ProxyEndpoint) -> str | None:
+        """Why a tab may not go through this proxy: one on a loopback, private or link-local
+        address reaches this machine's (or network's) services for any page loaded through
+        it, so it is treated as a direct connection: refused unless the egress rule allows
+        its address (``VIPB_EGRESS_ALLOW``, or private targets allowed)."""
+        try:
+            reason = self._engine.egress.policy.refuse_host(endpoint.host, endpoint.port)
+        except ValueError:
+            return None  # a name: resolved by Chromium, as a public proxy's is
+        if reason is None:
+            return None
+        where = host_port(endpoint.host, endpoint.port)
+        return (f"proxy {where}: {reason}, so pages behind it could reach this machine's or "
+                f"network's services; allow it with VIPB_EGRESS_ALLOW='[\"{where}\"]' (tabs "
+                "behind it then reach what it reaches), or use another proxy")
 
     def _release(self, route: Route | None) -> None:
         if route is not None and route.selected and route.proxy_id and self._rotation:

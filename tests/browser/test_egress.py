@@ -17,7 +17,7 @@ import pykka
 import pytest
 
 from adapters.egress import Resolver
-from scripts.fixtures.servers import LineLog, LoopbackServer
+from scripts.fixtures.servers import LineLog, LoopbackServer, pproxy
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, refuse
 
@@ -179,3 +179,20 @@ def test_session_load_and_tab_resume_check_the_target_too(data_dir: Path) -> Non
             rt.close()
             pykka.ActorRegistry.stop_all()
         assert victim.lines.count("/") == 1, "nothing after the allowance went off"
+
+
+def test_a_proxy_on_a_loopback_address_is_not_a_way_around_the_guard(guarded: Any) -> None:
+    """Issue 31, point 3: behind a proxy on 127.0.0.1, a page's img, iframe, fetch and
+    redirects to 127.0.0.1:other-port went through it and the internal page's title was
+    recorded. Such a proxy is treated as a direct connection: refused unless allowed."""
+    rt, port, attacker, victims = guarded
+    with pproxy("http") as local:
+        proxy_id = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                        port=local.port)["id"]
+        said = refuse(rt, "tab:create", url=f"http://127.0.0.1:{port}/subresources",
+                      proxy=proxy_id)
+        assert said.startswith(f"proxy: proxy 127.0.0.1:{local.port}: ") and \
+            "VIPB_EGRESS_ALLOW" in said, said
+        picked = refuse(rt, "tab:create", url=f"http://127.0.0.1:{port}/subresources")
+        assert "could reach this machine's" in picked, "the rotation's pick likewise"
+    assert _reached(victims) == [] and attacker.lines == [], "nothing was loaded"
