@@ -77,4 +77,4 @@ def test_a_bad_after_is_one_line_and_exit_2(cli: Cli) -> None:
     assert cli("init").code == 0
     result = cli("events", "follow", "--after", "-1")
     assert result.code == 2 and result.err == \
-        "vipb: error: after: must be a notification id >= 0\n"
+        "vipb: error: after: must be a notification id from 0 to 2^63-1\n"

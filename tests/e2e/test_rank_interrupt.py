@@ -31,13 +31,19 @@ def _env(site: SerpSite, data: Path) -> dict[str, str]:
     return env
 
 
+def _interruptible() -> None:
+    """In the child: SIGINT as at a terminal. A pytest-xdist worker ignores SIGINT and a
+    child inherits that (Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(site: SerpSite, data: Path) -> subprocess.Popen[str]:
     """`vipb rank run` of three keywords, held by the engine on the first results page."""
     site.release.clear()
     args = [arg for word in WORDS for arg in ("-k", word)]
     process = subprocess.Popen([*ENTRY, "rank", "run", *args, "--proxy", "direct"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=_env(site, data))
+                               env=_env(site, data), preexec_fn=_interruptible)
     assert site.wait_for_searches(1, 120), "the first search reached the engine"
     return process
 
