@@ -18,11 +18,14 @@ from domain.errors import ValidationError
 from domain.results import ProxyRow
 from projections.sql import Connection, Row, columns_of
 
+# every table the views keep (none holds a secret: see each view), and the bookkeeping
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
                "privacy_profiles", "sessions", "target_domains", "keywords", "search_tasks",
                "position_history", "schedules", "execution_logs", "creators",
-               "creator_watch_history", "projection_tracking")
+               "creator_watch_history", "creator_checks", "alert_rules", "alerts",
+               "alert_outbox", "alert_series", "alert_searches", "alert_creators",
+               "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")
 
