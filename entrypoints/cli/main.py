@@ -146,6 +146,7 @@ def _usage_error(exc: UsageError) -> None:
 
 
 _STATES: list[CliState] = []
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 def _storage_problem() -> str | None:
@@ -166,6 +167,12 @@ def run(argv: list[str] | None = None) -> None:
     and exit 2, like validation errors: click runs outside its standalone mode so the boxed
     multi-line rendering never reaches the terminal.
     """
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "--show-completion" and args[1] in SHELLS:
+        # the shell named, not the one typer detects (it took "zsh" for an argument): the
+        # completion protocol's own request for that shell's script
+        os.environ["_VIPB_COMPLETE"] = f"source_{args[1]}"
+        argv = []
     try:
         code = app(args=argv, prog_name="vipb", standalone_mode=False)
     except UsageError as exc:

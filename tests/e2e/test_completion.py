@@ -22,3 +22,13 @@ def test_bash_completion_script_and_answers(cli: Cli) -> None:
     assert _complete(cli, "vipb proxy li") == ["list"]
     assert _complete(cli, "vipb doc") == ["doctor"]
     assert "--json" in _complete(cli, "vipb proxy list --")
+
+
+def test_the_named_shells_script_is_printed(cli: Cli) -> None:
+    """Issue 32, point 5: `--show-completion zsh` and `fish` printed the bash script."""
+    zsh = cli("--show-completion", "zsh")
+    assert zsh.code == 0 and "#compdef vipb" in zsh.out and "COMPREPLY" not in zsh.out
+    fish = cli("--show-completion", "fish")
+    assert fish.code == 0 and fish.out.startswith("complete --command vipb")
+    bash = cli("--show-completion", "bash")
+    assert bash.code == 0 and "complete -o default -F _vipb_completion vipb" in bash.out
