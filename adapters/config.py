@@ -7,6 +7,7 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator
@@ -136,6 +137,15 @@ class Settings(BaseSettings):
     host_id: str = Field(default_factory=lambda: default_host_id())
     """This host's name in a cluster (``vipb host run --host-id``): who claimed which search,
     who projects. Letters, digits, ``.``, ``_`` and ``-``; default: the machine's name."""
+
+    @field_validator("check_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. "
+                             "http://httpbin.org/get")
+        return value
 
     @field_validator("host_id")
     @classmethod

@@ -69,6 +69,9 @@ def test_no_file_is_defaults_and_variables(tmp_path: Path,
     ("search_concurrency = 4\n", {"VIPB_SEARCH_CONCURRENCY": "0"},
      "VIPB_SEARCH_CONCURRENCY: Input should be greater than or equal to 1"),
     ("", {"VIPB_ENGINE_URLS": "{not json"}, "VIPB_ENGINE_URLS: not valid JSON"),
+    # issue 32, point 8: an ftp or host-less check URL was accepted
+    ("", {"VIPB_CHECK_URL": "ftp://x"}, "VIPB_CHECK_URL: must be an http:// or https:// URL"),
+    ("", {"VIPB_CHECK_URL": "http:///get"}, "VIPB_CHECK_URL: must be an http:// or https://"),
 ])
 def test_every_mistake_is_one_line_naming_its_place(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, env: dict[str, str],
