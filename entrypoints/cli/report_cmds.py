@@ -28,7 +28,7 @@ from domain.rank_commands import GetEvidence, GetReport
 from entrypoints.cli.context import state
 from entrypoints.cli.files import own_folder, write_output
 from entrypoints.cli.formats import csv_text
-from entrypoints.cli.output import emit, exit_not_done
+from entrypoints.cli.output import emit, exit_not_done, out
 from entrypoints.cli.rank_cmds import where_from
 
 SUMMARY = ["keyword", "engine", "country", "location", "language", "device", "domain",
@@ -113,6 +113,7 @@ def report(
                                        "(as `vipb rank evidence` does) into a folder beside "
                                        "the report, and link the position to it."),
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    as_csv: bool = typer.Option(False, "--csv", help="Same as --format csv."),
     raw_csv: bool = typer.Option(False, "--raw-csv", help="csv: cells exactly as stored, "
                                  "also those a spreadsheet would run as a formula."),
 ) -> None:
@@ -123,7 +124,9 @@ def report(
 
     Example: vipb rank report --since 30d --country DE --format html -o report.html --evidence
     """
-    fmt = "json" if as_json else fmt.lower()
+    if as_json and as_csv:
+        raise ValidationError("choose one of --json and --csv", field="format")
+    fmt = "json" if as_json else "csv" if as_csv else fmt.lower()
     if fmt not in FORMATS:
         raise ValidationError(f"must be one of {', '.join(FORMATS)}", field="format")
     if evidence and (fmt != "html" or output is None or str(output) == "-"):
@@ -151,6 +154,9 @@ def report(
                         + "\n").encode())
     else:
         _write(output, csv_text(rows, SUMMARY, raw=raw_csv).encode())
+    if output is not None and str(output) != "-":  # as `rank chart` says what it wrote
+        out.print(f"wrote {output}: {len(rows)} row(s), {fmt}", markup=False,
+                  highlight=False)
 
 
 def chart(

@@ -57,3 +57,15 @@ def test_a_symlink_planted_at_the_output_name_is_replaced_not_followed(
     assert link.stat().st_mode & 0o077 == 0, "written 0600"
     assert not [p for p in shared.iterdir() if p.name.endswith(".tmp")], "no leftovers"
 
+
+
+def test_report_takes_csv_as_its_siblings_do_and_says_what_it_wrote(ready: Cli,
+                                                                  tmp_path: Path) -> None:
+    """Issue 32, point 8: `rank report --csv` was refused (it wanted `-f csv`), and
+    `rank report -o` printed nothing on success while `rank chart` says what it wrote."""
+    target = tmp_path / "r.csv"
+    done = ready("rank", "report", "--csv", "--since", "30d", "-o", str(target))
+    assert done.code == 0, done.err
+    assert done.out.startswith(f"wrote {target}: ") and target.read_text().startswith("keyword")
+    both = ready("rank", "report", "--csv", "--json", "--since", "30d")
+    assert both.code == 2 and "choose one of --json and --csv" in both.err
