@@ -27,7 +27,7 @@ from domain.errors import DatabaseError
 from domain.ids import as_uuid
 from domain.progress import Progress
 from domain.waits import idle_wait
-from projections.sql import Connection, Cursor, columns_of
+from projections.sql import Connection, Cursor, bound_wal, columns_of
 from projections.view import EventRecord, Handler, View, event_name
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,7 @@ def connect_views_db(path: Path) -> Connection:
     # Read models can always be rebuilt from the store and the tracking row commits with its
     # rows, so NORMAL (no fsync per commit) risks nothing that a catch-up does not repair.
     conn.execute("PRAGMA synchronous=NORMAL")
-    # a small WAL (checkpointed at ~1 MiB, truncated back after): see adapters.store bound_wal
-    conn.execute("PRAGMA wal_autocheckpoint=256")
-    conn.execute(f"PRAGMA journal_size_limit={1 << 20}")
+    bound_wal(conn)
     return conn
 
 
@@ -211,21 +209,25 @@ class ProjectionRunner:
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Process batches until every view is at the head; return how many were processed."""
+        try:
+            return self._batches(self.run_batch, progress)
+        except sqlite3.DatabaseError as exc:
+            if not self._heal(exc):
+                raise
+            return self.rebuild(progress=progress)  # every event, into the new database
+
+    def _batches(self, batch: Callable[[], tuple[int, int]],
+                 progress: Progress | None) -> int:
+        """Run ``batch`` until it finds nothing new; how many notifications it read."""
         total = 0
         head = self._source.max_notification_id() or 0
         while True:
-            try:
-                done, position = self.run_batch()
-            except sqlite3.DatabaseError as exc:
-                if not self._heal(exc):
-                    raise
-                return total + self.rebuild(progress=progress)
+            done, position = batch()
             total += done
             if progress is not None:
                 progress(position, max(head, position))
             if done == 0:
-                break
-        return total
+                return total
 
     def run_batch(self) -> tuple[int, int]:
         """Apply one batch; return (notifications read, lowest view position after it)."""
@@ -234,8 +236,6 @@ class ProjectionRunner:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 done, low = self._apply_batch(cur)
-                for view in self._views:
-                    view.flush(cur)
                 cur.execute("COMMIT")
             except BaseException:
                 for view in self._views:
@@ -246,6 +246,14 @@ class ProjectionRunner:
         return done, low
 
     def _apply_batch(self, cur: Cursor) -> tuple[int, int]:
+        """Apply one batch inside the caller's transaction, the views' buffered rows written;
+        (notifications read, lowest view position after it)."""
+        applied = self._apply_notes(cur)
+        for view in self._views:
+            view.flush(cur)
+        return applied
+
+    def _apply_notes(self, cur: Cursor) -> tuple[int, int]:
         positions = dict(cur.execute("SELECT view, position FROM projection_tracking"))
         views = [v for v in self._views if v.name in positions]
         if not views:  # no tracking rows (a damaged file, or views being set up elsewhere)
@@ -349,7 +357,7 @@ class ProjectionRunner:
                         cur.execute("INSERT INTO projection_tracking(view, position, "
                                     "schema_version) VALUES (?, 0, ?)",
                                     (view.name, view.schema_version))
-                total = self._replay(cur, progress)
+                total = self._batches(lambda: self._apply_batch(cur), progress)
                 cur.execute("COMMIT")
             except BaseException:
                 for view in self._views:
@@ -358,20 +366,6 @@ class ProjectionRunner:
                 raise
             self._publish()
         return total
-
-    def _replay(self, cur: Cursor, progress: Progress | None) -> int:
-        """Apply batches inside the caller's transaction until every view is at the head."""
-        total = 0
-        head = self._source.max_notification_id() or 0
-        while True:
-            done, position = self._apply_batch(cur)
-            for view in self._views:
-                view.flush(cur)
-            total += done
-            if progress is not None:
-                progress(position, max(head, position))
-            if done == 0:
-                return total
 
     # --- background mode (the host) -------------------------------------------------------
 

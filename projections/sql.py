@@ -88,3 +88,15 @@ def replace_row(cur: Cursor, table: str, key: tuple[str, ...], row: dict[str, An
     Use ``upsert`` when every column is given (one statement)."""
     cur.execute(_delete_by(table, key), [row[k] for k in key])
     cur.execute(_insert(table, tuple(row)), list(row.values()))
+
+
+WAL_PAGES = 256  # checkpoint the WAL at about 1 MiB (4 KiB pages), not SQLite's 4 MiB
+WAL_KEEP = 1 << 20  # bytes a WAL is truncated to after a checkpoint (SQLite keeps it all)
+
+
+def bound_wal(conn: Connection) -> None:
+    """Keep the WAL of a connection writing an SQLite file small: checkpointed at ~1 MiB and
+    truncated back to 1 MiB after, so the files on a small volume stay near their data (the
+    event store's writer and the views' runner both use it)."""
+    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP}")

@@ -56,7 +56,8 @@ def _status(pid: int, field: str) -> int:
     return 0
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (children, theirs, ...), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -75,7 +76,7 @@ def _descendants(pid: int) -> list[int]:
 
 def _chromium(pid: int) -> tuple[int, float]:
     count, rss = 0, 0
-    for child in _descendants(pid):
+    for child in descendants(pid):
         try:
             name = Path(f"/proc/{child}/comm").read_text().strip()
             if "chrom" in name:

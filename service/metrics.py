@@ -146,9 +146,10 @@ def metrics_token(path: Path) -> str:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+        handle.write(token + "\n")
+    return token
 
 
 def serve_metrics(port: int, token: str, *collectors: Collector) -> Any:

@@ -328,24 +328,32 @@ class Runtime:
             opened = runner()
         if not self.store.on_files:  # a shared store's projector owns its views
             return opened
-        head = self.app.event_log.head()
-        ahead = sorted(name for name, (position, _skipped) in opened.positions().items()
-                       if position > head)
-        tip = opened.source_tip()
-        found = self.app.event_log.originator_at(tip[0]) if tip else None
+        head, ahead, other = self._disagreement(opened)
         if ahead:
             self.views_note = (f"views {', '.join(ahead)} were ahead of the event store "
                                f"(head {head}): the events were restored from an older copy "
                                "or lost their last writes; the views were rebuilt from them")
             log.warning("%s", self.views_note)
             opened.rebuild(ahead)
-        elif tip is not None and str(found) != tip[1]:
+        elif other is not None:
             self.views_note = (f"the views were made from other events than this store holds "
-                               f"at #{tip[0]} (another data dir's events, or a copy restored "
+                               f"at #{other} (another data dir's events, or a copy restored "
                                "and written to since): they were rebuilt from this store")
             log.warning("%s", self.views_note)
             opened.rebuild()
         return opened
+
+    def _disagreement(self, runner: ProjectionRunner) -> tuple[int, list[str], int | None]:
+        """How ``runner``'s views disagree with the event store: its head, the views ahead
+        of it, and the position whose event the views say is another aggregate's than the
+        store's (None: the same, or no position applied yet)."""
+        head = self.app.event_log.head()
+        ahead = sorted(name for name, (position, _skipped) in runner.positions().items()
+                       if position > head)
+        tip = runner.source_tip()
+        if tip is None or str(self.app.event_log.originator_at(tip[0])) == tip[1]:
+            return head, ahead, None
+        return head, ahead, tip[0]
 
     def _views_damaged(self, exc: Exception) -> bool:
         """The views database failed while running: when it is damaged (not a lock, not a
@@ -363,14 +371,11 @@ class Runtime:
     def views_problem(self) -> str | None:
         """Why the views and the event store disagree now (None: they agree): views ahead
         of the store's head, or made from other events than the store holds."""
-        head = self.app.event_log.head()
-        ahead = sorted(s.view for s in self.runner.status() if s.position > head)
+        head, ahead, other = self._disagreement(self.runner)
         if ahead:
             return f"views {', '.join(ahead)} are ahead of the event store (head {head})"
-        tip = self.runner.source_tip()
-        if tip is not None and str(self.app.event_log.originator_at(tip[0])) != tip[1]:
-            return (f"the views were made from other events than the store holds at "
-                    f"#{tip[0]}")
+        if other is not None:
+            return f"the views were made from other events than the store holds at #{other}"
         return None
 
     def _await_started(self, *refs: pykka.ActorRef[Any]) -> None:

@@ -15,7 +15,7 @@ from adapters.store._export import export_events, public_hex, signing_key, verif
 from adapters.store._history import EventEntry, EventHistory, parse_since
 from adapters.store._log import EventLog, Subscription, topics_of
 from adapters.store._mapper import CorruptEventError, ShreddedEventError, ShreddingMapper
-from adapters.store._space import bound_wal, storage_problem
+from adapters.store._space import storage_problem
 
 __all__ = [
     "AuditChain",
@@ -34,7 +34,6 @@ __all__ = [
     "ShreddingMapper",
     "StoreBackend",
     "Subscription",
-    "bound_wal",
     "check_checkpoints",
     "export_events",
     "make_checkpoint",

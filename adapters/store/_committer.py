@@ -31,9 +31,10 @@ import psycopg.errors
 from eventsourcing.persistence import StoredEvent
 
 from adapters.sql import PgLocation
-from adapters.store._space import bound_wal, storage_problem
+from adapters.store._space import storage_problem
 from domain.errors import ConcurrencyError, DatabaseError
 from domain.waits import idle_wait
+from projections.sql import bound_wal
 
 log = logging.getLogger(__name__)
 

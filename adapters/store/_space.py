@@ -10,7 +10,6 @@ it really is, in words a user can act on.
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 LOW_SPACE = 64 * 1024  # bytes: less free than this and a write of a few pages cannot land
@@ -34,13 +33,3 @@ def storage_problem(path: Path) -> str | None:
                 "writes go on by themselves once there is room")
     return None
 
-
-WAL_PAGES = 256  # checkpoint the WAL at about 1 MiB (4 KiB pages), not SQLite's 4 MiB
-WAL_KEEP = 1 << 20  # bytes a WAL is truncated to after a checkpoint (SQLite keeps it all)
-
-
-def bound_wal(conn: sqlite3.Connection) -> None:
-    """Keep the WAL of a writing connection small: checkpointed at ~1 MiB and truncated
-    back to 1 MiB after, so the store's files on a small volume stay near their data."""
-    conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
-    conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.browser import sandbox_possible
+from scripts.longrun import descendants
 from service.runtime import Runtime
 from tests.helpers import call
 
@@ -18,23 +19,13 @@ SECRET = "s3cr3t-store-password-9c1f"
 
 def _chromium_environments() -> list[bytes]:
     """The environments of the Chromium processes under this one."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [os.getpid()]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            stack.append(child)
-            try:
-                if "chrom" in Path(f"/proc/{child}/comm").read_text():
-                    found.append(Path(f"/proc/{child}/environ").read_bytes())
-            except OSError:
-                continue
+    found = []
+    for child in descendants(os.getpid()):
+        try:
+            if "chrom" in Path(f"/proc/{child}/comm").read_text():
+                found.append(Path(f"/proc/{child}/environ").read_bytes())
+        except OSError:
+            continue
     return found
 
 
