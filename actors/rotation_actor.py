@@ -106,11 +106,20 @@ def sticky_record(ev: object) -> StickyRecord | None:
 
 @dataclass
 class _Usage:
+    """One proxy's outcomes since its last summary: uses (a pick, then its outcome) apart
+    from health checks, so that a use's success rate is never inflated by checks."""
+
     requests: int = 0
     successes: int = 0
     failures: int = 0
+    checks: int = 0
+    checks_failed: int = 0
     latency_total: float = 0.0
     latency_samples: int = 0
+
+    def outcomes(self) -> int:
+        """Uses and checks counted so far."""
+        return self.successes + self.failures + self.checks
 
 
 class RotationActor(VipbActor):
@@ -251,6 +260,7 @@ class RotationActor(VipbActor):
         self.pool.remove(proxy_id)
         self._breakers.pop(proxy_id, None)
         self._limits.pop(proxy_id, None)
+        self._usage.pop(proxy_id, None)  # its stats row goes with it
 
     def _configure_stored(self, config: RotationConfig) -> bool:
         """Apply the stored strategy; one that this release refuses (say a rule pattern RE2
@@ -407,7 +417,7 @@ class RotationActor(VipbActor):
         self._apply_changes()
         if latency_ms is not None and self.pool.get(proxy_id) is not None:
             self.pool.measured(proxy_id, latency_ms)
-        return self.report(proxy_id, ok, latency_ms)
+        return self.report(proxy_id, ok, latency_ms, check=True)
 
     def health_many(self, outcomes: list[tuple[str, bool, float | None]],
                     exits: dict[str, str] | None = None) -> None:
@@ -417,11 +427,17 @@ class RotationActor(VipbActor):
             self.health(proxy_id, ok, latency_ms)
         self.exits(exits or {})
 
-    def report(self, proxy_id: str, ok: bool, latency_ms: float | None = None) -> Ack:
-        """Count an outcome (of a use or a health check) for usage and the breaker."""
+    def report(self, proxy_id: str, ok: bool, latency_ms: float | None = None,
+               check: bool = False) -> Ack:
+        """Count an outcome of a use (or, with ``check``, of a health check) for usage and
+        the breaker."""
         usage = self._usage.setdefault(proxy_id, _Usage())
-        usage.successes += ok
-        usage.failures += not ok
+        if check:
+            usage.checks += 1
+            usage.checks_failed += not ok
+        else:
+            usage.successes += ok
+            usage.failures += not ok
         if latency_ms is not None:
             usage.latency_total += latency_ms
             usage.latency_samples += 1
@@ -431,7 +447,7 @@ class RotationActor(VipbActor):
             transition = breaker.record(ok, self._clock())
             if transition is not None:
                 position = self._record_transition(proxy_id, transition)
-        if usage.successes + usage.failures >= USAGE_FLUSH_EVERY:
+        if usage.outcomes() >= USAGE_FLUSH_EVERY:
             position = max(position, self.flush_usage([proxy_id]))
         return Ack(id=proxy_id, position=position, changed=bool(position))
 
@@ -457,13 +473,14 @@ class RotationActor(VipbActor):
         """Write usage summaries (all pending, or those of ``proxy_ids``); return position."""
         wanted = proxy_ids if proxy_ids is not None else list(self._usage)
         pending = [(p, u) for p in wanted if (u := self._usage.pop(p, None)) is not None
-                   and (u.requests or u.successes or u.failures)]
+                   and (u.requests or u.outcomes())]
         if not pending:
             return 0  # nothing to say: do not even open today's journal
         journal = self._today()
         for proxy_id, usage in pending:
             journal.usage(proxy_id=proxy_id, requests=usage.requests,
                           successes=usage.successes, failures=usage.failures,
+                          checks=usage.checks, checks_failed=usage.checks_failed,
                           latency_ms_total=round(usage.latency_total, 3),
                           latency_samples=usage.latency_samples)
         ids = self._writer.save(journal)

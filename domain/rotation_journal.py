@@ -50,5 +50,9 @@ class RotationJournal(Aggregate):
 
     @event("ProxyUsageSummarized")
     def usage(self, proxy_id: str, requests: int, successes: int, failures: int,
-              latency_ms_total: float, latency_samples: int) -> None:
-        """Outcomes of one proxy's uses since the previous summary."""
+              latency_ms_total: float, latency_samples: int, checks: int = 0,
+              checks_failed: int = 0) -> None:
+        """Outcomes of one proxy's uses since the previous summary: ``requests`` picks, of
+        which ``successes`` and ``failures`` ended with an outcome (an interrupted use has
+        none), and ``checks`` health checks apart (``checks_failed`` of them failed).
+        Summaries written before 2026-12 counted checks among the successes and failures."""

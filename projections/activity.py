@@ -61,7 +61,8 @@ DESCRIBE: dict[str, Callable[[dict[str, Any]], str]] = {
     "StickySessionBound": lambda s: f"session {s['key']} bound to proxy {s['proxy_id']}",
     "StickySessionExpired": lambda s: f"session {s['key']} expired (proxy {s['proxy_id']})",
     "ProxyUsageSummarized": lambda s: (f"usage of proxy {s['proxy_id']}: {s['requests']} "
-                                       f"requests, {s['successes']} ok, {s['failures']} failed"),
+                                       f"requests, {s['successes']} ok, {s['failures']} failed, "
+                                       f"{s.get('checks', 0)} health checks"),
     "CircuitBreakerCreated": lambda s: f"breaker created for {s['target']}",
     "CircuitOpened": lambda s: f"breaker of {s['target']} opened: {s['reason']}",
     "CircuitHalfOpened": lambda s: f"breaker of {s['target']} half-open: {s['reason']}",

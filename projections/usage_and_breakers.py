@@ -12,19 +12,25 @@ _BREAKER_ROW = upsert("circuit_breakers", ("target", "state", "reason", "changed
 
 
 class UsageStatsView(View):
-    """Maintains ``proxy_usage_stats``: totals per proxy and the average latency."""
+    """Maintains ``proxy_usage_stats``: per proxy, its uses (``requests`` picks, of which
+    ``successes`` and ``failures`` ended with an outcome), its health ``checks`` apart, the
+    average latency of both and the success rate of its uses. A removed proxy's row goes
+    with it (and a summary of it another host writes later is not taken back in)."""
 
     name: ClassVar[str] = "usage_stats"
-    tables: ClassVar[tuple[str, ...]] = ("proxy_usage_stats",)
+    schema_version: ClassVar[int] = 2  # 2: checks apart from uses; removed proxies leave
+    tables: ClassVar[tuple[str, ...]] = ("proxy_usage_stats", "proxy_usage_removed")
 
     def create(self, cur: Cursor) -> None:
-        """Create ``proxy_usage_stats``."""
+        """Create ``proxy_usage_stats`` and the ids of removed proxies."""
         cur.execute(
             """CREATE TABLE IF NOT EXISTS proxy_usage_stats (
                 proxy_id TEXT PRIMARY KEY,
                 requests INTEGER NOT NULL,
                 successes INTEGER NOT NULL,
                 failures INTEGER NOT NULL,
+                checks INTEGER NOT NULL,
+                checks_failed INTEGER NOT NULL,
                 latency_ms_total REAL NOT NULL,
                 latency_samples INTEGER NOT NULL,
                 avg_latency_ms REAL,
@@ -32,24 +38,36 @@ class UsageStatsView(View):
                 updated_at TEXT NOT NULL
             )"""
         )
+        cur.execute("CREATE TABLE IF NOT EXISTS proxy_usage_removed "
+                    "(proxy_id TEXT PRIMARY KEY)")
 
     def handlers(self) -> dict[str, Handler]:
-        """ProxyUsageSummarized."""
-        return {"ProxyUsageSummarized": self._usage}
+        """ProxyUsageSummarized, ProxyRemoved."""
+        return {"ProxyUsageSummarized": self._usage, "ProxyRemoved": self._removed}
+
+    def _removed(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute("DELETE FROM proxy_usage_stats WHERE proxy_id=?", (rec.aggregate,))
+        cur.execute("INSERT OR IGNORE INTO proxy_usage_removed VALUES (?)", (rec.aggregate,))
 
     def _usage(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
+        if cur.execute("SELECT 1 FROM proxy_usage_removed WHERE proxy_id=?",
+                       (s["proxy_id"],)).fetchone():
+            return
         cur.execute(
-            """INSERT INTO proxy_usage_stats VALUES (?,?,?,?,?,?,NULL,NULL,?)
+            """INSERT INTO proxy_usage_stats VALUES (?,?,?,?,?,?,?,?,NULL,NULL,?)
                ON CONFLICT(proxy_id) DO UPDATE SET
                  requests = proxy_usage_stats.requests + excluded.requests,
                  successes = proxy_usage_stats.successes + excluded.successes,
                  failures = proxy_usage_stats.failures + excluded.failures,
+                 checks = proxy_usage_stats.checks + excluded.checks,
+                 checks_failed = proxy_usage_stats.checks_failed + excluded.checks_failed,
                  latency_ms_total = proxy_usage_stats.latency_ms_total + excluded.latency_ms_total,
                  latency_samples = proxy_usage_stats.latency_samples + excluded.latency_samples,
                  updated_at = excluded.updated_at""",
-            (s["proxy_id"], s["requests"], s["successes"], s["failures"],
-             s["latency_ms_total"], s["latency_samples"], rec.timestamp))
+            (s["proxy_id"], s["requests"], s["successes"], s["failures"], s.get("checks", 0),
+             s.get("checks_failed", 0), s["latency_ms_total"], s["latency_samples"],
+             rec.timestamp))
         cur.execute(
             """UPDATE proxy_usage_stats SET
                  avg_latency_ms = CASE WHEN latency_samples > 0

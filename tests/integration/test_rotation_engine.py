@@ -16,7 +16,7 @@ import pytest
 
 from adapters.store import EventHistory
 from domain.breaker import BreakerPolicy
-from domain.commands import AddProxy, SelectProxy, SetRotation, UpdateProxy
+from domain.commands import AddProxy, RemoveProxy, SelectProxy, SetRotation, UpdateProxy
 from domain.parsing import parse_command
 from domain.rotation_config import RotationConfig
 from domain.selection import NoProxyAvailableError, SelectionContext
@@ -175,6 +175,35 @@ def test_usage_summaries_feed_usage_stats_and_success_rate(rt: Runtime, clock: C
                     "FROM proxy_usage_stats") == [(4, 3, 1, 200.0, 0.75)]
     assert rows(rt, f"SELECT success_rate FROM proxies WHERE id='{proxy}'") == [(0.75,)]
     assert rt.rotation.flush_usage().get() == 0  # nothing new: nothing written
+
+
+def test_health_checks_are_counted_apart_from_uses(rt: Runtime, clock: Clock) -> None:
+    """A validated proxy's checks never make more successes than it had uses."""
+    proxy = rt.dispatcher.execute(add_cmd(5100)).id
+    for ok in (True, True, False):
+        rt.rotation.health(proxy, ok, 50.0).get()
+    for ok in (True, False):
+        pick = rt.rotation.select(ctx(clock)).get()
+        rt.rotation.release(pick.proxy_id, ok, 150.0).get()
+    pick = rt.rotation.select(ctx(clock)).get()
+    rt.rotation.release(pick.proxy_id).get()  # interrupted: a use without an outcome
+    assert rt.rotation.flush_usage().get() > 0
+    assert rows(rt, "SELECT requests, successes, failures, checks, checks_failed, "
+                    "avg_latency_ms, success_rate FROM proxy_usage_stats") == \
+        [(3, 1, 1, 3, 1, 90.0, 0.5)]
+
+
+def test_a_removed_proxy_takes_its_usage_row_with_it(rt: Runtime, clock: Clock) -> None:
+    kept, gone = (rt.dispatcher.execute(add_cmd(5200 + i)).id for i in range(2))
+    for proxy in (kept, gone):
+        rt.rotation.health(proxy, True, 10.0).get()
+    assert rt.rotation.flush_usage().get() > 0
+    assert len(rows(rt, "SELECT proxy_id FROM proxy_usage_stats")) == 2
+    rt.dispatcher.execute(parse_command(RemoveProxy, {"proxy_id": gone}))
+    assert rows(rt, "SELECT proxy_id FROM proxy_usage_stats") == [(kept,)]
+    rt.rotation.report(gone, True, 10.0).get()  # a late outcome (another host's, say)
+    assert rt.rotation.flush_usage().get() > 0
+    assert rows(rt, "SELECT proxy_id FROM proxy_usage_stats") == [(kept,)]
 
 
 def test_closing_an_idle_runtime_writes_no_event(data_dir: Path) -> None:
