@@ -186,7 +186,9 @@ def _damaged(exc: sqlite3.DatabaseError) -> bool:
 
 
 def checkpoint_key(master: MasterKey) -> Ed25519PrivateKey:
-    """The Ed25519 key that signs audit checkpoints (derived from the master key)."""
+    """The data dir's audit key: the Ed25519 key (derived from the master key) that signs
+    its checkpoints and its exports alike, so one public key (``vipb audit key``) checks
+    both. (Exports written before 2026-12 were signed with a key of their own.)"""
     return signing_key(derive_key(master.key, "audit-checkpoint"))
 
 
@@ -210,8 +212,8 @@ class EventReader:
             raise NotInitializedError(root)
         master = master_key_for(root, store)
         self.keystore, self.app, self.audit = open_store(store, master)
-        self.export_key = signing_key(derive_key(master.key, "audit-export"))
-        self.auditor = AuditKeeper(self.audit, self.app, checkpoint_key(master))
+        self.audit_key = checkpoint_key(master)
+        self.auditor = AuditKeeper(self.audit, self.app, self.audit_key)
 
     def close(self) -> None:
         """Close the store and the key database."""

@@ -14,6 +14,7 @@ from adapters.store import (
     EventHistory,
     ShreddedEventError,
     export_events,
+    public_hex,
     read_checkpoints,
     verify_export,
 )
@@ -117,6 +118,25 @@ def checkpoint_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
         typer.echo(json.dumps(made, sort_keys=True))
 
 
+@app.command("key")
+def key_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
+    """Print the public half of the data dir's audit key (hex): it signs the checkpoints
+    (`audit checkpoint`, the host's log) and the exports (`audit export`). Keep it outside
+    the data dir, and pass it to `audit verify-export --public-key`.
+
+    Example: vipb audit key
+    """
+    reader = _reader(ctx)
+    try:
+        public = public_hex(reader.audit_key)
+    finally:
+        reader.close()
+    if as_json:
+        emit({"public_key": public, "algorithm": "Ed25519"}, True)
+    else:
+        typer.echo(public)
+
+
 @app.command("seal")
 def seal(ctx: typer.Context, as_json: bool = JSON) -> None:
     """Extend the chain over events not covered yet (the host does this continuously).
@@ -169,16 +189,18 @@ def export(
     as_json: bool = JSON,
 ) -> None:
     """Write every event (credentials masked) as JSON lines with a signed trailer
-    (Ed25519; key derived from the master key). Example: vipb audit export log.jsonl
+    (Ed25519, the data dir's audit key: `vipb audit key`, the key of its checkpoints too).
+
+    Example: vipb audit export log.jsonl
     """
     reader = _reader(ctx)
     try:
         if str(file) == "-":
-            trailer = export_events(reader.app, reader.export_key, sys.stdout.buffer)
+            trailer = export_events(reader.app, reader.audit_key, sys.stdout.buffer)
             return
         with replacing(file, "file") as out:
             trailer = with_progress("exporting", lambda p: export_events(
-                reader.app, reader.export_key, out, p), as_json)
+                reader.app, reader.audit_key, out, p), as_json)
     finally:
         reader.close()
     emit(trailer, as_json)
@@ -188,7 +210,8 @@ def export(
 def verify_export_cmd(
     file: Path = typer.Argument(..., help="An export written by `vipb audit export`."),
     public_key: str | None = typer.Option(None, "--public-key",
-                                          help="Expected signer (hex); default: any."),
+                                          help="Expected signer (hex, from `vipb audit "
+                                               "key`); default: any."),
     as_json: bool = JSON,
 ) -> None:
     """Check an export's signature; needs no data dir. Exit code 1 when it does not verify.
@@ -200,7 +223,7 @@ def verify_export_cmd(
     result = verify_export(file, public_key)
     if public_key is None:
         result["signer"] = ("not checked: this proves the export is intact, not who signed "
-                            "it; pass --public-key (from `vipb audit export`) for that")
+                            "it; pass --public-key (from `vipb audit key`) for that")
     emit(result, as_json)
     if not result["ok"]:
         raise typer.Exit(1)

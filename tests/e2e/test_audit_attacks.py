@@ -124,3 +124,24 @@ def test_verify_export_without_a_key_says_what_it_did_not_check(cli: Cli, data: 
     keyed = cli("audit", "verify-export", str(export), "--public-key",
                 made.json()["public_key"], "--json")
     assert keyed.code == 0 and "signer" not in keyed.json()
+
+
+def test_one_audit_key_signs_checkpoints_and_exports(cli: Cli, data: Path,
+                                                     tmp_path: Path) -> None:
+    """The key `audit key` prints is the one in every checkpoint and the one an export is
+    verified against: a checkpoint's key used to answer "signed with another key"."""
+    key = cli("audit", "key")
+    assert key.code == 0, key.err
+    public = key.out.strip()
+    assert len(public) == 64 and int(public, 16) >= 0
+    assert cli("audit", "key", "--json").json() == {"public_key": public,
+                                                    "algorithm": "Ed25519"}
+    assert json.loads(cli("audit", "checkpoint").out)["public_key"] == public
+    export = tmp_path / "log.jsonl"
+    written = cli("audit", "export", str(export), "--json")
+    assert written.code == 0, written.err
+    assert written.json()["public_key"] == public
+    checked = cli("audit", "verify-export", str(export), "--public-key", public, "--json")
+    assert checked.code == 0 and checked.json()["ok"] is True, checked.out
+    other = cli("audit", "verify-export", str(export), "--public-key", "ab" * 32, "--json")
+    assert other.code == 1 and other.json()["reason"] == "signed with another key"

@@ -134,7 +134,7 @@ def test_signed_export_verifies_and_detects_edits(sealed_dir: Path, tmp_path: Pa
     out = tmp_path / "export.jsonl"
     try:
         with open(out, "wb") as f:
-            trailer = export_events(reader.app, reader.export_key, f)
+            trailer = export_events(reader.app, reader.audit_key, f)
     finally:
         reader.close()
     assert trailer["events"] == 13
