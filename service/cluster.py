@@ -84,8 +84,16 @@ class ClusterMember:
                      "now projects" if leading else "no longer projects")
 
     def status(self) -> dict[str, Any]:
-        """The cluster as `vipb status` shows it: hosts and who projects."""
+        """The cluster as `vipb status` shows it: hosts and who projects. This host's work
+        is counted now (its row is up to a heartbeat old: searches that ended since would
+        still show as running); the others' as their last heartbeat said."""
         hosts = [h.as_dict(SILENT_AFTER) for h in self._registry.hosts()]
+        counts = self._activity()
+        for host in hosts:
+            if host["host_id"] == self.host_id and host["state"] == "up" and counts is not None:
+                host.update(searches_running=counts.get("running", 0),
+                            searches_queued=counts.get("queued", 0),
+                            creator_checks=counts.get("checks", 0))
         projector = next((h["host_id"] for h in hosts if h["projects"] and h["state"] == "up"),
                          None)
         return {"host_id": self.host_id, "projector": projector, "hosts": hosts}
