@@ -37,10 +37,12 @@ from domain.rank import (
     Place,
     RankTargets,
     SearchTask,
+    keyword_key,
 )
 from domain.rank_commands import (
     AddDomain,
     AddKeyword,
+    ImportKeywords,
     RemoveDomain,
     RemoveKeyword,
     StartSearch,
@@ -133,10 +135,45 @@ class RankTrackerActor(VipbActor):
             command.keyword, command.engine, command.depth, command.device, place))
 
     def remove_keyword(self, command: RemoveKeyword) -> Ack:
-        """Stop tracking a keyword."""
-        place = Place(command.country, command.location, command.language)
-        return self._change(lambda targets: targets.untrack_keyword(
-            command.keyword, command.engine, command.device, place))
+        """Stop tracking the keyword the command names (or, ``all_matching``, each one it
+        matches); the ack's id is the key removed (several: joined by newlines)."""
+        names = ("engine", "device", "country", "location", "language")
+        given = {name: getattr(command, name) for name in names
+                 if command.exact or getattr(command, name) is not None}
+        if command.exact:
+            given["engine"] = given["engine"] or "duckduckgo"
+            given["device"] = given["device"] or "desktop"
+        return self._change(lambda targets: "\n".join(targets.untrack_keywords(
+            command.keyword, given, every=command.all_matching)))
+
+    def import_keywords(self, command: ImportKeywords) -> dict[str, Any]:
+        """Track many keywords with one save; those this host refuses (an engine it does not
+        know, a location the engine cannot take) are answered by their index."""
+        errors: list[dict[str, Any]] = []
+        accepted: list[AddKeyword] = []
+        for index, row in enumerate(command.keywords):
+            try:
+                self._check_engine(row.engine, row.location)
+                accepted.append(row)
+            except ValidationError as exc:
+                errors.append({"index": index, "error": exc.message})
+        outcome: dict[str, list[str]] = {}
+
+        def change(targets: RankTargets) -> str:
+            outcome.update(added=[], updated=[], unchanged=[])
+            for row in accepted:
+                before = len(targets.pending_events)
+                known = keyword_key(row.keyword, row.engine, row.country, row.device,
+                                    row.location, row.language) in targets.keywords
+                key = targets.track_keyword(row.keyword, row.engine, row.depth, row.device,
+                                            Place(row.country, row.location, row.language,
+                                                  row.any_exit_country))
+                kind = ("unchanged" if len(targets.pending_events) == before
+                        else "updated" if known else "added")
+                outcome[kind].append(key)
+            return RANK_TARGETS_ID.hex
+        ack = self._change(change) if accepted else None
+        return {**outcome, "errors": errors, "position": ack.position if ack else 0}
 
     def tracked(self, keywords: list[str] | None) -> list[dict[str, Any]]:
         """Tracked keyword entries, all of them or those whose words are in ``keywords``."""

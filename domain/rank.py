@@ -144,16 +144,39 @@ class RankTargets(Aggregate):
                              any_exit_country=place.any_exit_country)
         return key
 
-    def untrack_keyword(self, keyword: str, engine: str, device: str, place: Place) -> str:
-        """Stop tracking a keyword; refused when it is not tracked that way. Returns its key."""
-        key = keyword_key(keyword, engine, place.country, device, place.location,
-                          place.language)
-        if key not in self.keywords:
-            where = search_label(keyword, engine, place.country, device, quote=True,
-                                 location=place.location, language=place.language)
-            raise ValidationError(f"{where} is not tracked", field="keyword")
-        self.remove_keyword(key=key)
-        return key
+    def untrack_keywords(self, keyword: str, given: dict[str, str | None],
+                         every: bool = False) -> list[str]:
+        """Stop tracking the keyword with these words whose fields agree with ``given``
+        (engine, device, country, location, language; a field left out matches any value);
+        with ``every``, each one that matches. Refused when none matches, or several do
+        without ``every`` (the refusal names them). Returns their keys."""
+        folded = fold_keyword(keyword)
+        words = [key for key, entry in self.keywords.items()
+                 if fold_keyword(entry["keyword"]) == folded]
+        keys = [key for key in words
+                if all(self.keywords[key].get(name) == value for name, value in given.items())]
+        asked = search_label(keyword, str(given.get("engine") or "any engine"),
+                             given.get("country"), str(given.get("device") or ""), quote=True,
+                             location=given.get("location"), language=given.get("language"))
+        if not keys:
+            also = (f"; tracked as {self._labels(words)}" if words else "")
+            raise ValidationError(f"{asked} is not tracked{also}", field="keyword")
+        if len(keys) > 1 and not every:
+            raise ValidationError(
+                f"{len(keys)} tracked keywords match: {self._labels(keys)}; name one with "
+                "--engine, --country, --device, --location or --language (--exact: options "
+                "left out mean unset), or remove them all with --all-matching",
+                field="keyword")
+        for key in keys:
+            self.remove_keyword(key=key)
+        return keys
+
+    def _labels(self, keys: list[str]) -> str:
+        shown = [search_label(e["keyword"], e["engine"], e.get("country"),
+                              e.get("device") or "desktop", quote=True,
+                              location=e.get("location"), language=e.get("language"))
+                 for e in (self.keywords[key] for key in keys[:5])]
+        return ", ".join(shown) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
 
 
 FINAL_STATES = ("completed", "failed", "cancelled")

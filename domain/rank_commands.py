@@ -112,9 +112,26 @@ class AddKeyword(_Placed):
     any_exit_country: bool = False
 
 
+class ImportKeywords(Command):
+    """Track many keywords in one call (one save, one rate-limit unit): each as
+    ``automation:add-keyword`` takes it. Those the host refuses (an engine it does not
+    know, a location the engine cannot take) are answered in ``errors`` by their index in
+    ``keywords``; the others are tracked. Replies ``{"added": [...], "updated": [...],
+    "unchanged": [...], "errors": [{"index": 3, "error": "engine: ..."}]}``.
+
+    Example: {"keywords": [{"keyword": "espresso grinder", "engine": "bing", "country": "DE"}]}
+    """
+
+    channel: ClassVar[str] = "automation:import-keywords"
+    rate_limit: ClassVar[int | None] = 30
+    keywords: tuple[AddKeyword, ...] = Field(min_length=1, max_length=1000)
+
+
 class RemoveKeyword(_Placed):
-    """Stop tracking a keyword (same keyword, engine, country, location, language and
-    device as added).
+    """Stop tracking a keyword. Fields left out match any value: the one tracked keyword
+    with these words (and the fields given) is removed; when several match, the command is
+    refused and names them, unless ``all_matching`` (remove each) or ``exact`` (fields left
+    out mean unset: no country, location or language; duckduckgo; desktop).
 
     Example: {"keyword": "espresso grinder", "engine": "bing", "country": "DE"}
     """
@@ -122,8 +139,16 @@ class RemoveKeyword(_Placed):
     channel: ClassVar[str] = "automation:remove-keyword"
     reply: ClassVar[Any] = Ack
     keyword: Keyword
-    engine: Engine = "duckduckgo"
-    device: Device = "desktop"
+    engine: Engine | None = None
+    device: Device | None = None
+    exact: bool = False
+    all_matching: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RemoveKeyword:
+        if self.exact and self.all_matching:
+            raise ValueError("all_matching: cannot go with exact (exact names one keyword)")
+        return self
 
 
 class ListKeywords(Command):
@@ -369,8 +394,8 @@ class ListSchedules(Command):
 
 RANK_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
-    for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword, ListKeywords,
-                ListEngines, StartSearch, StopSearch, GetTasks, GetResults, GetPositions, GetReport,
-                GetEvidence, Reparse, CreateSchedule, PauseSchedule, ResumeSchedule,
-                RemoveSchedule, RunSchedule, ListSchedules)
+    for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword,
+                ImportKeywords, ListKeywords, ListEngines, StartSearch, StopSearch, GetTasks,
+                GetResults, GetPositions, GetReport, GetEvidence, Reparse, CreateSchedule,
+                PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule, ListSchedules)
 }

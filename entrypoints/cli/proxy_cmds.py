@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ from domain.commands import (
     UpdateProxy,
     ValidateProxy,
 )
-from domain.errors import RateLimitError, ValidationError
+from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.proxy_lines import parse_proxy_line, screen_lines
+from entrypoints.cli.batches import execute_patiently, read_input
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import tabular
 from entrypoints.cli.ids import resolve
@@ -239,7 +239,7 @@ def import_(
 
     Example: vipb proxy import proxies.txt --protocol socks5
     """
-    raw = sys.stdin.buffer.read() if str(file) == "-" else _read_file(file)
+    raw = read_input(file, sys.stdin)
     lines, errors = screen_lines(raw)  # undecodable or overlong lines: errors of their own
     commands = state(ctx).commands()
     imported: list[str] = []
@@ -248,14 +248,7 @@ def import_(
     for chunk in _chunks(lines):
         command = parse_command(ImportProxies, {"lines": chunk, "protocol": protocol,
                                                 "upsert": upsert})
-        while True:
-            try:
-                result = commands.execute(command)
-                break
-            except RateLimitError as exc:  # a big file through a running host: wait our turn
-                err.print(f"rate limited by the host; continuing in {exc.retry_after:.0f}s",
-                          markup=False)
-                time.sleep(exc.retry_after)
+        result = execute_patiently(commands, command)  # a big file through a running host
         imported += result["imported"]
         updated += result["updated"]
         errors += [{**e, "line": e["line"] + offset} for e in result["errors"]]
@@ -286,9 +279,3 @@ def _chunks(lines: list[str]) -> list[list[str]]:
         size += len(line) + 8
     return chunks
 
-
-def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}", field="file") from None

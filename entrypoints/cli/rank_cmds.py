@@ -20,6 +20,7 @@ from adapters.store import parse_since
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import Settle
+from domain.keyword_rows import keyword_csv, read_keyword_rows
 from domain.parsing import parse_command
 from domain.rank_commands import (
     AddDomain,
@@ -29,6 +30,7 @@ from domain.rank_commands import (
     GetPositions,
     GetResults,
     GetTasks,
+    ImportKeywords,
     ListDomains,
     ListEngines,
     ListKeywords,
@@ -43,6 +45,7 @@ from domain.rank_commands import (
     StartSearch,
     StopSearch,
 )
+from entrypoints.cli.batches import execute_patiently, read_input
 from entrypoints.cli.context import run_command, state
 from entrypoints.cli.files import write_output
 from entrypoints.cli.formats import rendering, tabular
@@ -193,16 +196,92 @@ def keyword_add(
 @keyword_app.command("remove")
 def keyword_remove(ctx: typer.Context,
                    keyword: str = typer.Argument(..., help="The keyword, as added."),
-                   engine: str = ENGINE, country: str | None = COUNTRY,
+                   engine: str | None = typer.Option(None, "--engine",
+                                                     help="Only on this engine."),
+                   country: str | None = COUNTRY,
                    location: str | None = LOCATION, language: str | None = LANGUAGE,
-                   device: str = DEVICE, as_json: bool = JSON) -> None:
-    """Stop tracking a keyword. Example: vipb rank keyword remove "espresso grinder" """
-    ack = run_command(ctx, RemoveKeyword, {"keyword": keyword, "engine": engine,
-                                    "country": country, "location": location,
-                                    "language": language, "device": device})
-    what = _keyword_text(ack.id)
-    emit(ack, as_json, said=said(ack, f"stopped tracking {what} (its history stays)",
-                                 f"{what} was not tracked"))
+                   device: str | None = typer.Option(None, "--device",
+                                                     help="Only on this device."),
+                   exact: bool = typer.Option(False, "--exact",
+                                              help="Options left out mean unset (no country, "
+                                                   "duckduckgo, desktop), not any."),
+                   all_matching: bool = typer.Option(False, "--all-matching",
+                                                     help="Remove every keyword that matches."),
+                   as_json: bool = JSON) -> None:
+    """Stop tracking a keyword (its history stays). Options narrow which one: with the words
+    alone, the one keyword tracked with them is removed; when several are, the error names
+    them.
+
+    Example: vipb rank keyword remove "espresso grinder" --engine bing --country DE
+    """
+    ack = run_command(ctx, RemoveKeyword, {
+        "keyword": keyword, "engine": engine, "country": country, "location": location,
+        "language": language, "device": device, "exact": exact,
+        "all_matching": all_matching})
+    keys = ack.id.split("\n")
+    what = (_keyword_text(keys[0]) if len(keys) == 1
+            else f"{len(keys)} keywords: " + ", ".join(_keyword_text(k) for k in keys))
+    emit(ack, as_json, said=f"stopped tracking {what} (history stays)")
+
+
+@keyword_app.command("import")
+def keyword_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV file with a header row ('-' for stdin)."),
+    as_json: bool = JSON,
+) -> None:
+    """Track the keywords of a CSV file. The header row names the columns: keyword
+    (required), engine, country, device, depth, location, language, any_exit_country; empty
+    cells take `keyword add`'s defaults, blank and '#' lines are skipped. Bad rows are
+    reported with their line number and the rest is tracked; importing a file again changes
+    only what differs. Exit code 0 when every row was taken, 1 when some failed.
+
+    Example: vipb rank keyword import keywords.csv
+    """
+    rows, errors = read_keyword_rows(read_input(file, sys.stdin))
+    commands = state(ctx).commands()
+    found: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
+    for start in range(0, len(rows), IMPORT_BATCH):
+        part = rows[start:start + IMPORT_BATCH]
+        result = execute_patiently(commands, parse_command(
+            ImportKeywords, {"keywords": tuple(row for _line, row in part)}))
+        for kind, keys in found.items():
+            keys += result[kind]
+        errors += [{"line": part[e["index"]][0], "error": e["error"]} for e in result["errors"]]
+    errors.sort(key=lambda e: int(e["line"]))
+    if as_json:
+        print_json({**found, "errors": errors})
+    else:
+        for item in errors:
+            err.print(f"line {item['line']}: {item['error']}", markup=False, highlight=False)
+        out.print(f"tracking {len(found['added'])} new keywords, updated "
+                  f"{len(found['updated'])}, {len(found['unchanged'])} unchanged, "
+                  f"{len(errors)} lines failed", markup=False, highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+IMPORT_BATCH = 1000  # keywords per command (the command's limit)
+
+
+@keyword_app.command("export")
+def keyword_export(
+    ctx: typer.Context,
+    output: Path | None = typer.Option(None, "-o", "--output",
+                                       help="Write the CSV here (default: stdout)."),
+) -> None:
+    """Print the tracked keywords as CSV in the columns `rank keyword import` reads, so a
+    file exported here imports elsewhere to the same keywords.
+
+    Example: vipb rank keyword export -o keywords.csv
+    """
+    text = keyword_csv(run_command(ctx, ListKeywords, {}))
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_output(output, text.encode())
+    count = text.count("\n") - 1
+    out.print(f"wrote {count} keywords to {output}", markup=False, highlight=False)
 
 
 @keyword_app.command("list")

@@ -25,6 +25,7 @@ from domain.rank_commands import (
     GetReport,
     GetResults,
     GetTasks,
+    ImportKeywords,
     ListDomains,
     ListEngines,
     ListKeywords,
@@ -61,6 +62,11 @@ def list_domains(c: ListDomains, deps: Deps) -> Any:
 def add_keyword(c: AddKeyword, deps: Deps) -> Any:
     """Track a keyword."""
     return deps.tracker.add_keyword(c).get(timeout=TIMEOUT)
+
+
+def import_keywords(c: ImportKeywords, deps: Deps) -> Any:
+    """Track many keywords at once."""
+    return deps.tracker.import_keywords(c).get(timeout=TIMEOUT)
 
 
 def remove_keyword(c: RemoveKeyword, deps: Deps) -> Any:
@@ -205,7 +211,8 @@ def evidence_banner(task: dict[str, Any], page: int,
 
 HANDLERS = {
     AddDomain: add_domain, RemoveDomain: remove_domain, ListDomains: list_domains,
-    AddKeyword: add_keyword, RemoveKeyword: remove_keyword, ListKeywords: list_keywords,
+    AddKeyword: add_keyword, ImportKeywords: import_keywords, RemoveKeyword: remove_keyword,
+    ListKeywords: list_keywords,
     ListEngines: list_engines, StartSearch: start_search, StopSearch: stop_search,
     GetTasks: get_tasks, GetResults: get_results, GetPositions: get_positions,
     CreateSchedule: create_schedule, PauseSchedule: pause_schedule,

@@ -93,14 +93,20 @@ def test_rank_targets_decide_what_a_command_changes() -> None:
     assert targets.keywords[key]["depth"] == 50 and targets.keywords[key]["any_exit_country"]
     with pytest.raises(ValidationError, match=r"^domain: other\.example is not a target"):
         targets.untrack_domain("other.example")
-    with pytest.raises(ValidationError, match=r"^keyword: 'coffee' on bing is not tracked"):
-        targets.untrack_keyword("coffee", "bing", "desktop", Place())  # tracked for DE only
+    exact = {"engine": "bing", "device": "desktop", "country": None, "location": None,
+             "language": None}
+    with pytest.raises(ValidationError, match=r"^keyword: 'coffee' on bing is not tracked; "
+                                              r"tracked as 'coffee' on bing DE, "):
+        targets.untrack_keywords("coffee", exact)  # tracked for DE only
     with pytest.raises(ValidationError, match=r"near Munich,Bavaria,Germany is not tracked"):
-        targets.untrack_keyword("coffee", "google", "desktop",
-                                Place("DE", "Munich,Bavaria,Germany"))
-    assert targets.untrack_keyword("coffee", "bing", "desktop", de) == key
-    targets.untrack_keyword("coffee", "google", "desktop", Place("DE", "Berlin,Berlin,Germany"))
-    targets.untrack_keyword("coffee", "google", "desktop", Place("DE", None, "en"))
+        targets.untrack_keywords("coffee", {"engine": "google",
+                                            "location": "Munich,Bavaria,Germany"})
+    with pytest.raises(ValidationError, match=r"^keyword: 3 tracked keywords match: 'coffee' "
+                                              r"on bing DE, 'coffee' on google DE near "):
+        targets.untrack_keywords("Coffee", {})  # the words alone: which one?
+    assert targets.untrack_keywords("COFFEE", {"engine": "bing"}) == [key]  # the only one
+    assert targets.untrack_keywords("coffee", {"country": "DE"}, every=True) == \
+        [berlin, english]
     targets.untrack_domain("example.com")
     assert [type(e).__name__ for e in targets.collect_events()] == [
         "KeywordRemoved", "KeywordRemoved", "KeywordRemoved", "TargetDomainRemoved"]
