@@ -161,6 +161,52 @@ class UpdateProxy(ProxyRef):
         return data
 
 
+MAX_BATCH = 1000  # proxies one batch command names
+
+
+class RemoveProxies(Command):
+    """Remove several proxies in one call (one rate-limit unit), each as ``proxy:remove``
+    does. Replies ``{"removed": [...], "errors": [{"proxy_id": ..., "error": ...}]}``: an
+    id that is gone already is an error of its own, the others are removed.
+
+    Example: {"proxy_ids": ["0b5a7c4e-8d0e-4a3b-9c57-1f2e3d4c5b6a"]}
+    """
+
+    channel: ClassVar[str] = "proxy:remove-many"
+    rate_limit: ClassVar[int | None] = 20
+    proxy_ids: tuple[UUID, ...] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class UpdateProxies(Command):
+    """Change the same fields of several proxies in one call (fields that may be shared:
+    label, country, region, weight, concurrency, tags). Replies ``{"updated": [...],
+    "unchanged": [...], "errors": [...]}``.
+
+    Example: {"proxy_ids": ["0b5a7c4e-8d0e-4a3b-9c57-1f2e3d4c5b6a"], "tags": ["dead"]}
+    """
+
+    channel: ClassVar[str] = "proxy:update-many"
+    rate_limit: ClassVar[int | None] = 20
+    proxy_ids: tuple[UUID, ...] = Field(min_length=1, max_length=MAX_BATCH)
+    label: Label | None = None
+    country: Country | None = None
+    region: Region | None = None
+    weight: Weight | None = None
+    max_concurrency: Concurrency | None = None
+    tags: tuple[Tag, ...] | None = Field(default=None, max_length=20)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateProxies:
+        if not self.model_fields_set - {"proxy_ids"}:
+            raise ValueError("nothing to update: give at least one field")
+        return self
+
+    def one(self, proxy_id: UUID) -> UpdateProxy:
+        """The update of one of the proxies."""
+        fields = {name: getattr(self, name) for name in self.model_fields_set - {"proxy_ids"}}
+        return UpdateProxy(proxy_id=proxy_id, **fields)
+
+
 class ListProxies(Command):
     """List proxies from the read model, optionally filtered.
 
@@ -173,6 +219,7 @@ class ListProxies(Command):
     protocol: Protocol | None = None
     status: str | None = Field(default=None, pattern=r"^[a-z_]{1,20}$")
     country: Country | None = None
+    tag: Tag | None = None
     limit: int = Field(default=1000, ge=1, le=100_000)
 
 
@@ -280,5 +327,5 @@ class ImportProxies(Command):
 PROXY_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddProxy, RemoveProxy, UpdateProxy, ListProxies, ValidateProxy, SetRotation,
-                SelectProxy, ImportProxies, GetProxy, GetRotation)
+                SelectProxy, ImportProxies, GetProxy, GetRotation, RemoveProxies, UpdateProxies)
 }

@@ -82,14 +82,18 @@ def list_proxies(
     protocol: str | None = None,
     status: str | None = None,
     country: str | None = None,
+    tag: str | None = None,
     limit: int = 1000,
 ) -> list[ProxyRow]:
-    """Proxies ordered by creation, optionally filtered."""
+    """Proxies ordered by creation, optionally filtered (``tag``: those carrying it)."""
     clauses, params = [], []
     for column, value in (("protocol", protocol), ("status", status), ("country", country)):
         if value is not None:
             clauses.append(f"{column}=?")
             params.append(value)
+    if tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(proxies.tags) WHERE value=?)")
+        params.append(tag)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = conn.execute(
         f"SELECT * FROM proxies {where} ORDER BY created_at, id LIMIT ?", (*params, limit)

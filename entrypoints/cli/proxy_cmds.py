@@ -9,11 +9,14 @@ from typing import Any
 import typer
 
 from domain.commands import (
+    MAX_BATCH,
     AddProxy,
     GetProxy,
     ImportProxies,
     ListProxies,
+    RemoveProxies,
     RemoveProxy,
+    UpdateProxies,
     UpdateProxy,
     ValidateProxy,
 )
@@ -93,6 +96,7 @@ def list_(
     protocol: str | None = typer.Option(None, help="Only this protocol."),
     status: str | None = typer.Option(None, help="Only this status (unknown, active, ...)."),
     country: str | None = typer.Option(None, help="Only this country."),
+    with_tag: str | None = typer.Option(None, "--with-tag", help="Only those with this tag."),
     limit: int = typer.Option(1000, help="At most this many rows."),
     as_json: bool = JSON,
 ) -> None:
@@ -101,7 +105,7 @@ def list_(
     Example: vipb proxy list --protocol socks5 --json
     """
     command = parse_command(ListProxies, _optional(
-        protocol=protocol, status=status, country=country, limit=limit))
+        protocol=protocol, status=status, country=country, tag=with_tag, limit=limit))
     rows = state(ctx).commands().execute(command)
     emit(rows, as_json, LIST_COLUMNS, title="proxies")
 
@@ -121,10 +125,59 @@ def show(
     emit(row, as_json)
 
 
+STATUS_FILTER = typer.Option(None, "--status", help="Every proxy with this status (failed, "
+                                                    "active, unknown, ...).")
+TAG_FILTER = typer.Option(None, "--with-tag", help="Every proxy carrying this tag.")
+
+
+def _chosen(ctx: typer.Context, refs: list[str], status: str | None,
+            tag: str | None) -> list[str]:
+    """The full ids of the proxies named (ids or prefixes), or of those the filters match;
+    never both (which would be ambiguous)."""
+    if refs and (status or tag):
+        raise ValidationError("give proxy ids or --status/--with-tag, not both",
+                              field="proxy_id")
+    if refs:
+        return list(dict.fromkeys(resolve(ctx, "proxy", ref) for ref in refs))
+    if not (status or tag):
+        raise ValidationError("name the proxies: ids (or prefixes), --status or --with-tag",
+                              field="proxy_id")
+    rows = state(ctx).commands().execute(parse_command(ListProxies, _optional(
+        status=status, tag=tag, limit=100_000)))
+    return [row.id for row in rows]
+
+
+def _batched(ctx: typer.Context, ids: list[str], make: Any) -> dict[str, list[Any]]:
+    """Run ``make(part)`` for each part of ``ids`` (the commands' batch limit) and merge the
+    replies' lists."""
+    commands = state(ctx).commands()
+    merged: dict[str, list[Any]] = {}
+    for start in range(0, len(ids), MAX_BATCH):
+        reply = execute_patiently(commands, make(tuple(ids[start:start + MAX_BATCH])))
+        for key, values in reply.items():
+            merged.setdefault(key, []).extend(values)
+    return merged
+
+
+def _report_batch(result: dict[str, list[Any]], as_json: bool, summary: str) -> None:
+    """Errors one per line on stderr, then ``summary``; exit 1 when some failed."""
+    if as_json:
+        print_json(result)
+    else:
+        for item in result["errors"]:
+            err.print(f"proxy {item['proxy_id']}: {item['error']}", markup=False,
+                      highlight=False)
+        out.print(summary, markup=False, highlight=False)
+    if result["errors"]:
+        raise typer.Exit(1)
+
+
 @app.command("update")
 def update(
     ctx: typer.Context,
-    proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
+    proxy_ids: list[str] = typer.Argument(None, help="Proxy ids or unique prefixes."),
+    status: str | None = STATUS_FILTER,
+    with_tag: str | None = TAG_FILTER,
     protocol: str | None = typer.Option(None, help="New protocol."),
     host: str | None = typer.Option(None, help="New host."),
     port: int | None = typer.Option(None, help="New port."),
@@ -142,9 +195,12 @@ def update(
     tag: list[str] = typer.Option([], "--tag", help="Replace the tags; repeat for several."),
     as_json: bool = JSON,
 ) -> None:
-    """Change fields of a proxy; fields not given stay as they are.
+    """Change fields of a proxy; fields not given stay as they are. Several proxies (ids,
+    or --status/--with-tag) take the fields they may share: label, country, region,
+    weight, concurrency, tags.
 
     Example: vipb proxy update 3f2a --port 1081 --country NL
+    Example: vipb proxy update --with-tag berlin --country DE --weight 5
     """
     fields = _optional(
         protocol=protocol, host=host, port=port, username=username,
@@ -154,7 +210,19 @@ def update(
     )
     if clear_credentials:
         fields["clear_credentials"] = True
-    fields["proxy_id"] = resolve(ctx, "proxy", proxy_id)
+    ids = _chosen(ctx, proxy_ids or [], status, with_tag)
+    if len(proxy_ids or []) != 1:
+        if not ids:
+            out.print("no proxy matches: nothing to update", markup=False)
+            return
+        parse_command(UpdateProxies, {**fields, "proxy_ids": ids[:1]})  # refuse before any
+        done = _batched(ctx, ids, lambda part: parse_command(
+            UpdateProxies, {**fields, "proxy_ids": part}))
+        _report_batch(done, as_json, f"updated {len(done['updated'])} proxies, "
+                                     f"{len(done['unchanged'])} unchanged, "
+                                     f"{len(done['errors'])} failed")
+        return
+    fields["proxy_id"] = ids[0]
     ack = state(ctx).commands().execute(parse_command(UpdateProxy, fields))
     if as_json:
         print_json(ack)
@@ -166,16 +234,33 @@ def update(
 @app.command("remove")
 def remove(
     ctx: typer.Context,
-    proxy_id: str = typer.Argument(..., help="Proxy id or a unique prefix of it."),
+    proxy_ids: list[str] = typer.Argument(None, help="Proxy ids or unique prefixes."),
+    status: str | None = STATUS_FILTER,
+    with_tag: str | None = TAG_FILTER,
+    yes: bool = typer.Option(False, "--yes", help="Remove what --status/--with-tag match "
+                                                  "(without it: say how many, remove none)."),
     as_json: bool = JSON,
 ) -> None:
-    """Remove a proxy and destroy its data key: its credentials become unreadable for good.
+    """Remove proxies and destroy their data keys: their credentials become unreadable for
+    good. Several ids at once, or every proxy with a status or tag (with --yes).
 
     Example: vipb proxy remove 3f2a
+    Example: vipb proxy remove --status failed --yes
     """
-    full_id = resolve(ctx, "proxy", proxy_id)
-    ack = state(ctx).commands().execute(parse_command(RemoveProxy,
-                                                                {"proxy_id": full_id}))
+    ids = _chosen(ctx, proxy_ids or [], status, with_tag)
+    if len(proxy_ids or []) != 1:
+        if not ids:
+            out.print("no proxy matches: nothing removed", markup=False)
+            return
+        if not proxy_ids and not yes:
+            raise ValidationError(f"{len(ids)} proxies match; add --yes to remove them "
+                                  "(their credentials are shredded for good)", field="yes")
+        done = _batched(ctx, ids, lambda part: parse_command(
+            RemoveProxies, {"proxy_ids": part}))
+        _report_batch(done, as_json, f"removed {len(done['removed'])} proxies (credentials "
+                                     f"shredded), {len(done['errors'])} failed")
+        return
+    ack = state(ctx).commands().execute(parse_command(RemoveProxy, {"proxy_id": ids[0]}))
     if as_json:
         print_json(ack)
     else:

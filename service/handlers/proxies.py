@@ -19,9 +19,11 @@ from domain.commands import (
     GetRotation,
     ImportProxies,
     ListProxies,
+    RemoveProxies,
     RemoveProxy,
     SelectProxy,
     SetRotation,
+    UpdateProxies,
     UpdateProxy,
     ValidateProxy,
 )
@@ -47,6 +49,31 @@ def remove(command: RemoveProxy, deps: Deps) -> Any:
     """Remove a proxy (its cached endpoint goes with it)."""
     deps.proxy_handles.forget(command.proxy_id)
     return deps.pool.remove(command).get()
+
+
+def remove_many(command: RemoveProxies, deps: Deps) -> dict[str, Any]:
+    """Remove each proxy; one that cannot be is an error of its own."""
+    removed: list[str] = []
+    errors: list[dict[str, str]] = []
+    for proxy_id in command.proxy_ids:
+        try:
+            removed.append(remove(RemoveProxy(proxy_id=proxy_id), deps).id)
+        except BaseError as exc:
+            errors.append({"proxy_id": str(proxy_id), "error": exc.message})
+    return {"removed": removed, "errors": errors}
+
+
+def update_many(command: UpdateProxies, deps: Deps) -> dict[str, Any]:
+    """Update each proxy alike; one that cannot be is an error of its own."""
+    found: dict[str, list[Any]] = {"updated": [], "unchanged": [], "errors": []}
+    for proxy_id in command.proxy_ids:
+        try:
+            ack = update(command.one(proxy_id), deps)
+        except BaseError as exc:
+            found["errors"].append({"proxy_id": str(proxy_id), "error": exc.message})
+            continue
+        found["updated" if ack.changed else "unchanged"].append(ack.id)
+    return found
 
 
 def update(command: UpdateProxy, deps: Deps) -> Ack:
@@ -148,7 +175,8 @@ def list_proxies(command: ListProxies, deps: Deps) -> list[ProxyRow]:
     """Proxies from the view, filtered."""
     rows: list[ProxyRow] = deps.reads.query(lambda conn: queries.list_proxies(
         conn, protocol=command.protocol.value if command.protocol else None,
-        status=command.status, country=command.country, limit=command.limit))
+        status=command.status, country=command.country, tag=command.tag,
+        limit=command.limit))
     return rows
 
 
@@ -170,6 +198,7 @@ def get_rotation(_command: GetRotation, deps: Deps) -> dict[str, Any]:
 
 
 HANDLERS = {AddProxy: add, RemoveProxy: remove, UpdateProxy: update,
+            RemoveProxies: remove_many, UpdateProxies: update_many,
             SetRotation: set_rotation, ListProxies: list_proxies, SelectProxy: select,
             ImportProxies: import_lines, GetProxy: get_proxy, GetRotation: get_rotation}
 PROGRESSIVE = {ValidateProxy: validate}

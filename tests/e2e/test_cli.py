@@ -278,3 +278,34 @@ def test_a_restore_without_the_key_asks_for_it_and_init_never_makes_a_new_one(
     assert rows.code == 0, rows.err
     assert [r["port"] for r in rows.json()] == [1080]
     assert cli("init", VIPB_MASTER_KEY=key, **other).code == 0, "init is safe with the key"
+
+
+def test_several_proxies_are_removed_and_updated_at_once(ready: Cli, tmp_path: Path) -> None:
+    """Issue 32, point 3: removing 1,000 dead proxies took one call (about 2 s) each."""
+    lines = [f"10.9.0.{n}:3128" for n in range(1, 8)]
+    (tmp_path / "p.txt").write_text("\n".join(lines) + "\n")
+    assert ready("proxy", "import", str(tmp_path / "p.txt")).code == 0
+    ids = [r["id"] for r in ready("proxy", "list", "--json").json()]
+    tagged = ready("proxy", "update", ids[0][:8], ids[1], ids[2], "--tag", "berlin",
+                   "--country", "de", "--json")
+    assert tagged.code == 0, tagged.err
+    assert sorted(tagged.json()["updated"]) == sorted(ids[:3])
+    berlin = ready("proxy", "list", "--with-tag", "berlin", "--json").json()
+    assert sorted((r["id"], r["country"]) for r in berlin) == sorted((i, "DE") for i in ids[:3])
+    again = ready("proxy", "update", "--with-tag", "berlin", "--country", "DE")
+    assert again.code == 0 and "updated 0 proxies, 3 unchanged, 0 failed" in again.out
+    refused = ready("proxy", "update", ids[0], ids[1], "--port", "9")
+    assert refused.code == 2 and refused.err.startswith("vipb: error: port: "), refused.err
+    both = ready("proxy", "remove", ids[3], "--status", "unknown")
+    assert both.code == 2 and "not both" in both.err
+    removed = ready("proxy", "remove", ids[3], ids[4][:8], "--json")
+    assert removed.code == 0 and sorted(removed.json()["removed"]) == sorted(ids[3:5])
+    unconfirmed = ready("proxy", "remove", "--with-tag", "berlin")
+    assert unconfirmed.code == 2 and "3 proxies match; add --yes" in unconfirmed.err
+    assert len(ready("proxy", "list", "--json").json()) == 5, "nothing removed without --yes"
+    gone = ready("proxy", "remove", "--with-tag", "berlin", "--yes")
+    assert gone.code == 0 and "removed 3 proxies" in gone.out, gone.err
+    assert [r["id"] for r in ready("proxy", "list", "--json").json()] == ids[5:]
+    assert ready("proxy", "remove", "--with-tag", "berlin", "--yes").out.startswith(
+        "no proxy matches")
+    assert ready("proxy", "remove").code == 2

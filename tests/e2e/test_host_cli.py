@@ -50,6 +50,13 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert (len(imported.json()["imported"]), imported.json()["errors"][0]["line"]) == (30, 31)
     bad = cli("proxy", "add", "http://127.0.0.1:0")
     assert bad.code == 2 and bad.err.startswith("vipb: error: ")
+    # batches through the socket: several proxies in one command, keywords from a CSV
+    ids = [r["id"] for r in cli("proxy", "list", "--json").json()][1:]
+    removed = cli("proxy", "remove", *ids[:25], "--json")
+    assert removed.code == 0 and len(removed.json()["removed"]) == 25, removed.err
+    keywords = cli("rank", "keyword", "import", "-", "--json",
+                   input="keyword,engine,country\ncoffee,bing,DE\ntea,bing,NL\n")
+    assert keywords.code == 0 and len(keywords.json()["added"]) == 2, keywords.err
     again = cli("host", "run")
     assert again.code == 2 and "a host already runs" in again.err
     # read models: the host's answer has the shape the CLI gives without a host (below)
@@ -62,7 +69,7 @@ def test_cli_goes_through_the_host_and_sigterm_is_graceful(cli: Cli, data: Path,
     assert lifecycle[-2:] == ["host stopping", "host stopped"]
     assert messages[-2].startswith("audit checkpoint"), "the last checkpoint, at stop"
     offline = cli("status", "--json").json()  # the CLI falls back to the data dir
-    assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 31}
+    assert offline["host"] == "not running" and offline["proxies"] == {"unknown": 6}
     in_process = cli("projections", "rebuild", "proxies", "--json").json()
     assert in_process.keys() == through_host.keys() == {"replayed", "views"}
     assert [sorted(v) for v in in_process["views"]] == [sorted(v) for v in through_host["views"]]
