@@ -86,13 +86,15 @@ class Dispatcher:
         return ActorDownError("; ".join(f.describe() for f in named[:3])
                               + " (see `vipb status`)")
 
-    def dispatch(self, channel: str, payload: Any, client: str = "local") -> dict[str, Any]:
-        """Parse, execute and wrap: ``{"success": true, "data": ...}`` or an error envelope."""
+    def dispatch(self, channel: str, payload: Any, client: str = "local",
+                 progress: Progress | None = None) -> dict[str, Any]:
+        """Parse, execute and wrap: ``{"success": true, "data": ...}`` or an error envelope
+        (``progress``: where a long command reports its advance)."""
         try:
             model = COMMANDS.get(channel)
             if model is None:
                 raise ValidationError(f"unknown channel {channel!r}", field="channel")
-            data = self.execute(parse_command(model, payload, strict=True), client)
+            data = self.execute(parse_command(model, payload, strict=True), client, progress)
         except RateLimitError as exc:
             return {"success": False, "error": exc.message, "code": exc.code,
                     "retryAfter": round(exc.retry_after, 3), "details": exc.details()}

@@ -30,6 +30,7 @@ from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.service_notify import ServiceNotifier
 from adapters.store import EventHistory
 from domain.errors import ValidationError
+from domain.progress import Progress
 from projections import queries
 from projections.alerts import alert_states
 from service.bootstrap import bootstrap
@@ -279,11 +280,12 @@ class Host:
 
     # --- requests --------------------------------------------------------------------------------
 
-    def _handle(self, channel: str, payload: dict[str, Any], client: str) -> dict[str, Any]:
+    def _handle(self, channel: str, payload: dict[str, Any], client: str,
+                progress: Progress | None = None) -> dict[str, Any]:
         rt = self.runtime
         if rt is None:
             return error_reply("the host is shutting down", "host_unavailable")
-        return rt.dispatcher.dispatch(channel, payload, client)
+        return rt.dispatcher.dispatch(channel, payload, client, progress)
 
     def status(self) -> dict[str, Any]:
         """Uptime, actors, proxies by status, open tabs, projection lag, search tasks,

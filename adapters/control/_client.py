@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,24 @@ class ControlClient:
             raise HostUnavailable(f"no host on {path} ({exc.strerror or exc})") from None
         self._file = self._sock.makefile("rb")
 
-    def call(self, channel: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send one request and read its reply envelope."""
-        self._sock.sendall(encode({"channel": channel, "payload": payload or {}}))
-        line = self._file.readline()
-        if not line:
-            raise HostUnavailable("the host closed the connection")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+    def call(self, channel: str, payload: dict[str, Any] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+        """Send one request and read its reply envelope; with ``progress``, the host reports
+        a long command's advance first (``progress(done, total)`` for each report)."""
+        request: dict[str, Any] = {"channel": channel, "payload": payload or {}}
+        if progress is not None:
+            request["progress"] = True
+        self._sock.sendall(encode(request))
+        while True:
+            line = self._file.readline()
+            if not line:
+                raise HostUnavailable("the host closed the connection")
+            reply: dict[str, Any] = json.loads(line)
+            report = reply.get("progress") if "success" not in reply else None
+            if not isinstance(report, dict):
+                return reply
+            if progress is not None:
+                progress(int(report["done"]), int(report["total"]))
 
     def stream(self, channel: str, payload: dict[str, Any] | None = None
                ) -> Iterator[dict[str, Any]]:

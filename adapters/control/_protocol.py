@@ -1,6 +1,8 @@
 """The control socket's wire format: one JSON object per line each way.
 
-Request: ``{"channel": "proxy:add", "payload": {...}, "id": 7}`` (``id`` optional, echoed).
+Request: ``{"channel": "proxy:add", "payload": {...}, "id": 7}`` (``id`` optional, echoed;
+``"progress": true`` asks a long command, e.g. ``proxy:validate``, to send
+``{"progress": {"done": 12, "total": 50}}`` lines before its reply).
 Reply: the envelope of docs/design.md, ``{"success": true, "data": ...}`` or ``{"success": false,
 "error": "one line", "code": "validation_error", "retryAfter": 12.5, "details": {...}}``
 (``code`` names the error class, ``retryAfter`` only for rate limits, ``details`` what the
@@ -28,6 +30,7 @@ class Request(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     id: Annotated[int, Field(ge=-(2**63), le=2**63 - 1)] | Annotated[str, Field(
         max_length=64)] | None = Field(default=None, union_mode="left_to_right")
+    progress: bool = False
 
 
 def parse_request(line: bytes) -> Request:

@@ -34,7 +34,9 @@ from ._protocol import MAX_MESSAGE_BYTES, encode, error_reply, parse_request
 log = logging.getLogger(__name__)
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, NUL included
 
-Handler = Callable[[str, dict[str, Any], str], dict[str, Any]]  # channel, payload, client
+# (channel, payload, client), and ``progress=report`` for a request that asks for it
+Handler = Callable[..., dict[str, Any]]
+PROGRESS_EVERY = 0.1  # seconds between progress lines of one command (the last always goes)
 Stream = Callable[[dict[str, Any]], AsyncIterator[dict[str, Any]]]
 
 
@@ -228,6 +230,41 @@ class ControlServer:
         writer.write(encode(message))
         await asyncio.wait_for(writer.drain(), self._write_timeout)
 
+    async def _with_progress(self, writer: asyncio.StreamWriter, channel: str,
+                             payload: dict[str, Any], client: str) -> dict[str, Any]:
+        """Run the command, sending its progress reports as lines while it runs (at most
+        one per ``PROGRESS_EVERY``, and the last), then return its reply."""
+        loop = asyncio.get_running_loop()
+        latest: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(latest.put_nowait, (done, total))
+
+        work = loop.run_in_executor(self._pool, lambda: self._handler(
+            channel, payload, client, progress=report))
+        newest: tuple[int, int] | None = None
+        sent: tuple[int, int] | None = None
+        last_at = 0.0
+        while True:
+            getter = asyncio.ensure_future(latest.get())
+            waiting: set[asyncio.Future[Any]] = {work, getter}
+            held = newest is not None and newest != sent  # a count not sent yet: when due
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED, timeout=max(
+                0.0, last_at + PROGRESS_EVERY - loop.time()) if held else None)
+            if getter.done():
+                newest = getter.result()
+            else:
+                getter.cancel()
+            while not latest.empty():
+                newest = latest.get_nowait()  # only the newest count matters
+            due = work.done() or loop.time() - last_at >= PROGRESS_EVERY
+            if newest is not None and newest != sent and due:
+                await self._send(writer, {"progress": {"done": newest[0], "total": newest[1]}})
+                sent, last_at = newest, loop.time()
+            if work.done():
+                reply: dict[str, Any] = await work
+                return reply
+
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                         client: str, connection: _Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -253,8 +290,12 @@ class ControlServer:
                 async for item in stream(request.payload):
                     await self._send(writer, item)
                 return
-            reply = await loop.run_in_executor(self._pool, self._handler, request.channel,
-                                               request.payload, client)
+            if request.progress:
+                reply = await self._with_progress(writer, request.channel, request.payload,
+                                                  client)
+            else:
+                reply = await loop.run_in_executor(self._pool, self._handler,
+                                                   request.channel, request.payload, client)
             if request.id is not None:
                 reply = {**reply, "id": request.id}
             await self._send(writer, reply)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -282,11 +283,14 @@ def validate(
     samples: int = typer.Option(3, help="Fetches per proxy; latency is their median."),
     timeout: float = typer.Option(10.0, help="Seconds per fetch."),
     concurrency: int = typer.Option(50, help="Proxies checked at once."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any proxy failed."),
     as_json: bool = JSON,
 ) -> None:
-    """Check proxies through a real request: latency, auth, exit IP, anonymity.
+    """Check proxies through a real request: latency, auth, exit IP, anonymity. Counts
+    results as they arrive, then ends with a summary (active, failed by reason).
 
-    Exit code 0 when every checked proxy passed, 1 when some failed.
+    Exit code 0 when the proxies were checked (a dead proxy is a result), 1 when the check
+    URL itself failed (nothing is recorded then), or with --strict when any proxy failed.
 
     Example: vipb proxy validate --all --check-url http://127.0.0.1:8000/get
     """
@@ -300,8 +304,21 @@ def validate(
     results = with_progress("validating",
                             lambda report: commands.execute(command, progress=report), as_json)
     emit(results, as_json, VALIDATE_COLUMNS, title="validation")
-    if any(r.status != "active" for r in results):
+    if not as_json:
+        out.print(validation_summary(results), markup=False, highlight=False)
+    if strict and any(r.status != "active" for r in results):
         raise typer.Exit(1)
+
+
+def validation_summary(results: list[Any]) -> str:
+    """``validated 20 proxies: 12 active, 8 failed (5 timeout, 3 refused)``."""
+    failed = Counter(r.failure or r.status for r in results if r.status != "active")
+    text = (f"validated {len(results)} proxies: "
+            f"{sum(1 for r in results if r.status == 'active')} active, "
+            f"{sum(failed.values())} failed")
+    if failed:
+        text += " (" + ", ".join(f"{n} {why}" for why, n in failed.most_common()) + ")"
+    return text
 
 
 @app.command("import")

@@ -90,17 +90,20 @@ class RemoteCommands:
         self._client = client
         self._socket = socket_path
 
-    def call(self, channel: str, payload: dict[str, Any] | None = None) -> Any:
-        """One request; the ``data`` of a success, else the matching exception."""
-        reply = self._client.call(channel, payload or {})
+    def call(self, channel: str, payload: dict[str, Any] | None = None,
+             progress: Any = None) -> Any:
+        """One request; the ``data`` of a success, else the matching exception
+        (``progress(done, total)``: the host's reports of a long command's advance)."""
+        reply = self._client.call(channel, payload or {}, progress)
         if not reply.get("success"):
             raise_error(reply)
         return reply.get("data")
 
     def execute(self, command: Command, client: str = "local", progress: Any = None) -> Any:
-        """Run ``command`` in the host and revive its typed result (no progress reports
-        over the socket; the host applies its rate limits per connection)."""
-        data = self.call(command.channel, payload_of(command))
+        """Run ``command`` in the host and revive its typed result (``progress`` hears the
+        host's reports of a long command; the host applies its rate limits per
+        connection)."""
+        data = self.call(command.channel, payload_of(command), progress)
         adapter = _reply_adapter(type(command))
         return adapter.validate_python(data) if adapter is not None else data
 

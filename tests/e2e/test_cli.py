@@ -229,7 +229,14 @@ def test_validate_through_real_proxies(ready: Cli) -> None:
         assert one.code == 0, one.err
         assert one.json()[0]["status"] == "active" and one.json()[0]["exit_ip"] == "127.0.0.1"
         both = ready("proxy", "validate", "--all", "--timeout", "2", **env)
-        assert both.code == 1 and "refused" in both.out and SECRET not in both.out
+        assert both.code == 0, "a dead proxy is a result (issue 32, point 8)"
+        assert "refused" in both.out and SECRET not in both.out
+        assert both.out.rstrip().endswith("validated 2 proxies: 1 active, 1 failed (1 refused)")
+        strict = ready("proxy", "validate", "--all", "--timeout", "2", "--strict", **env)
+        assert strict.code == 1
+        down = ready("proxy", "validate", "--all", "--timeout", "2", **{
+            **env, "VIPB_CHECK_URL": f"http://127.0.0.1:{free_port()}/get"})
+        assert down.code == 1 and "check" in down.err, (down.out, down.err)
     statuses = {r["id"]: r["status"] for r in ready("proxy", "list", "--json").json()}
     assert statuses == {ok.json()["id"]: "active", dead.json()["id"]: "failed"}
     refused = ready("proxy", "validate", "--all", "--check-url", "http://10.0.0.1/get")
