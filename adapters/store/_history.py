@@ -112,11 +112,13 @@ class EventHistory:
         aggregate: str | None = None,
         since: datetime | None = None,
         limit: int = 50,
+        types: set[str] | None = None,
     ) -> list[EventEntry]:
         """The last ``limit`` events matching the filters, oldest first.
 
-        ``aggregate`` is an id or an id prefix. With ``since``, events whose time is unknown
-        (shredded) are left out because their time cannot be read.
+        ``aggregate`` is an id or an id prefix; ``types``, event names (``ProxyAdded``). With
+        ``since``, events whose time is unknown (shredded) are left out because their time
+        cannot be read.
         """
         prefix = aggregate.lower().replace("-", "") if aggregate else None
         if prefix is not None and not re.fullmatch(r"[0-9a-f]{1,32}", prefix):
@@ -130,6 +132,8 @@ class EventHistory:
             )
             for note in reversed(notes):
                 if prefix and not as_uuid(note.originator_id).hex.startswith(prefix):
+                    continue
+                if types and note.topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1] not in types:
                     continue
                 entry = self.entry(note)
                 if since is not None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from adapters.store import EventHistory, parse_since
+from domain.errors import ValidationError
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import tabular
 from entrypoints.cli.output import emit
@@ -12,6 +15,16 @@ from entrypoints.cli.output import emit
 app = typer.Typer(help="Read the event log (the source of truth).", no_args_is_help=True)
 
 LOG_COLUMNS = ["notification_id", "timestamp", "event", "aggregate_id", "note"]
+
+
+def event_types(items: list[str]) -> set[str]:
+    """Event names from ``-t A,B -t C`` (the same for `events log` and `events follow`)."""
+    wanted = {t.strip() for item in items for t in item.split(",") if t.strip()}
+    for name in wanted:
+        if not re.fullmatch(r"[A-Z][A-Za-z0-9]{1,63}", name):
+            raise ValidationError(f"{name[:40]!r} is not an event name (such as "
+                                  "PositionRecorded)", field="type")
+    return wanted
 
 
 @app.command("log")
@@ -23,14 +36,19 @@ def log(
     since: str | None = typer.Option(None, help="Only events at or after this time "
                                                 "(ISO 8601 or 30m, 2h, 7d)."),
     limit: int = typer.Option(50, min=1, max=1_000_000, help="The last N matching events."),
+    types: list[str] = typer.Option([], "--type", "-t", help="Only these events, e.g. "
+                                                             "PositionRecorded,DomainNotRanked "
+                                                             "(or repeat -t)."),
     as_json: bool = typer.Option(False, "--json", help="Print the events (with data) as JSON."),
 ) -> None:
     """List the last events, oldest first; shredded events show as unreadable.
 
-    Example: vipb events log --aggregate 3f2a --since 2h
+    Example: vipb events log --aggregate 3f2a --since 2h -t ProxyUpdated
     """
+    wanted = event_types(types)
     history = EventHistory(state(ctx).event_app())
-    entries = history.log(aggregate, parse_since(since) if since else None, limit)
+    entries = history.log(aggregate, parse_since(since) if since else None, limit,
+                          wanted or None)
     emit(entries, as_json, LOG_COLUMNS, title="events")
 
 

@@ -18,6 +18,7 @@ from domain.errors import ValidationError
 from domain.host_commands import HostStatus
 from domain.parsing import first_error
 from entrypoints.cli.context import state
+from entrypoints.cli.events_cmds import event_types
 from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.output import emit, exit_not_done, out
 from service.host import Host, JsonLogFormatter
@@ -126,7 +127,7 @@ def follow(
 
     Example: vipb events follow --type PositionRecorded,DomainNotRanked --json
     """
-    wanted = {t.strip() for item in types for t in item.split(",") if t.strip()}
+    wanted = event_types(types)
     if after is not None and not 0 <= after < 2**63:
         raise ValidationError("must be a notification id from 0 to 2^63-1", field="after")
 

@@ -87,6 +87,7 @@ def test_password_from_stdin(ready: Cli) -> None:
         (["query", "nope"], "table"),
         (["query", "proxies", "--where", "password=x"], "where"),
         (["events", "log", "--since", "yesterday-ish"], "since"),
+        (["events", "log", "-t", "proxy added"], "type"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
@@ -202,6 +203,10 @@ def test_query_events_and_projections(ready: Cli) -> None:
     one = ready("events", "log", "--aggregate", proxy_event["aggregate_id"][:6], "--json").json()
     assert {e["aggregate_id"] for e in one} == {proxy_event["aggregate_id"]}
     assert ready("events", "log", "--since", "1h", "--json").json() == log
+    added = ready("events", "log", "-t", "ProxyAdded,EndpointRegistered", "--json").json()
+    assert {e["event"] for e in added} == {"ProxyAdded", "EndpointRegistered"}
+    assert len(added) == 6 and added == [e for e in log if e["event"] in
+                                         {"ProxyAdded", "EndpointRegistered"}]
     assert ready("events", "show", "999999").code == 2
     status = ready("projections", "status", "--json").json()
     assert {s["view"] for s in status} == {"proxies", "rotation", "activity", "rotation_events",
