@@ -160,6 +160,34 @@ def _storage_problem() -> str | None:
     return storage_problem(root if root.exists() else root.parent)
 
 
+GLOBAL_FLAGS = ("--verbose", "-v")
+GLOBAL_VALUED = ("--data-dir",)
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """The root's options (``--data-dir DIR``, ``--verbose``) moved before the subcommand
+    wherever they were given, so ``vipb proxy list --data-dir ./d`` works as ``vipb
+    --data-dir ./d proxy list`` (no subcommand has options of those names); nothing after
+    ``--`` is touched."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        if arg in GLOBAL_FLAGS or (arg.split("=", 1)[0] in GLOBAL_VALUED and "=" in arg):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and index + 1 < len(args):
+            front += args[index:index + 2]
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app; expected errors become one line and an exit code.
 
@@ -167,7 +195,8 @@ def run(argv: list[str] | None = None) -> None:
     and exit 2, like validation errors: click runs outside its standalone mode so the boxed
     multi-line rendering never reaches the terminal.
     """
-    args = sys.argv[1:] if argv is None else argv
+    args = hoist_globals(sys.argv[1:] if argv is None else argv)
+    argv = args
     if len(args) == 2 and args[0] == "--show-completion" and args[1] in SHELLS:
         # the shell named, not the one typer detects (it took "zsh" for an argument): the
         # completion protocol's own request for that shell's script

@@ -321,3 +321,17 @@ def test_several_proxies_are_removed_and_updated_at_once(ready: Cli, tmp_path: P
     assert ready("proxy", "remove", "--with-tag", "berlin", "--yes").out.startswith(
         "no proxy matches")
     assert ready("proxy", "remove").code == 2
+
+
+def test_global_options_may_follow_the_subcommand(ready: Cli, tmp_path: Path) -> None:
+    """Issue 32, point 8: `vipb proxy list --data-dir D` was refused ("No such option")."""
+    other = tmp_path / "other"
+    assert ready("--data-dir", str(other), "init").code == 0
+    assert ready("proxy", "add", "http://127.0.0.1:3128", "--data-dir", str(other)).code == 0
+    assert ready("proxy", "list", "--json").json() == [], "the default data dir is untouched"
+    [row] = ready("proxy", "list", f"--data-dir={other}", "-v", "--json").json()
+    assert row["port"] == 3128
+    assert ready("rank", "keyword", "add", "--data-dir", str(other), "--",
+                 "--verbose").code == 0, "after --, a keyword like any other"
+    [keyword] = ready("--data-dir", str(other), "rank", "keyword", "list", "--json").json()
+    assert keyword["keyword"] == "--verbose"
