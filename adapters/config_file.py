@@ -54,14 +54,19 @@ class LoadedSettings:
                 for name in Settings.model_fields]
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The file's settings (empty when there is no file); unknown keys and bad TOML are
-    refused with the file and the line."""
+def read_config_file(path: Path, required: bool = False) -> dict[str, Any]:
+    """The file's settings (empty when there is no file, unless ``required``: a file named
+    by ``VIPB_CONFIG`` must exist, or a typo would quietly run on the defaults); unknown
+    keys and bad TOML are refused with the file and the line."""
     if path.exists():
         require_trusted(path, "config file")  # it can name the Chromium vipb runs
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if required:
+            raise ValidationError(
+                f"{CONFIG_ENV} names {path}, which does not exist: create it (an empty file "
+                f"means the defaults) or unset {CONFIG_ENV}", field="config") from None
         return {}
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror or exc}",
@@ -95,8 +100,9 @@ def load_settings(overrides: dict[str, Any] | None = None,
                   path: Path | None = None) -> LoadedSettings:
     """Build the settings from every source; a bad value anywhere is a ``ValidationError``
     naming its source (``VIPB_SEARCH_CONCURRENCY: ...``, ``vipb.toml check_url: ...``)."""
+    named = path is None and bool(os.environ.get(CONFIG_ENV))
     path = path or config_path()
-    file_values = read_config_file(path)
+    file_values = read_config_file(path, required=named)
     env = _env_names()
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     sources: dict[str, str] = {}

@@ -26,7 +26,9 @@ def _isolated_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("VIPB_STORE", raising=False)  # the ``store`` fixture sets it
     monkeypatch.delenv("VIPB_STORE_PASSWORD", raising=False)
     monkeypatch.setenv("VIPB_DATA_DIR", str(tmp_path / "default-data"))
-    monkeypatch.setenv("VIPB_CONFIG", str(tmp_path / "no-config.toml"))  # nor ~/.config's
+    config = tmp_path / "no-config.toml"  # nor ~/.config's: an empty file, the defaults
+    config.touch(mode=0o600)
+    monkeypatch.setenv("VIPB_CONFIG", str(config))
     # No test may reach the internet: health checks default to a dead loopback port.
     monkeypatch.setenv("VIPB_CHECK_URL", "http://127.0.0.1:9/get")
 

@@ -78,8 +78,10 @@ def test_the_installed_wheel_runs_from_outside_the_checkout(dist: Path, tmp_path
                            "print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     (Path(site) / "_vipb_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    config = tmp_path / "none.toml"
+    config.touch(mode=0o600)
     env = {**os.environ, "VIPB_DATA_DIR": str(tmp_path / "data"), "VIPB_KEYRING": "off",
-           "VIPB_CONFIG": str(tmp_path / "none.toml"), "VIPB_ALLOW_PRIVATE_TARGETS": "1",
+           "VIPB_CONFIG": str(config), "VIPB_ALLOW_PRIVATE_TARGETS": "1",
            "VIPB_ENGINE_URLS": json.dumps(engine_site.engine_urls()), "PYTHONPATH": ""}
     env.pop("VIPB_MASTER_KEY", None)
 

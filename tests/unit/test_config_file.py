@@ -50,10 +50,21 @@ def test_no_file_is_defaults_and_variables(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VIPB_CONFIG", str(tmp_path / "absent.toml"))
     assert config_path() == tmp_path / "absent.toml"
-    loaded = load_settings()
+    loaded = load_settings(path=tmp_path / "absent.toml")  # the per-user file may be absent
     assert not loaded.file_found and loaded.settings.search_concurrency == 2
     monkeypatch.delenv("VIPB_CONFIG")
     assert config_path().name == "vipb.toml" and "vipb" in config_path().parts
+
+
+def test_a_config_file_named_by_vipb_config_must_exist(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 32, point 8: a typo in VIPB_CONFIG quietly ran on the defaults."""
+    monkeypatch.setenv("VIPB_CONFIG", str(tmp_path / "vipb.tmol"))
+    with pytest.raises(ValidationError, match=r"^config: VIPB_CONFIG names .*vipb\.tmol, "
+                                              r"which does not exist: create it"):
+        load_settings()
+    (tmp_path / "vipb.tmol").touch(mode=0o600)
+    assert not load_settings().sources["check_url"].startswith("file")
 
 
 @pytest.mark.parametrize(("text", "env", "message"), [
