@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     database, which several hosts share (password never in the URL; see README, several
     hosts)."""
 
-    check_url: str = "http://httpbin.org/get"
+    check_url: str = "https://httpbin.org/get"
     """Health-check URL fetched through each proxy; an httpbin-style JSON echo (``origin``,
     ``headers``) also yields the exit IP and the anonymity level."""
 
@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL with a host, e.g. "
-                             "http://httpbin.org/get")
+                             "https://httpbin.org/get")
         return value
 
     @field_validator("host_id")

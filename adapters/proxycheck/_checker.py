@@ -160,22 +160,59 @@ class ProxyChecker:
         return await self._via_socks(endpoint)
 
     async def _via_http_proxy(self, endpoint: ProxyEndpoint) -> HttpResponse:
+        """A plain check URL is asked of the proxy in absolute form; an https one through a
+        CONNECT tunnel, TLS end to end (the proxy sees only the host name)."""
         tls = ssl.create_default_context() if endpoint.protocol == "https" else None
         reader, writer = await asyncio.open_connection(endpoint.host, endpoint.port, ssl=tls)
         extra = []
         if endpoint.username is not None:
             token = f"{endpoint.username}:{endpoint.password or ''}".encode()
             extra.append(("Proxy-Authorization", "Basic " + base64.b64encode(token).decode()))
-        scheme = "https" if self._tls else "http"
         try:
-            if self._tls:  # an https check URL needs a CONNECT tunnel even through HTTP proxies
-                raise _CheckFailed(Failure.PROXY_ERROR, "https check URLs need CONNECT; "
-                                   "use an http:// check URL")
+            if self._tls:
+                await self._connect_tunnel(writer, reader, extra)
+                await writer.start_tls(ssl.create_default_context(),
+                                       server_hostname=self._host)
+                return await self._send(writer, reader, self._path, [])
             return await self._send(writer, reader,
-                                    f"{scheme}://{host_port(self._host, self._port)}{self._path}",
+                                    f"http://{host_port(self._host, self._port)}{self._path}",
                                     extra)
         finally:
             writer.close()
+
+    async def _connect_tunnel(self, writer: asyncio.StreamWriter,
+                              reader: asyncio.StreamReader,
+                              extra: list[tuple[str, str]]) -> None:
+        """``CONNECT host:port`` through an HTTP proxy; its refusal is the proxy's failure
+        (407: the credentials)."""
+        authority = host_port(self._host, self._port)
+        lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}",
+                 *(f"{name}: {value}" for name, value in extra)]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await writer.drain()
+        try:
+            status_line = await reader.readuntil(b"\r\n")
+            for _ in range(100):  # the answer's headers, up to the blank line
+                if await reader.readuntil(b"\r\n") == b"\r\n":
+                    break
+            else:
+                raise GarbageResponse("the proxy's answer to CONNECT has no end")
+        except asyncio.IncompleteReadError:
+            raise DroppedResponse("the proxy hung up on CONNECT") from None
+        except asyncio.LimitOverrunError:
+            raise GarbageResponse("the proxy's answer to CONNECT is too long") from None
+        parts = status_line.split()
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            raise GarbageResponse("the proxy answered CONNECT with something that is not HTTP")
+        status = int(parts[1])
+        if status == 407:
+            raise _CheckFailed(Failure.AUTH, "proxy authentication required (407)", 407)
+        if status == 401 and extra:  # tinyproxy refuses wrong credentials with 401
+            raise _CheckFailed(Failure.AUTH, "proxy refused the credentials (401)", 401)
+        if not 200 <= status < 300:
+            hint = "; many proxies tunnel only to port 443" if self._port != 443 else ""
+            raise _CheckFailed(Failure.PROXY_ERROR, f"the proxy refused CONNECT to "
+                               f"{authority} (HTTP {status}{hint})", status)
 
     async def _via_socks(self, endpoint: ProxyEndpoint) -> HttpResponse:
         kind = ProxyType.SOCKS5 if endpoint.protocol == "socks5" else ProxyType.SOCKS4

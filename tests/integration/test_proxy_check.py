@@ -19,6 +19,7 @@ from scripts.fixtures.servers import (
     free_port,
     hanging,
     have,
+    loopback_tls,
     microsocks,
     pproxy,
     replying,
@@ -190,3 +191,53 @@ def test_the_direct_probe_never_reaches_a_private_address() -> None:
 def test_check_url_must_be_http() -> None:
     with pytest.raises(ValueError):
         ProxyChecker("ftp://127.0.0.1/")
+
+
+@pytest.fixture(scope="module")
+def https_echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An https check URL with a certificate of a local CA that the checker trusts (as
+    Python's default context does, through SSL_CERT_FILE)."""
+    ca, context = loopback_tls(tmp_path_factory.mktemp("tls"))
+    old = os.environ.get("SSL_CERT_FILE")
+    os.environ["SSL_CERT_FILE"] = str(ca)
+    try:
+        with echo_server(tls=context) as url:
+            yield url
+    finally:
+        if old is None:
+            os.environ.pop("SSL_CERT_FILE", None)
+        else:
+            os.environ["SSL_CERT_FILE"] = old
+
+
+def test_an_https_check_url_goes_through_a_connect_tunnel(https_echo: str) -> None:
+    """The default check URL is https (issue 32, point 8): HTTP proxies reach it by CONNECT,
+    SOCKS ones by their connect request, TLS end to end."""
+    with pproxy("http", "alice", "s3cret") as proxy:
+        good = check(https_echo, ep("http", proxy.port, "alice", "s3cret"))
+        bad = check(https_echo, ep("http", proxy.port, "alice", "wrong"))
+    assert good.ok and good.samples == 3 and good.exit_ip == "127.0.0.1", good
+    assert bad.failure is Failure.AUTH and bad.http_status == 407
+    with pproxy("socks5") as proxy:
+        assert check(https_echo, ep("socks5", proxy.port)).ok
+    refusing = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+    with tcp_server(replying(refusing)) as port:
+        refused = check(https_echo, ep("http", port))
+    assert refused.failure is Failure.PROXY_ERROR and refused.http_status == 403
+    assert "refused CONNECT" in refused.message
+    with tcp_server(replying(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")) as port:
+        assert check(https_echo, ep("http", port)).failure is Failure.GARBAGE
+
+
+@needs_debian_servers
+def test_tinyproxy_tunnels_to_an_https_check_url(https_echo: str, tmp_path: Path) -> None:
+    port = int(https_echo.rsplit(":", 1)[1].split("/")[0])
+    with tinyproxy(tmp_path, "dave", "pw", connect_ports=(443, port)) as proxy:
+        good = check(https_echo, ep("http", proxy.port, "dave", "pw"))
+        bad = check(https_echo, ep("http", proxy.port, "dave", "nope"))
+    assert good.ok, good
+    assert bad.failure is Failure.AUTH
+    with tinyproxy(tmp_path, "dave", "pw", connect_ports=(443,)) as proxy:  # as shipped
+        other_port = check(https_echo, ep("http", proxy.port, "dave", "pw"))
+    assert other_port.failure is Failure.PROXY_ERROR and other_port.http_status == 403
+    assert "tunnel only to port 443" in other_port.message
