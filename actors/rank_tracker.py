@@ -72,6 +72,7 @@ class RankTrackerActor(VipbActor):
         self._writer = writer
         self._tabs = tabs
         self._engine_urls = dict(settings.engine_urls)
+        self._default_engine = settings.default_engine
         self._engines = Engines(settings.engines_dir, settings.engine_urls)
         self._targets: RankTargets | None = None
         parts = SearchParts(tabs, self._engines, RetryPolicy.from_settings(settings),
@@ -141,7 +142,7 @@ class RankTrackerActor(VipbActor):
         given = {name: getattr(command, name) for name in names
                  if command.exact or getattr(command, name) is not None}
         if command.exact:
-            given["engine"] = given["engine"] or "duckduckgo"
+            given["engine"] = given["engine"] or self._default_engine
             given["device"] = given["device"] or "desktop"
         return self._change(lambda targets: "\n".join(targets.untrack_keywords(
             command.keyword, given, every=command.all_matching)))
@@ -211,7 +212,7 @@ class RankTrackerActor(VipbActor):
                 raise AutomationError(f"skipped: the previous run still has {pending} "
                                       "search(es) queued or running")
         targets = self.targets()
-        searches = search_plan.plan(targets, command, keywords)
+        searches = search_plan.plan(targets, command, keywords, self._default_engine)
         for name, location in {(s.engine, s.location) for s in searches}:
             self._check_engine(name, location)
         for device in {s.device for s in searches}:  # refused here, not retried

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     """A folder of engine definition files (``<name>.toml``) adding engines or replacing the
     shipped ones by name; edits apply to the next search (see README, rank tracking)."""
 
+    default_engine: str = Field(default="duckduckgo", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    """The engine of a keyword added (or searched untracked) without ``--engine``: set it
+    once (google, bing, ...) instead of naming it every time; every message names the
+    engine used."""
+
     search_concurrency: int = Field(default=2, ge=1, le=32)
     """Rank-tracking searches run at once (each in its own tab)."""
 

@@ -74,8 +74,10 @@ def _fields(names: list[str], row: list[str]) -> dict[str, Any]:
     return fields
 
 
-def read_keyword_rows(raw: bytes) -> tuple[list[tuple[int, AddKeyword]], list[dict[str, Any]]]:
-    """The keywords of a CSV file with their line numbers, and the lines that failed
+def read_keyword_rows(raw: bytes, default_engine: str = "duckduckgo"
+                      ) -> tuple[list[tuple[int, AddKeyword]], list[dict[str, Any]]]:
+    """The keywords of a CSV file with their line numbers (a row without an engine takes
+    ``default_engine``), and the lines that failed
     (``{"line": n, "error": "field: reason"}``). Raises ``ValidationError`` (field
     ``file``) when the file cannot be read at all."""
     if len(raw) > MAX_FILE_BYTES:
@@ -99,7 +101,8 @@ def read_keyword_rows(raw: bytes) -> tuple[list[tuple[int, AddKeyword]], list[di
                 names = _header(row)
                 continue
             try:
-                rows.append((line, parse_command(AddKeyword, _fields(names, row))))
+                fields = {"engine": default_engine, **_fields(names, row)}
+                rows.append((line, parse_command(AddKeyword, fields)))
             except ValidationError as exc:
                 errors.append({"line": line, "error": str(exc)})
     except csv.Error as exc:

@@ -54,10 +54,11 @@ def _matches(search: PlannedSearch, command: StartSearch) -> bool:
 
 
 def plan(targets: RankTargets, command: StartSearch,
-         keywords: list[str] | None = None) -> list[PlannedSearch]:
+         keywords: list[str] | None = None,
+         default_engine: str = DEFAULT_ENGINE) -> list[PlannedSearch]:
     """The searches ``command`` asks for (``keywords``: a schedule's keywords, used when the
-    command names none). Refused with the reason when there is nothing to look for or
-    nothing to search."""
+    command names none; words not tracked go to ``command.engine`` or ``default_engine``).
+    Refused with the reason when there is nothing to look for or nothing to search."""
     if not targets.domains:
         raise AutomationError("no target domains: add one first "
                               "(vipb rank domain add example.com)")
@@ -66,7 +67,7 @@ def plan(targets: RankTargets, command: StartSearch,
                 if _matches(s, command)]
     if named is not None:  # words not tracked (that way): once each, as given
         found = {fold_keyword(s.keyword) for s in searches}
-        searches += [PlannedSearch(words, command.engine or DEFAULT_ENGINE, command.country,
+        searches += [PlannedSearch(words, command.engine or default_engine, command.country,
                                    command.location, command.language, DEFAULT_DEPTH,
                                    command.device or "desktop")
                      for words in named if fold_keyword(words) not in found]

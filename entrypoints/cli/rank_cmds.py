@@ -77,7 +77,8 @@ JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 NO_WAIT = typer.Option(False, "--no-wait", help="Queue and return (the host runs the searches).")
 WAIT_TIMEOUT = typer.Option(300.0, "--timeout", help="Seconds to wait for results.")
 ENGINES_HELP = "google, bing, duckduckgo, brave, yahoo, yandex, or one of VIPB_ENGINES_DIR"
-ENGINE = typer.Option("duckduckgo", "--engine", help=ENGINES_HELP + ".")
+ENGINE = typer.Option(None, "--engine", help=ENGINES_HELP + " (default: the default_engine "
+                                              "setting, duckduckgo unless set).")
 DEVICE = typer.Option("desktop", "--device", help="desktop or mobile (a phone's profile: "
                                                   "UA, viewport, touch, pixel ratio).")
 COUNTRY = typer.Option(None, "--country", help="Search as seen from this country, e.g. DE: "
@@ -170,7 +171,7 @@ def domain_list(ctx: typer.Context,
 def keyword_add(
     ctx: typer.Context,
     keyword: str = typer.Argument(..., help="The search words."),
-    engine: str = ENGINE,
+    engine: str | None = ENGINE,
     country: str | None = COUNTRY,
     location: str | None = LOCATION,
     language: str | None = LANGUAGE,
@@ -183,6 +184,7 @@ def keyword_add(
 
     Example: vipb rank keyword add pizza --engine google --country IT --location Rome,Lazio,Italy
     """
+    engine = engine or state(ctx).settings.default_engine
     ack = run_command(ctx, AddKeyword, {"keyword": keyword, "engine": engine, "country": country,
                                  "location": location, "language": language,
                                  "depth": depth, "device": device,
@@ -204,7 +206,8 @@ def keyword_remove(ctx: typer.Context,
                                                      help="Only on this device."),
                    exact: bool = typer.Option(False, "--exact",
                                               help="Options left out mean unset (no country, "
-                                                   "duckduckgo, desktop), not any."),
+                                                   "the default engine, desktop), not "
+                                                   "any."),
                    all_matching: bool = typer.Option(False, "--all-matching",
                                                      help="Remove every keyword that matches."),
                    as_json: bool = JSON) -> None:
@@ -238,7 +241,8 @@ def keyword_import(
 
     Example: vipb rank keyword import keywords.csv
     """
-    rows, errors = read_keyword_rows(read_input(file, sys.stdin))
+    rows, errors = read_keyword_rows(read_input(file, sys.stdin),
+                                     state(ctx).settings.default_engine)
     commands = state(ctx).commands()
     found: dict[str, list[str]] = {"added": [], "updated": [], "unchanged": []}
     for start in range(0, len(rows), IMPORT_BATCH):
@@ -367,7 +371,7 @@ def run(
     keyword: list[str] = typer.Option([], "--keyword", "-k",
                                       help="Search these words, on each engine and place "
                                            "they are tracked with (untracked: once, on "
-                                           "--engine or duckduckgo); repeatable. Default: "
+                                           "--engine or default_engine); repeatable. Default: "
                                            "every tracked keyword."),
     engine: str | None = typer.Option(None, "--engine", help=ENGINES_HELP + "."),
     country: str | None = COUNTRY,

@@ -168,3 +168,20 @@ def test_removing_a_keyword_by_its_words_names_the_candidates(cli: Cli) -> None:
     both = cli("rank", "keyword", "remove", "espresso grinder", "--all-matching", "--json")
     assert both.code == 0 and len(both.json()["id"].split("\n")) == 2
     assert cli("rank", "keyword", "list", "--json").json() == []
+
+
+def test_the_default_engine_is_a_setting(cli: Cli, tmp_path: Path) -> None:
+    """Issue 32, point 8: keywords added without --engine went to duckduckgo, always."""
+    assert cli("init").code == 0
+    bing = {"VIPB_DEFAULT_ENGINE": "bing"}
+    added = cli("rank", "keyword", "add", "coffee", **bing)
+    assert added.code == 0 and "'coffee' on bing" in added.out, added.err
+    source = tmp_path / "k.csv"
+    source.write_text("keyword,country\ntea,DE\n")
+    assert cli("rank", "keyword", "import", str(source), **bing).code == 0
+    assert cli("rank", "keyword", "add", "mate").code == 0  # not set: duckduckgo
+    rows = {r["keyword"]: r["engine"] for r in cli("rank", "keyword", "list", "--json").json()}
+    assert rows == {"coffee": "bing", "tea": "bing", "mate": "duckduckgo"}
+    assert cli("rank", "keyword", "remove", "coffee", "--exact", **bing).code == 0
+    bad = cli("rank", "keyword", "add", "x", VIPB_DEFAULT_ENGINE="Alta Vista")
+    assert bad.code == 2 and "default_engine" in bad.err.lower(), bad.err
