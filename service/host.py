@@ -35,7 +35,13 @@ from projections import queries
 from projections.alerts import alert_states
 from service.bootstrap import bootstrap
 from service.cluster import PROJECTOR, ClusterMember
-from service.metrics import HostCollector, RankCollector, metrics_token, serve_metrics
+from service.metrics import (
+    HostCollector,
+    RankCollector,
+    metrics_address,
+    metrics_token,
+    serve_metrics,
+)
 from service.rate_limit import RateLimiter
 from service.runtime import NotInitializedError, Runtime, backend_for
 from service.status import ask_or_none, health_report
@@ -100,13 +106,16 @@ class Host:
     def __init__(self, root: Path, settings: Settings | None = None,
                  metrics_port: int | None = None,
                  rate_limiter: RateLimiter | None = None,
-                 metrics_token_file: Path | None = None) -> None:
+                 metrics_token_file: Path | None = None,
+                 metrics_bind: str = "127.0.0.1") -> None:
         """``metrics_token_file``: where the metrics endpoint's bearer token is (created
-        0600 if missing; default: ``metrics.token`` in the data dir)."""
+        0600 if missing; default: ``metrics.token`` in the data dir); ``metrics_bind``: the
+        address it listens on (never a wildcard)."""
         self.paths = DataPaths(root)
         self._limiter = rate_limiter or RateLimiter()
         self._metrics_port = metrics_port
         self._metrics_token_file = metrics_token_file
+        self._metrics_bind = metrics_address(metrics_bind)  # refused before anything starts
         self._metrics: Any = None
         self.settings = settings or Settings(data_dir=root)
         self.runtime: Runtime | None = None
@@ -155,8 +164,10 @@ class Host:
                     self._metrics_port, metrics_token(token_file),
                     HostCollector(self.status, lambda: runtime.committer.transactions,
                                   self.started),
-                    RankCollector(runtime.reader))
-                log.info("metrics on http://127.0.0.1:%d/metrics (bearer token in %s)",
+                    RankCollector(runtime.reader), bind=self._metrics_bind)
+                shown = (f"[{self._metrics_bind}]" if ":" in self._metrics_bind
+                         else self._metrics_bind)
+                log.info("metrics on http://%s:%d/metrics (bearer token in %s)", shown,
                          self._metrics_port, token_file)
         except BaseException:
             self.close()

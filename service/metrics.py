@@ -10,8 +10,10 @@ finished searches and creator checks by outcome.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from domain.errors import ValidationError
 from projections import creators, rank_queries
 from projections.alerts import alert_states
 from projections.sql import Connection
@@ -43,7 +46,7 @@ class HostCollector(Collector):
         self._commits = commits
         self._started = started
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """One scrape."""
         s = self._status()
         yield GaugeMetricFamily("vipb_up", "1 while the host serves", value=1)
@@ -65,8 +68,9 @@ class HostCollector(Collector):
                                 value=time.time() - self._started)
         yield GaugeMetricFamily("vipb_store_head", "Last notification id in the event store",
                                 value=s["store_head"])
-        yield GaugeMetricFamily("vipb_commit_transactions", "Group-commit transactions so far",
-                                value=self._commits())
+        yield CounterMetricFamily("vipb_commit_transactions",
+                                  "Group-commit transactions since the host started",
+                                  value=self._commits())
         lag = GaugeMetricFamily("vipb_projection_lag", "Events a view is behind the store",
                                 labels=["view"])
         for view, behind in s["views"].items():
@@ -139,6 +143,10 @@ class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def metrics_token(path: Path) -> str:
     """The bearer token in ``path`` (created, 0600, on first use): only who can read the
     file (the host's user) can scrape, as only they can use the control socket."""
@@ -152,8 +160,25 @@ def metrics_token(path: Path) -> str:
     return token
 
 
-def serve_metrics(port: int, token: str, *collectors: Collector) -> Any:
-    """Serve /metrics on 127.0.0.1:``port`` to requests bearing ``token``
+def metrics_address(text: str) -> str:
+    """The address ``--metrics-bind`` names: an IP address of this machine (127.0.0.1, or
+    an interface's own on a private network a Prometheus scrapes from); never a wildcard
+    (0.0.0.0, ::), which would serve every network the machine is on."""
+    try:
+        address = ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        raise ValidationError(f"{text!r} is not an IP address (e.g. 127.0.0.1 or "
+                              "10.0.0.5)", field="metrics_bind") from None
+    if address.is_unspecified:
+        raise ValidationError(f"{address} would listen on every network: name the one "
+                              "address to serve on (e.g. 10.0.0.5)", field="metrics_bind")
+    return str(address)
+
+
+def serve_metrics(port: int, token: str, *collectors: Collector,
+                  bind: str = "127.0.0.1") -> Any:
+    """Serve /metrics on ``bind``:``port`` (127.0.0.1 by default) to requests bearing
+    ``token``
     (``Authorization: Bearer ...``; Prometheus: ``authorization: {credentials_file: ...}``),
     401 to any other; returns the server (``shutdown()`` to stop)."""
     registry = CollectorRegistry(auto_describe=False)
@@ -170,6 +195,12 @@ def serve_metrics(port: int, token: str, *collectors: Collector) -> Any:
             return [b"a bearer token is needed: the host's metrics.token file\n"]
         return app(environ, start_response)
 
-    server = make_server("127.0.0.1", port, guarded, _Server, handler_class=_Quiet)
+    address = metrics_address(bind)
+    server_class = _Server6 if ":" in address else _Server
+    try:
+        server = make_server(address, port, guarded, server_class, handler_class=_Quiet)
+    except OSError as exc:
+        raise ValidationError(f"cannot serve metrics on {address} port {port}: "
+                              f"{exc.strerror or exc}", field="metrics_bind") from None
     threading.Thread(target=server.serve_forever, name="vipb-metrics", daemon=True).start()
     return server

@@ -35,6 +35,10 @@ def run(
                                             help="Serve Prometheus metrics on "
                                                  "127.0.0.1:PORT/metrics (bearer token: "
                                                  "--metrics-token-file)."),
+    metrics_bind: str = typer.Option("127.0.0.1", "--metrics-bind",
+                                     help="The address metrics listen on: 127.0.0.1, or one "
+                                          "address of this machine a Prometheus reaches "
+                                          "(never 0.0.0.0)."),
     metrics_token_file: Path | None = typer.Option(
         None, "--metrics-token-file", help="The metrics bearer token (created 0600 if "
         "missing; default DATA_DIR/metrics.token)."),
@@ -65,7 +69,8 @@ def run(
         except pydantic.ValidationError as exc:
             raise first_error(exc) from None
     Host(cli.data_dir, settings, metrics_port,
-         metrics_token_file=metrics_token_file.expanduser() if metrics_token_file else None).run()
+         metrics_token_file=metrics_token_file.expanduser() if metrics_token_file else None,
+         metrics_bind=metrics_bind).run()
 
 
 @tabular

@@ -423,3 +423,36 @@ def test_without_systemd_or_for_another_pid_nothing_is_sent(tmp_path: Path) -> N
     mine = ServiceNotifier({"WATCHDOG_USEC": "30000000"})
     assert mine.watchdog_interval == 15.0
     mine.ready("x")  # no NOTIFY_SOCKET: nothing to send to, and no error
+
+
+def test_metrics_on_another_address_and_never_on_every_network(data_dir: Path) -> None:
+    """Issue 32, point 14: a bind address (one of this machine's, never a wildcard), and the
+    commit count is a counter."""
+    import urllib.error
+    import urllib.request
+
+    from domain.errors import ValidationError
+    from scripts.fixtures.servers import free_port
+
+    for wildcard in ("0.0.0.0", "::", "[::]"):
+        with pytest.raises(ValidationError, match=r"^metrics_bind: .* every network"):
+            Host(data_dir, Settings(data_dir=data_dir), metrics_port=1, metrics_bind=wildcard)
+    with pytest.raises(ValidationError, match=r"^metrics_bind: 'localhost' is not an IP"):
+        Host(data_dir, Settings(data_dir=data_dir), metrics_port=1, metrics_bind="localhost")
+    port = free_port()
+    h = Host(data_dir, Settings(data_dir=data_dir), metrics_port=port,
+             metrics_bind="127.0.0.2")
+    h.start()
+    try:
+        token = (data_dir / "metrics.token").read_text().strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        body = urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.2:{port}/metrics", headers=auth), timeout=10).read().decode()
+        with pytest.raises(urllib.error.URLError):  # not on the other loopback address
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/metrics", headers=auth), timeout=10)
+    finally:
+        h.close()
+        pykka.ActorRegistry.stop_all()
+    assert "# TYPE vipb_commit_transactions_total counter" in body
+    assert "vipb_commit_transactions_total " in body
