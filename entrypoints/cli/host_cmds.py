@@ -13,6 +13,7 @@ import pydantic
 import typer
 
 from adapters.config import Settings
+from adapters.journal import PriorityPrefix, writes_to_journal
 from adapters.logs import RepeatFilter
 from domain.errors import ValidationError
 from domain.host_commands import HostStatus
@@ -55,8 +56,11 @@ def run(
         raise typer.BadParameter("json or text", param_hint="--log-format")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RepeatFilter())  # a fault in a tight loop must not fill the disk
-    handler.setFormatter(JsonLogFormatter() if log_format == "json" else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    formatter = JsonLogFormatter() if log_format == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # under systemd: "<4>" priorities, so that `journalctl -p warning` filters
+    handler.setFormatter(PriorityPrefix(formatter) if writes_to_journal(sys.stderr)
+                         else formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
