@@ -154,9 +154,11 @@ def master_key_for(root: Path, store: StoreBackend | None = None) -> MasterKey:
     raise NotInitializedError(root)
 
 
-def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey, bool]:
+def initialize(root: Path, settings: Settings | None = None,
+               step: Callable[[str], None] = lambda _what: None) -> tuple[MasterKey, bool]:
     """Create the data dir (0700), the master key if no source has one, and the store
-    (SQLite files, or vipb's schemas and tables in PostgreSQL).
+    (SQLite files, or vipb's schemas and tables in PostgreSQL); ``step(what)`` hears each
+    stage as it begins (initializing a remote store takes a while).
 
     A store that already holds data never gets a new key (it could not read the data):
     without its key this raises ``MasterKeyMissingError``, naming the sources.
@@ -166,15 +168,20 @@ def initialize(root: Path, settings: Settings | None = None) -> tuple[MasterKey,
     store = backend_for(root, settings)
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(root, 0o700)
+    step(f"preparing the store ({store.describe()})")
     store.prepare()
     created = not store.is_initialized()
+    step("finding the master key")
     master = load_master_key(root)
     if master is None:
         if store.holds_data():
             raise MasterKeyMissingError(root)
+        step("creating a master key")
         master = create_master_key(root)
+    step("creating the event store, key store, audit chain and read models")
     runtime = Runtime(DataPaths(root), store, master, [v() for v in ALL_VIEWS], 5000,
                       settings=settings)
+    step("closing")
     runtime.close()
     return master, created
 

@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from entrypoints.cli import (
     rotation_cmds,
 )
 from entrypoints.cli.context import CliState, state
-from entrypoints.cli.output import emit, fail
+from entrypoints.cli.output import emit, err, fail
 from service.runtime import initialize
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
@@ -118,8 +119,17 @@ def init(
     """
     cli_state = state(ctx)
     root_dir = cli_state.data_dir
-    master, created = initialize(root_dir, cli_state.settings)
     store = cli_state.store()
+    # a shared PostgreSQL store takes seconds (schemas, tables, locks): say each stage
+    talk = not store.on_files or sys.stderr.isatty()
+    started = time.monotonic()
+
+    def step(what: str) -> None:
+        if talk:
+            err.print(f"init: {what} ({time.monotonic() - started:.1f} s)", markup=False,
+                      highlight=False)
+
+    master, created = initialize(root_dir, cli_state.settings, step)
     paths = DataPaths(root_dir)
     on_files = store.on_files
     emit(

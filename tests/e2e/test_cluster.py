@@ -47,6 +47,11 @@ def cluster_dirs(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
         init = run("init", "--json")
         assert init.code == 0, init.err
         assert init.json()["created"] is (not dirs)  # one store: made once
+        # issue 32, point 15: seconds with no output; each stage is said (stdout stays JSON)
+        stages = [line.split(" (")[0] for line in init.err.splitlines()]
+        assert stages[0] == "init: preparing the store" and stages[-1] == "init: closing"
+        assert "init: creating the event store, key store, audit chain and read models" \
+            in stages and "password" not in init.err.lower(), init.err
         dirs.append((root, run))
     return dirs
 
