@@ -65,3 +65,18 @@ def rank(results: list[str], domains: dict[str, bool]) -> list[Ranking]:
         best, best_url = found.get(domain, (None, None))
         rankings.append(Ranking(domain, best, best_url, len(results)))
     return rankings
+
+
+def movement(position: int | None, previous: int | None, had_previous: bool) -> str:
+    """How a domain moved since the search before, in words a rank tracker uses: ``+5``
+    (five places up), ``-3``, ``=``, ``new`` (its first search), ``entered`` (ranked now,
+    not the time before), ``lost`` (ranked the time before, not now), or ``""`` (ranked
+    neither time)."""
+    if not had_previous:
+        return "new" if position is not None else ""
+    if position is None:
+        return "lost" if previous is not None else ""
+    if previous is None:
+        return "entered"
+    change = previous - position
+    return f"{change:+d}" if change else "="

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from domain.ranking import movement
 from projections.sql import Connection, Row
 
 
@@ -212,6 +213,7 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
             "language": lang, "device": dev, "domain": dom,
             "latest": latest["position"], "previous": previous,
             "best": min((h["position"] for h in ranked), default=None), "change": change,
+            "movement": movement(latest["position"], previous, len(history) > 1),
             "first_seen": ranked[0]["recorded_at"] if ranked else None,
             "last_searched": latest["recorded_at"], "url": latest["url"],
             "exit_country": latest["exit_country"], "task_id": latest["task_id"],

@@ -54,12 +54,13 @@ def _latest(row: Mapping[str, Any], links: Mapping[str, str]) -> str:
     return text
 
 
-def _change(value: int | None) -> str:
-    if value is None:
+def _change(moved: str) -> str:
+    """``+5`` (up), ``-3`` (down), ``=``, ``new``, ``entered``, ``lost`` or a muted dash."""
+    if not moved:
         return '<span class="muted">-</span>'
-    if value == 0:
-        return "="
-    return f'<span class="{"up" if value > 0 else "down"}">{value:+d}</span>'
+    kind = ("up" if moved[0] == "+" or moved == "entered"
+            else "down" if moved[0] == "-" or moved == "lost" else "")
+    return f'<span class="{kind}">{moved}</span>' if kind else moved
 
 
 def _features(features: Mapping[str, int]) -> str:
@@ -109,7 +110,7 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
                 f"<td>{escape(row.get('device') or 'desktop')}</td>"
                 f"<td>{escape(row['domain'])}</td>"
                 f"<td class=\"n\">{_latest(row, links)}</td>"
-                f"<td class=\"n\">{_change(row['change'])}</td>"
+                f"<td class=\"n\">{_change(row.get('movement', ''))}</td>"
                 f"<td class=\"n\">{_position(row['previous'])}</td>"
                 f"<td class=\"n\">{_position(row['best'])}</td><td>{escape(first)}</td>"
                 f"<td>{_features(row['features'])}</td></tr>")

@@ -45,6 +45,7 @@ from domain.rank_commands import (
     StartSearch,
     StopSearch,
 )
+from domain.ranking import movement
 from entrypoints.cli.batches import execute_patiently, read_input
 from entrypoints.cli.context import run_command, state
 from entrypoints.cli.files import write_output
@@ -503,8 +504,9 @@ def history(ctx: typer.Context,
             as_json: bool = JSON) -> None:
     """Position history, newest first: when, which search (keyword on engine, country,
     place, device), the domain's position and the change since the previous search (+ up;
-    new: first search). A position a re-read of the stored page changed says "revised";
-    one searched from another country than asked says its exit.
+    new: first search; entered, lost: ranked this time, or the time before, only). A
+    position a re-read of the stored page changed says "revised"; one searched from
+    another country than asked says its exit.
     -c url,title,features,task_id shows what ranked, what page 1 showed, and the task (for
     `vipb rank evidence`).
 
@@ -515,10 +517,8 @@ def history(ctx: typer.Context,
                                     "location": location, "limit": limit})
     if not as_json and rendering().for_people:
         for row in rows:
-            if row["change"] is not None:
-                row["change"] = f"{row['change']:+d}" if row["change"] else "="
-            elif row["position"] is not None:  # first search, or not ranked the last time
-                row["change"] = "new" if row.get("previous_at") is None else "entered"
+            row["change"] = movement(row["position"], row.get("previous_position"),
+                                     row.get("previous_at") is not None)
             row["position"] = position_text(row)
             row["features"] = feature_text(row["features"])
             row["search"] = search_label(row["keyword"], row["engine"], row.get("country"),

@@ -139,7 +139,8 @@ def report(
         if output is not None:
             raise ValidationError("a table is for the terminal: use --format csv, json or "
                                   "html with -o", field="format")
-        emit([{**{c: row[c] for c in SUMMARY}, "latest": _latest(row)} for row in rows],
+        emit([{**{c: row[c] for c in SUMMARY}, "latest": _latest(row),
+               "change": row["movement"]} for row in rows],
              False, columns=["keyword", "engine", "country", "device", "domain", "latest",
                              "change", "best"],
              title="searches in this period")

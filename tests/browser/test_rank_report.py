@@ -99,6 +99,9 @@ def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> No
     assert table[0].split() == ["keyword", "engine", "country", "device", "domain", "latest",
                                 "change", "best"]
     assert table[1].split()[:4] == ["coffee", "bing", "DE", "desktop"]
+    moved = {line.split()[4]: line.split()[-2] for line in table[1:3]}
+    assert moved == {"shop.example": "entered", "blog.example": "lost"}, table
+    assert (shop["movement"], blog["movement"]) == ("entered", "lost")
     assert len(cli("rank", "report", "--country", "DE", "--json").json()["rows"]) == 2
     assert cli("rank", "report", "--country", "FR", "--json").json()["rows"] == []
     assert cli("rank", "report", "--device", "mobile", "--json").json()["rows"] == []

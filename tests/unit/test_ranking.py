@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from adapters.serp import unwrap
 from domain.cron import check_cron, due, next_after
 from domain.rank import SearchTask
-from domain.ranking import host_matches, normalize_domain, rank
+from domain.ranking import host_matches, movement, normalize_domain, rank
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -129,3 +129,15 @@ def test_v1_search_failures_get_a_reason_from_their_text(error: str, reason: str
     state = {"attempt": 2, "error": error, "retry_in": None}
     SearchTask.SearchTaskFailed.upcast_v1_v2(state)
     assert state["reason"] == reason
+
+
+@pytest.mark.parametrize(("position", "previous", "had_previous", "shown"), [
+    (3, 8, True, "+5"), (9, 4, True, "-5"), (4, 4, True, "="), (2, None, False, "new"),
+    (None, None, False, ""), (7, None, True, "entered"), (None, 6, True, "lost"),
+    (None, None, True, ""),
+])
+def test_movement_in_the_words_of_rank_trackers(position: int | None, previous: int | None,
+                                                 had_previous: bool, shown: str) -> None:
+    """Issue 32, point 7: the report printed 5 where history printed +5, and a keyword that
+    dropped out showed - or nothing instead of "lost"."""
+    assert movement(position, previous, had_previous) == shown
