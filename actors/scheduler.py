@@ -183,7 +183,8 @@ class SchedulerActor(VipbActor):
         """The next runs, soonest first (what ``vipb status`` shows)."""
         rows = [self.describe(s) for s in self._all().values() if not s.paused]
         rows.sort(key=lambda r: r["next_run_at"])
-        return [{"name": r["name"], "next_run_at": r["next_run_at"]} for r in rows[:limit]]
+        return [{"name": r["name"], "next_run_at": r["next_run_at"],
+                 "timezone": r["timezone"]} for r in rows[:limit]]
 
     # --- firing ----------------------------------------------------------------------------------
 

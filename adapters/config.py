@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.evidence import Retention
+from domain.cron import check_timezone
 from domain.egress import EgressPolicy, parse_allow_entry
 
 _HOST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -73,6 +74,11 @@ class Settings(BaseSettings):
     """The engine of a keyword added (or searched untracked) without ``--engine``: set it
     once (google, bing, ...) instead of naming it every time; every message names the
     engine used."""
+
+    display_timezone: str | None = None
+    """The IANA zone the CLI shows times in (``Europe/Berlin``; ``--tz`` for one command);
+    unset: the machine's own zone. Times are stored, and ``--json``/``--csv`` print them,
+    in UTC."""
 
     search_concurrency: int = Field(default=2, ge=1, le=32)
     """Rank-tracking searches run at once (each in its own tab)."""
@@ -142,6 +148,11 @@ class Settings(BaseSettings):
     host_id: str = Field(default_factory=lambda: default_host_id())
     """This host's name in a cluster (``vipb host run --host-id``): who claimed which search,
     who projects. Letters, digits, ``.``, ``_`` and ``-``; default: the machine's name."""
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _display_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("check_url")
     @classmethod

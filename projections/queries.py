@@ -20,7 +20,8 @@ from projections.sql import Connection, Row, columns_of
 
 # every table the views keep (none holds a secret: see each view), and the bookkeeping
 READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
-               "sticky_sessions", "proxy_usage_stats", "circuit_breakers", "tabs",
+               "sticky_sessions", "proxy_usage_stats", "proxy_usage_removed", "circuit_breakers",
+               "tabs",
                "privacy_profiles", "sessions", "target_domains", "keywords", "search_tasks",
                "position_history", "schedules", "execution_logs", "creators",
                "creator_watch_history", "creator_checks", "alert_rules", "alerts",

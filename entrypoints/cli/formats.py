@@ -20,19 +20,21 @@ import sys
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import typer
 
 from domain.errors import ValidationError
+from entrypoints.cli.zones import shown
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHORT_ID = 8
 # Free-text columns are cut (with an ellipsis) at these widths in tables, so that a row stays
 # one line in 80 columns; -c shows a picked column whole, and the machine formats always do.
 # Names people type back (domains, keywords, names) are never cut.
-MAX_WIDTH = {"url": 26, "title": 18, "host": 18, "label": 12, "timezone": 16, "event": 22,
-             "note": 24, "layouts": 30, "problem": 20, "error": 24, "reason": 16,
+MAX_WIDTH = {"url": 26, "title": 18, "host": 18, "label": 12, "timezone": 16, "event": 20,
+             "note": 20, "layouts": 30, "problem": 20, "error": 24, "reason": 16,
              "endpoint": 26, "last_keyword": 16, "value": 24, "source": 22, "cron": 13,
              "exit_ip": 15, "failure": 14, "message": 28, "last_error": 20, "target": 20,
              "filters": 20}
@@ -139,16 +141,16 @@ def cell(value: Any) -> str:
 
 def short(value: Any, full_ids: bool = False) -> Any:
     """A value as a table shows it: a UUID as its first 8 characters (unless
-    ``full_ids``), a UTC timestamp to the minute in tables (to the second in records),
-    without its offset, a flag as yes/no; anything else unchanged."""
+    ``full_ids``), a UTC timestamp in the display zone with the zone's name, to the minute
+    in tables (to the second in records), a flag as yes/no; anything else unchanged."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
         if _UUID.match(value):
             return value if full_ids else value[:SHORT_ID]
-        stamp = _UTC_STAMP.match(value)
-        if stamp:
-            return f"{stamp.group(1)} {stamp.group(2)}{stamp.group(3) if full_ids else ''}"
+        if _UTC_STAMP.match(value):
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return shown(moment, seconds=full_ids)  # in the display zone, named
     return value
 
 

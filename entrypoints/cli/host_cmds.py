@@ -22,6 +22,7 @@ from entrypoints.cli.context import state
 from entrypoints.cli.events_cmds import event_types
 from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.output import emit, exit_not_done, out
+from entrypoints.cli.zones import in_own_zone
 from service.host import Host, JsonLogFormatter
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
@@ -92,6 +93,8 @@ def status(
     if not as_json and rendering().for_people and not rendering().columns:
         lagging = {v: n for v, n in (data.get("views") or {}).items() if n}
         shown = {**data, "views": lagging or "all at the store head"}
+        if isinstance(data.get("next_schedules"), list):
+            shown["next_schedules"] = [in_own_zone(s) for s in data["next_schedules"]]
         if isinstance(data.get("cluster"), dict):
             shown["cluster"] = _cluster_line(data["cluster"])
         if shown.get("views_note") is None:

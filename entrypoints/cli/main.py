@@ -36,6 +36,7 @@ from entrypoints.cli import (
 )
 from entrypoints.cli.context import CliState, state
 from entrypoints.cli.output import emit, err, fail
+from entrypoints.cli.zones import named_zone, use_zone
 from service.runtime import initialize
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
@@ -91,6 +92,10 @@ def root(
              "data dir, e.g. ~/.local/share/vipb).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    tz: str | None = typer.Option(None, "--tz", help="Show times in this IANA zone (e.g. "
+                                                     "Europe/Berlin, UTC); default: the "
+                                                     "display_timezone setting, else this "
+                                                     "machine's zone."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print vipb's version and exit."),
 ) -> None:
@@ -103,6 +108,9 @@ def root(
     if not verbose:  # an actor's death is reported in one line (and by `vipb status`)
         logging.getLogger("pykka").setLevel(logging.CRITICAL)
     cli_state = CliState(data_dir_flag=data_dir)
+    if tz is not None:
+        named_zone(tz)  # a bad name is refused before the command runs
+    use_zone(lambda: tz or cli_state.settings.display_timezone)
     _STATES.append(cli_state)  # for naming a storage problem after the command failed
     ctx.obj = cli_state
     ctx.call_on_close(cli_state.close)
@@ -171,7 +179,7 @@ def _storage_problem() -> str | None:
 
 
 GLOBAL_FLAGS = ("--verbose", "-v")
-GLOBAL_VALUED = ("--data-dir",)
+GLOBAL_VALUED = ("--data-dir", "--tz")
 
 
 def hoist_globals(args: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ keyword allows any exit country: then the exit used is shown beside its position
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from adapters.store import parse_since
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import Settle
+from domain.keyword_rows import COLUMNS as KEYWORD_COLUMNS
 from domain.keyword_rows import keyword_csv, read_keyword_rows
 from domain.parsing import parse_command
 from domain.rank_commands import (
@@ -62,6 +64,7 @@ from entrypoints.cli.output import (
     with_progress,
 )
 from entrypoints.cli.search_wait import interrupted, wait_for_tasks
+from entrypoints.cli.zones import in_own_zone
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
                   no_args_is_help=True)
@@ -274,18 +277,25 @@ def keyword_export(
     ctx: typer.Context,
     output: Path | None = typer.Option(None, "-o", "--output",
                                        help="Write the CSV here (default: stdout)."),
+    as_json: bool = typer.Option(False, "--json", help="The same columns as JSON (a list "
+                                                       "of objects) instead of CSV."),
 ) -> None:
     """Print the tracked keywords as CSV in the columns `rank keyword import` reads, so a
     file exported here imports elsewhere to the same keywords.
 
     Example: vipb rank keyword export -o keywords.csv
     """
-    text = keyword_csv(run_command(ctx, ListKeywords, {}))
+    rows = run_command(ctx, ListKeywords, {})
+    if as_json:
+        text = json.dumps([{c: row.get(c) for c in KEYWORD_COLUMNS} for row in rows],
+                          indent=2) + "\n"
+    else:
+        text = keyword_csv(rows)
     if output is None:
         sys.stdout.write(text)
         return
     write_output(output, text.encode())
-    count = text.count("\n") - 1
+    count = len(rows)
     out.print(f"wrote {count} keywords to {output}", markup=False, highlight=False)
 
 
@@ -637,12 +647,12 @@ def schedule_add(
 
     Example: vipb schedule add mornings --cron "0 6 * * *" --timezone Europe/Berlin --creators
     """
-    emit(run_command(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
+    made = run_command(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
                                     "keywords": keyword or None, "profile": profile,
                                     "proxy": resolve_proxy_choice(ctx, proxy),
                                     "searches": not no_searches,
-                                    "creators": creator or None, "all_creators": creators}),
-         as_json)
+                                    "creators": creator or None, "all_creators": creators})
+    emit(made if as_json else in_own_zone(made), as_json)
 
 
 @schedule_app.command("pause")
@@ -698,6 +708,11 @@ def schedule_remove(ctx: typer.Context,
 def schedule_list(ctx: typer.Context,
                   all_: bool = typer.Option(False, "--all", help="Include removed ones."),
                   as_json: bool = JSON) -> None:
-    """Schedules and their next run. Example: vipb schedule list --json"""
-    emit(run_command(ctx, ListSchedules, {"include_removed": all_}), as_json,
-         columns=["name", "cron", "timezone", "state", "next_run_at"])
+    """Schedules and their next run (in each schedule's own zone; --json: UTC).
+
+    Example: vipb schedule list --json
+    """
+    rows = run_command(ctx, ListSchedules, {"include_removed": all_})
+    if not as_json and rendering().for_people:
+        rows = [in_own_zone(row) for row in rows]
+    emit(rows, as_json, columns=["name", "cron", "timezone", "state", "next_run_at"])

@@ -30,6 +30,7 @@ from entrypoints.cli.files import own_folder, write_output
 from entrypoints.cli.formats import csv_text
 from entrypoints.cli.output import emit, exit_not_done, out
 from entrypoints.cli.rank_cmds import where_from
+from entrypoints.cli.zones import shown
 
 SUMMARY = ["keyword", "engine", "country", "location", "language", "device", "domain",
            "latest", "previous", "best", "change", "first_seen", "last_searched",
@@ -134,7 +135,7 @@ def report(
                               "(--format html -o report.html)", field="evidence")
     rows, start = _rows(ctx, Narrowing(domain, keyword, engine, country, device, location),
                         since)
-    period = f"since {start.strftime('%Y-%m-%d %H:%M UTC')}"
+    period = f"since {shown(start)}"
     if fmt == "table":
         if output is not None:
             raise ValidationError("a table is for the terminal: use --format csv, json or "

@@ -185,3 +185,29 @@ def test_the_default_engine_is_a_setting(cli: Cli, tmp_path: Path) -> None:
     assert cli("rank", "keyword", "remove", "coffee", "--exact", **bing).code == 0
     bad = cli("rank", "keyword", "add", "x", VIPB_DEFAULT_ENGINE="Alta Vista")
     assert bad.code == 2 and "default_engine" in bad.err.lower(), bad.err
+
+
+def test_times_are_shown_in_a_named_zone_and_schedules_in_their_own(cli: Cli) -> None:
+    """Issue 32, point 7: a `0 6 * * *` Europe/Berlin schedule listed its next run as
+    05:00 in UTC with no zone shown."""
+    assert cli("init").code == 0
+    assert cli("schedule", "add", "am", "--cron", "0 6 * * *", "--timezone",
+               "Europe/Berlin").code == 0
+    for extra in ({}, {"TZ": "America/New_York"}, {"VIPB_DISPLAY_TIMEZONE": "Asia/Tokyo"}):
+        row = cli("schedule", "list", **extra).out.splitlines()[1]
+        assert row.rstrip().endswith(" 06:00 CET") or row.rstrip().endswith(" 06:00 CEST"), row
+    raw = cli("schedule", "list", "--json").json()[0]["next_run_at"]
+    assert raw.endswith("+00:00") and raw[11:16] in ("05:00", "04:00"), "machines get UTC"
+    status = cli("status").out
+    assert "06:00 CE" in status and "Europe/Berlin" in status, status
+    tokyo = cli("events", "log", "--limit", "1", VIPB_DISPLAY_TIMEZONE="Asia/Tokyo").out
+    assert tokyo.splitlines()[1].split()[3] == "JST", tokyo
+    utc = cli("events", "log", "--limit", "1", "--tz", "UTC",
+              VIPB_DISPLAY_TIMEZONE="Asia/Tokyo").out
+    assert utc.splitlines()[1].split()[3] == "UTC", "--tz wins over the setting"
+    machine = cli("events", "log", "--limit", "1", TZ="Europe/Lisbon").out
+    assert machine.splitlines()[1].split()[3] in ("WET", "WEST"), machine
+    bad = cli("--tz", "Mars/Base", "schedule", "list")
+    assert bad.code == 2 and bad.err.startswith("vipb: error: tz: 'Mars/Base' is not"), bad.err
+    setting = cli("schedule", "list", VIPB_DISPLAY_TIMEZONE="Mars/Base")
+    assert setting.code == 2 and "display_timezone" in setting.err.lower(), setting.err

@@ -130,7 +130,7 @@ def test_pause_and_resume_record_changes_only_and_owe_nothing_for_the_pause(
     assert scheduler.tick().get() == []  # the runs while paused are not owed
     assert tracker.calls().get() == []
     assert scheduler.upcoming().get() == [
-        {"name": "nightly", "next_run_at": "2026-12-03T06:00:00+00:00"}]
+        {"name": "nightly", "next_run_at": "2026-12-03T06:00:00+00:00", "timezone": "UTC"}]
 
 
 def test_a_refused_queue_is_the_runs_note_and_unknown_names_are_refused(parts: Any) -> None:
