@@ -76,7 +76,7 @@ def test_a_schedule_fires_when_due_and_owes_missed_runs_once(rt, clock) -> None:
     assert tuple(row) == (2, "2026-11-25T14:00:00+00:00", "active")
     assert [tuple(r) for r in logs] == [(0, 0), (2, 0)]
     assert rt.scheduler.upcoming(5).get() == [
-        {"name": "hourly", "next_run_at": "2026-11-25T14:00:00+00:00"}]
+        {"name": "hourly", "next_run_at": "2026-11-25T14:00:00+00:00", "timezone": "UTC"}]
 
 
 @BOTH_STORES
