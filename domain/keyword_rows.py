@@ -25,8 +25,13 @@ _TRUE = {"1", "true", "yes", "y", "any"}
 _FALSE = {"", "0", "false", "no", "n", "own"}
 
 
+def _column(cell: str) -> str:
+    """A header cell as a column name (case, spaces and a spreadsheet's BOM dropped)."""
+    return cell.strip().lower().lstrip("\ufeff")
+
+
 def _header(row: list[str]) -> list[str]:
-    names = [name.strip().lower().lstrip("\ufeff") for name in row]
+    names = [_column(name) for name in row]
     unknown = [name for name in names if name not in COLUMNS]
     if unknown:
         raise ValidationError(f"unknown column {unknown[0]!r} in the header row; columns: "
@@ -46,8 +51,7 @@ def _delimiter(text: str) -> str:
     header = next((line for line in text.splitlines()
                    if line.strip() and not line.lstrip().startswith("#")), "")
     for delimiter in (",", ";", "\t"):
-        names = [name.strip().strip('"').lower().lstrip("\ufeff")
-                 for name in header.split(delimiter)]
+        names = [_column(name.strip().strip('"')) for name in header.split(delimiter)]
         if "keyword" in names:
             return delimiter
     return ","
