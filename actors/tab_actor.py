@@ -15,7 +15,7 @@ from actors.base import VipbActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, BrowserTab, NavigationResult, TabSetup
 from adapters.proxycheck import PROBE_TIMEOUT, tunnel_fault
-from domain.errors import BrowserError, ProxyFaultError
+from domain.errors import BrowserError, ProxyFaultError, ValidationError
 from domain.route_fault import RouteFault, route_fault
 from domain.tab import Tab
 from domain.text_limits import ERROR_CHARS, capped
@@ -30,6 +30,31 @@ Outcome = Callable[[str, bool, float | None], None]  # (proxy id, ok, latency ms
 @dataclass(frozen=True)
 class PageCrashed:
     """Told by the page's crash handler (the renderer died, the browser did not)."""
+
+
+@dataclass
+class _PageHistory:
+    """How far the current page's own history reaches around the tab's page: a page opened
+    after a proxy change or a crash starts with the tab's page alone (its first entry,
+    about:blank, is not the tab's), so ``back`` and ``forward`` beyond it load the tab's
+    recorded pages instead of leaving for about:blank."""
+
+    behind: int = -1  # -1: nothing loaded in this page yet
+    ahead: int = 0
+
+    def loaded(self) -> None:
+        """A new page in this browser page (what was ahead is gone)."""
+        self.behind, self.ahead = self.behind + 1, 0
+
+    def moved(self, action: str) -> None:
+        """Record a navigation done by ``action`` in this page (``back``/``forward`` through
+        the page's own history, or a load)."""
+        if action == "back":
+            self.behind, self.ahead = self.behind - 1, self.ahead + 1
+        elif action == "forward":
+            self.behind, self.ahead = self.behind + 1, self.ahead - 1
+        elif action != "reload":
+            self.loaded()
 
 
 class TabActor(VipbActor):
@@ -51,6 +76,7 @@ class TabActor(VipbActor):
         self._timeout = timeout
         self._tab: Tab | None = None
         self._browser_tab: BrowserTab | None = None
+        self._native = _PageHistory()
         self._stats_at = clock()
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -66,6 +92,7 @@ class TabActor(VipbActor):
                             label=label, proxy_reason=proxy_reason, purpose=purpose)
             self._writer.save(self._tab)
         self._browser_tab = self._engine.run(self._new_page(self._setup))
+        self._native = _PageHistory()
         if url:
             self._go("goto", url)
         return self.info()
@@ -112,12 +139,19 @@ class TabActor(VipbActor):
         return self._go("restore")
 
     def back(self) -> dict[str, Any]:
-        """Go back one history entry."""
-        return self._go("back")
+        """Go back one entry of the tab's history (through the page's own history where it
+        has one: a page opened after a proxy change or a crash loads the tab's earlier page
+        instead). With nothing behind, the tab stays where it is."""
+        return self._step("back", self._aggregate().previous_url, self._native.behind > 0)
 
     def forward(self) -> dict[str, Any]:
-        """Go forward one history entry."""
-        return self._go("forward")
+        """Go forward one entry of the tab's history (see ``back``)."""
+        return self._step("forward", self._aggregate().next_url, self._native.ahead > 0)
+
+    def _step(self, action: str, target: str | None, native: bool) -> dict[str, Any]:
+        if target is None:
+            raise ValidationError(f"the tab has no page to go {action} to", field="tab_id")
+        return self._go(action, None if native else target)
 
     def reload(self) -> dict[str, Any]:
         """Reload the current page."""
@@ -126,14 +160,15 @@ class TabActor(VipbActor):
     def _go(self, action: str, url: str | None = None) -> dict[str, Any]:
         page, tab = self._page(), self._aggregate()
         target = url or tab.url or ""
-        actions = {"goto": lambda: page.goto(target, self._timeout),
-                   "restore": lambda: page.goto(target, self._timeout),
-                   "back": lambda: page.back(self._timeout),
-                   "forward": lambda: page.forward(self._timeout),
-                   "reload": lambda: page.reload(self._timeout)}
+        native = {"back": lambda: page.back(self._timeout),
+                  "forward": lambda: page.forward(self._timeout),
+                  "reload": lambda: page.reload(self._timeout)}
+        load = native.get(action) if url is None else None
         try:
-            result: NavigationResult = self._engine.run(actions[action](),
-                                                        timeout=self._timeout + 30)
+            result: NavigationResult = self._engine.run(
+                (load or (lambda: page.goto(target, self._timeout)))(),
+                timeout=self._timeout + 30)
+            self._native.moved(action if load else "goto")
         except BrowserError as exc:
             fault = self._proxy_fault(exc.message, target)
             error = capped(exc.message if fault in (None, "") else f"{exc.message} ({fault})",
@@ -250,6 +285,7 @@ class TabActor(VipbActor):
         """A new context with the current setup, and the last page loaded again (a failed
         load is on record as TabNavigationFailed, and its reason returned)."""
         self._browser_tab = self._engine.run(self._new_page(self._setup))
+        self._native = _PageHistory()
         if self._aggregate().url:
             try:
                 self._go("restore")

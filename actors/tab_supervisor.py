@@ -334,7 +334,9 @@ class TabSupervisorActor(VipbActor):
         tab on its own actor and reports back with ``moved`` (see ``assign_tab_proxy``)."""
         actor, key = self.tab(tab_id), str(UUID(tab_id))
         info = actor.info().get()
-        route = self._route(proxy, info["url"], country, key)
+        current = info["proxy_id"]  # "auto" means another proxy: the move is the point
+        route = self._route(proxy, info["url"], country, key,
+                            avoid=(current,) if proxy == "auto" and current else ())
         try:
             _, setup = self._setup(self._profile_name(info["profile_id"]), route)
         except BaseException:

@@ -28,6 +28,7 @@ class Tab(Aggregate):
         self.purpose = purpose
         self.url: str | None = None
         self.history: list[str] = []
+        self.cursor = -1  # index in ``history`` of the page the tab shows (-1: none yet)
         self.closed = False
         self.crashes = 0
 
@@ -49,8 +50,26 @@ class Tab(Aggregate):
                   proxy_id: str | None, action: str) -> None:
         """A navigation finished (``action``: goto, back, forward, reload, restore)."""
         self.url = url
-        if action in ("goto", "restore") and (not self.history or self.history[-1] != url):
-            self.history.append(url)
+        if action == "back":
+            self.cursor = max(0, self.cursor - 1)
+        elif action == "forward":
+            self.cursor = min(len(self.history) - 1, self.cursor + 1)
+        elif action == "goto" or (action == "restore" and not self.history):
+            del self.history[self.cursor + 1:]  # a new page drops what was ahead of it
+            if not self.history or self.history[-1] != url:
+                self.history.append(url)
+            self.cursor = len(self.history) - 1
+
+    @property
+    def previous_url(self) -> str | None:
+        """The page ``back`` leads to (None: this is the first)."""
+        return self.history[self.cursor - 1] if self.cursor > 0 else None
+
+    @property
+    def next_url(self) -> str | None:
+        """The page ``forward`` leads to (None: nothing ahead)."""
+        ahead = self.cursor + 1
+        return self.history[ahead] if 0 <= ahead < len(self.history) else None
 
     @event("TabNavigationFailed")
     def navigation_failed(self, url: str, error: str, proxy_id: str | None,

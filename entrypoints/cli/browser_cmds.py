@@ -6,6 +6,7 @@ loads the page, records everything and closes it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -23,7 +24,7 @@ from domain.tab_commands import (
     ToggleWebRTC,
 )
 from entrypoints.cli.context import state
-from entrypoints.cli.formats import rendering, tabular
+from entrypoints.cli.formats import rendering, short, tabular
 from entrypoints.cli.ids import resolve, resolve_proxy_choice
 from entrypoints.cli.output import emit, exit_not_done, out, said
 
@@ -190,10 +191,14 @@ def list_sessions(ctx: typer.Context, as_json: bool = JSON) -> None:
          columns=["name", "tab_count", "saved_at", "loaded_at", "loads"])
 
 
-def _tab_call(ctx: typer.Context, channel: str, payload: dict[str, Any], as_json: bool) -> None:
+def _tab_call(ctx: typer.Context, channel: str, payload: dict[str, Any], as_json: bool,
+              sentence: Callable[[dict[str, Any]], str] | None = None) -> None:
+    """Run a tab command and print its record (or ``sentence(record)``, for people)."""
     result = _run(ctx, parse_command(TAB_COMMANDS[channel], payload))
-    emit({k: v for k, v in result.items() if k not in ("position", "history")}
-         if isinstance(result, dict) else result, as_json)
+    shown = {k: v for k, v in result.items() if k not in ("position", "history")} \
+        if isinstance(result, dict) else result
+    emit(shown, as_json, said=sentence(result) if sentence and isinstance(result, dict)
+         else None)
     exit_not_done(not (isinstance(result, dict) and result.get("error")))
 
 
@@ -261,7 +266,14 @@ def assign_proxy(ctx: typer.Context, tab_id: str = TAB_ID,
 def close_tab(ctx: typer.Context, tab_id: str = TAB_ID,
               as_json: bool = JSON) -> None:
     """Close a tab (its tracker counts are recorded). Example: vipb tab close 3f2a..."""
-    _tab_call(ctx, "tab:close", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json)
+    _tab_call(ctx, "tab:close", {"tab_id": resolve(ctx, "tab", tab_id)}, as_json,
+              sentence=_closed)
+
+
+def _closed(tab: dict[str, Any]) -> str:
+    where = f", last at {tab['url']}" if tab.get("url") else " (it loaded nothing)"
+    label = f" ({tab['label']})" if tab.get("label") else ""
+    return f"closed tab {short(tab['id'])}{label}{where}"
 
 
 @session_app.command("save")

@@ -74,7 +74,9 @@ def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:
         assert "ERR_PROXY_CONNECTION_FAILED" in moved.json()["error"]
         assert cli("tab", "proxy", tab_id, "direct").code == 0
         assert cli("session", "save", "s1", "--json").json()["tabs"] == 1
-        assert cli("tab", "close", tab_id).code == 0
+        closed = cli("tab", "close", tab_id)
+        assert (closed.code, closed.out.strip()) == (
+            0, f"closed tab {tab_id[:8]}, last at {site.url('/frame.html')}")
         assert cli("tab", "list", "--json").json() == []
         loaded = cli("session", "load", "s1", "--json").json()
         assert [t["url"] for t in loaded["tabs"]] == [site.url("/frame.html")]

@@ -160,6 +160,33 @@ def test_assign_proxy_moves_the_tab_to_the_new_proxy(browser_runtime, site: Site
         assert "TabProxyAssigned" in names and names[-1] == "TabNavigated"
 
 
+def test_a_tab_moved_to_another_proxy_keeps_its_history(browser_runtime, site: Site) -> None:
+    """After a move the tab's page is new, with no history of its own: back and forward
+    still walk the tab's pages (loaded again, through the new proxy), never about:blank;
+    ``auto`` picks a proxy other than the one the tab leaves."""
+    rt = browser_runtime
+    with pproxy("http", verbose=True) as a, pproxy("http", verbose=True) as b:
+        id_a, id_b = _add(rt, a), _add(rt, b)
+        tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy=id_a)
+        call(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/webrtc.html"))
+        call(rt, "tab:navigate", tab_id=tab["id"], url=site.url("/canvas.html"))
+        assert call(rt, "tab:go-back", tab_id=tab["id"])["url"] == site.url("/webrtc.html")
+        for _ in range(3):  # whichever strategy runs, auto never stays on the tab's proxy
+            before = call(rt, "tab:list")[0]["proxy_id"]
+            moved = call(rt, "tab:assign-proxy", tab_id=tab["id"], proxy="auto")
+            assert moved["proxy_id"] in {id_a, id_b} - {before}
+            assert moved["url"] == site.url("/webrtc.html")
+            rt.settle()
+        assert call(rt, "tab:go-back", tab_id=tab["id"])["url"] == site.url("/frame.html")
+        assert call(rt, "tab:go-forward", tab_id=tab["id"])["url"] == site.url("/webrtc.html")
+        assert call(rt, "tab:go-forward", tab_id=tab["id"])["url"] == site.url("/canvas.html")
+        assert refuse(rt, "tab:go-forward", tab_id=tab["id"]) == \
+            "tab_id: the tab has no page to go forward to"
+        assert call(rt, "tab:go-back", tab_id=tab["id"])["url"] == site.url("/webrtc.html")
+        actions = [s["action"] for n, s in _events(rt, tab["id"]) if n == "TabNavigated"]
+        assert actions[-4:] == ["back", "forward", "forward", "back"]
+
+
 def test_tab_commands_reject_bad_input_and_write_nothing(data_dir, site: Site) -> None:
     from tests.helpers import open_runtime
 

@@ -45,6 +45,27 @@ def test_tab_records_navigation_history_and_close() -> None:
                                            "TabNavigated", "TabNavigationFailed", "TabClosed"]
 
 
+def test_a_page_loaded_after_going_back_drops_the_pages_ahead() -> None:
+    """As a browser's history does: back, then a new page, and what was ahead is gone."""
+    tab = Tab(id=uuid4(), profile_id="p", proxy_id=None, label=None, proxy_reason="direct")
+
+    def went(url: str, action: str) -> None:
+        tab.navigated(url=url, status=200, title="", latency_ms=1.0, proxy_id=None,
+                      action=action)
+
+    for page in ("https://a.example/", "https://b.example/", "https://c.example/"):
+        went(page, "goto")
+    went("https://b.example/", "back")
+    went("https://a.example/", "back")
+    assert (tab.previous_url, tab.next_url) == (None, "https://b.example/")
+    went("https://d.example/", "goto")
+    assert tab.history == ["https://a.example/", "https://d.example/"]
+    assert (tab.previous_url, tab.next_url) == ("https://a.example/", None)
+    went("https://d.example/", "reload")
+    went("https://d.example/", "restore")
+    assert (tab.history, tab.cursor) == (["https://a.example/", "https://d.example/"], 1)
+
+
 def test_profile_changes_only_what_differs() -> None:
     fp = generate_fingerprint(3).model_dump(mode="json")
     profile = PrivacyProfile(id=profile_id("x"), name="x", fingerprint=fp, locale="en-US",
