@@ -36,7 +36,7 @@ KINDS = ("enters-top N, leaves-top N, moves K, stops-ranking, starts-ranking (po
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: str = NAME,
+    name: str = typer.Argument(..., help="A name for the rule (new)."),
     kind: str = typer.Argument(..., help=f"What fires it: {KINDS}."),
     threshold: int | None = typer.Argument(None, help="N (top N) or K (places moved)."),
     domain: str | None = typer.Option(None, "--domain", help="Only this target domain."),

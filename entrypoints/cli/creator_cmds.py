@@ -34,7 +34,7 @@ def _tags(tag: list[str]) -> list[str]:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: str = NAME,
+    name: str = typer.Argument(..., help="A name for the creator (new)."),
     url: str = typer.Argument(..., help="The public page, http(s)."),
     platform: str = typer.Option("web", "--platform", help="A label, e.g. blog, youtube."),
     priority: int = typer.Option(3, "--priority", help="1 (most important) .. 5."),

@@ -34,7 +34,9 @@ from entrypoints.cli import (
     report_cmds,
     rotation_cmds,
 )
+from entrypoints.cli.completion import add_completers
 from entrypoints.cli.context import CliState, state
+from entrypoints.cli.help_layout import tidy_help
 from entrypoints.cli.output import emit, err, fail
 from entrypoints.cli.zones import named_zone, use_zone
 from service.runtime import initialize
@@ -180,6 +182,10 @@ def _storage_problem() -> str | None:
 
 GLOBAL_FLAGS = ("--verbose", "-v")
 GLOBAL_VALUED = ("--data-dir", "--tz")
+
+
+tidy_help(app)
+add_completers(app)  # ids and names complete from the views
 
 
 def hoist_globals(args: list[str]) -> list[str]:
