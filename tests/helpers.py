@@ -99,6 +99,21 @@ class Result:
 Cli = Callable[..., Result]
 
 
+def cli_leaves(app: Any) -> dict[tuple[str, ...], Any]:
+    """Every command of a typer app, by its path (``("proxy", "list")``): click commands."""
+    import typer
+
+    def leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
+        subcommands = getattr(command, "commands", None)
+        if not subcommands:
+            yield path, command
+            return
+        for name, sub in subcommands.items():
+            yield from leaves(sub, (*path, name))
+
+    return dict(leaves(typer.main.get_command(app), ()))
+
+
 def cli_runner(data_dir: Path) -> Cli:
     """``run("proxy", "list", input=..., VIPB_X="...")`` runs the real console script on
     ``data_dir`` with the key file as the only key source."""

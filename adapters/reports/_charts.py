@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import pygal
@@ -30,28 +30,41 @@ def series_of(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[tuple[datetim
                             for p in row["series"]] for row in rows}
 
 
-def _chart(title: str, series: Series) -> Any:
+def _chart(title: str, series: Series, zone: tzinfo = UTC) -> Any:
     deepest = max((p for points in series.values() for _, p in points if p is not None),
                   default=10)
     chart = pygal.DateTimeLine(
         title=title, style=STYLE, js=[], disable_xml_declaration=True, inverse_y_axis=True,
         range=(1, max(deepest, 2)), show_dots=True, dots_size=4, allow_interruptions=True,
         x_label_rotation=20, truncate_legend=40, width=800, height=400,
-        x_value_formatter=lambda d: d.strftime("%Y-%m-%d %H:%M"), y_title="position")
+        x_value_formatter=lambda d: _local(d, zone), x_title=f"time ({zone_name(zone)})",
+        y_title="position")
     for domain, points in series.items():
         chart.add(domain, [(at, position) for at, position in points])
     return chart
 
 
-def chart_svg(title: str, series: Series) -> str:
-    """The chart as an SVG document without any script."""
-    return _SCRIPT.sub("", _chart(title, series).render(is_unicode=True))
+def _local(moment: datetime, zone: tzinfo) -> str:
+    """A tick's time (pygal hands them over as naive UTC) on the clock of ``zone``."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def chart_png(title: str, series: Series) -> bytes:
+def zone_name(zone: tzinfo) -> str:
+    """What a reader knows the zone by: its IANA name (``Europe/Berlin``), else its
+    abbreviation now."""
+    return str(getattr(zone, "key", None) or datetime.now(zone).tzname() or "UTC")
+
+
+def chart_svg(title: str, series: Series, zone: tzinfo = UTC) -> str:
+    """The chart as an SVG document without any script; times on the clock of ``zone``."""
+    return _SCRIPT.sub("", _chart(title, series, zone).render(is_unicode=True))
+
+
+def chart_png(title: str, series: Series, zone: tzinfo = UTC) -> bytes:
     """The chart as PNG (cairosvg, which needs the cairo library: Debian's libcairo2)."""
     import cairosvg  # only PNG needs it, and with it the system's cairo
 
-    png: bytes = cairosvg.svg2png(bytestring=chart_svg(title, series).encode(),
+    png: bytes = cairosvg.svg2png(bytestring=chart_svg(title, series, zone).encode(),
                                   output_width=800, output_height=400)
     return png

@@ -5,13 +5,13 @@ safe to mail."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
 
 from domain.rank import search_label
 
-from ._charts import chart_svg, series_of
+from ._charts import chart_svg, series_of, zone_name
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
@@ -67,7 +67,16 @@ def _features(features: Mapping[str, int]) -> str:
     return ", ".join(f"{escape(k.replace('_', ' '))} {v}" for k, v in features.items()) or "-"
 
 
-def _creators(creators: Sequence[Mapping[str, Any]]) -> str:
+def _at(stamp: str | None, zone: tzinfo) -> str:
+    """A stored UTC time on the clock of ``zone``, to the minute (``-``: none)."""
+    if not stamp:
+        return "-"
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone) \
+        .strftime("%Y-%m-%d %H:%M")
+
+
+def _creators(creators: Sequence[Mapping[str, Any]], zone: tzinfo) -> str:
     """The creator availability table (``automation:list-creators`` rows)."""
     if not creators:
         return "<h2>Creator availability</h2><p class=\"muted\">No creator pages are watched.</p>"
@@ -80,8 +89,7 @@ def _creators(creators: Sequence[Mapping[str, Any]]) -> str:
             result = f"reachable, HTTP {escape(str(c.get('last_http_status')))}"
         else:
             result = f'<span class="down">unreachable: {escape(str(c.get("last_reason")))}</span>'
-        when = (c.get("last_checked_at") or "-")[:16].replace("T", " ")
-        changed = (c.get("last_changed_at") or "-")[:16].replace("T", " ")
+        when, changed = _at(c.get("last_checked_at"), zone), _at(c.get("last_changed_at"), zone)
         lines.append(f"<tr><td>{escape(c['name'])}</td><td>{escape(c['platform'])}</td>"
                      f"<td>{escape(when)}</td><td>{result}</td><td>{escape(changed)}</td>"
                      f"<td class=\"n\">{int(c.get('checks') or 0)}</td></tr>")
@@ -91,19 +99,22 @@ def _creators(creators: Sequence[Mapping[str, Any]]) -> str:
 
 def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
                 period: str, creators: Sequence[Mapping[str, Any]] | None = None,
-                links: Mapping[str, str] | None = None) -> str:
+                links: Mapping[str, str] | None = None, zone: tzinfo = UTC) -> str:
     """The report for ``rows`` (``automation:get-report`` rows) and the watched creators;
-    ``links``: task id -> the relative address of its kept results page."""
+    ``links``: task id -> the relative address of its kept results page; every time on
+    the clock of ``zone``, named once at the top."""
     links = links or {}
+    local = generated.astimezone(zone)
     body = [f"<h1>Rank report</h1><p class=\"muted\">{escape(period)}; generated "
-            f"{escape(generated.strftime('%Y-%m-%d %H:%M UTC'))}; {len(rows)} "
-            "keyword x domain pair(s)</p>", "<h2>Summary</h2>"]
+            f"{escape(local.strftime('%Y-%m-%d %H:%M %Z'))}; times in "
+            f"{escape(zone_name(zone))}; {len(rows)} keyword x domain pair(s)</p>",
+            "<h2>Summary</h2>"]
     if rows:
         body.append("<table><tr><th>search</th><th>country</th><th>device</th><th>domain</th>"
                     "<th>latest</th><th>change</th><th>previous</th><th>best</th>"
                     "<th>first ranked</th><th>SERP features</th></tr>")
         for row in rows:
-            first = row["first_seen"][:16].replace("T", " ") if row["first_seen"] else "-"
+            first = _at(row["first_seen"], zone)
             body.append(
                 f"<tr><td>{escape(_where(row))}</td>"
                 f"<td>{escape(row.get('country') or '-')}</td>"
@@ -123,8 +134,8 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
         contexts.setdefault(_where(row), []).append(row)
     for where, group in contexts.items():
         body.append(f"<section><h3>{escape(where)}</h3>"
-                    f"{chart_svg(where, series_of(group))}</section>")
-    body.append(_creators(creators or []))
+                    f"{chart_svg(where, series_of(group), zone)}</section>")
+    body.append(_creators(creators or [], zone))
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
             "<title>vipb rank report</title>"

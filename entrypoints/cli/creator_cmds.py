@@ -17,7 +17,7 @@ from domain.creator_commands import (
 )
 from domain.errors import ValidationError
 from entrypoints.cli.context import run_command
-from entrypoints.cli.formats import tabular
+from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.ids import resolve_proxy_choice
 from entrypoints.cli.output import emit, exit_not_done, said
 
@@ -122,8 +122,15 @@ def list_creators(
 ) -> None:
     """Watched creators with their latest check. Example: vipb creator list --json"""
     rows = run_command(ctx, ListCreators, {"include_removed": all_})
-    emit(rows, as_json, columns=["name", "platform", "priority", "enabled", "url",
-                                 "last_reachable", "last_checked_at"], title="creators")
+    if as_json or not rendering().for_people or rendering().columns:
+        emit(rows, as_json, columns=["name", "platform", "priority", "enabled", "url",
+                                     "last_reachable", "last_checked_at"], title="creators")
+        return
+    # for people, in 80 columns: a paused creator's last result is history, not its state
+    shown = [{"name": r["name"], "platform": r["platform"], "priority": r["priority"],
+              "url": r["url"], "reachable": "paused" if not r["enabled"]
+              else r["last_reachable"], "checked": r["last_checked_at"]} for r in rows]
+    emit(shown, as_json, title="creators")
 
 
 @app.command("show")

@@ -10,7 +10,7 @@ from adapters.doctor import Check, run_checks
 from domain.errors import BaseError
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import rendering, tabular
-from entrypoints.cli.output import emit, exit_not_done, out
+from entrypoints.cli.output import emit, exit_not_done, print_hanging
 
 MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -39,10 +39,9 @@ def doctor(
         emit([c.as_dict() for c in checks], as_json)
     else:
         width = max(len(c.name) for c in checks)
+        indent = " " * (width + 8)
         for check in checks:
-            out.print(f"{MARK[check.status]}  {check.name.ljust(width)}  {check.detail}",
-                      markup=False, highlight=False)
+            print_hanging(f"{MARK[check.status]}  {check.name.ljust(width)}  ", check.detail)
             if check.fix and check.status != "ok":
-                out.print(f"      {' ' * width}  fix: {check.fix}", markup=False,
-                          highlight=False)
+                print_hanging(f"{indent}fix: ", check.fix, rest=f"{indent}     ")
     exit_not_done(all(c.status != "fail" for c in checks))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -82,26 +85,100 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = 
         out.print(f"(no {title or 'rows'})", markup=False)
         return
     cols = list(columns or rows[0].keys())
+    cells = [[human(row.get(c)) for c in cols] for row in rows]
+    headers = list(cols)
+    limits: dict[str, int | None] = {c: None for c in cols}
+    if not whole:
+        headers = _zones_to_headers(cols, cells)
+        limits = fitted(headers, cells, screen_width())
     table = Table(box=None, pad_edge=False, padding=(0, 1), show_edge=False,
                   header_style="bold")
-    for col in cols:
-        limit = None if whole else MAX_WIDTH.get(col)
-        table.add_column(col, overflow="ellipsis" if limit else "fold", max_width=limit,
+    for header in headers:
+        limit = limits[header]
+        table.add_column(header, overflow="ellipsis" if limit else "fold", max_width=limit,
                          no_wrap=limit is not None)
-    for row in rows:
-        table.add_row(*(human(row.get(c)) for c in cols))
+    for row_cells in cells:
+        table.add_row(*row_cells)
     with out.capture() as captured:
         out.print(table)
     for line in captured.get().splitlines():  # no trailing blanks after the last column
         out.print(line.rstrip(), markup=False, highlight=False)
 
 
+_ZONED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)?) (\S+)$")
+
+
+def _zones_to_headers(cols: list[str], cells: list[list[str]]) -> list[str]:
+    """A column of times all in one zone names the zone once, in its header
+    (``queued_at (CET)``), and its cells drop it; ``cells`` are changed in place."""
+    headers = list(cols)
+    for i, col in enumerate(cols):
+        found = [_ZONED.match(line[i]) for line in cells if line[i]]
+        zones = {m.group(2) for m in found if m}
+        if found and all(found) and len(zones) == 1:
+            headers[i] = f"{col} ({zones.pop()})"
+            for line in cells:
+                line[i] = line[i].rsplit(" ", 1)[0] if line[i] else line[i]
+    return headers
+
+
 def print_record(record: dict[str, Any]) -> None:
-    """Key/value lines for one record (ids whole: a record is where people copy them)."""
+    """Key/value lines for one record (ids whole: a record is where people copy them); a
+    long value wraps under itself, between words (a URL or an id stays whole)."""
     width = max(len(k) for k in record) if record else 0
     for key, value in record.items():
-        out.print(f"{key.ljust(width)}  {human(value, full_ids=True)}".rstrip(), highlight=False,
+        print_hanging(f"{key.ljust(width)}  ", human(value, full_ids=True))
+
+
+def print_hanging(head: str, text: str, rest: str | None = None) -> None:
+    """``head`` then ``text`` wrapped to the screen's width between words, further lines
+    indented as far as ``head`` reaches (or starting with ``rest``)."""
+    lines = textwrap.wrap(text, max(20, screen_width() - len(head)), break_long_words=False,
+                          break_on_hyphens=False) or [""]
+    indent = " " * len(head) if rest is None else rest
+    for index, line in enumerate(lines):
+        out.print(f"{head if index == 0 else indent}{line}".rstrip(), highlight=False,
                   markup=False)
+
+
+def screen_width() -> int:
+    """How wide people read: the terminal's width, else ``COLUMNS``, else 80 (output piped
+    to a pager or a file still reads on a terminal later)."""
+    if sys.stdout.isatty():
+        return out.width
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return 80
+
+
+def fitted(cols: Sequence[str], cells: Sequence[Sequence[str]], width: int
+           ) -> dict[str, int | None]:
+    """Widths that fit ``cells`` into ``width`` columns: each column's own cap
+    (``MAX_WIDTH``), then the widest text column is cut (with an ellipsis) until the table
+    fits. Ids, numbers, times and yes/no are never cut, nor any column below its header or
+    10 characters; a table that cannot fit so stays wider."""
+    natural = {c: max([len(c), *(len(line[i]) for line in cells)]) for i, c in enumerate(cols)}
+    widths = {c: min(natural[c], MAX_WIDTH.get(c, natural[c])) for c in cols}
+    floors = {c: widths[c] if all(_atomic(line[i]) for line in cells)
+              else min(widths[c], max(len(c), 10)) for i, c in enumerate(cols)}
+    room = width - 2 * (len(cols) - 1)  # two spaces between columns
+    while sum(widths.values()) > room:
+        cuttable = [c for c in cols if widths[c] > floors[c]]
+        if not cuttable:
+            break
+        widest = max(cuttable, key=lambda c: widths[c])
+        widths[widest] -= 1
+    return {c: widths[c] if widths[c] < natural[c] or c in MAX_WIDTH else None for c in cols}
+
+
+_ATOMIC = re.compile(r"^(|-|[0-9a-f]{8}|[-+]?[0-9.,%#]+[a-z]*|yes|no|#\d+|"
+                     r"\d{4}-\d\d-\d\d( \d\d:\d\d(:\d\d)?)?( [A-Za-z0-9+-]+)?)$")
+
+
+def _atomic(cell: str) -> bool:
+    """A cell cut short would mean nothing: a short id, a number, a time, yes/no."""
+    return bool(_ATOMIC.match(cell))
 
 
 def emit(value: Any, as_json: bool, columns: Sequence[str] | None = None,

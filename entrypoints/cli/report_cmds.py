@@ -30,7 +30,7 @@ from entrypoints.cli.files import own_folder, write_output
 from entrypoints.cli.formats import csv_text
 from entrypoints.cli.output import emit, exit_not_done, out
 from entrypoints.cli.rank_cmds import where_from
-from entrypoints.cli.zones import shown
+from entrypoints.cli.zones import display_zone, shown
 
 SUMMARY = ["keyword", "engine", "country", "location", "language", "device", "domain",
            "latest", "previous", "best", "change", "first_seen", "last_searched",
@@ -150,7 +150,7 @@ def report(
         creators = state(ctx).commands().execute(parse_command(ListCreators, {}))
         links = _write_evidence(ctx, rows, output) if evidence and output else {}
         _write(output, html_report(rows, datetime.now(UTC), period, creators,
-                                   links).encode())
+                                   links, display_zone()).encode())
     elif fmt == "json":
         _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
                         + "\n").encode())
@@ -191,8 +191,8 @@ def chart(
     title = search_label(first["keyword"], first["engine"], first["country"], first["device"],
                          location=first["location"], language=first["language"])
     series = series_of(same)
-    _write(output, chart_png(title, series) if suffix == ".png"
-           else chart_svg(title, series).encode())
+    _write(output, chart_png(title, series, display_zone()) if suffix == ".png"
+           else chart_svg(title, series, display_zone()).encode())
     points = sum(1 for r in same for p in r["series"] if p["position"] is not None)
     emit({"output": str(output), "title": title, "domains": [r["domain"] for r in same],
           "points": points}, as_json,

@@ -9,8 +9,10 @@ import base64
 import csv
 import io
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pykka
 
@@ -127,6 +129,15 @@ def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> No
     assert labels[0]["label"] == "1"  # position 1 at the top
     pixels = [p for row in png_pixels(base64.b64encode(seen["shot"]).decode()) for p in row]
     assert len(set(pixels)) > 10  # text, lines, colours: the chart is drawn, not blank
+
+    # times on the reader's clock, the zone named (issue 32, point 7: they were UTC)
+    tokyo = tmp_path / "tokyo.html"
+    assert cli("--tz", "Asia/Tokyo", "rank", "report", "-f", "html", "-o", str(tokyo)).code == 0
+    checked = cli("creator", "list", "--json").json()[0]["last_checked_at"]
+    local = datetime.fromisoformat(checked).astimezone(ZoneInfo("Asia/Tokyo"))
+    page = tokyo.read_text()
+    assert "times in Asia/Tokyo" in page and "time (Asia/Tokyo)" in page
+    assert f"<td>{local:%Y-%m-%d %H:%M}</td>" in page and " UTC" not in page
 
     svg, png = tmp_path / "chart.svg", tmp_path / "chart.png"
     made = cli("rank", "chart", "-k", "coffee", "-o", str(svg))

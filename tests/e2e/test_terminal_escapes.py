@@ -39,7 +39,7 @@ def hostile(cli: Cli, tmp_path: Path) -> Cli:
 ])
 def test_human_readable_output_escapes_control_characters(hostile: Cli,
                                                           args: tuple[str, ...]) -> None:
-    shown = hostile(*args)
+    shown = hostile(*args, COLUMNS="250")  # wide enough that no cell is cut
     assert shown.code == 0, shown.err
     assert not any(raw in shown.out for raw in RAW), repr(shown.out)
     assert "\\x1b" in shown.out, "shown escaped, not dropped"

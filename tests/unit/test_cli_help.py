@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from entrypoints.cli.command_tree import parameters, walk
 from entrypoints.cli.help_layout import reflow
 from entrypoints.cli.main import app
-from tests.unit.test_cli_shape import LEAVES
+from tests.helpers import cli_leaves
 
 WIDTH = 80
+LEAVES = cli_leaves(app)
 
 
 def _help(path: tuple[str, ...]) -> str:

@@ -4,28 +4,17 @@ an example of itself, documents every option, and prints JSON for scripts."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import typer
 
 from entrypoints.cli.main import app
+from tests.helpers import cli_leaves
 
 # commands that print nothing a script would parse
 NO_OUTPUT = {("host", "run")}
 
 
-def _leaves(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    subcommands = getattr(command, "commands", None)
-    if not subcommands:
-        yield path, command
-        return
-    for name, sub in subcommands.items():
-        yield from _leaves(sub, (*path, name))
-
-
-LEAVES = dict(_leaves(typer.main.get_command(app)))
+LEAVES = cli_leaves(app)
 
 
 def test_the_walk_finds_every_group() -> None:
