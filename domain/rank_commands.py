@@ -275,6 +275,44 @@ class GetReport(_Narrowed):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
 
 
+class ComparePositions(_Narrowed):
+    """Positions side by side, in one of three ways: as of two times (``at_a`` and
+    ``at_b``: the last search at or before each), in two countries or on two devices (as
+    of ``at_b``, default now). Each row: the keyword x search x domain, its position on
+    each side (None: not ranked, or not searched there), and the change from A to B.
+
+    Example: {"at_a": "2026-11-01T00:00:00+00:00", "at_b": "2026-12-01T00:00:00+00:00"}
+    """
+
+    channel: ClassVar[str] = "automation:compare-positions"
+    at_a: AwareDatetime | None = None
+    at_b: AwareDatetime | None = None
+    countries: tuple[Country, Country] | None = None
+    devices: tuple[Device, Device] | None = None
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 1000
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> ComparePositions:
+        ways = [w for w, on in (("at_a", self.at_a is not None),
+                                ("countries", self.countries is not None),
+                                ("devices", self.devices is not None)) if on]
+        if len(ways) != 1:
+            raise ValueError("at_a: compare one way: two times (--from, --to), two countries "
+                             "or two devices")
+        if self.at_a is not None and self.at_b is not None and self.at_a >= self.at_b:
+            raise ValueError("at_a: --from must be before --to")
+        if self.countries is not None and self.country is not None:
+            raise ValueError("country: give the two countries to compare, not a filter too")
+        if self.devices is not None and self.device is not None:
+            raise ValueError("device: give the two devices to compare, not a filter too")
+        return self
+
+    @property
+    def apart(self) -> str | None:
+        """The search column the two sides differ in (None: they differ in time)."""
+        return "country" if self.countries else "device" if self.devices else None
+
+
 class GetEvidence(Command):
     """A results page a search read, as kept: made safe to open in a browser (scripts and
     anything that would load or run removed) with a banner saying what it is.
@@ -396,6 +434,7 @@ RANK_COMMANDS: dict[str, type[Command]] = {
     cls.channel: cls
     for cls in (AddDomain, RemoveDomain, ListDomains, AddKeyword, RemoveKeyword,
                 ImportKeywords, ListKeywords, ListEngines, StartSearch, StopSearch, GetTasks,
-                GetResults, GetPositions, GetReport, GetEvidence, Reparse, CreateSchedule,
-                PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule, ListSchedules)
+                GetResults, GetPositions, GetReport, ComparePositions, GetEvidence, Reparse,
+                CreateSchedule, PauseSchedule, ResumeSchedule, RemoveSchedule, RunSchedule,
+                ListSchedules)
 }

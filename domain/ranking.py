@@ -5,7 +5,9 @@ Pure functions; the SERP parsers (adapters) produce the ordered organic result U
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from domain import rules
@@ -80,3 +82,55 @@ def movement(position: int | None, previous: int | None, had_previous: bool) -> 
         return "entered"
     change = previous - position
     return f"{change:+d}" if change else "="
+
+
+TOP_SHARES = (3, 10, 100)  # "share in top N" of a movement summary
+
+
+def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The movement summary of report rows (each with ``latest`` and ``movement`` since
+    the period's start): how many keyword x domain pairs improved, declined, stayed,
+    entered the results, were lost from them, are new (first searched in the period) or
+    ranked neither time; the average latest position of the ranked ones; and the share of
+    all pairs whose latest position is in the top 3, 10 and 100 (0..1)."""
+    counts = dict.fromkeys(("improved", "declined", "unchanged", "entered", "lost", "new",
+                            "not_ranked"), 0)
+    for row in rows:
+        moved = str(row.get("movement") or "")
+        kind = ("improved" if moved.startswith("+") else "declined" if moved.startswith("-")
+                else "unchanged" if moved == "=" else moved if moved in counts
+                else "not_ranked")
+        if kind == "new" and row.get("latest") is None:
+            kind = "not_ranked"
+        counts[kind] += 1
+    ranked = [int(row["latest"]) for row in rows if row.get("latest") is not None]
+    average = round(sum(ranked) / len(ranked), 1) if ranked else None
+    shares = {f"top_{n}": round(sum(p <= n for p in ranked) / len(rows), 3) if rows else 0.0
+              for n in TOP_SHARES}
+    return {"pairs": len(rows), **counts, "average_position": average, **shares}
+
+
+SEARCH_KEY = ("keyword", "engine", "country", "location", "language", "device", "domain")
+
+
+def side_by_side(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]],
+                 apart: str | None) -> list[dict[str, Any]]:
+    """Rows of positions (``keyword`` ... ``domain``, ``position``, ``recorded_at``) from
+    two sides joined on the search, less the column ``apart`` they differ in (country or
+    device; None: they differ in time): ``a``, ``b`` (positions; None: not ranked),
+    ``searched_a``, ``searched_b`` (None: not searched on that side), ``change`` (places
+    gained from A to B) and ``movement`` in words (+3, -2, =, entered, lost, new)."""
+    key = tuple(k for k in SEARCH_KEY if k != apart)
+    joined: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for side, rows in (("a", a), ("b", b)):
+        for row in rows:
+            entry = joined.setdefault(tuple(row[k] for k in key), {
+                **{k: row[k] for k in key}, "a": None, "b": None, "searched_a": None,
+                "searched_b": None})
+            entry[side], entry[f"searched_{side}"] = row["position"], row["recorded_at"]
+    for entry in joined.values():
+        before, after = entry["a"], entry["b"]
+        entry["change"] = before - after if before is not None and after is not None else None
+        entry["movement"] = movement(after, before, entry["searched_a"] is not None) \
+            if entry["searched_b"] is not None else "not searched"
+    return sorted(joined.values(), key=lambda e: tuple(str(e[k] or "") for k in key))

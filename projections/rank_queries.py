@@ -182,11 +182,15 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
            location: str | None = None) -> list[dict[str, Any]]:
     """One row per keyword x engine x country x location x language x device x domain
     searched in the period (from ``since``, an ISO time): latest, previous and best
-    position (None: not ranked), change (places gained since the previous search), when it
-    first ranked in the period, the latest search's SERP features, exit country, task (for
-    its evidence) and whether its position was revised, and ``series``: every search's
-    time, position and revised mark, oldest first. At most ``limit`` rows."""
+    position (None: not ranked), change (places gained since the previous search), where
+    it stood when the period began (``start``, ``start_at``: the last search before
+    ``since``, else the period's first search) and the change since then
+    (``change_since_start``, and ``movement`` in words: +3, -2, =, new, entered, lost),
+    when it first ranked in the period, the latest search's SERP features, exit country,
+    task (for its evidence) and whether its position was revised, and ``series``: every
+    search's time, position and revised mark, oldest first. At most ``limit`` rows."""
     clauses, params = narrowed(domain, keyword, engine, country, device, location)
+    starts = _positions_before(conn, clauses, params, since) if since is not None else {}
     if since is not None:
         clauses.append("h.recorded_at>=?")
         params.append(since)
@@ -202,18 +206,27 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
         grouped.setdefault((r["keyword"], r["engine"], r["country"], r["location"],
                             r["language"], r["device"], r["domain"]), []).append(r)
     result = []
-    for (kw, eng, place, loc, lang, dev, dom), history in list(grouped.items())[:limit]:
+    for key, history in list(grouped.items())[:limit]:
+        kw, eng, place, loc, lang, dev, dom = key
         latest = history[-1]
         previous = history[-2]["position"] if len(history) > 1 else None
         ranked = [h for h in history if h["position"] is not None]
         change = (previous - latest["position"]
                   if previous is not None and latest["position"] is not None else None)
+        # where the period started: the last search before it, else the period's first
+        start = starts.get(key) or (history[0] if len(history) > 1 else None)
+        start_position = start["position"] if start is not None else None
         result.append({
             "keyword": kw, "engine": eng, "country": place, "location": loc,
             "language": lang, "device": dev, "domain": dom,
             "latest": latest["position"], "previous": previous,
             "best": min((h["position"] for h in ranked), default=None), "change": change,
-            "movement": movement(latest["position"], previous, len(history) > 1),
+            "start": start_position,
+            "start_at": start["recorded_at"] if start is not None else None,
+            "change_since_start": (start_position - latest["position"]
+                                   if start_position is not None
+                                   and latest["position"] is not None else None),
+            "movement": movement(latest["position"], start_position, start is not None),
             "first_seen": ranked[0]["recorded_at"] if ranked else None,
             "last_searched": latest["recorded_at"], "url": latest["url"],
             "exit_country": latest["exit_country"], "task_id": latest["task_id"],
@@ -225,6 +238,38 @@ def report(conn: Connection, domain: str | None, keyword: str | None,
         })
     return result
 
+
+def positions_as_of(conn: Connection, at: str | None, domain: str | None,
+                    keyword: str | None, engine: str | None, country: str | None,
+                    device: str | None, location: str | None) -> list[dict[str, Any]]:
+    """Each keyword x search x domain's position in its last search at or before ``at``
+    (an ISO time; None: its latest), with that search's time."""
+    clauses, params = narrowed(domain, keyword, engine, country, device, location)
+    if at is not None:
+        clauses.append("h.recorded_at<=?")
+        params.append(at)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT keyword, engine, country, location, language, device, domain, position, "
+        f"recorded_at FROM (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY {', '.join(SEARCH)}, "
+        f"h.domain ORDER BY h.recorded_at DESC) AS n FROM position_history h {where}) "
+        f"AS latest WHERE n = 1 ORDER BY keyword, engine, country, location, device, domain",
+        params)
+    return [dict(r) for r in rows]
+
+
+def _positions_before(conn: Connection, clauses: list[str], params: list[Any],
+                      since: str) -> dict[tuple[Any, ...], Row]:
+    """The last search before ``since`` of each keyword x search x domain (narrowed by
+    ``clauses``): where each stood when the period began."""
+    where = " AND ".join([*clauses, "h.recorded_at<?"])
+    rows = conn.execute(
+        f"SELECT * FROM (SELECT h.keyword, h.engine, h.country, h.location, h.language, "
+        f"h.device, h.domain, h.position, h.recorded_at, ROW_NUMBER() OVER (PARTITION BY "
+        f"{', '.join(SEARCH)}, h.domain ORDER BY h.recorded_at DESC) AS n "
+        f"FROM position_history h WHERE {where}) AS earlier WHERE n = 1", (*params, since))
+    return {(r["keyword"], r["engine"], r["country"], r["location"], r["language"],
+             r["device"], r["domain"]): r for r in rows}
 
 
 def claimable_tasks(conn: Connection, host_id: str, now: str, limit: int) -> list[str]:

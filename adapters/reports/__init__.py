@@ -5,5 +5,7 @@ from domain.rank import search_label
 
 from ._charts import chart_png, chart_svg, series_of
 from ._html import html_report, latest_text
+from ._summary import summary_text
 
-__all__ = ["chart_png", "chart_svg", "html_report", "latest_text", "search_label", "series_of"]
+__all__ = ["chart_png", "chart_svg", "html_report", "latest_text", "search_label", "series_of",
+           "summary_text"]

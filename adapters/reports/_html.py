@@ -10,8 +10,10 @@ from html import escape
 from typing import Any
 
 from domain.rank import search_label
+from domain.ranking import summarize
 
 from ._charts import chart_svg, series_of, zone_name
+from ._summary import summary_text
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
@@ -107,8 +109,8 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
     local = generated.astimezone(zone)
     body = [f"<h1>Rank report</h1><p class=\"muted\">{escape(period)}; generated "
             f"{escape(local.strftime('%Y-%m-%d %H:%M %Z'))}; times in "
-            f"{escape(zone_name(zone))}; {len(rows)} keyword x domain pair(s)</p>",
-            "<h2>Summary</h2>"]
+            f"{escape(zone_name(zone))}</p>", "<h2>Summary</h2>",
+            f"<p class=\"summary\">{escape(summary_text(summarize(rows)))}</p>"]
     if rows:
         body.append("<table><tr><th>search</th><th>country</th><th>device</th><th>domain</th>"
                     "<th>latest</th><th>change</th><th>previous</th><th>best</th>"

@@ -77,6 +77,7 @@ app.command("query")(query_cmds.query)
 app.command("doctor")(doctor_cmds.doctor)
 rank_cmds.app.command("report")(report_cmds.report)
 rank_cmds.app.command("chart")(report_cmds.chart)
+rank_cmds.app.command("compare")(report_cmds.compare)
 
 
 def _version(asked: bool) -> None:

@@ -4,9 +4,10 @@ JSON or one self-contained HTML file, and one keyword's chart as SVG or PNG."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +20,24 @@ from adapters.reports import (
     latest_text,
     search_label,
     series_of,
+    summary_text,
 )
 from adapters.store import parse_since
 from domain.creator_commands import ListCreators
 from domain.errors import ValidationError
 from domain.parsing import parse_command
-from domain.rank_commands import GetEvidence, GetReport
-from entrypoints.cli.context import state
+from domain.rank_commands import ComparePositions, GetEvidence, GetReport
+from domain.ranking import summarize
+from entrypoints.cli.context import run_command, state
 from entrypoints.cli.files import own_folder, write_output
-from entrypoints.cli.formats import csv_text
+from entrypoints.cli.formats import csv_text, rendering, tabular
 from entrypoints.cli.output import emit, exit_not_done, out
 from entrypoints.cli.rank_cmds import where_from
 from entrypoints.cli.zones import display_zone, shown
 
 SUMMARY = ["keyword", "engine", "country", "location", "language", "device", "domain",
-           "latest", "previous", "best", "change", "first_seen", "last_searched",
-           "exit_country", "revised", "features", "task_id"]
+           "latest", "previous", "best", "change", "start", "change_since_start", "movement",
+           "first_seen", "last_searched", "exit_country", "revised", "features", "task_id"]
 FORMATS = ("table", "csv", "json", "html")
 
 
@@ -140,6 +143,9 @@ def report(
         if output is not None:
             raise ValidationError("a table is for the terminal: use --format csv, json or "
                                   "html with -o", field="format")
+        if rows:
+            out.print(f"{period}: {summary_text(summarize(rows))}", markup=False,
+                      highlight=False)
         emit([{**{c: row[c] for c in SUMMARY}, "latest": _latest(row),
                "change": row["movement"]} for row in rows],
              False, columns=["keyword", "engine", "country", "device", "domain", "latest",
@@ -152,8 +158,8 @@ def report(
         _write(output, html_report(rows, datetime.now(UTC), period, creators,
                                    links, display_zone()).encode())
     elif fmt == "json":
-        _write(output, (json.dumps({"since": start.isoformat(), "rows": rows}, indent=2)
-                        + "\n").encode())
+        _write(output, (json.dumps({"since": start.isoformat(), "summary": summarize(rows),
+                                    "rows": rows}, indent=2) + "\n").encode())
     else:
         _write(output, csv_text(rows, SUMMARY, raw=raw_csv).encode())
     if output is not None and str(output) != "-":  # as `rank chart` says what it wrote
@@ -198,3 +204,96 @@ def chart(
           "points": points}, as_json,
          said=f"wrote {output}: {title}, {len(same)} domain(s), {points} ranked point(s)")
     exit_not_done(True)
+
+
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+def _moment(text: str, field: str) -> datetime:
+    """A side's time: ``7d``/``12h`` ago, a date (by the end of that day, on the display
+    clock: "the position on 1 December"), or an ISO time (display clock unless it names
+    its offset)."""
+    zone = display_zone()
+    text = text.strip()
+    if _DATE.match(text):
+        day = datetime.fromisoformat(text).replace(tzinfo=zone)
+        return day + timedelta(days=1) - timedelta(microseconds=1)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return parse_since(text)
+        except ValidationError as exc:
+            raise ValidationError(exc.message.split(": ", 1)[-1], field=field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+@tabular
+def compare(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--from", help="Side A as of this time: 7d "
+                                     "(ago), a date (its end) or an ISO time."),
+    until: str | None = typer.Option(None, "--to", help="Side B as of this time (default: "
+                                     "now); also the time two countries or devices are "
+                                     "compared at."),
+    countries: list[str] = typer.Option([], "--country", help="Two countries side by side "
+                                        "(give it twice: --country DE --country AT)."),
+    devices: list[str] = typer.Option([], "--device", help="desktop and mobile side by "
+                                      "side (give it twice)."),
+    domain: str | None = DOMAIN,
+    keyword: str | None = KEYWORD,
+    engine: str | None = ENGINE,
+    location: str | None = LOCATION,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Positions side by side: then and now (--from, --to), or two countries or devices;
+    with the change from A to B (+3 up, -2 down, =, entered, lost, new).
+
+    Example: vipb rank compare --from 2026-11-01 --to 2026-12-01 --domain example.com
+    """
+    one_country = countries[0] if len(countries) == 1 else None
+    one_device = devices[0] if len(devices) == 1 else None
+    payload: dict[str, Any] = {
+        "domain": domain, "keyword": keyword, "engine": engine, "location": location,
+        "country": one_country, "device": one_device,
+        "countries": countries if len(countries) > 1 else None,
+        "devices": devices if len(devices) > 1 else None,
+        "at_a": _moment(since, "from").isoformat() if since else None,
+        "at_b": _moment(until, "to").isoformat() if until else None}
+    rows = run_command(ctx, ComparePositions, payload)
+    if as_json or not rendering().for_people or rendering().columns:
+        emit(rows, as_json, title="positions")
+        return
+    side_a, side_b = _sides(payload)
+    apart = "country" if payload["countries"] else "device" if payload["devices"] else None
+    shown_rows = [{"keyword": r["keyword"], "engine": r["engine"],
+                   **({} if apart == "country" else {"country": r["country"] or ""}),
+                   **({} if apart == "device" else {"device": r["device"]}),
+                   "domain": r["domain"], side_a: _side(r, "a"), side_b: _side(r, "b"),
+                   "change": "" if r["movement"] == "not searched" else r["movement"]}
+                  for r in rows]
+    emit(shown_rows, False, title="positions to compare")
+
+
+def _sides(payload: dict[str, Any]) -> tuple[str, str]:
+    """Column names for the two sides: the countries, the devices or the two times."""
+    if payload["countries"]:
+        return payload["countries"][0], payload["countries"][1]
+    if payload["devices"]:
+        return payload["devices"][0], payload["devices"][1]
+
+    def when(stamp: str | None) -> str:
+        if not stamp:
+            return "now"
+        moment = datetime.fromisoformat(stamp).astimezone(display_zone())
+        ends_a_day = (moment + timedelta(microseconds=1)).time() == datetime.min.time()
+        return moment.strftime("%Y-%m-%d") if ends_a_day else shown(moment)
+
+    return when(payload["at_a"]), when(payload["at_b"])
+
+
+def _side(row: dict[str, Any], side: str) -> str:
+    """A side's cell: its position, ``not ranked``, or ``-`` when not searched there."""
+    if row[f"searched_{side}"] is None:
+        return "-"
+    return latest_text(row[side], False, None) if row[side] is not None else "not ranked"

@@ -8,7 +8,7 @@ state and positions from the read model.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from domain.rank import search_label
 from domain.rank_commands import (
     AddDomain,
     AddKeyword,
+    ComparePositions,
     CreateSchedule,
     GetEvidence,
     GetPositions,
@@ -40,6 +41,7 @@ from domain.rank_commands import (
     StartSearch,
     StopSearch,
 )
+from domain.ranking import side_by_side
 from projections import rank_queries
 from service.handlers.deps import TIMEOUT, Deps
 
@@ -155,6 +157,20 @@ def get_report(c: GetReport, deps: Deps) -> Any:
         c.location)
 
 
+def compare_positions(c: ComparePositions, deps: Deps) -> list[dict[str, Any]]:
+    """Positions side by side (see ``ComparePositions``)."""
+    def side(at: datetime | None, country: str | None, device: str | None) -> Any:
+        return deps.reads.query(rank_queries.positions_as_of,
+                                at.astimezone(UTC).isoformat() if at else None, c.domain,
+                                c.keyword, c.engine, country, device, c.location)
+
+    countries = c.countries or (c.country, c.country)
+    devices = c.devices or (c.device, c.device)
+    a = side(c.at_a if c.apart is None else c.at_b, countries[0], devices[0])
+    b = side(c.at_b, countries[1], devices[1])
+    return side_by_side(a, b, c.apart)[:c.limit]
+
+
 def get_evidence(c: GetEvidence, deps: Deps) -> dict[str, Any]:
     """One kept page of a search, safe to open, with a banner (see ``GetEvidence``)."""
     task_id = str(UUID(c.task_id))
@@ -218,6 +234,6 @@ HANDLERS = {
     CreateSchedule: create_schedule, PauseSchedule: pause_schedule,
     ResumeSchedule: resume_schedule, RemoveSchedule: remove_schedule,
     RunSchedule: run_schedule, ListSchedules: list_schedules, GetEvidence: get_evidence,
-    GetReport: get_report,
+    GetReport: get_report, ComparePositions: compare_positions,
 }
 PROGRESSIVE = {Reparse: reparse}

@@ -97,13 +97,17 @@ def test_report_rows_html_in_chromium_and_charts(cli: Cli, tmp_path: Path) -> No
     assert (blog["latest"], blog["previous"], blog["best"], blog["change"]) == (None, 5, 3, None)
     assert [p["position"] for p in shop["series"]] == [7, None, 4]
     assert shop["features"] == {"ads_top": 2} and shop["first_seen"] is not None
-    table = cli("rank", "report").out.splitlines()
+    summary, *table = cli("rank", "report").out.splitlines()
+    assert summary.startswith("since ") and summary.endswith(
+        ": 2 keyword x domain pair(s): 1 up, 1 lost; average position 4.0; top 3 0%, "
+        "top 10 50%, top 100 50%"), summary
     assert table[0].split() == ["keyword", "engine", "country", "device", "domain", "latest",
                                 "change", "best"]
     assert table[1].split()[:4] == ["coffee", "bing", "DE", "desktop"]
     moved = {line.split()[4]: line.split()[-2] for line in table[1:3]}
-    assert moved == {"shop.example": "entered", "blog.example": "lost"}, table
-    assert (shop["movement"], blog["movement"]) == ("entered", "lost")
+    # since the period began (its first search here: nothing before it): 7 -> 4, 3 -> gone
+    assert moved == {"shop.example": "+3", "blog.example": "lost"}, table
+    assert (shop["movement"], blog["movement"]) == ("+3", "lost")
     assert len(cli("rank", "report", "--country", "DE", "--json").json()["rows"]) == 2
     assert cli("rank", "report", "--country", "FR", "--json").json()["rows"] == []
     assert cli("rank", "report", "--device", "mobile", "--json").json()["rows"] == []
