@@ -21,6 +21,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -126,6 +127,40 @@ def cli_runner(data_dir: Path) -> Cli:
         return Result(proc)
 
     return run
+
+
+Positions = dict[str, int | None]
+
+
+def record_searches(data_dir: Path, *searches: tuple[str, str | None, str, Positions]
+                    ) -> datetime:
+    """Record each (keyword, country, device, {domain: position}) search on bing as a
+    search records it (SearchTask events), the target domains first; the time after."""
+    import pykka
+
+    from domain.rank_commands import AddDomain
+
+    rt = bootstrap(data_dir)
+    try:
+        for domain in sorted({d for *_rest, positions in searches for d in positions}):
+            rt.dispatcher.execute(parse_command(AddDomain, {"domain": domain}))
+        for keyword, country, device, positions in searches:
+            task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine="bing", country=country,
+                              device=device, depth=20, domains=dict.fromkeys(positions, True),
+                              origin="manual", profile="default", proxy="direct")
+            for domain, position in positions.items():
+                if position is None:
+                    task.not_ranked(domain=domain, results_scanned=20)
+                else:
+                    task.position_recorded(domain=domain, position=position,
+                                           url=f"https://{domain}/", results_scanned=20)
+            task.completed(results_scanned=20, pages=2, ranked=1, features={})
+            rt.writer.save(task)
+        rt.settle()
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    return datetime.now(UTC)
 
 
 # --- runtimes and Chromium -------------------------------------------------------------------

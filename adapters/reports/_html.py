@@ -13,13 +13,19 @@ from domain.rank import search_label
 from domain.ranking import summarize
 
 from ._charts import chart_svg, series_of, zone_name
+from ._sparkline import sparkline
 from ._summary import summary_text
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
-CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 8px;
-text-align:left}td.n{text-align:right}h2{margin-top:2em}section{margin:1.5em 0}
+CSS = """body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Arial,sans-serif;
+margin:0 auto;padding:1em;max-width:1200px;color:#222}h1{font-size:1.5em;margin:.2em 0}
+h2{font-size:1.2em;margin:1.6em 0 .4em}h3{font-size:1em;margin:0 0 .3em}
+.scroll{overflow-x:auto}table{border-collapse:collapse;margin:.5em 0}
+th,td{border-bottom:1px solid #e3e3e3;padding:4px 8px;text-align:left;white-space:nowrap}
+td.n{text-align:right}.summary{font-size:1.05em}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,520px),1fr));
+gap:1.2em}.charts svg{width:100%;height:auto}.spark{color:#1f77b4;vertical-align:middle}
 .up{color:#2ca02c}.down{color:#d62728}.muted{color:#777}"""
 
 
@@ -82,7 +88,8 @@ def _creators(creators: Sequence[Mapping[str, Any]], zone: tzinfo) -> str:
     """The creator availability table (``automation:list-creators`` rows)."""
     if not creators:
         return "<h2>Creator availability</h2><p class=\"muted\">No creator pages are watched.</p>"
-    lines = ["<h2>Creator availability</h2><table><tr><th>creator</th><th>platform</th>"
+    lines = ["<h2>Creator availability</h2><div class=\"scroll\"><table><tr><th>creator</th>"
+             "<th>platform</th>"
              "<th>last check</th><th>result</th><th>last change</th><th>checks</th></tr>"]
     for c in creators:
         if c.get("last_checked_at") is None:
@@ -95,7 +102,7 @@ def _creators(creators: Sequence[Mapping[str, Any]], zone: tzinfo) -> str:
         lines.append(f"<tr><td>{escape(c['name'])}</td><td>{escape(c['platform'])}</td>"
                      f"<td>{escape(when)}</td><td>{result}</td><td>{escape(changed)}</td>"
                      f"<td class=\"n\">{int(c.get('checks') or 0)}</td></tr>")
-    lines.append("</table>")
+    lines.append("</table></div>")
     return "".join(lines)
 
 
@@ -112,9 +119,10 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
             f"{escape(zone_name(zone))}</p>", "<h2>Summary</h2>",
             f"<p class=\"summary\">{escape(summary_text(summarize(rows)))}</p>"]
     if rows:
-        body.append("<table><tr><th>search</th><th>country</th><th>device</th><th>domain</th>"
-                    "<th>latest</th><th>change</th><th>previous</th><th>best</th>"
-                    "<th>first ranked</th><th>SERP features</th></tr>")
+        body.append("<div class=\"scroll\"><table><tr><th>search</th><th>country</th>"
+                    "<th>device</th><th>domain</th><th>latest</th><th>change</th>"
+                    "<th>trend</th><th>previous</th><th>best</th><th>first ranked</th>"
+                    "<th>SERP features</th></tr>")
         for row in rows:
             first = _at(row["first_seen"], zone)
             body.append(
@@ -124,21 +132,24 @@ def html_report(rows: Sequence[Mapping[str, Any]], generated: datetime,
                 f"<td>{escape(row['domain'])}</td>"
                 f"<td class=\"n\">{_latest(row, links)}</td>"
                 f"<td class=\"n\">{_change(row.get('movement', ''))}</td>"
+                f"<td>{sparkline(series_of([row])[row['domain']])}</td>"
                 f"<td class=\"n\">{_position(row['previous'])}</td>"
                 f"<td class=\"n\">{_position(row['best'])}</td><td>{escape(first)}</td>"
                 f"<td>{_features(row['features'])}</td></tr>")
-        body.append("</table>")
+        body.append("</table></div>")
     else:
         body.append("<p>No searches in this period.</p>")
-    body.append("<h2>Positions over time</h2>")
+    body.append("<h2>Positions over time</h2><div class=\"charts\">")
     contexts: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         contexts.setdefault(_where(row), []).append(row)
     for where, group in contexts.items():
         body.append(f"<section><h3>{escape(where)}</h3>"
-                    f"{chart_svg(where, series_of(group), zone)}</section>")
+                    f"{chart_svg(None, series_of(group), zone, 640, 320)}</section>")
+    body.append("</div>")
     body.append(_creators(creators or [], zone))
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
             "<title>vipb rank report</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")

@@ -5,54 +5,19 @@ recorded as a search records them (SearchTask events), at times the test separat
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pykka
-
-from domain.parsing import parse_command
-from domain.rank import SearchTask
-from domain.rank_commands import AddDomain
-from service.bootstrap import bootstrap
-from tests.helpers import Cli
-
-Positions = dict[str, int | None]
-
-
-def _searches(data_dir: Path, *searches: tuple[str, str | None, str, Positions]) -> datetime:
-    """Record each (keyword, country, device, {domain: position}) search; the time after."""
-    rt = bootstrap(data_dir)
-    try:
-        for domain in ("shop.example", "blog.example"):
-            rt.dispatcher.execute(parse_command(AddDomain, {"domain": domain}))
-        for keyword, country, device, positions in searches:
-            task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine="bing", country=country,
-                              device=device, depth=20, domains=dict.fromkeys(positions, True),
-                              origin="manual", profile="default", proxy="direct")
-            for domain, position in positions.items():
-                if position is None:
-                    task.not_ranked(domain=domain, results_scanned=20)
-                else:
-                    task.position_recorded(domain=domain, position=position,
-                                           url=f"https://{domain}/", results_scanned=20)
-            task.completed(results_scanned=20, pages=2, ranked=1, features={})
-            rt.writer.save(task)
-        rt.settle()
-    finally:
-        rt.close()
-        pykka.ActorRegistry.stop_all()
-    return datetime.now(UTC)
+from tests.helpers import Cli, record_searches
 
 
 def test_a_period_starts_where_the_last_search_before_it_stood(cli: Cli,
                                                               tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert cli("init").code == 0
-    week_ago = _searches(data, ("coffee", "DE", "desktop", {"shop.example": 9,
+    week_ago = record_searches(data, ("coffee", "DE", "desktop", {"shop.example": 9,
                                                             "blog.example": 4}),
                          ("tea", "DE", "desktop", {"shop.example": 2, "blog.example": None}))
-    _searches(data, ("coffee", "DE", "desktop", {"shop.example": 7, "blog.example": 5}),
+    record_searches(data, ("coffee", "DE", "desktop", {"shop.example": 7, "blog.example": 5}),
               ("coffee", "DE", "desktop", {"shop.example": 3, "blog.example": None}),
               ("tea", "DE", "desktop", {"shop.example": 2, "blog.example": 8}),
               ("milk", "DE", "desktop", {"shop.example": 1, "blog.example": None}))
@@ -90,7 +55,7 @@ def test_a_period_starts_where_the_last_search_before_it_stood(cli: Cli,
 def test_two_countries_and_two_devices_side_by_side(cli: Cli, tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert cli("init").code == 0
-    _searches(data, ("coffee", "DE", "desktop", {"shop.example": 3, "blog.example": None}),
+    record_searches(data, ("coffee", "DE", "desktop", {"shop.example": 3, "blog.example": None}),
               ("coffee", "AT", "desktop", {"shop.example": 5, "blog.example": 2}),
               ("coffee", "AT", "mobile", {"shop.example": 8, "blog.example": 2}),
               ("tea", "DE", "desktop", {"shop.example": 1, "blog.example": None}))
