@@ -235,6 +235,11 @@ class DataPaths:
         return self.root / "metrics.token"
 
     @property
+    def dashboard_token(self) -> Path:
+        """The access token ``vipb serve`` asks for (0600)."""
+        return self.root / "dashboard.token"
+
+    @property
     def alerts_lock(self) -> Path:
         """Held by the one process that raises and delivers alerts."""
         return self.root / "alerts.lock"

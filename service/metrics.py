@@ -139,11 +139,15 @@ class _Quiet(WSGIRequestHandler):
         """Say nothing."""
 
 
-class _Server(ThreadingMixIn, WSGIServer):
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A WSGI server answering each request in its own (daemon) thread."""
+
     daemon_threads = True
 
 
-class _Server6(_Server):
+class ThreadingWSGIServer6(ThreadingWSGIServer):
+    """The same on IPv6."""
+
     address_family = socket.AF_INET6
 
 
@@ -160,7 +164,7 @@ def metrics_token(path: Path) -> str:
     return token
 
 
-def metrics_address(text: str) -> str:
+def metrics_address(text: str, field: str = "metrics_bind") -> str:
     """The address ``--metrics-bind`` names: an IP address of this machine (127.0.0.1, or
     an interface's own on a private network a Prometheus scrapes from); never a wildcard
     (0.0.0.0, ::), which would serve every network the machine is on."""
@@ -168,10 +172,10 @@ def metrics_address(text: str) -> str:
         address = ipaddress.ip_address(text.strip().strip("[]"))
     except ValueError:
         raise ValidationError(f"{text!r} is not an IP address (e.g. 127.0.0.1 or "
-                              "10.0.0.5)", field="metrics_bind") from None
+                              "10.0.0.5)", field=field) from None
     if address.is_unspecified:
         raise ValidationError(f"{address} would listen on every network: name the one "
-                              "address to serve on (e.g. 10.0.0.5)", field="metrics_bind")
+                              "address to serve on (e.g. 10.0.0.5)", field=field)
     return str(address)
 
 
@@ -196,7 +200,7 @@ def serve_metrics(port: int, token: str, *collectors: Collector,
         return app(environ, start_response)
 
     address = metrics_address(bind)
-    server_class = _Server6 if ":" in address else _Server
+    server_class = ThreadingWSGIServer6 if ":" in address else ThreadingWSGIServer
     try:
         server = make_server(address, port, guarded, server_class, handler_class=_Quiet)
     except OSError as exc:

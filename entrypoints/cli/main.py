@@ -33,6 +33,7 @@ from entrypoints.cli import (
     rank_cmds,
     report_cmds,
     rotation_cmds,
+    serve_cmds,
 )
 from entrypoints.cli.completion import add_completers
 from entrypoints.cli.context import CliState, state
@@ -75,6 +76,7 @@ app.command("status")(host_cmds.status)
 events_cmds.app.command("follow")(host_cmds.follow)
 app.command("query")(query_cmds.query)
 app.command("doctor")(doctor_cmds.doctor)
+app.command("serve")(serve_cmds.serve)
 rank_cmds.app.command("report")(report_cmds.report)
 rank_cmds.app.command("chart")(report_cmds.chart)
 rank_cmds.app.command("compare")(report_cmds.compare)
