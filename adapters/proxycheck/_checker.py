@@ -222,7 +222,13 @@ class ProxyChecker:
             stream = await proxy.connect(self._host, self._port, timeout=self.timeout,
                                          dest_ssl=ssl.create_default_context() if self._tls
                                          else None)
-        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError,
+                ProxyError) as exc:
+            # python-socks reports a proxy that closed mid-handshake as a ProxyError caused
+            # by its own IncompleteReadError; a close seen as a reset, or later, comes as
+            # the others: all of them are the proxy hanging up, whichever the timing
+            if isinstance(exc, ProxyError) and not _hung_up(exc):
+                raise
             hint = " (wrong credentials are a common cause)" if endpoint.username else ""
             raise DroppedResponse(f"the proxy hung up during the SOCKS handshake{hint}: "
                                   f"{type(exc).__name__}") from None
@@ -305,6 +311,12 @@ def _raise_for_status(response: HttpResponse, endpoint: ProxyEndpoint) -> None:
     if response.status >= 400:
         raise _CheckFailed(Failure.BAD_STATUS, f"answered HTTP {response.status}",
                            response.status)
+
+
+def _hung_up(exc: ProxyError) -> bool:
+    """A python-socks error that is the proxy closing the connection mid-handshake."""
+    return type(exc.__cause__).__name__ == "IncompleteReadError" \
+        and type(exc.__cause__).__module__.startswith("python_socks")
 
 
 def _classify(exc: BaseException) -> tuple[Failure, str]:
