@@ -246,30 +246,30 @@ def positions_as_of(conn: Connection, at: str | None, domain: str | None,
     (an ISO time; None: its latest), with that search's time."""
     clauses, params = narrowed(domain, keyword, engine, country, device, location)
     if at is not None:
-        clauses.append("h.recorded_at<=?")
-        params.append(at)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        f"SELECT keyword, engine, country, location, language, device, domain, position, "
-        f"recorded_at FROM (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY {', '.join(SEARCH)}, "
-        f"h.domain ORDER BY h.recorded_at DESC) AS n FROM position_history h {where}) "
-        f"AS latest WHERE n = 1 ORDER BY keyword, engine, country, location, device, domain",
-        params)
-    return [dict(r) for r in rows]
+        clauses, params = [*clauses, "h.recorded_at<=?"], [*params, at]
+    return [dict(r) for r in _last_searches(conn, clauses, params)]
 
 
 def _positions_before(conn: Connection, clauses: list[str], params: list[Any],
                       since: str) -> dict[tuple[Any, ...], Row]:
     """The last search before ``since`` of each keyword x search x domain (narrowed by
     ``clauses``): where each stood when the period began."""
-    where = " AND ".join([*clauses, "h.recorded_at<?"])
-    rows = conn.execute(
-        f"SELECT * FROM (SELECT h.keyword, h.engine, h.country, h.location, h.language, "
-        f"h.device, h.domain, h.position, h.recorded_at, ROW_NUMBER() OVER (PARTITION BY "
-        f"{', '.join(SEARCH)}, h.domain ORDER BY h.recorded_at DESC) AS n "
-        f"FROM position_history h WHERE {where}) AS earlier WHERE n = 1", (*params, since))
+    rows = _last_searches(conn, [*clauses, "h.recorded_at<?"], [*params, since])
     return {(r["keyword"], r["engine"], r["country"], r["location"], r["language"],
              r["device"], r["domain"]): r for r in rows}
+
+
+def _last_searches(conn: Connection, clauses: list[str], params: list[Any]) -> list[Row]:
+    """The last of the searches ``clauses`` select, per keyword x search x domain: its
+    search columns, position and time."""
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows: list[Row] = conn.execute(
+        f"SELECT keyword, engine, country, location, language, device, domain, position, "
+        f"recorded_at FROM (SELECT h.*, ROW_NUMBER() OVER (PARTITION BY {', '.join(SEARCH)}, "
+        f"h.domain ORDER BY h.recorded_at DESC) AS n FROM position_history h {where}) "
+        f"AS latest WHERE n = 1 ORDER BY keyword, engine, country, location, device, domain",
+        params).fetchall()
+    return rows
 
 
 def claimable_tasks(conn: Connection, host_id: str, now: str, limit: int) -> list[str]:

@@ -132,6 +132,25 @@ def cli_runner(data_dir: Path) -> Cli:
 Positions = dict[str, int | None]
 
 
+def finished_search(keyword: str, engine: str, country: str | None, positions: Positions,
+                    device: str = "desktop", depth: int = 10, path: str = "",
+                    features: dict[str, int] | None = None) -> SearchTask:
+    """A search task (unsaved) that found each domain at its position (None: not ranked
+    among ``depth`` results) and completed, as a search records it."""
+    task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=country,
+                      device=device, depth=depth, domains=dict.fromkeys(positions, True),
+                      origin="manual", profile="default", proxy="direct")
+    for domain, position in positions.items():
+        if position is None:
+            task.not_ranked(domain=domain, results_scanned=depth)
+        else:
+            task.position_recorded(domain=domain, position=position,
+                                   url=f"https://{domain}/{path}", results_scanned=depth)
+    task.completed(results_scanned=depth, pages=max(1, depth // 10), ranked=1,
+                   features=features)
+    return task
+
+
 def record_searches(data_dir: Path, *searches: tuple[str, str | None, str, Positions]
                     ) -> datetime:
     """Record each (keyword, country, device, {domain: position}) search on bing as a
@@ -145,17 +164,8 @@ def record_searches(data_dir: Path, *searches: tuple[str, str | None, str, Posit
         for domain in sorted({d for *_rest, positions in searches for d in positions}):
             rt.dispatcher.execute(parse_command(AddDomain, {"domain": domain}))
         for keyword, country, device, positions in searches:
-            task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine="bing", country=country,
-                              device=device, depth=20, domains=dict.fromkeys(positions, True),
-                              origin="manual", profile="default", proxy="direct")
-            for domain, position in positions.items():
-                if position is None:
-                    task.not_ranked(domain=domain, results_scanned=20)
-                else:
-                    task.position_recorded(domain=domain, position=position,
-                                           url=f"https://{domain}/", results_scanned=20)
-            task.completed(results_scanned=20, pages=2, ranked=1, features={})
-            rt.writer.save(task)
+            rt.writer.save(finished_search(keyword, "bing", country, positions, device=device,
+                                           depth=20, features={}))
         rt.settle()
     finally:
         rt.close()

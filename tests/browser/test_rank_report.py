@@ -19,10 +19,9 @@ import pykka
 from domain.creator import Creator
 from domain.creator_commands import AddCreator
 from domain.parsing import parse_command
-from domain.rank import SearchTask
 from domain.rank_commands import AddDomain, AddKeyword
 from service.bootstrap import bootstrap
-from tests.helpers import Cli, chromium_page, png_pixels
+from tests.helpers import Cli, chromium_page, finished_search, png_pixels
 
 # shop.example: 7, then not ranked, then 4; blog.example: 3, then 5, then not ranked
 SEARCHES: list[dict[str, int | None]] = [
@@ -40,17 +39,8 @@ def _record(data_dir: Path) -> None:
         rt.dispatcher.execute(parse_command(AddKeyword, {"keyword": "coffee", "engine": "bing",
                                                          "country": "DE"}))
         for positions in SEARCHES:
-            task = SearchTask(id=uuid.uuid4(), keyword="coffee", engine="bing", country="DE",
-                              depth=10, domains=dict.fromkeys(positions, True),
-                              origin="manual", profile="default", proxy="direct")
-            for domain, position in positions.items():
-                if position is None:
-                    task.not_ranked(domain=domain, results_scanned=10)
-                else:
-                    task.position_recorded(domain=domain, position=position,
-                                           url=f"https://{domain}/coffee", results_scanned=10)
-            task.completed(results_scanned=10, pages=1, ranked=1, features={"ads_top": 2})
-            rt.writer.save(task)
+            rt.writer.save(finished_search("coffee", "bing", "DE", positions, path="coffee",
+                                           features={"ads_top": 2}))
         ack = rt.dispatcher.execute(parse_command(AddCreator, {
             "name": "jane", "url": "https://example.com/@jane", "platform": "blog"}))
         creator = rt.writer.load(Creator, uuid.UUID(ack.id))

@@ -19,24 +19,19 @@ from domain.rank_commands import AddDomain, AddKeyword
 from service import metrics
 from service.metrics import RankCollector
 from service.runtime import Runtime
+from tests.helpers import finished_search
 from tests.pg import BOTH_STORES
 
 
 def _search(rt: Runtime, keyword: str, engine: str, country: str | None,
             positions: dict[str, int | None], failed: bool = False) -> None:
+    if not failed:
+        rt.writer.save(finished_search(keyword, engine, country, positions))
+        return
     task = SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=country,
                       depth=10, domains=dict.fromkeys(positions, True), origin="manual",
                       profile="default", proxy="direct")
-    if failed:
-        task.failed(attempt=1, error="timeout", retry_in=None, reason="timeout")
-    else:
-        for domain, position in positions.items():
-            if position is None:
-                task.not_ranked(domain=domain, results_scanned=10)
-            else:
-                task.position_recorded(domain=domain, position=position,
-                                       url=f"https://{domain}/", results_scanned=10)
-        task.completed(results_scanned=10, pages=1, ranked=1)
+    task.failed(attempt=1, error="timeout", retry_in=None, reason="timeout")
     rt.writer.save(task)
 
 
