@@ -52,7 +52,10 @@ def test_the_quick_start_runs_as_written(tmp_path: Path, engine_site: SerpSite) 
             outputs[" ".join(command[1:])] = done.stdout
     assert len(engine_site.queries) == len(keywords)  # one search per keyword
     report = outputs["rank report"]
-    rows = [line.split() for line in report.splitlines()[1:]]
+    lines = report.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("keyword "))
+    assert lines[0].startswith("since "), report  # the movement summary comes first
+    rows = [line.split() for line in lines[header + 1:] if line.strip()]
     assert len(rows) == len(keywords), report  # each keyword: example.com first, new
     assert all(row[-4:] == ["example.com", "#1", "new", "1"] for row in rows), report
     page = (tmp_path / "report.html").read_text()
