@@ -100,12 +100,17 @@ class SchedulerActor(VipbActor):
         return replace_cached(self._schedules, schedule_id,
                               self._writer.load(Schedule, schedule_id))
 
-    def _get(self, name: str) -> Schedule:
+    def _get(self, name: str, field: str = "name") -> Schedule:
         schedule = self._all().get(name.casefold())
         if schedule is None:
             raise ValidationError(f"no schedule named {name!r} (see `vipb schedule list`)",
-                                  field="name")
+                                  field=field)
         return schedule
+
+    def named(self, name: str, field: str = "name") -> str:
+        """The schedule's name as it was created (raises a ValidationError on ``field``
+        when there is none)."""
+        return self._get(name, field).name
 
     # --- channels --------------------------------------------------------------------------------
 

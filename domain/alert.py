@@ -34,6 +34,7 @@ class RuleKind(StrEnum):
     STARTS_RANKING = "starts-ranking"
     UNREACHABLE = "unreachable"
     CONTENT_CHANGED = "content-changed"
+    DIGEST = "digest"  # a schedule's run finished: its movement summary
     TEST = "test"  # raised by `vipb alert test`, never by a source event
 
 
@@ -41,6 +42,8 @@ POSITION_KINDS = frozenset({RuleKind.ENTERS_TOP, RuleKind.LEAVES_TOP, RuleKind.M
                             RuleKind.STOPS_RANKING, RuleKind.STARTS_RANKING})
 CREATOR_KINDS = frozenset({RuleKind.UNREACHABLE, RuleKind.CONTENT_CHANGED})
 THRESHOLD_KINDS = frozenset({RuleKind.ENTERS_TOP, RuleKind.LEAVES_TOP, RuleKind.MOVES})
+DIGEST_KINDS = frozenset({RuleKind.DIGEST})
+DIGEST_ROWS = 200  # keyword x domain rows a digest carries (its summary counts them all)
 
 
 class AlertRule(Aggregate):

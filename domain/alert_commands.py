@@ -13,10 +13,16 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from domain import rules
-from domain.alert import CREATOR_KINDS, POSITION_KINDS, THRESHOLD_KINDS, RuleKind
+from domain.alert import (
+    CREATOR_KINDS,
+    DIGEST_KINDS,
+    POSITION_KINDS,
+    THRESHOLD_KINDS,
+    RuleKind,
+)
 from domain.commands import Command
 from domain.creator_commands import CreatorName
-from domain.rank_commands import Device, Domain, Engine, Keyword
+from domain.rank_commands import Device, Domain, Engine, Keyword, ScheduleName
 from domain.results import Ack
 from domain.tab_commands import HttpUrl
 
@@ -47,7 +53,7 @@ def _check_secret(value: SecretStr | None) -> SecretStr | None:
 Email = Annotated[str, Field(max_length=254), AfterValidator(check_email)]
 Secret = Annotated[SecretStr | None, AfterValidator(_check_secret)]
 RuleKindName = Literal["enters-top", "leaves-top", "moves", "stops-ranking", "starts-ranking",
-                       "unreachable", "content-changed"]
+                       "unreachable", "content-changed", "digest"]
 
 
 class AddAlertRule(Command):
@@ -56,7 +62,8 @@ class AddAlertRule(Command):
 
     ``threshold`` is N for enters-top / leaves-top and K (places) for moves. Position rules
     may be narrowed to a ``domain``, ``keyword``, ``engine`` and ``device``; creator rules
-    to a ``creator``.
+    to a ``creator``. A ``digest`` rule sends the movement summary of a ``schedule``'s run
+    once its searches have finished (narrowed like a position rule).
 
     Example: {"name": "top10", "kind": "enters-top", "threshold": 10, "email": "a@example.com"}
     """
@@ -72,6 +79,7 @@ class AddAlertRule(Command):
     engine: Engine | None = None
     device: Device | None = None
     creator: CreatorName | None = None
+    schedule: ScheduleName | None = None
     webhook_url: HttpUrl | None = None
     secret: Secret = None
     email: Email | None = None
@@ -88,8 +96,12 @@ class AddAlertRule(Command):
             for name in ("domain", "keyword", "engine", "device"):
                 if getattr(self, name) is not None:
                     raise ValueError(f"{name}: a {kind} rule watches creators, not positions")
-        if kind in POSITION_KINDS and self.creator is not None:
+        if kind in POSITION_KINDS | DIGEST_KINDS and self.creator is not None:
             raise ValueError(f"creator: a {kind} rule watches positions")
+        if (kind in DIGEST_KINDS) != (self.schedule is not None):
+            raise ValueError("schedule: a digest rule names the schedule it sums up" if
+                             kind in DIGEST_KINDS else f"schedule: only digest rules name "
+                             f"a schedule ({kind} watches every search)")
         if (self.webhook_url is None) == (self.email is None):
             raise ValueError("webhook_url: give either a webhook URL or an e-mail address")
         if self.webhook_url is not None and self.secret is None:
@@ -101,8 +113,9 @@ class AddAlertRule(Command):
 
     def filters(self) -> dict[str, str | None]:
         """The rule's narrowing filters (None: any)."""
-        return {"domain": self.domain, "keyword": self.keyword, "engine": self.engine,
-                "device": self.device, "creator": self.creator}
+        found = {"domain": self.domain, "keyword": self.keyword, "engine": self.engine,
+                 "device": self.device, "creator": self.creator}
+        return found | ({"schedule": self.schedule} if self.schedule is not None else {})
 
 
 class RemoveAlertRule(Command):

@@ -134,3 +134,20 @@ def side_by_side(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]],
         entry["movement"] = movement(after, before, entry["searched_a"] is not None) \
             if entry["searched_b"] is not None else "not searched"
     return sorted(joined.values(), key=lambda e: tuple(str(e[k] or "") for k in key))
+
+
+_MOVES = (("improved", "up"), ("declined", "down"), ("unchanged", "unchanged"),
+          ("entered", "entered"), ("lost", "lost"), ("new", "new"),
+          ("not_ranked", "not ranked"))
+
+
+def summary_text(summary: Mapping[str, Any]) -> str:
+    """``12 keyword x domain pair(s): 3 up, 2 down, 5 unchanged, 1 entered, 1 lost;
+    average position 7.4; top 3 25%, top 10 58%, top 100 83%`` (moves that did not happen
+    are left out)."""
+    moves = ", ".join(f"{summary[key]} {word}" for key, word in _MOVES if summary.get(key))
+    average = summary.get("average_position")
+    shares = ", ".join(f"top {n} {summary[f'top_{n}']:.0%}" for n in TOP_SHARES)
+    return (f"{summary['pairs']} keyword x domain pair(s)"
+            f"{': ' + moves if moves else ''}; average position "
+            f"{average if average is not None else '-'}; {shares}")

@@ -7,11 +7,13 @@ position is compared with the previous outcome of the same search (keyword, engi
 location, language, device) and a creator's check with its previous check. A position a
 re-read of the stored pages revised (``PositionRevised``) fires nothing (it is history, not
 news); the alert it raised is listed with the revised position beside it.
-``alert_series``, ``alert_searches`` and ``alert_creators`` are that memory. A rule firing
-adds an ``alert_outbox`` row with the alert's deterministic id; the alerts actor turns it
-into an ``AlertTriggered`` event, which removes the row here. A rebuild computes the same
-rows with the same ids, and the events already recorded remove them again: nothing fires
-twice, nothing is lost.
+``alert_series``, ``alert_searches`` and ``alert_creators`` are that memory (a series keeps
+its last few positions for the digests' sparklines). A digest rule fires when the last search
+of a run of its schedule is over (``alert_schedules`` and ``projections.alert_digests``
+remember the runs). A rule firing adds an ``alert_outbox`` row with the alert's
+deterministic id; the alerts actor turns it into an ``AlertTriggered`` event, which removes
+the row here. A rebuild computes the same rows with the same ids, and the events already
+recorded remove them again: nothing fires twice, nothing is lost.
 
 No secret reaches these tables: a rule's target is shown as scheme and host only.
 """
@@ -19,11 +21,13 @@ No secret reaches these tables: a rule's target is shown as scheme and host only
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
 from domain.alert import (
     CREATOR_KINDS,
+    DIGEST_KINDS,
     POSITION_KINDS,
     alert_id,
     creator_fires,
@@ -32,6 +36,7 @@ from domain.alert import (
     position_message,
 )
 from domain.rank import fold_keyword, search_label
+from projections import alert_digests as digests
 from projections.sql import Connection, Cursor, Row, replace_row, upsert
 from projections.view import EventRecord, Handler, View
 
@@ -41,8 +46,10 @@ class AlertsView(View):
 
     name: ClassVar[str] = "alerts"
     tables: ClassVar[tuple[str, ...]] = ("alert_rules", "alerts", "alert_outbox",
-                                         "alert_series", "alert_searches", "alert_creators")
-    schema_version: ClassVar[int] = 2  # 2: alerts.task_id/domain; places in the memory
+                                         "alert_series", "alert_searches", "alert_creators",
+                                         "alert_schedules", *digests.TABLES)
+    # 2: alerts.task_id/domain; places in the memory. 3: recent positions, schedule runs
+    schema_version: ClassVar[int] = 3
 
     def create(self, cur: Cursor) -> None:
         """Create the tables."""
@@ -97,8 +104,15 @@ class AlertsView(View):
                 device TEXT NOT NULL,
                 domain TEXT NOT NULL,
                 position INTEGER,
+                recent TEXT NOT NULL DEFAULT '[]',
                 PRIMARY KEY (keyword, engine, country, device, domain)
             )""")
+        cur.execute(
+            """CREATE TABLE IF NOT EXISTS alert_schedules (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL
+            )""")
+        digests.create(cur)
         cur.execute(
             """CREATE TABLE IF NOT EXISTS alert_searches (
                 id TEXT PRIMARY KEY,
@@ -133,6 +147,9 @@ class AlertsView(View):
             "CreatorUpdated": self._creator_updated,
             "CreatorRemoved": self._creator_removed,
             "CreatorChecked": self._creator_checked,
+            "ScheduleCreated": self._schedule_created,
+            "ScheduleTriggered": self._schedule_ran,
+            "ScheduleRunOnRequest": self._schedule_ran,
         }
 
     # --- rules and alerts ------------------------------------------------------------------------
@@ -208,6 +225,35 @@ class AlertsView(View):
 
     def _search_over(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM alert_searches WHERE id=?", (rec.aggregate,))
+        finished = digests.finish(cur, rec.aggregate, rec.name)
+        if finished is None:
+            return
+        for rule in self._active_rules(cur, DIGEST_KINDS):  # the run's last search is over
+            filters = json.loads(rule[4])
+            if (filters.get("schedule") or "").casefold() != finished.schedule.casefold():
+                continue
+            rows = [r for r in finished.rows
+                    if _matches(filters, r["domain"], r["keyword"], r["engine"], r["device"])]
+            if not rows and not finished.failed:
+                continue  # nothing this rule watches was searched: no empty message
+            subject, message = digests.digest(finished, rows)
+            self._fire(cur, rule, finished.run, subject, message, rec)
+
+    # --- schedule runs, for digests --------------------------------------------------------------
+
+    def _schedule_created(self, cur: Cursor, rec: EventRecord) -> None:
+        cur.execute(upsert("alert_schedules", ("id", "name"), ("id",)),
+                    (rec.aggregate, rec.state["name"]))
+
+    def _schedule_ran(self, cur: Cursor, rec: EventRecord) -> None:
+        row = cur.execute("SELECT name FROM alert_schedules WHERE id=?",
+                          (rec.aggregate,)).fetchone()
+        if row is not None:
+            s = rec.state
+            when = s.get("scheduled_for") or s.get("at") or rec.timestamp
+            digests.start(cur, f"{rec.aggregate}/{rec.version}", row[0],
+                          when.isoformat() if isinstance(when, datetime) else str(when),
+                          [str(t) for t in s.get("task_ids") or []])
 
     def _search_failed(self, cur: Cursor, rec: EventRecord) -> None:
         if rec.state["retry_in"] is None:  # failed for good: no outcome will follow
@@ -225,11 +271,16 @@ class AlertsView(View):
         key = (keyword, engine, place, device, s["domain"])
         after = s.get("position") if rec.name == "PositionRecorded" else None
         before_row = cur.execute(
-            "SELECT position FROM alert_series WHERE keyword=? AND engine=? AND country=? "
-            "AND device=? AND domain=?", key).fetchone()
+            "SELECT position, recent FROM alert_series WHERE keyword=? AND engine=? "
+            "AND country=? AND device=? AND domain=?", key).fetchone()
+        recent = digests.recent_positions(before_row[1] if before_row else None,
+                                          rec.timestamp, after)
         cur.execute(upsert("alert_series", ("keyword", "engine", "country", "device", "domain",
-                                            "position"),
-                           ("keyword", "engine", "country", "device", "domain")), (*key, after))
+                                            "position", "recent"),
+                           ("keyword", "engine", "country", "device", "domain")),
+                    (*key, after, recent))
+        digests.keep(cur, rec.aggregate, key, before_row[0] if before_row else None,
+                     before_row is not None, after, recent)
         if before_row is None:
             return  # the first outcome of this search for this domain: nothing to compare
         before = before_row[0]

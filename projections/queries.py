@@ -26,6 +26,7 @@ READ_TABLES = ("proxies", "rotation_config", "activity_logs", "rotation_events",
                "position_history", "schedules", "execution_logs", "creators",
                "creator_watch_history", "creator_checks", "alert_rules", "alerts",
                "alert_outbox", "alert_series", "alert_searches", "alert_creators",
+               "alert_schedules", "alert_runs", "alert_run_rows",
                "projection_tracking")
 _OPS = {"=": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=", "~": "LIKE"}
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*?)\s*$")

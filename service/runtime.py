@@ -100,8 +100,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CHECKS_END = 30.0  # seconds a stopping runtime waits for creator checks to let go
 
-# the events alert rules watch (what the alerts view may turn into an outbox row)
-ALERT_SOURCES = (*events_of(SearchTask, "PositionRecorded", "DomainNotRanked"),
+# the events alert rules watch (what the alerts view may turn into an outbox row): outcomes,
+# checks, and the end of a search (the last search of a schedule's run fires its digests)
+ALERT_SOURCES = (*events_of(SearchTask, "PositionRecorded", "DomainNotRanked",
+                            "SearchTaskCompleted", "SearchTaskCancelled", "SearchTaskFailed"),
                  *events_of(Creator, "CreatorChecked"))
 # what start-up discovery reads from the log: the created event, then the ended ones
 ALERTS_UNDELIVERED = events_of(Alert, "AlertTriggered", "AlertDelivered")

@@ -388,3 +388,34 @@ def record_outcome(rt: Runtime, position: int | None, keyword: str = "coffee",
                                results_scanned=30, title=title)
         task.completed(results_scanned=30, pages=1, ranked=1)
     rt.writer.save(task)
+
+
+def record_run(rt: Runtime, schedule_id: str, outcomes: dict[str, int | str | None],
+               domain: str = "example.com", engine: str = "bing") -> list[str]:
+    """Record one run of a schedule as the scheduler and the search worker do: the run and
+    its queued searches in one save, then each search's outcome (``outcomes``: keyword ->
+    position, None for "not ranked", or "failed" for a search that failed for good), one
+    save per search. Returns the task ids."""
+    from domain.rank import Schedule
+
+    schedule = rt.writer.load(Schedule, UUID(schedule_id))
+    assert schedule is not None, schedule_id
+    tasks = [SearchTask(id=uuid.uuid4(), keyword=keyword, engine=engine, country=None,
+                        depth=30, domains={domain: True}, origin=f"schedule:{schedule.name}",
+                        profile="default", proxy="auto", device="desktop")
+             for keyword in outcomes]
+    schedule.ran_on_request(at=datetime.now(UTC), task_ids=[str(t.id) for t in tasks],
+                            note=None)
+    rt.writer.save(*tasks, schedule)
+    for task, outcome in zip(tasks, outcomes.values(), strict=True):
+        if outcome == "failed":
+            task.failed(attempt=1, error="captcha", retry_in=None, reason="blocked")
+        elif outcome is None:
+            task.not_ranked(domain=domain, results_scanned=30)
+            task.completed(results_scanned=30, pages=1, ranked=0)
+        else:
+            task.position_recorded(domain=domain, position=int(outcome),
+                                   url=f"https://{domain}/", results_scanned=30, title="")
+            task.completed(results_scanned=30, pages=1, ranked=1)
+        rt.writer.save(task)
+    return [str(t.id) for t in tasks]

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from adapters.alerts._delivery import ATTEMPT_DEADLINE, DeliveryError, refused
+from adapters.alerts._digest import add_digest
 from adapters.egress import EgressGuard, EgressRefused
 
 # Headers up to 998 characters a line (RFC 5322's limit; 78 is a recommendation): Python
@@ -73,8 +74,9 @@ class _PinnedSMTPS(_Pinned, smtplib.SMTP_SSL):
 
 
 def compose(server: MailServerConfig, to: str, alert: dict[str, Any]) -> EmailMessage:
-    """The message: the alert's sentence as subject and first line, its data as JSON; the
-    Message-ID is the alert's id, so a resend after a crash is the same message."""
+    """The message: the alert's sentence as subject and first line, its data as JSON (a
+    digest: text and HTML with sparklines); the Message-ID is the alert's id, so a resend
+    after a crash is the same message."""
     message = EmailMessage(policy=_POLICY)
     message["From"] = server.sender
     message["To"] = to
@@ -82,6 +84,9 @@ def compose(server: MailServerConfig, to: str, alert: dict[str, Any]) -> EmailMe
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = f"<alert-{alert['id']}@vipb.invalid>"
     message["X-Vipb-Delivery"] = str(alert["id"])
+    if alert["kind"] == "digest":  # a schedule run's summary, with a table and sparklines
+        add_digest(message, alert)
+        return message
     message.set_content(f"{alert['message']}\n\nrule: {alert['rule']} ({alert['kind']})\n"
                         f"raised: {alert['triggered_at']}\n\n"
                         + orjson.dumps(alert, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -30,7 +30,21 @@ app.add_typer(smtp_app, name="smtp")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 NAME = typer.Argument(..., help="The rule's name.")
 KINDS = ("enters-top N, leaves-top N, moves K, stops-ranking, starts-ranking (positions); "
-         "unreachable, content-changed (creators)")
+         "unreachable, content-changed (creators); digest (each run of a --schedule)")
+
+
+def channel_payload(target: str, secret_file: Path | None) -> dict[str, Any]:
+    """``email`` or ``webhook_url`` (with its secret) for a target that is an e-mail
+    address or an http(s) URL."""
+    if target.lower().startswith(("http://", "https://")):
+        return {"webhook_url": target, "secret": read_secret_file(secret_file, "secret")}
+    return {"email": target, "secret": read_secret_file(secret_file, "secret")}
+
+
+def shown_channel(payload: dict[str, Any]) -> str:
+    """Where a rule sends, as a sentence ends: an address, or a webhook's host."""
+    webhook = payload.get("webhook_url")
+    return f"a webhook at {urlsplit(webhook).netloc}" if webhook else str(payload["email"])
 
 
 @app.command("add")
@@ -44,6 +58,8 @@ def add(
     engine: str | None = typer.Option(None, "--engine", help="Only this engine."),
     device: str | None = typer.Option(None, "--device", help="Only desktop or mobile."),
     creator: str | None = typer.Option(None, "--creator", help="Only this creator."),
+    schedule: str | None = typer.Option(None, "--schedule",
+                                        help="digest: the schedule whose runs it sums up."),
     webhook: str | None = typer.Option(None, "--webhook", help="POST alerts to this URL."),
     secret_file: Path | None = typer.Option(
         None, "--secret-file", help="The webhook's signing secret: first line of this file "
@@ -52,17 +68,21 @@ def add(
     as_json: bool = JSON,
 ) -> None:
     """Add a rule; a webhook rule needs --secret-file (the receiver checks the signature).
+    A digest rule sends the movement summary of each run of its --schedule once the run's
+    searches are over (e-mail: a table with sparklines; webhook: the rows as JSON).
     Example: vipb alert add top10 enters-top 10 --domain example.com --email ops@example.com
     """
     payload: dict[str, Any] = {
         "name": name, "kind": kind, "threshold": threshold, "domain": domain,
         "keyword": keyword, "engine": engine, "device": device, "creator": creator,
-        "webhook_url": webhook, "secret": read_secret_file(secret_file, "secret"),
-        "email": email}
-    ack = run_command(ctx, AddAlertRule, {k: v for k, v in payload.items() if v is not None})
-    where = f"a webhook at {urlsplit(webhook).netloc}" if webhook else f"{email}"
+        "schedule": schedule, "webhook_url": webhook,
+        "secret": read_secret_file(secret_file, "secret"), "email": email}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    ack = run_command(ctx, AddAlertRule, payload)
     emit(ack, as_json, said=f"alert rule {name} added: {kind}"
-                            f"{' ' + str(threshold) if threshold else ''}, sent to {where}")
+                            f"{' ' + str(threshold) if threshold else ''}"
+                            f"{' of schedule ' + schedule if schedule else ''}, sent to "
+                            f"{shown_channel(payload)}")
 
 
 @app.command("remove")

@@ -104,7 +104,7 @@ COMPLETERS: dict[tuple[str, str] | str, Completer | None] = {
     "proxy_id": PROXY_IDS, "proxy_ids": PROXY_IDS, "proxy": PROXY_CHOICES,
     "tab_id": TAB_IDS, "tab": TAB_IDS, "task_id": TASK_IDS, "aggregate": None,
     "profile": PROFILES, "creator": CREATORS, "engine": _engines, "table": _tables,
-    "domain": DOMAINS, "keyword": KEYWORDS, "rule": ALERT_RULES,
+    "domain": DOMAINS, "keyword": KEYWORDS, "rule": ALERT_RULES, "schedule": SCHEDULES,
     ("privacy", "name"): PROFILES, ("schedule", "name"): SCHEDULES,
     ("creator", "name"): CREATORS, ("session", "name"): SESSIONS,
     ("alert", "name"): ALERT_RULES,

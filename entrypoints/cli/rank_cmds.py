@@ -18,8 +18,9 @@ import typer
 
 from adapters.reports import search_label
 from adapters.store import parse_since
+from domain.alert_commands import AddAlertRule
 from domain.commands import Command
-from domain.errors import ValidationError
+from domain.errors import BaseError, ValidationError
 from domain.host_commands import Settle
 from domain.keyword_rows import COLUMNS as KEYWORD_COLUMNS
 from domain.keyword_rows import keyword_csv, read_keyword_rows
@@ -48,6 +49,7 @@ from domain.rank_commands import (
     StopSearch,
 )
 from domain.ranking import movement
+from entrypoints.cli.alert_cmds import channel_payload, shown_channel
 from entrypoints.cli.batches import execute_patiently, read_input
 from entrypoints.cli.context import run_command, state
 from entrypoints.cli.files import write_output
@@ -640,18 +642,39 @@ def schedule_add(
                                       help="Also check this creator; repeatable."),
     no_searches: bool = typer.Option(False, "--no-searches",
                                      help="Check creators only, search nothing."),
+    digest: str | None = typer.Option(
+        None, "--digest", help="Send each run's movement summary, once its searches are "
+        "over, to this e-mail address or webhook URL (alert rule NAME-digest)."),
+    digest_secret_file: Path | None = typer.Option(
+        None, "--digest-secret-file", help="The digest webhook's signing secret: first line "
+        "of this file ('-': stdin), 16+ characters."),
     as_json: bool = JSON,
 ) -> None:
     """Run rank tracking (and creator checks) on a schedule (fires while `vipb host run`
     runs).
 
-    Example: vipb schedule add mornings --cron "0 6 * * *" --timezone Europe/Berlin --creators
+    Example: vipb schedule add daily --cron "0 6 * * *" --timezone Europe/Berlin --digest me@x.org
     """
-    made = run_command(ctx, CreateSchedule, {"name": name, "cron": cron, "timezone": timezone,
-                                    "keywords": keyword or None, "profile": profile,
-                                    "proxy": resolve_proxy_choice(ctx, proxy),
-                                    "searches": not no_searches,
-                                    "creators": creator or None, "all_creators": creators})
+    create = parse_command(CreateSchedule, {
+        "name": name, "cron": cron, "timezone": timezone, "keywords": keyword or None,
+        "profile": profile, "proxy": resolve_proxy_choice(ctx, proxy),
+        "searches": not no_searches, "creators": creator or None, "all_creators": creators})
+    rule = None
+    if digest is not None:  # checked before anything is written
+        channel = {k: v for k, v in channel_payload(digest, digest_secret_file).items()
+                   if v is not None}
+        rule = parse_command(AddAlertRule, {"name": f"{name}-digest", "kind": "digest",
+                                            "schedule": name, **channel})
+    commands = state(ctx).commands()
+    made = commands.execute(create)
+    if rule is not None:
+        try:
+            commands.execute(rule)
+        except BaseError as exc:
+            exc.message = f"schedule {name} was added, its digest was not: {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        made = {**made, "digest": {"rule": rule.name, "sent_to": shown_channel(channel)}}
     emit(made if as_json else in_own_zone(made), as_json)
 
 

@@ -21,7 +21,11 @@ from service.handlers.deps import TIMEOUT, Deps
 
 
 def add_rule(c: AddAlertRule, deps: Deps) -> Any:
-    """Add an alert rule."""
+    """Add an alert rule (a digest rule's schedule must exist; its name is kept as the
+    schedule spells it)."""
+    if c.schedule is not None:
+        c = c.model_copy(update={"schedule": deps.scheduler.named(c.schedule, "schedule")
+                                 .get(timeout=TIMEOUT)})
     return deps.alert_rules.add(c).get(timeout=TIMEOUT)
 
 

@@ -109,3 +109,35 @@ def test_the_mail_server_is_set_from_stdin_and_shown_without_its_password(cli: C
     bad = cli("alert", "smtp", "set", "--host", "smtp.example.com", "--from", "x",
               "--security", "none")
     assert bad.code == 2 and bad.err.startswith("vipb: error: "), bad.err
+
+
+def test_a_schedule_is_added_with_its_digest_or_not_at_all(cli: Cli, tmp_path: Path) -> None:
+    assert cli("init").code == 0
+    secret_file = tmp_path / "hook.secret"
+    secret_file.write_text(SECRET + "\n")
+    cron = ["--cron", "0 6 * * *", "--timezone", "Europe/Berlin"]
+    refused = cli("schedule", "add", "mornings", *cron, "--digest", "not-an-address")
+    assert refused.code == 2 and refused.err.count("\n") == 1 and "email" in refused.err
+    refused = cli("schedule", "add", "mornings", *cron, "--digest",
+                  "https://hooks.example.com/x")  # a webhook without its secret
+    assert refused.code == 2 and refused.err.startswith("vipb: error: secret:"), refused.err
+    assert cli("schedule", "list", "--json").json() == []  # nothing was written
+    assert cli("alert", "list", "--json").json() == []
+    made = cli("schedule", "add", "mornings", *cron, "--digest",
+               f"https://hooks.example.com/{TOKEN}", "--digest-secret-file", str(secret_file),
+               "--json")
+    assert made.code == 0, made.err
+    assert made.json()["digest"] == {"rule": "mornings-digest",
+                                     "sent_to": "a webhook at hooks.example.com"}
+    [rule] = cli("alert", "list", "--json").json()
+    assert (rule["name"], rule["kind"], rule["filters"]) == (
+        "mornings-digest", "digest", {"schedule": "mornings"})
+    added = cli("alert", "add", "weekly", "digest", "--schedule", "MORNINGS", "--email",
+                "seo@example.com")
+    assert added.out == "alert rule weekly added: digest of schedule MORNINGS, sent to " \
+                        "seo@example.com\n", added.err
+    unknown = cli("alert", "add", "x", "digest", "--schedule", "nightly", "--email",
+                  "seo@example.com")
+    assert unknown.code == 2 and unknown.err == (
+        "vipb: error: schedule: no schedule named 'nightly' (see `vipb schedule list`)\n")
+    assert TOKEN not in cli("alert", "list").out

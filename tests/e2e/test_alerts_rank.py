@@ -75,3 +75,35 @@ def test_a_move_found_in_the_host_reaches_the_webhook(
     finally:
         host.stop(signal.SIGTERM)
     assert len(hook.deliveries) == 1
+
+
+def test_a_schedule_run_sends_its_digest_once_its_searches_are_over(
+        cli: Cli, tmp_path: Path, engine_site: SerpSite, hook: WebhookReceiver) -> None:
+    """Issue 33, point 4: `schedule add --digest` and a real run (Chromium, the local
+    engine): one signed digest per run, with the movement since the run before."""
+    assert cli("init").code == 0
+    env = _env(engine_site)
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    assert cli("rank", "domain", "add", "target.example").code == 0
+    for keyword in ("tea", "coffee"):
+        assert cli("rank", "keyword", "add", keyword).code == 0
+    made = cli("schedule", "add", "mornings", "--cron", "0 6 * * *", "--proxy", "direct",
+               "--digest", hook.url, "--digest-secret-file", str(secret), **env)
+    assert made.code == 0, made.err
+    engine_site.results["tea"] = ["https://a.example/", "https://www.target.example/tea"]
+    engine_site.results["coffee"] = ["https://a.example/"]
+    assert cli("schedule", "run-now", "mornings", **env).code == 0
+    engine_site.results["tea"] = ["https://www.target.example/tea"]
+    engine_site.results["coffee"] = ["https://b.example/", "https://www.target.example/c"]
+    ran = cli("schedule", "run-now", "mornings", **env)
+    assert ran.code == 0, ran.err
+    assert hook.wait_for(2)
+    assert all(d.signed_with(SECRET) for d in hook.deliveries)
+    [second] = [d.json() for d in hook.deliveries if "1 up" in d.json()["message"]]
+    assert second["kind"] == "digest" and second["rule"] == "mornings-digest"
+    rows = {r["keyword"]: (r["previous"], r["latest"], r["movement"])
+            for r in second["subject"]["rows"]}
+    assert rows == {"tea": (2, 1, "+1"), "coffee": (None, 2, "entered")}
+    assert second["message"].startswith("mornings: 2 keyword x domain pair(s): 1 up, "
+                                        "1 entered")
