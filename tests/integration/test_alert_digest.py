@@ -18,6 +18,7 @@ import pytest
 from scripts.fixtures.servers import WebhookReceiver, loopback_tls, smtp_server, webhook_receiver
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, record_outcome, record_run, refuse
+from tests.pg import BOTH_STORES
 
 SECRET = "correct-horse-battery-staple-42"
 FAST = {"alert_retry_initial": 0.0, "alert_retry_max": 0.0, "alert_attempts": 2}
@@ -50,6 +51,7 @@ def digests(rt: Runtime) -> list[dict[str, Any]]:
     return [a for a in call(rt, "alerts:history", limit=100) if a["kind"] == "digest"]
 
 
+@BOTH_STORES
 def test_a_run_s_digest_is_sent_once_its_last_search_is_over(
         rt: Runtime, hook: WebhookReceiver) -> None:
     schedule_id = schedule(rt)
@@ -82,6 +84,7 @@ def test_a_run_s_digest_is_sent_once_its_last_search_is_over(
     assert first_body["message"].endswith("; 1 search(es) failed")
 
 
+@BOTH_STORES
 def test_nothing_is_sent_before_the_run_is_over_nor_twice_after_a_rebuild(
         rt: Runtime, hook: WebhookReceiver) -> None:
     schedule_id = schedule(rt)
