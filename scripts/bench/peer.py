@@ -1,0 +1,430 @@
+"""vipb against its peer, crawlee-python, on the same rank-tracking job (issue 34).
+
+Every side reads one results page for each of ``--keywords`` keywords from the same local
+engine (Google's markup, ``scripts/fixtures/serp_site``), through the same local HTTP proxy
+(pproxy), ``--concurrency`` searches at a time, in Debian's Chromium, and the rounds
+interleave the sides so that a busy machine slows them alike:
+
+- ``vipb``: ``vipb rank run`` without a host (the CLI process runs the searches itself);
+- ``vipb host``: ``vipb rank run`` against a running ``vipb host run`` (started before the
+  clock, as it runs for months);
+- ``crawlee``: crawlee's ``PlaywrightCrawler`` (an incognito page per request, its default
+  fingerprints), installed by this script in its own venv (``--peer-venv``; never a
+  dependency of vipb), run by ``scripts/bench/peer_crawlee.py``.
+
+Per side: keywords per minute (wall time of the command a user runs; the host's start is not
+counted), CPU seconds of its whole process tree (Chromium included: each tree is waited for,
+so its children's time is in ``RUSAGE_CHILDREN``; for the host, ``/proc`` counters over the
+command's window), peak PSS of the tree (sampled every 100 ms from ``smaps_rollup``), proxy
+bytes per search (a counting relay in front of the proxy), and how many keywords were read
+at the right position. Prints medians and ratios against crawlee.
+
+Usage: python -m scripts.bench.peer [--keywords 60] [--rounds 3] [--concurrency 2] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+os.environ.setdefault("VIPB_KEYRING", "off")
+
+from adapters.browser import LAUNCH_ARGS, find_chromium, sandbox_possible
+from adapters.config import Settings
+from adapters.serp import Engines
+from domain.ranking import rank
+from scripts.fixtures.serp_site import SerpSite, serp_site
+from scripts.fixtures.servers import pproxy
+from service.bootstrap import bootstrap
+from service.runtime import initialize
+
+CRAWLEE = "crawlee[playwright,curl-impersonate]==1.11.0"
+TARGET = "target.example"
+ROOT = Path(__file__).resolve().parents[2]
+VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
+# the organic result links as a crawlee user would select them on Google's page (the ad
+# block and the "Images for" box are not div.g); vipb reads the page with its definition
+PEER_LINKS = "#rso div.g a[href]:has(h3)"
+PAGE_KIB = 200  # each results page padded to this (real ones are hundreds of KiB)
+
+
+# --- measuring a process tree ----------------------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def tree_of(roots: list[int]) -> list[int]:
+    """``roots`` and every process below them, now."""
+    children, found, todo = _children(), [], list(roots)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def pss_kib(pids: list[int]) -> int:
+    """Summed proportional set size of ``pids`` (shared pages split among their users)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system time of ``pids`` and of their children they have waited for."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
+
+
+class PeakPss:
+    """Samples the summed PSS of the trees under ``roots()`` until stopped; ``peak``."""
+
+    def __init__(self, roots: Callable[[], list[int]], every: float = 0.1) -> None:
+        self.peak = 0
+        self._roots, self._every = roots, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, pss_kib(tree_of(self._roots())))
+            self._stop.wait(self._every)
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 in front of ``upstream`` that counts the bytes both ways."""
+
+    def __init__(self, upstream: int) -> None:
+        self.bytes = 0
+        self.port = 0
+        self._upstream = upstream
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        self._ready.wait(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await reader.read(65536):
+                    self.bytes += len(data)
+                    writer.write(data)
+                    await writer.drain()
+            with contextlib.suppress(OSError):
+                writer.close()
+
+        async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._upstream)
+            except OSError:
+                writer.close()
+                return
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+        async def start() -> None:
+            server = await asyncio.start_server(client, "127.0.0.1", 0)
+            self.port = server.sockets[0].getsockname()[1]
+            self._ready.set()
+
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    def take(self) -> int:
+        """Bytes relayed since the last take."""
+        counted, self.bytes = self.bytes, 0
+        return counted
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+@dataclass
+class Job:
+    """One round's keywords (with where the target ranks) on the local engine."""
+
+    site: SerpSite
+    words: dict[str, int] = field(default_factory=dict)  # keyword -> expected position
+
+    def make(self, count: int, round_no: int) -> None:
+        """``count`` new keywords, each with the target at its own place in 1..10."""
+        self.words = {}
+        for i in range(count):
+            word = f"peer {round_no} {i}"
+            results = [f"https://site{j}.example/{i}" for j in range(10)]
+            place = (i * 7) % 10
+            results[place] = f"https://www.{TARGET}/{i}"
+            self.site.results[word] = results
+            self.words[word] = place + 1
+
+    def right(self, found: dict[str, int | None]) -> int:
+        """How many keywords were read at their position."""
+        return sum(found.get(word) == place for word, place in self.words.items())
+
+
+@dataclass
+class Sample:
+    """One side's numbers in one round."""
+
+    per_min: float
+    cpu: float
+    pss_mib: float
+    proxy_kib: float
+    right: int
+
+
+def _env(site: SerpSite, data: Path, concurrency: int) -> dict[str, str]:
+    return {**os.environ, "VIPB_DATA_DIR": str(data), "VIPB_KEYRING": "off",
+            "VIPB_ENGINE_URLS": json.dumps(site.engine_urls()),
+            "VIPB_ALLOW_PRIVATE_TARGETS": "true", "VIPB_SEARCH_CONCURRENCY": str(concurrency),
+            "PYTHONUNBUFFERED": "1"}
+
+
+def _prepare_vipb(data: Path, job: Job, proxy_port: int) -> None:
+    """A data dir tracking the round's keywords (one results page each) behind the proxy."""
+    initialize(data)
+    rt = bootstrap(data, settings=Settings(data_dir=data, allow_private_targets=True,
+                                           engine_urls=job.site.engine_urls()))
+    try:
+        def call(channel: str, **payload: Any) -> Any:
+            reply = rt.dispatcher.dispatch(channel, payload)
+            assert reply["success"], reply
+            return reply["data"]
+
+        call("proxy:add", protocol="http", host="127.0.0.1", port=proxy_port,
+             max_concurrency=1000)
+        call("automation:add-domain", domain=TARGET)
+        for word in job.words:
+            call("automation:add-keyword", keyword=word, engine="google", depth=10)
+        call("privacy:set-fingerprint", profile="default", seed=1, os=["windows"])
+    finally:
+        rt.close()
+
+
+def _positions_of(data: Path) -> dict[str, int | None]:
+    done = subprocess.run([*VIPB, "rank", "history", "--json"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "VIPB_DATA_DIR": str(data)},
+                          check=True)
+    return {row["keyword"]: row.get("position") for row in json.loads(done.stdout)}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_vipb(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample:
+    """``vipb rank run`` with no host: the command's own process does everything."""
+    data = tmp / f"vipb-{time.monotonic_ns()}"
+    _prepare_vipb(data, job, relay.port)
+    relay.take()
+    cpu_before = _children_cpu()
+    command = subprocess.Popen([*VIPB, "rank", "run", "--json"], cwd=ROOT,
+                               env=_env(job.site, data, concurrency),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with PeakPss(lambda: [command.pid]) as peak:
+        start = time.perf_counter()
+        _, err = command.communicate()
+        seconds = time.perf_counter() - start
+    assert command.returncode == 0, err[-2000:]
+    cpu = _children_cpu() - cpu_before
+    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+                  relay.take() / len(job.words) / 1024, job.right(_positions_of(data)))
+
+
+@contextlib.contextmanager
+def _host(job: Job, data: Path, concurrency: int) -> Iterator[subprocess.Popen[str]]:
+    host = subprocess.Popen([*VIPB, "host", "run"], cwd=ROOT,
+                            env=_env(job.site, data, concurrency), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert host.stderr is not None
+        for line in host.stderr:  # its log says when it serves
+            if '"host started' in line:
+                break
+        else:
+            raise RuntimeError("vipb host did not start")
+        threading.Thread(target=lambda: [None for _ in host.stderr or []], daemon=True).start()
+        yield host
+    finally:
+        host.send_signal(signal.SIGTERM)
+        try:
+            host.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(host.pid, signal.SIGKILL)
+            host.wait()
+
+
+def run_vipb_host(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample:
+    """``vipb rank run`` against a running host (Chromium up, as a host that runs for
+    months has it): the window is the command's."""
+    data = tmp / f"host-{time.monotonic_ns()}"
+    _prepare_vipb(data, job, relay.port)
+    env = _env(job.site, data, concurrency)
+    with _host(job, data, concurrency) as host:
+        warm = subprocess.run([*VIPB, "tab", "open", "--proxy", "direct", "--json"],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        if warm.returncode == 0:  # Chromium started before the clock, as in the other sides
+            subprocess.run([*VIPB, "tab", "close", json.loads(warm.stdout)["id"]], cwd=ROOT,
+                           env=env, capture_output=True)
+        relay.take()
+        host_cpu = cpu_seconds(tree_of([host.pid]))
+        cli_cpu = _children_cpu()
+        command = subprocess.Popen([*VIPB, "rank", "run", "--json"], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)
+        with PeakPss(lambda: [host.pid, command.pid]) as peak:
+            start = time.perf_counter()
+            _, err = command.communicate()
+            seconds = time.perf_counter() - start
+        assert command.returncode == 0, err[-2000:]
+        cpu = cpu_seconds(tree_of([host.pid])) - host_cpu + _children_cpu() - cli_cpu
+        proxied = relay.take()
+        found = _positions_of(data)
+    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+                  proxied / len(job.words) / 1024, job.right(found))
+
+
+def peer_python(venv: Path) -> Path:
+    """crawlee's venv (made and filled on first use): its python."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"installing {CRAWLEE} into {venv} (once)...", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", CRAWLEE], check=True)
+    return python
+
+
+def run_crawlee(job: Job, relay: Relay, tmp: Path, concurrency: int, python: Path,
+                crawler: str = "playwright") -> Sample:
+    """crawlee's crawler on the same pages, proxy and concurrency."""
+    engine = Engines(base_urls=job.site.engine_urls()).get("google")
+    spec = {"crawler": crawler, "proxy": f"http://127.0.0.1:{relay.port}",
+            "concurrency": concurrency, "chromium": str(find_chromium().path),
+            "args": list(LAUNCH_ARGS), "sandbox": sandbox_possible(),
+            "links": PEER_LINKS,
+            "urls": {word: engine.url(word, 0, None, 0) for word in job.words}}
+    storage = tmp / f"crawlee-{time.monotonic_ns()}"
+    env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(storage), "CRAWLEE_PURGE_ON_START": "1"}
+    relay.take()
+    cpu_before = _children_cpu()
+    command = subprocess.Popen([str(python), str(Path(__file__).with_name("peer_crawlee.py"))],
+                               cwd=tmp, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    with PeakPss(lambda: [command.pid]) as peak:
+        start = time.perf_counter()
+        out, err = command.communicate(json.dumps(spec))
+        seconds = time.perf_counter() - start
+    assert command.returncode == 0, err[-3000:]
+    cpu = _children_cpu() - cpu_before
+    result = json.loads(out)
+    if result["failed"] or len(result["found"]) < len(job.words):
+        print(f"crawlee: {len(result['failed'])} failed ({result['failed'][:2]}), "
+              f"{len(result['found'])} read", file=sys.stderr)
+    found: dict[str, int | None] = {}
+    for word, links in result["found"].items():  # Google's /url?q=<result> links
+        urls = [parse_qs(urlsplit(link).query).get("q", [link])[0] for link in links]
+        found[word] = rank(urls, {TARGET: False})[0].position
+    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+                  relay.take() / len(job.words) / 1024, job.right(found))
+
+
+SIDES = ("vipb", "vipb host", "crawlee")
+
+
+def main() -> None:
+    """Interleaved rounds; medians per side; ratios against crawlee."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keywords", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--peer-venv", type=Path,
+                        default=Path.home() / ".cache" / "vipb-bench" / "crawlee-1.11.0")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    python = peer_python(args.peer_venv)
+    samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
+    with tempfile.TemporaryDirectory() as folder, serp_site() as site, \
+            pproxy("http") as proxy:
+        tmp, relay, job = Path(folder), Relay(proxy.port), Job(site)
+        site.padding = PAGE_KIB * 1024
+        runs: dict[str, Callable[[], Sample]] = {
+            "vipb": lambda: run_vipb(job, relay, tmp, args.concurrency),
+            "vipb host": lambda: run_vipb_host(job, relay, tmp, args.concurrency),
+            "crawlee": lambda: run_crawlee(job, relay, tmp, args.concurrency, python)}
+        for n in range(args.rounds):
+            order = SIDES[n % len(SIDES):] + SIDES[:n % len(SIDES)]  # who goes first rotates
+            for side in order:
+                job.make(args.keywords, n * len(SIDES) + SIDES.index(side))
+                samples[side].append(runs[side]())
+                if not args.json:
+                    s = samples[side][-1]
+                    print(f"round {n + 1} {side:>9}: {s.per_min:6.1f} keywords/min, "
+                          f"CPU {s.cpu:5.1f} s, peak PSS {s.pss_mib:5.0f} MiB, proxy "
+                          f"{s.proxy_kib:5.0f} KiB/search, {s.right}/{args.keywords} right",
+                          flush=True)
+    summary = {side: {key: statistics.median(getattr(s, key) for s in rows)
+                      for key in ("per_min", "cpu", "pss_mib", "proxy_kib", "right")}
+               for side, rows in samples.items()}
+    peer = summary["crawlee"]
+    for side in ("vipb", "vipb host"):
+        summary[side]["speed_vs_crawlee"] = summary[side]["per_min"] / peer["per_min"]
+        summary[side]["pss_vs_crawlee"] = summary[side]["pss_mib"] / peer["pss_mib"]
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"\n{args.keywords} keywords x {args.rounds} rounds, {args.concurrency} at a time, "
+          "one results page each, one local HTTP proxy (medians):")
+    print(f"{'':>10} {'kw/min':>8} {'CPU s':>7} {'PSS MiB':>8} {'proxy KiB':>10} {'right':>6}")
+    for side, row in summary.items():
+        print(f"{side:>10} {row['per_min']:8.1f} {row['cpu']:7.1f} {row['pss_mib']:8.0f} "
+              f"{row['proxy_kib']:10.0f} {row['right']:6.0f}")
+    for side in ("vipb", "vipb host"):
+        row = summary[side]
+        print(f"{side}: {row['speed_vs_crawlee']:.2f}x crawlee's keywords/min (goal >= 1.2), "
+              f"{row['pss_vs_crawlee']:.2f}x its peak PSS (goal <= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
