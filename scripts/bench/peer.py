@@ -13,9 +13,8 @@ interleave the sides so that a busy machine slows them alike:
   dependency of vipb), run by ``scripts/bench/peer_crawlee.py``.
 
 Per side: keywords per minute (wall time of the command a user runs; the host's start is not
-counted), CPU seconds of its whole process tree (Chromium included: each tree is waited for,
-so its children's time is in ``RUSAGE_CHILDREN``; for the host, ``/proc`` counters over the
-command's window), peak PSS of the tree (sampled every 100 ms from ``smaps_rollup``), proxy
+counted), CPU seconds of its whole process tree over that window (Chromium included; see
+``TreeMeter``), peak PSS of the tree (sampled every 100 ms from ``smaps_rollup``), proxy
 bytes per search (a counting relay in front of the proxy), and how many keywords were read
 at the right position. Prints medians and ratios against crawlee.
 
@@ -29,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import signal
 import statistics
 import subprocess
@@ -99,36 +97,60 @@ def pss_kib(pids: list[int]) -> int:
     return total
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system time of ``pids`` and of their children they have waited for."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-    return total / ticks
+def own_cpu(pid: int) -> float | None:
+    """User + system seconds ``pid`` itself has run (None: gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-class PeakPss:
-    """Samples the summed PSS of the trees under ``roots()`` until stopped; ``peak``."""
+class TreeMeter:
+    """Samples the process trees under ``roots()`` every ``every`` seconds until stopped:
+    ``peak_kib``, the highest summed PSS, and ``cpu``, the CPU seconds each process ran
+    while measured (its last sample less what it had run when the meter started).
+
+    Not ``RUSAGE_CHILDREN``: Playwright's driver does not wait for Chromium when its client
+    exits, so Chromium's time never reaches the caller's rusage (it undercounted both
+    browser sides nearly threefold). A process that ends between samples loses at most
+    ``every`` seconds of its time."""
 
     def __init__(self, roots: Callable[[], list[int]], every: float = 0.1) -> None:
-        self.peak = 0
+        self.peak_kib = 0
         self._roots, self._every = roots, every
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> PeakPss:
+    @property
+    def cpu(self) -> float:
+        """CPU seconds of the trees while measured."""
+        return sum(last - self._start.get(pid, 0.0) for pid, last in self._last.items())
+
+    def __enter__(self) -> TreeMeter:
+        for pid in tree_of(self._roots()):
+            self._start[pid] = self._last[pid] = own_cpu(pid) or 0.0
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._measure()
+
+    def _measure(self) -> None:
+        pids = tree_of(self._roots())
+        self.peak_kib = max(self.peak_kib, pss_kib(pids))
+        for pid in pids:
+            used = own_cpu(pid)
+            if used is not None:
+                self._last[pid] = used
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, pss_kib(tree_of(self._roots())))
+            self._measure()
             self._stop.wait(self._every)
 
 
@@ -249,27 +271,20 @@ def _positions_of(data: Path) -> dict[str, int | None]:
     return {row["keyword"]: row.get("position") for row in json.loads(done.stdout)}
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_vipb(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample:
     """``vipb rank run`` with no host: the command's own process does everything."""
     data = tmp / f"vipb-{time.monotonic_ns()}"
     _prepare_vipb(data, job, relay.port)
     relay.take()
-    cpu_before = _children_cpu()
     command = subprocess.Popen([*VIPB, "rank", "run", "--json"], cwd=ROOT,
                                env=_env(job.site, data, concurrency),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    with PeakPss(lambda: [command.pid]) as peak:
+    with TreeMeter(lambda: [command.pid]) as meter:
         start = time.perf_counter()
         _, err = command.communicate()
         seconds = time.perf_counter() - start
     assert command.returncode == 0, err[-2000:]
-    cpu = _children_cpu() - cpu_before
-    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+    return Sample(len(job.words) / seconds * 60, meter.cpu, meter.peak_kib / 1024,
                   relay.take() / len(job.words) / 1024, job.right(_positions_of(data)))
 
 
@@ -309,20 +324,19 @@ def run_vipb_host(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample
             subprocess.run([*VIPB, "tab", "close", json.loads(warm.stdout)["id"]], cwd=ROOT,
                            env=env, capture_output=True)
         relay.take()
-        host_cpu = cpu_seconds(tree_of([host.pid]))
-        cli_cpu = _children_cpu()
-        command = subprocess.Popen([*VIPB, "rank", "run", "--json"], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True)
-        with PeakPss(lambda: [host.pid, command.pid]) as peak:
+        cli: list[int] = []
+        with TreeMeter(lambda: [host.pid, *cli]) as meter:
+            command = subprocess.Popen([*VIPB, "rank", "run", "--json"], cwd=ROOT, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
+            cli.append(command.pid)
             start = time.perf_counter()
             _, err = command.communicate()
             seconds = time.perf_counter() - start
         assert command.returncode == 0, err[-2000:]
-        cpu = cpu_seconds(tree_of([host.pid])) - host_cpu + _children_cpu() - cli_cpu
         proxied = relay.take()
         found = _positions_of(data)
-    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+    return Sample(len(job.words) / seconds * 60, meter.cpu, meter.peak_kib / 1024,
                   proxied / len(job.words) / 1024, job.right(found))
 
 
@@ -348,16 +362,14 @@ def run_crawlee(job: Job, relay: Relay, tmp: Path, concurrency: int, python: Pat
     storage = tmp / f"crawlee-{time.monotonic_ns()}"
     env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(storage), "CRAWLEE_PURGE_ON_START": "1"}
     relay.take()
-    cpu_before = _children_cpu()
     command = subprocess.Popen([str(python), str(Path(__file__).with_name("peer_crawlee.py"))],
                                cwd=tmp, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    with PeakPss(lambda: [command.pid]) as peak:
+    with TreeMeter(lambda: [command.pid]) as meter:
         start = time.perf_counter()
         out, err = command.communicate(json.dumps(spec))
         seconds = time.perf_counter() - start
     assert command.returncode == 0, err[-3000:]
-    cpu = _children_cpu() - cpu_before
     result = json.loads(out)
     if result["failed"] or len(result["found"]) < len(job.words):
         print(f"crawlee: {len(result['failed'])} failed ({result['failed'][:2]}), "
@@ -366,7 +378,7 @@ def run_crawlee(job: Job, relay: Relay, tmp: Path, concurrency: int, python: Pat
     for word, links in result["found"].items():  # Google's /url?q=<result> links
         urls = [parse_qs(urlsplit(link).query).get("q", [link])[0] for link in links]
         found[word] = rank(urls, {TARGET: False})[0].position
-    return Sample(len(job.words) / seconds * 60, cpu, peak.peak / 1024,
+    return Sample(len(job.words) / seconds * 60, meter.cpu, meter.peak_kib / 1024,
                   relay.take() / len(job.words) / 1024, job.right(found))
 
 
