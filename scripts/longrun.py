@@ -10,6 +10,7 @@ and a summary with the drift from the first sample after warm-up to the last.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from scripts.fixtures.serp_site import serp_site
 from scripts.fixtures.servers import pproxy
+from scripts.proctree import descendants, is_chromium
 
 VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
 WARM_UP = 5  # samples before the baseline: the browser and caches settle first
@@ -56,34 +58,13 @@ def _status(pid: int, field: str) -> int:
     return 0
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process under ``pid`` (children, theirs, ...), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def _chromium(pid: int) -> tuple[int, float]:
     count, rss = 0, 0
     for child in descendants(pid):
-        try:
-            name = Path(f"/proc/{child}/comm").read_text().strip()
-            if "chrom" in name:
-                count += 1
+        if is_chromium(child):
+            count += 1
+            with contextlib.suppress(OSError):  # gone meanwhile
                 rss += _status(child, "VmRSS")
-        except OSError:
-            continue
     return count, rss / 1024
 
 

@@ -49,6 +49,7 @@ from adapters.serp import Engines
 from domain.ranking import rank
 from scripts.fixtures.serp_site import SerpSite, serp_site
 from scripts.fixtures.servers import pproxy
+from scripts.proctree import descendants, own_cpu, pss_kib
 from service.bootstrap import bootstrap
 from service.runtime import initialize
 
@@ -64,46 +65,9 @@ PAGE_KIB = 200  # each results page padded to this (real ones are hundreds of Ki
 
 # --- measuring a process tree ----------------------------------------------------------------
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
 def tree_of(roots: list[int]) -> list[int]:
     """``roots`` and every process below them, now."""
-    children, found, todo = _children(), [], list(roots)
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def pss_kib(pids: list[int]) -> int:
-    """Summed proportional set size of ``pids`` (shared pages split among their users)."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-                    break
-    return total
-
-
-def own_cpu(pid: int) -> float | None:
-    """User + system seconds ``pid`` itself has run (None: gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return [pid for root in roots for pid in (root, *descendants(root))]
 
 
 class TreeMeter:

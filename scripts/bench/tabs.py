@@ -32,46 +32,16 @@ from adapters.browser import LAUNCH_ARGS, find_chromium
 from adapters.config import Settings
 from scripts.fixtures.servers import pproxy
 from scripts.fixtures.sites import local_site
+from scripts.proctree import descendants, is_chromium, pss_kib
 from service.bootstrap import bootstrap
 from service.runtime import initialize
 
 PAGES = ("/frame.html", "/probe.html")
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def chromium_pss_kib() -> int:
     """PSS of every Chromium process under this one (KiB)."""
-    total = 0
-    for pid in _descendants(os.getpid()):
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if "chrom" not in f.read():
-                    continue
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
+    return pss_kib(pid for pid in descendants(os.getpid()) if is_chromium(pid))
 
 
 async def collect_garbage(browser: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.browser import sandbox_possible
-from scripts.longrun import descendants
+from scripts.proctree import descendants
 from service.runtime import Runtime
 from tests.helpers import call
 
