@@ -21,7 +21,6 @@ No secret reaches these tables: a rule's target is shown as scheme and host only
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -38,7 +37,7 @@ from domain.alert import (
 from domain.rank import fold_keyword, search_label
 from projections import alert_digests as digests
 from projections.sql import Connection, Cursor, Row, replace_row, upsert
-from projections.view import EventRecord, Handler, View
+from projections.view import EventRecord, Handler, View, iso
 
 
 class AlertsView(View):
@@ -250,9 +249,8 @@ class AlertsView(View):
                           (rec.aggregate,)).fetchone()
         if row is not None:
             s = rec.state
-            when = s.get("scheduled_for") or s.get("at") or rec.timestamp
-            digests.start(cur, f"{rec.aggregate}/{rec.version}", row[0],
-                          when.isoformat() if isinstance(when, datetime) else str(when),
+            when = iso(s.get("scheduled_for") or s.get("at")) or rec.timestamp
+            digests.start(cur, f"{rec.aggregate}/{rec.version}", row[0], str(when),
                           [str(t) for t in s.get("task_ids") or []])
 
     def _search_failed(self, cur: Cursor, rec: EventRecord) -> None:

@@ -20,16 +20,12 @@ from typing import Any, ClassVar
 
 from domain import cron
 from projections.sql import Cursor, replace_row, upsert
-from projections.view import EventRecord, Handler, View
+from projections.view import EventRecord, Handler, View, iso
 
 
 def lease_text(value: datetime) -> str:
     """A lease's end as stored (and compared as text): UTC, always with microseconds."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 _EXECUTION_ROW = upsert("execution_logs", (
@@ -357,7 +353,7 @@ class SchedulesView(View):
     def _created(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
         ts = rec.timestamp or ""
-        starts = _iso(s["starts_at"]) or ts
+        starts = iso(s["starts_at"]) or ts
         creators = ["*"] if s.get("all_creators") else s.get("creators")
         replace_row(cur, "schedules", ("id",), {
             "id": rec.aggregate, "name": s["name"], "cron": s["cron"],
@@ -370,7 +366,7 @@ class SchedulesView(View):
 
     def _triggered(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        scheduled_for = _iso(s["scheduled_for"]) or ""
+        scheduled_for = iso(s["scheduled_for"]) or ""
         row = cur.execute("SELECT name, cron, timezone FROM schedules WHERE id=?",
                           (rec.aggregate,)).fetchone()
         name, nxt = (row[0], self._next_run(row[1], row[2], scheduled_for)) if row \
@@ -386,7 +382,7 @@ class SchedulesView(View):
 
     def _ran_on_request(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
-        at = _iso(s["at"]) or rec.timestamp or ""
+        at = iso(s["at"]) or rec.timestamp or ""
         row = cur.execute("SELECT name FROM schedules WHERE id=?", (rec.aggregate,)).fetchone()
         cur.execute("UPDATE schedules SET triggers=triggers+1, last_triggered_at=?, "
                     "updated_at=? WHERE id=?", (rec.timestamp, rec.timestamp, rec.aggregate))
@@ -400,7 +396,7 @@ class SchedulesView(View):
                     "WHERE id=?", (rec.timestamp, rec.aggregate))
 
     def _resumed(self, cur: Cursor, rec: EventRecord) -> None:
-        since = _iso(rec.state["resumed_at"]) or ""
+        since = iso(rec.state["resumed_at"]) or ""
         cur.execute("UPDATE schedules SET state='active', next_run_at=?, updated_at=? "
                     "WHERE id=?", (self._next_of(cur, rec.aggregate, since), rec.timestamp,
                                    rec.aggregate))

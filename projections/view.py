@@ -36,8 +36,12 @@ class EventRecord:
         self.topic = topic
         self.name = event_name(topic)
         self.state = state
-        ts = state.get("timestamp")
-        self.timestamp: str | None = ts.isoformat() if isinstance(ts, datetime) else ts
+        self.timestamp = iso(state.get("timestamp"))
+
+
+def iso(value: Any) -> str | None:
+    """A time from an event's state as the tables store it: ISO 8601 (text as it is)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def event_name(topic: str) -> str:
