@@ -39,7 +39,7 @@ def create(cur: Cursor) -> None:
             search TEXT NOT NULL,
             outcome TEXT
         )""")
-    cur.execute("CREATE INDEX IF NOT EXISTS alert_runs_run ON alert_runs (run)")
+    cur.execute("CREATE INDEX IF NOT EXISTS alert_runs_pending ON alert_runs (run, outcome)")
     cur.execute(
         """CREATE TABLE IF NOT EXISTS alert_run_rows (
             run TEXT NOT NULL,
@@ -120,10 +120,11 @@ def finish(cur: Cursor, task_id: str, event: str) -> FinishedRun | None:
     run, schedule, scheduled_for = found
     cur.execute("UPDATE alert_runs SET outcome=? WHERE task_id=?",
                 (_OUTCOMES.get(event, "done"), task_id))
+    if cur.execute("SELECT 1 FROM alert_runs WHERE run=? AND outcome IS NULL LIMIT 1",
+                   (run,)).fetchone() is not None:
+        return None  # searches of the run still to finish (an index seek, not a scan)
     outcomes = cur.execute("SELECT search, outcome FROM alert_runs WHERE run=? "
                            "ORDER BY search", (run,)).fetchall()
-    if any(outcome is None for _, outcome in outcomes):
-        return None
     rows = [{"keyword": r[0], "engine": r[1], "country": r[2].partition("|")[0] or None,
              "location": r[2].partition("|")[2].partition("|")[0] or None, "device": r[3],
              "domain": r[4], "previous": r[5], "latest": r[7],
@@ -142,9 +143,9 @@ def finish(cur: Cursor, task_id: str, event: str) -> FinishedRun | None:
 def _interest(row: dict[str, Any]) -> tuple[int, int, str]:
     """Rows that moved first (lost, entered, then by places moved), then the rest."""
     moved = str(row["movement"])
-    rank = {"lost": 0, "entered": 1}.get(moved, 2 if moved[:1] in "+-" and moved else 3)
-    places = abs(int(moved)) if moved[:1] in "+-" and moved else 0
-    return rank, -places, f"{row['keyword']}\0{row['domain']}"
+    places = abs(int(moved)) if moved[:1] in ("+", "-") else 0
+    return ({"lost": 0, "entered": 1}.get(moved, 2 if places else 3), -places,
+            f"{row['keyword']}\0{row['domain']}")
 
 
 def digest(finished: FinishedRun, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:

@@ -2,11 +2,11 @@
 HTML report."""
 
 from domain.rank import search_label
+from domain.ranking import summary_text
 
 from ._charts import chart_png, chart_svg, series_of, zone_name
 from ._html import html_report, latest_text
 from ._sparkline import sparkline
-from ._summary import summary_text
 
 __all__ = ["chart_png", "chart_svg", "html_report", "latest_text", "search_label", "series_of",
            "sparkline", "summary_text", "zone_name"]

@@ -10,11 +10,10 @@ from html import escape
 from typing import Any
 
 from domain.rank import search_label
-from domain.ranking import summarize
+from domain.ranking import summarize, summary_text
 
 from ._charts import chart_svg, series_of, zone_name
 from ._sparkline import sparkline
-from ._summary import summary_text
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"

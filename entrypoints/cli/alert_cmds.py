@@ -36,9 +36,9 @@ KINDS = ("enters-top N, leaves-top N, moves K, stops-ranking, starts-ranking (po
 def channel_payload(target: str, secret_file: Path | None) -> dict[str, Any]:
     """``email`` or ``webhook_url`` (with its secret) for a target that is an e-mail
     address or an http(s) URL."""
-    if target.lower().startswith(("http://", "https://")):
-        return {"webhook_url": target, "secret": read_secret_file(secret_file, "secret")}
-    return {"email": target, "secret": read_secret_file(secret_file, "secret")}
+    webhook = target.lower().startswith(("http://", "https://"))
+    return {"webhook_url" if webhook else "email": target,
+            "secret": read_secret_file(secret_file, "secret")}
 
 
 def shown_channel(payload: dict[str, Any]) -> str:
