@@ -15,7 +15,7 @@ from typing import Any
 import pykka
 import pytest
 
-from scripts.fixtures.servers import WebhookReceiver, loopback_tls, smtp_server, webhook_receiver
+from scripts.fixtures.servers import WebhookReceiver, loopback_tls, smtp_server
 from service.runtime import Runtime
 from tests.helpers import call, open_runtime, record_outcome, record_run, refuse
 from tests.pg import BOTH_STORES
@@ -30,12 +30,6 @@ def rt(data_dir: Path) -> Iterator[Runtime]:
     yield runtime
     runtime.close()
     pykka.ActorRegistry.stop_all()
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def schedule(rt: Runtime, name: str = "mornings") -> str:
