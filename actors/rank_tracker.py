@@ -22,6 +22,7 @@ import pykka
 
 from actors.base import VipbActor
 from actors.claims import Claims
+from actors.fetch_ways import FetchWays
 from actors.retries import RetryPolicy
 from actors.search_worker import Outcome, SearchParts, SearchWorker
 from actors.tab_supervisor import TabSupervisorActor
@@ -76,7 +77,7 @@ class RankTrackerActor(VipbActor):
         self._engines = Engines(settings.engines_dir, settings.engine_urls)
         self._targets: RankTargets | None = None
         parts = SearchParts(tabs, self._engines, RetryPolicy.from_settings(settings),
-                            outcome, evidence)
+                            outcome, evidence, FetchWays(settings.search_fetch))
         self._runner: TaskRunner[SearchTask] = TaskRunner(
             SearchTask, SearchWorker.perform(parts), writer, settings.search_concurrency,
             "vipb-search", lambda task: f"search task {task.id}", claims)

@@ -24,9 +24,11 @@ search fails with reason ``suspicious_no_results``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import pykka
 from tenacity import (
@@ -39,25 +41,31 @@ from tenacity import (
 
 from actors.cancel import CancelToken
 from actors.claims import ClaimHolder, ClaimLost
+from actors.fetch_ways import FetchWays
 from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
-from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
+from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, for_reading
+from adapters.pagefetch import FetchedPage, FetchError, PageFetcher
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import (
     BaseError,
+    BrowserError,
     EgressRefusedError,
     ProfileNotFoundError,
     ProxyNotFoundError,
 )
 from domain.rank import FailureReason, SearchTask
 from domain.ranking import rank
+from domain.route_fault import RouteFault
 from domain.selection import NoProxyInCountryError
 from domain.text_limits import ERROR_CHARS, capped
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = 300.0
+# what an HTTP page of an ``auto`` engine may say to send the attempt on to a tab
+FALL_BACK = (FailureReason.BLOCKED, FailureReason.UNREADABLE)
 
 
 class AttemptFailed(Exception):
@@ -116,13 +124,15 @@ Outcome = Callable[[str, bool, float | None], None]
 @dataclass(frozen=True)
 class SearchParts:
     """What every search needs besides its task: tabs, engines, the retry policy, where
-    proxy outcomes are reported and where pages are kept (None: not kept)."""
+    proxy outcomes are reported, where pages are kept (None: not kept) and how they are
+    fetched (``ways``, shared by every search of the host)."""
 
     tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]]
     engines: Engines
     policy: RetryPolicy
     outcome: Outcome | None = None
     evidence: EvidenceStore | None = None
+    ways: FetchWays = field(default_factory=FetchWays)
 
 
 class SearchWorker:
@@ -139,6 +149,8 @@ class SearchWorker:
         self._policy = parts.policy
         self._outcome = parts.outcome
         self._evidence = parts.evidence
+        self._ways = parts.ways
+        self._page_fetcher: PageFetcher | None = None
 
     @classmethod
     def perform(cls, parts: SearchParts) -> Callable[[ClaimHolder[SearchTask], CancelToken],
@@ -285,18 +297,46 @@ class SearchWorker:
 
     def _attempt(self, attempt: int, avoid: tuple[str, ...] = (),
                  fresh: bool = False) -> Reading:
+        """One attempt: a route (proxy and profile), then the pages over HTTP or in a tab
+        behind it (see ``actors.fetch_ways``); an ``auto`` engine whose HTTP page is a
+        challenge or unreadable goes on in a tab behind the same route."""
         if self._token.is_set:
             raise Cancelled()
-        task = self._task
         engine = self._engine()
+        ticket = self._ticket(attempt, engine, avoid, fresh)
+        route = Exit(ticket.proxy_id, ticket.exit_country, ticket.exit_basis)
+        declared = engine.definition.fetch
+        held = True  # the route is this worker's to release until a tab takes it over
+        try:
+            if self._ways.way(engine.name, declared, ticket.proxy_id) == "http":
+                self._record_start(attempt, route, ticket, fetch="http")
+                try:
+                    return self._read_pages(engine, _HttpPages(self._fetcher(), ticket,
+                                                               self._token, self._outcome),
+                                            route, blame=declared == "http")
+                except AttemptFailed as exc:
+                    if declared != "auto" or exc.reason not in FALL_BACK:
+                        raise
+                    self._fall_back(attempt, engine, ticket, exc)
+            held = False
+            return self._in_tab(attempt, engine, ticket, route, fresh)
+        finally:
+            if held:
+                self._release(ticket.key)
+
+    def _ticket(self, attempt: int, engine: Engine, avoid: tuple[str, ...],
+                fresh: bool) -> Ticket:
+        """The attempt's route and profile (``AttemptFailed`` when there is none)."""
+        task = self._task
         place = task.place
         # the search's country is where it must leave from, unless any exit may stand in
         require = None if place.any_exit_country else place.country
         try:
             first_page = self._url(engine, 0, 0)  # for the pick
-            tab_id, tab, reason = self._tabs().prepare(
+            ticket: Ticket = self._tabs().prepare_route(
                 first_page, task.profile, task.proxy, task.country, avoid,
                 task.device if fresh else None, require).get(timeout=TIMEOUT)
+            return ticket
         except NoProxyInCountryError as exc:
             self._record_start(attempt, Exit(None))
             raise AttemptFailed(exc.message, FailureReason.NO_PROXY_IN_COUNTRY,
@@ -306,28 +346,64 @@ class SearchWorker:
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
+
+    def _fetcher(self) -> PageFetcher:
+        if self._page_fetcher is None:
+            self._page_fetcher = self._tabs().fetcher().get(timeout=TIMEOUT)
+        return self._page_fetcher
+
+    def _release(self, key: str) -> None:
         try:
-            info = open_prepared(self._tabs(), tab_id, tab,
-                                 f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
-                                 reason, TIMEOUT, purpose="search")
+            self._tabs().release(key).get(timeout=TIMEOUT)
+        except Exception:
+            log.warning("search task %s: releasing route %s failed", self._task.id, key)
+
+    def _fall_back(self, attempt: int, engine: Engine, ticket: Ticket,
+                   exc: AttemptFailed) -> None:
+        """HTTP met a challenge or an unreadable page: on record, remembered for this
+        engine and proxy, and the attempt goes on in a tab."""
+        log.info("search task %s: %s over HTTP (%s); reading it in a tab", self._task.id,
+                 engine.name, exc)
+        self._ways.remember(engine.name, ticket.proxy_id)
+        error, reason, pages = capped(str(exc), ERROR_CHARS), exc.reason.value, exc.evidence
+        self._commit(lambda t: t.fell_back(attempt=attempt, reason=reason, error=error,
+                                           evidence=pages))
+
+    def _in_tab(self, attempt: int, engine: Engine, ticket: Ticket, route: Exit,
+                fresh: bool) -> Reading:
+        """Read the pages in a tab started behind the ticket's route (it releases it)."""
+        task = self._task
+        try:
+            tab = self._tabs().tab_on(ticket.key).get(timeout=TIMEOUT)
+        except BaseError as exc:
+            self._release(ticket.key)
+            self._record_start(attempt, Exit(None))
+            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
+        try:
+            open_prepared(self._tabs(), ticket.key, tab,
+                          f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
+                          ticket.reason, TIMEOUT, purpose="search")
         except BaseError as exc:
             self._record_start(attempt, Exit(None))
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
-        country, basis = self._tabs().exit_of(tab_id).get(timeout=TIMEOUT)
-        route = Exit(info["proxy_id"], country, basis)
-        self._record_start(attempt, route, tab_id)
+        self._record_start(attempt, route, ticket)
         try:
-            return self._read_pages(engine, tab, route)
+            return self._read_pages(engine, _TabPages(tab, self._token), route)
         finally:
             try:
-                close_tab(self._tabs(), tab_id, "search attempt finished", TIMEOUT)
+                close_tab(self._tabs(), ticket.key, "search attempt finished", TIMEOUT)
             except Exception:
-                log.warning("search task %s: closing tab %s failed", task.id, tab_id)
+                log.warning("search task %s: closing tab %s failed", task.id, ticket.key)
 
-    def _record_start(self, attempt: int, route: Exit, tab_id: str | None = None) -> None:
+    def _record_start(self, attempt: int, route: Exit, ticket: Ticket | None = None,
+                      fetch: str = "browser") -> None:
+        """The attempt began (``ticket``: its route and profile; None: it got none)."""
+        tab_id = ticket.key if ticket is not None and fetch == "browser" else ""
+        profile_id = ticket.profile_id if ticket is not None else None
         self._commit(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
-                                         tab_id=tab_id or "", exit_country=route.country,
-                                         exit_basis=route.basis))
+                                         tab_id=tab_id, exit_country=route.country,
+                                         exit_basis=route.basis, fetch=fetch,
+                                         profile_id=profile_id))
 
     def _url(self, engine: Engine, offset: int, pages: int) -> str:
         """The results page holding results ``offset + 1`` onwards, asked from the task's
@@ -349,8 +425,11 @@ class SearchWorker:
                           self._task.id)
             notices.add("evidence_lost")
 
-    def _read_pages(self, engine: Engine, tab: pykka.ActorProxy[TabActor],
-                    route: Exit) -> Reading:
+    def _read_pages(self, engine: Engine, pages: _Pages, route: Exit,
+                    blame: bool = True) -> Reading:
+        """Load results pages until ``depth`` results are read or the engine has no more.
+        ``blame``: a challenge counts against the route's proxy (not when a tab will try
+        the same proxy next)."""
         task = self._task
         gathered = Gathered(task.depth)
         kept: list[str] = []
@@ -360,18 +439,15 @@ class SearchWorker:
             if self._token.is_set:
                 raise Cancelled()
             url = self._url(engine, len(gathered.results), gathered.pages)
-            page_handle = tab.page_handle().get(timeout=TIMEOUT)
             try:
-                with self._token.aborting(page_handle.abort):
-                    nav = tab.navigate(url).get(timeout=TIMEOUT)
-                content = for_reading(tab.content().get(timeout=TIMEOUT))
-                self._keep(content, nav["url"], kept, lost)
-                if nav["status"] is not None and nav["status"] >= 400:
-                    raise AttemptFailed(f"{engine.name} answered HTTP {nav['status']}",
+                final, status, content = pages.load(url)
+                self._keep(content, final, kept, lost)
+                if status is not None and status >= 400:
+                    raise AttemptFailed(f"{engine.name} answered HTTP {status}",
                                         FailureReason.HTTP_ERROR, evidence=kept)
-                page = engine.parse(content, nav["url"])
+                page = engine.parse(content, final)
             except SerpBlockedError as exc:
-                if route.proxy_id and self._outcome:
+                if blame and route.proxy_id and self._outcome:
                     self._outcome(route.proxy_id, False, None)  # this exit IP is challenged
                 raise AttemptFailed(exc.message, FailureReason.BLOCKED,
                                     evidence=kept) from None
@@ -390,3 +466,66 @@ class SearchWorker:
         return Reading(gathered.read, gathered.pages, gathered.features, gathered.layout,
                        gathered.no_results, route, kept, engine.version,
                        sorted(gathered.notices | lost))
+
+
+class _Pages(Protocol):
+    """Where an attempt's pages come from: a tab, or the HTTP tier."""
+
+    def load(self, url: str) -> tuple[str, int | None, str]:
+        """Load ``url``: (the URL it ended at, its status, its HTML as readers see it).
+        Raises ``BaseError`` (``EgressRefusedError``: refused; a stop aborts the load)."""
+        ...
+
+
+class _TabPages:
+    """Pages loaded in a tab (the tab records each navigation and reports its proxy)."""
+
+    def __init__(self, tab: pykka.ActorProxy[TabActor], token: CancelToken) -> None:
+        self._tab = tab
+        self._token = token
+
+    def load(self, url: str) -> tuple[str, int | None, str]:
+        """See ``_Pages``."""
+        page_handle = self._tab.page_handle().get(timeout=TIMEOUT)
+        with self._token.aborting(page_handle.abort):
+            nav = self._tab.navigate(url).get(timeout=TIMEOUT)
+        return nav["url"], nav["status"], for_reading(self._tab.content().get(timeout=TIMEOUT))
+
+
+class _HttpPages:
+    """Pages fetched over HTTP in the ticket's session, each next page followed from the
+    one before (its referer); the proxy's outcome is reported as a tab reports it."""
+
+    def __init__(self, fetcher: PageFetcher, ticket: Ticket, token: CancelToken,
+                 outcome: Outcome | None) -> None:
+        self._fetcher = fetcher
+        self._ticket = ticket
+        self._token = token
+        self._outcome = outcome
+        self._referer: str | None = None
+
+    def load(self, url: str) -> tuple[str, int | None, str]:
+        """See ``_Pages``."""
+        ticket, proxy_id = self._ticket, self._ticket.proxy_id
+        key = f"{ticket.profile_id}/{proxy_id or 'direct'}"
+        future = self._fetcher.start(key, ticket.setup, url, self._referer)
+        try:
+            with self._token.aborting(lambda: _cancel(future)):
+                page = future.result(TIMEOUT)
+        except concurrent.futures.CancelledError:
+            raise BrowserError("fetch aborted (the work it was for was stopped)") from None
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise BrowserError(f"fetch timed out after {TIMEOUT:.0f}s") from None
+        except FetchError as exc:
+            if exc.fault is RouteFault.PROXY and proxy_id and self._outcome:
+                self._outcome(proxy_id, False, None)
+            raise
+        if proxy_id and self._outcome:
+            self._outcome(proxy_id, True, page.latency_ms)
+        self._referer = page.url
+        return page.url, page.status, for_reading(page.html)
+
+
+def _cancel(future: concurrent.futures.Future[FetchedPage]) -> None:
+    future.cancel()

@@ -20,6 +20,7 @@ from actors.rotation_actor import RotationActor
 from actors.tab_actor import TabActor
 from actors.writer import EventWriter
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
+from adapters.pagefetch import PageFetcher
 from adapters.proxycheck import ProxyEndpoint
 from domain import rules
 from domain.endpoints import host_port
@@ -33,6 +34,22 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BrowserCrashed:
     """Told by the engine's crash listener."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A route picked and a profile set up for a search, before any tab: its pages are
+    fetched over HTTP (``PageFetcher``), or a tab is started behind it (``tab_on``).
+    ``key``: the id the route is held under (and the tab's id, if one is started); release
+    it with ``release`` when no tab was started."""
+
+    key: str
+    profile_id: str
+    setup: TabSetup
+    proxy_id: str | None
+    reason: str
+    exit_country: str | None
+    exit_basis: str
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,8 @@ class TabSupervisorActor(VipbActor):
         self._tabs: dict[str, pykka.ActorProxy[TabActor]] = {}
         self._routes: dict[str, Route] = {}
         self._moving: dict[str, Route] = {}  # tabs being moved to these routes
+        self._tickets: dict[str, Ticket] = {}  # routes held for searches, no tab yet
+        self._fetcher = PageFetcher(engine.egress, engine.submit, timeout=timeout)
 
     def on_start(self) -> None:
         """Hear about browser crashes."""
@@ -276,10 +295,41 @@ class TabSupervisorActor(VipbActor):
         actor, _setup = self._start_tab(tab_id, profile, route, fresh)
         return str(tab_id), actor, route.reason
 
-    def exit_of(self, tab_id: str) -> tuple[str | None, str]:
-        """Where a prepared or open tab leaves from, and how that is known (see ``Route``)."""
-        route = self._routes.get(str(UUID(tab_id)))
-        return (route.exit_country, route.exit_basis) if route else (None, "unknown")
+    def prepare_route(self, url: str | None, profile: str, proxy: str, country: str | None,
+                      avoid: tuple[str, ...] = (), fresh: str | None = None,
+                      require: str | None = None) -> Ticket:
+        """A route and a profile set up for a search, held until ``release`` (or a tab
+        started on it with ``tab_on``); the arguments are ``prepare``'s."""
+        key = str(uuid.uuid4())
+        route = self._route(proxy, url, country, key, avoid, require)
+        try:
+            profile_id, setup = self._setup(profile, route, fresh)
+        except BaseException:
+            self._release(route)
+            raise
+        self._routes[key] = route
+        ticket = Ticket(key, profile_id, setup, route.proxy_id, route.reason,
+                        route.exit_country, route.exit_basis)
+        self._tickets[key] = ticket
+        return ticket
+
+    def tab_on(self, key: str) -> pykka.ActorProxy[TabActor]:
+        """Start a tab behind a ticket's route (``key`` becomes the tab's id); the caller
+        opens it (``open_prepared``) and closes it (``close_tab``, which releases the
+        route)."""
+        ticket = self._tickets.pop(key, None)
+        route = self._routes.get(key)
+        if ticket is None or route is None:
+            raise ValidationError(f"no route is held under {key}", field="key")
+        actor = TabActor.start(UUID(key), self._writer, self._engine, ticket.setup,
+                               ticket.profile_id, route.proxy_id, self._outcome,
+                               timeout=self._timeout).proxy()
+        self._tabs[key] = actor
+        return actor
+
+    def fetcher(self) -> PageFetcher:
+        """The HTTP tier's fetcher (its coroutines run on the browser engine's loop)."""
+        return self._fetcher
 
     def discard(self, tab_id: str, reason: str) -> None:
         """Forget a prepared tab that could not be opened (its proxy is released)."""
@@ -315,8 +365,11 @@ class TabSupervisorActor(VipbActor):
         return actor
 
     def release(self, tab_id: str) -> None:
-        """A detached tab is closed: its proxy is free for the rotation engine again."""
-        self._release(self._routes.pop(str(UUID(tab_id)), None))
+        """A detached tab is closed, or a ticket's search is done without one: its proxy is
+        free for the rotation engine again."""
+        key = str(UUID(tab_id))
+        self._tickets.pop(key, None)
+        self._release(self._routes.pop(key, None))
 
     def _forget(self, key: str, reason: str | None) -> None:
         actor = self._tabs.pop(key, None)
@@ -485,5 +538,12 @@ class TabSupervisorActor(VipbActor):
         return info
 
     def on_stop(self) -> None:
-        """Tabs do not outlive the supervisor (unless suspended first)."""
+        """Tabs and fetch sessions do not outlive the supervisor (tabs unless suspended
+        first)."""
         self.close_all("runtime stopped")
+        for key in list(self._tickets):
+            self.release(key)
+        try:
+            self._engine.run(self._fetcher.close(), timeout=30)
+        except Exception:
+            log.debug("closing the fetch sessions failed", exc_info=True)

@@ -7,6 +7,7 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
@@ -89,6 +90,12 @@ class Settings(BaseSettings):
 
     search_attempts: int = Field(default=3, ge=1, le=10)
     """Attempts per search before it is recorded as failed."""
+
+    search_fetch: Literal["engine", "browser"] = "engine"
+    """How searches fetch results pages: ``engine``, as each engine's definition says
+    (``fetch``: Bing, DuckDuckGo, Brave, Yahoo and Yandex over HTTP as the profile's Chrome,
+    in a tab when that meets a challenge; Google in a tab), or ``browser``: every search
+    in a tab."""
 
     page_timeout: float = Field(default=30.0, ge=1.0, le=120.0)
     """Seconds a tab's page load may take before it fails (a timed-out load behind a proxy

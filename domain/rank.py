@@ -293,15 +293,28 @@ class SearchTask(Aggregate):
 
     @event("SearchTaskStarted")
     def started(self, attempt: int, proxy_id: str | None, tab_id: str,
-                exit_country: str | None = None, exit_basis: str | None = None) -> None:
+                exit_country: str | None = None, exit_basis: str | None = None,
+                fetch: str = "browser", profile_id: str | None = None) -> None:
         """An attempt began in tab ``tab_id`` behind ``proxy_id``, leaving from
         ``exit_country`` (``exit_basis``: ``validated`` - a validation saw it, ``declared``
         - the proxy's declared country, ``direct`` - this host's own connection as
-        configured, ``unknown``). Events from before exits were recorded: None."""
+        configured, ``unknown``). Events from before exits were recorded: None.
+        ``fetch``: how its pages are read: ``browser`` (in the tab) or ``http`` (the
+        profile's Chrome over HTTP, no tab: ``tab_id`` is empty) and ``profile_id`` the
+        privacy profile presented; events from before the HTTP tier: ``browser`` and
+        None (the tab's own events name its profile)."""
         self.state = "running"
         self.attempts = attempt
         self.exit_country = exit_country
         self.proxy_id = proxy_id
+
+    @event("SearchTaskFellBack")
+    def fell_back(self, attempt: int, reason: str, error: str, evidence: list[str]) -> None:
+        """The attempt's pages, fetched over HTTP, could not be read (``reason``: a
+        captcha or consent page - ``blocked`` - or a layout the definition does not know -
+        ``unreadable``; ``evidence``: the pages got): the same attempt goes on in a browser
+        tab behind the same proxy (its own ``SearchTaskStarted`` follows). Not a failure:
+        it does not count against the attempts."""
 
     class SearchTaskFailed(Aggregate.Event):
         """An attempt failed; ``retry_in`` seconds until the next one (None: given up).

@@ -40,8 +40,8 @@ class RankTrackingView(View):
     tables: ClassVar[tuple[str, ...]] = ("target_domains", "keywords", "search_tasks",
                                          "position_history")
     # 2: search_tasks.reason; 3: devices, titles, features; 4: claims (several hosts);
-    # 5: places (location, language, exits), evidence, revisions
-    schema_version: ClassVar[int] = 5
+    # 5: places (location, language, exits), evidence, revisions; 6: how pages are fetched
+    schema_version: ClassVar[int] = 6
 
     def create(self, cur: Cursor) -> None:
         """Create the four tables."""
@@ -88,6 +88,7 @@ class RankTrackingView(View):
                 attempts INTEGER NOT NULL DEFAULT 0,
                 proxy_id TEXT,
                 tab_id TEXT,
+                fetch TEXT,
                 exit_country TEXT,
                 exit_basis TEXT,
                 results_scanned INTEGER,
@@ -210,10 +211,10 @@ class RankTrackingView(View):
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='running', attempts=?, proxy_id=?, tab_id=?, "
-            "exit_country=?, exit_basis=?, started_at=coalesce(started_at, ?), retry_in=NULL "
-            "WHERE id=?",
-            (s["attempt"], s["proxy_id"], s["tab_id"] or None, s.get("exit_country"),
-             s.get("exit_basis"), rec.timestamp, rec.aggregate))
+            "fetch=?, exit_country=?, exit_basis=?, started_at=coalesce(started_at, ?), "
+            "retry_in=NULL WHERE id=?",
+            (s["attempt"], s["proxy_id"], s["tab_id"] or None, s.get("fetch", "browser"),
+             s.get("exit_country"), s.get("exit_basis"), rec.timestamp, rec.aggregate))
 
     def _failed(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state

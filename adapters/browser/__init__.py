@@ -5,7 +5,14 @@ from ._engine import LAUNCH_ARGS, BrowserEngine, browser_environment, sandbox_po
 from ._fonts import FONT_PACKAGES, missing_fonts
 from ._guard import guard_script
 from ._locate import Chromium, find_chromium
-from ._tab import BrowserTab, NavigationResult, ProxyRoute, TabSetup, TrackerCounts
+from ._tab import (
+    BrowserTab,
+    NavigationResult,
+    ProxyRoute,
+    TabSetup,
+    TrackerCounts,
+    profile_headers,
+)
 
 __all__ = [
     "FONT_PACKAGES",
@@ -22,6 +29,7 @@ __all__ = [
     "find_chromium",
     "guard_script",
     "missing_fonts",
+    "profile_headers",
     "read_list",
     "sandbox_possible",
     "shipped_list",

@@ -106,8 +106,8 @@ def _user_agent_metadata(fp: EngineFingerprint) -> dict[str, Any]:
     }
 
 
-def _request_headers(fp: EngineFingerprint,
-                     languages: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+def profile_headers(fp: EngineFingerprint,
+                    languages: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
     """The headers every request of the profile carries, and the client hints it adds on
     secure origins (the low-entropy ones Chromium sends unasked)."""
     v = fp.values
@@ -210,7 +210,7 @@ class BrowserTab:
         target = (await session.send("Target.getTargetInfo"))["targetInfo"]
         self._context_id = target["browserContextId"]
         realms.register(self._context_id, target["targetId"],
-                        TabIdentity(script, *_request_headers(fp, s.languages),
+                        TabIdentity(script, *profile_headers(fp, s.languages),
                                     blocks=None if s.blocker is None else self._blocks))
         self._session = session
         waits = [session.send("Emulation.setUserAgentOverride", identity),

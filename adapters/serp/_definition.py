@@ -156,6 +156,11 @@ class EngineDefinition(_Strict):
     label: str = Field(min_length=1, max_length=40)
     url: Annotated[str, Field(max_length=500), AfterValidator(_http_url)]
     params: dict[Annotated[str, Field(min_length=1, max_length=40)], Template]
+    # how results pages are fetched: ``browser`` (a tab), ``http`` (no tab: the profile's
+    # own Chrome over HTTP - TLS, HTTP/2, headers -, for engines whose results pages need
+    # no script), ``auto`` (HTTP, and a tab behind the same proxy when HTTP gets a captcha,
+    # a consent page or a layout the definition does not know; remembered per proxy)
+    fetch: Literal["browser", "http", "auto"] = "browser"
     country_codes: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")],
                         Annotated[str, Field(min_length=1, max_length=10)]] = Field(
         default_factory=dict)

@@ -171,9 +171,9 @@ def _attempts(rt: Runtime, task_id: str) -> list[dict]:
     return [data for name, data in _events(rt, task_id) if name == "SearchTaskStarted"]
 
 
-def _profiles(rt: Runtime, tab_ids: list[str]) -> list[str]:
-    return [next(data["profile_id"] for name, data in _events(rt, tab) if name == "TabOpened")
-            for tab in tab_ids]
+def _profiles(attempts: list[dict]) -> list[str]:
+    """The profile each attempt presented (its tab's or, over HTTP, its own record)."""
+    return [attempt["profile_id"] for attempt in attempts]
 
 
 def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
@@ -194,7 +194,7 @@ def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
     first, second = _attempts(rt, task["id"])
     assert {first["proxy_id"], second["proxy_id"]} == {str(p) for p in proxies}, \
         "the second opinion came through the other proxy"
-    default, fresh = _profiles(rt, [first["tab_id"], second["tab_id"]])
+    default, fresh = _profiles([first, second])
     assert fresh.startswith("fresh:") and not default.startswith("fresh:")
     [doubt] = [d for n, d in _events(rt, task["id"]) if n == "SearchTaskFailed"]
     assert (doubt["reason"], doubt["retry_in"]) == ("suspicious_no_results", 0.0)

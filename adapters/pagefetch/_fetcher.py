@@ -1,0 +1,320 @@
+"""Results pages over HTTP (the HTTP tier): one curl session per profile and proxy, kept warm
+for a number of searches as a person keeps a browser open.
+
+A session presents its profile's Chrome (see ``_chrome``), keeps the cookies the engine sets
+and its TLS connections, and serves ``SESSION_SEARCHES`` searches or ``SESSION_IDLE``
+seconds without one, whichever comes first; then a new one starts with no cookies: engines
+link what one cookie jar does, and a person's browsing day has breaks too. Sessions never
+share connections or cookies (each has its own curl multi handle).
+
+Routes are a tab's: a proxy as Chromium would use it (SOCKS5 resolves names at the proxy),
+SOCKS with credentials and direct fetches through a loopback relay of ours, and direct ones
+past the egress guard. Every URL, and every redirect, is checked against the egress policy
+before it is asked for; redirects are followed by hand for that (at most ``MAX_REDIRECTS``).
+A page larger than ``MAX_PAGE_BYTES`` is refused as it arrives.
+
+Every coroutine runs on the browser engine's loop (the relays live there too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import re
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from curl_cffi.const import CurlECode
+from curl_cffi.requests import AsyncSession, Response
+from curl_cffi.requests.exceptions import RequestException
+
+from adapters.browser import ProxyRoute, TabSetup
+from adapters.egress import EgressGuard, LocalProxy, direct, via_proxy
+from adapters.proxycheck import PROBE_TIMEOUT, tunnel_fault
+from domain.endpoints import endpoint_url
+from domain.errors import BrowserError, EgressRefusedError
+from domain.route_fault import RouteFault
+from domain.text_limits import URL_CHARS, capped
+
+from ._chrome import accept_encoding, impersonation, navigation_headers
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Coroutine[Any, Any, "FetchedPage"]], concurrent.futures.Future["FetchedPage"]]
+
+SESSION_SEARCHES = 20
+SESSION_IDLE = 15 * 60.0
+MAX_REDIRECTS = 10
+MAX_PAGE_BYTES = 8 * 1024 * 1024
+_REDIRECTS = (301, 302, 303, 307, 308)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+# curl's errors that name the proxy: it cannot be resolved, reached, or it refused the
+# tunnel or the SOCKS handshake
+_PROXY_CODES = {CurlECode.COULDNT_RESOLVE_PROXY, CurlECode.PROXY}
+# the connection failed or went silent: the proxy's or the site's (a fresh tunnel tells)
+_SUSPECT_CODES = {CurlECode.OPERATION_TIMEDOUT, CurlECode.GOT_NOTHING, CurlECode.SEND_ERROR,
+                  CurlECode.RECV_ERROR, CurlECode.SSL_CONNECT_ERROR, CurlECode.PARTIAL_FILE,
+                  CurlECode.HTTP2, CurlECode.HTTP2_STREAM}
+
+
+class FetchError(BrowserError):
+    """A page could not be fetched; ``fault``: whether its proxy is to blame (``PROXY``),
+    may be (``SUSPECT``: the owner asks it for a fresh tunnel) or not (``NONE``)."""
+
+    def __init__(self, message: str, fault: RouteFault = RouteFault.NONE) -> None:
+        super().__init__(message)
+        self.fault = fault
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """What a fetch led to: the final URL (after redirects), its status and its HTML."""
+
+    url: str
+    status: int
+    html: str
+    latency_ms: float
+
+
+@dataclass
+class _Session:
+    client: AsyncSession[Response]
+    target: str
+    proxy: str | None
+    proxy_auth: tuple[str, str] | None
+    relay: LocalProxy | None
+    started: float
+    used: float
+    searches: int = 0
+    busy: int = 0
+    retired: bool = False
+    closing: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class PageFetcher:
+    """Fetches results pages for searches, a warm session per profile and proxy."""
+
+    def __init__(self, egress: EgressGuard, submit: Submit, *,
+                 searches_per_session: int = SESSION_SEARCHES, idle: float = SESSION_IDLE,
+                 clock: Callable[[], float] = time.monotonic, timeout: float = 30.0) -> None:
+        """``submit``: runs a coroutine on the loop the fetches run on (the browser
+        engine's ``submit``)."""
+        self._egress = egress
+        self._submit = submit
+        self._per_session = searches_per_session
+        self._idle = idle
+        self._clock = clock
+        self.timeout = timeout
+        self._sessions: dict[str, _Session] = {}
+        self.sessions_started = 0
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    async def _session(self, key: str, setup: TabSetup, search: bool) -> _Session:
+        """The warm session for ``key`` (a profile and route), a new one when it served
+        its searches or sat idle too long; ``search``: a new search starts (counted)."""
+        await self._retire_idle()
+        session = self._sessions.get(key)
+        if session is not None and search and session.searches >= self._per_session:
+            self._retire(key)
+            session = None
+        if session is None:
+            session = await self._open(setup)
+            self._sessions[key] = session
+            self.sessions_started += 1
+        session.used = self._clock()
+        if search:
+            session.searches += 1
+        return session
+
+    async def _open(self, setup: TabSetup) -> _Session:
+        fp = setup.fingerprint
+        target = impersonation(int(fp.major), fp.values.ua_platform, fp.values.mobile)
+        route, relay = setup.proxy, None
+        if route is None:  # direct: every connection passes the egress guard
+            relay = await LocalProxy(direct(self._egress), "direct fetch").start()
+        elif route.needs_relay:  # curl cannot authenticate to SOCKS proxies as Chromium
+            relay = await LocalProxy(via_proxy(route.protocol, route.host, route.port,
+                                               route.username, route.password),
+                                     "SOCKS relay").start()
+        if relay is not None:
+            route = ProxyRoute("http", "127.0.0.1", relay.port, relay.username, relay.password)
+        assert route is not None
+        # Chromium resolves names at a SOCKS5 proxy and locally for SOCKS4
+        scheme = {"socks5": "socks5h"}.get(route.protocol, route.protocol)
+        proxy = endpoint_url(scheme, route.host, route.port)
+        auth = (route.username, route.password or "") if route.username else None
+        client: AsyncSession[Response] = AsyncSession(
+            impersonate=target,
+            default_headers=False, max_clients=4, allow_redirects=False)
+        now = self._clock()
+        return _Session(client, target, proxy, auth, relay, now, now)
+
+    def _retire(self, key: str) -> None:
+        """Stop handing out ``key``'s session; it closes once its fetches are done."""
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            session.retired = True
+            if not session.busy:
+                self._close_later(session)
+
+    def _close_later(self, session: _Session) -> None:
+        task = asyncio.ensure_future(self._close(session))
+        session.closing.add(task)
+        task.add_done_callback(session.closing.discard)
+
+    async def _retire_idle(self) -> None:
+        now = self._clock()
+        for key, session in list(self._sessions.items()):
+            if not session.busy and now - session.used >= self._idle:
+                self._retire(key)
+
+    @staticmethod
+    async def _close(session: _Session) -> None:
+        try:
+            await session.client.close()
+        except Exception:
+            log.debug("closing a fetch session failed", exc_info=True)
+        if session.relay is not None:
+            await session.relay.close()
+
+    async def close(self) -> None:
+        """Close every session (the host stops)."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await self._close(session)
+
+    def stats(self) -> dict[str, int]:
+        """Sessions open now and started in all (diagnostics, benchmarks)."""
+        return {"open": len(self._sessions), "started": self.sessions_started}
+
+    # --- fetching --------------------------------------------------------------------------------
+
+    def start(self, key: str, setup: TabSetup, url: str,
+              referer: str | None = None) -> concurrent.futures.Future[FetchedPage]:
+        """``fetch`` on the fetcher's loop, from any thread: cancel the future to abort."""
+        return self._submit(self.fetch(key, setup, url, referer))
+
+    async def fetch(self, key: str, setup: TabSetup, url: str,
+                    referer: str | None = None) -> FetchedPage:
+        """Fetch ``url`` in ``key``'s session as the profile's Chrome would navigate to it:
+        typed in (``referer`` None: a new search, counted against the session) or followed
+        from ``referer`` (its next page). Raises ``FetchError`` (its fault says whether the
+        proxy is to blame) or ``EgressRefusedError`` (the URL or a redirect names a target
+        the egress policy refuses)."""
+        session = await self._session(key, setup, search=referer is None)
+        session.busy += 1
+        start = time.perf_counter()
+        try:
+            final, status, body, charset = await self._follow(session, setup, url, referer)
+        finally:
+            session.busy -= 1
+            session.used = self._clock()
+            if session.retired and not session.busy:
+                self._close_later(session)
+        latency = (time.perf_counter() - start) * 1000
+        return FetchedPage(capped(final, URL_CHARS), status, _decode(body, charset),
+                           round(latency, 1))
+
+    async def _follow(self, session: _Session, setup: TabSetup, url: str,
+                      referer: str | None) -> tuple[str, int, bytes, str | None]:
+        for _hop in range(MAX_REDIRECTS + 1):
+            self._check(url)
+            status, location, body, charset = await self._get(session, setup, url, referer)
+            if status in _REDIRECTS and location:
+                url = urljoin(url, location)
+                continue
+            return url, status, body, charset
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _check(self, url: str) -> None:
+        """Refuse a URL that is not http(s), or whose host is one the egress policy refuses
+        by its text (a literal private address, a local name), whatever the route."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(f"not an http(s) URL: {capped(url, 200)}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            reason = self._egress.policy.refuse_host(parts.hostname, port)
+        except ValueError:
+            raise FetchError(f"not a valid URL: {capped(url, 200)}") from None
+        if reason is not None:
+            raise EgressRefusedError(f"egress guard refused {parts.hostname}: {reason}")
+
+    async def _get(self, session: _Session, setup: TabSetup, url: str, referer: str | None
+                   ) -> tuple[int, str | None, bytes, str | None]:
+        relay = session.relay
+        refusals = relay.refusals if relay is not None else 0
+        headers = navigation_headers(setup.fingerprint, setup.languages, url, referer)
+        try:
+            response = await session.client.get(
+                url, headers=headers, proxy=session.proxy, proxy_auth=session.proxy_auth,
+                timeout=self.timeout, stream=True, accept_encoding=accept_encoding(url),
+                http_version="v1" if urlsplit(url).scheme == "http" else None)
+        except RequestException as exc:
+            raise await self._failure(session, setup, exc, url, refusals) from None
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_content():  # type: ignore[no-untyped-call]
+                body += chunk
+                if len(body) > MAX_PAGE_BYTES:
+                    raise FetchError(f"the page is larger than {MAX_PAGE_BYTES >> 20} MiB")
+        except RequestException as exc:
+            raise await self._failure(session, setup, exc, url, refusals) from None
+        finally:
+            await response.aclose()  # type: ignore[no-untyped-call]
+        if relay is not None and relay.refusals != refusals:
+            raise EgressRefusedError(f"egress guard refused {relay.refused[-1]}")
+        return (response.status_code, response.headers.get("location"), bytes(body),
+                response.charset_encoding)
+
+    async def _failure(self, session: _Session, setup: TabSetup, exc: RequestException,
+                       url: str, refusals: int) -> Exception:
+        """The error to raise for a failed request: the egress guard's refusal, or a
+        ``FetchError`` saying whether the proxy is to blame."""
+        relay = session.relay
+        if relay is not None and relay.refusals != refusals:
+            return EgressRefusedError(f"egress guard refused {relay.refused[-1]}")
+        message = _one_line(exc)
+        if setup.proxy is None:
+            return FetchError(message)  # direct: no proxy to blame
+        if exc.code in _PROXY_CODES or "CONNECT tunnel failed" in message \
+                or (exc.code == CurlECode.COULDNT_CONNECT and relay is None):
+            return FetchError(message, RouteFault.PROXY)
+        if exc.code not in _SUSPECT_CODES:
+            return FetchError(message)
+        target = urlsplit(url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        route = setup.proxy
+        fault = await tunnel_fault(route.protocol, route.host, route.port, route.username,
+                                   route.password, target.hostname or "", port,
+                                   timeout=PROBE_TIMEOUT)
+        if fault is None:
+            return FetchError(message)
+        return FetchError(f"{message} ({fault})", RouteFault.PROXY)
+
+
+def _one_line(exc: RequestException) -> str:
+    """curl's reason, one line, without the link to its documentation."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"\s*See https?://\S+.*$", "", text)[:300]
+
+
+def _decode(body: bytes, charset: str | None) -> str:
+    """The page's text: the charset its headers name, else its ``<meta charset>``, else
+    UTF-8 (undecodable bytes replaced, as a browser shows them)."""
+    names = [charset] if charset else []
+    found = _META_CHARSET.search(body[:4096])
+    if found:
+        names.append(found.group(1).decode("ascii"))
+    for name in names:
+        try:
+            return body.decode(name, errors="replace")
+        except LookupError:
+            continue
+    return body.decode("utf-8", errors="replace")
