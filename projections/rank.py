@@ -88,7 +88,7 @@ class RankTrackingView(View):
                 attempts INTEGER NOT NULL DEFAULT 0,
                 proxy_id TEXT,
                 tab_id TEXT,
-                fetch TEXT,
+                fetched_by TEXT,
                 exit_country TEXT,
                 exit_basis TEXT,
                 results_scanned INTEGER,
@@ -211,7 +211,7 @@ class RankTrackingView(View):
         s = rec.state
         cur.execute(
             "UPDATE search_tasks SET state='running', attempts=?, proxy_id=?, tab_id=?, "
-            "fetch=?, exit_country=?, exit_basis=?, started_at=coalesce(started_at, ?), "
+            "fetched_by=?, exit_country=?, exit_basis=?, started_at=coalesce(started_at, ?), "
             "retry_in=NULL WHERE id=?",
             (s["attempt"], s["proxy_id"], s["tab_id"] or None, s.get("fetch", "browser"),
              s.get("exit_country"), s.get("exit_basis"), rec.timestamp, rec.aggregate))

@@ -30,8 +30,8 @@ def outcomes(conn: Connection, task_ids: list[str]) -> list[dict[str, Any]]:
              "original_position": r["original_position"]})
     result = []
     keep = ("id", "keyword", "engine", "country", "location", "language", "device", "state",
-            "attempts", "proxy_id", "exit_country", "exit_basis", "results_scanned", "error",
-            "reason", "layout", "definition")
+            "attempts", "proxy_id", "fetched_by", "exit_country", "exit_basis", "results_scanned",
+            "error", "reason", "layout", "definition")
     for task_id in task_ids:
         row = tasks.get(task_id, {"id": task_id, "state": "unknown"})
         result.append({**{k: row.get(k) for k in keep},

@@ -136,8 +136,11 @@ class LocalProxy:
         """Stop listening and cut open tunnels."""
         if self._server is not None:
             self._server.close()
-            for task in list(self._tasks):
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
+            # their connections are closed before this returns (not by a loop stopping)
+            await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
             self._server = None

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from curl_cffi.const import CurlECode
+from curl_cffi.const import CurlECode, CurlOpt
 from curl_cffi.requests import AsyncSession, Response
 from curl_cffi.requests.exceptions import RequestException
 
@@ -149,9 +149,12 @@ class PageFetcher:
         scheme = {"socks5": "socks5h"}.get(route.protocol, route.protocol)
         proxy = endpoint_url(scheme, route.host, route.port)
         auth = (route.username, route.password or "") if route.username else None
+        # through our own relay even plain http goes in a CONNECT tunnel, so that the relay's
+        # refusals and its upstream's failures reach curl as a failed tunnel, never as a page
+        tunnel = {CurlOpt.HTTPPROXYTUNNEL: 1} if relay is not None else {}
         client: AsyncSession[Response] = AsyncSession(
-            impersonate=target,
-            default_headers=False, max_clients=4, allow_redirects=False)
+            impersonate=target, default_headers=False, max_clients=4, allow_redirects=False,
+            curl_options=tunnel)
         now = self._clock()
         return _Session(client, target, proxy, auth, relay, now, now)
 
@@ -270,6 +273,8 @@ class PageFetcher:
             await response.aclose()  # type: ignore[no-untyped-call]
         if relay is not None and relay.refusals != refusals:
             raise EgressRefusedError(f"egress guard refused {relay.refused[-1]}")
+        if response.status_code == 407 and setup.proxy is not None:  # a plain-http page
+            raise FetchError("the proxy refused its credentials (HTTP 407)", RouteFault.PROXY)
         return (response.status_code, response.headers.get("location"), bytes(body),
                 response.charset_encoding)
 

@@ -99,6 +99,14 @@ def test_positions_are_recorded_through_the_rotation_proxy(rank_runtime, engine_
     assert names[:2] == ["SearchTaskQueued", "SearchTaskStarted"]
     assert names[-1] == "SearchTaskCompleted"
     assert sorted(names[2:-1]) == ["DomainNotRanked", "PositionRecorded", "PositionRecorded"]
+    # Google in a tab; the others over HTTP as the profile's Chrome, no tab at all
+    [started] = _attempts(rt, task["id"])
+    way = "browser" if engine == "google" else "http"
+    assert (task["fetched_by"], started["fetch"], bool(started["tab_id"])) == \
+        (way, way, way == "browser")
+    assert started["profile_id"], "the profile presented is on record either way"
+    assert len({q["user_agent"] for q in engine_site.queries}) == 1
+    assert len(task["evidence"]) == 3, "every page is kept, however it was fetched"
     history = call(rt, "automation:get-positions", domain="missing.example")
     assert [(h["ranked"], h["position"], h["results_scanned"]) for h in history] == \
         [(False, None, 23)]
@@ -527,3 +535,81 @@ def test_a_results_page_the_egress_guard_refuses_is_not_retried(data_dir) -> Non
     assert (task["state"], task["attempts"], task["reason"]) == ("failed", 1, "refused"), \
         task.get("error")
     assert "egress guard refused" in task["error"]
+
+
+def test_http_and_tab_searches_present_the_same_profile(rank_runtime, engine_site) -> None:
+    """A profile fetched over HTTP is the Chrome its tabs are: the same user agent reaches
+    the engine either way."""
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = [*FILLER[:2], "https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    for engine in ("bing", "google"):
+        [task] = _search(rt, keyword="espresso grinder", engine=engine, proxy="direct")["tasks"]
+        assert (task["state"], task["positions"][0]["position"]) == ("completed", 3), task
+    http, tab = engine_site.queries
+    assert http["user_agent"] == tab["user_agent"]
+    assert "HeadlessChrome" not in http["user_agent"]
+
+
+def test_auto_reads_a_challenged_http_page_in_a_tab_and_remembers_the_proxy(
+        rank_runtime, engine_site) -> None:
+    """Bing over HTTP meets a captcha: the same attempt goes on in a tab behind the same
+    proxy (on record, with the captcha kept), and later Bing searches behind that proxy go
+    to a tab at once; behind another proxy they go over HTTP again."""
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = [*FILLER[:4], "https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    with pproxy("http") as one, pproxy("http") as two:
+        first = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=one.port)["id"]
+        second = call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=two.port)["id"]
+        engine_site.fail_next, engine_site.failure = 1, "captcha"
+        [task] = _search(rt, keyword="espresso grinder", engine="bing", proxy=first)["tasks"]
+        assert (task["state"], task["attempts"], task["fetched_by"]) == ("completed", 1, "browser")
+        assert task["positions"][0]["position"] == 5
+        events = _events(rt, task["id"])
+        names = [n for n, _ in events]
+        assert names[:4] == ["SearchTaskQueued", "SearchTaskStarted", "SearchTaskFellBack",
+                             "SearchTaskStarted"]
+        http, fell, tab = (d for _, d in events[1:4])
+        assert (http["fetch"], http["tab_id"], tab["fetch"]) == ("http", "", "browser")
+        assert http["proxy_id"] == tab["proxy_id"] == first, "the tab is behind the same proxy"
+        assert (fell["attempt"], fell["reason"]) == (1, "blocked")
+        [captcha] = fell["evidence"]
+        assert captcha not in task["evidence"], "the answer's evidence is the tab's pages"
+        kept = rt.evidence.get(captcha)
+        assert kept is not None and "captcha" in (kept.html or "").lower()
+        assert "SearchTaskFailed" not in names, "falling back is not a failed attempt"
+        # remembered: Bing behind this proxy goes to a tab at once
+        [again] = _search(rt, keyword="espresso grinder", engine="bing", proxy=first)["tasks"]
+        assert [d["fetch"] for n, d in _events(rt, again["id"])
+                if n == "SearchTaskStarted"] == ["browser"]
+        [other] = _search(rt, keyword="espresso grinder", engine="bing", proxy=second)["tasks"]
+        assert (other["state"], other["fetched_by"]) == ("completed", "http")
+
+
+def test_an_unreadable_http_page_of_an_auto_engine_is_read_in_a_tab(rank_runtime,
+                                                                    engine_site) -> None:
+    rt = rank_runtime
+    engine_site.results["espresso grinder"] = ["https://target.example/"]
+    call(rt, "automation:add-domain", domain="target.example")
+    engine_site.fail_next, engine_site.failure = 1, "garbage"
+    [task] = _search(rt, keyword="espresso grinder", engine="duckduckgo",
+                     proxy="direct")["tasks"]
+    assert (task["state"], task["fetched_by"], task["positions"][0]["position"]) == \
+        ("completed", "browser", 1)
+    [fell] = [d for n, d in _events(rt, task["id"]) if n == "SearchTaskFellBack"]
+    assert fell["reason"] == "unreadable"
+
+
+def test_search_fetch_browser_puts_every_search_in_a_tab(data_dir, engine_site) -> None:
+    rt = _runtime(data_dir, engine_site, search_fetch="browser")
+    try:
+        engine_site.results["espresso grinder"] = ["https://target.example/"]
+        call(rt, "automation:add-domain", domain="target.example")
+        [task] = _search(rt, keyword="espresso grinder", engine="bing", proxy="direct")["tasks"]
+        assert (task["state"], task["fetched_by"]) == ("completed", "browser")
+        [started] = _attempts(rt, task["id"])
+        assert [n for n, _ in _events(rt, started["tab_id"])][:1] == ["TabOpened"]
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()

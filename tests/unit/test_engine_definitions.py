@@ -115,6 +115,7 @@ def test_a_users_folder_adds_and_replaces_engines_and_edits_apply_without_restar
     (('[features]', '[features]\nsponsored_everything = ["div"]'),
      "'features.sponsored_everything.[key]'", "Input should be"),
     (('[[layouts]]', '[[layouts]'), "(file)", "not valid TOML"),
+    (('fetch = "browser"', 'fetch = "curl"'), "fetch", "Input should be 'browser'"),
 ])
 def test_a_broken_file_is_refused_with_path_field_and_reason(tmp_path: Path, change, field,
                                                               reason) -> None:
@@ -148,3 +149,12 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
     path.write_text(_google_text() + "#" * 300_000)
     with pytest.raises(EngineFileError, match="larger than 256 KiB"):
         read_definition(path)
+
+
+def test_engines_whose_pages_need_no_script_are_fetched_over_http_first() -> None:
+    """Google's pages need a browser; the others serve complete pages to clients without
+    scripts (``auto``: HTTP first, a tab on a challenge)."""
+    engines = Engines()
+    ways = {name: engines.get(name).definition.fetch for name in engines.names()}
+    assert ways == {"bing": "auto", "brave": "auto", "duckduckgo": "auto",
+                    "google": "browser", "yahoo": "auto", "yandex": "auto"}
