@@ -25,6 +25,7 @@ search fails with reason ``suspicious_no_results``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, for_reading
-from adapters.pagefetch import FetchedPage, FetchError, PageFetcher
+from adapters.pagefetch import FetchedPage, FetchError
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import (
     BaseError,
@@ -150,7 +151,6 @@ class SearchWorker:
         self._outcome = parts.outcome
         self._evidence = parts.evidence
         self._ways = parts.ways
-        self._page_fetcher: PageFetcher | None = None
 
     @classmethod
     def perform(cls, parts: SearchParts) -> Callable[[ClaimHolder[SearchTask], CancelToken],
@@ -311,8 +311,8 @@ class SearchWorker:
             if self._ways.way(engine.name, declared, ticket.proxy_id) == "http":
                 self._record_start(attempt, route, ticket, fetch="http")
                 try:
-                    return self._read_pages(engine, _HttpPages(self._fetcher(), ticket,
-                                                               self._token, self._outcome),
+                    return self._read_pages(engine, _HttpPages(ticket, self._token,
+                                                               self._outcome),
                                             route, blame=declared == "http")
                 except AttemptFailed as exc:
                     if declared != "auto" or exc.reason not in FALL_BACK:
@@ -347,16 +347,12 @@ class SearchWorker:
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
 
-    def _fetcher(self) -> PageFetcher:
-        if self._page_fetcher is None:
-            self._page_fetcher = self._tabs().fetcher().get(timeout=TIMEOUT)
-        return self._page_fetcher
-
     def _release(self, key: str) -> None:
-        try:
-            self._tabs().release(key).get(timeout=TIMEOUT)
-        except Exception:
-            log.warning("search task %s: releasing route %s failed", self._task.id, key)
+        """Give the route back; not waited for (the supervisor handles this worker's
+        messages in order, and a release cannot fail but for a stopping supervisor, whose
+        routes go with it)."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self._tabs().release(key)
 
     def _fall_back(self, attempt: int, engine: Engine, ticket: Ticket,
                    exc: AttemptFailed) -> None:
@@ -371,34 +367,41 @@ class SearchWorker:
 
     def _in_tab(self, attempt: int, engine: Engine, ticket: Ticket, route: Exit,
                 fresh: bool) -> Reading:
-        """Read the pages in a tab started behind the ticket's route (it releases it)."""
+        """Read the pages in a search tab behind the ticket's route: a warm one of the
+        same profile and proxy if one is parked, else a new one (see ``TabSupervisorActor``).
+        A search that worked parks its tab; one that did not closes it."""
         task = self._task
         try:
-            tab = self._tabs().tab_on(ticket.key).get(timeout=TIMEOUT)
+            tab_id, tab, warm = self._tabs().tab_on(ticket.key).get(timeout=TIMEOUT)
         except BaseError as exc:
             self._release(ticket.key)
             self._record_start(attempt, Exit(None))
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
-        try:
-            open_prepared(self._tabs(), ticket.key, tab,
-                          f"rank {task.id.hex[:8]}{' re-check' if fresh else ''}",
-                          ticket.reason, TIMEOUT, purpose="search")
-        except BaseError as exc:
-            self._record_start(attempt, Exit(None))
-            raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
-        self._record_start(attempt, route, ticket)
-        try:
-            return self._read_pages(engine, _TabPages(tab, self._token), route)
-        finally:
+        if not warm:
             try:
-                close_tab(self._tabs(), ticket.key, "search attempt finished", TIMEOUT)
-            except Exception:
-                log.warning("search task %s: closing tab %s failed", task.id, ticket.key)
+                open_prepared(self._tabs(), tab_id, tab,
+                              "rank re-check" if fresh else "rank searches",
+                              ticket.reason, TIMEOUT, purpose="search")
+            except BaseError as exc:
+                self._record_start(attempt, Exit(None))
+                raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
+        self._record_start(attempt, route, ticket, tab_id=tab_id)
+        parked = False
+        try:
+            reading = self._read_pages(engine, _TabPages(tab, self._token), route)
+            parked = self._tabs().park(tab_id).get(timeout=TIMEOUT)
+            return reading
+        finally:
+            if not parked:
+                try:
+                    close_tab(self._tabs(), tab_id, "search attempt finished", TIMEOUT)
+                except Exception:
+                    log.warning("search task %s: closing tab %s failed", task.id, tab_id)
 
     def _record_start(self, attempt: int, route: Exit, ticket: Ticket | None = None,
-                      fetch: str = "browser") -> None:
-        """The attempt began (``ticket``: its route and profile; None: it got none)."""
-        tab_id = ticket.key if ticket is not None and fetch == "browser" else ""
+                      fetch: str = "browser", tab_id: str = "") -> None:
+        """The attempt began (``ticket``: its route and profile, None: it got none; in
+        tab ``tab_id``, or over HTTP)."""
         profile_id = ticket.profile_id if ticket is not None else None
         self._commit(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
                                          tab_id=tab_id, exit_country=route.country,
@@ -496,9 +499,8 @@ class _HttpPages:
     """Pages fetched over HTTP in the ticket's session, each next page followed from the
     one before (its referer); the proxy's outcome is reported as a tab reports it."""
 
-    def __init__(self, fetcher: PageFetcher, ticket: Ticket, token: CancelToken,
-                 outcome: Outcome | None) -> None:
-        self._fetcher = fetcher
+    def __init__(self, ticket: Ticket, token: CancelToken, outcome: Outcome | None) -> None:
+        self._fetcher = ticket.fetcher
         self._ticket = ticket
         self._token = token
         self._outcome = outcome

@@ -576,7 +576,8 @@ class Runtime:
                 self._tabs_ref = TabSupervisorActor.start(
                     self.writer, engine, self.guard, self.pool, self.rotation,
                     direct_country=self.settings.direct_country,
-                    timeout=self.settings.page_timeout)
+                    timeout=self.settings.page_timeout,
+                    warm_tabs=self.settings.search_concurrency)
             return proxy_of(self._tabs_ref)
 
     def _statuses(self) -> dict[str, str]:

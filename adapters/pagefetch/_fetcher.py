@@ -50,6 +50,7 @@ SESSION_SEARCHES = 20
 SESSION_IDLE = 15 * 60.0
 MAX_REDIRECTS = 10
 MAX_PAGE_BYTES = 8 * 1024 * 1024
+CLOSE_TIMEOUT = 10.0
 _REDIRECTS = (301, 302, 303, 307, 308)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
@@ -179,10 +180,13 @@ class PageFetcher:
 
     @staticmethod
     async def _close(session: _Session) -> None:
+        """Close a session's curl handles and relay (bounded: a stop never waits on a
+        transfer that will not end)."""
         try:
-            await session.client.close()
+            await asyncio.wait_for(session.client.close(), CLOSE_TIMEOUT)
         except Exception:
-            log.debug("closing a fetch session failed", exc_info=True)
+            log.warning("closing a fetch session failed or took over %.0f s", CLOSE_TIMEOUT,
+                        exc_info=True)
         if session.relay is not None:
             await session.relay.close()
 
@@ -215,6 +219,12 @@ class PageFetcher:
         start = time.perf_counter()
         try:
             final, status, body, charset = await self._follow(session, setup, url, referer)
+        except asyncio.CancelledError:
+            # a stopped fetch may leave its transfer running in the session: the session
+            # goes (closed once its other fetches are done) and the next one starts clean
+            if self._sessions.get(key) is session:
+                self._retire(key)
+            raise
         finally:
             session.busy -= 1
             session.used = self._clock()

@@ -9,6 +9,7 @@ back to the shipped file unnoticed), and the other engines carry on.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -40,17 +41,21 @@ class Engines:
         self._problems: dict[str, str] = {}
 
     def _stat(self) -> tuple[Any, ...]:
+        """Each definition file's name, time and size (``os.scandir``: every search asks,
+        and it is several times cheaper than globbing and statting paths)."""
         entries: list[Any] = []
         for folder in (SHIPPED_DIR, self._extra):
             if folder is None:
                 continue
             try:
-                for path in sorted(folder.glob("*.toml")):
-                    st = path.stat()
-                    entries.append((str(path), st.st_mtime_ns, st.st_size))
+                with os.scandir(folder) as found:
+                    for entry in found:
+                        if entry.name.endswith(".toml"):
+                            st = entry.stat()
+                            entries.append((entry.path, st.st_mtime_ns, st.st_size))
             except OSError as exc:
                 entries.append((str(folder), repr(exc)))
-        return tuple(entries)
+        return tuple(sorted(entries, key=lambda e: e[0]))
 
     def _refresh(self) -> None:
         signature = self._stat()

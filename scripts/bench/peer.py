@@ -1,9 +1,9 @@
 """vipb against its peer, crawlee-python, on the same rank-tracking job (issue 34).
 
 Every side reads one results page for each of ``--keywords`` keywords from the same local
-engine (Google's markup, ``scripts/fixtures/serp_site``), through the same local HTTP proxy
-(pproxy), ``--concurrency`` searches at a time, in Debian's Chromium, and the rounds
-interleave the sides so that a busy machine slows them alike:
+engine (``scripts/fixtures/serp_site``), through the same local HTTP proxy (pproxy),
+``--concurrency`` searches at a time, and the rounds interleave the sides so that a busy
+machine slows them alike. The browser tier (Google's markup, Debian's Chromium):
 
 - ``vipb``: ``vipb rank run`` without a host (the CLI process runs the searches itself);
 - ``vipb host``: ``vipb rank run`` against a running ``vipb host run`` (started before the
@@ -11,6 +11,12 @@ interleave the sides so that a busy machine slows them alike:
 - ``crawlee``: crawlee's ``PlaywrightCrawler`` (an incognito page per request, its default
   fingerprints), installed by this script in its own venv (``--peer-venv``; never a
   dependency of vipb), run by ``scripts/bench/peer_crawlee.py``.
+
+The HTTP tier (Bing's markup, ``--http-keywords`` keywords: each takes milliseconds):
+
+- ``vipb http``: ``vipb rank run`` against a running host, Bing's definition fetching over
+  HTTP (``fetch = "auto"``) as the profile's Chrome (curl_cffi);
+- ``crawlee http``: crawlee's ``ParselCrawler`` on its curl-impersonate client.
 
 Per side: keywords per minute (wall time of the command a user runs; the host's start is not
 counted), CPU seconds of its whole process tree over that window (Chromium included; see
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -53,13 +60,14 @@ from scripts.proctree import descendants, own_cpu, pss_kib
 from service.bootstrap import bootstrap
 from service.runtime import initialize
 
-CRAWLEE = "crawlee[playwright,curl-impersonate]==1.11.0"
+CRAWLEE = "crawlee[playwright,parsel,curl-impersonate]==1.11.0"
 TARGET = "target.example"
 ROOT = Path(__file__).resolve().parents[2]
 VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
-# the organic result links as a crawlee user would select them on Google's page (the ad
-# block and the "Images for" box are not div.g); vipb reads the page with its definition
-PEER_LINKS = "#rso div.g a[href]:has(h3)"
+# the organic result links as a crawlee user would select them (Google's ad block and
+# "Images for" box are not div.g; Bing's ads and carousels are not li.b_algo of the list);
+# vipb reads the page with its definition
+PEER_LINKS = {"google": "#rso div.g a[href]:has(h3)", "bing": "#b_results > li.b_algo h2 a[href]"}
 PAGE_KIB = 200  # each results page padded to this (real ones are hundreds of KiB)
 
 
@@ -172,6 +180,7 @@ class Job:
 
     site: SerpSite
     words: dict[str, int] = field(default_factory=dict)  # keyword -> expected position
+    engine: str = "google"  # whose markup: google (browser tier) or bing (HTTP tier)
 
     def make(self, count: int, round_no: int) -> None:
         """``count`` new keywords, each with the target at its own place in 1..10."""
@@ -222,7 +231,7 @@ def _prepare_vipb(data: Path, job: Job, proxy_port: int) -> None:
              max_concurrency=1000)
         call("automation:add-domain", domain=TARGET)
         for word in job.words:
-            call("automation:add-keyword", keyword=word, engine="google", depth=10)
+            call("automation:add-keyword", keyword=word, engine=job.engine, depth=10)
         call("privacy:set-fingerprint", profile="default", seed=1, os=["windows"])
     finally:
         rt.close()
@@ -276,15 +285,16 @@ def _host(job: Job, data: Path, concurrency: int) -> Iterator[subprocess.Popen[s
 
 
 def run_vipb_host(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample:
-    """``vipb rank run`` against a running host (Chromium up, as a host that runs for
-    months has it): the window is the command's."""
+    """``vipb rank run`` against a running host (Chromium up for the browser tier, as a
+    host that runs for months has it): the window is the command's."""
     data = tmp / f"host-{time.monotonic_ns()}"
     _prepare_vipb(data, job, relay.port)
     env = _env(job.site, data, concurrency)
     with _host(job, data, concurrency) as host:
         warm = subprocess.run([*VIPB, "tab", "open", "--proxy", "direct", "--json"],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
-        if warm.returncode == 0:  # Chromium started before the clock, as in the other sides
+                              cwd=ROOT, env=env, capture_output=True, text=True) \
+            if job.engine == "google" else None
+        if warm is not None and warm.returncode == 0:  # Chromium up before the clock
             subprocess.run([*VIPB, "tab", "close", json.loads(warm.stdout)["id"]], cwd=ROOT,
                            env=env, capture_output=True)
         relay.take()
@@ -305,23 +315,26 @@ def run_vipb_host(job: Job, relay: Relay, tmp: Path, concurrency: int) -> Sample
 
 
 def peer_python(venv: Path) -> Path:
-    """crawlee's venv (made and filled on first use): its python."""
-    python = venv / "bin" / "python"
+    """crawlee's venv (made and filled on first use, filled again when ``CRAWLEE``
+    changes): its python."""
+    python, marker = venv / "bin" / "python", venv / "vipb-bench-installed"
     if not python.exists():
-        print(f"installing {CRAWLEE} into {venv} (once)...", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not marker.exists() or marker.read_text() != CRAWLEE:
+        print(f"installing {CRAWLEE} into {venv} (once)...", file=sys.stderr, flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", CRAWLEE], check=True)
+        marker.write_text(CRAWLEE)
     return python
 
 
 def run_crawlee(job: Job, relay: Relay, tmp: Path, concurrency: int, python: Path,
                 crawler: str = "playwright") -> Sample:
     """crawlee's crawler on the same pages, proxy and concurrency."""
-    engine = Engines(base_urls=job.site.engine_urls()).get("google")
+    engine = Engines(base_urls=job.site.engine_urls()).get(job.engine)
     spec = {"crawler": crawler, "proxy": f"http://127.0.0.1:{relay.port}",
             "concurrency": concurrency, "chromium": str(find_chromium().path),
             "args": list(LAUNCH_ARGS), "sandbox": sandbox_possible(),
-            "links": PEER_LINKS,
+            "links": PEER_LINKS[job.engine],
             "urls": {word: engine.url(word, 0, None, 0) for word in job.words}}
     storage = tmp / f"crawlee-{time.monotonic_ns()}"
     env = {**os.environ, "CRAWLEE_STORAGE_DIR": str(storage), "CRAWLEE_PURGE_ON_START": "1"}
@@ -346,60 +359,94 @@ def run_crawlee(job: Job, relay: Relay, tmp: Path, concurrency: int, python: Pat
                   relay.take() / len(job.words) / 1024, job.right(found))
 
 
-SIDES = ("vipb", "vipb host", "crawlee")
+BROWSER_SIDES = ("vipb", "vipb host", "crawlee")
+HTTP_SIDES = ("vipb http", "crawlee http")
+COLUMNS = ("per_min", "cpu", "pss_mib", "proxy_kib", "right")
+_JOBS = itertools.count()
+
+
+def _rounds(sides: tuple[str, ...], runs: dict[str, Callable[[], Sample]], job: Job,
+            keywords: int, rounds: int, quiet: bool) -> dict[str, list[Sample]]:
+    """``rounds`` interleaved rounds of ``sides`` (who goes first rotates)."""
+    samples: dict[str, list[Sample]] = {side: [] for side in sides}
+    for n in range(rounds):
+        order = sides[n % len(sides):] + sides[:n % len(sides)]
+        for side in order:
+            job.make(keywords, next(_JOBS))  # new keywords each run
+            samples[side].append(runs[side]())
+            if not quiet:
+                s = samples[side][-1]
+                print(f"round {n + 1} {side:>12}: {s.per_min:7.1f} keywords/min, "
+                      f"CPU {s.cpu:5.1f} s, peak PSS {s.pss_mib:5.0f} MiB, proxy "
+                      f"{s.proxy_kib:5.0f} KiB/search, {s.right}/{keywords} right",
+                      flush=True)
+    return samples
+
+
+def _ratios(summary: dict[str, dict[str, float]]) -> list[tuple[str, str, str, float, str]]:
+    """(side, what, against, ratio, goal) for the sides measured."""
+    wanted = [("vipb", "per_min", "crawlee", ">= 1.2"), ("vipb", "pss_mib", "crawlee", "<= 0.8"),
+              ("vipb host", "per_min", "crawlee", ">= 1.2"),
+              ("vipb host", "pss_mib", "crawlee", "<= 0.8"),
+              ("vipb http", "per_min", "crawlee http", ">= 1.2"),
+              ("vipb http", "pss_mib", "crawlee http", ""),
+              ("vipb http", "per_min", "vipb host", ">= 5")]
+    return [(side, what, against, summary[side][what] / summary[against][what], goal)
+            for side, what, against, goal in wanted
+            if side in summary and against in summary and summary[against][what]]
 
 
 def main() -> None:
-    """Interleaved rounds; medians per side; ratios against crawlee."""
+    """Interleaved rounds per tier; medians per side; ratios against crawlee."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keywords", type=int, default=60)
+    parser.add_argument("--http-keywords", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--tier", choices=("browser", "http", "both"), default="both")
     parser.add_argument("--peer-venv", type=Path,
                         default=Path.home() / ".cache" / "vipb-bench" / "crawlee-1.11.0")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     python = peer_python(args.peer_venv)
-    samples: dict[str, list[Sample]] = {side: [] for side in SIDES}
+    samples: dict[str, list[Sample]] = {}
     with tempfile.TemporaryDirectory() as folder, serp_site() as site, \
             pproxy("http") as proxy:
         tmp, relay, job = Path(folder), Relay(proxy.port), Job(site)
         site.padding = PAGE_KIB * 1024
+        c = args.concurrency
         runs: dict[str, Callable[[], Sample]] = {
-            "vipb": lambda: run_vipb(job, relay, tmp, args.concurrency),
-            "vipb host": lambda: run_vipb_host(job, relay, tmp, args.concurrency),
-            "crawlee": lambda: run_crawlee(job, relay, tmp, args.concurrency, python)}
-        for n in range(args.rounds):
-            order = SIDES[n % len(SIDES):] + SIDES[:n % len(SIDES)]  # who goes first rotates
-            for side in order:
-                job.make(args.keywords, n * len(SIDES) + SIDES.index(side))
-                samples[side].append(runs[side]())
-                if not args.json:
-                    s = samples[side][-1]
-                    print(f"round {n + 1} {side:>9}: {s.per_min:6.1f} keywords/min, "
-                          f"CPU {s.cpu:5.1f} s, peak PSS {s.pss_mib:5.0f} MiB, proxy "
-                          f"{s.proxy_kib:5.0f} KiB/search, {s.right}/{args.keywords} right",
-                          flush=True)
-    summary = {side: {key: statistics.median(getattr(s, key) for s in rows)
-                      for key in ("per_min", "cpu", "pss_mib", "proxy_kib", "right")}
-               for side, rows in samples.items()}
-    peer = summary["crawlee"]
-    for side in ("vipb", "vipb host"):
-        summary[side]["speed_vs_crawlee"] = summary[side]["per_min"] / peer["per_min"]
-        summary[side]["pss_vs_crawlee"] = summary[side]["pss_mib"] / peer["pss_mib"]
+            "vipb": lambda: run_vipb(job, relay, tmp, c),
+            "vipb host": lambda: run_vipb_host(job, relay, tmp, c),
+            "crawlee": lambda: run_crawlee(job, relay, tmp, c, python),
+            "vipb http": lambda: run_vipb_host(job, relay, tmp, c),
+            "crawlee http": lambda: run_crawlee(job, relay, tmp, c, python, "http")}
+        if args.tier in ("browser", "both"):
+            job.engine = "google"
+            samples |= _rounds(BROWSER_SIDES, runs, job, args.keywords, args.rounds, args.json)
+        if args.tier in ("http", "both"):
+            job.engine = "bing"
+            samples |= _rounds(HTTP_SIDES, runs, job, args.http_keywords, args.rounds,
+                               args.json)
+    summary = {side: {key: float(statistics.median(getattr(s, key) for s in rows))
+                      for key in COLUMNS} for side, rows in samples.items()}
+    ratios = _ratios(summary)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps({"sides": summary, "ratios": [
+            {"side": side, "measure": what, "against": against, "ratio": ratio, "goal": goal}
+            for side, what, against, ratio, goal in ratios]}, indent=2))
         return
-    print(f"\n{args.keywords} keywords x {args.rounds} rounds, {args.concurrency} at a time, "
-          "one results page each, one local HTTP proxy (medians):")
-    print(f"{'':>10} {'kw/min':>8} {'CPU s':>7} {'PSS MiB':>8} {'proxy KiB':>10} {'right':>6}")
+    print(f"\n{args.rounds} rounds, {args.concurrency} at a time, one results page per "
+          "keyword, one local HTTP proxy (medians; browser tier "
+          f"{args.keywords} keywords, HTTP tier {args.http_keywords}):")
+    print(f"{'':>12} {'kw/min':>8} {'CPU s':>7} {'PSS MiB':>8} {'proxy KiB':>10} {'right':>6}")
     for side, row in summary.items():
-        print(f"{side:>10} {row['per_min']:8.1f} {row['cpu']:7.1f} {row['pss_mib']:8.0f} "
+        print(f"{side:>12} {row['per_min']:8.1f} {row['cpu']:7.1f} {row['pss_mib']:8.0f} "
               f"{row['proxy_kib']:10.0f} {row['right']:6.0f}")
-    for side in ("vipb", "vipb host"):
-        row = summary[side]
-        print(f"{side}: {row['speed_vs_crawlee']:.2f}x crawlee's keywords/min (goal >= 1.2), "
-              f"{row['pss_vs_crawlee']:.2f}x its peak PSS (goal <= 0.8)")
+    names = {"per_min": "keywords/min", "pss_mib": "peak PSS"}
+    for side, what, against, ratio, goal in ratios:
+        aim = f" (goal {goal})" if goal else ""
+        print(f"{side}: {ratio:.2f}x {against}'s {names[what]}{aim}")
 
 
 if __name__ == "__main__":

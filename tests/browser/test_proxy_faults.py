@@ -22,11 +22,16 @@ from service.runtime import Runtime
 from tests.helpers import call, open_runtime
 
 
+def _runtime(data_dir: Path, site: SerpSite, fetch: str) -> Runtime:
+    return open_runtime(data_dir, engine_urls=site.engine_urls(), page_timeout=2,
+                        search_attempts=4, search_retry_initial=0.01, search_retry_max=0.05,
+                        search_concurrency=3, search_fetch=fetch)
+
+
 @pytest.fixture
 def rt(data_dir: Path, engine_site: SerpSite) -> Iterator[Runtime]:
-    runtime = open_runtime(data_dir, engine_urls=engine_site.engine_urls(), page_timeout=2,
-                           search_attempts=4, search_retry_initial=0.01,
-                           search_retry_max=0.05, search_concurrency=3)
+    """Searches in tabs (the HTTP tier's own faults: see the last test)."""
+    runtime = _runtime(data_dir, engine_site, "browser")
     yield runtime
     runtime.close()
     pykka.ActorRegistry.stop_all()
@@ -104,3 +109,34 @@ def test_a_site_that_resets_behind_a_working_proxy_never_counts_against_it(
     failures = [e.data["error"] for e in EventHistory(rt.app).log(limit=100_000)
                 if e.event == "TabNavigationFailed"]
     assert len(failures) == 6 and not any("the proxy" in f for f in failures), failures
+
+
+def test_over_http_too_stalling_and_resetting_proxies_open_their_breakers(
+        data_dir: Path, engine_site: SerpSite) -> None:
+    """The HTTP tier blames proxies as tabs do: curl's failures through the silent and the
+    resetting proxy are checked with a fresh tunnel and count against their breakers, and
+    the searches move on to the proxy that works."""
+    rt = _runtime(data_dir, engine_site, "engine")
+    try:
+        words = [f"espresso grinder {i}" for i in range(8)]
+        for word in words:
+            engine_site.results[word] = ["https://other.example/", "https://target.example/"]
+        call(rt, "automation:add-domain", domain="target.example")
+        call(rt, "proxy:set-rotation", strategy="round_robin")
+        with pproxy("http") as good, tcp_server(hanging()) as silent_port, \
+                tcp_server(resetting()) as reset_port:
+            ids = {name: call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                              port=port)["id"]
+                   for name, port in (("silent", silent_port), ("reset", reset_port),
+                                      ("good", good.port))}
+            results = _search_all(rt, words)
+            assert {(r["state"], r["fetched_by"]) for r in results} == \
+                {("completed", "http")}, [(r["state"], r.get("error")) for r in results]
+            assert {p["position"] for r in results for p in r["positions"]} == {2}
+            assert {r["proxy_id"] for r in results} == {ids["good"]}
+            assert rt.rotation.breaker_state(ids["silent"]).get() == "open"
+            assert rt.rotation.breaker_state(ids["reset"]).get() == "open"
+            assert rt.rotation.breaker_state(ids["good"]).get() == "closed"
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pykka
 import pytest
 
+from actors import tab_supervisor
 from adapters.store import EventHistory
 from domain.privacy import profile_id
 from scripts.fixtures.serp_site import SerpSite
@@ -613,3 +614,45 @@ def test_search_fetch_browser_puts_every_search_in_a_tab(data_dir, engine_site) 
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
+
+
+def _tab_events(rt: Runtime, tab_id: str) -> list[str]:
+    return [name for name, _ in _events(rt, tab_id)]
+
+
+def test_searches_of_a_profile_behind_a_proxy_share_a_warm_tab(rank_runtime, engine_site,
+                                                               monkeypatch) -> None:
+    """A search that worked parks its tab; the next one of the same profile behind the same
+    proxy reads its pages there (no new context), up to SEARCHES_PER_TAB; a failed one
+    closes its tab; an idle parked tab is closed on record."""
+    monkeypatch.setattr(tab_supervisor, "SEARCHES_PER_TAB", 3)
+    rt = rank_runtime
+    call(rt, "automation:add-domain", domain="target.example")
+    words = [f"grinder {i}" for i in range(4)]
+    for word in words:
+        engine_site.results[word] = ["https://target.example/"]
+    tabs = []
+    for word in words:
+        [task] = _search(rt, keyword=word, engine="google", proxy="direct")["tasks"]
+        assert (task["state"], task["positions"][0]["position"]) == ("completed", 1)
+        [started] = _attempts(rt, task["id"])
+        tabs.append(started["tab_id"])
+    first, second = tabs[0], tabs[3]
+    assert tabs == [first, first, first, second] and second != first, \
+        "three searches in one tab, then a new one"
+    assert _tab_events(rt, first).count("TabOpened") == 1
+    assert _tab_events(rt, first).count("TabNavigated") == 3
+    assert _tab_events(rt, first)[-1] == "TabClosed", "it served its searches"
+    # a failed attempt closes its tab (the retry opens another)
+    engine_site.fail_next, engine_site.failure = 1, "captcha"
+    [task] = _search(rt, keyword=words[0], engine="google", proxy="direct")["tasks"]
+    failed_tab, retry_tab = (d["tab_id"] for d in _attempts(rt, task["id"]))
+    assert failed_tab == second and retry_tab != second
+    assert _tab_events(rt, second)[-1] == "TabClosed"
+    # parked too long: closed on record
+    assert _tab_events(rt, retry_tab)[-1] != "TabClosed"
+    monkeypatch.setattr(tab_supervisor, "WARM_IDLE", 0.0)
+    rt.tabs().actor_ref.ask(tab_supervisor.SweepParked())
+    assert _tab_events(rt, retry_tab)[-1] == "TabClosed"
+    [closed] = [d for n, d in _events(rt, retry_tab) if n == "TabClosed"]
+    assert closed["reason"] == "idle search tab closed"

@@ -254,7 +254,7 @@ def test_hostile_sizes_are_refused_and_charsets_read(fetcher_for, site) -> None:
     assert "Grüße" in _fetch(fetcher, _setup(), site + "/latin1").html
 
 
-def test_a_stalled_fetch_ends_when_cancelled(fetcher_for) -> None:
+def test_a_stalled_fetch_ends_when_cancelled(engine, fetcher_for) -> None:
     """A stop does not wait out a silent server (the search worker cancels the future)."""
     fetcher = fetcher_for(timeout=600)
     connected = threading.Event()
@@ -270,3 +270,11 @@ def test_a_stalled_fetch_ends_when_cancelled(fetcher_for) -> None:
         future.cancel()
         with pytest.raises(concurrent.futures.CancelledError):
             future.result(60)
+        # the session that held the stalled transfer is gone (asked on the loop: after
+        # the cancellation reached the fetch); a new one serves the next
+
+        async def stats() -> dict[str, int]:
+            return fetcher.stats()
+
+        assert engine.run(stats())["open"] == 0
+        engine.run(fetcher.close(), timeout=60)

@@ -97,7 +97,7 @@ def _check_upgraded(rt: Runtime, expected: dict, head: int) -> None:
     assert reasons == {"espresso grinder": None, "pour over kettle": "blocked",
                        "milk frother": "http_error"}, "v1 failures got their reason"
     assert devices == {"desktop"}, "searches from before devices were desktop searches"
-    assert versions["rank_tracking"] == 5 and versions["proxies"] == 2
+    assert versions["rank_tracking"] == 6 and versions["proxies"] == 2
     failed = [e for e in EventHistory(rt.app).log(limit=1000) if e.event == "SearchTaskFailed"]
     assert failed and all(e.data and e.data["reason"] in {"blocked", "http_error"}
                           for e in failed)
