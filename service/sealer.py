@@ -13,8 +13,12 @@ from domain.waits import idle_wait
 log = logging.getLogger(__name__)
 
 
+LINGER = 0.25  # seconds commits may gather before a seal
+
+
 class AuditSealer:
-    """A thread that seals after commits (woken by ``committed``, at least once a second),
+    """A thread that seals after commits (woken by ``committed``, then ``LINGER`` seconds
+    for more to gather; at least once a second),
     only while ``when()`` says so (on a shared store, only the projecting host seals), and
     logs a checkpoint every ``checkpoint_interval`` seconds."""
 
@@ -24,6 +28,7 @@ class AuditSealer:
         self._interval = checkpoint_interval
         self._when = when or (lambda: True)
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="vipb-audit", daemon=True)
 
@@ -41,6 +46,7 @@ class AuditSealer:
         """End the thread (a seal in progress finishes first); the closing runtime seals
         what is left and logs the last checkpoint."""
         self._stopped = True
+        self._stopping.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(30)
@@ -48,7 +54,11 @@ class AuditSealer:
     @idle_wait
     def _loop(self) -> None:
         while not self._stopped:
-            self._wake.wait(1.0)
+            if self._wake.wait(1.0) and not self._stopped:
+                # let the commits of a busy moment gather: one seal covers them all (a seal
+                # reads the chain's state first, which costs as much as sealing a few
+                # hundred events); a stop cuts the wait short
+                self._stopping.wait(LINGER)
             self._wake.clear()
             if self._stopped or not self._when():
                 continue  # e.g. on a shared store, the projecting host seals

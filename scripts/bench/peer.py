@@ -20,7 +20,8 @@ The HTTP tier (Bing's markup, ``--http-keywords`` keywords: each takes milliseco
 
 Per side: keywords per minute (wall time of the command a user runs; the host's start is not
 counted), CPU seconds of its whole process tree over that window (Chromium included; see
-``TreeMeter``), peak PSS of the tree (sampled every 100 ms from ``smaps_rollup``), proxy
+``TreeMeter``), peak PSS of the tree (sampled every 100 ms from ``smaps_rollup``) and that
+peak per search running at once (``--concurrency``), proxy
 bytes per search (a counting relay in front of the proxy), and how many keywords were read
 at the right position. Prints medians and ratios against crawlee.
 
@@ -238,7 +239,8 @@ def _prepare_vipb(data: Path, job: Job, proxy_port: int) -> None:
 
 
 def _positions_of(data: Path) -> dict[str, int | None]:
-    done = subprocess.run([*VIPB, "rank", "history", "--json"], cwd=ROOT, capture_output=True,
+    done = subprocess.run([*VIPB, "rank", "history", "--json", "--limit", "100000"], cwd=ROOT,
+                          capture_output=True,
                           text=True, env={**os.environ, "VIPB_DATA_DIR": str(data)},
                           check=True)
     return {row["keyword"]: row.get("position") for row in json.loads(done.stdout)}
@@ -430,6 +432,8 @@ def main() -> None:
                                args.json)
     summary = {side: {key: float(statistics.median(getattr(s, key) for s in rows))
                       for key in COLUMNS} for side, rows in samples.items()}
+    for row in summary.values():  # what each search running at once costs in memory
+        row["pss_per_search"] = row["pss_mib"] / args.concurrency
     ratios = _ratios(summary)
     if args.json:
         print(json.dumps({"sides": summary, "ratios": [
@@ -439,10 +443,11 @@ def main() -> None:
     print(f"\n{args.rounds} rounds, {args.concurrency} at a time, one results page per "
           "keyword, one local HTTP proxy (medians; browser tier "
           f"{args.keywords} keywords, HTTP tier {args.http_keywords}):")
-    print(f"{'':>12} {'kw/min':>8} {'CPU s':>7} {'PSS MiB':>8} {'proxy KiB':>10} {'right':>6}")
+    print(f"{'':>12} {'kw/min':>8} {'CPU s':>7} {'PSS MiB':>8} {'per search':>10} "
+          f"{'proxy KiB':>10} {'right':>6}")
     for side, row in summary.items():
         print(f"{side:>12} {row['per_min']:8.1f} {row['cpu']:7.1f} {row['pss_mib']:8.0f} "
-              f"{row['proxy_kib']:10.0f} {row['right']:6.0f}")
+              f"{row['pss_per_search']:10.0f} {row['proxy_kib']:10.0f} {row['right']:6.0f}")
     names = {"per_min": "keywords/min", "pss_mib": "peak PSS"}
     for side, what, against, ratio, goal in ratios:
         aim = f" (goal {goal})" if goal else ""
