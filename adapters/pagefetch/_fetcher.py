@@ -5,7 +5,8 @@ A session presents its profile's Chrome (see ``_chrome``), keeps the cookies the
 and its TLS connections, and serves ``SESSION_SEARCHES`` searches or ``SESSION_IDLE``
 seconds without one, whichever comes first; then a new one starts with no cookies: engines
 link what one cookie jar does, and a person's browsing day has breaks too. Sessions never
-share connections or cookies (each has its own curl multi handle).
+share connections or cookies (each has its own curl multi handle); at most
+``MAX_SESSIONS`` are open (a pool of many proxies: the least recently used closes first).
 
 Routes are a tab's: a proxy as Chromium would use it (SOCKS5 resolves names at the proxy),
 SOCKS with credentials and direct fetches through a loopback relay of ours, and direct ones
@@ -48,6 +49,7 @@ Submit = Callable[[Coroutine[Any, Any, "FetchedPage"]], concurrent.futures.Futur
 
 SESSION_SEARCHES = 20
 SESSION_IDLE = 15 * 60.0
+MAX_SESSIONS = 64  # open at once (each holds its connections, and a relay when it has one)
 MAX_REDIRECTS = 10
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 CLOSE_TIMEOUT = 10.0
@@ -125,6 +127,8 @@ class PageFetcher:
             self._retire(key)
             session = None
         if session is None:
+            while len(self._sessions) >= MAX_SESSIONS:  # the least recently used goes
+                self._retire(min(self._sessions, key=lambda k: self._sessions[k].used))
             session = await self._open(setup)
             self._sessions[key] = session
             self.sessions_started += 1

@@ -278,3 +278,17 @@ def test_a_stalled_fetch_ends_when_cancelled(engine, fetcher_for) -> None:
 
         assert engine.run(stats())["open"] == 0
         engine.run(fetcher.close(), timeout=60)
+
+
+def test_sessions_are_bounded_least_recently_used_first(fetcher_for, site,
+                                                        monkeypatch) -> None:
+    monkeypatch.setattr("adapters.pagefetch._fetcher.MAX_SESSIONS", 2)
+    fetcher = fetcher_for()
+    setup = _setup()
+    for key in ("a", "b", "a", "c"):  # "b" is the least recently used when "c" comes
+        _seen(_fetch(fetcher, setup, site + "/echo", key=key))
+    assert fetcher.stats() == {"open": 2, "started": 3}
+    again = dict(_seen(_fetch(fetcher, setup, site + "/echo", key="a"))["headers"])
+    assert again["Cookie"] == "visitor=v1", "a's session (and its cookie) was kept"
+    fresh = dict(_seen(_fetch(fetcher, setup, site + "/echo", key="b"))["headers"])
+    assert "Cookie" not in fresh, "b's session was closed: a new one has no cookie"
