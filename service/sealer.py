@@ -29,7 +29,6 @@ class AuditSealer:
         self._when = when or (lambda: True)
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._stopped = False
         self._thread = threading.Thread(target=self._loop, name="vipb-audit", daemon=True)
 
     def start(self) -> None:
@@ -45,7 +44,6 @@ class AuditSealer:
     def stop(self) -> None:
         """End the thread (a seal in progress finishes first); the closing runtime seals
         what is left and logs the last checkpoint."""
-        self._stopped = True
         self._stopping.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -53,14 +51,14 @@ class AuditSealer:
 
     @idle_wait
     def _loop(self) -> None:
-        while not self._stopped:
-            if self._wake.wait(1.0) and not self._stopped:
+        while not self._stopping.is_set():
+            if self._wake.wait(1.0) and not self._stopping.is_set():
                 # let the commits of a busy moment gather: one seal covers them all (a seal
                 # reads the chain's state first, which costs as much as sealing a few
                 # hundred events); a stop cuts the wait short
                 self._stopping.wait(LINGER)
             self._wake.clear()
-            if self._stopped or not self._when():
+            if self._stopping.is_set() or not self._when():
                 continue  # e.g. on a shared store, the projecting host seals
             try:
                 self._auditor.seal()

@@ -5,6 +5,7 @@ from ._engine import LAUNCH_ARGS, BrowserEngine, browser_environment, sandbox_po
 from ._fonts import FONT_PACKAGES, missing_fonts
 from ._guard import guard_script
 from ._locate import Chromium, find_chromium
+from ._realms import trustworthy
 from ._tab import (
     BrowserTab,
     NavigationResult,
@@ -33,4 +34,5 @@ __all__ = [
     "read_list",
     "sandbox_possible",
     "shipped_list",
+    "trustworthy",
 ]

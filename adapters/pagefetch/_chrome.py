@@ -10,14 +10,13 @@ ours (``default_headers=False``), never curl_cffi's, so they match the profile's
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from curl_cffi.requests import BrowserType
 
+from adapters.browser import profile_headers, trustworthy
 from domain.fingerprint import EngineFingerprint
-from domain.locales import accept_language
 
 ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
           "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7")
@@ -50,39 +49,19 @@ def impersonation(major: int, platform: str, mobile: bool) -> str:
     return older[-1] if older else found[0][1]
 
 
-def _trustworthy(url: str) -> bool:
-    """Whether Chrome treats the origin as secure: https, or loopback (``localhost``)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = (parts.hostname or "").rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def navigation_headers(fp: EngineFingerprint, languages: tuple[str, ...], url: str,
                        referer: str | None = None) -> list[tuple[str, str]]:
     """The headers of a top-level navigation to ``url``, in Chrome's order: typed into the
     address bar (``referer`` None), or a link followed from ``referer`` (a next page).
     Client hints go only to secure origins, ``br``/``zstd`` only over https (as Chrome
     does); the cookie header is added by the session after these."""
-    v = fp.values
-    secure = _trustworthy(url)
-    headers: list[tuple[str, str]] = []
-    if secure:
-        headers += [
-            ("sec-ch-ua", ", ".join(f'"{brand}";v="{version}"' for brand, version in fp.brands)),
-            ("sec-ch-ua-mobile", "?1" if v.mobile else "?0"),
-            ("sec-ch-ua-platform", f'"{v.ua_platform}"')]
+    profile, hints = profile_headers(fp, languages)  # what the profile's tabs send too
+    headers = list(hints.items()) if trustworthy(url) else []
     same = referer is not None and _origin(referer) == _origin(url)
     site = "none" if referer is None else "same-origin" if same else "cross-site"
     headers += [
         ("Upgrade-Insecure-Requests", "1"),
-        ("User-Agent", fp.user_agent),
+        ("User-Agent", profile["User-Agent"]),
         ("Accept", ACCEPT),
         ("Sec-Fetch-Site", site),
         ("Sec-Fetch-Mode", "navigate"),
@@ -91,7 +70,7 @@ def navigation_headers(fp: EngineFingerprint, languages: tuple[str, ...], url: s
     if referer is not None:
         headers.append(("Referer", referer))
     headers += [("Accept-Encoding", accept_encoding(url)),
-                ("Accept-Language", accept_language(languages))]
+                ("Accept-Language", profile["Accept-Language"])]
     if urlsplit(url).scheme == "https":
         headers.append(("Priority", "u=0, i"))
     return headers
