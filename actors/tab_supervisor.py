@@ -479,9 +479,11 @@ class TabSupervisorActor(VipbActor):
         free for the rotation engine again."""
         key = str(UUID(tab_id))
         self._tickets.pop(key, None)
+        self._serving.pop(key, None)  # a search tab closed instead of parked
         self._release(self._routes.pop(key, None))
 
     def _forget(self, key: str, reason: str | None) -> None:
+        self._serving.pop(key, None)
         actor = self._tabs.pop(key, None)
         if actor is not None and reason is not None and actor.actor_ref.is_alive():
             try:
@@ -606,17 +608,13 @@ class TabSupervisorActor(VipbActor):
         """Close every tab, parked search tabs too (runtime shutdown)."""
         for key in list(self._tabs):
             self._forget(key, reason=reason)
-        self._close_parked_now(reason)
-
-    def _close_parked_now(self, reason: str) -> None:
-        """Close the parked tabs (stopping: their closes are on record)."""
         self._close_parked(lambda _warm: True, reason)
 
     def suspend_all(self) -> int:
         """Close every tab's context without recording a close: the tabs stay open on
         record and the next host start resumes them. Returns how many were suspended
         (parked search tabs are closed on record: a search tab is never resumed)."""
-        self._close_parked_now("the host stopped")
+        self._close_parked(lambda _warm: True, "the host stopped")
         count = 0
         for key in list(self._tabs):
             actor = self._tabs.pop(key)
