@@ -3,6 +3,7 @@ records what happened as events of its ``Tab`` aggregate."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 from collections.abc import Callable
@@ -329,6 +330,23 @@ class TabActor(VipbActor):
         """The current page's HTML."""
         html: str = self._engine.run(self._page().content(), timeout=self._timeout + 30)
         return html
+
+    def rest(self) -> None:
+        """A kept search tab between searches: free what earlier pages left (not waited
+        for; a tab that cannot is closed by its next search's failure, not here)."""
+        if self._browser_tab is None:
+            return
+        try:
+            future = self._engine.submit(self._browser_tab.rest())
+        except BrowserError:  # the engine is closing
+            return
+        tab_id = self.tab_id
+
+        def done(f: concurrent.futures.Future[None]) -> None:
+            if not f.cancelled() and f.exception() is not None:
+                log.debug("tab %s did not rest: %s", tab_id, f.exception())
+
+        future.add_done_callback(done)
 
     def refused(self, at_least: int = 0, timeout: float = 60.0) -> list[str]:
         """What the egress guard refused for this tab (direct tabs and SOCKS relays),

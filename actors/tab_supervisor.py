@@ -410,6 +410,7 @@ class TabSupervisorActor(VipbActor):
         self._tabs.pop(key, None)
         self._release(self._routes.pop(key, None))
         warm.parked_at = self._clock()
+        warm.actor.rest()  # not waited for
         self._parked.append(warm)
         while len(self._parked) > self._warm_cap:
             self._close(self._parked.pop(0), "too many idle search tabs")

@@ -27,6 +27,7 @@ from domain.errors import BrowserError
 from ._fonts import SYSTEM, FontSets, font_dir
 from ._locate import Chromium, find_chromium
 from ._realms import RealmGuard
+from ._switches import lean_switches
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -160,10 +161,11 @@ class BrowserEngine:
     async def _launch(self, fonts: str) -> Any:
         chromium = await self.locate()
         env = await asyncio.to_thread(self._font_config, fonts)
+        lean = await asyncio.to_thread(lean_switches)  # read from the driver once
         try:
             browser = await self._playwright.chromium.launch(
                 executable_path=str(chromium.path), headless=self._headless,
-                args=list(LAUNCH_ARGS), timeout=self._launch_timeout * 1000,
+                args=[*LAUNCH_ARGS, *lean], timeout=self._launch_timeout * 1000,
                 chromium_sandbox=sandbox_possible(), env=env,
             )
         except Exception as exc:

@@ -362,6 +362,14 @@ class BrowserTab:
         html: str = await self.page.content()
         return html
 
+    async def rest(self) -> None:
+        """Between searches in a kept tab: collect the renderer's garbage, the documents
+        of earlier searches with it. Without it a kept tab's renderer grew ~1.2 MiB a
+        search (+24 MiB over 20, 64 -> 88 MiB; with it 62 -> 71). The page read is over
+        and the next search navigates away, so nothing a page runs can notice."""
+        if self._session is not None and self.page is not None and not self.page.is_closed():
+            await self._session.send("HeapProfiler.collectGarbage")
+
     async def evaluate(self, expression: str, arg: Any = None) -> Any:
         """Evaluate JavaScript in the page (tests and diagnostics)."""
         return await self.page.evaluate(expression, arg)
