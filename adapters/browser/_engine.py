@@ -27,7 +27,7 @@ from domain.errors import BrowserError
 from ._fonts import SYSTEM, FontSets, font_dir
 from ._locate import Chromium, find_chromium
 from ._realms import RealmGuard
-from ._switches import lean_switches
+from ._switches import DRIVER_NODE_OPTIONS, lean_switches
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -144,7 +144,15 @@ class BrowserEngine:
             except ImportError:
                 raise BrowserError("playwright is not installed (pip install playwright)") \
                     from None
-            self._playwright = await async_playwright().start()
+            # the driver (node) copies this process's environment as it starts
+            given = "NODE_OPTIONS" in os.environ
+            if not given:
+                os.environ["NODE_OPTIONS"] = DRIVER_NODE_OPTIONS
+            try:
+                self._playwright = await async_playwright().start()
+            finally:
+                if not given:
+                    os.environ.pop("NODE_OPTIONS", None)
 
     def _font_config(self, fonts: str) -> dict[str, str]:
         """The environment a browser for ``fonts`` starts with: ``browser_environment``,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,8 +24,9 @@ from entrypoints.cli.context import state
 from entrypoints.cli.files import own_folder, replacing
 from entrypoints.cli.output import emit, with_progress
 from projections.replay import position_at, replay
-from service.host import HostLock
-from service.runtime import EventReader
+
+if TYPE_CHECKING:
+    from service.runtime import EventReader
 
 app = typer.Typer(help="Tamper evidence for the event log.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -33,6 +34,8 @@ JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 def _reader(ctx: typer.Context) -> EventReader:
     """Read-side access (works beside a running host: it only reads the files)."""
+    from service.runtime import EventReader  # see context.py: the runtime on first use
+
     return EventReader(state(ctx).data_dir, state(ctx).settings)
 
 
@@ -172,6 +175,8 @@ def reset(
     if not 3 <= len(clean) <= 500:
         raise ValidationError("must be 3..500 characters", field="reason")
     cli = state(ctx)
+    from service.host import HostLock
+
     lock = HostLock(DataPaths(cli.data_dir).host_lock)
     lock.acquire()  # refuses while a host runs here
     try:

@@ -13,7 +13,6 @@ from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
 from entrypoints.cli.context import state
 from entrypoints.cli.output import emit
-from service.host import HostLock
 
 app = typer.Typer(help="Back up and restore the data dir.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -59,6 +58,8 @@ def restore(
                               "pg_restore (README: several hosts); `backup restore` writes "
                               "SQLite data dirs", field="store")
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from service.host import HostLock  # see context.py: the runtime on first use
+
     lock = HostLock(DataPaths(root).host_lock)
     lock.acquire()  # refuses while a host runs here
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 
@@ -21,15 +21,17 @@ from adapters.backup import create_backup
 from adapters.config import DataPaths, Settings
 from adapters.config_file import LoadedSettings, load_settings
 from adapters.control import ControlClient, HostUnavailable
-from adapters.store import EventStoreApp, StoreBackend
+from adapters.store import EventStoreApp, StoreBackend, open_backend
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
 from domain.parsing import parse_command
 from entrypoints.cli.remote import RemoteCommands, RemoteReads
 from projections.sql import Connection
-from service.bootstrap import bootstrap
-from service.runtime import EventReader, Runtime, backend_for
+
+if TYPE_CHECKING:  # the runtime is imported on first use: a CLI talking to a host
+    # never opens one (and so does not load actors, Playwright or curl)
+    from service.runtime import EventReader, Runtime
 
 
 class Commands(Protocol):
@@ -128,7 +130,7 @@ class CliState:
     def store(self) -> StoreBackend:
         """Where this data dir's events and read models live (``VIPB_STORE``)."""
         if self._store is None:
-            self._store = backend_for(self.data_dir, self.settings)
+            self._store = open_backend(self.data_dir, self.settings.store)
         return self._store
 
     def _host(self) -> RemoteCommands | None:
@@ -150,6 +152,8 @@ class CliState:
         if self._runtime is None:
             # a CLI process claims searches under a name of its own: a host of the same
             # machine's name must never take its claims for its own
+            from service.bootstrap import bootstrap
+
             self._runtime = bootstrap(
                 self.data_dir, settings=self.settings,
                 claim_as=f"{self.settings.host_id[:50]}.cli-{os.getpid()}")
@@ -171,6 +175,8 @@ class CliState:
         """The event store for audit reads: read side only (no actors, no writer), whether
         or not a host owns the write side."""
         if self._events is None:
+            from service.runtime import EventReader
+
             self._events = EventReader(self.data_dir, self.settings)
         return self._events.app
 

@@ -23,7 +23,6 @@ from entrypoints.cli.events_cmds import event_types
 from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.output import emit, exit_not_done, out
 from entrypoints.cli.zones import in_own_zone
-from service.host import Host, JsonLogFormatter
 
 app = typer.Typer(help="The long-running host (the main job).", no_args_is_help=True)
 
@@ -55,6 +54,8 @@ def run(
     """
     if log_format not in ("json", "text"):
         raise typer.BadParameter("json or text", param_hint="--log-format")
+    from service.host import Host, JsonLogFormatter  # see context.py
+
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RepeatFilter())  # a fault in a tight loop must not fill the disk
     formatter = JsonLogFormatter() if log_format == "json" else logging.Formatter(

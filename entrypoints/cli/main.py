@@ -15,6 +15,7 @@ import typer
 
 from adapters.config import DataPaths
 from adapters.config_file import load_settings
+from adapters.malloc import limit_arenas
 from adapters.store import storage_problem
 from domain.errors import BaseError
 from entrypoints.cli import (
@@ -40,7 +41,6 @@ from entrypoints.cli.context import CliState, state
 from entrypoints.cli.help_layout import tidy_help
 from entrypoints.cli.output import emit, err, fail
 from entrypoints.cli.zones import named_zone, use_zone
-from service.runtime import initialize
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -142,6 +142,8 @@ def init(
             err.print(f"init: {what} ({time.monotonic() - started:.1f} s)", markup=False,
                       highlight=False)
 
+    from service.runtime import initialize  # see context.py: the runtime on first use
+
     master, created = initialize(root_dir, cli_state.settings, step)
     paths = DataPaths(root_dir)
     on_files = store.on_files
@@ -222,6 +224,7 @@ def run(argv: list[str] | None = None) -> None:
     and exit 2, like validation errors: click runs outside its standalone mode so the boxed
     multi-line rendering never reaches the terminal.
     """
+    limit_arenas()  # before any thread starts (see adapters.malloc)
     args = hoist_globals(sys.argv[1:] if argv is None else argv)
     argv = args
     if len(args) == 2 and args[0] == "--show-completion" and args[1] in SHELLS:

@@ -14,9 +14,6 @@ from adapters.config import DataPaths
 from entrypoints.cli.context import state
 from entrypoints.cli.output import out
 from entrypoints.cli.zones import display_zone
-from entrypoints.web.evidence import kept_page
-from entrypoints.web.server import dashboard_app, serve_dashboard
-from service.metrics import metrics_token
 
 
 def serve(
@@ -42,6 +39,12 @@ def serve(
     store = cli.store()
     path = (token_file.expanduser() if token_file
             else DataPaths(cli.data_dir).dashboard_token)
+    # imported here: the dashboard's server and the service layer are this command's alone
+    # (see context.py)
+    from entrypoints.web.evidence import kept_page
+    from entrypoints.web.server import dashboard_app, serve_dashboard
+    from service.metrics import metrics_token
+
     token = metrics_token(path)
     zone = display_zone()
     server, base = serve_dashboard(

@@ -26,6 +26,7 @@ bytes per search (a counting relay in front of the proxy), and how many keywords
 at the right position. Prints medians and ratios against crawlee.
 
 Usage: python -m scripts.bench.peer [--keywords 60] [--rounds 3] [--concurrency 2] [--json]
+       [--tier browser|http|both] [--sides "vipb host" crawlee ...]
 """
 
 from __future__ import annotations
@@ -408,8 +409,12 @@ def main() -> None:
     parser.add_argument("--tier", choices=("browser", "http", "both"), default="both")
     parser.add_argument("--peer-venv", type=Path,
                         default=Path.home() / ".cache" / "vipb-bench" / "crawlee-1.11.0")
+    parser.add_argument("--sides", nargs="+", metavar="SIDE",
+                        choices=(*BROWSER_SIDES, *HTTP_SIDES),
+                        help="only these sides (quick looks; ratios need both ends)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    chosen = set(args.sides or (*BROWSER_SIDES, *HTTP_SIDES))
     python = peer_python(args.peer_venv)
     samples: dict[str, list[Sample]] = {}
     with tempfile.TemporaryDirectory() as folder, serp_site() as site, \
@@ -425,11 +430,12 @@ def main() -> None:
             "crawlee http": lambda: run_crawlee(job, relay, tmp, c, python, "http")}
         if args.tier in ("browser", "both"):
             job.engine = "google"
-            samples |= _rounds(BROWSER_SIDES, runs, job, args.keywords, args.rounds, args.json)
+            samples |= _rounds(tuple(s for s in BROWSER_SIDES if s in chosen), runs, job,
+                               args.keywords, args.rounds, args.json)
         if args.tier in ("http", "both"):
             job.engine = "bing"
-            samples |= _rounds(HTTP_SIDES, runs, job, args.http_keywords, args.rounds,
-                               args.json)
+            samples |= _rounds(tuple(s for s in HTTP_SIDES if s in chosen), runs, job,
+                               args.http_keywords, args.rounds, args.json)
     summary = {side: {key: float(statistics.median(getattr(s, key) for s in rows))
                       for key in COLUMNS} for side, rows in samples.items()}
     for row in summary.values():  # what each search running at once costs in memory

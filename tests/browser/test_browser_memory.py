@@ -3,6 +3,7 @@ kept search tab frees what its earlier pages left before the next search."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,17 @@ from typing import Any
 import pytest
 
 from adapters.browser import BrowserEngine, TabSetup
-from adapters.browser._switches import UNUSED_FEATURES, playwright_disabled_features
+from adapters.browser._switches import (
+    DRIVER_NODE_OPTIONS,
+    UNUSED_FEATURES,
+    playwright_disabled_features,
+)
 from adapters.browser._tab import BrowserTab
 from adapters.egress import EgressGuard
 from adapters.fingerprints import generate_fingerprint
 from domain.egress import EgressPolicy
 from scripts.fixtures.sites import Site
+from scripts.proctree import descendants
 
 
 @pytest.fixture
@@ -88,3 +94,22 @@ def test_a_kept_tab_gives_back_what_its_pages_left_when_it_rests(
     assert engine.run(tab.evaluate("() => window.__n")) == 40  # the page itself untouched
     engine.run(tab.close())
     engine.run(tab.rest())  # a closed tab has nothing to free, and says nothing
+
+
+def test_the_driver_runs_with_a_small_young_generation_and_the_host_env_is_untouched(
+        engine: BrowserEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NODE_OPTIONS", raising=False)
+    engine.run(engine.locate())  # starts Playwright's driver
+    drivers = [pid for pid in descendants(os.getpid())
+               if b"run-driver" in _read(f"/proc/{pid}/cmdline")]
+    assert drivers, "Playwright's driver runs under this process"
+    environ = _read(f"/proc/{drivers[0]}/environ").split(b"\0")
+    assert f"NODE_OPTIONS={DRIVER_NODE_OPTIONS}".encode() in environ
+    assert "NODE_OPTIONS" not in os.environ
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
