@@ -104,6 +104,19 @@ def sticky_record(ev: object) -> StickyRecord | None:
     return None
 
 
+@dataclass(frozen=True)
+class Pick:
+    """A selection with what a tab needs to know of its proxy from the rotation engine:
+    its declared country and where it leaves from (see ``RotationActor.exit_of``), in the
+    same message as the pick (a search asked for each apart before: two more round trips
+    through a busy actor per search)."""
+
+    selection: Selection
+    declared: str | None
+    exit_country: str | None
+    exit_basis: str
+
+
 @dataclass
 class _Usage:
     """One proxy's outcomes since its last summary: uses (a pick, then its outcome) apart
@@ -331,6 +344,14 @@ class RotationActor(VipbActor):
             raise
         self._usage.setdefault(selection.proxy_id, _Usage()).requests += 1
         return selection
+
+    def pick(self, ctx: SelectionContext | None = None, avoid: tuple[str, ...] = (),
+             country: str | None = None) -> Pick:
+        """``select``, with the picked proxy's declared and exit countries."""
+        selection = self.select(ctx, avoid, country)
+        candidate = self.pool.get(selection.proxy_id)
+        exit_country, basis = self.exit_of(selection.proxy_id)
+        return Pick(selection, candidate.country if candidate else None, exit_country, basis)
 
     def _known_exits(self) -> None:
         """Take the exits validations saw before this process started (once)."""

@@ -260,7 +260,7 @@ class TabSupervisorActor(VipbActor):
             ctx = SelectionContext(url=url, domain=host, country=require or country,
                                    tab_id=tab_id)
             try:
-                selection = self._rotation.select(ctx, avoid, require).get()
+                pick = self._rotation.pick(ctx, avoid, require).get()
             except NoProxyInCountryError:
                 raise
             except NoProxyAvailableError as exc:
@@ -268,6 +268,7 @@ class TabSupervisorActor(VipbActor):
                 raise ValidationError(
                     f"{str(exc).rstrip('.')}{other}; add proxies or pass proxy=direct",
                     field="proxy") from None
+            selection = pick.selection
             proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
         else:
             proxy_id, reason = choice, "chosen by request"
@@ -280,10 +281,13 @@ class TabSupervisorActor(VipbActor):
             raise ValidationError(local, field="proxy")
         route = ProxyRoute(endpoint.protocol, endpoint.host, endpoint.port, endpoint.username,
                            endpoint.password)
-        declared = actor.country().get()
-        exit_country, basis = (declared, "declared" if declared else "unknown")
-        if self._rotation is not None:
-            exit_country, basis = self._rotation.exit_of(str(UUID(proxy_id))).get()
+        if selected:  # the rotation engine said with its pick
+            declared, exit_country, basis = pick.declared, pick.exit_country, pick.exit_basis
+        else:
+            declared = actor.country().get()
+            exit_country, basis = (declared, "declared" if declared else "unknown")
+            if self._rotation is not None:
+                exit_country, basis = self._rotation.exit_of(str(UUID(proxy_id))).get()
         if require is not None and not selected and (declared != require
                                                      or exit_country != require):
             seen = f", seen leaving from {exit_country}" if basis == "validated" else ""
@@ -319,7 +323,9 @@ class TabSupervisorActor(VipbActor):
             self._rotation.report(proxy_id, ok, latency_ms)  # told: never block a tab
 
     def _setup(self, profile: str, route: Route, fresh: str | None = None) -> tuple[str, TabSetup]:
-        version = self._engine.run(self._engine_version())
+        located = self._engine.chromium  # found once (not a trip to the browser loop then)
+        version = located.version if located is not None else \
+            self._engine.run(self._engine_version())
         if fresh is not None:
             result: tuple[str, TabSetup] = self._guard.fresh_setup(
                 fresh, version, route.route, route.country).get()

@@ -279,3 +279,20 @@ def test_a_stored_rule_this_release_refuses_falls_back_to_round_robin(
     assert "stored custom rotation is not valid any more" in caplog.text
     assert "RE2" in caplog.text
     pykka.ActorRegistry.stop_all()
+
+
+def test_a_pick_says_where_its_proxy_is_declared_and_seen_leaving_from(rt: Runtime) -> None:
+    de = rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 1, "country": "DE"})).id
+    rt.dispatcher.execute(parse_command(AddProxy, {
+        "protocol": "http", "host": "127.0.0.1", "port": 2}))
+    first = rt.rotation.pick(None).get()
+    assert first.selection.proxy_id == de
+    assert (first.declared, first.exit_country, first.exit_basis) == ("DE", "DE", "declared")
+    other = rt.rotation.pick(None).get()
+    assert (other.declared, other.exit_country, other.exit_basis) == (None, None, "unknown")
+    rt.rotation.exit_seen(de, "FR").get()  # a validation saw it leave from France
+    again = rt.rotation.pick(None, (other.selection.proxy_id,)).get()
+    assert (again.selection.proxy_id, again.declared, again.exit_country,
+            again.exit_basis) == (de, "DE", "FR", "validated")
+    assert (again.exit_country, again.exit_basis) == rt.rotation.exit_of(de).get()
