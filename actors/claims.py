@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from actors.writer import EventWriter
+from actors.writer import COMMIT_TIMEOUT, EventWriter
+from adapters.store import Pending
 from domain.creator import CreatorCheckTask
 from domain.errors import ConcurrencyError
 from domain.rank import SearchTask
@@ -104,6 +105,7 @@ class ClaimHolder(Generic[Task]):
         self._lost = False
         self._done = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._queued: Pending | None = None  # a change saved without waiting (``queue``)
 
     @property
     def lost(self) -> bool:
@@ -126,13 +128,41 @@ class ClaimHolder(Generic[Task]):
     def commit(self, change: Callable[[Task], None]) -> None:
         """Apply ``change`` to the task and save it: ``ClaimLost`` when another writer
         changed it first (another host took it over, or another process recorded a stop):
-        the task is theirs now, and this process stops it without a word more."""
+        the task is theirs now, and this process stops it without a word more. A change
+        ``queue``d before is stored first (what it raised is raised here instead)."""
         with self.holding() as task:
+            self._settle()
             change(task)
             try:
                 self._writer.save(task)
             except ConcurrencyError:
                 raise ClaimLost() from None
+
+    def queue(self, change: Callable[[Task], None]) -> None:
+        """Apply ``change`` and queue its save without waiting for it: the work it records
+        the start of goes on meanwhile. Nothing after it is saved before it is stored
+        (the next ``commit`` waits for it, and raises what it raised), so no outcome is on
+        record without it, and a crash before it is stored leaves the task as it was."""
+        with self.holding() as task:
+            self._settle()
+            change(task)
+            pending = Pending()
+            self._writer.submit(pending, task)
+            self._queued = pending
+
+    def flush(self) -> None:
+        """Wait until a queued change is stored (raises what storing it raised)."""
+        with self.holding():
+            self._settle()
+
+    def _settle(self) -> None:
+        pending, self._queued = self._queued, None
+        if pending is None:
+            return
+        try:
+            pending.result(COMMIT_TIMEOUT)
+        except ConcurrencyError:
+            raise ClaimLost() from None
 
     def start_renewing(self, on_lost: Callable[[], None]) -> None:
         """Renew the lease every third of it until ``stop_renewing``; ``on_lost`` runs when

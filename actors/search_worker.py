@@ -401,9 +401,11 @@ class SearchWorker:
     def _record_start(self, attempt: int, route: Exit, ticket: Ticket | None = None,
                       fetch: str = "browser", tab_id: str = "") -> None:
         """The attempt began (``ticket``: its route and profile, None: it got none; in
-        tab ``tab_id``, or over HTTP)."""
+        tab ``tab_id``, or over HTTP). Queued, not waited for: the page loads while it is
+        stored, and whatever the attempt records next waits for it (``ClaimHolder.queue``),
+        which took a commit's wait off every search's path."""
         profile_id = ticket.profile_id if ticket is not None else None
-        self._commit(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
+        self._claim.queue(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
                                          tab_id=tab_id, exit_country=route.country,
                                          exit_basis=route.basis, fetch=fetch,
                                          profile_id=profile_id))

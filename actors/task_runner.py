@@ -181,6 +181,12 @@ class TaskRunner(Generic[Task]):
         try:
             self._perform(holder, token)
         finally:
+            try:  # a change the job queued and did not wait for is stored before it ends
+                holder.flush()
+            except ClaimLost:
+                pass
+            except Exception:
+                log.exception("%s: storing its last change failed", what)
             holder.stop_renewing()
 
     # --- on a shared store -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -368,6 +369,39 @@ class MemoryWriter(EventWriter):
     def named(self, name: str) -> list[DomainEvent]:
         """The recorded events of one type (class name), oldest first."""
         return [e for e in self.events if type(e).__name__ == name]
+
+
+class GatedWriter(MemoryWriter):
+    """Saves are stored only when the test lets them through (``let``), in order, once
+    ``gating`` is on (before that, at once)."""
+
+    def __init__(self, gating: bool = True) -> None:
+        super().__init__()
+        self.gating = gating
+        self.waiting: list[tuple[Pending, list[Any]]] = []
+        self.arrived = threading.Condition()
+
+    def submit(self, pending: Pending, *aggregates: Aggregate | None) -> None:
+        """Hold the save until ``let`` (or store it now when not gating)."""
+        if not self.gating:
+            super().submit(pending, *aggregates)
+            return
+        events = [e for agg in aggregates if agg is not None for e in agg.collect_events()]
+        with self.arrived:
+            self.waiting.append((pending, events))
+            self.arrived.notify_all()
+
+    def let(self, error: BaseException | None = None) -> None:
+        """Store (or refuse with ``error``) the oldest save waiting, once one is there."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: bool(self.waiting), 30)
+            pending, events = self.waiting.pop(0)
+        if error is not None:
+            pending.set_exception(error)
+            return
+        start = len(self.events)
+        self.events.extend(events)
+        pending.set_result(list(range(start + 1, start + 1 + len(events))))
 
 
 def record_outcome(rt: Runtime, position: int | None, keyword: str = "coffee",

@@ -1,0 +1,106 @@
+"""A change queued without waiting (an attempt's start, stored while its page loads): the
+next change waits for it and is never stored before it, a refused one stops what follows
+with its own error, and a job's last queued change is stored before its task ends."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from actors.cancel import CancelToken
+from actors.claims import ClaimHolder, ClaimLost
+from actors.task_runner import TaskRunner
+from adapters.store import Pending
+from domain.errors import ConcurrencyError, DatabaseError
+from domain.rank import SearchTask
+from tests.helpers import GatedWriter, MemoryWriter
+
+
+def _task(writer: GatedWriter) -> SearchTask:
+    """A task on record (saved past the gate)."""
+    task = SearchTask(id=uuid.uuid4(), keyword="k", engine="bing", country=None, depth=10,
+                      domains={"example.com": True}, origin="manual", profile="default",
+                      proxy="direct")
+    MemoryWriter.submit(writer, Pending(), task)
+    return task
+
+
+def _started(t: SearchTask) -> None:
+    t.started(attempt=1, proxy_id=None, tab_id="", exit_country=None, exit_basis="unknown",
+              fetch="http", profile_id=None)
+
+
+def _done(t: SearchTask) -> None:
+    t.completed(results_scanned=0, pages=1, ranked=0, features={}, layout="x",
+                no_results=True, evidence=[], definition="v", notices=[])
+
+
+def _names(writer: MemoryWriter) -> list[str]:
+    """What was stored after the task itself."""
+    return [type(e).__name__ for e in writer.events[1:]]
+
+
+def _in_thread(work: Any) -> tuple[threading.Thread, list[BaseException]]:
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, raised
+
+
+def test_a_queued_change_is_stored_before_the_next_and_does_not_hold_its_caller() -> None:
+    writer = GatedWriter()
+    holder = ClaimHolder(_task(writer), writer, None)
+    holder.queue(_started)  # returns with the save still waiting
+    assert _names(writer) == [] and len(writer.waiting) == 1
+    thread, raised = _in_thread(lambda: holder.commit(_done))
+    thread.join(0.2)
+    assert thread.is_alive(), "the outcome waits for the start"
+    assert len(writer.waiting) == 1, "and is not even submitted before it is stored"
+    writer.let()
+    writer.let()
+    thread.join(30)
+    assert not raised
+    assert _names(writer) == ["SearchTaskStarted", "SearchTaskCompleted"]
+
+
+@pytest.mark.parametrize(("refusal", "raised_as"), [
+    (ConcurrencyError("another writer changed it"), ClaimLost),
+    (DatabaseError("event store write failed: disk full"), DatabaseError),
+])
+def test_a_refused_queued_change_stops_what_follows_with_its_error(
+        refusal: BaseException, raised_as: type[BaseException]) -> None:
+    writer = GatedWriter()
+    holder = ClaimHolder(_task(writer), writer, None)
+    holder.queue(_started)
+    writer.let(refusal)
+    with pytest.raises(raised_as):
+        holder.commit(_done)
+    assert _names(writer) == [] and writer.waiting == []  # the outcome was never sent
+    assert holder.lost is (raised_as is ClaimLost)
+
+
+def test_a_jobs_last_queued_change_is_stored_before_its_task_ends() -> None:
+    writer = GatedWriter()
+    task = _task(writer)
+
+    def job(holder: ClaimHolder[SearchTask], token: CancelToken) -> None:
+        holder.queue(_started)  # and returns without waiting
+
+    runner = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task", lambda t: str(t.id))
+    runner.submit(task)
+    (done,) = runner.completion([str(task.id)])
+    assert not done.wait(0.2), "not ended while its start is unsaved"
+    writer.let()
+    assert done.wait(30)
+    assert _names(writer)[-1] == "SearchTaskStarted"
+    runner.close()
