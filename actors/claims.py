@@ -150,6 +150,11 @@ class ClaimHolder(Generic[Task]):
             self._writer.submit(pending, task)
             self._queued = pending
 
+    @property
+    def queued(self) -> bool:
+        """A change is queued and maybe not stored yet."""
+        return self._queued is not None
+
     def flush(self) -> None:
         """Wait until a queued change is stored (raises what storing it raised)."""
         with self.holding():

@@ -226,7 +226,9 @@ class SearchWorker:
                                 FailureReason.SUSPICIOUS_NO_RESULTS, retryable=False) from None
 
     def _record(self, reading: Reading) -> None:
-        self._commit(lambda task: self._outcome_of(task, reading))
+        """The outcome, queued: the task runner reports the task done once it is stored,
+        and gives this worker's slot to the next search meanwhile."""
+        self._claim.queue(lambda task: self._outcome_of(task, reading))
 
     @staticmethod
     def _outcome_of(task: SearchTask, reading: Reading) -> None:

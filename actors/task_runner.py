@@ -39,6 +39,7 @@ class _Entry(Generic[Task]):
     token: CancelToken = field(default_factory=CancelToken)
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    finishing: bool = False  # its outcome is being stored: its worker slot is free
 
 
 class TaskRunner(Generic[Task]):
@@ -59,6 +60,7 @@ class TaskRunner(Generic[Task]):
         self._lock = threading.Condition()  # notified whenever a task ends here
         self._queue: deque[str] = deque()
         self._entries: dict[str, _Entry[Task]] = {}
+        self._finishing = 0  # entries whose job ended and whose last change is being stored
         self._stopping = threading.Event()
         self._scanner: threading.Thread | None = None
 
@@ -142,7 +144,8 @@ class TaskRunner(Generic[Task]):
 
     def _pump(self) -> None:
         """Start queued tasks while fewer than ``workers`` run (under the lock)."""
-        while self._queue and len(self._entries) - len(self._queue) < self._workers:
+        while self._queue and \
+                len(self._entries) - len(self._queue) - self._finishing < self._workers:
             key = self._queue.popleft()
             entry = self._entries[key]
             entry.thread = threading.Thread(target=self._run, args=(entry,), daemon=True,
@@ -151,17 +154,20 @@ class TaskRunner(Generic[Task]):
 
     def _run(self, entry: _Entry[Task]) -> None:
         what = self._describe(entry.task)
+        holder: ClaimHolder[Task] | None = None
         try:
             task = entry.task if self._claims is None else claim(
                 self._writer, self._kind, entry.task.id, self._claims, what)
             if task is not None:  # cancelled meanwhile: the job records that itself
-                self._hold(task, entry.token, what)
+                holder = self._hold(task, entry.token, what)
         except ClaimLost:
             log.warning("%s: changed by another host or process (taken over, or stopped); "
                         "stopping here", what)
         except Exception:
             log.exception("%s failed", what)
         finally:
+            if holder is not None:
+                self._finish(entry, holder, what)
             with self._lock:
                 self._entries.pop(str(entry.task.id), None)
                 entry.done.set()
@@ -169,7 +175,7 @@ class TaskRunner(Generic[Task]):
                 if not self._stopping.is_set():
                     self._pump()
 
-    def _hold(self, task: Task, token: CancelToken, what: str) -> None:
+    def _hold(self, task: Task, token: CancelToken, what: str) -> ClaimHolder[Task]:
         holder = ClaimHolder(task, self._writer,
                              None if self._claims is None else self._claims.holding())
 
@@ -181,13 +187,30 @@ class TaskRunner(Generic[Task]):
         try:
             self._perform(holder, token)
         finally:
-            try:  # a change the job queued and did not wait for is stored before it ends
-                holder.flush()
-            except ClaimLost:
-                pass
-            except Exception:
-                log.exception("%s: storing its last change failed", what)
             holder.stop_renewing()
+        return holder
+
+    def _finish(self, entry: _Entry[Task], holder: ClaimHolder[Task], what: str) -> None:
+        """A change the job queued and did not wait for (its outcome) is stored before its
+        task is reported done here; meanwhile its worker slot goes to the next task (the
+        wait is the event store's, not the job's: 17% of an HTTP search's time)."""
+        if holder.queued:
+            with self._lock:
+                entry.finishing = True
+                self._finishing += 1
+                if not self._stopping.is_set():
+                    self._pump()
+        try:
+            holder.flush()
+        except ClaimLost:
+            pass
+        except Exception:
+            log.exception("%s: storing its last change failed", what)
+        finally:
+            if entry.finishing:
+                with self._lock:
+                    entry.finishing = False
+                    self._finishing -= 1
 
     # --- on a shared store -----------------------------------------------------------------------
 

@@ -104,3 +104,32 @@ def test_a_jobs_last_queued_change_is_stored_before_its_task_ends() -> None:
     assert done.wait(30)
     assert _names(writer)[-1] == "SearchTaskStarted"
     runner.close()
+
+
+def test_the_next_task_starts_while_an_outcome_is_stored_and_done_waits_for_it() -> None:
+    writer = GatedWriter()
+    first, second = _task(writer), _task(writer)
+    ran: list[str] = []
+    second_ran = threading.Event()
+
+    def job(holder: ClaimHolder[SearchTask], token: CancelToken) -> None:
+        ran.append(str(holder.task.id))
+        if holder.task.id == second.id:
+            second_ran.set()
+        holder.queue(_done)  # the outcome, not waited for
+
+    runner = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task", lambda t: str(t.id))
+    runner.submit(first)
+    runner.submit(second)
+    done_first, done_second = runner.completion([str(first.id), str(second.id)])
+    # one worker: the second runs while the first's outcome still waits to be stored
+    assert second_ran.wait(30)
+    assert not done_first.is_set() and not done_second.is_set()
+    assert runner.counts() == (0, 2)
+    writer.let()  # the first's outcome
+    assert done_first.wait(30) and not done_second.is_set()
+    writer.let()
+    assert done_second.wait(30)
+    assert ran == [str(first.id), str(second.id)]
+    assert _names(writer)[1:] == ["SearchTaskCompleted", "SearchTaskCompleted"]
+    runner.close()
