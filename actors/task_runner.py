@@ -159,7 +159,9 @@ class TaskRunner(Generic[Task]):
             task = entry.task if self._claims is None else claim(
                 self._writer, self._kind, entry.task.id, self._claims, what)
             if task is not None:  # cancelled meanwhile: the job records that itself
-                holder = self._hold(task, entry.token, what)
+                holder = ClaimHolder(task, self._writer,
+                                     None if self._claims is None else self._claims.holding())
+                self._hold(holder, entry.token, what)
         except ClaimLost:
             log.warning("%s: changed by another host or process (taken over, or stopped); "
                         "stopping here", what)
@@ -175,10 +177,7 @@ class TaskRunner(Generic[Task]):
                 if not self._stopping.is_set():
                     self._pump()
 
-    def _hold(self, task: Task, token: CancelToken, what: str) -> ClaimHolder[Task]:
-        holder = ClaimHolder(task, self._writer,
-                             None if self._claims is None else self._claims.holding())
-
+    def _hold(self, holder: ClaimHolder[Task], token: CancelToken, what: str) -> None:
         def lost() -> None:
             log.warning("%s: another host took it over", what)
             token.cancel("another host took the task over", interrupted=True)
@@ -188,7 +187,6 @@ class TaskRunner(Generic[Task]):
             self._perform(holder, token)
         finally:
             holder.stop_renewing()
-        return holder
 
     def _finish(self, entry: _Entry[Task], holder: ClaimHolder[Task], what: str) -> None:
         """A change the job queued and did not wait for (its outcome) is stored before its

@@ -133,3 +133,21 @@ def test_the_next_task_starts_while_an_outcome_is_stored_and_done_waits_for_it()
     assert ran == [str(first.id), str(second.id)]
     assert _names(writer)[1:] == ["SearchTaskCompleted", "SearchTaskCompleted"]
     runner.close()
+
+
+def test_a_job_that_fails_after_queueing_still_has_its_change_stored_before_it_ends() -> None:
+    writer = GatedWriter()
+    task = _task(writer)
+
+    def job(holder: ClaimHolder[SearchTask], token: CancelToken) -> None:
+        holder.queue(_started)
+        raise RuntimeError("a bug after the start was queued")
+
+    runner = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task", lambda t: str(t.id))
+    runner.submit(task)
+    (done,) = runner.completion([str(task.id)])
+    assert not done.wait(0.2)
+    writer.let()
+    assert done.wait(30)
+    assert _names(writer) == ["SearchTaskStarted"]
+    runner.close()
