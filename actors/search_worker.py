@@ -408,9 +408,9 @@ class SearchWorker:
         which took a commit's wait off every search's path."""
         profile_id = ticket.profile_id if ticket is not None else None
         self._claim.queue(lambda t: t.started(attempt=attempt, proxy_id=route.proxy_id,
-                                         tab_id=tab_id, exit_country=route.country,
-                                         exit_basis=route.basis, fetch=fetch,
-                                         profile_id=profile_id))
+                                              tab_id=tab_id, exit_country=route.country,
+                                              exit_basis=route.basis, fetch=fetch,
+                                              profile_id=profile_id))
 
     def _url(self, engine: Engine, offset: int, pages: int) -> str:
         """The results page holding results ``offset + 1`` onwards, asked from the task's
