@@ -377,9 +377,10 @@ class RotationActor(VipbActor):
         committer stores in order, so no attempt is on record before the pick it went by
         (a wall-clock profile had this commit at a tenth of an HTTP search's time, and the
         actor blocked for it meanwhile)."""
-        selection = self.select(ctx, avoid, country, wait=False)
+        selection = self.select(ctx, avoid, country, wait=False)  # changes applied there
+        self._known_exits()
         candidate = self.pool.get(selection.proxy_id)
-        exit_country, basis = self.exit_of(selection.proxy_id)
+        exit_country, basis = self._exit(candidate)
         return Pick(selection, candidate.country if candidate else None, exit_country, basis)
 
     def _known_exits(self) -> None:
@@ -434,7 +435,10 @@ class RotationActor(VipbActor):
         when a validation saw it, (declared country, ``declared``), or (None, ``unknown``)."""
         self._apply_changes()
         self._known_exits()
-        candidate = self.pool.get(proxy_id)
+        return self._exit(self.pool.get(proxy_id))
+
+    @staticmethod
+    def _exit(candidate: Candidate | None) -> tuple[str | None, str]:
         if candidate is None:
             return None, "unknown"
         if candidate.exit_country:

@@ -39,7 +39,6 @@ class _Entry(Generic[Task]):
     token: CancelToken = field(default_factory=CancelToken)
     thread: threading.Thread | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    finishing: bool = False  # its outcome is being stored: its worker slot is free
 
 
 class TaskRunner(Generic[Task]):
@@ -169,7 +168,7 @@ class TaskRunner(Generic[Task]):
             log.exception("%s failed", what)
         finally:
             if holder is not None:
-                self._finish(entry, holder, what)
+                self._finish(holder, what)
             with self._lock:
                 self._entries.pop(str(entry.task.id), None)
                 entry.done.set()
@@ -188,13 +187,13 @@ class TaskRunner(Generic[Task]):
         finally:
             holder.stop_renewing()
 
-    def _finish(self, entry: _Entry[Task], holder: ClaimHolder[Task], what: str) -> None:
+    def _finish(self, holder: ClaimHolder[Task], what: str) -> None:
         """A change the job queued and did not wait for (its outcome) is stored before its
         task is reported done here; meanwhile its worker slot goes to the next task (the
         wait is the event store's, not the job's: 17% of an HTTP search's time)."""
-        if holder.queued:
+        freed = holder.queued
+        if freed:
             with self._lock:
-                entry.finishing = True
                 self._finishing += 1
                 if not self._stopping.is_set():
                     self._pump()
@@ -205,9 +204,8 @@ class TaskRunner(Generic[Task]):
         except Exception:
             log.exception("%s: storing its last change failed", what)
         finally:
-            if entry.finishing:
+            if freed:
                 with self._lock:
-                    entry.finishing = False
                     self._finishing -= 1
 
     # --- on a shared store -----------------------------------------------------------------------
