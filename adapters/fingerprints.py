@@ -13,6 +13,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import pydantic
+
 from domain.errors import ValidationError
 from domain.fingerprint import Brand, Fingerprint, Screen
 
@@ -32,7 +34,20 @@ def _generator(os_names: tuple[str, ...], mobile: bool) -> Any:
 # browserforge's data holds a few devices with impossible core counts (640): a data error,
 # read as the most common count of its desktops
 MAX_CORES, COMMON_CORES = 128, 8
-PHONE_DRAWS = 32  # tablets are ~3% of the mobile draws: 32 in a row never happen
+DRAWS = 32  # redrawn devices are a few in a hundred at most: 32 in a row never happen
+
+
+def _screen(fp: Any) -> Screen | None:
+    """The drawn device's screen, or None when it is one no Chrome reports: browserforge's
+    desktops include a few at devicePixelRatio 5 (about 1 in 7,500 profiles made for
+    Windows and macOS failed to be created with "internal error")."""
+    s = fp.screen
+    try:
+        return Screen(width=s.width, height=s.height, avail_width=s.availWidth,
+                      avail_height=s.availHeight, color_depth=s.colorDepth,
+                      pixel_ratio=float(s.devicePixelRatio or 1))
+    except pydantic.ValidationError:
+        return None
 
 
 def _cores(value: int | None) -> int:
@@ -55,12 +70,15 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
         state = random.getstate()
         try:
             # browserforge's mobile devices include Android tablets (about 3 in 100: their
-            # user agent lacks "Mobile" and sites serve them the tablet page); a phone is
-            # asked for, so draw again from a seed derived from this one until it is one
-            for draw in range(PHONE_DRAWS):
+            # user agent lacks "Mobile" and sites serve them the tablet page), and its data
+            # a few screens no Chrome reports (``_screen``): draw again from a seed derived
+            # from this one until the device is a phone, when one is asked for, with a
+            # screen that is one
+            for draw in range(DRAWS):
                 random.seed(seed if draw == 0 else f"{seed}/{draw}")
                 fp = _generator(tuple(os_names), mobile).generate()
-                if not mobile or " Mobile" in fp.navigator.userAgent:
+                screen = _screen(fp)
+                if screen is not None and (not mobile or " Mobile" in fp.navigator.userAgent):
                     break
         finally:
             random.setstate(state)
@@ -73,7 +91,9 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
     brands = [Brand(brand=b["brand"], version=b["version"], engine=b["version"] == engine_major)
               for b in raw_brands]
     languages = [locale] if locale else list(nav.languages or [nav.language or "en-US"])
-    s = fp.screen
+    if screen is None:
+        raise ValidationError(f"no usable screen in {DRAWS} draws from seed {seed}",
+                              field="seed")
     return Fingerprint(
         user_agent=nav.userAgent,
         platform=nav.platform,
@@ -86,9 +106,7 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
         hardware_concurrency=_cores(nav.hardwareConcurrency),
         device_memory=nav.deviceMemory or 8,
         max_touch_points=nav.maxTouchPoints or 0,
-        screen=Screen(width=s.width, height=s.height, avail_width=s.availWidth,
-                      avail_height=s.availHeight, color_depth=s.colorDepth,
-                      pixel_ratio=float(s.devicePixelRatio or 1)),
+        screen=screen,
         webgl_vendor=fp.videoCard.vendor if fp.videoCard else "Google Inc.",
         webgl_renderer=fp.videoCard.renderer if fp.videoCard else "ANGLE",
         fonts=sorted(set(fp.fonts or [])),

@@ -271,3 +271,11 @@ def test_a_mobile_profile_is_always_a_phone_never_a_tablet() -> None:
         fp = generate_fingerprint(seed, MOBILE_OS)
         assert " Mobile" in fp.user_agent and fp.mobile, (seed, fp.user_agent)
     assert generate_fingerprint(175, MOBILE_OS) == generate_fingerprint(175, MOBILE_OS)
+
+
+def test_a_seed_whose_first_draw_has_a_screen_no_chrome_reports_still_makes_a_profile() -> None:
+    """Seed 23780 (Windows or macOS) first drew a desktop at devicePixelRatio 5 from
+    browserforge's data, and creating the profile failed with "internal error"."""
+    fp = generate_fingerprint(23780, ["windows", "macos"])
+    assert 0 < fp.screen.pixel_ratio <= 4
+    assert fp == generate_fingerprint(23780, ["windows", "macos"])  # still reproducible
