@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 _RNG = random.Random()
 OUTBOX_BATCH = 500  # outbox rows raised per pass
 IDLE_WAKE = 60.0  # seconds: also look for other processes' outbox rows this often
+# seconds between two looks at the outbox while commits keep coming: a busy host commits
+# several watched events per search, and a look settles the views and queries the outbox;
+# one look for a burst of them delays an alert by at most this (a drain does not wait)
+LOOK_EVERY = 0.25
 
 
 @dataclass(frozen=True)
@@ -116,10 +120,12 @@ class AlertCourier:
                  undelivered: Callable[[], list[UUID]], senders: dict[str, Sender],
                  policy: DeliveryPolicy, lock: Exclusive,
                  sources: tuple[Callable[[], int], Callable[[int], bool]],
-                 clock: Callable[[], float] = time.time, workers: int = 2) -> None:
+                 clock: Callable[[], float] = time.time, workers: int = 2,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         """``sources``: the store head, and whether an event rules watch was committed
         after a position (by any process), so an idle or a draining pass reads the outbox
-        only when something new can be in it."""
+        only when something new can be in it; ``monotonic``: what spaces the looks
+        (``LOOK_EVERY``)."""
         self._writer = writer
         self._sources = sources
         self._seen = -1  # the outbox holds nothing from events up to here (-1: not looked)
@@ -130,6 +136,7 @@ class AlertCourier:
         self._policy = policy
         self._lock = lock
         self._clock = clock
+        self._monotonic = monotonic
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vipb-alert")
         self._state = threading.Condition()
         self._due: list[tuple[float, str]] = []  # (when, alert id), a heap
@@ -137,6 +144,8 @@ class AlertCourier:
         self._receiving: set[str] = set()  # receivers a delivery is talking to now
         self._parked: dict[str, list[str]] = {}  # alerts waiting for such a receiver
         self._wanted = False  # a commit happened: look at the outbox
+        self._urgent = False  # ... now (a drain, a start), not after the rest of LOOK_EVERY
+        self._looked = -LOOK_EVERY  # when the last look began (time.monotonic)
         self._begun = 0  # outbox passes begun ...
         self._passes = 0  # ... and done (drain waits for one begun after it is called)
         self._stopping = False
@@ -160,7 +169,7 @@ class AlertCourier:
     def activate(self) -> None:
         """Start now (the host does, to deliver what a previous process left)."""
         with self._state:
-            self._wanted = True
+            self._wanted = self._urgent = True
             if self._thread is None and not self._stopping:
                 self._start_thread()
             self._state.notify_all()
@@ -184,12 +193,17 @@ class AlertCourier:
             with self._state:
                 self._state.wait_for(lambda: self._stopping or self._wanted or self._due_now(),
                                      timeout=self._next_wait())
+                while self._wanted and not (self._urgent or self._stopping) and \
+                        (rest := self._looked + LOOK_EVERY - self._monotonic()) > 0:
+                    self._state.wait(rest)  # a burst of commits: one look for them
                 if self._stopping:
                     return
                 look = self._wanted or not self._due  # a commit, or an idle minute
                 self._wanted = False
                 if look:
                     self._begun += 1
+                    self._urgent = False
+                    self._looked = self._monotonic()
             try:
                 if look:
                     try:
@@ -384,7 +398,7 @@ class AlertCourier:
                 if not self.active:
                     return True
             needed = self._begun + 1  # the next pass begins after every commit before now
-            self._wanted = True
+            self._wanted = self._urgent = True
             self._state.notify_all()
             return self._state.wait_for(
                 lambda: self._passes >= needed and not self._inflight and not self._due_now(),

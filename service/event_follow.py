@@ -3,21 +3,60 @@ client over the socket, for a caller in the runtime's own process (the CLI witho
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from eventsourcing.persistence import Notification
+
 from adapters.store import EventHistory, EventStoreApp, GroupCommitter
+from domain.errors import ValidationError
+
+_EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+MAX_NAMES = 100
+
+
+def event_names(value: object, field: str = "events") -> frozenset[str] | None:
+    """A follower's ``events`` filter (event names such as ``SearchTaskCompleted``), checked;
+    None: every event."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_NAMES \
+            or not all(isinstance(v, str) and _EVENT_NAME.fullmatch(v) for v in value):
+        raise ValidationError(f"must be a list of 1 to {MAX_NAMES} event names "
+                              "(like SearchTaskCompleted)", field=field)
+    return frozenset(value)
+
+
+def name_of(note: Notification) -> str:
+    """The event name of a stored notification (``SearchTaskCompleted``)."""
+    return note.topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+
+
+def entries_after(app: EventStoreApp, history: EventHistory, position: int,
+                  events: frozenset[str] | None) -> tuple[int, list[dict[str, Any]]]:
+    """One read of the log after ``position``: the position read up to, and the events among
+    what was read (only ``events`` when given) in the host stream's JSON shape. Events of
+    other names are skipped before they are decrypted or decoded."""
+    notes = app.event_log.after(position)
+    if not notes:
+        return position, []
+    return notes[-1].id, [history.entry(n).model_dump(mode="json") for n in notes
+                          if events is None or name_of(n) in events]
 
 
 def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
                      until: Callable[[dict[str, Any]], bool], timeout: float,
-                     poll: float | None = None) -> bool:
+                     poll: float | None = None,
+                     events: Collection[str] | None = None) -> bool:
     """Decode events committed after notification ``after``, oldest first, into the host
     stream's JSON shape and pass each to ``until``; True once it answers true, False when
     ``timeout`` seconds (may be ``math.inf``) pass first. Woken by each of this process's
-    commits; ``poll`` seconds: also look for other processes' commits that often."""
+    commits; ``poll`` seconds: also look for other processes' commits that often;
+    ``events``: only events of these names."""
+    names = None if events is None else frozenset(events)
     woken = threading.Event()
 
     def committed(_last: int) -> None:
@@ -30,12 +69,12 @@ def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
     try:
         while True:
             woken.clear()  # before reading: a commit after the read wakes the wait below
-            notes = app.event_log.after(position)
-            for note in notes:
-                if until(history.entry(note).model_dump(mode="json")):
+            read_to, entries = entries_after(app, history, position, names)
+            for entry in entries:
+                if until(entry):
                     return True
-                position = note.id
-            if notes:
+            if read_to != position:
+                position = read_to
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:

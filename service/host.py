@@ -35,6 +35,7 @@ from projections import queries
 from projections.alerts import alert_states
 from service.bootstrap import bootstrap
 from service.cluster import PROJECTOR, ClusterMember
+from service.event_follow import entries_after, event_names
 from service.metrics import (
     HostCollector,
     RankCollector,
@@ -347,12 +348,10 @@ class Host:
             with contextlib.suppress(RuntimeError):  # that loop is closing
                 loop.call_soon_threadsafe(event.set)
 
-    @staticmethod
-    def _after(rt: Runtime, position: int) -> list[Any]:
-        return rt.app.event_log.after(position)
-
     async def _follow(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Stream events as they are committed (from ``after``, default: from now)."""
+        """Stream events as they are committed (from ``after``, default: from now; only
+        ``events``, a list of event names, when given: a client waiting for one kind of
+        event is not sent, and the host does not decode, every other)."""
         rt = self.runtime
         assert rt is not None
         loop = asyncio.get_running_loop()
@@ -361,6 +360,11 @@ class Host:
                                   or not 0 <= after < 2**63):
             yield error_reply("after: must be a notification id from 0 to 2^63-1")
             return
+        try:
+            names = event_names(payload.get("events"))
+        except ValidationError as exc:
+            yield error_reply(str(exc))
+            return
         position = after if after is not None else rt.app.event_log.head()
         history = EventHistory(rt.app)
         woken = asyncio.Event()
@@ -368,14 +372,14 @@ class Host:
         try:
             yield {"success": True, "data": {"following_from": position}}
             while True:
-                notes = await loop.run_in_executor(None, self._after, rt, position)
-                for note in notes:
-                    entry = await loop.run_in_executor(None, history.entry, note)
-                    yield {"event": entry.model_dump(mode="json")}
-                    position = note.id
-                if not notes:
-                    woken.clear()
+                woken.clear()  # before reading: a commit after the read wakes the wait
+                read_to, entries = await loop.run_in_executor(
+                    None, entries_after, rt.app, history, position, names)
+                for entry in entries:
+                    yield {"event": entry}
+                if read_to == position:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), 1.0)  # other writers' commits too
+                position = read_to
         finally:
             self._commits.remove((loop, woken))

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -594,12 +594,14 @@ class Runtime:
         return statuses
 
     def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
-               timeout: float, poll: float | None = None) -> bool:
-        """Pass each event committed after ``after`` (None: from now) to ``until`` (the host
-        stream's JSON shape) until it answers true (True) or ``timeout`` passes (False);
-        ``poll``: also see other processes' commits, that often."""
+               timeout: float, poll: float | None = None,
+               events: Collection[str] | None = None) -> bool:
+        """Pass each event committed after ``after`` (None: from now; only events of the
+        names ``events`` when given) to ``until`` (the host stream's JSON shape) until it
+        answers true (True) or ``timeout`` passes (False); ``poll``: also see other
+        processes' commits, that often."""
         start = after if after is not None else self.app.event_log.head()
-        return follow_committed(self.app, self.committer, start, until, timeout, poll)
+        return follow_committed(self.app, self.committer, start, until, timeout, poll, events)
 
     def settle(self) -> None:
         """Bring every view up to the store head (in-process: catch up synchronously)."""

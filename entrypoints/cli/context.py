@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +45,10 @@ class Commands(Protocol):
         """Run a validated command and return its result."""
 
     def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
-               timeout: float) -> bool:
-        """Pass each event committed after notification ``after`` (None: from now) to
-        ``until`` until it answers true (True), ``timeout`` (may be ``math.inf``) passes or
-        the host goes away (False)."""
+               timeout: float, events: Collection[str] | None = None) -> bool:
+        """Pass each event committed after notification ``after`` (None: from now; only
+        events of the names ``events`` when given) to ``until`` until it answers true
+        (True), ``timeout`` (may be ``math.inf``) passes or the host goes away (False)."""
 
     def keep_running(self, what: str, field: str, instead: str = "") -> None:
         """Check that work started now goes on after this command exits (a host runs it);
@@ -83,9 +83,9 @@ class LocalCommands:
         return self._cli.runtime().dispatcher.execute(command, client, progress)
 
     def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
-               timeout: float) -> bool:
+               timeout: float, events: Collection[str] | None = None) -> bool:
         """Follow the commits of this process, and of other processes each second."""
-        return self._cli.runtime().follow(after, until, timeout, poll=1.0)
+        return self._cli.runtime().follow(after, until, timeout, poll=1.0, events=events)
 
     def keep_running(self, what: str, field: str, instead: str = "") -> None:
         """Refuse: the in-process runtime closes when this command ends."""

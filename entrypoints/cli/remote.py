@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import closing, contextmanager
 from functools import cache
 from pathlib import Path
@@ -108,17 +108,19 @@ class RemoteCommands:
         return adapter.validate_python(data) if adapter is not None else data
 
     def follow(self, after: int | None, until: Callable[[dict[str, Any]], bool],
-               timeout: float) -> bool:
-        """Follow the host's ``events:follow`` stream on a connection of its own (closed at
-        the timeout, which ends the stream)."""
+               timeout: float, events: Collection[str] | None = None) -> bool:
+        """Follow the host's ``events:follow`` stream (only ``events``, names, when given)
+        on a connection of its own (closed at the timeout, which ends the stream)."""
+        payload: dict[str, Any] = {} if after is None else {"after": after}
+        if events is not None:
+            payload["events"] = sorted(events)
         reached = threading.Event()
         stopped = threading.Event()
         client = ControlClient(self._socket)
 
         def read() -> None:
             try:
-                for message in client.stream("events:follow",
-                                             {} if after is None else {"after": after}):
+                for message in client.stream("events:follow", payload):
                     if not message.get("success", True):
                         failure.append(message)
                         break

@@ -14,6 +14,10 @@ from entrypoints.cli.context import Commands
 Report = Callable[[int, int], None]
 
 
+# the events that can end a search task (``is_final`` says which do)
+ENDINGS = ("SearchTaskCompleted", "SearchTaskCancelled", "SearchTaskFailed")
+
+
 def is_final(event: dict[str, Any]) -> bool:
     """Does this event end a search task?"""
     name = event.get("event")
@@ -35,7 +39,7 @@ def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout:
                 report(len(task_ids) - len(pending), len(task_ids))
         return not pending
 
-    return not pending or commands.follow(after, final, timeout)
+    return not pending or commands.follow(after, final, timeout, ENDINGS)
 
 
 def interrupted(commands: Commands, task_ids: list[str]) -> str:

@@ -99,6 +99,41 @@ def test_position_rules_fire_on_the_changes_they_name(
     assert len(receiver.deliveries) == len(fired)
 
 
+def test_a_burst_of_outcomes_is_one_look_at_the_outbox_and_a_drain_does_not_wait(
+        rt: Runtime, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy host records a watched event per search several times a second; each look
+    settles the views and queries the outbox, so commits within ``LOOK_EVERY`` of a look
+    wait for one more look (here the clock that spaces them never moves: only a drain
+    brings that look), and no alert is lost."""
+    add_rule(rt, receiver.url, kind="enters-top", threshold=10)
+    looks: list[int] = []
+    looked, asked = threading.Event(), threading.Event()
+    outbox = rt.courier._outbox
+
+    def counted() -> list[dict[str, Any]]:
+        looks.append(1)
+        looked.set()
+        return outbox()
+
+    def frozen() -> float:
+        asked.set()
+        return 1000.0
+
+    monkeypatch.setattr(rt.courier, "_outbox", counted)
+    monkeypatch.setattr(rt.courier, "_monotonic", frozen)
+    outcome(rt, 20)  # the first look: at once
+    assert looked.wait(30)
+    asked.clear()
+    for position in (15, 4, 12, 3):  # two entries into the top 10
+        outcome(rt, position)
+    assert asked.wait(30)  # the courier saw a commit and held its look
+    assert len(looks) == 1
+    alerts = settled(rt)
+    assert len(looks) == 2  # the drain's look raised both
+    assert sorted(a["message"].rsplit(": ", 1)[1] for a in alerts) == ["#12 -> #3",
+                                                                       "#15 -> #4"]
+
+
 @BOTH_STORES
 def test_a_rule_sees_only_what_is_recorded_after_it_and_only_what_it_names(
         rt: Runtime, receiver: WebhookReceiver) -> None:

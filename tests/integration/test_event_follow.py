@@ -58,3 +58,30 @@ def test_nothing_committed_means_false_at_the_timeout(runtime: Runtime) -> None:
     # a listener per follow is removed again: the committer keeps only the runtime's
     assert runtime.follow(0, lambda e: True, timeout=5)
     assert len(runtime.committer._listeners) == listeners
+
+
+@BOTH_STORES
+def test_a_follower_of_some_events_sees_those_only_and_is_still_woken(
+        runtime: Runtime) -> None:
+    """`rank run` without a host waits for task endings only: the other events after the
+    position are read past without being decoded for it."""
+    after = runtime.app.recorder.max_notification_id() or 0
+    runtime.dispatcher.execute(add_cmd(10_001))
+    seen: list[dict[str, Any]] = []
+    added = threading.Event()
+
+    def until(event: dict[str, Any]) -> bool:
+        seen.append(event)
+        added.set()
+        return len(seen) == 2
+
+    def add_later() -> None:
+        assert added.wait(60)
+        runtime.dispatcher.execute(add_cmd(10_002))
+
+    adder = threading.Thread(target=add_later)
+    adder.start()
+    assert runtime.follow(after, until, timeout=30, events=["ProxyAdded"])
+    adder.join()
+    assert [e["event"] for e in seen] == ["ProxyAdded", "ProxyAdded"]
+    assert seen[0]["notification_id"] < seen[1]["notification_id"]

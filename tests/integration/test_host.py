@@ -206,6 +206,33 @@ def test_events_follow_streams_new_commits(host: Host) -> None:
     assert max(e["notification_id"] for e in got) == position
 
 
+def test_events_follow_sends_only_the_named_events(host: Host) -> None:
+    """A client waiting for one kind of event (`rank run` waits for task endings) is sent
+    those only, and in order; the others are skipped by the host, not the client."""
+    with ControlClient(host.paths.socket) as client:
+        after = client.call("proxy:add", add(6101)["payload"])["data"]["position"]
+        last = client.call("proxy:add", add(6102)["payload"])["data"]["position"]
+        client.call("proxy:add", add(6103)["payload"])
+    with ControlClient(host.paths.socket) as client:
+        stream = client.stream("events:follow", {"after": 0, "events": ["ProxyAdded"]})
+        assert next(stream)["data"] == {"following_from": 0}
+        got = [next(stream)["event"] for _ in range(3)]
+    assert {e["event"] for e in got} == {"ProxyAdded"}  # EndpointRegistered are not sent
+    ids = [e["notification_id"] for e in got]
+    assert ids == sorted(ids) and ids[0] < after <= ids[1] <= last < ids[2]
+
+
+@pytest.mark.parametrize("events", [[], "ProxyAdded", [1], ["Proxy Added"], ["x" * 81],
+                                    ["A"] * 101, {"a": 1}])
+def test_events_follow_refuses_a_bad_events_filter_in_one_line(host: Host,
+                                                               events: object) -> None:
+    with ControlClient(host.paths.socket) as client:
+        [reply] = list(client.stream("events:follow", {"events": events}))
+    assert reply["success"] is False
+    assert reply["error"] == ("events: must be a list of 1 to 100 event names "
+                              "(like SearchTaskCompleted)")
+
+
 @pytest.mark.parametrize("after", [2**63, 2**63 + 12345, -1, True, "12", 1.5])
 def test_events_follow_refuses_an_after_out_of_range_in_one_line(
         host: Host, caplog: pytest.LogCaptureFixture, after: object) -> None:
