@@ -3,19 +3,26 @@ client over the socket, for a caller in the runtime's own process (the CLI witho
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from eventsourcing.persistence import Notification
-
-from adapters.store import EventHistory, EventStoreApp, GroupCommitter
+from adapters.store import EventHistory, EventStoreApp, GroupCommitter, topics_of
 from domain.errors import ValidationError
+from domain.events import events_named
 
 _EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 MAX_NAMES = 100
+BATCH = 500  # notifications per read
+
+
+@functools.lru_cache(maxsize=64)
+def _topics(names: frozenset[str]) -> tuple[str, ...]:
+    """The stored topics of the events called ``names``."""
+    return tuple(topics_of(events_named(names)))
 
 
 def event_names(value: object, field: str = "events") -> frozenset[str] | None:
@@ -27,24 +34,31 @@ def event_names(value: object, field: str = "events") -> frozenset[str] | None:
             or not all(isinstance(v, str) and _EVENT_NAME.fullmatch(v) for v in value):
         raise ValidationError(f"must be a list of 1 to {MAX_NAMES} event names "
                               "(like SearchTaskCompleted)", field=field)
+    try:
+        events_named(value)
+    except LookupError as exc:
+        raise ValidationError(str(exc), field=field) from None
     return frozenset(value)
-
-
-def name_of(note: Notification) -> str:
-    """The event name of a stored notification (``SearchTaskCompleted``)."""
-    return note.topic.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
 
 
 def entries_after(app: EventStoreApp, history: EventHistory, position: int,
                   events: frozenset[str] | None) -> tuple[int, list[dict[str, Any]]]:
-    """One read of the log after ``position``: the position read up to, and the events among
-    what was read (only ``events`` when given) in the host stream's JSON shape. Events of
-    other names are skipped before they are decrypted or decoded."""
-    notes = app.event_log.after(position)
-    if not notes:
+    """One read of the log after ``position``: the position read up to, and the events
+    read (only ``events``, names, when given) in the host stream's JSON shape. With names,
+    only their topics are read (an index range up to the head as it was before the read:
+    a follower of rare events does not read the same stretch again at each commit)."""
+    log = app.event_log
+    if events is None:
+        notes = log.after(position)
+        return (notes[-1].id if notes else position,
+                [history.entry(n).model_dump(mode="json") for n in notes])
+    head = log.head()
+    if head <= position:
         return position, []
-    return notes[-1].id, [history.entry(n).model_dump(mode="json") for n in notes
-                          if events is None or name_of(n) in events]
+    found = log.select_notifications(position, BATCH, stop=head, topics=_topics(events),
+                                     inclusive_of_start=False)
+    read_to = found[-1].id if len(found) == BATCH else head
+    return read_to, [history.entry(n).model_dump(mode="json") for n in found]
 
 
 def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
@@ -56,7 +70,7 @@ def follow_committed(app: EventStoreApp, committer: GroupCommitter, after: int,
     ``timeout`` seconds (may be ``math.inf``) pass first. Woken by each of this process's
     commits; ``poll`` seconds: also look for other processes' commits that often;
     ``events``: only events of these names."""
-    names = None if events is None else frozenset(events)
+    names = None if events is None else event_names(sorted(events))
     woken = threading.Event()
 
     def committed(_last: int) -> None:

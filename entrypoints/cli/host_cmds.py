@@ -156,4 +156,4 @@ def follow(
         sys.stdout.flush()
         return False  # never done: follow until interrupted
 
-    state(ctx).commands().follow(after, show, math.inf)
+    state(ctx).commands().follow(after, show, math.inf, wanted or None)  # filtered at source

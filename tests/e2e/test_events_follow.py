@@ -78,3 +78,19 @@ def test_a_bad_after_is_one_line_and_exit_2(cli: Cli) -> None:
     result = cli("events", "follow", "--after", "-1")
     assert result.code == 2 and result.err == \
         "vipb: error: after: must be a notification id from 0 to 2^63-1\n"
+
+
+@pytest.mark.parametrize("with_host", [True, False], ids=["host", "in-process"])
+def test_a_type_no_event_has_is_one_line_and_exit_2(cli: Cli, tmp_path: Path,
+                                                    with_host: bool) -> None:
+    """The types are filtered where the events are read (the host sends only those), so
+    a misspelt one is refused at once instead of matching nothing for ever."""
+    assert cli("init").code == 0
+    host = RunningHost(tmp_path / "data") if with_host else None
+    try:
+        result = cli("events", "follow", "--type", "ProxyAdded,ProxyAddd")
+        assert result.code == 2 and result.err == \
+            "vipb: error: events: no event is called 'ProxyAddd'\n"
+    finally:
+        if host is not None:
+            host.stop()

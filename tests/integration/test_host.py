@@ -233,6 +233,15 @@ def test_events_follow_refuses_a_bad_events_filter_in_one_line(host: Host,
                               "(like SearchTaskCompleted)")
 
 
+def test_events_follow_refuses_an_event_name_nothing_has(host: Host) -> None:
+    """A misspelt name would match nothing for ever: the script is told at once."""
+    with ControlClient(host.paths.socket) as client:
+        [reply] = list(client.stream("events:follow",
+                                     {"events": ["ProxyAdded", "SearchTaskComplete"]}))
+    assert reply == {"success": False, "code": "validation_error",
+                     "error": "events: no event is called 'SearchTaskComplete'"}
+
+
 @pytest.mark.parametrize("after", [2**63, 2**63 + 12345, -1, True, "12", 1.5])
 def test_events_follow_refuses_an_after_out_of_range_in_one_line(
         host: Host, caplog: pytest.LogCaptureFixture, after: object) -> None:

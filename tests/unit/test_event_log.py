@@ -116,3 +116,26 @@ def test_states_skip_events_whose_key_was_destroyed() -> None:
     kept, shredded = store.creator("kept"), store.creator("gone")
     store.shredded.add(shredded.id)
     assert [s["name"] for s in store.log.states(ADDED)] == [kept.name]
+
+
+def test_events_are_found_by_name_across_aggregates_and_a_wrong_name_is_refused() -> None:
+    from domain.events import events_named
+    from domain.rank import SearchTask
+    from domain.tab import Tab
+
+    assert events_named(["SearchTaskCompleted"]) == (SearchTask.SearchTaskCompleted,)
+    created = events_named(["Created"])  # every aggregate's
+    assert SearchTask.Created in created and Tab.Created in created
+    with pytest.raises(LookupError, match="no event is called 'SearchTaskComplete'"):
+        events_named(["SearchTaskCompleted", "SearchTaskComplete"])
+
+
+def test_a_name_finds_the_class_stored_events_name_not_its_helper_copies() -> None:
+    """eventsourcing also makes unnamed subclasses of the same name (a decorated
+    method's); only the class the topic names can be followed."""
+    from domain.events import events_named
+    from domain.rank import SearchTask
+
+    assert events_named(["SearchTaskFailed"]) == (SearchTask.SearchTaskFailed,)
+    assert topics_of(events_named(["SearchTaskFailed"])) == topics_of(
+        [SearchTask.SearchTaskFailed])
