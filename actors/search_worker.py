@@ -46,7 +46,7 @@ from actors.fetch_ways import FetchWays
 from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
-from adapters.evidence import EvidenceStore, for_reading
+from adapters.evidence import EvidenceStore, ReadablePage, readable
 from adapters.pagefetch import FetchedPage, FetchError
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import (
@@ -448,11 +448,11 @@ class SearchWorker:
             url = self._url(engine, len(gathered.results), gathered.pages)
             try:
                 final, status, content = pages.load(url)
-                self._keep(content, final, kept, lost)
+                self._keep(content.html, final, kept, lost)
                 if status is not None and status >= 400:
                     raise AttemptFailed(f"{engine.name} answered HTTP {status}",
                                         FailureReason.HTTP_ERROR, evidence=kept)
-                page = engine.parse(content, final)
+                page = engine.parse(content.html, final, content.tree)
             except SerpBlockedError as exc:
                 if blame and route.proxy_id and self._outcome:
                     self._outcome(route.proxy_id, False, None)  # this exit IP is challenged
@@ -478,8 +478,8 @@ class SearchWorker:
 class _Pages(Protocol):
     """Where an attempt's pages come from: a tab, or the HTTP tier."""
 
-    def load(self, url: str) -> tuple[str, int | None, str]:
-        """Load ``url``: (the URL it ended at, its status, its HTML as readers see it).
+    def load(self, url: str) -> tuple[str, int | None, ReadablePage]:
+        """Load ``url``: (the URL it ended at, its status, the page as readers see it).
         Raises ``BaseError`` (``EgressRefusedError``: refused; a stop aborts the load)."""
         ...
 
@@ -491,12 +491,12 @@ class _TabPages:
         self._tab = tab
         self._token = token
 
-    def load(self, url: str) -> tuple[str, int | None, str]:
+    def load(self, url: str) -> tuple[str, int | None, ReadablePage]:
         """See ``_Pages``."""
         page_handle = self._tab.page_handle().get(timeout=TIMEOUT)
         with self._token.aborting(page_handle.abort):
             nav = self._tab.navigate(url).get(timeout=TIMEOUT)
-        return nav["url"], nav["status"], for_reading(self._tab.content().get(timeout=TIMEOUT))
+        return nav["url"], nav["status"], readable(self._tab.content().get(timeout=TIMEOUT))
 
 
 class _HttpPages:
@@ -510,7 +510,7 @@ class _HttpPages:
         self._outcome = outcome
         self._referer: str | None = None
 
-    def load(self, url: str) -> tuple[str, int | None, str]:
+    def load(self, url: str) -> tuple[str, int | None, ReadablePage]:
         """See ``_Pages``."""
         ticket, proxy_id = self._ticket, self._ticket.proxy_id
         key = f"{ticket.profile_id}/{proxy_id or 'direct'}"
@@ -530,7 +530,7 @@ class _HttpPages:
         if proxy_id and self._outcome:
             self._outcome(proxy_id, True, page.latency_ms)
         self._referer = page.url
-        return page.url, page.status, for_reading(page.html)
+        return page.url, page.status, readable(page.html)
 
 
 def _cancel(future: concurrent.futures.Future[FetchedPage]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html as html_text
 import re
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -33,15 +34,39 @@ CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src d
        "form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 
 
+@dataclass(frozen=True)
+class ReadablePage:
+    """A page as readers see it and evidence keeps it (``html``, without ``<script>``
+    elements), and ``tree``: that very text parsed, for the first reader (a re-read of the
+    stored page parses the same text, so it sees what the first reading saw)."""
+
+    html: str
+    tree: LexborHTMLParser
+
+
+def readable(html: str) -> ReadablePage:
+    """``html`` without its scripts, parsed: one parse when it has none (the common case
+    of pages served to clients without scripts), else the text without them parsed anew
+    (never the edited tree: a serialisation does not always parse back to the same tree,
+    and the stored text is what a re-read sees)."""
+    text, tree = _without_scripts(html)
+    return ReadablePage(text, tree if tree is not None else LexborHTMLParser(text))
+
+
 def for_reading(html: str) -> str:
     """The page as readers see it and evidence keeps it: without ``<script>`` elements."""
+    return _without_scripts(html)[0]
+
+
+def _without_scripts(html: str) -> tuple[str, LexborHTMLParser | None]:
+    """The text without ``<script>`` elements, and its parse when that is ``html``'s."""
     tree = LexborHTMLParser(html)
     scripts = tree.css("script")
     if not scripts:
-        return html
+        return html, tree
     for script in scripts:
         script.decompose()
-    return tree.html or ""
+    return tree.html or "", None
 
 
 def for_viewing(html: str, banner: list[tuple[str, str]]) -> str:

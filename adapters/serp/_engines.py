@@ -89,10 +89,12 @@ class Engine:
         sep = "&" if "?" in self.base else "?"
         return self.base + (sep + urlencode(params) if params else "")
 
-    def parse(self, html: str, page_url: str) -> SerpPage:
-        """Read a results page; raise ``SerpError``/``SerpBlockedError`` if it is not one."""
+    def parse(self, html: str, page_url: str,
+              tree: LexborHTMLParser | None = None) -> SerpPage:
+        """Read a results page (``tree``: ``html`` parsed already, if it was); raise
+        ``SerpError``/``SerpBlockedError`` if it is not one."""
         d = self.definition
-        tree = LexborHTMLParser(html)
+        tree = LexborHTMLParser(html) if tree is None else tree
         if _matches(tree, d.blocked):
             raise SerpBlockedError(f"{self.name} answered with {d.blocked.what or 'a captcha'}")
         # nodes are kept by ``mem_id``: lexbor compares nodes by their HTML (slow, and two
