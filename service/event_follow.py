@@ -10,13 +10,12 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from adapters.store import EventHistory, EventStoreApp, GroupCommitter, topics_of
+from adapters.store import BATCH, EventHistory, EventStoreApp, GroupCommitter, topics_of
 from domain.errors import ValidationError
 from domain.events import events_named
 
 _EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 MAX_NAMES = 100
-BATCH = 500  # notifications per read
 
 
 @functools.lru_cache(maxsize=64)
@@ -34,11 +33,12 @@ def event_names(value: object, field: str = "events") -> frozenset[str] | None:
             or not all(isinstance(v, str) and _EVENT_NAME.fullmatch(v) for v in value):
         raise ValidationError(f"must be a list of 1 to {MAX_NAMES} event names "
                               "(like SearchTaskCompleted)", field=field)
+    names = frozenset(value)
     try:
-        events_named(value)
+        _topics(names)  # every name is an event's (and its topics are ready for the reads)
     except LookupError as exc:
         raise ValidationError(str(exc), field=field) from None
-    return frozenset(value)
+    return names
 
 
 def entries_after(app: EventStoreApp, history: EventHistory, position: int,

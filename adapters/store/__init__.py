@@ -13,11 +13,12 @@ from adapters.store._checkpoint import check_checkpoints, make_checkpoint, read_
 from adapters.store._committer import GroupCommitter, Pending, PostgresGroupCommitter
 from adapters.store._export import export_events, public_hex, signing_key, verify_export
 from adapters.store._history import EventEntry, EventHistory, parse_since
-from adapters.store._log import EventLog, Subscription, topics_of
+from adapters.store._log import BATCH, EventLog, Subscription, topics_of
 from adapters.store._mapper import CorruptEventError, ShreddedEventError, ShreddingMapper
 from adapters.store._space import storage_problem
 
 __all__ = [
+    "BATCH",
     "AuditChain",
     "AuditReport",
     "CorruptEventError",
