@@ -228,6 +228,9 @@ class SchedulerActor(VipbActor):
             return
         if note is not None:  # nobody waits for this answer: the log says it
             log.warning("schedule %s fired but queued nothing: %s", schedule.name, note)
+        else:
+            log.info("schedule %s: its %s run queued %d search(es)", schedule.name,
+                     scheduled_for.isoformat(), len(tasks))
         if tasks:
             self._tracker.accept(tasks).get()
         self._start_checks(checks)
