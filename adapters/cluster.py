@@ -15,11 +15,12 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from adapters.sql import VIPB_LOCK_KEY, PgLocation
+
+if TYPE_CHECKING:  # loaded with the first connection (``PgLocation``), never on SQLite
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ class HostRegistry:
 
     def leave(self) -> None:
         """This host stops (a clean exit; a killed host just falls silent)."""
+        import psycopg
+
         with self._lock, contextlib.suppress(psycopg.Error):
             self._db().execute("UPDATE hosts SET stopped_at=now(), leader=false, running=0, "
                                "queued=0, checks=0 WHERE host_id=%s", (self.host_id,))
@@ -174,6 +177,8 @@ class LeaderLock:
     def check(self) -> bool:
         """Whether the lock is still ours: its session must still answer (a lost
         connection means the server released it)."""
+        import psycopg
+
         if self._conn is None:
             return False
         try:
@@ -190,6 +195,8 @@ class LeaderLock:
         self._drop()
 
     def _drop(self) -> None:
+        import psycopg
+
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(psycopg.Error):

@@ -11,20 +11,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
+from functools import cache
 from typing import Any
-
-import pygal
-from pygal.style import Style
 
 from ._axes import position_ticks, time_ticks
 
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-STYLE = Style(background="white", plot_background="white", foreground="#333",
-              foreground_strong="#111", foreground_subtle="#e5e5e5", font_family=FONT,
-              label_font_size=12, major_label_font_size=12, legend_font_size=13,
-              title_font_size=15, tooltip_font_size=12,
-              colors=("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"))
+
+
+@cache
+def _style() -> Any:
+    """The charts' look (pygal is loaded by the first chart: every CLI command imports this
+    module, few draw)."""
+    from pygal.style import Style
+
+    return Style(background="white", plot_background="white", foreground="#333",
+                 foreground_strong="#111", foreground_subtle="#e5e5e5", font_family=FONT,
+                 label_font_size=12, major_label_font_size=12, legend_font_size=13,
+                 title_font_size=15, tooltip_font_size=12,
+                 colors=("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"))
 
 Series = Mapping[str, Sequence[tuple[datetime, int | None]]]
 
@@ -43,8 +49,10 @@ def _chart(title: str | None, series: Series, zone: tzinfo = UTC, width: int = 8
     bottom = max(deepest, y_ticks[-1])
     times = [at for points in series.values() for at, _ in points]
     x_ticks, fmt = time_ticks(min(times), max(times), zone) if times else ([], "%b %d")
+    import pygal
+
     chart = pygal.DateTimeLine(
-        title=title, style=STYLE, js=[], disable_xml_declaration=True, inverse_y_axis=True,
+        title=title, style=_style(), js=[], disable_xml_declaration=True, inverse_y_axis=True,
         range=(1, bottom), y_labels=y_ticks, show_minor_y_labels=True,
         x_labels=x_ticks, x_label_rotation=0, show_dots=True, dots_size=4,
         allow_interruptions=True, truncate_legend=40, legend_at_bottom=True,

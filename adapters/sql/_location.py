@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-import psycopg
 
 from adapters.sql._pg import VIPB_LOCK_KEY, PgConnection, configure
 from domain.errors import DatabaseError, ValidationError
+
+if TYPE_CHECKING:
+    import psycopg
 
 PASSWORD_CREDENTIAL = "vipb-store-password"
 PASSWORD_ENV = "VIPB_STORE_PASSWORD"
@@ -115,6 +116,8 @@ class PgLocation:
     def connect_raw(self, part: str | None = None) -> psycopg.Connection[Any]:
         """A psycopg connection (autocommit, SQLite-shaped values); ``part``: its schema
         first on the search path."""
+        import psycopg  # here, not at import: processes on SQLite never load it (~0.14 s)
+
         try:
             conn = psycopg.connect(**self.connect_kwargs())
         except psycopg.OperationalError as exc:

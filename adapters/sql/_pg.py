@@ -15,13 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
-from typing import Any, cast
-
-import psycopg
-from psycopg.adapt import Dumper, Loader
-from psycopg.pq import TransactionStatus
+from typing import TYPE_CHECKING, Any, cast
 
 from adapters.sql._dialect import to_postgres
+
+if TYPE_CHECKING:  # psycopg is imported by the first connection (_location), not before:
+    import psycopg  # a process on SQLite never pays for loading it
 
 _IMMEDIATE = re.compile(r"^\s*BEGIN\s+IMMEDIATE\s*$", re.I)
 # the classid half of the key spells "vipb"; the objid half is the schema's hash
@@ -59,30 +58,13 @@ def _row_factory(cursor: Any) -> Any:
     return lambda values: cls(values)
 
 
-class _BoolAsInt(Dumper):
-    """``True``/``False`` -> 1/0 as int8 (our flag columns are integers, as in SQLite)."""
-
-    oid = psycopg.adapters.types["int8"].oid
-
-    def dump(self, obj: Any) -> bytes:
-        return b"1" if obj else b"0"
-
-
-class _NumericAsNumber(Loader):
-    """``numeric`` -> int when whole, else float (``SUM``/``AVG`` as SQLite returns them)."""
-
-    def load(self, data: Any) -> Any:
-        text = bytes(data).decode()
-        if text.lstrip("-").isdigit():
-            return int(text)
-        return float(text)
-
-
 def configure(conn: psycopg.Connection[Any]) -> None:
     """Set up a fresh connection: autocommit, SQLite-shaped values, UTC."""
+    from adapters.sql._pg_values import BoolAsInt, NumericAsNumber
+
     conn.autocommit = True
-    conn.adapters.register_dumper(bool, _BoolAsInt)
-    conn.adapters.register_loader("numeric", _NumericAsNumber)  # built in: no lookup
+    conn.adapters.register_dumper(bool, BoolAsInt)
+    conn.adapters.register_loader("numeric", NumericAsNumber)  # built in: no lookup
     conn.execute("SET TIME ZONE 'UTC'")
 
 
@@ -96,6 +78,9 @@ class PgCursor:
         self._owner = owner
 
     def _run(self, run: Callable[[psycopg.Cursor[Any]], object]) -> None:
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
         idle = self._cur.connection.info.transaction_status == TransactionStatus.IDLE
         try:
             run(self._cur)

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
-
 from adapters.cluster import HostRegistry, LeaderLock
 from adapters.config import DataPaths
 from adapters.evidence import EvidenceStore, Retention
@@ -213,6 +211,8 @@ class PostgresBackend(StoreBackend):
 
     def _one(self, sql: str) -> Any:
         """The first row of ``sql``, None when there is none or its table does not exist."""
+        import psycopg.errors  # loaded by connect_raw already: only named here
+
         with self.location.connect_raw() as conn:
             try:
                 return conn.execute(sql).fetchone()

@@ -23,16 +23,17 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import psycopg
-import psycopg.errors
 from eventsourcing.persistence import StoredEvent
 
 from adapters.sql import PgLocation
 from adapters.store._space import storage_problem
 from domain.errors import ConcurrencyError, DatabaseError
+
+if TYPE_CHECKING:  # loaded with the first PostgreSQL connection, never on SQLite
+    import psycopg
 from domain.waits import idle_wait
 from projections.sql import bound_wal
 
@@ -286,10 +287,11 @@ class PostgresGroupCommitter(GroupCommitter):
     tailing the log never passes a gap that fills in later), and ``NOTIFY`` for subscribers.
     A lost connection fails the batch in hand and is reopened for the next one."""
 
-    conflicts = (psycopg.errors.UniqueViolation,)
-
     def __init__(self, location: PgLocation, max_batch_events: int = 1000,
                  table: str = "vipb_events") -> None:
+        import psycopg.errors
+
+        self.conflicts = (psycopg.errors.UniqueViolation,)
         super().__init__(None, max_batch_events, table)
         self._location = location
         schema = location.schema_of("events")
@@ -327,6 +329,8 @@ class PostgresGroupCommitter(GroupCommitter):
                      columns: tuple[list[Any], ...]) -> list[Any]:
         """Lock, notify, insert, commit; ``_NotSent`` when the session was found ended
         before the insert went out (safe to run again on a new one)."""
+        import psycopg
+
         sent = False
         try:
             with conn.transaction():

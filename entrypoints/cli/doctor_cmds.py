@@ -6,7 +6,6 @@ from __future__ import annotations
 import typer
 
 from adapters.config_file import config_path
-from adapters.doctor import Check, run_checks
 from domain.errors import BaseError
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import rendering, tabular
@@ -25,6 +24,8 @@ def doctor(
 
     Example: vipb doctor
     """
+    from adapters.doctor import Check, run_checks  # here: every other command starts faster
+
     cli = state(ctx)
     try:
         loaded = cli.loaded()

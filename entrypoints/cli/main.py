@@ -8,7 +8,6 @@ import os
 import sqlite3
 import sys
 import time
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 import typer
@@ -84,6 +83,8 @@ rank_cmds.app.command("compare")(report_cmds.compare)
 
 def _version(asked: bool) -> None:
     if asked:
+        from importlib.metadata import version as package_version  # only for --version
+
         typer.echo(f"vipb {package_version('virtual-ip-browser')}")
         raise typer.Exit()
 
