@@ -30,7 +30,7 @@ from actors.task_runner import TaskRunner
 from actors.writer import EventWriter
 from adapters.config import Settings
 from adapters.evidence import EvidenceStore
-from adapters.serp import Engines, SerpError, UnknownEngineError
+from adapters.serp import RECHECK, Engines, SerpError, UnknownEngineError
 from domain import rules, search_plan
 from domain.errors import AutomationError, ConcurrencyError, ValidationError
 from domain.rank import (
@@ -74,7 +74,7 @@ class RankTrackerActor(VipbActor):
         self._tabs = tabs
         self._engine_urls = dict(settings.engine_urls)
         self._default_engine = settings.default_engine
-        self._engines = Engines(settings.engines_dir, settings.engine_urls)
+        self._engines = Engines(settings.engines_dir, settings.engine_urls, recheck=RECHECK)
         self._targets: RankTargets | None = None
         parts = SearchParts(tabs, self._engines, RetryPolicy.from_settings(settings),
                             outcome, evidence, FetchWays(settings.search_fetch))

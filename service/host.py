@@ -28,7 +28,7 @@ from adapters.config import DataPaths, Settings
 from adapters.control import ControlServer, check_socket_path, error_reply
 from adapters.limits import open_file_limit, raise_open_file_limit
 from adapters.service_notify import ServiceNotifier
-from adapters.store import EventHistory
+from adapters.store import BATCH, EventHistory
 from domain.errors import ValidationError
 from domain.progress import Progress
 from projections import queries
@@ -51,6 +51,7 @@ from service.watchdog import ShutdownWatchdog
 log = logging.getLogger(__name__)
 
 SIGNAL_POLL = 0.5  # seconds; how soon the main thread runs a signal another thread received
+FOLLOW_EVERY = 0.02  # seconds; at most one read of the log per follower this often
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -213,6 +214,12 @@ class Host:
         if self._stop.is_set():
             return  # stopping already: schedules and searches resume at the next start
         try:
+            rt.prepare_searches()
+        except Exception as exc:  # each search says so too, in its own words
+            log.warning("not ready to search yet: %s", exc)
+        if self._stop.is_set():
+            return
+        try:
             tasks = rt.run_automation()  # schedules tick from now on
             if tasks:
                 log.info("resumed %d unfinished search tasks", tasks)
@@ -345,6 +352,8 @@ class Host:
 
     def _committed(self, _last_id: int) -> None:
         for loop, event in list(self._commits):
+            if event.is_set():  # woken already and not read since: that read sees this commit
+                continue
             with contextlib.suppress(RuntimeError):  # that loop is closing
                 loop.call_soon_threadsafe(event.set)
 
@@ -375,11 +384,16 @@ class Host:
                 woken.clear()  # before reading: a commit after the read wakes the wait
                 read_to, entries = await loop.run_in_executor(
                     None, entries_after, rt.app, history, position, names)
+                read_at = loop.time()
                 for entry in entries:
                     yield {"event": entry}
-                if read_to == position:
+                position = read_to
+                if len(entries) < BATCH:  # read up to the head: wait for the next commit
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(woken.wait(), 1.0)  # other writers' commits too
-                position = read_to
+                    # a busy host commits hundreds of times a second: one read takes in
+                    # those of ``FOLLOW_EVERY`` seconds (a read per commit was most of the
+                    # control threads' work under an HTTP-tier run)
+                    await asyncio.sleep(max(0.0, read_at + FOLLOW_EVERY - loop.time()))
         finally:
             self._commits.remove((loop, woken))

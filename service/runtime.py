@@ -571,6 +571,15 @@ class Runtime:
                 self._engine = self._browser(self.settings, self.egress)
             return self._engine
 
+    def prepare_searches(self) -> None:
+        """Get ready for the first search (a host does this at start, in the background): the
+        tab supervisor, and the Chromium whose version every profile presents, over HTTP
+        too. Finding it starts Playwright's driver (about a second, which the first search
+        waited for); Chromium itself starts only with the first tab."""
+        self.tabs()
+        engine = self.engine
+        engine.run(engine.locate())
+
     def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:
         """The tab supervisor, started on first use."""
         engine = self.engine

@@ -5,9 +5,10 @@ from ._definition import EngineDefinition, EngineFileError, read_definition, rea
 from ._engines import Engine
 from ._page import SerpBlockedError, SerpError, SerpPage, SerpResult, unwrap
 from ._reading import Gathered
-from ._registry import Engines, UnknownEngineError
+from ._registry import RECHECK, Engines, UnknownEngineError
 
 __all__ = [
+    "RECHECK",
     "Engine",
     "EngineDefinition",
     "EngineFileError",

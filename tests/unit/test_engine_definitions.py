@@ -99,6 +99,24 @@ def test_a_users_folder_adds_and_replaces_engines_and_edits_apply_without_restar
     assert engines.get("lab").definition.layouts[0].name == "v2"
 
 
+
+def test_a_hosts_searches_look_at_the_files_once_per_recheck_and_then_see_the_edit(
+        tmp_path: Path) -> None:
+    now = [100.0]
+    engines = Engines(tmp_path, recheck=0.25, clock=lambda: now[0])
+    path = tmp_path / "lab.toml"
+    path.write_text('name = "lab"\nlabel = "Lab engine"\nurl = "https://lab.example/find"\n'
+                    '[params]\nquery = "{keyword}"\n'
+                    '[[layouts]]\nname = "v1"\nitems = "#mine > div.hit"\nlink = "a[href]"\n')
+    assert engines.get("lab").definition.layouts[0].name == "v1"
+    path.write_text(path.read_text().replace('"v1"', '"v2"'))
+    os.utime(path, ns=(1, 1))
+    now[0] += 0.2  # within the look before: the files are not looked at again
+    assert engines.get("lab").definition.layouts[0].name == "v1"
+    now[0] += 0.1
+    assert engines.get("lab").definition.layouts[0].name == "v2"
+
+
 @pytest.mark.parametrize(("change", "field", "reason"), [
     (('items = "#rso div.MjjYud', 'items = "#rso div[[['), "layouts.0.items",
      "not a CSS selector"),
