@@ -1,10 +1,11 @@
 """``TaskRunner``: the one way vipb runs background tasks (searches and creator checks).
 
 A task is an aggregate on record (``SearchTask``, ``CreatorCheckTask``) saved before it is
-handed here. The runner queues it, runs at most ``workers`` at once, each in its own thread
-(a task waits on browsers and networks for seconds to minutes: that work never runs on an
-actor's thread), and on a store several hosts share claims it just before it runs, renews
-the lease while it runs, and looks for claimable tasks of other hosts every
+handed here. The runner queues it, runs at most ``workers`` at once, each on a thread of its
+own (a task waits on browsers and networks for seconds to minutes: that work never runs on an
+actor's thread; a thread whose task ended takes the next one queued, or waits ``KEEP_IDLE``
+seconds for one before it ends), and on a store several hosts share claims it just before it
+runs, renews the lease while it runs, and looks for claimable tasks of other hosts every
 ``SCAN_INTERVAL`` seconds (see ``actors.claims``). What a task does and how it records its
 outcome is the job's ``perform(holder, token)``: it commits through the ``ClaimHolder`` (a
 write that finds the task changed by another host raises ``ClaimLost``) and watches the
@@ -30,14 +31,18 @@ log = logging.getLogger(__name__)
 
 Perform = Callable[[ClaimHolder[Task], CancelToken], None]
 
+# seconds a worker thread whose task ended waits for the next one before it ends: starting a
+# thread waits for it to run (under the runner's lock), a twentieth of an HTTP search's time
+KEEP_IDLE = 5.0
+
 
 @dataclass
 class _Entry(Generic[Task]):
-    """A task this runner knows: queued (no thread yet) or running."""
+    """A task this runner knows: queued (not started yet) or running."""
 
     task: Task
     token: CancelToken = field(default_factory=CancelToken)
-    thread: threading.Thread | None = None
+    started: bool = False
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -62,6 +67,8 @@ class TaskRunner(Generic[Task]):
         self._finishing = 0  # entries whose job ended and whose last change is being stored
         self._stopping = threading.Event()
         self._scanner: threading.Thread | None = None
+        self._handoff: deque[_Entry[Task]] = deque()  # started, for a waiting worker
+        self._waiting = 0  # worker threads waiting for a task (``_next``)
 
     # --- queueing --------------------------------------------------------------------------------
 
@@ -109,7 +116,7 @@ class TaskRunner(Generic[Task]):
         """Ask one running task (or all) to stop at its next step; their ids."""
         with self._lock:
             running = [(k, e) for k, e in self._entries.items()
-                       if e.thread is not None and (task_id is None or k == task_id)]
+                       if e.started and (task_id is None or k == task_id)]
         for _key, entry in running:
             entry.token.cancel(reason)
         return [key for key, _entry in running]
@@ -142,14 +149,54 @@ class TaskRunner(Generic[Task]):
     # --- running ---------------------------------------------------------------------------------
 
     def _pump(self) -> None:
-        """Start queued tasks while fewer than ``workers`` run (under the lock)."""
-        while self._queue and \
-                len(self._entries) - len(self._queue) - self._finishing < self._workers:
-            key = self._queue.popleft()
-            entry = self._entries[key]
-            entry.thread = threading.Thread(target=self._run, args=(entry,), daemon=True,
-                                            name=f"{self._name}-{key[:8]}")
-            entry.thread.start()
+        """Start queued tasks while fewer than ``workers`` run (under the lock): on a
+        worker thread waiting for one, else on a new thread."""
+        while (entry := self._take()) is not None:
+            if self._waiting > len(self._handoff):
+                self._handoff.append(entry)
+                self._lock.notify_all()
+            else:
+                threading.Thread(target=self._work, args=(entry,), daemon=True,
+                                 name=self._thread_name(entry)).start()
+
+    def _take(self) -> _Entry[Task] | None:
+        """The next queued task, started, if fewer than ``workers`` run (under the lock)."""
+        if not self._queue or \
+                len(self._entries) - len(self._queue) - self._finishing >= self._workers:
+            return None
+        entry = self._entries[self._queue.popleft()]
+        entry.started = True
+        return entry
+
+    def _thread_name(self, entry: _Entry[Task]) -> str:
+        return f"{self._name}-{str(entry.task.id)[:8]}"
+
+    def _work(self, entry: _Entry[Task]) -> None:
+        """A worker thread: its task, then the next ones handed over, until none comes
+        for ``KEEP_IDLE`` seconds or the runner stops."""
+        current: _Entry[Task] | None = entry
+        while current is not None:
+            threading.current_thread().name = self._thread_name(current)  # logs name it
+            self._run(current)
+            current = self._next()
+
+    @idle_wait
+    def _next(self) -> _Entry[Task] | None:
+        """This worker's next task: one queued (the slot its task left), else one handed
+        over within ``KEEP_IDLE`` seconds; None: the thread ends."""
+        with self._lock:
+            if not self._stopping.is_set():
+                own = self._take()
+                if own is not None:
+                    self._pump()  # (slots beyond this one, freed meanwhile)
+                    return own
+            self._waiting += 1
+            try:
+                self._lock.wait_for(lambda: self._handoff or self._stopping.is_set(),
+                                    KEEP_IDLE)
+                return self._handoff.popleft() if self._handoff else None
+            finally:
+                self._waiting -= 1
 
     def _run(self, entry: _Entry[Task]) -> None:
         what = self._describe(entry.task)
@@ -172,9 +219,7 @@ class TaskRunner(Generic[Task]):
             with self._lock:
                 self._entries.pop(str(entry.task.id), None)
                 entry.done.set()
-                self._lock.notify_all()
-                if not self._stopping.is_set():
-                    self._pump()
+                self._lock.notify_all()  # (the slot goes to the next task: ``_next``)
 
     def _hold(self, holder: ClaimHolder[Task], token: CancelToken, what: str) -> None:
         def lost() -> None:
@@ -256,19 +301,17 @@ class TaskRunner(Generic[Task]):
         self._stopping.set()
         with self._lock:
             self._queue.clear()
-            running = [e for e in self._entries.values() if e.thread is not None]
-            for key in [k for k, e in self._entries.items() if e.thread is None]:
+            running = [e for e in self._entries.values() if e.started]
+            for key in [k for k, e in self._entries.items() if not e.started]:
                 self._entries.pop(key).done.set()
-            self._lock.notify_all()
+            self._lock.notify_all()  # (waiting workers end too)
         if running:
             log.info("interrupting %d running %s tasks (they resume at the next start)",
                      len(running), self._kind.__name__)
         for entry in running:
             entry.token.cancel(reason, interrupted=True)
         for entry in running if wait else []:
-            assert entry.thread is not None
-            entry.thread.join(timeout)
-            if entry.thread.is_alive():
+            if not entry.done.wait(timeout):
                 log.warning("%s did not stop in time", self._describe(entry.task))
         if self._scanner is not None:
             self._scanner.join()  # a scan in progress queues nothing more (stopping)

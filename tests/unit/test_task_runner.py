@@ -93,6 +93,31 @@ def test_at_most_workers_run_and_the_queue_drains_in_order(writer: MemoryWriter,
     assert len(writer.named("SearchTaskCompleted")) == 5
 
 
+
+def test_a_worker_thread_takes_the_next_task_and_ends_once_the_runner_stops(
+        writer: MemoryWriter) -> None:
+    ran_on: list[threading.Thread] = []  # (the objects: an ended thread's id is reused)
+    job_names: list[str] = []
+
+    def job(holder: ClaimHolder[SearchTask], _token: CancelToken) -> None:
+        ran_on.append(threading.current_thread())
+        job_names.append(threading.current_thread().name)
+        holder.commit(lambda t: t.cancelled(reason="done"))
+
+    runner: TaskRunner[SearchTask] = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task",
+                                                lambda t: f"task {t.id}")
+    tasks = _saved(writer, 4)
+    for t in tasks:
+        runner.submit(t)
+    assert runner.idle(30)
+    worker = ran_on[0]
+    assert all(t is worker for t in ran_on), "one slot: each task ran where the last one did"
+    assert job_names == [f"vipb-test-task-{str(t.id)[:8]}" for t in tasks]
+    runner.close()
+    worker.join(30)
+    assert not worker.is_alive(), "a stopped runner's waiting threads end"
+
+
 def test_queued_tasks_are_taken_back_and_running_ones_cancelled(writer: MemoryWriter,
                                                                 job: HeldJob) -> None:
     runner = _runner(writer, job, workers=1)
