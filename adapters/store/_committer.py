@@ -31,11 +31,11 @@ from eventsourcing.persistence import StoredEvent
 from adapters.sql import PgLocation
 from adapters.store._space import storage_problem
 from domain.errors import ConcurrencyError, DatabaseError
+from domain.waits import idle_wait
+from projections.sql import bound_wal
 
 if TYPE_CHECKING:  # loaded with the first PostgreSQL connection, never on SQLite
     import psycopg
-from domain.waits import idle_wait
-from projections.sql import bound_wal
 
 log = logging.getLogger(__name__)
 
