@@ -13,6 +13,7 @@ from adapters.secrets import DataKeyStore, derive_key
 from adapters.sql import PgLocation
 from adapters.store._log import EventLog
 from adapters.store._mapper import ShreddedEventError, ShreddingMapper
+from adapters.store._sqlite import FACTORY_TOPIC as SQLITE_FACTORY
 from adapters.store._transcoder import FastJSONTranscoder
 
 PG_EVENTS_TABLE = "vipb_events"  # eventsourcing's name: the application's, + "_events"
@@ -38,7 +39,7 @@ class EventStoreApp(Application[UUID]):
     @classmethod
     def on_sqlite(cls, db_path: Path, master: bytes, keystore: DataKeyStore) -> EventStoreApp:
         """The store in one SQLite file."""
-        return cls({"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        return cls({"PERSISTENCE_MODULE": SQLITE_FACTORY,
                     "SQLITE_DBNAME": str(db_path), "SQLITE_LOCK_TIMEOUT": "30"},
                    master, keystore)
 

@@ -275,3 +275,21 @@ def test_hosts_initialized_at_once_share_one_store(
         assert rt.dispatcher.execute(add_cmd(7000)).id
     finally:
         rt.close()
+
+
+def test_a_read_cut_inside_its_transaction_leaves_every_pooled_connection_usable(
+        runtime: Runtime) -> None:
+    """Ctrl-C (or any exception) can land after eventsourcing's ``BEGIN`` and before the code
+    that would end the transaction: the connection went back to the pool inside it, and every
+    later read on it failed "cannot start a transaction within a transaction" (an in-process
+    `rank run` interrupted while reading exited 1 instead of 130)."""
+    runtime.dispatcher.execute(add_cmd(3129))
+    head = runtime.app.recorder.max_notification_id()
+    datastore = runtime.app.recorder.datastore
+    with pytest.raises(KeyboardInterrupt), datastore.get_connection(commit=False) as conn:
+        conn.cursor().execute("BEGIN")  # as eventsourcing's transaction starts; then the signal
+        raise KeyboardInterrupt
+    for _ in range(3):  # the pool hands that connection out again: it reads
+        assert runtime.app.recorder.max_notification_id() == head
+    runtime.dispatcher.execute(add_cmd(3130))  # and writes
+    assert runtime.app.recorder.max_notification_id() > head
