@@ -135,6 +135,7 @@ class ProjectionRunner:
         self._lock = threading.RLock()  # outer: the connection (see the module docstring)
         self._advanced = threading.Condition()  # inner: ``_committed`` and its waiters
         self._committed: dict[str, tuple[int, int]] = {}
+        self._tracked: dict[str, tuple[int, int]] = {}  # as the last batch left them
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -191,14 +192,16 @@ class ProjectionRunner:
             found = dict(self._committed)
         return {v.name: found.get(v.name, (0, 0)) for v in self._views}
 
-    def _publish(self) -> None:
-        """Read the committed tracking rows (caller holds ``_lock``, no open transaction)
-        into ``_committed`` and wake the waiters."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT view, position, skipped FROM projection_tracking").fetchall()
+    def _publish(self, rows: dict[str, tuple[int, int]] | None = None) -> None:
+        """Make the committed tracking rows (``rows``: as a batch that just committed left
+        them; else read, the caller holding ``_lock`` with no open transaction) what
+        ``_committed`` says, and wake the waiters."""
+        if rows is None:
+            with self._lock:
+                rows = {name: (pos, skipped) for name, pos, skipped in self._conn.execute(
+                    "SELECT view, position, skipped FROM projection_tracking")}
         with self._advanced:
-            self._committed = {name: (pos, skipped) for name, pos, skipped in rows}
+            self._committed = rows
             self._advanced.notify_all()
 
     def status(self) -> list[ViewStatus]:
@@ -222,7 +225,8 @@ class ProjectionRunner:
         empty transaction per catch-up, which was half the runner's work on a busy host);
         how many notifications it read."""
         total = 0
-        head = self._source.max_notification_id() or 0
+        # the head is read for progress only: a host's catch-ups run after every commit
+        head = (self._source.max_notification_id() or 0) if progress is not None else 0
         while True:
             done, position = batch()
             total += done
@@ -244,7 +248,8 @@ class ProjectionRunner:
                     view.discard()
                 _rollback(cur)
                 raise
-            self._publish()  # also when nothing was new: other runners may have moved
+            # also when nothing was new: the rows read show other runners' moves
+            self._publish(self._tracked)
         return done, low
 
     def _apply_batch(self, cur: Cursor) -> tuple[int, int]:
@@ -256,7 +261,12 @@ class ProjectionRunner:
         return applied
 
     def _apply_notes(self, cur: Cursor) -> tuple[int, int]:
-        positions = dict(cur.execute("SELECT view, position FROM projection_tracking"))
+        """Apply the next batch; ``_tracked`` is left holding the tracking rows as the batch
+        leaves them (published once it commits)."""
+        tracked = {name: (pos, skipped) for name, pos, skipped in cur.execute(
+            "SELECT view, position, skipped FROM projection_tracking")}
+        self._tracked = tracked
+        positions = {name: pos for name, (pos, _) in tracked.items()}
         views = [v for v in self._views if v.name in positions]
         if not views:  # no tracking rows (a damaged file, or views being set up elsewhere)
             return 0, 0
@@ -288,9 +298,11 @@ class ProjectionRunner:
             "notification_id=excluded.notification_id, originator_id=excluded.originator_id "
             "WHERE excluded.notification_id > projection_source.notification_id",
             (last, str(as_uuid(notes[-1].originator_id))))
-        for view in views:
-            if positions[view.name] < last:
-                self._advance(cur, view.name, positions[view.name], last, skipped[view.name])
+        moves = [(v.name, positions[v.name], skipped[v.name]) for v in views
+                 if positions[v.name] < last]
+        self._advance(cur, moves, last)
+        for name, _, more in moves:
+            tracked[name] = (last, tracked[name][1] + more)
         return len(notes), last
 
     def _routes(self, name: str, views: list[View]) -> list[tuple[View, Handler]]:
@@ -329,14 +341,23 @@ class ProjectionRunner:
             handler(cur, record)
 
     @staticmethod
-    def _advance(cur: Cursor, view: str, expected: int, new: int, skipped: int) -> None:
-        cur.execute(
-            "UPDATE projection_tracking SET position=?, skipped=skipped+? "
-            "WHERE view=? AND position=?",
-            (new, skipped, view, expected),
-        )
-        if cur.rowcount != 1:
-            raise DatabaseError(f"projection {view} was advanced by another runner; retry")
+    def _advance(cur: Cursor, moves: list[tuple[str, int, int]], new: int) -> None:
+        """Move each (view, expected position, skipped since) to ``new``: one statement
+        per (expected, skipped) pair, usually one for every view (13 statements per batch
+        were most of a host's projection work)."""
+        groups: dict[tuple[int, int], list[str]] = {}
+        for view, expected, skipped in moves:
+            groups.setdefault((expected, skipped), []).append(view)
+        for (expected, skipped), views in groups.items():
+            marks = ",".join("?" * len(views))
+            cur.execute(
+                "UPDATE projection_tracking SET position=?, skipped=skipped+? "
+                f"WHERE position=? AND view IN ({marks})",
+                (new, skipped, expected, *views),
+            )
+            if cur.rowcount != len(views):
+                raise DatabaseError(f"projection {', '.join(views)} was advanced by another "
+                                    "runner; retry")
 
     def rebuild(self, names: Sequence[str] | None = None, progress: Progress | None = None) -> int:
         """Drop the given views (all by default), recreate them and replay from the start,

@@ -213,8 +213,9 @@ class Host:
             log.exception("resuming open tabs failed")
         if self._stop.is_set():
             return  # stopping already: schedules and searches resume at the next start
+        chromium = None
         try:
-            rt.prepare_searches()
+            chromium = rt.prepare_searches()
         except Exception as exc:  # each search says so too, in its own words
             log.warning("not ready to search yet: %s", exc)
         if self._stop.is_set():
@@ -225,6 +226,9 @@ class Host:
                 log.info("resumed %d unfinished search tasks", tasks)
         except Exception:
             log.exception("starting schedules failed")
+        if chromium is not None:  # (benchmarks start their clock here)
+            log.info("host ready to search: profiles present Chromium %s (%s)",
+                     chromium.version, chromium.path)
 
     def run(self) -> None:
         """Start, then serve until SIGTERM or SIGINT, then shut down gracefully."""

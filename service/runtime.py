@@ -43,7 +43,7 @@ from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
 from adapters.alerts import MailSender, WebhookSender
 from adapters.backup import create_backup
-from adapters.browser import BrowserEngine
+from adapters.browser import BrowserEngine, Chromium
 from adapters.config import DataPaths, Settings
 from adapters.egress import EgressGuard
 from adapters.secrets import (
@@ -571,14 +571,14 @@ class Runtime:
                 self._engine = self._browser(self.settings, self.egress)
             return self._engine
 
-    def prepare_searches(self) -> None:
+    def prepare_searches(self) -> Chromium:
         """Get ready for the first search (a host does this at start, in the background): the
         tab supervisor, and the Chromium whose version every profile presents, over HTTP
-        too. Finding it starts Playwright's driver (about a second, which the first search
-        waited for); Chromium itself starts only with the first tab."""
+        too (returned). Finding it starts Playwright's driver (about a second, which the
+        first search waited for); Chromium itself starts only with the first tab."""
         self.tabs()
         engine = self.engine
-        engine.run(engine.locate())
+        return engine.run(engine.locate())
 
     def tabs(self) -> pykka.ActorProxy[TabSupervisorActor]:
         """The tab supervisor, started on first use."""

@@ -271,9 +271,11 @@ def _host(job: Job, data: Path, concurrency: int) -> Iterator[subprocess.Popen[s
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert host.stderr is not None
-        for line in host.stderr:  # its log says when it serves
-            if '"host started' in line:
+        for line in host.stderr:  # its log says when it is ready to search
+            if '"host ready to search' in line:
                 break
+            if '"not ready to search' in line:
+                raise RuntimeError(f"vipb host cannot search: {line.strip()}")
         else:
             raise RuntimeError("vipb host did not start")
         threading.Thread(target=lambda: [None for _ in host.stderr or []], daemon=True).start()

@@ -111,8 +111,18 @@ def test_tracking_compare_and_set_refuses_a_moved_position(runtime: Runtime,
     runner = runner_for(runtime, other_views(runtime, tmp_path, "cas"), batch=100)
     cur = runner._conn.cursor()
     cur.execute("BEGIN IMMEDIATE")
-    with pytest.raises(DatabaseError, match="advanced by another runner"):
-        ProjectionRunner._advance(cur, "proxies", expected=5, new=9, skipped=0)
+    with pytest.raises(DatabaseError, match="proxies was advanced by another runner"):
+        ProjectionRunner._advance(cur, [("proxies", 5, 0)], new=9)
+    # one statement moves every view that is where the runner read it, or none
+    (at,) = {pos for _view, pos in cur.execute(
+        "SELECT view, position FROM projection_tracking").fetchall()}
+    ProjectionRunner._advance(cur, [("proxies", at, 2), ("tabs", at, 0)], new=at + 5)
+    assert sorted(cur.execute("SELECT view, position, skipped FROM projection_tracking "
+                              "WHERE view IN ('proxies', 'tabs')").fetchall()) == [
+        ("proxies", at + 5, 2), ("tabs", at + 5, 0)]
+    with pytest.raises(DatabaseError, match="advanced by another runner"):  # (the batch
+        # rolls back whatever moved before the refusal)
+        ProjectionRunner._advance(cur, [("proxies", at + 5, 0), ("tabs", at, 0)], new=at + 9)
     cur.execute("ROLLBACK")
     runner.stop()
 
