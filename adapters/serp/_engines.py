@@ -33,6 +33,7 @@ from selectolax.lexbor import LexborNode as Node
 
 from adapters.serp._definition import EngineDefinition, Layout, Markers, Packs
 from adapters.serp._page import SerpBlockedError, SerpError, SerpPage, SerpResult, absolute, unwrap
+from adapters.serp._select import PageSelector
 from domain.locales import locale_for
 from domain.text_limits import TITLE_CHARS, URL_CHARS, capped
 
@@ -95,22 +96,23 @@ class Engine:
         ``SerpError``/``SerpBlockedError`` if it is not one."""
         d = self.definition
         tree = LexborHTMLParser(html) if tree is None else tree
-        if _matches(tree, d.blocked):
+        page = PageSelector(tree)  # answers as ``tree.css`` does, from fewer walks
+        if _matches(page, tree, d.blocked):
             raise SerpBlockedError(f"{self.name} answered with {d.blocked.what or 'a captcha'}")
         # nodes are kept by ``mem_id``: lexbor compares nodes by their HTML (slow, and two
         # equal-looking blocks are not the same block)
-        excluded = {node.mem_id for selector in d.exclude for node in tree.css(selector)}
-        packs = _packs(tree, d.packs) if d.packs is not None else []
+        excluded = {node.mem_id for selector in d.exclude for node in page.css(selector)}
+        packs = _packs(page, d.packs) if d.packs is not None else []
         excluded |= {pack.mem_id for pack in packs}
         results: list[SerpResult] = []
         layout_name = ""
         for layout in d.layouts:
-            results = _dedupe(self._read(tree, layout, excluded, page_url))
+            results = _dedupe(self._read(page, layout, excluded, page_url))
             if results:
                 layout_name = layout.name
                 break
-        no_results = not results and _matches(tree, d.no_results)
-        consent = _matches(tree, d.consent)
+        no_results = not results and _matches(page, tree, d.no_results)
+        consent = _matches(page, tree, d.consent)
         if consent and not results and not no_results:  # the dialog hides the answer
             what = d.consent.what or "a consent page"
             raise SerpBlockedError(f"{self.name} answered with {what}")
@@ -120,20 +122,20 @@ class Engine:
         # a feature's selectors are alternatives in order: the first that matches counts
         features: dict[str, int] = {
             name: count for name, selectors in d.features.items()
-            if (count := next((n for s in selectors if (n := len(tree.css(s)))), 0))}
+            if (count := next((n for s in selectors if (n := len(page.css(s)))), 0))}
         video_packs = sum(1 for p in packs if _DURATION.search(p.text(separator=" ")))
         if video_packs and not features.get("videos"):  # a pack its selectors do not know
             features["videos"] = video_packs
-        has_next = any(self._is_next(node) for s in d.next_page for node in tree.css(s))
+        has_next = any(self._is_next(node) for s in d.next_page for node in page.css(s))
         return SerpPage(results, no_results=no_results, has_next=has_next and bool(results),
                         features=features, layout=layout_name,
                         notices=("consent",) if consent else ())
 
-    def _read(self, tree: LexborHTMLParser, layout: Layout, excluded: set[int],
+    def _read(self, page: PageSelector, layout: Layout, excluded: set[int],
               page_url: str) -> Iterator[SerpResult]:
-        items = tree.css(layout.items)
+        items = page.css(layout.items)
         item_set = {item.mem_id for item in items}
-        link_set = {link.mem_id for link in tree.css(layout.link)}  # (css_matches looks inside)
+        link_set = {link.mem_id for link in page.css(layout.link)}  # (css_matches looks inside)
         page_host = (urlsplit(page_url).hostname or "").lower().rstrip(".")
         nested = {item.mem_id for item in items if _under(item.parent, item_set)}
         holders = {_nearest(item.parent, item_set) for item in items if item.mem_id in nested}
@@ -258,12 +260,12 @@ def _nearest(node: Node | None, marked: set[int]) -> int | None:
     return node.mem_id if node is not None else None
 
 
-def _packs(tree: LexborHTMLParser, packs: Packs) -> list[Node]:
+def _packs(page: PageSelector, packs: Packs) -> list[Node]:
     """The blocks that are packs by their shape (see ``Packs``): for each group of media
     links, the smallest block around them with a heading of its own, unless that block
     holds a result snippet (then they are parts of results: thumbnails, key moments)."""
     found: dict[int, Node] = {}
-    for area in tree.css(packs.within):
+    for area in page.css(packs.within):
         stop = area.mem_id
         media_links = [a for a in area.css("a[href]")
                        if a.css_first(packs.media) is not None or _DURATION.search(a.text())]
@@ -346,12 +348,12 @@ def _inside_link(node: Node, stop: int) -> bool:
     return False
 
 
-def _matches(tree: LexborHTMLParser, markers: Markers) -> bool:
-    if any(tree.css_first(s) is not None for s in markers.css):
+def _matches(page: PageSelector, tree: LexborHTMLParser, markers: Markers) -> bool:
+    if any(page.exists(s) for s in markers.css):
         return True
     if not markers.text:
         return False
-    scopes = tree.css(markers.within) if markers.within else [tree.body]
+    scopes = page.css(markers.within) if markers.within else [tree.body]
     text = " ".join(s.text(separator=" ") for s in scopes if s is not None).casefold()
     text = " ".join(text.split())
     return any(" ".join(t.casefold().split()) in text for t in markers.text)
