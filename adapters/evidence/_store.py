@@ -88,8 +88,8 @@ class EvidenceStore:
     def put(self, html: str, url: str) -> str:
         """Store a page read at ``url`` (once: the same text again only moves its
         ``last_at``); its hash."""
-        key = page_hash(html)
         data = html.encode()
+        key = hashlib.sha256(data).hexdigest()  # ``page_hash``, the text encoded once
         body = zstandard.ZstdCompressor(level=LEVEL).compress(data)
         now = self._now()
         with self._lock:
