@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,11 @@ def test_a_schedule_fires_in_the_host_and_records_positions(cli: Cli, tmp_path: 
     engine_site.results["tea"] = ["https://a.example/", "https://www.target.example/tea"]
     host = RunningHost(data, **_env(engine_site, 0.01))
     try:
+        # once resumed, the host says it can search and which Chromium its profiles present
+        # (benchmarks start their clocks there)
+        ready = re.compile(r'"host ready to search: profiles present Chromium \d+\.\d+')
+        assert host.log.wait_for(lambda lines: any(ready.search(x) for x in lines), 120), \
+            "".join(host.log.lines[-20:])
         assert cli("rank", "domain", "add", "target.example").code == 0
         assert cli("rank", "keyword", "add", "tea").code == 0
         added = cli("schedule", "add", "often", "--cron", "* * * * * */2", "--proxy", "direct",
