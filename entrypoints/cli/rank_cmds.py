@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -51,7 +51,7 @@ from domain.rank_commands import (
 from domain.ranking import movement
 from entrypoints.cli.alert_cmds import channel_payload, shown_channel
 from entrypoints.cli.batches import execute_patiently, read_input
-from entrypoints.cli.context import run_command, state
+from entrypoints.cli.context import Commands, run_command, state
 from entrypoints.cli.files import write_output
 from entrypoints.cli.formats import rendering, tabular
 from entrypoints.cli.ids import resolve, resolve_proxy_choice
@@ -65,7 +65,7 @@ from entrypoints.cli.output import (
     said,
     with_progress,
 )
-from entrypoints.cli.search_wait import interrupted, wait_for_tasks
+from entrypoints.cli.search_wait import held_interrupts, interrupted, wait_for_tasks
 from entrypoints.cli.zones import in_own_zone
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
@@ -426,8 +426,11 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
     if no_wait:
         commands.keep_running("--no-wait", "no_wait", ", or drop --no-wait")
     after = commands.execute(Settle()).position
-    queued = commands.execute(command)
+    with held_interrupts() as caught:  # a Ctrl-C now is answered with the searches' ids
+        queued = commands.execute(command)
     ids = [t["id"] for t in queued["tasks"]]
+    if caught:
+        _interrupted(commands, ids)
     if no_wait:
         if as_json:
             print_json(queued)
@@ -450,8 +453,7 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
     try:
         finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
     except KeyboardInterrupt:
-        err.print(interrupted(commands, ids), highlight=False, markup=False)
-        raise typer.Exit(130) from None
+        _interrupted(commands, ids)
     results = commands.execute(parse_command(GetResults, {"task_ids": ids}))
     if as_json:
         print_json({**queued, "tasks": results, "timed_out": not finished})
@@ -464,6 +466,15 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
                       highlight=False)
     # "Not ranked" is a result; a search that failed or is still pending is not.
     exit_not_done(finished and all(t["state"] == "completed" for t in results))
+
+
+def _interrupted(commands: Commands, ids: list[str]) -> NoReturn:
+    """Ctrl-C during a run: say what becomes of its searches (in process: cancelled on
+    record, a second Ctrl-C held until that is done) and end with 130."""
+    with held_interrupts():
+        said = interrupted(commands, ids)
+    err.print(said, highlight=False, markup=False)
+    raise typer.Exit(130)
 
 
 @app.command("stop")

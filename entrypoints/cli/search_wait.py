@@ -4,7 +4,11 @@ process runs them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 from domain.errors import ValidationError
@@ -45,6 +49,8 @@ def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout:
 def interrupted(commands: Commands, task_ids: list[str]) -> str:
     """Ctrl-C while waiting for ``task_ids``: in process, cancel the unfinished ones on
     record (nothing would ever run them); with a host, leave them to it. What to say."""
+    if not task_ids:
+        return "interrupted: no search was queued"
     if not commands.in_process:
         return (f"interrupted: the {len(task_ids)} search(es) go on in the host; "
                 "`vipb rank stop` stops them")
@@ -58,3 +64,26 @@ def interrupted(commands: Commands, task_ids: list[str]) -> str:
         stopping += len(stopped["stopping"])
     return (f"interrupted: cancelled {cancelled + stopping} unfinished search(es) on record"
             if cancelled + stopping else "interrupted: every search had its outcome")
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[list[int]]:
+    """Hold Ctrl-C (SIGINT) while the block runs; the list yielded says whether one came
+    (the caller acts on it once the block is done). The queueing of a run's searches and
+    the cancelling of them finish first, so that an interrupted run always knows which
+    searches it left: a Ctrl-C while the host was still answering the queueing ended the
+    command with 130 and not a word (in process, its searches stayed queued). Outside the
+    main thread (no signal handlers there) it holds nothing."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
