@@ -52,7 +52,11 @@ from domain.results import Ack
 
 log = logging.getLogger(__name__)
 
-CONFLICT_RETRIES = 8  # fresh loads a commutative change of the targets is tried on
+# how long a commutative change of the targets keeps being tried on fresh loads while other
+# writers save first (a count ran out on a busy machine: two hosts adding keywords from six
+# threads lost eight races in a row to each other), and the longest pause between tries
+CONFLICT_PATIENCE = 10.0
+CONFLICT_PAUSE = 0.25
 _JITTER = random.Random()
 
 
@@ -97,22 +101,26 @@ class RankTrackerActor(VipbActor):
         """Apply ``change`` (it returns what it changed, for the ack) to the targets and save
         them. Adding or removing one domain or keyword commutes with any other such change:
         when another host (or process) saved the targets first, the change is made again on
-        a fresh load, up to ``CONFLICT_RETRIES`` times, instead of failing the command."""
-        for attempt in range(CONFLICT_RETRIES):
+        a fresh load, for up to ``CONFLICT_PATIENCE`` seconds, instead of failing the
+        command."""
+        deadline = time.monotonic() + CONFLICT_PATIENCE
+        attempt = 0
+        while True:
             targets = self.targets()
             what = change(targets)
             try:
                 return Ack.of(what, self._writer.save(targets))
             except ConcurrencyError:
                 self._targets = None  # theirs is on record: load it and apply ours on top
-                if attempt == CONFLICT_RETRIES - 1:
+                # a random pause so that two writers in step fall out of step
+                pause = _JITTER.uniform(0, min(CONFLICT_PAUSE, 0.005 * 2 ** attempt))
+                if time.monotonic() + pause >= deadline:
                     raise
-                # a short random pause so that two writers in step fall out of step
-                time.sleep(_JITTER.uniform(0, 0.005 * 2 ** attempt))
+                time.sleep(pause)
+                attempt += 1
             except BaseException:
                 self._targets = None  # its unsaved events must not ride along next time
                 raise
-        raise AssertionError("unreachable")
 
     def add_domain(self, command: AddDomain) -> Ack:
         """Track a domain (re-adding with other options updates them)."""
