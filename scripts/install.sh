@@ -50,3 +50,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         || { echo "install failed" >&2; exit 1; }
     touch "$stamp"
 fi
+# Byte-compile our own packages: an editable install leaves them as source, and where
+# PYTHONDONTWRITEBYTECODE is set (as in many containers and CI images) Python never caches
+# them, so every `vipb` command compiled ~200 modules first (0.5 s of a 2 s command). Up-to-date
+# files are skipped; a source changed later is compiled in memory until the next run of this.
+.venv/bin/python -m compileall -q -j 0 domain projections adapters actors service entrypoints \
+    scripts >/dev/null
