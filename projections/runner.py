@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.persistence import MapperDeserialisationError, Notification, StoredEvent
 
@@ -44,6 +44,15 @@ class EventSource(Protocol):
     ) -> Sequence[Notification]: ...
 
     def max_notification_id(self) -> int | None: ...
+
+
+class _Applied(NamedTuple):
+    """What one batch did: notifications read, the lowest view position after it, and the
+    tracking rows as it leaves them (what ``_committed`` says once it commits)."""
+
+    done: int
+    low: int
+    tracked: dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -135,7 +144,6 @@ class ProjectionRunner:
         self._lock = threading.RLock()  # outer: the connection (see the module docstring)
         self._advanced = threading.Condition()  # inner: ``_committed`` and its waiters
         self._committed: dict[str, tuple[int, int]] = {}
-        self._tracked: dict[str, tuple[int, int]] = {}  # as the last batch left them
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -241,7 +249,7 @@ class ProjectionRunner:
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                done, low = self._apply_batch(cur)
+                applied = self._apply_batch(cur)
                 cur.execute("COMMIT")
             except BaseException:
                 for view in self._views:
@@ -249,33 +257,31 @@ class ProjectionRunner:
                 _rollback(cur)
                 raise
             # also when nothing was new: the rows read show other runners' moves
-            self._publish(self._tracked)
-        return done, low
+            self._publish(applied.tracked)
+        return applied.done, applied.low
 
-    def _apply_batch(self, cur: Cursor) -> tuple[int, int]:
-        """Apply one batch inside the caller's transaction, the views' buffered rows written;
-        (notifications read, lowest view position after it)."""
+    def _apply_batch(self, cur: Cursor) -> _Applied:
+        """Apply one batch inside the caller's transaction, the views' buffered rows
+        written."""
         applied = self._apply_notes(cur)
         for view in self._views:
             view.flush(cur)
         return applied
 
-    def _apply_notes(self, cur: Cursor) -> tuple[int, int]:
-        """Apply the next batch; ``_tracked`` is left holding the tracking rows as the batch
-        leaves them (published once it commits)."""
+    def _apply_notes(self, cur: Cursor) -> _Applied:
+        """Apply the next batch (its rows buffered in the views)."""
         tracked = {name: (pos, skipped) for name, pos, skipped in cur.execute(
             "SELECT view, position, skipped FROM projection_tracking")}
-        self._tracked = tracked
         positions = {name: pos for name, (pos, _) in tracked.items()}
         views = [v for v in self._views if v.name in positions]
         if not views:  # no tracking rows (a damaged file, or views being set up elsewhere)
-            return 0, 0
+            return _Applied(0, 0, tracked)
         low = min(positions[v.name] for v in views)
         notes = self._source.select_notifications(
             start=low, limit=self._batch, inclusive_of_start=False
         )
         if not notes:
-            return 0, low
+            return _Applied(0, low, tracked)
         skipped = dict.fromkeys(positions, 0)
         routes: dict[tuple[str, bool], list[tuple[View, Handler]]] = {}
         high = max(positions[v.name] for v in views)
@@ -303,7 +309,7 @@ class ProjectionRunner:
         self._advance(cur, moves, last)
         for name, _, more in moves:
             tracked[name] = (last, tracked[name][1] + more)
-        return len(notes), last
+        return _Applied(len(notes), last, tracked)
 
     def _routes(self, name: str, views: list[View]) -> list[tuple[View, Handler]]:
         """The (view, handler) pairs that want events called ``name`` (cached per batch)."""
@@ -380,7 +386,7 @@ class ProjectionRunner:
                         cur.execute("INSERT INTO projection_tracking(view, position, "
                                     "schema_version) VALUES (?, 0, ?)",
                                     (view.name, view.schema_version))
-                total = self._batches(lambda: self._apply_batch(cur), progress)
+                total = self._batches(lambda: self._apply_batch(cur)[:2], progress)
                 cur.execute("COMMIT")
             except BaseException:
                 for view in self._views:

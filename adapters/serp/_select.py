@@ -156,7 +156,7 @@ class PageSelector:
         complexes = plan(selector)
         if complexes is None:
             return self._tree.css(selector)
-        live = [c for c in complexes if all(self._with_id(name) for name in c.ids)]
+        live = [c for c in complexes if self._possible(c)]
         if not live:
             return []
         if len(live) == 1 and live[0].anchor is not None:
@@ -171,7 +171,7 @@ class PageSelector:
         if complexes is None:
             return self._tree.css_first(selector) is not None
         for c in complexes:
-            if not all(self._with_id(name) for name in c.ids):
+            if not self._possible(c):
                 continue
             if c.anchor is not None:
                 if any(a.css_first(c.text) is not None for a in self._with_id(c.anchor)):
@@ -179,6 +179,11 @@ class PageSelector:
             elif self._tree.css_first(c.text) is not None:
                 return True
         return False
+
+    def _possible(self, c: Complex) -> bool:
+        """Whether the page has an element with each id ``c`` needs (else it matches
+        nothing)."""
+        return all(self._with_id(name) for name in c.ids)
 
     def _inside(self, c: Complex) -> list[Node]:
         """``c``'s matches, looked for inside its anchor's elements only (each once: an
