@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from actors.base import VipbActor
+from actors.cancel import CancelToken
 from actors.writer import EventWriter
 from adapters.egress import EgressGuard
 from adapters.proxycheck import ProxyChecker, ProxyEndpoint
-from domain.errors import CheckTargetError
+from domain.errors import AutomationError, CheckTargetError
 from domain.health import HealthReport, ProxyStatus, blame_target
 from domain.health_journal import HealthJournal
 from domain.progress import Progress
@@ -25,9 +26,13 @@ class HealthCheckActor(VipbActor):
 
     def __init__(self, writer: EventWriter,
                  statuses: Callable[[], dict[str, str]],
-                 egress: EgressGuard | None = None, host: str | None = None) -> None:
-        """``host``: this host's id when hosts share the store (its own journals)."""
+                 egress: EgressGuard | None = None, host: str | None = None,
+                 closing: CancelToken | None = None) -> None:
+        """``host``: this host's id when hosts share the store (its own journals);
+        ``closing``: set when the process stops (checks in flight end then, what they
+        found so far on record)."""
         super().__init__()
+        self._closing = closing or CancelToken()
         self._host = host
         self._writer = writer
         self._egress = egress  # guards the direct probe of the check URL
@@ -96,8 +101,22 @@ class HealthCheckActor(VipbActor):
             if on_result is not None:
                 on_result(proxy_id, report)
 
+        async def run() -> dict[str, HealthReport]:
+            task, loop = asyncio.current_task(), asyncio.get_running_loop()
+            assert task is not None
+
+            def stop() -> None:  # (from the closing thread)
+                loop.call_soon_threadsafe(task.cancel)
+
+            with self._closing.aborting(stop):
+                return await checker.check_many(endpoints, progress, record)
+
         try:
-            reports = asyncio.run(checker.check_many(endpoints, progress, record))
+            try:
+                reports = asyncio.run(run())
+            except asyncio.CancelledError:
+                raise AutomationError("proxy checks stopped: the process is stopping (the "
+                                      "results so far are on record)") from None
             if held is not None:
                 blame = blame_target(checker.direct_problem, reports)
                 if blame is not None:

@@ -26,6 +26,7 @@ from actors.alert_courier import OUTBOX_BATCH, AlertCourier, DeliveryPolicy, Fil
 from actors.alert_rules import AlertRulesActor
 from actors.audit_keeper import AuditKeeper
 from actors.base import proxy_of
+from actors.cancel import CancelToken
 from actors.claims import Claims
 from actors.creator_check import CreatorCheck
 from actors.creator_runner import CreatorRunner
@@ -294,8 +295,11 @@ class Runtime:
         self.rotation = proxy_of(self.rotation_ref)
         self.pool.attach_rotation(self.rotation, changes).get()
         self.egress = EgressGuard(self.settings.egress_policy())  # direct connections
+        # set first thing at close: checks in flight end then instead of holding the close
+        # for their timeout (a Ctrl-C'd `proxy validate` waited a minute to exit)
+        self.closing = CancelToken()
         self.health_ref = HealthCheckActor.start(self.writer, self._statuses, self.egress,
-                                                 host=self.host_scope)
+                                                 host=self.host_scope, closing=self.closing)
         self.guard_ref = PrivacyGuardActor.start(self.writer, self.settings.filter_lists,
                                                  self.egress, shared=shared)
         self.guard = proxy_of(self.guard_ref)
@@ -718,6 +722,8 @@ class Runtime:
                 self.shared_state.close()
 
         return [
+            ("ending proxy checks in flight",
+             lambda: self.closing.cancel("the process is stopping", interrupted=True)),
             ("stopping the audit sealer", stop_sealing),  # the close seals, once, below
             ("stopping the shared-state follower", stop_following),
             ("stopping the scheduler", self.scheduler_ref.stop),

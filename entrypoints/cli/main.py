@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from adapters.config import DataPaths
 from adapters.config_file import load_settings
@@ -46,7 +47,22 @@ try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
 except ImportError:  # pragma: no cover - typer on the public click package
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
+class _Root(TyperGroup):
+    """The root command. A Ctrl-C that the command running does not answer itself ends it
+    with one line and exit code 130, whichever command it is (typer turns an interrupt into
+    a silent exit 130; ``rank run`` answers its own, naming the searches it queued)."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        """Run the command line's command."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted (what was done before it is on record)")
+            raise typer.Exit(130) from None
+
+
 app = typer.Typer(
+    cls=_Root,
     name="vipb",
     help="vipb: proxy pools, real-Chromium tabs and rank tracking, every action on record.\n\n"
     "Example: vipb init && vipb proxy add socks5://user:pass@10.0.0.7:1080",
