@@ -7,12 +7,16 @@ this, and a misspelt name fails at import rather than matching nothing for ever.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 
 from eventsourcing.domain import Aggregate, DomainEvent
 
 EventClass = type[DomainEvent]
+# what an event's name looks like (its class's: ``PositionRecorded``), wherever one is asked
+# for by name (the CLI's ``--type``, a socket client's ``events`` filter)
+EVENT_NAME = re.compile(r"[A-Z][A-Za-z0-9]{1,63}")
 
 
 def events_of(aggregate: type[Aggregate], *names: str) -> tuple[EventClass, ...]:

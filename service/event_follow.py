@@ -4,7 +4,6 @@ client over the socket, for a caller in the runtime's own process (the CLI witho
 from __future__ import annotations
 
 import functools
-import re
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -12,9 +11,8 @@ from typing import Any
 
 from adapters.store import BATCH, EventHistory, EventStoreApp, GroupCommitter, topics_of
 from domain.errors import ValidationError
-from domain.events import events_named
+from domain.events import EVENT_NAME, events_named
 
-_EVENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 MAX_NAMES = 100
 
 
@@ -30,7 +28,7 @@ def event_names(value: object, field: str = "events") -> frozenset[str] | None:
     if value is None:
         return None
     if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_NAMES \
-            or not all(isinstance(v, str) and _EVENT_NAME.fullmatch(v) for v in value):
+            or not all(isinstance(v, str) and EVENT_NAME.fullmatch(v) for v in value):
         raise ValidationError(f"must be a list of 1 to {MAX_NAMES} event names "
                               "(like SearchTaskCompleted)", field=field)
     names = frozenset(value)

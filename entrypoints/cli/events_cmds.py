@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import typer
 
 from adapters.store import EventHistory, parse_since
 from domain.errors import ValidationError
+from domain.events import EVENT_NAME
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import tabular
 from entrypoints.cli.output import emit
@@ -21,7 +20,7 @@ def event_types(items: list[str]) -> set[str]:
     """Event names from ``-t A,B -t C`` (the same for `events log` and `events follow`)."""
     wanted = {t.strip() for item in items for t in item.split(",") if t.strip()}
     for name in wanted:
-        if not re.fullmatch(r"[A-Z][A-Za-z0-9]{1,63}", name):
+        if not EVENT_NAME.fullmatch(name):
             raise ValidationError(f"{name[:40]!r} is not an event name (such as "
                                   "PositionRecorded)", field="type")
     return wanted

@@ -223,7 +223,7 @@ def test_events_follow_sends_only_the_named_events(host: Host) -> None:
 
 
 @pytest.mark.parametrize("events", [[], "ProxyAdded", [1], ["Proxy Added"], ["x" * 81],
-                                    ["A"] * 101, {"a": 1}])
+                                    ["A"] * 101, {"a": 1}, ["proxy_added"], ["P" * 65]])
 def test_events_follow_refuses_a_bad_events_filter_in_one_line(host: Host,
                                                                events: object) -> None:
     with ControlClient(host.paths.socket) as client:
