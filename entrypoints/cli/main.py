@@ -43,16 +43,19 @@ from entrypoints.cli.output import emit, err, fail
 from entrypoints.cli.zones import named_zone, use_zone
 
 try:  # typer >= 0.26 vendors click and exports no usage-error class of its own
+    from typer._click import Context
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - typer on the public click package
+    from click import Context  # type: ignore[assignment]
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
+
 
 class _Root(TyperGroup):
     """The root command. A Ctrl-C that the command running does not answer itself ends it
     with one line and exit code 130, whichever command it is (typer turns an interrupt into
     a silent exit 130; ``rank run`` answers its own, naming the searches it queued)."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: Context) -> object:
         """Run the command line's command."""
         try:
             return super().invoke(ctx)
