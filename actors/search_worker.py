@@ -513,8 +513,7 @@ class _HttpPages:
     def load(self, url: str) -> tuple[str, int | None, ReadablePage]:
         """See ``_Pages``."""
         ticket, proxy_id = self._ticket, self._ticket.proxy_id
-        key = f"{ticket.profile_id}/{proxy_id or 'direct'}"
-        future = self._fetcher.start(key, ticket.setup, url, self._referer)
+        future = self._fetcher.start(ticket.session, ticket.setup, url, self._referer)
         try:
             with self._token.aborting(lambda: _cancel(future)):
                 page = future.result(TIMEOUT)

@@ -91,6 +91,12 @@ class Ticket:
     fetcher: PageFetcher  # the HTTP tier's (its coroutines run on the engine's loop)
     one_off: bool = False  # a fresh profile for one search: its tab is never kept
 
+    @property
+    def session(self) -> str:
+        """The key of the HTTP session its pages are fetched in (one per profile and
+        route)."""
+        return f"{self.profile_id}/{self.proxy_id or 'direct'}"
+
 
 @dataclass(frozen=True)
 class Route:
@@ -403,6 +409,7 @@ class TabSupervisorActor(VipbActor):
         closes it (``close_tab``, which releases the route)."""
         ticket = self._tickets.pop(key, None)
         route = self._routes.pop(key, None)
+        self._end_ticket(ticket)
         if ticket is None or route is None:
             raise ValidationError(f"no route is held under {key}", field="key")
         warm = None if ticket.one_off else self._take_parked(ticket)
@@ -417,6 +424,13 @@ class TabSupervisorActor(VipbActor):
         if not ticket.one_off:
             self._serving[warm.key] = warm
         return warm.key, warm.actor, warm.searches > 1
+
+    def _end_ticket(self, ticket: Ticket | None) -> None:
+        """A ticket is done with HTTP (its search ended, or goes on in a tab): a one-off
+        profile's session closes (it would serve no other search, and held its
+        connections and cookies until the least recently used went)."""
+        if ticket is not None and ticket.one_off:
+            self._fetcher.retire(ticket.session)
 
     def _take_parked(self, ticket: Ticket) -> _Warm | None:
         for warm in reversed(self._parked):  # the most recently used first
@@ -508,7 +522,7 @@ class TabSupervisorActor(VipbActor):
         """A detached tab is closed, or a ticket's search is done without one: its proxy is
         free for the rotation engine again."""
         key = str(UUID(tab_id))
-        self._tickets.pop(key, None)
+        self._end_ticket(self._tickets.pop(key, None))
         self._serving.pop(key, None)  # a search tab closed instead of parked
         self._release(self._routes.pop(key, None))
 

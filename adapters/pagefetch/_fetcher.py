@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from curl_cffi.const import CurlECode, CurlOpt
@@ -45,7 +45,13 @@ from ._chrome import accept_encoding, impersonation, navigation_headers
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[Coroutine[Any, Any, "FetchedPage"]], concurrent.futures.Future["FetchedPage"]]
+T = TypeVar("T")
+
+
+class Submit(Protocol):
+    """Runs a coroutine on the loop the fetches run on, from any thread."""
+
+    def __call__(self, coro: Coroutine[Any, Any, T], /) -> concurrent.futures.Future[T]: ...
 
 SESSION_SEARCHES = 20
 SESSION_IDLE = 15 * 60.0
@@ -162,6 +168,14 @@ class PageFetcher:
             curl_options=tunnel)
         now = self._clock()
         return _Session(client, target, proxy, auth, relay, now, now)
+
+    def retire(self, key: str) -> concurrent.futures.Future[None]:
+        """Close ``key``'s session once its fetches are done (a one-off profile's, after
+        its one search), from any thread."""
+        async def retire() -> None:
+            self._retire(key)
+
+        return self._submit(retire())
 
     def _retire(self, key: str) -> None:
         """Stop handing out ``key``'s session; it closes once its fetches are done."""

@@ -210,6 +210,22 @@ def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
     history = call(rt, "automation:get-positions", domain="target.example")
     assert [(h["position"], h["results_scanned"], h["no_results"]) for h in history] == \
         [(None, 0, True)]
+    # both over HTTP: the one-off profile's session closed after its one search (it lingered
+    # with its connections and cookies until the least recently used went)
+    assert (first["fetch"], second["fetch"]) == ("http", "http")
+    assert _http_sessions(rt) == {"open": 1, "started": 2}
+
+
+def _http_sessions(rt: Runtime) -> dict[str, int]:
+    """The HTTP tier's sessions, open and started, asked on its loop after everything the
+    searches asked of the tab supervisor (its messages are handled in order)."""
+    ticket = rt.tabs().prepare_route(None, "default", "direct", None).get()
+    rt.tabs().release(ticket.key)
+
+    async def stats() -> dict[str, int]:
+        return ticket.fetcher.stats()
+
+    return rt.engine.run(stats())
 
 
 def test_a_bot_no_results_answer_is_never_not_ranked(rank_runtime, engine_site) -> None:

@@ -292,3 +292,21 @@ def test_sessions_are_bounded_least_recently_used_first(fetcher_for, site,
     assert again["Cookie"] == "visitor=v1", "a's session (and its cookie) was kept"
     fresh = dict(_seen(_fetch(fetcher, setup, site + "/echo", key="b"))["headers"])
     assert "Cookie" not in fresh, "b's session was closed: a new one has no cookie"
+
+
+def test_a_retired_session_closes_and_the_next_fetch_starts_a_new_one(engine, fetcher_for,
+                                                                      site) -> None:
+    """A one-off profile's session is retired after its search (the tab supervisor does,
+    when its ticket ends): it serves nothing more and keeps no cookie for anyone."""
+    fetcher = fetcher_for()
+    setup = _setup()
+    _seen(_fetch(fetcher, setup, site + "/echo", key="once"))
+    fetcher.retire("once").result(60)
+
+    async def stats() -> dict[str, int]:
+        return fetcher.stats()
+
+    assert engine.run(stats()) == {"open": 0, "started": 1}
+    again = dict(_seen(_fetch(fetcher, setup, site + "/echo", key="once"))["headers"])
+    assert "Cookie" not in again, "a new session: the retired one's cookie is gone"
+    assert engine.run(stats()) == {"open": 1, "started": 2}
