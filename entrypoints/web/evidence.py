@@ -20,8 +20,8 @@ def kept_page(store: StoreBackend, settings: Settings, task_id: str) -> str | No
     pages = task.get("evidence") or []
     if task["state"] == "unknown" or not pages:
         return None
-    kept = store.open_evidence(settings.evidence_retention())
-    stored = kept.get(pages[0])
+    with closing(store.open_evidence(settings.evidence_retention())) as kept:
+        stored = kept.get(pages[0])
     if stored is None or stored.html is None:
         return None
     return for_viewing(stored.html, evidence_banner(task, 1, stored))

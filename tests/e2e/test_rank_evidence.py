@@ -6,15 +6,19 @@ history mark the revised positions; `rank run -k A -k B -k C` searches all three
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import subprocess
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from scripts.fixtures.serp_site import SerpSite
 from scripts.fixtures.servers import WebhookReceiver
-from tests.helpers import HAVE_CHROMIUM, Cli
+from tests.helpers import ENTRY, HAVE_CHROMIUM, Cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     not HAVE_CHROMIUM and not os.environ.get("CI"),
@@ -95,6 +99,7 @@ def test_pages_are_kept_shown_and_reread_and_a_fix_mends_the_past(
     assert 'id="vipb-evidence"' in linked.read_text()
     refused = cli("rank", "report", "--evidence")
     assert refused.code == 2 and "evidence: links to pages need an html report" in refused.err
+    _dashboard_shows_the_kept_page(tmp_path / "data", latest["task_id"])
 
     # fix the definition; a dry run says what would change and records nothing
     _lab(engines, engine_site, fixed=True)
@@ -132,6 +137,43 @@ def test_pages_are_kept_shown_and_reread_and_a_fix_mends_the_past(
         (1, [], 1)
     assert len(cli("events", "log", "--aggregate", row["task_id"], "--json").json()) == \
         len(events)
+
+
+def _dashboard_shows_the_kept_page(data: Path, task_id: str) -> None:
+    """`vipb serve`'s /evidence/<task>: the kept page made safe, sandboxed, behind the token;
+    a search with none kept, a bad id and no token are refused (many times: each request
+    opens the evidence store, and closes it)."""
+    env = {**os.environ, "VIPB_DATA_DIR": str(data), "VIPB_KEYRING": "off"}
+    server = subprocess.Popen([*ENTRY, "serve", "--port", "0", "--json"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        parts = urlsplit(json.loads(server.stdout.readline())["address"])
+        token = (data / "dashboard.token").read_text().strip()
+
+        def get(path: str, **headers: str) -> tuple[int, dict[str, str], str]:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+            try:
+                conn.request("GET", path, headers=headers)
+                answer = conn.getresponse()
+                return (answer.status, {k.lower(): v for k, v in answer.getheaders()},
+                        answer.read().decode())
+            finally:
+                conn.close()
+
+        bearer = {"Authorization": f"Bearer {token}"}
+        for _ in range(20):
+            status, headers, body = get(f"/evidence/{task_id}", **bearer)
+            assert status == 200, body
+        assert 'id="vipb-evidence"' in body and "https://listed.example/tea" in body
+        assert "<script" not in body
+        assert headers["content-security-policy"].startswith("sandbox; default-src 'none'")
+        assert get(f"/evidence/{uuid.uuid4()}", **bearer)[0] == 404
+        assert get("/evidence/not-a-task", **bearer)[0] == 404
+        assert get(f"/evidence/{task_id}")[0] == 401
+    finally:
+        server.terminate()
+        assert server.wait(30) == 0, server.stderr.read() if server.stderr else ""
 
 
 def test_rank_run_searches_every_keyword_given(cli: Cli, engine_site: SerpSite) -> None:
