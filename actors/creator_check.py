@@ -22,7 +22,13 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from actors.cancel import CancelToken
 from actors.retries import RetryPolicy
 from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
-from domain.errors import BaseError, ProfileNotFoundError, ProxyFaultError, ProxyNotFoundError
+from domain.errors import (
+    BaseError,
+    EgressRefusedError,
+    ProfileNotFoundError,
+    ProxyFaultError,
+    ProxyNotFoundError,
+)
 from domain.text_limits import ERROR_CHARS, TITLE_CHARS, URL_CHARS, capped, capped_or_none
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ def fingerprint(text: str) -> str:
 
 def _load_failure(exc: BaseError) -> CheckFailed:
     message = exc.message
-    if "egress" in message.lower() or "refused by vipb" in message.lower():
+    if isinstance(exc, EgressRefusedError):  # another attempt would be refused the same
         return CheckFailed("refused", message, retryable=False)
     if isinstance(exc, ProxyFaultError):
         return CheckFailed("proxy", message, retryable=True)
