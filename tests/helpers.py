@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pykka
 from eventsourcing.domain import Aggregate, DomainEvent
 from hypothesis import strategies as st
 
@@ -156,8 +157,6 @@ def record_searches(data_dir: Path, *searches: tuple[str, str | None, str, Posit
                     ) -> datetime:
     """Record each (keyword, country, device, {domain: position}) search on bing as a
     search records it (SearchTask events), the target domains first; the time after."""
-    import pykka
-
     from domain.rank_commands import AddDomain
 
     rt = bootstrap(data_dir)
@@ -224,6 +223,17 @@ def open_runtime(root: Path, **settings: object) -> Runtime:
     """A runtime allowed to open loopback pages (the test sites)."""
     options: dict[str, object] = {"allow_private_targets": True, **settings}
     return bootstrap(root, settings=Settings(data_dir=root, **options))  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def running(root: Path, **settings: object) -> Iterator[Runtime]:
+    """``open_runtime``, closed (its actors stopped) when the block ends."""
+    rt = open_runtime(root, **settings)
+    try:
+        yield rt
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
 
 
 def call(rt: Runtime, channel: str, **payload: Any) -> Any:

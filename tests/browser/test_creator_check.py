@@ -8,7 +8,6 @@ within the policy); only one request per attempt reaches the page: nothing else 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +15,11 @@ from urllib.parse import urlsplit
 import pykka
 import pytest
 
-from adapters.config import Settings
-from scripts.fixtures.servers import free_port, http_server
+from scripts.fixtures.servers import free_port, redirect_server
 from service.bootstrap import bootstrap
 from service.runtime import Runtime
 from tests.creator_site import Profile, serve_creator
-from tests.helpers import call, open_runtime, refuse
+from tests.helpers import call, open_runtime, refuse, running
 
 
 @pytest.fixture
@@ -100,38 +98,20 @@ def test_a_refusal_is_told_by_its_kind_not_its_words(data_dir: Path) -> None:
     of this machine) is a refusal, not retried (another attempt is refused the same); a
     page that is down is unreachable and retried, whatever its address says."""
     elsewhere = free_port()
-
-    class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.1:{elsewhere}/admin")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    with http_server(Redirect) as base:
-        settings = Settings(data_dir=data_dir, egress_allow=[f"127.0.0.1:{urlsplit(base).port}"],
-                            search_attempts=3, search_retry_initial=0.05, search_retry_max=0.1)
-        runtime = bootstrap(data_dir, settings=settings)
-        try:
-            call(runtime, "automation:add-creator", name="moved", url=base + "/@moved")
-            result = _check(runtime, "moved")
-        finally:
-            runtime.close()
-            pykka.ActorRegistry.stop_all()
+    with redirect_server(f"http://127.0.0.1:{elsewhere}/admin") as base, \
+            running(data_dir, allow_private_targets=False,
+                    egress_allow=[f"127.0.0.1:{urlsplit(base).port}"], search_attempts=3,
+                    search_retry_initial=0.05, search_retry_max=0.1) as runtime:
+        call(runtime, "automation:add-creator", name="moved", url=base + "/@moved")
+        result = _check(runtime, "moved")
     assert (result["reachable"], result["reason"], result["attempts"]) == \
         (False, "refused", 1), result
     # a page that is just down, whose address happens to say "egress", is unreachable (and
     # retried): the words of an error are not what refused it
     dead = f"http://127.0.0.1:{free_port()}/egress-refused-by-vipb"
-    runtime = open_runtime(data_dir, search_attempts=2, search_retry_initial=0.05,
-                           search_retry_max=0.1)
-    try:
+    with running(data_dir, search_attempts=2, search_retry_initial=0.05,
+                 search_retry_max=0.1) as runtime:
         call(runtime, "automation:add-creator", name="down", url=dead)
         down = _check(runtime, "down")
-    finally:
-        runtime.close()
-        pykka.ActorRegistry.stop_all()
     assert (down["reachable"], down["reason"], down["attempts"]) == \
         (False, "unreachable", 2), down

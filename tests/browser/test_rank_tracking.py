@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import pykka
@@ -19,10 +18,18 @@ from actors import tab_supervisor
 from adapters.store import EventHistory
 from domain.privacy import profile_id
 from scripts.fixtures.serp_site import SerpSite
-from scripts.fixtures.servers import free_port, http_server, pproxy, tcp_server
+from scripts.fixtures.servers import free_port, pproxy, redirect_server, tcp_server
 from service.bootstrap import bootstrap
 from service.runtime import Runtime
-from tests.helpers import RANK_TABLES, VIEW_TABLES, call, dump_views, open_runtime, refuse
+from tests.helpers import (
+    RANK_TABLES,
+    VIEW_TABLES,
+    call,
+    dump_views,
+    open_runtime,
+    refuse,
+    running,
+)
 
 TABLES = VIEW_TABLES + RANK_TABLES
 
@@ -527,28 +534,13 @@ def test_a_results_page_the_egress_guard_refuses_is_not_retried(data_dir) -> Non
     """Issue 31, point 11: an egress refusal (here a redirect to another private port) was
     retried as ``load_failed``; it is ``refused`` at once, as creator checks have it."""
     internal = free_port()  # a service of the machine's own
-
-    class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", f"http://127.0.0.1:{internal}/admin")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with http_server(Redirect) as base:
-        port = urlsplit(base).port
-        rt = open_runtime(data_dir, allow_private_targets=False,
-                          egress_allow=[f"127.0.0.1:{port}"], search_attempts=3,
-                          search_retry_initial=0.01, search_retry_max=0.05,
-                          engine_urls={"duckduckgo": f"{base}/html/"})
-        try:
-            call(rt, "automation:add-domain", domain="target.example")
-            [task] = _search(rt, keyword="anything", proxy="direct")["tasks"]
-        finally:
-            rt.close()
-            pykka.ActorRegistry.stop_all()
+    with redirect_server(f"http://127.0.0.1:{internal}/admin") as base, \
+            running(data_dir, allow_private_targets=False,
+                    egress_allow=[f"127.0.0.1:{urlsplit(base).port}"], search_attempts=3,
+                    search_retry_initial=0.01, search_retry_max=0.05,
+                    engine_urls={"duckduckgo": f"{base}/html/"}) as rt:
+        call(rt, "automation:add-domain", domain="target.example")
+        [task] = _search(rt, keyword="anything", proxy="direct")["tasks"]
     assert (task["state"], task["attempts"], task["reason"]) == ("failed", 1, "refused"), \
         task.get("error")
     assert "egress guard refused" in task["error"]
