@@ -50,6 +50,9 @@ except ImportError:  # pragma: no cover - typer on the public click package
     from click.exceptions import NoArgsIsHelpError, UsageError  # type: ignore[assignment]
 
 
+INTERRUPTED = "interrupted (what was done before it is on record)"
+
+
 class _Root(TyperGroup):
     """The root command. A Ctrl-C that the command running does not answer itself ends it
     with one line and exit code 130, whichever command it is (typer turns an interrupt into
@@ -60,7 +63,7 @@ class _Root(TyperGroup):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            fail("interrupted (what was done before it is on record)")
+            fail(INTERRUPTED)
             raise typer.Exit(130) from None
 
 
@@ -263,7 +266,7 @@ def run(argv: list[str] | None = None) -> None:
         fail(exc.message)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted")
+        fail(INTERRUPTED)
         sys.exit(130)
     except Exception as exc:
         if os.environ.get("VIPB_DEBUG"):
