@@ -11,14 +11,15 @@ recording (``ClaimLost``), the other host records the outcome.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from actors.writer import COMMIT_TIMEOUT, EventWriter
@@ -106,6 +107,9 @@ class ClaimHolder(Generic[Task]):
         self._done = threading.Event()
         self._renewer: threading.Thread | None = None
         self._queued: Pending | None = None  # a change saved without waiting (``queue``)
+        # a change to apply and queue once some work is done (``queue_after``)
+        self._deferred: tuple[Sequence[concurrent.futures.Future[Any]],
+                              Callable[[Task], None]] | None = None
 
     @property
     def lost(self) -> bool:
@@ -150,10 +154,21 @@ class ClaimHolder(Generic[Task]):
             self._writer.submit(pending, task)
             self._queued = pending
 
+    def queue_after(self, ready: Sequence[concurrent.futures.Future[Any]],
+                    change: Callable[[Task], None]) -> None:
+        """``queue`` ``change`` once ``ready`` are done (work the change records, such as
+        pages being written): the caller goes on meanwhile (a search's worker to the next
+        search). ``flush``, or the next ``commit``, waits for them, then applies and stores
+        the change; ``change`` reads their results (it must not raise: it is applied after
+        the caller has gone on)."""
+        with self.holding():
+            self._settle()
+            self._deferred = (ready, change)
+
     @property
     def queued(self) -> bool:
         """A change is queued and maybe not stored yet."""
-        return self._queued is not None
+        return self._queued is not None or self._deferred is not None
 
     def flush(self) -> None:
         """Wait until a queued change is stored (raises what storing it raised)."""
@@ -161,6 +176,13 @@ class ClaimHolder(Generic[Task]):
             self._settle()
 
     def _settle(self) -> None:
+        deferred, self._deferred = self._deferred, None
+        if deferred is not None:
+            ready, change = deferred
+            concurrent.futures.wait(ready)
+            change(self.task)
+            self._queued = Pending()
+            self._writer.submit(self._queued, self.task)
         pending, self._queued = self._queued, None
         if pending is None:
             return

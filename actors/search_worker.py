@@ -43,6 +43,7 @@ from tenacity import (
 from actors.cancel import CancelToken
 from actors.claims import ClaimHolder, ClaimLost
 from actors.fetch_ways import FetchWays
+from actors.page_keeping import LOST, PagesKept
 from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
@@ -100,8 +101,8 @@ class Exit:
 class Reading:
     """What one attempt read: the organic results, pages loaded, the first page's SERP
     features and layout, whether the engine said "no results", where it left from, the
-    pages kept (their hashes), the engine definition that read them, and what the pages
-    showed besides results."""
+    pages being kept, the engine definition that read them, and what the pages showed
+    besides results."""
 
     results: list[SerpResult]
     pages: int
@@ -109,7 +110,7 @@ class Reading:
     layout: str
     no_results: bool
     exit: Exit
-    evidence: list[str]
+    evidence: PagesKept
     definition: str
     notices: list[str]
 
@@ -216,7 +217,7 @@ class SearchWorker:
             attempt=t.attempts, retry_in=0.0,
             error=f"{name} said there are no results; asking again through another proxy "
                   "and a fresh profile before believing it",
-            reason=FailureReason.SUSPICIOUS_NO_RESULTS.value, evidence=first.evidence))
+            reason=FailureReason.SUSPICIOUS_NO_RESULTS.value, evidence=first.evidence.hashes()))
         avoid = (first.proxy_id,) if first.proxy_id and task.proxy == "auto" else ()
         try:
             return self._retrying()(lambda: self._attempt(next(attempts), avoid, fresh=True))
@@ -226,9 +227,21 @@ class SearchWorker:
                                 FailureReason.SUSPICIOUS_NO_RESULTS, retryable=False) from None
 
     def _record(self, reading: Reading) -> None:
-        """The outcome, queued: the task runner reports the task done once it is stored,
-        and gives this worker's slot to the next search meanwhile."""
-        self._claim.queue(lambda task: self._outcome_of(task, reading))
+        """The outcome, queued once its pages are kept: the task runner reports the task
+        done once it is stored, and gives this worker's slot to the next search meanwhile
+        (which took the wait for the pages' writes, ~8 ms, off every search's path)."""
+        def outcome(task: SearchTask) -> None:
+            try:
+                self._outcome_of(task, reading)
+            except Exception as exc:  # applied after this worker went on: on record here
+                log.exception("search task %s: unexpected error", task.id)
+                if not task.finished:
+                    task.failed(attempt=task.attempts, retry_in=None,
+                                error=capped(f"internal error: {type(exc).__name__}: {exc}",
+                                             ERROR_CHARS),
+                                reason=FailureReason.INTERNAL.value)
+
+        self._claim.queue_after(reading.evidence.writes, outcome)
 
     @staticmethod
     def _outcome_of(task: SearchTask, reading: Reading) -> None:
@@ -249,8 +262,10 @@ class SearchWorker:
         task.completed(results_scanned=len(urls), pages=reading.pages,
                        ranked=sum(r.position is not None for r in rankings),
                        features=reading.features, layout=reading.layout,
-                       no_results=reading.no_results, evidence=reading.evidence,
-                       definition=reading.definition, notices=reading.notices)
+                       no_results=reading.no_results, evidence=reading.evidence.hashes(),
+                       definition=reading.definition,
+                       notices=sorted({*reading.notices, *([LOST] if reading.evidence.lost
+                                                           else [])}))
 
     def _give_up(self, error: str) -> None:
         task = self._task
@@ -419,28 +434,14 @@ class SearchWorker:
         return engine.url(task.keyword, offset, place.country, pages, place.language,
                           place.location)
 
-    def _keep(self, html: str, url: str, kept: list[str], notices: set[str]) -> None:
-        """Keep a page read at ``url`` (evidence): its hash joins ``kept``. A page that
-        cannot be kept (a full disk, a store gone away) does not cost the search its answer:
-        the answer is recorded with the notice ``evidence_lost``, and the log says why."""
-        if self._evidence is None:
-            return
-        try:
-            kept.append(self._evidence.put(html, url))
-        except Exception:
-            log.exception("search task %s: a results page could not be kept as evidence",
-                          self._task.id)
-            notices.add("evidence_lost")
-
     def _read_pages(self, engine: Engine, pages: _Pages, route: Exit,
                     blame: bool = True) -> Reading:
-        """Load results pages until ``depth`` results are read or the engine has no more.
-        ``blame``: a challenge counts against the route's proxy (not when a tab will try
-        the same proxy next)."""
+        """Load results pages until ``depth`` results are read or the engine has no more,
+        each kept (evidence) while it is read. ``blame``: a challenge counts against the
+        route's proxy (not when a tab will try the same proxy next)."""
         task = self._task
         gathered = Gathered(task.depth)
-        kept: list[str] = []
-        lost: set[str] = set()
+        kept = PagesKept(self._evidence, task.id)
         more = True
         while more:
             if self._token.is_set:
@@ -448,31 +449,31 @@ class SearchWorker:
             url = self._url(engine, len(gathered.results), gathered.pages)
             try:
                 final, status, content = pages.load(url)
-                self._keep(content.html, final, kept, lost)
+                kept.keep(content.html, final)
                 if status is not None and status >= 400:
                     raise AttemptFailed(f"{engine.name} answered HTTP {status}",
-                                        FailureReason.HTTP_ERROR, evidence=kept)
+                                        FailureReason.HTTP_ERROR, evidence=kept.hashes())
                 page = engine.parse(content.html, final, content.tree)
             except SerpBlockedError as exc:
                 if blame and route.proxy_id and self._outcome:
                     self._outcome(route.proxy_id, False, None)  # this exit IP is challenged
                 raise AttemptFailed(exc.message, FailureReason.BLOCKED,
-                                    evidence=kept) from None
+                                    evidence=kept.hashes()) from None
             except SerpError as exc:
                 raise AttemptFailed(exc.message, FailureReason.UNREADABLE,
-                                    evidence=kept) from None
+                                    evidence=kept.hashes()) from None
             except EgressRefusedError as exc:
                 raise AttemptFailed(exc.message, FailureReason.REFUSED, retryable=False,
-                                    evidence=kept) from None
+                                    evidence=kept.hashes()) from None
             except BaseError as exc:
                 if self._token.is_set:
                     raise Cancelled() from None  # the load was aborted by the stop
                 raise AttemptFailed(exc.message, FailureReason.LOAD_FAILED,
-                                    evidence=kept) from None
+                                    evidence=kept.hashes()) from None
             more = gathered.add(page)
         return Reading(gathered.read, gathered.pages, gathered.features, gathered.layout,
                        gathered.no_results, route, kept, engine.version,
-                       sorted(gathered.notices | lost))
+                       sorted(gathered.notices))
 
 
 class _Pages(Protocol):

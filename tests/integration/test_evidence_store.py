@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from adapters.evidence import EvidenceStore, Retention
 from adapters.evidence._store import page_hash
 from service.runtime import Runtime, backend_for
@@ -60,6 +62,26 @@ def test_a_page_is_kept_once_compressed_and_read_back_whole(data_dir: Path) -> N
         assert count == 1 and b"Result 199" not in body
     finally:
         store.close()
+
+
+@BOTH_STORES
+def test_pages_kept_later_are_all_written_before_the_store_closes(data_dir: Path) -> None:
+    """``put_later`` (a search reads its page while the page is written): every page handed
+    over is on disk once ``close`` returns, its hash in its future; none after it."""
+    store = _store(data_dir)
+    pages = [PAGE.replace("Result 7<", f"Result {n}-7<") for n in range(40)]
+    futures = [store.put_later(page, f"https://x.example/{n}") for n, page in enumerate(pages)]
+    store.close()  # before most have been written: close finishes them
+    assert [f.result(0) for f in futures] == [page_hash(page) for page in pages]
+    with pytest.raises(RuntimeError, match="closed"):
+        store.put_later(PAGE, "https://x.example/late")
+    reopened = _store(data_dir)
+    try:
+        assert reopened.usage()["pages"] == 40
+        kept = reopened.get(page_hash(pages[-1]))
+        assert kept is not None and kept.html == pages[-1]
+    finally:
+        reopened.close()
 
 
 @BOTH_STORES

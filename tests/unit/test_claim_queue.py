@@ -4,6 +4,7 @@ with its own error, and a job's last queued change is stored before its task end
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import uuid
 from typing import Any
@@ -151,3 +152,49 @@ def test_a_job_that_fails_after_queueing_still_has_its_change_stored_before_it_e
     assert done.wait(30)
     assert _names(writer) == ["SearchTaskStarted"]
     runner.close()
+
+
+def test_a_change_queued_after_work_waits_for_it_and_its_slot_goes_on_meanwhile() -> None:
+    """An outcome queued after its pages' writes (``queue_after``): the worker's next
+    search starts while they are written; nothing is applied or sent before they are done,
+    and the change then reads what they gave."""
+    writer = GatedWriter()
+    first, second = _task(writer), _task(writer)
+    page: concurrent.futures.Future[str] = concurrent.futures.Future()
+    read: list[str] = []
+    second_ran = threading.Event()
+
+    def job(holder: ClaimHolder[SearchTask], token: CancelToken) -> None:
+        if holder.task.id == second.id:
+            second_ran.set()
+            return
+
+        def outcome(t: SearchTask) -> None:
+            read.append(page.result(0))
+            _done(t)
+        holder.queue_after([page], outcome)
+
+    runner = TaskRunner(SearchTask, job, writer, 1, "vipb-test-task", lambda t: str(t.id))
+    runner.submit(first)
+    runner.submit(second)
+    done_first, done_second = runner.completion([str(first.id), str(second.id)])
+    assert second_ran.wait(30), "one worker: the second ran while the first's page was written"
+    assert done_second.wait(30) and not done_first.is_set()
+    assert read == [] and writer.waiting == [], "nothing applied or sent before the write"
+    page.set_result("a1b2")
+    writer.let()
+    assert done_first.wait(30)
+    assert read == ["a1b2"] and _names(writer)[1:] == ["SearchTaskCompleted"]
+    runner.close()
+
+
+def test_a_commit_after_a_change_queued_after_work_stores_that_change_first() -> None:
+    writer = GatedWriter(gating=False)
+    holder = ClaimHolder(_task(writer), writer, None)
+    page: concurrent.futures.Future[str] = concurrent.futures.Future()
+    holder.queue_after([page], _started)
+    assert holder.queued and _names(writer) == []
+    page.set_result("a1b2")
+    holder.commit(_done)
+    assert not holder.queued
+    assert _names(writer) == ["SearchTaskStarted", "SearchTaskCompleted"]
