@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 MAX_MISSED = 10_000  # counting missed runs stops here (a minutely schedule down for a week)
 
 
@@ -15,6 +13,8 @@ def check_cron(value: str) -> str:
     text = " ".join(value.split())
     if not 5 <= len(text.split(" ")) <= 6:
         raise ValueError("must have 5 fields (minute hour day month weekday), e.g. '0 6 * * *'")
+    from croniter import croniter  # on first use: most processes never read a schedule
+
     if not croniter.is_valid(text):
         raise ValueError(f"{text!r} is not a valid cron expression")
     return text
@@ -48,6 +48,8 @@ def next_after(cron: str, timezone: str, after: datetime) -> datetime:
     # still be due: a schedule that fires at both occurrences looks back over them. A fixed
     # time fires at first occurrences only, which come in wall-clock order: no look-back.
     back = timedelta(0) if fixed else _clock_goes_back(zone, after, after + NEAR)
+    from croniter import croniter
+
     matches = croniter(cron, wall - back)
     best: datetime | None = None
     best_wall = wall

@@ -10,10 +10,9 @@ ours (``default_headers=False``), never curl_cffi's, so they match the profile's
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlsplit
-
-from curl_cffi.requests import BrowserType
 
 from adapters.browser import profile_headers, trustworthy
 from domain.fingerprint import EngineFingerprint
@@ -24,9 +23,14 @@ ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,imag
 _TARGET = re.compile(r"^chrome(\d+)(a?)(?:_(android|macos))?$")
 
 
+@functools.cache
 def _targets() -> dict[str, list[tuple[int, str]]]:
     """curl_cffi's Chrome targets by kind (``desktop``, ``android``, ``macos``), oldest
-    first; the ``a`` variants (an alternative of the same version) are left out."""
+    first; the ``a`` variants (an alternative of the same version) are left out. (curl_cffi
+    is imported on first use: a process that fetches nothing over HTTP, such as most CLI
+    commands, does not pay its ~70 ms.)"""
+    from curl_cffi.requests import BrowserType
+
     kinds: dict[str, list[tuple[int, str]]] = {"desktop": [], "android": [], "macos": []}
     for member in BrowserType:
         match = _TARGET.match(member.value)
@@ -36,15 +40,14 @@ def _targets() -> dict[str, list[tuple[int, str]]]:
     return {kind: sorted(found) for kind, found in kinds.items()}
 
 
-TARGETS = _targets()
-
 
 def impersonation(major: int, platform: str, mobile: bool) -> str:
     """The target for a Chrome ``major`` on ``platform`` (``Windows``, ``macOS``, ``Linux``,
     ``Android``): of the profile's kind where curl_cffi has one (Android for phones, macOS
     builds for Macs), the newest not newer than ``major``, else the oldest there is."""
     kind = "android" if mobile else "macos" if platform == "macOS" else "desktop"
-    found = TARGETS[kind] or TARGETS["desktop"]
+    targets = _targets()
+    found = targets[kind] or targets["desktop"]
     older = [name for version, name in found if version <= major]
     return older[-1] if older else found[0][1]
 

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import re
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
-
-from curl_cffi.const import CurlECode, CurlOpt
-from curl_cffi.requests import AsyncSession, Response
-from curl_cffi.requests.exceptions import RequestException
 
 from adapters.browser import ProxyRoute, TabSetup
 from adapters.egress import EgressGuard, LocalProxy, direct, via_proxy
@@ -42,6 +39,10 @@ from domain.route_fault import RouteFault
 from domain.text_limits import URL_CHARS, capped
 
 from ._chrome import accept_encoding, impersonation, navigation_headers
+
+if TYPE_CHECKING:  # curl_cffi is imported on first use (see ``_chrome._targets``)
+    from curl_cffi.requests import AsyncSession, Response
+    from curl_cffi.requests.exceptions import RequestException
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,21 @@ CLOSE_TIMEOUT = 10.0
 _REDIRECTS = (301, 302, 303, 307, 308)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
-# curl's errors that name the proxy: it cannot be resolved, reached, or it refused the
-# tunnel or the SOCKS handshake
-_PROXY_CODES = {CurlECode.COULDNT_RESOLVE_PROXY, CurlECode.PROXY}
-# the connection failed or went silent: the proxy's or the site's (a fresh tunnel tells)
-_SUSPECT_CODES = {CurlECode.OPERATION_TIMEDOUT, CurlECode.GOT_NOTHING, CurlECode.SEND_ERROR,
-                  CurlECode.RECV_ERROR, CurlECode.SSL_CONNECT_ERROR, CurlECode.PARTIAL_FILE,
-                  CurlECode.HTTP2, CurlECode.HTTP2_STREAM}
+
+
+@functools.cache
+def _codes() -> tuple[frozenset[int], frozenset[int], int]:
+    """curl's errors that name the proxy (it cannot be resolved, reached, or it refused the
+    tunnel or the SOCKS handshake), those that say the connection failed or went silent:
+    the proxy's or the site's (a fresh tunnel tells), and "could not connect"."""
+    from curl_cffi.const import CurlECode
+
+    proxy = frozenset({CurlECode.COULDNT_RESOLVE_PROXY, CurlECode.PROXY})
+    suspect = frozenset({CurlECode.OPERATION_TIMEDOUT, CurlECode.GOT_NOTHING,
+                         CurlECode.SEND_ERROR, CurlECode.RECV_ERROR,
+                         CurlECode.SSL_CONNECT_ERROR, CurlECode.PARTIAL_FILE, CurlECode.HTTP2,
+                         CurlECode.HTTP2_STREAM})
+    return proxy, suspect, CurlECode.COULDNT_CONNECT
 
 
 class FetchError(BrowserError):
@@ -144,6 +153,9 @@ class PageFetcher:
         return session
 
     async def _open(self, setup: TabSetup) -> _Session:
+        from curl_cffi.const import CurlOpt
+        from curl_cffi.requests import AsyncSession
+
         fp = setup.fingerprint
         target = impersonation(int(fp.major), fp.values.ua_platform, fp.values.mobile)
         route, relay = setup.proxy, None
@@ -279,6 +291,8 @@ class PageFetcher:
 
     async def _get(self, session: _Session, setup: TabSetup, url: str, referer: str | None
                    ) -> tuple[int, str | None, bytes, str | None]:
+        from curl_cffi.requests.exceptions import RequestException
+
         relay = session.relay
         refusals = relay.refusals if relay is not None else 0
         headers = navigation_headers(setup.fingerprint, setup.languages, url, referer)
@@ -316,10 +330,11 @@ class PageFetcher:
         message = _one_line(exc)
         if setup.proxy is None:
             return FetchError(message)  # direct: no proxy to blame
-        if exc.code in _PROXY_CODES or "CONNECT tunnel failed" in message \
-                or (exc.code == CurlECode.COULDNT_CONNECT and relay is None):
+        proxy_codes, suspect_codes, no_connection = _codes()
+        if exc.code in proxy_codes or "CONNECT tunnel failed" in message \
+                or (exc.code == no_connection and relay is None):
             return FetchError(message, RouteFault.PROXY)
-        if exc.code not in _SUSPECT_CODES:
+        if exc.code not in suspect_codes:
             return FetchError(message)
         target = urlsplit(url)
         port = target.port or (443 if target.scheme == "https" else 80)

@@ -11,14 +11,14 @@ import pytest
 from actors.fetch_ways import FetchWays
 from adapters.fingerprints import generate_fingerprint
 from adapters.pagefetch import impersonation, navigation_headers
-from adapters.pagefetch._chrome import TARGETS
+from adapters.pagefetch._chrome import _targets
 
 FP = generate_fingerprint(3, locale="en-US").for_engine("156.0.7000.12")
 LANGS = ("en-US", "en")
 
 
 def test_the_target_is_the_newest_chrome_not_newer_than_the_profiles() -> None:
-    desktop = TARGETS["desktop"]
+    desktop = _targets()["desktop"]
     newest = desktop[-1]
     assert impersonation(newest[0] + 30, "Windows", False) == newest[1]
     for (version, name), (after, _) in itertools.pairwise(desktop):
