@@ -16,6 +16,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,12 @@ from projections.view import EventRecord, Handler, View, event_name
 log = logging.getLogger(__name__)
 
 FOLLOW_POLL = 0.2  # seconds between a following runner's reads of the shared positions
+# seconds: while commits stream in, a background runner catches up at most this often, so
+# that many commits go in one batch (a batch costs about the same for one commit or fifty:
+# reading the log, a transaction, the tracking rows; at one batch per commit the views took
+# an eighth of a busy host's CPU). Views then lag a busy host by up to this; a wait for them
+# (``wait_for``: a command reading its own writes) does not wait for it.
+GATHER = 0.1
 
 
 class EventSource(Protocol):
@@ -129,11 +136,12 @@ class ProjectionRunner:
         views: Sequence[View],
         batch_size: int = 5000,
         on_damage: Callable[[Exception], bool] | None = None,
+        gather: float = GATHER,
     ) -> None:
         """``db``: an SQLite file for the views, or a function opening the connection to
         write them through (PostgreSQL). ``on_damage(error)``: the views database failed
         with ``error`` while running; True when it was set aside, so that a new one is
-        opened and rebuilt (see ``catch_up``)."""
+        opened and rebuilt (see ``catch_up``). ``gather``: see ``GATHER``."""
         self._source = source
         self._decode = decode
         self._shredded = shredded
@@ -145,6 +153,10 @@ class ProjectionRunner:
         self._advanced = threading.Condition()  # inner: ``_committed`` and its waiters
         self._committed: dict[str, tuple[int, int]] = {}
         self._wake = threading.Event()
+        self._gather = gather
+        self._caught_up_at = -float("inf")  # (monotonic) when the last background batch began
+        self._waiters = 0  # threads in ``wait_for`` (under ``_advanced``)
+        self._hurry = threading.Event()  # someone waits: end the gathering now
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._active = True
@@ -428,7 +440,9 @@ class ProjectionRunner:
             # the timeout also picks up other processes' writes; a follower looks often,
             # since waits for the projecting host's positions end only when it looks
             self._wake.wait(timeout=1.0 if self._active else FOLLOW_POLL)
-            self._wake.clear()
+            if self._active:
+                self._let_commits_gather()
+            self._wake.clear()  # (commits from here on wake the next round)
             try:
                 if self._active:
                     self.catch_up()
@@ -437,9 +451,22 @@ class ProjectionRunner:
             except Exception:
                 log.exception("projection catch-up failed; will retry")
 
+    def _let_commits_gather(self) -> None:
+        """Wait until ``gather`` seconds after the last catch-up began (nothing to wait
+        after a quiet spell), unless someone waits for the views or the runner stops."""
+        left = self._caught_up_at + self._gather - time.monotonic()
+        if left > 0:
+            with self._advanced:
+                waited_for = self._waiters > 0
+            if not waited_for:
+                self._hurry.wait(left)
+        self._hurry.clear()  # (a waiter from here on sets it again, or is served next)
+        self._caught_up_at = time.monotonic()
+
     def wait_for(self, notification_id: int, timeout: float = 30.0) -> bool:
-        """Block until every view is at ``notification_id`` or later (background mode);
-        False if ``timeout`` passed first."""
+        """Block until every view is at ``notification_id`` or later (background mode:
+        the runner catches up at once, without letting commits gather); False if
+        ``timeout`` passed first."""
         names = [v.name for v in self._views]
 
         def reached() -> bool:  # runs under ``_advanced``: must not take ``_lock``
@@ -450,7 +477,16 @@ class ProjectionRunner:
             with self._advanced:
                 return reached()
         with self._advanced:
-            return self._advanced.wait_for(reached, timeout=timeout)
+            if reached():
+                return True
+            self._waiters += 1
+        try:
+            self._hurry.set()
+            with self._advanced:
+                return self._advanced.wait_for(reached, timeout=timeout)
+        finally:
+            with self._advanced:
+                self._waiters -= 1
 
     def heal(self, exc: sqlite3.DatabaseError) -> bool:
         """A reader found the views database damaged (``exc``): unless that was mended
@@ -501,6 +537,7 @@ class ProjectionRunner:
         """Stop the background thread (if any) and close the database."""
         self._stopping.set()
         self._wake.set()
+        self._hurry.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None

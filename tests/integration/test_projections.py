@@ -151,6 +151,48 @@ def test_background_runner_catches_up_after_commits(runtime: Runtime) -> None:
         assert conn.execute("SELECT COUNT(*) FROM proxies").fetchone()[0] == 1
 
 
+class _CountingRunner(ProjectionRunner):
+    """The real runner, counting the batches that applied something."""
+
+    batches = 0
+
+    def run_batch(self) -> tuple[int, int]:
+        done, low = super().run_batch()
+        self.batches += done > 0
+        return done, low
+
+
+def test_a_busy_background_runner_lets_commits_gather_until_someone_waits(
+        runtime: Runtime, tmp_path: Path) -> None:
+    """Commits that stream in go in one batch (at most one catch-up per ``gather``
+    seconds: here ten minutes, so nothing but a wait can end it); a wait for the views
+    ends the gathering at once, and so does a stop (which applies what gathered)."""
+    path = tmp_path / "gathered.sqlite"
+    runner = _CountingRunner(runtime.app.recorder, runtime.app.shredding_mapper.decode_state,
+                             ShreddedEventError, path, [v() for v in ALL_VIEWS], gather=600)
+    runner.start()
+    try:
+        first = runtime.dispatcher.execute(add_cmd(4000))
+        runner.notify(first.position)
+        assert runner.wait_for(first.position, timeout=30)
+        assert runner.batches == 1
+        acks = []
+        for i in range(5):  # a stream of commits, each announced as the committer does
+            acks.append(runtime.dispatcher.execute(add_cmd(4001 + i)))
+            runner.notify(acks[-1].position)
+        assert {pos for pos, _ in runner.positions().values()} == {first.position}, \
+            "the views wait for more commits to gather"
+        assert runner.wait_for(acks[-1].position, timeout=30), "a wait is served at once"
+        assert runner.batches == 2, "the five commits went in one batch"
+        assert count(lambda: connect_views_db(path), "proxies") == 6
+        runtime.dispatcher.execute(add_cmd(4010))
+        runner.notify(0)  # gathering again (until the stop below ends it)
+    finally:
+        runner.stop()  # (pytest's timeout ends a stop that waited out the ten minutes)
+    assert runner.batches == 3, "the stop ended the gathering; the last commit went in"
+    assert count(lambda: connect_views_db(path), "proxies") == 7
+
+
 def test_readers_see_the_old_views_or_the_new_never_none_during_a_rebuild(
         runtime: Runtime, tmp_path: Path) -> None:
     """Issue 30, point 8: a rebuild dropped the views, committed, then replayed batch by
