@@ -42,6 +42,7 @@ from actors.scheduler import SchedulerActor
 from actors.supervision import Supervision, install, uninstall
 from actors.tab_supervisor import TabSupervisorActor
 from actors.writer import EventWriter
+from adapters import pagefetch
 from adapters.alerts import MailSender, WebhookSender
 from adapters.backup import create_backup
 from adapters.browser import BrowserEngine, Chromium
@@ -579,8 +580,10 @@ class Runtime:
         """Get ready for the first search (a host does this at start, in the background): the
         tab supervisor, and the Chromium whose version every profile presents, over HTTP
         too (returned). Finding it starts Playwright's driver (about a second, which the
-        first search waited for); Chromium itself starts only with the first tab."""
+        first search waited for); Chromium itself starts only with the first tab. The HTTP
+        tier's client is loaded too (its first searches waited for that)."""
         self.tabs()
+        pagefetch.warm()
         engine = self.engine
         return engine.run(engine.locate())
 

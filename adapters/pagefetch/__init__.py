@@ -11,7 +11,9 @@ from ._fetcher import (
     FetchedPage,
     FetchError,
     PageFetcher,
+    warm,
 )
 
 __all__ = ["MAX_PAGE_BYTES", "MAX_REDIRECTS", "SESSION_IDLE", "SESSION_SEARCHES", "FetchError",
-           "FetchedPage", "PageFetcher", "impersonation", "navigation_headers"]
+           "FetchedPage", "PageFetcher", "impersonation", "navigation_headers",
+           "warm"]

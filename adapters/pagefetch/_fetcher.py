@@ -80,6 +80,17 @@ def _codes() -> tuple[frozenset[int], frozenset[int], int]:
     return proxy, suspect, CurlECode.COULDNT_CONNECT
 
 
+def warm() -> None:
+    """Load curl_cffi and what a first fetch looks up (its Chrome targets, its error codes)
+    now: a host does at start, so that its first searches over HTTP do not wait the
+    ~0.1-0.2 s its import takes (every search under way waited for it)."""
+    from ._chrome import _targets
+
+    _targets()
+    _codes()
+    import curl_cffi.requests  # noqa: F401  (the rest of the client: sessions, errors)
+
+
 class FetchError(BrowserError):
     """A page could not be fetched; ``fault``: whether its proxy is to blame (``PROXY``),
     may be (``SUSPECT``: the owner asks it for a fresh tunnel) or not (``NONE``)."""

@@ -7,8 +7,12 @@ stop-search."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pykka
@@ -664,3 +668,32 @@ def test_searches_of_a_profile_behind_a_proxy_share_a_warm_tab(rank_runtime, eng
     assert _tab_events(rt, retry_tab)[-1] == "TabClosed"
     [closed] = [d for n, d in _events(rt, retry_tab) if n == "TabClosed"]
     assert closed["reason"] == "idle search tab closed"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_host_getting_ready_loads_the_http_client_before_the_first_search(
+        tmp_path: Path) -> None:
+    """The first searches of a host that just started used to wait for curl_cffi's import
+    (~0.1-0.2 s, every search under way): getting ready to search loads it. (In a new
+    process: this one may have loaded it already.)"""
+    probe = "\n".join([
+        "import sys",
+        "from pathlib import Path",
+        "from service.bootstrap import bootstrap",
+        "from service.runtime import initialize",
+        f"data = Path({str(tmp_path / 'data')!r})",
+        "initialize(data)",
+        "rt = bootstrap(data)",
+        "try:",
+        "    before = 'curl_cffi.requests' in sys.modules",
+        "    rt.prepare_searches()",
+        "    print(before, 'curl_cffi.requests' in sys.modules)",
+        "finally:",
+        "    rt.close()",
+    ])
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "VIPB_KEYRING": "off"}, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]
