@@ -38,6 +38,7 @@ from tests.helpers import (
 TABLES = VIEW_TABLES + RANK_TABLES
 
 FILLER = [f"https://filler{i}.example/page" for i in range(40)]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 
@@ -668,9 +669,6 @@ def test_searches_of_a_profile_behind_a_proxy_share_a_warm_tab(rank_runtime, eng
     assert _tab_events(rt, retry_tab)[-1] == "TabClosed"
     [closed] = [d for n, d in _events(rt, retry_tab) if n == "TabClosed"]
     assert closed["reason"] == "idle search tab closed"
-
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_host_getting_ready_loads_the_http_client_before_the_first_search(
