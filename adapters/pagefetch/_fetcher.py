@@ -302,28 +302,38 @@ class PageFetcher:
 
     async def _get(self, session: _Session, setup: TabSetup, url: str, referer: str | None
                    ) -> tuple[int, str | None, bytes, str | None]:
+        from curl_cffi.curl import CURL_WRITEFUNC_ERROR
         from curl_cffi.requests.exceptions import RequestException
 
         relay = session.relay
         refusals = relay.refusals if relay is not None else 0
         headers = navigation_headers(setup.fingerprint, setup.languages, url, referer)
+        body = bytearray()
+        too_large = False
+
+        def take(chunk: bytes) -> int:
+            """curl's write callback: keep the chunk, or end the transfer once the page
+            is larger than ``MAX_PAGE_BYTES`` (as it arrives, decoded)."""
+            nonlocal too_large
+            body.extend(chunk)
+            if len(body) > MAX_PAGE_BYTES:
+                too_large = True
+                return CURL_WRITEFUNC_ERROR
+            return len(chunk)
+
+        # the body through a callback, not a stream: a stream adds a task, a queue and a
+        # loop turn per chunk, ~0.4 ms of the loop's CPU per page (10% of the HTTP tier's
+        # fetching); a cancelled fetch still takes its handle out of the transfer
         try:
             response = await session.client.get(
                 url, headers=headers, proxy=session.proxy, proxy_auth=session.proxy_auth,
-                timeout=self.timeout, stream=True, accept_encoding=accept_encoding(url),
+                timeout=self.timeout, content_callback=take,
+                accept_encoding=accept_encoding(url),
                 http_version="v1" if urlsplit(url).scheme == "http" else None)
         except RequestException as exc:
+            if too_large:
+                raise FetchError(f"the page is larger than {MAX_PAGE_BYTES >> 20} MiB") from None
             raise await self._failure(session, setup, exc, url, refusals) from None
-        try:
-            body = bytearray()
-            async for chunk in response.aiter_content():  # type: ignore[no-untyped-call]
-                body += chunk
-                if len(body) > MAX_PAGE_BYTES:
-                    raise FetchError(f"the page is larger than {MAX_PAGE_BYTES >> 20} MiB")
-        except RequestException as exc:
-            raise await self._failure(session, setup, exc, url, refusals) from None
-        finally:
-            await response.aclose()  # type: ignore[no-untyped-call]
         if relay is not None and relay.refusals != refusals:
             raise EgressRefusedError(f"egress guard refused {relay.refused[-1]}")
         if response.status_code == 407 and setup.proxy is not None:  # a plain-http page
