@@ -10,7 +10,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
+VIPB = [sys.executable, "-m", "entrypoints.cli"]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for the lab servers in tests/
 from scripts.fixtures.serp_site import SerpSite, serp_site  # noqa: E402 - after the path is set
 

@@ -26,7 +26,7 @@ from scripts.fixtures.serp_site import serp_site
 from scripts.fixtures.servers import pproxy
 from scripts.proctree import descendants, is_chromium
 
-VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
+VIPB = [sys.executable, "-m", "entrypoints.cli"]
 WARM_UP = 5  # samples before the baseline: the browser and caches settle first
 
 

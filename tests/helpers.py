@@ -83,7 +83,7 @@ def files_containing(root: Path, needle: bytes) -> list[str]:
 # --- the CLI in a subprocess -----------------------------------------------------------------
 
 SCRIPT = Path(sys.executable).parent / "vipb"
-ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "entrypoints.cli.main"]
+ENTRY = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "entrypoints.cli"]
 
 
 class Result:

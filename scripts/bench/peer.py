@@ -65,7 +65,7 @@ from service.runtime import initialize
 CRAWLEE = "crawlee[playwright,parsel,curl-impersonate]==1.11.0"
 TARGET = "target.example"
 ROOT = Path(__file__).resolve().parents[2]
-VIPB = [sys.executable, "-m", "entrypoints.cli.main"]
+VIPB = [sys.executable, "-m", "entrypoints.cli"]
 # the organic result links as a crawlee user would select them (Google's ad block and
 # "Images for" box are not div.g; Bing's ads and carousels are not li.b_algo of the list);
 # vipb reads the page with its definition

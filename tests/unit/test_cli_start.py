@@ -32,3 +32,41 @@ def test_the_cli_starts_without_the_driver_charts_browser_or_http_client() -> No
 def test_the_probe_sees_a_module_once_it_is_loaded() -> None:
     """(the check above can fail: a module the CLI does load shows up)"""
     assert _loaded_at_start("import pygal") == ["pygal"]
+
+
+def _gc_probe(body: str) -> dict[str, int]:
+    """Run ``body`` in a fresh interpreter that counts the collector's collections (in
+    ``starts``); it prints a JSON object."""
+    code = "\n".join(["import gc, json, sys", "starts = []",
+                      "gc.callbacks.append(lambda phase, info: starts.append(info['generation'])"
+                      " if phase == 'start' else None)", body])
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "VIPB_KEYRING": "off"}, check=True)
+    found: dict[str, int] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def test_the_cli_loads_with_the_collector_off_and_freezes_what_it_built() -> None:
+    seen = _gc_probe("from entrypoints.cli.launch import load\nbefore = len(starts)\n"
+                     "run = load()\n"
+                     "print(json.dumps({'collections': len(starts) - before,"
+                     " 'enabled': gc.isenabled(),"
+                     " 'frozen': gc.get_freeze_count()}))")
+    assert seen["collections"] == 0, "the collector ran while the CLI loaded"
+    assert seen["enabled"], "the collector is on again for the command"
+    assert seen["frozen"] > 10_000, "what loading built is frozen"
+
+
+def test_loading_the_cli_with_the_collector_on_does_collect() -> None:
+    """(the check above can fail: loading makes enough objects to set collections off)"""
+    seen = _gc_probe("import entrypoints.cli.main\n"
+                     "print(json.dumps({'collections': len(starts)}))")
+    assert seen["collections"] > 0
+
+
+def test_a_finished_command_leaves_its_heap_frozen_for_the_exit() -> None:
+    seen = _gc_probe("from entrypoints.cli.launch import main\nsys.argv = ['vipb', '--help']\n"
+                     "try:\n    main()\nexcept SystemExit:\n    pass\n"
+                     "print(json.dumps({'tracked': len(gc.get_objects()),"
+                     " 'frozen': gc.get_freeze_count()}))")
+    assert seen["frozen"] > 10_000 and seen["tracked"] < 100, seen
