@@ -581,9 +581,11 @@ class Runtime:
         tab supervisor, and the Chromium whose version every profile presents, over HTTP
         too (returned). Finding it starts Playwright's driver (about a second, which the
         first search waited for); Chromium itself starts only with the first tab. The HTTP
-        tier's client is loaded too (its first searches waited for that)."""
+        tier's client is loaded too (its first searches waited for that), and the tracked
+        keywords (the first run waited for them to be rebuilt from their history)."""
         self.tabs()
         pagefetch.warm()
+        self.tracker.load_targets().get()
         engine = self.engine
         return engine.run(engine.locate())
 

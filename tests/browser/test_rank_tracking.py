@@ -671,6 +671,36 @@ def test_searches_of_a_profile_behind_a_proxy_share_a_warm_tab(rank_runtime, eng
     assert closed["reason"] == "idle search tab closed"
 
 
+def test_a_host_getting_ready_loads_the_tracked_keywords(data_dir, engine_site,
+                                                          monkeypatch) -> None:
+    """A restarted host rebuilt its tracked keywords from their history at its first run
+    (~0.2 s for 600): getting ready to search does it, once."""
+    rt = _runtime(data_dir, engine_site)
+    try:
+        for word in ("espresso grinder", "burr grinder"):
+            call(rt, "automation:add-keyword", keyword=word, engine="bing")
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    rt = _runtime(data_dir, engine_site)
+    try:
+        loads: list[str] = []
+        load = rt.writer.load
+
+        def counted(cls, *args, **kwargs):  # the real load, counted
+            loads.append(cls.__name__)
+            return load(cls, *args, **kwargs)
+
+        monkeypatch.setattr(rt.writer, "load", counted)
+        rt.prepare_searches()
+        assert loads.count("RankTargets") == 1, "getting ready loaded the targets"
+        assert rt.tracker.load_targets().get() == 2
+        assert loads.count("RankTargets") == 1, "and the tracker kept them"
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
 def test_a_host_getting_ready_loads_the_http_client_before_the_first_search(
         tmp_path: Path) -> None:
     """The first searches of a host that just started used to wait for curl_cffi's import
