@@ -141,6 +141,9 @@ class PageSelector:
     def __init__(self, tree: LexborHTMLParser) -> None:
         self._tree = tree
         self._ids: dict[str, list[Node]] | None = None
+        # answers by selector: definitions ask some twice (a block both excluded and counted
+        # as a feature), and the page does not change while it is read
+        self._found: dict[str, list[Node]] = {}
 
     def _with_id(self, name: str) -> list[Node]:
         """The page's elements whose id is ``name`` (lowercase), in document order."""
@@ -153,6 +156,12 @@ class PageSelector:
 
     def css(self, selector: str) -> list[Node]:
         """What ``tree.css(selector)`` answers, in the same (document) order."""
+        found = self._found.get(selector)
+        if found is None:
+            found = self._found[selector] = self._css(selector)
+        return list(found)
+
+    def _css(self, selector: str) -> list[Node]:
         complexes = plan(selector)
         if complexes is None:
             return self._tree.css(selector)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from adapters.serp._definition import EngineDefinition, read_definitions
 from adapters.serp._select import PageSelector, plan
@@ -100,3 +100,24 @@ def test_the_plan_anchors_only_where_every_match_is_inside_the_id() -> None:
     assert (plan("#side + li") or ())[0].ids == {"side"}  # ...but needed to match at all
     for unread in ("#a\\:b", "svg|rect", "> a", "a >", "a > > b", "a[x=']", "a)", ""):
         assert plan(unread) is None, unread
+
+
+class _CountingTree(LexborHTMLParser):
+    """lexbor's parser, counting the walks asked of it."""
+
+    walks = 0
+
+    def css(self, query: str) -> list[LexborNode]:
+        type(self).walks += 1
+        return super().css(query)
+
+
+def test_a_selector_asked_again_is_answered_without_another_walk() -> None:
+    """(a block both excluded and counted as a feature is asked for twice)"""
+    _CountingTree.walks = 0
+    page = PageSelector(_CountingTree('<ul><li class="ad">a</li><li class="ad">b</li></ul>'))
+    first = page.css(".ad")
+    first.clear()  # a caller's list is its own
+    again = page.css(".ad")
+    assert [n.text() for n in again] == ["a", "b"]
+    assert _CountingTree.walks == 1
