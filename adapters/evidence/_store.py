@@ -82,6 +82,9 @@ class EvidenceStore:
         self._bytes: int | None = None  # compressed bytes held (summed when first needed)
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._closed = False
+        # a compressor per thread (one is not safe to share), kept: making one for each page
+        # cost ~0.2 ms of its ~0.9 ms of compressing
+        self._compressors = threading.local()
 
     def close(self) -> None:
         """Finish the pages being written, and close the connection."""
@@ -110,7 +113,7 @@ class EvidenceStore:
         ``last_at``); its hash."""
         data = html.encode()
         key = hashlib.sha256(data).hexdigest()  # ``page_hash``, the text encoded once
-        body = zstandard.ZstdCompressor(level=LEVEL).compress(data)
+        body = self._compressor().compress(data)
         now = self._now()
         with self._lock:
             held = self._db.execute("SELECT body IS NOT NULL FROM pages WHERE hash=?",
@@ -126,6 +129,12 @@ class EvidenceStore:
                 self._bytes += len(body)
             self._keep_within()
         return key
+
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        compressor: zstandard.ZstdCompressor | None = getattr(self._compressors, "zstd", None)
+        if compressor is None:
+            compressor = self._compressors.zstd = zstandard.ZstdCompressor(level=LEVEL)
+        return compressor
 
     def get(self, key: str) -> StoredPage | None:
         """A page by hash (None: never stored here)."""
