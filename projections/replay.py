@@ -11,7 +11,6 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from domain.errors import ValidationError
-from projections import ALL_VIEWS
 from projections.runner import EventSource, ProjectionRunner
 
 
@@ -67,6 +66,8 @@ def replay(source: EventSource, decode: Callable[[Any], dict[str, Any]],
         Path(f"{out}{suffix}").unlink(missing_ok=True)
     # owner-only from the first byte: past views hold what the live ones do
     os.close(os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    from projections import ALL_VIEWS  # every view's module, only when one is replayed
+
     runner = ProjectionRunner(UntilSource(source, until), decode, shredded, out,
                               [v() for v in ALL_VIEWS])
     try:

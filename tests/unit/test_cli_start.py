@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("psycopg", "pygal", "playwright", "curl_cffi", "adapters.browser", "adapters.doctor")
 
 
-def _loaded_at_start(*code: str) -> list[str]:
+def _loaded_at_start(*code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
     probe = "; ".join(["import sys", "import entrypoints.cli.main", *code,
-                       f"print(__import__('json').dumps([m for m in {HEAVY!r} "
+                       f"print(__import__('json').dumps([m for m in {modules!r} "
                        "if m in sys.modules]))"])
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "VIPB_KEYRING": "off"}, check=True)
@@ -27,6 +27,13 @@ def _loaded_at_start(*code: str) -> list[str]:
 
 def test_the_cli_starts_without_the_driver_charts_browser_or_http_client() -> None:
     assert _loaded_at_start() == []
+
+
+def test_the_cli_starts_without_the_views() -> None:
+    """(every view's event handlers: a command that talks to a host reads none)"""
+    views = ("projections.rank", "projections.alerts", "projections.proxies")
+    assert _loaded_at_start(modules=views) == []
+    assert _loaded_at_start("from projections import ALL_VIEWS", modules=views) == list(views)
 
 
 def test_the_probe_sees_a_module_once_it_is_loaded() -> None:
