@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,8 +17,6 @@ from domain.ids import as_uuid
 from domain.secrecy import SECRET_FIELDS
 
 MAX_NOTIFICATION_ID = 2**63 - 1  # SQLite INTEGER
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class EventEntry(BaseModel):
@@ -33,23 +31,6 @@ class EventEntry(BaseModel):
     readable: bool
     note: str | None = None
     data: dict[str, Any] | None = None
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """``2026-11-24``, ``2026-11-24T10:00``, or relative ``30m``/``2h``/``7d``; UTC if naive."""
-    now = now or datetime.now(UTC)
-    match = _RELATIVE.match(text.strip())
-    if match:
-        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
-        return now - timedelta(**{unit: amount})
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationError(
-            f"{text!r} is not a time (use ISO 8601 like 2026-11-24T10:00 or 30m, 2h, 7d)",
-            field="since",
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _mask(state: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 
+from adapters import store as event_store  # its parts load when a command uses them
 from adapters.backup import create_backup
 from adapters.config import DataPaths, Settings
 from adapters.config_file import LoadedSettings, load_settings
 from adapters.control import ControlClient, HostUnavailable
-from adapters.store import EventStoreApp, StoreBackend, open_backend
 from domain.commands import Command
 from domain.errors import ValidationError
 from domain.host_commands import CreateBackup
@@ -31,6 +31,7 @@ from projections.sql import Connection
 
 if TYPE_CHECKING:  # the runtime is imported on first use: a CLI talking to a host
     # never opens one (and so does not load actors, Playwright or curl)
+    from adapters.store import EventStoreApp, StoreBackend
     from service.runtime import EventReader, Runtime
 
 
@@ -130,7 +131,7 @@ class CliState:
     def store(self) -> StoreBackend:
         """Where this data dir's events and read models live (``VIPB_STORE``)."""
         if self._store is None:
-            self._store = open_backend(self.data_dir, self.settings.store)
+            self._store = event_store.open_backend(self.data_dir, self.settings.store)
         return self._store
 
     def _host(self) -> RemoteCommands | None:

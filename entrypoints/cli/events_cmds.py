@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from adapters.store import EventHistory, parse_since
+from adapters import store  # its parts load when a command uses them
+from adapters.store import parse_since
 from domain.errors import ValidationError
 from domain.events import EVENT_NAME
 from entrypoints.cli.context import state
@@ -45,7 +46,7 @@ def log(
     Example: vipb events log --aggregate 3f2a --since 2h -t ProxyUpdated
     """
     wanted = event_types(types)
-    history = EventHistory(state(ctx).event_app())
+    history = store.EventHistory(state(ctx).event_app())
     entries = history.log(aggregate, parse_since(since) if since else None, limit,
                           wanted or None)
     emit(entries, as_json, LOG_COLUMNS, title="events")
@@ -63,4 +64,4 @@ def show(
 
     Example: vipb events show 42
     """
-    emit(EventHistory(state(ctx).event_app()).show(notification_id), as_json)
+    emit(store.EventHistory(state(ctx).event_app()).show(notification_id), as_json)

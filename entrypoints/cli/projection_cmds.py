@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from adapters.store import ShreddedEventError
+from adapters import store  # its parts load when a command uses them
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.projection_commands import ProjectionStatus, RebuildProjections, Rebuilt
@@ -82,7 +82,7 @@ def verify(
             "SELECT position FROM projection_tracking")), default=0)
         made = Path(scratch) / "recomputed.sqlite"
         replayed = with_progress("recomputing", lambda p: replay(
-            app_.event_log, app_.event_log.decode, ShreddedEventError, position, made, p),
+            app_.event_log, app_.event_log.decode, store.ShreddedEventError, position, made, p),
             as_json)
         with closing(sqlite3.connect(f"file:{made}?mode=ro", uri=True)) as recomputed:
             found = first_difference(live, recomputed)

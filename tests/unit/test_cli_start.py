@@ -36,6 +36,15 @@ def test_the_cli_starts_without_the_views() -> None:
     assert _loaded_at_start("from projections import ALL_VIEWS", modules=views) == list(views)
 
 
+def test_the_cli_starts_without_the_event_stores_engine() -> None:
+    """(eventsourcing's application, the cipher, the backends: a command talking to a host
+    opens no store)"""
+    parts = ("adapters.store._app", "adapters.store._backend", "adapters.store._mapper")
+    assert _loaded_at_start(modules=parts) == []
+    assert _loaded_at_start("from adapters.store import open_backend", modules=parts) == \
+        list(parts)
+
+
 def test_the_probe_sees_a_module_once_it_is_loaded() -> None:
     """(the check above can fail: a module the CLI does load shows up)"""
     assert _loaded_at_start("import pygal") == ["pygal"]
