@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from adapters import store  # its parts load when a command uses them (see its docstring)
+from adapters import store as event_store  # its parts load when a command uses them
 from adapters.config import DataPaths
 from adapters.store import parse_since as parse_time
 from domain.errors import ValidationError
@@ -89,7 +89,7 @@ def _checkpoints(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise ValidationError(f"cannot read {path} ({exc.strerror or exc})",
                               field="checkpoint") from None
-    found = store.read_checkpoints(text)
+    found = event_store.read_checkpoints(text)
     if not found:
         raise ValidationError(f"{path} holds no audit checkpoint", field="checkpoint")
     return found
@@ -124,7 +124,7 @@ def key_cmd(ctx: typer.Context, as_json: bool = JSON) -> None:
     """
     reader = _reader(ctx)
     try:
-        public = store.public_hex(reader.audit_key)
+        public = event_store.public_hex(reader.audit_key)
     finally:
         reader.close()
     if as_json:
@@ -194,10 +194,10 @@ def export(
     reader = _reader(ctx)
     try:
         if str(file) == "-":
-            trailer = store.export_events(reader.app, reader.audit_key, sys.stdout.buffer)
+            trailer = event_store.export_events(reader.app, reader.audit_key, sys.stdout.buffer)
             return
         with replacing(file, "file") as out:
-            trailer = with_progress("exporting", lambda p: store.export_events(
+            trailer = with_progress("exporting", lambda p: event_store.export_events(
                 reader.app, reader.audit_key, out, p), as_json)
     finally:
         reader.close()
@@ -218,7 +218,7 @@ def verify_export_cmd(
     """
     if not file.is_file():
         raise ValidationError(f"{file} is not a readable file", field="file")
-    result = store.verify_export(file, public_key)
+    result = event_store.verify_export(file, public_key)
     if public_key is None:
         result["signer"] = ("not checked: this proves the export is intact, not who signed "
                             "it; pass --public-key (from `vipb audit key`) for that")
@@ -246,7 +246,7 @@ def replay_cmd(
             position = int(until)
         else:
             when = parse_time(until)
-            history = store.EventHistory(reader.app)
+            history = event_store.EventHistory(reader.app)
 
             def stamp(note: Any) -> Any:
                 entry = history.entry(note)
@@ -258,7 +258,7 @@ def replay_cmd(
         target = out or (own_folder(DataPaths(state(ctx).data_dir).root / "replays")
                          / f"replay-{position}.sqlite")
         replayed = with_progress("replaying", lambda p: replay(
-            source, source.decode, store.ShreddedEventError, position,
+            source, source.decode, event_store.ShreddedEventError, position,
             target, p), as_json)
     finally:
         reader.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from adapters import store  # its parts load when a command uses them
+from adapters import store as event_store  # its parts load when a command uses them
 from adapters.store import parse_since
 from domain.errors import ValidationError
 from domain.events import EVENT_NAME
@@ -46,7 +46,7 @@ def log(
     Example: vipb events log --aggregate 3f2a --since 2h -t ProxyUpdated
     """
     wanted = event_types(types)
-    history = store.EventHistory(state(ctx).event_app())
+    history = event_store.EventHistory(state(ctx).event_app())
     entries = history.log(aggregate, parse_since(since) if since else None, limit,
                           wanted or None)
     emit(entries, as_json, LOG_COLUMNS, title="events")
@@ -64,4 +64,4 @@ def show(
 
     Example: vipb events show 42
     """
-    emit(store.EventHistory(state(ctx).event_app()).show(notification_id), as_json)
+    emit(event_store.EventHistory(state(ctx).event_app()).show(notification_id), as_json)

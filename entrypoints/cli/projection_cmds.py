@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from adapters import store  # its parts load when a command uses them
+from adapters import store as event_store  # its parts load when a command uses them
 from domain.errors import ValidationError
 from domain.parsing import parse_command
 from domain.projection_commands import ProjectionStatus, RebuildProjections, Rebuilt
@@ -81,9 +81,9 @@ def verify(
         position = min((int(r[0]) for r in live.execute(
             "SELECT position FROM projection_tracking")), default=0)
         made = Path(scratch) / "recomputed.sqlite"
+        shredded = event_store.ShreddedEventError
         replayed = with_progress("recomputing", lambda p: replay(
-            app_.event_log, app_.event_log.decode, store.ShreddedEventError, position, made, p),
-            as_json)
+            app_.event_log, app_.event_log.decode, shredded, position, made, p), as_json)
         with closing(sqlite3.connect(f"file:{made}?mode=ro", uri=True)) as recomputed:
             found = first_difference(live, recomputed)
     result = {"ok": found is None, "position": position, "replayed": replayed,
