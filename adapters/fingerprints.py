@@ -21,6 +21,7 @@ from domain.fingerprint import Brand, Fingerprint, Screen
 OS_CHOICES = ("windows", "macos", "linux", "android")
 DESKTOP_OS = ("windows", "macos", "linux")
 MOBILE_OS = ("android",)  # Chrome on iOS is WebKit: a Chromium tab cannot claim it
+_UA_PLATFORMS = {"windows": "Windows", "macos": "macOS", "linux": "Linux", "android": "Android"}
 _lock = threading.Lock()  # browserforge samples with the global ``random`` module
 
 
@@ -34,7 +35,9 @@ def _generator(os_names: tuple[str, ...], mobile: bool) -> Any:
 # browserforge's data holds a few devices with impossible core counts (640): a data error,
 # read as the most common count of its desktops
 MAX_CORES, COMMON_CORES = 128, 8
-DRAWS = 32  # redrawn devices are a few in a hundred at most: 32 in a row never happen
+# a draw is refused up to about half the time (Linux desktops in apify-fingerprint-datapoints
+# 0.16: software renderers, ARM platforms under an x86_64 user agent): 48 in a row never happen
+DRAWS = 48
 
 
 def _screen(fp: Any) -> Screen | None:
@@ -54,34 +57,12 @@ def _cores(value: int | None) -> int:
     return value if value and 1 <= value <= MAX_CORES else COMMON_CORES
 
 
-def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
-                         locale: str | None = None) -> Fingerprint:
-    """One coherent Chrome fingerprint (desktop, or a phone for ``android``), reproducible
-    from ``seed`` for a given browserforge data version (the result is persisted, so later
-    data changes do not matter)."""
-    unknown = sorted(set(os_names) - set(OS_CHOICES))
-    if unknown or not os_names:
-        raise ValidationError(f"must be some of {', '.join(OS_CHOICES)}", field="os")
-    mobile = "android" in os_names
-    if mobile and set(os_names) != {"android"}:
-        raise ValidationError("android (a phone) cannot be mixed with desktop systems",
-                              field="os")
-    with _lock:
-        state = random.getstate()
-        try:
-            # browserforge's mobile devices include Android tablets (about 3 in 100: their
-            # user agent lacks "Mobile" and sites serve them the tablet page), and its data
-            # a few screens no Chrome reports (``_screen``): draw again from a seed derived
-            # from this one until the device is a phone, when one is asked for, with a
-            # screen that is one
-            for draw in range(DRAWS):
-                random.seed(seed if draw == 0 else f"{seed}/{draw}")
-                fp = _generator(tuple(os_names), mobile).generate()
-                screen = _screen(fp)
-                if screen is not None and (not mobile or " Mobile" in fp.navigator.userAgent):
-                    break
-        finally:
-            random.setstate(state)
+def _values(fp: Any, seed: int, mobile: bool, locale: str | None) -> Fingerprint | None:
+    """The drawn device as our values (made coherent), or None when its screen is one no
+    Chrome reports."""
+    screen = _screen(fp)
+    if screen is None:
+        return None
     nav = fp.navigator
     ua_data = nav.userAgentData or {}
     raw_brands = ua_data.get("brands", [])
@@ -91,9 +72,6 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
     brands = [Brand(brand=b["brand"], version=b["version"], engine=b["version"] == engine_major)
               for b in raw_brands]
     languages = [locale] if locale else list(nav.languages or [nav.language or "en-US"])
-    if screen is None:
-        raise ValidationError(f"no usable screen in {DRAWS} draws from seed {seed}",
-                              field="seed")
     return Fingerprint(
         user_agent=nav.userAgent,
         platform=nav.platform,
@@ -114,3 +92,36 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
         mobile=mobile,
         model=str(ua_data.get("model") or ""),
     ).coherent()
+
+
+def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
+                         locale: str | None = None) -> Fingerprint:
+    """One coherent Chrome fingerprint (desktop, or a phone for ``android``), reproducible
+    from ``seed`` for a given browserforge data version (the result is persisted, so later
+    data changes do not matter)."""
+    unknown = sorted(set(os_names) - set(OS_CHOICES))
+    if unknown or not os_names:
+        raise ValidationError(f"must be some of {', '.join(OS_CHOICES)}", field="os")
+    mobile = "android" in os_names
+    if mobile and set(os_names) != {"android"}:
+        raise ValidationError("android (a phone) cannot be mixed with desktop systems",
+                              field="os")
+    wanted = {_UA_PLATFORMS[name] for name in os_names}
+    with _lock:
+        state = random.getstate()
+        try:
+            # browserforge's data holds devices no Chrome is (``Fingerprint.faults``: a Mac
+            # user agent on a Linux platform, software renderers, desktops emulating a phone),
+            # Android tablets among its phones (their user agent lacks "Mobile"), and a few
+            # screens no Chrome reports (``_screen``): draw again, from a seed derived from
+            # this one, until the device is one real Chrome of a system asked for
+            for draw in range(DRAWS):
+                random.seed(seed if draw == 0 else f"{seed}/{draw}")
+                values = _values(_generator(tuple(os_names), mobile).generate(), seed, mobile,
+                                 locale)
+                if values is not None and not values.faults() and values.ua_platform in wanted:
+                    return values
+        finally:
+            random.setstate(state)
+    raise ValidationError(f"no device real Chrome could be in {DRAWS} draws from seed {seed}",
+                          field="seed")

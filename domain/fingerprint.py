@@ -12,10 +12,27 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.webgl import D3D11, METAL_APPLE, METAL_OTHER, OPENGL, webgl_backend
+
 _CHROME_VERSION = re.compile(r"Chrome/\d+(\.\d+){0,3}")
 # "Google Inc. (Apple)" / "ANGLE (Apple, ANGLE Metal Renderer: Apple M2, ...)"
 _GPU_VENDOR = re.compile(r"\(([^(),]+)[),]")
 _ARM_GPU_VENDORS = frozenset({"Apple", "ARM", "Qualcomm"})
+
+# The systems a tab may claim: the user agent's token for each, the userAgentData platform its
+# Chrome reports, and the navigator.platform values it reports (Chrome on Android says the
+# kernel's machine name: "Linux armv81" on many Samsungs, "Linux armv8l", "Linux aarch64").
+_SYSTEMS = (
+    ("Windows NT", "Windows", frozenset({"Win32"})),
+    ("Macintosh", "macOS", frozenset({"MacIntel"})),
+    ("Android", "Android", frozenset({"Linux armv81", "Linux armv8l", "Linux aarch64"})),
+    ("X11; Linux x86_64", "Linux", frozenset({"Linux x86_64"})),
+)
+# The WebGL backends each desktop system's Chrome draws with (Chrome on a Mac uses Metal since
+# 2023; on Linux, OpenGL)
+_BACKENDS = {"Windows": (D3D11,), "macOS": (METAL_APPLE, METAL_OTHER), "Linux": (OPENGL,)}
+# Software rasterisers: what headless browsers and VMs without a GPU report, never a visitor
+_SOFTWARE_GL = re.compile(r"SwiftShader|llvmpipe|softpipe|Basic Render Driver", re.IGNORECASE)
 
 # Chromium's own brand list (components/embedder_support/user_agent_utils.cc): a GREASE brand
 # and version seeded by the major version, then [GREASE, "Chromium", product brand] placed by
@@ -97,6 +114,42 @@ class Fingerprint(BaseModel):
         """The GPU's maker as WebGL names it ("Apple", "Intel", ...; "" if unknown)."""
         match = _GPU_VENDOR.search(self.webgl_vendor) or _GPU_VENDOR.search(self.webgl_renderer)
         return match.group(1).strip() if match else ""
+
+    def faults(self) -> list[str]:
+        """What tells these values apart from any one real Chrome (empty when nothing does).
+
+        Fingerprint data collected from the web holds devices no browser is: a Mac user agent
+        with a Linux ``navigator.platform``, Windows or Linux under a software renderer (a VM
+        or a headless browser), a phone with a Direct3D GPU (a desktop emulating one). The
+        user agent, ``navigator.platform`` and ``userAgentData.platform`` must name one
+        system, a phone must say so, and the GPU must be hardware that system's Chrome
+        draws with (a desktop one through a backend whose limits tabs present).
+        """
+        system = next(((name, platforms) for token, name, platforms in _SYSTEMS
+                       if token in self.user_agent), None)
+        if system is None:
+            return [f"user agent names no system a tab can claim: {self.user_agent[:80]}"]
+        name, platforms = system
+        found: list[str] = []
+        if self.ua_platform != name:
+            found.append(f"userAgentData.platform {self.ua_platform!r} but the user agent "
+                         f"says {name}")
+        if self.platform not in platforms:
+            found.append(f"navigator.platform {self.platform!r} but the user agent says {name}")
+        if self.mobile != (name == "Android" and " Mobile" in self.user_agent):
+            found.append("a phone must be Android and say Mobile" if self.mobile
+                         else f"{name} is not a desktop system")
+        renderer = self.webgl_renderer
+        if _SOFTWARE_GL.search(renderer):
+            found.append(f"software renderer {renderer[:60]!r}")
+        elif self.mobile:
+            if "Direct3D" in renderer or "D3D" in renderer or "Metal" in renderer:
+                found.append(f"a desktop GPU on a phone: {renderer[:60]!r}")
+        else:
+            backend = webgl_backend(renderer, self.gpu_vendor, False)
+            if not any(backend is b for b in _BACKENDS.get(name, ())):
+                found.append(f"{name} does not draw with {renderer[:60]!r}")
+        return found
 
     def coherent(self) -> Fingerprint:
         """These values with the device signals made to agree with each other (profiles

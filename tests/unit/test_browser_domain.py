@@ -15,7 +15,7 @@ import pytest
 from adapters.browser import TrackerBlocker, guard_script, shipped_list
 from adapters.browser._fonts import font_dir
 from adapters.egress import socket_owner
-from adapters.fingerprints import generate_fingerprint
+from adapters.fingerprints import COMMON_CORES, MAX_CORES, _cores, generate_fingerprint
 from domain.errors import ValidationError
 from domain.fingerprint import chromium_brands
 from domain.locales import accept_language, languages_for, locale_for, timezone_for
@@ -100,8 +100,65 @@ def test_fingerprints_are_reproducible_coherent_and_stamped_with_the_engine() ->
         ("Not:A-Brand", "8"), ("Chromium", "156"), ("Google Chrome", "156")]
     with pytest.raises(ValidationError, match=r"^os: "):
         generate_fingerprint(1, ["amiga"])
-    # seed 10552 draws a device browserforge's data says has 640 cores (it failed to load)
-    assert generate_fingerprint(10552).hardware_concurrency == 8
+
+
+@pytest.mark.parametrize("os_names", [None, ["windows"], ["macos"], ["linux"], ["android"]])
+def test_every_drawn_device_is_one_real_chrome_of_a_system_asked_for(os_names) -> None:
+    """Drawn from the installed data, whatever its release: its devices no Chrome is are
+    drawn again (0.16 gave seed 7 a Linux desktop with a software renderer, and a Mac user
+    agent with a Linux platform to seed 5)."""
+    wanted = {"windows": "Windows", "macos": "macOS", "linux": "Linux", "android": "Android"}
+    asked = {wanted[o] for o in os_names or ["windows", "macos", "linux"]}
+    for seed in range(120):
+        fp = generate_fingerprint(seed, os_names) if os_names else generate_fingerprint(seed)
+        assert fp.faults() == [], (seed, fp.user_agent, fp.platform, fp.webgl_renderer)
+        assert fp.ua_platform in asked and 1 <= fp.hardware_concurrency <= MAX_CORES
+
+
+def test_core_counts_no_device_has_read_as_the_common_one() -> None:
+    # an earlier data release held a desktop with 640 cores; the profile failed to load
+    assert [_cores(n) for n in (640, 0, None, 12, 128)] == [COMMON_CORES] * 3 + [12, 128]
+
+
+def test_values_no_single_chrome_presents_are_named() -> None:
+    mac = generate_fingerprint(3, ["macos"])
+    assert mac.faults() == [] and "Metal" in mac.webgl_renderer
+    d3d = "ANGLE (NVIDIA, NVIDIA GeForce RTX 4060 (0x00002882) Direct3D11 vs_5_0 ps_5_0, D3D11)"
+    swift = "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)"
+    gl = "ANGLE (Intel, Mesa Intel(R) UHD Graphics 620 (KBL GT2), OpenGL 4.6)"
+
+    def faults(**changes: object) -> list[str]:
+        return mac.model_copy(update=changes).faults()
+
+    assert faults(platform="Linux x86_64") == [
+        "navigator.platform 'Linux x86_64' but the user agent says macOS"]
+    assert faults(ua_platform="") == ["userAgentData.platform '' but the user agent says macOS"]
+    assert faults(webgl_renderer=swift)[0].startswith("software renderer")
+    assert faults(webgl_renderer=gl)[0].startswith("macOS does not draw with")
+    assert faults(webgl_renderer=d3d)[0].startswith("macOS does not draw with")
+    assert faults(user_agent="Mozilla/5.0 (X11; CrOS x86_64 14541.0.0)")[0].startswith(
+        "user agent names no system")
+    win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1.0 Safari/537.36"
+    assert faults(user_agent=win, platform="Win32", ua_platform="Windows",
+                  webgl_renderer=d3d) == []
+    assert faults(user_agent=win, platform="Win32", ua_platform="Windows", webgl_renderer=gl)
+    linux = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/1.0 Safari/537.36"
+    assert faults(user_agent=linux, platform="Linux x86_64", ua_platform="Linux",
+                  webgl_renderer=gl) == []
+    assert faults(user_agent=linux, platform="Linux armv81", ua_platform="Linux",
+                  webgl_renderer=gl) == [
+        "navigator.platform 'Linux armv81' but the user agent says Linux"]
+    # a desktop emulating a phone: DevTools' Nexus 5 on a Windows GPU
+    nexus = ("Mozilla/5.0 (Linux; Android 6.0; Nexus 5 Build/MRA58N) AppleWebKit/537.36 "
+             "Chrome/1.0 Mobile Safari/537.36")
+    phone = {"user_agent": nexus, "ua_platform": "Android", "mobile": True}
+    assert faults(**phone, platform="Win32", webgl_renderer=d3d) == [
+        "navigator.platform 'Win32' but the user agent says Android",
+        f"a desktop GPU on a phone: {d3d[:60]!r}"]
+    assert faults(**phone, platform="Linux armv81", webgl_renderer="Adreno (TM) 640") == []
+    tablet = {**phone, "user_agent": nexus.replace(" Mobile", "")}
+    assert faults(**tablet, platform="Linux armv81", webgl_renderer="Adreno (TM) 640") == [
+        "a phone must be Android and say Mobile"]
 
 
 def test_device_signals_agree_even_for_profiles_stored_before_the_rules() -> None:
