@@ -6,8 +6,9 @@ view's event handlers, which took ~0.1 s of each command's start."""
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from domain.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from projections.activity import ActivityView
@@ -38,17 +39,17 @@ _ORDER = ("ProxiesView", "RotationView", "ActivityView", "RotationEventsView",
           "RankTrackingView", "SchedulesView", "CreatorsView", "AlertsView")
 
 
+_load = lazy_exports(__name__, _HOMES, globals())
+
+
 def __getattr__(name: str) -> Any:
     """Load ``name``'s module when it is first asked for (``ALL_VIEWS``: every view, in
     the order they are rebuilt)."""
-    if name == "ALL_VIEWS":
-        value: Any = tuple(__getattr__(view) for view in _ORDER)
-    elif name in _HOMES:
-        value = getattr(importlib.import_module(f"projections.{_HOMES[name]}"), name)
-    else:
-        raise AttributeError(f"module 'projections' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+    if name != "ALL_VIEWS":
+        return _load(name)
+    views = tuple(_load(view) for view in _ORDER)
+    globals()[name] = views
+    return views
 
 
 __all__ = [

@@ -7,8 +7,9 @@ backends, which took ~0.1 s of each command's start."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from domain.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from adapters.store._app import EventStoreApp
@@ -55,14 +56,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load ``name``'s module when it is first asked for."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'adapters.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"adapters.store.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _HOMES, globals())
 
 
 __all__ = [
