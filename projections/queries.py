@@ -148,6 +148,7 @@ class ProfileRow(BaseModel):
     user_agent: str
     screen: str
     webgl_renderer: str
+    faults: str  # what no single real Chrome presents ("; "-separated; "" when nothing)
     locale: str
     timezone: str
     follow_proxy_country: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
+from domain.fingerprint import Fingerprint
 from projections.sql import Cursor, replace_row
 from projections.view import EventRecord, Handler, View
 
@@ -97,10 +98,12 @@ class TabsView(View):
 
 
 class PrivacyProfilesView(View):
-    """One row per privacy profile (the fingerprint's visible values, no noise seed)."""
+    """One row per privacy profile (the fingerprint's visible values, no noise seed, and
+    what in them no single real Chrome presents: ``Fingerprint.faults``)."""
 
     name: ClassVar[str] = "privacy_profiles"
     tables: ClassVar[tuple[str, ...]] = ("privacy_profiles",)
+    schema_version: ClassVar[int] = 2  # 2: faults
 
     def create(self, cur: Cursor) -> None:
         """Create ``privacy_profiles``."""
@@ -112,6 +115,7 @@ class PrivacyProfilesView(View):
                 user_agent TEXT NOT NULL,
                 screen TEXT NOT NULL,
                 webgl_renderer TEXT NOT NULL,
+                faults TEXT NOT NULL,
                 locale TEXT NOT NULL,
                 timezone TEXT NOT NULL,
                 follow_proxy_country INTEGER NOT NULL,
@@ -132,10 +136,13 @@ class PrivacyProfilesView(View):
 
     @staticmethod
     def _fp_columns(fp: dict[str, object]) -> tuple[object, ...]:
+        """platform, user_agent, screen, webgl_renderer and faults ("; "-separated, "" when
+        none: profiles drawn before devices were checked may have some)."""
         screen = fp["screen"]
         assert isinstance(screen, dict)
+        faults = "; ".join(Fingerprint.model_validate(fp).coherent().faults())
         return (fp["platform"], fp["user_agent"], f"{screen['width']}x{screen['height']}",
-                fp["webgl_renderer"])
+                fp["webgl_renderer"], faults)
 
     def _created(self, cur: Cursor, rec: EventRecord) -> None:
         s = rec.state
@@ -149,7 +156,7 @@ class PrivacyProfilesView(View):
         """The profile's whole row, replacing any with its id or its name (a profile's id
         follows from its name; the delete keeps ``INSERT OR REPLACE``'s meaning)."""
         cur.execute("DELETE FROM privacy_profiles WHERE id=? OR name=?", values[:2])
-        cur.execute("INSERT INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", values)
+        cur.execute("INSERT INTO privacy_profiles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", values)
 
     def _removed(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute("DELETE FROM privacy_profiles WHERE id=?", (rec.aggregate,))
@@ -173,7 +180,7 @@ class PrivacyProfilesView(View):
     def _regenerated(self, cur: Cursor, rec: EventRecord) -> None:
         cur.execute(
             "UPDATE privacy_profiles SET platform=?, user_agent=?, screen=?, webgl_renderer=?, "
-            "updated_at=? WHERE id=?",
+            "faults=?, updated_at=? WHERE id=?",
             (*self._fp_columns(rec.state["fingerprint"]), rec.timestamp, rec.aggregate))
 
 

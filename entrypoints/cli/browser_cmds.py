@@ -6,6 +6,7 @@ loads the page, records everything and closes it.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,7 @@ from domain.tab_commands import (
 from entrypoints.cli.context import state
 from entrypoints.cli.formats import rendering, short, tabular
 from entrypoints.cli.ids import resolve, resolve_proxy_choice
-from entrypoints.cli.output import emit, exit_not_done, out, said
+from entrypoints.cli.output import emit, err, exit_not_done, out, said
 
 tab_app = typer.Typer(help="Tabs: real Chromium, one proxy and privacy profile each.",
                       no_args_is_help=True)
@@ -154,13 +155,27 @@ def remove_profile(
                                  f"profile {name} was already removed"))
 
 
+# the --os a profile's user agent says (the first token found)
+_SYSTEMS = (("Android", "android"), ("Macintosh", "macos"), ("Windows", "windows"))
+
+
 @privacy_app.command("list")
 @tabular
 def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
-    """List privacy profiles. Example: vipb privacy list --json"""
+    """List privacy profiles; a profile whose values no single real Chrome presents (drawn
+    before devices were checked) is named on stderr. Example: vipb privacy list --json"""
     rows = state(ctx).commands().execute(parse_command(ListProfiles, {}))
     emit(rows, as_json, columns=["name", "platform", "locale", "timezone", "webrtc",
                                  "tracker_blocking"])
+    if as_json:
+        return
+    for row in rows:
+        if row["faults"]:
+            system = next((name for token, name in _SYSTEMS if token in row["user_agent"]),
+                          "linux")
+            err.print(f"profile {row['name']}: {row['faults']}; give it a new fingerprint: "
+                      f"vipb privacy create {shlex.quote(row['name'])} --regenerate --os "
+                      f"{system}", markup=False, highlight=False)
 
 
 @privacy_app.command("stats")

@@ -83,3 +83,41 @@ def test_tabs_through_the_host(cli: Cli, site: Site, tmp_path) -> None:
         assert [t["state"] for t in cli("tab", "list", "--json").json()] == ["open"]
     finally:
         assert host.stop(signal.SIGTERM) == 0
+
+
+def test_a_stored_profile_no_chrome_presents_is_named_until_regenerated(cli: Cli,
+                                                                        tmp_path) -> None:
+    """Profiles drawn before devices were checked keep their values (they are events);
+    `privacy list` names what gives one away and how to replace it."""
+    import pykka
+
+    from adapters.fingerprints import generate_fingerprint
+    from domain.privacy import PrivacyProfile, profile_id
+    from service.bootstrap import bootstrap
+
+    assert cli("init").code == 0
+    mac = generate_fingerprint(3, ["macos"])
+    swift = "ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero)), SwiftShader driver)"
+    old = mac.model_copy(update={"platform": "Linux x86_64", "webgl_renderer": swift})
+    rt = bootstrap(tmp_path / "data")  # the cli fixture's data dir
+    try:
+        rt.writer.save(PrivacyProfile(
+            id=profile_id("old mac"), name="old mac", fingerprint=old.model_dump(mode="json"),
+            locale="en-US", timezone="UTC", follow_proxy_country=False, webrtc="proxied",
+            tracker_blocking=False))
+        rt.settle()
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+    assert cli("privacy", "create", "fine", "--os", "windows", "--seed", "4").code == 0
+    listed = cli("privacy", "list")
+    assert listed.code == 0
+    assert listed.err.splitlines() == [
+        "profile old mac: navigator.platform 'Linux x86_64' but the user agent says macOS; "
+        f"software renderer {swift[:60]!r}; give it a new fingerprint: "
+        "vipb privacy create 'old mac' --regenerate --os macos"]
+    rows = {r["name"]: r["faults"] for r in cli("privacy", "list", "--json").json()}
+    assert rows["fine"] == "" and rows["old mac"].startswith("navigator.platform")
+    assert cli("privacy", "create", "old mac", "--regenerate", "--os", "macos").code == 0
+    again = cli("privacy", "list")
+    assert again.code == 0 and again.err == ""
