@@ -42,10 +42,12 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.vipb-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+    # Every dependency at the version CI passed with (constraints.txt; scripts/lock.sh
+    # refreshes it), so a release made since cannot change what a clean clone runs.
     # setuptools warns about editable installs at length: nothing to act on here
-    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
     .venv/bin/python -c 'import eventsourcing, pykka, typer, entrypoints.cli.main' \
         || { echo "install failed" >&2; exit 1; }
     touch "$stamp"
