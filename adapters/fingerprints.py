@@ -21,7 +21,6 @@ from domain.fingerprint import Brand, Fingerprint, Screen
 OS_CHOICES = ("windows", "macos", "linux", "android")
 DESKTOP_OS = ("windows", "macos", "linux")
 MOBILE_OS = ("android",)  # Chrome on iOS is WebKit: a Chromium tab cannot claim it
-_UA_PLATFORMS = {"windows": "Windows", "macos": "macOS", "linux": "Linux", "android": "Android"}
 _lock = threading.Lock()  # browserforge samples with the global ``random`` module
 
 
@@ -106,7 +105,6 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
     if mobile and set(os_names) != {"android"}:
         raise ValidationError("android (a phone) cannot be mixed with desktop systems",
                               field="os")
-    wanted = {_UA_PLATFORMS[name] for name in os_names}
     with _lock:
         state = random.getstate()
         try:
@@ -119,7 +117,7 @@ def generate_fingerprint(seed: int, os_names: Sequence[str] = DESKTOP_OS,
                 random.seed(seed if draw == 0 else f"{seed}/{draw}")
                 values = _values(_generator(tuple(os_names), mobile).generate(), seed, mobile,
                                  locale)
-                if values is not None and not values.faults() and values.ua_platform in wanted:
+                if values is not None and not values.faults() and values.system in os_names:
                     return values
         finally:
             random.setstate(state)

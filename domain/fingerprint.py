@@ -19,14 +19,16 @@ _CHROME_VERSION = re.compile(r"Chrome/\d+(\.\d+){0,3}")
 _GPU_VENDOR = re.compile(r"\(([^(),]+)[),]")
 _ARM_GPU_VENDORS = frozenset({"Apple", "ARM", "Qualcomm"})
 
-# The systems a tab may claim: the user agent's token for each, the userAgentData platform its
-# Chrome reports, and the navigator.platform values it reports (Chrome on Android says the
-# kernel's machine name: "Linux armv81" on many Samsungs, "Linux armv8l", "Linux aarch64").
+# The systems a tab may claim: the user agent's token for each, its name among the --os
+# choices, the userAgentData platform its Chrome reports, and the navigator.platform values it
+# reports (Chrome on Android says the kernel's machine name: "Linux armv81" on many Samsungs,
+# "Linux armv8l", "Linux aarch64").
 _SYSTEMS = (
-    ("Windows NT", "Windows", frozenset({"Win32"})),
-    ("Macintosh", "macOS", frozenset({"MacIntel"})),
-    ("Android", "Android", frozenset({"Linux armv81", "Linux armv8l", "Linux aarch64"})),
-    ("X11; Linux x86_64", "Linux", frozenset({"Linux x86_64"})),
+    ("Windows NT", "windows", "Windows", frozenset({"Win32"})),
+    ("Macintosh", "macos", "macOS", frozenset({"MacIntel"})),
+    ("Android", "android", "Android",
+     frozenset({"Linux armv81", "Linux armv8l", "Linux aarch64"})),
+    ("X11; Linux x86_64", "linux", "Linux", frozenset({"Linux x86_64"})),
 )
 # The WebGL backends each desktop system's Chrome draws with (Chrome on a Mac uses Metal since
 # 2023; on Linux, OpenGL)
@@ -58,6 +60,13 @@ def chromium_brands(major: int, product: str | None, version: str,
     for i, place in enumerate(order):  # each entry lands at its place, as Chromium does
         shuffled[place] = unshuffled[i]
     return shuffled
+
+
+def system_of(user_agent: str) -> str | None:
+    """The system ``user_agent`` names, as ``--os`` names it ("windows", "macos", "linux",
+    "android"), or None for one a tab cannot claim."""
+    return next((choice for token, choice, _name, _platforms in _SYSTEMS
+                 if token in user_agent), None)
 
 
 class Brand(BaseModel):
@@ -115,6 +124,11 @@ class Fingerprint(BaseModel):
         match = _GPU_VENDOR.search(self.webgl_vendor) or _GPU_VENDOR.search(self.webgl_renderer)
         return match.group(1).strip() if match else ""
 
+    @property
+    def system(self) -> str | None:
+        """The system the user agent names (``system_of``)."""
+        return system_of(self.user_agent)
+
     def faults(self) -> list[str]:
         """What tells these values apart from any one real Chrome (empty when nothing does).
 
@@ -125,11 +139,10 @@ class Fingerprint(BaseModel):
         system, a phone must say so, and the GPU must be hardware that system's Chrome
         draws with (a desktop one through a backend whose limits tabs present).
         """
-        system = next(((name, platforms) for token, name, platforms in _SYSTEMS
-                       if token in self.user_agent), None)
+        system = next((entry for entry in _SYSTEMS if entry[0] in self.user_agent), None)
         if system is None:
             return [f"user agent names no system a tab can claim: {self.user_agent[:80]}"]
-        name, platforms = system
+        _token, _choice, name, platforms = system
         found: list[str] = []
         if self.ua_platform != name:
             found.append(f"userAgentData.platform {self.ua_platform!r} but the user agent "

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from domain.fingerprint import system_of
 from domain.parsing import parse_command
 from domain.tab_commands import (
     TAB_COMMANDS,
@@ -155,10 +156,6 @@ def remove_profile(
                                  f"profile {name} was already removed"))
 
 
-# the --os a profile's user agent says (the first token found)
-_SYSTEMS = (("Android", "android"), ("Macintosh", "macos"), ("Windows", "windows"))
-
-
 @privacy_app.command("list")
 @tabular
 def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
@@ -171,8 +168,7 @@ def list_profiles(ctx: typer.Context, as_json: bool = JSON) -> None:
         return
     for row in rows:
         if row["faults"]:
-            system = next((name for token, name in _SYSTEMS if token in row["user_agent"]),
-                          "linux")
+            system = system_of(row["user_agent"]) or "linux"
             err.print(f"profile {row['name']}: {row['faults']}; give it a new fingerprint: "
                       f"vipb privacy create {shlex.quote(row['name'])} --regenerate --os "
                       f"{system}", markup=False, highlight=False)
