@@ -3,6 +3,7 @@ sticky binding, breaker transition and usage summary on record."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -326,10 +327,11 @@ class RotationActor(VipbActor):
 
     def select(self, ctx: SelectionContext | None = None,
                avoid: tuple[str, ...] = (), country: str | None = None,
-               wait: bool = True) -> Selection:
-        """Pick a proxy (none of ``avoid``; with ``country``, only one that serves it),
-        count it as in use, and record the decision before returning it; with ``wait``
-        false the record is queued instead (see ``pick``).
+               wait: bool = True, shun: tuple[str, ...] = ()) -> Selection:
+        """Pick a proxy (none of ``avoid``, and none of ``shun`` while another is available;
+        with ``country``, only one that serves it), count it as in use, and record the
+        decision before returning it; with ``wait`` false the record is queued instead (see
+        ``pick``).
 
         ``country`` is a requirement, not a preference: the strategy picks among the
         proxies whose declared country it is (and whose exit, where a validation saw it,
@@ -341,7 +343,7 @@ class RotationActor(VipbActor):
         strategy = self._strategy if country is None else self._strategy_in(country)
         with self.pool.holding(avoid):
             try:
-                selection = strategy.select(ctx)
+                selection = self._passing_over(strategy, ctx, shun)
             except NoProxyAvailableError as exc:
                 if country is None:
                     raise
@@ -370,14 +372,23 @@ class RotationActor(VipbActor):
         self._usage.setdefault(selection.proxy_id, _Usage()).requests += 1
         return selection
 
+    def _passing_over(self, strategy: Strategy, ctx: SelectionContext,
+                      shun: tuple[str, ...]) -> Selection:
+        """The strategy's pick among the proxies other than ``shun`` (those that just
+        failed the caller: a retry goes elsewhere), or among all when only those are left."""
+        if shun:
+            with self.pool.holding(shun), contextlib.suppress(NoProxyAvailableError):
+                return strategy.select(ctx)
+        return strategy.select(ctx)
+
     def pick(self, ctx: SelectionContext | None = None, avoid: tuple[str, ...] = (),
-             country: str | None = None) -> Pick:
+             country: str | None = None, shun: tuple[str, ...] = ()) -> Pick:
         """``select``, with the picked proxy's declared and exit countries, its record
         queued rather than waited for: a search records its start after it, and the group
         committer stores in order, so no attempt is on record before the pick it went by
         (a wall-clock profile had this commit at a tenth of an HTTP search's time, and the
         actor blocked for it meanwhile)."""
-        selection = self.select(ctx, avoid, country, wait=False)  # changes applied there
+        selection = self.select(ctx, avoid, country, wait=False, shun=shun)  # changes applied
         self._known_exits()
         candidate = self.pool.get(selection.proxy_id)
         exit_country, basis = self._exit(candidate)

@@ -68,6 +68,10 @@ log = logging.getLogger(__name__)
 TIMEOUT = 300.0
 # what an HTTP page of an ``auto`` engine may say to send the attempt on to a tab
 FALL_BACK = (FailureReason.BLOCKED, FailureReason.UNREADABLE)
+# what an attempt may meet because of the proxy it went through (its exit challenged or
+# limited, or the page not loaded): the search's next attempts pass that proxy over
+PROXY_FAILURES = frozenset({FailureReason.BLOCKED, FailureReason.HTTP_ERROR,
+                            FailureReason.LOAD_FAILED})
 
 
 class AttemptFailed(Exception):
@@ -152,6 +156,10 @@ class SearchWorker:
         self._outcome = parts.outcome
         self._evidence = parts.evidence
         self._ways = parts.ways
+        # proxies an attempt of this search failed through (load, HTTP error, challenge):
+        # its next attempts go elsewhere while another proxy is available, as a person
+        # switches proxies after one failed rather than waiting for its breaker to open
+        self._failed_via: list[str] = []
 
     @classmethod
     def perform(cls, parts: SearchParts) -> Callable[[ClaimHolder[SearchTask], CancelToken],
@@ -321,6 +329,17 @@ class SearchWorker:
             raise Cancelled()
         engine = self._engine()
         ticket = self._ticket(attempt, engine, avoid, fresh)
+        try:
+            return self._through(attempt, engine, ticket, fresh)
+        except AttemptFailed as exc:
+            if exc.reason in PROXY_FAILURES and ticket.proxy_id and self._task.proxy == "auto" \
+                    and ticket.proxy_id not in self._failed_via:
+                self._failed_via.append(ticket.proxy_id)
+            raise
+
+    def _through(self, attempt: int, engine: Engine, ticket: Ticket, fresh: bool) -> Reading:
+        """The attempt's pages behind the ticket's route: over HTTP, in a tab, or over HTTP
+        and then in a tab (an ``auto`` engine's challenge or unreadable page)."""
         route = Exit(ticket.proxy_id, ticket.exit_country, ticket.exit_basis)
         declared = engine.definition.fetch
         held = True  # the route is this worker's to release until a tab takes it over
@@ -352,7 +371,8 @@ class SearchWorker:
             first_page = self._url(engine, 0, 0)  # for the pick
             ticket: Ticket = self._tabs().prepare_route(
                 first_page, task.profile, task.proxy, task.country, avoid,
-                task.device if fresh else None, require).get(timeout=TIMEOUT)
+                task.device if fresh else None, require,
+                tuple(self._failed_via)).get(timeout=TIMEOUT)
             return ticket
         except NoProxyInCountryError as exc:
             self._record_start(attempt, Exit(None))

@@ -249,10 +249,12 @@ class TabSupervisorActor(VipbActor):
     # --- proxies ---------------------------------------------------------------------------------
 
     def _route(self, choice: str, url: str | None, country: str | None,
-               tab_id: str, avoid: tuple[str, ...] = (), require: str | None = None) -> Route:
+               tab_id: str, avoid: tuple[str, ...] = (), require: str | None = None,
+               shun: tuple[str, ...] = ()) -> Route:
         """The proxy of a tab: ``choice`` (auto, a proxy id, direct); ``country`` a
         preference for the pick, ``require`` a requirement (a search's country:
-        ``NoProxyInCountryError`` when nothing leaves from there)."""
+        ``NoProxyInCountryError`` when nothing leaves from there); the pick passes over
+        ``shun`` while another proxy is available."""
         if choice == "direct":
             direct = self._direct_country
             if require is not None and direct != require:
@@ -271,7 +273,7 @@ class TabSupervisorActor(VipbActor):
             ctx = SelectionContext(url=url, domain=host, country=require or country,
                                    tab_id=tab_id)
             try:
-                pick = self._rotation.pick(ctx, avoid, require).get()
+                pick = self._rotation.pick(ctx, avoid, require, shun).get()
             except NoProxyInCountryError:
                 raise
             except NoProxyAvailableError as exc:
@@ -384,11 +386,12 @@ class TabSupervisorActor(VipbActor):
 
     def prepare_route(self, url: str | None, profile: str, proxy: str, country: str | None,
                       avoid: tuple[str, ...] = (), fresh: str | None = None,
-                      require: str | None = None) -> Ticket:
+                      require: str | None = None, shun: tuple[str, ...] = ()) -> Ticket:
         """A route and a profile set up for a search, held until ``release`` (or a tab
-        started on it with ``tab_on``); the arguments are ``prepare``'s."""
+        started on it with ``tab_on``); the arguments are ``prepare``'s, and ``shun`` the
+        proxies that failed this search (passed over while another is available)."""
         key = str(uuid.uuid4())
-        route = self._route(proxy, url, country, key, avoid, require)
+        route = self._route(proxy, url, country, key, avoid, require, shun)
         try:
             profile_id, setup = self._setup(profile, route, fresh)
         except BaseException:

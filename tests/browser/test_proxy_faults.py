@@ -45,6 +45,23 @@ def _search_all(rt: Runtime, keywords: list[str], proxy: str = "auto") -> list[d
     return list(call(rt, "automation:get-results", task_ids=ids))
 
 
+def _until_broken(rt: Runtime, ids: dict[str, str], words: list[str]) -> list[dict]:
+    """Rounds of searches for ``words`` (each round's keywords new) until the breakers of
+    the silent and the resetting proxy are both open; every search of every round must
+    complete. A search's retries pass over the proxies that failed it, so a dead proxy meets
+    about its share of first attempts a round: its 5th failure in a row may come in the 2nd."""
+    found: list[dict] = []
+    for turn in range(6):
+        results = _search_all(rt, [f"{word} {turn}" for word in words])
+        assert {r["state"] for r in results} == {"completed"}, \
+            [(r["state"], r.get("error")) for r in results]
+        found += results
+        if {rt.rotation.breaker_state(ids[name]).get() for name in ("silent", "reset")} \
+                == {"open"}:
+            return found
+    raise AssertionError(f"breakers after 6 rounds: {ids}")
+
+
 def _flapping(upstream: int) -> Handler:
     """A proxy that works on every other connection (piped to a real proxy) and resets the
     rest, as one whose link flaps does."""
@@ -77,11 +94,7 @@ def test_silent_and_resetting_proxies_open_their_breakers_and_searches_move_on(
         ids = {name: call(rt, "proxy:add", protocol="http", host="127.0.0.1", port=port)["id"]
                for name, port in (("silent", silent_port), ("reset", reset_port),
                                   ("flapping", flap), ("good", good.port))}
-        results = _search_all(rt, [f"espresso grinder {i}" for i in range(10)])
-        assert {r["state"] for r in results} == {"completed"}, \
-            [(r["state"], r.get("error")) for r in results]
-        assert rt.rotation.breaker_state(ids["silent"]).get() == "open"
-        assert rt.rotation.breaker_state(ids["reset"]).get() == "open"
+        _until_broken(rt, ids, [f"espresso grinder {i}" for i in range(10)])
         assert rt.rotation.breaker_state(ids["good"]).get() == "closed"
         # with both breakers open the picks go to the proxies that work
         again = _search_all(rt, [f"espresso grinder again {i}" for i in range(4)])
@@ -119,8 +132,9 @@ def test_over_http_too_stalling_and_resetting_proxies_open_their_breakers(
     rt = _runtime(data_dir, engine_site, "engine")
     try:
         words = [f"espresso grinder {i}" for i in range(8)]
-        for word in words:
-            engine_site.results[word] = ["https://other.example/", "https://target.example/"]
+        for word, turn in itertools.product(words, range(6)):  # _until_broken's rounds
+            engine_site.results[f"{word} {turn}"] = ["https://other.example/",
+                                                     "https://target.example/"]
         call(rt, "automation:add-domain", domain="target.example")
         call(rt, "proxy:set-rotation", strategy="round_robin")
         with pproxy("http") as good, tcp_server(hanging()) as silent_port, \
@@ -129,14 +143,44 @@ def test_over_http_too_stalling_and_resetting_proxies_open_their_breakers(
                               port=port)["id"]
                    for name, port in (("silent", silent_port), ("reset", reset_port),
                                       ("good", good.port))}
-            results = _search_all(rt, words)
-            assert {(r["state"], r["fetched_by"]) for r in results} == \
-                {("completed", "http")}, [(r["state"], r.get("error")) for r in results]
+            results = _until_broken(rt, ids, words)
+            assert {r["fetched_by"] for r in results} == {"http"}
             assert {p["position"] for r in results for p in r["positions"]} == {2}
             assert {r["proxy_id"] for r in results} == {ids["good"]}
-            assert rt.rotation.breaker_state(ids["silent"]).get() == "open"
-            assert rt.rotation.breaker_state(ids["reset"]).get() == "open"
             assert rt.rotation.breaker_state(ids["good"]).get() == "closed"
+    finally:
+        rt.close()
+        pykka.ActorRegistry.stop_all()
+
+
+def test_a_retry_goes_through_another_proxy_than_the_one_that_failed_the_search(
+        data_dir: Path, engine_site: SerpSite) -> None:
+    """Failover keeps picking its primary until the primary's breaker opens (5 failures in
+    a row), more than a search's attempts: a search's retry passes over the proxy that just
+    failed it while another is available, so no search fails while the backup works."""
+    rt = _runtime(data_dir, engine_site, "engine")
+    try:
+        engine_site.results["espresso grinder"] = ["https://other.example/",
+                                                   "https://target.example/"]
+        call(rt, "automation:add-domain", domain="target.example")
+        with pproxy("http") as good, tcp_server(resetting()) as reset_port:
+            primary = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                           port=reset_port)["id"]
+            backup = call(rt, "proxy:add", protocol="http", host="127.0.0.1",
+                          port=good.port)["id"]
+            call(rt, "proxy:set-rotation", strategy="failover",
+                 params={"primary": primary, "backups": [backup]})
+            [result] = _search_all(rt, ["espresso grinder"])
+            assert (result["state"], result["proxy_id"]) == ("completed", backup), result
+            assert [p["position"] for p in result["positions"]] == [2]
+            # the first attempt went through the primary, the only one through it
+            starts = [e.data.get("proxy_id") for e in EventHistory(rt.app).log(limit=100_000)
+                      if e.event == "SearchTaskStarted"]
+            assert starts == [primary, backup], starts
+            # with the backup gone, the primary is all there is: it is picked again
+            call(rt, "proxy:remove", proxy_id=backup)
+            [alone] = _search_all(rt, ["espresso grinder"])
+            assert alone["state"] == "failed" and alone["proxy_id"] == primary, alone
     finally:
         rt.close()
         pykka.ActorRegistry.stop_all()
