@@ -35,7 +35,8 @@ from adapters.store import Subscription
 from domain.creator import CreatorCheckTask
 from domain.errors import BaseError, ConcurrencyError, ValidationError
 from domain.events import events_of
-from domain.rank import Schedule, SearchTask, fold_keyword
+from domain.keyword_names import fold_keyword
+from domain.rank import Schedule, SearchTask
 from domain.rank_commands import CreateSchedule, StartSearch
 from domain.results import Ack
 from domain.waits import idle_wait

@@ -21,25 +21,9 @@ from domain import cron as cron_times
 from domain.claims import claimable
 from domain.errors import ValidationError
 from domain.ids import named_id
+from domain.keyword_names import fold_keyword, search_label
 
 RANK_TARGETS_ID = named_id("rank-targets", "singleton")
-
-
-def fold_keyword(keyword: str) -> str:
-    """Keyword words compared without case or extra spaces."""
-    return " ".join(keyword.casefold().split())
-
-
-def search_label(keyword: str, engine: str, country: str | None, device: str | None,
-                 quote: bool = False, location: str | None = None,
-                 language: str | None = None) -> str:
-    """``keyword on engine [country] [near location] [in language] [(mobile)]``;
-    ``quote``: the keyword in quotes (in a sentence)."""
-    words = repr(keyword) if quote else keyword
-    return (f"{words} on {engine}{' ' + country if country else ''}"
-            f"{' near ' + location if location else ''}"
-            f"{' in ' + language if language else ''}"
-            f"{' (mobile)' if device == 'mobile' else ''}")
 
 
 def keyword_key(keyword: str, engine: str, country: str | None,

@@ -13,7 +13,8 @@ import uuid
 from dataclasses import dataclass, replace
 
 from domain.errors import AutomationError
-from domain.rank import RankTargets, SearchTask, fold_keyword
+from domain.keyword_names import fold_keyword
+from domain.rank import RankTargets, SearchTask
 from domain.rank_commands import DEFAULT_DEPTH, StartSearch
 from domain.tab_commands import DEFAULT_MOBILE_PROFILE, DEFAULT_PROFILE
 

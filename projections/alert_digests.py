@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.alert import DIGEST_ROWS
-from domain.rank import search_label
+from domain.keyword_names import search_label
 from domain.ranking import movement, summarize, summary_text
 from projections.sql import Cursor, upsert
 

@@ -34,7 +34,7 @@ from domain.alert import (
     position_fires,
     position_message,
 )
-from domain.rank import fold_keyword, search_label
+from domain.keyword_names import fold_keyword, search_label
 from projections import alert_digests as digests
 from projections.sql import Connection, Cursor, Row, replace_row, upsert
 from projections.view import EventRecord, Handler, View, iso

@@ -18,7 +18,7 @@ from html import escape
 from typing import Any
 
 from adapters.reports import sparkline
-from domain.rank import search_label
+from domain.keyword_names import search_label
 
 MAIL_ROWS = 100  # rows an e-mail shows (the webhook's JSON carries the digest's rows)
 _COLOR = "#1d4ed8"  # the sparklines' line, as the report draws them (currentColor there)

@@ -1,7 +1,7 @@
 """Rank reports: position charts (pygal SVG, PNG through cairosvg) and the self-contained
 HTML report."""
 
-from domain.rank import search_label
+from domain.keyword_names import search_label
 from domain.ranking import summary_text
 
 from ._charts import chart_png, chart_svg, series_of, zone_name

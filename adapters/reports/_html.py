@@ -9,7 +9,7 @@ from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
 
-from domain.rank import search_label
+from domain.keyword_names import search_label
 from domain.ranking import summarize, summary_text
 
 from ._charts import chart_svg, series_of, zone_name

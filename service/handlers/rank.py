@@ -14,8 +14,8 @@ from uuid import UUID
 
 from adapters.evidence import StoredPage, for_viewing
 from domain.errors import ValidationError
+from domain.keyword_names import search_label
 from domain.progress import Progress
-from domain.rank import search_label
 from domain.rank_commands import (
     AddDomain,
     AddKeyword,

@@ -45,6 +45,13 @@ def test_the_cli_starts_without_the_event_stores_engine() -> None:
         list(parts)
 
 
+def test_the_cli_starts_without_the_rank_aggregates() -> None:
+    """(their ~35 event classes took ~0.1 s to import, for naming a search in `rank`)"""
+    assert _loaded_at_start(modules=("domain.rank",)) == []
+    assert _loaded_at_start("import service.runtime", modules=("domain.rank",)) == \
+        ["domain.rank"]
+
+
 def test_the_probe_sees_a_module_once_it_is_loaded() -> None:
     """(the check above can fail: a module the CLI does load shows up)"""
     assert _loaded_at_start("import pygal") == ["pygal"]
