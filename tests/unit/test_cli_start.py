@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 # PostgreSQL's driver (SQLite is the default store), the charting library (reports), the
 # browser stack (tabs, doctor) and the HTTP client (searches run in the host or in-process)
@@ -93,3 +95,22 @@ def test_a_finished_command_leaves_its_heap_frozen_for_the_exit() -> None:
                      "print(json.dumps({'tracked': len(gc.get_objects()),"
                      " 'frozen': gc.get_freeze_count()}))")
     assert seen["frozen"] > 10_000 and seen["tracked"] < 100, seen
+
+
+def test_a_command_line_builds_only_the_group_or_command_it_names(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """(typer builds click's objects for every command of the app it runs: ~0.1 s a call)"""
+    from entrypoints.cli.main import app, app_for
+
+    def named(args: list[str]) -> tuple[list[str | None], list[str | None]]:
+        root = app_for(args)
+        return [g.name for g in root.registered_groups], [c.name for c in root.registered_commands]
+
+    assert named(["proxy", "list", "--json"]) == (["proxy"], [])
+    assert named(["--data-dir", "proxy", "-v", "rank", "run"]) == (["rank"], [])
+    assert named(["--tz", "UTC", "status"]) == ([], ["status"])
+    assert len(app.registered_groups) > 10
+    for whole in ([], ["--help"], ["prxy", "list"], ["--", "proxy"]):
+        assert app_for(whole) is app, whole  # root help, and a typo's suggestions
+    monkeypatch.setenv("_VIPB_COMPLETE", "complete_bash")
+    assert app_for(["proxy", "list"]) is app  # completion offers every name
