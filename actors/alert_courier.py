@@ -17,6 +17,7 @@ and other commits cost it nothing.
 from __future__ import annotations
 
 import contextlib
+import enum
 import fcntl
 import heapq
 import logging
@@ -48,6 +49,15 @@ IDLE_WAKE = 60.0  # seconds: also look for other processes' outbox rows this oft
 # several watched events per search, and a look settles the views and queries the outbox;
 # one look for a burst of them delays an alert by at most this (a drain does not wait)
 LOOK_EVERY = 0.25
+
+
+class Parked(enum.Enum):
+    """An attempt that waits for another delivery to the same receiver."""
+
+    PARKED = "parked"
+
+
+PARKED = Parked.PARKED
 
 
 @dataclass(frozen=True)
@@ -306,19 +316,26 @@ class AlertCourier:
     def _deliver_scheduled(self, alert_id: str) -> None:
         retry_in: float | None = None
         try:
-            retry_in = self._attempt(alert_id)
+            outcome = self._attempt(alert_id)
         except Exception:
             log.exception("alert %s: delivery crashed; retried at the next start", alert_id)
+        else:
+            if outcome is PARKED:
+                return  # still in flight: the delivery it waits for hands it on
+            retry_in = outcome
         with self._state:  # one step: the retry is never skipped as still in flight
             self._inflight.discard(alert_id)
             if retry_in is not None:
                 heapq.heappush(self._due, (self._clock() + retry_in, alert_id))
             self._state.notify_all()
 
-    def _attempt(self, alert_id: str) -> float | None:
+    def _attempt(self, alert_id: str) -> float | Parked | None:
         """One delivery attempt of an alert on record, recorded; the seconds before the
         next one (None: none). An alert for a receiver another worker is delivering to now
-        waits for it, unrecorded: one slow receiver holds one worker, never all of them."""
+        waits for it, unrecorded and still in flight (``PARKED``): one slow receiver holds
+        one worker, never all of them. That delivery, when it ends, takes it out of flight
+        and makes it due in one step: had it left flight when parked, the dispatcher could
+        meet it due while still in flight, and drop it until the next start."""
         alert = self._writer.load(Alert, UUID(alert_id))
         if alert is None or alert.settled:
             return None
@@ -327,7 +344,7 @@ class AlertCourier:
         with self._state:
             if receiver in self._receiving:
                 self._parked.setdefault(receiver, []).append(alert_id)
-                return None
+                return PARKED
             self._receiving.add(receiver)
         try:
             retry_in = self._try(alert, target, final=False)
@@ -336,6 +353,7 @@ class AlertCourier:
                 self._receiving.discard(receiver)
                 now = self._clock()
                 for parked in self._parked.pop(receiver, []):
+                    self._inflight.discard(parked)
                     heapq.heappush(self._due, (now, parked))
                 self._state.notify_all()
         try:

@@ -19,6 +19,7 @@ from typing import Any
 import pykka
 import pytest
 
+from actors.alert_courier import AlertCourier
 from adapters.config import Settings
 from domain.creator import Creator
 from scripts.fixtures.servers import WebhookReceiver, free_port, tcp_server, webhook_receiver
@@ -321,6 +322,49 @@ def test_nothing_is_sent_twice_after_a_restart_and_a_rebuild(data_dir: Path,
         rt.close()
     assert len(receiver.deliveries) == 3
     assert len({d.headers["X-Vipb-Delivery"] for d in receiver.deliveries}) == 3
+
+
+class _ParkedAtTheWorstMoment(AlertCourier):
+    """The first alert's delivery waits until the second, to the same receiver, parked;
+    the parked attempt returns only after that delivery made it due again and the
+    dispatcher looked at it (as the courier's thread may at any moment)."""
+
+    first_sending: threading.Event  # set by the test, on the runtime's courier
+    second_parked: threading.Event
+
+    def _try(self, alert: Any, target: Any, final: bool) -> Any:
+        if not self.first_sending.is_set():
+            self.first_sending.set()
+            assert self.second_parked.wait(60)
+        return super()._try(alert, target, final)
+
+    def _attempt(self, alert_id: str) -> Any:
+        outcome = super()._attempt(alert_id)
+        with self._state:
+            if not any(alert_id in waiting for waiting in self._parked.values()):
+                return outcome
+            self.second_parked.set()
+            assert self._state.wait_for(
+                lambda: not any(alert_id in waiting for waiting in self._parked.values()), 60)
+        self._dispatch_due()
+        return outcome
+
+
+def test_an_alert_parked_behind_another_to_its_receiver_is_delivered_after_it(
+        rt: Runtime, receiver: WebhookReceiver) -> None:
+    """It was dropped, until the next start, when the dispatcher met it due again before
+    its parked attempt had left flight."""
+    courier = rt.courier
+    courier.__class__ = _ParkedAtTheWorstMoment
+    assert isinstance(courier, _ParkedAtTheWorstMoment)
+    courier.first_sending, courier.second_parked = threading.Event(), threading.Event()
+    add_rule(rt, receiver.url, kind="moves", threshold=1)
+    outcome(rt, 5)
+    outcome(rt, 4)
+    assert courier.first_sending.wait(60)
+    outcome(rt, 2)  # raised while the first is being sent: it parks
+    assert receiver.wait_for(2)
+    assert [a["state"] for a in settled(rt)] == ["delivered", "delivered"]
 
 
 def fail_first_attempt(data_dir: Path, port: int, remove: bool = False) -> None:
