@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import ClassVar
 
+import pydantic
+
 from domain.fingerprint import Fingerprint
 from projections.sql import Cursor, replace_row
 from projections.view import EventRecord, Handler, View
@@ -140,7 +142,10 @@ class PrivacyProfilesView(View):
         none: profiles drawn before devices were checked may have some)."""
         screen = fp["screen"]
         assert isinstance(screen, dict)
-        faults = "; ".join(Fingerprint.model_validate(fp).coherent().faults())
+        try:
+            faults = "; ".join(Fingerprint.model_validate(fp).coherent().faults())
+        except pydantic.ValidationError as exc:  # a view never stops on a stored event
+            faults = f"stored values unreadable: {exc.errors()[0]['loc']}"
         return (fp["platform"], fp["user_agent"], f"{screen['width']}x{screen['height']}",
                 fp["webgl_renderer"], faults)
 

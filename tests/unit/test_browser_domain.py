@@ -336,3 +336,14 @@ def test_a_seed_whose_first_draw_has_a_screen_no_chrome_reports_still_makes_a_pr
     fp = generate_fingerprint(23780, ["windows", "macos"])
     assert 0 < fp.screen.pixel_ratio <= 4
     assert fp == generate_fingerprint(23780, ["windows", "macos"])  # still reproducible
+
+
+def test_the_profiles_view_names_faults_and_never_stops_on_a_stored_fingerprint() -> None:
+    from projections.tabs import PrivacyProfilesView
+
+    fp = generate_fingerprint(3, ["windows"]).model_dump(mode="json")
+    assert PrivacyProfilesView._fp_columns(fp)[-1] == ""
+    linux = PrivacyProfilesView._fp_columns({**fp, "platform": "Linux x86_64"})[-1]
+    assert linux == "navigator.platform 'Linux x86_64' but the user agent says Windows"
+    odd = PrivacyProfilesView._fp_columns({**fp, "screen": {**fp["screen"], "width": 9}})
+    assert odd[-1].startswith("stored values unreadable: ('screen', 'width')")
