@@ -62,11 +62,16 @@ def chromium_brands(major: int, product: str | None, version: str,
     return shuffled
 
 
+def _system_entry(user_agent: str) -> tuple[str, str, str, frozenset[str]] | None:
+    """The ``_SYSTEMS`` entry ``user_agent`` names (the first whose token it holds)."""
+    return next((entry for entry in _SYSTEMS if entry[0] in user_agent), None)
+
+
 def system_of(user_agent: str) -> str | None:
     """The system ``user_agent`` names, as ``--os`` names it ("windows", "macos", "linux",
     "android"), or None for one a tab cannot claim."""
-    return next((choice for token, choice, _name, _platforms in _SYSTEMS
-                 if token in user_agent), None)
+    entry = _system_entry(user_agent)
+    return entry[1] if entry else None
 
 
 class Brand(BaseModel):
@@ -139,7 +144,7 @@ class Fingerprint(BaseModel):
         system, a phone must say so, and the GPU must be hardware that system's Chrome
         draws with (a desktop one through a backend whose limits tabs present).
         """
-        system = next((entry for entry in _SYSTEMS if entry[0] in self.user_agent), None)
+        system = _system_entry(self.user_agent)
         if system is None:
             return [f"user agent names no system a tab can claim: {self.user_agent[:80]}"]
         _token, _choice, name, platforms = system
