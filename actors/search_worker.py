@@ -24,7 +24,6 @@ search fails with reason ``suspicious_no_results``.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
@@ -48,11 +47,10 @@ from actors.retries import RetryPolicy
 from actors.tab_actor import TabActor
 from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, ReadablePage, readable
-from adapters.pagefetch import FetchedPage, FetchError
+from adapters.pagefetch import FetchError, Stop
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
 from domain.errors import (
     BaseError,
-    BrowserError,
     EgressRefusedError,
     ProfileNotFoundError,
     ProxyNotFoundError,
@@ -521,8 +519,9 @@ class _TabPages:
 
 
 class _HttpPages:
-    """Pages fetched over HTTP in the ticket's session, each next page followed from the
-    one before (its referer); the proxy's outcome is reported as a tab reports it."""
+    """Pages fetched over HTTP in the ticket's session, in this worker's thread, each next
+    page followed from the one before (its referer); the proxy's outcome is reported as a
+    tab reports it."""
 
     def __init__(self, ticket: Ticket, token: CancelToken, outcome: Outcome | None) -> None:
         self._fetcher = ticket.fetcher
@@ -534,15 +533,11 @@ class _HttpPages:
     def load(self, url: str) -> tuple[str, int | None, ReadablePage]:
         """See ``_Pages``."""
         ticket, proxy_id = self._ticket, self._ticket.proxy_id
-        future = self._fetcher.start(ticket.session, ticket.setup, url, self._referer)
+        stop = Stop()
         try:
-            with self._token.aborting(lambda: _cancel(future)):
-                page = future.result(TIMEOUT)
-        except concurrent.futures.CancelledError:
-            raise BrowserError("fetch aborted (the work it was for was stopped)") from None
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise BrowserError(f"fetch timed out after {TIMEOUT:.0f}s") from None
+            with self._token.aborting(stop.set):
+                page = self._fetcher.fetch(ticket.session, ticket.setup, url, self._referer,
+                                           stop)
         except FetchError as exc:
             if exc.fault is RouteFault.PROXY and proxy_id and self._outcome:
                 self._outcome(proxy_id, False, None)
@@ -551,7 +546,3 @@ class _HttpPages:
             self._outcome(proxy_id, True, page.latency_ms)
         self._referer = page.url
         return page.url, page.status, readable(page.html)
-
-
-def _cancel(future: concurrent.futures.Future[FetchedPage]) -> None:
-    future.cancel()

@@ -88,7 +88,7 @@ class Ticket:
     reason: str
     exit_country: str | None
     exit_basis: str
-    fetcher: PageFetcher  # the HTTP tier's (its coroutines run on the engine's loop)
+    fetcher: PageFetcher  # the HTTP tier's (fetches run in the thread that asks)
     one_off: bool = False  # a fresh profile for one search: its tab is never kept
 
     @property
@@ -708,6 +708,6 @@ class TabSupervisorActor(VipbActor):
         for key in list(self._tickets):
             self.release(key)
         try:
-            self._engine.run(self._fetcher.close(), timeout=30)
+            self._fetcher.close()
         except Exception:
             log.debug("closing the fetch sessions failed", exc_info=True)

@@ -10,10 +10,12 @@ from ._fetcher import (
     SESSION_SEARCHES,
     FetchedPage,
     FetchError,
+    FetchStoppedError,
     PageFetcher,
     warm,
 )
+from ._stop import Stop
 
 __all__ = ["MAX_PAGE_BYTES", "MAX_REDIRECTS", "SESSION_IDLE", "SESSION_SEARCHES", "FetchError",
-           "FetchedPage", "PageFetcher", "impersonation", "navigation_headers",
-           "warm"]
+           "FetchStoppedError", "FetchedPage", "PageFetcher", "Stop", "impersonation",
+           "navigation_headers", "warm"]

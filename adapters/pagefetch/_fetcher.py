@@ -14,18 +14,21 @@ past the egress guard. Every URL, and every redirect, is checked against the egr
 before it is asked for; redirects are followed by hand for that (at most ``MAX_REDIRECTS``).
 A page larger than ``MAX_PAGE_BYTES`` is refused as it arrives.
 
-Every coroutine runs on the browser engine's loop (the relays live there too).
+A fetch runs in the thread that asks for it (a search worker's), ended at once from any
+other by its ``Stop`` (see ``_transfer``); only the relays live on the browser engine's loop,
+and the probe that asks a failed proxy for a fresh tunnel runs there too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -39,10 +42,12 @@ from domain.route_fault import RouteFault
 from domain.text_limits import URL_CHARS, capped
 
 from ._chrome import accept_encoding, impersonation, navigation_headers
+from ._stop import Stop
 
 if TYPE_CHECKING:  # curl_cffi is imported on first use (see ``_chrome._targets``)
-    from curl_cffi.requests import AsyncSession, Response
     from curl_cffi.requests.exceptions import RequestException
+
+    from ._transfer import ChromeSession
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ MAX_SESSIONS = 64  # open at once (each holds its connections, and a relay when 
 MAX_REDIRECTS = 10
 MAX_PAGE_BYTES = 8 * 1024 * 1024
 CLOSE_TIMEOUT = 10.0
+LOOP_TIMEOUT = 30.0  # a relay's start, a probe: the loop answers in far less unless stuck
 _REDIRECTS = (301, 302, 303, 307, 308)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
@@ -88,7 +94,7 @@ def warm() -> None:
 
     _targets()
     _codes()
-    import curl_cffi.requests  # noqa: F401  (the rest of the client: sessions, errors)
+    from . import _transfer  # noqa: F401  (the rest of the client: sessions, errors)
 
 
 class FetchError(BrowserError):
@@ -98,6 +104,13 @@ class FetchError(BrowserError):
     def __init__(self, message: str, fault: RouteFault = RouteFault.NONE) -> None:
         super().__init__(message)
         self.fault = fault
+
+
+class FetchStoppedError(FetchError):
+    """The fetch was ended by its ``Stop`` (the work it was for was stopped)."""
+
+    def __init__(self) -> None:
+        super().__init__("fetch aborted (the work it was for was stopped)")
 
 
 @dataclass(frozen=True)
@@ -110,9 +123,9 @@ class FetchedPage:
     latency_ms: float
 
 
-@dataclass
+@dataclass(eq=False)
 class _Session:
-    client: AsyncSession[Response]
+    client: ChromeSession
     target: str
     proxy: str | None
     proxy_auth: tuple[str, str] | None
@@ -122,60 +135,85 @@ class _Session:
     searches: int = 0
     busy: int = 0
     retired: bool = False
-    closing: set[asyncio.Task[None]] = field(default_factory=set)
+    running: set[Stop] = field(default_factory=set)  # its fetches under way
 
 
 class PageFetcher:
-    """Fetches results pages for searches, a warm session per profile and proxy."""
+    """Fetches results pages for searches, a warm session per profile and proxy, each fetch
+    in the thread that asks (thread-safe)."""
 
     def __init__(self, egress: EgressGuard, submit: Submit, *,
                  searches_per_session: int = SESSION_SEARCHES, idle: float = SESSION_IDLE,
                  clock: Callable[[], float] = time.monotonic, timeout: float = 30.0) -> None:
-        """``submit``: runs a coroutine on the loop the fetches run on (the browser
-        engine's ``submit``)."""
+        """``submit``: runs a coroutine on the loop the relays and probes run on (the
+        browser engine's ``submit``)."""
         self._egress = egress
         self._submit = submit
         self._per_session = searches_per_session
         self._idle = idle
         self._clock = clock
         self.timeout = timeout
+        self._lock = threading.Lock()  # guards the sessions and their counts
         self._sessions: dict[str, _Session] = {}
+        self._closed = False
         self.sessions_started = 0
 
     # --- sessions --------------------------------------------------------------------------------
 
-    async def _session(self, key: str, setup: TabSetup, search: bool) -> _Session:
+    def _session(self, key: str, setup: TabSetup, search: bool, stop: Stop) -> _Session:
         """The warm session for ``key`` (a profile and route), a new one when it served
-        its searches or sat idle too long; ``search``: a new search starts (counted)."""
-        await self._retire_idle()
-        session = self._sessions.get(key)
-        if session is not None and search and session.searches >= self._per_session:
-            self._retire(key)
-            session = None
-        if session is None:
-            while len(self._sessions) >= MAX_SESSIONS:  # the least recently used goes
-                self._retire(min(self._sessions, key=lambda k: self._sessions[k].used))
-            session = await self._open(setup)
-            self._sessions[key] = session
-            self.sessions_started += 1
-        session.used = self._clock()
-        if search:
-            session.searches += 1
-        return session
+        its searches or sat idle too long, taken for a fetch (``stop`` ends it); ``search``:
+        a new search starts (counted)."""
+        ended: list[_Session] = []
+        try:
+            with self._lock:
+                if self._closed:
+                    raise FetchError("the page fetcher is closed (the host is stopping)")
+                ended += self._retire_idle()
+                session = self._sessions.get(key)
+                if session is not None and search and session.searches >= self._per_session:
+                    ended += self._retire(key)
+                    session = None
+                if session is None:
+                    while len(self._sessions) >= MAX_SESSIONS:  # the least recently used goes
+                        ended += self._retire(min(self._sessions,
+                                                  key=lambda k: self._sessions[k].used))
+                    session = self._open(setup)
+                    self._sessions[key] = session
+                    self.sessions_started += 1
+                session.used = self._clock()
+                if search:
+                    session.searches += 1
+                session.busy += 1
+                session.running.add(stop)
+                return session
+        finally:
+            self._close_all(ended)
 
-    async def _open(self, setup: TabSetup) -> _Session:
+    def _done(self, session: _Session, stop: Stop) -> None:
+        """A fetch in ``session`` ended: a retired session closes with its last one."""
+        with self._lock:
+            session.busy -= 1
+            session.running.discard(stop)
+            session.used = self._clock()
+            ended = session.retired and not session.busy
+        if ended:
+            self._close(session)
+
+    def _open(self, setup: TabSetup) -> _Session:
         from curl_cffi.const import CurlOpt
-        from curl_cffi.requests import AsyncSession
+
+        from ._transfer import ChromeSession
 
         fp = setup.fingerprint
         target = impersonation(int(fp.major), fp.values.ua_platform, fp.values.mobile)
         route, relay = setup.proxy, None
         if route is None:  # direct: every connection passes the egress guard
-            relay = await LocalProxy(direct(self._egress), "direct fetch").start()
+            relay = self._on_loop(LocalProxy(direct(self._egress), "direct fetch").start())
         elif route.needs_relay:  # curl cannot authenticate to SOCKS proxies as Chromium
-            relay = await LocalProxy(via_proxy(route.protocol, route.host, route.port,
-                                               route.username, route.password),
-                                     "SOCKS relay").start()
+            relay = self._on_loop(LocalProxy(via_proxy(route.protocol, route.host, route.port,
+                                                       route.username, route.password),
+                                             "SOCKS relay").start())
         if relay is not None:
             route = ProxyRoute("http", "127.0.0.1", relay.port, relay.username, relay.password)
         assert route is not None
@@ -186,100 +224,112 @@ class PageFetcher:
         # through our own relay even plain http goes in a CONNECT tunnel, so that the relay's
         # refusals and its upstream's failures reach curl as a failed tunnel, never as a page
         tunnel = {CurlOpt.HTTPPROXYTUNNEL: 1} if relay is not None else {}
-        client: AsyncSession[Response] = AsyncSession(
-            impersonate=target, default_headers=False, max_clients=4, allow_redirects=False,
-            curl_options=tunnel)
+        client = ChromeSession(impersonate=target, default_headers=False,
+                               allow_redirects=False, curl_options=tunnel)
         now = self._clock()
         return _Session(client, target, proxy, auth, relay, now, now)
 
-    def retire(self, key: str) -> concurrent.futures.Future[None]:
+    def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the loop and wait for it (bounded)."""
+        return self._submit(coro).result(LOOP_TIMEOUT)
+
+    def retire(self, key: str) -> None:
         """Close ``key``'s session once its fetches are done (a one-off profile's, after
         its one search), from any thread."""
-        async def retire() -> None:
-            self._retire(key)
+        with self._lock:
+            ended = self._retire(key)
+        self._close_all(ended)
 
-        return self._submit(retire())
-
-    def _retire(self, key: str) -> None:
-        """Stop handing out ``key``'s session; it closes once its fetches are done."""
+    def _retire(self, key: str) -> list[_Session]:
+        """Stop handing out ``key``'s session (under the lock): the session to close now,
+        if its fetches are done (else it closes with its last one)."""
         session = self._sessions.pop(key, None)
-        if session is not None:
-            session.retired = True
-            if not session.busy:
-                self._close_later(session)
+        if session is None:
+            return []
+        session.retired = True
+        return [] if session.busy else [session]
 
-    def _close_later(self, session: _Session) -> None:
-        task = asyncio.ensure_future(self._close(session))
-        session.closing.add(task)
-        task.add_done_callback(session.closing.discard)
-
-    async def _retire_idle(self) -> None:
+    def _retire_idle(self) -> list[_Session]:
         now = self._clock()
-        for key, session in list(self._sessions.items()):
-            if not session.busy and now - session.used >= self._idle:
-                self._retire(key)
+        return [ended for key, session in list(self._sessions.items())
+                if not session.busy and now - session.used >= self._idle
+                for ended in self._retire(key)]
 
-    @staticmethod
-    async def _close(session: _Session) -> None:
-        """Close a session's curl handles and relay (bounded: a stop never waits on a
-        transfer that will not end)."""
-        try:
-            await asyncio.wait_for(session.client.close(), CLOSE_TIMEOUT)
-        except Exception:
-            log.warning("closing a fetch session failed or took over %.0f s", CLOSE_TIMEOUT,
-                        exc_info=True)
-        if session.relay is not None:
-            await session.relay.close()
-
-    async def close(self) -> None:
-        """Close every session (the host stops)."""
-        sessions, self._sessions = list(self._sessions.values()), {}
+    def _close_all(self, sessions: list[_Session]) -> None:
         for session in sessions:
-            await self._close(session)
+            self._close(session)
+
+    def _close(self, session: _Session, wait: bool = False) -> None:
+        """Close a session's curl handles and relay (the relay on the loop: waited for
+        only when the fetcher closes, and bounded then)."""
+        try:
+            session.client.close()
+        except Exception:
+            log.warning("closing a fetch session failed", exc_info=True)
+        if session.relay is None:
+            return
+        closed = self._submit(session.relay.close())
+        if wait:
+            try:
+                closed.result(CLOSE_TIMEOUT)
+            except Exception:
+                log.warning("closing a fetch relay failed or took over %.0f s", CLOSE_TIMEOUT,
+                            exc_info=True)
+
+    def close(self) -> None:
+        """Close every session (the host stops): fetches under way are stopped, and their
+        sessions close as they end; later fetches are refused."""
+        with self._lock:
+            self._closed = True
+            sessions, self._sessions = list(self._sessions.values()), {}
+            stops = [stop for session in sessions for stop in session.running]
+            idle = []
+            for session in sessions:
+                session.retired = True
+                if not session.busy:
+                    idle.append(session)
+        for stop in stops:
+            stop.set()
+        for session in idle:
+            self._close(session, wait=True)
 
     def stats(self) -> dict[str, int]:
         """Sessions open now and started in all (diagnostics, benchmarks)."""
-        return {"open": len(self._sessions), "started": self.sessions_started}
+        with self._lock:
+            return {"open": len(self._sessions), "started": self.sessions_started}
 
     # --- fetching --------------------------------------------------------------------------------
 
-    def start(self, key: str, setup: TabSetup, url: str,
-              referer: str | None = None) -> concurrent.futures.Future[FetchedPage]:
-        """``fetch`` on the fetcher's loop, from any thread: cancel the future to abort."""
-        return self._submit(self.fetch(key, setup, url, referer))
-
-    async def fetch(self, key: str, setup: TabSetup, url: str,
-                    referer: str | None = None) -> FetchedPage:
-        """Fetch ``url`` in ``key``'s session as the profile's Chrome would navigate to it:
-        typed in (``referer`` None: a new search, counted against the session) or followed
-        from ``referer`` (its next page). Raises ``FetchError`` (its fault says whether the
-        proxy is to blame) or ``EgressRefusedError`` (the URL or a redirect names a target
-        the egress policy refuses)."""
-        session = await self._session(key, setup, search=referer is None)
-        session.busy += 1
+    def fetch(self, key: str, setup: TabSetup, url: str, referer: str | None = None,
+              stop: Stop | None = None) -> FetchedPage:
+        """Fetch ``url`` in ``key``'s session, in this thread, as the profile's Chrome would
+        navigate to it: typed in (``referer`` None: a new search, counted against the
+        session) or followed from ``referer`` (its next page). ``stop`` ends it from any
+        thread (``FetchStoppedError``; its session is retired: the next starts clean).
+        Raises ``FetchError`` (its fault says whether the proxy is to blame) or
+        ``EgressRefusedError`` (the URL or a redirect names a target the egress policy
+        refuses)."""
+        stop = stop if stop is not None else Stop()
+        session = self._session(key, setup, referer is None, stop)
         start = time.perf_counter()
         try:
-            final, status, body, charset = await self._follow(session, setup, url, referer)
-        except asyncio.CancelledError:
-            # a stopped fetch may leave its transfer running in the session: the session
-            # goes (closed once its other fetches are done) and the next one starts clean
-            if self._sessions.get(key) is session:
-                self._retire(key)
+            final, status, body, charset = self._follow(session, setup, url, referer, stop)
+        except FetchStoppedError:
+            with self._lock:  # (closed by _done: this fetch still holds it)
+                if self._sessions.get(key) is session:
+                    self._retire(key)
             raise
         finally:
-            session.busy -= 1
-            session.used = self._clock()
-            if session.retired and not session.busy:
-                self._close_later(session)
+            self._done(session, stop)
         latency = (time.perf_counter() - start) * 1000
         return FetchedPage(capped(final, URL_CHARS), status, _decode(body, charset),
                            round(latency, 1))
 
-    async def _follow(self, session: _Session, setup: TabSetup, url: str,
-                      referer: str | None) -> tuple[str, int, bytes, str | None]:
+    def _follow(self, session: _Session, setup: TabSetup, url: str, referer: str | None,
+                stop: Stop) -> tuple[str, int, bytes, str | None]:
         for _hop in range(MAX_REDIRECTS + 1):
             self._check(url)
-            status, location, body, charset = await self._get(session, setup, url, referer)
+            status, location, body, charset = self._get(session, setup, url, referer, stop)
             if status in _REDIRECTS and location:
                 url = urljoin(url, location)
                 continue
@@ -300,8 +350,8 @@ class PageFetcher:
         if reason is not None:
             raise EgressRefusedError(f"egress guard refused {parts.hostname}: {reason}")
 
-    async def _get(self, session: _Session, setup: TabSetup, url: str, referer: str | None
-                   ) -> tuple[int, str | None, bytes, str | None]:
+    def _get(self, session: _Session, setup: TabSetup, url: str, referer: str | None,
+             stop: Stop) -> tuple[int, str | None, bytes, str | None]:
         from curl_cffi.curl import CURL_WRITEFUNC_ERROR
         from curl_cffi.requests.exceptions import RequestException
 
@@ -321,19 +371,18 @@ class PageFetcher:
                 return CURL_WRITEFUNC_ERROR
             return len(chunk)
 
-        # the body through a callback, not a stream: a stream adds a task, a queue and a
-        # loop turn per chunk, ~0.4 ms of the loop's CPU per page (10% of the HTTP tier's
-        # fetching); a cancelled fetch still takes its handle out of the transfer
         try:
-            response = await session.client.get(
-                url, headers=headers, proxy=session.proxy, proxy_auth=session.proxy_auth,
+            response = session.client.fetch(
+                stop, url, headers=headers, proxy=session.proxy, proxy_auth=session.proxy_auth,
                 timeout=self.timeout, content_callback=take,
                 accept_encoding=accept_encoding(url),
                 http_version="v1" if urlsplit(url).scheme == "http" else None)
         except RequestException as exc:
+            if stop.is_set:
+                raise FetchStoppedError() from None
             if too_large:
                 raise FetchError(f"the page is larger than {MAX_PAGE_BYTES >> 20} MiB") from None
-            raise await self._failure(session, setup, exc, url, refusals) from None
+            raise self._failure(session, setup, exc, url, refusals, stop) from None
         if relay is not None and relay.refusals != refusals:
             raise EgressRefusedError(f"egress guard refused {relay.refused[-1]}")
         if response.status_code == 407 and setup.proxy is not None:  # a plain-http page
@@ -341,8 +390,8 @@ class PageFetcher:
         return (response.status_code, response.headers.get("location"), bytes(body),
                 response.charset_encoding)
 
-    async def _failure(self, session: _Session, setup: TabSetup, exc: RequestException,
-                       url: str, refusals: int) -> Exception:
+    def _failure(self, session: _Session, setup: TabSetup, exc: RequestException,
+                 url: str, refusals: int, stop: Stop) -> Exception:
         """The error to raise for a failed request: the egress guard's refusal, or a
         ``FetchError`` saying whether the proxy is to blame."""
         relay = session.relay
@@ -360,12 +409,28 @@ class PageFetcher:
         target = urlsplit(url)
         port = target.port or (443 if target.scheme == "https" else 80)
         route = setup.proxy
-        fault = await tunnel_fault(route.protocol, route.host, route.port, route.username,
-                                   route.password, target.hostname or "", port,
-                                   timeout=PROBE_TIMEOUT)
+        probe = self._submit(tunnel_fault(route.protocol, route.host, route.port,
+                                          route.username, route.password,
+                                          target.hostname or "", port, timeout=PROBE_TIMEOUT))
+        with _stopping(stop, probe):
+            try:
+                fault = probe.result(PROBE_TIMEOUT + LOOP_TIMEOUT)
+            except concurrent.futures.CancelledError:
+                return FetchStoppedError()
         if fault is None:
             return FetchError(message)
         return FetchError(f"{message} ({fault})", RouteFault.PROXY)
+
+
+@contextlib.contextmanager
+def _stopping(stop: Stop, future: concurrent.futures.Future[Any]) -> Iterator[None]:
+    """While the block runs, ``stop`` cancels ``future`` (a probe on the loop)."""
+    if not stop.attach(future.cancel):
+        future.cancel()
+    try:
+        yield
+    finally:
+        stop.detach()
 
 
 def _one_line(exc: RequestException) -> str:

@@ -20,7 +20,14 @@ import pytest
 from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
 from adapters.egress import EgressGuard
 from adapters.fingerprints import generate_fingerprint
-from adapters.pagefetch import MAX_PAGE_BYTES, MAX_REDIRECTS, FetchError, PageFetcher
+from adapters.pagefetch import (
+    MAX_PAGE_BYTES,
+    MAX_REDIRECTS,
+    FetchError,
+    FetchStoppedError,
+    PageFetcher,
+    Stop,
+)
 from domain.egress import EgressPolicy, parse_allow_entry
 from domain.errors import EgressRefusedError
 from domain.route_fault import RouteFault
@@ -99,7 +106,7 @@ def fetcher_for(engine: BrowserEngine) -> Iterator[Callable[..., PageFetcher]]:
 
     yield make
     for fetcher in made:
-        engine.run(fetcher.close())
+        fetcher.close()
 
 
 def _setup(proxy: ProxyRoute | None = None, seed: int = 11) -> TabSetup:
@@ -110,7 +117,7 @@ def _setup(proxy: ProxyRoute | None = None, seed: int = 11) -> TabSetup:
 
 def _fetch(fetcher: PageFetcher, setup: TabSetup, url: str, key: str = "profile/route",
            referer: str | None = None):  # type: ignore[no-untyped-def]
-    return fetcher.start(key, setup, url, referer).result(120)
+    return fetcher.fetch(key, setup, url, referer)
 
 
 def _seen(page) -> dict:  # type: ignore[no-untyped-def]
@@ -221,7 +228,7 @@ def test_direct_fetches_pass_the_egress_guard() -> None:
                 with pytest.raises(EgressRefusedError):
                     _fetch(fetcher, _setup(), url)
     finally:
-        engine.run(fetcher.close())
+        fetcher.close()
         engine.close()
 
 
@@ -243,7 +250,7 @@ def test_redirects_are_checked_and_bounded(site) -> None:
         with pytest.raises(FetchError, match="not an http"):
             _fetch(fetcher, _setup(), f"{site}/to?u=file:///etc/passwd")
     finally:
-        engine.run(fetcher.close())
+        fetcher.close()
         engine.close()
 
 
@@ -254,30 +261,58 @@ def test_hostile_sizes_are_refused_and_charsets_read(fetcher_for, site) -> None:
     assert "Grüße" in _fetch(fetcher, _setup(), site + "/latin1").html
 
 
-def test_a_stalled_fetch_ends_when_cancelled(engine, fetcher_for) -> None:
-    """A stop does not wait out a silent server (the search worker cancels the future)."""
+def test_a_stalled_fetch_ends_when_stopped_from_another_thread(fetcher_for) -> None:
+    """A stop does not wait out a silent server: the fetch runs in the worker's thread and
+    its ``Stop`` (set by the search's cancel token) ends it at once, from any thread; the
+    session that held the transfer goes, and the fetcher's close stops what still runs."""
     fetcher = fetcher_for(timeout=600)
-    connected = threading.Event()
+    connected = threading.Semaphore(0)
 
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connected.set()
+        connected.release()
         await reader.read()
         writer.close()
 
     with tcp_server(silent) as port:
-        future = fetcher.start("k", _setup(), f"http://127.0.0.1:{port}/")
-        assert connected.wait(60), "the fetch never reached the server"
-        future.cancel()
-        with pytest.raises(concurrent.futures.CancelledError):
-            future.result(60)
-        # the session that held the stalled transfer is gone (asked on the loop: after
-        # the cancellation reached the fetch); a new one serves the next
+        url = f"http://127.0.0.1:{port}/"
+        stop = Stop()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            fetching = pool.submit(fetcher.fetch, "k", _setup(), url, None, stop)
+            assert connected.acquire(timeout=60), "the fetch never reached the server"
+            stop.set()
+            with pytest.raises(FetchStoppedError):
+                fetching.result(60)
+            assert fetcher.stats() == {"open": 0, "started": 1}
+            # a stop set before the fetch starts: it never reaches the server
+            early = Stop()
+            early.set()
+            with pytest.raises(FetchStoppedError):
+                fetcher.fetch("k", _setup(), url, None, early)
+            # the host stops while a fetch stalls: close ends it, and refuses what comes next
+            fetching = pool.submit(fetcher.fetch, "k", _setup(), url)
+            assert connected.acquire(timeout=60), "the second fetch never reached the server"
+            fetcher.close()
+            with pytest.raises(FetchStoppedError):
+                fetching.result(60)
+            with pytest.raises(FetchError, match="closed"):
+                fetcher.fetch("k", _setup(), url)
+            assert fetcher.stats()["open"] == 0
 
-        async def stats() -> dict[str, int]:
-            return fetcher.stats()
 
-        assert engine.run(stats())["open"] == 0
-        engine.run(fetcher.close(), timeout=60)
+def test_two_threads_fetch_in_one_session_at_once(fetcher_for, site) -> None:
+    """Two searches of one profile and proxy at once (two workers) each get a handle of
+    their own in the session, and share its cookies."""
+    fetcher = fetcher_for()
+    setup = _setup()
+    _seen(_fetch(fetcher, setup, site + "/echo?q=first"))  # the site sets its cookie
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda n: _fetch(fetcher, setup, site + f"/echo?q={n}"),
+                              range(12)))
+    for n, page in enumerate(pages):
+        seen = _seen(page)
+        assert seen["path"] == f"/echo?q={n}"
+        assert dict(seen["headers"])["Cookie"] == "visitor=v1"
+    assert fetcher.stats()["open"] == 1
 
 
 def test_sessions_are_bounded_least_recently_used_first(fetcher_for, site,
@@ -294,19 +329,14 @@ def test_sessions_are_bounded_least_recently_used_first(fetcher_for, site,
     assert "Cookie" not in fresh, "b's session was closed: a new one has no cookie"
 
 
-def test_a_retired_session_closes_and_the_next_fetch_starts_a_new_one(engine, fetcher_for,
-                                                                      site) -> None:
+def test_a_retired_session_closes_and_the_next_fetch_starts_a_new_one(fetcher_for, site) -> None:
     """A one-off profile's session is retired after its search (the tab supervisor does,
     when its ticket ends): it serves nothing more and keeps no cookie for anyone."""
     fetcher = fetcher_for()
     setup = _setup()
     _seen(_fetch(fetcher, setup, site + "/echo", key="once"))
-    fetcher.retire("once").result(60)
-
-    async def stats() -> dict[str, int]:
-        return fetcher.stats()
-
-    assert engine.run(stats()) == {"open": 0, "started": 1}
+    fetcher.retire("once")
+    assert fetcher.stats() == {"open": 0, "started": 1}
     again = dict(_seen(_fetch(fetcher, setup, site + "/echo", key="once"))["headers"])
     assert "Cookie" not in again, "a new session: the retired one's cookie is gone"
-    assert engine.run(stats()) == {"open": 1, "started": 2}
+    assert fetcher.stats() == {"open": 1, "started": 2}
