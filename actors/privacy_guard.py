@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actors.base import VipbActor
+from actors.generation import Generation
 from actors.writer import EventWriter
 from adapters.browser import ProxyRoute, TabSetup, TrackerBlocker
 from adapters.egress import EgressGuard
@@ -56,6 +57,9 @@ class PrivacyGuardActor(VipbActor):
         self._egress = egress  # filter lists at URLs are fetched through it
         self._profiles: dict[str, PrivacyProfile] = {}
         self._blocker: TrackerBlocker | None = None
+        # bumped after every change of a profile here, for callers caching tab setups; on
+        # a shared store other hosts change profiles too (seen only when asked): no cache
+        self._changes = None if shared else Generation()
 
     # --- profiles ------------------------------------------------------------------------------
 
@@ -98,6 +102,7 @@ class PrivacyGuardActor(VipbActor):
         try:
             self._writer.save(profile)
         except ConcurrencyError:
+            self._changed()
             if self._others is None:
                 raise
             # another host made (or remade) it first: theirs is the profile
@@ -106,8 +111,21 @@ class PrivacyGuardActor(VipbActor):
             if stored is None:
                 raise
             return stored
+        except BaseException:
+            self._changed()  # (the aggregate it had cached may hold the failed change)
+            raise
         self._profiles[name.casefold()] = profile
+        self._changed()
         return profile
+
+    def _changed(self) -> None:
+        if self._changes is not None:
+            self._changes.bump()
+
+    def changes(self) -> Generation | None:
+        """What a caller caching ``tab_setup`` answers watches: an answer holds while its
+        value stays (None: do not cache, profiles change elsewhere too)."""
+        return self._changes
 
     def profile(self, name: str, create_default: bool = True) -> PrivacyProfile:
         """The profile called ``name`` (``default`` and ``default-mobile``, a phone, are
@@ -164,7 +182,10 @@ class PrivacyGuardActor(VipbActor):
             if command.timezone:
                 changes["timezone"] = command.timezone
             existing.change(**changes)
-            self._writer.save(existing)
+            try:
+                self._writer.save(existing)
+            finally:
+                self._changed()
             profile = existing
         return describe(profile)
 
@@ -174,7 +195,10 @@ class PrivacyGuardActor(VipbActor):
         if profile is None:
             raise ProfileNotFoundError(name)
         profile.remove()
-        ids = self._writer.save(profile)
+        try:
+            ids = self._writer.save(profile)
+        finally:
+            self._changed()
         return Ack.of(profile.id, ids)
 
     def toggle_webrtc(self, command: ToggleWebRTC) -> Ack:
@@ -190,7 +214,10 @@ class PrivacyGuardActor(VipbActor):
     def _change(self, name: str, **changes: Any) -> Ack:
         profile = self.profile(name)
         changed = profile.change(**changes)
-        ids = self._writer.save(profile) if changed else []
+        try:
+            ids = self._writer.save(profile) if changed else []
+        finally:
+            self._changed()
         return Ack.of(profile.id, ids)
 
     # --- tabs ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from uuid import UUID
 import pykka
 
 from actors.base import VipbActor
+from actors.generation import Generation
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_actor import ProxyActor
 from actors.proxy_pool import ProxyPoolActor
@@ -194,6 +195,10 @@ def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
     return result
 
 
+_UNKNOWN = object()  # the guard's generation, not asked for yet
+CACHED_SETUPS = 256
+
+
 class TabSupervisorActor(VipbActor):
     """Owns the tab actors and the engine they share."""
 
@@ -227,6 +232,11 @@ class TabSupervisorActor(VipbActor):
         # proxy, so its actor (while it runs) is asked for directly, not through the pool
         self._picked: dict[str, pykka.ActorProxy[ProxyActor]] = {}
         self._fetcher = PageFetcher(engine.egress, engine.submit, timeout=timeout)
+        # tab setups by profile, engine version, route and country, with the guard's
+        # generation they were made at (see ``_setup``)
+        self._profiles_changed: Generation | object | None = _UNKNOWN
+        self._setups: dict[tuple[str, str, ProxyRoute | None, str | None],
+                           tuple[int, tuple[str, TabSetup]]] = {}
 
     def on_start(self) -> None:
         """Hear about browser crashes."""
@@ -360,8 +370,22 @@ class TabSupervisorActor(VipbActor):
         if fresh is not None:
             result: tuple[str, TabSetup] = self._guard.fresh_setup(
                 fresh, version, route.route, route.country).get()
-        else:
-            result = self._guard.tab_setup(profile, version, route.route, route.country).get()
+            return result
+        # a profile's setup behind a route is the same until the guard changes a profile:
+        # asked again only then (a round trip through the guard per search before)
+        if self._profiles_changed is _UNKNOWN:
+            self._profiles_changed = self._guard.changes().get()
+        changes = self._profiles_changed
+        key = (profile.casefold(), version, route.route, route.country)
+        now = changes.value if isinstance(changes, Generation) else None
+        cached = self._setups.get(key) if now is not None else None
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        result = self._guard.tab_setup(profile, version, route.route, route.country).get()
+        if now is not None:
+            if len(self._setups) >= CACHED_SETUPS:
+                self._setups.clear()
+            self._setups[key] = (now, result)
         return result
 
     async def _engine_version(self) -> str:

@@ -4,6 +4,7 @@ profiles differ from each other and stay the same across reloads and restarts.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
@@ -306,3 +307,34 @@ def test_a_profile_in_use_stays_and_a_removed_one_frees_its_name(browser_runtime
     with rt.reader() as conn:
         assert conn.execute("SELECT count(*) FROM privacy_profiles WHERE name='berlin'"
                             ).fetchone()[0] == 1, "a rebuild reads the same"
+
+
+def test_each_change_of_a_profile_reaches_the_next_searchs_setup(browser_runtime) -> None:
+    """The tab supervisor keeps a profile's setup behind a route between searches (asking
+    the guard once, not per search) until the guard changes a profile: every kind of
+    change shows in the very next setup."""
+    rt = browser_runtime
+    call(rt, "privacy:set-fingerprint", profile="kept", seed=5, os=["windows"])
+
+    def next_setup(profile: str = "kept") -> tuple[str, Any]:
+        ticket = rt.tabs().prepare_route(None, profile, "direct", None).get(timeout=60)
+        rt.tabs().release(ticket.key).get(timeout=60)
+        return ticket.profile_id, ticket.setup
+
+    first_id, first = next_setup()
+    assert next_setup() == (first_id, first), "an unchanged profile: the same setup"
+    call(rt, "privacy:toggle-webrtc", profile="kept", mode="block")
+    assert next_setup()[1].webrtc == "block"
+    call(rt, "privacy:toggle-tracker-blocking", profile="kept", enabled=True)
+    assert next_setup()[1].blocker is not None
+    call(rt, "privacy:set-fingerprint", profile="kept", seed=6, os=["windows"],
+         regenerate=True, locale="de-DE", timezone="Europe/Berlin")
+    _, regenerated = next_setup()
+    assert regenerated.fingerprint != first.fingerprint
+    assert (regenerated.locale, regenerated.timezone) == ("de-DE", "Europe/Berlin")
+    call(rt, "privacy:remove", profile="kept")
+    assert "no privacy profile" in refuse(rt, "tab:create", profile="kept", proxy="direct")
+    with pytest.raises(Exception, match="no privacy profile"):
+        next_setup()
+    call(rt, "privacy:set-fingerprint", profile="kept", seed=7, os=["macos"])
+    assert next_setup()[1].fingerprint.values.ua_platform == "macOS"
