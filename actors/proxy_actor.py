@@ -13,6 +13,7 @@ import pykka
 
 from actors.base import ClosableInbox, VipbActor
 from actors.endpoint_index import EndpointIndex
+from actors.generation import Generation
 from actors.rotation_actor import CandidateBox, candidate_of
 from actors.writer import COMMIT_TIMEOUT, EventWriter
 from adapters.proxycheck import ProxyEndpoint
@@ -54,9 +55,13 @@ class ProxyActor(VipbActor):
         index: EndpointIndex,
         preloaded: Proxy | None = None,
         changes: CandidateBox | None = None,
+        endpoints: Generation | None = None,
     ) -> None:
+        """``endpoints``: bumped whenever this actor's proxy may have changed (an update,
+        a removal, a reload), for those who cache endpoints."""
         super().__init__()
         self._changes = changes
+        self._endpoints = endpoints
         self._id = proxy_id
         self._writer = writer
         self._index = index
@@ -103,11 +108,16 @@ class ProxyActor(VipbActor):
                 previous.result(COMMIT_TIMEOUT)
 
     def _reload(self) -> Proxy:
+        self._changed()
         proxy = self._writer.load(Proxy, self._id)
         if proxy is None or proxy.removed:
             raise ProxyNotFoundError(str(self._id))
         self._proxy = proxy
         return proxy
+
+    def _changed(self) -> None:
+        if self._endpoints is not None:
+            self._endpoints.bump()
 
     def version(self) -> int:
         """The version of the proxy as this actor holds it (0: not loaded)."""
@@ -152,6 +162,8 @@ class ProxyActor(VipbActor):
             with contextlib.suppress(BaseException):
                 self._reload()  # drop the half-applied pending events
             request.reply.set_exception(exc)
+        finally:
+            self._changed()
 
     def _await_previous(self) -> None:
         """Never build on an event whose commit is still open or failed: wait for the
@@ -198,7 +210,10 @@ class ProxyActor(VipbActor):
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal and release the endpoint (the pool then destroys the data key)."""
         self._await_previous()
-        return self._retrying(lambda proxy: self._remove(proxy))
+        try:
+            return self._retrying(lambda proxy: self._remove(proxy))
+        finally:
+            self._changed()
 
     def _remove(self, proxy: Proxy) -> Ack:
         proxy.remove(reason="removed by user")

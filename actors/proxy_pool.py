@@ -11,6 +11,7 @@ import pykka
 
 from actors.base import VipbActor, proxy_of
 from actors.endpoint_index import EndpointIndex
+from actors.generation import Generation
 from actors.proxy_actor import ProxyActor, endpoint_of
 from actors.rotation_actor import CandidateBox, RotationActor, candidate_of
 from actors.writer import COMMIT_TIMEOUT, EventWriter
@@ -47,6 +48,14 @@ class ProxyPoolActor(VipbActor):
         self._actors: dict[UUID, pykka.ActorProxy[ProxyActor]] = {}
         self._rotation: pykka.ActorProxy[RotationActor] | None = None
         self._changes: CandidateBox | None = None
+        # bumped when any proxy may have changed: its actor's updates, removals, reloads,
+        # and changes recorded by another host (see ``endpoint_changes``)
+        self._endpoints = Generation()
+
+    def endpoint_changes(self) -> Generation:
+        """What a caller caching proxies' endpoints watches: an endpoint read at one value
+        holds while the value stays."""
+        return self._endpoints
 
     def attach_rotation(self, rotation: pykka.ActorProxy[RotationActor],
                         changes: CandidateBox) -> None:
@@ -119,7 +128,7 @@ class ProxyPoolActor(VipbActor):
         self._live.add(proxy_id)
         if len(self._actors) < self._max_live:  # else started on first use (bulk imports)
             self._actors[proxy_id] = ProxyActor.start(
-                proxy_id, self._writer, self._index, proxy, self._changes
+                proxy_id, self._writer, self._index, proxy, self._changes, self._endpoints
             ).proxy()
         if self._rotation is not None:
             self._rotation.proxy_changed(candidate_of(proxy))
@@ -132,7 +141,8 @@ class ProxyPoolActor(VipbActor):
         actor = self._actors.pop(proxy_id, None)
         if actor is None or not actor.actor_ref.is_alive():
             self._make_room()
-            ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._changes)
+            ref = ProxyActor.start(proxy_id, self._writer, self._index, None, self._changes,
+                                   self._endpoints)
             actor = proxy_of(ref)
         self._actors[proxy_id] = actor  # now the most recently used
         return actor
@@ -175,6 +185,7 @@ class ProxyPoolActor(VipbActor):
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal, then destroy the data key: credentials are unreadable from now."""
         ack: Ack = self.actor_for(command.proxy_id).remove(command).get()
+        self._endpoints.bump()
         self._keys.destroy(command.proxy_id)
         self._live.discard(command.proxy_id)
         if self._rotation is not None:
@@ -188,6 +199,7 @@ class ProxyPoolActor(VipbActor):
         """A change of the proxy up to ``version`` is on record, maybe by another host
         sharing the store: a cached actor holding an older version is dropped (the next
         command reloads it), and the pool, the rotation engine and the key cache follow."""
+        self._endpoints.bump()
         actor = self._actors.get(proxy_id)
         if actor is not None and (not actor.actor_ref.is_alive()
                                   or actor.version().get(timeout=COMMIT_TIMEOUT) < version):

@@ -235,6 +235,9 @@ class TabSupervisorActor(VipbActor):
         # tab setups by profile, engine version, route and country, with the guard's
         # generation they were made at (see ``_setup``)
         self._profiles_changed: Generation | object | None = _UNKNOWN
+        # endpoints of picked proxies, with the pool's generation they were read at
+        self._endpoints_changed: Generation | None = None
+        self._endpoints: dict[str, tuple[int, ProxyEndpoint]] = {}
         self._setups: dict[tuple[str, str, ProxyRoute | None, str | None],
                            tuple[int, tuple[str, TabSetup]]] = {}
 
@@ -295,8 +298,7 @@ class TabSupervisorActor(VipbActor):
             proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
         else:
             proxy_id, reason = choice, "chosen by request"
-        actor = self._proxy_actor(proxy_id, selected)
-        endpoint: ProxyEndpoint = actor.endpoint().get()
+        endpoint = self._endpoint(proxy_id, selected)
         local = self._local_proxy(endpoint)
         if local is not None:
             if selected and self._rotation is not None:
@@ -307,7 +309,7 @@ class TabSupervisorActor(VipbActor):
         if selected:  # the rotation engine said with its pick
             declared, exit_country, basis = pick.declared, pick.exit_country, pick.exit_basis
         else:
-            declared = actor.country().get()
+            declared = self._proxy_actor(proxy_id, selected).country().get()
             exit_country, basis = (declared, "declared" if declared else "unknown")
             if self._rotation is not None:
                 exit_country, basis = self._rotation.exit_of(str(UUID(proxy_id))).get()
@@ -320,6 +322,23 @@ class TabSupervisorActor(VipbActor):
                 permanent=True)
         return Route(str(UUID(proxy_id)), route, declared, reason, selected,
                      exit_country=exit_country, exit_basis=basis)
+
+    def _endpoint(self, proxy_id: str, picked: bool) -> ProxyEndpoint:
+        """How to reach a proxy: a picked one's as last read, while no proxy changed since
+        (the pool's ``endpoint_changes``; a round trip through its actor per search
+        before), else its actor's answer."""
+        if self._endpoints_changed is None:
+            self._endpoints_changed = self._pool.endpoint_changes().get()
+        now = self._endpoints_changed.value
+        cached = self._endpoints.get(proxy_id) if picked else None
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        endpoint: ProxyEndpoint = self._proxy_actor(proxy_id, picked).endpoint().get()
+        if picked:
+            if len(self._endpoints) >= PICKED_ACTORS:
+                self._endpoints.clear()
+            self._endpoints[proxy_id] = (now, endpoint)
+        return endpoint
 
     def _proxy_actor(self, proxy_id: str, picked: bool) -> pykka.ActorProxy[ProxyActor]:
         """A proxy's actor: the pool's answer (which refuses a proxy that is gone), or for

@@ -126,6 +126,7 @@ class FetchedPage:
 @dataclass(eq=False)
 class _Session:
     client: ChromeSession
+    setup: TabSetup  # what it was opened for
     target: str
     proxy: str | None
     proxy_auth: tuple[str, str] | None
@@ -162,8 +163,8 @@ class PageFetcher:
 
     def _session(self, key: str, setup: TabSetup, search: bool, stop: Stop) -> _Session:
         """The warm session for ``key`` (a profile and route), a new one when it served
-        its searches or sat idle too long, taken for a fetch (``stop`` ends it); ``search``:
-        a new search starts (counted)."""
+        its searches, sat idle too long or was opened for another setup, taken for a fetch
+        (``stop`` ends it); ``search``: a new search starts (counted)."""
         ended: list[_Session] = []
         try:
             with self._lock:
@@ -171,7 +172,11 @@ class PageFetcher:
                     raise FetchError("the page fetcher is closed (the host is stopping)")
                 ended += self._retire_idle()
                 session = self._sessions.get(key)
-                if session is not None and search and session.searches >= self._per_session:
+                if session is not None and (
+                        (search and session.searches >= self._per_session)
+                        or (session.setup is not setup and session.setup != setup)):
+                    # it served its searches, or its profile or proxy changed since it
+                    # opened (a new fingerprint, new credentials): a new one, no cookies
                     ended += self._retire(key)
                     session = None
                 if session is None:
@@ -227,7 +232,7 @@ class PageFetcher:
         client = ChromeSession(impersonate=target, default_headers=False,
                                allow_redirects=False, curl_options=tunnel)
         now = self._clock()
-        return _Session(client, target, proxy, auth, relay, now, now)
+        return _Session(client, setup, target, proxy, auth, relay, now, now)
 
     def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the loop and wait for it (bounded)."""

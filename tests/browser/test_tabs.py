@@ -130,6 +130,32 @@ def test_http_proxy_with_basic_auth(browser_runtime, site: Site, tmp_path) -> No
         assert "ERR_" in error
 
 
+def test_a_picked_proxys_changes_reach_the_next_route(browser_runtime) -> None:
+    """The tab supervisor keeps a picked proxy's endpoint between searches (not asking its
+    actor each time) until a proxy changes: new credentials or a new port show in the very
+    next route, and a removed proxy is no longer picked."""
+    rt = browser_runtime
+    with pproxy("http", "user", "first") as first, pproxy("http") as second:
+        proxy_id = _add(rt, first)
+
+        def next_route():  # type: ignore[no-untyped-def]
+            ticket = rt.tabs().prepare_route(None, "default", "auto", None).get(timeout=60)
+            rt.tabs().release(ticket.key).get(timeout=60)
+            return ticket.proxy_id, ticket.setup.proxy
+
+        route = (proxy_id, next_route()[1])
+        assert route[1].port == first.port and route[1].password == "first"
+        assert next_route() == route, "unchanged: the same endpoint"
+        call(rt, "proxy:update", proxy_id=proxy_id, password="second")
+        assert next_route()[1].password == "second"
+        call(rt, "proxy:update", proxy_id=proxy_id, port=second.port, clear_credentials=True)
+        moved = next_route()[1]
+        assert (moved.port, moved.username, moved.password) == (second.port, None, None)
+        call(rt, "proxy:remove", proxy_id=proxy_id)
+        with pytest.raises(Exception, match=r"(?i)no proxy|add proxies"):
+            next_route()
+
+
 def test_history_back_forward_reload(browser_runtime, site: Site) -> None:
     rt = browser_runtime
     tab = call(rt, "tab:create", url=site.url("/frame.html"), proxy="direct")

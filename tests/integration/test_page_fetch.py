@@ -315,6 +315,29 @@ def test_two_threads_fetch_in_one_session_at_once(fetcher_for, site) -> None:
     assert fetcher.stats()["open"] == 1
 
 
+def test_a_profile_or_proxy_changed_since_gets_a_new_session(fetcher_for, site) -> None:
+    """A session serves the setup it was opened for: when the profile's fingerprint or its
+    proxy's credentials change, the next fetch under the same key starts a new session
+    (the new identity never carries the old one's cookies, nor the old credentials)."""
+    fetcher = fetcher_for()
+    with pproxy("http", "user", "first") as proxy:
+        route = ProxyRoute("http", "127.0.0.1", proxy.port, "user", "first")
+        setup = _setup(route, seed=11)
+        _seen(_fetch(fetcher, setup, site + "/echo"))
+        kept = dict(_seen(_fetch(fetcher, setup, site + "/echo"))["headers"])
+        assert kept["Cookie"] == "visitor=v1" and fetcher.stats()["started"] == 1
+        regenerated = _setup(route, seed=12)
+        fresh = dict(_seen(_fetch(fetcher, regenerated, site + "/echo"))["headers"])
+        assert "Cookie" not in fresh
+        assert fresh["User-Agent"] == regenerated.fingerprint.user_agent
+        assert fetcher.stats() == {"open": 1, "started": 2}
+    with pproxy("http", "user", "second") as moved:  # the proxy's port and password changed
+        route = ProxyRoute("http", "127.0.0.1", moved.port, "user", "second")
+        assert "Cookie" not in dict(_seen(_fetch(fetcher, _setup(route, seed=12),
+                                                 site + "/echo"))["headers"])
+        assert fetcher.stats() == {"open": 1, "started": 3}
+
+
 def test_sessions_are_bounded_least_recently_used_first(fetcher_for, site,
                                                         monkeypatch) -> None:
     monkeypatch.setattr("adapters.pagefetch._fetcher.MAX_SESSIONS", 2)
