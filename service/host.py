@@ -200,6 +200,16 @@ class Host:
         log.info("host %s joined the cluster on %s (%s)", member.host_id, rt.store.describe(),
                  "projecting" if member.leading else "another host projects")
 
+    def wait_resumed(self, timeout: float | None = None) -> bool:
+        """Wait until the start's background work is done (open tabs reopened, Chromium
+        found, schedules and pending searches resumed); False when ``timeout`` passed
+        first."""
+        resumer = self._resumer
+        if resumer is None:
+            return True
+        resumer.join(timeout)
+        return not resumer.is_alive()
+
     def _resume(self) -> None:
         """Reopen the open tabs, then start schedules and resume pending searches."""
         rt = self.runtime

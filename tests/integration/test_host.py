@@ -32,6 +32,15 @@ def host(data_dir: Path) -> Iterator[Host]:
     pykka.ActorRegistry.stop_all()
 
 
+@pytest.fixture
+def resumed_host(host: Host) -> Host:
+    """``host`` once its start's background work is done: Playwright's driver, which it
+    starts then, draws from the global ``random``, and hypothesis takes a draw from it
+    meanwhile for the strategy's own (a deprecation warning today, an error to come)."""
+    assert host.wait_resumed(120), "the host's start did not finish"
+    return host
+
+
 def raw(path: Path) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(30)
@@ -277,8 +286,9 @@ envelopes = st.one_of(
 @settings(max_examples=120, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(envelopes, min_size=1, max_size=5))
-def test_fuzzed_envelopes_get_one_envelope_each(host: Host, lines: list[bytes]) -> None:
-    s = raw(host.paths.socket)
+def test_fuzzed_envelopes_get_one_envelope_each(resumed_host: Host,
+                                                lines: list[bytes]) -> None:
+    s = raw(resumed_host.paths.socket)
     try:
         for line in lines:
             reply = exchange(s, line + b"\n")
