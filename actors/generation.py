@@ -1,9 +1,14 @@
 """``Generation``: a counter an actor bumps whenever state that other actors cache changes,
-read by them without a message (a cache entry made at one generation holds until the next)."""
+read by them without a message; ``Cached``: answers kept while one stays."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class Generation:
@@ -22,3 +27,26 @@ class Generation:
         """The state changed: entries cached before are stale."""
         with self._lock:
             self._value += 1
+
+
+class Cached(Generic[K, V]):
+    """Answers kept while a ``Generation`` stays where it was when each was made (at most
+    ``limit``; all are dropped when full). Not thread-safe: one actor's own."""
+
+    def __init__(self, generation: Generation, limit: int) -> None:
+        self._generation = generation
+        self._limit = limit
+        self._entries: dict[K, tuple[int, V]] = {}
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """``key``'s answer: kept, or ``make()`` (its generation read before it runs, so a
+        change made meanwhile is never taken for one seen)."""
+        now = self._generation.value
+        kept = self._entries.get(key)
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        value = make()
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[key] = (now, value)
+        return value

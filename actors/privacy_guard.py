@@ -100,9 +100,8 @@ class PrivacyGuardActor(VipbActor):
                 follow_proxy_country=follow_proxy_country, webrtc=WebRTCMode.PROXIED.value,
                 tracker_blocking=False)
         try:
-            self._writer.save(profile)
+            self._save(profile)
         except ConcurrencyError:
-            self._changed()
             if self._others is None:
                 raise
             # another host made (or remade) it first: theirs is the profile
@@ -111,16 +110,18 @@ class PrivacyGuardActor(VipbActor):
             if stored is None:
                 raise
             return stored
-        except BaseException:
-            self._changed()  # (the aggregate it had cached may hold the failed change)
-            raise
         self._profiles[name.casefold()] = profile
-        self._changed()
         return profile
 
-    def _changed(self) -> None:
-        if self._changes is not None:
-            self._changes.bump()
+    def _save(self, profile: PrivacyProfile) -> list[int]:
+        """Store a change of ``profile``; tab setups cached from before are stale now,
+        whether it was stored or not (a failed save leaves the cached aggregate holding
+        the change)."""
+        try:
+            return self._writer.save(profile)
+        finally:
+            if self._changes is not None:
+                self._changes.bump()
 
     def changes(self) -> Generation | None:
         """What a caller caching ``tab_setup`` answers watches: an answer holds while its
@@ -182,10 +183,7 @@ class PrivacyGuardActor(VipbActor):
             if command.timezone:
                 changes["timezone"] = command.timezone
             existing.change(**changes)
-            try:
-                self._writer.save(existing)
-            finally:
-                self._changed()
+            self._save(existing)
             profile = existing
         return describe(profile)
 
@@ -195,10 +193,7 @@ class PrivacyGuardActor(VipbActor):
         if profile is None:
             raise ProfileNotFoundError(name)
         profile.remove()
-        try:
-            ids = self._writer.save(profile)
-        finally:
-            self._changed()
+        ids = self._save(profile)
         return Ack.of(profile.id, ids)
 
     def toggle_webrtc(self, command: ToggleWebRTC) -> Ack:
@@ -214,10 +209,7 @@ class PrivacyGuardActor(VipbActor):
     def _change(self, name: str, **changes: Any) -> Ack:
         profile = self.profile(name)
         changed = profile.change(**changes)
-        try:
-            ids = self._writer.save(profile) if changed else []
-        finally:
-            self._changed()
+        ids = self._save(profile) if changed else []
         return Ack.of(profile.id, ids)
 
     # --- tabs ------------------------------------------------------------------------------------

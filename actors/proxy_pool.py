@@ -184,8 +184,7 @@ class ProxyPoolActor(VipbActor):
 
     def remove(self, command: RemoveProxy) -> Ack:
         """Record the removal, then destroy the data key: credentials are unreadable from now."""
-        ack: Ack = self.actor_for(command.proxy_id).remove(command).get()
-        self._endpoints.bump()
+        ack: Ack = self.actor_for(command.proxy_id).remove(command).get()  # (it bumps)
         self._keys.destroy(command.proxy_id)
         self._live.discard(command.proxy_id)
         if self._rotation is not None:

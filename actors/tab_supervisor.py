@@ -28,7 +28,7 @@ from uuid import UUID
 import pykka
 
 from actors.base import VipbActor
-from actors.generation import Generation
+from actors.generation import Cached
 from actors.privacy_guard import PrivacyGuardActor
 from actors.proxy_actor import ProxyActor
 from actors.proxy_pool import ProxyPoolActor
@@ -195,8 +195,8 @@ def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
     return result
 
 
-_UNKNOWN = object()  # the guard's generation, not asked for yet
 CACHED_SETUPS = 256
+_SetupKey = tuple[str, str, ProxyRoute | None, str | None]  # profile, version, route, country
 
 
 class TabSupervisorActor(VipbActor):
@@ -232,14 +232,12 @@ class TabSupervisorActor(VipbActor):
         # proxy, so its actor (while it runs) is asked for directly, not through the pool
         self._picked: dict[str, pykka.ActorProxy[ProxyActor]] = {}
         self._fetcher = PageFetcher(engine.egress, engine.submit, timeout=timeout)
-        # tab setups by profile, engine version, route and country, with the guard's
-        # generation they were made at (see ``_setup``)
-        self._profiles_changed: Generation | object | None = _UNKNOWN
-        # endpoints of picked proxies, with the pool's generation they were read at
-        self._endpoints_changed: Generation | None = None
-        self._endpoints: dict[str, tuple[int, ProxyEndpoint]] = {}
-        self._setups: dict[tuple[str, str, ProxyRoute | None, str | None],
-                           tuple[int, tuple[str, TabSetup]]] = {}
+        # tab setups by profile, engine version, route and country, kept while the guard
+        # changes no profile (None: it says not to keep them); endpoints of picked
+        # proxies, kept while the pool's proxies do not change (both made on first use)
+        self._setups: Cached[_SetupKey, tuple[str, TabSetup]] | None = None
+        self._setups_asked = False
+        self._endpoints: Cached[str, ProxyEndpoint] | None = None
 
     def on_start(self) -> None:
         """Hear about browser crashes."""
@@ -327,18 +325,15 @@ class TabSupervisorActor(VipbActor):
         """How to reach a proxy: a picked one's as last read, while no proxy changed since
         (the pool's ``endpoint_changes``; a round trip through its actor per search
         before), else its actor's answer."""
-        if self._endpoints_changed is None:
-            self._endpoints_changed = self._pool.endpoint_changes().get()
-        now = self._endpoints_changed.value
-        cached = self._endpoints.get(proxy_id) if picked else None
-        if cached is not None and cached[0] == now:
-            return cached[1]
-        endpoint: ProxyEndpoint = self._proxy_actor(proxy_id, picked).endpoint().get()
-        if picked:
-            if len(self._endpoints) >= PICKED_ACTORS:
-                self._endpoints.clear()
-            self._endpoints[proxy_id] = (now, endpoint)
-        return endpoint
+        def ask() -> ProxyEndpoint:
+            endpoint: ProxyEndpoint = self._proxy_actor(proxy_id, picked).endpoint().get()
+            return endpoint
+
+        if not picked:
+            return ask()
+        if self._endpoints is None:
+            self._endpoints = Cached(self._pool.endpoint_changes().get(), PICKED_ACTORS)
+        return self._endpoints.get(proxy_id, ask)
 
     def _proxy_actor(self, proxy_id: str, picked: bool) -> pykka.ActorProxy[ProxyActor]:
         """A proxy's actor: the pool's answer (which refuses a proxy that is gone), or for
@@ -390,22 +385,21 @@ class TabSupervisorActor(VipbActor):
             result: tuple[str, TabSetup] = self._guard.fresh_setup(
                 fresh, version, route.route, route.country).get()
             return result
+
+        def ask() -> tuple[str, TabSetup]:
+            setup: tuple[str, TabSetup] = self._guard.tab_setup(
+                profile, version, route.route, route.country).get()
+            return setup
+
         # a profile's setup behind a route is the same until the guard changes a profile:
         # asked again only then (a round trip through the guard per search before)
-        if self._profiles_changed is _UNKNOWN:
-            self._profiles_changed = self._guard.changes().get()
-        changes = self._profiles_changed
-        key = (profile.casefold(), version, route.route, route.country)
-        now = changes.value if isinstance(changes, Generation) else None
-        cached = self._setups.get(key) if now is not None else None
-        if cached is not None and cached[0] == now:
-            return cached[1]
-        result = self._guard.tab_setup(profile, version, route.route, route.country).get()
-        if now is not None:
-            if len(self._setups) >= CACHED_SETUPS:
-                self._setups.clear()
-            self._setups[key] = (now, result)
-        return result
+        if not self._setups_asked:
+            changes = self._guard.changes().get()
+            self._setups = Cached(changes, CACHED_SETUPS) if changes is not None else None
+            self._setups_asked = True
+        if self._setups is None:
+            return ask()
+        return self._setups.get((profile.casefold(), version, route.route, route.country), ask)
 
     async def _engine_version(self) -> str:
         return (await self._engine.locate()).version

@@ -134,9 +134,13 @@ class _Session:
     started: float
     used: float
     searches: int = 0
-    busy: int = 0
     retired: bool = False
-    running: set[Stop] = field(default_factory=set)  # its fetches under way
+    running: list[Stop] = field(default_factory=list)  # its fetches under way
+
+    @property
+    def busy(self) -> int:
+        """How many fetches run in it now."""
+        return len(self.running)
 
 
 class PageFetcher:
@@ -189,8 +193,7 @@ class PageFetcher:
                 session.used = self._clock()
                 if search:
                     session.searches += 1
-                session.busy += 1
-                session.running.add(stop)
+                session.running.append(stop)
                 return session
         finally:
             self._close_all(ended)
@@ -198,8 +201,7 @@ class PageFetcher:
     def _done(self, session: _Session, stop: Stop) -> None:
         """A fetch in ``session`` ended: a retired session closes with its last one."""
         with self._lock:
-            session.busy -= 1
-            session.running.discard(stop)
+            session.running.remove(stop)
             session.used = self._clock()
             ended = session.retired and not session.busy
         if ended:
