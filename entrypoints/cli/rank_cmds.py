@@ -31,7 +31,6 @@ from domain.rank_commands import (
     CreateSchedule,
     GetEvidence,
     GetPositions,
-    GetResults,
     GetTasks,
     ImportKeywords,
     ListDomains,
@@ -65,7 +64,12 @@ from entrypoints.cli.output import (
     said,
     with_progress,
 )
-from entrypoints.cli.search_wait import held_interrupts, interrupted, wait_for_tasks
+from entrypoints.cli.search_wait import (
+    held_interrupts,
+    interrupted,
+    results_of,
+    wait_for_tasks,
+)
 from entrypoints.cli.zones import in_own_zone
 
 app = typer.Typer(help="Rank tracking: target domains, keywords, searches, positions.",
@@ -454,7 +458,7 @@ def _search(ctx: typer.Context, command: Command, no_wait: bool, timeout: float,
         finished = with_progress(f"searching {len(ids)} keyword(s)", wait, as_json)
     except KeyboardInterrupt:
         _interrupted(commands, ids)
-    results = commands.execute(parse_command(GetResults, {"task_ids": ids}))
+    results = results_of(commands, ids)
     if as_json:
         print_json({**queued, "tasks": results, "timed_out": not finished})
     else:

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.rank_commands import StopSearch
+from domain.rank_commands import GetResults, StopSearch
 from entrypoints.cli.context import Commands
 
 Report = Callable[[int, int], None]
@@ -44,6 +44,25 @@ def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout:
         return not pending
 
     return not pending or commands.follow(after, final, timeout, ENDINGS)
+
+
+def results_of(commands: Commands, task_ids: list[str]) -> list[dict[str, Any]]:
+    """The outcomes of ``task_ids``, in their order, asked for in pieces ``GetResults``
+    accepts (a run of thousands of keywords is read back whole)."""
+    piece = _most(GetResults, "task_ids")
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(task_ids), piece):
+        results += commands.execute(GetResults(task_ids=tuple(task_ids[start:start + piece])))
+    return results
+
+
+def _most(model: type[GetResults], field: str) -> int:
+    """The largest number of items ``model``'s ``field`` takes."""
+    for rule in model.model_fields[field].metadata:
+        most = getattr(rule, "max_length", None)
+        if most is not None:
+            return int(most)
+    raise AssertionError(f"{model.__name__}.{field} has no maximum length")
 
 
 def interrupted(commands: Commands, task_ids: list[str]) -> str:
