@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from actors.base import VipbActor
@@ -307,9 +307,30 @@ class RotationActor(VipbActor):
         self._settle_journal()
         day = datetime.fromtimestamp(self._clock(), UTC).date()
         if self._journal is None or self._journal.day != day.isoformat():
-            loaded = self._writer.load(RotationJournal, journal_id(day, self._host))
-            self._journal = loaded or RotationJournal(day=day.isoformat(), host=self._host)
+            self._journal = self._load_journal(day)
         return self._journal
+
+    def _today_queued(self) -> RotationJournal:
+        """Today's journal for a record queued behind the last one, not waiting for it:
+        the committer stores the two in order, and refuses the new one if the last was
+        refused. A refusal already known means the journal holds events that are not
+        stored: it is read again (what is in flight behind the refused record is refused
+        too, so the store holds what it was read from)."""
+        pending = self._queued
+        if pending is not None and pending.refused is not None:
+            self._queued = None
+            log.warning("a proxy pick could not be put on record (%s); reading today's "
+                        "rotation journal again", pending.refused)
+            self._journal = None
+        day = datetime.fromtimestamp(self._clock(), UTC).date()
+        if self._journal is None or self._journal.day != day.isoformat():
+            self._settle_journal()  # (a new day, or read again: nothing of it in flight)
+            self._journal = self._load_journal(day)
+        return self._journal
+
+    def _load_journal(self, day: date) -> RotationJournal:
+        loaded = self._writer.load(RotationJournal, journal_id(day, self._host))
+        return loaded or RotationJournal(day=day.isoformat(), host=self._host)
 
     def _settle_journal(self) -> None:
         """The last pick's record is stored before the journal takes anything more, so
@@ -349,7 +370,7 @@ class RotationActor(VipbActor):
                     raise
                 raise self._none_in(country, exc) from None
         self.pool.acquire(selection.proxy_id)
-        journal = self._today()
+        journal = self._today() if wait else self._today_queued()
         if country is not None:
             selection = replace(selection,
                                 reason=f"{selection.reason} (among the proxies in {country})")
@@ -361,8 +382,8 @@ class RotationActor(VipbActor):
         try:
             if wait:
                 self._writer.save(journal)
-            else:
-                queued = Pending()
+            else:  # stored only if the record queued before it is (no version skipped)
+                queued = Pending(after=self._queued)
                 self._writer.submit(queued, journal)
                 self._queued = queued
         except BaseException:

@@ -372,6 +372,10 @@ class MemoryWriter(EventWriter):
     def submit(self, pending: Pending, *aggregates: Aggregate | None) -> None:
         """Record the pending events at once; their notification ids follow the last."""
         events = [e for agg in aggregates if agg is not None for e in agg.collect_events()]
+        refused = pending.after.refused if pending.after is not None else None
+        if refused is not None:  # behind a refused save: refused too, as by the committer
+            pending.set_exception(refused)
+            return
         start = len(self.events)
         self.events.extend(events)
         pending.set_result(list(range(start + 1, start + 1 + len(events))))
@@ -406,7 +410,8 @@ class GatedWriter(MemoryWriter):
         with self.arrived:
             assert self.arrived.wait_for(lambda: bool(self.waiting), 30)
             pending, events = self.waiting.pop(0)
-        if error is not None:
+        error = error or (pending.after.refused if pending.after is not None else None)
+        if error is not None:  # (refused, or behind one that was: as the committer does)
             pending.set_exception(error)
             return
         start = len(self.events)

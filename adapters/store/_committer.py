@@ -44,18 +44,27 @@ class Pending:
     """A submitter's handle: waits on one C-level lock (cheaper than a Condition-based
     ``concurrent.futures.Future`` on this hot path)."""
 
-    __slots__ = ("_done", "_error", "_ids", "events", "then")
+    __slots__ = ("_done", "_error", "_ids", "after", "events", "then")
 
-    def __init__(self, events: Sequence[StoredEvent] = ()) -> None:
+    def __init__(self, events: Sequence[StoredEvent] = (), after: Pending | None = None) -> None:
         self.events = events
         self.then: Callable[[], None] | None = None  # run after a successful commit
+        # stored only if ``after`` (submitted before it) was: the next version of an
+        # aggregate queued behind the last is never stored without it (a gap)
+        self.after = after
         self._ids: list[int] | None = None
         self._error: BaseException | None = None
         self._done = _thread.allocate_lock()
         self._done.acquire()
 
+    @property
+    def refused(self) -> BaseException | None:
+        """Why it was not stored, once that is known (None: stored, or not known yet)."""
+        return self._error if not self._done.locked() else None
+
     def set_result(self, ids: list[int]) -> None:
         """Committed: run ``then`` (if any), hand over the notification ids."""
+        self.after = None  # (decided: what waited on it holds no chain of the ones before)
         self._ids = ids
         if self.then is not None:
             try:
@@ -66,6 +75,7 @@ class Pending:
 
     def set_exception(self, error: BaseException) -> None:
         """Not committed: hand over the reason."""
+        self.after = None
         self._error = error
         self._done.release()
 
@@ -196,6 +206,9 @@ class GroupCommitter:
         return batch, False
 
     def _write(self, batch: list[Pending]) -> None:
+        batch = [item for item in batch if not _after_refused(item)]
+        if not batch:
+            return
         try:
             events = [e for item in batch for e in item.events]
             ids = self._insert(events)
@@ -216,6 +229,8 @@ class GroupCommitter:
         self._notify(ids, events)
 
     def _write_one(self, item: Pending) -> None:
+        if _after_refused(item):  # (its predecessor was refused earlier in this batch)
+            return
         try:
             ids = self._insert(item.events)
         except self.conflicts:
@@ -274,6 +289,18 @@ class GroupCommitter:
                 listener(ids[-1])
             except Exception:
                 log.exception("commit listener failed")
+
+
+def _after_refused(item: Pending) -> bool:
+    """Refuse ``item`` when what it must follow was refused (with the same reason). What it
+    follows was submitted first, so it has been decided by now, or shares ``item``'s
+    transaction (stored or refused with it)."""
+    before = item.after
+    error = before.refused if before is not None else None
+    if error is None:
+        return False
+    item.set_exception(error)
+    return True
 
 
 class _NotSent(Exception):

@@ -109,6 +109,60 @@ def test_a_conflict_fails_only_the_conflicting_submitter(db: Store) -> None:
     assert db.count() == 3
 
 
+def test_a_submission_behind_a_refused_one_is_refused_too(db: Store) -> None:
+    """Versions 2 and 3 of an aggregate queued behind a version 1 that clashes: neither is
+    stored (a stored 2 without its 1 would be a gap no replay gets past), in the batch
+    the clash is in and in the batches after it; others in those batches are stored."""
+    from adapters.store import Pending
+
+    committer = db.gated()
+    committer.start()
+    taken, chained = uuid.uuid4(), uuid.uuid4()
+    blocker = committer.submit([event(taken)])
+    assert committer.entered.wait(5)
+    clash = Pending([event(taken), event(chained)])
+    committer.submit_pending(clash)
+    second = Pending([event(chained, 2)], after=clash)
+    committer.submit_pending(second)
+    bystander = committer.submit([event(uuid.uuid4())])
+    committer.gate.set()
+    blocker.result(5)
+    with pytest.raises(ConcurrencyError):
+        clash.result(5)
+    with pytest.raises(ConcurrencyError):
+        second.result(5)
+    assert len(bystander.result(5)) == 1
+    third = Pending([event(chained, 3)], after=second)  # decided before it is submitted
+    committer.submit_pending(third)
+    with pytest.raises(ConcurrencyError):
+        third.result(5)
+    stored = Pending([event(chained, 1)])
+    committer.submit_pending(stored)
+    assert len(stored.result(5)) == 1
+    committer.stop()
+    assert db.count() == 3
+    assert clash.after is None and second.after is None  # no chain is kept alive
+
+
+def test_a_submission_behind_a_stored_one_is_stored(db: Store) -> None:
+    from adapters.store import Pending
+
+    committer = db.gated()
+    committer.start()
+    aggregate = uuid.uuid4()
+    first = Pending([event(aggregate)])
+    committer.submit_pending(first)
+    assert committer.entered.wait(5)
+    queued = [first]
+    for version in (2, 3, 4):
+        queued.append(Pending([event(aggregate, version)], after=queued[-1]))
+        committer.submit_pending(queued[-1])
+    committer.gate.set()
+    assert [p.result(5) for p in queued] == [[1], [2], [3], [4]]
+    committer.stop()
+    assert db.count() == 4
+
+
 def test_listeners_hear_the_last_committed_id(db: Store) -> None:
     committer = db.make()
     heard: list[int] = []

@@ -1,6 +1,7 @@
 """A search's proxy pick is handed out before its record is stored (the record is queued;
-the search's own start is stored after it). The day's journal never skips a version: the
-next pick waits for the last record, and a record that was refused is not built on."""
+the search's own start is stored after it). The day's journal never skips a version: each
+record is queued behind the last and refused if that one was, and once a refusal is known
+the journal is read again before it takes another record."""
 
 from __future__ import annotations
 
@@ -51,17 +52,15 @@ def _applied(writer: GatedWriter) -> list[str]:
     return [e.proxy_id for e in writer.events if type(e).__name__ == "RotationApplied"]
 
 
-def test_a_pick_is_handed_out_before_its_record_is_stored_and_the_next_waits_for_it(
+def test_picks_are_handed_out_before_their_records_are_stored_and_stored_in_order(
         writer: GatedWriter, rotation: pykka.ActorProxy[RotationActor]) -> None:
     writer.gating = True
     first = rotation.pick(None).get(timeout=10)  # returns with its record still queued
-    assert _applied(writer) == [] and len(writer.waiting) == 1
-    writer.let()
-    second = rotation.pick(None).get(timeout=10)
-    writer.gating = False  # the usage summaries below are saved as they come
-    flushed = rotation.flush_usage()  # waits for the queued record before it writes
-    assert len(writer.waiting) == 1
-    writer.let()
+    second = rotation.pick(None).get(timeout=10)  # (queued behind the first, not waiting)
+    assert _applied(writer) == [] and len(writer.waiting) == 2
+    flushed = rotation.flush_usage()  # a waited save: behind both records
+    for _ in range(3):
+        writer.let()
     flushed.get(timeout=10)
     assert _applied(writer) == [first.selection.proxy_id, second.selection.proxy_id]
     assert _journal(writer) is not None  # every version follows the one before
@@ -71,9 +70,11 @@ def test_a_refused_record_is_not_built_on(writer: GatedWriter,
                                           rotation: pykka.ActorProxy[RotationActor]) -> None:
     writer.gating = True
     rotation.pick(None).get(timeout=10)
+    rotation.pick(None).get(timeout=10)  # queued behind the first: refused with it
     writer.let(DatabaseError("event store write failed: disk full"))
-    second = rotation.pick(None).get(timeout=10)  # the journal is read again first
+    writer.let()
+    third = rotation.pick(None).get(timeout=10)  # the journal is read again first
     writer.let()
     journal = _journal(writer)
-    assert _applied(writer) == [second.selection.proxy_id]
+    assert _applied(writer) == [third.selection.proxy_id]
     assert journal is not None and journal.version == 2  # opened again, one pick
