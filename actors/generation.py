@@ -31,12 +31,14 @@ class Generation:
 
 class Cached(Generic[K, V]):
     """Answers kept while a ``Generation`` stays where it was when each was made (at most
-    ``limit``; all are dropped when full). Not thread-safe: one actor's own."""
+    ``limit``; all are dropped when full). Thread-safe: ``make`` runs outside the lock (two
+    threads missing at once both make the answer; either is kept)."""
 
     def __init__(self, generation: Generation, limit: int) -> None:
         self._generation = generation
         self._limit = limit
         self._entries: dict[K, tuple[int, V]] = {}
+        self._lock = threading.Lock()
 
     def get(self, key: K, make: Callable[[], V]) -> V:
         """``key``'s answer: kept, or ``make()`` (its generation read before it runs, so a
@@ -46,7 +48,8 @@ class Cached(Generic[K, V]):
         if kept is not None and kept[0] == now:
             return kept[1]
         value = make()
-        if len(self._entries) >= self._limit:
-            self._entries.clear()
-        self._entries[key] = (now, value)
+        with self._lock:
+            if len(self._entries) >= self._limit:
+                self._entries.clear()
+            self._entries[key] = (now, value)
         return value

@@ -24,6 +24,7 @@ from actors.base import VipbActor
 from actors.claims import Claims
 from actors.fetch_ways import FetchWays
 from actors.retries import RetryPolicy
+from actors.route_planner import RoutePlanner
 from actors.search_worker import Outcome, SearchParts, SearchWorker
 from actors.tab_supervisor import TabSupervisorActor
 from actors.task_runner import TaskRunner
@@ -64,7 +65,8 @@ class RankTrackerActor(VipbActor):
     """Owns ``RankTargets`` and the queue of ``SearchTask``s."""
 
     def __init__(self, writer: EventWriter,
-                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]], settings: Settings,
+                 tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]],
+                 planner: Callable[[], RoutePlanner], settings: Settings,
                  outcome: Outcome | None = None, claims: Claims | None = None,
                  evidence: EvidenceStore | None = None,
                  unfinished: Callable[[], list[str]] = list) -> None:
@@ -80,7 +82,7 @@ class RankTrackerActor(VipbActor):
         self._default_engine = settings.default_engine
         self._engines = Engines(settings.engines_dir, settings.engine_urls, recheck=RECHECK)
         self._targets: RankTargets | None = None
-        parts = SearchParts(tabs, self._engines, RetryPolicy.from_settings(settings),
+        parts = SearchParts(tabs, planner, self._engines, RetryPolicy.from_settings(settings),
                             outcome, evidence, FetchWays(settings.search_fetch))
         self._runner: TaskRunner[SearchTask] = TaskRunner(
             SearchTask, SearchWorker.perform(parts), writer, settings.search_concurrency,

@@ -44,8 +44,9 @@ from actors.claims import ClaimHolder, ClaimLost
 from actors.fetch_ways import FetchWays
 from actors.page_keeping import LOST, PagesKept
 from actors.retries import RetryPolicy
+from actors.route_planner import RoutePlanner, Ticket
 from actors.tab_actor import TabActor
-from actors.tab_supervisor import TabSupervisorActor, Ticket, close_tab, open_prepared
+from actors.tab_supervisor import TabSupervisorActor, close_tab, open_prepared
 from adapters.evidence import EvidenceStore, ReadablePage, readable
 from adapters.pagefetch import FetchError, Stop
 from adapters.serp import Engine, Engines, Gathered, SerpBlockedError, SerpError, SerpResult
@@ -127,11 +128,13 @@ Outcome = Callable[[str, bool, float | None], None]
 
 @dataclass(frozen=True)
 class SearchParts:
-    """What every search needs besides its task: tabs, engines, the retry policy, where
+    """What every search needs besides its task: tabs, where routes are made, engines,
+    the retry policy, where
     proxy outcomes are reported, where pages are kept (None: not kept) and how they are
     fetched (``ways``, shared by every search of the host)."""
 
     tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]]
+    planner: Callable[[], RoutePlanner]
     engines: Engines
     policy: RetryPolicy
     outcome: Outcome | None = None
@@ -149,6 +152,7 @@ class SearchWorker:
         self._lease = holder.lease
         self._token = token
         self._tabs = parts.tabs
+        self._planner = parts.planner
         self._engines = parts.engines
         self._policy = parts.policy
         self._outcome = parts.outcome
@@ -367,11 +371,10 @@ class SearchWorker:
         require = None if place.any_exit_country else place.country
         try:
             first_page = self._url(engine, 0, 0)  # for the pick
-            ticket: Ticket = self._tabs().prepare_route(
-                first_page, task.profile, task.proxy, task.country, avoid,
-                task.device if fresh else None, require,
-                tuple(self._failed_via)).get(timeout=TIMEOUT)
-            return ticket
+            planner = self._planner()
+            ticket = planner.ticket(first_page, task.profile, task.proxy, task.country, avoid,
+                                    task.device if fresh else None, require,
+                                    tuple(self._failed_via))
         except NoProxyInCountryError as exc:
             self._record_start(attempt, Exit(None))
             raise AttemptFailed(exc.message, FailureReason.NO_PROXY_IN_COUNTRY,
@@ -381,6 +384,14 @@ class SearchWorker:
             permanent = isinstance(exc, ProfileNotFoundError | ProxyNotFoundError)
             raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB,
                                 retryable=not permanent) from None
+        try:  # told: this worker's later messages to the supervisor come after it
+            self._tabs().hold(ticket)
+        except pykka.ActorDeadError:  # the host is stopping
+            planner.release(ticket.route)
+            self._record_start(attempt, Exit(None))
+            raise AttemptFailed("no tab: the tab supervisor has stopped",
+                                FailureReason.NO_TAB) from None
+        return ticket
 
     def _release(self, key: str) -> None:
         """Give the route back; not waited for (the supervisor handles this worker's

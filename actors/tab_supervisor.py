@@ -1,5 +1,7 @@
-"""The ``TabSupervisorActor``: opens tabs (proxy from the rotation engine, setup from the
-privacy guard), keeps one ``TabActor`` per open tab, and reopens them after a browser crash.
+"""The ``TabSupervisorActor``: opens tabs (route and setup from the ``RoutePlanner``: proxy
+from the rotation engine, setup from the privacy guard), keeps one ``TabActor`` per open
+tab, holds the routes of searches until they are done, and reopens tabs after a browser
+crash.
 
 Search tabs are kept warm, as a person keeps a browser window open between searches: a
 search that worked parks its tab, and the next search with the same profile behind the
@@ -22,33 +24,24 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import pykka
 
 from actors.base import VipbActor
-from actors.generation import Cached
 from actors.privacy_guard import PrivacyGuardActor
-from actors.proxy_actor import ProxyActor
-from actors.proxy_pool import ProxyPoolActor
-from actors.rotation_actor import RotationActor
+from actors.route_planner import Route, RoutePlanner, Ticket
 from actors.tab_actor import TabActor
 from actors.writer import EventWriter
-from adapters.browser import BrowserEngine, ProxyRoute, TabSetup
-from adapters.pagefetch import PageFetcher
-from adapters.proxycheck import ProxyEndpoint
+from adapters.browser import BrowserEngine, TabSetup
 from domain import rules
-from domain.endpoints import host_port
 from domain.errors import BrowserError, ProxyNotFoundError, TabNotFoundError, ValidationError
-from domain.selection import NoProxyAvailableError, NoProxyInCountryError, SelectionContext
 from domain.tab import BrowsingSession, session_id
 
 log = logging.getLogger(__name__)
 
 
 SEARCHES_PER_TAB = 20
-PICKED_ACTORS = 1024  # proxy actors remembered by id (then forgotten all at once)
 WARM_IDLE = 120.0
 
 
@@ -73,45 +66,6 @@ class _Warm:
     proxy_id: str | None
     searches: int = 1
     parked_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A route picked and a profile set up for a search, before any tab: its pages are
-    fetched over HTTP (``PageFetcher``), or a tab is started behind it (``tab_on``).
-    ``key``: the id the route is held under (and the tab's id, if one is started); release
-    it with ``release`` when no tab was started."""
-
-    key: str
-    profile_id: str
-    setup: TabSetup
-    proxy_id: str | None
-    reason: str
-    exit_country: str | None
-    exit_basis: str
-    fetcher: PageFetcher  # the HTTP tier's (fetches run in the thread that asks)
-    one_off: bool = False  # a fresh profile for one search: its tab is never kept
-
-    @property
-    def session(self) -> str:
-        """The key of the HTTP session its pages are fetched in (one per profile and
-        route)."""
-        return f"{self.profile_id}/{self.proxy_id or 'direct'}"
-
-
-@dataclass(frozen=True)
-class Route:
-    """A tab's proxy decision, and where it leaves from (``exit_country``, known from a
-    validation, the proxy's declaration, this host's configured country, or not at all:
-    ``exit_basis``)."""
-
-    proxy_id: str | None
-    route: ProxyRoute | None
-    country: str | None
-    reason: str
-    selected: bool  # counted as in use by the rotation engine: release when done
-    exit_country: str | None = None
-    exit_basis: str = "unknown"
 
 
 def open_prepared(tabs: pykka.ActorProxy[TabSupervisorActor], tab_id: str,
@@ -195,49 +149,31 @@ def navigate(actor: pykka.ActorProxy[TabActor], url: str) -> dict[str, Any]:
     return result
 
 
-CACHED_SETUPS = 256
-_SetupKey = tuple[str, str, ProxyRoute | None, str | None]  # profile, version, route, country
-
-
 class TabSupervisorActor(VipbActor):
     """Owns the tab actors and the engine they share."""
 
     def __init__(self, writer: EventWriter, engine: BrowserEngine,
-                 guard: pykka.ActorProxy[PrivacyGuardActor],
-                 pool: pykka.ActorProxy[ProxyPoolActor],
-                 rotation: pykka.ActorProxy[RotationActor] | None,
-                 timeout: float = 30.0, direct_country: str | None = None,
-                 warm_tabs: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
-        """``direct_country``: where this host's own connection leaves from (direct tabs),
-        as configured (``VIPB_DIRECT_COUNTRY``); None: not known. ``warm_tabs``: search
-        tabs kept parked at most (the searches that run at once)."""
+                 guard: pykka.ActorProxy[PrivacyGuardActor], planner: RoutePlanner,
+                 timeout: float = 30.0, warm_tabs: int = 2,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``planner``: the routes and setups of its tabs (shared with the search workers,
+        who make their tickets there: see ``hold``). ``warm_tabs``: search tabs kept parked
+        at most (the searches that run at once)."""
         super().__init__()
         self._warm_cap = warm_tabs
         self._clock = clock
         self._parked: list[_Warm] = []  # oldest first
         self._serving: dict[str, _Warm] = {}  # search tabs in use, by tab id
         self._sweep: threading.Timer | None = None
-        self._direct_country = direct_country
         self._writer = writer
         self._engine = engine
         self._guard = guard
-        self._pool = pool
-        self._rotation = rotation
+        self._planner = planner
         self._timeout = timeout
         self._tabs: dict[str, pykka.ActorProxy[TabActor]] = {}
         self._routes: dict[str, Route] = {}
         self._moving: dict[str, Route] = {}  # tabs being moved to these routes
         self._tickets: dict[str, Ticket] = {}  # routes held for searches, no tab yet
-        # the actors of proxies the rotation engine picked, by id: a pick names a live
-        # proxy, so its actor (while it runs) is asked for directly, not through the pool
-        self._picked: dict[str, pykka.ActorProxy[ProxyActor]] = {}
-        self._fetcher = PageFetcher(engine.egress, engine.submit, timeout=timeout)
-        # tab setups by profile, engine version, route and country, kept while the guard
-        # changes no profile (None: it says not to keep them); endpoints of picked
-        # proxies, kept while the pool's proxies do not change (both made on first use)
-        self._setups: Cached[_SetupKey, tuple[str, TabSetup]] | None = None
-        self._setups_asked = False
-        self._endpoints: Cached[str, ProxyEndpoint] | None = None
 
     def on_start(self) -> None:
         """Hear about browser crashes."""
@@ -257,153 +193,6 @@ class TabSupervisorActor(VipbActor):
             self._schedule_sweep()
         return None
 
-    # --- proxies ---------------------------------------------------------------------------------
-
-    def _route(self, choice: str, url: str | None, country: str | None,
-               tab_id: str, avoid: tuple[str, ...] = (), require: str | None = None,
-               shun: tuple[str, ...] = ()) -> Route:
-        """The proxy of a tab: ``choice`` (auto, a proxy id, direct); ``country`` a
-        preference for the pick, ``require`` a requirement (a search's country:
-        ``NoProxyInCountryError`` when nothing leaves from there); the pick passes over
-        ``shun`` while another proxy is available."""
-        if choice == "direct":
-            direct = self._direct_country
-            if require is not None and direct != require:
-                here = f"leaves from {direct}" if direct else \
-                    "leaves from a country vipb does not know (VIPB_DIRECT_COUNTRY unset)"
-                raise NoProxyInCountryError(
-                    f"a direct search {here}, not from {require}: search through a proxy in "
-                    f"{require}, or allow any exit country", require, permanent=True)
-            return Route(None, None, None, "direct by request", selected=False,
-                         exit_country=direct, exit_basis="direct" if direct else "unknown")
-        selected = choice == "auto"
-        if selected:
-            if self._rotation is None:
-                raise ValidationError("this runtime has no rotation engine", field="proxy")
-            host = urlsplit(url).hostname if url else None
-            ctx = SelectionContext(url=url, domain=host, country=require or country,
-                                   tab_id=tab_id)
-            try:
-                pick = self._rotation.pick(ctx, avoid, require, shun).get()
-            except NoProxyInCountryError:
-                raise
-            except NoProxyAvailableError as exc:
-                other = " other than the one already used" if avoid else ""
-                raise ValidationError(
-                    f"{str(exc).rstrip('.')}{other}; add proxies or pass proxy=direct",
-                    field="proxy") from None
-            selection = pick.selection
-            proxy_id, reason = selection.proxy_id, f"{selection.strategy}: {selection.reason}"
-        else:
-            proxy_id, reason = choice, "chosen by request"
-        endpoint = self._endpoint(proxy_id, selected)
-        local = self._local_proxy(endpoint)
-        if local is not None:
-            if selected and self._rotation is not None:
-                self._rotation.release(proxy_id).get()
-            raise ValidationError(local, field="proxy")
-        route = ProxyRoute(endpoint.protocol, endpoint.host, endpoint.port, endpoint.username,
-                           endpoint.password)
-        if selected:  # the rotation engine said with its pick
-            declared, exit_country, basis = pick.declared, pick.exit_country, pick.exit_basis
-        else:
-            declared = self._proxy_actor(proxy_id, selected).country().get()
-            exit_country, basis = (declared, "declared" if declared else "unknown")
-            if self._rotation is not None:
-                exit_country, basis = self._rotation.exit_of(str(UUID(proxy_id))).get()
-        if require is not None and not selected and (declared != require
-                                                     or exit_country != require):
-            seen = f", seen leaving from {exit_country}" if basis == "validated" else ""
-            raise NoProxyInCountryError(
-                f"proxy {proxy_id} is in {declared or 'no declared country'}{seen}, not in "
-                f"{require}: pick a proxy there, or allow any exit country", require,
-                permanent=True)
-        return Route(str(UUID(proxy_id)), route, declared, reason, selected,
-                     exit_country=exit_country, exit_basis=basis)
-
-    def _endpoint(self, proxy_id: str, picked: bool) -> ProxyEndpoint:
-        """How to reach a proxy: a picked one's as last read, while no proxy changed since
-        (the pool's ``endpoint_changes``; a round trip through its actor per search
-        before), else its actor's answer."""
-        def ask() -> ProxyEndpoint:
-            endpoint: ProxyEndpoint = self._proxy_actor(proxy_id, picked).endpoint().get()
-            return endpoint
-
-        if not picked:
-            return ask()
-        if self._endpoints is None:
-            self._endpoints = Cached(self._pool.endpoint_changes().get(), PICKED_ACTORS)
-        return self._endpoints.get(proxy_id, ask)
-
-    def _proxy_actor(self, proxy_id: str, picked: bool) -> pykka.ActorProxy[ProxyActor]:
-        """A proxy's actor: the pool's answer (which refuses a proxy that is gone), or for
-        a proxy the rotation engine just picked the one it gave before while that one runs
-        (one trip through the pool less per search; the pool stops idle actors beyond its
-        cap, and then it is asked again)."""
-        known = self._picked.get(proxy_id) if picked else None
-        if known is not None and known.actor_ref.is_alive():
-            return known
-        actor: pykka.ActorProxy[ProxyActor] = self._pool.actor_for(UUID(proxy_id)).get()
-        if picked:
-            if len(self._picked) >= PICKED_ACTORS:
-                self._picked.clear()
-            self._picked[proxy_id] = actor
-        return actor
-
-    def _local_proxy(self, endpoint: ProxyEndpoint) -> str | None:
-        """Why a tab may not go through this proxy: one on a loopback, private or link-local
-        address reaches this machine's (or network's) services for any page loaded through
-        it, so it is treated as a direct connection: refused unless the egress rule allows
-        its address (``VIPB_EGRESS_ALLOW``, or private targets allowed)."""
-        try:
-            reason = self._engine.egress.policy.refuse_host(endpoint.host, endpoint.port)
-        except ValueError:
-            return None  # a name: resolved by Chromium, as a public proxy's is
-        if reason is None:
-            return None
-        where = host_port(endpoint.host, endpoint.port)
-        return (f"proxy {where}: {reason}, so pages behind it could reach this machine's or "
-                f"network's services; allow it with VIPB_EGRESS_ALLOW='[\"{where}\"]' (tabs "
-                "behind it then reach what it reaches), or use another proxy")
-
-    def _release(self, route: Route | None) -> None:
-        """Give a picked proxy back to the rotation engine: told, not waited for (it takes
-        its messages in order, so a pick asked after this finds the proxy free; waiting was
-        a sixth of this actor's time under an HTTP-tier run)."""
-        if route is not None and route.selected and route.proxy_id and self._rotation:
-            self._rotation.release(route.proxy_id)
-
-    def _outcome(self, proxy_id: str, ok: bool, latency_ms: float | None) -> None:
-        if self._rotation is not None:
-            self._rotation.report(proxy_id, ok, latency_ms)  # told: never block a tab
-
-    def _setup(self, profile: str, route: Route, fresh: str | None = None) -> tuple[str, TabSetup]:
-        located = self._engine.chromium  # found once (not a trip to the browser loop then)
-        version = located.version if located is not None else \
-            self._engine.run(self._engine_version())
-        if fresh is not None:
-            result: tuple[str, TabSetup] = self._guard.fresh_setup(
-                fresh, version, route.route, route.country).get()
-            return result
-
-        def ask() -> tuple[str, TabSetup]:
-            setup: tuple[str, TabSetup] = self._guard.tab_setup(
-                profile, version, route.route, route.country).get()
-            return setup
-
-        # a profile's setup behind a route is the same until the guard changes a profile:
-        # asked again only then (a round trip through the guard per search before)
-        if not self._setups_asked:
-            changes = self._guard.changes().get()
-            self._setups = Cached(changes, CACHED_SETUPS) if changes is not None else None
-            self._setups_asked = True
-        if self._setups is None:
-            return ask()
-        return self._setups.get((profile.casefold(), version, route.route, route.country), ask)
-
-    async def _engine_version(self) -> str:
-        return (await self._engine.locate()).version
-
     # --- channels --------------------------------------------------------------------------------
 
     def prepare(self, url: str | None, profile: str, proxy: str, country: str | None,
@@ -415,31 +204,17 @@ class TabSupervisorActor(VipbActor):
         while another context is being created; ``discard`` it if that fails. ``avoid``:
         proxies the rotation engine must not pick; ``fresh``: a device (desktop/mobile)
         for a one-off profile instead of ``profile``; ``require``: the country the tab must
-        leave from (see ``_route``)."""
+        leave from (see ``RoutePlanner.route``)."""
         tab_id = uuid.uuid4()
-        route = self._route(proxy, url, country, tab_id.hex, avoid, require)
+        route = self._planner.route(proxy, url, country, tab_id.hex, avoid, require)
         actor, _setup = self._start_tab(tab_id, profile, route, fresh)
         return str(tab_id), actor, route.reason
 
-    def prepare_route(self, url: str | None, profile: str, proxy: str, country: str | None,
-                      avoid: tuple[str, ...] = (), fresh: str | None = None,
-                      require: str | None = None, shun: tuple[str, ...] = ()) -> Ticket:
-        """A route and a profile set up for a search, held until ``release`` (or a tab
-        started on it with ``tab_on``); the arguments are ``prepare``'s, and ``shun`` the
-        proxies that failed this search (passed over while another is available)."""
-        key = str(uuid.uuid4())
-        route = self._route(proxy, url, country, key, avoid, require, shun)
-        try:
-            profile_id, setup = self._setup(profile, route, fresh)
-        except BaseException:
-            self._release(route)
-            raise
-        self._routes[key] = route
-        ticket = Ticket(key, profile_id, setup, route.proxy_id, route.reason,
-                        route.exit_country, route.exit_basis, self._fetcher,
-                        one_off=fresh is not None)
-        self._tickets[key] = ticket
-        return ticket
+    def hold(self, ticket: Ticket) -> None:
+        """Hold a ticket's route until ``release`` (or a tab started on it with
+        ``tab_on``); it is released with the supervisor if nobody does."""
+        self._routes[ticket.key] = ticket.route
+        self._tickets[ticket.key] = ticket
 
     def tab_on(self, key: str) -> tuple[str, pykka.ActorProxy[TabActor], bool]:
         """A search tab behind a ticket's route: (tab id, actor, whether it is open
@@ -457,7 +232,7 @@ class TabSupervisorActor(VipbActor):
             warm.searches += 1
         else:
             actor = TabActor.start(UUID(key), self._writer, self._engine, ticket.setup,
-                                   ticket.profile_id, route.proxy_id, self._outcome,
+                                   ticket.profile_id, route.proxy_id, self._planner.outcome,
                                    timeout=self._timeout).proxy()
             warm = _Warm(key, actor, ticket.setup, ticket.profile_id, ticket.proxy_id)
         self._tabs[warm.key], self._routes[warm.key] = warm.actor, route
@@ -470,7 +245,7 @@ class TabSupervisorActor(VipbActor):
         profile's session closes (it would serve no other search, and held its
         connections and cookies until the least recently used went)."""
         if ticket is not None and ticket.one_off:
-            self._fetcher.retire(ticket.session)
+            self._planner.fetcher.retire(ticket.session)
 
     def _take_parked(self, ticket: Ticket) -> _Warm | None:
         for warm in reversed(self._parked):  # the most recently used first
@@ -491,7 +266,7 @@ class TabSupervisorActor(VipbActor):
                 or not warm.actor.actor_ref.is_alive():
             return False
         self._tabs.pop(key, None)
-        self._release(self._routes.pop(key, None))
+        self._planner.release(self._routes.pop(key, None))
         warm.parked_at = self._clock()
         warm.actor.rest()  # not waited for
         self._parked.append(warm)
@@ -533,12 +308,12 @@ class TabSupervisorActor(VipbActor):
                    fresh: str | None = None) -> tuple[pykka.ActorProxy[TabActor], TabSetup]:
         """Start a tab's actor behind ``route`` and register it (the caller opens it)."""
         try:
-            profile_id, setup = self._setup(profile, route, fresh)
+            profile_id, setup = self._planner.setup(profile, route, fresh)
             actor = TabActor.start(tab_id, self._writer, self._engine, setup, profile_id,
-                                   route.proxy_id, self._outcome,
+                                   route.proxy_id, self._planner.outcome,
                                    timeout=self._timeout).proxy()
         except BaseException:
-            self._release(route)
+            self._planner.release(route)
             raise
         self._tabs[str(tab_id)], self._routes[str(tab_id)] = actor, route
         return actor, setup
@@ -564,7 +339,7 @@ class TabSupervisorActor(VipbActor):
         key = str(UUID(tab_id))
         self._end_ticket(self._tickets.pop(key, None))
         self._serving.pop(key, None)  # a search tab closed instead of parked
-        self._release(self._routes.pop(key, None))
+        self._planner.release(self._routes.pop(key, None))
 
     def _forget(self, key: str, reason: str | None) -> None:
         self._serving.pop(key, None)
@@ -574,7 +349,7 @@ class TabSupervisorActor(VipbActor):
                 actor.close(reason).get()
             except Exception:
                 log.exception("closing tab %s failed", key)
-        self._release(self._routes.pop(key, None))
+        self._planner.release(self._routes.pop(key, None))
 
     def prepare_move(self, tab_id: str, proxy: str, country: str | None
                      ) -> tuple[pykka.ActorProxy[TabActor], TabSetup, str | None, str]:
@@ -584,12 +359,12 @@ class TabSupervisorActor(VipbActor):
         actor, key = self.tab(tab_id), str(UUID(tab_id))
         info = actor.info().get()
         current = info["proxy_id"]  # "auto" means another proxy: the move is the point
-        route = self._route(proxy, info["url"], country, key,
+        route = self._planner.route(proxy, info["url"], country, key,
                             avoid=(current,) if proxy == "auto" and current else ())
         try:
-            _, setup = self._setup(self._profile_name(info["profile_id"]), route)
+            _, setup = self._planner.setup(self._profile_name(info["profile_id"]), route)
         except BaseException:
-            self._release(route)
+            self._planner.release(route)
             raise
         self._moving[key] = route
         return actor, setup, route.proxy_id, route.reason
@@ -602,9 +377,9 @@ class TabSupervisorActor(VipbActor):
         if route is None:
             return
         if not done:
-            self._release(route)
+            self._planner.release(route)
             return
-        self._release(self._routes.get(key))
+        self._planner.release(self._routes.get(key))
         self._routes[key] = route
 
     def _profile_name(self, profile_id: str) -> str:
@@ -702,7 +477,7 @@ class TabSupervisorActor(VipbActor):
         count = 0
         for key in list(self._tabs):
             actor = self._tabs.pop(key)
-            self._release(self._routes.pop(key, None))
+            self._planner.release(self._routes.pop(key, None))
             if actor.actor_ref.is_alive():
                 actor.actor_ref.stop()  # on_stop closes the context, records nothing
                 count += 1
@@ -719,9 +494,9 @@ class TabSupervisorActor(VipbActor):
             return result
         profile = self._profile_name(profile_id)
         try:
-            route = self._route(proxy_id or "direct", url, None, key)
+            route = self._planner.route(proxy_id or "direct", url, None, key)
         except ProxyNotFoundError:
-            route = self._route("auto", url, None, key)
+            route = self._planner.route("auto", url, None, key)
         actor, setup = self._start_tab(UUID(key), profile, route)
         try:
             info: dict[str, Any] = actor.open(None, None, route.reason, existing=True).get()
@@ -745,6 +520,6 @@ class TabSupervisorActor(VipbActor):
         for key in list(self._tickets):
             self.release(key)
         try:
-            self._fetcher.close()
+            self._planner.fetcher.close()
         except Exception:
             log.debug("closing the fetch sessions failed", exc_info=True)

@@ -38,6 +38,7 @@ from actors.proxy_pool import MAX_LIVE_PROXY_ACTORS, ProxyPoolActor
 from actors.rank_tracker import RankTrackerActor
 from actors.retries import RetryPolicy
 from actors.rotation_actor import CandidateBox, RotationActor
+from actors.route_planner import RoutePlanner
 from actors.scheduler import SchedulerActor
 from actors.supervision import Supervision, install, uninstall
 from actors.tab_supervisor import TabSupervisorActor
@@ -310,6 +311,7 @@ class Runtime:
         # (3% of the host's CPU on HTTP searches, which ask for it several times each)
         self._tabs_proxy: pykka.ActorProxy[TabSupervisorActor] | None = None
         self._tabs_lock = threading.Lock()
+        self._planner: RoutePlanner | None = None
         self._start_automation(clock)
         self.dispatcher = Dispatcher(Deps(
             settings=self.settings, reads=SettledReads(self.reader, self.settle), ops=self,
@@ -408,7 +410,7 @@ class Runtime:
         settings, rotation = self.settings, self.rotation
         self.evidence = self.store.open_evidence(settings.evidence_retention())
         self.tracker_ref = RankTrackerActor.start(
-            self.writer, self.tabs, settings, evidence=self.evidence,
+            self.writer, self.tabs, self.planner, settings, evidence=self.evidence,
             outcome=lambda proxy_id, ok, ms: rotation.report(proxy_id, ok, ms),
             claims=self._claims(clock, rank_queries.claimable_tasks, lambda origin:
                                 self._settled_query(rank_queries.unfinished_of, origin)),
@@ -594,14 +596,22 @@ class Runtime:
         engine = self.engine
         with self._tabs_lock:
             if self._tabs_ref is None:
+                self._planner = RoutePlanner(engine, self.guard, self.pool, self.rotation,
+                                             direct_country=self.settings.direct_country,
+                                             timeout=self.settings.page_timeout)
                 self._tabs_ref = TabSupervisorActor.start(
-                    self.writer, engine, self.guard, self.pool, self.rotation,
-                    direct_country=self.settings.direct_country,
+                    self.writer, engine, self.guard, self._planner,
                     timeout=self.settings.page_timeout,
                     warm_tabs=self.settings.search_concurrency)
             if self._tabs_proxy is None:
                 self._tabs_proxy = proxy_of(self._tabs_ref)
             return self._tabs_proxy
+
+    def planner(self) -> RoutePlanner:
+        """Where searches make their routes (with the tab supervisor, on first use)."""
+        self.tabs()
+        assert self._planner is not None
+        return self._planner
 
     def _statuses(self) -> dict[str, str]:
         """Each proxy's last recorded health status, from the event store (the health

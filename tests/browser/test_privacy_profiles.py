@@ -310,14 +310,15 @@ def test_a_profile_in_use_stays_and_a_removed_one_frees_its_name(browser_runtime
 
 
 def test_each_change_of_a_profile_reaches_the_next_searchs_setup(browser_runtime) -> None:
-    """The tab supervisor keeps a profile's setup behind a route between searches (asking
+    """The route planner keeps a profile's setup behind a route between searches (asking
     the guard once, not per search) until the guard changes a profile: every kind of
     change shows in the very next setup."""
     rt = browser_runtime
     call(rt, "privacy:set-fingerprint", profile="kept", seed=5, os=["windows"])
 
     def next_setup(profile: str = "kept") -> tuple[str, Any]:
-        ticket = rt.tabs().prepare_route(None, profile, "direct", None).get(timeout=60)
+        ticket = rt.planner().ticket(None, profile, "direct", None)
+        rt.tabs().hold(ticket)
         rt.tabs().release(ticket.key).get(timeout=60)
         return ticket.profile_id, ticket.setup
 

@@ -229,15 +229,10 @@ def test_no_results_twice_through_two_routes_is_not_ranked_in_zero_results(
 
 
 def _http_sessions(rt: Runtime) -> dict[str, int]:
-    """The HTTP tier's sessions, open and started, asked on its loop after everything the
-    searches asked of the tab supervisor (its messages are handled in order)."""
-    ticket = rt.tabs().prepare_route(None, "default", "direct", None).get()
-    rt.tabs().release(ticket.key)
-
-    async def stats() -> dict[str, int]:
-        return ticket.fetcher.stats()
-
-    return rt.engine.run(stats())
+    """The HTTP tier's sessions, open and started, once the tab supervisor has handled
+    everything the searches told it (its messages are handled in order)."""
+    rt.tabs().open_tabs().get(timeout=60)
+    return rt.planner().fetcher.stats()
 
 
 def test_a_bot_no_results_answer_is_never_not_ranked(rank_runtime, engine_site) -> None:

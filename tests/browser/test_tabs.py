@@ -131,7 +131,7 @@ def test_http_proxy_with_basic_auth(browser_runtime, site: Site, tmp_path) -> No
 
 
 def test_a_picked_proxys_changes_reach_the_next_route(browser_runtime) -> None:
-    """The tab supervisor keeps a picked proxy's endpoint between searches (not asking its
+    """The route planner keeps a picked proxy's endpoint between searches (not asking its
     actor each time) until a proxy changes: new credentials or a new port show in the very
     next route, and a removed proxy is no longer picked."""
     rt = browser_runtime
@@ -139,7 +139,8 @@ def test_a_picked_proxys_changes_reach_the_next_route(browser_runtime) -> None:
         proxy_id = _add(rt, first)
 
         def next_route():  # type: ignore[no-untyped-def]
-            ticket = rt.tabs().prepare_route(None, "default", "auto", None).get(timeout=60)
+            ticket = rt.planner().ticket(None, "default", "auto", None)
+            rt.tabs().hold(ticket)
             rt.tabs().release(ticket.key).get(timeout=60)
             return ticket.proxy_id, ticket.setup.proxy
 
