@@ -31,7 +31,8 @@ class FakeTracker(RankTrackerActor):
     asked and refuses when told to."""
 
     def __init__(self, writer: MemoryWriter) -> None:
-        super().__init__(writer, lambda: None, Settings())  # type: ignore[arg-type,return-value]
+        super().__init__(writer, lambda: None, lambda: None,  # type: ignore[arg-type,return-value]
+                         Settings())
         self.asked: list[tuple[StartSearch, str, list[str] | None, bool]] = []
         self.refusal: str | None = None
 
