@@ -129,9 +129,8 @@ Outcome = Callable[[str, bool, float | None], None]
 @dataclass(frozen=True)
 class SearchParts:
     """What every search needs besides its task: tabs, where routes are made, engines,
-    the retry policy, where
-    proxy outcomes are reported, where pages are kept (None: not kept) and how they are
-    fetched (``ways``, shared by every search of the host)."""
+    the retry policy, where proxy outcomes are reported, where pages are kept (None: not
+    kept) and how they are fetched (``ways``, shared by every search of the host)."""
 
     tabs: Callable[[], pykka.ActorProxy[TabSupervisorActor]]
     planner: Callable[[], RoutePlanner]
