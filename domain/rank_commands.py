@@ -230,6 +230,9 @@ class GetTasks(Command):
     limit: Annotated[int, Field(ge=1, le=10_000)] = 100
 
 
+MAX_RESULTS = 1000  # search tasks one GetResults names
+
+
 class GetResults(Command):
     """The outcome of given search tasks: state, and each target domain's position.
 
@@ -237,7 +240,7 @@ class GetResults(Command):
     """
 
     channel: ClassVar[str] = "automation:get-results"
-    task_ids: tuple[TaskId, ...] = Field(min_length=1, max_length=1000)
+    task_ids: tuple[TaskId, ...] = Field(min_length=1, max_length=MAX_RESULTS)
 
 
 class _Narrowed(Command):

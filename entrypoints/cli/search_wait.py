@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.rank_commands import GetResults, StopSearch
+from domain.rank_commands import MAX_RESULTS, GetResults, StopSearch
 from entrypoints.cli.context import Commands
 
 Report = Callable[[int, int], None]
@@ -49,20 +49,11 @@ def wait_for_tasks(commands: Commands, after: int, task_ids: list[str], timeout:
 def results_of(commands: Commands, task_ids: list[str]) -> list[dict[str, Any]]:
     """The outcomes of ``task_ids``, in their order, asked for in pieces ``GetResults``
     accepts (a run of thousands of keywords is read back whole)."""
-    piece = _most(GetResults, "task_ids")
     results: list[dict[str, Any]] = []
-    for start in range(0, len(task_ids), piece):
-        results += commands.execute(GetResults(task_ids=tuple(task_ids[start:start + piece])))
+    for start in range(0, len(task_ids), MAX_RESULTS):
+        part = tuple(task_ids[start:start + MAX_RESULTS])
+        results += commands.execute(GetResults(task_ids=part))
     return results
-
-
-def _most(model: type[GetResults], field: str) -> int:
-    """The largest number of items ``model``'s ``field`` takes."""
-    for rule in model.model_fields[field].metadata:
-        most = getattr(rule, "max_length", None)
-        if most is not None:
-            return int(most)
-    raise AssertionError(f"{model.__name__}.{field} has no maximum length")
 
 
 def interrupted(commands: Commands, task_ids: list[str]) -> str:
