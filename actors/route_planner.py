@@ -73,21 +73,6 @@ class Ticket:
         return self.route.proxy_id
 
     @property
-    def reason(self) -> str:
-        """Why that proxy."""
-        return self.route.reason
-
-    @property
-    def exit_country(self) -> str | None:
-        """Where it leaves from, as far as known."""
-        return self.route.exit_country
-
-    @property
-    def exit_basis(self) -> str:
-        """How ``exit_country`` is known."""
-        return self.route.exit_basis
-
-    @property
     def session(self) -> str:
         """The key of the HTTP session its pages are fetched in (one per profile and
         route)."""

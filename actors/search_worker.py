@@ -341,7 +341,7 @@ class SearchWorker:
     def _through(self, attempt: int, engine: Engine, ticket: Ticket, fresh: bool) -> Reading:
         """The attempt's pages behind the ticket's route: over HTTP, in a tab, or over HTTP
         and then in a tab (an ``auto`` engine's challenge or unreadable page)."""
-        route = Exit(ticket.proxy_id, ticket.exit_country, ticket.exit_basis)
+        route = Exit(ticket.proxy_id, ticket.route.exit_country, ticket.route.exit_basis)
         declared = engine.definition.fetch
         held = True  # the route is this worker's to release until a tab takes it over
         try:
@@ -426,7 +426,7 @@ class SearchWorker:
             try:
                 open_prepared(self._tabs(), tab_id, tab,
                               "rank re-check" if fresh else "rank searches",
-                              ticket.reason, TIMEOUT, purpose="search")
+                              ticket.route.reason, TIMEOUT, purpose="search")
             except BaseError as exc:
                 self._record_start(attempt, Exit(None))
                 raise AttemptFailed(f"no tab: {exc.message}", FailureReason.NO_TAB) from None
