@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from actors.base import VipbActor
@@ -303,21 +303,17 @@ class RotationActor(VipbActor):
 
     # --- selection ---------------------------------------------------------------------------
 
-    def _today(self) -> RotationJournal:
-        self._settle_journal()
-        day = datetime.fromtimestamp(self._clock(), UTC).date()
-        if self._journal is None or self._journal.day != day.isoformat():
-            self._journal = self._load_journal(day)
-        return self._journal
-
-    def _today_queued(self) -> RotationJournal:
-        """Today's journal for a record queued behind the last one, not waiting for it:
-        the committer stores the two in order, and refuses the new one if the last was
-        refused. A refusal already known means the journal holds events that are not
-        stored: it is read again (what is in flight behind the refused record is refused
-        too, so the store holds what it was read from)."""
+    def _today(self, queued: bool = False) -> RotationJournal:
+        """Today's journal. For a record saved and waited for, once the last queued record
+        is stored. For one ``queued`` behind the last, without waiting for it: the committer
+        stores the two in order and refuses the new one if the last was refused. A refusal
+        already known means the journal holds events that are not stored: it is read again
+        (what is in flight behind the refused record is refused too, so the store holds
+        what it was read from)."""
         pending = self._queued
-        if pending is not None and pending.refused is not None:
+        if not queued:
+            self._settle_journal()
+        elif pending is not None and pending.refused is not None:
             self._queued = None
             log.warning("a proxy pick could not be put on record (%s); reading today's "
                         "rotation journal again", pending.refused)
@@ -325,12 +321,9 @@ class RotationActor(VipbActor):
         day = datetime.fromtimestamp(self._clock(), UTC).date()
         if self._journal is None or self._journal.day != day.isoformat():
             self._settle_journal()  # (a new day, or read again: nothing of it in flight)
-            self._journal = self._load_journal(day)
+            loaded = self._writer.load(RotationJournal, journal_id(day, self._host))
+            self._journal = loaded or RotationJournal(day=day.isoformat(), host=self._host)
         return self._journal
-
-    def _load_journal(self, day: date) -> RotationJournal:
-        loaded = self._writer.load(RotationJournal, journal_id(day, self._host))
-        return loaded or RotationJournal(day=day.isoformat(), host=self._host)
 
     def _settle_journal(self) -> None:
         """The last pick's record is stored before the journal takes anything more, so
@@ -370,7 +363,7 @@ class RotationActor(VipbActor):
                     raise
                 raise self._none_in(country, exc) from None
         self.pool.acquire(selection.proxy_id)
-        journal = self._today() if wait else self._today_queued()
+        journal = self._today(queued=not wait)
         if country is not None:
             selection = replace(selection,
                                 reason=f"{selection.reason} (among the proxies in {country})")
