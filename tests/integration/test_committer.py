@@ -15,7 +15,7 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from adapters.sql import PgLocation
-from adapters.store import GroupCommitter, PostgresBackend
+from adapters.store import GroupCommitter, Pending, PostgresBackend
 from adapters.store._app import PG_EVENTS_TABLE
 from domain.errors import ConcurrencyError
 
@@ -113,8 +113,6 @@ def test_a_submission_behind_a_refused_one_is_refused_too(db: Store) -> None:
     """Versions 2 and 3 of an aggregate queued behind a version 1 that clashes: neither is
     stored (a stored 2 without its 1 would be a gap no replay gets past), in the batch
     the clash is in and in the batches after it; others in those batches are stored."""
-    from adapters.store import Pending
-
     committer = db.gated()
     committer.start()
     taken, chained = uuid.uuid4(), uuid.uuid4()
@@ -145,8 +143,6 @@ def test_a_submission_behind_a_refused_one_is_refused_too(db: Store) -> None:
 
 
 def test_a_submission_behind_a_stored_one_is_stored(db: Store) -> None:
-    from adapters.store import Pending
-
     committer = db.gated()
     committer.start()
     aggregate = uuid.uuid4()
